@@ -1,0 +1,343 @@
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from assets.errors import ApplicationError
+from assets.lineage_svg import lineage_svg
+from assets.models import (
+    Blob, Brief, Campaign, Client, Derivation, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
+)
+from assets.selectors import lineage_graph
+from assets.services.briefs import reference_create
+from assets.services.prompts import prompt_template_create
+from assets.services.weights import model_weights_delete
+
+
+def thumbnail(blob_id: str, size: int = 96, display: int = 64) -> str:
+    return format_html(
+        '<img src="{}" alt="" style="max-width:{}px;max-height:{}px;border-radius:4px;background:#eee">',
+        reverse("blob-thumbnail", args=[blob_id, size]), display, display,
+    )
+
+
+def swatches(colours: list[str]) -> str:
+    return format_html_join(
+        "", '<span title="{0}" style="display:inline-block;width:18px;height:18px;margin-right:3px;'
+        'border:1px solid #999;border-radius:3px;background:{0}"></span>', ((colour,) for colour in colours),
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Lineage rows are append-only: they are made by services, and shown here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "client", "created_at"]
+    list_filter = ["client"]
+    search_fields = ["name", "client__name"]
+    list_select_related = ["client"]
+
+
+class PromptTemplateInline(ReadOnlyInline):
+    model = PromptTemplate
+    fields = ["name", "text", "negative_text", "placeholders"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Brief)
+class BriefAdmin(admin.ModelAdmin):
+    list_display = ["title", "campaign", "content_type", "aspect", "palette_swatches", "created_at"]
+    list_filter = ["content_type", "campaign__client", "campaign"]
+    search_fields = ["title", "notes", "campaign__name", "campaign__client__name"]
+    list_select_related = ["campaign__client"]
+    readonly_fields = ["palette_swatches", "mood_board", "created_by", "created_at"]
+    inlines = [PromptTemplateInline]
+
+    @admin.display(description="palette")
+    def palette_swatches(self, obj):
+        return swatches(obj.palette)
+
+    @admin.display(description="mood board")
+    def mood_board(self, obj):
+        references = obj.references.all() if obj.pk else []
+        items = format_html_join(
+            "", '<a href="{}" title="{}" style="margin:0 6px 6px 0;display:inline-block">{}</a>',
+            ((reverse("admin:assets_reference_change", args=[ref.pk]), ref.title, thumbnail(ref.blob_id, 96, 96))
+             for ref in references),
+        )
+        return items or "—"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ReferenceAddForm(forms.ModelForm):
+    image = forms.FileField(help_text="PNG, JPEG or WebP; checked and stored by its sha256")
+
+    class Meta:
+        model = Reference
+        fields = ["brief", "title", "notes"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.instance = reference_create(
+                brief=cleaned["brief"], source=cleaned["image"], title=cleaned.get("title", ""), notes=cleaned.get("notes", ""),
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
+@admin.register(Reference)
+class ReferenceAdmin(admin.ModelAdmin):
+    list_display = ["preview", "title", "brief", "width", "height", "format", "created_at"]
+    list_filter = ["brief", "format"]
+    search_fields = ["title", "notes", "blob__sha256"]
+    list_select_related = ["brief"]
+    readonly_fields = ["large_preview", "brief", "blob", "width", "height", "format", "created_by", "created_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ReferenceAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["brief", "image", "title", "notes"]
+        return ["large_preview", "title", "notes", "brief", "blob", "width", "height", "format", "created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=[name for name in form.changed_data if name in Reference.mutable_fields])
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def preview(self, obj):
+        return thumbnail(obj.blob_id)
+
+    @admin.display(description="preview")
+    def large_preview(self, obj):
+        return thumbnail(obj.blob_id, 768, 512)
+
+
+class PromptTemplateForm(forms.ModelForm):
+    negative_text = forms.CharField(widget=forms.Textarea, required=False,
+                                    help_text="Leave empty to use the brief's negative prompt.")
+
+    class Meta:
+        model = PromptTemplate
+        fields = ["brief", "name", "text", "negative_text"]
+        help_texts = {"text": "Placeholders in braces, e.g. {subject}, {camera action}; {{ and }} for literal braces."}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.instance = prompt_template_create(
+                brief=cleaned["brief"], name=cleaned["name"], text=cleaned["text"],
+                negative_text=cleaned.get("negative_text") or None,
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
+@admin.register(PromptTemplate)
+class PromptTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "brief", "placeholder_list", "created_at"]
+    list_filter = ["brief"]
+    search_fields = ["name", "text"]
+    list_select_related = ["brief"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = PromptTemplateForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["brief", "text", "negative_text", "placeholders", "created_by", "created_at"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["brief", "name", "text", "negative_text"]
+        return ["name", "brief", "text", "negative_text", "placeholders", "created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=[name for name in form.changed_data if name in PromptTemplate.mutable_fields])
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="placeholders")
+    def placeholder_list(self, obj):
+        return ", ".join("{" + name + "}" for name in obj.placeholders)
+
+
+@admin.register(Prompt)
+class PromptAdmin(ReadOnlyAdmin):
+    list_display = ["id", "text", "negative_text", "brief", "template", "created_at"]
+    list_filter = ["brief", "template"]
+    search_fields = ["text", "negative_text"]
+    list_select_related = ["brief", "template"]
+
+
+@admin.register(ModelWeights)
+class ModelWeightsAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "architecture", "format", "short_hash", "size", "created_at"]
+    list_filter = ["kind", "architecture", "format"]
+    search_fields = ["name", "source_name", "sha256"]
+    readonly_fields = ["kind", "architecture", "sha256", "size", "format", "blob", "files", "source_name",
+                       "source_version", "created_at"]
+    fields = ["name", "notes", *readonly_fields]
+
+    def has_add_permission(self, request):
+        return False  # registering hashes files on the server: `manage.py register_model`
+
+    def save_model(self, request, obj, form, change):
+        obj.save(update_fields=[name for name in form.changed_data if name in ModelWeights.mutable_fields])
+
+    def delete_model(self, request, obj):
+        model_weights_delete(weights=obj)
+
+    def delete_queryset(self, request, queryset):
+        for weights in queryset:
+            try:
+                model_weights_delete(weights=weights)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+
+class UsedInline(ReadOnlyInline):
+    model = Used
+    fields = ["role", "position", "weight", "version", "reference", "prompt", "model_weights", "blob"]
+    readonly_fields = fields
+
+
+class GeneratedInline(ReadOnlyInline):
+    model = Generated
+    fields = ["index", "role", "version", "preview"]
+    readonly_fields = fields
+
+    @admin.display(description="")
+    def preview(self, obj):
+        return thumbnail(obj.version.blob_id)
+
+
+@admin.register(Derivation)
+class DerivationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "op", "phase", "state", "brief", "progress", "wall_seconds", "gpu_seconds", "created_at"]
+    list_filter = ["op", "phase", "state", "brief"]
+    search_fields = ["id", "job_id", "error"]
+    list_select_related = ["brief"]
+    inlines = [UsedInline, GeneratedInline]
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return f"{obj.progress_step}/{obj.progress_total}" if obj.progress_total else "—"
+
+
+@admin.register(Version)
+class VersionAdmin(admin.ModelAdmin):
+    list_display = ["preview", "id", "brief", "operation", "width", "height", "format", "seed", "status", "triage", "created_at"]
+    list_display_links = ["preview", "id"]
+    list_filter = ["status", "triage", "brief", "generated_by__derivation__op", "format"]
+    search_fields = ["=id", "blob__sha256", "label"]
+    list_select_related = ["brief", "generated_by__derivation"]
+    readonly_fields = ["large_preview", "lineage_picture", "brief", "blob", "width", "height", "format", "seed",
+                       "status", "triage", "created_at", "made_by"]
+    fields = ["large_preview", "label", "brief", "blob", "width", "height", "format", "seed", "status", "triage",
+              "made_by", "created_at", "lineage_picture"]
+
+    def has_add_permission(self, request):
+        return False  # versions come from generation jobs and imports, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.save(update_fields=[name for name in form.changed_data if name in Version.mutable_fields])
+
+    @admin.display(description="")
+    def preview(self, obj):
+        return thumbnail(obj.blob_id)
+
+    @admin.display(description="operation", ordering="generated_by__derivation__op")
+    def operation(self, obj):
+        return obj.generated_by.derivation.get_op_display()
+
+    @admin.display(description="image")
+    def large_preview(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("blob-image", args=[obj.blob_id]), thumbnail(obj.blob_id, 768, 512))
+
+    @admin.display(description="made by")
+    def made_by(self, obj):
+        derivation = obj.generated_by.derivation
+        return format_html('<a href="{}">{}</a>', reverse("admin:assets_derivation_change", args=[derivation.pk]), derivation)
+
+    @admin.display(description="lineage")
+    def lineage_picture(self, obj):
+        svg = lineage_svg(graph=lineage_graph(version=obj))
+        return mark_safe(f'<div style="overflow:auto;max-width:100%;border:1px solid #ddd;padding:4px">{svg}</div>')
+
+
+@admin.register(Blob)
+class BlobAdmin(ReadOnlyAdmin):
+    list_display = ["sha256", "size", "media_type", "created_at"]
+    list_filter = ["media_type"]
+    search_fields = ["sha256"]
+
+
+@admin.register(Used)
+class UsedAdmin(ReadOnlyAdmin):
+    list_display = ["derivation", "role", "position", "weight", "version", "reference", "prompt", "model_weights", "blob"]
+    list_filter = ["role"]
+    list_select_related = ["derivation", "version", "reference", "prompt", "model_weights", "blob"]
+
+
+@admin.register(Generated)
+class GeneratedAdmin(ReadOnlyAdmin):
+    list_display = ["derivation", "version", "role", "index"]
+    list_filter = ["role"]
+    list_select_related = ["derivation", "version"]

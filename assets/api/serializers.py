@@ -1,0 +1,125 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Version
+
+
+class ImageUrlsMixin(serializers.Serializer):
+    sha256 = serializers.CharField(source="blob_id", read_only=True)
+    image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_image_url(self, obj) -> str:
+        return reverse("blob-image", args=[obj.blob_id])
+
+    def get_thumbnail_url(self, obj) -> str:
+        return reverse("blob-thumbnail", args=[obj.blob_id, 256])
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Client
+        fields = ["id", "name", "created_at"]
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ["id", "client", "name", "created_at"]
+
+
+class BriefSerializer(serializers.ModelSerializer):
+    client = serializers.IntegerField(source="campaign.client_id", read_only=True)
+
+    class Meta:
+        model = Brief
+        fields = ["id", "campaign", "client", "title", "palette", "aspect", "channels", "content_type",
+                  "negative_prompt", "notes", "created_at"]
+        read_only_fields = ["id", "client", "created_at"]
+
+
+class BriefCreateSerializer(serializers.Serializer):
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    title = serializers.CharField(max_length=200)
+    palette = serializers.ListField(child=serializers.CharField(max_length=7), required=False, default=list)
+    aspect = serializers.CharField(max_length=9, required=False, default="1:1")
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=Brief.Channel.choices), required=False, default=list)
+    content_type = serializers.ChoiceField(choices=Brief.ContentType.choices, required=False, default=Brief.ContentType.CAMPAIGN)
+    negative_prompt = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReferenceSerializer(ImageUrlsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Reference
+        fields = ["id", "brief", "title", "notes", "width", "height", "format", "sha256", "image_url",
+                  "thumbnail_url", "created_at"]
+
+
+class ReferenceCreateSerializer(serializers.Serializer):
+    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    image = serializers.FileField(help_text="PNG, JPEG or WebP")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PromptTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PromptTemplate
+        fields = ["id", "brief", "name", "text", "negative_text", "placeholders", "created_at"]
+        read_only_fields = ["id", "placeholders", "created_at"]
+        extra_kwargs = {"negative_text": {"required": False}}
+
+
+class PromptRenderSerializer(serializers.Serializer):
+    values = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="{placeholder: text}")
+
+
+class PromptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Prompt
+        fields = ["id", "brief", "template", "text", "negative_text", "values", "digest", "created_at"]
+
+
+class ModelWeightsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelWeights
+        fields = ["id", "kind", "architecture", "name", "source_name", "source_version", "sha256", "short_hash",
+                  "size", "format", "files", "notes", "created_at"]
+
+
+class DerivationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Derivation
+        fields = ["id", "op", "phase", "state"]
+
+
+class VersionSerializer(ImageUrlsMixin, serializers.ModelSerializer):
+    derivation = DerivationSummarySerializer(source="generated_by.derivation", read_only=True)
+
+    class Meta:
+        model = Version
+        fields = ["id", "brief", "sha256", "width", "height", "format", "seed", "label", "status", "triage",
+                  "derivation", "image_url", "thumbnail_url", "created_at"]
+
+
+class VersionImportSerializer(serializers.Serializer):
+    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    image = serializers.FileField(help_text="PNG, JPEG or WebP")
+    parents = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), many=True, required=False, default=list)
+    references = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), many=True, required=False, default=list)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class DerivationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Derivation
+        fields = ["id", "brief", "op", "phase", "params", "environment", "state", "error", "progress_step",
+                  "progress_total", "created_at", "started_at", "finished_at", "wall_seconds", "gpu_seconds"]
+
+
+class LineageSerializer(serializers.Serializer):
+    root = serializers.CharField()
+    nodes = serializers.ListField(child=serializers.DictField())
+    edges = serializers.ListField(child=serializers.DictField())

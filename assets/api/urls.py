@@ -1,0 +1,16 @@
+from rest_framework.routers import DefaultRouter
+
+from assets.api import views
+
+router = DefaultRouter()
+router.register("clients", views.ClientViewSet)
+router.register("campaigns", views.CampaignViewSet)
+router.register("briefs", views.BriefViewSet)
+router.register("references", views.ReferenceViewSet)
+router.register("templates", views.PromptTemplateViewSet)
+router.register("prompts", views.PromptViewSet)
+router.register("model-weights", views.ModelWeightsViewSet)
+router.register("versions", views.VersionViewSet)
+router.register("derivations", views.DerivationViewSet)
+
+urlpatterns = router.urls

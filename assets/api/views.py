@@ -1,0 +1,153 @@
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from assets import selectors
+from assets.api import serializers as s
+from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Version
+from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
+from assets.services.prompts import prompt_render, prompt_template_create
+from assets.services.versions import version_import
+
+
+class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    pass
+
+
+class ClientViewSet(mixins.CreateModelMixin, ReadViewSet):
+    queryset = Client.objects.all()
+    serializer_class = s.ClientSerializer
+    search_fields = ["name"]
+
+    def perform_create(self, serializer):
+        serializer.instance = client_create(name=serializer.validated_data["name"])
+
+
+class CampaignViewSet(mixins.CreateModelMixin, ReadViewSet):
+    queryset = Campaign.objects.select_related("client")
+    serializer_class = s.CampaignSerializer
+    filterset_fields = ["client"]
+    search_fields = ["name"]
+
+    def perform_create(self, serializer):
+        serializer.instance = campaign_create(**serializer.validated_data)
+
+
+class BriefFilter(filters.FilterSet):
+    client = filters.NumberFilter(field_name="campaign__client")
+
+    class Meta:
+        model = Brief
+        fields = ["campaign", "client", "content_type", "aspect"]
+
+
+class BriefViewSet(ReadViewSet):
+    queryset = selectors.briefs_list()
+    serializer_class = s.BriefSerializer
+    filterset_class = BriefFilter
+    search_fields = ["title", "notes"]
+    ordering_fields = ["created_at", "title"]
+
+    @extend_schema(request=s.BriefCreateSerializer, responses={201: s.BriefSerializer})
+    def create(self, request):
+        data = s.BriefCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        brief = brief_create(**data.validated_data, created_by=request.user)
+        return Response(s.BriefSerializer(brief).data, status=status.HTTP_201_CREATED)
+
+
+class ReferenceViewSet(ReadViewSet):
+    queryset = Reference.objects.all()
+    serializer_class = s.ReferenceSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_fields = ["brief", "format"]
+    search_fields = ["title", "notes"]
+
+    @extend_schema(request=s.ReferenceCreateSerializer, responses={201: s.ReferenceSerializer})
+    def create(self, request):
+        data = s.ReferenceCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        reference = reference_create(brief=values["brief"], source=values["image"], title=values["title"],
+                                     notes=values["notes"], created_by=request.user)
+        return Response(s.ReferenceSerializer(reference).data, status=status.HTTP_201_CREATED)
+
+
+class PromptTemplateViewSet(mixins.CreateModelMixin, ReadViewSet):
+    queryset = PromptTemplate.objects.all()
+    serializer_class = s.PromptTemplateSerializer
+    filterset_fields = ["brief"]
+    search_fields = ["name", "text"]
+
+    def perform_create(self, serializer):
+        serializer.instance = prompt_template_create(**serializer.validated_data, created_by=self.request.user)
+
+    @extend_schema(request=s.PromptRenderSerializer, responses={201: s.PromptSerializer})
+    @action(detail=True, methods=["post"])
+    def render(self, request, pk=None):
+        data = s.PromptRenderSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        prompt = prompt_render(template=self.get_object(), values=data.validated_data["values"])
+        return Response(s.PromptSerializer(prompt).data, status=status.HTTP_201_CREATED)
+
+
+class PromptViewSet(ReadViewSet):
+    queryset = Prompt.objects.all()
+    serializer_class = s.PromptSerializer
+    filterset_fields = ["brief", "template"]
+    search_fields = ["text"]
+
+
+class ModelWeightsViewSet(ReadViewSet):
+    queryset = ModelWeights.objects.all()
+    serializer_class = s.ModelWeightsSerializer
+    filterset_fields = ["kind", "architecture", "format", "sha256"]
+    search_fields = ["name", "source_name"]
+
+
+class VersionFilter(filters.FilterSet):
+    op = filters.CharFilter(field_name="generated_by__derivation__op")
+
+    class Meta:
+        model = Version
+        fields = ["brief", "status", "triage", "format", "op"]
+
+
+class VersionViewSet(ReadViewSet):
+    queryset = selectors.versions_list()
+    serializer_class = s.VersionSerializer
+    filterset_class = VersionFilter
+    ordering_fields = ["created_at", "id"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=s.VersionImportSerializer, responses={201: s.VersionSerializer})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_file(self, request):
+        data = s.VersionImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = version_import(
+            brief=values["brief"], source=values["image"], parents=values["parents"], references=values["references"],
+            note=values["note"], label=values["label"], created_by=request.user,
+        )
+        return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.LineageSerializer)
+    @action(detail=True, methods=["get"])
+    def lineage(self, request, pk=None):
+        return Response(selectors.lineage_graph(version=self.get_object()).as_dict())
+
+    @extend_schema(responses=s.VersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def descendants(self, request, pk=None):
+        versions = selectors.version_descendants(version=self.get_object()).select_related("generated_by__derivation")
+        return Response(s.VersionSerializer(versions, many=True).data)
+
+
+class DerivationViewSet(ReadViewSet):
+    queryset = Derivation.objects.all()
+    serializer_class = s.DerivationSerializer
+    filterset_fields = ["brief", "op", "phase", "state"]

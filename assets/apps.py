@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AssetsConfig(AppConfig):
+    name = "assets"
+    verbose_name = "Assets and lineage"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from PIL import Image
+
+        # Pillow refuses images over twice this outright and warns above it; image_inspect turns the warning into a refusal.
+        Image.MAX_IMAGE_PIXELS = settings.SEED_MAX_IMAGE_PIXELS

@@ -1,0 +1,110 @@
+"""The sample brief the demo loads: a client, campaign, brief, template, mood board and two imports.
+
+Other apps add their own stages to settings.SEED_DEMO_STAGES; each stage takes the shared
+context and returns its part of the summary.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw, ImageFilter
+
+from assets.models import Brief, Campaign, Client, PromptTemplate, Version
+from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
+from assets.services.prompts import prompt_render, prompt_template_create
+from assets.services.versions import version_import
+
+PALETTE = ["#FE2C54", "#00E0FF", "#FFD500"]
+REFERENCE_COUNT = 24
+TEMPLATE_TEXT = (
+    "{subject} on a sunlit rooftop, {camera action}, {lighting adjective} lighting, "
+    "bold brand colours, crisp product focus, editorial photography"
+)
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def mood_board_image(*, index: int, size: tuple[int, int] = (288, 512), image_format: str = "PNG") -> bytes:
+    """A deterministic abstract mood image in the brand palette: gradient sky, sun, shapes, grain."""
+    rng = random.Random(index)
+    width, height = size
+    top, bottom = (_hex_rgb(rng.choice(PALETTE)) for _ in range(2))
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / (height - 1)
+        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+    for _ in range(rng.randint(3, 7)):
+        colour = _hex_rgb(rng.choice(PALETTE + ["#FFFFFF", "#1B1B1F"]))
+        x, y, r = rng.randint(0, width), rng.randint(0, height), rng.randint(12, width // 2)
+        if rng.random() < 0.5:
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+        else:
+            draw.rectangle([x - r, y - r // 3, x + r, y + r // 3], fill=colour)
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3.0)))
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **({"quality": 90} if image_format == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def _get_or_make(model, lookup: dict, make):
+    existing = model.objects.filter(**lookup).first()
+    return existing if existing is not None else make()
+
+
+def brief_stage(*, context: dict) -> dict:
+    user = context["user"]
+    client = _get_or_make(Client, {"name": "Aurora Soda Co."}, lambda: client_create(name="Aurora Soda Co."))
+    campaign = _get_or_make(Campaign, {"client": client, "name": "Summer Fizz 2027"},
+                            lambda: campaign_create(client=client, name="Summer Fizz 2027"))
+    brief = _get_or_make(
+        Brief, {"campaign": campaign, "title": "Launch hero: Citrus Wave"},
+        lambda: brief_create(
+            campaign=campaign, title="Launch hero: Citrus Wave", palette=PALETTE, aspect="9:16",
+            channels=[Brief.Channel.INSTAGRAM, Brief.Channel.TIKTOK, Brief.Channel.WEB, Brief.Channel.PRINT],
+            content_type=Brief.ContentType.CAMPAIGN,
+            notes="Summer launch of the Citrus Wave can. Energetic, sunny, rooftop party; product always in focus.",
+            created_by=user,
+        ),
+    )
+    references = [
+        reference_create(
+            brief=brief,
+            source=ContentFile(mood_board_image(index=i, image_format="JPEG" if i % 3 == 0 else "PNG"),
+                               name=f"mood_{i:02d}.{'jpg' if i % 3 == 0 else 'png'}"),
+            title=f"Mood {i + 1:02d}", created_by=user,
+        )
+        for i in range(REFERENCE_COUNT)
+    ]
+    template = _get_or_make(
+        PromptTemplate, {"brief": brief, "name": "Rooftop hero"},
+        lambda: prompt_template_create(brief=brief, name="Rooftop hero", text=TEMPLATE_TEXT, created_by=user),
+    )
+    prompt = prompt_render(template=template, values={
+        "subject": "a chilled can of Citrus Wave soda", "camera action": "slow dolly-in at eye level",
+        "lighting adjective": "golden-hour",
+    })
+    comp = _get_or_make(
+        Version, {"brief": brief, "label": "Agency comp"},
+        lambda: version_import(
+            brief=brief, source=ContentFile(mood_board_image(index=100, size=(576, 1024)), name="agency_comp.png"),
+            references=references[:3], note="Layout comp from the agency", label="Agency comp", created_by=user,
+        ),
+    )
+    retouch = _get_or_make(
+        Version, {"brief": brief, "label": "Retouch of agency comp"},
+        lambda: version_import(
+            brief=brief, source=ContentFile(mood_board_image(index=101, size=(576, 1024), image_format="JPEG"), name="comp_retouch.jpg"),
+            parents=[comp], note="Retouched outside Seed", label="Retouch of agency comp", created_by=user,
+        ),
+    )
+    context.update(brief=brief, references=references, template=template, prompt=prompt)
+    return {
+        "client": client.pk, "campaign": campaign.pk, "brief": brief.pk, "template": template.pk, "prompt": prompt.pk,
+        "references": [reference.pk for reference in references], "versions": [comp.pk, retouch.pk],
+    }

@@ -1,0 +1,85 @@
+import json
+import secrets
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from assets.errors import ApplicationError
+
+DEMO_USERNAME = "demo"
+
+
+class Command(BaseCommand):
+    help = "Load the sample brief (and every later stage's demo), then serve the admin and API with a worker beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="run the flow and exit")
+        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="where to serve (default 127.0.0.1:8000)")
+
+    def handle(self, *args, **options):
+        password = secrets.token_urlsafe(12)
+        user = self._demo_user(password)
+        context = {"user": user}
+        summary = {"login": {"username": DEMO_USERNAME, "password": password}}
+        for path in settings.SEED_DEMO_STAGES:
+            stage = import_string(path)
+            try:
+                with transaction.atomic():
+                    summary[path.rsplit(".", 1)[-1].removesuffix("_stage")] = stage(context=context)
+            except ApplicationError as exc:
+                raise CommandError(f"demo stage {path} failed: {exc.message}") from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, indent=2))
+        else:
+            self._print_summary(summary, options["addr"])
+        if not options["no_serve"]:
+            self._serve(options["addr"])
+
+    def _demo_user(self, password: str):
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(username=DEMO_USERNAME, defaults={"email": "demo@example.com"})
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save(update_fields=["is_staff", "is_superuser", "password"])
+        return user
+
+    def _print_summary(self, summary: dict, addr: str) -> None:
+        login = summary["login"]
+        self.stdout.write(self.style.SUCCESS("Seed demo loaded."))
+        for stage, values in summary.items():
+            if stage != "login":
+                self.stdout.write(f"  {stage}: {json.dumps(values)}")
+        self.stdout.write(f"  admin:   http://{addr}/admin/   user {login['username']} / password {login['password']}")
+        self.stdout.write(f"  API:     http://{addr}/api/   docs http://{addr}/api/docs/")
+
+    def _serve(self, addr: str) -> None:
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        worker = subprocess.Popen([*manage, "qcluster"])
+        web = subprocess.Popen([*manage, "runserver", addr, "--noreload"])
+        self.stdout.write("Serving; press Ctrl-C to stop the web server and the worker.")
+        try:
+            while web.poll() is None and worker.poll() is None:
+                try:
+                    web.wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    continue
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in (web, worker):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            for process in (web, worker):
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        if web.returncode not in (0, None, -signal.SIGINT) and web.returncode != 0:
+            raise CommandError(f"the web server exited with status {web.returncode}")

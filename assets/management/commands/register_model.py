@@ -1,0 +1,37 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assets.errors import ApplicationError
+from assets.models import ModelWeights
+from assets.services.weights import model_weights_register
+
+
+class Command(BaseCommand):
+    help = "Hash a local model file or diffusers folder, store it content-addressed and register it (idempotent by sha256)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--kind", required=True, choices=ModelWeights.Kind.values)
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--architecture", choices=ModelWeights.Architecture.values,
+                            help="detected from the file when left out")
+        parser.add_argument("--source-name", default="", help="where it came from, e.g. a model page or vendor")
+        parser.add_argument("--source-version", default="")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **options):
+        try:
+            weights, created = model_weights_register(
+                path=options["path"], kind=options["kind"], name=options["name"], architecture=options["architecture"],
+                source_name=options["source_name"], source_version=options["source_version"],
+            )
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps({"id": weights.pk, "sha256": weights.sha256, "created": created,
+                                          "kind": weights.kind, "architecture": weights.architecture}))
+            return
+        verb = "registered" if created else "already registered as"
+        self.stdout.write(f"{verb} #{weights.pk} {weights.name} [{weights.kind}/{weights.architecture}] sha256 {weights.sha256}")

@@ -1,0 +1,193 @@
+"""The lineage graph, shaped like W3C PROV: entities, activities (derivations) and used/generated edges."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .base import AppendOnlyModel
+
+
+class Operation(models.TextChoices):
+    TXT2IMG = "txt2img", "Text to image"
+    IMG2IMG = "img2img", "Image to image"
+    INPAINT = "inpaint", "Inpaint"
+    OUTPAINT = "outpaint", "Outpaint"
+    CONTROLNET = "controlnet", "ControlNet"
+    UPSCALE = "upscale", "Upscale"
+    GRADE = "grade", "Colour grade"
+    LUT = "lut", "LUT / palette snap"
+    SHARPEN = "sharpen", "Sharpen"
+    DENOISE = "denoise", "Denoise"
+    TEXT_OVERLAY = "text_overlay", "Text overlay"
+    COMPOSITE = "composite", "Composite"
+    RENDITION = "rendition", "Crop / rendition"
+    ICC = "icc", "ICC conversion"
+    IMPORT = "import", "Import of an external file"
+
+
+class Phase(models.TextChoices):
+    IDEATION = "ideation", "Ideation"
+    PRODUCTION = "production", "Production"
+    FINISHING = "finishing", "Finishing"
+    DELIVERY = "delivery", "Delivery"
+
+
+class Derivation(AppendOnlyModel):
+    """One activity: an operation with typed parameters that used inputs and generated versions."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    mutable_fields = frozenset(
+        {"state", "error", "environment", "job_id", "started_at", "finished_at", "wall_seconds", "gpu_seconds",
+         "progress_step", "progress_total"}
+    )
+
+    brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derivations")
+    op = models.CharField(max_length=20, choices=Operation.choices)
+    phase = models.CharField(max_length=20, choices=Phase.choices)
+    params = models.JSONField(default=dict, blank=True)
+    environment = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True)
+    job_id = models.CharField(max_length=64, blank=True)
+    progress_step = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+    gpu_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["brief", "phase"]), models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_op_display()} #{self.pk}"
+
+
+class Version(AppendOnlyModel):
+    """One image: an entity whose bytes are a content-addressed blob."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        DELIVERED = "delivered", "Delivered"
+
+    class Triage(models.TextChoices):
+        UNTRIAGED = "untriaged", "Untriaged"
+        KEEP = "keep", "Keep"
+        REGENERATE = "regenerate", "Regenerate"
+        REJECT = "reject", "Reject"
+        MAYBE_LATER = "maybe_later", "Maybe later"
+
+    mutable_fields = frozenset({"status", "triage", "label"})
+
+    brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="versions")
+    blob = models.ForeignKey("assets.Blob", on_delete=models.PROTECT, related_name="versions")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    seed = models.BigIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    triage = models.CharField(max_length=20, choices=Triage.choices, default=Triage.UNTRIAGED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["brief", "status"]), models.Index(fields=["brief", "triage"])]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} {self.blob_id[:10]}"
+
+    @property
+    def sha256(self) -> str:
+        return self.blob_id
+
+
+class Used(AppendOnlyModel):
+    """A derivation used an entity in a role; exactly one target column is set."""
+
+    class Role(models.TextChoices):
+        INIT_IMAGE = "init_image", "Init image"
+        MASK = "mask", "Mask"
+        CONTROL_IMAGE = "control_image", "Control image"
+        REFERENCE = "reference", "Reference"
+        LAYER = "layer", "Layer"
+        LUT = "lut", "LUT"
+        PARENT = "parent", "Parent (edited source)"
+        PROMPT = "prompt", "Prompt"
+        BASE_MODEL = "base_model", "Base model"
+        LORA = "lora", "LoRA"
+        VAE = "vae", "VAE"
+        CONTROLNET = "controlnet", "ControlNet"
+        UPSCALER = "upscaler", "Upscaler"
+
+    derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="used")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    weight = models.FloatField(null=True, blank=True)
+    version = models.ForeignKey(Version, null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
+    reference = models.ForeignKey("assets.Reference", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
+    prompt = models.ForeignKey("assets.Prompt", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
+    model_weights = models.ForeignKey("assets.ModelWeights", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
+    blob = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by",
+                             help_text="Raw bytes with no entity of their own: a mask, a LUT file, a font.")
+
+    class Meta:
+        ordering = ["derivation", "role", "position"]
+        verbose_name_plural = "used edges"
+        # Both directions of the version-to-version edge, covering, for the recursive lineage queries.
+        indexes = [
+            models.Index(fields=["derivation", "version"], condition=Q(version__isnull=False), name="used_up_idx"),
+            models.Index(fields=["version", "derivation"], condition=Q(version__isnull=False), name="used_down_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="used_exactly_one_target",
+                condition=(
+                    Q(version__isnull=False, reference__isnull=True, prompt__isnull=True, model_weights__isnull=True, blob__isnull=True)
+                    | Q(version__isnull=True, reference__isnull=False, prompt__isnull=True, model_weights__isnull=True, blob__isnull=True)
+                    | Q(version__isnull=True, reference__isnull=True, prompt__isnull=False, model_weights__isnull=True, blob__isnull=True)
+                    | Q(version__isnull=True, reference__isnull=True, prompt__isnull=True, model_weights__isnull=False, blob__isnull=True)
+                    | Q(version__isnull=True, reference__isnull=True, prompt__isnull=True, model_weights__isnull=True, blob__isnull=False)
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.derivation} used {self.role}"
+
+    @property
+    def target(self):
+        return self.version or self.reference or self.prompt or self.model_weights or self.blob
+
+
+class Generated(AppendOnlyModel):
+    """A derivation generated a version; a batch of six is one derivation with six of these."""
+
+    class Role(models.TextChoices):
+        OUTPUT = "output", "Output"
+        REPRODUCTION = "reproduction", "Reproduction of a recorded version"
+
+    derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="generated")
+    version = models.OneToOneField(Version, on_delete=models.PROTECT, related_name="generated_by")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OUTPUT)
+    index = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["derivation", "index"]
+        verbose_name_plural = "generated edges"
+        constraints = [models.UniqueConstraint(fields=["derivation", "index"], name="generated_unique_index")]
+
+    def __str__(self) -> str:
+        return f"{self.derivation} generated v{self.version_id}"

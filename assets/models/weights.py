@@ -1,0 +1,60 @@
+from django.db import models
+
+from .base import AppendOnlyModel
+from .validators import validate_sha256
+
+
+class ModelWeights(AppendOnlyModel):
+    """A registered model file or diffusers folder, addressed by sha256 (the registry, not the loader)."""
+
+    class Kind(models.TextChoices):
+        BASE = "base", "Base model"
+        LORA = "lora", "LoRA"
+        VAE = "vae", "VAE"
+        CONTROLNET = "controlnet", "ControlNet"
+        UPSCALER = "upscaler", "Upscaler"
+
+    class Architecture(models.TextChoices):
+        SD15 = "sd15", "Stable Diffusion 1.x"
+        SDXL = "sdxl", "Stable Diffusion XL"
+        ESRGAN = "esrgan", "ESRGAN / Real-ESRGAN (RRDBNet)"
+        COMPACT = "compact", "Real-ESRGAN compact (SRVGGNet)"
+        OTHER = "other", "Other"
+
+    class Format(models.TextChoices):
+        SAFETENSORS = "safetensors", "safetensors file"
+        CHECKPOINT = "ckpt", "PyTorch checkpoint"
+        DIFFUSERS = "diffusers", "diffusers folder"
+
+    mutable_fields = frozenset({"name", "notes"})
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    architecture = models.CharField(max_length=20, choices=Architecture.choices)
+    name = models.CharField(max_length=200)
+    source_name = models.CharField(max_length=300, blank=True)
+    source_version = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, unique=True, validators=[validate_sha256])
+    size = models.BigIntegerField()
+    format = models.CharField(max_length=20, choices=Format.choices)
+    # A single file is one blob; a diffusers folder is a manifest of {relative path: blob sha256}.
+    blob = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    files = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name_plural = "model weights"
+        indexes = [models.Index(fields=["kind", "architecture"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()}, {self.sha256[:10]})"
+
+    @property
+    def short_hash(self) -> str:
+        """AUTOMATIC1111's "AutoV2" model hash: the first 10 hex of the sha256."""
+        return self.sha256[:10]
+
+    def delete(self, *args, **kwargs):
+        """Unused weights may go (registered by mistake); used ones are refused by PROTECT on the edges."""
+        return models.Model.delete(self, *args, **kwargs)

@@ -1,0 +1,102 @@
+"""Typed parameters per operation: what a derivation must record to be re-run from the lineage alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assets.errors import ApplicationError
+from assets.models import Operation
+
+SAMPLERS = ("dpmpp_2m_karras", "euler_a", "euler", "ddim", "dpmpp_sde_karras", "dpmpp_2m", "pndm", "lms", "heun")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: type
+    required: bool = True
+    choices: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    key: bool = False  # shown on lineage pictures and summaries
+
+    def clean(self, value: Any) -> Any:
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.kind) or isinstance(value, bool) and self.kind is not bool:
+            raise ApplicationError(f"parameter {self.name!r} must be {self.kind.__name__}, got {value!r}",
+                                   extra={"param": self.name})
+        if self.choices is not None and value not in self.choices:
+            raise ApplicationError(f"parameter {self.name!r} must be one of {', '.join(map(str, self.choices))}; got {value!r}",
+                                   extra={"param": self.name, "choices": list(self.choices)})
+        if self.minimum is not None and value < self.minimum:
+            raise ApplicationError(f"parameter {self.name!r} must be at least {self.minimum}; got {value}", extra={"param": self.name})
+        if self.maximum is not None and value > self.maximum:
+            raise ApplicationError(f"parameter {self.name!r} must be at most {self.maximum}; got {value}", extra={"param": self.name})
+        return value
+
+
+_SAMPLING = (
+    Param("sampler", str, choices=SAMPLERS, key=True),
+    Param("steps", int, minimum=1, maximum=500, key=True),
+    Param("cfg", float, minimum=0.0, maximum=50.0, key=True),
+    Param("seed", int, minimum=0, maximum=2**63 - 1, key=True),
+    Param("width", int, minimum=8, maximum=8192),
+    Param("height", int, minimum=8, maximum=8192),
+    Param("batch_size", int, required=False, minimum=1, maximum=64),
+    Param("noise_device", str, required=False, choices=("cpu", "cuda")),
+)
+_STRENGTH = Param("strength", float, minimum=0.0, maximum=1.0, key=True)
+
+SCHEMAS: dict[str, tuple[Param, ...]] = {
+    Operation.TXT2IMG: _SAMPLING,
+    Operation.IMG2IMG: (*_SAMPLING, _STRENGTH),
+    Operation.INPAINT: (*_SAMPLING, _STRENGTH, Param("mask_blur", int, required=False, minimum=0, maximum=256)),
+    Operation.OUTPAINT: (*_SAMPLING, Param("target_aspect", str, key=True), Param("mask_blur", int, required=False, minimum=0, maximum=256)),
+    Operation.CONTROLNET: (*_SAMPLING, Param("control_type", str, choices=("canny", "edge", "depth", "pose"), key=True),
+                           Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True)),
+    Operation.UPSCALE: (Param("scale", int, choices=(2, 4), key=True), Param("tile", int, minimum=32, maximum=4096),
+                        Param("tile_overlap", int, minimum=0, maximum=512)),
+    Operation.GRADE: (Param("exposure", float, minimum=-5.0, maximum=5.0, key=True), Param("contrast", float, minimum=0.0, maximum=4.0, key=True),
+                      Param("saturation", float, minimum=0.0, maximum=4.0, key=True), Param("temperature", float, minimum=-100.0, maximum=100.0, key=True)),
+    Operation.LUT: (Param("lut_sha256", str, key=True), Param("strength", float, required=False, minimum=0.0, maximum=1.0)),
+    Operation.SHARPEN: (Param("radius", float, minimum=0.0, maximum=50.0, key=True), Param("percent", int, minimum=0, maximum=500, key=True),
+                        Param("threshold", int, minimum=0, maximum=255)),
+    Operation.DENOISE: (Param("strength", float, minimum=0.0, maximum=1.0, key=True),),
+    Operation.TEXT_OVERLAY: (Param("text", str, key=True), Param("font_sha256", str), Param("size", int, minimum=1, maximum=2000),
+                             Param("colour", str), Param("position", str, choices=("top", "center", "bottom"))),
+    Operation.COMPOSITE: (Param("blend", str, required=False, choices=("normal", "multiply", "screen")),),
+    Operation.RENDITION: (Param("preset", str, key=True), Param("width", int, minimum=1, maximum=16384, key=True),
+                          Param("height", int, minimum=1, maximum=16384, key=True), Param("crop_rule", str, choices=("focal", "outpaint"))),
+    Operation.ICC: (Param("profile_sha256", str, key=True), Param("intent", str, choices=("perceptual", "relative", "saturation", "absolute"))),
+    Operation.IMPORT: (Param("source", str, required=False, key=True), Param("note", str, required=False)),
+}
+
+
+def params_clean(*, op: str, params: dict) -> dict:
+    """Validate and normalise parameters for `op`; unknown keys are refused so recipes stay complete and exact."""
+    try:
+        schema = SCHEMAS[op]
+    except KeyError as exc:
+        raise ApplicationError(f"unknown operation {op!r}", extra={"choices": sorted(SCHEMAS)}) from exc
+    if not isinstance(params, dict):
+        raise ApplicationError("parameters must be an object")
+    known = {param.name for param in schema}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ApplicationError(f"unknown parameter(s) for {op}: {', '.join(unknown)}",
+                               extra={"unknown": unknown, "allowed": sorted(known)})
+    cleaned = {}
+    for param in schema:
+        if param.name in params:
+            cleaned[param.name] = param.clean(params[param.name])
+        elif param.required:
+            raise ApplicationError(f"parameter {param.name!r} is required for {op}", extra={"param": param.name})
+    return cleaned
+
+
+def params_key_summary(*, op: str, params: dict) -> str:
+    """A short label such as "steps 25 · cfg 7.0 · seed 1234" for lineage pictures."""
+    keys = [param.name for param in SCHEMAS.get(op, ()) if param.key and param.name in params]
+    return " · ".join(f"{name} {params[name]}" for name in keys)

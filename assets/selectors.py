@@ -1,0 +1,179 @@
+"""Reads of the lineage core. Graph walks are single recursive SQL statements, never Python loops.
+
+`UNION` (not `UNION ALL`) in the recursive part de-duplicates rows, so a DAG whose branches
+share ancestors terminates and visits each version once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from assets.models import Brief, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
+
+_USED = Used._meta.db_table
+_GENERATED = Generated._meta.db_table
+
+_ANCESTORS = f"""
+WITH RECURSIVE walk(version_id) AS (
+    SELECT %s::bigint
+    UNION
+    SELECT used.version_id
+    FROM walk
+    JOIN {_GENERATED} gen ON gen.version_id = walk.version_id
+    JOIN {_USED} used ON used.derivation_id = gen.derivation_id AND used.version_id IS NOT NULL
+)
+"""
+
+_DESCENDANTS_FROM = f"""
+WITH RECURSIVE walk(version_id) AS (
+    {{seed}}
+    UNION
+    SELECT gen.version_id
+    FROM walk
+    JOIN {_USED} used ON used.version_id = walk.version_id
+    JOIN {_GENERATED} gen ON gen.derivation_id = used.derivation_id
+)
+SELECT version_id FROM walk
+"""
+
+
+def _descendants_sql(seed_sql: str) -> str:
+    return _DESCENDANTS_FROM.format(seed=seed_sql)
+
+
+def version_ancestry(*, version: Version) -> QuerySet[Version]:
+    """Every version above `version` (itself excluded), in one SQL statement."""
+    sql = _ANCESTORS + "SELECT version_id FROM walk WHERE version_id <> %s"
+    return Version.objects.filter(pk__in=RawSQL(sql, (version.pk, version.pk)))
+
+
+def version_descendants(*, version: Version) -> QuerySet[Version]:
+    """Every version derived from `version`, directly or not ("what did we ship from this?")."""
+    sql = _descendants_sql("SELECT %s::bigint") + " WHERE version_id <> %s"
+    return Version.objects.filter(pk__in=RawSQL(sql, (version.pk, version.pk)))
+
+
+def _impact(column: str, pk: int) -> QuerySet[Version]:
+    seed = f"SELECT gen.version_id FROM {_USED} used JOIN {_GENERATED} gen ON gen.derivation_id = used.derivation_id WHERE used.{column} = %s"
+    return Version.objects.filter(pk__in=RawSQL(_descendants_sql(seed), (pk,)))
+
+
+def versions_using_model_weights(*, weights: ModelWeights) -> QuerySet[Version]:
+    """Every version that a base model / LoRA / VAE / upscaler went into, however far down."""
+    return _impact("model_weights_id", weights.pk)
+
+
+def versions_using_reference(*, reference: Reference) -> QuerySet[Version]:
+    return _impact("reference_id", reference.pk)
+
+
+def versions_using_prompt(*, prompt: Prompt) -> QuerySet[Version]:
+    return _impact("prompt_id", prompt.pk)
+
+
+@dataclass
+class LineageGraph:
+    root: Version
+    versions: dict[int, Version] = field(default_factory=dict)
+    derivations: dict[int, Derivation] = field(default_factory=dict)
+    generated: list[Generated] = field(default_factory=list)
+    used: list[Used] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Nodes and edges, ready for JSON (API and CLI)."""
+        nodes = [_version_node(version) for version in self.versions.values()]
+        nodes += [_derivation_node(derivation) for derivation in self.derivations.values()]
+        side = {}
+        edges = []
+        for edge in self.generated:
+            edges.append({"from": f"derivation:{edge.derivation_id}", "to": f"version:{edge.version_id}",
+                          "type": "generated", "role": edge.role, "index": edge.index})
+        for edge in self.used:
+            target_id = used_node_id(edge)
+            if not target_id.startswith("version:"):
+                side[target_id] = _side_node(edge)
+            edges.append({"from": target_id, "to": f"derivation:{edge.derivation_id}", "type": "used",
+                          "role": edge.role, "position": edge.position, "weight": edge.weight})
+        return {"root": f"version:{self.root.pk}", "nodes": nodes + list(side.values()), "edges": edges}
+
+
+def used_node_id(edge: Used) -> str:
+    for prefix, column in (("version", "version_id"), ("reference", "reference_id"), ("prompt", "prompt_id"),
+                           ("model", "model_weights_id"), ("blob", "blob_id")):
+        value = getattr(edge, column)
+        if value is not None:
+            return f"{prefix}:{value}"
+    raise ValueError(f"used edge {edge.pk} has no target")
+
+
+def _version_node(version: Version) -> dict:
+    return {"id": f"version:{version.pk}", "type": "version", "pk": version.pk, "sha256": version.blob_id,
+            "width": version.width, "height": version.height, "format": version.format, "seed": version.seed,
+            "status": version.status, "triage": version.triage, "brief": version.brief_id}
+
+
+def _derivation_node(derivation: Derivation) -> dict:
+    return {"id": f"derivation:{derivation.pk}", "type": "derivation", "pk": derivation.pk, "op": derivation.op,
+            "phase": derivation.phase, "params": derivation.params, "state": derivation.state,
+            "environment": derivation.environment, "wall_seconds": derivation.wall_seconds,
+            "gpu_seconds": derivation.gpu_seconds, "created_at": derivation.created_at.isoformat()}
+
+
+def _side_node(edge: Used) -> dict:
+    node_id = used_node_id(edge)
+    if edge.reference_id:
+        ref = edge.reference
+        return {"id": node_id, "type": "reference", "pk": ref.pk, "title": ref.title, "sha256": ref.blob_id}
+    if edge.prompt_id:
+        prompt = edge.prompt
+        return {"id": node_id, "type": "prompt", "pk": prompt.pk, "text": prompt.text,
+                "negative_text": prompt.negative_text, "values": prompt.values, "template": prompt.template_id}
+    if edge.model_weights_id:
+        weights = edge.model_weights
+        return {"id": node_id, "type": "model", "pk": weights.pk, "kind": weights.kind, "name": weights.name,
+                "architecture": weights.architecture, "sha256": weights.sha256}
+    return {"id": node_id, "type": "blob", "sha256": edge.blob_id}
+
+
+def lineage_graph(*, version: Version) -> LineageGraph:
+    """The ancestry of `version` as nodes and edges, in a fixed number of queries whatever its depth.
+
+    One recursive statement finds the edges; three bulk reads hydrate versions, derivations and
+    the inputs' entities.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ANCESTORS + f"""
+            SELECT gen.id, used.id
+            FROM walk
+            JOIN {_GENERATED} gen ON gen.version_id = walk.version_id
+            LEFT JOIN {_USED} used ON used.derivation_id = gen.derivation_id
+            """,
+            (version.pk,),
+        )
+        rows = cursor.fetchall()
+    generated_ids = {row[0] for row in rows}
+    used_ids = {row[1] for row in rows if row[1] is not None}
+    generated = list(Generated.objects.filter(pk__in=generated_ids).select_related("derivation").order_by("derivation_id", "index"))
+    used = list(
+        Used.objects.filter(pk__in=used_ids)
+        .select_related("reference", "prompt", "model_weights")
+        .order_by("derivation_id", "role", "position")
+    )
+    version_ids = {edge.version_id for edge in generated} | {edge.version_id for edge in used if edge.version_id} | {version.pk}
+    graph = LineageGraph(root=version, generated=generated, used=used)
+    graph.versions = {v.pk: v for v in Version.objects.filter(pk__in=version_ids).order_by("pk")}
+    graph.derivations = {edge.derivation_id: edge.derivation for edge in generated}
+    return graph
+
+
+def briefs_list() -> QuerySet[Brief]:
+    return Brief.objects.select_related("campaign__client", "created_by")
+
+
+def versions_list() -> QuerySet[Version]:
+    return Version.objects.select_related("brief", "generated_by__derivation")

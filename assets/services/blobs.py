@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+
+from assets.errors import ApplicationError
+from assets.images import ImageInfo, image_inspect
+from assets.models import Blob, blob_storage_name
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+def _chunks(source) -> Iterator[bytes]:
+    if hasattr(source, "chunks"):
+        yield from source.chunks(CHUNK)
+        return
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+@contextmanager
+def blob_staged(*, source, max_bytes: int | None = None) -> Iterator[StagedFile]:
+    """Copy a stream to local scratch space while hashing it; the scratch file is always removed."""
+    limit = settings.SEED_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    declared = getattr(source, "size", None)
+    if limit and declared is not None and declared > limit:
+        raise ApplicationError(f"file is {declared} bytes; the limit is {limit}", extra={"code": "too_large", "limit": limit})
+    staging = Path(settings.SEED_STAGING_DIR)
+    staging.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=staging, prefix="upload-")
+    path = Path(name)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in _chunks(source):
+                size += len(chunk)
+                if limit and size > limit:
+                    raise ApplicationError(f"file is larger than the limit of {limit} bytes", extra={"code": "too_large", "limit": limit})
+                digest.update(chunk)
+                handle.write(chunk)
+        if size == 0:
+            raise ApplicationError("file is empty", extra={"code": "empty"})
+        yield StagedFile(path=path, sha256=digest.hexdigest(), size=size)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
+    """Store staged bytes once under their sha256; returns the blob and whether its file is new.
+
+    Call inside the transaction that creates the rows pointing at the blob and, when that
+    transaction fails, call `blob_discard` for a file this call created, so nothing is left behind.
+    """
+    storage = storages["blobs"]
+    name = blob_storage_name(staged.sha256)
+    created_file = False
+    if not storage.exists(name):
+        with staged.path.open("rb") as handle:
+            storage.save(name, File(handle, name=name))
+        created_file = True
+    blob, _ = Blob.objects.get_or_create(sha256=staged.sha256, defaults={"size": staged.size, "media_type": media_type})
+    return blob, created_file
+
+
+def blob_discard(*, sha256: str) -> None:
+    """Remove a file written by a transaction that then failed, unless a committed row holds it."""
+    if not Blob.objects.filter(sha256=sha256).exists():
+        storages["blobs"].delete(blob_storage_name(sha256))
+
+
+@contextmanager
+def blob_open(*, blob: Blob):
+    with storages["blobs"].open(blob.storage_name, "rb") as handle:
+        yield handle
+
+
+def blob_hash(*, sha256: str) -> str | None:
+    """Re-hash stored bytes; None when the file is missing."""
+    storage = storages["blobs"]
+    name = blob_storage_name(sha256)
+    if not storage.exists(name):
+        return None
+    digest = hashlib.sha256()
+    with storage.open(name, "rb") as handle:
+        for chunk in _chunks(handle):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def image_ingest(*, source) -> Iterator[tuple[Blob, ImageInfo]]:
+    """Check an uploaded image, store it and yield inside one transaction for the caller's rows.
+
+    If anything inside fails, the transaction rolls back and a blob file written by this call
+    is removed: no row and no file is left behind.
+    """
+    with blob_staged(source=source) as staged:
+        info = image_inspect(path=staged.path)
+        created_file = False
+        try:
+            with transaction.atomic():
+                blob, created_file = blob_store(staged=staged, media_type=info.media_type)
+                yield blob, info
+        except BaseException:
+            if created_file:
+                blob_discard(sha256=staged.sha256)
+            raise

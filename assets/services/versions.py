@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.utils import timezone
+
+from assets.errors import ApplicationError
+from assets.models import Brief, Derivation, Operation, Phase, Reference, Used, Version
+from assets.services.blobs import image_ingest
+from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
+
+
+def source_name_clean(name: str) -> str:
+    """Keep a user's file name as a label only: no folders, no control characters, bounded length."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C")
+    return base.strip()[:200]
+
+
+def version_import(
+    *,
+    brief: Brief,
+    source,
+    parents: list[Version] = (),
+    references: list[Reference] = (),
+    note: str = "",
+    phase: str = Phase.PRODUCTION,
+    label: str = "",
+    created_by=None,
+) -> Version:
+    """An outside file (a retouch, a photo, an agency comp) enters the graph as an import derivation."""
+    if phase not in Phase.values:
+        raise ApplicationError(f"unknown phase {phase!r}; choose one of {', '.join(Phase.values)}")
+    started_at = timezone.now()
+    params = {"source": source_name_clean(getattr(source, "name", "") or "")}
+    if note:
+        params["note"] = note
+    if not params["source"]:
+        params.pop("source")
+    inputs = [UsedInput(role=Used.Role.PARENT, target=parent, position=i) for i, parent in enumerate(parents)]
+    inputs += [UsedInput(role=Used.Role.REFERENCE, target=reference, position=i) for i, reference in enumerate(references)]
+    with image_ingest(source=source) as (blob, info):
+        derivation = derivation_create(
+            brief=brief, op=Operation.IMPORT, phase=phase, params=params, inputs=inputs,
+            state=Derivation.State.RUNNING, created_by=created_by,
+        )
+        version = Version.objects.create(
+            brief=brief, blob=blob, width=info.width, height=info.height, format=info.format, label=label[:200],
+        )
+        derivation_output_add(derivation=derivation, version=version)
+        derivation_finish(derivation=derivation, started_at=started_at)
+    return version

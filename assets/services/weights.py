@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+
+from assets.errors import ApplicationError
+from assets.models import ModelWeights, Used, Version
+from assets.services.blobs import StagedFile, blob_discard, blob_store
+from assets.services.validation import instance_validate
+
+SINGLE_FILE_FORMATS = {
+    ".safetensors": ModelWeights.Format.SAFETENSORS,
+    ".ckpt": ModelWeights.Format.CHECKPOINT,
+    ".pt": ModelWeights.Format.CHECKPOINT,
+    ".pth": ModelWeights.Format.CHECKPOINT,
+}
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safetensors_keys(*, path: Path) -> list[str]:
+    """Tensor names from a safetensors header; refuses files that are not safetensors."""
+    with path.open("rb") as handle:
+        prefix = handle.read(8)
+        if len(prefix) < 8:
+            raise ApplicationError(f"{path.name} is not a safetensors file (shorter than its header)")
+        (length,) = struct.unpack("<Q", prefix)
+        if length > MAX_SAFETENSORS_HEADER:
+            raise ApplicationError(f"{path.name} is not a safetensors file (header length {length})")
+        try:
+            header = json.loads(handle.read(length))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApplicationError(f"{path.name} is not a safetensors file (unreadable header)") from exc
+    if not isinstance(header, dict):
+        raise ApplicationError(f"{path.name} is not a safetensors file (header is not an object)")
+    return [key for key in header if key != "__metadata__"]
+
+
+def _architecture_from_keys(keys: list[str]) -> str | None:
+    joined = "\n".join(keys)
+    if "conditioner.embedders.1." in joined or "add_embedding." in joined or "lora_te2_" in joined or "text_encoder_2." in joined:
+        return ModelWeights.Architecture.SDXL
+    if "model.diffusion_model." in joined or "lora_unet_" in joined or "unet." in joined or "down_blocks." in joined:
+        return ModelWeights.Architecture.SD15
+    if "body.0.rdb1." in joined or "RRDB_trunk." in joined or "conv_first." in joined:
+        return ModelWeights.Architecture.ESRGAN
+    if "body.0.weight" in joined:
+        return ModelWeights.Architecture.COMPACT
+    return None
+
+
+def _architecture_from_folder(folder: Path) -> str | None:
+    for config_name in ("model_index.json", "config.json"):
+        config_path = folder / config_name
+        if config_path.exists():
+            try:
+                config = json.loads(config_path.read_text())
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ApplicationError(f"{config_path} is not valid JSON") from exc
+            class_name = config.get("_class_name", "")
+            if "XL" in class_name or config.get("addition_embed_type") == "text_time":
+                return ModelWeights.Architecture.SDXL
+            return ModelWeights.Architecture.SD15
+    return None
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    files = sorted(
+        path for path in folder.rglob("*")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+    if not files:
+        raise ApplicationError(f"{folder} holds no files")
+    if not (folder / "model_index.json").exists() and not (folder / "config.json").exists():
+        raise ApplicationError(f"{folder} is not a diffusers folder (no model_index.json or config.json)")
+    return files
+
+
+def model_weights_register(
+    *,
+    path: Path,
+    kind: str,
+    name: str,
+    architecture: str | None = None,
+    source_name: str = "",
+    source_version: str = "",
+    notes: str = "",
+) -> tuple[ModelWeights, bool]:
+    """Hash a local file or diffusers folder, store it content-addressed and register it.
+
+    Idempotent by sha256: registering the same bytes again returns the existing row (and False).
+    A folder's sha256 is the hash of its manifest of {relative path: file sha256}.
+    """
+    path = Path(path)
+    if kind not in ModelWeights.Kind.values:
+        raise ApplicationError(f"unknown kind {kind!r}; choose one of {', '.join(ModelWeights.Kind.values)}")
+    if not path.exists():
+        raise ApplicationError(f"{path} does not exist")
+
+    if path.is_dir():
+        files = _folder_files(path)
+        staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in files]
+        manifest = {str(file.relative_to(path)): item.sha256 for file, item in zip(files, staged)}
+        sha256 = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+        weights_format = ModelWeights.Format.DIFFUSERS
+        detected = _architecture_from_folder(path)
+    else:
+        weights_format = SINGLE_FILE_FORMATS.get(path.suffix.lower())
+        if weights_format is None:
+            raise ApplicationError(f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}")
+        keys = safetensors_keys(path=path) if weights_format == ModelWeights.Format.SAFETENSORS else []
+        staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
+        manifest = {}
+        sha256 = staged[0].sha256
+        detected = _architecture_from_keys(keys)
+
+    existing = ModelWeights.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        return existing, False
+
+    architecture = architecture or detected
+    if architecture is None:
+        raise ApplicationError(f"could not tell the architecture of {path.name}; pass one of {', '.join(ModelWeights.Architecture.values)}")
+
+    created_files: list[str] = []
+    try:
+        with transaction.atomic():
+            blobs = []
+            for item in staged:
+                blob, created = blob_store(staged=item, media_type="application/octet-stream")
+                if created:
+                    created_files.append(item.sha256)
+                blobs.append(blob)
+            weights = ModelWeights(
+                kind=kind, architecture=architecture, name=name.strip(), source_name=source_name,
+                source_version=source_version, sha256=sha256, size=sum(item.size for item in staged),
+                format=weights_format, blob=None if manifest else blobs[0], files=manifest, notes=notes,
+            )
+            instance_validate(instance=weights, exclude=["sha256"])
+            weights.save()
+    except IntegrityError:
+        for sha in created_files:
+            blob_discard(sha256=sha)
+        return ModelWeights.objects.get(sha256=sha256), False
+    except BaseException:
+        for sha in created_files:
+            blob_discard(sha256=sha)
+        raise
+    return weights, True
+
+
+def model_weights_delete(*, weights: ModelWeights) -> None:
+    """Weights registered by mistake may go; weights any derivation used are part of the lineage."""
+    with transaction.atomic():
+        weights = ModelWeights.objects.select_for_update().get(pk=weights.pk)
+        uses = Used.objects.filter(model_weights=weights)
+        if uses.exists():
+            versions = Version.objects.filter(generated_by__derivation__used__model_weights=weights).count()
+            raise ApplicationError(
+                f"{weights.name} ({weights.sha256}) was used by {uses.count()} derivation(s) making {versions} version(s) "
+                "and cannot be deleted: the lineage depends on it",
+                extra={"sha256": weights.sha256, "derivations": uses.count(), "versions": versions},
+            )
+        weights.delete()

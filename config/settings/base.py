@@ -1,0 +1,169 @@
+"""Settings shared by every environment; site-specific values come from the environment."""
+
+from pathlib import Path
+
+from config.env import database_from_url, env_bool, env_int, env_list, env_str
+from config.localpg import DEFAULT_PORT
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "assets",
+    "generation",
+    "review",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        **database_from_url(env_str("DATABASE_URL", f"postgres://seed@127.0.0.1:{env_int('SEED_PG_PORT', DEFAULT_PORT)}/seed")),
+        # Reusing connections made enqueueing about 10x faster on these machines.
+        "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("SEED_STATIC_ROOT", str(BASE_DIR / ".media" / "static")))
+MEDIA_ROOT = Path(env_str("SEED_MEDIA_ROOT", str(BASE_DIR / ".media")))
+MEDIA_URL = "media/"
+
+# Blobs are content-addressed; "blobs" can be pointed at S3 (django-storages) by overriding STORAGES.
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT / "files")},
+    },
+    "blobs": {
+        "BACKEND": "assets.storage.WriteOnceFileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT / "blobs")},
+    },
+    # Thumbnails and previews: derived, cacheable, not lineage.
+    "derived": {
+        "BACKEND": "assets.storage.WriteOnceFileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT / "derived")},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Scratch space for hashing uploads before they are stored; a local disk even when blobs live on S3.
+SEED_STAGING_DIR = Path(env_str("SEED_STAGING_DIR", str(MEDIA_ROOT / "staging")))
+
+SEED_MAX_UPLOAD_BYTES = env_int("SEED_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+SEED_MAX_IMAGE_PIXELS = env_int("SEED_MAX_IMAGE_PIXELS", 64 * 1024 * 1024)
+SEED_MAX_METADATA_BYTES = env_int("SEED_MAX_METADATA_BYTES", 64 * 1024)
+SEED_MAX_ICC_BYTES = env_int("SEED_MAX_ICC_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env_int("SEED_API_PAGE_SIZE", 50),
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "assets.api.errors.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Seed API",
+    "DESCRIPTION": "Briefs, references, prompts, model weights, versions and their lineage.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# django-q2 with the ORM broker on our own Postgres. The broker is at-least-once: tasks are
+# idempotent, `retry` exceeds `timeout` so a long task is not handed out twice, and attempts are finite.
+Q_CLUSTER = {
+    "name": "seed",
+    "orm": "default",
+    "workers": env_int("SEED_Q_WORKERS", 1),
+    "timeout": env_int("SEED_Q_TIMEOUT", 1800),
+    "retry": env_int("SEED_Q_RETRY", 2100),
+    "max_attempts": env_int("SEED_Q_MAX_ATTEMPTS", 3),
+    "queue_limit": 50,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 1000,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SEED_LOG_LEVEL", "INFO")},
+}
+
+# `manage.py demo` runs these stages in order; each app appends its own.
+SEED_DEMO_STAGES = ["assets.demo.brief_stage"]

@@ -1,0 +1,20 @@
+"""Tests: the database is a throwaway cluster started by tests/conftest.py (or DATABASE_URL)."""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import STORAGES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Each test run gets its own media root; tests that need isolation override it per test.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="seed-test-media-"))
+STORAGES = {
+    **STORAGES,
+    "default": {**STORAGES["default"], "OPTIONS": {"location": str(MEDIA_ROOT / "files")}},
+    "blobs": {**STORAGES["blobs"], "OPTIONS": {"location": str(MEDIA_ROOT / "blobs")}},
+    "derived": {**STORAGES["derived"], "OPTIONS": {"location": str(MEDIA_ROOT / "derived")}},
+}
+SEED_STAGING_DIR = MEDIA_ROOT / "staging"
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

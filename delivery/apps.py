@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DeliveryConfig(AppConfig):
+    """Finishing, channel variants, EXIF and C2PA provenance for approved versions in `assets`."""
+
+    name = "delivery"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,51 @@
+"""Small builders for test data, going through the real services and models."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from assets.models import Blob, Brief, Derivation, Generated, Operation, Phase, Used, Version
+from assets.services.briefs import brief_create, campaign_create, client_create
+
+
+def image_bytes(*, size=(32, 32), colour=(254, 44, 84), image_format="PNG", **save_kwargs) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=image_format, **save_kwargs)
+    return buffer.getvalue()
+
+
+def image_file(name="image.png", **kwargs) -> ContentFile:
+    return ContentFile(image_bytes(**kwargs), name=name)
+
+
+def make_brief(*, client_name="Alice Studio", title="Hero", **kwargs) -> Brief:
+    client = client_create(name=client_name)
+    campaign = campaign_create(client=client, name="Launch")
+    defaults = {"palette": ["#FE2C54", "#00E0FF", "#FFD500"], "aspect": "9:16", "channels": ["instagram"]}
+    return brief_create(campaign=campaign, title=title, **{**defaults, **kwargs})
+
+
+def shared_blob() -> Blob:
+    """One blob row for graph-shape tests, where pixels do not matter."""
+    return Blob.objects.get_or_create(sha256="0" * 64, defaults={"size": 1, "media_type": "image/png"})[0]
+
+
+def derive(*, brief: Brief, parents: list[Version] = (), blob: Blob | None = None, op=Operation.IMPORT) -> Version:
+    """A version derived from `parents` with real derivation, used and generated rows."""
+    derivation = Derivation.objects.create(brief=brief, op=op, phase=Phase.PRODUCTION, state=Derivation.State.SUCCEEDED)
+    Used.objects.bulk_create(
+        Used(derivation=derivation, role=Used.Role.PARENT, position=i, version=parent) for i, parent in enumerate(parents)
+    )
+    version = Version.objects.create(brief=brief, blob=blob or shared_blob(), width=1, height=1, format="PNG")
+    Generated.objects.create(derivation=derivation, version=version)
+    return version
+
+
+def chain(*, brief: Brief, length: int) -> list[Version]:
+    versions = [derive(brief=brief)]
+    for _ in range(length - 1):
+        versions.append(derive(brief=brief, parents=[versions[-1]]))
+    return versions
