@@ -1,0 +1,51 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from assets.models import Brief, Reference, Version
+from assets.services.versions import version_import
+from tests.factories import image_file, make_brief
+
+
+@pytest.mark.django_db
+def test_lineage_command(capsys):
+    brief = make_brief()
+    parent = version_import(brief=brief, source=image_file(colour=(1, 2, 3)))
+    child = version_import(brief=brief, source=image_file(colour=(4, 5, 6)), parents=[parent])
+    call_command("lineage", str(child.pk))
+    text = capsys.readouterr().out
+    assert f"v{child.pk}" in text and f"v{parent.pk}" in text and "parent:" in text
+    call_command("lineage", str(child.pk), "--json")
+    assert json.loads(capsys.readouterr().out)["root"] == f"version:{child.pk}"
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("lineage", "999999")
+
+
+@pytest.mark.django_db
+def test_demo_flow_is_repeatable(capsys):
+    call_command("demo", "--no-serve", "--json")
+    first = json.loads(capsys.readouterr().out)
+    call_command("demo", "--no-serve", "--json")
+    second = json.loads(capsys.readouterr().out)
+    assert first["brief"] == second["brief"]
+    brief = Brief.objects.get(pk=first["brief"]["brief"])
+    assert brief.palette == ["#FE2C54", "#00E0FF", "#FFD500"] and brief.aspect == "9:16"
+    assert Reference.objects.filter(brief=brief).count() == 24
+    assert Version.objects.filter(brief=brief).count() == 2
+    assert first["login"]["username"] == "demo"
+
+
+def test_manage_check_does_not_import_the_ml_stack():
+    code = (
+        "import runpy, sys; sys.argv = ['manage.py', 'check']\n"
+        "try:\n    runpy.run_path('manage.py', run_name='__main__')\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

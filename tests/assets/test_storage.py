@@ -1,0 +1,57 @@
+import json
+import os
+
+import pytest
+from django.core.files.storage import storages
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from assets.models import Blob
+from assets.services.briefs import reference_create
+from tests.assets.conftest import files_under
+from tests.factories import image_file, make_brief
+
+pytestmark = pytest.mark.django_db
+
+
+def test_blob_is_written_once_and_never_overwritten(media_root):
+    brief = make_brief()
+    reference = reference_create(brief=brief, source=image_file())
+    path = storages["blobs"].path(reference.blob.storage_name)
+    first_inode = os.stat(path).st_ino
+    reference_create(brief=make_brief(client_name="Other", title="Other"), source=image_file())
+    assert os.stat(path).st_ino == first_inode
+    assert Blob.objects.count() == 1
+    assert not any(".incoming-" in name for name in files_under(media_root))
+
+
+def test_storage_save_with_an_existing_name_keeps_the_original_bytes(media_root):
+    from django.core.files.base import ContentFile
+
+    storage = storages["blobs"]
+    storage.save("ab/cd/name", ContentFile(b"original"))
+    assert storage.save("ab/cd/name", ContentFile(b"attacker")) == "ab/cd/name"
+    assert storage.open("ab/cd/name").read() == b"original"
+
+
+def test_verify_storage_reports_changed_and_missing_blobs(media_root, capsys):
+    brief = make_brief()
+    changed = reference_create(brief=brief, source=image_file(colour=(1, 1, 1)))
+    missing = reference_create(brief=brief, source=image_file(colour=(2, 2, 2)))
+    intact = reference_create(brief=brief, source=image_file(colour=(3, 3, 3)))
+    call_command("verify_storage")
+    assert "all blobs match" in capsys.readouterr().out
+
+    storage = storages["blobs"]
+    with open(storage.path(changed.blob.storage_name), "r+b") as handle:
+        handle.seek(40)
+        flipped = handle.read(1)[0] ^ 0xFF
+        handle.seek(40)
+        handle.write(bytes([flipped]))
+    storage.delete(missing.blob.storage_name)
+    with pytest.raises(CommandError, match="1 missing, 1 mismatched"):
+        call_command("verify_storage", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["missing"] == [missing.blob_id]
+    assert [item["sha256"] for item in report["mismatched"]] == [changed.blob_id]
+    assert report["checked"] == 3 and intact.blob_id not in json.dumps(report)
