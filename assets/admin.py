@@ -287,8 +287,8 @@ class VersionAdmin(admin.ModelAdmin):
     list_select_related = ["brief", "generated_by__derivation"]
     readonly_fields = ["large_preview", "lineage_picture", "brief", "blob", "width", "height", "format", "seed",
                        "status", "triage", "created_at", "made_by"]
-    fields = ["large_preview", "label", "brief", "blob", "width", "height", "format", "seed", "status", "triage",
-              "made_by", "created_at", "lineage_picture"]
+    fields = ["large_preview", "lineage_picture", "label", "brief", "blob", "width", "height", "format", "seed", "status",
+              "triage", "made_by", "created_at"]
 
     def has_add_permission(self, request):
         return False  # versions come from generation jobs and imports, never by hand

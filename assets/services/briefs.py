@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from django.db import transaction
-
 from assets.models import DEFAULT_NEGATIVE_PROMPT, Brief, Campaign, Client, Reference
 from assets.services.blobs import image_ingest
 from assets.services.validation import instance_validate
@@ -63,12 +61,3 @@ def reference_create(*, brief: Brief, source, title: str = "", notes: str = "", 
         reference.save()
     return reference
 
-
-@transaction.atomic
-def brief_update(*, brief: Brief, **changes) -> Brief:
-    brief = Brief.objects.select_for_update().get(pk=brief.pk)
-    for field, value in changes.items():
-        setattr(brief, field, value)
-    instance_validate(instance=brief)
-    brief.save(update_fields=list(changes))
-    return brief

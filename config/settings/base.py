@@ -103,6 +103,20 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if env_str("SEED_S3_BUCKET", ""):
+    # Any S3-compatible store (AWS, MinIO, R2) through django-storages: pip install '.[s3]'.
+    # Credentials come from the usual AWS_* environment variables read by boto3.
+    STORAGES["blobs"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("SEED_S3_BUCKET"),
+            "endpoint_url": env_str("SEED_S3_ENDPOINT_URL", "") or None,
+            "location": env_str("SEED_S3_PREFIX", "blobs"),
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
 # Scratch space for hashing uploads before they are stored; a local disk even when blobs live on S3.
 SEED_STAGING_DIR = Path(env_str("SEED_STAGING_DIR", str(MEDIA_ROOT / "staging")))
 

@@ -1,8 +1,9 @@
 import json
 import secrets
-import signal
 import subprocess
+import signal
 import sys
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -61,25 +62,27 @@ class Command(BaseCommand):
 
     def _serve(self, addr: str) -> None:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        worker = subprocess.Popen([*manage, "qcluster"])
-        web = subprocess.Popen([*manage, "runserver", addr, "--noreload"])
+        processes = {
+            "worker": subprocess.Popen([*manage, "qcluster"]),
+            "web server": subprocess.Popen([*manage, "runserver", addr, "--noreload"]),
+        }
         self.stdout.write("Serving; press Ctrl-C to stop the web server and the worker.")
+        interrupted = False
         try:
-            while web.poll() is None and worker.poll() is None:
-                try:
-                    web.wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    continue
+            while all(process.poll() is None for process in processes.values()):
+                time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            interrupted = True
         finally:
-            for process in (web, worker):
+            for process in processes.values():
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for process in (web, worker):
+                    process.terminate()
+            for process in processes.values():
                 try:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
-        if web.returncode not in (0, None, -signal.SIGINT) and web.returncode != 0:
-            raise CommandError(f"the web server exited with status {web.returncode}")
+        # Ctrl-C reaches the children too, so a clean exit or a signal is a normal stop, not a crash.
+        crashed = {name: p.returncode for name, p in processes.items() if p.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)}
+        if crashed and not interrupted:
+            raise CommandError(", ".join(f"the {name} exited with status {code}" for name, code in crashed.items()))
