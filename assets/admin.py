@@ -1,13 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
+from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from assets.access import is_client_user, scoped
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
 from assets.models import (
-    Blob, Brief, Campaign, Client, Derivation, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
+    Blob, Brief, Campaign, Client, ClientMembership, Derivation, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
 )
 from assets.selectors import lineage_graph
 from assets.services.briefs import reference_create
@@ -29,7 +31,22 @@ def swatches(colours: list[str]) -> str:
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ClientScopedAdmin(admin.ModelAdmin):
+    """Rows of other clients do not exist for a client user: lists skip them and their pages are 404."""
+
+    client_path: str | None = "brief__campaign__client"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.client_path is None:
+            return queryset.none() if is_client_user(user=request.user) else queryset
+        return scoped(queryset, user=request.user, client_path=self.client_path)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404(f"{opts.verbose_name} {object_id} does not exist")
+
+
+class ReadOnlyAdmin(ClientScopedAdmin):
     """Lineage rows are append-only: they are made by services, and shown here."""
 
     def has_add_permission(self, request, obj=None):
@@ -53,16 +70,26 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ClientMembershipInline(admin.TabularInline):
+    model = ClientMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+    verbose_name = "client-side user"
+
+
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ClientScopedAdmin):
+    client_path = "id"
+    inlines = [ClientMembershipInline]
     list_display = ["name", "created_at"]
     search_fields = ["name"]
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ClientScopedAdmin):
+    client_path = "client"
     list_display = ["name", "client", "created_at"]
-    list_filter = ["client"]
+    list_filter = [("client", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "client__name"]
     list_select_related = ["client"]
 
@@ -75,9 +102,10 @@ class PromptTemplateInline(ReadOnlyInline):
 
 
 @admin.register(Brief)
-class BriefAdmin(admin.ModelAdmin):
+class BriefAdmin(ClientScopedAdmin):
+    client_path = "campaign__client"
     list_display = ["title", "campaign", "content_type", "aspect", "palette_swatches", "created_at"]
-    list_filter = ["content_type", "campaign__client", "campaign"]
+    list_filter = ["content_type", ("campaign", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "notes", "campaign__name", "campaign__client__name"]
     list_select_related = ["campaign__client"]
     readonly_fields = ["palette_swatches", "mood_board", "created_by", "created_at"]
@@ -124,9 +152,9 @@ class ReferenceAddForm(forms.ModelForm):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(admin.ModelAdmin):
+class ReferenceAdmin(ClientScopedAdmin):
     list_display = ["preview", "title", "brief", "width", "height", "format", "created_at"]
-    list_filter = ["brief", "format"]
+    list_filter = [("brief", admin.RelatedOnlyFieldListFilter), "format"]
     search_fields = ["title", "notes", "blob__sha256"]
     list_select_related = ["brief"]
     readonly_fields = ["large_preview", "brief", "blob", "width", "height", "format", "created_by", "created_at"]
@@ -184,9 +212,9 @@ class PromptTemplateForm(forms.ModelForm):
 
 
 @admin.register(PromptTemplate)
-class PromptTemplateAdmin(admin.ModelAdmin):
+class PromptTemplateAdmin(ClientScopedAdmin):
     list_display = ["name", "brief", "placeholder_list", "created_at"]
-    list_filter = ["brief"]
+    list_filter = [("brief", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "text"]
     list_select_related = ["brief"]
 
@@ -218,13 +246,15 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 @admin.register(Prompt)
 class PromptAdmin(ReadOnlyAdmin):
     list_display = ["id", "text", "negative_text", "brief", "template", "created_at"]
-    list_filter = ["brief", "template"]
+    list_filter = [("brief", admin.RelatedOnlyFieldListFilter), ("template", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["text", "negative_text"]
     list_select_related = ["brief", "template"]
 
 
 @admin.register(ModelWeights)
 class ModelWeightsAdmin(admin.ModelAdmin):
+    """Studio-wide registry: not client data, and client roles hold no permission on it."""
+
     list_display = ["name", "kind", "architecture", "format", "short_hash", "size", "created_at"]
     list_filter = ["kind", "architecture", "format"]
     search_fields = ["name", "source_name", "sha256"]
@@ -268,7 +298,7 @@ class GeneratedInline(ReadOnlyInline):
 @admin.register(Derivation)
 class DerivationAdmin(ReadOnlyAdmin):
     list_display = ["id", "op", "phase", "state", "brief", "progress", "wall_seconds", "gpu_seconds", "created_at"]
-    list_filter = ["op", "phase", "state", "brief"]
+    list_filter = ["op", "phase", "state", ("brief", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["id", "job_id", "error"]
     list_select_related = ["brief"]
     inlines = [UsedInline, GeneratedInline]
@@ -279,10 +309,10 @@ class DerivationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Version)
-class VersionAdmin(admin.ModelAdmin):
+class VersionAdmin(ClientScopedAdmin):
     list_display = ["preview", "id", "brief", "operation", "width", "height", "format", "seed", "status", "triage", "created_at"]
     list_display_links = ["preview", "id"]
-    list_filter = ["status", "triage", "brief", "generated_by__derivation__op", "format"]
+    list_filter = ["status", "triage", ("brief", admin.RelatedOnlyFieldListFilter), "generated_by__derivation__op", "format"]
     search_fields = ["=id", "blob__sha256", "label"]
     list_select_related = ["brief", "generated_by__derivation"]
     readonly_fields = ["large_preview", "lineage_picture", "brief", "blob", "width", "height", "format", "seed",
@@ -324,6 +354,7 @@ class VersionAdmin(admin.ModelAdmin):
 
 @admin.register(Blob)
 class BlobAdmin(ReadOnlyAdmin):
+    client_path = None
     list_display = ["sha256", "size", "media_type", "created_at"]
     list_filter = ["media_type"]
     search_fields = ["sha256"]
@@ -331,6 +362,7 @@ class BlobAdmin(ReadOnlyAdmin):
 
 @admin.register(Used)
 class UsedAdmin(ReadOnlyAdmin):
+    client_path = "derivation__brief__campaign__client"
     list_display = ["derivation", "role", "position", "weight", "version", "reference", "prompt", "model_weights", "blob"]
     list_filter = ["role"]
     list_select_related = ["derivation", "version", "reference", "prompt", "model_weights", "blob"]
@@ -338,6 +370,7 @@ class UsedAdmin(ReadOnlyAdmin):
 
 @admin.register(Generated)
 class GeneratedAdmin(ReadOnlyAdmin):
+    client_path = "derivation__brief__campaign__client"
     list_display = ["derivation", "version", "role", "index"]
     list_filter = ["role"]
     list_select_related = ["derivation", "version"]

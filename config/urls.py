@@ -7,10 +7,12 @@ from assets import views as asset_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("review.api.urls")),
     path("api/", include("assets.api.urls")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("blobs/<str:sha256>/", asset_views.blob_image, name="blob-image"),
     path("blobs/<str:sha256>/thumb/<int:size>/", asset_views.blob_thumbnail, name="blob-thumbnail"),
+    path("review/", include("review.urls")),
 ]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ReviewConfig(AppConfig):
@@ -6,3 +7,8 @@ class ReviewConfig(AppConfig):
 
     name = "review"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from review.roles import roles_ensure
+
+        post_migrate.connect(roles_ensure, sender=self)

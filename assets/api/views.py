@@ -6,6 +6,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from assets import selectors
+from assets.access import is_client_user, scoped
+from assets.api.permissions import ModelWritePermission
 from assets.api import serializers as s
 from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Version
 from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
@@ -14,12 +16,23 @@ from assets.services.versions import version_import
 
 
 class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    pass
+    """Lists and details, restricted to the caller's clients (others' rows are 404, not 403)."""
+
+    client_path: str | None = "brief__campaign__client"
+    permission_classes = [ModelWritePermission]
+    write_model = None  # set per action when it creates another model than the viewset's
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.client_path is None:
+            return queryset
+        return scoped(queryset, user=self.request.user, client_path=self.client_path)
 
 
 class ClientViewSet(mixins.CreateModelMixin, ReadViewSet):
     queryset = Client.objects.all()
     serializer_class = s.ClientSerializer
+    client_path = "id"
     search_fields = ["name"]
 
     def perform_create(self, serializer):
@@ -29,6 +42,7 @@ class ClientViewSet(mixins.CreateModelMixin, ReadViewSet):
 class CampaignViewSet(mixins.CreateModelMixin, ReadViewSet):
     queryset = Campaign.objects.select_related("client")
     serializer_class = s.CampaignSerializer
+    client_path = "client"
     filterset_fields = ["client"]
     search_fields = ["name"]
 
@@ -47,6 +61,7 @@ class BriefFilter(filters.FilterSet):
 class BriefViewSet(ReadViewSet):
     queryset = selectors.briefs_list()
     serializer_class = s.BriefSerializer
+    client_path = "campaign__client"
     filterset_class = BriefFilter
     search_fields = ["title", "notes"]
     ordering_fields = ["created_at", "title"]
@@ -86,7 +101,7 @@ class PromptTemplateViewSet(mixins.CreateModelMixin, ReadViewSet):
         serializer.instance = prompt_template_create(**serializer.validated_data, created_by=self.request.user)
 
     @extend_schema(request=s.PromptRenderSerializer, responses={201: s.PromptSerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], write_model=Prompt)
     def render(self, request, pk=None):
         data = s.PromptRenderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -104,6 +119,11 @@ class PromptViewSet(ReadViewSet):
 class ModelWeightsViewSet(ReadViewSet):
     queryset = ModelWeights.objects.all()
     serializer_class = s.ModelWeightsSerializer
+    # The studio's model registry is not client data, but client users have no business in it.
+    client_path = None
+
+    def get_queryset(self):
+        return ModelWeights.objects.none() if is_client_user(user=self.request.user) else super().get_queryset()
     filterset_fields = ["kind", "architecture", "format", "sha256"]
     search_fields = ["name", "source_name"]
 

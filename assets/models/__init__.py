@@ -1,9 +1,11 @@
+from .access import ClientMembership
 from .blobs import Blob, blob_storage_name
 from .briefs import DEFAULT_NEGATIVE_PROMPT, Brief, Campaign, Client, Prompt, PromptTemplate, Reference
 from .graph import Derivation, Generated, Operation, Phase, Used, Version
 from .weights import ModelWeights
 
 __all__ = [
+    "ClientMembership",
     "Blob", "blob_storage_name", "DEFAULT_NEGATIVE_PROMPT", "Brief", "Campaign", "Client", "Prompt",
     "PromptTemplate", "Reference", "Derivation", "Generated", "Operation", "Phase", "Used", "Version",
     "ModelWeights",

@@ -179,4 +179,4 @@ LOGGING = {
 }
 
 # `manage.py demo` runs these stages in order; each app appends its own.
-SEED_DEMO_STAGES = ["assets.demo.brief_stage"]
+SEED_DEMO_STAGES = ["assets.demo.brief_stage", "review.demo.review_stage"]

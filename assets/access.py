@@ -1,0 +1,45 @@
+"""Who sees what. Everything hangs under a brief, so a scope is one join from any row to its client.
+
+Internal staff (superusers, producers, internal reviewers) see every client. A user with client
+memberships sees only those clients, whatever else they are. Anyone else sees nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from assets.models import Blob, Brief, ClientMembership
+
+
+def client_scope(*, user) -> set[int] | None:
+    """Client ids the user may see; None means every client."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    memberships = set(ClientMembership.objects.filter(user=user).values_list("client_id", flat=True))
+    if memberships:
+        return memberships
+    if user.is_superuser or user.is_staff:
+        return None
+    return set()
+
+
+def is_client_user(*, user) -> bool:
+    return user.is_authenticated and ClientMembership.objects.filter(user=user).exists()
+
+
+def scoped(queryset: QuerySet, *, user, client_path: str) -> QuerySet:
+    """Restrict any queryset to the user's clients; `client_path` leads from the model to its client id."""
+    scope = client_scope(user=user)
+    if scope is None:
+        return queryset
+    return queryset.filter(**{f"{client_path}__in": scope})
+
+
+def briefs_visible_to(*, user) -> QuerySet[Brief]:
+    return scoped(Brief.objects.all(), user=user, client_path="campaign__client")
+
+
+def blob_visible_to(*, user, blob: Blob) -> bool:
+    """An image is visible through a version or reference of a brief the user may see."""
+    briefs = briefs_visible_to(user=user)
+    return blob.versions.filter(brief__in=briefs).exists() or blob.references.filter(brief__in=briefs).exists()

@@ -1,0 +1,16 @@
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class ModelWritePermission(BasePermission):
+    """Anyone signed in may read (rows are scoped by client); writing needs the model's add permission.
+
+    Client reviewers hold no add permissions on the lineage core, so they can look but not create.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        model = view.write_model or view.get_queryset().model
+        return request.user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")

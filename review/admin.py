@@ -1,0 +1,413 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from assets.access import is_client_user
+from assets.admin import BriefAdmin, ClientScopedAdmin, VersionAdmin, thumbnail
+from assets.errors import ApplicationError
+from assets.models import Brief, Version
+from review.charts import cycle_chart_svg
+from review.models import (
+    Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion, ShareLink,
+)
+from review.selectors import (
+    brief_cycle_stats, current_decisions, previous_counterpart, recipe_diff, round_results, rounds_visible_to,
+)
+from review.services.curation import versions_triage
+from review.services.rounds import decision_record, round_close, round_open
+from review.services.share_links import share_link_create, share_link_revoke
+
+_ROUND_PATH = "review_round__brief__campaign__client"
+
+
+def _pinned_preview(version, decisions, size=768, display=420) -> str:
+    pins = format_html_join(
+        "", '<div title="{}: {}" style="position:absolute;left:{}%;top:{}%;width:{}%;height:{}%;min-width:8px;min-height:8px;'
+        'border:2px solid #ff2c54;background:rgba(255,44,84,.15)"></div>',
+        ((d.author_name, pin.note, pin.x * 100, pin.y * 100, pin.w * 100, pin.h * 100)
+         for d in decisions if d.version_id == version.pk for pin in d.pins.all()),
+    )
+    return format_html('<div style="position:relative;display:inline-block">{}{}</div>', thumbnail(version.blob_id, size, display), pins)
+
+
+def _diff_table(rows) -> str:
+    if not rows:
+        return "same recipe"
+    body = format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", ((r["field"], r["before"], r["after"]) for r in rows))
+    return format_html('<table><tr><th>changed</th><th>before</th><th>after</th></tr>{}</table>', body)
+
+
+class RoundAddForm(forms.ModelForm):
+    round_versions = forms.ModelMultipleChoiceField(queryset=Version.objects.select_related("brief"), label="Versions")
+
+    class Meta:
+        model = ReviewRound
+        fields = ["brief", "stage", "title", "deadline", "reviewers"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.instance = round_open(
+                brief=cleaned["brief"], versions=list(cleaned["round_versions"]), stage=cleaned["stage"],
+                opened_by=self.current_user, reviewers=list(cleaned["reviewers"]), title=cleaned.get("title", ""),
+                deadline=cleaned.get("deadline"),
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
+@admin.register(ReviewRound)
+class ReviewRoundAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "stage", "status", "opened_at", "closed_at", "sign_off_link"]
+    list_filter = ["stage", "status", ("brief", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["brief__title", "title"]
+    actions = ["close_rounds"]
+
+    def get_queryset(self, request):
+        return rounds_visible_to(user=request.user)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404(f"review round {object_id} does not exist")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = RoundAddForm
+            form = super().get_form(request, obj, **kwargs)
+            form.current_user = request.user
+            return form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["brief", "stage", "title", "deadline", "round_versions", "reviewers"]
+        return [self._board_for(request), "brief", "number", "stage", "status", "title", "previous", "deadline",
+                "opened_by", "opened_at", "closed_by", "closed_at"]
+
+    def _board_for(self, request):
+        """One board callable per request, so a client user's page leaves internal notes out."""
+        if not hasattr(request, "_seed_round_board"):
+            for_client = is_client_user(user=request.user)
+
+            def board(obj):
+                return self.board(obj, for_client=for_client)
+
+            board.short_description = "versions, decisions and what changed"
+            request._seed_round_board = board
+        return request._seed_round_board
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj else []
+
+    def save_model(self, request, obj, form, change):
+        """Rounds are opened by the round_open service in the add form; nothing else is saved here."""
+
+    def save_related(self, request, form, formsets, change):
+        """Reviewers were set by round_open."""
+
+    @admin.display(description="sign off")
+    def sign_off_link(self, obj):
+        url = reverse("admin:review_roundversion_changelist") + f"?review_round__id__exact={obj.pk}"
+        return format_html('<a href="{}">open sign-off</a>', url)
+
+    def board(self, obj, *, for_client: bool):
+        decisions = current_decisions(review_round=obj, for_client=for_client)
+        results = round_results(review_round=obj)
+        rows = []
+        for item in obj.items.select_related("version"):
+            version = item.version
+            previous = previous_counterpart(review_round=obj, version=version)
+            before = _pinned_preview(previous, [], 256, 220) if previous and previous.pk != version.pk else "—"
+            notes = format_html_join("", "<li><b>{}</b>: {} {}</li>", (
+                (d.author_name, d.get_verdict_display(), d.comment) for d in decisions if d.version_id == version.pk))
+            diff = _diff_table(recipe_diff(before=previous, after=version)) if previous and previous.pk != version.pk else ""
+            rows.append(format_html(
+                '<tr><td>{}<br>v{} · {}</td><td>{}<br>{}</td><td><b>{}</b><ul>{}</ul>{}</td></tr>',
+                _pinned_preview(version, decisions), version.pk, item.client_name or "", before,
+                f"v{previous.pk} (round {obj.previous.number})" if previous and previous.pk != version.pk else "",
+                results.get(version.pk, "").replace("_", " "), notes, diff,
+            ))
+        return format_html('<table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th></tr>{}</table>',
+                           mark_safe("".join(rows)))
+
+    @admin.action(description="Close selected rounds", permissions=["change"])
+    def close_rounds(self, request, queryset):
+        for review_round in queryset:
+            try:
+                round_close(review_round=review_round, closed_by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+
+class DecisionCommentForm(forms.Form):
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), required=False)
+
+
+@admin.register(RoundVersion)
+class RoundVersionAdmin(admin.ModelAdmin):
+    """The sign-off desk: select versions of a round and approve, request changes or reject them."""
+
+    list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result"]
+    list_filter = [("review_round", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["version", "review_round__brief"]
+    actions = ["approve", "request_changes", "reject"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(review_round__in=rounds_visible_to(user=request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("review.add_decision")
+
+    @admin.display(description="")
+    def preview(self, obj):
+        return thumbnail(obj.version.blob_id, 256, 160)
+
+    @admin.display(description="version")
+    def version_link(self, obj):
+        return format_html('<a href="{}">v{}</a> {}', reverse("admin:assets_version_change", args=[obj.version_id]),
+                           obj.version_id, obj.client_name)
+
+    @admin.display(description="previous round")
+    def previous_preview(self, obj):
+        previous = previous_counterpart(review_round=obj.review_round, version=obj.version)
+        return thumbnail(previous.blob_id, 256, 120) if previous and previous.pk != obj.version_id else "—"
+
+    @admin.display(description="decisions")
+    def decisions_so_far(self, obj):
+        decisions = [d for d in current_decisions(review_round=obj.review_round) if d.version_id == obj.version_id]
+        return format_html_join(format_html("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)) or "—"
+
+    @admin.display(description="result")
+    def result(self, obj):
+        return round_results(review_round=obj.review_round).get(obj.version_id, "").replace("_", " ")
+
+    def _decide(self, request, queryset, verdict: str, title: str):
+        if request.POST.get("confirm"):
+            form = DecisionCommentForm(request.POST)
+            if form.is_valid():
+                done = 0
+                for item in queryset.select_related("review_round", "version"):
+                    try:
+                        decision_record(review_round=item.review_round, version=item.version, verdict=verdict,
+                                        comment=form.cleaned_data["comment"], reviewer=request.user)
+                        done += 1
+                    except ApplicationError as exc:
+                        self.message_user(request, f"v{item.version_id}: {exc.message}", messages.ERROR)
+                if done:
+                    self.message_user(request, f"{title}: recorded for {done} version(s).", messages.SUCCESS)
+                return None
+        context = {
+            **self.admin_site.each_context(request), "title": title, "items": queryset, "form": DecisionCommentForm(),
+            "action": request.POST.get("action"), "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "review/admin/decision_confirm.html", context)
+
+    @admin.action(description="Approve selected versions", permissions=["decide"])
+    def approve(self, request, queryset):
+        return self._decide(request, queryset, Decision.Verdict.APPROVE, "Approve")
+
+    @admin.action(description="Request changes on selected versions", permissions=["decide"])
+    def request_changes(self, request, queryset):
+        return self._decide(request, queryset, Decision.Verdict.CHANGES_REQUESTED, "Request changes")
+
+    @admin.action(description="Reject selected versions", permissions=["decide"])
+    def reject(self, request, queryset):
+        return self._decide(request, queryset, Decision.Verdict.REJECT, "Reject")
+
+
+class RoundScopedReadOnly(ClientScopedAdmin):
+    client_path = _ROUND_PATH
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(RoundScopedReadOnly):
+    list_display = ["id", "version", "review_round", "author_name", "verdict", "comment", "internal", "created_at"]
+    list_filter = ["verdict", "internal"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.filter(internal=False, review_round__stage=ReviewRound.Stage.CLIENT) if is_client_user(user=request.user) else queryset
+
+
+@admin.register(Approval)
+class ApprovalAdmin(RoundScopedReadOnly):
+    list_display = ["version", "review_round", "final", "sha256", "approved_by", "created_at"]
+    list_filter = ["final"]
+
+
+class ShareLinkAddForm(forms.ModelForm):
+    class Meta:
+        model = ShareLink
+        fields = ["review_round", "label", "expires_at", "can_decide"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.instance, self.token = share_link_create(
+                review_round=cleaned["review_round"], expires=cleaned["expires_at"], created_by=self.current_user,
+                label=cleaned.get("label", ""), can_decide=cleaned.get("can_decide", True),
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(ClientScopedAdmin):
+    client_path = "review_round__brief__campaign__client"
+    list_display = ["__str__", "review_round", "expires_at", "revoked_at", "can_decide", "last_used_at"]
+    list_filter = ["can_decide"]
+    actions = ["revoke"]
+    readonly_fields = ["review_round", "label", "expires_at", "revoked_at", "can_decide", "created_by", "created_at", "last_used_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ShareLinkAddForm
+            form = super().get_form(request, obj, **kwargs)
+            form.current_user = request.user
+            return form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_fields(self, request, obj=None):
+        return ["review_round", "label", "expires_at", "can_decide"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            url = request.build_absolute_uri(reverse("share-page", args=[form.token]))
+            self.message_user(request, format_html("Share this link now — it is shown only once: <code>{}</code>", url),
+                              messages.WARNING)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected links", permissions=["change"])
+    def revoke(self, request, queryset):
+        for link in queryset.filter(revoked_at__isnull=True):
+            share_link_revoke(link=link, revoked_by=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "actor", "share_link", "object_type", "object_id", "created_at", "short_hash"]
+    list_filter = ["kind", "object_type"]
+    search_fields = ["=object_id", "hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.none() if is_client_user(user=request.user) else queryset
+
+    @admin.display(description="hash")
+    def short_hash(self, obj):
+        return obj.hash[:12]
+
+
+@admin.register(Rating)
+class RatingAdmin(ClientScopedAdmin):
+    client_path = "version__brief__campaign__client"
+    list_display = ["version", "reviewer", "stars", "updated_at"]
+    list_filter = ["stars"]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(ClientScopedAdmin):
+    list_display = ["label", "brief", "position", "active"]
+    list_filter = ["active", ("brief", admin.RelatedOnlyFieldListFilter)]
+
+
+@admin.register(ChecklistTick)
+class ChecklistTickAdmin(ClientScopedAdmin):
+    client_path = "version__brief__campaign__client"
+    list_display = ["version", "item", "checked", "reviewer", "updated_at"]
+
+
+class ReviewBriefAdmin(BriefAdmin):
+    """The brief page also shows its approval cycles: rounds, waiting time and GPU-seconds per phase."""
+
+    readonly_fields = [*BriefAdmin.readonly_fields, "approval_cycles"]
+
+    @admin.display(description="approval cycles")
+    def approval_cycles(self, obj):
+        if not obj.pk:
+            return "—"
+        stats = brief_cycle_stats(brief=obj)
+        return format_html("<p>{} round(s) · {} h waiting on the client</p>{}", stats["cycles"],
+                           stats["hours_waiting_on_client"], mark_safe(cycle_chart_svg(stats=stats)))
+
+
+class ReviewVersionAdmin(VersionAdmin):
+    """Bulk triage from the version list: select many, one action."""
+
+    actions = ["triage_keep", "triage_regenerate", "triage_reject", "triage_maybe_later"]
+
+    def _triage(self, request, queryset, triage):
+        try:
+            count = versions_triage(versions=list(queryset), triage=triage, actor=request.user)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, f"{count} version(s) triaged as {Version.Triage(triage).label.lower()}.", messages.SUCCESS)
+
+    def has_triage_permission(self, request):
+        return request.user.has_perm("assets.change_version")
+
+    @admin.action(description="Triage: keep", permissions=["triage"])
+    def triage_keep(self, request, queryset):
+        self._triage(request, queryset, Version.Triage.KEEP)
+
+    @admin.action(description="Triage: regenerate", permissions=["triage"])
+    def triage_regenerate(self, request, queryset):
+        self._triage(request, queryset, Version.Triage.REGENERATE)
+
+    @admin.action(description="Triage: reject", permissions=["triage"])
+    def triage_reject(self, request, queryset):
+        self._triage(request, queryset, Version.Triage.REJECT)
+
+    @admin.action(description="Triage: maybe later (reusable by other briefs)", permissions=["triage"])
+    def triage_maybe_later(self, request, queryset):
+        self._triage(request, queryset, Version.Triage.MAYBE_LATER)
+
+
+admin.site.unregister(Brief)
+admin.site.register(Brief, ReviewBriefAdmin)
+admin.site.unregister(Version)
+admin.site.register(Version, ReviewVersionAdmin)

@@ -1,0 +1,105 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from assets.models import Version
+from review.models import ChecklistItem, Decision, Pin, ReviewRound, ShareLink
+
+
+class PinSerializer(serializers.ModelSerializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = Pin
+        fields = ["x", "y", "w", "h", "note"]
+        extra_kwargs = {"w": {"required": False, "default": 0.0}, "h": {"required": False, "default": 0.0}}
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    pins = PinSerializer(many=True, read_only=True)
+    author = serializers.CharField(source="author_name", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = ["id", "review_round", "version", "author", "verdict", "comment", "internal", "sha256", "pins", "created_at"]
+
+
+class DecisionCreateSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    verdict = serializers.ChoiceField(choices=Decision.Verdict.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    internal = serializers.BooleanField(required=False, default=False)
+    pins = PinSerializer(many=True, required=False, default=list)
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    versions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    reviewers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = ReviewRound
+        fields = ["id", "brief", "number", "stage", "status", "title", "previous", "versions", "reviewers", "deadline",
+                  "opened_at", "closed_at"]
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    brief = serializers.IntegerField()
+    versions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    stage = serializers.ChoiceField(choices=ReviewRound.Stage.choices)
+    reviewers = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), many=True, required=False, default=list)
+    title = serializers.CharField(required=False, allow_blank=True, default="")
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ShareLinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShareLink
+        fields = ["id", "review_round", "label", "expires_at", "revoked_at", "can_decide", "created_at", "last_used_at"]
+
+
+class ShareLinkCreateSerializer(serializers.Serializer):
+    expires = serializers.CharField(help_text="A date (YYYY-MM-DD, valid to the end of that day) or an ISO date-time")
+    label = serializers.CharField(required=False, allow_blank=True, default="")
+    can_decide = serializers.BooleanField(required=False, default=True)
+
+    def validate_expires(self, value):
+        for field in (serializers.DateTimeField(), serializers.DateField()):
+            try:
+                return field.to_internal_value(value)
+            except serializers.ValidationError:
+                continue
+        raise serializers.ValidationError("expected YYYY-MM-DD or an ISO date-time")
+
+
+class ShareLinkCreatedSerializer(ShareLinkSerializer):
+    token = serializers.CharField(read_only=True)
+    url = serializers.CharField(read_only=True)
+
+    class Meta(ShareLinkSerializer.Meta):
+        fields = [*ShareLinkSerializer.Meta.fields, "token", "url"]
+
+
+class RatingSerializer(serializers.Serializer):
+    stars = serializers.IntegerField(min_value=0, max_value=5)
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChecklistItem
+        fields = ["id", "label", "position", "active"]
+        read_only_fields = ["id", "position", "active"]
+
+
+class TickSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    checked = serializers.BooleanField()
+
+
+class TriageSerializer(serializers.Serializer):
+    versions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    triage = serializers.ChoiceField(choices=Version.Triage.choices)
+
+
+class DiffRowSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField()
+    after = serializers.JSONField()

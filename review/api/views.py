@@ -1,0 +1,189 @@
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assets.access import briefs_visible_to, is_client_user, scoped
+from assets.api.serializers import VersionSerializer
+from assets.models import Version
+from review.api import serializers as s
+from review.contact_sheet import contact_sheet_render
+from review.models import ChecklistItem, ReviewRound, ShareLink
+from review.selectors import brief_cycle_stats, current_decisions, maybe_later_pool, recipe_diff, rounds_visible_to
+from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
+from review.services.rounds import PinInput, decision_record, round_close, round_open
+from review.services.share_links import share_link_create, share_link_revoke
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(f"you need the {permission} permission for this")
+
+
+def _visible_version(request, pk) -> Version:
+    return get_object_or_404(scoped(Version.objects.all(), user=request.user, client_path="brief__campaign__client"), pk=pk)
+
+
+def _visible_brief(request, pk):
+    return get_object_or_404(briefs_visible_to(user=request.user), pk=pk)
+
+
+class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.RoundSerializer
+    filterset_fields = ["brief", "stage", "status"]
+
+    def get_queryset(self):
+        return rounds_visible_to(user=self.request.user).prefetch_related("versions", "reviewers")
+
+    @extend_schema(request=s.RoundCreateSerializer, responses={201: s.RoundSerializer})
+    def create(self, request):
+        _require(request, "review.add_reviewround")
+        data = s.RoundCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        brief = _visible_brief(request, values["brief"])
+        versions = [_visible_version(request, pk) for pk in values["versions"]]
+        review_round = round_open(brief=brief, versions=versions, stage=values["stage"], opened_by=request.user,
+                                  reviewers=values["reviewers"], title=values["title"], deadline=values["deadline"])
+        return Response(s.RoundSerializer(review_round).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.RoundSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        _require(request, "review.change_reviewround")
+        return Response(s.RoundSerializer(round_close(review_round=self.get_object(), closed_by=request.user)).data)
+
+    @extend_schema(request=s.DecisionCreateSerializer, responses={200: s.DecisionSerializer(many=True), 201: s.DecisionSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def decisions(self, request, pk=None):
+        review_round = self.get_object()
+        client = is_client_user(user=request.user)
+        if request.method == "GET":
+            return Response(s.DecisionSerializer(current_decisions(review_round=review_round, for_client=client), many=True).data)
+        _require(request, "review.add_decision")
+        data = s.DecisionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        decision = decision_record(
+            review_round=review_round, version=_visible_version(request, values["version"]), verdict=values["verdict"],
+            comment=values["comment"], pins=[PinInput(**pin) for pin in values["pins"]], reviewer=request.user,
+            internal=values["internal"],
+        )
+        return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("as", str, enum=["png", "pdf"], description="file type (default png)")],
+                   responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="contact-sheet")
+    def contact_sheet(self, request, pk=None):
+        review_round = self.get_object()
+        kind = request.query_params.get("as", "png").lower()
+        if kind not in ("png", "pdf"):
+            return Response({"message": "as must be png or pdf", "extra": {}}, status=status.HTTP_400_BAD_REQUEST)
+        data = contact_sheet_render(review_round=review_round, image_format=kind.upper(),
+                                    for_client=is_client_user(user=request.user))
+        response = HttpResponse(data, content_type="application/pdf" if kind == "pdf" else "image/png")
+        response["Content-Disposition"] = f'attachment; filename="round-{review_round.brief_id}-{review_round.number}.{kind}"'
+        return response
+
+    @extend_schema(request=s.ShareLinkCreateSerializer, responses={201: s.ShareLinkCreatedSerializer})
+    @action(detail=True, methods=["post"], url_path="share-links")
+    def share_links(self, request, pk=None):
+        _require(request, "review.add_sharelink")
+        data = s.ShareLinkCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        link, token = share_link_create(review_round=self.get_object(), expires=data.validated_data["expires"],
+                                        created_by=request.user, label=data.validated_data["label"],
+                                        can_decide=data.validated_data["can_decide"])
+        body = s.ShareLinkSerializer(link).data | {"token": token, "url": request.build_absolute_uri(reverse("share-page", args=[token]))}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ShareLinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ShareLinkSerializer
+    filterset_fields = ["review_round"]
+
+    def get_queryset(self):
+        if is_client_user(user=self.request.user):
+            return ShareLink.objects.none()
+        return scoped(ShareLink.objects.all(), user=self.request.user, client_path="review_round__brief__campaign__client")
+
+    @extend_schema(request=None, responses=s.ShareLinkSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        _require(request, "review.change_sharelink")
+        return Response(s.ShareLinkSerializer(share_link_revoke(link=self.get_object(), revoked_by=request.user)).data)
+
+
+class VersionRatingView(APIView):
+    @extend_schema(request=s.RatingSerializer, responses=s.RatingSerializer)
+    def post(self, request, pk):
+        _require(request, "review.add_rating")
+        data = s.RatingSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rating = rating_set(version=_visible_version(request, pk), reviewer=request.user, stars=data.validated_data["stars"])
+        return Response({"stars": rating.stars})
+
+
+class VersionChecklistView(APIView):
+    @extend_schema(request=s.TickSerializer, responses=s.TickSerializer)
+    def post(self, request, pk):
+        _require(request, "review.add_checklisttick")
+        data = s.TickSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = _visible_version(request, pk)
+        item = get_object_or_404(ChecklistItem, pk=data.validated_data["item"], brief=version.brief)
+        tick = checklist_tick(version=version, item=item, checked=data.validated_data["checked"], reviewer=request.user)
+        return Response({"item": tick.item_id, "checked": tick.checked})
+
+
+class VersionTriageView(APIView):
+    @extend_schema(request=s.TriageSerializer, responses=s.TriageSerializer)
+    def post(self, request):
+        _require(request, "assets.change_version")
+        data = s.TriageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        versions = [_visible_version(request, pk) for pk in data.validated_data["versions"]]
+        versions_triage(versions=versions, triage=data.validated_data["triage"], actor=request.user)
+        return Response(data.validated_data)
+
+
+class VersionDiffView(APIView):
+    @extend_schema(responses=s.DiffRowSerializer(many=True))
+    def get(self, request, pk, other):
+        before, after = _visible_version(request, pk), _visible_version(request, other)
+        return Response(recipe_diff(before=before, after=after))
+
+
+class BriefChecklistView(APIView):
+    @extend_schema(responses=s.ChecklistItemSerializer(many=True))
+    def get(self, request, pk):
+        return Response(s.ChecklistItemSerializer(checklist_ensure(brief=_visible_brief(request, pk)), many=True).data)
+
+    @extend_schema(request=s.ChecklistItemSerializer, responses={201: s.ChecklistItemSerializer})
+    def post(self, request, pk):
+        _require(request, "review.add_checklistitem")
+        data = s.ChecklistItemSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = checklist_item_add(brief=_visible_brief(request, pk), label=data.validated_data["label"])
+        return Response(s.ChecklistItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class BriefPoolView(APIView):
+    @extend_schema(responses=VersionSerializer(many=True))
+    def get(self, request, pk):
+        if is_client_user(user=request.user):
+            raise PermissionDenied("the reuse pool is internal")
+        pool = maybe_later_pool(brief=_visible_brief(request, pk)).select_related("generated_by__derivation")
+        return Response(VersionSerializer(pool, many=True).data)
+
+
+class BriefCycleStatsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        return Response(brief_cycle_stats(brief=_visible_brief(request, pk)))

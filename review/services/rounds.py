@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from assets.access import client_scope, is_client_user
+from assets.errors import ApplicationError
+from assets.models import Brief, Version
+from assets.services.blobs import blob_hash
+from review.models import Approval, Decision, Pin, ReviewRound, RoundVersion, ShareLink
+from review.selectors import UNDECIDED, current_decisions, round_results, version_final_approval
+from review.services.audit import audit_event_append
+
+
+@dataclass(frozen=True)
+class PinInput:
+    x: float
+    y: float
+    w: float = 0.0
+    h: float = 0.0
+    note: str = ""
+
+
+def round_open(*, brief: Brief, versions: list[Version], stage: str, opened_by, reviewers=(), title: str = "",
+               deadline=None) -> ReviewRound:
+    """Open the next round of a brief; it links to the previous round, which must be closed."""
+    if stage not in ReviewRound.Stage.values:
+        raise ApplicationError(f"unknown stage {stage!r}; choose internal or client")
+    if not versions:
+        raise ApplicationError("a round needs at least one version")
+    foreign = [v.pk for v in versions if v.brief_id != brief.pk]
+    if foreign:
+        raise ApplicationError(f"versions {foreign} do not belong to brief {brief.pk}", extra={"versions": foreign})
+    for reviewer in reviewers:
+        scope = client_scope(user=reviewer)
+        if stage == ReviewRound.Stage.INTERNAL and is_client_user(user=reviewer):
+            raise ApplicationError(f"{reviewer.get_username()} is a client user and cannot review an internal round")
+        if scope is not None and brief.campaign.client_id not in scope:
+            raise ApplicationError(f"{reviewer.get_username()} cannot see this client's briefs")
+    with transaction.atomic():
+        Brief.objects.select_for_update().get(pk=brief.pk)  # serialises round numbering per brief
+        previous = brief.review_rounds.order_by("-number").first()
+        if previous is not None and previous.status == ReviewRound.Status.OPEN:
+            raise ApplicationError(f"round {previous.number} of this brief is still open; close it first")
+        number = (brief.review_rounds.aggregate(top=Max("number"))["top"] or 0) + 1
+        review_round = ReviewRound.objects.create(
+            brief=brief, number=number, stage=stage, title=title, previous=previous, deadline=deadline, opened_by=opened_by,
+        )
+        review_round.reviewers.set(reviewers)
+        RoundVersion.objects.bulk_create(
+            RoundVersion(review_round=review_round, version=version, position=i) for i, version in enumerate(versions)
+        )
+        Version.objects.filter(pk__in=[v.pk for v in versions], status=Version.Status.DRAFT).update(status=Version.Status.IN_REVIEW)
+        audit_event_append(kind="round.opened", actor=opened_by, object_type="review_round", object_id=review_round.pk,
+                           payload={"brief": brief.pk, "number": number, "stage": stage, "versions": [v.pk for v in versions],
+                                    "reviewers": [r.pk for r in reviewers]})
+    return review_round
+
+
+def _check_author(review_round: ReviewRound, reviewer, share_link: ShareLink | None) -> None:
+    if share_link is not None:
+        if share_link.review_round_id != review_round.pk:
+            raise ApplicationError("this link does not belong to this round")
+        if not share_link.can_decide:
+            raise ApplicationError("this link is view-only")
+        return
+    if reviewer is None:
+        raise ApplicationError("a decision needs a reviewer")
+    if is_client_user(user=reviewer) and review_round.stage != ReviewRound.Stage.CLIENT:
+        raise ApplicationError("client users decide in client rounds only")
+    if not reviewer.is_superuser and not review_round.reviewers.filter(pk=reviewer.pk).exists():
+        raise ApplicationError(f"{reviewer.get_username()} is not invited to round {review_round.number}")
+
+
+def _pins_clean(pins: list[PinInput]) -> list[PinInput]:
+    for pin in pins:
+        values = (pin.x, pin.y, pin.w, pin.h)
+        if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values):
+            raise ApplicationError("pin coordinates must be numbers")
+        if not all(0.0 <= v <= 1.0 for v in values) or pin.x + pin.w > 1.0 or pin.y + pin.h > 1.0:
+            raise ApplicationError(f"pin {values} lies outside the image; coordinates are fractions of width and height (0..1)")
+    return pins
+
+
+def decision_record(*, review_round: ReviewRound, version: Version, verdict: str, comment: str = "",
+                    pins: list[PinInput] = (), reviewer=None, share_link: ShareLink | None = None, guest_name: str = "",
+                    internal: bool = False) -> Decision:
+    """Record a verdict bound to the bytes the reviewer saw; the round closes when everyone has decided."""
+    if verdict not in Decision.Verdict.values:
+        raise ApplicationError(f"unknown decision {verdict!r}; choose one of {', '.join(Decision.Verdict.values)}")
+    pins = _pins_clean(list(pins))
+    with transaction.atomic():
+        review_round = ReviewRound.objects.select_for_update().get(pk=review_round.pk)
+        version = Version.objects.select_for_update().get(pk=version.pk)
+        if review_round.status != ReviewRound.Status.OPEN:
+            raise ApplicationError(f"round {review_round.number} is closed; decisions are locked")
+        if not review_round.items.filter(version=version).exists():
+            raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
+        if version_final_approval(version=version) is not None:
+            raise ApplicationError(f"version {version.pk} is already approved and can no longer change")
+        _check_author(review_round, reviewer, share_link)
+        decision = Decision.objects.create(
+            review_round=review_round, version=version, reviewer=reviewer if share_link is None else None,
+            share_link=share_link, guest_name=guest_name.strip()[:120], verdict=verdict, comment=comment,
+            internal=internal and share_link is None and not is_client_user(user=reviewer), sha256=version.blob_id,
+        )
+        Pin.objects.bulk_create(Pin(decision=decision, x=p.x, y=p.y, w=p.w, h=p.h, note=p.note[:500]) for p in pins)
+        audit_event_append(kind="decision", actor=decision.reviewer, share_link=share_link, object_type="version",
+                           object_id=version.pk, payload={"round": review_round.pk, "verdict": verdict, "sha256": version.blob_id,
+                                                          "pins": len(pins), "guest": decision.guest_name})
+        if _everyone_decided(review_round):
+            _close(review_round, closed_by=None)
+    return decision
+
+
+def _everyone_decided(review_round: ReviewRound) -> bool:
+    invited = set(review_round.reviewers.values_list("pk", flat=True))
+    if not invited:
+        return False
+    decided = {(d.version_id, d.reviewer_id) for d in current_decisions(review_round=review_round) if d.reviewer_id}
+    return all((item.version_id, user) in decided for item in review_round.items.all() for user in invited)
+
+
+def round_close(*, review_round: ReviewRound, closed_by) -> ReviewRound:
+    with transaction.atomic():
+        review_round = ReviewRound.objects.select_for_update().get(pk=review_round.pk)
+        if review_round.status == ReviewRound.Status.CLOSED:
+            raise ApplicationError(f"round {review_round.number} is already closed")
+        _close(review_round, closed_by=closed_by)
+    return review_round
+
+
+def _close(review_round: ReviewRound, *, closed_by) -> None:
+    """Roll decisions up per version; an approved version gets an approval bound to its re-hashed bytes."""
+    results = round_results(review_round=review_round)
+    final = review_round.stage == ReviewRound.Stage.CLIENT
+    for version in Version.objects.select_for_update().filter(pk__in=list(results)).order_by("pk"):
+        result = results[version.pk]
+        if result == Decision.Verdict.APPROVE:
+            actual = blob_hash(sha256=version.blob_id)
+            if actual != version.blob_id:
+                raise ApplicationError(
+                    f"version {version.pk}'s stored bytes no longer match its sha256; it cannot be approved",
+                    extra={"version": version.pk, "expected": version.blob_id, "actual": actual},
+                )
+            try:
+                with transaction.atomic():
+                    approval = Approval.objects.create(version=version, review_round=review_round, sha256=version.blob_id,
+                                                       final=final, approved_by=closed_by)
+            except IntegrityError as exc:
+                raise ApplicationError(f"version {version.pk} already has a final approval") from exc
+            audit_event_append(kind="approval", actor=closed_by, object_type="version", object_id=version.pk,
+                               payload={"round": review_round.pk, "sha256": approval.sha256, "final": final})
+        status = {Decision.Verdict.APPROVE: Version.Status.APPROVED if final else Version.Status.IN_REVIEW,
+                  Decision.Verdict.REJECT: Version.Status.REJECTED}.get(result, Version.Status.IN_REVIEW)
+        if result != UNDECIDED and version.status != status:
+            version.status = status
+            version.save(update_fields=["status"])
+    review_round.status = ReviewRound.Status.CLOSED
+    review_round.closed_at = timezone.now()
+    review_round.closed_by = closed_by
+    review_round.save(update_fields=["status", "closed_at", "closed_by"])
+    audit_event_append(kind="round.closed", actor=closed_by, object_type="review_round", object_id=review_round.pk,
+                       payload={"results": {str(k): v for k, v in results.items()}})
