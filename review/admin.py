@@ -191,7 +191,7 @@ class RoundVersionAdmin(admin.ModelAdmin):
     @admin.display(description="decisions")
     def decisions_so_far(self, obj):
         decisions = [d for d in current_decisions(review_round=obj.review_round) if d.version_id == obj.version_id]
-        return format_html_join(format_html("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)) or "—"
+        return format_html_join(mark_safe("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)) or "—"
 
     @admin.display(description="result")
     def result(self, obj):

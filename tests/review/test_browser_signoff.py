@@ -1,0 +1,58 @@
+"""A reviewer signs off in the admin through a real headless Chromium."""
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from review.models import Approval, AuditEvent, Decision
+from review.services.rounds import round_open
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it as root)"),
+]
+
+
+def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
+    from playwright.sync_api import sync_playwright
+
+    dana = cast["dana"]
+    dana.set_password("dana-browser-pass")
+    dana.save(update_fields=["password"])
+    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
+                              reviewers=[dana])
+    item = review_round.items.get()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page()
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "dana")
+        page.fill("#id_password", "dana-browser-pass")
+        page.click("input[type=submit]")
+        page.goto(f"{live_server.url}/admin/review/roundversion/?review_round__id__exact={review_round.pk}")
+        page.check(f"input[name=_selected_action][value='{item.pk}']")
+        page.select_option("select[name=action]", "approve")
+        page.click("button[name=index]")
+        page.fill("#id_comment", "Approved from the browser")
+        page.click("input[type=submit][value=Approve]")
+        page.wait_for_url("**/admin/review/roundversion/**")
+        body = page.content()
+        browser.close()
+
+    assert "recorded for 1 version" in body
+    decision = Decision.objects.get()
+    assert (decision.reviewer_id, decision.verdict, decision.comment) == (dana.pk, "approve", "Approved from the browser")
+    approval = Approval.objects.get(version=cast["version_a"])
+    assert approval.final and approval.sha256 == cast["version_a"].blob_id
+    event = AuditEvent.objects.get(kind="decision")
+    assert event.actor_id == dana.pk and event.payload["sha256"] == cast["version_a"].blob_id
+    assert get_user_model().objects.get(pk=dana.pk).decisions.count() == 1
