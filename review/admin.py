@@ -16,7 +16,7 @@ from review.models import (
     Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion, ShareLink,
 )
 from review.selectors import (
-    brief_cycle_stats, current_decisions, previous_counterpart, recipe_diff, round_results, rounds_visible_to,
+    brief_cycle_stats, current_decisions, previous_counterpart, recipe_diff, result_label, round_results, rounds_visible_to,
 )
 from review.services.curation import versions_triage
 from review.services.rounds import decision_record, round_close, round_open
@@ -106,6 +106,12 @@ class ReviewRoundAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj) if obj else []
 
+    def has_change_permission(self, request, obj=None):
+        return False  # a round changes only through decisions and closing
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def save_model(self, request, obj, form, change):
         """Rounds are opened by the round_open service in the add form; nothing else is saved here."""
 
@@ -115,7 +121,7 @@ class ReviewRoundAdmin(admin.ModelAdmin):
     @admin.display(description="sign off")
     def sign_off_link(self, obj):
         url = reverse("admin:review_roundversion_changelist") + f"?review_round__id__exact={obj.pk}"
-        return format_html('<a href="{}">open sign-off</a>', url)
+        return format_html('<a href="{}">open the sign-off desk</a>', url)
 
     def board(self, obj, *, for_client: bool):
         decisions = current_decisions(review_round=obj, for_client=for_client)
@@ -132,12 +138,15 @@ class ReviewRoundAdmin(admin.ModelAdmin):
                 '<tr><td>{}<br>v{} · {}</td><td>{}<br>{}</td><td><b>{}</b><ul>{}</ul>{}</td></tr>',
                 _pinned_preview(version, decisions), version.pk, item.client_name or "", before,
                 f"v{previous.pk} (round {obj.previous.number})" if previous and previous.pk != version.pk else "",
-                results.get(version.pk, "").replace("_", " "), notes, diff,
+                result_label(results.get(version.pk)), notes, diff,
             ))
-        return format_html('<table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th></tr>{}</table>',
-                           mark_safe("".join(rows)))
+        return format_html('<p>{}</p><table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th>'
+                           '</tr>{}</table>', self.sign_off_link(obj), mark_safe("".join(rows)))
 
-    @admin.action(description="Close selected rounds", permissions=["change"])
+    def has_close_permission(self, request):
+        return request.user.has_perm("review.change_reviewround")
+
+    @admin.action(description="Close selected rounds", permissions=["close"])
     def close_rounds(self, request, queryset):
         for review_round in queryset:
             try:
@@ -195,7 +204,7 @@ class RoundVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="result")
     def result(self, obj):
-        return round_results(review_round=obj.review_round).get(obj.version_id, "").replace("_", " ")
+        return result_label(round_results(review_round=obj.review_round).get(obj.version_id))
 
     def _decide(self, request, queryset, verdict: str, title: str):
         if request.POST.get("confirm"):

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from assets.services.blobs import blob_open
 from review.models import Rating, ReviewRound
-from review.selectors import current_decisions, round_results
+from review.selectors import current_decisions, result_label, round_results
 
 CELL_W, CELL_H, THUMB, MARGIN, COLUMNS = 300, 380, 280, 24, 4
 
@@ -53,7 +53,7 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
         counts = Counter(decisions[version.pk])
         summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
         draw.text((x, y + THUMB + 8), f"{name} · {version.width}×{version.height}", fill="black", font=_font(15))
-        draw.text((x, y + THUMB + 28), f"{star_text} · result: {results.get(version.pk, '').replace('_', ' ')}",
+        draw.text((x, y + THUMB + 28), f"{star_text} · {result_label(results.get(version.pk))}",
                   fill="#333", font=_font(13))
         draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=_font(13))
     buffer = io.BytesIO()

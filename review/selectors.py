@@ -43,6 +43,14 @@ def current_decisions(*, review_round: ReviewRound, for_client: bool = False) ->
     return sorted(decisions, key=lambda decision: decision.pk)
 
 
+RESULT_LABELS = {Verdict.APPROVE: "approved", Verdict.CHANGES_REQUESTED: "changes requested", Verdict.REJECT: "rejected",
+                 UNDECIDED: "undecided"}
+
+
+def result_label(result: str | None) -> str:
+    return RESULT_LABELS.get(result, "undecided")
+
+
 def rollup(verdicts: list[str]) -> str:
     """A fixed rule, as in the review trackers studios use: any reject, then any changes, then approve."""
     if not verdicts:

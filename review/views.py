@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from assets.errors import ApplicationError
 from assets.thumbnails import thumbnail_ensure
 from review.models import Decision
-from review.selectors import current_decisions, round_results
+from review.selectors import current_decisions, result_label, round_results
 from review.services.rounds import PinInput, decision_record
 from review.services.share_links import ShareLinkRefused, share_link_resolve, share_link_use
 
@@ -86,7 +86,7 @@ def share_page(request, token: str):
         decisions[decision.version_id].append(decision)
     results = round_results(review_round=review_round)
     items = [
-        {"item": item, "decisions": decisions[item.version_id], "result": results.get(item.version_id),
+        {"item": item, "decisions": decisions[item.version_id], "result": result_label(results.get(item.version_id)),
          "form": GuestDecisionForm(initial={"version": item.version_id,
                                             "guest_name": request.session.get(GUEST_SESSION_KEY, "")})}
         for item in review_round.items.select_related("version").order_by("position", "id")

@@ -75,3 +75,23 @@ def test_brief_page_charts_the_approval_cycles_and_versions_triage_in_bulk(cast)
                           {"action": "triage_maybe_later", "_selected_action": [cast["version_a"].pk, cast["version_a2"].pk]})
     assert response.status_code == 302
     assert AuditEvent.objects.filter(kind="triage").count() == 2
+
+
+def test_producer_opens_a_round_and_a_share_link_in_the_admin(cast):
+    from review.models import ReviewRound, ShareLink
+
+    alice = _admin(cast["alice"])
+    response = alice.post(reverse("admin:review_reviewround_add"), {
+        "brief": cast["brief_a"].pk, "stage": "client", "title": "Client look", "round_versions": [cast["version_a"].pk],
+        "reviewers": [cast["dana"].pk]})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    review_round = ReviewRound.objects.get()
+    assert list(review_round.reviewers.all()) == [cast["dana"]] and review_round.items.count() == 1
+    refused = alice.post(reverse("admin:review_reviewround_add"), {
+        "brief": cast["brief_a"].pk, "stage": "client", "round_versions": [cast["version_b"].pk]})
+    assert "do not belong to brief" in refused.content.decode() or "still open" in refused.content.decode()
+    link = alice.post(reverse("admin:review_sharelink_add"), {
+        "review_round": review_round.pk, "label": "for Dana's boss", "expires_at_0": "2099-01-01", "expires_at_1": "12:00:00",
+        "can_decide": "on"}, follow=True)
+    assert "it is shown only once" in link.content.decode()
+    assert ShareLink.objects.get().label == "for Dana's boss"
