@@ -140,8 +140,10 @@ class ReviewRoundAdmin(admin.ModelAdmin):
                 f"v{previous.pk} (round {obj.previous.number})" if previous and previous.pk != version.pk else "",
                 result_label(results.get(version.pk)), notes, diff,
             ))
-        return format_html('<p>{}</p><table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th>'
-                           '</tr>{}</table>', self.sign_off_link(obj), mark_safe("".join(rows)))
+        sheet = reverse("reviewround-contact-sheet", args=[obj.pk])
+        return format_html('<p>{} · contact sheet <a href="{}?as=png">PNG</a> / <a href="{}?as=pdf">PDF</a></p>'
+                           '<table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th>'
+                           '</tr>{}</table>', self.sign_off_link(obj), sheet, sheet, mark_safe("".join(rows)))
 
     def has_close_permission(self, request):
         return request.user.has_perm("review.change_reviewround")

@@ -108,6 +108,10 @@ class VersionImportSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="PNG, JPEG or WebP")
     parents = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), many=True, required=False, default=list)
     references = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), many=True, required=False, default=list)
+    pool_versions = serializers.PrimaryKeyRelatedField(
+        queryset=Version.objects.all(), many=True, required=False, default=list,
+        help_text="Versions from the client's other briefs reused as references (the 'maybe later' pool)",
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 

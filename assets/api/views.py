@@ -150,7 +150,8 @@ class VersionViewSet(ReadViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         version = version_import(
-            brief=values["brief"], source=values["image"], parents=values["parents"], references=values["references"],
+            brief=values["brief"], source=values["image"], parents=values["parents"],
+            references=[*values["references"], *values["pool_versions"]],
             note=values["note"], label=values["label"], created_by=request.user,
         )
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)

@@ -23,13 +23,17 @@ def version_import(
     brief: Brief,
     source,
     parents: list[Version] = (),
-    references: list[Reference] = (),
+    references: list[Reference | Version] = (),
     note: str = "",
     phase: str = Phase.PRODUCTION,
     label: str = "",
     created_by=None,
 ) -> Version:
-    """An outside file (a retouch, a photo, an agency comp) enters the graph as an import derivation."""
+    """An outside file (a retouch, a photo, an agency comp) enters the graph as an import derivation.
+
+    `references` may hold mood-board references or versions from the client's "maybe later" pool;
+    either is recorded as used in the role of a reference.
+    """
     if phase not in Phase.values:
         raise ApplicationError(f"unknown phase {phase!r}; choose one of {', '.join(Phase.values)}")
     started_at = timezone.now()

@@ -90,3 +90,31 @@ def test_share_link_api_shows_the_token_once(cast):
     assert alice.post(f"/api/share-links/{listed[0]['id']}/revoke/").status_code == 400
     bad = alice.post(f"/api/rounds/{review_round.pk}/share-links/", {"expires": "soon"}, format="json")
     assert bad.status_code == 400
+
+
+def test_maybe_later_pool_is_reused_as_a_reference_and_recorded_in_the_graph(cast):
+    import io
+
+    from assets.selectors import version_descendants
+    from assets.services.briefs import brief_create
+    from review.services.curation import versions_triage
+    from tests.factories import image_bytes
+
+    parked = cast["version_a2"]
+    versions_triage(versions=[parked], triage="maybe_later", actor=cast["alice"])
+    sequel = brief_create(campaign=cast["brief_a"].campaign, title="Aurora sequel")
+    alice = api_as(cast["alice"])
+    assert [v["id"] for v in alice.get(f"/api/briefs/{sequel.pk}/pool/").json()] == [parked.pk]
+    assert alice.get(f"/api/briefs/{cast['brief_b'].pk}/pool/").json() == []  # another client's pool stays apart
+    upload = io.BytesIO(image_bytes(colour=(1, 99, 1)))
+    upload.name = "sequel.png"
+    made = alice.post("/api/versions/import/", {"brief": sequel.pk, "image": upload, "pool_versions": [parked.pk]},
+                      format="multipart")
+    assert made.status_code == 201, made.content
+    assert [v.pk for v in version_descendants(version=parked)] == [made.json()["id"]]
+    lineage = alice.get(f"/api/versions/{made.json()['id']}/lineage/").json()
+    assert any(e["from"] == f"version:{parked.pk}" and e["role"] == "reference" for e in lineage["edges"])
+    upload.seek(0)
+    foreign = alice.post("/api/versions/import/", {"brief": cast["brief_b"].pk, "image": upload, "pool_versions": [parked.pk]},
+                         format="multipart")
+    assert foreign.status_code == 400 and "another client" in foreign.json()["message"]
