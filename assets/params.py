@@ -71,6 +71,8 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
                           Param("height", int, minimum=1, maximum=16384, key=True), Param("crop_rule", str, choices=("focal", "outpaint"))),
     Operation.ICC: (Param("profile_sha256", str, key=True), Param("intent", str, choices=("perceptual", "relative", "saturation", "absolute"))),
     Operation.IMPORT: (Param("source", str, required=False, key=True), Param("note", str, required=False)),
+    Operation.REPRODUCE: (Param("verdict", str, choices=("bit_identical", "perceptual_match", "drifted"), key=True),
+                          Param("distance", float, minimum=0.0, key=True), Param("fingerprint_diff", list)),
 }
 
 

@@ -23,6 +23,7 @@ class Operation(models.TextChoices):
     RENDITION = "rendition", "Crop / rendition"
     ICC = "icc", "ICC conversion"
     IMPORT = "import", "Import of an external file"
+    REPRODUCE = "reproduce", "Reproduction of a recorded version"
 
 
 class Phase(models.TextChoices):
@@ -44,7 +45,7 @@ class Derivation(AppendOnlyModel):
 
     mutable_fields = frozenset(
         {"state", "error", "environment", "job_id", "started_at", "finished_at", "wall_seconds", "gpu_seconds",
-         "progress_step", "progress_total"}
+         "progress_step", "progress_total", "claim_token", "attempts"}
     )
 
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derivations")
@@ -55,6 +56,9 @@ class Derivation(AppendOnlyModel):
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     error = models.TextField(blank=True)
     job_id = models.CharField(max_length=64, blank=True)
+    # Set by the worker that claims the run; only that worker may record its outputs.
+    claim_token = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -131,6 +135,7 @@ class Used(AppendOnlyModel):
         VAE = "vae", "VAE"
         CONTROLNET = "controlnet", "ControlNet"
         UPSCALER = "upscaler", "Upscaler"
+        REPRODUCED = "reproduced", "Version this run reproduces"
 
     derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="used")
     role = models.CharField(max_length=20, choices=Role.choices)

@@ -97,3 +97,19 @@ def prompt_render(*, template: PromptTemplate, values: dict[str, str]) -> Prompt
     except IntegrityError:
         prompt = Prompt.objects.get(brief=template.brief, digest=digest)
     return prompt
+
+
+def prompt_from_text(*, brief: Brief, text: str, negative_text: str | None = None) -> Prompt:
+    """A prompt typed directly, with no template; the same text is one row per brief."""
+    text = text.strip()
+    if not text:
+        raise ApplicationError("the prompt is empty")
+    negative = brief.negative_prompt if negative_text is None else negative_text
+    digest = hashlib.sha256(json.dumps({"template": None, "text": text, "negative": negative}, sort_keys=True).encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            prompt, _ = Prompt.objects.get_or_create(brief=brief, digest=digest,
+                                                     defaults={"text": text, "negative_text": negative, "values": {}})
+    except IntegrityError:
+        prompt = Prompt.objects.get(brief=brief, digest=digest)
+    return prompt

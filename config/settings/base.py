@@ -180,3 +180,11 @@ LOGGING = {
 
 # `manage.py demo` runs these stages in order; each app appends its own.
 SEED_DEMO_STAGES = ["assets.demo.brief_stage", "review.demo.review_stage"]
+
+# Worker: where registered model folders are laid out for diffusers (links into the blob store),
+# and where single-file checkpoints find their architecture's config (never fetched from a hub).
+SEED_MODEL_CACHE = Path(env_str("SEED_MODEL_CACHE", str(MEDIA_ROOT / "model-cache")))
+SEED_MODEL_CONFIGS = Path(env_str("SEED_MODEL_CONFIGS", str(BASE_DIR / "generation" / "configs")))
+# Threads torch uses on CPU; recorded with every derivation and pinned again by `reproduce`.
+SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 0)
+SEED_SCRATCH_DIR = Path(env_str("SEED_SCRATCH_DIR", str(MEDIA_ROOT / "scratch")))

@@ -1,0 +1,62 @@
+"""The full environment fingerprint of a generation run (design.md §4). Worker-only: imports torch."""
+
+from __future__ import annotations
+
+from assets.environment import environment_fingerprint_base
+
+ML_PACKAGES = ("torch", "diffusers", "transformers", "peft", "safetensors", "spandrel", "Pillow", "numpy", "torchsde")
+
+
+def environment_fingerprint(*, device: str, dtype: str) -> dict:
+    import importlib.metadata
+
+    import torch
+
+    fingerprint = environment_fingerprint_base()
+    packages = {}
+    for name in ML_PACKAGES:
+        try:
+            packages[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            packages[name] = None
+    fingerprint["packages"] = {**fingerprint["packages"], **packages}
+    cuda = torch.cuda.is_available() and device.startswith("cuda")
+    fingerprint.update({
+        "device": device,
+        "device_name": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda else None,
+        "dtype": dtype,
+        "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager",
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "noise_device": "cpu",
+    })
+    return fingerprint
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+# Fields that describe the host, not what decides the pixels.
+_IGNORED = {"platform", "cpu_count", "packages.seed", "packages.Django"}
+
+
+def fingerprint_diff(*, recorded: dict, current: dict) -> list[dict]:
+    """Every environment field that differs, as {field, recorded, current}."""
+    a, b = _flatten(recorded), _flatten(current)
+    return [
+        {"field": key, "recorded": a.get(key), "current": b.get(key)}
+        for key in sorted(set(a) | set(b)) if key not in _IGNORED and a.get(key) != b.get(key)
+    ]

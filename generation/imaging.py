@@ -1,0 +1,91 @@
+"""Pixel helpers shared by the web process and the worker: Pillow and NumPy only, no torch."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageFilter, PngImagePlugin
+
+from assets.errors import ApplicationError
+from assets.models.validators import ASPECT
+
+
+def _aspect(aspect: str) -> tuple[int, int]:
+    match = ASPECT.match(aspect or "")
+    if not match:
+        raise ApplicationError(f"{aspect!r} is not an aspect ratio like 9:16")
+    return int(match.group(1)), int(match.group(2))
+
+
+def outpaint_canvas_size(*, size: tuple[int, int], aspect: str) -> tuple[int, int]:
+    """The smallest canvas at `aspect` that holds the image, in multiples of 8."""
+    width, height = size
+    aw, ah = _aspect(aspect)
+    if width * ah >= height * aw:
+        canvas_w, canvas_h = width, -(-width * ah // aw)
+    else:
+        canvas_w, canvas_h = -(-height * aw // ah), height
+    return -(-canvas_w // 8) * 8, -(-canvas_h // 8) * 8
+
+
+def outpaint_prepare(*, image: Image.Image, width: int, height: int, blur: int = 0) -> tuple[Image.Image, Image.Image]:
+    """Centre the image on the bigger canvas; the new margin is masked for the model to paint.
+
+    The margin starts as the image's edge pixels stretched outward, which gives the model colours
+    to continue rather than a flat fill.
+    """
+    image = image.convert("RGB")
+    left, top = (width - image.width) // 2, (height - image.height) // 2
+    canvas = image.resize((width, height), Image.Resampling.NEAREST).filter(ImageFilter.GaussianBlur(8))
+    canvas.paste(image, (left, top))
+    mask = Image.new("L", (width, height), 255)
+    mask.paste(0, (left, top, left + image.width, top + image.height))
+    if blur:
+        mask = mask.filter(ImageFilter.GaussianBlur(blur))
+    return canvas, mask
+
+
+def canny_edges(*, image: Image.Image, low: float = 0.1, high: float = 0.25) -> Image.Image:
+    """Canny edges (Gaussian blur, Sobel, non-maximum suppression, hysteresis) as a white-on-black RGB image."""
+    from scipy import ndimage
+
+    gray = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    gray = ndimage.gaussian_filter(gray, 1.4)
+    gx, gy = ndimage.sobel(gray, axis=1), ndimage.sobel(gray, axis=0)
+    magnitude = np.hypot(gx, gy)
+    magnitude /= magnitude.max() or 1.0
+    angle = (np.rad2deg(np.arctan2(gy, gx)) + 180.0) % 180.0
+    direction = ((angle + 22.5) // 45).astype(int) % 4
+    offsets = {0: (0, 1), 1: (1, 1), 2: (1, 0), 3: (1, -1)}
+    padded = np.pad(magnitude, 1)
+    rows, cols = magnitude.shape
+    keep = np.zeros_like(magnitude, dtype=bool)
+    for code, (dy, dx) in offsets.items():
+        ahead = padded[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
+        behind = padded[1 - dy:1 - dy + rows, 1 - dx:1 - dx + cols]
+        keep |= (direction == code) & (magnitude >= ahead) & (magnitude >= behind)
+    thin = np.where(keep, magnitude, 0.0)
+    strong, weak = thin >= high, thin >= low
+    labels, _ = ndimage.label(weak, structure=np.ones((3, 3)))
+    connected = np.isin(labels, np.unique(labels[strong]))
+    edges = (weak & connected & (labels > 0)).astype(np.uint8) * 255
+    return Image.fromarray(edges, mode="L").convert("RGB")
+
+
+def png_bytes(*, image: Image.Image, infotext: str) -> bytes:
+    """PNG with A1111's "parameters" chunk; nothing time- or id-dependent, so a re-run gives the same bytes."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", infotext)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def perceptual_distance(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference of RGB values in 0..1 (0: identical pixels); different sizes count as 1."""
+    if a.size != b.size:
+        return 1.0
+    first = np.asarray(a.convert("RGB"), dtype=np.float64)
+    second = np.asarray(b.convert("RGB"), dtype=np.float64)
+    return float(np.abs(first - second).mean() / 255.0)

@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.db import models
+
+
+class GenerationJob(models.Model):
+    """What a producer asked for: one batch (a derivation) per combination of placeholder values.
+
+    The recipe itself lives on each derivation and its used edges; this row groups the batches
+    for progress, cancelling and "regenerate from this version".
+    """
+
+    brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="generation_jobs")
+    op = models.CharField(max_length=20)
+    template = models.ForeignKey("assets.PromptTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    values_grid = models.JSONField(default=dict, blank=True)
+    request = models.JSONField(default=dict, blank=True, help_text="The request as given, for the record")
+    regenerated_from = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="regenerations")
+    derivations = models.ManyToManyField("assets.Derivation", through="JobBatch", related_name="jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.op} job #{self.pk}"
+
+
+class JobBatch(models.Model):
+    job = models.ForeignKey(GenerationJob, on_delete=models.PROTECT, related_name="batches")
+    derivation = models.OneToOneField("assets.Derivation", on_delete=models.PROTECT, related_name="job_batch")
+    index = models.PositiveSmallIntegerField()
+    values = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="batch_index_once_per_job")]

@@ -1,0 +1,269 @@
+"""Runs one recorded derivation through diffusers. Worker-only: imports torch and diffusers.
+
+The recipe is read from the lineage alone (the derivation's parameters and used edges), so the
+worker and `reproduce` run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from PIL import Image
+
+from assets.errors import ApplicationError
+from assets.models import Blob, Derivation, ModelWeights, Operation, Prompt, Used
+from assets.services.blobs import StagedFile, blob_open
+from generation.imaging import canny_edges, outpaint_prepare, png_bytes
+from generation.loader import PipelineCache, process_cache
+from generation.samplers import A1111_NAMES, scheduler_build
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+class RunCancelled(Exception):
+    pass
+
+
+@dataclass
+class Recipe:
+    derivation: Derivation
+    prompt: Prompt
+    base: ModelWeights
+    loras: list[tuple[ModelWeights, float]] = field(default_factory=list)
+    controlnet: ModelWeights | None = None
+    init: Used | None = None
+    control: Used | None = None
+    mask: Blob | None = None
+
+    @property
+    def op(self) -> str:
+        return self.derivation.op
+
+    @property
+    def params(self) -> dict:
+        return self.derivation.params
+
+
+def recipe_of(*, derivation: Derivation) -> Recipe:
+    edges = list(derivation.used.select_related("prompt", "model_weights", "version__blob", "reference__blob", "blob")
+                 .order_by("role", "position"))
+    by_role: dict[str, list[Used]] = {}
+    for edge in edges:
+        by_role.setdefault(edge.role, []).append(edge)
+    try:
+        prompt = by_role[Used.Role.PROMPT][0].prompt
+        base = by_role[Used.Role.BASE_MODEL][0].model_weights
+    except KeyError as exc:
+        raise ApplicationError(f"derivation {derivation.pk} has no recorded {exc.args[0]}: it cannot be run") from exc
+    return Recipe(
+        derivation=derivation, prompt=prompt, base=base,
+        loras=[(edge.model_weights, edge.weight) for edge in by_role.get(Used.Role.LORA, [])],
+        controlnet=by_role.get(Used.Role.CONTROLNET, [None])[0] and by_role[Used.Role.CONTROLNET][0].model_weights,
+        init=by_role.get(Used.Role.INIT_IMAGE, [None])[0],
+        control=by_role.get(Used.Role.CONTROL_IMAGE, [None])[0],
+        mask=by_role.get(Used.Role.MASK, [None])[0] and by_role[Used.Role.MASK][0].blob,
+    )
+
+
+def stored_image(edge: Used) -> Image.Image:
+    """The recorded bytes of an input version or reference."""
+    blob = edge.version.blob if edge.version_id else edge.reference.blob
+    with blob_open(blob=blob) as handle, Image.open(handle) as image:
+        return image.convert("RGB")
+
+
+def _blob_image(blob: Blob, mode: str) -> Image.Image:
+    with blob_open(blob=blob) as handle, Image.open(handle) as image:
+        return image.convert(mode)
+
+
+def infotext(*, recipe: Recipe, seed: int) -> str:
+    """AUTOMATIC1111's parameters text, from the recipe only, so a reproduction writes the same bytes."""
+    params = recipe.params
+    sampler, schedule = A1111_NAMES[params["sampler"]]
+    pairs = [("Steps", params["steps"]), ("Sampler", sampler), ("Schedule type", schedule), ("CFG scale", f"{params['cfg']:g}"),
+             ("Seed", seed), ("Size", f"{params['width']}x{params['height']}"), ("Model hash", recipe.base.short_hash),
+             ("RNG", "CPU")]
+    if "strength" in params:
+        pairs.append(("Denoising strength", f"{params['strength']:g}"))
+    if recipe.loras:
+        pairs.append(("Lora hashes", '"' + ", ".join(f"{w.sha256[:12]}: {w.sha256[:12]}" for w, _ in recipe.loras) + '"'))
+    lines = [recipe.prompt.text]
+    if recipe.prompt.negative_text:
+        lines.append(f"Negative prompt: {recipe.prompt.negative_text}")
+    lines.append(", ".join(f"{key}: {value}" for key, value in pairs))
+    return "\n".join(lines)
+
+
+def _pipeline_for(recipe: Recipe, cache: PipelineCache):
+    import diffusers
+
+    base = cache.base(weights=recipe.base)
+    if recipe.op == Operation.TXT2IMG:
+        return base
+    if recipe.op == Operation.IMG2IMG:
+        return diffusers.AutoPipelineForImage2Image.from_pipe(base)
+    if recipe.op in (Operation.INPAINT, Operation.OUTPAINT):
+        return diffusers.AutoPipelineForInpainting.from_pipe(base)
+    if recipe.op == Operation.CONTROLNET:
+        controlnet = cache.controlnet(weights=recipe.controlnet)
+        return diffusers.StableDiffusionControlNetPipeline.from_pipe(base, controlnet=controlnet)
+    raise ApplicationError(f"{recipe.op} is not a generation")
+
+
+def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
+    params = recipe.params
+    size = (params["width"], params["height"])
+    if recipe.op == Operation.IMG2IMG:
+        return {"image": image_of(recipe.init).resize(size, Image.Resampling.LANCZOS), "strength": params["strength"]}
+    if recipe.op == Operation.INPAINT:
+        mask = _blob_image(recipe.mask, "L")
+        init = image_of(recipe.init)
+        if mask.size != init.size:
+            raise ApplicationError(f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}")
+        return {"image": init.resize(size, Image.Resampling.LANCZOS), "mask_image": mask.resize(size, Image.Resampling.NEAREST),
+                "strength": params["strength"]}
+    if recipe.op == Operation.OUTPAINT:
+        canvas, mask = outpaint_prepare(image=image_of(recipe.init), width=size[0], height=size[1],
+                                        blur=params.get("mask_blur", 0))
+        return {"image": canvas, "mask_image": mask, "strength": 1.0}
+    if recipe.op == Operation.CONTROLNET:
+        control = image_of(recipe.control).resize(size, Image.Resampling.LANCZOS)
+        if params["control_type"] in ("canny", "edge"):
+            control = canny_edges(image=control)
+        return {"image": control, "controlnet_conditioning_scale": params["conditioning_scale"]}
+    return {}
+
+
+def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[Used], Image.Image],
+                    cache: PipelineCache, on_step: Callable[[int], bool] | None = None) -> tuple[list, float]:
+    """Generate the batch images at `indices`, each alone with its own generator and seed.
+
+    Returns [(index, seed, image)] and GPU-seconds. LoRAs are peft adapters loaded for this run and
+    unloaded afterwards, never fused, so the cached pipeline is clean for the next job.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from generation.loader import weights_path
+
+    params = recipe.params
+    pipeline = _pipeline_for(recipe, cache)
+    extra = _inputs(recipe, image_of)
+    base = cache.base(weights=recipe.base)
+    adapters = []
+    try:
+        for position, (weights, _) in enumerate(recipe.loras):
+            name = f"lora_{position}_{weights.sha256[:12]}"
+            base.load_lora_weights(load_file(str(weights_path(weights=weights))), adapter_name=name)
+            adapters.append(name)
+        if adapters:
+            base.set_adapters(adapters, adapter_weights=[weight for _, weight in recipe.loras])
+        done = 0
+        last_report = time.monotonic()
+        interrupted = False
+
+        def step_end(pipe, step, timestep, callback_kwargs):
+            nonlocal done, last_report, interrupted
+            done += 1
+            if on_step is not None and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+                last_report = time.monotonic()
+                if not on_step(done):
+                    interrupted = True
+                    pipe._interrupt = True
+            return callback_kwargs
+
+        results = []
+        gpu_seconds = 0.0
+        cuda = cache.placement.device.startswith("cuda")
+        for index in indices:
+            seed = params["seed"] + index
+            pipeline.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
+            # Noise comes from a CPU generator: the same seed gives the same noise on any hardware.
+            generator = torch.Generator(device="cpu").manual_seed(seed)
+            if cuda:
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+            image = pipeline(
+                prompt=recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
+                num_inference_steps=params["steps"], guidance_scale=params["cfg"], width=params["width"],
+                height=params["height"], generator=generator, callback_on_step_end=step_end, output_type="pil", **extra,
+            ).images[0]
+            if cuda:
+                torch.cuda.synchronize()
+                gpu_seconds += time.perf_counter() - started
+            if interrupted:
+                raise RunCancelled(f"derivation {recipe.derivation.pk} was cancelled")
+            results.append((index, seed, image))
+        return results, gpu_seconds
+    finally:
+        if adapters:
+            base.unload_lora_weights()
+
+
+def stage_png(*, image: Image.Image, text: str, directory: Path) -> StagedFile:
+    import hashlib
+
+    data = png_bytes(image=image, infotext=text)
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=directory, prefix="gen-", suffix=".png", delete=False)
+    with handle:
+        handle.write(data)
+    return StagedFile(path=Path(handle.name), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def derivation_run(*, derivation_id: int) -> str:
+    """The worker's whole job for one derivation: claim, generate, record once; failures are recorded too."""
+    import torch
+
+    from generation.environment import environment_fingerprint
+    from generation.services.runs import Output, RunSuperseded, run_claim, run_fail, run_finish, run_progress
+
+    derivation = run_claim(derivation_id=derivation_id)
+    if derivation is None:
+        return "skipped"
+    if settings.SEED_TORCH_THREADS:
+        torch.set_num_threads(settings.SEED_TORCH_THREADS)
+    staged: list[StagedFile] = []
+    try:
+        cache = process_cache()
+        recipe = recipe_of(derivation=derivation)
+        indices = list(range(derivation.params.get("batch_size", 1)))
+        images, gpu_seconds = images_generate(
+            recipe=recipe, indices=indices, image_of=stored_image, cache=cache,
+            on_step=lambda done: run_progress(derivation=derivation, step=done),
+        )
+        outputs = []
+        for index, seed, image in images:
+            png = stage_png(image=image, text=infotext(recipe=recipe, seed=seed), directory=Path(settings.SEED_STAGING_DIR))
+            staged.append(png)
+            outputs.append(Output(index=index, seed=seed, png=png, width=image.width, height=image.height))
+        environment = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
+        run_finish(derivation=derivation, outputs=outputs, environment=environment, gpu_seconds=gpu_seconds)
+        return "succeeded"
+    except (RunCancelled, RunSuperseded) as exc:
+        run_fail(derivation=derivation, message=str(exc), state=Derivation.State.CANCELLED)
+        return "cancelled"
+    except ApplicationError as exc:
+        run_fail(derivation=derivation, message=exc.message)
+        return "failed"
+    except torch.cuda.OutOfMemoryError as exc:
+        run_fail(derivation=derivation, message=f"out of GPU memory: lower the size or the batch ({exc})")
+        return "failed"
+    except MemoryError:
+        run_fail(derivation=derivation, message="out of memory: lower the size or the batch")
+        return "failed"
+    except Exception as exc:
+        logger.exception("derivation %s failed", derivation_id)
+        run_fail(derivation=derivation, message=f"{type(exc).__name__}: {exc}")
+        return "failed"
+    finally:
+        for item in staged:
+            item.path.unlink(missing_ok=True)

@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from PIL import Image
+
+from assets.errors import ApplicationError
+from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, PromptTemplate, Reference, Used, Version
+from assets.params import params_clean
+from assets.services.blobs import blob_open, image_ingest
+from assets.services.derivations import UsedInput, derivation_create
+from assets.services.prompts import prompt_from_text, prompt_render
+from generation.imaging import outpaint_canvas_size
+from generation.models import GenerationJob, JobBatch
+
+GENERATION_OPS = (Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.CONTROLNET)
+NEEDS_INIT = (Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT)
+MAX_BATCHES = 64
+DEFAULT_LORA_WEIGHT = 0.8
+# Long side of the default size per architecture, before fitting the brief's aspect.
+BASE_AREA = {ModelWeights.Architecture.SD15: 512 * 512, ModelWeights.Architecture.SDXL: 1024 * 1024}
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    weights: ModelWeights
+    weight: float = DEFAULT_LORA_WEIGHT
+
+
+def size_for_aspect(*, aspect: tuple[int, int], area: int) -> tuple[int, int]:
+    """Width and height near `area` pixels at the brief's aspect, in multiples of 8 as the VAE needs."""
+    w, h = aspect
+    scale = (area / (w * h)) ** 0.5
+    return max(8, round(w * scale / 8) * 8), max(8, round(h * scale / 8) * 8)
+
+
+def _source_size(source: Version | Reference) -> tuple[int, int]:
+    return source.width, source.height
+
+
+def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: ModelWeights | None) -> None:
+    if base.kind != ModelWeights.Kind.BASE:
+        raise ApplicationError(f"{base.name} is a {base.get_kind_display()}, not a base model")
+    for spec in loras:
+        if spec.weights.kind != ModelWeights.Kind.LORA:
+            raise ApplicationError(f"{spec.weights.name} is not a LoRA")
+        if spec.weights.architecture != base.architecture:
+            raise ApplicationError(f"LoRA {spec.weights.name} is for {spec.weights.get_architecture_display()}, "
+                                   f"the base model is {base.get_architecture_display()}")
+        if not -4.0 <= spec.weight <= 4.0:
+            raise ApplicationError(f"LoRA weight {spec.weight} is out of range (-4 to 4)")
+    if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
+        raise ApplicationError(f"{controlnet.name} is not a ControlNet")
+
+
+def _prompts(*, brief, template, values_grid, prompt_text, negative_prompt) -> list[tuple[dict, object]]:
+    """One (values, prompt) per combination of the grid, in the template's placeholder order."""
+    if template is None:
+        if not prompt_text:
+            raise ApplicationError("give a prompt or a template with placeholder values")
+        return [({}, prompt_from_text(brief=brief, text=prompt_text, negative_text=negative_prompt))]
+    if template.brief_id != brief.pk:
+        raise ApplicationError(f"template {template.pk} belongs to another brief")
+    grid = values_grid or {}
+    missing = [name for name in template.placeholders if not grid.get(name)]
+    unknown = sorted(set(grid) - set(template.placeholders))
+    if missing or unknown:
+        raise ApplicationError(
+            "placeholder values do not fit the template: "
+            + "; ".join(filter(None, [missing and f"missing {', '.join('{' + n + '}' for n in missing)}",
+                                      unknown and f"unknown {', '.join('{' + n + '}' for n in unknown)}"])),
+            extra={"missing": missing, "unknown": unknown},
+        )
+    lists = [[grid[name]] if isinstance(grid[name], str) else list(grid[name]) for name in template.placeholders]
+    combinations = list(itertools.product(*lists))
+    if len(combinations) > MAX_BATCHES:
+        raise ApplicationError(f"{len(combinations)} combinations of placeholder values; at most {MAX_BATCHES} batches per job")
+    return [(values, prompt_render(template=template, values=values))
+            for values in (dict(zip(template.placeholders, combo)) for combo in combinations)]
+
+
+def generation_job_create(
+    *,
+    brief: Brief,
+    op: str,
+    base_model: ModelWeights,
+    params: dict | None = None,
+    template: PromptTemplate | None = None,
+    values_grid: dict | None = None,
+    prompt_text: str = "",
+    negative_prompt: str | None = None,
+    loras: list[LoraSpec] = (),
+    init: Version | Reference | None = None,
+    mask_source=None,
+    control: Version | Reference | None = None,
+    controlnet: ModelWeights | None = None,
+    references: list[Version | Reference] = (),
+    regenerated_from: Version | None = None,
+    created_by=None,
+) -> GenerationJob:
+    """Validate a request, record one queued derivation per batch, and enqueue them when the transaction commits.
+
+    Nothing is written when anything is wrong: no job, no derivation, no mask file, no task.
+    """
+    if op not in GENERATION_OPS:
+        raise ApplicationError(f"unknown generation {op!r}; choose one of {', '.join(GENERATION_OPS)}")
+    loras = list(loras)
+    _check_weights(base=base_model, loras=loras, controlnet=controlnet)
+    if op in NEEDS_INIT and init is None:
+        raise ApplicationError(f"{op} needs an init image (a version or a reference)")
+    if op == Operation.INPAINT and mask_source is None:
+        raise ApplicationError("inpaint needs a mask image the size of the init image")
+    if op == Operation.CONTROLNET and (control is None or controlnet is None):
+        raise ApplicationError("controlnet needs a control image and a ControlNet model")
+    params = dict(params or {})
+    params.setdefault("sampler", "dpmpp_2m_karras")
+    params.setdefault("steps", 25)
+    params.setdefault("cfg", 7.0)
+    params.setdefault("seed", secrets.randbelow(2**32))
+    params.setdefault("batch_size", 6)
+    if op in (Operation.IMG2IMG, Operation.INPAINT):
+        params.setdefault("strength", 0.6 if op == Operation.IMG2IMG else 0.9)
+    if op == Operation.OUTPAINT:
+        params.setdefault("target_aspect", brief.aspect)
+    if op == Operation.CONTROLNET:
+        params.setdefault("control_type", "canny")
+        params.setdefault("conditioning_scale", 1.0)
+    if init is not None and op in (Operation.IMG2IMG, Operation.INPAINT):
+        size = _source_size(init)
+        params.setdefault("width", size[0] // 8 * 8)
+        params.setdefault("height", size[1] // 8 * 8)
+    elif op == Operation.OUTPAINT:
+        params["width"], params["height"] = outpaint_canvas_size(size=_source_size(init), aspect=params["target_aspect"])
+    else:
+        default = size_for_aspect(aspect=brief.aspect_ratio, area=BASE_AREA.get(base_model.architecture, 512 * 512))
+        params.setdefault("width", default[0])
+        params.setdefault("height", default[1])
+    cleaned = params_clean(op=op, params=params)
+    if cleaned["width"] % 8 or cleaned["height"] % 8:
+        raise ApplicationError(f"width and height must be multiples of 8, got {cleaned['width']}x{cleaned['height']}")
+
+    with transaction.atomic():
+        prompts = _prompts(brief=brief, template=template, values_grid=values_grid, prompt_text=prompt_text,
+                           negative_prompt=negative_prompt)
+        inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=base_model)]
+        inputs += [UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
+                   for i, spec in enumerate(loras)]
+        if init is not None:
+            inputs.append(UsedInput(role=Used.Role.INIT_IMAGE, target=init))
+        if control is not None:
+            inputs += [UsedInput(role=Used.Role.CONTROL_IMAGE, target=control),
+                       UsedInput(role=Used.Role.CONTROLNET, target=controlnet)]
+        inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i) for i, ref in enumerate(references)]
+        job = GenerationJob.objects.create(
+            brief=brief, op=op, template=template, values_grid=values_grid or {}, regenerated_from=regenerated_from,
+            request={"params": cleaned, "loras": [[s.weights.sha256, s.weight] for s in loras], "prompt_text": prompt_text},
+            created_by=created_by,
+        )
+        if mask_source is not None:
+            inputs.append(UsedInput(role=Used.Role.MASK, target=_mask_store(mask_source=mask_source, init=init)))
+        for index, (values, prompt) in enumerate(prompts):
+            derivation = derivation_create(
+                brief=brief, op=op, phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION, params=cleaned,
+                inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs], created_by=created_by,
+            )
+            Derivation.objects.filter(pk=derivation.pk).update(progress_total=cleaned["steps"] * cleaned["batch_size"])
+            JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
+            transaction.on_commit(partial(_enqueue, derivation.pk))
+    return job
+
+
+def _mask_store(*, mask_source, init):
+    """Masks are stored as blobs (no entity of their own); the size must match the init image exactly.
+
+    The checks run inside the ingest, so a refused mask leaves neither a row nor a file.
+    """
+    with image_ingest(source=mask_source) as (blob, info):
+        if (info.width, info.height) != (init.width, init.height):
+            raise ApplicationError(f"the mask is {info.width}x{info.height} but the image is {init.width}x{init.height}",
+                                   extra={"code": "mask_size"})
+        with blob_open(blob=blob) as handle, Image.open(handle) as mask:
+            if mask.convert("L").getextrema()[1] == 0:
+                raise ApplicationError("the mask is empty: paint the area to change in white", extra={"code": "mask_empty"})
+    return blob
+
+
+def _enqueue(derivation_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("generation.tasks.run_derivation", derivation_id, task_name=f"derivation-{derivation_id}")
+
+
+def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
+    """Queued batches never start; running ones stop at their next step and record nothing."""
+    return Derivation.objects.filter(job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]) \
+        .update(state=Derivation.State.CANCELLED, error="cancelled by the user")

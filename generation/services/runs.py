@@ -1,0 +1,103 @@
+"""The worker's writes: claim a queued derivation, report progress, record outputs once, or fail cleanly."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from assets.models import Derivation, Generated, Version
+from assets.services.blobs import StagedFile, blob_discard, blob_store
+
+
+@dataclass(frozen=True)
+class Output:
+    index: int
+    seed: int
+    png: StagedFile
+    width: int
+    height: int
+
+
+class RunSuperseded(Exception):
+    """The run was cancelled, or another worker took it over: this worker must record nothing."""
+
+
+def run_claim(*, derivation_id: int) -> Derivation | None:
+    """Take a queued run, or one whose worker died (running for longer than the task timeout).
+
+    A conditional UPDATE decides: of two workers handed the same task, one gets the row.
+    Returns None when there is nothing to do (done, cancelled, or running elsewhere).
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    token = uuid.uuid4()
+    claimable = Q(state=Derivation.State.QUEUED) | Q(state=Derivation.State.RUNNING, started_at__lt=stale)
+    updated = Derivation.objects.filter(claimable, pk=derivation_id).update(
+        state=Derivation.State.RUNNING, claim_token=token, started_at=now, attempts=F("attempts") + 1,
+        progress_step=0, error="",
+    )
+    if not updated:
+        return None
+    derivation = Derivation.objects.get(pk=derivation_id)
+    if derivation.attempts > settings.Q_CLUSTER["max_attempts"]:
+        run_fail(derivation=derivation, message=f"gave up after {derivation.attempts - 1} attempts whose worker stopped")
+        return None
+    return derivation
+
+
+def run_progress(*, derivation: Derivation, step: int) -> bool:
+    """Record progress; False when the run was cancelled or taken over, so the worker stops."""
+    return bool(
+        Derivation.objects.filter(pk=derivation.pk, state=Derivation.State.RUNNING, claim_token=derivation.claim_token)
+        .update(progress_step=step)
+    )
+
+
+def run_finish(*, derivation: Derivation, outputs: list[Output], environment: dict, gpu_seconds: float) -> list[Version]:
+    """Store the images and record them as the derivation's outputs, once.
+
+    Blobs are written first (content-addressed); the rows go in one transaction that first
+    re-checks this worker still owns the run. If not, nothing is recorded and new files are removed.
+    """
+    created_files = []
+    try:
+        with transaction.atomic():
+            locked = Derivation.objects.select_for_update().get(pk=derivation.pk)
+            if locked.state != Derivation.State.RUNNING or locked.claim_token != derivation.claim_token:
+                raise RunSuperseded(f"derivation {derivation.pk} is {locked.state}; outputs discarded")
+            versions = []
+            for output in outputs:
+                blob, created = blob_store(staged=output.png, media_type="image/png")
+                if created:
+                    created_files.append(blob.sha256)
+                version = Version.objects.create(brief_id=locked.brief_id, blob=blob, width=output.width,
+                                                 height=output.height, format="PNG", seed=output.seed)
+                Generated.objects.create(derivation=locked, version=version, index=output.index)
+                versions.append(version)
+            finished = timezone.now()
+            locked.state = Derivation.State.SUCCEEDED
+            locked.environment = environment
+            locked.finished_at = finished
+            locked.wall_seconds = (finished - locked.started_at).total_seconds()
+            locked.gpu_seconds = gpu_seconds
+            locked.progress_step = locked.progress_total
+            locked.save(update_fields=["state", "environment", "finished_at", "wall_seconds", "gpu_seconds", "progress_step"])
+    except BaseException:
+        for sha256 in created_files:
+            blob_discard(sha256=sha256)
+        raise
+    return versions
+
+
+def run_fail(*, derivation: Derivation, message: str, state: str = Derivation.State.FAILED) -> None:
+    finished = timezone.now()
+    Derivation.objects.filter(pk=derivation.pk, claim_token=derivation.claim_token, state=Derivation.State.RUNNING).update(
+        state=state, error=message[:2000], finished_at=finished,
+        wall_seconds=(finished - derivation.started_at).total_seconds() if derivation.started_at else None,
+    )

@@ -1,0 +1,7 @@
+"""django-q2 tasks: they take ids and are idempotent (the broker may deliver a task twice)."""
+
+
+def run_derivation(derivation_id: int) -> str:
+    from generation.runner import derivation_run
+
+    return derivation_run(derivation_id=derivation_id)

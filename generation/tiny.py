@@ -1,0 +1,94 @@
+"""Tiny random-weight models in the formats studios use, for tests, the demo and benchmarks.
+
+They go through exactly the production path: written to disk as a diffusers folder, LoRA
+.safetensors files and a ControlNet folder, then registered and loaded by sha256.
+Worker-only: imports torch, diffusers, transformers and peft.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TINY_SIZE = 64
+_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789,.-'!?:;()#"
+
+
+def _tokenizer():
+    from transformers import CLIPTokenizer
+
+    vocab = {"<|startoftext|>": 0, "!": 1, "<|endoftext|>": 2}
+    for character in _CHARACTERS:
+        for suffix in ("", "</w>"):
+            vocab.setdefault(character + suffix, len(vocab))
+    # Without model_max_length the tokenizer's length is unbounded and the text encoder overflows.
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def tiny_pipeline(*, seed: int = 0):
+    import torch
+    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 2, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, norm_num_groups=8,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[16, 32], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=8,
+    )
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        bos_token_id=0, eos_token_id=2, pad_token_id=1, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-05,
+        num_attention_heads=4, num_hidden_layers=2, vocab_size=128,
+    ))
+    scheduler = DPMSolverMultistepScheduler(use_karras_sigmas=True, algorithm_type="dpmsolver++")
+    return StableDiffusionPipeline(
+        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=_tokenizer(), scheduler=scheduler,
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+
+
+def tiny_lora_write(*, pipeline, path: Path, seed: int) -> Path:
+    """A LoRA over the UNet's attention projections with random (non-zero) weights, saved as one .safetensors."""
+    import torch
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    name = f"tiny_lora_{seed}"
+    pipeline.unet.add_adapter(
+        LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False),
+        adapter_name=name,
+    )
+    layers = get_peft_model_state_dict(pipeline.unet, adapter_name=name)
+    type(pipeline).save_lora_weights(str(path.parent), unet_lora_layers=layers, weight_name=path.name, safe_serialization=True)
+    pipeline.unet.delete_adapters(name)
+    return path
+
+
+def tiny_controlnet_write(*, pipeline, path: Path, seed: int) -> Path:
+    import torch
+    from diffusers import ControlNetModel
+
+    torch.manual_seed(seed)
+    controlnet = ControlNetModel.from_unet(pipeline.unet, conditioning_embedding_out_channels=(16, 32))
+    controlnet.save_pretrained(str(path))
+    return path
+
+
+def tiny_models_write(*, folder: Path) -> dict[str, Path]:
+    """Write every tiny model into `folder`; same seeds, same bytes, so registering twice is a no-op."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pipeline = tiny_pipeline(seed=0)
+    base = folder / "tiny-sd15"
+    pipeline.save_pretrained(str(base))
+    # The ControlNet copies a clean UNet: adding a LoRA adapter leaves peft wrappers in the UNet for good.
+    controlnet = tiny_controlnet_write(pipeline=pipeline, path=folder / "tiny-controlnet", seed=3)
+    return {
+        "base": base,
+        "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
+        "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
+        "controlnet": controlnet,
+    }
