@@ -46,6 +46,15 @@ class ClientScopedAdmin(admin.ModelAdmin):
         raise Http404(f"{opts.verbose_name} {object_id} does not exist")
 
 
+def admin_extend(model, *, actions=(), readonly=()) -> None:
+    """Let another app add actions and read-only panels to a core model's admin without re-registering it."""
+    model_admin = admin.site._registry[model]
+    model_admin.actions = [*(model_admin.actions or []), *actions]
+    model_admin.readonly_fields = [*model_admin.readonly_fields, *readonly]
+    if model_admin.fields is not None:
+        model_admin.fields = [*model_admin.fields, *readonly]
+
+
 class ReadOnlyAdmin(ClientScopedAdmin):
     """Lineage rows are append-only: they are made by services, and shown here."""
 

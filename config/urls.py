@@ -8,6 +8,7 @@ from assets import views as asset_views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("review.api.urls")),
+    path("api/", include("generation.api.urls")),
     path("api/", include("assets.api.urls")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -121,7 +121,7 @@ class PipelineCache:
     def _load(self, weights: ModelWeights):
         pipeline_class = _pipeline_class(weights.architecture)
         path = weights_path(weights=weights)
-        common = {"torch_dtype": self.placement.torch_dtype, "local_files_only": True}
+        common = {"dtype": self.placement.torch_dtype, "local_files_only": True}
         if pipeline_class.__name__ == "StableDiffusionPipeline":
             common.update(safety_checker=None, requires_safety_checker=False)
         if weights.format == ModelWeights.Format.DIFFUSERS:
@@ -140,7 +140,7 @@ class PipelineCache:
         if model is None:
             path = weights_path(weights=weights)
             loader = diffusers.ControlNetModel.from_pretrained if path.is_dir() else diffusers.ControlNetModel.from_single_file
-            model = loader(path, torch_dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
+            model = loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
             self.controlnets[weights.sha256] = model
         return model
 
@@ -152,5 +152,11 @@ def process_cache() -> PipelineCache:
     """The one cache of this worker process (one process per GPU)."""
     global _PROCESS_CACHE
     if _PROCESS_CACHE is None:
+        import diffusers
+        import transformers
+
+        # Worker logs are read by people: no download-style progress bars for local files.
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()
         _PROCESS_CACHE = PipelineCache()
     return _PROCESS_CACHE

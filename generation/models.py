@@ -36,3 +36,31 @@ class JobBatch(models.Model):
     class Meta:
         ordering = ["job", "index"]
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="batch_index_once_per_job")]
+
+
+class ReproductionRun(models.Model):
+    """A request to reproduce a version, run on the worker (the web process never loads the ML stack)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey("assets.Version", on_delete=models.PROTECT, related_name="reproduction_runs")
+    record = models.BooleanField(default=False)
+    threads = models.PositiveSmallIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    recorded_version = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        verdict = self.result.get("verdict", self.state)
+        return f"reproduction of v{self.version_id}: {verdict}"

@@ -10,18 +10,18 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from PIL import Image
 
 from assets.errors import ApplicationError
-from assets.models import Blob, Derivation, ModelWeights, Operation, Prompt, Used
+from assets.models import Blob, Derivation, Operation, Used
 from assets.services.blobs import StagedFile, blob_open
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import A1111_NAMES, scheduler_build
+from generation.selectors import Recipe, recipe_of
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
@@ -29,47 +29,6 @@ PROGRESS_EVERY_SECONDS = 0.5
 
 class RunCancelled(Exception):
     pass
-
-
-@dataclass
-class Recipe:
-    derivation: Derivation
-    prompt: Prompt
-    base: ModelWeights
-    loras: list[tuple[ModelWeights, float]] = field(default_factory=list)
-    controlnet: ModelWeights | None = None
-    init: Used | None = None
-    control: Used | None = None
-    mask: Blob | None = None
-
-    @property
-    def op(self) -> str:
-        return self.derivation.op
-
-    @property
-    def params(self) -> dict:
-        return self.derivation.params
-
-
-def recipe_of(*, derivation: Derivation) -> Recipe:
-    edges = list(derivation.used.select_related("prompt", "model_weights", "version__blob", "reference__blob", "blob")
-                 .order_by("role", "position"))
-    by_role: dict[str, list[Used]] = {}
-    for edge in edges:
-        by_role.setdefault(edge.role, []).append(edge)
-    try:
-        prompt = by_role[Used.Role.PROMPT][0].prompt
-        base = by_role[Used.Role.BASE_MODEL][0].model_weights
-    except KeyError as exc:
-        raise ApplicationError(f"derivation {derivation.pk} has no recorded {exc.args[0]}: it cannot be run") from exc
-    return Recipe(
-        derivation=derivation, prompt=prompt, base=base,
-        loras=[(edge.model_weights, edge.weight) for edge in by_role.get(Used.Role.LORA, [])],
-        controlnet=by_role.get(Used.Role.CONTROLNET, [None])[0] and by_role[Used.Role.CONTROLNET][0].model_weights,
-        init=by_role.get(Used.Role.INIT_IMAGE, [None])[0],
-        control=by_role.get(Used.Role.CONTROL_IMAGE, [None])[0],
-        mask=by_role.get(Used.Role.MASK, [None])[0] and by_role[Used.Role.MASK][0].blob,
-    )
 
 
 def stored_image(edge: Used) -> Image.Image:

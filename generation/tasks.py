@@ -5,3 +5,9 @@ def run_derivation(derivation_id: int) -> str:
     from generation.runner import derivation_run
 
     return derivation_run(derivation_id=derivation_id)
+
+
+def run_reproduction(run_id: int) -> str:
+    from generation.services.reproductions import reproduction_run_execute
+
+    return reproduction_run_execute(run_id=run_id)

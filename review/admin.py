@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import is_client_user
-from assets.admin import BriefAdmin, ClientScopedAdmin, VersionAdmin, thumbnail
+from assets.admin import ClientScopedAdmin, admin_extend, thumbnail
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from review.charts import cycle_chart_svg
@@ -371,54 +371,35 @@ class ChecklistTickAdmin(ClientScopedAdmin):
     list_display = ["version", "item", "checked", "reviewer", "updated_at"]
 
 
-class ReviewBriefAdmin(BriefAdmin):
+@admin.display(description="approval cycles")
+def approval_cycles(brief):
     """The brief page also shows its approval cycles: rounds, waiting time and GPU-seconds per phase."""
-
-    readonly_fields = [*BriefAdmin.readonly_fields, "approval_cycles"]
-
-    @admin.display(description="approval cycles")
-    def approval_cycles(self, obj):
-        if not obj.pk:
-            return "—"
-        stats = brief_cycle_stats(brief=obj)
-        return format_html("<p>{} round(s) · {} h waiting on the client</p>{}", stats["cycles"],
-                           stats["hours_waiting_on_client"], mark_safe(cycle_chart_svg(stats=stats)))
+    if not brief.pk:
+        return "—"
+    stats = brief_cycle_stats(brief=brief)
+    return format_html("<p>{} round(s) · {} h waiting on the client</p>{}", stats["cycles"],
+                       stats["hours_waiting_on_client"], mark_safe(cycle_chart_svg(stats=stats)))
 
 
-class ReviewVersionAdmin(VersionAdmin):
-    """Bulk triage from the version list: select many, one action."""
-
-    actions = ["triage_keep", "triage_regenerate", "triage_reject", "triage_maybe_later"]
-
-    def _triage(self, request, queryset, triage):
+def _triage_action(triage: str, description: str):
+    @admin.action(description=description, permissions=["change"])
+    def triage_versions(modeladmin, request, queryset):
         try:
             count = versions_triage(versions=list(queryset), triage=triage, actor=request.user)
         except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+            modeladmin.message_user(request, exc.message, messages.ERROR)
         else:
-            self.message_user(request, f"{count} version(s) triaged as {Version.Triage(triage).label.lower()}.", messages.SUCCESS)
+            modeladmin.message_user(request, f"{count} version(s) triaged as {Version.Triage(triage).label.lower()}.",
+                                    messages.SUCCESS)
 
-    def has_triage_permission(self, request):
-        return request.user.has_perm("assets.change_version")
-
-    @admin.action(description="Triage: keep", permissions=["triage"])
-    def triage_keep(self, request, queryset):
-        self._triage(request, queryset, Version.Triage.KEEP)
-
-    @admin.action(description="Triage: regenerate", permissions=["triage"])
-    def triage_regenerate(self, request, queryset):
-        self._triage(request, queryset, Version.Triage.REGENERATE)
-
-    @admin.action(description="Triage: reject", permissions=["triage"])
-    def triage_reject(self, request, queryset):
-        self._triage(request, queryset, Version.Triage.REJECT)
-
-    @admin.action(description="Triage: maybe later (reusable by other briefs)", permissions=["triage"])
-    def triage_maybe_later(self, request, queryset):
-        self._triage(request, queryset, Version.Triage.MAYBE_LATER)
+    triage_versions.__name__ = f"triage_{triage}"
+    return triage_versions
 
 
-admin.site.unregister(Brief)
-admin.site.register(Brief, ReviewBriefAdmin)
-admin.site.unregister(Version)
-admin.site.register(Version, ReviewVersionAdmin)
+admin_extend(Brief, readonly=[approval_cycles])
+admin_extend(Version, actions=[
+    _triage_action(Version.Triage.KEEP, "Triage: keep"),
+    _triage_action(Version.Triage.REGENERATE, "Triage: regenerate"),
+    _triage_action(Version.Triage.REJECT, "Triage: reject"),
+    _triage_action(Version.Triage.MAYBE_LATER, "Triage: maybe later (reusable by other briefs)"),
+])

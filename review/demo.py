@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from assets.models import ClientMembership, Version
 from review.models import Decision, ReviewRound
-from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER
+from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
 from review.services.rounds import PinInput, decision_record, round_open
@@ -28,6 +28,7 @@ def _user(username: str, group: str, *, staff: bool = True):
 
 
 def review_stage(*, context: dict) -> dict:
+    roles_ensure()
     brief = context["brief"]
     producer = context["user"]
     producer.groups.add(Group.objects.get(name=PRODUCER))
@@ -37,17 +38,23 @@ def review_stage(*, context: dict) -> dict:
 
     approved = next((v for v in brief.versions.order_by("pk") if version_final_approval(version=v)), None)
     if approved is not None:
-        return {"approved_master": approved.pk, "rounds": list(brief.review_rounds.values_list("pk", flat=True))}
+        context["approved_master"] = approved
+        return {"approved_master": approved.pk, "approval": version_final_approval(version=approved).pk,
+                "sha256": approved.blob_id, "rounds": list(brief.review_rounds.order_by("number").values_list("pk", flat=True))}
 
     candidates = list(brief.versions.exclude(status=Version.Status.REJECTED).order_by("pk"))
-    master, others = candidates[-1], candidates[:-1]
+    master = next((v for v in candidates if v.pk == context.get("generated_master")), candidates[-1])
+    others = [v for v in candidates if v.pk != master.pk]
     items = checklist_ensure(brief=brief)
-    for stars, version in zip((5, 3, 2), [master, *others]):
+    for stars, version in zip((5, 4, 3, 2, 1), [master, *others]):
         rating_set(version=version, reviewer=reviewer, stars=stars)
     for item in items:
         checklist_tick(version=master, item=item, checked=True, reviewer=reviewer)
-    versions_triage(versions=[master], triage=Version.Triage.KEEP, actor=producer)
-    versions_triage(versions=others, triage=Version.Triage.MAYBE_LATER, actor=producer)
+    # Curate: keep the master and a runner-up, park a few for other briefs, reject and regenerate the rest.
+    versions_triage(versions=[master, *others[:1]], triage=Version.Triage.KEEP, actor=producer)
+    versions_triage(versions=others[1:5], triage=Version.Triage.MAYBE_LATER, actor=producer)
+    versions_triage(versions=others[5:9], triage=Version.Triage.REJECT, actor=producer)
+    versions_triage(versions=others[9:], triage=Version.Triage.REGENERATE, actor=producer)
 
     internal = round_open(brief=brief, versions=[master], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
                           reviewers=[reviewer], title="Internal check")

@@ -179,7 +179,7 @@ LOGGING = {
 }
 
 # `manage.py demo` runs these stages in order; each app appends its own.
-SEED_DEMO_STAGES = ["assets.demo.brief_stage", "review.demo.review_stage"]
+SEED_DEMO_STAGES = ["assets.demo.brief_stage", "generation.demo.generation_stage", "review.demo.review_stage"]
 
 # Worker: where registered model folders are laid out for diffusers (links into the blob store),
 # and where single-file checkpoints find their architecture's config (never fetched from a hub).

@@ -9,7 +9,7 @@ from django.db import transaction
 from PIL import Image
 
 from assets.errors import ApplicationError
-from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, PromptTemplate, Reference, Used, Version
+from assets.models import Blob, Brief, Derivation, ModelWeights, Operation, Phase, Prompt, PromptTemplate, Reference, Used, Version
 from assets.params import params_clean
 from assets.services.blobs import blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
@@ -91,11 +91,13 @@ def generation_job_create(
     params: dict | None = None,
     template: PromptTemplate | None = None,
     values_grid: dict | None = None,
+    prompt: Prompt | None = None,
     prompt_text: str = "",
     negative_prompt: str | None = None,
     loras: list[LoraSpec] = (),
     init: Version | Reference | None = None,
     mask_source=None,
+    mask_blob: Blob | None = None,
     control: Version | Reference | None = None,
     controlnet: ModelWeights | None = None,
     references: list[Version | Reference] = (),
@@ -112,7 +114,7 @@ def generation_job_create(
     _check_weights(base=base_model, loras=loras, controlnet=controlnet)
     if op in NEEDS_INIT and init is None:
         raise ApplicationError(f"{op} needs an init image (a version or a reference)")
-    if op == Operation.INPAINT and mask_source is None:
+    if op == Operation.INPAINT and mask_source is None and mask_blob is None:
         raise ApplicationError("inpaint needs a mask image the size of the init image")
     if op == Operation.CONTROLNET and (control is None or controlnet is None):
         raise ApplicationError("controlnet needs a control image and a ControlNet model")
@@ -144,8 +146,10 @@ def generation_job_create(
         raise ApplicationError(f"width and height must be multiples of 8, got {cleaned['width']}x{cleaned['height']}")
 
     with transaction.atomic():
-        prompts = _prompts(brief=brief, template=template, values_grid=values_grid, prompt_text=prompt_text,
-                           negative_prompt=negative_prompt)
+        if prompt is not None and prompt.brief_id != brief.pk:
+            raise ApplicationError(f"prompt {prompt.pk} belongs to another brief")
+        prompts = [(prompt.values, prompt)] if prompt is not None else _prompts(
+            brief=brief, template=template, values_grid=values_grid, prompt_text=prompt_text, negative_prompt=negative_prompt)
         inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=base_model)]
         inputs += [UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
                    for i, spec in enumerate(loras)]
@@ -161,7 +165,9 @@ def generation_job_create(
             created_by=created_by,
         )
         if mask_source is not None:
-            inputs.append(UsedInput(role=Used.Role.MASK, target=_mask_store(mask_source=mask_source, init=init)))
+            mask_blob = _mask_store(mask_source=mask_source, init=init)
+        if mask_blob is not None:
+            inputs.append(UsedInput(role=Used.Role.MASK, target=mask_blob))
         for index, (values, prompt) in enumerate(prompts):
             derivation = derivation_create(
                 brief=brief, op=op, phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION, params=cleaned,
@@ -198,3 +204,33 @@ def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
     """Queued batches never start; running ones stop at their next step and record nothing."""
     return Derivation.objects.filter(job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]) \
         .update(state=Derivation.State.CANCELLED, error="cancelled by the user")
+
+
+def generation_job_regenerate(*, version: Version, params: dict | None = None, lora_weights: dict[str, float] | None = None,
+                              created_by=None) -> GenerationJob:
+    """A new job from a version's recorded recipe, with new seeds unless one is given, linked to that version.
+
+    `params` overrides recorded parameters (steps, cfg, sampler, batch_size …); `lora_weights` maps a
+    LoRA's sha256 to a new weight.
+    """
+    from generation.selectors import recipe_of
+
+    derivation = version.generated_by.derivation
+    if derivation.op not in GENERATION_OPS:
+        raise ApplicationError(f"version {version.pk} was made by {derivation.op}, not a generation: nothing to regenerate")
+    recipe = recipe_of(derivation=derivation)
+    recorded = dict(derivation.params)
+    recorded["seed"] = recorded["seed"] + recorded.get("batch_size", 1)
+    changes = dict(params or {})
+    weights = dict(lora_weights or {})
+    unknown = sorted(set(weights) - {w.sha256 for w, _ in recipe.loras})
+    if unknown:
+        raise ApplicationError(f"the recipe has no LoRA with sha256 {', '.join(unknown)}")
+    init = recipe.init and (recipe.init.version or recipe.init.reference)
+    control = recipe.control and (recipe.control.version or recipe.control.reference)
+    return generation_job_create(
+        brief=version.brief, op=derivation.op, base_model=recipe.base, params={**recorded, **changes}, prompt=recipe.prompt,
+        loras=[LoraSpec(weights=w, weight=weights.get(w.sha256, weight)) for w, weight in recipe.loras],
+        init=init, mask_blob=recipe.mask, control=control, controlnet=recipe.controlnet,
+        regenerated_from=version, created_by=created_by,
+    )

@@ -26,17 +26,28 @@ def test_lineage_command(capsys):
         call_command("lineage", "999999")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_demo_flow_is_repeatable(capsys):
+    """The whole demo: brief, tiny models through the worker path, curation, two rounds, one approved master."""
+    from review.selectors import version_final_approval
+
     call_command("demo", "--no-serve", "--json")
     first = json.loads(capsys.readouterr().out)
     call_command("demo", "--no-serve", "--json")
     second = json.loads(capsys.readouterr().out)
-    assert first["brief"] == second["brief"]
+    assert (first["brief"], first["generation"]) == (second["brief"], second["generation"])
+    assert [first["review"][key] for key in ("approved_master", "rounds")] == \
+        [second["review"][key] for key in ("approved_master", "rounds")]
     brief = Brief.objects.get(pk=first["brief"]["brief"])
     assert brief.palette == ["#FE2C54", "#00E0FF", "#FFD500"] and brief.aspect == "9:16"
     assert Reference.objects.filter(brief=brief).count() == 24
-    assert Version.objects.filter(brief=brief).count() == 2
+    generation = first["generation"]
+    assert [len(batch) for batch in generation["batches"]] == [6, 6, 6]
+    assert len(generation["img2img"]) == 2 and len(generation["inpaint"]) == 1 and len(generation["outpaint"]) == 1
+    outpainted = Version.objects.get(pk=generation["outpaint"][0])
+    assert outpainted.width * 9 == outpainted.height * 16 or abs(outpainted.width / outpainted.height - 16 / 9) < 0.1
+    master = Version.objects.get(pk=first["review"]["approved_master"])
+    assert version_final_approval(version=master) is not None
     assert first["login"]["username"] == "demo"
 
 

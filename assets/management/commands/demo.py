@@ -8,7 +8,6 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils.module_loading import import_string
 
 from assets.errors import ApplicationError
@@ -25,23 +24,29 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="where to serve (default 127.0.0.1:8000)")
 
     def handle(self, *args, **options):
+        # With --json the summary owns stdout; the worker's own output goes to stderr.
+        self._quiet = options["json"]
         password = secrets.token_urlsafe(12)
         user = self._demo_user(password)
         context = {"user": user}
         summary = {"login": {"username": DEMO_USERNAME, "password": password}}
-        for path in settings.SEED_DEMO_STAGES:
-            stage = import_string(path)
-            try:
-                with transaction.atomic():
-                    summary[path.rsplit(".", 1)[-1].removesuffix("_stage")] = stage(context=context)
-            except ApplicationError as exc:
-                raise CommandError(f"demo stage {path} failed: {exc.message}") from exc
-        if options["json"]:
-            self.stdout.write(json.dumps(summary, indent=2))
-        else:
-            self._print_summary(summary, options["addr"])
-        if not options["no_serve"]:
-            self._serve(options["addr"])
+        # Stages queue real jobs: a worker runs beside them (unless tasks run inline, as in tests).
+        processes = {} if settings.Q_CLUSTER.get("sync") else {"worker": self._spawn("qcluster")}
+        try:
+            for path in settings.SEED_DEMO_STAGES:
+                try:
+                    summary[path.rsplit(".", 1)[-1].removesuffix("_stage")] = import_string(path)(context=context)
+                except ApplicationError as exc:
+                    raise CommandError(f"demo stage {path} failed: {exc.message}") from exc
+            if options["json"]:
+                self.stdout.write(json.dumps(summary, indent=2))
+            else:
+                self._print_summary(summary, options["addr"])
+            if not options["no_serve"]:
+                processes["web server"] = self._spawn("runserver", options["addr"], "--noreload")
+                self._serve(processes)
+        finally:
+            self._stop(processes)
 
     def _demo_user(self, password: str):
         user_model = get_user_model()
@@ -60,29 +65,28 @@ class Command(BaseCommand):
         self.stdout.write(f"  admin:   http://{addr}/admin/   user {login['username']} / password {login['password']}")
         self.stdout.write(f"  API:     http://{addr}/api/   docs http://{addr}/api/docs/")
 
-    def _serve(self, addr: str) -> None:
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        processes = {
-            "worker": subprocess.Popen([*manage, "qcluster"]),
-            "web server": subprocess.Popen([*manage, "runserver", addr, "--noreload"]),
-        }
+    def _spawn(self, *command: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), *command],
+                                stdout=sys.stderr if self._quiet else None)
+
+    def _serve(self, processes: dict) -> None:
         self.stdout.write("Serving; press Ctrl-C to stop the web server and the worker.")
-        interrupted = False
         try:
             while all(process.poll() is None for process in processes.values()):
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes.values():
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            return
         # Ctrl-C reaches the children too, so a clean exit or a signal is a normal stop, not a crash.
-        crashed = {name: p.returncode for name, p in processes.items() if p.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)}
-        if crashed and not interrupted:
+        crashed = {name: p.returncode for name, p in processes.items() if p.returncode not in (None, 0, -signal.SIGINT, -signal.SIGTERM)}
+        if crashed:
             raise CommandError(", ".join(f"the {name} exited with status {code}" for name, code in crashed.items()))
+
+    def _stop(self, processes: dict) -> None:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,0 +1,209 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from assets.access import briefs_visible_to, is_client_user
+from assets.admin import ClientScopedAdmin, admin_extend, thumbnail
+from assets.errors import ApplicationError
+from assets.models import ModelWeights, PromptTemplate, Reference, Version
+from assets.params import SAMPLERS
+from generation.models import GenerationJob, ReproductionRun
+from generation.selectors import job_summary
+from generation.services.jobs import GENERATION_OPS, LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
+from generation.services.reproductions import reproduction_request
+
+
+def _parse_grid(text: str) -> dict[str, list[str]]:
+    """One line per placeholder: `camera action = slow pan | crane up`."""
+    grid = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if "=" not in line:
+            raise forms.ValidationError(f"line {number}: write `placeholder = value | value`")
+        name, values = line.split("=", 1)
+        grid[name.strip()] = [value.strip() for value in values.split("|") if value.strip()]
+    return grid
+
+
+class JobForm(forms.Form):
+    brief = forms.ModelChoiceField(queryset=None)
+    op = forms.ChoiceField(choices=[(op, op) for op in GENERATION_OPS], initial="txt2img", label="Operation")
+    template = forms.ModelChoiceField(queryset=PromptTemplate.objects.select_related("brief"), required=False)
+    values = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                             help_text="One line per placeholder: <code>camera action = slow pan | crane up</code>; "
+                                       "one batch per combination")
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Instead of a template")
+    base_model = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
+    lora_1 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
+    lora_1_weight = forms.FloatField(initial=0.8, required=False)
+    lora_2 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
+    lora_2_weight = forms.FloatField(initial=0.8, required=False)
+    sampler = forms.ChoiceField(choices=[(s, s) for s in SAMPLERS], initial="dpmpp_2m_karras")
+    steps = forms.IntegerField(initial=25, min_value=1, max_value=500)
+    cfg = forms.FloatField(initial=7.0, label="CFG")
+    seed = forms.IntegerField(required=False, min_value=0, help_text="Empty: a random seed")
+    batch_size = forms.IntegerField(initial=6, min_value=1, max_value=64)
+    width = forms.IntegerField(required=False, help_text="Empty: from the brief's aspect (or the init image)")
+    height = forms.IntegerField(required=False)
+    strength = forms.FloatField(required=False, help_text="img2img / inpaint")
+    init_version = forms.ModelChoiceField(queryset=Version.objects.all(), required=False)
+    init_reference = forms.ModelChoiceField(queryset=Reference.objects.all(), required=False)
+    mask = forms.FileField(required=False, help_text="Inpaint mask, white where the image should change")
+    controlnet = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET), required=False)
+    control_reference = forms.ModelChoiceField(queryset=Reference.objects.all(), required=False)
+
+    def __init__(self, *args, briefs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brief"].queryset = briefs
+
+    def job_create(self, user) -> GenerationJob:
+        data = self.cleaned_data
+        params = {key: data[key] for key in ("sampler", "steps", "cfg", "seed", "batch_size", "width", "height", "strength")
+                  if data.get(key) not in (None, "")}
+        loras = [LoraSpec(weights=data[f"lora_{i}"], weight=data[f"lora_{i}_weight"] or 0.8)
+                 for i in (1, 2) if data.get(f"lora_{i}")]
+        return generation_job_create(
+            brief=data["brief"], op=data["op"], base_model=data["base_model"], params=params, template=data.get("template"),
+            values_grid=_parse_grid(data.get("values") or ""), prompt_text=data.get("prompt") or "", loras=loras,
+            init=data.get("init_version") or data.get("init_reference"), mask_source=data.get("mask"),
+            control=data.get("control_reference"), controlnet=data.get("controlnet"), created_by=user,
+        )
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(ClientScopedAdmin):
+    list_display = ["id", "brief", "op", "state", "progress", "outputs", "created_by", "created_at"]
+    list_filter = ["op", ("brief", admin.RelatedOnlyFieldListFilter)]
+    actions = ["cancel_jobs"]
+    readonly_fields = ["brief", "op", "template", "values_grid", "regenerated_from", "request", "created_by", "created_at",
+                       "batches_panel"]
+    fields = ["batches_panel", "brief", "op", "template", "values_grid", "regenerated_from", "request", "created_by", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("batches__derivation__generated__version")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The request form: validated by the job service, which writes nothing when anything is wrong."""
+        if not self.has_add_permission(request) or is_client_user(user=request.user):
+            raise PermissionDenied("you may not start generation jobs")
+        form = JobForm(request.POST or None, request.FILES or None, briefs=briefs_visible_to(user=request.user))
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = form.job_create(request.user)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"Job #{job.pk} queued: {job.batches.count()} batch(es).", messages.SUCCESS)
+                return redirect("admin:generation_generationjob_change", job.pk)
+        context = {**self.admin_site.each_context(request), "title": "New generation job", "form": form,
+                   "opts": self.model._meta, "has_file_field": True}
+        return TemplateResponse(request, "generation/admin/job_form.html", context)
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return job_summary(job=obj)["state"]
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        summary = job_summary(job=obj)
+        total = summary["progress_total"] or 1
+        return format_html('<progress value="{}" max="{}"></progress> {}/{}', summary["progress_step"], total,
+                           summary["progress_step"], summary["progress_total"])
+
+    @admin.display(description="outputs")
+    def outputs(self, obj):
+        edges = [edge for batch in obj.batches.all() for edge in batch.derivation.generated.all()]
+        return format_html_join("", "{}", ((thumbnail(edge.version.blob_id, 96, 40),) for edge in edges[:12])) or "—"
+
+    @admin.display(description="batches")
+    def batches_panel(self, obj):
+        rows = []
+        for batch in obj.batches.all():
+            derivation = batch.derivation
+            images = format_html_join("", '<a href="{}">{}</a>', (
+                (reverse("admin:assets_version_change", args=[edge.version_id]), thumbnail(edge.version.blob_id, 256, 128))
+                for edge in derivation.generated.all()))
+            rows.append(format_html(
+                "<tr><td>{}</td><td>{}</td><td>{} {}/{}</td><td>{}</td><td>{}</td></tr>", batch.index,
+                ", ".join(f"{k}: {v}" for k, v in batch.values.items()) or "—", derivation.state, derivation.progress_step,
+                derivation.progress_total, derivation.error or "", images or "—"))
+        summary = job_summary(job=obj)
+        return format_html("<p>{} · {} s wall · {} GPU-s</p><table><tr><th>#</th><th>values</th><th>state</th><th>error</th>"
+                           "<th>outputs</th></tr>{}</table>", summary["state"], summary["wall_seconds"], summary["gpu_seconds"],
+                           mark_safe("".join(rows)))
+
+    @admin.action(description="Cancel selected jobs", permissions=["view"])
+    def cancel_jobs(self, request, queryset):
+        if not request.user.has_perm("generation.change_generationjob"):
+            self.message_user(request, "You may not cancel jobs.", messages.ERROR)
+            return
+        cancelled = sum(generation_job_cancel(job=job, cancelled_by=request.user) for job in queryset)
+        self.message_user(request, f"{cancelled} batch(es) cancelled.", messages.SUCCESS)
+
+
+@admin.register(ReproductionRun)
+class ReproductionRunAdmin(ClientScopedAdmin):
+    client_path = "version__brief__campaign__client"
+    list_display = ["id", "version", "state", "verdict", "distance", "differs", "record", "created_at"]
+    list_filter = ["state"]
+    readonly_fields = ["version", "record", "threads", "state", "result", "error", "recorded_version", "requested_by",
+                       "created_at", "finished_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="verdict")
+    def verdict(self, obj):
+        return obj.result.get("verdict", "—")
+
+    @admin.display(description="distance")
+    def distance(self, obj):
+        return obj.result.get("distance", "—")
+
+    @admin.display(description="environment differs in")
+    def differs(self, obj):
+        return ", ".join(item["field"] for item in obj.result.get("fingerprint_diff", [])) or "—"
+
+
+@admin.action(description="Regenerate with new seeds (same recipe)", permissions=["view"])
+def regenerate_versions(modeladmin, request, queryset):
+    if is_client_user(user=request.user) or not request.user.has_perm("generation.add_generationjob"):
+        modeladmin.message_user(request, "You may not start generation jobs.", messages.ERROR)
+        return
+    for version in queryset:
+        try:
+            job = generation_job_regenerate(version=version, created_by=request.user)
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"v{version.pk}: job #{job.pk} queued.", messages.SUCCESS)
+
+
+@admin.action(description="Reproduce from the lineage (verdict in Reproduction runs)", permissions=["view"])
+def reproduce_versions(modeladmin, request, queryset):
+    if is_client_user(user=request.user) or not request.user.has_perm("generation.add_reproductionrun"):
+        modeladmin.message_user(request, "You may not reproduce versions.", messages.ERROR)
+        return
+    runs = [reproduction_request(version=version, requested_by=request.user) for version in queryset]
+    modeladmin.message_user(request, f"{len(runs)} reproduction(s) queued.", messages.SUCCESS)
+
+
+admin_extend(Version, actions=[regenerate_versions, reproduce_versions])

@@ -1,0 +1,112 @@
+import json
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
+from generation.models import GenerationJob, ReproductionRun
+
+
+class JSONValueField(serializers.Field):
+    """A JSON value, given as JSON in a JSON body or as a JSON string in a multipart form (where the mask is a file)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                return json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise serializers.ValidationError(f"not valid JSON: {exc.msg}") from exc
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class LoraSerializer(serializers.Serializer):
+    weights = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA))
+    weight = serializers.FloatField(default=0.8)
+
+
+class JobCreateSerializer(serializers.Serializer):
+    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    op = serializers.ChoiceField(choices=["txt2img", "img2img", "inpaint", "outpaint", "controlnet"], default="txt2img")
+    base_model = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
+    template = serializers.PrimaryKeyRelatedField(queryset=PromptTemplate.objects.all(), required=False, allow_null=True)
+    values_grid = JSONValueField(required=False, help_text='{placeholder: [value, …]}: one batch per combination')
+    prompt = serializers.CharField(required=False, allow_blank=True, default="", help_text="Instead of a template")
+    negative_prompt = serializers.CharField(required=False, allow_null=True, default=None)
+    loras = JSONValueField(required=False, help_text='[{"weights": id, "weight": 0.8}, …]')
+    params = JSONValueField(required=False, help_text="sampler, steps, cfg, seed, batch_size, width, height, strength …")
+    init_version = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
+    init_reference = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
+    control_version = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
+    control_reference = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
+    controlnet = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET),
+                                                    required=False, allow_null=True)
+    mask = serializers.FileField(required=False, help_text="Inpaint mask (white = change), the init image's size")
+
+    def validate_loras(self, value):
+        items = LoraSerializer(data=value or [], many=True)
+        items.is_valid(raise_exception=True)
+        return items.validated_data
+
+    def validate_values_grid(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("expected an object of placeholder: [values]")
+        return value
+
+    def validate_params(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("expected an object")
+        return value
+
+
+class RegenerateSerializer(serializers.Serializer):
+    params = JSONValueField(required=False, help_text="Overrides of the recorded parameters (seed, steps, cfg, batch_size …)")
+    lora_weights = JSONValueField(required=False, help_text="{lora sha256: new weight}")
+
+
+class OutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="version_id")
+    index = serializers.IntegerField()
+    seed = serializers.IntegerField(source="version.seed")
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_thumbnail_url(self, edge) -> str:
+        return reverse("blob-thumbnail", args=[edge.version.blob_id, 256])
+
+
+class BatchSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    values = serializers.DictField()
+    derivation = serializers.IntegerField(source="derivation_id")
+    state = serializers.CharField(source="derivation.state")
+    error = serializers.CharField(source="derivation.error")
+    progress_step = serializers.IntegerField(source="derivation.progress_step")
+    progress_total = serializers.IntegerField(source="derivation.progress_total")
+    outputs = OutputSerializer(source="derivation.generated.all", many=True)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    batches = BatchSerializer(many=True, read_only=True)
+    summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GenerationJob
+        fields = ["id", "brief", "op", "template", "values_grid", "regenerated_from", "request", "created_at", "summary", "batches"]
+
+    def get_summary(self, job) -> dict:
+        from generation.selectors import job_summary
+
+        return job_summary(job=job)
+
+
+class ReproductionRequestSerializer(serializers.Serializer):
+    record = serializers.BooleanField(default=False)
+    threads = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256)
+
+
+class ReproductionRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReproductionRun
+        fields = ["id", "version", "record", "threads", "state", "result", "error", "recorded_version", "created_at", "finished_at"]

@@ -1,0 +1,94 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assets.access import briefs_visible_to, is_client_user, scoped
+from assets.models import Version
+from generation.api import serializers as s
+from generation.models import GenerationJob, ReproductionRun
+from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
+from generation.services.reproductions import reproduction_request
+
+
+def _internal_only(request, permission: str) -> None:
+    if is_client_user(user=request.user) or not request.user.has_perm(permission):
+        raise PermissionDenied(f"you need the {permission} permission for this")
+
+
+def _visible(request, obj, client_path="brief__campaign__client"):
+    """A referenced object of another client is reported as missing, like any other row the caller cannot see."""
+    if obj is not None and not scoped(type(obj).objects.filter(pk=obj.pk), user=request.user, client_path=client_path).exists():
+        raise NotFound(f"{type(obj).__name__.lower()} {obj.pk} does not exist")
+    return obj
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.JobSerializer
+    filterset_fields = ["brief", "op"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        jobs = GenerationJob.objects.prefetch_related("batches__derivation__generated__version")
+        return scoped(jobs, user=self.request.user, client_path="brief__campaign__client")
+
+    @extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer})
+    def create(self, request):
+        _internal_only(request, "generation.add_generationjob")
+        data = s.JobCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        brief = get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk)
+        job = generation_job_create(
+            brief=brief, op=v["op"], base_model=v["base_model"], params=v.get("params"), template=v.get("template"),
+            values_grid=v.get("values_grid"), prompt_text=v["prompt"], negative_prompt=v["negative_prompt"],
+            loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
+            init=_visible(request, v.get("init_version") or v.get("init_reference")), mask_source=v.get("mask"),
+            control=_visible(request, v.get("control_version") or v.get("control_reference")), controlnet=v.get("controlnet"),
+            created_by=request.user,
+        )
+        return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.JobSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        _internal_only(request, "generation.change_generationjob")
+        job = self.get_object()
+        generation_job_cancel(job=job, cancelled_by=request.user)
+        return Response(s.JobSerializer(job).data)
+
+
+class VersionRegenerateView(APIView):
+    @extend_schema(request=s.RegenerateSerializer, responses={201: s.JobSerializer})
+    def post(self, request, pk):
+        _internal_only(request, "generation.add_generationjob")
+        version = get_object_or_404(scoped(Version.objects.all(), user=request.user, client_path="brief__campaign__client"), pk=pk)
+        data = s.RegenerateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = generation_job_regenerate(version=version, params=data.validated_data.get("params"),
+                                        lora_weights=data.validated_data.get("lora_weights"), created_by=request.user)
+        return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class VersionReproduceView(APIView):
+    @extend_schema(request=s.ReproductionRequestSerializer, responses={202: s.ReproductionRunSerializer})
+    def post(self, request, pk):
+        _internal_only(request, "generation.add_reproductionrun")
+        version = get_object_or_404(scoped(Version.objects.all(), user=request.user, client_path="brief__campaign__client"), pk=pk)
+        data = s.ReproductionRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = reproduction_request(version=version, record=data.validated_data["record"],
+                                   threads=data.validated_data.get("threads"), requested_by=request.user)
+        return Response(s.ReproductionRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ReproductionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ReproductionRunSerializer
+    filterset_fields = ["version", "state"]
+
+    def get_queryset(self):
+        return scoped(ReproductionRun.objects.all(), user=self.request.user, client_path="version__brief__campaign__client")

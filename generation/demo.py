@@ -1,0 +1,88 @@
+"""The demo's generation stage: tiny models through the real worker, batches from a template grid, then edits."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw
+
+from assets.errors import ApplicationError
+from assets.models import Derivation
+from generation.models import GenerationJob
+from generation.services.jobs import LoraSpec, generation_job_create
+from generation.services.models import tiny_models_register
+
+WAIT_SECONDS = 900
+DEMO_PARAMS = {"steps": 12, "cfg": 7.0, "width": 72, "height": 128, "sampler": "dpmpp_2m_karras"}
+
+
+def jobs_wait(*, jobs: list[GenerationJob], timeout: float = WAIT_SECONDS) -> None:
+    """Block until every batch of the jobs has finished on the worker; failures stop the demo with their reason."""
+    deadline = time.monotonic() + timeout
+    pending = Derivation.objects.filter(job_batch__job__in=jobs)
+    while pending.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists():
+        if time.monotonic() > deadline:
+            raise ApplicationError(f"the worker did not finish the demo's jobs within {timeout:.0f} s; is qcluster running?")
+        time.sleep(0.5)
+    failed = list(pending.exclude(state=Derivation.State.SUCCEEDED).values_list("pk", "error"))
+    if failed:
+        raise ApplicationError("demo generation failed: " + "; ".join(f"derivation {pk}: {error}" for pk, error in failed))
+
+
+def _face_mask(size: tuple[int, int]) -> ContentFile:
+    """A white ellipse where a face would be: the area the inpaint repaints."""
+    mask = Image.new("L", size, 0)
+    w, h = size
+    ImageDraw.Draw(mask).ellipse([w * 0.3, h * 0.15, w * 0.7, h * 0.4], fill=255)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue(), name="face_mask.png")
+
+
+def _summary(models: dict, batches: GenerationJob, edits: list[GenerationJob]) -> dict:
+    outputs = {job.op: [edge.version_id for batch in job.batches.all() for edge in batch.derivation.generated.all()]
+               for job in edits}
+    return {
+        "models": {key: weights.pk for key, weights in models.items()},
+        "jobs": [batches.pk, *[job.pk for job in edits]],
+        "batches": [[edge.version_id for edge in batch.derivation.generated.order_by("index")]
+                    for batch in batches.batches.order_by("index")],
+        **outputs,
+    }
+
+
+def generation_stage(*, context: dict) -> dict:
+    brief, user, template = context["brief"], context["user"], context["template"]
+    with tempfile.TemporaryDirectory(prefix="seed-demo-models-") as folder:
+        models = tiny_models_register(folder=Path(folder))
+    earlier = list(GenerationJob.objects.filter(brief=brief).order_by("pk")[:4])
+    if len(earlier) == 4 and not Derivation.objects.filter(job_batch__job__in=earlier).exclude(state=Derivation.State.SUCCEEDED).exists():
+        summary = _summary(models, earlier[0], earlier[1:])
+        context["generated_master"] = summary["img2img"][0]
+        return summary
+    batches = generation_job_create(
+        brief=brief, op="txt2img", base_model=models["base"], template=template, created_by=user,
+        values_grid={"subject": ["a chilled can of Citrus Wave"], "camera action": ["slow dolly-in"],
+                     "lighting adjective": ["golden-hour", "neon", "soft morning"]},
+        loras=[LoraSpec(weights=models["lora_a"], weight=0.8)], params={**DEMO_PARAMS, "seed": 1234, "batch_size": 6},
+    )
+    jobs_wait(jobs=[batches])
+    first = batches.batches.order_by("index").first().derivation.generated.order_by("index").first().version
+    edits = [
+        generation_job_create(brief=brief, op="img2img", base_model=models["base"], init=first, prompt_text=template.text,
+                              params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6}, created_by=user),
+        generation_job_create(brief=brief, op="inpaint", base_model=models["base"], init=first, mask_source=_face_mask((72, 128)),
+                              prompt_text="a smiling face, sharp eyes", params={**DEMO_PARAMS, "seed": 78, "batch_size": 1},
+                              created_by=user),
+        generation_job_create(brief=brief, op="outpaint", base_model=models["base"], init=first, prompt_text=template.text,
+                              params={**{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")}, "seed": 79,
+                                      "batch_size": 1, "target_aspect": "16:9"}, created_by=user),
+    ]
+    jobs_wait(jobs=edits)
+    summary = _summary(models, batches, edits)
+    context["generated_master"] = summary["img2img"][0]
+    return summary

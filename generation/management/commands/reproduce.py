@@ -1,0 +1,43 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assets.errors import ApplicationError
+from assets.models import Version
+
+
+class Command(BaseCommand):
+    help = ("Re-run the recorded chain above a version from its lineage alone and print a verdict: "
+            "bit_identical, perceptual_match or drifted, with the environment fields that differ.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("version_id", type=int)
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--record", action="store_true", help="keep the result as a new version linked to the original")
+        parser.add_argument("--threads", type=int, help="run with this many CPU threads instead of the recorded count")
+
+    def handle(self, *args, **options):
+        from generation.reproduce import reproduction_record, version_reproduce
+
+        try:
+            version = Version.objects.select_related("blob", "brief").get(pk=options["version_id"])
+        except Version.DoesNotExist as exc:
+            raise CommandError(f"version {options['version_id']} does not exist") from exc
+        if options["threads"] is not None and options["threads"] < 1:
+            raise CommandError("--threads must be at least 1")
+        try:
+            reproduction = version_reproduce(version=version, threads=options["threads"])
+            recorded = reproduction_record(reproduction=reproduction) if options["record"] else None
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        result = reproduction.as_dict() | {"recorded_version_id": recorded.pk if recorded else None}
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2))
+            return
+        self.stdout.write(f"v{version.pk}: {result['verdict']} (distance {result['distance']})")
+        self.stdout.write(f"  recorded   {result['recorded_sha256']}")
+        self.stdout.write(f"  reproduced {result['reproduced_sha256']}")
+        for item in result["fingerprint_diff"]:
+            self.stdout.write(f"  differs: {item['field']}: recorded {item['recorded']!r}, now {item['current']!r}")
+        if recorded:
+            self.stdout.write(f"  recorded as v{recorded.pk}")

@@ -1,0 +1,166 @@
+"""Re-run the recorded chain above a version from its lineage alone and say what came out.
+
+Worker-only (imports torch). Generations are re-run with their recorded recipe, each from the
+reproduced output of the step before; imports (outside files) are taken as recorded. Nothing is
+written unless `record` is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from PIL import Image
+
+from assets.errors import ApplicationError
+from assets.models import Derivation, Generated, Operation, Phase, Used, Version
+from assets.selectors import lineage_graph
+from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store
+from assets.services.derivations import UsedInput, derivation_create
+from generation.imaging import perceptual_distance
+from generation.services.jobs import GENERATION_OPS
+
+PERCEPTUAL_MATCH_BELOW = 0.02
+
+
+@dataclass
+class Reproduction:
+    version: Version
+    png: bytes
+    verdict: str
+    distance: float
+    fingerprint_diff: list[dict]
+    steps: list[dict] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.png).hexdigest()
+
+    def as_dict(self) -> dict:
+        return {
+            "version_id": self.version.pk, "verdict": self.verdict, "recorded_sha256": self.version.blob_id,
+            "reproduced_sha256": self.sha256, "distance": round(self.distance, 6),
+            "fingerprint_diff": self.fingerprint_diff, "steps": self.steps,
+        }
+
+
+def _recorded_image(version: Version) -> Image.Image:
+    with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
+        return image.convert("RGB")
+
+
+def _chain(version: Version) -> tuple[list[Derivation], dict[int, int], dict[int, list[Used]]]:
+    """The derivations above `version` in the order they ran (inputs before what used them)."""
+    graph = lineage_graph(version=version)
+    made_by = {edge.version_id: edge for edge in graph.generated}
+    inputs: dict[int, list[Used]] = {}
+    for edge in graph.used:
+        inputs.setdefault(edge.derivation_id, []).append(edge)
+    order: list[Derivation] = []
+    seen: set[int] = set()
+
+    def visit(version_id: int) -> None:
+        edge = made_by.get(version_id)
+        if edge is None or edge.derivation_id in seen:
+            return
+        seen.add(edge.derivation_id)
+        for used in inputs.get(edge.derivation_id, []):
+            if used.version_id:
+                visit(used.version_id)
+        order.append(graph.derivations[edge.derivation_id])
+
+    visit(version.pk)
+    index_of = {edge.version_id: edge.index for edge in graph.generated}
+    return order, index_of, inputs
+
+
+def version_reproduce(*, version: Version, threads: int | None = None) -> Reproduction:
+    """Re-run the chain in scratch space and compare with the recorded bytes."""
+    import torch
+
+    from generation.environment import environment_fingerprint, fingerprint_diff
+    from generation.loader import PipelineCache
+    from generation.imaging import png_bytes
+    from generation.runner import images_generate, infotext, recipe_of, stored_image
+
+    order, index_of, inputs = _chain(version)
+    generations = [d for d in order if d.op in GENERATION_OPS]
+    if not generations:
+        raise ApplicationError(f"version {version.pk} has no generation in its lineage: there is nothing to re-run")
+    recorded_threads = next((d.environment.get("threads") for d in reversed(generations) if d.environment.get("threads")), None)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or recorded_threads or previous_threads)
+    try:
+        cache = PipelineCache()
+        reproduced: dict[int, Image.Image] = {}
+        final_png = None
+        steps, diff = [], {}
+
+        def image_of(edge: Used) -> Image.Image:
+            return reproduced.get(edge.version_id) or stored_image(edge)
+
+        current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
+        needed = _needed(version, order, inputs)
+        for derivation in order:
+            wanted = [edge.version_id for edge in derivation.generated.all() if edge.version_id in needed]
+            if derivation.op not in GENERATION_OPS:
+                steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
+                              "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
+                continue
+            recipe = recipe_of(derivation=derivation)
+            images, _ = images_generate(recipe=recipe, indices=[index_of[vid] for vid in wanted], image_of=image_of, cache=cache)
+            for vid, (_, seed, image) in zip(wanted, images):
+                reproduced[vid] = image
+                if vid == version.pk:
+                    final_png = png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed))
+            for item in fingerprint_diff(recorded=derivation.environment, current=current):
+                diff.setdefault(item["field"], item)
+            steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
+    finally:
+        torch.set_num_threads(previous_threads)
+    if final_png is None:
+        raise ApplicationError(f"version {version.pk} was not made by a generation; only its inputs could be re-run")
+    distance = perceptual_distance(Image.open(io.BytesIO(final_png)), _recorded_image(version))
+    sha = hashlib.sha256(final_png).hexdigest()
+    verdict = ("bit_identical" if sha == version.blob_id
+               else "perceptual_match" if distance <= PERCEPTUAL_MATCH_BELOW else "drifted")
+    return Reproduction(version=version, png=final_png, verdict=verdict, distance=distance,
+                        fingerprint_diff=list(diff.values()), steps=steps)
+
+
+def _needed(version: Version, order: list[Derivation], inputs: dict[int, list[Used]]) -> set[int]:
+    """The versions on the path to `version`: siblings in a batch are not re-generated."""
+    needed = {version.pk}
+    for derivation in reversed(order):
+        if any(edge.version_id in needed for edge in derivation.generated.all()):
+            needed |= {edge.version_id for edge in inputs.get(derivation.pk, []) if edge.version_id}
+    return needed
+
+
+def reproduction_record(*, reproduction: Reproduction, created_by=None) -> Version:
+    """Keep the re-run as a new version, linked to the original as its reproduction."""
+    original = reproduction.version
+    with blob_staged(source=io.BytesIO(reproduction.png), max_bytes=0) as staged:
+        created_file = False
+        try:
+            with transaction.atomic():
+                blob, created_file = blob_store(staged=staged, media_type="image/png")
+                derivation = derivation_create(
+                    brief=original.brief, op=Operation.REPRODUCE, phase=Phase.PRODUCTION,
+                    params={"verdict": reproduction.verdict, "distance": round(reproduction.distance, 6),
+                            "fingerprint_diff": [item["field"] for item in reproduction.fingerprint_diff]},
+                    inputs=[UsedInput(role=Used.Role.REPRODUCED, target=original)], state=Derivation.State.SUCCEEDED,
+                    created_by=created_by,
+                )
+                with Image.open(io.BytesIO(reproduction.png)) as image:
+                    width, height = image.size
+                version = Version.objects.create(brief=original.brief, blob=blob, width=width, height=height, format="PNG",
+                                                 seed=original.seed, label=f"reproduction of v{original.pk}")
+                Generated.objects.create(derivation=derivation, version=version, role=Generated.Role.REPRODUCTION)
+        except BaseException:
+            if created_file:
+                blob_discard(sha256=staged.sha256)
+            raise
+    return version

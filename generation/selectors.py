@@ -1,0 +1,65 @@
+"""Reads for generation: a derivation's recipe from its lineage, and job progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assets.errors import ApplicationError
+from assets.models import Blob, Derivation, ModelWeights, Prompt, Used
+from generation.models import GenerationJob
+
+
+@dataclass
+class Recipe:
+    derivation: Derivation
+    prompt: Prompt
+    base: ModelWeights
+    loras: list[tuple[ModelWeights, float]] = field(default_factory=list)
+    controlnet: ModelWeights | None = None
+    init: Used | None = None
+    control: Used | None = None
+    mask: Blob | None = None
+
+    @property
+    def op(self) -> str:
+        return self.derivation.op
+
+    @property
+    def params(self) -> dict:
+        return self.derivation.params
+
+
+def recipe_of(*, derivation: Derivation) -> Recipe:
+    edges = list(derivation.used.select_related("prompt", "model_weights", "version__blob", "reference__blob", "blob")
+                 .order_by("role", "position"))
+    by_role: dict[str, list[Used]] = {}
+    for edge in edges:
+        by_role.setdefault(edge.role, []).append(edge)
+    try:
+        prompt = by_role[Used.Role.PROMPT][0].prompt
+        base = by_role[Used.Role.BASE_MODEL][0].model_weights
+    except KeyError as exc:
+        raise ApplicationError(f"derivation {derivation.pk} has no recorded {exc.args[0]}: it cannot be run") from exc
+    return Recipe(
+        derivation=derivation, prompt=prompt, base=base,
+        loras=[(edge.model_weights, edge.weight) for edge in by_role.get(Used.Role.LORA, [])],
+        controlnet=by_role.get(Used.Role.CONTROLNET, [None])[0] and by_role[Used.Role.CONTROLNET][0].model_weights,
+        init=by_role.get(Used.Role.INIT_IMAGE, [None])[0],
+        control=by_role.get(Used.Role.CONTROL_IMAGE, [None])[0],
+        mask=by_role.get(Used.Role.MASK, [None])[0] and by_role[Used.Role.MASK][0].blob,
+    )
+
+
+
+def job_summary(*, job: GenerationJob) -> dict:
+    """The state of a job rolled up from its batches (uses prefetched batches when the caller has them)."""
+    derivations = [batch.derivation for batch in job.batches.all()]
+    states = {derivation.state for derivation in derivations}
+    order = [Derivation.State.RUNNING, Derivation.State.QUEUED, Derivation.State.FAILED, Derivation.State.CANCELLED]
+    return {
+        "state": next((state for state in order if state in states), Derivation.State.SUCCEEDED),
+        "progress_step": sum(d.progress_step for d in derivations),
+        "progress_total": sum(d.progress_total for d in derivations),
+        "wall_seconds": round(sum(d.wall_seconds or 0.0 for d in derivations), 3),
+        "gpu_seconds": round(sum(d.gpu_seconds or 0.0 for d in derivations), 3),
+    }
