@@ -13,7 +13,15 @@ import random
 import statistics
 import time
 
-from _django import django_on_postgres
+import sys
+from pathlib import Path
+
+# bench/ holds a queue.py: keep the folder off the import path so the standard library's queue wins.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
+
+from bench._django import django_on_postgres  # noqa: E402
 
 
 def build_graph(*, versions: int, max_depth: int, seed: int = 7):

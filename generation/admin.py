@@ -62,6 +62,9 @@ class JobForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["brief"].queryset = briefs
 
+    def clean_values(self):
+        return _parse_grid(self.cleaned_data.get("values") or "")
+
     def job_create(self, user) -> GenerationJob:
         data = self.cleaned_data
         params = {key: data[key] for key in ("sampler", "steps", "cfg", "seed", "batch_size", "width", "height", "strength")
@@ -70,7 +73,7 @@ class JobForm(forms.Form):
                  for i in (1, 2) if data.get(f"lora_{i}")]
         return generation_job_create(
             brief=data["brief"], op=data["op"], base_model=data["base_model"], params=params, template=data.get("template"),
-            values_grid=_parse_grid(data.get("values") or ""), prompt_text=data.get("prompt") or "", loras=loras,
+            values_grid=data["values"], prompt_text=data.get("prompt") or "", loras=loras,
             init=data.get("init_version") or data.get("init_reference"), mask_source=data.get("mask"),
             control=data.get("control_reference"), controlnet=data.get("controlnet"), created_by=user,
         )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from assets.environment import environment_fingerprint_base
 
 ML_PACKAGES = ("torch", "diffusers", "transformers", "peft", "safetensors", "spandrel", "Pillow", "numpy", "torchsde")
 
 
-def environment_fingerprint(*, device: str, dtype: str) -> dict:
+@functools.lru_cache(maxsize=8)
+def _static_fingerprint(device: str) -> dict:
+    """What cannot change while the process lives: package versions, platform, the device itself."""
     import importlib.metadata
 
     import torch
@@ -26,10 +31,20 @@ def environment_fingerprint(*, device: str, dtype: str) -> dict:
         "device_name": torch.cuda.get_device_name(0) if cuda else "cpu",
         "cuda": torch.version.cuda if cuda else None,
         "cudnn": torch.backends.cudnn.version() if cuda else None,
-        "dtype": dtype,
         "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager",
-        "threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    })
+    return fingerprint
+
+
+def environment_fingerprint(*, device: str, dtype: str) -> dict:
+    """The static part, cached per process, plus what a job or `reproduce` may change (threads, flags)."""
+    import torch
+
+    fingerprint = copy.deepcopy(_static_fingerprint(device))
+    fingerprint.update({
+        "dtype": dtype,
+        "threads": torch.get_num_threads(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "cudnn_deterministic": torch.backends.cudnn.deterministic,
         "cudnn_benchmark": torch.backends.cudnn.benchmark,

@@ -68,7 +68,9 @@ def weights_path(*, weights: ModelWeights) -> Path:
     target = Path(settings.SEED_MODEL_CACHE) / weights.sha256
     sources = {rel: _blob_local_path(sha, weights=weights, relative=rel) for rel, sha in weights.files.items()}
     if target.exists():
-        return target
+        if all((target / relative).exists() for relative in sources):
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # links into a store that moved: lay it out again
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".layout-"))
     for relative, source in sources.items():

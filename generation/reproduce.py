@@ -81,7 +81,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     import torch
 
     from generation.environment import environment_fingerprint, fingerprint_diff
-    from generation.loader import PipelineCache
+    from generation.loader import process_cache
     from generation.imaging import png_bytes
     from generation.runner import images_generate, infotext, recipe_of, stored_image
 
@@ -93,7 +93,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or recorded_threads or previous_threads)
     try:
-        cache = PipelineCache()
+        cache = process_cache()
         reproduced: dict[int, Image.Image] = {}
         final_png = None
         steps, diff = [], {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+
 from assets.errors import ApplicationError
 
 # name -> (scheduler class name, config overrides); the names are assets.params.SAMPLERS
@@ -24,15 +27,23 @@ A1111_NAMES = {
 }
 
 
+_PROTOTYPES: dict = {}
+
+
 def scheduler_build(*, name: str, base_config, seed: int):
-    """A fresh scheduler per image: schedulers keep state, and the SDE one seeds its noise from `seed`."""
+    """A fresh scheduler per image: schedulers keep state, and the SDE one seeds its noise from `seed`.
+
+    Building from a config costs milliseconds, so each (sampler, model config) is built once and copied.
+    """
     import diffusers
 
     try:
         class_name, overrides = SCHEDULERS[name]
     except KeyError as exc:
         raise ApplicationError(f"unknown sampler {name!r}; choose one of {', '.join(SCHEDULERS)}") from exc
-    scheduler_class = getattr(diffusers, class_name)
     if class_name == "DPMSolverSDEScheduler":
-        overrides = {**overrides, "noise_sampler_seed": seed}
-    return scheduler_class.from_config(base_config, **overrides)
+        return diffusers.DPMSolverSDEScheduler.from_config(base_config, **overrides, noise_sampler_seed=seed)
+    key = (name, json.dumps(dict(base_config), sort_keys=True, default=str))
+    if key not in _PROTOTYPES:
+        _PROTOTYPES[key] = getattr(diffusers, class_name).from_config(base_config, **overrides)
+    return copy.deepcopy(_PROTOTYPES[key])

@@ -40,6 +40,7 @@ def media_root(settings, tmp_path):
     root = tmp_path / "media"
     settings.MEDIA_ROOT = root
     settings.SEED_STAGING_DIR = root / "staging"
+    settings.SEED_MODEL_CACHE = root / "model-cache"
     settings.STORAGES = {
         **settings.STORAGES,
         "blobs": {**settings.STORAGES["blobs"], "OPTIONS": {"location": str(root / "blobs")}},

@@ -76,8 +76,9 @@ def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
         with staged.path.open("rb") as handle:
             storage.save(name, File(handle, name=name))
         created_file = True
-    blob, _ = Blob.objects.get_or_create(sha256=staged.sha256, defaults={"size": staged.size, "media_type": media_type})
-    return blob, created_file
+    # One INSERT … ON CONFLICT DO NOTHING: the row is the same whoever writes it first.
+    Blob.objects.bulk_create([Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True)
+    return Blob(sha256=staged.sha256, size=staged.size, media_type=media_type), created_file
 
 
 def blob_discard(*, sha256: str) -> None:

@@ -17,4 +17,5 @@ STORAGES = {
     "derived": {**STORAGES["derived"], "OPTIONS": {"location": str(MEDIA_ROOT / "derived")}},
 }
 SEED_STAGING_DIR = MEDIA_ROOT / "staging"
+SEED_MODEL_CACHE = MEDIA_ROOT / "model-cache"
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

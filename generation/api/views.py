@@ -59,7 +59,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         _internal_only(request, "generation.change_generationjob")
         job = self.get_object()
         generation_job_cancel(job=job, cancelled_by=request.user)
-        return Response(s.JobSerializer(job).data)
+        return Response(s.JobSerializer(self.get_queryset().get(pk=job.pk)).data)
 
 
 class VersionRegenerateView(APIView):

@@ -1,0 +1,76 @@
+"""Per-job overhead of the worker path vs calling the tiny pipeline directly, measured in one run.
+
+The worker path is the task body the django-q2 worker runs for each job: claim by conditional
+UPDATE, read the recipe from the lineage, take the cached pipeline, generate, encode the PNG,
+store the blob, record versions and edges. The floor calls the same loaded pipeline with the same
+parameters. Also checks the pipeline was loaded once for all jobs.
+
+    python bench/queue.py [--jobs 20] [--steps 4]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's queue module: keep its folder off the import path.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from bench._django import django_on_postgres  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=4)
+    args = parser.parse_args()
+    with django_on_postgres():
+        import torch
+
+        from assets.services.briefs import brief_create, campaign_create, client_create
+        from generation.loader import process_cache
+        from generation.services.jobs import generation_job_create
+        from generation.services.models import tiny_models_register
+        from generation.tasks import run_derivation
+
+        with tempfile.TemporaryDirectory() as folder:
+            models = tiny_models_register(folder=Path(folder))
+        brief = brief_create(campaign=campaign_create(client=client_create(name="Bench"), name="Queue"), title="Queue")
+        params = {"steps": args.steps, "cfg": 7.0, "width": 64, "height": 64, "batch_size": 1, "sampler": "dpmpp_2m_karras"}
+        jobs = [generation_job_create(brief=brief, op="txt2img", base_model=models["base"], prompt_text="a red can",
+                                      params={**params, "seed": seed}) for seed in range(args.jobs)]
+        cache = process_cache()
+        pipeline = cache.base(weights=models["base"])  # loaded before both timings, so neither pays for it
+
+        # Interleaved, so drift in the machine's speed falls on both sides alike.
+        worker, direct = [], []
+        for seed, job in enumerate(jobs):
+            derivation_id = job.batches.get().derivation_id
+            started = time.perf_counter()
+            pipeline(prompt="a red can", negative_prompt=brief.negative_prompt, num_inference_steps=args.steps,
+                     guidance_scale=7.0, width=64, height=64, generator=torch.Generator().manual_seed(seed)).images[0]
+            direct.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert run_derivation(derivation_id) == "succeeded"
+            worker.append(time.perf_counter() - started)
+
+        worker_ms, direct_ms = statistics.median(worker) * 1000, statistics.median(direct) * 1000
+        overhead_ms = statistics.median(w - d for w, d in zip(worker, direct)) * 1000
+        print(f"{args.jobs} jobs, tiny SD pipeline, {args.steps} steps at 64x64, CPU threads {torch.get_num_threads()}")
+        print(f"{'measure':<40}{'value':>12}")
+        print(f"{'direct pipeline call, median':<40}{direct_ms:>9.2f} ms")
+        print(f"{'worker path per job, median':<40}{worker_ms:>9.2f} ms")
+        print(f"{'overhead per job, median of pairs':<40}{overhead_ms:>9.2f} ms   (target <= 10 ms)")
+        print(f"{'ratio worker / direct':<40}{worker_ms / direct_ms:>11.2f}x")
+        print(f"{'pipeline loads for all jobs':<40}{cache.loads:>12}   (target 1)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Tiny real models: written once per session, registered per test through the production registry."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from generation.services.models import TINY_NAMES
+from assets.services.weights import model_weights_register
+
+FAST = {"steps": 4, "cfg": 7.0, "width": 64, "height": 64, "sampler": "dpmpp_2m_karras"}
+
+
+@pytest.fixture(scope="session")
+def tiny_files():
+    from generation.tiny import tiny_models_write
+
+    folder = Path(tempfile.mkdtemp(prefix="seed-tiny-test-"))
+    yield tiny_models_write(folder=folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def tiny(db, tiny_files):
+    models = {}
+    for key, path in tiny_files.items():
+        name, kind = TINY_NAMES[key]
+        models[key], _ = model_weights_register(path=path, kind=kind, name=name, architecture="sd15")
+    return models
+
+
+@pytest.fixture
+def run_jobs(django_capture_on_commit_callbacks):
+    """Queue inside the block; tasks run on the worker path when the block's transaction callbacks fire."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -1,0 +1,201 @@
+import io
+
+import pytest
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from assets.errors import ApplicationError
+from assets.models import Blob, Derivation, Generated, Used, Version
+from assets.services.briefs import reference_create
+from assets.services.prompts import prompt_template_create
+from generation.models import GenerationJob
+from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
+from generation.tasks import run_derivation
+from tests.assets.conftest import files_under
+from tests.factories import image_file, make_brief
+from tests.generation.conftest import FAST
+
+pytestmark = pytest.mark.django_db
+
+
+def _outputs(job):
+    return [[edge.version for edge in batch.derivation.generated.order_by("index")] for batch in job.batches.order_by("index")]
+
+
+def _png(version) -> Image.Image:
+    from assets.services.blobs import blob_open
+
+    with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
+        image.load()
+        return image
+
+
+def test_template_grid_makes_one_batch_per_combination_with_consecutive_seeds(tiny, run_jobs):
+    brief = make_brief()
+    template = prompt_template_create(brief=brief, name="hero", text="{subject}, {camera action}")
+    with run_jobs():
+        job = generation_job_create(
+            brief=brief, op="txt2img", base_model=tiny["base"], template=template,
+            values_grid={"subject": ["a can", "a bottle"], "camera action": ["pan"]},
+            loras=[LoraSpec(weights=tiny["lora_a"])], params={**FAST, "seed": 1000, "batch_size": 3},
+        )
+    batches = _outputs(job)
+    assert [[v.seed for v in batch] for batch in batches] == [[1000, 1001, 1002]] * 2
+    derivation = job.batches.first().derivation
+    assert derivation.state == "succeeded" and derivation.progress_step == derivation.progress_total == 12
+    assert derivation.params["sampler"] == "dpmpp_2m_karras" and derivation.params["seed"] == 1000
+    roles = {(edge.role, edge.weight) for edge in derivation.used.all()}
+    assert {("prompt", None), ("base_model", None), ("lora", 0.8)} <= roles
+    env = derivation.environment
+    assert env["threads"] >= 1 and env["packages"]["torch"] == "2.14.1" and env["dtype"] == "float32"
+    assert {"cpu_capability", "device", "attention", "deterministic_algorithms"} <= set(env)
+    first = batches[0][0]
+    assert _png(first).text["parameters"].startswith("a can, pan\nNegative prompt: text, watermark")
+    assert "Seed: 1000" in _png(first).text["parameters"] and "Sampler: DPM++ 2M, Schedule type: Karras" in _png(first).text["parameters"]
+    assert len({v.blob_id for batch in batches for v in batch}) == 6
+
+
+def test_a_lora_weight_changes_the_pixels_and_adapters_do_not_leak(tiny, run_jobs):
+    brief = make_brief()
+
+    def one(loras):
+        with run_jobs():
+            job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a red can",
+                                        loras=loras, params={**FAST, "seed": 5, "batch_size": 1})
+        return _outputs(job)[0][0].blob_id
+
+    plain = one([])
+    strong = one([LoraSpec(weights=tiny["lora_a"], weight=0.8)])
+    weak = one([LoraSpec(weights=tiny["lora_a"], weight=0.3)])
+    stacked = one([LoraSpec(weights=tiny["lora_a"], weight=0.8), LoraSpec(weights=tiny["lora_b"], weight=0.5)])
+    assert len({plain, strong, weak, stacked}) == 4
+    assert one([]) == plain  # the cached pipeline carries no adapter from the jobs before
+
+
+def test_edits_record_their_inputs(tiny, run_jobs):
+    brief = make_brief()
+    reference = reference_create(brief=brief, source=image_file(size=(64, 64), colour=(200, 40, 90)))
+    with run_jobs():
+        base = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                     params={**FAST, "seed": 1, "batch_size": 1})
+    source = _outputs(base)[0][0]
+    mask_img = Image.new("L", (64, 64), 0)
+    mask_img.paste(255, (16, 16, 48, 40))
+    buffer = io.BytesIO()
+    mask_img.save(buffer, format="PNG")
+    with run_jobs():
+        jobs = [
+            generation_job_create(brief=brief, op="img2img", base_model=tiny["base"], init=reference, prompt_text="a can",
+                                  params={**FAST, "seed": 2, "batch_size": 1, "strength": 0.5}),
+            generation_job_create(brief=brief, op="inpaint", base_model=tiny["base"], init=source, prompt_text="a hand",
+                                  mask_source=ContentFile(buffer.getvalue(), name="hand.png"), params={**FAST, "seed": 3, "batch_size": 1}),
+            generation_job_create(brief=brief, op="outpaint", base_model=tiny["base"], init=source, prompt_text="wider",
+                                  params={k: v for k, v in FAST.items() if k not in ("width", "height")} | {"seed": 4, "batch_size": 1,
+                                                                                                           "target_aspect": "16:9"}),
+            generation_job_create(brief=brief, op="controlnet", base_model=tiny["base"], control=reference, controlnet=tiny["controlnet"],
+                                  prompt_text="a can", params={**FAST, "seed": 5, "batch_size": 1}),
+        ]
+    img2img, inpaint, outpaint, controlnet = (_outputs(job)[0][0] for job in jobs)
+    assert Used.objects.filter(derivation=img2img.generated_by.derivation, role="init_image", reference=reference).exists()
+    assert Used.objects.filter(derivation=inpaint.generated_by.derivation, role="mask", blob__isnull=False).exists()
+    assert Used.objects.filter(derivation=inpaint.generated_by.derivation, role="init_image", version=source).exists()
+    assert (outpaint.width, outpaint.height) == (120, 64)
+    assert Used.objects.filter(derivation=controlnet.generated_by.derivation, role="controlnet", model_weights=tiny["controlnet"]).exists()
+    assert all(job.batches.get().derivation.state == "succeeded" for job in jobs)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"params": {**FAST, "sampler": "warp_drive"}}, "sampler"),
+        ({"values_grid": {"subject": ["a can"]}}, "missing {camera action}"),
+        ({"mask": (32, 32)}, "the mask is 32x32 but the image is 64x64"),
+        ({"lora_is_base": True}, "is not a LoRA"),
+        ({"params": {**FAST, "steps": 0}}, "steps"),
+        ({"params": {**FAST, "width": 60}}, "multiples of 8"),
+    ],
+)
+def test_bad_requests_are_clear_errors_with_nothing_written(tiny, run_jobs, media_root, change, message):
+    brief = make_brief()
+    template = prompt_template_create(brief=brief, name="hero", text="{subject}, {camera action}")
+    init = reference_create(brief=brief, source=image_file(size=(64, 64)))
+    before = (files_under(media_root), Blob.objects.count(), Derivation.objects.count(), GenerationJob.objects.count())
+    mask = None
+    if "mask" in change:
+        buffer = io.BytesIO()
+        Image.new("L", change["mask"], 255).save(buffer, format="PNG")
+        mask = ContentFile(buffer.getvalue(), name="mask.png")
+    with run_jobs() as callbacks, pytest.raises(ApplicationError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        generation_job_create(
+            brief=brief, op="inpaint" if mask else "txt2img", base_model=tiny["base"], template=template,
+            values_grid=change.get("values_grid", {"subject": ["a can"], "camera action": ["pan"]}),
+            loras=[LoraSpec(weights=tiny["base"])] if change.get("lora_is_base") else [],
+            params=change.get("params", {**FAST, "batch_size": 1}), init=init if mask else None, mask_source=mask,
+        )
+    assert callbacks == []
+    assert (files_under(media_root), Blob.objects.count(), Derivation.objects.count(), GenerationJob.objects.count()) == before
+
+
+def test_a_redelivered_task_never_makes_a_second_set_of_versions(tiny, run_jobs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    brief = make_brief()
+    with run_jobs():
+        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                    params={**FAST, "seed": 9, "batch_size": 2})
+    derivation = job.batches.get().derivation
+    assert run_derivation(derivation.pk) == "skipped"  # the broker delivered it again
+    assert Generated.objects.filter(derivation=derivation).count() == 2
+
+    # Queued but not run: outside a capture block the test transaction never commits.
+    crashed = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                    params={**FAST, "seed": 9, "batch_size": 2})
+    victim = crashed.batches.get().derivation
+    # A worker claimed it and was killed with -9: the row is left running past the task timeout.
+    Derivation.objects.filter(pk=victim.pk).update(state="running", started_at=timezone.now() - timedelta(hours=2), attempts=1)
+    assert run_derivation(victim.pk) == "succeeded"
+    assert run_derivation(victim.pk) == "skipped"
+    assert Generated.objects.filter(derivation=victim).count() == 2
+    assert Derivation.objects.get(pk=victim.pk).attempts == 2
+
+
+def test_a_superseded_worker_records_nothing(tiny):
+    import uuid
+
+    from generation.services.runs import RunSuperseded, run_claim, run_finish
+
+    job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                params={**FAST, "seed": 9, "batch_size": 1})
+    derivation = run_claim(derivation_id=job.batches.get().derivation_id)
+    Derivation.objects.filter(pk=derivation.pk).update(claim_token=uuid.uuid4())  # another worker took it over
+    with pytest.raises(RunSuperseded):
+        run_finish(derivation=derivation, outputs=[], environment={}, gpu_seconds=0.0)
+    assert not Version.objects.exists()
+
+
+def test_cancelled_jobs_do_not_run(tiny):
+    job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                params={**FAST, "seed": 9, "batch_size": 1})
+    assert generation_job_cancel(job=job) == 1
+    assert run_derivation(job.batches.get().derivation_id) == "skipped"
+    assert job.batches.get().derivation.state == "cancelled" and not Version.objects.exists()
+
+
+def test_regenerate_links_the_old_recipe_with_new_seeds_and_tweaks(tiny, run_jobs):
+    brief = make_brief()
+    with run_jobs():
+        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                    loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)], params={**FAST, "seed": 40, "batch_size": 2})
+    source = _outputs(job)[0][1]
+    with run_jobs():
+        again = generation_job_regenerate(version=source, params={"steps": 5}, lora_weights={tiny["lora_a"].sha256: 0.4})
+    assert again.regenerated_from == source
+    derivation = again.batches.get().derivation
+    assert derivation.params["seed"] == 42 and derivation.params["steps"] == 5
+    assert derivation.used.get(role="lora").weight == 0.4
+    assert derivation.used.get(role="prompt").prompt == source.generated_by.derivation.used.get(role="prompt").prompt
+    assert [v.seed for v in _outputs(again)[0]] == [42, 43]
+    with pytest.raises(ApplicationError, match="no LoRA with sha256"):
+        generation_job_regenerate(version=source, lora_weights={"f" * 64: 1.0})

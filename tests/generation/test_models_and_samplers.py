@@ -1,0 +1,44 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from assets.models import ModelWeights
+from assets.params import SAMPLERS
+from generation.reproduce import version_reproduce
+from generation.samplers import SCHEDULERS
+from generation.services.jobs import generation_job_create, size_for_aspect
+from tests.factories import make_brief
+from tests.generation.conftest import FAST
+
+pytestmark = pytest.mark.django_db
+
+
+def test_make_tiny_models_registers_real_formats_idempotently(capsys):
+    call_command("make_tiny_models", "--json")
+    first = json.loads(capsys.readouterr().out)
+    call_command("make_tiny_models", "--json")
+    assert json.loads(capsys.readouterr().out) == first
+    formats = dict(ModelWeights.objects.values_list("kind", "format"))
+    assert formats == {"base": "diffusers", "lora": "safetensors", "controlnet": "diffusers"}
+    assert ModelWeights.objects.count() == 4
+    base = ModelWeights.objects.get(kind="base")
+    assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
+
+
+def test_every_accepted_sampler_has_a_scheduler():
+    assert set(SCHEDULERS) == set(SAMPLERS)
+
+
+@pytest.mark.parametrize("sampler", ["euler_a", "ddim", "dpmpp_sde_karras", "dpmpp_2m_karras"])
+def test_samplers_by_name_generate_and_reproduce(tiny, run_jobs, sampler):
+    with run_jobs():
+        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                    params={**FAST, "sampler": sampler, "seed": 21, "batch_size": 1})
+    version = job.batches.get().derivation.generated.get().version
+    assert version_reproduce(version=version).verdict == "bit_identical"
+
+
+def test_default_size_follows_the_brief_aspect():
+    assert size_for_aspect(aspect=(9, 16), area=512 * 512) == (384, 680)
+    assert size_for_aspect(aspect=(1, 1), area=1024 * 1024) == (1024, 1024)
