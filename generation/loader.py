@@ -63,10 +63,24 @@ def _blob_local_path(sha256: str, *, weights: ModelWeights, relative: str | None
 
 def weights_path(*, weights: ModelWeights) -> Path:
     """A local path diffusers can read: the file itself, or a folder of links laid out as registered."""
-    if not weights.files:
-        return _blob_local_path(weights.blob_id, weights=weights)
-    target = Path(settings.SEED_MODEL_CACHE) / weights.sha256
-    sources = {rel: _blob_local_path(sha, weights=weights, relative=rel) for rel, sha in weights.files.items()}
+    if weights.format != ModelWeights.Format.DIFFUSERS:
+        # diffusers picks the reader by file extension: link the blob under its format's name.
+        source = _blob_local_path(weights.blob_id, weights=weights)
+        link = Path(settings.SEED_MODEL_CACHE) / f"{weights.sha256}.{weights.format}"
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.is_symlink():
+                link.unlink()  # points into a store that moved
+            temporary = link.with_name(f".{link.name}.{os.getpid()}")
+            os.symlink(source, temporary)
+            os.replace(temporary, link)
+        return link
+    return _layout(weights=weights, files=weights.files, folder=weights.sha256)
+
+
+def _layout(*, weights: ModelWeights, files: dict[str, str], folder: str) -> Path:
+    target = Path(settings.SEED_MODEL_CACHE) / folder
+    sources = {rel: _blob_local_path(sha, weights=weights, relative=rel) for rel, sha in files.items()}
     if target.exists():
         if all((target / relative).exists() for relative in sources):
             return target
@@ -84,13 +98,17 @@ def weights_path(*, weights: ModelWeights) -> Path:
     return target
 
 
-def _config_dir(architecture: str) -> Path:
-    path = Path(settings.SEED_MODEL_CONFIGS) / architecture
+def config_path(*, weights: ModelWeights) -> Path:
+    """The diffusers config a single-file checkpoint loads with: registered beside it, else the project's own."""
+    files = {rel.removeprefix("config/"): sha for rel, sha in weights.files.items() if rel.startswith("config/")}
+    if files:
+        return _layout(weights=weights, files=files, folder=f"{weights.sha256}-config")
+    path = Path(settings.SEED_MODEL_CONFIGS) / weights.architecture
     if not (path / "model_index.json").exists():
         raise ApplicationError(
-            f"no local diffusers config for {architecture} single-file checkpoints at {path}; "
-            "put the architecture's config folder there (model_index.json and component configs)",
-            extra={"code": "missing_config", "architecture": architecture},
+            f"no local diffusers config for the {weights.get_architecture_display()} checkpoint {weights.name}: register it "
+            f"with --config FOLDER, or put the architecture's config folder at {path}",
+            extra={"code": "missing_config", "architecture": weights.architecture},
         )
     return path
 
@@ -129,7 +147,7 @@ class PipelineCache:
         if weights.format == ModelWeights.Format.DIFFUSERS:
             pipeline = pipeline_class.from_pretrained(path, **common)
         else:
-            pipeline = pipeline_class.from_single_file(path, config=str(_config_dir(weights.architecture)), **common)
+            pipeline = pipeline_class.from_single_file(str(path), config=str(config_path(weights=weights)), **common)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline.to(self.placement.device)
 

@@ -81,16 +81,38 @@ def tiny_controlnet_write(*, pipeline, path: Path, seed: int) -> Path:
     return path
 
 
-def tiny_models_write(*, folder: Path) -> dict[str, Path]:
-    """Write every tiny model into `folder`; same seeds, same bytes, so registering twice is a no-op."""
+def tiny_single_file_write(*, pipeline, path: Path, config: Path) -> tuple[Path, Path]:
+    """The same model as one original-layout .safetensors checkpoint, plus the config folder it needs."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from generation.ldm import ldm_state_dict
+
+    save_file(ldm_state_dict(pipeline=pipeline), str(path))
+    pipeline.save_pretrained(str(config))
+    for weights in [*config.rglob("*.safetensors"), *config.rglob("*.bin")]:
+        weights.unlink()
+    shutil.rmtree(config / "feature_extractor", ignore_errors=True)
+    return path, config
+
+
+def tiny_models_write(*, folder: Path) -> dict:
+    """Write every tiny model into `folder`; same seeds, same bytes, so registering twice is a no-op.
+
+    Values are paths; the single-file base is (checkpoint, its config folder).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     pipeline = tiny_pipeline(seed=0)
     base = folder / "tiny-sd15"
     pipeline.save_pretrained(str(base))
+    single, config = tiny_single_file_write(pipeline=pipeline, path=folder / "tiny-sd15.safetensors",
+                                            config=folder / "tiny-sd15-config")
     # The ControlNet copies a clean UNet: adding a LoRA adapter leaves peft wrappers in the UNet for good.
     controlnet = tiny_controlnet_write(pipeline=pipeline, path=folder / "tiny-controlnet", seed=3)
     return {
         "base": base,
+        "base_single": (single, config),
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,

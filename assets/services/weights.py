@@ -96,11 +96,14 @@ def model_weights_register(
     source_name: str = "",
     source_version: str = "",
     notes: str = "",
+    config: Path | None = None,
 ) -> tuple[ModelWeights, bool]:
     """Hash a local file or diffusers folder, store it content-addressed and register it.
 
     Idempotent by sha256: registering the same bytes again returns the existing row (and False).
-    A folder's sha256 is the hash of its manifest of {relative path: file sha256}.
+    A folder's sha256 is the hash of its manifest of {relative path: file sha256}. A single-file
+    checkpoint may bring its architecture's config folder (`config`), stored beside it so loading
+    never asks a hub; its sha256 stays the file's own, as other tools show it.
     """
     path = Path(path)
     if kind not in ModelWeights.Kind.values:
@@ -124,6 +127,14 @@ def model_weights_register(
         manifest = {}
         sha256 = staged[0].sha256
         detected = _architecture_from_keys(keys)
+        if config is not None:
+            config = Path(config)
+            if not (config / "model_index.json").exists():
+                raise ApplicationError(f"{config} is not a diffusers config folder (no model_index.json)")
+            config_files = _folder_files(config)
+            config_staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in config_files]
+            manifest = {f"config/{file.relative_to(config)}": item.sha256 for file, item in zip(config_files, config_staged)}
+            staged += config_staged
 
     existing = ModelWeights.objects.filter(sha256=sha256).first()
     if existing is not None:
@@ -145,7 +156,8 @@ def model_weights_register(
             weights = ModelWeights(
                 kind=kind, architecture=architecture, name=name.strip(), source_name=source_name,
                 source_version=source_version, sha256=sha256, size=sum(item.size for item in staged),
-                format=weights_format, blob=None if manifest else blobs[0], files=manifest, notes=notes,
+                format=weights_format, blob=None if weights_format == ModelWeights.Format.DIFFUSERS else blobs[0],
+                files=manifest, notes=notes,
             )
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()

@@ -7,6 +7,7 @@ from assets.services.weights import model_weights_register
 
 TINY_NAMES = {
     "base": ("Tiny SD 1.5 (random weights)", ModelWeights.Kind.BASE),
+    "base_single": ("Tiny SD 1.5, single-file checkpoint (random weights)", ModelWeights.Kind.BASE),
     "lora_a": ("Tiny style A (random LoRA)", ModelWeights.Kind.LORA),
     "lora_b": ("Tiny style B (random LoRA)", ModelWeights.Kind.LORA),
     "controlnet": ("Tiny ControlNet (random weights)", ModelWeights.Kind.CONTROLNET),
@@ -17,12 +18,16 @@ def tiny_models_register(*, folder: Path) -> dict[str, ModelWeights]:
     """Write the tiny models into `folder` and register them through the production registry."""
     from generation.tiny import tiny_models_write
 
-    paths = tiny_models_write(folder=folder)
+    return tiny_paths_register(paths=tiny_models_write(folder=folder))
+
+
+def tiny_paths_register(*, paths: dict) -> dict[str, ModelWeights]:
     registered = {}
     for key, path in paths.items():
         name, kind = TINY_NAMES[key]
+        path, config = path if isinstance(path, tuple) else (path, None)
         registered[key], _ = model_weights_register(
-            path=path, kind=kind, name=name, architecture=ModelWeights.Architecture.SD15,
+            path=path, kind=kind, name=name, architecture=ModelWeights.Architecture.SD15, config=config,
             source_name="seed make_tiny_models", source_version="1",
         )
     return registered

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.services.models import TINY_NAMES
-from assets.services.weights import model_weights_register
+from generation.services.models import tiny_paths_register
 
 FAST = {"steps": 4, "cfg": 7.0, "width": 64, "height": 64, "sampler": "dpmpp_2m_karras"}
 
@@ -23,11 +22,7 @@ def tiny_files():
 
 @pytest.fixture
 def tiny(db, tiny_files):
-    models = {}
-    for key, path in tiny_files.items():
-        name, kind = TINY_NAMES[key]
-        models[key], _ = model_weights_register(path=path, kind=kind, name=name, architecture="sd15")
-    return models
+    return tiny_paths_register(paths=tiny_files)
 
 
 @pytest.fixture

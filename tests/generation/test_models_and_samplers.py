@@ -19,10 +19,10 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     first = json.loads(capsys.readouterr().out)
     call_command("make_tiny_models", "--json")
     assert json.loads(capsys.readouterr().out) == first
-    formats = dict(ModelWeights.objects.values_list("kind", "format"))
-    assert formats == {"base": "diffusers", "lora": "safetensors", "controlnet": "diffusers"}
-    assert ModelWeights.objects.count() == 4
-    base = ModelWeights.objects.get(kind="base")
+    formats = sorted(ModelWeights.objects.values_list("kind", "format"))
+    assert formats == [("base", "diffusers"), ("base", "safetensors"), ("controlnet", "diffusers"),
+                       ("lora", "safetensors"), ("lora", "safetensors")]
+    base = ModelWeights.objects.get(kind="base", format="diffusers")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
 
 
@@ -42,3 +42,23 @@ def test_samplers_by_name_generate_and_reproduce(tiny, run_jobs, sampler):
 def test_default_size_follows_the_brief_aspect():
     assert size_for_aspect(aspect=(9, 16), area=512 * 512) == (384, 680)
     assert size_for_aspect(aspect=(1, 1), area=1024 * 1024) == (1024, 1024)
+
+
+def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny, run_jobs):
+    import numpy as np
+    from PIL import Image
+
+    from assets.services.blobs import blob_open
+
+    assert tiny["base_single"].format == "safetensors" and tiny["base_single"].blob_id == tiny["base_single"].sha256
+    assert any(path.startswith("config/unet/") for path in tiny["base_single"].files)
+    brief = make_brief()
+    pixels = []
+    for base in (tiny["base"], tiny["base_single"]):
+        with run_jobs():
+            job = generation_job_create(brief=brief, op="txt2img", base_model=base, prompt_text="a can",
+                                        params={**FAST, "seed": 4, "batch_size": 1})
+        version = job.batches.get().derivation.generated.get().version
+        with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
+            pixels.append(np.asarray(image.convert("RGB")))
+    assert np.array_equal(pixels[0], pixels[1])

@@ -19,13 +19,15 @@ class Command(BaseCommand):
                             help="detected from the file when left out")
         parser.add_argument("--source-name", default="", help="where it came from, e.g. a model page or vendor")
         parser.add_argument("--source-version", default="")
+        parser.add_argument("--config", type=Path,
+                            help="for a single-file checkpoint: its diffusers config folder, stored beside it (no hub needed)")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
         try:
             weights, created = model_weights_register(
                 path=options["path"], kind=options["kind"], name=options["name"], architecture=options["architecture"],
-                source_name=options["source_name"], source_version=options["source_version"],
+                source_name=options["source_name"], source_version=options["source_version"], config=options["config"],
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
