@@ -8,6 +8,7 @@ from assets.services.weights import model_weights_register
 TINY_NAMES = {
     "base": ("Tiny SD 1.5 (random weights)", ModelWeights.Kind.BASE),
     "base_single": ("Tiny SD 1.5, single-file checkpoint (random weights)", ModelWeights.Kind.BASE),
+    "base_xl": ("Tiny SDXL (random weights)", ModelWeights.Kind.BASE),
     "lora_a": ("Tiny style A (random LoRA)", ModelWeights.Kind.LORA),
     "lora_b": ("Tiny style B (random LoRA)", ModelWeights.Kind.LORA),
     "controlnet": ("Tiny ControlNet (random weights)", ModelWeights.Kind.CONTROLNET),
@@ -26,8 +27,9 @@ def tiny_paths_register(*, paths: dict) -> dict[str, ModelWeights]:
     for key, path in paths.items():
         name, kind = TINY_NAMES[key]
         path, config = path if isinstance(path, tuple) else (path, None)
+        architecture = ModelWeights.Architecture.SDXL if key.endswith("_xl") else ModelWeights.Architecture.SD15
         registered[key], _ = model_weights_register(
-            path=path, kind=kind, name=name, architecture=ModelWeights.Architecture.SD15, config=config,
+            path=path, kind=kind, name=name, architecture=architecture, config=config,
             source_name="seed make_tiny_models", source_version="1",
         )
     return registered

@@ -20,9 +20,10 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     call_command("make_tiny_models", "--json")
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
-    assert formats == [("base", "diffusers"), ("base", "safetensors"), ("controlnet", "diffusers"),
+    assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("controlnet", "diffusers"),
                        ("lora", "safetensors"), ("lora", "safetensors")]
-    base = ModelWeights.objects.get(kind="base", format="diffusers")
+    assert ModelWeights.objects.get(name__contains="SDXL").architecture == "sdxl"
+    base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
 
 
@@ -62,3 +63,12 @@ def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny,
         with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
             pixels.append(np.asarray(image.convert("RGB")))
     assert np.array_equal(pixels[0], pixels[1])
+
+
+def test_an_sdxl_base_generates_and_reproduces(tiny, run_jobs):
+    with run_jobs():
+        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base_xl"], prompt_text="a can",
+                                    params={**FAST, "sampler": "euler", "seed": 6, "batch_size": 2})
+    versions = [edge.version for edge in job.batches.get().derivation.generated.order_by("index")]
+    assert [v.seed for v in versions] == [6, 7]
+    assert version_reproduce(version=versions[1]).verdict == "bit_identical"
