@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from assets.models import Blob, Brief, ClientMembership
+from assets.models import Blob, Brief, ClientMembership, Version
 
 
 def client_scope(*, user) -> set[int] | None:
@@ -37,6 +37,10 @@ def scoped(queryset: QuerySet, *, user, client_path: str) -> QuerySet:
 
 def briefs_visible_to(*, user) -> QuerySet[Brief]:
     return scoped(Brief.objects.all(), user=user, client_path="campaign__client")
+
+
+def versions_visible_to(*, user) -> QuerySet[Version]:
+    return scoped(Version.objects.all(), user=user, client_path="brief__campaign__client")
 
 
 def blob_visible_to(*, user, blob: Blob) -> bool:

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import briefs_visible_to, is_client_user
-from assets.admin import ClientScopedAdmin, admin_extend, thumbnail
+from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, admin_extend, thumbnail
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, PromptTemplate, Reference, Version
 from assets.params import SAMPLERS
@@ -157,21 +157,10 @@ class GenerationJobAdmin(ClientScopedAdmin):
 
 
 @admin.register(ReproductionRun)
-class ReproductionRunAdmin(ClientScopedAdmin):
+class ReproductionRunAdmin(ReadOnlyAdmin):
     client_path = "version__brief__campaign__client"
     list_display = ["id", "version", "state", "verdict", "distance", "differs", "record", "created_at"]
     list_filter = ["state"]
-    readonly_fields = ["version", "record", "threads", "state", "result", "error", "recorded_version", "requested_by",
-                       "created_at", "finished_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="verdict")
     def verdict(self, obj):

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import is_client_user
-from assets.admin import ClientScopedAdmin, admin_extend, thumbnail
+from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, admin_extend, thumbnail
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from review.charts import cycle_chart_svg
@@ -162,9 +162,10 @@ class DecisionCommentForm(forms.Form):
 
 
 @admin.register(RoundVersion)
-class RoundVersionAdmin(admin.ModelAdmin):
+class RoundVersionAdmin(ReadOnlyAdmin):
     """The sign-off desk: select versions of a round and approve, request changes or reject them."""
 
+    client_path = _ROUND_PATH
     list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result"]
     list_filter = [("review_round", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["version", "review_round__brief"]
@@ -172,15 +173,6 @@ class RoundVersionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(review_round__in=rounds_visible_to(user=request.user))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_decide_permission(self, request):
         return request.user.has_perm("review.add_decision")
@@ -243,21 +235,9 @@ class RoundVersionAdmin(admin.ModelAdmin):
         return self._decide(request, queryset, Decision.Verdict.REJECT, "Reject")
 
 
-class RoundScopedReadOnly(ClientScopedAdmin):
-    client_path = _ROUND_PATH
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Decision)
-class DecisionAdmin(RoundScopedReadOnly):
+class DecisionAdmin(ReadOnlyAdmin):
+    client_path = _ROUND_PATH
     list_display = ["id", "version", "review_round", "author_name", "verdict", "comment", "internal", "created_at"]
     list_filter = ["verdict", "internal"]
 
@@ -267,7 +247,8 @@ class DecisionAdmin(RoundScopedReadOnly):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(RoundScopedReadOnly):
+class ApprovalAdmin(ReadOnlyAdmin):
+    client_path = _ROUND_PATH
     list_display = ["version", "review_round", "final", "sha256", "approved_by", "created_at"]
     list_filter = ["final"]
 
@@ -329,23 +310,11 @@ class ShareLinkAdmin(ClientScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
+    client_path = None  # the trail is internal: client users see none of it
     list_display = ["id", "kind", "actor", "share_link", "object_type", "object_id", "created_at", "short_hash"]
     list_filter = ["kind", "object_type"]
     search_fields = ["=object_id", "hash"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.none() if is_client_user(user=request.user) else queryset
 
     @admin.display(description="hash")
     def short_hash(self, obj):

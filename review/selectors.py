@@ -89,14 +89,14 @@ def brief_cycle_stats(*, brief: Brief) -> dict:
             waiting_on_client += duration
         rounds.append({"number": review_round.number, "stage": review_round.stage, "status": review_round.status,
                        "hours": round(duration.total_seconds() / 3600, 2)})
-    gpu = dict(
-        Derivation.objects.filter(brief=brief).values_list("phase").annotate(total=Sum("gpu_seconds")).values_list("phase", "total")
-    )
+    spent = {phase: (wall, gpu) for phase, wall, gpu in Derivation.objects.filter(brief=brief).values_list("phase")
+             .annotate(wall=Sum("wall_seconds"), gpu=Sum("gpu_seconds")).values_list("phase", "wall", "gpu")}
     return {
         "cycles": len(rounds),
         "rounds": rounds,
         "hours_waiting_on_client": round(waiting_on_client.total_seconds() / 3600, 2),
-        "gpu_seconds_by_phase": {phase: round(gpu.get(phase) or 0.0, 3) for phase in Phase.values},
+        "gpu_seconds_by_phase": {phase: round(spent.get(phase, (0, 0))[1] or 0.0, 3) for phase in Phase.values},
+        "wall_seconds_by_phase": {phase: round(spent.get(phase, (0, 0))[0] or 0.0, 3) for phase in Phase.values},
     }
 
 

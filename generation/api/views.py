@@ -7,8 +7,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import briefs_visible_to, is_client_user, scoped
-from assets.models import Version
+from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
 from generation.api import serializers as s
 from generation.models import GenerationJob, ReproductionRun
 from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
@@ -66,7 +65,7 @@ class VersionRegenerateView(APIView):
     @extend_schema(request=s.RegenerateSerializer, responses={201: s.JobSerializer})
     def post(self, request, pk):
         _internal_only(request, "generation.add_generationjob")
-        version = get_object_or_404(scoped(Version.objects.all(), user=request.user, client_path="brief__campaign__client"), pk=pk)
+        version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
         data = s.RegenerateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = generation_job_regenerate(version=version, params=data.validated_data.get("params"),
@@ -78,7 +77,7 @@ class VersionReproduceView(APIView):
     @extend_schema(request=s.ReproductionRequestSerializer, responses={202: s.ReproductionRunSerializer})
     def post(self, request, pk):
         _internal_only(request, "generation.add_reproductionrun")
-        version = get_object_or_404(scoped(Version.objects.all(), user=request.user, client_path="brief__campaign__client"), pk=pk)
+        version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
         data = s.ReproductionRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = reproduction_request(version=version, record=data.validated_data["record"],

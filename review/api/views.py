@@ -9,12 +9,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import briefs_visible_to, is_client_user, scoped
+from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
 from assets.api.serializers import VersionSerializer
 from assets.models import Version
 from review.api import serializers as s
 from review.contact_sheet import contact_sheet_render
-from review.models import ChecklistItem, ReviewRound, ShareLink
+from review.models import ChecklistItem, ShareLink
 from review.selectors import brief_cycle_stats, current_decisions, maybe_later_pool, recipe_diff, rounds_visible_to
 from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
 from review.services.rounds import PinInput, decision_record, round_close, round_open
@@ -27,7 +27,7 @@ def _require(request, permission: str) -> None:
 
 
 def _visible_version(request, pk) -> Version:
-    return get_object_or_404(scoped(Version.objects.all(), user=request.user, client_path="brief__campaign__client"), pk=pk)
+    return get_object_or_404(versions_visible_to(user=request.user), pk=pk)
 
 
 def _visible_brief(request, pk):

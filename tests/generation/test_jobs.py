@@ -199,3 +199,23 @@ def test_regenerate_links_the_old_recipe_with_new_seeds_and_tweaks(tiny, run_job
     assert [v.seed for v in _outputs(again)[0]] == [42, 43]
     with pytest.raises(ApplicationError, match="no LoRA with sha256"):
         generation_job_regenerate(version=source, lora_weights={"f" * 64: 1.0})
+
+
+def test_a_missing_weights_file_fails_the_run_with_the_sha256(tiny, run_jobs):
+    from django.core.files.storage import storages
+
+    from review.selectors import brief_cycle_stats
+
+    brief = make_brief()
+    storages["blobs"].delete(tiny["lora_b"].blob.storage_name)
+    with run_jobs():
+        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                    loras=[LoraSpec(weights=tiny["lora_b"])], params={**FAST, "seed": 1, "batch_size": 2})
+    derivation = job.batches.get().derivation
+    assert derivation.state == "failed" and tiny["lora_b"].sha256 in derivation.error
+    assert not Version.objects.exists()
+    with run_jobs():
+        generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                              params={**FAST, "seed": 1, "batch_size": 1})
+    stats = brief_cycle_stats(brief=brief)
+    assert stats["wall_seconds_by_phase"]["ideation"] > 0
