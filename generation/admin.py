@@ -40,6 +40,8 @@ class JobForm(forms.Form):
                                        "one batch per combination")
     prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Instead of a template")
     base_model = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
+    vae = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE), required=False,
+                                 help_text="Empty: the base model's own VAE")
     lora_1 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
     lora_1_weight = forms.FloatField(initial=0.8, required=False)
     lora_2 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
@@ -75,7 +77,7 @@ class JobForm(forms.Form):
             brief=data["brief"], op=data["op"], base_model=data["base_model"], params=params, template=data.get("template"),
             values_grid=data["values"], prompt_text=data.get("prompt") or "", loras=loras,
             init=data.get("init_version") or data.get("init_reference"), mask_source=data.get("mask"),
-            control=data.get("control_reference"), controlnet=data.get("controlnet"), created_by=user,
+            control=data.get("control_reference"), controlnet=data.get("controlnet"), vae=data.get("vae"), created_by=user,
         )
 
 

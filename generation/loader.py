@@ -126,6 +126,7 @@ class PipelineCache:
     placement: Placement = field(default_factory=placement_pick)
     pipelines: dict = field(default_factory=dict)
     controlnets: dict = field(default_factory=dict)
+    vaes: dict = field(default_factory=dict)
     loads: int = 0
 
     def base(self, *, weights: ModelWeights):
@@ -162,6 +163,20 @@ class PipelineCache:
             loader = diffusers.ControlNetModel.from_pretrained if path.is_dir() else diffusers.ControlNetModel.from_single_file
             model = loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
             self.controlnets[weights.sha256] = model
+        return model
+
+
+    def vae(self, *, weights: ModelWeights):
+        import diffusers
+
+        if weights.kind != ModelWeights.Kind.VAE:
+            raise ApplicationError(f"{weights.name} is not a VAE")
+        model = self.vaes.get(weights.sha256)
+        if model is None:
+            path = weights_path(weights=weights)
+            loader = diffusers.AutoencoderKL.from_pretrained if path.is_dir() else diffusers.AutoencoderKL.from_single_file
+            model = loader(str(path), dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
+            self.vaes[weights.sha256] = model
         return model
 
 

@@ -65,6 +65,9 @@ def _pipeline_for(recipe: Recipe, cache: PipelineCache):
     import diffusers
 
     base = cache.base(weights=recipe.base)
+    if recipe.vae is not None:
+        # A VAE swap shares every other component of the cached pipeline, LoRA adapters included.
+        base = type(base).from_pipe(base, vae=cache.vae(weights=recipe.vae))
     if recipe.op == Operation.TXT2IMG:
         return base
     if recipe.op == Operation.IMG2IMG:

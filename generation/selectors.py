@@ -16,6 +16,7 @@ class Recipe:
     base: ModelWeights
     loras: list[tuple[ModelWeights, float]] = field(default_factory=list)
     controlnet: ModelWeights | None = None
+    vae: ModelWeights | None = None
     init: Used | None = None
     control: Used | None = None
     mask: Blob | None = None
@@ -44,6 +45,7 @@ def recipe_of(*, derivation: Derivation) -> Recipe:
         derivation=derivation, prompt=prompt, base=base,
         loras=[(edge.model_weights, edge.weight) for edge in by_role.get(Used.Role.LORA, [])],
         controlnet=by_role.get(Used.Role.CONTROLNET, [None])[0] and by_role[Used.Role.CONTROLNET][0].model_weights,
+        vae=by_role.get(Used.Role.VAE, [None])[0] and by_role[Used.Role.VAE][0].model_weights,
         init=by_role.get(Used.Role.INIT_IMAGE, [None])[0],
         control=by_role.get(Used.Role.CONTROL_IMAGE, [None])[0],
         mask=by_role.get(Used.Role.MASK, [None])[0] and by_role[Used.Role.MASK][0].blob,

@@ -82,6 +82,19 @@ def tiny_xl_pipeline(*, seed: int = 0):
     )
 
 
+def tiny_vae_write(*, path: Path, seed: int) -> Path:
+    """A replacement VAE with its own random weights, as studios swap VAEs on a base model."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(seed)
+    AutoencoderKL(
+        block_out_channels=[16, 32], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=8,
+    ).save_pretrained(str(path))
+    return path
+
+
 def tiny_lora_write(*, pipeline, path: Path, seed: int) -> Path:
     """A LoRA over the UNet's attention projections with random (non-zero) weights, saved as one .safetensors."""
     import torch
@@ -148,4 +161,5 @@ def tiny_models_write(*, folder: Path) -> dict:
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,
+        "vae": tiny_vae_write(path=folder / "tiny-vae", seed=5),
     }

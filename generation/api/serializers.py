@@ -43,6 +43,8 @@ class JobCreateSerializer(serializers.Serializer):
     control_reference = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
     controlnet = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET),
                                                     required=False, allow_null=True)
+    vae = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
+                                             required=False, allow_null=True, help_text="Replace the base model's VAE")
     mask = serializers.FileField(required=False, help_text="Inpaint mask (white = change), the init image's size")
 
     def validate_loras(self, value):

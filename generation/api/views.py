@@ -48,7 +48,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
             init=_visible(request, v.get("init_version") or v.get("init_reference")), mask_source=v.get("mask"),
             control=_visible(request, v.get("control_version") or v.get("control_reference")), controlnet=v.get("controlnet"),
-            created_by=request.user,
+            vae=v.get("vae"), created_by=request.user,
         )
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -42,7 +42,8 @@ def _source_size(source: Version | Reference) -> tuple[int, int]:
     return source.width, source.height
 
 
-def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: ModelWeights | None) -> None:
+def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: ModelWeights | None,
+                   vae: ModelWeights | None) -> None:
     if base.kind != ModelWeights.Kind.BASE:
         raise ApplicationError(f"{base.name} is a {base.get_kind_display()}, not a base model")
     for spec in loras:
@@ -55,6 +56,10 @@ def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: Mod
             raise ApplicationError(f"LoRA weight {spec.weight} is out of range (-4 to 4)")
     if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
         raise ApplicationError(f"{controlnet.name} is not a ControlNet")
+    if vae is not None and vae.kind != ModelWeights.Kind.VAE:
+        raise ApplicationError(f"{vae.name} is not a VAE")
+    if vae is not None and vae.architecture != base.architecture:
+        raise ApplicationError(f"VAE {vae.name} is for {vae.get_architecture_display()}, the base model is {base.get_architecture_display()}")
 
 
 def _prompts(*, brief, template, values_grid, prompt_text, negative_prompt) -> list[tuple[dict, object]]:
@@ -100,6 +105,7 @@ def generation_job_create(
     mask_blob: Blob | None = None,
     control: Version | Reference | None = None,
     controlnet: ModelWeights | None = None,
+    vae: ModelWeights | None = None,
     references: list[Version | Reference] = (),
     regenerated_from: Version | None = None,
     created_by=None,
@@ -111,7 +117,7 @@ def generation_job_create(
     if op not in GENERATION_OPS:
         raise ApplicationError(f"unknown generation {op!r}; choose one of {', '.join(GENERATION_OPS)}")
     loras = list(loras)
-    _check_weights(base=base_model, loras=loras, controlnet=controlnet)
+    _check_weights(base=base_model, loras=loras, controlnet=controlnet, vae=vae)
     if op in NEEDS_INIT and init is None:
         raise ApplicationError(f"{op} needs an init image (a version or a reference)")
     if op == Operation.INPAINT and mask_source is None and mask_blob is None:
@@ -151,6 +157,8 @@ def generation_job_create(
         prompts = [(prompt.values, prompt)] if prompt is not None else _prompts(
             brief=brief, template=template, values_grid=values_grid, prompt_text=prompt_text, negative_prompt=negative_prompt)
         inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=base_model)]
+        if vae is not None:
+            inputs.append(UsedInput(role=Used.Role.VAE, target=vae))
         inputs += [UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
                    for i, spec in enumerate(loras)]
         if init is not None:
@@ -231,6 +239,6 @@ def generation_job_regenerate(*, version: Version, params: dict | None = None, l
     return generation_job_create(
         brief=version.brief, op=derivation.op, base_model=recipe.base, params={**recorded, **changes}, prompt=recipe.prompt,
         loras=[LoraSpec(weights=w, weight=weights.get(w.sha256, weight)) for w, weight in recipe.loras],
-        init=init, mask_blob=recipe.mask, control=control, controlnet=recipe.controlnet,
+        init=init, mask_blob=recipe.mask, control=control, controlnet=recipe.controlnet, vae=recipe.vae,
         regenerated_from=version, created_by=created_by,
     )

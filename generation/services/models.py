@@ -12,6 +12,7 @@ TINY_NAMES = {
     "lora_a": ("Tiny style A (random LoRA)", ModelWeights.Kind.LORA),
     "lora_b": ("Tiny style B (random LoRA)", ModelWeights.Kind.LORA),
     "controlnet": ("Tiny ControlNet (random weights)", ModelWeights.Kind.CONTROLNET),
+    "vae": ("Tiny VAE (random weights)", ModelWeights.Kind.VAE),
 }
 
 

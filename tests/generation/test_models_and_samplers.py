@@ -21,7 +21,7 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
     assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("controlnet", "diffusers"),
-                       ("lora", "safetensors"), ("lora", "safetensors")]
+                       ("lora", "safetensors"), ("lora", "safetensors"), ("vae", "diffusers")]
     assert ModelWeights.objects.get(name__contains="SDXL").architecture == "sdxl"
     base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
@@ -72,3 +72,16 @@ def test_an_sdxl_base_generates_and_reproduces(tiny, run_jobs):
     versions = [edge.version for edge in job.batches.get().derivation.generated.order_by("index")]
     assert [v.seed for v in versions] == [6, 7]
     assert version_reproduce(version=versions[1]).verdict == "bit_identical"
+
+
+def test_a_registered_vae_replaces_the_base_models_own(tiny, run_jobs):
+    brief = make_brief()
+    made = []
+    for vae in (None, tiny["vae"]):
+        with run_jobs():
+            job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can", vae=vae,
+                                        params={**FAST, "seed": 2, "batch_size": 1})
+        made.append(job.batches.get().derivation.generated.get().version)
+    assert made[0].blob_id != made[1].blob_id
+    assert made[1].generated_by.derivation.used.filter(role="vae", model_weights=tiny["vae"]).exists()
+    assert version_reproduce(version=made[1]).verdict == "bit_identical"
