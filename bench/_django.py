@@ -19,22 +19,23 @@ from config.localpg import Cluster, free_port  # noqa: E402
 def django_on_postgres():
     cluster = None
     scratch = Path(tempfile.mkdtemp(prefix="seed-bench-"))
-    if not os.environ.get("DATABASE_URL"):
-        cluster = Cluster(data_dir=scratch / "pg", port=free_port(), fast=True)
-        os.environ["DATABASE_URL"] = cluster.up()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ.setdefault("SEED_MEDIA_ROOT", str(scratch / "media"))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
     try:
+        if not os.environ.get("DATABASE_URL"):
+            cluster = Cluster(data_dir=scratch / "pg", port=free_port(), fast=True)
+            os.environ["DATABASE_URL"] = cluster.up()
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+        os.environ.setdefault("SEED_MEDIA_ROOT", str(scratch / "media"))
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0)
         yield
     finally:
-        from django.db import connections
+        if "django.db" in sys.modules:
+            from django.db import connections
 
-        connections.close_all()
+            connections.close_all()
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(scratch, ignore_errors=True)

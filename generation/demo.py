@@ -56,7 +56,7 @@ def _summary(models: dict, batches: GenerationJob, edits: list[GenerationJob]) -
 
 
 def generation_stage(*, context: dict) -> dict:
-    brief, user, template = context["brief"], context["user"], context["template"]
+    brief, user, template, prompt = context["brief"], context["user"], context["template"], context["prompt"]
     with tempfile.TemporaryDirectory(prefix="seed-demo-models-") as folder:
         models = tiny_models_register(folder=Path(folder))
     earlier = list(GenerationJob.objects.filter(brief=brief).order_by("pk")[:4])
@@ -73,12 +73,12 @@ def generation_stage(*, context: dict) -> dict:
     jobs_wait(jobs=[batches])
     first = batches.batches.order_by("index").first().derivation.generated.order_by("index").first().version
     edits = [
-        generation_job_create(brief=brief, op="img2img", base_model=models["base"], init=first, prompt_text=template.text,
+        generation_job_create(brief=brief, op="img2img", base_model=models["base"], init=first, prompt_text=prompt.text,
                               params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6}, created_by=user),
         generation_job_create(brief=brief, op="inpaint", base_model=models["base"], init=first, mask_source=_face_mask((72, 128)),
                               prompt_text="a smiling face, sharp eyes", params={**DEMO_PARAMS, "seed": 78, "batch_size": 1},
                               created_by=user),
-        generation_job_create(brief=brief, op="outpaint", base_model=models["base"], init=first, prompt_text=template.text,
+        generation_job_create(brief=brief, op="outpaint", base_model=models["base"], init=first, prompt_text=prompt.text,
                               params={**{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")}, "seed": 79,
                                       "batch_size": 1, "target_aspect": "16:9"}, created_by=user),
     ]
