@@ -1,4 +1,4 @@
-"""Write a diffusers SD 1.x pipeline as one original-layout (LDM) checkpoint, the single-file format studios trade.
+"""Write a diffusers SD 1.x or SDXL pipeline as one original-layout checkpoint, the single-file format studios trade.
 
 Used by make_tiny_models, so the single-file loading path is tested with a real file of that layout.
 Worker-only: works on torch tensors.
@@ -73,19 +73,63 @@ def _vae_key(key: str, levels: int) -> tuple[str, bool]:
     return key, False
 
 
+def _clip_items(text_encoder):
+    """CLIP weights as (name under text_model./text_projection., tensor); newer transformers drop the text_model level."""
+    for key, tensor in text_encoder.state_dict().items():
+        yield (key if key.startswith(("text_model.", "text_projection.")) else f"text_model.{key}"), tensor
+
+
+def _open_clip_state(text_encoder, prefix: str) -> dict:
+    """SDXL's second text encoder in OpenCLIP's layout: fused q/k/v, resblocks, a transposed projection."""
+    import torch
+
+    renames = [("text_model.encoder.layers.", "transformer.resblocks."), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
+               (".mlp.fc1.", ".mlp.c_fc."), (".mlp.fc2.", ".mlp.c_proj."), (".self_attn.", ".attn.")]
+    fixed = {"text_model.embeddings.position_embedding.weight": "positional_embedding",
+             "text_model.embeddings.token_embedding.weight": "token_embedding.weight",
+             "text_model.final_layer_norm.weight": "ln_final.weight", "text_model.final_layer_norm.bias": "ln_final.bias"}
+    weights = dict(_clip_items(text_encoder))
+    state, fused = {}, {}
+    for key, tensor in weights.items():
+        if key in fixed:
+            state[prefix + fixed[key]] = tensor.contiguous()
+        elif key == "text_projection.weight":
+            state[prefix + "text_projection"] = tensor.T.contiguous()
+        elif any(part in key for part in ("q_proj", "k_proj", "v_proj")):
+            layer, projection, kind = key.rsplit(".", 2)
+            fused.setdefault((layer, kind), {})[projection] = tensor
+        else:
+            name = key
+            for new, old in renames:
+                name = name.replace(new, old)
+            state[prefix + name] = tensor.contiguous()
+    for (layer, kind), parts in fused.items():
+        name = layer.replace(".self_attn", ".attn")
+        for new, old in renames[:1]:
+            name = name.replace(new, old)
+        state[f"{prefix}{name}.in_proj_{kind}"] = torch.cat([parts["q_proj"], parts["k_proj"], parts["v_proj"]]).contiguous()
+    return state
+
+
 def ldm_state_dict(*, pipeline) -> dict:
-    """The pipeline's UNet, VAE and CLIP text encoder under the original Stable Diffusion 1.x names."""
+    """The pipeline's UNet, VAE and text encoders under the original Stable Diffusion 1.x / SDXL names."""
+    sdxl = getattr(pipeline, "text_encoder_2", None) is not None
     state = {}
     for key, tensor in pipeline.unet.state_dict().items():
-        state[f"model.diffusion_model.{_unet_key(key, pipeline.unet.config)}"] = tensor.contiguous()
+        if key.startswith("add_embedding."):
+            name = key.replace("add_embedding.linear_1", "label_emb.0.0").replace("add_embedding.linear_2", "label_emb.0.2")
+        else:
+            name = _unet_key(key, pipeline.unet.config)
+        state[f"model.diffusion_model.{name}"] = tensor.contiguous()
     levels = len(pipeline.vae.config.block_out_channels)
     for key, tensor in pipeline.vae.state_dict().items():
         name, as_conv = _vae_key(key, levels)
         if as_conv and tensor.ndim == 2:
             tensor = tensor[:, :, None, None]
         state[f"first_stage_model.{name}"] = tensor.contiguous()
-    for key, tensor in pipeline.text_encoder.state_dict().items():
-        # Original checkpoints keep CLIP under text_model.; newer transformers leave that level out of state_dict().
-        name = key if key.startswith("text_model.") else f"text_model.{key}"
-        state[f"cond_stage_model.transformer.{name}"] = tensor.contiguous()
+    clip_prefix = "conditioner.embedders.0.transformer." if sdxl else "cond_stage_model.transformer."
+    for name, tensor in _clip_items(pipeline.text_encoder):
+        state[clip_prefix + name] = tensor.contiguous()
+    if sdxl:
+        state.update(_open_clip_state(pipeline.text_encoder_2, "conditioner.embedders.1.model."))
     return state

@@ -64,20 +64,21 @@ def tiny_xl_pipeline(*, seed: int = 0):
         block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 2, in_channels=4, out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=8,
-        transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=80, cross_attention_dim=64,
+        transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=80, cross_attention_dim=80,
         norm_num_groups=8,
     )
     vae = AutoencoderKL(
         block_out_channels=[16, 32], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
         up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=8,
     )
-    text = {"bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1, "hidden_size": 32, "intermediate_size": 37,
-            "layer_norm_eps": 1e-05, "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 128,
-            "hidden_act": "gelu", "projection_dim": 32}
+    text = {"bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1, "intermediate_size": 37, "layer_norm_eps": 1e-05,
+            "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 128, "hidden_act": "gelu", "projection_dim": 32}
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
+    # As in SDXL the two encoders differ in width (there 768 and 1280): single-file loaders tell them apart by it.
     return StableDiffusionXLPipeline(
-        vae=vae, text_encoder=CLIPTextModel(CLIPTextConfig(**text)),
-        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**text)), tokenizer=_tokenizer(), tokenizer_2=_tokenizer(),
+        vae=vae, text_encoder=CLIPTextModel(CLIPTextConfig(hidden_size=32, **text)),
+        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(hidden_size=48, **text)), tokenizer=_tokenizer(),
+        tokenizer_2=_tokenizer(),
         unet=unet, scheduler=scheduler,
     )
 
@@ -153,11 +154,14 @@ def tiny_models_write(*, folder: Path) -> dict:
     # The ControlNet copies a clean UNet: adding a LoRA adapter leaves peft wrappers in the UNet for good.
     controlnet = tiny_controlnet_write(pipeline=pipeline, path=folder / "tiny-controlnet", seed=3)
     base_xl = folder / "tiny-sdxl"
-    tiny_xl_pipeline(seed=4).save_pretrained(str(base_xl))
+    xl = tiny_xl_pipeline(seed=4)
+    xl.save_pretrained(str(base_xl))
     return {
         "base": base,
         "base_single": (single, config),
         "base_xl": base_xl,
+        "base_xl_single": tiny_single_file_write(pipeline=xl, path=folder / "tiny-sdxl.safetensors",
+                                                 config=folder / "tiny-sdxl-config"),
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,

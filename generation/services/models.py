@@ -9,6 +9,7 @@ TINY_NAMES = {
     "base": ("Tiny SD 1.5 (random weights)", ModelWeights.Kind.BASE),
     "base_single": ("Tiny SD 1.5, single-file checkpoint (random weights)", ModelWeights.Kind.BASE),
     "base_xl": ("Tiny SDXL (random weights)", ModelWeights.Kind.BASE),
+    "base_xl_single": ("Tiny SDXL, single-file checkpoint (random weights)", ModelWeights.Kind.BASE),
     "lora_a": ("Tiny style A (random LoRA)", ModelWeights.Kind.LORA),
     "lora_b": ("Tiny style B (random LoRA)", ModelWeights.Kind.LORA),
     "controlnet": ("Tiny ControlNet (random weights)", ModelWeights.Kind.CONTROLNET),
@@ -28,7 +29,7 @@ def tiny_paths_register(*, paths: dict) -> dict[str, ModelWeights]:
     for key, path in paths.items():
         name, kind = TINY_NAMES[key]
         path, config = path if isinstance(path, tuple) else (path, None)
-        architecture = ModelWeights.Architecture.SDXL if key.endswith("_xl") else ModelWeights.Architecture.SD15
+        architecture = ModelWeights.Architecture.SDXL if "_xl" in key else ModelWeights.Architecture.SD15
         registered[key], _ = model_weights_register(
             path=path, kind=kind, name=name, architecture=architecture, config=config,
             source_name="seed make_tiny_models", source_version="1",

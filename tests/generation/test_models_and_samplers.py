@@ -20,9 +20,9 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     call_command("make_tiny_models", "--json")
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
-    assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("controlnet", "diffusers"),
-                       ("lora", "safetensors"), ("lora", "safetensors"), ("vae", "diffusers")]
-    assert ModelWeights.objects.get(name__contains="SDXL").architecture == "sdxl"
+    assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("base", "safetensors"),
+                       ("controlnet", "diffusers"), ("lora", "safetensors"), ("lora", "safetensors"), ("vae", "diffusers")]
+    assert set(ModelWeights.objects.filter(name__contains="SDXL").values_list("architecture", flat=True)) == {"sdxl"}
     base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
 
@@ -45,24 +45,30 @@ def test_default_size_follows_the_brief_aspect():
     assert size_for_aspect(aspect=(1, 1), area=1024 * 1024) == (1024, 1024)
 
 
-def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny, run_jobs):
+@pytest.mark.parametrize(("folder", "single"), [("base", "base_single"), ("base_xl", "base_xl_single")])
+def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny, run_jobs, folder, single):
     import numpy as np
     from PIL import Image
 
     from assets.services.blobs import blob_open
 
-    assert tiny["base_single"].format == "safetensors" and tiny["base_single"].blob_id == tiny["base_single"].sha256
-    assert any(path.startswith("config/unet/") for path in tiny["base_single"].files)
+    assert tiny[single].format == "safetensors" and tiny[single].blob_id == tiny[single].sha256
+    assert any(path.startswith("config/unet/") for path in tiny[single].files)
+    assert tiny[single].architecture == tiny[folder].architecture
     brief = make_brief()
     pixels = []
-    for base in (tiny["base"], tiny["base_single"]):
+    for base in (tiny[folder], tiny[single]):
         with run_jobs():
             job = generation_job_create(brief=brief, op="txt2img", base_model=base, prompt_text="a can",
                                         params={**FAST, "seed": 4, "batch_size": 1})
         version = job.batches.get().derivation.generated.get().version
         with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
             pixels.append(np.asarray(image.convert("RGB")))
-    assert np.array_equal(pixels[0], pixels[1])
+    assert version_reproduce(version=version).verdict == "bit_identical"
+    # Same weights either way; the XL text encoders built from a single file may pick another attention kernel.
+    assert np.abs(pixels[0].astype(int) - pixels[1].astype(int)).mean() / 255 < 0.01
+    if folder == "base":
+        assert np.array_equal(pixels[0], pixels[1])
 
 
 def test_an_sdxl_base_generates_and_reproduces(tiny, run_jobs):
