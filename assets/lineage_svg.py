@@ -27,10 +27,8 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 def _ranks(graph: LineageGraph) -> dict[str, int]:
     """Longest distance from the root, so every node sits left of everything made from it."""
-    made_by = {f"version:{edge.version_id}": f"derivation:{edge.derivation_id}" for edge in graph.generated}
-    inputs = defaultdict(list)
-    for edge in graph.used:
-        inputs[f"derivation:{edge.derivation_id}"].append(used_node_id(edge))
+    made_by = {f"version:{vid}": f"derivation:{edge.derivation_id}" for vid, edge in graph.made_by.items()}
+    inputs = {f"derivation:{did}": [used_node_id(edge) for edge in edges] for did, edges in graph.inputs.items()}
     rank = {f"version:{graph.root.pk}": 0}
     frontier = [f"version:{graph.root.pk}"]
     while frontier:

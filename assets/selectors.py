@@ -7,6 +7,7 @@ share ancestors terminates and visits each version once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -82,6 +83,19 @@ class LineageGraph:
     derivations: dict[int, Derivation] = field(default_factory=dict)
     generated: list[Generated] = field(default_factory=list)
     used: list[Used] = field(default_factory=list)
+
+    @cached_property
+    def made_by(self) -> dict[int, Generated]:
+        """The generated edge of each version in the graph: which derivation made it, at which batch index."""
+        return {edge.version_id: edge for edge in self.generated}
+
+    @cached_property
+    def inputs(self) -> dict[int, list[Used]]:
+        """The used edges of each derivation, in role and position order."""
+        inputs: dict[int, list[Used]] = {}
+        for edge in self.used:
+            inputs.setdefault(edge.derivation_id, []).append(edge)
+        return inputs
 
     def as_dict(self) -> dict:
         """Nodes and edges, ready for JSON (API and CLI)."""

@@ -16,7 +16,7 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
-from assets.selectors import lineage_graph
+from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store
 from assets.services.derivations import UsedInput, derivation_create
 from generation.imaging import perceptual_distance
@@ -51,29 +51,24 @@ def _recorded_image(version: Version) -> Image.Image:
         return image.convert("RGB")
 
 
-def _chain(version: Version) -> tuple[list[Derivation], dict[int, int], dict[int, list[Used]]]:
+def _chain(version: Version) -> tuple[list[Derivation], LineageGraph]:
     """The derivations above `version` in the order they ran (inputs before what used them)."""
     graph = lineage_graph(version=version)
-    made_by = {edge.version_id: edge for edge in graph.generated}
-    inputs: dict[int, list[Used]] = {}
-    for edge in graph.used:
-        inputs.setdefault(edge.derivation_id, []).append(edge)
     order: list[Derivation] = []
     seen: set[int] = set()
 
     def visit(version_id: int) -> None:
-        edge = made_by.get(version_id)
+        edge = graph.made_by.get(version_id)
         if edge is None or edge.derivation_id in seen:
             return
         seen.add(edge.derivation_id)
-        for used in inputs.get(edge.derivation_id, []):
+        for used in graph.inputs.get(edge.derivation_id, []):
             if used.version_id:
                 visit(used.version_id)
         order.append(graph.derivations[edge.derivation_id])
 
     visit(version.pk)
-    index_of = {edge.version_id: edge.index for edge in graph.generated}
-    return order, index_of, inputs
+    return order, graph
 
 
 def version_reproduce(*, version: Version, threads: int | None = None) -> Reproduction:
@@ -85,7 +80,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     from generation.imaging import png_bytes
     from generation.runner import images_generate, infotext, recipe_of, stored_image
 
-    order, index_of, inputs = _chain(version)
+    order, graph = _chain(version)
     generations = [d for d in order if d.op in GENERATION_OPS]
     if not generations:
         raise ApplicationError(f"version {version.pk} has no generation in its lineage: there is nothing to re-run")
@@ -102,15 +97,16 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
             return reproduced.get(edge.version_id) or stored_image(edge)
 
         current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
-        needed = _needed(version, order, inputs)
+        needed = _needed(version, order, graph)
         for derivation in order:
-            wanted = [edge.version_id for edge in derivation.generated.all() if edge.version_id in needed]
+            wanted = sorted((vid for vid in needed if graph.made_by[vid].derivation_id == derivation.pk),
+                            key=lambda vid: graph.made_by[vid].index)
             if derivation.op not in GENERATION_OPS:
                 steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
                               "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
                 continue
             recipe = recipe_of(derivation=derivation)
-            images, _ = images_generate(recipe=recipe, indices=[index_of[vid] for vid in wanted], image_of=image_of, cache=cache)
+            images, _ = images_generate(recipe=recipe, indices=[graph.made_by[vid].index for vid in wanted], image_of=image_of, cache=cache)
             for vid, (_, seed, image) in zip(wanted, images):
                 reproduced[vid] = image
                 if vid == version.pk:
@@ -130,13 +126,13 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
                         fingerprint_diff=list(diff.values()), steps=steps)
 
 
-def _needed(version: Version, order: list[Derivation], inputs: dict[int, list[Used]]) -> set[int]:
-    """The versions on the path to `version`: siblings in a batch are not re-generated."""
+def _needed(version: Version, order: list[Derivation], graph: LineageGraph) -> set[int]:
+    """The versions on the path to `version` that a derivation made: siblings in a batch are not re-generated."""
     needed = {version.pk}
     for derivation in reversed(order):
-        if any(edge.version_id in needed for edge in derivation.generated.all()):
-            needed |= {edge.version_id for edge in inputs.get(derivation.pk, []) if edge.version_id}
-    return needed
+        if any(graph.made_by[vid].derivation_id == derivation.pk for vid in needed if vid in graph.made_by):
+            needed |= {edge.version_id for edge in graph.inputs.get(derivation.pk, []) if edge.version_id}
+    return {vid for vid in needed if vid in graph.made_by}
 
 
 def reproduction_record(*, reproduction: Reproduction, created_by=None) -> Version:

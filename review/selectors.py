@@ -103,23 +103,19 @@ def brief_cycle_stats(*, brief: Brief) -> dict:
 def version_recipe(*, version: Version) -> dict:
     """What made a version, flattened from its lineage: prompt, seed, models, LoRAs, parameters, edits."""
     graph = lineage_graph(version=version)
-    made_by = {edge.version_id: edge.derivation_id for edge in graph.generated}
-    used_by_derivation = defaultdict(list)
-    for edge in graph.used:
-        used_by_derivation[edge.derivation_id].append(edge)
     chain = []
     current = version.pk
-    while current in made_by:
-        derivation = graph.derivations[made_by[current]]
+    while current in graph.made_by:
+        derivation = graph.derivations[graph.made_by[current].derivation_id]
         chain.append(derivation)
-        parents = [e.version_id for e in used_by_derivation[derivation.pk] if e.version_id]
+        parents = [e.version_id for e in graph.inputs.get(derivation.pk, []) if e.version_id]
         current = parents[0] if parents else None
     chain.reverse()
     recipe = {"operations": [d.op for d in chain], "params": {}, "prompt": None, "negative_prompt": None,
               "base_model": None, "loras": [], "references": []}
     for derivation in chain:
         recipe["params"].update({f"{derivation.op}.{key}": value for key, value in derivation.params.items()})
-        for edge in used_by_derivation[derivation.pk]:
+        for edge in graph.inputs.get(derivation.pk, []):
             if edge.prompt_id:
                 recipe["prompt"], recipe["negative_prompt"] = edge.prompt.text, edge.prompt.negative_text
             elif edge.model_weights_id and edge.role == "base_model":

@@ -46,11 +46,6 @@ def checklist_item_add(*, brief: Brief, label: str) -> ChecklistItem:
     return item
 
 
-def checklist_item_retire(*, item: ChecklistItem) -> None:
-    item.active = False
-    item.save(update_fields=["active"])
-
-
 def checklist_tick(*, version: Version, item: ChecklistItem, checked: bool, reviewer) -> ChecklistTick:
     if item.brief_id != version.brief_id:
         raise ApplicationError(f"checklist item {item.pk} belongs to another brief than version {version.pk}")

@@ -23,13 +23,9 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(graph.as_dict(), indent=2, default=str))
             return
-        made_by = {edge.version_id: edge for edge in graph.generated}
-        inputs = {}
-        for edge in graph.used:
-            inputs.setdefault(edge.derivation_id, []).append(edge)
-        self._print_version(version.pk, graph, made_by, inputs, depth=0, seen=set())
+        self._print_version(version.pk, graph, depth=0, seen=set())
 
-    def _print_version(self, version_id, graph, made_by, inputs, depth, seen):
+    def _print_version(self, version_id, graph, depth, seen):
         version = graph.versions[version_id]
         indent = "    " * depth
         self.stdout.write(f"{indent}v{version.pk} {version.width}x{version.height} {version.format} sha256 {version.blob_id}")
@@ -37,16 +33,16 @@ class Command(BaseCommand):
             self.stdout.write(f"{indent}    (shown above)")
             return
         seen.add(version_id)
-        edge = made_by.get(version_id)
+        edge = graph.made_by.get(version_id)
         if edge is None:
             return
         derivation = graph.derivations[edge.derivation_id]
         summary = params_key_summary(op=derivation.op, params=derivation.params)
         self.stdout.write(f"{indent}  <- {derivation.op} #{derivation.pk} [{derivation.phase}, {derivation.state}] {summary}")
-        for used in inputs.get(derivation.pk, []):
+        for used in graph.inputs.get(derivation.pk, []):
             if used.version_id:
                 self.stdout.write(f"{indent}     {used.role}:")
-                self._print_version(used.version_id, graph, made_by, inputs, depth + 2, seen)
+                self._print_version(used.version_id, graph, depth + 2, seen)
             else:
                 weight = f" x{used.weight:g}" if used.weight is not None else ""
                 self.stdout.write(f"{indent}     {used.role}: {used_node_id(used)} {used.target}{weight}")
