@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from assets.errors import ApplicationError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
-MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,14 @@ def _metadata_limits() -> dict[str, int]:
     }
 
 
-def image_inspect(*, path: Path) -> ImageInfo:
+def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS) -> ImageInfo:
     """Open with an allow-list of formats, refuse bombs, oversized metadata and truncated data."""
     max_pixels = settings.SEED_MAX_IMAGE_PIXELS
-    allowed = ", ".join(ALLOWED_FORMATS)
+    allowed = ", ".join(formats)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=ALLOWED_FORMATS) as image:
+            with Image.open(path, formats=formats) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ApplicationError(
@@ -77,7 +77,7 @@ def image_inspect(*, path: Path) -> ImageInfo:
         raise ApplicationError(f"image refused as a decompression bomb: {exc}", extra={"code": "decompression_bomb"}) from exc
     except UnidentifiedImageError as exc:
         raise ApplicationError(f"file is not an image in an accepted format ({allowed})",
-                               extra={"code": "unsupported_format", "allowed": list(ALLOWED_FORMATS)}) from exc
+                               extra={"code": "unsupported_format", "allowed": list(formats)}) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc
     return ImageInfo(width=width, height=height, format=image_format, media_type=MEDIA_TYPES[image_format])

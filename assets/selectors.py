@@ -97,6 +97,24 @@ class LineageGraph:
             inputs.setdefault(edge.derivation_id, []).append(edge)
         return inputs
 
+    def chain(self, version_id: int | None = None) -> list[Derivation]:
+        """The derivations above a version in the order they ran: every input's maker before what used it."""
+        order: list[Derivation] = []
+        seen: set[int] = set()
+
+        def visit(current: int) -> None:
+            edge = self.made_by.get(current)
+            if edge is None or edge.derivation_id in seen:
+                return
+            seen.add(edge.derivation_id)
+            for used in self.inputs.get(edge.derivation_id, []):
+                if used.version_id:
+                    visit(used.version_id)
+            order.append(self.derivations[edge.derivation_id])
+
+        visit(self.root.pk if version_id is None else version_id)
+        return order
+
     def as_dict(self) -> dict:
         """Nodes and edges, ready for JSON (API and CLI)."""
         nodes = [_version_node(version) for version in self.versions.values()]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("review.api.urls")),
     path("api/", include("generation.api.urls")),
+    path("api/", include("delivery.api.urls")),
     path("api/", include("assets.api.urls")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -11,7 +11,9 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 from PIL import Image
 
 from assets.errors import ApplicationError
@@ -52,23 +54,8 @@ def _recorded_image(version: Version) -> Image.Image:
 
 
 def _chain(version: Version) -> tuple[list[Derivation], LineageGraph]:
-    """The derivations above `version` in the order they ran (inputs before what used them)."""
     graph = lineage_graph(version=version)
-    order: list[Derivation] = []
-    seen: set[int] = set()
-
-    def visit(version_id: int) -> None:
-        edge = graph.made_by.get(version_id)
-        if edge is None or edge.derivation_id in seen:
-            return
-        seen.add(edge.derivation_id)
-        for used in graph.inputs.get(edge.derivation_id, []):
-            if used.version_id:
-                visit(used.version_id)
-        order.append(graph.derivations[edge.derivation_id])
-
-    visit(version.pk)
-    return order, graph
+    return graph.chain(), graph
 
 
 def version_reproduce(*, version: Version, threads: int | None = None) -> Reproduction:
@@ -102,8 +89,17 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
             wanted = sorted((vid for vid in needed if graph.made_by[vid].derivation_id == derivation.pk),
                             key=lambda vid: graph.made_by[vid].index)
             if derivation.op not in GENERATION_OPS:
-                steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
-                              "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
+                rerunner = settings.SEED_RERUNNERS.get(derivation.op)
+                if rerunner is None or not wanted:
+                    steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
+                                  "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
+                    continue
+                image, png = import_string(rerunner)(derivation=derivation, inputs=graph.inputs.get(derivation.pk, []),
+                                                     image_of=image_of)
+                reproduced[wanted[0]] = image
+                if wanted[0] == version.pk:
+                    final_png = png
+                steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
                 continue
             recipe = recipe_of(derivation=derivation)
             images, _ = images_generate(recipe=recipe, indices=[graph.made_by[vid].index for vid in wanted], image_of=image_of, cache=cache)
@@ -117,7 +113,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     finally:
         torch.set_num_threads(previous_threads)
     if final_png is None:
-        raise ApplicationError(f"version {version.pk} was not made by a generation; only its inputs could be re-run")
+        raise ApplicationError(f"version {version.pk} was not made by an operation the worker can re-run; only its inputs could be")
     distance = perceptual_distance(Image.open(io.BytesIO(final_png)), _recorded_image(version))
     sha = hashlib.sha256(final_png).hexdigest()
     verdict = ("bit_identical" if sha == version.blob_id

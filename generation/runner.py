@@ -7,17 +7,15 @@ worker and `reproduce` run exactly the same code.
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from django.conf import settings
 from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, Operation, Used
-from assets.services.blobs import StagedFile, blob_open
+from assets.services.blobs import StagedFile, blob_open, bytes_stage
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import A1111_NAMES, scheduler_build
@@ -170,23 +168,43 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
             base.unload_lora_weights()
 
 
-def stage_png(*, image: Image.Image, text: str, directory: Path) -> StagedFile:
-    import hashlib
+def stage_png(*, image: Image.Image, text: str) -> StagedFile:
+    return bytes_stage(data=png_bytes(image=image, infotext=text), prefix="gen-", suffix=".png")
 
-    data = png_bytes(image=image, infotext=text)
-    directory.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix="gen-", suffix=".png", delete=False)
-    with handle:
-        handle.write(data)
-    return StagedFile(path=Path(handle.name), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+def _generate(derivation: Derivation, staged: list[StagedFile]):
+    from generation.environment import environment_fingerprint
+    from generation.services.runs import Output, run_progress
+
+    cache = process_cache()
+    recipe = recipe_of(derivation=derivation)
+    indices = list(range(derivation.params.get("batch_size", 1)))
+    images, gpu_seconds = images_generate(
+        recipe=recipe, indices=indices, image_of=stored_image, cache=cache,
+        on_step=lambda done: run_progress(derivation=derivation, step=done),
+    )
+    outputs = []
+    for index, seed, image in images:
+        png = stage_png(image=image, text=infotext(recipe=recipe, seed=seed))
+        staged.append(png)
+        outputs.append(Output(index=index, seed=seed, png=png, width=image.width, height=image.height))
+    return outputs, environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name), gpu_seconds
 
 
 def derivation_run(*, derivation_id: int) -> str:
-    """The worker's whole job for one derivation: claim, generate, record once; failures are recorded too."""
+    """The worker's whole job for one generation: claim, generate, record once; failures are recorded too."""
+    return run_guarded(derivation_id=derivation_id, work=_generate)
+
+
+def run_guarded(*, derivation_id: int, work: Callable) -> str:
+    """Claim a derivation, let `work(derivation, staged)` make its outputs, record them once or record why not.
+
+    `work` returns (outputs, environment, gpu_seconds) and appends every scratch file it writes to
+    `staged`, which is removed whatever happens.
+    """
     import torch
 
-    from generation.environment import environment_fingerprint
-    from generation.services.runs import Output, RunSuperseded, run_claim, run_fail, run_finish, run_progress
+    from generation.services.runs import RunSuperseded, run_claim, run_fail, run_finish
 
     derivation = run_claim(derivation_id=derivation_id)
     if derivation is None:
@@ -195,19 +213,7 @@ def derivation_run(*, derivation_id: int) -> str:
         torch.set_num_threads(settings.SEED_TORCH_THREADS)
     staged: list[StagedFile] = []
     try:
-        cache = process_cache()
-        recipe = recipe_of(derivation=derivation)
-        indices = list(range(derivation.params.get("batch_size", 1)))
-        images, gpu_seconds = images_generate(
-            recipe=recipe, indices=indices, image_of=stored_image, cache=cache,
-            on_step=lambda done: run_progress(derivation=derivation, step=done),
-        )
-        outputs = []
-        for index, seed, image in images:
-            png = stage_png(image=image, text=infotext(recipe=recipe, seed=seed), directory=Path(settings.SEED_STAGING_DIR))
-            staged.append(png)
-            outputs.append(Output(index=index, seed=seed, png=png, width=image.width, height=image.height))
-        environment = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
+        outputs, environment, gpu_seconds = work(derivation, staged)
         run_finish(derivation=derivation, outputs=outputs, environment=environment, gpu_seconds=gpu_seconds)
         return "succeeded"
     except (RunCancelled, RunSuperseded) as exc:

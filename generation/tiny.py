@@ -140,6 +140,30 @@ def tiny_single_file_write(*, pipeline, path: Path, config: Path) -> tuple[Path,
     return path, config
 
 
+def tiny_upscaler_write(*, path: Path, scale: int, seed: int, compact: bool = False) -> Path:
+    """A tiny random-weight Real-ESRGAN file spandrel detects like the real ones.
+
+    RRDBNet (x4plus/x2plus layout): 16 filters, 2 blocks, the default growth channels detection expects.
+    Compact (SRVGGNet, like realesr-general-x4v3) adds the nearest-neighbour upscale of its input to its
+    output; its last conv is damped so the tiny one reads as a faithful enlargement with faint texture.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from spandrel.architectures.Compact import Compact
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(seed)
+    model = Compact(num_feat=16, num_conv=4, upscale=scale) if compact else ESRGAN(num_filters=16, num_blocks=2, scale=scale)
+    state = {key: value.contiguous() for key, value in model.state_dict().items()}
+    if compact:
+        last = max((key for key in state if key.startswith("body.") and key.endswith(".weight") and state[key].dim() == 4),
+                   key=lambda key: int(key.split(".")[1]))
+        state[last] = state[last] * 0.05
+        state[last.replace(".weight", ".bias")] = state[last.replace(".weight", ".bias")] * 0.05
+    save_file(state, str(path))
+    return path
+
+
 def tiny_models_write(*, folder: Path) -> dict:
     """Write every tiny model into `folder`; same seeds, same bytes, so registering twice is a no-op.
 
@@ -166,4 +190,7 @@ def tiny_models_write(*, folder: Path) -> dict:
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,
         "vae": tiny_vae_write(path=folder / "tiny-vae", seed=5),
+        "upscaler_x4": tiny_upscaler_write(path=folder / "tiny-realesrgan-x4plus.safetensors", scale=4, seed=6),
+        "upscaler_x2": tiny_upscaler_write(path=folder / "tiny-realesrgan-x2plus.safetensors", scale=2, seed=7),
+        "upscaler_general": tiny_upscaler_write(path=folder / "tiny-realesr-general-x4.safetensors", scale=4, seed=8, compact=True),
     }

@@ -9,20 +9,24 @@ CLIENT_REVIEWER = "Client reviewer"
 _ASSETS = ["client", "campaign", "brief", "reference", "prompttemplate", "prompt", "version", "derivation", "modelweights",
            "blob", "used", "generated", "clientmembership"]
 _GENERATION = ["generationjob", "jobbatch", "reproductionrun"]
+_DELIVERY = ["channelpreset", "focalpoint", "delivery", "deliveryitem", "fingerprint"]
 _REVIEW = ["rating", "checklistitem", "checklisttick", "reviewround", "roundversion", "decision", "pin", "approval",
            "sharelink", "auditevent"]
 
 ROLE_PERMISSIONS = {
-    PRODUCER: [f"{app}.{action}_{model}" for app, models in (("assets", _ASSETS), ("review", _REVIEW), ("generation", _GENERATION))
-               for model in models for action in ("view", "add", "change")],
+    PRODUCER: [f"{app}.{action}_{model}" for app, models in (("assets", _ASSETS), ("review", _REVIEW), ("generation", _GENERATION),
+                                                              ("delivery", _DELIVERY))
+               for model in models for action in ("view", "add", "change")] + ["delivery.override_qc"],
     INTERNAL_REVIEWER: [f"assets.view_{m}" for m in _ASSETS if m != "clientmembership"]
     + ["assets.change_version"]
     + [f"review.view_{m}" for m in _REVIEW if m != "auditevent"]
     + [f"generation.view_{m}" for m in _GENERATION]
+    + [f"delivery.view_{m}" for m in _DELIVERY]
     + ["review.add_decision", "review.add_rating", "review.change_rating", "review.add_checklisttick",
        "review.change_checklisttick"],
     CLIENT_REVIEWER: ["assets.view_brief", "assets.view_version", "assets.view_reference", "review.view_reviewround",
-                      "review.view_roundversion", "review.view_decision", "review.add_decision"],
+                      "review.view_roundversion", "review.view_decision", "review.add_decision", "delivery.view_delivery",
+                      "delivery.view_deliveryitem"],
 }
 
 

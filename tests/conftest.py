@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.localpg import Cluster, free_port
+from generation.services.models import tiny_paths_register
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +32,16 @@ def django_db_modify_db_settings():
         shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def c2pa_keys(tmp_path_factory):
+    """One development CA and signer for the whole run, made exactly as the set-up makes it."""
+    from delivery.keys import dev_ca_create
+
+    return dev_ca_create(folder=tmp_path_factory.mktemp("c2pa-keys"))
+
+
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
+def media_root(settings, tmp_path, c2pa_keys):
     """Every test gets empty storages, so a test can assert that nothing was written.
 
     Changing STORAGES through the settings fixture makes Django drop its cached storage backends.
@@ -41,9 +50,32 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = root
     settings.SEED_STAGING_DIR = root / "staging"
     settings.SEED_MODEL_CACHE = root / "model-cache"
+    settings.SEED_DELIVERY_DIR = root / "deliveries"
+    settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY = c2pa_keys["chain"], c2pa_keys["key"]
+    settings.SEED_C2PA_TRUST_ANCHORS = c2pa_keys["root"]
     settings.STORAGES = {
         **settings.STORAGES,
         "blobs": {**settings.STORAGES["blobs"], "OPTIONS": {"location": str(root / "blobs")}},
         "derived": {**settings.STORAGES["derived"], "OPTIONS": {"location": str(root / "derived")}},
     }
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_files():
+    from generation.tiny import tiny_models_write
+
+    folder = Path(tempfile.mkdtemp(prefix="seed-tiny-test-"))
+    yield tiny_models_write(folder=folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def tiny(db, tiny_files):
+    return tiny_paths_register(paths=tiny_files)
+
+
+@pytest.fixture
+def run_jobs(django_capture_on_commit_callbacks):
+    """Queue inside the block; tasks run on the worker path when the block's transaction callbacks fire."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -135,6 +135,8 @@ class Used(AppendOnlyModel):
         VAE = "vae", "VAE"
         CONTROLNET = "controlnet", "ControlNet"
         UPSCALER = "upscaler", "Upscaler"
+        FONT = "font", "Font"
+        PROFILE = "profile", "ICC profile"
         REPRODUCED = "reproduced", "Version this run reproduces"
 
     derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="used")

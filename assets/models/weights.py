@@ -39,6 +39,7 @@ class ModelWeights(AppendOnlyModel):
     # A single file is one blob; a diffusers folder is a manifest of {relative path: blob sha256}.
     blob = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     files = models.JSONField(default=dict, blank=True)
+    scale = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

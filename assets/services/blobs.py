@@ -63,6 +63,15 @@ def blob_staged(*, source, max_bytes: int | None = None) -> Iterator[StagedFile]
         path.unlink(missing_ok=True)
 
 
+def bytes_stage(*, data: bytes, prefix: str = "out-", suffix: str = "") -> StagedFile:
+    """Bytes made in memory, written to scratch space and hashed, ready for `blob_store`; the caller unlinks it."""
+    staging = Path(settings.SEED_STAGING_DIR)
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging, prefix=prefix, suffix=suffix, delete=False) as handle:
+        handle.write(data)
+    return StagedFile(path=Path(handle.name), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
 def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
     """Store staged bytes once under their sha256; returns the blob and whether its file is new.
 

@@ -29,8 +29,8 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def safetensors_keys(*, path: Path) -> list[str]:
-    """Tensor names from a safetensors header; refuses files that are not safetensors."""
+def safetensors_header(*, path: Path) -> dict[str, dict]:
+    """Tensor names with their dtype and shape from a safetensors header; refuses files that are not safetensors."""
     with path.open("rb") as handle:
         prefix = handle.read(8)
         if len(prefix) < 8:
@@ -44,7 +44,28 @@ def safetensors_keys(*, path: Path) -> list[str]:
             raise ApplicationError(f"{path.name} is not a safetensors file (unreadable header)") from exc
     if not isinstance(header, dict):
         raise ApplicationError(f"{path.name} is not a safetensors file (header is not an object)")
-    return [key for key in header if key != "__metadata__"]
+    return {key: value for key, value in header.items() if key != "__metadata__" and isinstance(value, dict)}
+
+
+def _upscale_factor(shapes: dict[str, list[int]]) -> int | None:
+    """The fixed factor of a Real-ESRGAN file, read from tensor shapes (no torch needed)."""
+    if "conv_first.weight" in shapes:
+        # BasicSR RRDBNet folds pixels into channels for x2 (12 in) and x1 (48 in); x4 takes RGB.
+        return {3: 4, 12: 2, 48: 1}.get(shapes["conv_first.weight"][1])
+    if any(key.startswith("model.1.sub.") for key in shapes):
+        # Original ESRGAN layout: after the trunk, one upconv per 2x, then two final convs.
+        convs = {int(key.split(".")[1]) for key, shape in shapes.items()
+                 if key.startswith("model.") and key.count(".") == 2 and key.endswith(".weight") and len(shape) == 4}
+        stages = len([index for index in convs if index > 1]) - 2
+        return 2 ** stages if stages >= 0 else None
+    bodies = [(int(key.split(".")[1]), shape) for key, shape in shapes.items()
+              if key.startswith("body.") and key.endswith(".weight") and len(shape) == 4]
+    if bodies:
+        # SRVGGNetCompact: the last conv emits RGB x factor^2 channels for the pixel shuffle.
+        out_channels = max(bodies)[1][0]
+        factor = round((out_channels / 3) ** 0.5)
+        return factor if factor * factor * 3 == out_channels else None
+    return None
 
 
 def _architecture_from_keys(keys: list[str]) -> str | None:
@@ -53,7 +74,7 @@ def _architecture_from_keys(keys: list[str]) -> str | None:
         return ModelWeights.Architecture.SDXL
     if "model.diffusion_model." in joined or "lora_unet_" in joined or "unet." in joined or "down_blocks." in joined:
         return ModelWeights.Architecture.SD15
-    if "body.0.rdb1." in joined or "RRDB_trunk." in joined or "conv_first." in joined:
+    if "body.0.rdb1." in joined or "RRDB_trunk." in joined or "conv_first." in joined or "model.1.sub.0.RDB1." in joined:
         return ModelWeights.Architecture.ESRGAN
     if "body.0.weight" in joined:
         return ModelWeights.Architecture.COMPACT
@@ -97,13 +118,15 @@ def model_weights_register(
     source_version: str = "",
     notes: str = "",
     config: Path | None = None,
+    scale: int | None = None,
 ) -> tuple[ModelWeights, bool]:
     """Hash a local file or diffusers folder, store it content-addressed and register it.
 
     Idempotent by sha256: registering the same bytes again returns the existing row (and False).
     A folder's sha256 is the hash of its manifest of {relative path: file sha256}. A single-file
     checkpoint may bring its architecture's config folder (`config`), stored beside it so loading
-    never asks a hub; its sha256 stays the file's own, as other tools show it.
+    never asks a hub; its sha256 stays the file's own, as other tools show it. An upscaler's factor
+    is read from a safetensors file's tensor shapes; other formats must name it (`scale`).
     """
     path = Path(path)
     if kind not in ModelWeights.Kind.values:
@@ -118,11 +141,13 @@ def model_weights_register(
         sha256 = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
         weights_format = ModelWeights.Format.DIFFUSERS
         detected = _architecture_from_folder(path)
+        header = {}
     else:
         weights_format = SINGLE_FILE_FORMATS.get(path.suffix.lower())
         if weights_format is None:
             raise ApplicationError(f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}")
-        keys = safetensors_keys(path=path) if weights_format == ModelWeights.Format.SAFETENSORS else []
+        header = safetensors_header(path=path) if weights_format == ModelWeights.Format.SAFETENSORS else {}
+        keys = list(header)
         staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
         manifest = {}
         sha256 = staged[0].sha256
@@ -144,6 +169,17 @@ def model_weights_register(
     if architecture is None:
         raise ApplicationError(f"could not tell the architecture of {path.name}; pass one of {', '.join(ModelWeights.Architecture.values)}")
 
+    if kind == ModelWeights.Kind.UPSCALER:
+        detected_scale = _upscale_factor({key: value.get("shape", []) for key, value in header.items()})
+        if scale is not None and detected_scale is not None and scale != detected_scale:
+            raise ApplicationError(f"{path.name} upscales {detected_scale}x, not {scale}x")
+        scale = scale or detected_scale
+        if scale not in (2, 4):
+            raise ApplicationError(f"could not tell the upscale factor of {path.name} (2 or 4); pass scale",
+                                   extra={"detected": detected_scale})
+    elif scale is not None:
+        raise ApplicationError("only upscalers have a scale")
+
     created_files: list[str] = []
     try:
         with transaction.atomic():
@@ -157,7 +193,7 @@ def model_weights_register(
                 kind=kind, architecture=architecture, name=name.strip(), source_name=source_name,
                 source_version=source_version, sha256=sha256, size=sum(item.size for item in staged),
                 format=weights_format, blob=None if weights_format == ModelWeights.Format.DIFFUSERS else blobs[0],
-                files=manifest, notes=notes,
+                files=manifest, notes=notes, scale=scale,
             )
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()

@@ -179,7 +179,8 @@ LOGGING = {
 }
 
 # `manage.py demo` runs these stages in order; each app appends its own.
-SEED_DEMO_STAGES = ["assets.demo.brief_stage", "generation.demo.generation_stage", "review.demo.review_stage"]
+SEED_DEMO_STAGES = ["assets.demo.brief_stage", "generation.demo.generation_stage", "review.demo.review_stage",
+                    "delivery.demo.delivery_stage"]
 
 # Worker: where registered model folders are laid out for diffusers (links into the blob store),
 # and where single-file checkpoints find their architecture's config (never fetched from a hub).
@@ -188,3 +189,27 @@ SEED_MODEL_CONFIGS = Path(env_str("SEED_MODEL_CONFIGS", str(BASE_DIR / "generati
 # Threads torch uses on CPU; recorded with every derivation and pinned again by `reproduce`.
 SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 0)
 SEED_SCRATCH_DIR = Path(env_str("SEED_SCRATCH_DIR", str(MEDIA_ROOT / "scratch")))
+
+# `reproduce` re-runs these non-generation operations with the worker's own code.
+SEED_RERUNNERS = {op: "delivery.finishing.finishing_render"
+                  for op in ("upscale", "grade", "lut", "sharpen", "denoise", "text_overlay", "composite", "icc")}
+
+# C2PA signing. The set-up (`manage.py c2pa_dev_ca`) makes a development CA and signer in .seed-keys/;
+# production points these at the studio's own certificate chain, key and trust anchors.
+_KEYS = BASE_DIR / ".seed-keys"
+SEED_C2PA_CERT = Path(env_str("SEED_C2PA_CERT", str(_KEYS / "signer-chain.pem")))
+SEED_C2PA_KEY = Path(env_str("SEED_C2PA_KEY", str(_KEYS / "signer-key.pem")))
+SEED_C2PA_TRUST_ANCHORS = Path(env_str("SEED_C2PA_TRUST_ANCHORS", str(_KEYS / "root.pem")))
+# Written into EXIF Artist and the C2PA claim of delivered files.
+SEED_STUDIO_NAME = env_str("SEED_STUDIO_NAME", "Seed studio")
+SEED_C2PA_ALG = env_str("SEED_C2PA_ALG", "es256")
+SEED_C2PA_TSA_URL = env_str("SEED_C2PA_TSA_URL", "")
+# Delivered files live under MEDIA_ROOT/deliveries/<id>/ next to their zip bundle.
+SEED_DELIVERY_DIR = Path(env_str("SEED_DELIVERY_DIR", str(MEDIA_ROOT / "deliveries")))
+# QC: least ΔE2000 between an image's dominant colour and its page background; how close a pixel must be
+# to a brand colour to count; the share of pixels brand colours must cover together.
+SEED_QC_MIN_DELTA_E = float(env_str("SEED_QC_MIN_DELTA_E", "10"))
+SEED_QC_PALETTE_DELTA_E = float(env_str("SEED_QC_PALETTE_DELTA_E", "12"))
+SEED_QC_PALETTE_MIN_SHARE = float(env_str("SEED_QC_PALETTE_MIN_SHARE", "0.02"))
+# verify: a copy is "perceptual" when its 64-bit perceptual hash differs in at most this many bits.
+SEED_VERIFY_MAX_HASH_DISTANCE = env_int("SEED_VERIFY_MAX_HASH_DISTANCE", 10)

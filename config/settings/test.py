@@ -19,3 +19,7 @@ STORAGES = {
 SEED_STAGING_DIR = MEDIA_ROOT / "staging"
 SEED_MODEL_CACHE = MEDIA_ROOT / "model-cache"
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+SEED_C2PA_CERT = MEDIA_ROOT / "keys" / "signer-chain.pem"
+SEED_C2PA_KEY = MEDIA_ROOT / "keys" / "signer-key.pem"
+SEED_C2PA_TRUST_ANCHORS = MEDIA_ROOT / "keys" / "root.pem"
+SEED_DELIVERY_DIR = MEDIA_ROOT / "deliveries"

@@ -36,8 +36,9 @@ def test_demo_flow_is_repeatable(capsys):
     call_command("demo", "--no-serve", "--json")
     second = json.loads(capsys.readouterr().out)
     assert (first["brief"], first["generation"]) == (second["brief"], second["generation"])
-    assert [first["review"][key] for key in ("approved_master", "rounds")] == \
-        [second["review"][key] for key in ("approved_master", "rounds")]
+    assert first["review"]["approved_master"] == second["review"]["approved_master"]
+    # The delivery stage adds one client round for the finished look; the review rounds stay as they were.
+    assert second["review"]["rounds"][:len(first["review"]["rounds"])] == first["review"]["rounds"]
     brief = Brief.objects.get(pk=first["brief"]["brief"])
     assert brief.palette == ["#FE2C54", "#00E0FF", "#FFD500"] and brief.aspect == "9:16"
     assert Reference.objects.filter(brief=brief).count() == 24
@@ -48,6 +49,13 @@ def test_demo_flow_is_repeatable(capsys):
     assert outpainted.width * 9 == outpainted.height * 16 or abs(outpainted.width / outpainted.height - 16 / 9) < 0.1
     master = Version.objects.get(pk=first["review"]["approved_master"])
     assert version_final_approval(version=master) is not None
+    delivered = first["delivery"]
+    assert delivered == second["delivery"]
+    finished = Version.objects.get(pk=delivered["finished_master"])
+    assert (finished.width, finished.height) == (master.width * 4, master.height * 4)
+    assert version_final_approval(version=finished) is not None
+    assert len(delivered["files"]) == 7 and delivered["verify"]["manifest"] == "trusted"
+    assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
     assert first["login"]["username"] == "demo"
 
 

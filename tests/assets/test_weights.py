@@ -73,7 +73,7 @@ def test_used_weights_cannot_be_deleted_and_unused_can(lora_file, tmp_path):
 
     other = tmp_path / "unused.safetensors"
     save_file({"body.0.weight": np.ones((2,), dtype=np.float32)}, str(other))
-    unused, _ = model_weights_register(path=other, kind="upscaler", name="unused")
+    unused, _ = model_weights_register(path=other, kind="upscaler", name="unused", scale=4)
     model_weights_delete(weights=unused)
     assert not ModelWeights.objects.filter(pk=unused.pk).exists()
 

@@ -21,7 +21,10 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
     assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("base", "safetensors"),
-                       ("controlnet", "diffusers"), ("lora", "safetensors"), ("lora", "safetensors"), ("vae", "diffusers")]
+                       ("controlnet", "diffusers"), ("lora", "safetensors"), ("lora", "safetensors"),
+                       ("upscaler", "safetensors"), ("upscaler", "safetensors"), ("upscaler", "safetensors"), ("vae", "diffusers")]
+    upscalers = ModelWeights.objects.filter(kind="upscaler")
+    assert sorted(upscalers.values_list("architecture", "scale")) == [("compact", 4), ("esrgan", 2), ("esrgan", 4)]
     assert set(ModelWeights.objects.filter(name__contains="SDXL").values_list("architecture", flat=True)) == {"sdxl"}
     base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)

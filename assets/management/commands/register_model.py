@@ -21,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--source-version", default="")
         parser.add_argument("--config", type=Path,
                             help="for a single-file checkpoint: its diffusers config folder, stored beside it (no hub needed)")
+        parser.add_argument("--scale", type=int, choices=(2, 4),
+                            help="for an upscaler that is not a safetensors file (e.g. .pth): its factor")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
@@ -28,6 +30,7 @@ class Command(BaseCommand):
             weights, created = model_weights_register(
                 path=options["path"], kind=options["kind"], name=options["name"], architecture=options["architecture"],
                 source_name=options["source_name"], source_version=options["source_version"], config=options["config"],
+                scale=options["scale"],
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc

@@ -1,0 +1,91 @@
+"""Tiled vs untiled Real-ESRGAN upscaling: throughput ratio and peak memory, measured in one run.
+
+Uses the real RRDBNet x4plus architecture (64 filters, 23 blocks) with random weights, built by
+spandrel and loaded from a safetensors file the way the worker loads registered weights. Each mode
+runs in its own fresh process so its peak resident memory is its own.
+
+    python bench/upscale.py [--size 160] [--tile 64] [--overlap 16] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# bench/queue.py is named like the standard library's queue module: keep this folder off the import path.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
+
+
+def _write_model(path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(0)
+    model = ESRGAN(num_filters=64, num_blocks=23, scale=4)
+    save_file({key: value.contiguous() for key, value in model.state_dict().items()}, str(path))
+
+
+def _run(model_path: str, size: int, tile: int, overlap: int, repeats: int, threads: int, results) -> None:
+    import numpy as np
+    import torch
+    from spandrel import ModelLoader
+
+    from delivery.upscale import upscale_array
+
+    torch.set_num_threads(threads)
+    descriptor = ModelLoader().load_from_file(model_path)
+    descriptor.model.eval()
+    y, x = np.mgrid[0:size, 0:size]
+    pixels = np.stack([(x * 3) % 256, (y * 5) % 256, ((x + y) * 2) % 256], axis=-1).astype(np.uint8)
+    upscale_array(pixels[:32, :32], descriptor=descriptor, tile=tile, overlap=overlap)  # warm-up
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        upscale_array(pixels, descriptor=descriptor, tile=tile, overlap=overlap)
+        timings.append(time.perf_counter() - started)
+    results.put({"seconds": min(timings), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def _measure(context, *args) -> dict:
+    results = context.Queue()
+    process = context.Process(target=_run, args=(*args, results))
+    process.start()
+    result = results.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=160, help="input side in pixels (output is 4x)")
+    parser.add_argument("--tile", type=int, default=64)
+    parser.add_argument("--overlap", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="seed-bench-upscale-") as folder:
+        model = Path(folder) / "x4plus-random.safetensors"
+        _write_model(model)
+        untiled = _measure(context, str(model), args.size, 1 << 16, 0, args.repeats, args.threads)
+        tiled = _measure(context, str(model), args.size, args.tile, args.overlap, args.repeats, args.threads)
+    megapixels = (args.size * 4) ** 2 / 1e6
+    ratio = untiled["seconds"] / tiled["seconds"]
+    print(f"upscale x4 (RRDBNet 64f/23b, random weights) {args.size}² -> {args.size * 4}², CPU {args.threads} threads")
+    print(f"  untiled: {untiled['seconds']:.2f} s ({megapixels / untiled['seconds']:.3f} MP/s), peak RSS {untiled['peak_mb']:.0f} MB")
+    print(f"  tiled {args.tile} px + {args.overlap} overlap: {tiled['seconds']:.2f} s ({megapixels / tiled['seconds']:.3f} MP/s), "
+          f"peak RSS {tiled['peak_mb']:.0f} MB")
+    print(f"RESULT upscale tiled/untiled throughput = {ratio:.2f}x (target >= 0.8x); "
+          f"peak memory tiled/untiled = {tiled['peak_mb'] / untiled['peak_mb']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_extend, thumbnail
+from assets.errors import ApplicationError
+from assets.models import Version
+from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, FocalPoint
+from delivery.services.deliveries import OVERRIDE_PERMISSION, delivery_create, delivery_override
+from delivery.services.finishing import palette_snap_create, upscale_create
+
+_VERSION_PATH = "version__brief__campaign__client"
+
+
+def _action_form(modeladmin, request, queryset, *, form_class, title: str, note: str, apply):
+    """An admin action with an intermediate form; `apply(item, cleaned)` runs per selected row."""
+    if request.POST.get("confirm"):
+        form = form_class(request.POST)
+        if form.is_valid():
+            done = 0
+            for item in queryset:
+                try:
+                    apply(item, form.cleaned_data)
+                    done += 1
+                except ApplicationError as exc:
+                    modeladmin.message_user(request, f"{item}: {exc.message}", messages.ERROR)
+            if done:
+                modeladmin.message_user(request, f"{title}: queued for {done} item(s).", messages.SUCCESS)
+            return None
+    else:
+        form = form_class()
+    opts = modeladmin.model._meta
+    context = {**modeladmin.admin_site.each_context(request), "title": title, "note": note, "items": queryset, "form": form,
+               "action": request.POST.get("action"), "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": opts,
+               "changelist_url": f"admin:{opts.app_label}_{opts.model_name}_changelist"}
+    return TemplateResponse(request, "delivery/admin/action_form.html", context)
+
+
+@admin.register(ChannelPreset)
+class ChannelPresetAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "width", "height", "format", "quality", "crop_rule", "kind", "section", "background_colour",
+                    "position", "active"]
+    list_editable = ["position", "active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(FocalPoint)
+class FocalPointAdmin(ClientScopedAdmin):
+    client_path = _VERSION_PATH
+    list_display = ["version", "x", "y", "preview", "set_by", "updated_at"]
+    raw_id_fields = ["version"]
+    readonly_fields = ["preview", "set_by"]
+    fields = ["version", "x", "y", "preview", "set_by"]
+
+    @admin.display(description="where crops centre")
+    def preview(self, obj):
+        if not obj or not obj.version_id:
+            return "—"
+        return format_html(
+            '<div style="position:relative;display:inline-block">{}<span style="position:absolute;left:{}%;top:{}%;'
+            'width:14px;height:14px;margin:-7px;border:2px solid #fff;border-radius:50%;box-shadow:0 0 0 2px #e33"></span></div>',
+            thumbnail(obj.version.blob_id, 512, 320), round(obj.x * 100, 2), round(obj.y * 100, 2))
+
+    def save_model(self, request, obj, form, change):
+        obj.set_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class DeliveryItemInline(ReadOnlyInline):
+    model = DeliveryItem
+    fields = ["preview", "file_name", "preset", "width", "height", "format", "size", "manifest_state", "manifest_bytes", "qc_summary"]
+    readonly_fields = fields
+
+    @admin.display(description="")
+    def preview(self, obj):
+        return thumbnail(obj.version.blob_id, 256, 96)
+
+    @admin.display(description="QC")
+    def qc_summary(self, obj):
+        return _checks(obj.qc)
+
+
+def _checks(fact: dict) -> str:
+    return format_html_join(
+        "", '<div style="color:{}">{} {}: {} (limit {})</div>',
+        (("#1a7f37" if c["passed"] else "#b42318", "✔" if c["passed"] else "✘", c["check"], c["value"], c["limit"])
+         for c in fact.get("checks", [])),
+    ) or "—"
+
+
+class OverrideForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Why this delivery may go ahead although QC failed; recorded in the audit trail")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    client_path = _VERSION_PATH
+    list_display = ["__str__", "master", "state", "progress", "override_reason", "created_by", "created_at", "bundle_link"]
+    list_filter = ["state"]
+    list_select_related = ["version", "created_by"]
+    inlines = [DeliveryItemInline]
+    readonly_fields = ["master", "state", "error", "qc_table", "override_reason", "overridden_by", "overridden_at", "name_template",
+                       "progress", "bundle_link", "bundle_sha256", "created_by", "created_at", "finished_at", "wall_seconds"]
+    fields = readonly_fields
+    actions = ["override_qc"]
+
+    @admin.display(description="master")
+    def master(self, obj):
+        return format_html('<a href="{}">v{}</a> {}', reverse("admin:assets_version_change", args=[obj.version_id]), obj.version_id,
+                           thumbnail(obj.version.blob_id, 96, 48))
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return f"{obj.progress_step}/{obj.progress_total}"
+
+    @admin.display(description="bundle")
+    def bundle_link(self, obj):
+        if obj.state != Delivery.State.SUCCEEDED:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("delivery-bundle", args=[obj.pk]), obj.bundle_name)
+
+    @admin.display(description="QC facts")
+    def qc_table(self, obj):
+        return format_html_join("", "<p><b>{}</b> {}</p>", ((fact["preset"], _checks(fact)) for fact in obj.qc)) or "—"
+
+    def has_override_permission(self, request):
+        return request.user.has_perm(OVERRIDE_PERMISSION)
+
+    @admin.action(description="Override failed QC with a reason (producers)", permissions=["override"])
+    def override_qc(self, request, queryset):
+        return _action_form(self, request, queryset.filter(state=Delivery.State.BLOCKED), form_class=OverrideForm,
+                            title="Override QC", note="Only deliveries blocked by QC are listed.",
+                            apply=lambda delivery, data: delivery_override(delivery=delivery, reason=data["reason"], user=request.user))
+
+
+class DeliverForm(forms.Form):
+    presets = forms.ModelMultipleChoiceField(queryset=ChannelPreset.objects.filter(active=True), widget=forms.CheckboxSelectMultiple,
+                                             required=True)
+    name_template = forms.CharField(initial=DEFAULT_NAME_TEMPLATE, max_length=200)
+    override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                                      help_text="Producers: deliver even if QC fails, for this reason (audited)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["presets"].initial = list(ChannelPreset.objects.filter(active=True))
+
+
+@admin.action(description="Deliver selected approved versions…", permissions=["add"])
+def deliver_versions(modeladmin, request, queryset):
+    return _action_form(modeladmin, request, queryset, form_class=DeliverForm, title="Deliver",
+                        note="Only versions with a final client approval of their current bytes are delivered.",
+                        apply=lambda version, data: delivery_create(version=version, presets=list(data["presets"]),
+                                                                    name_template=data["name_template"],
+                                                                    override_reason=data["override_reason"], created_by=request.user))
+
+
+@admin.action(description="Snap selected versions to the brief's palette", permissions=["add"])
+def snap_palette(modeladmin, request, queryset):
+    for version in queryset:
+        try:
+            palette_snap_create(version=version, created_by=request.user)
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
+
+
+@admin.action(description="Upscale selected versions for the hero banner", permissions=["add"])
+def upscale_for_hero(modeladmin, request, queryset):
+    hero = ChannelPreset.objects.filter(slug="hero").first()
+    for version in queryset:
+        try:
+            if hero is None:
+                raise ApplicationError("there is no preset with the slug hero")
+            upscale_create(version=version, target_width=hero.width, target_height=hero.height, created_by=request.user)
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
+
+
+admin_extend(Version, actions=[deliver_versions, snap_palette, upscale_for_hero])

@@ -1,0 +1,140 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assets.access import is_client_user, versions_visible_to
+from assets.errors import ApplicationError
+from delivery.api import serializers as s
+from delivery.models import ChannelPreset, Delivery
+from delivery.selectors import deliveries_visible_to, file_verify
+from delivery.services.deliveries import delivery_create, delivery_override
+from delivery.services.finishing import finishing_create, palette_snap_create, upscale_create
+
+
+def _internal_only(request, permission: str) -> None:
+    if is_client_user(user=request.user) or not request.user.has_perm(permission):
+        raise PermissionDenied(f"you need the {permission} permission for this")
+
+
+class PresetViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.PresetSerializer
+    queryset = ChannelPreset.objects.all()
+    lookup_field = "slug"
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.DeliverySerializer
+    filterset_fields = ["version", "state"]
+
+    def get_queryset(self):
+        return deliveries_visible_to(user=self.request.user).prefetch_related("presets", "items__preset", "items__version")
+
+    @extend_schema(request=s.DeliveryCreateSerializer, responses={201: s.DeliverySerializer})
+    def create(self, request):
+        _internal_only(request, "delivery.add_delivery")
+        data = s.DeliveryCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        version = get_object_or_404(versions_visible_to(user=request.user), pk=v["version"].pk)
+        presets = None
+        if "presets" in v:
+            found = {preset.slug: preset for preset in ChannelPreset.objects.filter(slug__in=v["presets"])}
+            unknown = [slug for slug in v["presets"] if slug not in found]
+            if unknown:
+                raise ApplicationError(f"unknown preset(s): {', '.join(unknown)}", extra={"unknown": unknown})
+            presets = [found[slug] for slug in dict.fromkeys(v["presets"])]
+        delivery = delivery_create(version=version, presets=presets, name_template=v["name_template"],
+                                   override_reason=v["override_reason"], created_by=request.user)
+        return Response(s.DeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.OverrideSerializer, responses=s.DeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def override(self, request, pk=None):
+        _internal_only(request, "delivery.override_qc")
+        delivery = self.get_object()
+        data = s.OverrideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        delivery_override(delivery=delivery, reason=data.validated_data["reason"], user=request.user)
+        return Response(s.DeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data)
+
+
+class DeliveryBundleView(APIView):
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request, pk):
+        delivery = get_object_or_404(deliveries_visible_to(user=request.user), pk=pk)
+        if delivery.state != Delivery.State.SUCCEEDED:
+            raise NotFound(f"delivery {pk} has no bundle ({delivery.get_state_display().lower()})")
+        path = Path(settings.SEED_DELIVERY_DIR) / delivery.folder / delivery.bundle_name
+        if not path.is_file():
+            raise NotFound(f"the bundle of delivery {pk} is missing from the delivery folder")
+        return FileResponse(path.open("rb"), as_attachment=True, filename=delivery.bundle_name, content_type="application/zip")
+
+
+class VerifyView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": s.VerifySerializer}, responses=s.VerificationSerializer)
+    def post(self, request):
+        data = s.VerifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        if upload.size > settings.SEED_MAX_UPLOAD_BYTES:
+            raise ApplicationError(f"file is {upload.size} bytes; the limit is {settings.SEED_MAX_UPLOAD_BYTES}",
+                                   extra={"code": "too_large"})
+        result = file_verify(data=upload.read(), user=request.user)
+        return Response(s.VerificationSerializer(result.as_dict()).data)
+
+
+class _VersionFinishingView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def version(self, request, pk):
+        _internal_only(request, "assets.add_derivation")
+        return get_object_or_404(versions_visible_to(user=request.user), pk=pk)
+
+    def created(self, derivation) -> Response:
+        return Response(s.FinishingSerializer(derivation).data, status=status.HTTP_201_CREATED)
+
+
+class VersionFinishingView(_VersionFinishingView):
+    @extend_schema(request={"multipart/form-data": s.FinishingCreateSerializer, "application/json": s.FinishingCreateSerializer},
+                   responses={201: s.FinishingSerializer})
+    def post(self, request, pk):
+        version = self.version(request, pk)
+        data = s.FinishingCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        params = v.get("params") or {}
+        if not isinstance(params, dict):
+            raise ApplicationError("params must be a JSON object")
+        return self.created(finishing_create(version=version, op=v["op"], params=params, lut_file=v.get("lut"),
+                                             font_file=v.get("font"), profile_file=v.get("profile"), created_by=request.user))
+
+
+class VersionUpscaleView(_VersionFinishingView):
+    @extend_schema(request=s.UpscaleCreateSerializer, responses={201: s.FinishingSerializer})
+    def post(self, request, pk):
+        version = self.version(request, pk)
+        data = s.UpscaleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return self.created(upscale_create(version=version, target_width=v["target_width"], target_height=v["target_height"],
+                                           upscaler=v.get("upscaler"), created_by=request.user))
+
+
+class VersionPaletteSnapView(_VersionFinishingView):
+    @extend_schema(request=s.PaletteSnapSerializer, responses={201: s.FinishingSerializer})
+    def post(self, request, pk):
+        version = self.version(request, pk)
+        data = s.PaletteSnapSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.created(palette_snap_create(version=version, created_by=request.user, **data.validated_data))

@@ -1,0 +1,94 @@
+"""The demo's delivery stage: upscale and palette-snap the approved master, sign off the finish, deliver, verify."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from assets.errors import ApplicationError
+from assets.models import Derivation, ModelWeights, Operation, Version
+from delivery.models import ChannelPreset, Delivery
+from delivery.selectors import file_verify
+from delivery.services.deliveries import delivery_create, delivery_override
+from delivery.services.finishing import palette_snap_create, upscale_create
+from review.models import Decision, ReviewRound
+from review.selectors import version_final_approval
+from review.services.rounds import decision_record, round_open
+
+WAIT_SECONDS = 900
+DEMO_OVERRIDE = "demo: tiny random-weight models make 72x128 masters, far smaller than full-size slots"
+
+
+def _wait(check, what: str):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while (result := check()) is None:
+        if time.monotonic() > deadline:
+            raise ApplicationError(f"the worker did not finish {what} within {WAIT_SECONDS} s; is qcluster running?")
+        time.sleep(0.5)
+    return result
+
+
+def _finished(derivation: Derivation) -> Version:
+    def check():
+        derivation.refresh_from_db()
+        if derivation.state == Derivation.State.SUCCEEDED:
+            return derivation.generated.get().version
+        if derivation.state in (Derivation.State.FAILED, Derivation.State.CANCELLED):
+            raise ApplicationError(f"demo {derivation.op} failed: {derivation.error}")
+        return None
+
+    return _wait(check, f"the {derivation.op}")
+
+
+def _settled(delivery: Delivery) -> Delivery:
+    def check():
+        delivery.refresh_from_db()
+        return delivery if delivery.state not in (Delivery.State.QUEUED, Delivery.State.RUNNING) else None
+
+    return _wait(check, f"delivery {delivery.pk}")
+
+
+def _finish(master: Version, user) -> Version:
+    """Upscale for the hero slot with the compact general model, then snap to the palette (reusing earlier runs)."""
+    earlier = Version.objects.filter(generated_by__derivation__op=Operation.LUT,
+                                     generated_by__derivation__used__version__generated_by__derivation__op=Operation.UPSCALE,
+                                     generated_by__derivation__used__version__generated_by__derivation__used__version=master,
+                                     generated_by__derivation__state=Derivation.State.SUCCEEDED).first()
+    if earlier is not None:
+        return earlier
+    hero = ChannelPreset.objects.get(slug="hero")
+    general = ModelWeights.objects.get(kind=ModelWeights.Kind.UPSCALER, architecture=ModelWeights.Architecture.COMPACT, scale=4)
+    upscaled = _finished(upscale_create(version=master, target_width=hero.width, target_height=hero.height, upscaler=general,
+                                        created_by=user))
+    return _finished(palette_snap_create(version=upscaled, pull=0.6, created_by=user))
+
+
+def delivery_stage(*, context: dict) -> dict:
+    user = context["user"]
+    finished = _finish(context["approved_master"], user)
+    if version_final_approval(version=finished) is None:
+        client_user = get_user_model().objects.get(username="cleo.client")
+        final_look = round_open(brief=finished.brief, versions=[finished], stage=ReviewRound.Stage.CLIENT, opened_by=user,
+                                reviewers=[client_user], title="Final look after upscale and palette snap")
+        decision_record(review_round=final_look, version=finished, verdict=Decision.Verdict.APPROVE, reviewer=client_user,
+                        comment="Finish approved for delivery.")
+    delivery = Delivery.objects.filter(version=finished, state=Delivery.State.SUCCEEDED).first()
+    if delivery is None:
+        delivery = _settled(delivery_create(version=finished, created_by=user))
+        if delivery.state == Delivery.State.BLOCKED:
+            delivery = _settled(delivery_override(delivery=delivery, reason=DEMO_OVERRIDE, user=user))
+        if delivery.state != Delivery.State.SUCCEEDED:
+            raise ApplicationError(f"demo delivery {delivery.pk} {delivery.state}: {delivery.error}")
+    first = delivery.items.order_by("pk").first()
+    path = Path(settings.SEED_DELIVERY_DIR) / delivery.folder / first.file_name
+    verification = file_verify(data=path.read_bytes())
+    return {
+        "finished_master": finished.pk, "size": f"{finished.width}x{finished.height}", "delivery": delivery.pk,
+        "files": [item.file_name for item in delivery.items.order_by("pk")],
+        "folder": str(path.parent), "bundle": str(path.parent / delivery.bundle_name),
+        "qc_override": delivery.override_reason or None,
+        "verify": {"file": first.file_name, **{k: verification.as_dict()[k] for k in ("manifest", "match", "version_id", "delivery_id")}},
+    }

@@ -1,0 +1,111 @@
+"""Runs one recorded finishing derivation on the worker, and re-runs it for `reproduce`.
+
+The operation, its parameters and its inputs are read from the lineage alone (params and used
+edges), so the worker and a reproduction run the same code and write the same PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+
+from PIL import Image, PngImagePlugin
+
+from assets.errors import ApplicationError
+from assets.models import Derivation, Operation, Used
+from assets.services.blobs import StagedFile, blob_open, bytes_stage
+from delivery import imaging
+
+FINISHING_OPS = (Operation.UPSCALE, Operation.GRADE, Operation.LUT, Operation.SHARPEN, Operation.DENOISE,
+                 Operation.TEXT_OVERLAY, Operation.COMPOSITE, Operation.ICC)
+
+
+def _blob_bytes(edge: Used) -> bytes:
+    with blob_open(blob=edge.blob) as handle:
+        return handle.read()
+
+
+def _blob_image(edge: Used) -> Image.Image:
+    with blob_open(blob=edge.blob) as handle, Image.open(handle) as image:
+        image.load()
+        return image.copy()
+
+
+def finishing_png(*, image: Image.Image, derivation: Derivation, icc: bytes | None = None) -> bytes:
+    """A lossless master with what made it in a text chunk; nothing time-dependent, so re-runs match byte for byte."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("seed:finishing", json.dumps({"derivation": derivation.pk, "op": derivation.op, "params": derivation.params},
+                                               sort_keys=True))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info, icc_profile=icc)
+    return buffer.getvalue()
+
+
+def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Callable[[Used], Image.Image]) -> tuple[Image.Image, bytes]:
+    """Apply the derivation's operation to its parent image; returns the image and its PNG bytes."""
+    params = derivation.params
+    by_role: dict[str, list[Used]] = {}
+    for edge in sorted(inputs, key=lambda edge: edge.position):
+        by_role.setdefault(edge.role, []).append(edge)
+    if not by_role.get(Used.Role.PARENT):
+        raise ApplicationError(f"derivation {derivation.pk} has no parent image to finish")
+    source = image_of(by_role[Used.Role.PARENT][0])
+    icc = None
+    op = derivation.op
+    if op == Operation.UPSCALE:
+        from delivery.upscale import upscale_image
+
+        weights = by_role[Used.Role.UPSCALER][0].model_weights
+        result = upscale_image(source, weights=weights, tile=params["tile"], overlap=params["tile_overlap"])
+    elif op == Operation.GRADE:
+        result = imaging.grade(source, exposure=params["exposure"], contrast=params["contrast"],
+                               saturation=params["saturation"], temperature=params["temperature"])
+    elif op == Operation.LUT:
+        lut = imaging.cube_parse(_blob_bytes(by_role[Used.Role.LUT][0]))
+        result = imaging.cube_apply(source, lut, strength=params.get("strength", 1.0))
+    elif op == Operation.SHARPEN:
+        result = imaging.sharpen(source, radius=params["radius"], percent=params["percent"], threshold=params["threshold"])
+    elif op == Operation.DENOISE:
+        result = imaging.denoise(source, strength=params["strength"])
+    elif op == Operation.TEXT_OVERLAY:
+        font = _blob_bytes(by_role[Used.Role.FONT][0]) if by_role.get(Used.Role.FONT) else None
+        result = imaging.text_overlay(source, text=params["text"], font_data=font, size=params["size"], colour=params["colour"],
+                                      position=params["position"], safe_area=params.get("safe_area", 0.1))
+    elif op == Operation.COMPOSITE:
+        masks = {edge.position: _blob_image(edge) for edge in by_role.get(Used.Role.MASK, [])}
+        layers = [(image_of(edge), masks.get(edge.position)) for edge in by_role.get(Used.Role.LAYER, [])]
+        result = imaging.composite(source, layers, blend=params.get("blend", "normal"))
+    elif op == Operation.ICC:
+        result, icc = imaging.icc_convert(source, profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
+                                          intent=params["intent"], proof=params.get("proof", False))
+    else:
+        raise ApplicationError(f"{op} is not a finishing operation")
+    return result, finishing_png(image=result, derivation=derivation, icc=icc)
+
+
+def finishing_run(*, derivation_id: int) -> str:
+    """The worker's job for one finishing derivation: claim, render, record once; failures are recorded."""
+    from generation.runner import run_guarded
+
+    return run_guarded(derivation_id=derivation_id, work=_finish)
+
+
+def _finish(derivation: Derivation, staged: list[StagedFile]):
+    from generation.environment import environment_fingerprint
+    from generation.loader import placement_pick
+    from generation.runner import stored_image
+    from generation.services.runs import Output
+
+    inputs = list(derivation.used.select_related("version__blob", "reference__blob", "model_weights", "blob"))
+    parent = next((edge.version for edge in inputs if edge.role == Used.Role.PARENT), None)
+    started = time.perf_counter()
+    image, png = finishing_render(derivation=derivation, inputs=inputs, image_of=stored_image)
+    elapsed = time.perf_counter() - started
+    placement = placement_pick()
+    staged.append(bytes_stage(data=png, prefix="finish-", suffix=".png"))
+    output = Output(index=0, seed=parent.seed if parent is not None else None, png=staged[-1], width=image.width,
+                    height=image.height)
+    gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == Operation.UPSCALE else 0.0
+    return [output], environment_fingerprint(device=placement.device, dtype="float32"), gpu_seconds

@@ -1,0 +1,243 @@
+"""Pixel operations of finishing and renditions: LUTs, grade, sharpen, denoise, text, composite, ICC, crops.
+
+Pillow and numpy only; every function is deterministic so a recorded derivation re-runs to the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageFont
+
+from assets.errors import ApplicationError
+from delivery.colour import hex_rgb, lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+
+MAX_CUBE_BYTES = 16 * 1024 * 1024
+CUBE_SIZES = range(2, 66)  # what Pillow's Color3DLUT accepts
+
+
+@dataclass(frozen=True)
+class CubeLut:
+    title: str
+    size: int
+    table: np.ndarray  # size**3 x 3, red varying fastest, as in the file
+
+
+def cube_parse(data: bytes) -> CubeLut:
+    """Read an Adobe/Resolve `.cube` 3D LUT; anything malformed is refused with the line it is on."""
+    if len(data) > MAX_CUBE_BYTES:
+        raise ApplicationError(f"the LUT file is {len(data)} bytes; at most {MAX_CUBE_BYTES}", extra={"code": "lut_too_large"})
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError("the LUT file is not text (a .cube file is UTF-8 or ASCII)", extra={"code": "lut_invalid"}) from exc
+    size, title, rows = None, "", []
+    domain = ([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword = line.split(None, 1)[0].upper()
+        try:
+            if keyword == "TITLE":
+                title = line.split(None, 1)[1].strip().strip('"') if " " in line else ""
+            elif keyword == "LUT_3D_SIZE":
+                size = int(line.split()[1])
+            elif keyword == "LUT_1D_SIZE":
+                raise ApplicationError(f"line {number}: 1D LUTs are not supported; give a 3D .cube (LUT_3D_SIZE)",
+                                       extra={"code": "lut_invalid", "line": number})
+            elif keyword in ("DOMAIN_MIN", "DOMAIN_MAX"):
+                values = [float(v) for v in line.split()[1:]]
+                if len(values) != 3:
+                    raise ValueError
+                domain[0 if keyword == "DOMAIN_MIN" else 1][:] = values
+            elif keyword == "LUT_3D_INPUT_RANGE":
+                continue
+            else:
+                values = [float(v) for v in line.split()]
+                if len(values) != 3 or not all(math.isfinite(v) for v in values):
+                    raise ValueError
+                rows.append(values)
+        except (ValueError, IndexError) as exc:
+            raise ApplicationError(f"line {number} of the LUT is not valid: {raw[:80]!r}", extra={"code": "lut_invalid", "line": number}) from exc
+    if size is None:
+        raise ApplicationError("the LUT has no LUT_3D_SIZE line", extra={"code": "lut_invalid"})
+    if size not in CUBE_SIZES:
+        raise ApplicationError(f"LUT_3D_SIZE {size} is out of range (2 to 65)", extra={"code": "lut_invalid"})
+    if domain != ([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]):
+        raise ApplicationError("only LUTs over the domain 0..1 are supported (DOMAIN_MIN 0 0 0, DOMAIN_MAX 1 1 1)",
+                               extra={"code": "lut_invalid"})
+    if len(rows) != size ** 3:
+        raise ApplicationError(f"LUT_3D_SIZE {size} needs {size ** 3} rows; the file has {len(rows)}",
+                               extra={"code": "lut_invalid"})
+    return CubeLut(title=title, size=size, table=np.asarray(rows, dtype=np.float64))
+
+
+def cube_apply(image: Image.Image, lut: CubeLut, *, strength: float = 1.0) -> Image.Image:
+    table = np.clip(lut.table, 0.0, 1.0)
+    graded = image.convert("RGB").filter(ImageFilter.Color3DLUT(lut.size, table.flatten().tolist()))
+    return graded if strength >= 1.0 else Image.blend(image.convert("RGB"), graded, strength)
+
+
+def palette_cube(*, palette: list[str], size: int = 17, pull: float = 0.6, reach: float = 35.0, title: str = "") -> bytes:
+    """A `.cube` that pulls hue and chroma of nearby colours toward the nearest brand colour; lightness mostly kept.
+
+    A colour's pull fades with its ΔE (CIE76) from that brand colour (Gaussian, `reach`), so greys and far
+    colours barely move and the LUT stays smooth.
+    """
+    if not palette:
+        raise ApplicationError("the brief has no palette to snap to")
+    steps = np.linspace(0.0, 1.0, size)
+    blue, green, red = np.meshgrid(steps, steps, steps, indexing="ij")
+    grid = np.stack([red, green, blue], axis=-1).reshape(-1, 3)  # red fastest, as .cube wants
+    lab = srgb_to_lab(grid)
+    brand = srgb_to_lab(np.array([hex_rgb(colour) for colour in palette]) / 255.0)
+    distances = np.linalg.norm(lab[:, None, :] - brand[None, :, :], axis=-1)
+    nearest = brand[np.argmin(distances, axis=1)]
+    weight = pull * np.exp(-(distances.min(axis=1) / reach) ** 2)
+    moved = lab.copy()
+    moved[:, 1:] += (nearest[:, 1:] - lab[:, 1:]) * weight[:, None]
+    moved[:, 0] += (nearest[:, 0] - lab[:, 0]) * weight * 0.25
+    snapped = np.clip(lab_to_srgb(moved), 0.0, 1.0)
+    lines = [f'TITLE "{title or "Seed palette snap " + " ".join(palette)}"', f"LUT_3D_SIZE {size}",
+             "DOMAIN_MIN 0.0 0.0 0.0", "DOMAIN_MAX 1.0 1.0 1.0"]
+    lines += [f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in snapped]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def grade(image: Image.Image, *, exposure: float, contrast: float, saturation: float, temperature: float) -> Image.Image:
+    """Exposure in stops and temperature (warm > 0) in linear light; contrast and saturation in sRGB."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
+    linear = srgb_to_linear(pixels) * (2.0 ** exposure)
+    linear *= np.array([1 + temperature / 200, 1.0, 1 - temperature / 200])
+    encoded = linear_to_srgb(linear)
+    encoded = (encoded - 0.5) * contrast + 0.5
+    luma = encoded @ np.array([0.2126, 0.7152, 0.0722])
+    encoded = luma[..., None] + (encoded - luma[..., None]) * saturation
+    return Image.fromarray(np.round(np.clip(encoded, 0.0, 1.0) * 255).astype(np.uint8), "RGB")
+
+
+def sharpen(image: Image.Image, *, radius: float, percent: int, threshold: int) -> Image.Image:
+    return image.convert("RGB").filter(ImageFilter.UnsharpMask(radius=radius, percent=percent, threshold=threshold))
+
+
+def denoise(image: Image.Image, *, strength: float) -> Image.Image:
+    """An edge-keeping median (3x3, 5x5 above half strength) blended in by `strength`."""
+    rgb = image.convert("RGB")
+    filtered = rgb.filter(ImageFilter.MedianFilter(5 if strength > 0.5 else 3))
+    return Image.blend(rgb, filtered, strength)
+
+
+def font_load(font_data: bytes | None, size: int):
+    if font_data is None:
+        return ImageFont.load_default(size)
+    try:
+        return ImageFont.truetype(io.BytesIO(font_data), size)
+    except OSError as exc:
+        raise ApplicationError("the font file could not be read (TrueType or OpenType expected)", extra={"code": "font_invalid"}) from exc
+
+
+def wrap_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    lines = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}".strip()
+            if line and draw.textlength(candidate, font=font) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def text_overlay(image: Image.Image, *, text: str, font_data: bytes | None, size: int, colour: str, position: str,
+                 safe_area: float = 0.1) -> Image.Image:
+    """Text inside the safe area (a margin kept clear of platform UI), wrapped, and shrunk until it fits."""
+    result = image.convert("RGB")
+    draw = ImageDraw.Draw(result)
+    margin_x, margin_y = round(result.width * safe_area), round(result.height * safe_area)
+    box_w, box_h = result.width - 2 * margin_x, result.height - 2 * margin_y
+    while True:
+        font = font_load(font_data, size)
+        wrapped = wrap_text(draw, text, font, box_w)
+        left, top, right, bottom = draw.multiline_textbbox((0, 0), wrapped, font=font, align="center")
+        if (right - left <= box_w and bottom - top <= box_h) or size <= 4:
+            break
+        size = max(4, int(size * 0.9))
+    text_w, text_h = right - left, bottom - top
+    x = margin_x + (box_w - text_w) / 2 - left
+    y = {"top": margin_y, "center": margin_y + (box_h - text_h) / 2, "bottom": margin_y + box_h - text_h}[position] - top
+    draw.multiline_text((x, y), wrapped, font=font, fill=hex_rgb(colour), align="center")
+    return result
+
+
+BLENDS = {
+    "normal": lambda base, layer: layer,
+    "multiply": ImageChops.multiply,
+    "screen": ImageChops.screen,
+}
+
+
+def composite(base: Image.Image, layers: list[tuple[Image.Image, Image.Image | None]], *, blend: str = "normal") -> Image.Image:
+    """Each layer is fitted to the base, blended, and applied through its mask (white = layer)."""
+    result = base.convert("RGB")
+    for layer, mask in layers:
+        fitted = layer.convert("RGB").resize(result.size, Image.Resampling.LANCZOS)
+        blended = BLENDS[blend](result, fitted)
+        alpha = (mask.convert("L").resize(result.size, Image.Resampling.BILINEAR) if mask is not None
+                 else Image.new("L", result.size, 255))
+        result = Image.composite(blended, result, alpha)
+    return result
+
+
+_INTENTS = {"perceptual": ImageCms.Intent.PERCEPTUAL, "relative": ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            "saturation": ImageCms.Intent.SATURATION, "absolute": ImageCms.Intent.ABSOLUTE_COLORIMETRIC}
+
+
+def icc_profile_read(data: bytes) -> ImageCms.ImageCmsProfile:
+    try:
+        return ImageCms.ImageCmsProfile(io.BytesIO(data))
+    except (OSError, TypeError, ImageCms.PyCMSError) as exc:
+        raise ApplicationError("the ICC profile could not be read", extra={"code": "icc_invalid"}) from exc
+
+
+def icc_convert(image: Image.Image, *, profile_data: bytes, intent: str, proof: bool) -> tuple[Image.Image, bytes | None]:
+    """A print proof (sRGB pixels showing how the profile's device renders them) or a conversion to an RGB profile.
+
+    Returns the pixels and the ICC profile to embed with them (None for sRGB).
+    """
+    target = icc_profile_read(profile_data)
+    colour_space = target.profile.xcolor_space.strip()
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    rgb = image.convert("RGB")
+    try:
+        if proof:
+            transform = ImageCms.buildProofTransform(srgb, srgb, target, "RGB", "RGB", renderingIntent=_INTENTS[intent],
+                                                     proofRenderingIntent=_INTENTS[intent],
+                                                     flags=ImageCms.Flags.SOFTPROOFING)
+            return ImageCms.applyTransform(rgb, transform), None
+        if colour_space != "RGB":
+            raise ApplicationError(f"the profile is {colour_space}: masters stay RGB, so use it for a print proof (proof=true)",
+                                   extra={"code": "icc_not_rgb"})
+        converted = ImageCms.profileToProfile(rgb, srgb, target, renderingIntent=_INTENTS[intent], outputMode="RGB")
+        return converted, target.tobytes()
+    except ImageCms.PyCMSError as exc:
+        raise ApplicationError(f"the ICC conversion failed: {exc}", extra={"code": "icc_invalid"}) from exc
+
+
+def focal_crop_box(*, size: tuple[int, int], aspect: tuple[int, int], focal: tuple[float, float]) -> tuple[int, int, int, int]:
+    """The largest box of `aspect` inside `size`, centred on the focal point as far as the edges allow."""
+    width, height = size
+    aw, ah = aspect
+    if width * ah > height * aw:
+        box_h, box_w = height, max(1, round(height * aw / ah))
+    else:
+        box_w, box_h = width, max(1, round(width * ah / aw))
+    left = min(max(round(focal[0] * width - box_w / 2), 0), width - box_w)
+    top = min(max(round(focal[1] * height - box_h / 2), 0), height - box_h)
+    return left, top, left + box_w, top + box_h

@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from assets.errors import ApplicationError
+from delivery.selectors import file_verify
+
+
+class Command(BaseCommand):
+    help = "Say whether a file's C2PA manifest is trusted and which version and delivery it is, even if stripped or re-encoded."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file")
+        if path.stat().st_size > settings.SEED_MAX_UPLOAD_BYTES:
+            raise CommandError(f"{path} is {path.stat().st_size} bytes; the limit is {settings.SEED_MAX_UPLOAD_BYTES}")
+        try:
+            result = file_verify(data=path.read_bytes())
+        except ApplicationError as exc:
+            raise CommandError(f"{path}: {exc.message}") from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_dict()))
+            return
+        self.stdout.write(f"{path.name}: manifest {result.manifest}"
+                          + (f" ({', '.join(result.manifest_codes)})" if result.manifest_codes else ""))
+        if result.match == "none":
+            self.stdout.write("  not found in the lineage (no file with these bytes, nothing that looks like it)")
+        else:
+            self.stdout.write(f"  {result.match} match: version {result.version_id}" + (f", distance {result.distance} bits" if result.match == "perceptual" else ""))
+        if result.delivery_id:
+            self.stdout.write(f"  delivery {result.delivery_id}" + (f", preset {result.preset}, delivered as {result.file_name}" if result.preset else ""))

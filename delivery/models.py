@@ -1,0 +1,155 @@
+"""Channel presets, focal points, deliveries of approved masters and the files they produced."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from assets.models.validators import validate_hex_colour
+
+DEFAULT_NAME_TEMPLATE = "{yyyymmdd}_{section}_{colour}_{seed}"
+
+
+class ChannelPreset(models.Model):
+    """A slot a variant is made for: size, file format, colour profile and how the master is fitted to it."""
+
+    class Format(models.TextChoices):
+        JPEG = "JPEG", "JPEG"
+        PNG = "PNG", "PNG"
+        WEBP = "WEBP", "WebP"
+        AVIF = "AVIF", "AVIF"
+
+    class CropRule(models.TextChoices):
+        FOCAL = "focal", "Crop around the focal point"
+        OUTPAINT = "outpaint", "Outpaint to the aspect (generation worker)"
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        PRESENTATION = "presentation", "Presentation slate (image with brief, version and recipe)"
+
+    class Profile(models.TextChoices):
+        SRGB = "srgb", "sRGB (embedded)"
+        NONE = "none", "None (untagged)"
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    width = models.PositiveIntegerField(validators=[MinValueValidator(16), MaxValueValidator(16384)])
+    height = models.PositiveIntegerField(validators=[MinValueValidator(16), MaxValueValidator(16384)])
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.JPEG)
+    quality = models.PositiveSmallIntegerField(default=90, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    colour_profile = models.CharField(max_length=8, choices=Profile.choices, default=Profile.SRGB)
+    crop_rule = models.CharField(max_length=10, choices=CropRule.choices, default=CropRule.FOCAL)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMAGE)
+    section = models.SlugField(max_length=40, help_text="Page section or placement, used in file names (e.g. hero, social)")
+    background_colour = models.CharField(max_length=7, blank=True, validators=[validate_hex_colour],
+                                         help_text="The page section's background; QC checks the image stands out from it")
+    min_delta_e = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.0)],
+                                    help_text="Least ΔE2000 between dominant colour and background (blank: the studio default)")
+    print_width_mm = models.FloatField(null=True, blank=True, validators=[MinValueValidator(1.0)],
+                                       help_text="For print and large format: printed width, for the pixels-per-inch check")
+    min_ppi = models.PositiveIntegerField(default=300, validators=[MinValueValidator(1)])
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.width}x{self.height} {self.format})"
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}[self.format]
+
+    @property
+    def media_type(self) -> str:
+        return f"image/{self.extension.replace('jpg', 'jpeg')}"
+
+
+class FocalPoint(models.Model):
+    """Where crops centre on a version (fractions of width and height); the centre when none is set."""
+
+    version = models.OneToOneField("assets.Version", on_delete=models.PROTECT, related_name="focal_point")
+    x = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    y = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"focal point of v{self.version_id} at ({self.x:.2f}, {self.y:.2f})"
+
+
+class Delivery(models.Model):
+    """One job delivering an approved master to a set of presets: QC, variants, provenance, bundle."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        BLOCKED = "blocked", "Blocked by QC"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey("assets.Version", on_delete=models.PROTECT, related_name="deliveries")
+    approval = models.ForeignKey("review.Approval", on_delete=models.PROTECT, related_name="deliveries")
+    presets = models.ManyToManyField(ChannelPreset, related_name="deliveries")
+    name_template = models.CharField(max_length=200, default=DEFAULT_NAME_TEMPLATE)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True)
+    qc = models.JSONField(default=list, blank=True, help_text="QC facts per preset, as measured")
+    override_reason = models.TextField(blank=True)
+    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    progress_step = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    folder = models.CharField(max_length=200, blank=True, help_text="Under the media root's deliveries folder")
+    bundle_name = models.CharField(max_length=200, blank=True)
+    bundle_sha256 = models.CharField(max_length=64, blank=True)
+    bundle_size = models.BigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        permissions = [("override_qc", "Can let a delivery that failed QC go ahead, with a reason")]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"delivery #{self.pk} of v{self.version_id}"
+
+
+class DeliveryItem(models.Model):
+    """One delivered file: a variant version, stamped and signed, with its QC facts."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="items")
+    preset = models.ForeignKey(ChannelPreset, on_delete=models.PROTECT, related_name="+")
+    version = models.OneToOneField("assets.Version", on_delete=models.PROTECT, related_name="delivery_item")
+    file_name = models.CharField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=8)
+    size = models.BigIntegerField()
+    manifest_bytes = models.PositiveIntegerField(help_text="Bytes the EXIF and C2PA manifest added")
+    manifest_state = models.CharField(max_length=20)
+    qc = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "preset__position", "preset__slug"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "file_name"], name="delivery_file_name_once")]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class Fingerprint(models.Model):
+    """A 64-bit perceptual hash of a delivered or delivering version: finds stripped and re-encoded copies."""
+
+    version = models.OneToOneField("assets.Version", on_delete=models.PROTECT, related_name="fingerprint")
+    phash = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"fingerprint of v{self.version_id}"

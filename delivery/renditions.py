@@ -1,0 +1,135 @@
+"""Channel variants: pixels fitted to a preset (focal crop, resize) or the presentation slate, plus QC and names."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.utils.text import slugify
+from PIL import Image, ImageDraw
+
+from assets.errors import ApplicationError
+from delivery import colour, imaging
+from delivery.models import ChannelPreset
+
+NAME_FIELDS = ("yyyymmdd", "section", "colour", "seed", "preset", "version", "width", "height", "client", "brief")
+
+
+@dataclass
+class Rendered:
+    preset: ChannelPreset
+    image: Image.Image
+    crop: tuple[int, int, int, int]
+    enlargement: float
+
+
+def render(*, master: Image.Image, preset: ChannelPreset, focal: tuple[float, float], slate: dict) -> Rendered:
+    if preset.kind == ChannelPreset.Kind.PRESENTATION:
+        image, enlargement = presentation_slate(master=master, size=(preset.width, preset.height), slate=slate)
+        return Rendered(preset=preset, image=image, crop=(0, 0, master.width, master.height), enlargement=enlargement)
+    box = imaging.focal_crop_box(size=master.size, aspect=(preset.width, preset.height), focal=focal)
+    crop = master.crop(box)
+    enlargement = max(preset.width / crop.width, preset.height / crop.height)
+    # reducing_gap: a box pre-shrink before Lanczos, several times faster on 4096² masters, visually the same.
+    image = crop.resize((preset.width, preset.height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return Rendered(preset=preset, image=image, crop=box, enlargement=enlargement)
+
+
+def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dict) -> tuple[Image.Image, float]:
+    """A 16:9 slate for internal decks: the image on the left, brief, version and recipe on the right."""
+    width, height = size
+    canvas = Image.new("RGB", size, (24, 24, 28))
+    margin = height // 18
+    panel_x = int(width * 0.62)
+    fitted = master.copy()
+    fitted.thumbnail((panel_x - 2 * margin, height - 2 * margin), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    enlargement = 1.0
+    if fitted.width < panel_x - 2 * margin and fitted.height < height - 2 * margin:
+        scale = min((panel_x - 2 * margin) / master.width, (height - 2 * margin) / master.height)
+        fitted = master.resize((max(1, round(master.width * scale)), max(1, round(master.height * scale))), Image.Resampling.LANCZOS)
+        enlargement = scale
+    canvas.paste(fitted, (margin + (panel_x - 2 * margin - fitted.width) // 2, (height - fitted.height) // 2))
+    draw = ImageDraw.Draw(canvas)
+    title = imaging.font_load(None, max(12, height // 22))
+    body = imaging.font_load(None, max(10, height // 48))
+    x, y = panel_x, margin
+    draw.text((x, y), slate["title"], font=title, fill=(245, 245, 245))
+    y += int(height / 22 * 1.6)
+    swatch = max(10, height // 30)
+    for index, hex_colour in enumerate(slate.get("palette", [])):
+        draw.rectangle([x + index * (swatch + 6), y, x + index * (swatch + 6) + swatch, y + swatch], fill=colour.hex_rgb(hex_colour))
+    y += swatch + margin // 2
+    text_width = width - panel_x - margin
+    for line in slate["lines"]:
+        wrapped = imaging.wrap_text(draw, line, body, text_width)
+        draw.multiline_text((x, y), wrapped, font=body, fill=(200, 200, 205), spacing=4)
+        y += draw.multiline_textbbox((x, y), wrapped, font=body, spacing=4)[3] - y + height // 80
+        if y > height - margin:
+            break
+    return canvas, enlargement
+
+
+def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None) -> dict:
+    """Facts about one variant and the checks they pass or fail; a failed check blocks delivery unless overridden."""
+    preset = rendered.preset
+    dominant, share = colour.dominant_colour(rendered.image)
+    checks = []
+    checks.append({
+        "check": "resolution", "passed": rendered.enlargement <= 1.0 + 1e-6,
+        "value": round(rendered.enlargement, 3), "limit": 1.0, "model_factor": upscaled_by,
+        "detail": ("the slot is covered by real pixels" if rendered.enlargement <= 1.0 + 1e-6 else
+                   f"the master would be stretched {rendered.enlargement:.2f}x for this slot: upscale it with Real-ESRGAN first"),
+    })
+    if preset.print_width_mm:
+        ppi = preset.width / (preset.print_width_mm / 25.4) / max(rendered.enlargement, 1.0)
+        checks.append({"check": "print_ppi", "passed": ppi >= preset.min_ppi, "value": round(ppi, 1), "limit": preset.min_ppi,
+                       "detail": f"{ppi:.0f} real pixels per inch at {preset.print_width_mm:g} mm wide"})
+    if preset.background_colour:
+        threshold = preset.min_delta_e if preset.min_delta_e is not None else settings.SEED_QC_MIN_DELTA_E
+        delta = float(colour.delta_e2000(colour.srgb_to_lab(np.array(dominant) / 255.0),
+                                         colour.srgb_to_lab(np.array(colour.hex_rgb(preset.background_colour)) / 255.0)))
+        checks.append({"check": "background_contrast", "passed": delta >= threshold, "value": round(delta, 2), "limit": threshold,
+                       "detail": f"dominant {colour.rgb_hex(dominant)} vs section background {preset.background_colour} (ΔE2000)"})
+    if palette:
+        coverage = colour.palette_coverage(rendered.image, palette, within=settings.SEED_QC_PALETTE_DELTA_E)
+        total = sum(coverage.values())
+        checks.append({"check": "brand_palette", "passed": total >= settings.SEED_QC_PALETTE_MIN_SHARE,
+                       "value": round(total, 4), "limit": settings.SEED_QC_PALETTE_MIN_SHARE,
+                       "coverage": {key: round(value, 4) for key, value in coverage.items()},
+                       "detail": "share of pixels within ΔE2000 "
+                                 f"{settings.SEED_QC_PALETTE_DELTA_E:g} of a brand colour"})
+    nearest, distance = colour.nearest_palette_colour(dominant, palette) if palette else (None, None)
+    return {
+        "preset": preset.slug, "width": rendered.image.width, "height": rendered.image.height, "crop": list(rendered.crop),
+        "dominant": colour.rgb_hex(dominant), "dominant_share": round(share, 3),
+        "nearest_brand_colour": nearest, "nearest_brand_delta_e": round(distance, 2) if distance is not None else None,
+        "checks": checks, "passed": all(check["passed"] for check in checks),
+    }
+
+
+def name_template_check(template: str) -> None:
+    """A template like {yyyymmdd}_{section}_{colour}_{seed}: known fields only, no folders."""
+    if not template or len(template) > 200 or "/" in template or "\\" in template or ".." in template:
+        raise ApplicationError("the name template must be a plain file name (no folders) of at most 200 characters")
+    try:
+        fields = [field for _, field, spec, conversion in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise ApplicationError(f"the name template is malformed: {exc}") from exc
+    unknown = sorted({field for field in fields if field not in NAME_FIELDS})
+    if unknown or not fields:
+        raise ApplicationError(f"unknown name field(s): {', '.join(unknown) or '(none given)'}; use {', '.join(NAME_FIELDS)}",
+                               extra={"allowed": list(NAME_FIELDS)})
+
+
+def file_name(*, template: str, values: dict, extension: str, taken: set[str]) -> str:
+    """The template filled with slugged values; a name already taken gets _2, _3 … and is never overwritten."""
+    safe = {key: re.sub(r"-+", "-", slugify(str(value))) or "x" for key, value in values.items()}
+    stem = template.format(**safe)[:180]
+    name, counter = f"{stem}.{extension}", 2
+    while name.lower() in taken:
+        name, counter = f"{stem}_{counter}.{extension}", counter + 1
+    taken.add(name.lower())
+    return name

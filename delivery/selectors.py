@@ -1,0 +1,90 @@
+"""Reads of delivery: what a file on someone's desk is (verify), and deliveries a user may see."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from assets.access import scoped, versions_visible_to
+from assets.errors import ApplicationError
+from assets.images import image_inspect
+from assets.models import Version
+from assets.services.blobs import blob_staged
+from delivery import colour, provenance
+from delivery.models import Delivery, DeliveryItem, Fingerprint
+
+VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
+
+
+@dataclass
+class Verification:
+    manifest: str  # trusted | valid_untrusted | invalid | absent
+    match: str  # exact | perceptual | none
+    distance: int | None
+    version_id: int | None
+    delivery_id: int | None
+    sha256: str
+    media_type: str
+    preset: str | None = None
+    file_name: str | None = None
+    manifest_codes: list[str] = field(default_factory=list)
+    claimed: dict | None = None  # what a manifest that is not trusted says about itself
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def deliveries_visible_to(*, user) -> QuerySet[Delivery]:
+    return scoped(Delivery.objects.select_related("version", "approval"), user=user, client_path="version__brief__campaign__client")
+
+
+def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:
+    """The version whose perceptual hash is closest (Hamming distance, computed in Postgres)."""
+    row = (Fingerprint.objects.filter(version__in=versions)
+           .annotate(distance=RawSQL("bit_count((phash # %s)::bit(64))", [phash]))
+           .order_by("distance", "-version_id").values_list("version_id", "distance").first())
+    return row
+
+
+def file_verify(*, data: bytes, user=None) -> Verification:
+    """Check a file's C2PA manifest and find it in the lineage: by its bytes, else by how it looks.
+
+    With `user`, only versions that user may see can be matched (a client learns nothing of others).
+    """
+    if not data:
+        raise ApplicationError("the file is empty", extra={"code": "empty"})
+    with blob_staged(source=io.BytesIO(data)) as staged:
+        info = image_inspect(path=staged.path, formats=VERIFY_FORMATS)
+    report = provenance.manifest_read(data=data, media_type=info.media_type)
+    sha256 = hashlib.sha256(data).hexdigest()
+    versions = Version.objects.all() if user is None else versions_visible_to(user=user)
+    match, distance, version_id = "none", None, None
+    exact = versions.filter(blob_id=sha256).order_by("pk").first()
+    if exact is not None:
+        match, distance, version_id = "exact", 0, exact.pk
+    else:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            nearest = _nearest(colour.perceptual_hash(image), versions)
+        if nearest is not None and nearest[1] <= settings.SEED_VERIFY_MAX_HASH_DISTANCE:
+            version_id, distance = nearest
+            match = "perceptual"
+    item = DeliveryItem.objects.filter(version_id=version_id).select_related("preset").first() if version_id else None
+    lineage = report.lineage or {}
+    trusted = report.state == "trusted"
+    delivery_id = item.delivery_id if item else None
+    if version_id is None and trusted and versions.filter(pk=lineage.get("version_id")).exists():
+        # A trusted manifest of a file we never stored (signed elsewhere from our master): believe what it says.
+        version_id, delivery_id = lineage.get("version_id"), lineage.get("delivery_id")
+    return Verification(
+        manifest=report.state, match=match, distance=distance, version_id=version_id, delivery_id=delivery_id,
+        sha256=sha256, media_type=info.media_type, preset=item.preset.slug if item else None,
+        file_name=item.file_name if item else None, manifest_codes=report.codes,
+        claimed={"version_id": lineage.get("version_id"), "delivery_id": lineage.get("delivery_id")} if lineage and not trusted else None,
+    )

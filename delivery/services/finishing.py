@@ -1,0 +1,182 @@
+"""Queue finishing operations on a version: each is one derivation the worker runs (delivery/finishing.py)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Q
+
+from assets.errors import ApplicationError
+from assets.models import Blob, Derivation, ModelWeights, Operation, Phase, Reference, Used, Version
+from assets.services.blobs import blob_discard, blob_staged, blob_store
+from assets.services.derivations import UsedInput, derivation_create
+from delivery import imaging
+from delivery.finishing import FINISHING_OPS
+
+DEFAULT_TILE = 256
+DEFAULT_TILE_OVERLAP = 16
+
+
+@dataclass(frozen=True)
+class Layer:
+    source: Version | Reference
+    mask: object | None = None  # an uploaded file or bytes, white where the layer shows
+
+
+def _enqueue(derivation_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("delivery.tasks.run_finishing", derivation_id, task_name=f"finishing-{derivation_id}")
+
+
+def _read(source) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    data = source.read()
+    return data.encode() if isinstance(data, str) else data
+
+
+class _BlobBatch:
+    """Side files (LUT, font, profile, masks) stored inside the caller's transaction; removed if it fails."""
+
+    def __init__(self):
+        self.created: list[str] = []
+
+    def store(self, data: bytes, media_type: str) -> Blob:
+        with blob_staged(source=io.BytesIO(data)) as staged:
+            blob, created = blob_store(staged=staged, media_type=media_type)
+        if created:
+            self.created.append(blob.sha256)
+        return blob
+
+    def discard(self) -> None:
+        for sha256 in self.created:
+            blob_discard(sha256=sha256)
+
+
+def finishing_create(*, version: Version, op: str, params: dict, upscaler: ModelWeights | None = None,
+                     lut_file=None, font_file=None, profile_file=None, layers: list[Layer] = (),
+                     created_by=None) -> Derivation:
+    """Validate and record one queued finishing derivation on `version`; the worker runs it after commit.
+
+    Side files are checked before anything is written (a malformed .cube, font or ICC profile is
+    refused with the reason), then stored content-addressed and recorded as used.
+    """
+    if op not in FINISHING_OPS:
+        raise ApplicationError(f"{op!r} is not a finishing operation; choose one of {', '.join(FINISHING_OPS)}")
+    if version.status == Version.Status.REJECTED:
+        raise ApplicationError(f"version {version.pk} was rejected; finish a kept version")
+    params = dict(params)
+    side: list[tuple[str, bytes, str, int]] = []
+    if op == Operation.UPSCALE:
+        if upscaler is None or upscaler.kind != ModelWeights.Kind.UPSCALER:
+            raise ApplicationError("upscale needs registered upscaler weights (kind upscaler)")
+        params.setdefault("scale", upscaler.scale)
+        params.setdefault("tile", DEFAULT_TILE)
+        params.setdefault("tile_overlap", DEFAULT_TILE_OVERLAP)
+        if params["scale"] != upscaler.scale:
+            raise ApplicationError(f"{upscaler.name} upscales {upscaler.scale}x, not {params['scale']}x")
+    if op == Operation.LUT:
+        if lut_file is None:
+            raise ApplicationError("a LUT operation needs a .cube file")
+        data = _read(lut_file)
+        imaging.cube_parse(data)
+        side.append((Used.Role.LUT, data, "text/plain", 0))
+    if op == Operation.TEXT_OVERLAY and font_file is not None:
+        data = _read(font_file)
+        imaging.font_load(data, 12)
+        side.append((Used.Role.FONT, data, "font/ttf", 0))
+    if op == Operation.TEXT_OVERLAY:
+        params.setdefault("position", "bottom")
+        params.setdefault("colour", "#FFFFFF")
+        params.setdefault("size", max(12, version.height // 12))
+    if op == Operation.ICC:
+        if profile_file is None:
+            raise ApplicationError("an ICC conversion needs a profile (.icc or .icm)")
+        data = _read(profile_file)
+        imaging.icc_profile_read(data)
+        side.append((Used.Role.PROFILE, data, "application/vnd.iccprofile", 0))
+        params.setdefault("intent", "perceptual")
+    if op == Operation.COMPOSITE:
+        if not layers:
+            raise ApplicationError("a composite needs at least one layer")
+        for position, layer in enumerate(layers):
+            if layer.mask is not None:
+                data = _read(layer.mask)
+                _mask_check(data)
+                side.append((Used.Role.MASK, data, "image/png", position))
+    batch = _BlobBatch()
+    try:
+        with transaction.atomic():
+            inputs = [UsedInput(role=Used.Role.PARENT, target=version)]
+            if upscaler is not None:
+                inputs.append(UsedInput(role=Used.Role.UPSCALER, target=upscaler))
+            for role, data, media_type, position in side:
+                blob = batch.store(data, media_type)
+                inputs.append(UsedInput(role=role, target=blob, position=position))
+                key = {Used.Role.LUT: "lut_sha256", Used.Role.FONT: "font_sha256", Used.Role.PROFILE: "profile_sha256"}.get(role)
+                if key:
+                    params[key] = blob.sha256
+            inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
+            derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params,
+                                           inputs=inputs, created_by=created_by)
+            transaction.on_commit(partial(_enqueue, derivation.pk))
+    except BaseException:
+        batch.discard()
+        raise
+    return derivation
+
+
+def _mask_check(data: bytes) -> None:
+    from PIL import Image
+
+    from assets.images import image_inspect
+
+    with blob_staged(source=io.BytesIO(data)) as staged:
+        image_inspect(path=staged.path)
+    with Image.open(io.BytesIO(data)) as mask:
+        if mask.convert("L").getextrema()[1] == 0:
+            raise ApplicationError("a layer mask is empty: paint where the layer shows in white", extra={"code": "mask_empty"})
+
+
+def palette_snap_create(*, version: Version, pull: float = 0.6, strength: float = 1.0, created_by=None) -> Derivation:
+    """A LUT built from the brief's palette (hues pulled toward the brand colours), applied as a finishing step."""
+    if not 0.0 < pull <= 1.0:
+        raise ApplicationError(f"pull must be above 0 and at most 1; got {pull}")
+    cube = imaging.palette_cube(palette=version.brief.palette, pull=pull)
+    return finishing_create(version=version, op=Operation.LUT, params={"strength": strength, "source": "brief_palette"},
+                            lut_file=cube, created_by=created_by)
+
+
+def upscale_factor_pick(*, source: tuple[int, int], target: tuple[int, int], available: list[int]) -> int | None:
+    """The studio's rule: no upscale when the source already covers the slot; else the smallest factor that
+    covers it, or the largest there is when none does."""
+    needed = max(target[0] / source[0], target[1] / source[1])
+    if needed <= 1.0:
+        return None
+    covering = sorted(factor for factor in available if factor >= needed)
+    return covering[0] if covering else max(available)
+
+
+def upscale_create(*, version: Version, target_width: int, target_height: int, upscaler: ModelWeights | None = None,
+                   tile: int = DEFAULT_TILE, tile_overlap: int = DEFAULT_TILE_OVERLAP, created_by=None) -> Derivation:
+    """Upscale only for a slot larger than the version, by the smallest registered factor that covers it."""
+    if target_width < 1 or target_height < 1:
+        raise ApplicationError("the target slot needs a positive width and height")
+    candidates = [upscaler] if upscaler is not None else list(
+        ModelWeights.objects.filter(kind=ModelWeights.Kind.UPSCALER).filter(~Q(scale=None)).order_by("scale", "pk"))
+    if not candidates:
+        raise ApplicationError("no upscaler is registered (manage.py register_model --kind upscaler, or make_tiny_models)")
+    factor = upscale_factor_pick(source=(version.width, version.height), target=(target_width, target_height),
+                                 available=sorted({weights.scale for weights in candidates}))
+    if factor is None:
+        raise ApplicationError(
+            f"no upscale needed: version {version.pk} is {version.width}x{version.height}, the slot {target_width}x{target_height}",
+            extra={"code": "upscale_not_needed"})
+    chosen = next(weights for weights in candidates if weights.scale == factor)
+    return finishing_create(version=version, op=Operation.UPSCALE, upscaler=chosen, created_by=created_by,
+                            params={"scale": factor, "tile": tile, "tile_overlap": tile_overlap,
+                                    "target_width": target_width, "target_height": target_height})

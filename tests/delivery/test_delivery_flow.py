@@ -1,0 +1,144 @@
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import piexif
+import piexif.helper
+import pytest
+from django.conf import settings
+
+from assets.errors import ApplicationError
+from assets.models import Derivation, Operation, Version
+from delivery.models import ChannelPreset, Delivery, DeliveryItem
+from delivery.provenance import manifest_read
+from delivery.services.deliveries import delivery_create, delivery_override
+from review.models import AuditEvent
+from tests.delivery.conftest import approve
+
+
+def small_preset(slug="thumb-square", width=48, height=48, **extra):
+    preset, _ = ChannelPreset.objects.update_or_create(slug=slug, defaults={"name": slug, "width": width, "height": height,
+                                                                           "section": "social", **extra})
+    return preset
+
+
+def delivered_files(delivery: Delivery) -> list[Path]:
+    folder = Path(settings.SEED_DELIVERY_DIR) / delivery.folder
+    return sorted(path for path in folder.iterdir() if not path.name.endswith(".zip"))
+
+
+def test_a_delivered_jpeg_carries_exif_and_a_trusted_c2pa_manifest(people, master, run_jobs):
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[small_preset()], created_by=people["producer"],
+                                   override_reason="tiny random model: no brand colours expected")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    item = delivery.items.get()
+    [path] = delivered_files(delivery)
+    assert path.name == item.file_name and path.name.endswith(f"_social_{item.file_name.split('_')[2]}_42.jpg")
+    data = path.read_bytes()
+    exif = piexif.load(data)
+    comment = piexif.helper.UserComment.load(exif["Exif"][piexif.ExifIFD.UserComment])
+    assert "Steps: 4" in comment and "Seed: 42" in comment and "Sampler: DPM++ 2M" in comment
+    assert master.blob_id in comment and "Tiny style A" in comment
+    base = master.generated_by.derivation.used.get(role="base_model").model_weights
+    assert base.sha256 in comment and f"v{master.pk}" in comment
+    assert exif["0th"][piexif.ImageIFD.ImageDescription].decode() == "a can on a roof"
+    assert "Aurora Soda Co." in exif["0th"][piexif.ImageIFD.Copyright].decode()
+
+    report = manifest_read(data=data, media_type="image/jpeg")
+    assert report.state == "trusted", report.codes
+    assert report.lineage["version_id"] == master.pk and report.lineage["delivery_id"] == delivery.pk
+    actions = [a["action"] for a in report.manifest["assertions"][0]["data"]["actions"]]
+    assert actions[0] == "c2pa.opened" and "c2pa.resized" in actions
+    [parent] = report.manifest["ingredients"]
+    assert parent["relationship"] == "parentOf"
+    # The master's own manifest travels inside the variant's store and starts with the generation.
+    variant_version = item.version
+    assert variant_version.blob_id == item.version.blob_id and variant_version.status == Version.Status.DELIVERED
+    rendition = variant_version.generated_by.derivation
+    assert rendition.op == Operation.RENDITION and rendition.used.get().version_id == master.pk
+
+    with zipfile.ZipFile(Path(settings.SEED_DELIVERY_DIR) / delivery.folder / delivery.bundle_name) as bundle:
+        assert sorted(bundle.namelist()) == sorted([path.name, "report.json", "lineage.json"])
+        assert bundle.read(path.name) == data
+        assert json.loads(bundle.read("report.json"))["files"][0]["sha256"] == item.version.blob_id
+    assert AuditEvent.objects.filter(kind="delivery.delivered", object_id=delivery.pk).exists()
+
+
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+
+
+def test_an_unapproved_or_changed_version_cannot_be_delivered(people, generated, media_root):
+    with pytest.raises(ApplicationError, match="no final .client. approval"):
+        delivery_create(version=generated, presets=[small_preset()], created_by=people["producer"])
+    approve(generated, producer=people["producer"], client_user=people["client"])
+    blob_path = media_root / "blobs" / generated.blob.storage_name
+    blob_path.chmod(0o644)
+    blob_path.write_bytes(blob_path.read_bytes() + b"tampered")
+    with pytest.raises(ApplicationError, match="no longer match what was approved"):
+        delivery_create(version=generated, presets=[small_preset()], created_by=people["producer"])
+    assert not Delivery.objects.exists()
+
+
+def test_failed_qc_blocks_until_a_producer_overrides_with_a_reason(people, master, run_jobs):
+    preset = small_preset(background_colour="#000000", min_delta_e=100.0)
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[preset], created_by=people["producer"])
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.BLOCKED and "background_contrast" in delivery.error
+    [fact] = delivery.qc
+    assert {c["check"] for c in fact["checks"]} == {"resolution", "background_contrast", "brand_palette"}
+    assert not DeliveryItem.objects.exists()
+    with pytest.raises(ApplicationError, match="only a producer"):
+        delivery_override(delivery=delivery, reason="client asked", user=people["client"])
+    with pytest.raises(ApplicationError, match="reason"):
+        delivery_override(delivery=delivery, reason="  ", user=people["producer"])
+    with run_jobs():
+        delivery_override(delivery=delivery, reason="dark page section approved by the client", user=people["producer"])
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED and delivery.overridden_by == people["producer"]
+    event = AuditEvent.objects.get(kind="delivery.qc_overridden", object_id=delivery.pk)
+    assert event.payload["reason"] == "dark page section approved by the client"
+    assert event.payload["failed"][0]["checks"] == ["background_contrast", "brand_palette"]
+
+
+def test_a_failed_signing_leaves_no_partial_file_and_no_rows(people, master, run_jobs, settings, tmp_path):
+    from delivery.keys import dev_ca_create
+
+    # A key that does not belong to the configured certificate: c2pa refuses to sign with it.
+    settings.SEED_C2PA_KEY = dev_ca_create(folder=tmp_path / "other")["key"]
+    versions_before = Version.objects.count()
+    blobs_before = _tree(Path(settings.STORAGES["blobs"]["OPTIONS"]["location"]))
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[small_preset()], created_by=people["producer"],
+                                   override_reason="signing test")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.FAILED and "sign" in delivery.error.lower()
+    assert _tree(Path(settings.SEED_DELIVERY_DIR)) == {}
+    assert Version.objects.count() == versions_before and not DeliveryItem.objects.exists()
+    assert _tree(Path(settings.STORAGES["blobs"]["OPTIONS"]["location"])) == blobs_before
+    assert not Derivation.objects.filter(op=Operation.RENDITION).exists()
+
+
+def test_all_seven_presets_named_by_template_without_collisions(people, master, run_jobs):
+    twin = small_preset(slug="twin-a")
+    twin_b = small_preset(slug="twin-b")
+    presets = list(ChannelPreset.objects.filter(slug__in=["square", "vertical", "widescreen", "hero", "social-4x5",
+                                                           "product-card", "presentation"])) + [twin, twin_b]
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=presets, created_by=people["producer"],
+                                   override_reason="tiny master: every slot needs an upscale")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    names = [item.file_name for item in delivery.items.all()]
+    assert len(set(names)) == 9 and all(name.endswith(("_42.jpg", "_42_2.jpg")) for name in names)
+    twins = sorted(delivery.items.filter(preset__in=[twin, twin_b]).values_list("file_name", flat=True))
+    assert twins[1] == twins[0].replace("_42.jpg", "_42_2.jpg")
+    resolution = {item.preset.slug: item.qc["checks"][0] for item in delivery.items.all()}
+    assert resolution["hero"]["passed"] is False and resolution["hero"]["value"] > 1
+    slate = delivery.items.get(preset__slug="presentation")
+    assert (slate.width, slate.height) == (1920, 1080)
+    assert delivery.progress_step == delivery.progress_total == 9

@@ -1,0 +1,90 @@
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from delivery.models import Delivery
+from delivery.selectors import file_verify
+from delivery.services.deliveries import delivery_create
+from tests.delivery.conftest import member
+from tests.delivery.test_delivery_flow import small_preset
+from tests.review.conftest import api_as
+from review.roles import CLIENT_REVIEWER
+from tests.factories import make_brief
+
+
+@pytest.fixture
+def delivered(people, master, run_jobs):
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[small_preset(width=160, height=160)], created_by=people["producer"],
+                                   override_reason="verify tests")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    item = delivery.items.get()
+    from django.conf import settings
+
+    return delivery, item, (settings.SEED_DELIVERY_DIR / delivery.folder / item.file_name).read_bytes()
+
+
+def test_verify_names_the_version_and_delivery_of_a_signed_file(delivered, tmp_path, capsys):
+    delivery, item, data = delivered
+    result = file_verify(data=data)
+    assert (result.manifest, result.match, result.distance) == ("trusted", "exact", 0)
+    assert (result.version_id, result.delivery_id, result.preset) == (item.version_id, delivery.pk, item.preset.slug)
+    path = tmp_path / "copy.jpg"
+    path.write_bytes(data)
+    call_command("verify", str(path), "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert {"manifest", "version_id", "delivery_id", "match", "distance"} <= set(report)
+    assert report["manifest"] == "trusted" and report["delivery_id"] == delivery.pk
+
+
+def test_one_flipped_byte_makes_the_manifest_invalid(delivered):
+    _, _, data = delivered
+    flipped = bytearray(data)
+    flipped[-200] ^= 0x01  # inside the compressed pixels, which the manifest's hash covers
+    result = file_verify(data=bytes(flipped))
+    assert result.manifest == "invalid" and result.match != "exact"
+
+
+def test_a_stripped_re_encode_is_found_by_its_looks(delivered):
+    _, item, data = delivered
+    with Image.open(io.BytesIO(data)) as image:
+        smaller = image.convert("RGB").resize((120, 120))
+    buffer = io.BytesIO()
+    smaller.save(buffer, format="WEBP", quality=70)
+    result = file_verify(data=buffer.getvalue())
+    assert result.manifest == "absent" and result.match == "perceptual"
+    assert result.version_id == item.version_id and result.delivery_id == item.delivery_id and result.distance <= 10
+
+
+def test_unrelated_image_matches_nothing(delivered):
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").convert("RGB").save(buffer, format="PNG")
+    result = file_verify(data=buffer.getvalue())
+    assert (result.manifest, result.match, result.version_id) == ("absent", "none", None)
+
+
+def test_verify_api_scopes_matches_to_the_callers_clients(delivered, people):
+    _, item, data = delivered
+    response = api_as(people["client"]).post("/api/verify/", {"file": SimpleUploadedFile("x.jpg", data)}, format="multipart")
+    assert response.status_code == 200 and response.json()["version_id"] == item.version_id
+    other = member("otto", CLIENT_REVIEWER, make_brief(client_name="Other Co", title="Other").campaign.client)
+    response = api_as(other).post("/api/verify/", {"file": SimpleUploadedFile("x.jpg", data)}, format="multipart")
+    body = response.json()
+    assert response.status_code == 200 and body["manifest"] == "trusted"
+    assert (body["match"], body["version_id"], body["delivery_id"]) == ("none", None, None)
+    bad = api_as(people["client"]).post("/api/verify/", {"file": SimpleUploadedFile("x.jpg", b"not an image")}, format="multipart")
+    assert bad.status_code == 400 and "not an image" in bad.json()["message"]
+
+
+def test_verify_command_refuses_what_is_not_an_image(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(CommandError, match="not an image"):
+        call_command("verify", str(path))
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("verify", str(tmp_path / "missing.jpg"))
