@@ -37,6 +37,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/lineage.py
 	$(PY) bench/queue.py
+	$(PY) bench/delivery.py
+	$(PY) bench/upscale.py
 
 clean: db-stop
 	rm -rf .media

@@ -34,10 +34,16 @@ def _write_model(path: Path) -> None:
 
 
 def _run(model_path: str, size: int, tile: int, overlap: int, repeats: int, threads: int, results) -> None:
+    import os
+
+    import django
     import numpy as np
     import torch
     from spandrel import ModelLoader
 
+    # The worker's own tiling code lives in a Django app; no database is touched.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    django.setup()
     from delivery.upscale import upscale_array
 
     torch.set_num_threads(threads)
@@ -58,9 +64,10 @@ def _measure(context, *args) -> dict:
     results = context.Queue()
     process = context.Process(target=_run, args=(*args, results))
     process.start()
-    result = results.get()
     process.join()
-    return result
+    if process.exitcode != 0:
+        raise SystemExit(f"the measuring process failed with exit code {process.exitcode}")
+    return results.get(timeout=10)
 
 
 def main() -> None:

@@ -138,7 +138,7 @@ _DCT32 = _dct_matrix(32)
 
 def perceptual_hash(image: Image.Image) -> int:
     """A 64-bit DCT hash (pHash): survives re-encoding, resizing and metadata stripping; as a signed int64."""
-    grey = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    grey = np.asarray(image.resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("L"), dtype=np.float64)
     low = (_DCT32 @ grey @ _DCT32.T)[:8, :8].flatten()
     median = np.median(low[1:])
     value = 0

@@ -236,9 +236,19 @@ def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivat
     }
 
 
-def _actions(chain: list[Derivation], graph: LineageGraph) -> list[dict]:
-    actions = []
+def _actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[dict], list[provenance.Ingredient]]:
+    """The chain in C2PA's vocabulary; an imported start is `opened` with the imported file as its parent."""
+    actions, ingredients = [], []
     for derivation in chain:
+        if derivation.op == Operation.IMPORT and not actions:
+            imported = graph.versions[next(e.version_id for e in graph.generated if e.derivation_id == derivation.pk)]
+            with blob_open(blob=imported.blob) as handle:
+                ingredients.append(provenance.Ingredient(
+                    title=f"imported file {imported.blob_id[:12]}", relationship="parentOf", media_type=imported.blob.media_type,
+                    data=handle.read(), label="imported"))
+            actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["imported"]},
+                            "description": f"imported from outside Seed (derivation {derivation.pk})"})
+            continue
         name, source = provenance.ACTIONS.get(derivation.op, ("c2pa.edited", None))
         agent = next((edge.target.name for edge in graph.inputs.get(derivation.pk, [])
                       if edge.role in (Used.Role.BASE_MODEL, Used.Role.UPSCALER)), "Seed finishing")
@@ -246,12 +256,11 @@ def _actions(chain: list[Derivation], graph: LineageGraph) -> list[dict]:
                   "description": f"{derivation.get_op_display()} (derivation {derivation.pk})"}
         if source:
             action["digitalSourceType"] = source
+        if not actions:
+            # C2PA's list opens with created (or opened): the first recorded step is where the pixels began.
+            action.update(action="c2pa.created", digitalSourceType=source or provenance.TRAINED)
         actions.append(action)
-    if not actions:
-        actions.append({"action": "c2pa.created", "description": "recorded without a derivation"})
-    # C2PA's actions list must open with created (or opened): the first recorded step is where the pixels began.
-    actions[0]["action"] = "c2pa.created"
-    return actions
+    return actions, ingredients
 
 
 def _input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int = 16) -> list[provenance.Ingredient]:
@@ -336,10 +345,10 @@ def _execute(delivery: Delivery, staging: Path, created_blobs: list[str]):
     with blob_open(blob=master.blob) as handle:
         master_bytes = handle.read()
     master_type = master.blob.media_type
+    actions, parents = _actions(chain, graph)
     signed_master_path = provenance.sign_to_temp(
-        data=master_bytes, media_type=master_type, directory=staging, ingredients=_input_ingredients(chain, graph),
-        manifest=provenance.manifest_build(title=f"v{master.pk}", media_type=master_type, actions=_actions(chain, graph),
-                                           lineage=summary),
+        data=master_bytes, media_type=master_type, directory=staging, ingredients=[*parents, *_input_ingredients(chain, graph)],
+        manifest=provenance.manifest_build(title=f"v{master.pk}", media_type=master_type, actions=actions, lineage=summary),
     )
     master_ingredient = provenance.Ingredient(title=f"approved master v{master.pk} ({master.blob_id[:12]})", relationship="parentOf",
                                               media_type=master_type, data=signed_master_path.read_bytes(), label="master")
@@ -363,7 +372,8 @@ def _execute(delivery: Delivery, staging: Path, created_blobs: list[str]):
         if preset.kind == ChannelPreset.Kind.PRESENTATION:
             actions.append({"action": "c2pa.edited", "description": "laid out on a presentation slate with its recipe"})
         actions.append({"action": "c2pa.published", "description": f"delivery {delivery.pk}, preset {preset.slug}"})
-        variant_summary = {**summary, "delivery_id": delivery.pk, "preset": preset.slug,
+        # The chain itself is in the master's manifest, carried as this file's parent ingredient.
+        variant_summary = {**{k: v for k, v in summary.items() if k != "chain"}, "delivery_id": delivery.pk, "preset": preset.slug,
                            "variant": {"width": preset.width, "height": preset.height, "format": preset.format,
                                        "crop": list(item.crop), "file_name": name}}
         signed = provenance.sign_to_temp(
