@@ -36,8 +36,8 @@ def _blob_image(edge: Used) -> Image.Image:
 def finishing_png(*, image: Image.Image, derivation: Derivation, icc: bytes | None = None) -> bytes:
     """A lossless master with what made it in a text chunk; nothing time-dependent, so re-runs match byte for byte."""
     info = PngImagePlugin.PngInfo()
-    info.add_text("seed:finishing", json.dumps({"derivation": derivation.pk, "op": derivation.op, "params": derivation.params},
-                                               sort_keys=True))
+    # Only what the lineage records travels in the file: the same recipe on another install writes the same bytes.
+    info.add_text("seed:finishing", json.dumps({"op": derivation.op, "params": derivation.params}, sort_keys=True))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info, icc_profile=icc)
     return buffer.getvalue()

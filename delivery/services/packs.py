@@ -1,0 +1,188 @@
+"""Reproduction packs: one archive with a version's whole chain, and its import on another install.
+
+The pack holds the lineage rows (derivations with parameters and environment fingerprints, used and
+generated edges, prompts, references, model names and sha256s) and the bytes of every image and
+side file; model weights only when asked. After an import, `reproduce` works on the new install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.db import transaction
+
+from assets.errors import ApplicationError
+from assets.models import Blob, Brief, Campaign, Client, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
+from assets.params import params_clean
+from assets.selectors import lineage_graph
+from assets.services.blobs import StagedFile, blob_discard, blob_open, blob_store
+
+PACK_FORMAT = "seed-reproduction-pack"
+PACK_VERSION = 1
+MAX_MEMBER_BYTES = 20 * 1024**3
+
+
+def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> dict:
+    """Write the pack to `path` (temp name, then rename); returns its manifest."""
+    graph = lineage_graph(version=version)
+    blobs: dict[str, Blob] = {}
+    weights: dict[str, ModelWeights] = {}
+    prompts, references = {}, {}
+    for edge in graph.used:
+        target = edge.target
+        if edge.reference_id:
+            references[target.pk] = target
+            blobs[target.blob_id] = target.blob
+        elif edge.prompt_id:
+            prompts[target.pk] = target
+        elif edge.model_weights_id:
+            weights[target.sha256] = target
+        elif edge.blob_id:
+            blobs[target.sha256] = target
+    for item in graph.versions.values():
+        blobs[item.blob_id] = item.blob
+    weight_blobs = {}
+    for item in weights.values():
+        shas = [item.blob_id] if item.blob_id else []
+        shas += list(item.files.values())
+        for sha in shas:
+            weight_blobs[sha] = Blob.objects.get(pk=sha)
+    brief = version.brief
+    manifest = {
+        "format": PACK_FORMAT, "version": PACK_VERSION, "root_version": version.pk, "with_weights": with_weights,
+        "client": brief.campaign.client.name, "campaign": brief.campaign.name,
+        "brief": {"title": brief.title, "palette": brief.palette, "aspect": brief.aspect, "channels": brief.channels,
+                  "content_type": brief.content_type, "negative_prompt": brief.negative_prompt, "notes": brief.notes},
+        "blobs": {sha: {"size": blob.size, "media_type": blob.media_type} for sha, blob in {**blobs, **(weight_blobs if with_weights else {})}.items()},
+        "weights": [{"sha256": w.sha256, "kind": w.kind, "architecture": w.architecture, "name": w.name, "source_name": w.source_name,
+                     "source_version": w.source_version, "size": w.size, "format": w.format, "blob": w.blob_id, "files": w.files,
+                     "scale": w.scale, "notes": w.notes} for w in weights.values()],
+        "prompts": [{"id": p.pk, "text": p.text, "negative_text": p.negative_text, "values": p.values, "digest": p.digest}
+                    for p in prompts.values()],
+        "references": [{"id": r.pk, "blob": r.blob_id, "title": r.title, "width": r.width, "height": r.height, "format": r.format}
+                       for r in references.values()],
+        "versions": [{"id": v.pk, "blob": v.blob_id, "width": v.width, "height": v.height, "format": v.format, "seed": v.seed,
+                      "label": v.label} for v in graph.versions.values()],
+        "derivations": [{"id": d.pk, "op": d.op, "phase": d.phase, "params": d.params, "environment": d.environment,
+                         "state": d.state, "wall_seconds": d.wall_seconds, "gpu_seconds": d.gpu_seconds}
+                        for d in graph.derivations.values()],
+        "used": [{"derivation": e.derivation_id, "role": e.role, "position": e.position, "weight": e.weight,
+                  "version": e.version_id, "reference": e.reference_id, "prompt": e.prompt_id,
+                  "model_weights": e.model_weights.sha256 if e.model_weights_id else None, "blob": e.blob_id} for e in graph.used],
+        "generated": [{"derivation": e.derivation_id, "version": e.version_id, "role": e.role, "index": e.index}
+                      for e in graph.generated],
+    }
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("pack.json", json.dumps(manifest, indent=1, default=str), compress_type=zipfile.ZIP_DEFLATED)
+            for sha in manifest["blobs"]:
+                with blob_open(blob=Blob(sha256=sha)) as source, archive.open(f"blobs/{sha}", "w", force_zip64=True) as out:
+                    while chunk := source.read(1024 * 1024):
+                        out.write(chunk)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def _read_manifest(archive: zipfile.ZipFile) -> dict:
+    try:
+        manifest = json.loads(archive.read("pack.json"))
+    except (KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApplicationError("not a Seed reproduction pack (no readable pack.json)") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT or manifest.get("version") != PACK_VERSION:
+        raise ApplicationError(f"not a Seed reproduction pack of version {PACK_VERSION}")
+    return manifest
+
+
+def _brief_for(manifest: dict) -> Brief:
+    from assets.services.briefs import brief_create
+
+    client, _ = Client.objects.get_or_create(name=manifest["client"])
+    campaign, _ = Campaign.objects.get_or_create(client=client, name=manifest["campaign"])
+    title, number = manifest["brief"]["title"], 1
+    while Brief.objects.filter(campaign=campaign, title=title).exists():
+        number += 1
+        title = f"{manifest['brief']['title']} (imported {number})"
+    fields = {k: v for k, v in manifest["brief"].items() if k != "title"}
+    return brief_create(campaign=campaign, title=title, **fields)
+
+
+def pack_import(*, path: Path, created_by=None) -> Version:
+    """Recreate the pack's lineage on this install under a brief of the same client; returns the root version."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ApplicationError(f"{Path(path).name} is not a readable zip archive") from exc
+    created_files: list[str] = []
+    with archive, tempfile.TemporaryDirectory(prefix="seed-pack-") as scratch:
+        manifest = _read_manifest(archive)
+        missing = [w for w in manifest["weights"] if not ModelWeights.objects.filter(sha256=w["sha256"]).exists()
+                   and not all(sha in manifest["blobs"] for sha in ([w["blob"]] if w["blob"] else []) + list(w["files"].values()))]
+        if missing:
+            raise ApplicationError("the pack has no weights for " + ", ".join(f"{w['name']} ({w['sha256'][:12]})" for w in missing)
+                                   + ": export it with --with-weights, or register those files here first",
+                                   extra={"missing": [w["sha256"] for w in missing]})
+        try:
+            with transaction.atomic():
+                for sha, info in manifest["blobs"].items():
+                    member = archive.getinfo(f"blobs/{sha}")
+                    if member.file_size > MAX_MEMBER_BYTES:
+                        raise ApplicationError(f"blob {sha[:12]} is too large")
+                    local = Path(scratch) / sha
+                    digest = hashlib.sha256()
+                    with archive.open(member) as source, local.open("wb") as out:
+                        while chunk := source.read(1024 * 1024):
+                            digest.update(chunk)
+                            out.write(chunk)
+                    if digest.hexdigest() != sha:
+                        raise ApplicationError(f"blob {sha[:12]} in the pack does not match its sha256: the pack is damaged")
+                    _, created = blob_store(staged=StagedFile(path=local, sha256=sha, size=member.file_size),
+                                            media_type=info["media_type"])
+                    local.unlink()
+                    if created:
+                        created_files.append(sha)
+                weights = {}
+                for item in manifest["weights"]:
+                    weights[item["sha256"]], _ = ModelWeights.objects.get_or_create(sha256=item["sha256"], defaults={
+                        k: item[k] for k in ("kind", "architecture", "name", "source_name", "source_version", "size", "format",
+                                             "files", "scale", "notes")} | {"blob_id": item["blob"]})
+                brief = _brief_for(manifest)
+                prompts = {p["id"]: Prompt.objects.get_or_create(brief=brief, digest=p["digest"], defaults={
+                    "text": p["text"], "negative_text": p["negative_text"], "values": p["values"]})[0] for p in manifest["prompts"]}
+                references = {r["id"]: Reference.objects.create(brief=brief, blob_id=r["blob"], title=r["title"], width=r["width"],
+                                                                height=r["height"], format=r["format"]) for r in manifest["references"]}
+                versions = {v["id"]: Version.objects.create(brief=brief, blob_id=v["blob"], width=v["width"], height=v["height"],
+                                                            format=v["format"], seed=v["seed"], label=v["label"])
+                            for v in manifest["versions"]}
+                derivations = {}
+                for d in manifest["derivations"]:
+                    derivations[d["id"]] = Derivation.objects.create(
+                        brief=brief, op=d["op"], phase=d["phase"], params=params_clean(op=d["op"], params=d["params"]),
+                        environment=d["environment"], state=d["state"], wall_seconds=d["wall_seconds"],
+                        gpu_seconds=d["gpu_seconds"], created_by=created_by)
+                Used.objects.bulk_create(Used(
+                    derivation=derivations[e["derivation"]], role=e["role"], position=e["position"], weight=e["weight"],
+                    version=versions.get(e["version"]), reference=references.get(e["reference"]), prompt=prompts.get(e["prompt"]),
+                    model_weights=weights.get(e["model_weights"]), blob_id=e["blob"]) for e in manifest["used"])
+                Generated.objects.bulk_create(Generated(derivation=derivations[e["derivation"]], version=versions[e["version"]],
+                                                        role=e["role"], index=e["index"]) for e in manifest["generated"])
+                return versions[manifest["root_version"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            for sha in created_files:
+                blob_discard(sha256=sha)
+            raise ApplicationError(f"the pack is malformed: {exc}") from exc
+        except BaseException:
+            for sha in created_files:
+                blob_discard(sha256=sha)
+            raise
