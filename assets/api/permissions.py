@@ -1,4 +1,7 @@
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from assets.access import is_client_user
 
 
 class ModelWritePermission(BasePermission):
@@ -14,3 +17,9 @@ class ModelWritePermission(BasePermission):
             return True
         model = view.write_model or view.get_queryset().model
         return request.user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")
+
+
+def internal_only(request, permission: str) -> None:
+    """Studio-side actions: client users are refused whatever permissions their groups carry."""
+    if is_client_user(user=request.user) or not request.user.has_perm(permission):
+        raise PermissionDenied(f"you need the {permission} permission for this")

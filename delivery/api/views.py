@@ -6,23 +6,19 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import is_client_user, versions_visible_to
+from assets.access import versions_visible_to
+from assets.api.permissions import internal_only
 from assets.errors import ApplicationError
 from delivery.api import serializers as s
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import deliveries_visible_to, file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
 from delivery.services.finishing import finishing_create, palette_snap_create, upscale_create
-
-
-def _internal_only(request, permission: str) -> None:
-    if is_client_user(user=request.user) or not request.user.has_perm(permission):
-        raise PermissionDenied(f"you need the {permission} permission for this")
 
 
 class PresetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -40,7 +36,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=s.DeliveryCreateSerializer, responses={201: s.DeliverySerializer})
     def create(self, request):
-        _internal_only(request, "delivery.add_delivery")
+        internal_only(request, "delivery.add_delivery")
         data = s.DeliveryCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -59,7 +55,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=s.OverrideSerializer, responses=s.DeliverySerializer)
     @action(detail=True, methods=["post"])
     def override(self, request, pk=None):
-        _internal_only(request, "delivery.override_qc")
+        internal_only(request, "delivery.override_qc")
         delivery = self.get_object()
         data = s.OverrideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -98,7 +94,7 @@ class _VersionFinishingView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def version(self, request, pk):
-        _internal_only(request, "assets.add_derivation")
+        internal_only(request, "assets.add_derivation")
         return get_object_or_404(versions_visible_to(user=request.user), pk=pk)
 
     def created(self, derivation) -> Response:

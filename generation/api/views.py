@@ -2,21 +2,17 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
+from assets.access import briefs_visible_to, scoped, versions_visible_to
+from assets.api.permissions import internal_only
 from generation.api import serializers as s
 from generation.models import GenerationJob, ReproductionRun
 from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
 from generation.services.reproductions import reproduction_request
-
-
-def _internal_only(request, permission: str) -> None:
-    if is_client_user(user=request.user) or not request.user.has_perm(permission):
-        raise PermissionDenied(f"you need the {permission} permission for this")
 
 
 def _visible(request, obj, client_path="brief__campaign__client"):
@@ -37,7 +33,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer})
     def create(self, request):
-        _internal_only(request, "generation.add_generationjob")
+        internal_only(request, "generation.add_generationjob")
         data = s.JobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -55,7 +51,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=None, responses=s.JobSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        _internal_only(request, "generation.change_generationjob")
+        internal_only(request, "generation.change_generationjob")
         job = self.get_object()
         generation_job_cancel(job=job, cancelled_by=request.user)
         return Response(s.JobSerializer(self.get_queryset().get(pk=job.pk)).data)
@@ -64,7 +60,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 class VersionRegenerateView(APIView):
     @extend_schema(request=s.RegenerateSerializer, responses={201: s.JobSerializer})
     def post(self, request, pk):
-        _internal_only(request, "generation.add_generationjob")
+        internal_only(request, "generation.add_generationjob")
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
         data = s.RegenerateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -76,7 +72,7 @@ class VersionRegenerateView(APIView):
 class VersionReproduceView(APIView):
     @extend_schema(request=s.ReproductionRequestSerializer, responses={202: s.ReproductionRunSerializer})
     def post(self, request, pk):
-        _internal_only(request, "generation.add_reproductionrun")
+        internal_only(request, "generation.add_reproductionrun")
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
         data = s.ReproductionRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
