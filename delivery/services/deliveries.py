@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
@@ -33,6 +34,7 @@ from review.selectors import version_final_approval
 from review.services.audit import audit_event_append
 
 OVERRIDE_PERMISSION = "delivery.override_qc"
+logger = logging.getLogger(__name__)
 
 
 def _enqueue(delivery_id: int) -> None:
@@ -111,8 +113,6 @@ def _claim(delivery_id: int) -> Delivery | None:
     stale = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
     token = uuid.uuid4()
     claimable = Q(state=Delivery.State.QUEUED) | Q(state=Delivery.State.RUNNING, started_at__lt=stale)
-    from django.db.models import F
-
     if not Delivery.objects.filter(claimable, pk=delivery_id).update(
             state=Delivery.State.RUNNING, claim_token=token, started_at=timezone.now(), attempts=F("attempts") + 1,
             progress_step=0):
@@ -300,9 +300,7 @@ def delivery_execute(*, delivery_id: int) -> str:
         _fail(delivery, exc.message)
         return "failed"
     except Exception as exc:
-        import logging
-
-        logging.getLogger(__name__).exception("delivery %s failed", delivery_id)
+        logger.exception("delivery %s failed", delivery_id)
         _fail(delivery, f"{type(exc).__name__}: {exc}")
         return "failed"
     finally:
