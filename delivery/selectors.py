@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 
 from assets.access import scoped, versions_visible_to
 from assets.errors import ApplicationError
-from assets.images import image_inspect
+from assets.images import extension_check, image_inspect
 from assets.models import Version
 from assets.services.blobs import blob_staged
 from delivery import colour, provenance
@@ -51,7 +51,7 @@ def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:
     return row
 
 
-def file_verify(*, data: bytes, user=None) -> Verification:
+def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verification:
     """Check a file's C2PA manifest and find it in the lineage: by its bytes, else by how it looks.
 
     With `user`, only versions that user may see can be matched (a client learns nothing of others).
@@ -60,6 +60,7 @@ def file_verify(*, data: bytes, user=None) -> Verification:
         raise ApplicationError("the file is empty", extra={"code": "empty"})
     with blob_staged(source=io.BytesIO(data)) as staged:
         info = image_inspect(path=staged.path, formats=VERIFY_FORMATS)
+    extension_check(name=name, image_format=info.format)
     report = provenance.manifest_read(data=data, media_type=info.media_type)
     sha256 = hashlib.sha256(data).hexdigest()
     versions = Version.objects.all() if user is None else versions_visible_to(user=user)

@@ -42,8 +42,10 @@ class GuestDecisionForm(forms.Form):
 
 
 def _unlogged(response):
-    """The token is in the path: keep it out of Django's request log even for 4xx answers."""
+    """The token is in the path: keep it out of Django's request log even for 4xx answers, and out of
+    the Referer header the page's image requests would otherwise carry into access logs."""
     response._has_been_logged = True
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from config.localpg import Cluster, free_port
 from generation.services.models import tiny_paths_register
+from tests.factories import image_file, make_brief, member
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +80,25 @@ def tiny(db, tiny_files):
 def run_jobs(django_capture_on_commit_callbacks):
     """Queue inside the block; tasks run on the worker path when the block's transaction callbacks fire."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def cast(db):
+    """Alice produces, Bob reviews internally, Dana reviews for Aurora (client A), Charlie for Borealis (client B)."""
+    from assets.services.versions import version_import
+    from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
+
+    roles_ensure()  # transactional tests flush the groups that migrate made
+    brief_a = make_brief(client_name="Aurora", title="Aurora hero")
+    brief_b = make_brief(client_name="Borealis", title="Borealis hero")
+    return {
+        "alice": member("alice", PRODUCER),
+        "bob": member("bob", INTERNAL_REVIEWER),
+        "dana": member("dana", CLIENT_REVIEWER, brief_a.campaign.client),
+        "charlie": member("charlie", CLIENT_REVIEWER, brief_b.campaign.client),
+        "brief_a": brief_a,
+        "brief_b": brief_b,
+        "version_a": version_import(brief=brief_a, source=image_file("a_master.png", colour=(200, 10, 10)), label="A master"),
+        "version_a2": version_import(brief=brief_a, source=image_file("a_alt.png", colour=(10, 200, 10)), label="A alt"),
+        "version_b": version_import(brief=brief_b, source=image_file(colour=(10, 10, 200)), label="B master"),
+    }

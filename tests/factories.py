@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from PIL import Image
+from rest_framework.test import APIClient
 
-from assets.models import Blob, Brief, Derivation, Generated, Operation, Phase, Used, Version
+from assets.models import Blob, Brief, ClientMembership, Derivation, Generated, Operation, Phase, Used, Version
 from assets.services.briefs import brief_create, campaign_create, client_create
 
 
@@ -49,3 +52,18 @@ def chain(*, brief: Brief, length: int) -> list[Version]:
     for _ in range(length - 1):
         versions.append(derive(brief=brief, parents=[versions[-1]]))
     return versions
+
+
+def member(username, group, client=None):
+    """A staff user in a role group (and a client's membership for client reviewers)."""
+    user = get_user_model().objects.create_user(username, password=f"{username}-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    if client is not None:
+        ClientMembership.objects.create(user=user, client=client)
+    return get_user_model().objects.get(pk=user.pk)  # fresh permission cache
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

@@ -2,11 +2,12 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
 from assets import selectors
 from assets.access import is_client_user, scoped
+from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission
 from assets.api import serializers as s
 from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Version
@@ -77,7 +78,7 @@ class BriefViewSet(ReadViewSet):
 class ReferenceViewSet(ReadViewSet):
     queryset = Reference.objects.all()
     serializer_class = s.ReferenceSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [StrictMultiPartParser, FormParser]
     filterset_fields = ["brief", "format"]
     search_fields = ["title", "notes"]
 
@@ -141,10 +142,10 @@ class VersionViewSet(ReadViewSet):
     serializer_class = s.VersionSerializer
     filterset_class = VersionFilter
     ordering_fields = ["created_at", "id"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, StrictMultiPartParser, FormParser]
 
     @extend_schema(request=s.VersionImportSerializer, responses={201: s.VersionSerializer})
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[StrictMultiPartParser, FormParser])
     def import_file(self, request):
         data = s.VersionImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)

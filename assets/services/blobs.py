@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from assets.errors import ApplicationError
-from assets.images import ImageInfo, image_inspect
+from assets.images import ImageInfo, extension_check, file_name_check, image_inspect
 from assets.models import Blob, blob_storage_name
 
 CHUNK = 1024 * 1024
@@ -124,6 +125,10 @@ def image_ingest(*, source) -> Iterator[tuple[Blob, ImageInfo]]:
     """
     with blob_staged(source=source) as staged:
         info = image_inspect(path=staged.path)
+        file_name_check(name=getattr(source, "name", None))
+        extension_check(name=getattr(source, "name", None), image_format=info.format)
+        for check in settings.SEED_UPLOAD_CHECKS:
+            import_string(check)(path=staged.path, info=info)
         created_file = False
         try:
             with transaction.atomic():

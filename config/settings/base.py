@@ -4,6 +4,7 @@ from pathlib import Path
 
 from config.env import database_from_url, env_bool, env_int, env_list, env_str
 from config.localpg import DEFAULT_PORT
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -33,6 +34,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -42,6 +45,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Staff sign in through the admin; there is no other login page.
+LOGIN_URL = "admin:login"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -124,6 +129,8 @@ SEED_MAX_UPLOAD_BYTES = env_int("SEED_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 SEED_MAX_IMAGE_PIXELS = env_int("SEED_MAX_IMAGE_PIXELS", 64 * 1024 * 1024)
 SEED_MAX_METADATA_BYTES = env_int("SEED_MAX_METADATA_BYTES", 64 * 1024)
 SEED_MAX_ICC_BYTES = env_int("SEED_MAX_ICC_BYTES", 1024 * 1024)
+# Further checks on every uploaded image, by apps that know more than the lineage core (C2PA lives in delivery).
+SEED_UPLOAD_CHECKS = ["delivery.provenance.upload_manifest_check"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -133,6 +140,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "assets.api.parsers.StrictMultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("SEED_API_PAGE_SIZE", 50),
     "DEFAULT_FILTER_BACKENDS": [
@@ -153,6 +165,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OperationEnum": "assets.models.Operation",
+        "DerivationStateEnum": "assets.models.Derivation.State",
+        "ReproductionStateEnum": "generation.models.ReproductionRun.State",
+        "DeliveryStateEnum": "delivery.models.Delivery.State",
+    },
 }
 
 # django-q2 with the ORM broker on our own Postgres. The broker is at-least-once: tasks are
@@ -170,13 +188,8 @@ Q_CLUSTER = {
     "save_limit": 1000,
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("SEED_LOG_LEVEL", "INFO")},
-}
+# One line per record on stdout; JSON for log shippers when SEED_LOG_FORMAT=json (production's default).
+LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json", level=env_str("SEED_LOG_LEVEL", "INFO"))
 
 # `manage.py demo` runs these stages in order; each app appends its own.
 SEED_DEMO_STAGES = ["assets.demo.brief_stage", "generation.demo.generation_stage", "review.demo.review_stage",

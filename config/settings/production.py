@@ -2,6 +2,7 @@
 
 from .base import *  # noqa: F403
 from config.env import env_bool, env_int, env_list, env_str
+from config.logging import logging_config
 
 DEBUG = False
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
@@ -18,6 +19,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "json") == "json", level=env_str("SEED_LOG_LEVEL", "INFO"))
 
 STORAGES = {
     **STORAGES,  # noqa: F405

@@ -7,11 +7,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import versions_visible_to
+from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import internal_only
 from assets.errors import ApplicationError
 from delivery.api import serializers as s
@@ -76,7 +77,7 @@ class DeliveryBundleView(APIView):
 
 
 class VerifyView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [StrictMultiPartParser, FormParser]
 
     @extend_schema(request={"multipart/form-data": s.VerifySerializer}, responses=s.VerificationSerializer)
     def post(self, request):
@@ -86,12 +87,12 @@ class VerifyView(APIView):
         if upload.size > settings.SEED_MAX_UPLOAD_BYTES:
             raise ApplicationError(f"file is {upload.size} bytes; the limit is {settings.SEED_MAX_UPLOAD_BYTES}",
                                    extra={"code": "too_large"})
-        result = file_verify(data=upload.read(), user=request.user)
+        result = file_verify(data=upload.read(), user=request.user, name=upload.name)
         return Response(s.VerificationSerializer(result.as_dict()).data)
 
 
 class _VersionFinishingView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, StrictMultiPartParser, FormParser]
 
     def version(self, request, pk):
         internal_only(request, "assets.add_derivation")

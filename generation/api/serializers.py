@@ -1,12 +1,15 @@
 import json
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
 from generation.models import GenerationJob, ReproductionRun
 
 
+@extend_schema_field(OpenApiTypes.ANY)
 class JSONValueField(serializers.Field):
     """A JSON value, given as JSON in a JSON body or as a JSON string in a multipart form (where the mask is a file)."""
 

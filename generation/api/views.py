@@ -3,11 +3,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import briefs_visible_to, scoped, versions_visible_to
+from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import internal_only
 from generation.api import serializers as s
 from generation.models import GenerationJob, ReproductionRun
@@ -25,7 +26,7 @@ def _visible(request, obj, client_path="brief__campaign__client"):
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.JobSerializer
     filterset_fields = ["brief", "op"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, StrictMultiPartParser, FormParser]
 
     def get_queryset(self):
         jobs = GenerationJob.objects.prefetch_related("batches__derivation__generated__version")

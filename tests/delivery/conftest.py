@@ -1,25 +1,15 @@
 """An approved master made the real way: a tiny generation, a palette snap, an internal and a client round."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
-from assets.models import ClientMembership, Version
+from assets.models import Version
 from generation.services.jobs import LoraSpec, generation_job_create
 from review.models import Decision, ReviewRound
 from review.roles import CLIENT_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.rounds import decision_record, round_open
-from tests.factories import make_brief
+from tests.factories import make_brief, member
 from tests.generation.conftest import FAST
-
-
-def member(username, group, client=None):
-    user = get_user_model().objects.create_user(username, password=f"{username}-pass-123", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    if client is not None:
-        ClientMembership.objects.create(user=user, client=client)
-    return get_user_model().objects.get(pk=user.pk)  # fresh permission cache
 
 
 def approve(version: Version, *, producer, client_user) -> None:

@@ -1,8 +1,6 @@
 from review.roles import CLIENT_REVIEWER
-from tests.delivery.conftest import member
+from tests.factories import api_as, make_brief, member
 from tests.delivery.test_delivery_flow import small_preset
-from tests.factories import make_brief
-from tests.review.conftest import api_as
 
 
 def test_deliveries_through_the_api_are_scoped_and_studio_only(people, master, run_jobs):

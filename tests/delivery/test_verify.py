@@ -9,11 +9,9 @@ from PIL import Image
 from delivery.models import Delivery
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create
-from tests.delivery.conftest import member
+from tests.factories import api_as, make_brief, member
 from tests.delivery.test_delivery_flow import small_preset
-from tests.review.conftest import api_as
 from review.roles import CLIENT_REVIEWER
-from tests.factories import make_brief
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from PIL import Image
 
 from assets.models import ClientMembership, Derivation
 from generation.models import GenerationJob, ReproductionRun
-from tests.factories import make_brief
+from tests.factories import api_as, make_brief
 from tests.generation.conftest import FAST
-from tests.review.conftest import api_as
 
 pytestmark = pytest.mark.django_db
 

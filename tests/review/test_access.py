@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from review.services.rounds import round_close, round_open
-from tests.review.conftest import api_as
+from tests.factories import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from assets.services.weights import model_weights_register
 from review.models import Rating
 from review.selectors import recipe_diff
 from review.services.rounds import round_open
-from tests.review.conftest import api_as
+from tests.factories import api_as
 
 pytestmark = pytest.mark.django_db
 

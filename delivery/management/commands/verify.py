@@ -22,12 +22,18 @@ class Command(BaseCommand):
         if path.stat().st_size > settings.SEED_MAX_UPLOAD_BYTES:
             raise CommandError(f"{path} is {path.stat().st_size} bytes; the limit is {settings.SEED_MAX_UPLOAD_BYTES}")
         try:
-            result = file_verify(data=path.read_bytes())
+            result = file_verify(data=path.read_bytes(), name=path.name)
         except ApplicationError as exc:
             raise CommandError(f"{path}: {exc.message}") from exc
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict()))
-            return
+        else:
+            self._report(path, result)
+        if result.manifest == "invalid":
+            # Like a signature check, a failed verification must fail scripts that rely on the exit status.
+            raise CommandError(f"{path.name}: the C2PA manifest does not validate ({', '.join(result.manifest_codes)})")
+
+    def _report(self, path, result):
         self.stdout.write(f"{path.name}: manifest {result.manifest}"
                           + (f" ({', '.join(result.manifest_codes)})" if result.manifest_codes else ""))
         if result.match == "none":

@@ -1,0 +1,60 @@
+"""Request-level guards that hold for every view: the API, the admin and the share pages."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+# Multipart framing and the form fields around a file.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = 5
+
+
+def _answer(request, status: int, message: str, code: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": message, "extra": {"code": code}}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a body larger than the upload limit before anything reads it (Django spools files to disk)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.SEED_MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _answer(request, 400, "the Content-Length header is not a number", "bad_request")
+        if length > limit:
+            return _answer(request, 413, f"the request body is {length} bytes; the limit is {limit}", "too_large")
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """While Postgres is unreachable, answer 503 with Retry-After instead of a 500 error page.
+
+    Django drops a broken connection at the end of the request, so the first request after the
+    database is back connects afresh: nothing has to be restarted.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
+        response = _answer(request, 503, "the database is unavailable; retry shortly", "database_unavailable")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

@@ -1,0 +1,204 @@
+"""Probe every API route and every admin page as Charlie (client reviewer for Borealis) and as nobody.
+
+Aurora's world is built with one object of every kind; every route that takes an id is called with
+Aurora's ids under every method. Allowed answers: 401/403/404/405 (and the admin's redirect to its
+login). Lists may answer 200 but must not mention Aurora. Afterwards Aurora's rows are unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from assets.models import Blob, Derivation, Generated, Prompt, PromptTemplate, Reference, Used, Version
+from assets.services.briefs import reference_create
+from delivery.models import Delivery, FocalPoint
+from generation.models import GenerationJob, ReproductionRun
+from review.models import Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion, ShareLink
+from review.services.curation import checklist_item_add, checklist_tick, rating_set
+from review.services.rounds import decision_record, round_open
+from review.services.share_links import share_link_create
+from tests.factories import image_file
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "aurora-confidential"
+# Routes with no client data behind them: anyone signed in may read them.
+PUBLIC_API = {"api-root", "api-token", "schema", "swagger-ui", "verify", "channelpreset-list", "channelpreset-detail"}
+
+
+@pytest.fixture
+def aurora(cast, tiny):
+    """Aurora's world: one row of every kind the API or the admin can show."""
+    alice, dana, brief, version = cast["alice"], cast["dana"], cast["brief_a"], cast["version_a"]
+    reference = reference_create(brief=brief, source=image_file("mood.png", colour=(1, 2, 3)), title=f"{SECRET} mood",
+                                 notes="", created_by=alice)
+    template = PromptTemplate.objects.create(brief=brief, name=SECRET, text=f"{SECRET} {{subject}}", placeholders=["subject"])
+    prompt = Prompt.objects.create(brief=brief, template=template, text=f"{SECRET} prompt", values={}, digest="0" * 64)
+    review_round = round_open(brief=brief, versions=[version], stage="client", opened_by=alice, reviewers=[dana])
+    decision_record(review_round=review_round, version=version, verdict="approve", reviewer=dana, comment=SECRET)
+    link, _ = share_link_create(review_round=review_round, created_by=alice, expires=timezone.localdate() + dt.timedelta(days=3))
+    item = checklist_item_add(brief=brief, label=SECRET)
+    checklist_tick(version=version, item=item, checked=True, reviewer=alice)
+    rating_set(version=version, reviewer=alice, stars=4)
+    job = GenerationJob.objects.create(brief=brief, op="txt2img", request={"prompt": SECRET})
+    run = ReproductionRun.objects.create(version=version, requested_by=alice)
+    approval = Approval.objects.get(version=version)
+    delivery = Delivery.objects.create(version=version, approval=approval, state=Delivery.State.SUCCEEDED, folder="1",
+                                       bundle_name="aurora.zip", created_by=alice)
+    FocalPoint.objects.create(version=version, x=0.3, y=0.6)
+    return {
+        "client": [brief.campaign.client_id], "campaign": [brief.campaign_id], "brief": [brief.pk],
+        "version": [version.pk, cast["version_a2"].pk], "reference": [reference.pk], "prompttemplate": [template.pk],
+        "prompt": [prompt.pk], "derivation": list(Derivation.objects.filter(brief=brief).values_list("pk", flat=True)),
+        "reviewround": [review_round.pk], "sharelink": [link.pk], "generationjob": [job.pk], "reproductionrun": [run.pk],
+        "delivery": [delivery.pk], "approval": [approval.pk],
+        "roundversion": list(RoundVersion.objects.filter(review_round=review_round).values_list("pk", flat=True)),
+        "decision": list(Decision.objects.filter(review_round=review_round).values_list("pk", flat=True)),
+        "rating": list(Rating.objects.filter(version=version).values_list("pk", flat=True)),
+        "checklistitem": [item.pk], "checklisttick": list(ChecklistTick.objects.filter(item=item).values_list("pk", flat=True)),
+        "focalpoint": list(FocalPoint.objects.filter(version=version).values_list("pk", flat=True)),
+        "blob": [version.blob_id, reference.blob_id],
+        "used": list(Used.objects.filter(derivation__brief=brief).values_list("pk", flat=True)),
+        "generated": list(Generated.objects.filter(derivation__brief=brief).values_list("pk", flat=True)),
+        "auditevent": list(AuditEvent.objects.values_list("pk", flat=True)),
+        # The studio's model registry is nobody's client data, and no client's business either.
+        "modelweights": [tiny["base"].pk, tiny["lora_a"].pk],
+        "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id, tiny["base"].sha256, tiny["lora_a"].sha256],
+    }
+
+
+def snapshot(world) -> dict:
+    models = {model._meta.model_name: model for app in ("assets", "generation", "review", "delivery")
+              for model in apps.get_app_config(app).get_models()}
+    return {name: sorted(map(repr, models[name].objects.filter(pk__in=ids).values())) for name, ids in world.items()
+            if name in models}
+
+
+def _routes(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            if "format" not in entry.pattern.regex.groupindex:
+                yield route, entry.name
+
+
+def _fill(route: str, values: dict) -> str | None:
+    path = re.sub(r"^\^|\$$", "", route.replace("^", "").replace("$", ""))
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", path)
+    try:
+        return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), path)
+    except KeyError:
+        return None
+
+
+def api_probes(world):
+    """(path, name, kind) for every API route: 'detail' routes get each of Aurora's ids."""
+    for route, name in _routes(get_resolver().url_patterns):
+        if not route.startswith("api/") and not route.startswith("blobs/"):
+            continue
+        if name in PUBLIC_API:
+            continue
+        prefix = name.split("-")[0]
+        params = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
+        names = [a or b for a, b in params]
+        if not names:
+            yield _fill(route, {}), name, "list"
+            continue
+        ids = world["blob"] if prefix == "blob" else world.get(prefix)
+        assert ids, f"the probe does not know whose object {route} ({name}) takes: add it to the Aurora world"
+        for object_id in ids:
+            values = {key: object_id for key in names}
+            values.update(size=96, other=world["version"][0])
+            yield _fill(route, values), name, "detail"
+
+
+def admin_probes(world):
+    for model, model_admin in admin.site._registry.items():
+        ids = world.get(model._meta.model_name)
+        for pattern in model_admin.get_urls():
+            route = f"admin/{model._meta.app_label}/{model._meta.model_name}/" + str(pattern.pattern)
+            names = list(pattern.pattern.regex.groupindex)
+            if not names:
+                yield _fill(route, {}), pattern.name, "list"
+            elif ids:
+                for object_id in ids:
+                    yield _fill(route, {key: object_id for key in names}), pattern.name, "detail"
+
+
+def _no_leak(body: bytes, world, where: str) -> None:
+    text = body.decode("utf-8", "replace")
+    for marker in world["markers"]:
+        assert marker not in text, f"{where} shows {marker!r}"
+
+
+def test_charlie_sees_nothing_of_aurora_through_the_api(cast, aurora):
+    before = snapshot(aurora)
+    charlie = APIClient()
+    charlie.force_login(cast["charlie"])  # a session serves the API and the plain blob views alike
+    probes = list(api_probes(aurora))
+    assert len(probes) > 40
+    for path, name, kind in probes:
+        for method in ("get", "post", "put", "patch", "delete"):
+            body = {"brief": aurora["brief"][0], "version": aurora["version"][0], "review_round": aurora["reviewround"][0],
+                    "verdict": "approve", "reason": "probe", "stars": 5}
+            response = getattr(charlie, method)(path, body, format="json")
+            where = f"{method.upper()} {path} ({name})"
+            if kind == "detail" or method != "get":
+                assert response.status_code in (400, 403, 404, 405), (where, response.status_code, response.content[:200])
+            else:
+                assert response.status_code in (200, 403, 405), (where, response.status_code)
+            assert response.status_code < 500, where
+            _no_leak(response.content, aurora, where)
+    assert snapshot(aurora) == before
+
+
+def test_nobody_signed_in_gets_anything_from_the_api(cast, aurora):
+    anonymous = APIClient()
+    for path, name, kind in api_probes(aurora):
+        for method in ("get", "post", "delete"):
+            response = getattr(anonymous, method)(path)
+            refused = response.status_code in (401, 403, 404, 405) or response.get("Location", "").startswith("/admin/login/")
+            assert refused, (method, path, response.status_code)
+            _no_leak(response.content, aurora, f"{method} {path}")
+
+
+def test_charlie_sees_nothing_of_aurora_in_the_admin(cast, aurora):
+    before = snapshot(aurora)
+    charlie = Client()
+    charlie.force_login(cast["charlie"])
+    probes = list(admin_probes(aurora))
+    assert len(probes) > 60
+    for path, name, kind in probes:
+        for method in ("get", "post"):
+            response = getattr(charlie, method)(path, {"action": "delete_selected", "_selected_action": aurora["version"]})
+            where = f"{method.upper()} {path} ({name})"
+            assert response.status_code < 500, where
+            if kind == "detail":
+                assert response.status_code in (302, 403, 404), (where, response.status_code)
+                if response.status_code == 302 and response["Location"] != "/admin/":
+                    # The admin's old-style object URL forwards to the change page, which must refuse too.
+                    assert charlie.get(response["Location"]).status_code in (403, 404), (where, response["Location"])
+            _no_leak(response.content, aurora, where)
+    assert snapshot(aurora) == before
+
+
+def test_nobody_signed_in_is_sent_to_the_admin_login(aurora):
+    anonymous = Client()
+    for path, name, kind in admin_probes(aurora):
+        response = anonymous.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), (path, response.status_code)
+    for path in ("/admin/", "/review/s/not-a-token/", f"/blobs/{aurora['blob'][0]}/"):
+        response = anonymous.get(path)
+        assert response.status_code in (302, 403, 404), path
+        _no_leak(response.content, aurora, path)

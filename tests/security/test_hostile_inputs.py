@@ -1,0 +1,245 @@
+"""Hostile input through every door that takes a file: the upload API, the verify API and CLI, LUTs and masks.
+
+Each case must get a clear 4xx (or a CommandError) and leave no trace: no row, no file, the media root
+byte-for-byte as it was. A few well-formed controls make sure the checks do not refuse honest files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from assets.models import Version
+from delivery import provenance
+from tests.factories import api_as, image_bytes
+from tests.security.hostile import image_cases
+
+pytestmark = pytest.mark.django_db
+
+IMAGE_CASES = image_cases()
+COUNTED_APPS = ("assets", "generation", "review", "delivery")
+
+
+def media_state(root: Path) -> dict[str, str]:
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for app in COUNTED_APPS for model in apps.get_app_config(app).get_models()}
+
+
+@pytest.fixture
+def untouched(media_root):
+    """Asserts after the test that neither the database nor the media root changed."""
+    media_root.mkdir(parents=True, exist_ok=True)
+    before = (row_counts(), media_state(media_root))
+    yield
+    assert (row_counts(), media_state(media_root)) == before
+
+
+def multipart(fields: dict, *, file_field: str, file_name: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart body written by hand: test clients strip path-like file names before sending them."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+             for key, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
+                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def upload(client, url: str, fields: dict, *, file_field: str, file_name: str, data: bytes):
+    body, content_type = multipart(fields, file_field=file_field, file_name=file_name, data=data)
+    return client.generic("POST", url, body, content_type=content_type)
+
+
+def refused(response, phrase: str) -> str:
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    message = response.json()["message"]
+    assert phrase.lower() in message.lower(), message
+    return message
+
+
+@pytest.mark.parametrize("case", list(IMAGE_CASES), ids=list(IMAGE_CASES))
+@pytest.mark.parametrize("door", ["references", "versions/import", "verify"])
+def test_hostile_image_is_refused_through_the_api(cast, untouched, door, case):
+    data, name, phrase = IMAGE_CASES[case]
+    fields = {} if door == "verify" else {"brief": cast["brief_a"].pk}
+    response = upload(api_as(cast["alice"]), f"/api/{door}/", fields, file_field="file" if door == "verify" else "image",
+                      file_name=name, data=data)
+    refused(response, phrase)
+
+
+@pytest.mark.parametrize("case", list(IMAGE_CASES), ids=list(IMAGE_CASES))
+def test_hostile_image_is_refused_by_the_verify_command(db, tmp_path, untouched, case):
+    data, name, phrase = IMAGE_CASES[case]
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(CommandError) as error:
+        call_command("verify", str(path), stdout=io.StringIO())
+    assert phrase.lower() in str(error.value).lower()
+
+
+HOSTILE_NAMES = {
+    "unix path": "../../etc/passwd.png",
+    "absolute path": "/etc/cron.d/seed.png",
+    "windows path": "..\\..\\windows\\win.ini.png",
+    "escaped slashes": "..&#47;..&#47;etc&#47;passwd.png",
+    "right-to-left override": "invoice\u202egnp.exe",
+    "control characters": "name\x07with\x1bescapes.png",
+    "hidden file": ".htaccess",
+    "over 255 bytes": "é" * 200 + ".png",
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_NAMES), ids=list(HOSTILE_NAMES))
+def test_hostile_file_names_are_refused_not_rewritten(cast, untouched, case):
+    response = upload(api_as(cast["alice"]), "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image",
+                      file_name=HOSTILE_NAMES[case], data=image_bytes(size=(24, 24)))
+    message = refused(response, "file name")
+    assert "multipart form was refused" in message
+
+
+def test_unicode_names_and_honest_files_are_accepted(cast, media_root):
+    api = api_as(cast["alice"])
+    for name, image_format in (("Café 東京 ☀.png", "PNG"), ("Мудборд-3.jpeg", "JPEG"), ("shot v2.1", "WEBP")):
+        data = image_bytes(size=(48, 27), colour=(len(name), 90, 200), image_format=image_format)
+        response = upload(api, "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image", file_name=name, data=data)
+        assert response.status_code == 201, response.content
+        sha = hashlib.sha256(data).hexdigest()
+        assert (media_root / "blobs" / sha[:2] / sha[2:4] / sha).read_bytes() == data
+
+
+LUT_CASES = {
+    "1D LUT": (b"LUT_1D_SIZE 2\n0 0 0\n1 1 1\n", "1D LUTs are not supported"),
+    "no size line": (b"0 0 0\n1 1 1\n", "no LUT_3D_SIZE"),
+    "size 1": (b"LUT_3D_SIZE 1\n0 0 0\n", "out of range"),
+    "size 4096": (b"LUT_3D_SIZE 4096\n0 0 0\n", "out of range"),
+    "missing rows": (b"LUT_3D_SIZE 2\n" + b"0 0 0\n" * 7, "needs 8 rows"),
+    "text in a row": (b"LUT_3D_SIZE 2\n" + b"0 0 0\n" * 7 + b"0 zero 0\n", "line 9"),
+    "NaN in a row": (b"LUT_3D_SIZE 2\n" + b"0 0 0\n" * 7 + b"nan 0 0\n", "line 9"),
+    "odd domain": (b"LUT_3D_SIZE 2\nDOMAIN_MAX 4 4 4\n" + b"0 0 0\n" * 8, "domain"),
+    "binary data": (bytes(range(256)) * 4, "not text"),
+    "png named .cube": (image_bytes(), "not text"),
+}
+
+
+@pytest.mark.parametrize("case", list(LUT_CASES), ids=list(LUT_CASES))
+def test_malformed_cube_luts_are_refused(cast, untouched, case):
+    data, phrase = LUT_CASES[case]
+    response = upload(api_as(cast["alice"]), f"/api/versions/{cast['version_a'].pk}/finishing/",
+                      {"op": "lut", "params": "{}"}, file_field="lut", file_name="grade.cube", data=data)
+    refused(response, phrase)
+
+
+def _mask(size=(64, 64), fill=255, image_format="PNG", mode="L") -> bytes:
+    image = Image.new(mode, size, 0)
+    image.paste(fill, (8, 8, 40, 40))
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+MASK_CASES = {
+    "mask of another size": (_mask(size=(32, 32)), "mask.png", "the mask is 32x32"),
+    "empty mask": (_mask(fill=0), "mask.png", "the mask is empty"),
+    "mask that is html": (b"<html><script>alert(1)</script></html>", "mask.png", "not an image"),
+    "mask bomb": (IMAGE_CASES["png bomb (header)"][0], "mask.png", "pixels"),
+    "animated mask": (IMAGE_CASES["animated png"][0], "mask.png", "animated"),
+    "cmyk mask": (_mask(mode="CMYK", fill=(0, 0, 0, 255), image_format="JPEG"), "mask.jpg", "colour mode CMYK"),
+}
+
+
+@pytest.mark.parametrize("case", list(MASK_CASES), ids=list(MASK_CASES))
+def test_malformed_inpaint_masks_are_refused(cast, tiny, media_root, case):
+    init = cast["version_a"]
+    Version.objects.filter(pk=init.pk).update(width=64, height=64)
+    data, name, phrase = MASK_CASES[case]
+    before = (row_counts(), media_state(media_root))
+    response = upload(api_as(cast["alice"]), "/api/jobs/", {
+        "brief": cast["brief_a"].pk, "op": "inpaint", "base_model": tiny["base"].pk, "prompt": "a hand",
+        "init_version": init.pk, "params": json.dumps({"steps": 2, "width": 64, "height": 64, "seed": 1})},
+        file_field="mask", file_name=name, data=data)
+    refused(response, phrase)
+    assert (row_counts(), media_state(media_root)) == before
+
+
+def _signed_jpeg(directory: Path, comment: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 40, 90)).save(buffer, format="JPEG", quality=90, comment=comment)
+    manifest = provenance.manifest_build(
+        title="hero.jpg", media_type="image/jpeg",
+        actions=[{"action": "c2pa.created",
+                  "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}],
+        lineage={"version_id": 1})
+    path = provenance.sign_to_temp(data=buffer.getvalue(), media_type="image/jpeg", manifest=manifest, ingredients=[],
+                                   directory=directory)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def _app11_segments(data: bytes) -> bytes:
+    """The JUMBF (APP11) segments that carry a JPEG's C2PA manifest store."""
+    segments, offset = b"", 2
+    while data[offset] == 0xFF and data[offset + 1] != 0xDA:
+        length = int.from_bytes(data[offset + 2:offset + 4], "big")
+        if data[offset + 1] == 0xEB:
+            segments += data[offset:offset + 2 + length]
+        offset += 2 + length
+    return segments
+
+
+def forged_cases(directory: Path) -> dict[str, bytes]:
+    signed = _signed_jpeg(directory, b"approved by the client on 2026-10-02")
+    other = image_bytes(size=(64, 64), colour=(10, 200, 90), image_format="JPEG")
+    store = _app11_segments(signed)
+    assert store, "the signed file has no APP11 segment"
+    garbage = bytearray(store)
+    garbage[len(garbage) // 2:len(garbage) // 2 + 64] = b"\x00" * 64
+    return {
+        "edited after signing": signed.replace(b"approved by the client on 2026-10-02", b"approved by the client on 2026-11-30"),
+        "manifest moved to another image": other[:2] + store + other[2:],
+        "manifest store corrupted": other[:2] + bytes(garbage) + other[2:],
+    }
+
+
+FORGED = ["edited after signing", "manifest moved to another image", "manifest store corrupted"]
+
+
+@pytest.mark.parametrize("case", FORGED)
+@pytest.mark.parametrize("door", ["references", "versions/import", "verify command"])
+def test_forged_c2pa_manifests_are_refused(cast, tmp_path, untouched, door, case):
+    data = forged_cases(tmp_path / "signing")[case]
+    if door == "verify command":
+        path = tmp_path / "forged.jpg"
+        path.write_bytes(data)
+        with pytest.raises(CommandError, match="does not validate"):
+            call_command("verify", str(path), stdout=io.StringIO())
+        return
+    response = upload(api_as(cast["alice"]), f"/api/{door}/", {"brief": cast["brief_a"].pk}, file_field="image",
+                      file_name="forged.jpg", data=data)
+    refused(response, "C2PA manifest does not validate")
+
+
+@pytest.mark.parametrize("case", FORGED)
+def test_verify_api_reports_a_forged_manifest_as_invalid(cast, tmp_path, untouched, case):
+    data = forged_cases(tmp_path / "signing")[case]
+    response = upload(api_as(cast["alice"]), "/api/verify/", {}, file_field="file", file_name="forged.jpg", data=data)
+    assert response.status_code == 200, response.content
+    assert (response.json()["manifest"], response.json()["match"]) == ("invalid", "none")
+
+
+def test_an_intact_signed_file_is_accepted(cast, tmp_path):
+    data = _signed_jpeg(tmp_path / "signing", b"approved by the client on 2026-10-02")
+    response = upload(api_as(cast["alice"]), "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image",
+                      file_name="signed.jpg", data=data)
+    assert response.status_code == 201, response.content
