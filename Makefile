@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install db db-stop bench clean
+.PHONY: demo test reliability install db db-stop bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -33,12 +33,16 @@ test: $(STAMP)
 	  echo "chromium could not be installed: the browser tests will be skipped"
 	$(PY) -m pytest
 
-# Each benchmark starts its own throwaway Postgres and prints ratios measured in one run.
+# The full fault suite: 500 jobs and 20 kill -9s, the database outage (`make test` runs a short version).
+reliability: $(STAMP)
+	SEED_RELIABILITY=full $(PY) -m pytest -m reliability -s
+
+# Each benchmark starts its own throwaway Postgres; bench/run.py prints one table of the ratios.
+# The load benchmark drives the API with Debian's wrk; as root the set-up installs it when missing.
 bench: $(STAMP)
-	$(PY) bench/lineage.py
-	$(PY) bench/queue.py
-	$(PY) bench/delivery.py
-	$(PY) bench/upscale.py
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } || echo "wrk could not be installed"
+	$(PY) bench/run.py
 
 clean: db-stop
 	rm -rf .media

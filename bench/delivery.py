@@ -24,6 +24,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _B
 sys.path.insert(0, str(_BENCH.parent))
 
 from bench._django import django_on_postgres  # noqa: E402
+from bench._result import result_print  # noqa: E402
 
 
 def _master_png(size: int) -> bytes:
@@ -145,6 +146,11 @@ def main() -> None:
         print(f"RESULT delivery ours/floor = {ours / floor:.2f}x (target <= 1.5x); EXIF+C2PA share = "
               f"{provenance_seconds / ours * 100:.1f} % (target <= 15 %); manifest bytes = "
               f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG (target <= 10 %)")
+        result_print(name="delivery", ratio=ours / floor, meaning="Seed delivery task / Pillow floor",
+                     target="<= 1.5x; provenance <= 15 % time, <= 10 % bytes",
+                     met=ours / floor <= 1.5 and provenance_seconds / ours <= 0.15 and square.manifest_bytes / unsigned <= 0.10,
+                     details=f"EXIF+C2PA {provenance_seconds / ours * 100:.1f} % of time, "
+                             f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG")
         del imaging
 
 

@@ -22,6 +22,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _B
 sys.path.insert(0, str(_BENCH.parent))
 
 from bench._django import django_on_postgres  # noqa: E402
+from bench._result import result_print  # noqa: E402
 
 
 def build_graph(*, versions: int, max_depth: int, seed: int = 7):
@@ -113,6 +114,9 @@ def main() -> None:
         print(f"{'naive ORM parent walk, median':<34}{walk_s * 1000:>10.2f} ms")
         print(f"{'selector queries':<34}{len(queries):>12}")
         print(f"{'ratio walk / selector':<34}{walk_s / cte_s:>11.1f}x   (target >= 50x, 1 query)")
+        result_print(name="lineage", ratio=walk_s / cte_s, meaning="naive ORM walk / recursive-CTE selector",
+                     target=">= 50x, 1 query", met=walk_s / cte_s >= 50 and len(queries) == 1,
+                     details=f"{args.versions} versions, depth {deepest_depth}, {len(queries)} query")
 
 
 def _timed(func) -> float:

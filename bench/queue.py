@@ -24,6 +24,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from bench._django import django_on_postgres  # noqa: E402
+from bench._result import result_print  # noqa: E402
 
 
 def main() -> None:
@@ -70,6 +71,9 @@ def main() -> None:
         print(f"{'overhead per job, median of pairs':<40}{overhead_ms:>9.2f} ms   (target <= 10 ms)")
         print(f"{'ratio worker / direct':<40}{worker_ms / direct_ms:>11.2f}x")
         print(f"{'pipeline loads for all jobs':<40}{cache.loads:>12}   (target 1)")
+        result_print(name="queue", ratio=worker_ms / direct_ms, meaning="worker path / direct pipeline call per job",
+                     target="overhead <= 10 ms/job, 1 load", met=overhead_ms <= 10 and cache.loads == 1,
+                     details=f"overhead {overhead_ms:.1f} ms/job, {cache.loads} pipeline load(s)")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
+from bench._result import result_print  # noqa: E402
+
 
 def _write_model(path: Path) -> None:
     import torch
@@ -92,6 +94,8 @@ def main() -> None:
           f"peak RSS {tiled['peak_mb']:.0f} MB")
     print(f"RESULT upscale tiled/untiled throughput = {ratio:.2f}x (target >= 0.8x); "
           f"peak memory tiled/untiled = {tiled['peak_mb'] / untiled['peak_mb']:.2f}x")
+    result_print(name="upscale", ratio=ratio, meaning="tiled / untiled x4 throughput", target=">= 0.8x", met=ratio >= 0.8,
+                 details=f"peak RSS {tiled['peak_mb']:.0f} vs {untiled['peak_mb']:.0f} MB, {args.size}² in")
 
 
 if __name__ == "__main__":

@@ -182,7 +182,9 @@ Q_CLUSTER = {
     "timeout": env_int("SEED_Q_TIMEOUT", 1800),
     "retry": env_int("SEED_Q_RETRY", 2100),
     "max_attempts": env_int("SEED_Q_MAX_ATTEMPTS", 3),
-    "queue_limit": 50,
+    # Tasks a cluster takes ahead of its workers: more would sit locked in a busy (or dead) worker's memory
+    # while another GPU idles, until `retry` hands them out again.
+    "queue_limit": env_int("SEED_Q_QUEUE_LIMIT", 1),
     "catch_up": False,
     "ack_failures": True,
     "save_limit": 1000,
