@@ -56,6 +56,10 @@ class ReproductionRun(models.Model):
     recorded_version = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The worker's claim: a run whose worker died is taken over once it is older than the task timeout.
+    started_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -6,6 +6,7 @@ worker and `reproduce` run exactly the same code.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, Operation, Used
-from assets.services.blobs import StagedFile, blob_open, bytes_stage
+from assets.services.blobs import StagedFile, blob_open, bytes_stage, scratch_sweep
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import A1111_NAMES, scheduler_build
@@ -196,6 +197,14 @@ def derivation_run(*, derivation_id: int) -> str:
     return run_guarded(derivation_id=derivation_id, work=_generate)
 
 
+@functools.cache
+def _sweep_after_restart() -> None:
+    """A worker process's first job clears what earlier workers, killed mid-job, left behind."""
+    removed = scratch_sweep(older_than_seconds=settings.Q_CLUSTER["timeout"])
+    if removed:
+        logger.warning("removed %s scratch file(s) left by a worker that stopped mid-job", removed)
+
+
 def run_guarded(*, derivation_id: int, work: Callable) -> str:
     """Claim a derivation, let `work(derivation, staged)` make its outputs, record them once or record why not.
 
@@ -206,6 +215,7 @@ def run_guarded(*, derivation_id: int, work: Callable) -> str:
 
     from generation.services.runs import RunSuperseded, run_claim, run_fail, run_finish
 
+    _sweep_after_restart()
     derivation = run_claim(derivation_id=derivation_id)
     if derivation is None:
         return "skipped"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +90,27 @@ def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
     # One INSERT … ON CONFLICT DO NOTHING: the row is the same whoever writes it first.
     Blob.objects.bulk_create([Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True)
     return Blob(sha256=staged.sha256, size=staged.size, media_type=media_type), created_file
+
+
+def scratch_sweep(*, older_than_seconds: float) -> int:
+    """Remove scratch and half-written blob files that a killed process left behind (kill -9 skips cleanup).
+
+    Only files older than any live job can be (the task timeout) are touched; returns how many went.
+    """
+    cutoff = time.time() - older_than_seconds
+    leftovers = list(Path(settings.SEED_STAGING_DIR).glob("*"))
+    blobs = storages["blobs"]
+    if hasattr(blobs, "location"):
+        leftovers += Path(blobs.location).rglob(".incoming-*")
+    removed = 0
+    for path in leftovers:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def blob_discard(*, sha256: str) -> None:

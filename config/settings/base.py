@@ -186,7 +186,9 @@ Q_CLUSTER = {
     # while another GPU idles, until `retry` hands them out again.
     "queue_limit": env_int("SEED_Q_QUEUE_LIMIT", 1),
     "catch_up": False,
-    "ack_failures": True,
+    # Our tasks record their own failures and return; one that raises lost the database mid-run. Left unacknowledged,
+    # the broker hands it out again after `retry` (up to max_attempts) instead of dropping a job that never ran.
+    "ack_failures": False,
     "save_limit": 1000,
 }
 

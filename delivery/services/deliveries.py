@@ -11,15 +11,12 @@ import json
 import logging
 import os
 import shutil
-import uuid
 import zipfile
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
@@ -27,6 +24,7 @@ from assets.errors import ApplicationError
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import StagedFile, blob_discard, blob_hash, blob_open, blob_store
+from assets.services.claims import claim_take
 from assets.services.derivations import UsedInput, derivation_create
 from delivery import colour, provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, Fingerprint
@@ -110,12 +108,7 @@ def delivery_override(*, delivery: Delivery, reason: str, user) -> Delivery:
 
 
 def _claim(delivery_id: int) -> Delivery | None:
-    stale = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
-    token = uuid.uuid4()
-    claimable = Q(state=Delivery.State.QUEUED) | Q(state=Delivery.State.RUNNING, started_at__lt=stale)
-    if not Delivery.objects.filter(claimable, pk=delivery_id).update(
-            state=Delivery.State.RUNNING, claim_token=token, started_at=timezone.now(), attempts=F("attempts") + 1,
-            progress_step=0):
+    if claim_take(model=Delivery, pk=delivery_id, fields={"progress_step": 0}) is None:
         return None
     delivery = Delivery.objects.select_related("version__brief__campaign__client", "approval__review_round").get(pk=delivery_id)
     if delivery.attempts > settings.Q_CLUSTER["max_attempts"]:

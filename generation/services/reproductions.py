@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.models import Version
+from assets.services.claims import claim_take
 from generation.models import ReproductionRun
 
 
@@ -29,10 +31,14 @@ def reproduction_run_execute(*, run_id: int) -> str:
     """Worker side: claim the request once, reproduce, store the verdict (and the new version if asked)."""
     from generation.reproduce import reproduction_record, version_reproduce
 
-    claimed = ReproductionRun.objects.filter(pk=run_id, state=ReproductionRun.State.QUEUED).update(state=ReproductionRun.State.RUNNING)
-    if not claimed:
+    if claim_take(model=ReproductionRun, pk=run_id) is None:
         return "skipped"
     run = ReproductionRun.objects.select_related("version__blob", "version__brief").get(pk=run_id)
+    if run.attempts > settings.Q_CLUSTER["max_attempts"]:
+        ReproductionRun.objects.filter(pk=run_id).update(
+            state=ReproductionRun.State.FAILED, finished_at=timezone.now(),
+            error=f"gave up after {run.attempts - 1} attempts whose worker stopped")
+        return "failed"
     try:
         reproduction = version_reproduce(version=run.version, threads=run.threads)
         recorded = reproduction_record(reproduction=reproduction, created_by=run.requested_by) if run.record else None

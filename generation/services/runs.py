@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from assets.models import Derivation, Generated, Version
 from assets.services.blobs import StagedFile, blob_discard, blob_store
+from assets.services.claims import claim_take
 
 
 @dataclass(frozen=True)
@@ -31,18 +29,10 @@ class RunSuperseded(Exception):
 def run_claim(*, derivation_id: int) -> Derivation | None:
     """Take a queued run, or one whose worker died (running for longer than the task timeout).
 
-    A conditional UPDATE decides: of two workers handed the same task, one gets the row.
-    Returns None when there is nothing to do (done, cancelled, or running elsewhere).
+    Returns None when there is nothing to do (done or cancelled); raises ClaimHeld while another
+    worker's claim is fresh, so the broker keeps the task.
     """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
-    token = uuid.uuid4()
-    claimable = Q(state=Derivation.State.QUEUED) | Q(state=Derivation.State.RUNNING, started_at__lt=stale)
-    updated = Derivation.objects.filter(claimable, pk=derivation_id).update(
-        state=Derivation.State.RUNNING, claim_token=token, started_at=now, attempts=F("attempts") + 1,
-        progress_step=0, error="",
-    )
-    if not updated:
+    if claim_take(model=Derivation, pk=derivation_id, fields={"error": "", "progress_step": 0}) is None:
         return None
     derivation = Derivation.objects.get(pk=derivation_id)
     if derivation.attempts > settings.Q_CLUSTER["max_attempts"]:

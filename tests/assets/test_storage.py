@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from assets.models import Blob
+from assets.services.blobs import scratch_sweep
 from assets.services.briefs import reference_create
 from tests.assets.conftest import files_under
 from tests.factories import image_file, make_brief
@@ -55,3 +56,20 @@ def test_verify_storage_reports_changed_and_missing_blobs(media_root, capsys):
     assert report["missing"] == [missing.blob_id]
     assert [item["sha256"] for item in report["mismatched"]] == [changed.blob_id]
     assert report["checked"] == 3 and intact.blob_id not in json.dumps(report)
+
+
+def test_scratch_sweep_removes_only_what_no_live_job_can_own(media_root, settings):
+    staging = media_root / "staging"
+    staging.mkdir(parents=True)
+    incoming = media_root / "blobs" / "ab" / "cd"
+    incoming.mkdir(parents=True)
+    old_scratch, fresh_scratch = staging / "gen-old.png", staging / "upload-fresh"
+    old_incoming, kept_blob = incoming / ".incoming-x1", incoming / ("ab" * 32)
+    for path in (old_scratch, fresh_scratch, old_incoming, kept_blob):
+        path.write_bytes(b"x")
+    hour_ago = os.path.getmtime(fresh_scratch) - 3600
+    for path in (old_scratch, old_incoming, kept_blob):
+        os.utime(path, (hour_ago, hour_ago))
+    assert scratch_sweep(older_than_seconds=1800) == 2
+    assert sorted(files_under(media_root) + [str(p.relative_to(media_root)) for p in staging.iterdir()]) == \
+        sorted([f"blobs/ab/cd/{'ab' * 32}", "staging/upload-fresh"])

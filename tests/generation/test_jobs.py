@@ -161,6 +161,21 @@ def test_a_redelivered_task_never_makes_a_second_set_of_versions(tiny, run_jobs)
     assert Derivation.objects.get(pk=victim.pk).attempts == 2
 
 
+def test_a_second_copy_of_a_task_running_elsewhere_stays_on_the_broker(tiny):
+    from django.utils import timezone
+
+    from assets.services.claims import ClaimHeld
+
+    job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                params={**FAST, "seed": 9, "batch_size": 1})
+    derivation = job.batches.get().derivation
+    # Another worker claimed it a moment ago (or lost the database before it could record the outcome).
+    Derivation.objects.filter(pk=derivation.pk).update(state="running", started_at=timezone.now(), attempts=1)
+    with pytest.raises(ClaimHeld, match="running on another worker"):
+        run_derivation(derivation.pk)
+    assert Derivation.objects.get(pk=derivation.pk).attempts == 1 and not Version.objects.exists()
+
+
 def test_a_superseded_worker_records_nothing(tiny):
     import uuid
 

@@ -18,11 +18,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assets.models import Blob, Derivation, Generated, Prompt, PromptTemplate, Reference, Used, Version
+from assets.models import Derivation, Generated, Prompt, PromptTemplate, Used
 from assets.services.briefs import reference_create
 from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, ReproductionRun
-from review.models import Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion, ShareLink
+from review.models import Approval, AuditEvent, ChecklistTick, Decision, Rating, RoundVersion
 from review.services.curation import checklist_item_add, checklist_tick, rating_set
 from review.services.rounds import decision_record, round_open
 from review.services.share_links import share_link_create
