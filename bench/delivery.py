@@ -147,7 +147,7 @@ def main() -> None:
               f"{provenance_seconds / ours * 100:.1f} % (target <= 15 %); manifest bytes = "
               f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG (target <= 10 %)")
         result_print(name="delivery", ratio=ours / floor, meaning="Seed delivery task / Pillow floor",
-                     target="<= 1.5x; provenance <= 15 % time, <= 10 % bytes",
+                     target="<= 1.5x; provenance <= 15 % t, 10 % B",
                      met=ours / floor <= 1.5 and provenance_seconds / ours <= 0.15 and square.manifest_bytes / unsigned <= 0.10,
                      details=f"EXIF+C2PA {provenance_seconds / ours * 100:.1f} % of time, "
                              f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG")

@@ -42,11 +42,11 @@ def main(names: list[str]) -> int:
                          "details": ""})
         rows.extend({**result, "seconds": seconds} for result in results)
     print()
-    print(f"{'benchmark':<14}{'ratio':>9}  {'target':<34}{'met':<5}measured as")
+    print(f"{'benchmark':<14}{'ratio':>9}  {'target':<38}{'met':<5}measured as")
     for row in rows:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         met = {True: "yes", False: "NO", None: "-"}[row["met"]]
-        print(f"{row['name']:<14}{ratio:>9}  {row['target']:<34}{met:<5}{row['meaning']}; {row['details']}")
+        print(f"{row['name']:<14}{ratio:>9}  {row['target']:<38}{met:<5}{row['meaning']}; {row['details']}")
     return 1 if failed else 0
 
 
