@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import struct
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -152,7 +153,9 @@ def file_name_check(*, name: str | None) -> None:
         return
     if len(name.encode("utf-8")) > MAX_FILE_NAME_BYTES:
         raise ApplicationError(f"the file name is over {MAX_FILE_NAME_BYTES} bytes", extra={"code": "bad_file_name"})
-    if "/" in name or "\\" in name or name.startswith(".") or not name.isprintable():
+    # Spaces of any kind are fine (macOS names screenshots with U+202F); controls and bidi overrides are not.
+    hidden = any(unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") for char in name)
+    if "/" in name or "\\" in name or name.startswith(".") or hidden:
         raise ApplicationError(f"the file name {name!r} is not accepted: no paths, control or direction characters",
                                extra={"code": "bad_file_name"})
 

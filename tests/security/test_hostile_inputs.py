@@ -110,7 +110,9 @@ def test_hostile_file_names_are_refused_not_rewritten(cast, untouched, case):
 
 def test_unicode_names_and_honest_files_are_accepted(cast, media_root):
     api = api_as(cast["alice"])
-    for name, image_format in (("Café 東京 ☀.png", "PNG"), ("Мудборд-3.jpeg", "JPEG"), ("shot v2.1", "WEBP")):
+    names = (("Café 東京 ☀.png", "PNG"), ("Мудборд-3.jpeg", "JPEG"), ("shot v2.1", "WEBP"),
+             ("Screenshot 2026-11-23 at 10.00.00\u202fAM.png", "PNG"))
+    for name, image_format in names:
         data = image_bytes(size=(48, 27), colour=(len(name), 90, 200), image_format=image_format)
         response = upload(api, "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image", file_name=name, data=data)
         assert response.status_code == 201, response.content
