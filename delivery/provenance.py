@@ -153,10 +153,25 @@ def c2pa_context(*, trust: bool = True):
     return c2pa.Context(c2pa.Settings.from_dict(values))
 
 
+def _chain_without_anchor(pem: bytes) -> bytes:
+    """The signing chain less any self-signed root: a validator must find the root among its own trust
+    anchors anyway, so carrying it would only add its bytes to every manifest (two per delivered file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        certificates = x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise SigningFailed(f"the C2PA signing certificate chain ({settings.SEED_C2PA_CERT}) is not PEM certificates: {exc}",
+                            extra={"code": "signing_unconfigured"}) from exc
+    kept = [certificate for certificate in certificates if certificate.subject != certificate.issuer] or certificates[:1]
+    return b"".join(certificate.public_bytes(Encoding.PEM) for certificate in kept)
+
+
 def _signer():
     import c2pa
 
-    certificate = _read_pem(settings.SEED_C2PA_CERT, "certificate chain")
+    certificate = _chain_without_anchor(_read_pem(settings.SEED_C2PA_CERT, "certificate chain"))
     key = _read_pem(settings.SEED_C2PA_KEY, "private key")
     try:
         return c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=settings.SEED_C2PA_ALG.encode(), sign_cert=certificate,

@@ -6,6 +6,8 @@ from pathlib import Path
 import piexif
 import piexif.helper
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 
 from assets.errors import ApplicationError
@@ -54,6 +56,10 @@ def test_a_delivered_jpeg_carries_exif_and_a_trusted_c2pa_manifest(people, maste
     assert actions[0] == "c2pa.opened" and "c2pa.resized" in actions
     [parent] = report.manifest["ingredients"]
     assert parent["relationship"] == "parentOf"
+    # Both claims (variant and master) carry the signer's certificate but not the root the reader trusts anyway.
+    [root] = x509.load_pem_x509_certificates(Path(settings.SEED_C2PA_TRUST_ANCHORS).read_bytes())
+    signer = x509.load_pem_x509_certificates(Path(settings.SEED_C2PA_CERT).read_bytes())[0]
+    assert data.count(signer.public_bytes(Encoding.DER)) == 2 and root.public_bytes(Encoding.DER) not in data
     # The master's own manifest travels inside the variant's store and starts with the generation.
     variant_version = item.version
     assert variant_version.blob_id == item.version.blob_id and variant_version.status == Version.Status.DELIVERED
@@ -105,11 +111,22 @@ def test_failed_qc_blocks_until_a_producer_overrides_with_a_reason(people, maste
     assert event.payload["failed"][0]["checks"] == ["background_contrast", "brand_palette"]
 
 
-def test_a_failed_signing_leaves_no_partial_file_and_no_rows(people, master, run_jobs, settings, tmp_path):
+def _foreign_key(settings, folder: Path) -> None:
     from delivery.keys import dev_ca_create
 
     # A key that does not belong to the configured certificate: c2pa refuses to sign with it.
-    settings.SEED_C2PA_KEY = dev_ca_create(folder=tmp_path / "other")["key"]
+    settings.SEED_C2PA_KEY = dev_ca_create(folder=folder)["key"]
+
+
+def _not_a_certificate(settings, folder: Path) -> None:
+    folder.mkdir()
+    (folder / "chain.pem").write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    settings.SEED_C2PA_CERT = folder / "chain.pem"
+
+
+@pytest.mark.parametrize("misconfigure", [_foreign_key, _not_a_certificate])
+def test_a_failed_signing_leaves_no_partial_file_and_no_rows(people, master, run_jobs, settings, tmp_path, misconfigure):
+    misconfigure(settings, tmp_path / "other")
     versions_before = Version.objects.count()
     blobs_before = _tree(Path(settings.STORAGES["blobs"]["OPTIONS"]["location"]))
     with run_jobs():
