@@ -81,29 +81,27 @@ def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt((dLp / s_l) ** 2 + (dCp / s_c) ** 2 + (dHp / s_h) ** 2 + r_t * (dCp / s_c) * (dHp / s_h))
 
 
-def _pixels(image: Image.Image, longest: int = 256) -> np.ndarray:
-    """A small RGB copy as floats 0..1: colour statistics do not need every pixel of a 4096² master."""
+def colour_sample(image: Image.Image, longest: int = 256) -> Image.Image:
+    """A small RGB copy for colour statistics, which do not need every pixel of a 4096² master."""
     small = image.convert("RGB")
     small.thumbnail((longest, longest), Image.Resampling.BOX)
-    return np.asarray(small, dtype=np.float64).reshape(-1, 3) / 255.0
+    return small
 
 
-def dominant_colour(image: Image.Image) -> tuple[tuple[int, int, int], float]:
-    """The most common colour after a median-cut reduction to 8 colours, and its share of the image."""
-    small = image.convert("RGB")
-    small.thumbnail((256, 256), Image.Resampling.BOX)
-    quantized = small.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
+def dominant_colour(sample: Image.Image) -> tuple[tuple[int, int, int], float]:
+    """The most common colour of a `colour_sample` after a median-cut reduction to 8 colours, and its share."""
+    quantized = sample.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
     counts = sorted(quantized.getcolors(), reverse=True)
     count, index = counts[0]
     palette = quantized.getpalette()[index * 3:index * 3 + 3]
-    return tuple(palette), count / (small.width * small.height)
+    return tuple(palette), count / (sample.width * sample.height)
 
 
-def palette_coverage(image: Image.Image, palette: list[str], *, within: float) -> dict[str, float]:
-    """Share of pixels within `within` ΔE2000 of each brand colour."""
+def palette_coverage(sample: Image.Image, palette: list[str], *, within: float) -> dict[str, float]:
+    """Share of a `colour_sample`'s pixels within `within` ΔE2000 of each brand colour."""
     if not palette:
         return {}
-    lab = srgb_to_lab(_pixels(image))
+    lab = srgb_to_lab(np.asarray(sample, dtype=np.float64).reshape(-1, 3) / 255.0)
     shares = {}
     for colour in palette:
         target = srgb_to_lab(np.array(hex_rgb(colour)) / 255.0)

@@ -75,7 +75,8 @@ def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dic
 def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None) -> dict:
     """Facts about one variant and the checks they pass or fail; a failed check blocks delivery unless overridden."""
     preset = rendered.preset
-    dominant, share = colour.dominant_colour(rendered.image)
+    sample = colour.colour_sample(rendered.image)
+    dominant, share = colour.dominant_colour(sample)
     checks = []
     checks.append({
         "check": "resolution", "passed": rendered.enlargement <= 1.0 + 1e-6,
@@ -94,7 +95,7 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
         checks.append({"check": "background_contrast", "passed": delta >= threshold, "value": round(delta, 2), "limit": threshold,
                        "detail": f"dominant {colour.rgb_hex(dominant)} vs section background {preset.background_colour} (ΔE2000)"})
     if palette:
-        coverage = colour.palette_coverage(rendered.image, palette, within=settings.SEED_QC_PALETTE_DELTA_E)
+        coverage = colour.palette_coverage(sample, palette, within=settings.SEED_QC_PALETTE_DELTA_E)
         total = sum(coverage.values())
         checks.append({"check": "brand_palette", "passed": total >= settings.SEED_QC_PALETTE_MIN_SHARE,
                        "value": round(total, 4), "limit": settings.SEED_QC_PALETTE_MIN_SHARE,
