@@ -3,7 +3,8 @@
 The worker path is the task body the django-q2 worker runs for each job: claim by conditional
 UPDATE, read the recipe from the lineage, take the cached pipeline, generate, encode the PNG,
 store the blob, record versions and edges. The floor calls the same loaded pipeline with the same
-parameters. Also checks the pipeline was loaded once for all jobs.
+parameters; the ratio compares the two. The overhead is each job's time outside its own pipeline
+call (median over the jobs). Also checks the pipeline was loaded once for all jobs.
 
     python bench/queue.py [--jobs 20] [--steps 4]
 """
@@ -50,25 +51,44 @@ def main() -> None:
         cache = process_cache()
         pipeline = cache.base(weights=models["base"])  # loaded before both timings, so neither pays for it
 
+        # The worker's own time inside the pipeline call is clocked too, so its bookkeeping is measured within
+        # each job instead of as the difference of two model runs, which swings by more than the target here.
+        pipeline_class = type(pipeline)
+        inside = []
+
+        def clocked(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original_call(self, *args, **kwargs)
+            finally:
+                inside.append(time.perf_counter() - started)
+
+        original_call = pipeline_class.__call__
         # Interleaved, so drift in the machine's speed falls on both sides alike.
-        worker, direct = [], []
+        worker, direct, bookkeeping = [], [], []
         for seed, job in enumerate(jobs):
             derivation_id = job.batches.get().derivation_id
             started = time.perf_counter()
             pipeline(prompt="a red can", negative_prompt=brief.negative_prompt, num_inference_steps=args.steps,
                      guidance_scale=7.0, width=64, height=64, generator=torch.Generator().manual_seed(seed)).images[0]
             direct.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            assert run_derivation(derivation_id) == "succeeded"
-            worker.append(time.perf_counter() - started)
+            inside.clear()
+            pipeline_class.__call__ = clocked
+            try:
+                started = time.perf_counter()
+                assert run_derivation(derivation_id) == "succeeded"
+                worker.append(time.perf_counter() - started)
+            finally:
+                pipeline_class.__call__ = original_call
+            bookkeeping.append(worker[-1] - sum(inside))
 
         worker_ms, direct_ms = statistics.median(worker) * 1000, statistics.median(direct) * 1000
-        overhead_ms = statistics.median(w - d for w, d in zip(worker, direct)) * 1000
+        overhead_ms = statistics.median(bookkeeping) * 1000
         print(f"{args.jobs} jobs, tiny SD pipeline, {args.steps} steps at 64x64, CPU threads {torch.get_num_threads()}")
         print(f"{'measure':<40}{'value':>12}")
         print(f"{'direct pipeline call, median':<40}{direct_ms:>9.2f} ms")
         print(f"{'worker path per job, median':<40}{worker_ms:>9.2f} ms")
-        print(f"{'overhead per job, median of pairs':<40}{overhead_ms:>9.2f} ms   (target <= 10 ms)")
+        print(f"{'overhead per job (outside the pipeline)':<40}{overhead_ms:>9.2f} ms   (target <= 10 ms)")
         print(f"{'ratio worker / direct':<40}{worker_ms / direct_ms:>11.2f}x")
         print(f"{'pipeline loads for all jobs':<40}{cache.loads:>12}   (target 1)")
         result_print(name="queue", ratio=worker_ms / direct_ms, meaning="worker path / direct pipeline call per job",

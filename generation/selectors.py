@@ -31,8 +31,10 @@ class Recipe:
 
 
 def recipe_of(*, derivation: Derivation) -> Recipe:
-    edges = list(derivation.used.select_related("prompt", "model_weights", "version__blob", "reference__blob", "blob")
-                 .order_by("role", "position"))
+    # Every recipe has a prompt and weights; images are rarer inputs, and a seven-table join costs the
+    # planner more than the worker's whole bookkeeping, so they come by prefetch (no query when absent).
+    edges = list(derivation.used.select_related("prompt", "model_weights")
+                 .prefetch_related("version__blob", "reference__blob", "blob").order_by("role", "position"))
     by_role: dict[str, list[Used]] = {}
     for edge in edges:
         by_role.setdefault(edge.role, []).append(edge)

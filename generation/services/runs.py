@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from assets.models import Derivation, Generated, Version
@@ -52,32 +53,32 @@ def run_progress(*, derivation: Derivation, step: int) -> bool:
 def run_finish(*, derivation: Derivation, outputs: list[Output], environment: dict, gpu_seconds: float) -> list[Version]:
     """Store the images and record them as the derivation's outputs, once.
 
-    Blobs are written first (content-addressed); the rows go in one transaction that first
-    re-checks this worker still owns the run. If not, nothing is recorded and new files are removed.
+    Blobs are written first (content-addressed); the rows go in one transaction that ends by marking
+    the run succeeded only if this worker still owns it. If not, nothing is recorded and new files are removed.
     """
     created_files = []
     try:
         with transaction.atomic():
-            locked = Derivation.objects.select_for_update().get(pk=derivation.pk)
-            if locked.state != Derivation.State.RUNNING or locked.claim_token != derivation.claim_token:
-                raise RunSuperseded(f"derivation {derivation.pk} is {locked.state}; outputs discarded")
             versions = []
             for output in outputs:
                 blob, created = blob_store(staged=output.png, media_type="image/png")
                 if created:
                     created_files.append(blob.sha256)
-                version = Version.objects.create(brief_id=locked.brief_id, blob=blob, width=output.width,
+                version = Version.objects.create(brief_id=derivation.brief_id, blob=blob, width=output.width,
                                                  height=output.height, format="PNG", seed=output.seed)
-                Generated.objects.create(derivation=locked, version=version, index=output.index)
+                Generated.objects.create(derivation=derivation, version=version, index=output.index)
                 versions.append(version)
             finished = timezone.now()
-            locked.state = Derivation.State.SUCCEEDED
-            locked.environment = environment
-            locked.finished_at = finished
-            locked.wall_seconds = (finished - locked.started_at).total_seconds()
-            locked.gpu_seconds = gpu_seconds
-            locked.progress_step = locked.progress_total
-            locked.save(update_fields=["state", "environment", "finished_at", "wall_seconds", "gpu_seconds", "progress_step"])
+            # The conditional UPDATE is the ownership check: it waits for a concurrent takeover or cancel
+            # and then matches nothing, and the rows above roll back with it.
+            owned = Derivation.objects.filter(
+                pk=derivation.pk, state=Derivation.State.RUNNING, claim_token=derivation.claim_token,
+            ).update(state=Derivation.State.SUCCEEDED, environment=environment, finished_at=finished,
+                     wall_seconds=(finished - derivation.started_at).total_seconds(), gpu_seconds=gpu_seconds,
+                     progress_step=F("progress_total"))
+            if not owned:
+                state = Derivation.objects.filter(pk=derivation.pk).values_list("state", flat=True).first()
+                raise RunSuperseded(f"derivation {derivation.pk} is {state}; outputs discarded")
     except BaseException:
         for sha256 in created_files:
             blob_discard(sha256=sha256)
