@@ -188,6 +188,33 @@ class Ingredient:
     data: bytes
     label: str
 
+    @property
+    def definition(self) -> dict:
+        return {"title": self.title, "relationship": self.relationship, "label": self.label, "instance_id": self.label}
+
+
+@dataclass(frozen=True)
+class ArchivedIngredient:
+    """An ingredient read once (hash, validation results, its own manifest store) for many manifests."""
+
+    label: str
+    archive: bytes
+
+
+def ingredient_archive(*, ingredient: Ingredient) -> ArchivedIngredient:
+    """Read `ingredient` once, so every variant of a delivery cites its master without re-hashing a 4096² file."""
+    import c2pa
+
+    builder = c2pa.Builder({"claim_generator_info": [GENERATOR]}, c2pa_context())
+    try:
+        builder.add_ingredient(ingredient.definition, ingredient.media_type, io.BytesIO(ingredient.data))
+        archive = io.BytesIO()
+        builder.write_ingredient_archive(ingredient.label, archive)
+    except c2pa.C2paError as exc:
+        raise SigningFailed(f"the C2PA ingredient {ingredient.title!r} could not be read: {exc}",
+                            extra={"code": "signing_failed"}) from exc
+    return ArchivedIngredient(label=ingredient.label, archive=archive.getvalue())
+
 
 @dataclass(frozen=True)
 class ManifestReport:
@@ -209,7 +236,8 @@ def manifest_build(*, title: str, media_type: str, actions: list[dict], lineage:
     }
 
 
-def sign_to_temp(*, data: bytes, media_type: str, manifest: dict, ingredients: list[Ingredient], directory: Path) -> Path:
+def sign_to_temp(*, data: bytes, media_type: str, manifest: dict, ingredients: list[Ingredient | ArchivedIngredient],
+                 directory: Path) -> Path:
     """Sign `data` into a new temporary file in `directory`, read it back, and keep it only if it is Trusted.
 
     Returns the temporary path (the caller renames it into place); on any failure nothing is left.
@@ -223,9 +251,10 @@ def sign_to_temp(*, data: bytes, media_type: str, manifest: dict, ingredients: l
         with os.fdopen(fd, "wb") as out:
             builder = c2pa.Builder(manifest, c2pa_context())
             for ingredient in ingredients:
-                builder.add_ingredient({"title": ingredient.title, "relationship": ingredient.relationship,
-                                        "label": ingredient.label, "instance_id": ingredient.label},
-                                       ingredient.media_type, io.BytesIO(ingredient.data))
+                if isinstance(ingredient, ArchivedIngredient):
+                    builder.add_ingredient_from_archive(io.BytesIO(ingredient.archive))
+                else:
+                    builder.add_ingredient(ingredient.definition, ingredient.media_type, io.BytesIO(ingredient.data))
             builder.sign(_signer(), media_type, io.BytesIO(data), out)
             out.flush()
             os.fsync(out.fileno())

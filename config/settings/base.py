@@ -1,5 +1,6 @@
 """Settings shared by every environment; site-specific values come from the environment."""
 
+import os
 from pathlib import Path
 
 from config.env import database_from_url, env_bool, env_int, env_list, env_str
@@ -223,6 +224,9 @@ SEED_C2PA_ALG = env_str("SEED_C2PA_ALG", "es256")
 SEED_C2PA_TSA_URL = env_str("SEED_C2PA_TSA_URL", "")
 # Delivered files live under MEDIA_ROOT/deliveries/<id>/ next to their zip bundle.
 SEED_DELIVERY_DIR = Path(env_str("SEED_DELIVERY_DIR", str(MEDIA_ROOT / "deliveries")))
+# Channel variants of one delivery are cropped, resized and checked side by side on this many threads
+# (Pillow and numpy release the GIL); signing stays in order.
+SEED_DELIVERY_THREADS = env_int("SEED_DELIVERY_THREADS", min(8, os.cpu_count() or 1))
 # QC: least ΔE2000 between an image's dominant colour and its page background; how close a pixel must be
 # to a brand colour to count; the share of pixels brand colours must cover together.
 SEED_QC_MIN_DELTA_E = float(env_str("SEED_QC_MIN_DELTA_E", "10"))

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -319,9 +320,16 @@ def _execute(delivery: Delivery, staging: Path, created_blobs: list[str]):
                        f"Approved in round {approval.review_round.number} on {approval.created_at:%Y-%m-%d}",
                        *_recipe_lines(recipe)]}
 
-    rendered = [renditions.render(master=master_image, preset=preset, focal=focal, slate=slate) for preset in presets]
     factor = _model_factor(chain)
-    facts = [renditions.qc_facts(rendered=item, palette=master.brief.palette, upscaled_by=factor) for item in rendered]
+    palette = master.brief.palette
+
+    def render_checked(preset: ChannelPreset) -> tuple[renditions.Rendered, dict]:
+        item = renditions.render(master=master_image, preset=preset, focal=focal, slate=slate)
+        return item, renditions.qc_facts(rendered=item, palette=palette, upscaled_by=factor)
+
+    with ThreadPoolExecutor(max_workers=settings.SEED_DELIVERY_THREADS) as pool:
+        checked = list(pool.map(render_checked, presets))
+    rendered, facts = [item for item, _ in checked], [fact for _, fact in checked]
     if not all(fact["passed"] for fact in facts) and not delivery.override_reason:
         failed = [f"{fact['preset']}: {', '.join(c['check'] for c in fact['checks'] if not c['passed'])}"
                   for fact in facts if not fact["passed"]]
@@ -341,8 +349,9 @@ def _execute(delivery: Delivery, staging: Path, created_blobs: list[str]):
         data=master_bytes, media_type=master_type, directory=staging, ingredients=[*parents, *_input_ingredients(chain, graph)],
         manifest=provenance.manifest_build(title=f"v{master.pk}", media_type=master_type, actions=actions, lineage=summary),
     )
-    master_ingredient = provenance.Ingredient(title=f"approved master v{master.pk} ({master.blob_id[:12]})", relationship="parentOf",
-                                              media_type=master_type, data=signed_master_path.read_bytes(), label="master")
+    master_ingredient = provenance.ingredient_archive(ingredient=provenance.Ingredient(
+        title=f"approved master v{master.pk} ({master.blob_id[:12]})", relationship="parentOf", media_type=master_type,
+        data=signed_master_path.read_bytes(), label="master"))
     seed = _seed(master, graph)
     taken: set[str] = set()
     files = []
