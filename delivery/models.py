@@ -20,7 +20,7 @@ class ChannelPreset(models.Model):
 
     class CropRule(models.TextChoices):
         FOCAL = "focal", "Crop around the focal point"
-        OUTPAINT = "outpaint", "Outpaint to the aspect (generation worker)"
+        OUTPAINT = "outpaint", "Needs an outpainted master: QC blocks a crop that would cut it"
 
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"

@@ -15,6 +15,8 @@ from assets.errors import ApplicationError
 from delivery import colour, imaging
 from delivery.models import ChannelPreset
 
+# The share of the master a crop may cut before an outpaint preset blocks (rounding to whole pixels).
+OUTPAINT_TOLERANCE = 0.01
 NAME_FIELDS = ("yyyymmdd", "section", "colour", "seed", "preset", "version", "width", "height", "client", "brief")
 
 
@@ -24,18 +26,26 @@ class Rendered:
     image: Image.Image
     crop: tuple[int, int, int, int]
     enlargement: float
+    source: tuple[int, int]
+
+    @property
+    def cut_share(self) -> float:
+        """The share of the master's pixels the crop left out."""
+        left, top, right, bottom = self.crop
+        return 1.0 - (right - left) * (bottom - top) / (self.source[0] * self.source[1])
 
 
 def render(*, master: Image.Image, preset: ChannelPreset, focal: tuple[float, float], slate: dict) -> Rendered:
     if preset.kind == ChannelPreset.Kind.PRESENTATION:
         image, enlargement = presentation_slate(master=master, size=(preset.width, preset.height), slate=slate)
-        return Rendered(preset=preset, image=image, crop=(0, 0, master.width, master.height), enlargement=enlargement)
+        return Rendered(preset=preset, image=image, crop=(0, 0, master.width, master.height), enlargement=enlargement,
+                        source=master.size)
     box = imaging.focal_crop_box(size=master.size, aspect=(preset.width, preset.height), focal=focal)
     crop = master.crop(box)
     enlargement = max(preset.width / crop.width, preset.height / crop.height)
     # reducing_gap: a box pre-shrink before Lanczos, several times faster on 4096² masters, visually the same.
     image = crop.resize((preset.width, preset.height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return Rendered(preset=preset, image=image, crop=box, enlargement=enlargement)
+    return Rendered(preset=preset, image=image, crop=box, enlargement=enlargement, source=master.size)
 
 
 def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dict) -> tuple[Image.Image, float]:
@@ -84,6 +94,17 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
         "detail": ("the slot is covered by real pixels" if rendered.enlargement <= 1.0 + 1e-6 else
                    f"the master would be stretched {rendered.enlargement:.2f}x for this slot: upscale it with Real-ESRGAN first"),
     })
+    if preset.crop_rule == ChannelPreset.CropRule.OUTPAINT and preset.kind == ChannelPreset.Kind.IMAGE:
+        # Outpainting here would deliver generated pixels the client never approved: it belongs before
+        # sign-off, as a generation job whose result is reviewed like any version.
+        cut = rendered.cut_share
+        checks.append({
+            "check": "outpaint", "passed": cut <= OUTPAINT_TOLERANCE, "value": round(cut, 3), "limit": OUTPAINT_TOLERANCE,
+            "detail": ("the master already has the slot's aspect" if cut <= OUTPAINT_TOLERANCE else
+                       f"the slot is {preset.width}:{preset.height} and cropping would cut {cut:.0%} of the master: outpaint it "
+                       f"with a generation job (op outpaint, target_aspect {preset.width}:{preset.height}), have that version "
+                       "approved and deliver it, or override to crop around the focal point"),
+        })
     if preset.print_width_mm:
         ppi = preset.width / (preset.print_width_mm / 25.4) / max(rendered.enlargement, 1.0)
         checks.append({"check": "print_ppi", "passed": ppi >= preset.min_ppi, "value": round(ppi, 1), "limit": preset.min_ppi,

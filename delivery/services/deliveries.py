@@ -419,9 +419,10 @@ def _record_rows(*, delivery, master, master_image, files, facts, graph, summary
         blob, created = blob_store(staged=staged, media_type=preset.media_type)
         if created:
             created_blobs.append(blob.sha256)
+        # Every variant is a crop around the focal point; an outpaint preset only decides whether that may cut.
         derivation = derivation_create(
             brief=master.brief, op=Operation.RENDITION, phase=Phase.DELIVERY, state=Derivation.State.SUCCEEDED,
-            params={"preset": preset.slug, "width": preset.width, "height": preset.height, "crop_rule": preset.crop_rule,
+            params={"preset": preset.slug, "width": preset.width, "height": preset.height, "crop_rule": ChannelPreset.CropRule.FOCAL,
                     "crop": list(item.crop), "format": preset.format, "quality": preset.quality},
             inputs=[UsedInput(role=Used.Role.PARENT, target=master)], created_by=delivery.created_by)
         variant = Version.objects.create(brief=master.brief, blob=blob, width=preset.width, height=preset.height,

@@ -111,6 +111,25 @@ def test_failed_qc_blocks_until_a_producer_overrides_with_a_reason(people, maste
     assert event.payload["failed"][0]["checks"] == ["background_contrast", "brand_palette"]
 
 
+def test_an_outpaint_preset_blocks_a_crop_that_would_cut_the_master(people, master, run_jobs):
+    banner = small_preset(slug="wide-outpaint", width=48, height=24, crop_rule=ChannelPreset.CropRule.OUTPAINT)
+    square = small_preset(slug="square-outpaint", width=32, height=32, crop_rule=ChannelPreset.CropRule.OUTPAINT)
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[banner, square], created_by=people["producer"])
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.BLOCKED and "wide-outpaint: outpaint" in delivery.error
+    checks = {fact["preset"]: {c["check"]: c for c in fact["checks"]} for fact in delivery.qc}
+    assert checks["wide-outpaint"]["outpaint"]["value"] == 0.5 and "target_aspect 48:24" in checks["wide-outpaint"]["outpaint"]["detail"]
+    assert checks["square-outpaint"]["outpaint"]["passed"]
+    with run_jobs():
+        delivery_override(delivery=delivery, reason="client accepts a centre crop", user=people["producer"])
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    # What the lineage records is what was done: a crop around the focal point, not an outpaint.
+    wide = delivery.items.get(preset=banner).version.generated_by.derivation
+    assert wide.params["crop_rule"] == "focal" and wide.params["crop"] == [0, 16, 64, 48]
+
+
 def _foreign_key(settings, folder: Path) -> None:
     from delivery.keys import dev_ca_create
 
