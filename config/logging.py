@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 SHARE_TOKEN = re.compile(r"(/review/s/)[^/\s?#\"'<>]+")
 REDACTED = "[redacted]"
+# Set on a request the database outage guard answered and logged (config.middleware).
+OUTAGE_LOGGED = "seed_database_outage_logged"
 
 
 def secrets_redact(text: str) -> str:
@@ -47,6 +49,13 @@ class JsonFormatter(logging.Formatter):
         return secrets_redact(json.dumps(entry, default=str))
 
 
+class OutageEchoFilter(logging.Filter):
+    """Drop Django's per-request line for a 503 the database outage guard answered and already logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(getattr(record, "request", None), OUTAGE_LOGGED, False)
+
+
 def logging_config(*, json_lines: bool, level: str) -> dict:
     formatter = "json" if json_lines else "plain"
     return {
@@ -56,7 +65,9 @@ def logging_config(*, json_lines: bool, level: str) -> dict:
             "plain": {"()": PlainFormatter, "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
             "json": {"()": JsonFormatter},
         },
-        "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": formatter}},
+        "filters": {"outage_echo": {"()": OutageEchoFilter}},
+        "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": formatter,
+                                "filters": ["outage_echo"]}},
         "root": {"handlers": ["stdout"], "level": level},
         # Django's own handlers would print request errors a second time, unformatted.
         "loggers": {name: {"handlers": ["stdout"], "level": level, "propagate": False} for name in ("django", "django.server")},

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+
+from config.logging import OUTAGE_LOGGED
 
 logger = logging.getLogger(__name__)
 
 # Multipart framing and the form fields around a file.
 FORM_OVERHEAD_BYTES = 1024 * 1024
 RETRY_AFTER_SECONDS = 5
+# During an outage every request fails alike: one line per interval says so, with the count in between.
+OUTAGE_LOG_SECONDS = 30
 
 
 def _answer(request, status: int, message: str, code: str) -> HttpResponse:
@@ -47,6 +53,9 @@ class DatabaseUnavailableMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._lock = threading.Lock()
+        self._logged_at: float | None = None
+        self._since_logged = 0
 
     def __call__(self, request):
         return self.get_response(request)
@@ -54,7 +63,18 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
+        self._outage_log(request, exception)
+        setattr(request, OUTAGE_LOGGED, True)
         response = _answer(request, 503, "the database is unavailable; retry shortly", "database_unavailable")
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+    def _outage_log(self, request, exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._logged_at is not None and now - self._logged_at < OUTAGE_LOG_SECONDS:
+                self._since_logged += 1
+                return
+            answered, self._since_logged, self._logged_at = self._since_logged, 0, now
+        logger.error("database unavailable: answering 503 (%s more since the last such line); %s %s: %s",
+                     answered, request.method, request.path, exception)

@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 
 from config.localpg import free_port
+from config.middleware import OUTAGE_LOG_SECONDS
 from tests.reliability.conftest import assert_exactly_once
 
 pytestmark = pytest.mark.reliability
@@ -76,4 +77,9 @@ def test_worker_and_web_ride_out_a_database_outage(stack):
     stack.kill(worker)
     access_log = (stack.logs / "web.log").read_text()
     assert secret not in access_log and "/review/s/[redacted]/" in access_log
-    assert all(json.loads(line) for line in access_log.splitlines() if line.startswith("{"))
+    records = [json.loads(line) for line in access_log.splitlines() if line.startswith("{")]
+    assert all(records)
+    # The outage is logged once per interval by each of the two gunicorn workers' guards, not once per request.
+    outage_lines = [r for r in records if r["logger"] == "config.middleware" and "database unavailable" in r["message"]]
+    assert 1 <= len(outage_lines) <= 2 * (1 + OUTAGE_SECONDS // OUTAGE_LOG_SECONDS)
+    assert not [r for r in records if r["logger"] == "django.request" and r.get("status") == 503]

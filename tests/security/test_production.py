@@ -16,7 +16,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from config.logging import JsonFormatter, PlainFormatter, logging_config
+from config.logging import JsonFormatter, OutageEchoFilter, PlainFormatter, logging_config
 from config.middleware import DatabaseUnavailableMiddleware
 from review.models import ShareLink
 from review.services.rounds import round_open
@@ -140,16 +140,25 @@ def test_share_tokens_never_reach_the_logs_whatever_the_answer(cast, captured_lo
         assert token not in output
 
 
-def test_database_outage_answers_503_with_retry_after():
+def test_database_outage_answers_503_with_retry_after(caplog):
     middleware = DatabaseUnavailableMiddleware(lambda request: None)
     error = OperationalError('connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused')
-    api = middleware.process_exception(RequestFactory().get("/api/versions/"), error)
+    request = RequestFactory().get("/api/versions/")
+    api = middleware.process_exception(request, error)
     assert api.status_code == 503 and api["Retry-After"] == "5"
     assert json.loads(api.content) == {"message": "the database is unavailable; retry shortly",
                                        "extra": {"code": "database_unavailable"}}
     admin = middleware.process_exception(RequestFactory().get("/admin/"), error)
     assert admin.status_code == 503 and admin["Content-Type"].startswith("text/plain")
     assert middleware.process_exception(RequestFactory().get("/api/versions/"), ValueError("not ours")) is None
+    # One line per interval, not one per request; Django's own line for each 503 is dropped by the handler's filter.
+    lines = [record for record in caplog.records if record.name == "config.middleware"]
+    assert len(lines) == 1 and lines[0].levelname == "ERROR" and "0 more" in lines[0].getMessage()
+    echo = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Service Unavailable: %s", ("/api/versions/",), None)
+    echo.request = request
+    assert not OutageEchoFilter().filter(echo)
+    echo.request = RequestFactory().get("/api/versions/")
+    assert OutageEchoFilter().filter(echo)
 
 
 @pytest.mark.django_db
