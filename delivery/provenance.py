@@ -197,7 +197,6 @@ class Ingredient:
 class ArchivedIngredient:
     """An ingredient read once (hash, validation results, its own manifest store) for many manifests."""
 
-    label: str
     archive: bytes
 
 
@@ -213,7 +212,7 @@ def ingredient_archive(*, ingredient: Ingredient) -> ArchivedIngredient:
     except c2pa.C2paError as exc:
         raise SigningFailed(f"the C2PA ingredient {ingredient.title!r} could not be read: {exc}",
                             extra={"code": "signing_failed"}) from exc
-    return ArchivedIngredient(label=ingredient.label, archive=archive.getvalue())
+    return ArchivedIngredient(archive=archive.getvalue())
 
 
 @dataclass(frozen=True)

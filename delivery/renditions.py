@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from dataclasses import dataclass
@@ -98,11 +99,13 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
         # Outpainting here would deliver generated pixels the client never approved: it belongs before
         # sign-off, as a generation job whose result is reviewed like any version.
         cut = rendered.cut_share
+        divisor = math.gcd(preset.width, preset.height)
+        aspect = f"{preset.width // divisor}:{preset.height // divisor}"
         checks.append({
             "check": "outpaint", "passed": cut <= OUTPAINT_TOLERANCE, "value": round(cut, 3), "limit": OUTPAINT_TOLERANCE,
             "detail": ("the master already has the slot's aspect" if cut <= OUTPAINT_TOLERANCE else
-                       f"the slot is {preset.width}:{preset.height} and cropping would cut {cut:.0%} of the master: outpaint it "
-                       f"with a generation job (op outpaint, target_aspect {preset.width}:{preset.height}), have that version "
+                       f"the slot is {aspect} and cropping would cut {cut:.0%} of the master: outpaint it "
+                       f"with a generation job (op outpaint, target_aspect {aspect}), have that version "
                        "approved and deliver it, or override to crop around the focal point"),
         })
     if preset.print_width_mm:

@@ -119,7 +119,7 @@ def test_an_outpaint_preset_blocks_a_crop_that_would_cut_the_master(people, mast
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.BLOCKED and "wide-outpaint: outpaint" in delivery.error
     checks = {fact["preset"]: {c["check"]: c for c in fact["checks"]} for fact in delivery.qc}
-    assert checks["wide-outpaint"]["outpaint"]["value"] == 0.5 and "target_aspect 48:24" in checks["wide-outpaint"]["outpaint"]["detail"]
+    assert checks["wide-outpaint"]["outpaint"]["value"] == 0.5 and "target_aspect 2:1" in checks["wide-outpaint"]["outpaint"]["detail"]
     assert checks["square-outpaint"]["outpaint"]["passed"]
     with run_jobs():
         delivery_override(delivery=delivery, reason="client accepts a centre crop", user=people["producer"])
