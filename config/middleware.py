@@ -21,7 +21,7 @@ RETRY_AFTER_SECONDS = 5
 OUTAGE_LOG_SECONDS = 30
 
 
-def _answer(request, status: int, message: str, code: str) -> HttpResponse:
+def error_answer(request, status: int, message: str, code: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"message": message, "extra": {"code": code}}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
@@ -38,9 +38,9 @@ class RequestSizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _answer(request, 400, "the Content-Length header is not a number", "bad_request")
+            return error_answer(request, 400, "the Content-Length header is not a number", "bad_request")
         if length > limit:
-            return _answer(request, 413, f"the request body is {length} bytes; the limit is {limit}", "too_large")
+            return error_answer(request, 413, f"the request body is {length} bytes; the limit is {limit}", "too_large")
         return self.get_response(request)
 
 
@@ -65,7 +65,7 @@ class DatabaseUnavailableMiddleware:
             return None
         self._outage_log(request, exception)
         setattr(request, OUTAGE_LOGGED, True)
-        response = _answer(request, 503, "the database is unavailable; retry shortly", "database_unavailable")
+        response = error_answer(request, 503, "the database is unavailable; retry shortly", "database_unavailable")
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 

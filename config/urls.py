@@ -18,3 +18,6 @@ urlpatterns = [
     path("blobs/<str:sha256>/thumb/<int:size>/", asset_views.blob_thumbnail, name="blob-thumbnail"),
     path("review/", include("review.urls")),
 ]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

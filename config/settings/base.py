@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "assets.api.schema.error_responses_add"],
     "ENUM_NAME_OVERRIDES": {
         "OperationEnum": "assets.models.Operation",
         "DerivationStateEnum": "assets.models.Derivation.State",

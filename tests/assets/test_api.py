@@ -125,3 +125,22 @@ def test_openapi_schema_is_valid_and_docs_need_no_cdn(api):
     html = docs.content.decode()
     assert docs.status_code == 200 and "drf_spectacular_sidecar" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+def test_the_schema_documents_error_answers_in_the_one_error_shape(api):
+    schema = api.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Error"]["required"] == ["message", "extra"]
+    listing = schema["paths"]["/api/versions/"]["get"]["responses"]
+    detail = schema["paths"]["/api/versions/{id}/"]["get"]["responses"]
+    upload = schema["paths"]["/api/references/"]["post"]["responses"]
+    assert {"401", "403", "503", "404"} <= set(listing) and {"404", "401"} <= set(detail) and "413" not in detail
+    assert {"400", "404", "413", "415"} <= set(upload) and "201" in upload
+    assert upload["413"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_an_unknown_api_route_answers_json_and_other_pages_stay_html(api):
+    missing = api.get("/api/no-such-route/")
+    assert missing.status_code == 404 and missing.json() == {"message": "no API route matches /api/no-such-route/",
+                                                             "extra": {"code": "not_found"}}
+    page = api.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

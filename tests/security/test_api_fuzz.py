@@ -10,7 +10,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
+from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
+                                 status_code_conformance)
 
 EXAMPLES = int(os.environ.get("SEED_FUZZ_EXAMPLES", "6"))
 
@@ -43,4 +44,5 @@ def connection_kept():
 def test_api_holds_up_to_generated_requests(case, cast, connection_kept):
     token, _ = Token.objects.get_or_create(user=cast["alice"])
     case.call_and_validate(headers={"Authorization": f"Token {token.key}"},
-                           checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
+                           checks=[not_a_server_error, status_code_conformance, response_schema_conformance,
+                                   content_type_conformance])
