@@ -1,7 +1,7 @@
 """Provenance stamped on exported files: EXIF/XMP/PNG text first, then a C2PA manifest signed last.
 
-c2pa is imported inside the functions that sign or read, so the web process loads it only when a
-file is verified. Any byte written after signing breaks the manifest's hash, so signing is the last
+c2pa is imported inside the functions that sign or read on the worker; the web process reads
+manifests through a child process (`manifest_read_isolated`) and never loads it. Any byte written after signing breaks the manifest's hash, so signing is the last
 write, to a temporary name, and the result is read back and must validate as Trusted.
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +22,17 @@ from PIL import Image, ImageCms, PngImagePlugin
 
 from assets.errors import ApplicationError
 from assets.models import Operation
+from delivery.c2pa_reading import LINEAGE_LABEL, c2pa_settings, store_read
+
+logger = logging.getLogger(__name__)
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "trainedAlgorithmicMedia"
 COMPOSITE_TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"
 ENHANCED = IPTC + "algorithmicallyEnhanced"
-LINEAGE_LABEL = "com.seed.lineage"
 GENERATOR = {"name": "Seed", "version": "0.1.0"}
+# A manifest that takes the reader longer than this is treated as unreadable (a hostile file).
+READ_TIMEOUT_SECONDS = 60
 
 # How each operation of the lineage reads in C2PA's action vocabulary.
 ACTIONS = {
@@ -143,14 +150,8 @@ def c2pa_context(*, trust: bool = True):
     """Signing and reading settings; without `trust`, reading checks integrity only (no anchors needed)."""
     import c2pa
 
-    values = {
-        # The default embedded thumbnail would add about 70 % to a 1080² JPEG; the file is its own preview.
-        "builder": {"thumbnail": {"enabled": False}},
-        "verify": {"verify_trust": trust},
-    }
-    if trust:
-        values["trust"] = {"trust_anchors": _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode()}
-    return c2pa.Context(c2pa.Settings.from_dict(values))
+    anchors = _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
+    return c2pa.Context(c2pa.Settings.from_dict(c2pa_settings(trust_anchors=anchors)))
 
 
 def _chain_without_anchor(pem: bytes) -> bytes:
@@ -280,25 +281,29 @@ def media_type_of(data: bytes) -> str | None:
 
 
 def manifest_read(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
-    """Validate a file's C2PA manifest against the configured trust anchors (or its integrity alone)."""
-    import c2pa
+    """Validate a file's C2PA manifest against the configured trust anchors (or its integrity alone), in this process."""
+    anchors = _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
+    return ManifestReport(**store_read(data=data, media_type=media_type, trust_anchors=anchors))
 
+
+def manifest_read_isolated(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
+    """`manifest_read` in a child process: for the web process, which must not load c2pa or die with it."""
+    command = [sys.executable, "-m", "delivery.c2pa_reading", media_type]
+    if trust:
+        _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors")
+        command += ["--trust-anchors", str(settings.SEED_C2PA_TRUST_ANCHORS)]
     try:
-        reader = c2pa.Reader(media_type, io.BytesIO(data), context=c2pa_context(trust=trust))
-    except c2pa.C2paError as exc:
-        if isinstance(exc, (c2pa.C2paError.ManifestNotFound, c2pa.C2paError.NotSupported)) or "JUMBF" in str(exc):
-            return ManifestReport(state="absent", codes=[], lineage=None, manifest=None)
-        return ManifestReport(state="invalid", codes=[f"unreadable: {exc}"], lineage=None, manifest=None)
-    with reader:
-        store = json.loads(reader.json())
-        state = (reader.get_validation_state() or "").lower()
-        results = reader.get_validation_results() or {}
-    active = store.get("manifests", {}).get(store.get("active_manifest"), {})
-    failures = [item.get("code", "") for item in (results.get("activeManifest") or {}).get("failure", [])]
-    failures += [item.get("code", "") for item in store.get("validation_status", []) or [] if item.get("code") not in failures]
-    lineage = next((a.get("data") for a in active.get("assertions", []) if a.get("label") == LINEAGE_LABEL), None)
-    verdict = {"trusted": "trusted", "valid": "valid_untrusted"}.get(state, "invalid")
-    return ManifestReport(state=verdict, codes=failures, lineage=lineage if verdict != "invalid" else None, manifest=active)
+        child = subprocess.run(command, input=data, capture_output=True, cwd=settings.BASE_DIR,
+                               timeout=READ_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        return ManifestReport(state="invalid", codes=[f"unreadable: no verdict within {READ_TIMEOUT_SECONDS} s"],
+                              lineage=None, manifest=None)
+    if child.returncode != 0:
+        reason = (child.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+        logger.warning("the C2PA reader stopped on a %s file: %s", media_type, reason[:500])
+        return ManifestReport(state="invalid", codes=[f"unreadable: the reader stopped ({reason[:200]})"],
+                              lineage=None, manifest=None)
+    return ManifestReport(**json.loads(child.stdout))
 
 
 def upload_manifest_check(*, path: Path, info) -> None:
@@ -310,7 +315,7 @@ def upload_manifest_check(*, path: Path, info) -> None:
     data = Path(path).read_bytes()
     if b"c2pa" not in data:
         return
-    report = manifest_read(data=data, media_type=info.media_type, trust=False)
+    report = manifest_read_isolated(data=data, media_type=info.media_type, trust=False)
     if report.state == "invalid":
         codes = ", ".join(report.codes) or "unreadable"
         raise ApplicationError(f"the file's C2PA manifest does not validate ({codes}): it was altered after signing "

@@ -61,7 +61,7 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
     with blob_staged(source=io.BytesIO(data)) as staged:
         info = image_inspect(path=staged.path, formats=VERIFY_FORMATS)
     extension_check(name=name, image_format=info.format)
-    report = provenance.manifest_read(data=data, media_type=info.media_type)
+    report = provenance.manifest_read_isolated(data=data, media_type=info.media_type)
     sha256 = hashlib.sha256(data).hexdigest()
     versions = Version.objects.all() if user is None else versions_visible_to(user=user)
     match, distance, version_id = "none", None, None

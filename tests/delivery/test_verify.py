@@ -86,3 +86,38 @@ def test_verify_command_refuses_what_is_not_an_image(tmp_path):
         call_command("verify", str(path))
     with pytest.raises(CommandError, match="is not a file"):
         call_command("verify", str(tmp_path / "missing.jpg"))
+
+
+CHILD_READ = """
+import sys
+import django
+from django.conf import settings
+
+django.setup()
+settings.SEED_C2PA_TRUST_ANCHORS = sys.argv[1]
+from delivery.provenance import manifest_read_isolated
+
+report = manifest_read_isolated(data=sys.stdin.buffer.read(), media_type="image/jpeg")
+print(report.state, report.lineage["delivery_id"], "c2pa" in sys.modules)
+"""
+
+
+def test_the_web_process_reads_manifests_in_a_child_and_never_loads_c2pa(delivered, settings):
+    import subprocess
+    import sys
+
+    delivery, _, data = delivered
+    child = subprocess.run([sys.executable, "-c", CHILD_READ, str(settings.SEED_C2PA_TRUST_ANCHORS)], input=data,
+                           capture_output=True, cwd=settings.BASE_DIR, check=True)
+    assert child.stdout.decode().split() == ["trusted", str(delivery.pk), "False"]
+
+
+def test_a_reader_that_stops_gives_an_invalid_verdict_not_an_error(delivered, settings, tmp_path):
+    from delivery.provenance import manifest_read_isolated
+
+    _, _, data = delivered
+    settings.SEED_C2PA_TRUST_ANCHORS = tmp_path / "anchors.pem"
+    settings.SEED_C2PA_TRUST_ANCHORS.write_text("not a certificate\n")
+    report = manifest_read_isolated(data=data, media_type="image/jpeg")
+    assert report.state == "invalid" and report.lineage is None
+    assert report.codes[0].startswith("unreadable: the reader stopped")
