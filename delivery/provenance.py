@@ -1,8 +1,9 @@
 """Provenance stamped on exported files: EXIF/XMP/PNG text first, then a C2PA manifest signed last.
 
 c2pa is imported inside the functions that sign or read on the worker; the web process reads
-manifests through a child process (`manifest_read_isolated`) and never loads it. Any byte written after signing breaks the manifest's hash, so signing is the last
-write, to a temporary name, and the result is read back and must validate as Trusted.
+manifests through a child process (`manifest_read_isolated`) and never loads it. Any byte written
+after signing breaks the manifest's hash, so signing is the last write, to a temporary name, and
+the result is read back and must validate as Trusted.
 """
 
 from __future__ import annotations
@@ -150,8 +151,12 @@ def c2pa_context(*, trust: bool = True):
     """Signing and reading settings; without `trust`, reading checks integrity only (no anchors needed)."""
     import c2pa
 
-    anchors = _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
-    return c2pa.Context(c2pa.Settings.from_dict(c2pa_settings(trust_anchors=anchors)))
+    return c2pa.Context(c2pa.Settings.from_dict(c2pa_settings(trust_anchors=_trust_anchors(trust=trust))))
+
+
+def _trust_anchors(*, trust: bool) -> str | None:
+    """The configured anchors' PEM text, or None when only integrity is checked."""
+    return _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
 
 
 def _chain_without_anchor(pem: bytes) -> bytes:
@@ -282,15 +287,13 @@ def media_type_of(data: bytes) -> str | None:
 
 def manifest_read(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
     """Validate a file's C2PA manifest against the configured trust anchors (or its integrity alone), in this process."""
-    anchors = _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
-    return ManifestReport(**store_read(data=data, media_type=media_type, trust_anchors=anchors))
+    return ManifestReport(**store_read(data=data, media_type=media_type, trust_anchors=_trust_anchors(trust=trust)))
 
 
 def manifest_read_isolated(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
     """`manifest_read` in a child process: for the web process, which must not load c2pa or die with it."""
     command = [sys.executable, "-m", "delivery.c2pa_reading", media_type]
-    if trust:
-        _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors")
+    if _trust_anchors(trust=trust) is not None:  # unreadable anchors are a configuration error, not a verdict
         command += ["--trust-anchors", str(settings.SEED_C2PA_TRUST_ANCHORS)]
     try:
         child = subprocess.run(command, input=data, capture_output=True, cwd=settings.BASE_DIR,
