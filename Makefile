@@ -23,7 +23,6 @@ db-stop:
 
 demo: db
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py c2pa_dev_ca
 	$(PY) manage.py demo
 
 # The browser tests drive Debian's chromium; as root the set-up installs it when missing.

@@ -1,7 +1,9 @@
 """Who sees what. Everything hangs under a brief, so a scope is one join from any row to its client.
 
-Internal staff (superusers, producers, internal reviewers) see every client. A user with client
-memberships sees only those clients, whatever else they are. Anyone else sees nothing.
+Seeing every client is a role given explicitly: superusers, and holders of the studio permission
+(the Producer and Internal reviewer groups carry it). A user with client memberships sees only those
+clients, whatever else they are. Anyone else sees nothing: a staff account whose last membership
+was removed, or whose client was deleted, does not fall back to seeing everything.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from assets.models import Blob, Brief, ClientMembership, Version
+
+STUDIO_PERMISSION = "assets.see_all_clients"
 
 
 def client_scope(*, user) -> set[int] | None:
@@ -18,13 +22,14 @@ def client_scope(*, user) -> set[int] | None:
     memberships = set(ClientMembership.objects.filter(user=user).values_list("client_id", flat=True))
     if memberships:
         return memberships
-    if user.is_superuser or user.is_staff:
+    if user.is_superuser or user.has_perm(STUDIO_PERMISSION):
         return None
     return set()
 
 
 def is_client_user(*, user) -> bool:
-    return user.is_authenticated and ClientMembership.objects.filter(user=user).exists()
+    """Signed in but not studio staff: refused every studio-side action, whatever permissions the account holds."""
+    return user.is_authenticated and client_scope(user=user) is not None
 
 
 def scoped(queryset: QuerySet, *, user, client_path: str) -> QuerySet:

@@ -6,3 +6,6 @@ class DeliveryConfig(AppConfig):
 
     name = "delivery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from delivery import checks  # noqa: F401  (registers the deploy checks)

@@ -35,7 +35,7 @@ def store_read(*, data: bytes, media_type: str, trust_anchors: str | None) -> di
     try:
         reader = c2pa.Reader(media_type, io.BytesIO(data), context=context)
     except c2pa.C2paError as exc:
-        if isinstance(exc, (c2pa.C2paError.ManifestNotFound, c2pa.C2paError.NotSupported)) or "JUMBF" in str(exc):
+        if isinstance(exc, (c2pa.C2paError.ManifestNotFound, c2pa.C2paError.NotSupported)):
             return {"state": "absent", "codes": [], "lineage": None, "manifest": None}
         return {"state": "invalid", "codes": [f"unreadable: {exc}"], "lineage": None, "manifest": None}
     with reader:

@@ -76,3 +76,46 @@ def dev_ca_create(*, folder: Path, organisation: str = "Seed development studio"
     _write(paths["chain"], signer.public_bytes(pem) + root.public_bytes(pem), 0o644)
     _write(paths["root"], root.public_bytes(pem), 0o644)
     return paths
+
+
+def _pem_problem(path: Path, parse) -> str | None:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"{path} cannot be read ({exc.strerror or exc})"
+    if not data.strip():
+        return f"{path} is empty"
+    try:
+        parse(data)
+    except (ValueError, TypeError) as exc:
+        return f"{path} is not usable PEM ({exc})"
+    return None
+
+
+def _certificates(data: bytes):
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificates(data)
+
+
+def _private_key(data: bytes):
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(data, password=None)
+
+
+def trust_anchors_problem() -> str | None:
+    """What makes the configured trust anchors unusable (unreadable, empty, not PEM certificates), or None."""
+    from django.conf import settings
+
+    return _pem_problem(settings.SEED_C2PA_TRUST_ANCHORS, _certificates)
+
+
+def signing_problems() -> dict[str, str]:
+    """{setting name: what is wrong with the file it names} for the C2PA signer and trust anchors; empty when usable."""
+    from django.conf import settings
+
+    found = {setting: _pem_problem(getattr(settings, setting), parse) for setting, parse in (
+        ("SEED_C2PA_CERT", _certificates), ("SEED_C2PA_KEY", _private_key), ("SEED_C2PA_TRUST_ANCHORS", _certificates))}
+    return {setting: problem for setting, problem in found.items() if problem}
+

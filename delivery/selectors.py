@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -16,6 +16,7 @@ from assets.images import extension_check, image_inspect
 from assets.models import Version
 from assets.services.blobs import blob_staged
 from delivery import colour, provenance
+from delivery.keys import trust_anchors_problem
 from delivery.models import Delivery, DeliveryItem, Fingerprint
 
 VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
@@ -23,7 +24,7 @@ VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
 
 @dataclass
 class Verification:
-    manifest: str  # trusted | valid_untrusted | invalid | absent
+    manifest: str  # trusted | valid_untrusted | unverifiable | invalid | absent
     match: str  # exact | perceptual | none
     distance: int | None
     version_id: int | None
@@ -51,6 +52,22 @@ def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:
     return row
 
 
+def _manifest_report(*, data: bytes, media_type: str) -> provenance.ManifestReport:
+    """The manifest's verdict; with unusable trust anchors, trust cannot be decided and the answer says so.
+
+    Integrity is still checked: a tampered file is invalid whatever the anchors, an intact one is
+    `unverifiable` with the setting to fix, never `invalid`.
+    """
+    problem = trust_anchors_problem()
+    if problem is None:
+        return provenance.manifest_read_isolated(data=data, media_type=media_type)
+    report = provenance.manifest_read_isolated(data=data, media_type=media_type, trust=False)
+    if report.state != "valid_untrusted":
+        return report
+    return replace(report, state="unverifiable",
+                   codes=[f"SEED_C2PA_TRUST_ANCHORS: {problem}; trust cannot be decided until it names readable PEM certificates"])
+
+
 def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verification:
     """Check a file's C2PA manifest and find it in the lineage: by its bytes, else by how it looks.
 
@@ -61,7 +78,7 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
     with blob_staged(source=io.BytesIO(data)) as staged:
         info = image_inspect(path=staged.path, formats=VERIFY_FORMATS)
     extension_check(name=name, image_format=info.format)
-    report = provenance.manifest_read_isolated(data=data, media_type=info.media_type)
+    report = _manifest_report(data=data, media_type=info.media_type)
     sha256 = hashlib.sha256(data).hexdigest()
     versions = Version.objects.all() if user is None else versions_visible_to(user=user)
     match, distance, version_id = "none", None, None

@@ -6,3 +6,10 @@ class GenerationConfig(AppConfig):
 
     name = "generation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from generation.runner import worker_start
+
+        post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")

@@ -1,14 +1,18 @@
 """Turns registered model weights into loaded pipelines: the registry says what exists, this loads it.
 
-Worker-only (imports torch and diffusers). One process keeps one cache of base pipelines keyed
-by the base model's sha256; LoRAs are attached as peft adapters per job and removed afterwards.
+Worker-only (imports torch and diffusers). One process keeps one budgeted cache of loaded models
+keyed by sha256; LoRAs are attached as peft adapters per job and removed afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,22 +83,30 @@ def weights_path(*, weights: ModelWeights) -> Path:
 
 
 def _layout(*, weights: ModelWeights, files: dict[str, str], folder: str) -> Path:
-    target = Path(settings.SEED_MODEL_CACHE) / folder
+    """A folder of links laid out as registered, for diffusers to read.
+
+    It is made once, atomically, under a name that also covers where its links point: a blob store
+    that moved gets a folder of its own, so no folder that another worker may be reading is ever
+    removed or rewritten.
+    """
     sources = {rel: _blob_local_path(sha, weights=weights, relative=rel) for rel, sha in files.items()}
-    if target.exists():
-        if all((target / relative).exists() for relative in sources):
-            return target
-        shutil.rmtree(target, ignore_errors=True)  # links into a store that moved: lay it out again
+    where = hashlib.sha256(json.dumps({rel: str(path) for rel, path in sources.items()}, sort_keys=True).encode()).hexdigest()
+    target = Path(settings.SEED_MODEL_CACHE) / f"{folder}-{where[:12]}"
+    if target.is_dir():
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".layout-"))
-    for relative, source in sources.items():
-        link = staging / relative
-        link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(source, link)
     try:
+        for relative, source in sources.items():
+            link = staging / relative
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(source, link)
         os.rename(staging, target)
     except OSError:
-        shutil.rmtree(staging, ignore_errors=True)  # another worker laid it out first
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():
+            raise
+        # Another worker laid out the same folder first; theirs is identical.
     return target
 
 
@@ -119,25 +131,69 @@ def _pipeline_class(architecture: str):
     return diffusers.StableDiffusionXLPipeline if architecture == ModelWeights.Architecture.SDXL else diffusers.StableDiffusionPipeline
 
 
+def model_bytes(model) -> int:
+    """Parameter and buffer bytes of a torch module, or of every module a diffusers pipeline holds."""
+    import torch
+
+    modules = [model] if isinstance(model, torch.nn.Module) else [
+        component for component in getattr(model, "components", {}).values() if isinstance(component, torch.nn.Module)]
+    return sum(tensor.numel() * tensor.element_size() for module in modules
+               for tensor in (*module.parameters(), *module.buffers()))
+
+
 @dataclass
 class PipelineCache:
-    """Loaded base pipelines of one worker process, keyed by the base model's sha256."""
+    """Loaded base pipelines, ControlNets and VAEs of one worker process, keyed by sha256.
+
+    Held to a budget (SEED_PIPELINE_CACHE models, SEED_PIPELINE_CACHE_BYTES bytes; 0 is no byte limit):
+    past it, the least recently used go first, never the model just loaded.
+    """
 
     placement: Placement = field(default_factory=placement_pick)
-    pipelines: dict = field(default_factory=dict)
-    controlnets: dict = field(default_factory=dict)
-    vaes: dict = field(default_factory=dict)
+    max_models: int = field(default_factory=lambda: settings.SEED_PIPELINE_CACHE)
+    max_bytes: int = field(default_factory=lambda: settings.SEED_PIPELINE_CACHE_BYTES)
+    entries: OrderedDict = field(default_factory=OrderedDict)
     loads: int = 0
+    evictions: int = 0
+
+    @property
+    def held_bytes(self) -> int:
+        return sum(size for _, size in self.entries.values())
+
+    def _get(self, key: tuple[str, str], load: Callable):
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+            return entry[0]
+        model = load()
+        self.loads += 1
+        self.entries[key] = (model, model_bytes(model))
+        while len(self.entries) > 1 and (len(self.entries) > max(self.max_models, 1)
+                                         or (self.max_bytes and self.held_bytes > self.max_bytes)):
+            oldest = next(iter(self.entries))
+            if oldest == key:
+                break
+            del self.entries[oldest]
+            self.evictions += 1
+        return model
+
+    def clear(self) -> int:
+        """Drop every loaded model and give their memory back (after running out of it); returns how many went."""
+        import gc
+
+        import torch
+
+        dropped = len(self.entries)
+        self.entries.clear()
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return dropped
 
     def base(self, *, weights: ModelWeights):
         if weights.kind != ModelWeights.Kind.BASE:
             raise ApplicationError(f"{weights.name} is a {weights.get_kind_display()}, not a base model")
-        pipeline = self.pipelines.get(weights.sha256)
-        if pipeline is None:
-            pipeline = self._load(weights)
-            self.pipelines[weights.sha256] = pipeline
-            self.loads += 1
-        return pipeline
+        return self._get(("base", weights.sha256), lambda: self._load(weights))
 
     def _load(self, weights: ModelWeights):
         pipeline_class = _pipeline_class(weights.architecture)
@@ -157,27 +213,26 @@ class PipelineCache:
 
         if weights.kind != ModelWeights.Kind.CONTROLNET:
             raise ApplicationError(f"{weights.name} is not a ControlNet")
-        model = self.controlnets.get(weights.sha256)
-        if model is None:
+
+        def load():
             path = weights_path(weights=weights)
             loader = diffusers.ControlNetModel.from_pretrained if path.is_dir() else diffusers.ControlNetModel.from_single_file
-            model = loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
-            self.controlnets[weights.sha256] = model
-        return model
+            return loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
 
+        return self._get(("controlnet", weights.sha256), load)
 
     def vae(self, *, weights: ModelWeights):
         import diffusers
 
         if weights.kind != ModelWeights.Kind.VAE:
             raise ApplicationError(f"{weights.name} is not a VAE")
-        model = self.vaes.get(weights.sha256)
-        if model is None:
+
+        def load():
             path = weights_path(weights=weights)
             loader = diffusers.AutoencoderKL.from_pretrained if path.is_dir() else diffusers.AutoencoderKL.from_single_file
-            model = loader(str(path), dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
-            self.vaes[weights.sha256] = model
-        return model
+            return loader(str(path), dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
+
+        return self._get(("vae", weights.sha256), load)
 
 
 _PROCESS_CACHE: PipelineCache | None = None

@@ -6,7 +6,6 @@ worker and `reproduce` run exactly the same code.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -60,10 +59,9 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
     return "\n".join(lines)
 
 
-def _pipeline_for(recipe: Recipe, cache: PipelineCache):
+def _pipeline_for(recipe: Recipe, cache: PipelineCache, base):
     import diffusers
 
-    base = cache.base(weights=recipe.base)
     if recipe.vae is not None:
         # A VAE swap shares every other component of the cached pipeline, LoRA adapters included.
         base = type(base).from_pipe(base, vae=cache.vae(weights=recipe.vae))
@@ -116,9 +114,10 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
     from generation.loader import weights_path
 
     params = recipe.params
-    pipeline = _pipeline_for(recipe, cache)
-    extra = _inputs(recipe, image_of)
+    # One reference for the whole run: loading a VAE or ControlNet may push the base out of a small cache.
     base = cache.base(weights=recipe.base)
+    pipeline = _pipeline_for(recipe, cache, base)
+    extra = _inputs(recipe, image_of)
     adapters = []
     try:
         for position, (weights, _) in enumerate(recipe.loras):
@@ -197,12 +196,32 @@ def derivation_run(*, derivation_id: int) -> str:
     return run_guarded(derivation_id=derivation_id, work=_generate)
 
 
-@functools.cache
-def _sweep_after_restart() -> None:
-    """A worker process's first job clears what earlier workers, killed mid-job, left behind."""
+def worker_start(**kwargs) -> None:
+    """Runs once in each new worker process, before it takes its first task (django-q2's post_spawn).
+
+    The task timeout counts from the moment a task starts. Importing torch, diffusers, transformers,
+    peft and spandrel takes several seconds on a fast machine and far longer on a loaded one: inside
+    the first task it ran into the timeout, whose alarm then struck mid-load (a "damaged" checkpoint)
+    or before the claim (a task retried by one cold worker after another). The stack loads here instead.
+    """
+    started = time.monotonic()
+    import c2pa  # noqa: F401
+    import diffusers
+    import peft  # noqa: F401
+    import spandrel  # noqa: F401
+    import torch  # noqa: F401
+    import transformers
+
+    # diffusers and transformers load their pipeline and model modules on first use: use them now.
+    for name in ("StableDiffusionPipeline", "StableDiffusionXLPipeline", "AutoPipelineForImage2Image",
+                 "AutoPipelineForInpainting", "StableDiffusionControlNetPipeline"):
+        getattr(diffusers, name)
+    getattr(transformers, "CLIPTextModel")
+    process_cache()
     removed = scratch_sweep(older_than_seconds=settings.Q_CLUSTER["timeout"])
     if removed:
         logger.warning("removed %s scratch file(s) left by a worker that stopped mid-job", removed)
+    logger.info("worker ready: ML stack loaded in %.1f s", time.monotonic() - started)
 
 
 def run_guarded(*, derivation_id: int, work: Callable) -> str:
@@ -215,15 +234,15 @@ def run_guarded(*, derivation_id: int, work: Callable) -> str:
 
     from generation.services.runs import RunSuperseded, run_claim, run_fail, run_finish
 
-    _sweep_after_restart()
     derivation = run_claim(derivation_id=derivation_id)
     if derivation is None:
         return "skipped"
     if settings.SEED_TORCH_THREADS:
         torch.set_num_threads(settings.SEED_TORCH_THREADS)
     staged: list[StagedFile] = []
+    started = time.monotonic()
     try:
-        outputs, environment, gpu_seconds = work(derivation, staged)
+        outputs, environment, gpu_seconds = _work_retrying_out_of_memory(derivation, work, staged)
         run_finish(derivation=derivation, outputs=outputs, environment=environment, gpu_seconds=gpu_seconds)
         return "succeeded"
     except (RunCancelled, RunSuperseded) as exc:
@@ -232,16 +251,52 @@ def run_guarded(*, derivation_id: int, work: Callable) -> str:
     except ApplicationError as exc:
         run_fail(derivation=derivation, message=exc.message)
         return "failed"
-    except torch.cuda.OutOfMemoryError as exc:
-        run_fail(derivation=derivation, message=f"out of GPU memory: lower the size or the batch ({exc})")
-        return "failed"
-    except MemoryError:
-        run_fail(derivation=derivation, message="out of memory: lower the size or the batch")
-        return "failed"
     except Exception as exc:
+        if _out_of_memory(exc):
+            process_cache().clear()
+            run_fail(derivation=derivation, message=f"out of {'GPU ' if isinstance(exc, torch.cuda.OutOfMemoryError) else ''}"
+                     f"memory again after clearing the model cache and running once more: lower the size or the batch ({exc})")
+            return "failed"
         logger.exception("derivation %s failed", derivation_id)
+        timeout = settings.Q_CLUSTER["timeout"]
+        if time.monotonic() - started >= timeout - 1:
+            # The task timeout's alarm strikes wherever the run is; libraries may report it as their own error.
+            run_fail(derivation=derivation, message=f"stopped by the task timeout of {timeout} s (SEED_Q_TIMEOUT) "
+                                                    f"({type(exc).__name__}: {exc})")
+            return "failed"
         run_fail(derivation=derivation, message=f"{type(exc).__name__}: {exc}")
         return "failed"
     finally:
         for item in staged:
             item.path.unlink(missing_ok=True)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    # torch's CPU allocator has no error type of its own: it raises RuntimeError with this wording.
+    return isinstance(exc, RuntimeError) and "DefaultCPUAllocator" in str(exc)
+
+
+def _work_retrying_out_of_memory(derivation: Derivation, work: Callable, staged: list[StagedFile]):
+    """Run `work`; out of memory, clear the model cache (which never shrinks by itself mid-run), note it and run once more.
+
+    Without this one out-of-memory error left the cache full and every later job on the worker failed too.
+    """
+    from generation.services.runs import run_note_add
+
+    try:
+        return work(derivation, staged)
+    except Exception as exc:
+        if not _out_of_memory(exc):
+            raise
+        dropped = process_cache().clear()
+        for item in staged:
+            item.path.unlink(missing_ok=True)
+        staged.clear()
+        logger.warning("derivation %s ran out of memory; cleared %s cached model(s) and running it again", derivation.pk, dropped)
+        run_note_add(derivation=derivation, event="out_of_memory_retried",
+                     detail=f"{type(exc).__name__}: {str(exc)[:300]}; cleared {dropped} cached model(s) and ran again")
+    return work(derivation, staged)

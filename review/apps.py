@@ -10,5 +10,7 @@ class ReviewConfig(AppConfig):
 
     def ready(self) -> None:
         from review.roles import roles_ensure
+        from review.services.audit_checkpoints import checkpoint_schedule_ensure
 
         post_migrate.connect(roles_ensure, sender=self)
+        post_migrate.connect(checkpoint_schedule_ensure, sender=self)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from assets.access import STUDIO_PERMISSION
+
 PRODUCER = "Producer"
 INTERNAL_REVIEWER = "Internal reviewer"
 CLIENT_REVIEWER = "Client reviewer"
@@ -16,14 +18,14 @@ _REVIEW = ["rating", "checklistitem", "checklisttick", "reviewround", "roundvers
 ROLE_PERMISSIONS = {
     PRODUCER: [f"{app}.{action}_{model}" for app, models in (("assets", _ASSETS), ("review", _REVIEW), ("generation", _GENERATION),
                                                               ("delivery", _DELIVERY))
-               for model in models for action in ("view", "add", "change")] + ["delivery.override_qc"],
+               for model in models for action in ("view", "add", "change")] + ["delivery.override_qc", STUDIO_PERMISSION],
     INTERNAL_REVIEWER: [f"assets.view_{m}" for m in _ASSETS if m != "clientmembership"]
     + ["assets.change_version"]
     + [f"review.view_{m}" for m in _REVIEW if m != "auditevent"]
     + [f"generation.view_{m}" for m in _GENERATION]
     + [f"delivery.view_{m}" for m in _DELIVERY]
     + ["review.add_decision", "review.add_rating", "review.change_rating", "review.add_checklisttick",
-       "review.change_checklisttick"],
+       "review.change_checklisttick", STUDIO_PERMISSION],
     CLIENT_REVIEWER: ["assets.view_brief", "assets.view_version", "assets.view_reference", "review.view_reviewround",
                       "review.view_roundversion", "review.view_decision", "review.add_decision", "delivery.view_delivery",
                       "delivery.view_deliveryitem"],

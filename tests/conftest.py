@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,16 @@ import pytest
 from config.localpg import Cluster, free_port
 from generation.services.models import tiny_paths_register
 from tests.factories import image_file, make_brief, member
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    # SIGTERM (a CI time limit, kill of the process group) unwinds like Ctrl-C: fixtures then stop the
+    # Postgres clusters, workers and web servers they started instead of leaving them running.
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +63,7 @@ def media_root(settings, tmp_path, c2pa_keys):
     settings.SEED_STAGING_DIR = root / "staging"
     settings.SEED_MODEL_CACHE = root / "model-cache"
     settings.SEED_DELIVERY_DIR = root / "deliveries"
+    settings.SEED_AUDIT_CHECKPOINT_DIR = root / "audit-checkpoints"
     settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY = c2pa_keys["chain"], c2pa_keys["key"]
     settings.SEED_C2PA_TRUST_ANCHORS = c2pa_keys["root"]
     settings.STORAGES = {

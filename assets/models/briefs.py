@@ -14,6 +14,7 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("see_all_clients", "Sees every client's briefs (studio staff)")]
 
     def __str__(self) -> str:
         return self.name

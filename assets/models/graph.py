@@ -45,7 +45,7 @@ class Derivation(AppendOnlyModel):
 
     mutable_fields = frozenset(
         {"state", "error", "environment", "job_id", "started_at", "finished_at", "wall_seconds", "gpu_seconds",
-         "progress_step", "progress_total", "claim_token", "attempts"}
+         "progress_step", "progress_total", "claim_token", "attempts", "run_notes", "cancelled_by", "cancelled_at"}
     )
 
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derivations")
@@ -61,7 +61,12 @@ class Derivation(AppendOnlyModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # What the worker had to do to get the run through (an out-of-memory retry, a cleared cache): newest last.
+    run_notes = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from assets.errors import ApplicationError
@@ -83,13 +83,27 @@ def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
     storage = storages["blobs"]
     name = blob_storage_name(staged.sha256)
     created_file = False
-    if not storage.exists(name):
-        with staged.path.open("rb") as handle:
-            storage.save(name, File(handle, name=name))
-        created_file = True
-    # One INSERT … ON CONFLICT DO NOTHING: the row is the same whoever writes it first.
-    Blob.objects.bulk_create([Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True)
+    with transaction.atomic():
+        _blob_lock(sha256=staged.sha256, exclusive=False)
+        if not storage.exists(name):
+            with staged.path.open("rb") as handle:
+                storage.save(name, File(handle, name=name))
+            created_file = True
+        # One INSERT … ON CONFLICT DO NOTHING: the row is the same whoever writes it first.
+        Blob.objects.bulk_create([Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True)
     return Blob(sha256=staged.sha256, size=staged.size, media_type=media_type), created_file
+
+
+def _blob_lock(*, sha256: str, exclusive: bool) -> None:
+    """A transaction-long lock on one content hash: storers share it, a discard takes it alone.
+
+    Without it a discard could remove a file that another transaction found already stored (so did
+    not write) and is about to commit a row for: the row would then point at nothing.
+    """
+    key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [key])
 
 
 def scratch_sweep(*, older_than_seconds: float) -> int:
@@ -114,9 +128,14 @@ def scratch_sweep(*, older_than_seconds: float) -> int:
 
 
 def blob_discard(*, sha256: str) -> None:
-    """Remove a file written by a transaction that then failed, unless a committed row holds it."""
-    if not Blob.objects.filter(sha256=sha256).exists():
-        storages["blobs"].delete(blob_storage_name(sha256))
+    """Remove a file written by a transaction that then failed, unless a committed row holds it.
+
+    Waits for every transaction that is storing the same bytes to end, then decides on what committed.
+    """
+    with transaction.atomic():
+        _blob_lock(sha256=sha256, exclusive=True)
+        if not Blob.objects.filter(sha256=sha256).exists():
+            storages["blobs"].delete(blob_storage_name(sha256))
 
 
 @contextmanager
@@ -138,6 +157,14 @@ def blob_hash(*, sha256: str) -> str | None:
     return digest.hexdigest()
 
 
+def image_checks(*, path: Path) -> ImageInfo:
+    """Every check an image passes before the lineage records it, whichever door it came through."""
+    info = image_inspect(path=path)
+    for check in settings.SEED_UPLOAD_CHECKS:
+        import_string(check)(path=path, info=info)
+    return info
+
+
 @contextmanager
 def image_ingest(*, source) -> Iterator[tuple[Blob, ImageInfo]]:
     """Check an uploaded image, store it and yield inside one transaction for the caller's rows.
@@ -146,11 +173,9 @@ def image_ingest(*, source) -> Iterator[tuple[Blob, ImageInfo]]:
     is removed: no row and no file is left behind.
     """
     with blob_staged(source=source) as staged:
-        info = image_inspect(path=staged.path)
+        info = image_checks(path=staged.path)
         file_name_check(name=getattr(source, "name", None))
         extension_check(name=getattr(source, "name", None), image_format=info.format)
-        for check in settings.SEED_UPLOAD_CHECKS:
-            import_string(check)(path=staged.path, info=info)
         created_file = False
         try:
             with transaction.atomic():

@@ -130,6 +130,11 @@ SEED_MAX_UPLOAD_BYTES = env_int("SEED_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 SEED_MAX_IMAGE_PIXELS = env_int("SEED_MAX_IMAGE_PIXELS", 64 * 1024 * 1024)
 SEED_MAX_METADATA_BYTES = env_int("SEED_MAX_METADATA_BYTES", 64 * 1024)
 SEED_MAX_ICC_BYTES = env_int("SEED_MAX_ICC_BYTES", 1024 * 1024)
+# Reproduction packs come from other installs: caps on what an import reads before it trusts anything.
+SEED_PACK_MAX_MEMBERS = env_int("SEED_PACK_MAX_MEMBERS", 20_000)
+SEED_PACK_MAX_MANIFEST_BYTES = env_int("SEED_PACK_MAX_MANIFEST_BYTES", 64 * 1024 * 1024)
+SEED_PACK_MAX_WEIGHTS_FILE_BYTES = env_int("SEED_PACK_MAX_WEIGHTS_FILE_BYTES", 20 * 1024**3)
+SEED_PACK_MAX_BYTES = env_int("SEED_PACK_MAX_BYTES", 100 * 1024**3)
 # Further checks on every uploaded image, by apps that know more than the lineage core (C2PA lives in delivery).
 SEED_UPLOAD_CHECKS = ["delivery.provenance.upload_manifest_check"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -207,6 +212,9 @@ SEED_MODEL_CACHE = Path(env_str("SEED_MODEL_CACHE", str(MEDIA_ROOT / "model-cach
 SEED_MODEL_CONFIGS = Path(env_str("SEED_MODEL_CONFIGS", str(BASE_DIR / "generation" / "configs")))
 # Threads torch uses on CPU; recorded with every derivation and pinned again by `reproduce`.
 SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 0)
+# Loaded models a worker keeps (base pipelines, ControlNets, VAEs): the least recently used go first past either limit.
+SEED_PIPELINE_CACHE = env_int("SEED_PIPELINE_CACHE", 3)
+SEED_PIPELINE_CACHE_BYTES = env_int("SEED_PIPELINE_CACHE_BYTES", 0)
 SEED_SCRATCH_DIR = Path(env_str("SEED_SCRATCH_DIR", str(MEDIA_ROOT / "scratch")))
 
 # `reproduce` re-runs these non-generation operations with the worker's own code.
@@ -215,7 +223,9 @@ SEED_RERUNNERS = {op: "delivery.finishing.finishing_render"
 
 # C2PA signing. The set-up (`manage.py c2pa_dev_ca`) makes a development CA and signer in .seed-keys/;
 # production points these at the studio's own certificate chain, key and trust anchors.
-_KEYS = BASE_DIR / ".seed-keys"
+# Where `manage.py c2pa_dev_ca` (and the demo, when it finds none) makes the development signer.
+SEED_DEV_KEYS_DIR = Path(env_str("SEED_DEV_KEYS_DIR", str(BASE_DIR / ".seed-keys")))
+_KEYS = SEED_DEV_KEYS_DIR
 SEED_C2PA_CERT = Path(env_str("SEED_C2PA_CERT", str(_KEYS / "signer-chain.pem")))
 SEED_C2PA_KEY = Path(env_str("SEED_C2PA_KEY", str(_KEYS / "signer-key.pem")))
 SEED_C2PA_TRUST_ANCHORS = Path(env_str("SEED_C2PA_TRUST_ANCHORS", str(_KEYS / "root.pem")))
@@ -225,6 +235,8 @@ SEED_C2PA_ALG = env_str("SEED_C2PA_ALG", "es256")
 SEED_C2PA_TSA_URL = env_str("SEED_C2PA_TSA_URL", "")
 # Delivered files live under MEDIA_ROOT/deliveries/<id>/ next to their zip bundle.
 SEED_DELIVERY_DIR = Path(env_str("SEED_DELIVERY_DIR", str(MEDIA_ROOT / "deliveries")))
+# Signed audit checkpoints live outside the database (in production: storage the database's users cannot write).
+SEED_AUDIT_CHECKPOINT_DIR = Path(env_str("SEED_AUDIT_CHECKPOINT_DIR", str(MEDIA_ROOT / "audit-checkpoints")))
 # Channel variants of one delivery are cropped, resized and checked side by side on this many threads
 # (Pillow and numpy release the GIL); signing stays in order.
 SEED_DELIVERY_THREADS = env_int("SEED_DELIVERY_THREADS", min(8, os.cpu_count() or 1))

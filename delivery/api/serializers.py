@@ -57,7 +57,7 @@ class VerifySerializer(serializers.Serializer):
 
 
 class VerificationSerializer(serializers.Serializer):
-    manifest = serializers.ChoiceField(choices=["trusted", "valid_untrusted", "invalid", "absent"])
+    manifest = serializers.ChoiceField(choices=["trusted", "valid_untrusted", "unverifiable", "invalid", "absent"])
     match = serializers.ChoiceField(choices=["exact", "perceptual", "none"])
     distance = serializers.IntegerField(allow_null=True, help_text="Bits of the 64-bit perceptual hash that differ (0 for exact)")
     version_id = serializers.IntegerField(allow_null=True)

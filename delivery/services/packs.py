@@ -7,25 +7,21 @@ side file; model weights only when asked. After an import, `reproduce` works on 
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Brief, Campaign, Client, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
 from assets.params import params_clean
 from assets.selectors import lineage_graph
-from assets.services.blobs import StagedFile, blob_discard, blob_open, blob_store
-
-PACK_FORMAT = "seed-reproduction-pack"
-PACK_VERSION = 1
-MAX_MEMBER_BYTES = 20 * 1024**3
+from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store, image_checks
+from delivery.services.pack_manifest import PACK_FORMAT, PACK_VERSION, PackContents, pack_contents_read
 
 
 def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> dict:
@@ -95,16 +91,6 @@ def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> 
     return manifest
 
 
-def _read_manifest(archive: zipfile.ZipFile) -> dict:
-    try:
-        manifest = json.loads(archive.read("pack.json"))
-    except (KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApplicationError("not a Seed reproduction pack (no readable pack.json)") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT or manifest.get("version") != PACK_VERSION:
-        raise ApplicationError(f"not a Seed reproduction pack of version {PACK_VERSION}")
-    return manifest
-
-
 def _brief_for(manifest: dict) -> Brief:
     from assets.services.briefs import brief_create
 
@@ -118,39 +104,59 @@ def _brief_for(manifest: dict) -> Brief:
     return brief_create(campaign=campaign, title=title, **fields)
 
 
+def _image_facts_check(*, sha: str, info, rows: list[dict]) -> None:
+    """The pack's rows must describe the image its bytes hold: a row cannot claim another size or format."""
+    for row in rows:
+        if (row["width"], row["height"], row["format"]) != (info.width, info.height, info.format):
+            raise ApplicationError(
+                f"blob {sha[:12]} holds a {info.width}x{info.height} {info.format} image, but the pack describes it as "
+                f"{row['width']}x{row['height']} {row['format']}: the pack is damaged or forged", extra={"code": "pack_mismatch"})
+
+
+def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str) -> bool:
+    """Stage one member under a name we chose, prove its digest and (for images) its content, then store it.
+
+    Returns whether the stored file is new. Raises before anything reaches the blob store.
+    """
+    info = contents.manifest["blobs"][sha]
+    member = contents.members[sha]
+    try:
+        with archive.open(member) as source, blob_staged(source=source, max_bytes=contents.limit_of(sha)) as staged:
+            if staged.sha256 != sha or staged.size != info["size"]:
+                raise ApplicationError(f"blob {sha[:12]} in the pack does not match its sha256 or size: the pack is damaged",
+                                       extra={"code": "pack_digest_mismatch", "sha256": sha})
+            if sha in contents.image_rows:
+                image = image_checks(path=staged.path)
+                if image.media_type != info["media_type"]:
+                    raise ApplicationError(f"blob {sha[:12]} is {image.media_type}, not {info['media_type']} as the pack says",
+                                           extra={"code": "pack_mismatch"})
+                _image_facts_check(sha=sha, info=image, rows=contents.image_rows[sha])
+            _, created = blob_store(staged=staged, media_type=info["media_type"])
+            return created
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ApplicationError(f"blob {sha[:12]} cannot be read from the pack: {exc}", extra={"code": "pack_unreadable"}) from exc
+
+
 def pack_import(*, path: Path, created_by=None) -> Version:
-    """Recreate the pack's lineage on this install under a brief of the same client; returns the root version."""
+    """Recreate the pack's lineage on this install under a brief of the same client; returns the root version.
+
+    A pack is hostile input, like an upload: its member names, sizes and manifest are checked in full
+    before any byte is written, each blob is staged under a name of our own, its digest proven and an
+    image inspected as an upload would be; the rows are made in one transaction that also names only
+    what the pack itself carries (or weights this install already has).
+    """
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
         raise ApplicationError(f"{Path(path).name} is not a readable zip archive") from exc
     created_files: list[str] = []
-    with archive, tempfile.TemporaryDirectory(prefix="seed-pack-") as scratch:
-        manifest = _read_manifest(archive)
-        missing = [w for w in manifest["weights"] if not ModelWeights.objects.filter(sha256=w["sha256"]).exists()
-                   and not all(sha in manifest["blobs"] for sha in ([w["blob"]] if w["blob"] else []) + list(w["files"].values()))]
-        if missing:
-            raise ApplicationError("the pack has no weights for " + ", ".join(f"{w['name']} ({w['sha256'][:12]})" for w in missing)
-                                   + ": export it with --with-weights, or register those files here first",
-                                   extra={"missing": [w["sha256"] for w in missing]})
+    with archive:
+        contents = pack_contents_read(archive=archive)
+        manifest = contents.manifest
         try:
             with transaction.atomic():
-                for sha, info in manifest["blobs"].items():
-                    member = archive.getinfo(f"blobs/{sha}")
-                    if member.file_size > MAX_MEMBER_BYTES:
-                        raise ApplicationError(f"blob {sha[:12]} is too large")
-                    local = Path(scratch) / sha
-                    digest = hashlib.sha256()
-                    with archive.open(member) as source, local.open("wb") as out:
-                        while chunk := source.read(1024 * 1024):
-                            digest.update(chunk)
-                            out.write(chunk)
-                    if digest.hexdigest() != sha:
-                        raise ApplicationError(f"blob {sha[:12]} in the pack does not match its sha256: the pack is damaged")
-                    _, created = blob_store(staged=StagedFile(path=local, sha256=sha, size=member.file_size),
-                                            media_type=info["media_type"])
-                    local.unlink()
-                    if created:
+                for sha in manifest["blobs"]:
+                    if _blob_import(archive=archive, contents=contents, sha=sha):
                         created_files.append(sha)
                 weights = {}
                 for item in manifest["weights"]:
@@ -178,10 +184,10 @@ def pack_import(*, path: Path, created_by=None) -> Version:
                 Generated.objects.bulk_create(Generated(derivation=derivations[e["derivation"]], version=versions[e["version"]],
                                                         role=e["role"], index=e["index"]) for e in manifest["generated"])
                 return versions[manifest["root_version"]]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (IntegrityError, DataError, ValidationError) as exc:
             for sha in created_files:
                 blob_discard(sha256=sha)
-            raise ApplicationError(f"the pack is malformed: {exc}") from exc
+            raise ApplicationError(f"the pack is malformed: {exc}", extra={"code": "pack_malformed"}) from exc
         except BaseException:
             for sha in created_files:
                 blob_discard(sha256=sha)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from assets.errors import ApplicationError
@@ -16,6 +17,7 @@ from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
 from generation.imaging import outpaint_canvas_size
 from generation.models import GenerationJob, JobBatch
+from review.services.audit import audit_event_append
 
 GENERATION_OPS = (Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.CONTROLNET)
 NEEDS_INIT = (Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT)
@@ -209,9 +211,21 @@ def _enqueue(derivation_id: int) -> None:
 
 
 def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
-    """Queued batches never start; running ones stop at their next step and record nothing."""
-    return Derivation.objects.filter(job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]) \
-        .update(state=Derivation.State.CANCELLED, error="cancelled by the user")
+    """Queued batches never start; running ones stop at their next step and record nothing.
+
+    Each cancelled run records who cancelled it and when, and one audit event names them all.
+    """
+    who = cancelled_by.get_username() if cancelled_by is not None else "the system"
+    with transaction.atomic():
+        active = Derivation.objects.select_for_update(of=("self",)).filter(
+            job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING])
+        pending = sorted(active.values_list("pk", flat=True))
+        cancelled = Derivation.objects.filter(pk__in=pending).update(
+            state=Derivation.State.CANCELLED, error=f"cancelled by {who}", cancelled_by=cancelled_by, cancelled_at=timezone.now())
+        if cancelled:
+            audit_event_append(kind="generation.cancelled", actor=cancelled_by, object_type="generation_job", object_id=job.pk,
+                               payload={"derivations": pending})
+    return cancelled
 
 
 def generation_job_regenerate(*, version: Version, params: dict | None = None, lora_weights: dict[str, float] | None = None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from assets.models import Derivation, Generated, Version
@@ -84,6 +86,13 @@ def run_finish(*, derivation: Derivation, outputs: list[Output], environment: di
             blob_discard(sha256=sha256)
         raise
     return versions
+
+
+def run_note_add(*, derivation: Derivation, event: str, detail: str) -> None:
+    """Append what the worker had to do to the run's notes, while this worker still owns it."""
+    note = {"at": timezone.now().isoformat(), "event": event, "detail": detail[:1000]}
+    Derivation.objects.filter(pk=derivation.pk, state=Derivation.State.RUNNING, claim_token=derivation.claim_token).update(
+        run_notes=RawSQL("run_notes || %s::jsonb", (json.dumps([note]),)))
 
 
 def run_fail(*, derivation: Derivation, message: str, state: str = Derivation.State.FAILED) -> None:

@@ -10,7 +10,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assets.errors import ApplicationError
 from review.models import AuditEvent
+from review.services.audit_checkpoints import checkpoint_latest, checkpoint_problem
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5EED_A0D1
@@ -54,6 +56,7 @@ class ChainReport:
     checked: int
     first_broken: int | None
     reason: str = ""
+    checkpoint: str | None = None  # the signed checkpoint the chain was held against
 
     @property
     def ok(self) -> bool:
@@ -61,7 +64,10 @@ class ChainReport:
 
 
 def audit_chain_verify() -> ChainReport:
-    """Recompute every hash in order; report the first row whose content or link does not match."""
+    """Recompute every hash in order and hold the chain against the newest signed checkpoint.
+
+    Reports the first row whose content or link does not match, or events missing since the checkpoint.
+    """
     previous = GENESIS
     checked = 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
@@ -71,4 +77,13 @@ def audit_chain_verify() -> ChainReport:
         if event_hash(event) != event.hash:
             return ChainReport(checked, event.pk, f"event {event.pk} was altered: its content no longer matches its hash")
         previous = event.hash
-    return ChainReport(checked, None)
+    try:
+        checkpoint = checkpoint_latest()
+    except ApplicationError as exc:
+        return ChainReport(checked, 0, exc.message)
+    if checkpoint is None:
+        return ChainReport(checked, None)
+    problem = checkpoint_problem(checkpoint)
+    if problem is not None:
+        return ChainReport(checked, checkpoint.head_id, problem, checkpoint=checkpoint.path.name)
+    return ChainReport(checked, None, checkpoint=checkpoint.path.name)

@@ -69,6 +69,9 @@ def _check_author(review_round: ReviewRound, reviewer, share_link: ShareLink | N
         return
     if reviewer is None:
         raise ApplicationError("a decision needs a reviewer")
+    scope = client_scope(user=reviewer)
+    if scope is not None and review_round.brief.campaign.client_id not in scope:
+        raise ApplicationError(f"{reviewer.get_username()} cannot see this client's briefs")
     if is_client_user(user=reviewer) and review_round.stage != ReviewRound.Stage.CLIENT:
         raise ApplicationError("client users decide in client rounds only")
     if not reviewer.is_superuser and not review_round.reviewers.filter(pk=reviewer.pk).exists():
@@ -108,11 +111,12 @@ def decision_record(*, review_round: ReviewRound, version: Version, verdict: str
             internal=internal and share_link is None and not is_client_user(user=reviewer), sha256=version.blob_id,
         )
         Pin.objects.bulk_create(Pin(decision=decision, x=p.x, y=p.y, w=p.w, h=p.h, note=p.note[:500]) for p in pins)
+        closing = _closing_facts(review_round) if _everyone_decided(review_round) else None
         audit_event_append(kind="decision", actor=decision.reviewer, share_link=share_link, object_type="version",
                            object_id=version.pk, payload={"round": review_round.pk, "verdict": verdict, "sha256": version.blob_id,
                                                           "pins": len(pins), "guest": decision.guest_name})
-        if _everyone_decided(review_round):
-            _close(review_round, closed_by=None)
+        if closing is not None:
+            _close(review_round, closed_by=None, facts=closing)
     return decision
 
 
@@ -129,18 +133,29 @@ def round_close(*, review_round: ReviewRound, closed_by) -> ReviewRound:
         review_round = ReviewRound.objects.select_for_update().get(pk=review_round.pk)
         if review_round.status == ReviewRound.Status.CLOSED:
             raise ApplicationError(f"round {review_round.number} is already closed")
-        _close(review_round, closed_by=closed_by)
+        _close(review_round, closed_by=closed_by, facts=_closing_facts(review_round))
     return review_round
 
 
-def _close(review_round: ReviewRound, *, closed_by) -> None:
-    """Roll decisions up per version; an approved version gets an approval bound to its re-hashed bytes."""
+def _closing_facts(review_round: ReviewRound) -> tuple[dict, dict[int, str | None]]:
+    """The round's roll-up and the re-hashed bytes of every version it approves.
+
+    Called before the transaction appends to the audit trail: from then on it holds the chain's lock,
+    which every other audit writer waits for, and re-hashing a large master must not happen under it.
+    """
     results = round_results(review_round=review_round)
+    approved = Version.objects.filter(pk__in=[pk for pk, result in results.items() if result == Decision.Verdict.APPROVE])
+    return results, {version.pk: blob_hash(sha256=version.blob_id) for version in approved}
+
+
+def _close(review_round: ReviewRound, *, closed_by, facts: tuple[dict, dict[int, str | None]]) -> None:
+    """Roll decisions up per version; an approved version gets an approval bound to its re-hashed bytes."""
+    results, rehashed = facts
     final = review_round.stage == ReviewRound.Stage.CLIENT
     for version in Version.objects.select_for_update().filter(pk__in=list(results)).order_by("pk"):
         result = results[version.pk]
         if result == Decision.Verdict.APPROVE:
-            actual = blob_hash(sha256=version.blob_id)
+            actual = rehashed[version.pk]
             if actual != version.blob_id:
                 raise ApplicationError(
                     f"version {version.pk}'s stored bytes no longer match its sha256; it cannot be approved",

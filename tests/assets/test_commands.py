@@ -27,11 +27,19 @@ def test_lineage_command(capsys):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_demo_flow_is_repeatable(capsys):
-    """The whole demo: brief, tiny models through the worker path, curation, two rounds, one approved master."""
+def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
+    """The whole demo: brief, tiny models through the worker path, curation, two rounds, one approved master.
+
+    It starts with no development signer, as a fresh checkout has none, and makes one itself.
+    """
     from review.selectors import version_final_approval
 
+    keys = tmp_path / "fresh-checkout" / ".seed-keys"
+    settings.SEED_DEV_KEYS_DIR = keys
+    settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY = keys / "signer-chain.pem", keys / "signer-key.pem"
+    settings.SEED_C2PA_TRUST_ANCHORS = keys / "root.pem"
     call_command("demo", "--no-serve", "--json")
+    assert {path.name for path in keys.iterdir()} >= {"signer-chain.pem", "signer-key.pem", "root.pem"}
     first = json.loads(capsys.readouterr().out)
     call_command("demo", "--no-serve", "--json")
     second = json.loads(capsys.readouterr().out)
@@ -68,3 +76,11 @@ def test_manage_check_does_not_import_the_ml_stack():
     result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.django_db
+def test_the_demo_stops_before_any_work_when_a_configured_signer_is_unusable(settings, tmp_path):
+    settings.SEED_C2PA_TRUST_ANCHORS = tmp_path / "production" / "anchors.pem"
+    with pytest.raises(CommandError, match="SEED_C2PA_TRUST_ANCHORS.*cannot be read"):
+        call_command("demo", "--no-serve", "--json")
+    assert not Brief.objects.exists() and not (tmp_path / "production").exists()

@@ -73,3 +73,49 @@ def test_scratch_sweep_removes_only_what_no_live_job_can_own(media_root, setting
     assert scratch_sweep(older_than_seconds=1800) == 2
     assert sorted(files_under(media_root) + [str(p.relative_to(media_root)) for p in staging.iterdir()]) == \
         sorted([f"blobs/ab/cd/{'ab' * 32}", "staging/upload-fresh"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_discard_waits_for_a_transaction_that_found_the_bytes_stored(media_root):
+    """A failed writer's discard must not remove a file another transaction is about to commit a row for."""
+    import threading
+
+    from django.core.files.base import ContentFile
+    from django.db import connection, transaction
+
+    from assets.models import blob_storage_name
+    from assets.services.blobs import blob_discard, blob_store, bytes_stage
+    from tests.factories import image_bytes
+
+    staged = bytes_stage(data=image_bytes(size=(12, 12)))
+    name = blob_storage_name(staged.sha256)
+    storages["blobs"].save(name, ContentFile(staged.path.read_bytes()))  # written by a transaction that then rolled back
+    stored, go, outcome = threading.Event(), threading.Event(), {}
+
+    def storer():
+        try:
+            with transaction.atomic():
+                outcome["created"] = blob_store(staged=staged, media_type="image/png")[1]
+                stored.set()
+                go.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def discarder():
+        try:
+            blob_discard(sha256=staged.sha256)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=storer), threading.Thread(target=discarder)]
+    threads[0].start()
+    assert stored.wait(timeout=30)
+    threads[1].start()
+    threads[1].join(timeout=1.0)
+    assert threads[1].is_alive(), "the discard must wait for the storing transaction"
+    go.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    staged.path.unlink()
+    assert outcome["created"] is False
+    assert Blob.objects.filter(sha256=staged.sha256).exists() and storages["blobs"].exists(name)

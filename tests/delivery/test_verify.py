@@ -121,3 +121,35 @@ def test_a_reader_that_stops_gives_an_invalid_verdict_not_an_error(delivered, se
     report = manifest_read_isolated(data=data, media_type="image/jpeg")
     assert report.state == "invalid" and report.lineage is None
     assert report.codes[0].startswith("unreadable: the reader stopped")
+
+
+@pytest.mark.parametrize("anchors", ["missing", "empty", "not pem"])
+def test_unusable_trust_anchors_are_a_configuration_error_never_an_invalid_verdict(delivered, settings, tmp_path, anchors):
+    from django.core.management.base import SystemCheckError
+
+    _, _, data = delivered
+    path = tmp_path / "anchors.pem"
+    if anchors != "missing":
+        path.write_bytes(b"" if anchors == "empty" else b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    settings.SEED_C2PA_TRUST_ANCHORS = path
+    with pytest.raises(SystemCheckError, match="seed.E003.*SEED_C2PA_TRUST_ANCHORS"):
+        call_command("check", "--deploy", stdout=io.StringIO(), stderr=io.StringIO())
+    result = file_verify(data=data)
+    assert result.manifest == "unverifiable" and result.match == "exact"
+    assert "SEED_C2PA_TRUST_ANCHORS" in result.manifest_codes[0]
+    response = api_as(member("vera", "Producer")).post("/api/verify/", {"file": SimpleUploadedFile("f.jpg", data)},
+                                                         format="multipart")
+    assert response.status_code == 200 and response.json()["manifest"] == "unverifiable"
+    flipped = bytearray(data)
+    flipped[-200] ^= 0x01
+    assert file_verify(data=bytes(flipped)).manifest == "invalid"
+    copy = tmp_path / "copy.jpg"
+    copy.write_bytes(data)
+    with pytest.raises(CommandError, match="SEED_C2PA_TRUST_ANCHORS"):
+        call_command("verify", str(copy), stdout=io.StringIO())
+
+
+def test_check_deploy_accepts_a_usable_signer(settings):
+    from delivery.checks import signing_material_check
+
+    assert signing_material_check(None) == []

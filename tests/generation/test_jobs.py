@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.core.files.base import ContentFile
@@ -190,12 +191,76 @@ def test_a_superseded_worker_records_nothing(tiny):
     assert not Version.objects.exists()
 
 
-def test_cancelled_jobs_do_not_run(tiny):
+def test_cancelled_jobs_do_not_run_and_record_who_cancelled(tiny):
+    from django.contrib.auth import get_user_model
+
+    from review.models import AuditEvent
+
+    producer = get_user_model().objects.create_user("paula")
     job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
                                 params={**FAST, "seed": 9, "batch_size": 1})
-    assert generation_job_cancel(job=job) == 1
+    assert generation_job_cancel(job=job, cancelled_by=producer) == 1
+    assert generation_job_cancel(job=job, cancelled_by=producer) == 0
     assert run_derivation(job.batches.get().derivation_id) == "skipped"
-    assert job.batches.get().derivation.state == "cancelled" and not Version.objects.exists()
+    derivation = job.batches.get().derivation
+    assert derivation.state == "cancelled" and not Version.objects.exists()
+    assert (derivation.cancelled_by, derivation.error) == (producer, "cancelled by paula") and derivation.cancelled_at
+    event = AuditEvent.objects.get(kind="generation.cancelled")
+    assert (event.actor, event.object_id, event.payload) == (producer, job.pk, {"derivations": [derivation.pk]})
+
+
+def test_the_pipeline_cache_keeps_its_budget_least_recently_used_first(tiny, settings):
+    from generation.loader import PipelineCache, model_bytes
+
+    cache = PipelineCache(max_models=2, max_bytes=0)
+    sd = cache.base(weights=tiny["base"])
+    cache.vae(weights=tiny["vae"])
+    assert cache.base(weights=tiny["base"]) is sd  # used again: now the most recent
+    cache.base(weights=tiny["base_xl"])
+    assert list(cache.entries) == [("base", tiny["base"].sha256), ("base", tiny["base_xl"].sha256)]
+    assert (cache.loads, cache.evictions) == (3, 1)
+    by_size = PipelineCache(max_models=10, max_bytes=model_bytes(sd))
+    by_size.base(weights=tiny["base"])
+    by_size.base(weights=tiny["base_xl"])
+    assert len(by_size.entries) == 1 and by_size.evictions == 1
+    assert cache.clear() == 2 and not cache.entries
+
+
+def test_out_of_memory_clears_the_cache_runs_once_more_and_records_it(tiny, run_jobs, monkeypatch):
+    """The pipeline's own call runs out of GPU memory once (injected at the diffusers boundary, as CUDA would raise it)."""
+    import diffusers
+    import torch
+
+    from generation.loader import process_cache
+
+    real_call = diffusers.StableDiffusionPipeline.__call__
+    failures = {"left": 1}
+
+    def call(self, *args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(diffusers.StableDiffusionPipeline, "__call__", call)
+    with run_jobs():
+        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a lemon",
+                                    params={**FAST, "seed": 3, "batch_size": 1})
+    derivation = job.batches.get().derivation
+    derivation.refresh_from_db()
+    assert derivation.state == "succeeded" and derivation.generated.count() == 1
+    (note,) = derivation.run_notes
+    assert note["event"] == "out_of_memory_retried" and re.search(r"cleared [1-9]\d* cached model", note["detail"])
+    assert list(process_cache().entries) == [("base", tiny["base"].sha256)], "reloaded once for the second try"
+
+    failures["left"] = 2
+    with run_jobs():
+        again = generation_job_create(brief=make_brief(client_name="B", title="B"), op="txt2img", base_model=tiny["base"],
+                                      prompt_text="a lime", params={**FAST, "seed": 4, "batch_size": 1})
+    failed = again.batches.get().derivation
+    failed.refresh_from_db()
+    assert failed.state == "failed" and "out of GPU memory again after clearing the model cache" in failed.error
+    assert not process_cache().entries, "a worker that ran out of memory twice keeps nothing loaded"
 
 
 def test_regenerate_links_the_old_recipe_with_new_seeds_and_tweaks(tiny, run_jobs):

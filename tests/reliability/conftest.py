@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from config.localpg import Cluster, free_port
+from config.processes import child_options
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("SEED_RELIABILITY") == "full"
@@ -50,13 +51,23 @@ class LiveStack:
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = (self.logs / f"{name}.log").open("ab")
-        # A session of its own: kill -9 of the group takes the cluster's sentinel, pusher, monitor and worker at once.
-        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # A session of its own: kill -9 of the group takes the cluster's sentinel, pusher, monitor and worker at once;
+        # if this test process dies without its clean-up, the kernel stops the child too.
+        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, **child_options())
         self.processes.append(process)
         return process
 
     def worker(self, name: str) -> subprocess.Popen:
-        return self.spawn(name, [sys.executable, "manage.py", "qcluster"])
+        self.env["SEED_LOG_LEVEL"] = "INFO"  # the worker's "ready" line
+        try:
+            return self.spawn(name, [sys.executable, "manage.py", "qcluster"])
+        finally:
+            self.env["SEED_LOG_LEVEL"] = "WARNING"
+
+    def worker_ready(self, name: str) -> bool:
+        """The cluster's worker has loaded its ML stack and takes tasks (a kill now can hit a job in flight)."""
+        log = self.logs / f"{name}.log"
+        return log.exists() and b"worker ready" in log.read_bytes()
 
     def web(self, port: int) -> subprocess.Popen:
         env_port = {"SEED_BIND": f"127.0.0.1:{port}", "SEED_WEB_WORKERS": "2", "SEED_LOG_FORMAT": "json"}

@@ -17,23 +17,22 @@ pytestmark = pytest.mark.reliability
 JOBS = 500 if FULL else 16
 KILLS = 20 if FULL else 3
 CLUSTERS = 2
-# A cluster younger than this is still importing torch: killing it again would hit no job at all.
-WARM_SECONDS = 4.0
 
 
 def _drain(stack, label: str, kill_at: list[float], timeout: float) -> tuple[float, int]:
-    workers = [stack.worker(f"{label}-{index}") for index in range(CLUSTERS)]
-    born = [0.0] * CLUSTERS
+    names = [f"{label}-{index}" for index in range(CLUSTERS)]
+    workers = [stack.worker(name) for name in names]
     chooser = random.Random(label)
     kills = []
 
     def tick(elapsed: float) -> None:
-        warm = [index for index in range(CLUSTERS) if elapsed - born[index] >= WARM_SECONDS]
+        # A cluster still loading its ML stack takes no task: killing it would hit no job at all.
+        warm = [index for index in range(CLUSTERS) if stack.worker_ready(names[index])]
         if len(kills) < len(kill_at) and elapsed >= kill_at[len(kills)] and warm:
             index = chooser.choice(warm)
             stack.kill(workers[index])
-            workers[index] = stack.worker(f"{label}-{index}-restart-{len(kills)}")
-            born[index] = elapsed
+            names[index] = f"{label}-{index}-restart-{len(kills)}"
+            workers[index] = stack.worker(names[index])
             kills.append(elapsed)
 
     drained = stack.wait_drained(label, timeout=timeout, tick=tick)

@@ -1,7 +1,7 @@
+import io
 import threading
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.storage import storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -12,7 +12,9 @@ from assets.models import Version
 from review.models import Approval, AuditEvent, Decision, ReviewRound
 from review.services.audit import audit_chain_verify
 from review.services.curation import versions_triage
+from review.roles import INTERNAL_REVIEWER
 from review.services.rounds import decision_record, round_close, round_open
+from tests.factories import member, with_triggers_off
 
 
 def _approved(cast):
@@ -56,20 +58,23 @@ def test_audit_chain_detects_an_altered_or_removed_row(cast, capsys):
     call_command("audit_verify")
     assert "intact" in capsys.readouterr().out
     victim = AuditEvent.objects.filter(kind="decision").get()
-    AuditEvent.objects.filter(pk=victim.pk).update(payload={**victim.payload, "verdict": "reject"})
+    with with_triggers_off():
+        AuditEvent.objects.filter(pk=victim.pk).update(payload={**victim.payload, "verdict": "reject"})
     with pytest.raises(CommandError, match=f"broken at event {victim.pk}"):
         call_command("audit_verify")
-    AuditEvent.objects.filter(pk=victim.pk).update(payload=victim.payload)
+    with with_triggers_off():
+        AuditEvent.objects.filter(pk=victim.pk).update(payload=victim.payload)
     assert audit_chain_verify().ok
     removed = AuditEvent.objects.order_by("id")[2]
-    AuditEvent.objects.filter(pk=removed.pk).delete()
+    with with_triggers_off():
+        AuditEvent.objects.filter(pk=removed.pk).delete()
     report = audit_chain_verify()
     assert not report.ok and report.first_broken > removed.pk and "does not point" in report.reason
 
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_sign_offs_end_in_one_consistent_state(cast):
-    reviewers = [get_user_model().objects.create_user(f"reviewer{i}", is_staff=True) for i in range(20)]
+    reviewers = [member(f"reviewer{i}", INTERNAL_REVIEWER) for i in range(20)]
     review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
                               reviewers=reviewers)
     barrier = threading.Barrier(len(reviewers))
@@ -113,3 +118,55 @@ def _try_close(review_round, user, errors):
         errors.append(exc)
     finally:
         connection.close()
+
+
+@pytest.mark.django_db
+def test_a_signed_checkpoint_catches_events_deleted_at_the_tail(cast, capsys, settings):
+    import json
+
+    _approved(cast)
+    call_command("audit_checkpoint")
+    written = json.loads(capsys.readouterr().out)
+    assert written["count"] == AuditEvent.objects.count() and written["head_hash"] == AuditEvent.objects.last().hash
+    call_command("audit_verify")
+    assert f"held against checkpoint {settings.SEED_AUDIT_CHECKPOINT_DIR.joinpath(written['path']).name}" in capsys.readouterr().out
+    newest = AuditEvent.objects.order_by("-id").first()
+    with with_triggers_off():
+        AuditEvent.objects.filter(pk=newest.pk).delete()
+    assert audit_chain_verify().checked == written["count"] - 1, "the shortened chain still links up"
+    with pytest.raises(CommandError, match=f"events were deleted: .* signed {written['count']} event.*holds {written['count'] - 1}"):
+        call_command("audit_verify")
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_not_signed_by_the_studio_key_is_refused(cast, settings, tmp_path):
+    import json
+
+    from delivery.keys import dev_ca_create
+
+    _approved(cast)
+    call_command("audit_checkpoint", stdout=io.StringIO())
+    path = next(settings.SEED_AUDIT_CHECKPOINT_DIR.glob("audit-*.json"))
+    document = json.loads(path.read_text())
+    document["checkpoint"]["count"] = 1
+    forged = path.with_name(path.name.replace("audit-", "audit-z"))
+    forged.write_text(json.dumps(document))
+    with pytest.raises(CommandError, match="not signed by the configured studio key"):
+        call_command("audit_verify")
+    forged.unlink()
+    other = dev_ca_create(folder=tmp_path / "other-studio", organisation="Another studio")
+    settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY = other["chain"], other["key"]
+    with pytest.raises(CommandError, match="not signed by the configured studio key"):
+        call_command("audit_verify")
+
+
+@pytest.mark.django_db
+def test_migrate_schedules_one_daily_checkpoint(db):
+    from django_q.models import Schedule
+
+    from review.services.audit_checkpoints import SCHEDULE_NAME, checkpoint_schedule_ensure
+
+    checkpoint_schedule_ensure()
+    checkpoint_schedule_ensure()
+    schedule = Schedule.objects.get(name=SCHEDULE_NAME)
+    assert (schedule.func, schedule.schedule_type, schedule.repeats) == ("review.tasks.audit_checkpoint", Schedule.DAILY, -1)

@@ -13,37 +13,18 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from assets.models import Version
+from assets.services.versions import version_import
 from delivery import provenance
-from tests.factories import api_as, image_bytes
+from tests.factories import api_as, image_bytes, image_file
+from tests.security.conftest import media_state, row_counts
 from tests.security.hostile import image_cases
 
 pytestmark = pytest.mark.django_db
 
 IMAGE_CASES = image_cases()
-COUNTED_APPS = ("assets", "generation", "review", "delivery")
-
-
-def media_state(root: Path) -> dict[str, str]:
-    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(root.rglob("*")) if path.is_file()}
-
-
-def row_counts() -> dict[str, int]:
-    return {model._meta.label: model.objects.count() for app in COUNTED_APPS for model in apps.get_app_config(app).get_models()}
-
-
-@pytest.fixture
-def untouched(media_root):
-    """Asserts after the test that neither the database nor the media root changed."""
-    media_root.mkdir(parents=True, exist_ok=True)
-    before = (row_counts(), media_state(media_root))
-    yield
-    assert (row_counts(), media_state(media_root)) == before
 
 
 def multipart(fields: dict, *, file_field: str, file_name: str, data: bytes) -> tuple[bytes, str]:
@@ -162,8 +143,7 @@ MASK_CASES = {
 
 @pytest.mark.parametrize("case", list(MASK_CASES), ids=list(MASK_CASES))
 def test_malformed_inpaint_masks_are_refused(cast, tiny, media_root, case):
-    init = cast["version_a"]
-    Version.objects.filter(pk=init.pk).update(width=64, height=64)
+    init = version_import(brief=cast["brief_a"], source=image_file("init.png", size=(64, 64)))
     data, name, phrase = MASK_CASES[case]
     before = (row_counts(), media_state(media_root))
     response = upload(api_as(cast["alice"]), "/api/jobs/", {

@@ -41,10 +41,23 @@ def manage(*args, env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_check_deploy_has_no_warnings_with_the_sample_env():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=sample_env())
+def test_check_deploy_has_no_warnings_with_the_sample_env(c2pa_keys):
+    env = sample_env() | {"SEED_C2PA_CERT": str(c2pa_keys["chain"]), "SEED_C2PA_KEY": str(c2pa_keys["key"]),
+                          "SEED_C2PA_TRUST_ANCHORS": str(c2pa_keys["root"])}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)" in result.stdout
+
+
+def test_check_deploy_fails_on_an_unusable_signer_or_trust_anchor(c2pa_keys, tmp_path):
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    env = sample_env() | {"SEED_C2PA_CERT": str(c2pa_keys["chain"]), "SEED_C2PA_KEY": str(tmp_path / "missing.pem"),
+                          "SEED_C2PA_TRUST_ANCHORS": str(empty)}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode == 1
+    assert "seed.E002" in result.stderr and "missing.pem cannot be read" in result.stderr
+    assert "seed.E003" in result.stderr and "empty.pem is empty" in result.stderr and "seed.E001" not in result.stderr
 
 
 def test_production_settings_are_strict():

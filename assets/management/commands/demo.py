@@ -1,16 +1,20 @@
 import json
 import secrets
-import subprocess
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
+from django.core.checks import run_checks
+from django.core.management import call_command
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from assets.errors import ApplicationError
+from config.processes import child_options
 
 DEMO_USERNAME = "demo"
 
@@ -26,6 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # With --json the summary owns stdout; the worker's own output goes to stderr.
         self._quiet = options["json"]
+        self._prerequisites_ensure()
         password = secrets.token_urlsafe(12)
         user = self._demo_user(password)
         context = {"user": user}
@@ -48,6 +53,23 @@ class Command(BaseCommand):
         finally:
             self._stop(processes)
 
+    def _prerequisites_ensure(self) -> None:
+        """Before any work: the delivery stage signs files, so a usable signer must exist.
+
+        The development signer is made where the settings expect it (SEED_DEV_KEYS_DIR, `.seed-keys/`);
+        signer settings pointing anywhere else are never written to, and their problems stop the demo here.
+        """
+        problems = self._signing_errors()
+        if problems and Path(settings.SEED_C2PA_CERT).parent == Path(settings.SEED_DEV_KEYS_DIR):
+            call_command("c2pa_dev_ca", stdout=sys.stderr)
+            problems = self._signing_errors()
+        if problems:
+            raise CommandError("the demo signs its deliveries, but the C2PA signer is not usable: " + "; ".join(problems))
+
+    @staticmethod
+    def _signing_errors() -> list[str]:
+        return [error.msg for error in run_checks(tags=["signing"], include_deployment_checks=True) if error.is_serious()]
+
     def _demo_user(self, password: str):
         user_model = get_user_model()
         user, _ = user_model.objects.get_or_create(username=DEMO_USERNAME, defaults={"email": "demo@example.com"})
@@ -67,7 +89,7 @@ class Command(BaseCommand):
 
     def _spawn(self, *command: str) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), *command],
-                                stdout=sys.stderr if self._quiet else None)
+                                stdout=sys.stderr if self._quiet else None, **child_options())
 
     def _serve(self, processes: dict) -> None:
         self.stdout.write("Serving; press Ctrl-C to stop the web server and the worker.")

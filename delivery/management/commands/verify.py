@@ -32,6 +32,8 @@ class Command(BaseCommand):
         if result.manifest == "invalid":
             # Like a signature check, a failed verification must fail scripts that rely on the exit status.
             raise CommandError(f"{path.name}: the C2PA manifest does not validate ({', '.join(result.manifest_codes)})")
+        if result.manifest == "unverifiable":
+            raise CommandError(f"{path.name}: trust cannot be decided: {', '.join(result.manifest_codes)}")
 
     def _report(self, path, result):
         self.stdout.write(f"{path.name}: manifest {result.manifest}"
