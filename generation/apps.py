@@ -10,6 +10,6 @@ class GenerationConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from generation.runner import worker_start
+        from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")

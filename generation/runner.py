@@ -15,7 +15,7 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, Operation, Used
-from assets.services.blobs import StagedFile, blob_open, bytes_stage, scratch_sweep
+from assets.services.blobs import StagedFile, blob_open, bytes_stage
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import A1111_NAMES, scheduler_build
@@ -194,34 +194,6 @@ def _generate(derivation: Derivation, staged: list[StagedFile]):
 def derivation_run(*, derivation_id: int) -> str:
     """The worker's whole job for one generation: claim, generate, record once; failures are recorded too."""
     return run_guarded(derivation_id=derivation_id, work=_generate)
-
-
-def worker_start(**kwargs) -> None:
-    """Runs once in each new worker process, before it takes its first task (django-q2's post_spawn).
-
-    The task timeout counts from the moment a task starts. Importing torch, diffusers, transformers,
-    peft and spandrel takes several seconds on a fast machine and far longer on a loaded one: inside
-    the first task it ran into the timeout, whose alarm then struck mid-load (a "damaged" checkpoint)
-    or before the claim (a task retried by one cold worker after another). The stack loads here instead.
-    """
-    started = time.monotonic()
-    import c2pa  # noqa: F401
-    import diffusers
-    import peft  # noqa: F401
-    import spandrel  # noqa: F401
-    import torch  # noqa: F401
-    import transformers
-
-    # diffusers and transformers load their pipeline and model modules on first use: use them now.
-    for name in ("StableDiffusionPipeline", "StableDiffusionXLPipeline", "AutoPipelineForImage2Image",
-                 "AutoPipelineForInpainting", "StableDiffusionControlNetPipeline"):
-        getattr(diffusers, name)
-    getattr(transformers, "CLIPTextModel")
-    process_cache()
-    removed = scratch_sweep(older_than_seconds=settings.Q_CLUSTER["timeout"])
-    if removed:
-        logger.warning("removed %s scratch file(s) left by a worker that stopped mid-job", removed)
-    logger.info("worker ready: ML stack loaded in %.1f s", time.monotonic() - started)
 
 
 def run_guarded(*, derivation_id: int, work: Callable) -> str:

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from assets.errors import ApplicationError
-from config.processes import child_options
+from config.processes import child_options, children_stop, terminate_as_exit
 
 DEMO_USERNAME = "demo"
 
@@ -35,6 +35,8 @@ class Command(BaseCommand):
         user = self._demo_user(password)
         context = {"user": user}
         summary = {"login": {"username": DEMO_USERNAME, "password": password}}
+        # `kill -- -PGID` of `make demo` reaches this process only (the children have sessions of their own).
+        previous_handler = signal.signal(signal.SIGTERM, terminate_as_exit)
         # Stages queue real jobs: a worker runs beside them (unless tasks run inline, as in tests).
         processes = {} if settings.Q_CLUSTER.get("sync") else {"worker": self._spawn("qcluster")}
         try:
@@ -52,6 +54,7 @@ class Command(BaseCommand):
                 self._serve(processes)
         finally:
             self._stop(processes)
+            signal.signal(signal.SIGTERM, previous_handler)
 
     def _prerequisites_ensure(self) -> None:
         """Before any work: the delivery stage signs files, so a usable signer must exist.
@@ -98,17 +101,10 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             return
-        # Ctrl-C reaches the children too, so a clean exit or a signal is a normal stop, not a crash.
+        # A child stopped by a signal (an operator's, or the kernel's) stopped normally, not a crash.
         crashed = {name: p.returncode for name, p in processes.items() if p.returncode not in (None, 0, -signal.SIGINT, -signal.SIGTERM)}
         if crashed:
             raise CommandError(", ".join(f"the {name} exited with status {code}" for name, code in crashed.items()))
 
     def _stop(self, processes: dict) -> None:
-        for process in processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        children_stop(processes.values())
