@@ -13,6 +13,7 @@ import json
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -95,7 +96,7 @@ def _manifest_load(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ApplicationError("not a Seed reproduction pack (no readable pack.json)", extra={"code": "pack_malformed"}) from exc
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise _refused(f"pack.json cannot be read: {exc}", "pack_unreadable") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT or manifest.get("version") != PACK_VERSION:
         raise ApplicationError(f"not a Seed reproduction pack of version {PACK_VERSION}", extra={"code": "pack_malformed"})

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -133,7 +134,7 @@ def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str) 
                 _image_facts_check(sha=sha, info=image, rows=contents.image_rows[sha])
             _, created = blob_store(staged=staged, media_type=info["media_type"])
             return created
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise ApplicationError(f"blob {sha[:12]} cannot be read from the pack: {exc}", extra={"code": "pack_unreadable"}) from exc
 
 

@@ -94,6 +94,17 @@ def wrong_digest(manifest, members, tmp_path):
     return _write(tmp_path / "p.zip", manifest, [(name, bytes(forged))]), "does not match its sha256", None
 
 
+def damaged_archive(manifest, members, tmp_path):
+    """The archive's own checksum fails: bytes changed inside a stored member after it was written."""
+    (name, data), = members.items()
+    path = _write(tmp_path / "p.zip", manifest, [(name, data)])
+    raw = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    raw[raw.index(data[middle - 8:middle + 8]) + 8] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path, "cannot be read from the pack", None
+
+
 def missing_member(manifest, members, tmp_path):
     return _write(tmp_path / "p.zip", manifest, []), "members missing", None
 
@@ -164,7 +175,8 @@ def queued_derivation(manifest, members, tmp_path):
 
 
 CASES = {case.__name__: case for case in (
-    traversal, absolute_name, absolute_key_only, zip_bomb, duplicate_member, wrong_digest, missing_member, extra_member,
+    traversal, absolute_name, absolute_key_only, zip_bomb, duplicate_member, wrong_digest, damaged_archive, missing_member,
+    extra_member,
     huge_json, deep_json, foreign_blob, foreign_derivation, symlink_member, wrong_types, markup_as_image, lying_size,
     queued_derivation,
 )}
