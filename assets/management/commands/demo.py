@@ -1,4 +1,5 @@
 import json
+import logging
 import secrets
 import signal
 import subprocess
@@ -28,8 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="where to serve (default 127.0.0.1:8000)")
 
     def handle(self, *args, **options):
-        # With --json the summary owns stdout; the worker's own output goes to stderr.
+        # With --json the summary owns stdout; the worker's output and every log line go to stderr.
         self._quiet = options["json"]
+        if self._quiet:
+            self._logs_to_stderr()
         self._prerequisites_ensure()
         password = secrets.token_urlsafe(12)
         user = self._demo_user(password)
@@ -55,6 +58,15 @@ class Command(BaseCommand):
         finally:
             self._stop(processes)
             signal.signal(signal.SIGTERM, previous_handler)
+
+    @staticmethod
+    def _logs_to_stderr() -> None:
+        loggers = [logging.getLogger(), *(item for item in logging.Logger.manager.loggerDict.values()
+                                          if isinstance(item, logging.Logger))]
+        for logger in loggers:
+            for handler in logger.handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                    handler.setStream(sys.stderr)
 
     def _prerequisites_ensure(self) -> None:
         """Before any work: the delivery stage signs files, so a usable signer must exist.
