@@ -1,7 +1,7 @@
 """The sample brief the demo loads: a client, campaign, brief, template, mood board and two imports.
 
-Other apps add their own stages to settings.SEED_DEMO_STAGES; each stage takes the shared
-context and returns its part of the summary.
+Other apps add their own stages (assets.hooks.demo_stage_register in their AppConfig.ready()); each
+stage takes the shared context and returns its part of the summary.
 """
 
 from __future__ import annotations

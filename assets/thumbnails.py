@@ -28,9 +28,11 @@ def thumbnail_ensure(*, blob: Blob, size: int) -> str:
         return name
     with blob_open(blob=blob) as handle, Image.open(handle) as image:
         image = ImageOps.exif_transpose(image)
-        image.thumbnail((size, size))
         if image.mode not in ("RGB", "RGBA"):
-            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            # Before resizing: a palette image would otherwise be scaled by nearest neighbour, in its own colours.
+            transparent = "A" in image.getbands() or "transparency" in image.info
+            image = image.convert("RGBA" if transparent else "RGB")
+        image.thumbnail((size, size))
         buffer = io.BytesIO()
         image.save(buffer, format="WEBP", quality=80)
     storage.save(name, ContentFile(buffer.getvalue(), name=name))

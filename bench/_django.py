@@ -9,10 +9,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from config.localpg import Cluster, free_port  # noqa: E402
+from config.localpg import Cluster, free_port
 
 
 @contextmanager

@@ -6,7 +6,7 @@ EXIF, C2PA signing of the master and every variant with read-back validation, ro
 hashes and the zip bundle. Also prints the EXIF+C2PA share of our total and the bytes the manifest
 adds to the 1080² square JPEG.
 
-    python bench/delivery.py [--size 4096]
+    python -m bench.delivery [--size 4096]
 """
 
 from __future__ import annotations
@@ -15,17 +15,13 @@ import argparse
 import io
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
-sys.path.insert(0, str(_BENCH.parent))
 
-from bench._django import django_on_postgres  # noqa: E402
-from bench._result import result_print  # noqa: E402
+from bench._django import django_on_postgres
+from bench._result import result_print
 
 
 def _master_png(size: int) -> bytes:

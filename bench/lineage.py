@@ -3,7 +3,7 @@
 Builds a synthetic DAG through the real models (default 100k versions, one or two parents each,
 shared ancestors, chains up to depth 50), then measures both on the same data in one run.
 
-    python bench/lineage.py [--versions 100000] [--max-depth 50] [--repeat 5]
+    python -m bench.lineage [--versions 100000] [--max-depth 50] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -13,16 +13,11 @@ import random
 import statistics
 import time
 
-import sys
-from pathlib import Path
 
 # bench/ holds a queue.py: keep the folder off the import path so the standard library's queue wins.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
-sys.path.insert(0, str(_BENCH.parent))
 
-from bench._django import django_on_postgres  # noqa: E402
-from bench._result import result_print  # noqa: E402
+from bench._django import django_on_postgres
+from bench._result import result_print
 
 
 def build_graph(*, versions: int, max_depth: int, seed: int = 7):

@@ -4,7 +4,7 @@ Seeds a brief with 500 versions and a 30-step lineage chain, serves it with guni
 (config/gunicorn.conf.py), and drives each endpoint with wrk on loopback. Any error or non-2xx answer
 fails the run.
 
-    python bench/load.py [--connections 50] [--duration 30] [--versions 500]
+    python -m bench.load [--connections 50] [--duration 30] [--versions 500]
 """
 
 from __future__ import annotations
@@ -17,15 +17,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
-sys.path.insert(0, str(_BENCH.parent))
 
-from bench._django import REPO, django_on_postgres  # noqa: E402
-from bench._result import result_print  # noqa: E402
-from config.localpg import free_port  # noqa: E402
+from bench._django import REPO, django_on_postgres
+from bench._result import result_print
+from config.localpg import free_port
 
 
 def seed(*, versions: int, depth: int) -> dict:

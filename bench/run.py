@@ -3,7 +3,7 @@
 Each script prints its own details, then one `BENCH {...}` line; this collects those lines. A script
 that fails shows up in the table as failed, and the run exits non-zero.
 
-    python bench/run.py [lineage queue delivery upscale load]
+    python bench/run.py [lineage worker_queue delivery upscale load]
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["lineage", "queue", "delivery", "upscale", "load"]
+SCRIPTS = ["lineage", "worker_queue", "delivery", "upscale", "load"]
 PREFIX = "BENCH "
 
 
 def run(name: str) -> tuple[list[dict], float, int]:
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, str(BENCH / f"{name}.py")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    process = subprocess.Popen([sys.executable, "-m", f"bench.{name}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, cwd=BENCH.parent)
     results = []
     for line in process.stdout:

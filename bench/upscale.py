@@ -3,10 +3,10 @@
 Uses the real RRDBNet x4plus architecture (64 filters, 23 blocks) with random weights, built by
 spandrel and loaded from a safetensors file the way the worker loads registered weights. Each mode
 runs in its own fresh process so its peak resident memory is its own. Tiles default to the worker's
-own (delivery.services.finishing) and the input to one and a half tiles a side, so the run has a
+own (generation.services.finishing) and the input to one and a half tiles a side, so the run has a
 full tile, edge tiles and seams in both directions.
 
-    python bench/upscale.py [--size 384] [--tile 256] [--overlap 16] [--repeats 1]
+    python -m bench.upscale [--size 384] [--tile 256] [--overlap 16] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# bench/queue.py is named like the standard library's queue module: keep this folder off the import path.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
-sys.path.insert(0, str(_BENCH.parent))
 
-from bench._result import result_print  # noqa: E402
+from bench._result import result_print
 
 
 def _write_model(path: Path) -> None:
@@ -48,7 +43,7 @@ def _run(model_path: str, size: int, tile: int, overlap: int, repeats: int, thre
     # The worker's own tiling code lives in a Django app; no database is touched.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     django.setup()
-    from delivery.upscale import upscale_array
+    from generation.upscale import upscale_array
 
     torch.set_num_threads(threads)
     descriptor = ModelLoader().load_from_file(model_path)
@@ -87,7 +82,7 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     django.setup()
-    from delivery.services.finishing import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
+    from generation.services.finishing import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=DEFAULT_TILE * 3 // 2, help="input side in pixels (output is 4x)")

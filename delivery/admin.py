@@ -10,7 +10,7 @@ from assets.errors import ApplicationError
 from assets.models import Version
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, FocalPoint
 from delivery.services.deliveries import OVERRIDE_PERMISSION, delivery_create, delivery_override
-from delivery.services.finishing import palette_snap_create, upscale_create
+from generation.services.finishing import palette_snap_create, upscale_create
 
 _VERSION_PATH = "version__brief__campaign__client"
 

@@ -2,10 +2,16 @@ from django.apps import AppConfig
 
 
 class DeliveryConfig(AppConfig):
-    """Finishing, channel variants, EXIF and C2PA provenance for approved versions in `assets`."""
+    """Channel variants, QC, EXIF and signed C2PA provenance, bundles and verify, for approved versions in `assets`."""
 
     name = "delivery"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from assets.hooks import demo_stage_register, upload_check_register
         from delivery import checks  # noqa: F401  (registers the deploy checks)
+        from delivery.demo import delivery_stage
+        from delivery.provenance import upload_manifest_check
+
+        upload_check_register(upload_manifest_check)
+        demo_stage_register(order=40, stage=delivery_stage)

@@ -13,7 +13,7 @@ from assets.models import Derivation, ModelWeights, Operation, Version
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
-from delivery.services.finishing import palette_snap_create, upscale_create
+from generation.services.finishing import palette_snap_create, upscale_create
 from review.models import Decision, ReviewRound
 from review.selectors import version_final_approval
 from review.services.rounds import decision_record, round_open

@@ -13,9 +13,10 @@ from django.db.models.expressions import RawSQL
 from assets.access import scoped, versions_visible_to
 from assets.errors import ApplicationError
 from assets.images import extension_check, image_inspect
+from assets.imagehash import perceptual_hash
 from assets.models import Version
 from assets.services.blobs import blob_staged
-from delivery import colour, provenance
+from delivery import provenance
 from delivery.keys import trust_anchors_problem
 from delivery.models import Delivery, DeliveryItem, Fingerprint
 
@@ -89,7 +90,7 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:
-            nearest = _nearest(colour.perceptual_hash(image), versions)
+            nearest = _nearest(perceptual_hash(image), versions)
         if nearest is not None and nearest[1] <= settings.SEED_VERIFY_MAX_HASH_DISTANCE:
             version_id, distance = nearest
             match = "perceptual"

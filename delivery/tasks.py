@@ -1,12 +1,6 @@
 """django-q2 tasks: they take ids and are idempotent (the broker may deliver a task twice)."""
 
 
-def run_finishing(derivation_id: int) -> str:
-    from delivery.finishing import finishing_run
-
-    return finishing_run(derivation_id=derivation_id)
-
-
 def run_delivery(delivery_id: int) -> str:
     from delivery.services.deliveries import delivery_execute
 

@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class GenerationConfig(AppConfig):
-    """Diffusers jobs on the django-q2 worker; each output becomes a lineage node in `assets`."""
+    """The worker: diffusers generation and finishing (upscale, LUT, grade …) on django-q2.
+
+    Every output is a lineage node in `assets`.
+    """
 
     name = "generation"
     default_auto_field = "django.db.models.BigAutoField"
@@ -10,6 +13,9 @@ class GenerationConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from assets.hooks import demo_stage_register
+        from generation.demo import generation_stage
         from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")
+        demo_stage_register(order=20, stage=generation_stage)

@@ -82,10 +82,3 @@ def png_bytes(*, image: Image.Image, infotext: str) -> bytes:
     return buffer.getvalue()
 
 
-def perceptual_distance(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute difference of RGB values in 0..1 (0: identical pixels); different sizes count as 1."""
-    if a.size != b.size:
-        return 1.0
-    first = np.asarray(a.convert("RGB"), dtype=np.float64)
-    second = np.asarray(b.convert("RGB"), dtype=np.float64)
-    return float(np.abs(first - second).mean() / 255.0)

@@ -11,20 +11,20 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 from PIL import Image
 
 from assets.errors import ApplicationError
+from assets.imagehash import hash_distance, perceptual_hash
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store
 from assets.services.derivations import UsedInput, derivation_create
-from generation.imaging import perceptual_distance
+from generation.finishing import FINISHING_OPS, finishing_render
 from generation.services.jobs import GENERATION_OPS
 
-PERCEPTUAL_MATCH_BELOW = 0.02
+# Bits of the 64-bit DCT hash (assets.imagehash) two images may differ in and still look the same.
+PERCEPTUAL_MATCH_MAX_BITS = 4
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Reproduction:
     version: Version
     png: bytes
     verdict: str
-    distance: float
+    distance: float  # bits in which the re-run's perceptual hash differs from the recorded image's
     fingerprint_diff: list[dict]
     steps: list[dict] = field(default_factory=list)
 
@@ -89,12 +89,11 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
             wanted = sorted((vid for vid in needed if graph.made_by[vid].derivation_id == derivation.pk),
                             key=lambda vid: graph.made_by[vid].index)
             if derivation.op not in GENERATION_OPS:
-                rerunner = settings.SEED_RERUNNERS.get(derivation.op)
-                if rerunner is None or not wanted:
+                if derivation.op not in FINISHING_OPS or not wanted:
                     steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
                                   "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
                     continue
-                image, png = import_string(rerunner)(derivation=derivation, inputs=graph.inputs.get(derivation.pk, []),
+                image, png = finishing_render(derivation=derivation, inputs=graph.inputs.get(derivation.pk, []),
                                                      image_of=image_of)
                 reproduced[wanted[0]] = image
                 if wanted[0] == version.pk:
@@ -114,10 +113,11 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
         torch.set_num_threads(previous_threads)
     if final_png is None:
         raise ApplicationError(f"version {version.pk} was not made by an operation the worker can re-run; only its inputs could be")
-    distance = perceptual_distance(Image.open(io.BytesIO(final_png)), _recorded_image(version))
+    with Image.open(io.BytesIO(final_png)) as rerun:
+        distance = float(hash_distance(perceptual_hash(rerun), perceptual_hash(_recorded_image(version))))
     sha = hashlib.sha256(final_png).hexdigest()
     verdict = ("bit_identical" if sha == version.blob_id
-               else "perceptual_match" if distance <= PERCEPTUAL_MATCH_BELOW else "drifted")
+               else "perceptual_match" if distance <= PERCEPTUAL_MATCH_MAX_BITS else "drifted")
     return Reproduction(version=version, png=final_png, verdict=verdict, distance=distance,
                         fingerprint_diff=list(diff.values()), steps=steps)
 

@@ -11,3 +11,9 @@ def run_reproduction(run_id: int) -> str:
     from generation.services.reproductions import reproduction_run_execute
 
     return reproduction_run_execute(run_id=run_id)
+
+
+def run_finishing(derivation_id: int) -> str:
+    from generation.finishing import finishing_run
+
+    return finishing_run(derivation_id=derivation_id)

@@ -9,8 +9,13 @@ class ReviewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from assets.hooks import audit_writer_register, demo_stage_register
+        from review.demo import review_stage
         from review.roles import roles_ensure
+        from review.services.audit import audit_event_append
         from review.services.audit_checkpoints import checkpoint_schedule_ensure
 
         post_migrate.connect(roles_ensure, sender=self)
         post_migrate.connect(checkpoint_schedule_ensure, sender=self)
+        demo_stage_register(order=30, stage=review_stage)
+        audit_writer_register(audit_event_append)

@@ -120,7 +120,8 @@ class DerivationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Derivation
         fields = ["id", "brief", "op", "phase", "params", "environment", "state", "error", "progress_step",
-                  "progress_total", "created_at", "started_at", "finished_at", "wall_seconds", "gpu_seconds"]
+                  "progress_total", "attempts", "run_notes", "cancelled_by", "cancelled_at", "created_at", "started_at",
+                  "finished_at", "wall_seconds", "gpu_seconds"]
 
 
 class LineageSerializer(serializers.Serializer):

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import connection, transaction
-from django.utils.module_loading import import_string
 
+from assets import hooks
 from assets.errors import ApplicationError
 from assets.images import ImageInfo, extension_check, file_name_check, image_inspect
 from assets.models import Blob, blob_storage_name
@@ -160,8 +160,8 @@ def blob_hash(*, sha256: str) -> str | None:
 def image_checks(*, path: Path) -> ImageInfo:
     """Every check an image passes before the lineage records it, whichever door it came through."""
     info = image_inspect(path=path)
-    for check in settings.SEED_UPLOAD_CHECKS:
-        import_string(check)(path=path, info=info)
+    for check in hooks.upload_checks:
+        check(path=path, info=info)
     return info
 
 

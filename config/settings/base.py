@@ -136,7 +136,6 @@ SEED_PACK_MAX_MANIFEST_BYTES = env_int("SEED_PACK_MAX_MANIFEST_BYTES", 64 * 1024
 SEED_PACK_MAX_WEIGHTS_FILE_BYTES = env_int("SEED_PACK_MAX_WEIGHTS_FILE_BYTES", 20 * 1024**3)
 SEED_PACK_MAX_BYTES = env_int("SEED_PACK_MAX_BYTES", 100 * 1024**3)
 # Further checks on every uploaded image, by apps that know more than the lineage core (C2PA lives in delivery).
-SEED_UPLOAD_CHECKS = ["delivery.provenance.upload_manifest_check"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -203,8 +202,6 @@ Q_CLUSTER = {
 LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json", level=env_str("SEED_LOG_LEVEL", "INFO"))
 
 # `manage.py demo` runs these stages in order; each app appends its own.
-SEED_DEMO_STAGES = ["assets.demo.brief_stage", "generation.demo.generation_stage", "review.demo.review_stage",
-                    "delivery.demo.delivery_stage"]
 
 # Worker: where registered model folders are laid out for diffusers (links into the blob store),
 # and where single-file checkpoints find their architecture's config (never fetched from a hub).
@@ -218,8 +215,6 @@ SEED_PIPELINE_CACHE_BYTES = env_int("SEED_PIPELINE_CACHE_BYTES", 0)
 SEED_SCRATCH_DIR = Path(env_str("SEED_SCRATCH_DIR", str(MEDIA_ROOT / "scratch")))
 
 # `reproduce` re-runs these non-generation operations with the worker's own code.
-SEED_RERUNNERS = {op: "delivery.finishing.finishing_render"
-                  for op in ("upscale", "grade", "lut", "sharpen", "denoise", "text_overlay", "composite", "icc")}
 
 # C2PA signing. The set-up (`manage.py c2pa_dev_ca`) makes a development CA and signer in .seed-keys/;
 # production points these at the studio's own certificate chain, key and trust anchors.

@@ -2,7 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from assets.models import ModelWeights, Operation, Version
-from delivery.finishing import FINISHING_OPS
+from generation.finishing import FINISHING_OPS
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem
 from generation.api.serializers import JSONValueField
 

@@ -19,7 +19,7 @@ from delivery.api import serializers as s
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import deliveries_visible_to, file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
-from delivery.services.finishing import finishing_create, palette_snap_create, upscale_create
+from generation.services.finishing import finishing_create, palette_snap_create, upscale_create
 
 
 class PresetViewSet(viewsets.ReadOnlyModelViewSet):

@@ -21,13 +21,15 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from assets import colour
 from assets.errors import ApplicationError
+from assets.imagehash import perceptual_hash
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import StagedFile, blob_discard, blob_hash, blob_open, blob_store
 from assets.services.claims import claim_take
 from assets.services.derivations import UsedInput, derivation_create
-from delivery import colour, provenance, renditions
+from delivery import provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, Fingerprint
 from review.selectors import version_final_approval
 from review.services.audit import audit_event_append
@@ -411,7 +413,7 @@ def _record_rows(*, delivery, master, master_image, files, facts, graph, summary
     locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
     if locked.state != Delivery.State.RUNNING or locked.claim_token != delivery.claim_token:
         raise ApplicationError(f"delivery {delivery.pk} was taken over by another worker; nothing recorded")
-    Fingerprint.objects.get_or_create(version=master, defaults={"phash": colour.perceptual_hash(master_image)})
+    Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
     for item, fact, name, path, unsigned_size in files:
         preset = item.preset
         data = path.read_bytes()
@@ -432,7 +434,7 @@ def _record_rows(*, delivery, master, master_image, files, facts, graph, summary
         DeliveryItem.objects.create(delivery=locked, preset=preset, version=variant, file_name=name, width=preset.width,
                                     height=preset.height, format=preset.format, size=len(data),
                                     manifest_bytes=len(data) - unsigned_size, manifest_state="trusted", qc=fact)
-        Fingerprint.objects.create(version=variant, phash=colour.perceptual_hash(item.image))
+        Fingerprint.objects.create(version=variant, phash=perceptual_hash(item.image))
         report["files"].append({"file": name, "preset": preset.slug, "version_id": variant.pk, "sha256": blob.sha256,
                                 "bytes": len(data), "manifest": "trusted", "manifest_bytes": len(data) - unsigned_size,
                                 "qc": fact})

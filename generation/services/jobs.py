@@ -10,6 +10,7 @@ from django.utils import timezone
 from PIL import Image
 
 from assets.errors import ApplicationError
+from assets.hooks import audit_append
 from assets.models import Blob, Brief, Derivation, ModelWeights, Operation, Phase, Prompt, PromptTemplate, Reference, Used, Version
 from assets.params import params_clean
 from assets.services.blobs import blob_open, image_ingest
@@ -17,7 +18,6 @@ from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
 from generation.imaging import outpaint_canvas_size
 from generation.models import GenerationJob, JobBatch
-from review.services.audit import audit_event_append
 
 GENERATION_OPS = (Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.CONTROLNET)
 NEEDS_INIT = (Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT)
@@ -223,8 +223,8 @@ def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
         cancelled = Derivation.objects.filter(pk__in=pending).update(
             state=Derivation.State.CANCELLED, error=f"cancelled by {who}", cancelled_by=cancelled_by, cancelled_at=timezone.now())
         if cancelled:
-            audit_event_append(kind="generation.cancelled", actor=cancelled_by, object_type="generation_job", object_id=job.pk,
-                               payload={"derivations": pending})
+            audit_append(kind="generation.cancelled", actor=cancelled_by, object_type="generation_job", object_id=job.pk,
+                         payload={"derivations": pending})
     return cancelled
 
 

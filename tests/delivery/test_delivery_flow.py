@@ -1,4 +1,3 @@
-import io
 import json
 import zipfile
 from pathlib import Path

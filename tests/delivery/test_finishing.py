@@ -4,8 +4,9 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, Operation, Phase, Used, Version
-from delivery import imaging
-from delivery.services.finishing import finishing_create, palette_snap_create, upscale_create, upscale_factor_pick
+from delivery.renditions import focal_crop_box
+from generation import finishing_ops
+from generation.services.finishing import finishing_create, palette_snap_create, upscale_create, upscale_factor_pick
 from generation.reproduce import version_reproduce
 
 IDENTITY_CUBE = "TITLE \"identity\"\nLUT_3D_SIZE 2\n" + "".join(
@@ -21,7 +22,7 @@ def _output(derivation: Derivation) -> Version:
 def test_tiled_upscale_matches_untiled(tiny_files):
     from spandrel import ModelLoader
 
-    from delivery.upscale import upscale_array
+    from generation.upscale import upscale_array
 
     descriptor = ModelLoader().load_from_file(str(tiny_files["upscaler_x4"]))
     descriptor.model.eval()
@@ -84,14 +85,14 @@ def test_finishing_operations_run_on_the_worker_with_typed_params(generated, run
 
 
 def test_composite_with_a_masked_layer(people, generated, run_jobs):
-    from delivery.services.finishing import Layer
+    from generation.services.finishing import Layer
     from tests.factories import image_bytes
 
     mask = image_bytes(size=(64, 64), colour=(255, 255, 255))
     with run_jobs():
         derivation = finishing_create(version=generated, op=Operation.COMPOSITE, params={"blend": "multiply"},
                                       layers=[Layer(source=generated, mask=mask)])
-    output = _output(derivation)
+    _output(derivation)
     assert derivation.used.filter(role=Used.Role.LAYER).count() == 1 and derivation.used.filter(role=Used.Role.MASK).count() == 1
 
 
@@ -114,15 +115,15 @@ def test_malformed_cube_files_are_refused_with_nothing_written(generated, media_
 
 
 def test_palette_cube_pulls_hues_toward_the_brand_and_keeps_greys():
-    lut = imaging.cube_parse(imaging.palette_cube(palette=["#FE2C54"], pull=0.9))
+    lut = finishing_ops.cube_parse(finishing_ops.palette_cube(palette=["#FE2C54"], pull=0.9))
     reddish = Image.new("RGB", (4, 4), (230, 60, 60))
     grey = Image.new("RGB", (4, 4), (128, 128, 128))
-    moved = np.asarray(imaging.cube_apply(reddish, lut))[0, 0].astype(int)
+    moved = np.asarray(finishing_ops.cube_apply(reddish, lut))[0, 0].astype(int)
     assert abs(moved[2] - 84) < abs(60 - 84)  # blue channel moves toward the brand red's
-    assert np.abs(np.asarray(imaging.cube_apply(grey, lut))[0, 0].astype(int) - 128).max() <= 12
+    assert np.abs(np.asarray(finishing_ops.cube_apply(grey, lut))[0, 0].astype(int) - 128).max() <= 12
 
 
 def test_focal_crop_stays_inside_and_centres_where_it_can():
-    assert imaging.focal_crop_box(size=(400, 200), aspect=(1, 1), focal=(0.5, 0.5)) == (100, 0, 300, 200)
-    assert imaging.focal_crop_box(size=(400, 200), aspect=(1, 1), focal=(0.95, 0.5)) == (200, 0, 400, 200)
-    assert imaging.focal_crop_box(size=(400, 200), aspect=(16, 9), focal=(0.0, 0.0)) == (0, 0, 356, 200)
+    assert focal_crop_box(size=(400, 200), aspect=(1, 1), focal=(0.5, 0.5)) == (100, 0, 300, 200)
+    assert focal_crop_box(size=(400, 200), aspect=(1, 1), focal=(0.95, 0.5)) == (200, 0, 400, 200)
+    assert focal_crop_box(size=(400, 200), aspect=(16, 9), focal=(0.0, 0.0)) == (0, 0, 356, 200)

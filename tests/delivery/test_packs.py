@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 
 from assets.models import Derivation, Version
 from assets.selectors import lineage_graph
-from delivery.services.finishing import upscale_create
+from generation.services.finishing import upscale_create
 from generation.reproduce import version_reproduce
 
 

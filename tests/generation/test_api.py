@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from assets.models import ClientMembership, Derivation
-from generation.models import GenerationJob, ReproductionRun
+from generation.models import GenerationJob, JobBatch, ReproductionRun
 from tests.factories import api_as, make_brief
 from tests.generation.conftest import FAST
 
@@ -38,6 +38,10 @@ def test_create_follow_and_cancel_a_job_through_the_api(tiny, alice, run_jobs):
     queued = api.post("/api/jobs/", {**body, "params": {**FAST, "seed": 4, "batch_size": 1}}, format="json").json()
     cancelled = api.post(f"/api/jobs/{queued['id']}/cancel/").json()
     assert cancelled["summary"]["state"] == "cancelled"
+    derivation_id = JobBatch.objects.get(job_id=queued["id"]).derivation_id
+    recorded = api.get(f"/api/derivations/{derivation_id}/").json()
+    assert (recorded["cancelled_by"], recorded["error"]) == (alice.pk, f"cancelled by {alice.username}")
+    assert recorded["cancelled_at"] and recorded["run_notes"] == []
 
     with run_jobs():
         regenerated = api.post(f"/api/versions/{outputs[0]['id']}/regenerate/", {"params": {"batch_size": 1}}, format="json")

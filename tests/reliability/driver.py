@@ -29,7 +29,7 @@ def seed(*, jobs: int, label: str) -> dict:
 
     from assets.services.briefs import brief_create, campaign_create, client_create
     from assets.services.versions import version_import
-    from delivery.services.finishing import finishing_create
+    from generation.services.finishing import finishing_create
     from generation.services.jobs import generation_job_create
     from generation.services.models import tiny_paths_register
     from generation.tiny import tiny_models_write

@@ -18,7 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from assets.models import Version
-from delivery.services.packs import pack_export
+from assets.services.packs import pack_export
 from tests.factories import image_bytes
 
 pytestmark = pytest.mark.django_db

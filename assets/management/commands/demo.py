@@ -12,8 +12,8 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
+from assets import hooks
 from assets.errors import ApplicationError
 from config.processes import child_options, children_stop, terminate_as_exit
 
@@ -43,11 +43,12 @@ class Command(BaseCommand):
         # Stages queue real jobs: a worker runs beside them (unless tasks run inline, as in tests).
         processes = {} if settings.Q_CLUSTER.get("sync") else {"worker": self._spawn("qcluster")}
         try:
-            for path in settings.SEED_DEMO_STAGES:
+            for _, stage in hooks.demo_stages:
+                name = stage.__name__.removesuffix("_stage")
                 try:
-                    summary[path.rsplit(".", 1)[-1].removesuffix("_stage")] = import_string(path)(context=context)
+                    summary[name] = stage(context=context)
                 except ApplicationError as exc:
-                    raise CommandError(f"demo stage {path} failed: {exc.message}") from exc
+                    raise CommandError(f"demo stage {stage.__module__}.{stage.__name__} failed: {exc.message}") from exc
             if options["json"]:
                 self.stdout.write(json.dumps(summary, indent=2))
             else:

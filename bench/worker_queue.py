@@ -6,26 +6,22 @@ store the blob, record versions and edges. The floor calls the same loaded pipel
 parameters; the ratio compares the two. The overhead is each job's time outside its own pipeline
 call (median over the jobs). Also checks the pipeline was loaded once for all jobs.
 
-    python bench/queue.py [--jobs 20] [--steps 4]
+    python -m bench.worker_queue [--jobs 20] [--steps 4]
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 # This file is named like the standard library's queue module: keep its folder off the import path.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
-sys.path.insert(0, str(_BENCH.parent))
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import statistics
+import tempfile
+import time
 
-from bench._django import django_on_postgres  # noqa: E402
-from bench._result import result_print  # noqa: E402
+from bench._django import django_on_postgres
+from bench._result import result_print
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from assets.errors import ApplicationError
-from delivery.services.packs import pack_import
+from assets.services.packs import pack_import
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageFont
 
 from assets.errors import ApplicationError
-from delivery.colour import hex_rgb, lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+from assets.colour import hex_rgb, lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
 
 MAX_CUBE_BYTES = 16 * 1024 * 1024
 CUBE_SIZES = range(2, 66)  # what Pillow's Color3DLUT accepts
@@ -228,16 +228,3 @@ def icc_convert(image: Image.Image, *, profile_data: bytes, intent: str, proof: 
         return converted, target.tobytes()
     except ImageCms.PyCMSError as exc:
         raise ApplicationError(f"the ICC conversion failed: {exc}", extra={"code": "icc_invalid"}) from exc
-
-
-def focal_crop_box(*, size: tuple[int, int], aspect: tuple[int, int], focal: tuple[float, float]) -> tuple[int, int, int, int]:
-    """The largest box of `aspect` inside `size`, centred on the focal point as far as the edges allow."""
-    width, height = size
-    aw, ah = aspect
-    if width * ah > height * aw:
-        box_h, box_w = height, max(1, round(height * aw / ah))
-    else:
-        box_w, box_h = width, max(1, round(width * ah / aw))
-    left = min(max(round(focal[0] * width - box_w / 2), 0), width - box_w)
-    top = min(max(round(focal[1] * height - box_h / 2), 0), height - box_h)
-    return left, top, left + box_w, top + box_h

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assets.errors import ApplicationError
 from assets.models import Version
-from delivery.services.packs import pack_export
+from assets.services.packs import pack_export
 
 
 class Command(BaseCommand):

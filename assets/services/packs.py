@@ -22,7 +22,7 @@ from assets.models import Blob, Brief, Campaign, Client, Derivation, Generated, 
 from assets.params import params_clean
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store, image_checks
-from delivery.services.pack_manifest import PACK_FORMAT, PACK_VERSION, PackContents, pack_contents_read
+from assets.services.pack_manifest import PACK_FORMAT, PACK_VERSION, PackContents, pack_contents_read
 
 
 def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> dict:

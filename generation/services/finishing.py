@@ -1,4 +1,4 @@
-"""Queue finishing operations on a version: each is one derivation the worker runs (delivery/finishing.py)."""
+"""Queue finishing operations on a version: each is one derivation the worker runs (generation/finishing.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, ModelWeights, Operation, Phase, Reference, Used, Version
 from assets.services.blobs import blob_discard, blob_staged, blob_store
 from assets.services.derivations import UsedInput, derivation_create
-from delivery import imaging
-from delivery.finishing import FINISHING_OPS
+from generation import finishing_ops
+from generation.finishing import FINISHING_OPS
 
 DEFAULT_TILE = 256
 DEFAULT_TILE_OVERLAP = 16
@@ -29,7 +29,7 @@ class Layer:
 def _enqueue(derivation_id: int) -> None:
     from django_q.tasks import async_task
 
-    async_task("delivery.tasks.run_finishing", derivation_id, task_name=f"finishing-{derivation_id}")
+    async_task("generation.tasks.run_finishing", derivation_id, task_name=f"finishing-{derivation_id}")
 
 
 def _read(source) -> bytes:
@@ -83,11 +83,11 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
         if lut_file is None:
             raise ApplicationError("a LUT operation needs a .cube file")
         data = _read(lut_file)
-        imaging.cube_parse(data)
+        finishing_ops.cube_parse(data)
         side.append((Used.Role.LUT, data, "text/plain", 0))
     if op == Operation.TEXT_OVERLAY and font_file is not None:
         data = _read(font_file)
-        imaging.font_load(data, 12)
+        finishing_ops.font_load(data, 12)
         side.append((Used.Role.FONT, data, "font/ttf", 0))
     if op == Operation.TEXT_OVERLAY:
         params.setdefault("position", "bottom")
@@ -97,7 +97,7 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
         if profile_file is None:
             raise ApplicationError("an ICC conversion needs a profile (.icc or .icm)")
         data = _read(profile_file)
-        imaging.icc_profile_read(data)
+        finishing_ops.icc_profile_read(data)
         side.append((Used.Role.PROFILE, data, "application/vnd.iccprofile", 0))
         params.setdefault("intent", "perceptual")
     if op == Operation.COMPOSITE:
@@ -146,7 +146,7 @@ def palette_snap_create(*, version: Version, pull: float = 0.6, strength: float 
     """A LUT built from the brief's palette (hues pulled toward the brand colours), applied as a finishing step."""
     if not 0.0 < pull <= 1.0:
         raise ApplicationError(f"pull must be above 0 and at most 1; got {pull}")
-    cube = imaging.palette_cube(palette=version.brief.palette, pull=pull)
+    cube = finishing_ops.palette_cube(palette=version.brief.palette, pull=pull)
     return finishing_create(version=version, op=Operation.LUT, params={"strength": strength, "source": "brief_palette"},
                             lut_file=cube, created_by=created_by)
 

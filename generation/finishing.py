@@ -16,7 +16,7 @@ from PIL import Image, PngImagePlugin
 from assets.errors import ApplicationError
 from assets.models import Derivation, Operation, Used
 from assets.services.blobs import StagedFile, blob_open, bytes_stage
-from delivery import imaging
+from generation import finishing_ops
 
 FINISHING_OPS = (Operation.UPSCALE, Operation.GRADE, Operation.LUT, Operation.SHARPEN, Operation.DENOISE,
                  Operation.TEXT_OVERLAY, Operation.COMPOSITE, Operation.ICC)
@@ -55,30 +55,30 @@ def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Ca
     icc = None
     op = derivation.op
     if op == Operation.UPSCALE:
-        from delivery.upscale import upscale_image
+        from generation.upscale import upscale_image
 
         weights = by_role[Used.Role.UPSCALER][0].model_weights
         result = upscale_image(source, weights=weights, tile=params["tile"], overlap=params["tile_overlap"])
     elif op == Operation.GRADE:
-        result = imaging.grade(source, exposure=params["exposure"], contrast=params["contrast"],
+        result = finishing_ops.grade(source, exposure=params["exposure"], contrast=params["contrast"],
                                saturation=params["saturation"], temperature=params["temperature"])
     elif op == Operation.LUT:
-        lut = imaging.cube_parse(_blob_bytes(by_role[Used.Role.LUT][0]))
-        result = imaging.cube_apply(source, lut, strength=params.get("strength", 1.0))
+        lut = finishing_ops.cube_parse(_blob_bytes(by_role[Used.Role.LUT][0]))
+        result = finishing_ops.cube_apply(source, lut, strength=params.get("strength", 1.0))
     elif op == Operation.SHARPEN:
-        result = imaging.sharpen(source, radius=params["radius"], percent=params["percent"], threshold=params["threshold"])
+        result = finishing_ops.sharpen(source, radius=params["radius"], percent=params["percent"], threshold=params["threshold"])
     elif op == Operation.DENOISE:
-        result = imaging.denoise(source, strength=params["strength"])
+        result = finishing_ops.denoise(source, strength=params["strength"])
     elif op == Operation.TEXT_OVERLAY:
         font = _blob_bytes(by_role[Used.Role.FONT][0]) if by_role.get(Used.Role.FONT) else None
-        result = imaging.text_overlay(source, text=params["text"], font_data=font, size=params["size"], colour=params["colour"],
+        result = finishing_ops.text_overlay(source, text=params["text"], font_data=font, size=params["size"], colour=params["colour"],
                                       position=params["position"], safe_area=params.get("safe_area", 0.1))
     elif op == Operation.COMPOSITE:
         masks = {edge.position: _blob_image(edge) for edge in by_role.get(Used.Role.MASK, [])}
         layers = [(image_of(edge), masks.get(edge.position)) for edge in by_role.get(Used.Role.LAYER, [])]
-        result = imaging.composite(source, layers, blend=params.get("blend", "normal"))
+        result = finishing_ops.composite(source, layers, blend=params.get("blend", "normal"))
     elif op == Operation.ICC:
-        result, icc = imaging.icc_convert(source, profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
+        result, icc = finishing_ops.icc_convert(source, profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
                                           intent=params["intent"], proof=params.get("proof", False))
     else:
         raise ApplicationError(f"{op} is not a finishing operation")

@@ -1,0 +1,42 @@
+"""What the other apps plug into the core, each from its own AppConfig.ready().
+
+The core names the hook and calls what was registered; it never imports an app above it, and no
+dependency hides in a dotted path in settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import ImproperlyConfigured
+
+# (path, info) -> None; raises ApplicationError to refuse an image at any door (uploads, imports, packs).
+upload_checks: list[Callable] = []
+# (order, stage(context=) -> summary part): the demo's stages, run in order.
+demo_stages: list[tuple[int, Callable]] = []
+# audit_event_append(kind=, object_type=, object_id=, payload=, actor=): the studio's hash-chained audit trail.
+audit_writers: list[Callable] = []
+
+
+def upload_check_register(check: Callable) -> None:
+    if check not in upload_checks:
+        upload_checks.append(check)
+
+
+def demo_stage_register(*, order: int, stage: Callable) -> None:
+    if all(existing is not stage for _, existing in demo_stages):
+        demo_stages.append((order, stage))
+        demo_stages.sort(key=lambda item: item[0])
+
+
+def audit_writer_register(writer: Callable) -> None:
+    if writer not in audit_writers:
+        audit_writers.append(writer)
+
+
+def audit_append(**event) -> None:
+    """Record an event in the audit trail, inside the caller's transaction; the lineage never acts unrecorded."""
+    if not audit_writers:
+        raise ImproperlyConfigured("no audit trail is installed: the review app registers it")
+    for writer in audit_writers:
+        writer(**event)
