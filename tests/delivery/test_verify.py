@@ -153,3 +153,23 @@ def test_check_deploy_accepts_a_usable_signer(settings):
     from delivery.checks import signing_material_check
 
     assert signing_material_check(None) == []
+
+
+def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings, tmp_path):
+    from delivery import provenance
+    from delivery.keys import dev_ca_create
+    from tests.factories import image_bytes
+
+    ours = (settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS)
+    foreign = dev_ca_create(folder=tmp_path / "elsewhere", organisation="Another studio")
+    settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS = (
+        foreign["chain"], foreign["key"], foreign["root"])
+    manifest = provenance.manifest_build(title="theirs.jpg", media_type="image/jpeg",
+                                         actions=[{"action": "c2pa.created", "digitalSourceType": provenance.TRAINED}],
+                                         lineage={"version_id": 1})
+    signed = provenance.sign_to_temp(data=image_bytes(size=(64, 48), image_format="JPEG"), media_type="image/jpeg",
+                                     manifest=manifest, ingredients=[], directory=tmp_path)
+    settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS = ours
+    result = file_verify(data=signed.read_bytes())
+    assert result.manifest == "valid_untrusted" and result.match == "none"
+    assert result.claimed == {"version_id": 1, "delivery_id": None}, "what an untrusted manifest says is shown as a claim"
