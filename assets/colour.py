@@ -1,4 +1,4 @@
-"""Colour science the QC checks and the palette snap share: sRGB <-> CIE Lab (D65), CIEDE2000, names, hashes.
+"""Colour science the QC checks and the palette snap share: sRGB <-> CIE Lab (D65), CIEDE2000, dominant colour, names.
 
 numpy and Pillow only, so the web process can run QC and verify without the ML stack.
 """

@@ -1,4 +1,4 @@
-"""Pixel operations of finishing and renditions: LUTs, grade, sharpen, denoise, text, composite, ICC, crops.
+"""Pixel operations of finishing: LUTs, grade, sharpen, denoise, text, composite, ICC (renditions reuse the text helpers).
 
 Pillow and numpy only; every function is deterministic so a recorded derivation re-runs to the same bytes.
 """
