@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 upload_checks: list[Callable] = []
 # (order, stage(context=) -> summary part): the demo's stages, run in order.
 demo_stages: list[tuple[int, Callable]] = []
+# () -> what it made (a line for the operator) or "": run before any demo stage; raises ApplicationError to stop it.
+demo_prerequisites: list[Callable] = []
 # audit_event_append(kind=, object_type=, object_id=, payload=, actor=): the studio's hash-chained audit trail.
 audit_writers: list[Callable] = []
 
@@ -27,6 +29,11 @@ def demo_stage_register(*, order: int, stage: Callable) -> None:
     if all(existing is not stage for _, existing in demo_stages):
         demo_stages.append((order, stage))
         demo_stages.sort(key=lambda item: item[0])
+
+
+def demo_prerequisite_register(prerequisite: Callable) -> None:
+    if prerequisite not in demo_prerequisites:
+        demo_prerequisites.append(prerequisite)
 
 
 def audit_writer_register(writer: Callable) -> None:

@@ -8,10 +8,11 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assets.hooks import demo_stage_register, upload_check_register
+        from assets.hooks import demo_prerequisite_register, demo_stage_register, upload_check_register
         from delivery import checks  # noqa: F401  (registers the deploy checks)
-        from delivery.demo import delivery_stage
+        from delivery.demo import delivery_stage, signer_ensure
         from delivery.provenance import upload_manifest_check
 
         upload_check_register(upload_manifest_check)
         demo_stage_register(order=40, stage=delivery_stage)
+        demo_prerequisite_register(signer_ensure)

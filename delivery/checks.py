@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from django.core.checks import Error, Tags, register
 
-SIGNING_TAG = "signing"
 CHECK_IDS = {"SEED_C2PA_CERT": "seed.E001", "SEED_C2PA_KEY": "seed.E002", "SEED_C2PA_TRUST_ANCHORS": "seed.E003"}
 
 
-@register(Tags.security, SIGNING_TAG, deploy=True)
+@register(Tags.security, deploy=True)
 def signing_material_check(app_configs, **kwargs) -> list[Error]:
     from delivery.keys import signing_problems
 

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, ModelWeights, Operation, Version
+from delivery.keys import dev_ca_create, signing_problems
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
@@ -21,6 +22,22 @@ from review.services.rounds import decision_record, round_open
 WAIT_SECONDS = 900
 DEMO_OVERRIDE = "demo: tiny random-weight models make 72x128 masters, far smaller than full-size slots"
 
+
+def signer_ensure() -> str:
+    """The delivery stage signs files: make the development signer where the settings expect it (SEED_DEV_KEYS_DIR).
+
+    Signer settings pointing anywhere else are never written to; their problems stop the demo before any work.
+    """
+    problems = signing_problems()
+    made = ""
+    if problems and Path(settings.SEED_C2PA_CERT).parent == Path(settings.SEED_DEV_KEYS_DIR):
+        dev_ca_create(folder=Path(settings.SEED_DEV_KEYS_DIR))
+        made = f"development C2PA signer made in {settings.SEED_DEV_KEYS_DIR}"
+        problems = signing_problems()
+    if problems:
+        raise ApplicationError("the demo signs its deliveries, but the C2PA signer is not usable: "
+                               + "; ".join(f"{setting}: {problem}" for setting, problem in problems.items()))
+    return made
 
 def _wait(check, what: str):
     deadline = time.monotonic() + WAIT_SECONDS

@@ -168,12 +168,10 @@ class PipelineCache:
         model = load()
         self.loads += 1
         self.entries[key] = (model, model_bytes(model))
+        # The model just loaded is the newest entry, so evicting from the oldest end never drops it.
         while len(self.entries) > 1 and (len(self.entries) > max(self.max_models, 1)
                                          or (self.max_bytes and self.held_bytes > self.max_bytes)):
-            oldest = next(iter(self.entries))
-            if oldest == key:
-                break
-            del self.entries[oldest]
+            del self.entries[next(iter(self.entries))]
             self.evictions += 1
         return model
 

@@ -28,7 +28,6 @@ BLOB_PREFIX = "blobs/"
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 # Stored members hold images and weights that barely compress; a member that inflates more than this is a bomb.
 MAX_COMPRESSION_RATIO = 100
-NUMBER = (int, float)
 OPTIONAL_INT = (int, type(None))
 OPTIONAL_NUMBER = (int, float, type(None))
 

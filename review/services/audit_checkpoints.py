@@ -57,33 +57,29 @@ def _fingerprint(certificate) -> str:
     return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
 
 
-def _sign(key, data: bytes) -> bytes:
+def _scheme(key) -> tuple:
+    """The padding and hash arguments that sign and verify take for this kind of key (private or public)."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(hashes.SHA256()))
-    if isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign(data)
-    raise ApplicationError(f"signing audit checkpoints with a {type(key).__name__} is not supported")
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        return (ec.ECDSA(hashes.SHA256()),)
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
+    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        return ()
+    raise ApplicationError(f"audit checkpoints cannot be signed or checked with a {type(key).__name__}")
+
+
+def _sign(key, data: bytes) -> bytes:
+    return key.sign(data, *_scheme(key))
 
 
 def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
     try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-        elif isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
-        elif isinstance(public_key, ed25519.Ed25519PublicKey):
-            public_key.verify(signature, data)
-        else:
-            return False
+        public_key.verify(signature, data, *_scheme(public_key))
     except InvalidSignature:
         return False
     return True

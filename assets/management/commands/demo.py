@@ -5,11 +5,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from django.conf import settings
-from django.core.checks import run_checks
-from django.core.management import call_command
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -70,21 +67,14 @@ class Command(BaseCommand):
                     handler.setStream(sys.stderr)
 
     def _prerequisites_ensure(self) -> None:
-        """Before any work: the delivery stage signs files, so a usable signer must exist.
-
-        The development signer is made where the settings expect it (SEED_DEV_KEYS_DIR, `.seed-keys/`);
-        signer settings pointing anywhere else are never written to, and their problems stop the demo here.
-        """
-        problems = self._signing_errors()
-        if problems and Path(settings.SEED_C2PA_CERT).parent == Path(settings.SEED_DEV_KEYS_DIR):
-            call_command("c2pa_dev_ca", stdout=sys.stderr)
-            problems = self._signing_errors()
-        if problems:
-            raise CommandError("the demo signs its deliveries, but the C2PA signer is not usable: " + "; ".join(problems))
-
-    @staticmethod
-    def _signing_errors() -> list[str]:
-        return [error.msg for error in run_checks(tags=["signing"], include_deployment_checks=True) if error.is_serious()]
+        """Before any work: each app's stage checks (or makes) what it needs, so the demo never fails minutes in."""
+        for prerequisite in hooks.demo_prerequisites:
+            try:
+                made = prerequisite()
+            except ApplicationError as exc:
+                raise CommandError(exc.message) from exc
+            if made:
+                self.stderr.write(made)
 
     def _demo_user(self, password: str):
         user_model = get_user_model()
