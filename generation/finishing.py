@@ -15,7 +15,8 @@ from PIL import Image, PngImagePlugin
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, Operation, Used
-from assets.services.blobs import StagedFile, blob_open, bytes_stage
+from assets.services.blobs import blob_open, bytes_stage
+from assets.services.runs import RunScope
 from generation import finishing_ops
 
 FINISHING_OPS = (Operation.UPSCALE, Operation.GRADE, Operation.LUT, Operation.SHARPEN, Operation.DENOISE,
@@ -87,12 +88,12 @@ def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Ca
 
 def finishing_run(*, derivation_id: int) -> str:
     """The worker's job for one finishing derivation: claim, render, record once; failures are recorded."""
-    from generation.runner import run_guarded
+    from generation.runner import derivation_guarded
 
-    return run_guarded(derivation_id=derivation_id, work=_finish)
+    return derivation_guarded(derivation_id=derivation_id, make=_finish)
 
 
-def _finish(derivation: Derivation, staged: list[StagedFile]):
+def _finish(derivation: Derivation, scope: RunScope):
     from generation.environment import environment_fingerprint
     from generation.loader import placement_pick
     from generation.runner import stored_image
@@ -104,8 +105,8 @@ def _finish(derivation: Derivation, staged: list[StagedFile]):
     image, png = finishing_render(derivation=derivation, inputs=inputs, image_of=stored_image)
     elapsed = time.perf_counter() - started
     placement = placement_pick()
-    staged.append(bytes_stage(data=png, prefix="finish-", suffix=".png"))
-    output = Output(index=0, seed=parent.seed if parent is not None else None, png=staged[-1], width=image.width,
+    staged = scope.staged_add(bytes_stage(data=png, prefix="finish-", suffix=".png"))
+    output = Output(index=0, seed=parent.seed if parent is not None else None, png=staged, width=image.width,
                     height=image.height)
     gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == Operation.UPSCALE else 0.0
     return [output], environment_fingerprint(device=placement.device, dtype="float32"), gpu_seconds

@@ -18,7 +18,8 @@ from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
 from assets.selectors import LineageGraph, lineage_graph
-from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store
+from assets.services.blobs import blob_open, blob_staged
+from assets.services.runs import RunScope
 from assets.services.derivations import UsedInput, derivation_create
 from generation.finishing import FINISHING_OPS, finishing_render
 from generation.services.jobs import GENERATION_OPS
@@ -131,28 +132,28 @@ def _needed(version: Version, order: list[Derivation], graph: LineageGraph) -> s
     return {vid for vid in needed if vid in graph.made_by}
 
 
-def reproduction_record(*, reproduction: Reproduction, created_by=None) -> Version:
-    """Keep the re-run as a new version, linked to the original as its reproduction."""
+def reproduction_record(*, reproduction: Reproduction, created_by=None, scope: RunScope | None = None) -> Version:
+    """Keep the re-run as a new version, linked to the original as its reproduction.
+
+    Inside a run, the run's scope discards the stored file if the run then fails; alone, a scope of its own does.
+    """
+    if scope is None:
+        with RunScope() as own:
+            return reproduction_record(reproduction=reproduction, created_by=created_by, scope=own)
     original = reproduction.version
     with blob_staged(source=io.BytesIO(reproduction.png), max_bytes=0) as staged:
-        created_file = False
-        try:
-            with transaction.atomic():
-                blob, created_file = blob_store(staged=staged, media_type="image/png")
-                derivation = derivation_create(
-                    brief=original.brief, op=Operation.REPRODUCE, phase=Phase.PRODUCTION,
-                    params={"verdict": reproduction.verdict, "distance": round(reproduction.distance, 6),
-                            "fingerprint_diff": [item["field"] for item in reproduction.fingerprint_diff]},
-                    inputs=[UsedInput(role=Used.Role.REPRODUCED, target=original)], state=Derivation.State.SUCCEEDED,
-                    created_by=created_by,
-                )
-                with Image.open(io.BytesIO(reproduction.png)) as image:
-                    width, height = image.size
-                version = Version.objects.create(brief=original.brief, blob=blob, width=width, height=height, format="PNG",
-                                                 seed=original.seed, label=f"reproduction of v{original.pk}")
-                Generated.objects.create(derivation=derivation, version=version, role=Generated.Role.REPRODUCTION)
-        except BaseException:
-            if created_file:
-                blob_discard(sha256=staged.sha256)
-            raise
+        with transaction.atomic():
+            blob = scope.blob_store(staged=staged, media_type="image/png")
+            derivation = derivation_create(
+                brief=original.brief, op=Operation.REPRODUCE, phase=Phase.PRODUCTION,
+                params={"verdict": reproduction.verdict, "distance": round(reproduction.distance, 6),
+                        "fingerprint_diff": [item["field"] for item in reproduction.fingerprint_diff]},
+                inputs=[UsedInput(role=Used.Role.REPRODUCED, target=original)], state=Derivation.State.SUCCEEDED,
+                created_by=created_by,
+            )
+            with Image.open(io.BytesIO(reproduction.png)) as image:
+                width, height = image.size
+            version = Version.objects.create(brief=original.brief, blob=blob, width=width, height=height, format="PNG",
+                                             seed=original.seed, label=f"reproduction of v{original.pk}")
+            Generated.objects.create(derivation=derivation, version=version, role=Generated.Role.REPRODUCTION)
     return version

@@ -16,6 +16,7 @@ from PIL import Image
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, Operation, Used
 from assets.services.blobs import StagedFile, blob_open, bytes_stage
+from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import A1111_NAMES, scheduler_build
@@ -23,10 +24,6 @@ from generation.selectors import Recipe, recipe_of
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
-
-
-class RunCancelled(Exception):
-    pass
 
 
 def stored_image(edge: Used) -> Image.Image:
@@ -160,7 +157,7 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
                 torch.cuda.synchronize()
                 gpu_seconds += time.perf_counter() - started
             if interrupted:
-                raise RunCancelled(f"derivation {recipe.derivation.pk} was cancelled")
+                raise RunSuperseded(f"derivation {recipe.derivation.pk} was cancelled")
             results.append((index, seed, image))
         return results, gpu_seconds
     finally:
@@ -172,75 +169,58 @@ def stage_png(*, image: Image.Image, text: str) -> StagedFile:
     return bytes_stage(data=png_bytes(image=image, infotext=text), prefix="gen-", suffix=".png")
 
 
-def _generate(derivation: Derivation, staged: list[StagedFile]):
+def _generate(derivation: Derivation, scope: RunScope):
     from generation.environment import environment_fingerprint
-    from generation.services.runs import Output, run_progress
+    from generation.services.runs import Output
 
     cache = process_cache()
     recipe = recipe_of(derivation=derivation)
     indices = list(range(derivation.params.get("batch_size", 1)))
     images, gpu_seconds = images_generate(
         recipe=recipe, indices=indices, image_of=stored_image, cache=cache,
-        on_step=lambda done: run_progress(derivation=derivation, step=done),
+        on_step=lambda done: run_progress(row=derivation, step=done),
     )
     outputs = []
     for index, seed, image in images:
-        png = stage_png(image=image, text=infotext(recipe=recipe, seed=seed))
-        staged.append(png)
+        png = scope.staged_add(stage_png(image=image, text=infotext(recipe=recipe, seed=seed)))
         outputs.append(Output(index=index, seed=seed, png=png, width=image.width, height=image.height))
     return outputs, environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name), gpu_seconds
 
 
 def derivation_run(*, derivation_id: int) -> str:
     """The worker's whole job for one generation: claim, generate, record once; failures are recorded too."""
-    return run_guarded(derivation_id=derivation_id, work=_generate)
+    return derivation_guarded(derivation_id=derivation_id, make=_generate)
 
 
-def run_guarded(*, derivation_id: int, work: Callable) -> str:
-    """Claim a derivation, let `work(derivation, staged)` make its outputs, record them once or record why not.
+def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
+    """Run a generation or finishing derivation through the one run lifecycle.
 
-    `work` returns (outputs, environment, gpu_seconds) and appends every scratch file it writes to
-    `staged`, which is removed whatever happens.
+    `make(derivation, scope)` returns (outputs, environment, gpu_seconds) and adds every scratch file it
+    writes to the scope; the outputs are recorded once, while this worker still owns the run.
     """
+    from generation.services.runs import run_finish
+
+    def work(derivation: Derivation, scope: RunScope) -> str:
+        import torch
+
+        if settings.SEED_TORCH_THREADS:
+            torch.set_num_threads(settings.SEED_TORCH_THREADS)
+        outputs, environment, gpu_seconds = _make_retrying_out_of_memory(derivation, make, scope)
+        run_finish(derivation=derivation, outputs=outputs, environment=environment, gpu_seconds=gpu_seconds, scope=scope)
+        return "succeeded"
+
+    return run_guarded(model=Derivation, pk=derivation_id, work=work, fields={"error": "", "progress_step": 0},
+                       failure=_out_of_memory_again)
+
+
+def _out_of_memory_again(derivation: Derivation, exc: Exception) -> str | None:
     import torch
 
-    from generation.services.runs import RunSuperseded, run_claim, run_fail, run_finish
-
-    derivation = run_claim(derivation_id=derivation_id)
-    if derivation is None:
-        return "skipped"
-    if settings.SEED_TORCH_THREADS:
-        torch.set_num_threads(settings.SEED_TORCH_THREADS)
-    staged: list[StagedFile] = []
-    started = time.monotonic()
-    try:
-        outputs, environment, gpu_seconds = _work_retrying_out_of_memory(derivation, work, staged)
-        run_finish(derivation=derivation, outputs=outputs, environment=environment, gpu_seconds=gpu_seconds)
-        return "succeeded"
-    except (RunCancelled, RunSuperseded) as exc:
-        run_fail(derivation=derivation, message=str(exc), state=Derivation.State.CANCELLED)
-        return "cancelled"
-    except ApplicationError as exc:
-        run_fail(derivation=derivation, message=exc.message)
-        return "failed"
-    except Exception as exc:
-        if _out_of_memory(exc):
-            process_cache().clear()
-            run_fail(derivation=derivation, message=f"out of {'GPU ' if isinstance(exc, torch.cuda.OutOfMemoryError) else ''}"
-                     f"memory again after clearing the model cache and running once more: lower the size or the batch ({exc})")
-            return "failed"
-        logger.exception("derivation %s failed", derivation_id)
-        timeout = settings.Q_CLUSTER["timeout"]
-        if time.monotonic() - started >= timeout - 1:
-            # The task timeout's alarm strikes wherever the run is; libraries may report it as their own error.
-            run_fail(derivation=derivation, message=f"stopped by the task timeout of {timeout} s (SEED_Q_TIMEOUT) "
-                                                    f"({type(exc).__name__}: {exc})")
-            return "failed"
-        run_fail(derivation=derivation, message=f"{type(exc).__name__}: {exc}")
-        return "failed"
-    finally:
-        for item in staged:
-            item.path.unlink(missing_ok=True)
+    if not _out_of_memory(exc):
+        return None
+    process_cache().clear()
+    return (f"out of {'GPU ' if isinstance(exc, torch.cuda.OutOfMemoryError) else ''}memory again after clearing the "
+            f"model cache and running once more: lower the size or the batch ({exc})")
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -252,23 +232,19 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "DefaultCPUAllocator" in str(exc)
 
 
-def _work_retrying_out_of_memory(derivation: Derivation, work: Callable, staged: list[StagedFile]):
-    """Run `work`; out of memory, clear the model cache (which never shrinks by itself mid-run), note it and run once more.
+def _make_retrying_out_of_memory(derivation: Derivation, make: Callable, scope: RunScope):
+    """Run `make`; out of memory, clear the model cache (which never shrinks by itself mid-run), note it and run once more.
 
     Without this one out-of-memory error left the cache full and every later job on the worker failed too.
     """
-    from generation.services.runs import run_note_add
-
     try:
-        return work(derivation, staged)
+        return make(derivation, scope)
     except Exception as exc:
         if not _out_of_memory(exc):
             raise
         dropped = process_cache().clear()
-        for item in staged:
-            item.path.unlink(missing_ok=True)
-        staged.clear()
+        scope.scratch_clear()
         logger.warning("derivation %s ran out of memory; cleared %s cached model(s) and running it again", derivation.pk, dropped)
-        run_note_add(derivation=derivation, event="out_of_memory_retried",
+        run_note_add(row=derivation, event="out_of_memory_retried",
                      detail=f"{type(exc).__name__}: {str(exc)[:300]}; cleared {dropped} cached model(s) and ran again")
-    return work(derivation, staged)
+    return make(derivation, scope)

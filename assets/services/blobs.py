@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 import time
@@ -77,13 +78,14 @@ def bytes_stage(*, data: bytes, prefix: str = "out-", suffix: str = "") -> Stage
 def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
     """Store staged bytes once under their sha256; returns the blob and whether its file is new.
 
-    Call inside the transaction that creates the rows pointing at the blob and, when that
-    transaction fails, call `blob_discard` for a file this call created, so nothing is left behind.
+    Call inside the transaction that creates the rows pointing at the blob, through `BlobsStored`
+    (or a run's scope), which removes a file this call created when that transaction fails.
     """
     storage = storages["blobs"]
     name = blob_storage_name(staged.sha256)
     created_file = False
-    with transaction.atomic():
+    # No savepoint: the lock lasts until the caller's transaction ends anyway, and a savepoint costs two round trips.
+    with transaction.atomic(savepoint=False):
         _blob_lock(sha256=staged.sha256, exclusive=False)
         if not storage.exists(name):
             with staged.path.open("rb") as handle:
@@ -138,6 +140,39 @@ def blob_discard(*, sha256: str) -> None:
             storages["blobs"].delete(blob_storage_name(sha256))
 
 
+class BlobsStored:
+    """Blobs stored inside a transaction that may still fail.
+
+    `discard()` removes the files this holder wrote (a committed row that holds the same bytes keeps
+    them); as a context manager it discards when the block raises, so a failure leaves no file behind.
+    """
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def store(self, *, staged: StagedFile, media_type: str) -> Blob:
+        blob, created = blob_store(staged=staged, media_type=media_type)
+        if created:
+            self.created.append(blob.sha256)
+        return blob
+
+    def store_bytes(self, *, data: bytes, media_type: str) -> Blob:
+        with blob_staged(source=io.BytesIO(data)) as staged:
+            return self.store(staged=staged, media_type=media_type)
+
+    def discard(self) -> None:
+        for sha256 in self.created:
+            blob_discard(sha256=sha256)
+        self.created.clear()
+
+    def __enter__(self) -> BlobsStored:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            self.discard()
+
+
 @contextmanager
 def blob_open(*, blob: Blob):
     with storages["blobs"].open(blob.storage_name, "rb") as handle:
@@ -176,12 +211,5 @@ def image_ingest(*, source) -> Iterator[tuple[Blob, ImageInfo]]:
         info = image_checks(path=staged.path)
         file_name_check(name=getattr(source, "name", None))
         extension_check(name=getattr(source, "name", None), image_format=info.format)
-        created_file = False
-        try:
-            with transaction.atomic():
-                blob, created_file = blob_store(staged=staged, media_type=info.media_type)
-                yield blob, info
-        except BaseException:
-            if created_file:
-                blob_discard(sha256=staged.sha256)
-            raise
+        with BlobsStored() as stored, transaction.atomic():
+            yield stored.store(staged=staged, media_type=info.media_type), info

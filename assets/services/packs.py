@@ -21,7 +21,7 @@ from assets.errors import ApplicationError
 from assets.models import Blob, Brief, Campaign, Client, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
 from assets.params import params_clean
 from assets.selectors import lineage_graph
-from assets.services.blobs import blob_discard, blob_open, blob_staged, blob_store, image_checks
+from assets.services.blobs import BlobsStored, blob_open, blob_staged, image_checks
 from assets.services.pack_manifest import PACK_FORMAT, PACK_VERSION, PackContents, pack_contents_read
 
 
@@ -114,10 +114,10 @@ def _image_facts_check(*, sha: str, info, rows: list[dict]) -> None:
                 f"{row['width']}x{row['height']} {row['format']}: the pack is damaged or forged", extra={"code": "pack_mismatch"})
 
 
-def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str) -> bool:
+def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str, stored: BlobsStored) -> None:
     """Stage one member under a name we chose, prove its digest and (for images) its content, then store it.
 
-    Returns whether the stored file is new. Raises before anything reaches the blob store.
+    Raises before anything reaches the blob store.
     """
     info = contents.manifest["blobs"][sha]
     member = contents.members[sha]
@@ -132,8 +132,7 @@ def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str) 
                     raise ApplicationError(f"blob {sha[:12]} is {image.media_type}, not {info['media_type']} as the pack says",
                                            extra={"code": "pack_mismatch"})
                 _image_facts_check(sha=sha, info=image, rows=contents.image_rows[sha])
-            _, created = blob_store(staged=staged, media_type=info["media_type"])
-            return created
+            stored.store(staged=staged, media_type=info["media_type"])
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise ApplicationError(f"blob {sha[:12]} cannot be read from the pack: {exc}", extra={"code": "pack_unreadable"}) from exc
 
@@ -150,15 +149,14 @@ def pack_import(*, path: Path, created_by=None) -> Version:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
         raise ApplicationError(f"{Path(path).name} is not a readable zip archive") from exc
-    created_files: list[str] = []
+    stored = BlobsStored()
     with archive:
         contents = pack_contents_read(archive=archive)
         manifest = contents.manifest
         try:
             with transaction.atomic():
                 for sha in manifest["blobs"]:
-                    if _blob_import(archive=archive, contents=contents, sha=sha):
-                        created_files.append(sha)
+                    _blob_import(archive=archive, contents=contents, sha=sha, stored=stored)
                 weights = {}
                 for item in manifest["weights"]:
                     weights[item["sha256"]], _ = ModelWeights.objects.get_or_create(sha256=item["sha256"], defaults={
@@ -186,10 +184,8 @@ def pack_import(*, path: Path, created_by=None) -> Version:
                                                         role=e["role"], index=e["index"]) for e in manifest["generated"])
                 return versions[manifest["root_version"]]
         except (IntegrityError, DataError, ValidationError) as exc:
-            for sha in created_files:
-                blob_discard(sha256=sha)
+            stored.discard()
             raise ApplicationError(f"the pack is malformed: {exc}", extra={"code": "pack_malformed"}) from exc
         except BaseException:
-            for sha in created_files:
-                blob_discard(sha256=sha)
+            stored.discard()
             raise

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, Used, Version
-from assets.services.blobs import StagedFile, blob_discard, blob_store
+from assets.services.blobs import BlobsStored, StagedFile
 from assets.services.validation import instance_validate
 
 SINGLE_FILE_FORMATS = {
@@ -180,15 +180,10 @@ def model_weights_register(
     elif scale is not None:
         raise ApplicationError("only upscalers have a scale")
 
-    created_files: list[str] = []
+    stored = BlobsStored()
     try:
         with transaction.atomic():
-            blobs = []
-            for item in staged:
-                blob, created = blob_store(staged=item, media_type="application/octet-stream")
-                if created:
-                    created_files.append(item.sha256)
-                blobs.append(blob)
+            blobs = [stored.store(staged=item, media_type="application/octet-stream") for item in staged]
             weights = ModelWeights(
                 kind=kind, architecture=architecture, name=name.strip(), source_name=source_name,
                 source_version=source_version, sha256=sha256, size=sum(item.size for item in staged),
@@ -198,12 +193,10 @@ def model_weights_register(
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()
     except IntegrityError:
-        for sha in created_files:
-            blob_discard(sha256=sha)
+        stored.discard()
         return ModelWeights.objects.get(sha256=sha256), False
     except BaseException:
-        for sha in created_files:
-            blob_discard(sha256=sha)
+        stored.discard()
         raise
     return weights, True
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
 
 from assets.errors import ApplicationError
-from assets.models import Blob, Derivation, ModelWeights, Operation, Phase, Reference, Used, Version
-from assets.services.blobs import blob_discard, blob_staged, blob_store
+from assets.models import Derivation, ModelWeights, Operation, Phase, Reference, Used, Version
+from assets.services.blobs import BlobsStored, blob_staged
 from assets.services.derivations import UsedInput, derivation_create
+from assets.services.runs import run_enqueue
 from generation import finishing_ops
 from generation.finishing import FINISHING_OPS
 
@@ -26,35 +26,11 @@ class Layer:
     mask: object | None = None  # an uploaded file or bytes, white where the layer shows
 
 
-def _enqueue(derivation_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("generation.tasks.run_finishing", derivation_id, task_name=f"finishing-{derivation_id}")
-
-
 def _read(source) -> bytes:
     if isinstance(source, bytes):
         return source
     data = source.read()
     return data.encode() if isinstance(data, str) else data
-
-
-class _BlobBatch:
-    """Side files (LUT, font, profile, masks) stored inside the caller's transaction; removed if it fails."""
-
-    def __init__(self):
-        self.created: list[str] = []
-
-    def store(self, data: bytes, media_type: str) -> Blob:
-        with blob_staged(source=io.BytesIO(data)) as staged:
-            blob, created = blob_store(staged=staged, media_type=media_type)
-        if created:
-            self.created.append(blob.sha256)
-        return blob
-
-    def discard(self) -> None:
-        for sha256 in self.created:
-            blob_discard(sha256=sha256)
 
 
 def finishing_create(*, version: Version, op: str, params: dict, upscaler: ModelWeights | None = None,
@@ -108,25 +84,20 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
                 data = _read(layer.mask)
                 _mask_check(data)
                 side.append((Used.Role.MASK, data, "image/png", position))
-    batch = _BlobBatch()
-    try:
-        with transaction.atomic():
-            inputs = [UsedInput(role=Used.Role.PARENT, target=version)]
-            if upscaler is not None:
-                inputs.append(UsedInput(role=Used.Role.UPSCALER, target=upscaler))
-            for role, data, media_type, position in side:
-                blob = batch.store(data, media_type)
-                inputs.append(UsedInput(role=role, target=blob, position=position))
-                key = {Used.Role.LUT: "lut_sha256", Used.Role.FONT: "font_sha256", Used.Role.PROFILE: "profile_sha256"}.get(role)
-                if key:
-                    params[key] = blob.sha256
-            inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
-            derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params,
-                                           inputs=inputs, created_by=created_by)
-            transaction.on_commit(partial(_enqueue, derivation.pk))
-    except BaseException:
-        batch.discard()
-        raise
+    with BlobsStored() as stored, transaction.atomic():
+        inputs = [UsedInput(role=Used.Role.PARENT, target=version)]
+        if upscaler is not None:
+            inputs.append(UsedInput(role=Used.Role.UPSCALER, target=upscaler))
+        for role, data, media_type, position in side:
+            blob = stored.store_bytes(data=data, media_type=media_type)
+            inputs.append(UsedInput(role=role, target=blob, position=position))
+            key = {Used.Role.LUT: "lut_sha256", Used.Role.FONT: "font_sha256", Used.Role.PROFILE: "profile_sha256"}.get(role)
+            if key:
+                params[key] = blob.sha256
+        inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
+        derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params,
+                                       inputs=inputs, created_by=created_by)
+        run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing")
     return derivation
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import itertools
 import secrets
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +15,7 @@ from assets.params import params_clean
 from assets.services.blobs import blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
+from assets.services.runs import run_enqueue
 from generation.imaging import outpaint_canvas_size
 from generation.models import GenerationJob, JobBatch
 
@@ -185,7 +185,7 @@ def generation_job_create(
             )
             Derivation.objects.filter(pk=derivation.pk).update(progress_total=cleaned["steps"] * cleaned["batch_size"])
             JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
-            transaction.on_commit(partial(_enqueue, derivation.pk))
+            run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation")
     return job
 
 
@@ -202,12 +202,6 @@ def _mask_store(*, mask_source, init):
             if mask.convert("L").getextrema()[1] == 0:
                 raise ApplicationError("the mask is empty: paint the area to change in white", extra={"code": "mask_empty"})
     return blob
-
-
-def _enqueue(derivation_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("generation.tasks.run_derivation", derivation_id, task_name=f"derivation-{derivation_id}")
 
 
 def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:

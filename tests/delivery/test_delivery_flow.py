@@ -177,3 +177,34 @@ def test_all_seven_presets_named_by_template_without_collisions(people, master, 
     slate = delivery.items.get(preset__slug="presentation")
     assert (slate.width, slate.height) == (1920, 1080)
     assert delivery.progress_step == delivery.progress_total == 9
+
+
+def test_a_master_in_the_brand_palette_passes_qc_and_delivers_with_no_override(people, run_jobs):
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image, ImageDraw
+
+    from assets.services.versions import version_import
+
+    # An illustration painted in the brand's own colours: every check has something real to pass.
+    canvas = Image.new("RGB", (192, 192), "#FE2C54")
+    ImageDraw.Draw(canvas).rectangle([96, 0, 191, 191], fill="#00E0FF")
+    ImageDraw.Draw(canvas).ellipse([64, 64, 128, 128], fill="#FFD500")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    master = version_import(brief=people["brief"], source=ContentFile(buffer.getvalue(), name="brand.png"), label="brand art")
+    approve(master, producer=people["producer"], client_user=people["client"])
+    preset = small_preset(slug="card-on-black", width=96, height=96, background_colour="#000000")
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[preset], created_by=people["producer"])
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    assert delivery.override_reason == "" and delivery.overridden_by is None
+    [fact] = delivery.qc
+    assert fact["passed"] and {c["check"]: c["passed"] for c in fact["checks"]} == {
+        "resolution": True, "background_contrast": True, "brand_palette": True}
+    assert fact["nearest_brand_colour"] in ("#FE2C54", "#00E0FF") and fact["nearest_brand_delta_e"] < 1
+    item = delivery.items.get()
+    assert item.qc == fact and item.manifest_state == "trusted"
+    assert not AuditEvent.objects.filter(kind="delivery.qc_overridden").exists()

@@ -165,7 +165,7 @@ def test_a_redelivered_task_never_makes_a_second_set_of_versions(tiny, run_jobs)
 def test_a_second_copy_of_a_task_running_elsewhere_stays_on_the_broker(tiny):
     from django.utils import timezone
 
-    from assets.services.claims import ClaimHeld
+    from assets.services.runs import ClaimHeld
 
     job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
                                 params={**FAST, "seed": 9, "batch_size": 1})
@@ -180,14 +180,15 @@ def test_a_second_copy_of_a_task_running_elsewhere_stays_on_the_broker(tiny):
 def test_a_superseded_worker_records_nothing(tiny):
     import uuid
 
-    from generation.services.runs import RunSuperseded, run_claim, run_finish
+    from assets.services.runs import RunScope, RunSuperseded, run_claim
+    from generation.services.runs import run_finish
 
     job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
                                 params={**FAST, "seed": 9, "batch_size": 1})
-    derivation = run_claim(derivation_id=job.batches.get().derivation_id)
+    derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
     Derivation.objects.filter(pk=derivation.pk).update(claim_token=uuid.uuid4())  # another worker took it over
     with pytest.raises(RunSuperseded):
-        run_finish(derivation=derivation, outputs=[], environment={}, gpu_seconds=0.0)
+        run_finish(derivation=derivation, outputs=[], environment={}, gpu_seconds=0.0, scope=RunScope())
     assert not Version.objects.exists()
 
 

@@ -104,6 +104,21 @@ class LiveStack:
         (queued,), = self.sql("SELECT count(*) FROM django_q_ormq")
         return unfinished, queued
 
+    def running(self, label: str) -> list[int]:
+        """Derivations of the run that a worker has claimed and not finished."""
+        return [pk for pk, in self.sql(
+            "SELECT d.id FROM assets_derivation d JOIN assets_brief b ON b.id = d.brief_id "
+            "WHERE b.title = %s AND d.state = 'running'", label)]
+
+    def wait_disconnected(self, timeout: float = 30) -> None:
+        """Wait until Postgres has ended every other client's session, so a commit a killed worker had sent is
+        either applied or gone before anyone reads the rows."""
+        deadline = time.monotonic() + timeout
+        while self.sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                       "AND pid <> pg_backend_pid()")[0][0]:
+            assert time.monotonic() < deadline, "sessions of killed workers did not end"
+            time.sleep(0.1)
+
     def wait_drained(self, label: str, *, timeout: float, tick=None) -> float:
         started = time.monotonic()
         while True:

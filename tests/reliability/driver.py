@@ -80,6 +80,7 @@ def report(*, label: str) -> dict:
         "wrong_output_counts": wrong_outputs,
         "versions": Version.objects.filter(generated_by__derivation__in=derivations).count(),
         "retried": derivations.filter(attempts__gt=1).count(),
+        "retried_ids": list(derivations.filter(attempts__gt=1).values_list("pk", flat=True)),
         "orphan_blob_files": sorted(files - rows),
         "blob_rows_without_file": sorted(rows - files),
         "blob_temp_files": temp_files,

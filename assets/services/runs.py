@@ -1,0 +1,214 @@
+"""One lifecycle for every queued row: generation and finishing derivations, deliveries, reproductions.
+
+Enqueue when the transaction commits, claim with a token, run guarded, and record the outcome only
+while the claim still holds, or fail with a reason. Scratch files go whatever happens; blobs that a
+failed run stored are discarded.
+
+The broker is at-least-once: a task may arrive twice, or again after its worker died. One conditional
+UPDATE decides who runs a row. While another worker's claim is younger than the task timeout, the copy
+in hand must neither run nor be acknowledged: it raises ClaimHeld, stays on the broker and is offered
+again after `retry`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from assets.errors import ApplicationError
+from assets.models import Blob
+from assets.services.blobs import BlobsStored, StagedFile
+
+logger = logging.getLogger(__name__)
+
+
+class ClaimHeld(RuntimeError):
+    """Another worker holds a fresh claim on the row; the broker must offer this task again later."""
+
+
+class RunSuperseded(Exception):
+    """The run was cancelled, or another worker took it over: this worker must record nothing."""
+
+
+def run_enqueue(*, task: str, pk: int, kind: str) -> None:
+    """Send the row's task once the surrounding transaction commits (at once outside one)."""
+    transaction.on_commit(partial(_send, task, pk, f"{kind}-{pk}"))
+
+
+def _send(task: str, pk: int, name: str) -> None:
+    from django_q.tasks import async_task
+
+    async_task(task, pk, task_name=name)
+
+
+def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None, related: tuple[str, ...] = ()):
+    """Own a queued row, or a running one whose worker stopped (claimed longer ago than the task timeout).
+
+    One round trip: a conditional `UPDATE … RETURNING` both decides and reads the row. Returns the row,
+    or None when there is nothing left to do: it finished, was cancelled, or used up its attempts (then
+    it is failed here). Raises ClaimHeld while another worker's claim is fresh.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    running = model.State.RUNNING
+    claimable = Q(state=model.State.QUEUED) | Q(state=running, started_at__lt=stale)
+    assignments = {"state": running, "claim_token": uuid.uuid4(), "started_at": now, **(fields or {})}
+    row = _update_returning(model=model, where=Q(claimable, pk=pk), assignments=assignments)
+    if row is None:
+        held = model.objects.filter(pk=pk, state=running).values_list("started_at", flat=True).first()
+        if held is not None:
+            raise ClaimHeld(f"{model._meta.verbose_name} {pk} is running on another worker since {held:%H:%M:%S}; "
+                            "the broker offers this task again after its retry delay")
+        return None
+    if row.attempts > settings.Q_CLUSTER["max_attempts"]:
+        run_fail(row=row, message=f"gave up after {row.attempts - 1} attempts whose worker stopped")
+        return None
+    if related:
+        row = model.objects.select_related(*related).get(pk=pk)
+    return row
+
+
+def _update_returning(*, model: type[models.Model], where: Q, assignments: dict):
+    """UPDATE the row matching `where` (attempts + 1) and return it as a model instance, or None."""
+    query = model.objects.filter(where).values("pk").query
+    condition, condition_params = query.get_compiler(connection=connection).compile(query.where)
+    columns, params = [], []
+    for name, value in assignments.items():
+        field = model._meta.get_field(name)
+        columns.append(f"{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection=connection))
+    attempts = connection.ops.quote_name(model._meta.get_field("attempts").column)
+    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {', '.join(columns)}, {attempts} = {attempts} + 1 "
+           f"WHERE {condition} RETURNING *")
+    rows = list(model.objects.raw(sql, [*params, *condition_params]))
+    return rows[0] if rows else None
+
+
+def _owned(row) -> models.QuerySet:
+    return type(row).objects.filter(pk=row.pk, state=row.State.RUNNING, claim_token=row.claim_token)
+
+
+def _finished(row) -> dict:
+    now = timezone.now()
+    fields = {"finished_at": now}
+    if any(field.name == "wall_seconds" for field in row._meta.fields):
+        fields["wall_seconds"] = (now - row.started_at).total_seconds() if row.started_at else None
+    return fields
+
+
+def run_progress(*, row, step: int) -> bool:
+    """Record progress; False when the run was cancelled or taken over, so the worker stops."""
+    return bool(_owned(row).update(progress_step=step))
+
+
+def run_note_add(*, row, event: str, detail: str) -> None:
+    """Append what the worker had to do to the run's notes, while this worker still owns it."""
+    note = {"at": timezone.now().isoformat(), "event": event, "detail": detail[:1000]}
+    _owned(row).update(run_notes=RawSQL("run_notes || %s::jsonb", (json.dumps([note]),)))
+
+
+def run_complete(*, row, **fields) -> None:
+    """Mark the row succeeded, with `fields`, if this worker still owns it; call it inside the recording transaction.
+
+    The conditional UPDATE is the ownership check: it waits for a concurrent takeover or cancel and then
+    matches nothing, and RunSuperseded rolls back everything the transaction recorded.
+    """
+    if not _owned(row).update(state=row.State.SUCCEEDED, **_finished(row), **fields):
+        state = type(row).objects.filter(pk=row.pk).values_list("state", flat=True).first()
+        raise RunSuperseded(f"{row._meta.verbose_name} {row.pk} is {state}; outputs discarded")
+
+
+def run_fail(*, row, message: str, state: str | None = None, **fields) -> bool:
+    """End the run as failed (or `state`) with the reason, if this worker still owns it."""
+    return bool(_owned(row).update(state=state or row.State.FAILED, error=message[:2000], **_finished(row), **fields))
+
+
+class RunScope:
+    """What a run writes on its way: scratch paths are removed whatever happens, and blobs it stored
+    are discarded unless the run ended normally (a committed row then holds them)."""
+
+    def __init__(self) -> None:
+        self.scratch: list[Path] = []
+        self.blobs = BlobsStored()
+
+    def scratch_add(self, path: Path) -> Path:
+        self.scratch.append(path)
+        return path
+
+    def staged_add(self, staged: StagedFile) -> StagedFile:
+        self.scratch.append(staged.path)
+        return staged
+
+    def scratch_clear(self) -> None:
+        for path in self.scratch:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        self.scratch.clear()
+
+    def blob_store(self, *, staged: StagedFile, media_type: str) -> Blob:
+        return self.blobs.store(staged=staged, media_type=media_type)
+
+    def close(self, *, ended_normally: bool) -> None:
+        self.scratch_clear()
+        if not ended_normally:
+            self.blobs.discard()
+
+    def __enter__(self) -> RunScope:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self.close(ended_normally=exc_type is None)
+
+
+def run_guarded(*, model: type[models.Model], pk: int, work: Callable, fields: dict | None = None,
+                related: tuple[str, ...] = (), failure: Callable[[object, Exception], str | None] | None = None) -> str:
+    """Claim the row, let `work(row, scope)` do the job and record it (through run_complete), or record why not.
+
+    `work` returns the outcome's name ("succeeded", "blocked", a verdict). `failure(row, exc)` may put an
+    unexpected error in the run's own words. Returns "skipped" when the claim finds nothing to do.
+    """
+    row = run_claim(model=model, pk=pk, fields=fields, related=related)
+    if row is None:
+        return "skipped"
+    scope = RunScope()
+    started = time.monotonic()
+    ended_normally = False
+    try:
+        outcome = work(row, scope)
+        ended_normally = True
+        return outcome
+    except RunSuperseded as exc:
+        run_fail(row=row, message=str(exc), state=getattr(model.State, "CANCELLED", None))
+        return "cancelled"
+    except ApplicationError as exc:
+        run_fail(row=row, message=exc.message)
+        return "failed"
+    except Exception as exc:
+        message = failure(row, exc) if failure is not None else None
+        if message is None:
+            logger.exception("%s %s failed", model._meta.verbose_name, pk)
+            timeout = settings.Q_CLUSTER["timeout"]
+            if time.monotonic() - started >= timeout - 1:
+                # The task timeout's alarm strikes wherever the run is; libraries may report it as their own error.
+                message = f"stopped by the task timeout of {timeout} s (SEED_Q_TIMEOUT) ({type(exc).__name__}: {exc})"
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+        run_fail(row=row, message=message)
+        return "failed"
+    finally:
+        scope.close(ended_normally=ended_normally)

@@ -1,0 +1,94 @@
+"""Recording a delivery once its files are signed: variant versions with their rendition derivations, the
+bundle, and the folder moved into place, all in one transaction that commits only while the claim holds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from assets.errors import ApplicationError
+from assets.imagehash import perceptual_hash
+from assets.models import Derivation, Generated, Operation, Phase, Used, Version
+from assets.services.blobs import StagedFile
+from assets.services.derivations import UsedInput, derivation_create
+from assets.services.runs import RunScope, run_complete
+from delivery.models import ChannelPreset, DeliveryItem, Fingerprint
+from review.services.audit import audit_event_append
+
+
+def delivery_record(*, delivery, master, master_image, files, facts, graph, summary, staging: Path, scope: RunScope) -> Path:
+    """Store the variants as versions made by rendition derivations, write the bundle, and move the folder into place."""
+    final_dir = Path(settings.SEED_DELIVERY_DIR) / str(delivery.pk)
+    moved = False
+    try:
+        with transaction.atomic():
+            report = _rows_record(delivery=delivery, master=master, master_image=master_image, files=files, scope=scope)
+            bundle_name = f"delivery_{delivery.pk}_v{master.pk}.zip"
+            bundle_sha256, bundle_size = _bundle_write(
+                staging=staging, name=bundle_name, files=[name for _, _, name, _, _ in files], report=report,
+                lineage={"summary": summary, "graph": graph.as_dict()})
+            run_complete(row=delivery, qc=facts, folder=str(delivery.pk), bundle_name=bundle_name, bundle_sha256=bundle_sha256,
+                         bundle_size=bundle_size, progress_step=delivery.progress_total, error="")
+            audit_event_append(kind="delivery.delivered", object_type="delivery", object_id=delivery.pk, actor=delivery.created_by,
+                               payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle_sha256})
+            if final_dir.exists():
+                raise ApplicationError(f"{final_dir} already exists; delivered files are never overwritten")
+            os.rename(staging, final_dir)
+            moved = True
+    except BaseException:
+        if moved:
+            shutil.rmtree(final_dir, ignore_errors=True)
+        raise
+    return final_dir
+
+
+def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> dict:
+    report = {"delivery_id": delivery.pk, "version_id": master.pk, "sha256": master.blob_id,
+              "override_reason": delivery.override_reason, "files": []}
+    Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
+    for item, fact, name, path, unsigned_size in files:
+        preset = item.preset
+        data = path.read_bytes()
+        blob = scope.blob_store(staged=StagedFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data)),
+                                media_type=preset.media_type)
+        # Every variant is a crop around the focal point; an outpaint preset only decides whether that may cut.
+        derivation = derivation_create(
+            brief=master.brief, op=Operation.RENDITION, phase=Phase.DELIVERY, state=Derivation.State.SUCCEEDED,
+            params={"preset": preset.slug, "width": preset.width, "height": preset.height, "crop_rule": ChannelPreset.CropRule.FOCAL,
+                    "crop": list(item.crop), "format": preset.format, "quality": preset.quality},
+            inputs=[UsedInput(role=Used.Role.PARENT, target=master)], created_by=delivery.created_by)
+        variant = Version.objects.create(brief=master.brief, blob=blob, width=preset.width, height=preset.height,
+                                         format=preset.format, seed=master.seed, status=Version.Status.DELIVERED, label=name)
+        Generated.objects.create(derivation=derivation, version=variant)
+        DeliveryItem.objects.create(delivery=delivery, preset=preset, version=variant, file_name=name, width=preset.width,
+                                    height=preset.height, format=preset.format, size=len(data),
+                                    manifest_bytes=len(data) - unsigned_size, manifest_state="trusted", qc=fact)
+        Fingerprint.objects.create(version=variant, phash=perceptual_hash(item.image))
+        report["files"].append({"file": name, "preset": preset.slug, "version_id": variant.pk, "sha256": blob.sha256,
+                                "bytes": len(data), "manifest": "trusted", "manifest_bytes": len(data) - unsigned_size,
+                                "qc": fact})
+    return report
+
+
+def _bundle_write(*, staging: Path, name: str, files: list[str], report: dict, lineage: dict) -> tuple[str, int]:
+    temp = staging / f".{name}.partial"
+    with zipfile.ZipFile(temp, "w") as archive:
+        for file_name in files:
+            # Signed images are already compressed; storing them keeps the zip fast and the bytes identical.
+            archive.write(staging / file_name, file_name, compress_type=zipfile.ZIP_STORED)
+        archive.writestr("report.json", json.dumps(report, indent=2, default=str), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("lineage.json", json.dumps(lineage, indent=2, default=str), compress_type=zipfile.ZIP_DEFLATED)
+    data_hash = hashlib.sha256()
+    with temp.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            data_hash.update(chunk)
+    size = temp.stat().st_size
+    os.replace(temp, staging / name)
+    return data_hash.hexdigest(), size

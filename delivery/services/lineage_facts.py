@@ -1,0 +1,160 @@
+"""What a delivered file says about its master: the EXIF/XMP stamp, the lineage summary, C2PA actions and ingredients.
+
+Read from the lineage graph alone, so a re-delivery of the same master says the same things.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+
+from assets.models import Derivation, Operation, Used, Version
+from assets.selectors import LineageGraph
+from assets.services.blobs import blob_open
+from delivery import provenance
+
+
+def model_factor(chain: list[Derivation]) -> int | None:
+    factor = 1
+    for derivation in chain:
+        if derivation.op == Operation.UPSCALE:
+            factor *= derivation.params.get("scale", 1)
+    return factor if factor > 1 else None
+
+
+def seed_of(version: Version, graph: LineageGraph) -> int | None:
+    if version.seed is not None:
+        return version.seed
+    return next((v.seed for v in graph.versions.values() if v.seed is not None), None)
+
+
+def generation_recipe(chain: list[Derivation]):
+    from generation.selectors import recipe_of
+    from generation.services.jobs import GENERATION_OPS
+
+    last = next((d for d in reversed(chain) if d.op in GENERATION_OPS), None)
+    return recipe_of(derivation=last) if last is not None else None
+
+
+def recipe_lines(recipe) -> list[str]:
+    if recipe is None:
+        return ["Imported master: no generation recipe in the lineage"]
+    params = recipe.params
+    lines = [f"Prompt: {recipe.prompt.text}"]
+    if recipe.prompt.negative_text:
+        lines.append(f"Negative: {recipe.prompt.negative_text}")
+    lines.append(f"{recipe.op} · seed {params['seed']} · {params['sampler']} · {params['steps']} steps · CFG {params['cfg']:g}")
+    lines.append(f"Base model: {recipe.base.name} ({recipe.base.sha256[:10]})")
+    lines += [f"LoRA: {weights.name} ({weights.sha256[:10]}) @ {weight:g}" for weights, weight in recipe.loras]
+    return lines
+
+
+def _infotext_value(value: str) -> str:
+    """A1111 quotes values holding its separators."""
+    return json.dumps(value) if any(mark in value for mark in (",", ":", "\n")) else value
+
+
+def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> provenance.Stamp:
+    from generation.runner import infotext
+
+    client = master.brief.campaign.client.name
+    ours = [("Seed version", f"v{master.pk}"), ("Seed sha256", master.blob_id),
+            ("Seed chain", " > ".join(d.op for d in chain))]
+    if recipe is not None:
+        ours += [("Model", recipe.base.name), ("Model sha256", recipe.base.sha256)]
+        ours += [(f"Lora {i + 1}", f"{weights.name} sha256 {weights.sha256} weight {weight:g}")
+                 for i, (weights, weight) in enumerate(recipe.loras)]
+        text = infotext(recipe=recipe, seed=master.seed if master.seed is not None else recipe.params["seed"])
+    else:
+        text = master.label or f"version {master.pk}"
+    extra = ", ".join(f"{key}: {_infotext_value(value)}" for key, value in ours)
+    text = f"{text}, {extra}" if recipe is not None else f"{text}\n{extra}"
+    inpainted = any(d.op in (Operation.INPAINT, Operation.OUTPAINT) for d in chain)
+    return provenance.Stamp(
+        description=recipe.prompt.text if recipe is not None else (master.label or master.brief.title),
+        parameters=text, artist=settings.SEED_STUDIO_NAME, copyright=f"© {when.year} {client}",
+        software=f"Seed {provenance.GENERATOR['version']}", unique_id=master.blob_id, created=when.strftime("%Y:%m:%d %H:%M:%S"),
+        digital_source_type=(provenance.COMPOSITE_TRAINED if inpainted else provenance.TRAINED) if recipe is not None else None,
+        ai_system=recipe.base.name if recipe is not None else "",
+    )
+
+
+def _edge_ref(edge: Used) -> dict:
+    target = edge.target
+    ref = {"role": edge.role}
+    if edge.version_id:
+        ref.update(version=edge.version_id, sha256=target.blob_id)
+    elif edge.reference_id:
+        ref.update(reference=edge.reference_id, sha256=target.blob_id)
+    elif edge.prompt_id:
+        ref.update(prompt=edge.prompt_id, text=target.text)
+    elif edge.model_weights_id:
+        ref.update(model=target.name, sha256=target.sha256)
+    else:
+        ref.update(sha256=edge.blob_id)
+    if edge.weight is not None:
+        ref["weight"] = edge.weight
+    return ref
+
+
+def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivation], approval) -> dict:
+    """What the custom C2PA assertion and the bundle's report say about the master's ancestry."""
+    outputs: dict[int, list[str]] = {}
+    for edge in graph.generated:
+        outputs.setdefault(edge.derivation_id, []).append(graph.versions[edge.version_id].blob_id)
+    return {
+        "version_id": master.pk, "sha256": master.blob_id, "brief": {"id": master.brief_id, "title": master.brief.title},
+        "client": master.brief.campaign.client.name,
+        "approval": {"id": approval.pk, "round": approval.review_round_id, "sha256": approval.sha256,
+                     "at": approval.created_at.isoformat()},
+        "chain": [{"derivation": d.pk, "op": d.op, "phase": d.phase, "params": d.params,
+                   "inputs": [_edge_ref(edge) for edge in graph.inputs.get(d.pk, [])],
+                   "outputs": outputs.get(d.pk, [])} for d in chain],
+    }
+
+
+def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[dict], list[provenance.Ingredient]]:
+    """The chain in C2PA's vocabulary; an imported start is `opened` with the imported file as its parent."""
+    actions, ingredients = [], []
+    for derivation in chain:
+        if derivation.op == Operation.IMPORT and not actions:
+            imported = graph.versions[next(e.version_id for e in graph.generated if e.derivation_id == derivation.pk)]
+            with blob_open(blob=imported.blob) as handle:
+                ingredients.append(provenance.Ingredient(
+                    title=f"imported file {imported.blob_id[:12]}", relationship="parentOf", media_type=imported.blob.media_type,
+                    data=handle.read(), label="imported"))
+            actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["imported"]},
+                            "description": f"imported from outside Seed (derivation {derivation.pk})"})
+            continue
+        name, source = provenance.ACTIONS.get(derivation.op, ("c2pa.edited", None))
+        agent = next((edge.target.name for edge in graph.inputs.get(derivation.pk, [])
+                      if edge.role in (Used.Role.BASE_MODEL, Used.Role.UPSCALER)), "Seed finishing")
+        action = {"action": name, "softwareAgent": {"name": agent},
+                  "description": f"{derivation.get_op_display()} (derivation {derivation.pk})"}
+        if source:
+            action["digitalSourceType"] = source
+        if not actions:
+            # C2PA's list opens with created (or opened): the first recorded step is where the pixels began.
+            action.update(action="c2pa.created", digitalSourceType=source or provenance.TRAINED)
+        actions.append(action)
+    return actions, ingredients
+
+
+def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int = 16) -> list[provenance.Ingredient]:
+    """References, masks and control images the chain used, as `inputTo` ingredients of the master."""
+    ingredients, seen = [], set()
+    for derivation in chain:
+        for edge in graph.inputs.get(derivation.pk, []):
+            if edge.role not in (Used.Role.REFERENCE, Used.Role.MASK, Used.Role.CONTROL_IMAGE, Used.Role.INIT_IMAGE,
+                                 Used.Role.LAYER) or edge.version_id:
+                continue
+            blob = edge.reference.blob if edge.reference_id else edge.blob
+            if blob.sha256 in seen or blob.media_type not in provenance.MEDIA_TYPES.values() or len(ingredients) >= limit:
+                continue
+            seen.add(blob.sha256)
+            with blob_open(blob=blob) as handle:
+                data = handle.read()
+            ingredients.append(provenance.Ingredient(title=f"{edge.get_role_display()} {blob.sha256[:12]}", relationship="inputTo",
+                                                     media_type=blob.media_type, data=data, label=f"input-{blob.sha256[:12]}"))
+    return ingredients
