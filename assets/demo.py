@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import io
 import random
+import time
+from collections.abc import Callable
 
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw, ImageFilter
 
+from assets.errors import ApplicationError
 from assets.models import Brief, Campaign, Client, PromptTemplate, Version
 from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
 from assets.services.prompts import prompt_render, prompt_template_create
@@ -23,6 +26,19 @@ TEMPLATE_TEXT = (
     "{subject} on a sunlit rooftop, {camera action}, {lighting adjective} lighting, "
     "bold brand colours, crisp product focus, editorial photography"
 )
+
+
+WAIT_SECONDS = 900
+
+
+def worker_wait(check: Callable, what: str, *, timeout: float = WAIT_SECONDS):
+    """Poll `check` until it returns something other than None: what a demo stage waits for from the worker."""
+    deadline = time.monotonic() + timeout
+    while (result := check()) is None:
+        if time.monotonic() > deadline:
+            raise ApplicationError(f"the worker did not finish {what} within {timeout:.0f} s; is qcluster running?")
+        time.sleep(0.25)
+    return result
 
 
 def _hex_rgb(colour: str) -> tuple[int, int, int]:

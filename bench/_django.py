@@ -11,6 +11,8 @@ from pathlib import Path
 
 from config.localpg import Cluster, free_port
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 @contextmanager
 def django_on_postgres():

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import Derivation, ModelWeights, Operation, Version
 from delivery.keys import dev_ca_create, signing_problems
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
+from delivery.services.presets import default_presets_ensure
 from generation.services.finishing import palette_snap_create, upscale_create
 from review.models import Decision, ReviewRound
 from review.selectors import version_final_approval
 from review.services.rounds import decision_record, round_open
 
-WAIT_SECONDS = 900
 DEMO_OVERRIDE = "demo: tiny random-weight models make 72x128 masters, far smaller than full-size slots"
 
 
@@ -39,15 +39,6 @@ def signer_ensure() -> str:
                                + "; ".join(f"{setting}: {problem}" for setting, problem in problems.items()))
     return made
 
-def _wait(check, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while (result := check()) is None:
-        if time.monotonic() > deadline:
-            raise ApplicationError(f"the worker did not finish {what} within {WAIT_SECONDS} s; is qcluster running?")
-        time.sleep(0.5)
-    return result
-
-
 def _finished(derivation: Derivation) -> Version:
     def check():
         derivation.refresh_from_db()
@@ -57,7 +48,7 @@ def _finished(derivation: Derivation) -> Version:
             raise ApplicationError(f"demo {derivation.op} failed: {derivation.error}")
         return None
 
-    return _wait(check, f"the {derivation.op}")
+    return worker_wait(check, f"the {derivation.op}")
 
 
 def _settled(delivery: Delivery) -> Delivery:
@@ -65,7 +56,7 @@ def _settled(delivery: Delivery) -> Delivery:
         delivery.refresh_from_db()
         return delivery if delivery.state not in (Delivery.State.QUEUED, Delivery.State.RUNNING) else None
 
-    return _wait(check, f"delivery {delivery.pk}")
+    return worker_wait(check, f"delivery {delivery.pk}")
 
 
 def _finish(master: Version, user) -> Version:
@@ -85,6 +76,7 @@ def _finish(master: Version, user) -> Version:
 
 def delivery_stage(*, context: dict) -> dict:
     user = context["user"]
+    default_presets_ensure()
     finished = _finish(context["approved_master"], user)
     if version_final_approval(version=finished) is None:
         client_user = get_user_model().objects.get(username="cleo.client")

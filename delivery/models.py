@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from assets.models.base import QueuedRun
 from assets.models.validators import validate_hex_colour
 
 DEFAULT_NAME_TEMPLATE = "{yyyymmdd}_{section}_{colour}_{seed}"
@@ -78,7 +79,7 @@ class FocalPoint(models.Model):
         return f"focal point of v{self.version_id} at ({self.x:.2f}, {self.y:.2f})"
 
 
-class Delivery(models.Model):
+class Delivery(QueuedRun):
     """One job delivering an approved master to a set of presets: QC, variants, provenance, bundle."""
 
     class State(models.TextChoices):
@@ -93,13 +94,10 @@ class Delivery(models.Model):
     presets = models.ManyToManyField(ChannelPreset, related_name="deliveries")
     name_template = models.CharField(max_length=200, default=DEFAULT_NAME_TEMPLATE)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
-    error = models.TextField(blank=True)
     qc = models.JSONField(default=list, blank=True, help_text="QC facts per preset, as measured")
     override_reason = models.TextField(blank=True)
     overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     overridden_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     folder = models.CharField(max_length=200, blank=True, help_text="Under the media root's deliveries folder")
@@ -108,8 +106,6 @@ class Delivery(models.Model):
     bundle_size = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:

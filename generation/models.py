@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from assets.models.base import QueuedRun
+
 
 class GenerationJob(models.Model):
     """What a producer asked for: one batch (a derivation) per combination of placeholder values.
@@ -38,7 +40,7 @@ class JobBatch(models.Model):
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="batch_index_once_per_job")]
 
 
-class ReproductionRun(models.Model):
+class ReproductionRun(QueuedRun):
     """A request to reproduce a version, run on the worker (the web process never loads the ML stack)."""
 
     class State(models.TextChoices):
@@ -52,15 +54,9 @@ class ReproductionRun(models.Model):
     threads = models.PositiveSmallIntegerField(null=True, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     recorded_version = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    # The worker's claim: a run whose worker died is taken over once it is older than the task timeout.
-    started_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

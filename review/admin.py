@@ -1,9 +1,13 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.contrib.admin import helpers
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -11,16 +15,18 @@ from assets.access import is_client_user
 from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, admin_extend, thumbnail
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
+from review import admin_outreach  # noqa: F401 (its admin classes register on import)
 from review.charts import cycle_chart_svg
 from review.models import (
-    Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion, ShareLink,
+    Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion,
 )
 from review.selectors import (
-    brief_cycle_stats, current_decisions, previous_counterpart, recipe_diff, result_label, round_results, rounds_visible_to,
+    brief_cycle_stats, current_decisions, previous_counterpart, recipe_diff, result_label, round_invitees, round_results,
+    rounds_visible_to, rounds_waiting_on, waiting_on_text,
 )
 from review.services.curation import versions_triage
+from review.services.invitations import invitation_viewed
 from review.services.rounds import decision_record, round_close, round_open
-from review.services.share_links import share_link_create, share_link_revoke
 
 _ROUND_PATH = "review_round__brief__campaign__client"
 
@@ -44,10 +50,19 @@ def _diff_table(rows) -> str:
 
 class RoundAddForm(forms.ModelForm):
     round_versions = forms.ModelMultipleChoiceField(queryset=Version.objects.select_related("brief"), label="Versions")
+    reviewers = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
+                                               label="Deciders", help_text="They decide; the round closes under the rule below")
+    commenters = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
+                                                help_text="They follow and comment, but do not decide")
+    rule = forms.ChoiceField(choices=ReviewRound.Rule.choices, required=False, initial=ReviewRound.Rule.ALL,
+                             help_text="How deciders' verdicts roll up (default: all deciders)")
+    guests = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                             help_text="Client reviewers without an account, one e-mail address per line (client rounds): "
+                                       "each gets a share link by e-mail")
 
     class Meta:
         model = ReviewRound
-        fields = ["brief", "stage", "title", "deadline", "reviewers"]
+        fields = ["brief", "stage", "title", "deadline", "rule"]
 
     def clean(self):
         cleaned = super().clean()
@@ -56,18 +71,38 @@ class RoundAddForm(forms.ModelForm):
         try:
             self.instance = round_open(
                 brief=cleaned["brief"], versions=list(cleaned["round_versions"]), stage=cleaned["stage"],
-                opened_by=self.current_user, reviewers=list(cleaned["reviewers"]), title=cleaned.get("title", ""),
-                deadline=cleaned.get("deadline"),
+                opened_by=self.current_user, reviewers=list(cleaned["reviewers"]), commenters=list(cleaned["commenters"]),
+                guests=cleaned.get("guests", "").split(), rule=cleaned.get("rule") or ReviewRound.Rule.ALL,
+                title=cleaned.get("title", ""), deadline=cleaned.get("deadline"),
             )
         except ApplicationError as exc:
             raise forms.ValidationError(exc.message) from exc
         return cleaned
 
 
+class AttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "waiting on me"), ("overdue", "overdue"), ("week", "due this week")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        open_rounds = queryset.filter(status=ReviewRound.Status.OPEN)
+        if self.value() == "mine":
+            return open_rounds.filter(pk__in=rounds_waiting_on(user=request.user))
+        if self.value() == "overdue":
+            return open_rounds.filter(deadline__lt=now)
+        if self.value() == "week":
+            return open_rounds.filter(deadline__gte=now, deadline__lt=now + timedelta(days=7))
+        return queryset
+
+
 @admin.register(ReviewRound)
 class ReviewRoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "stage", "status", "opened_at", "closed_at", "sign_off_link"]
-    list_filter = ["stage", "status", ("brief", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["__str__", "stage", "status", "deadline", "waiting_on", "sign_off_link"]
+    list_filter = [AttentionFilter, "stage", "status", ("brief", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["brief__title", "title"]
     actions = ["close_rounds"]
 
@@ -87,9 +122,29 @@ class ReviewRoundAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["brief", "stage", "title", "deadline", "round_versions", "reviewers"]
-        return [self._board_for(request), "brief", "number", "stage", "status", "title", "previous", "deadline",
-                "opened_by", "opened_at", "closed_by", "closed_at"]
+            return ["brief", "stage", "title", "deadline", "round_versions", "reviewers", "commenters", "guests", "rule"]
+        return [self._board_for(request), "invitees", "brief", "number", "stage", "status", "rule", "title", "previous",
+                "deadline", "opened_by", "opened_at", "closed_by", "closed_at"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        review_round = self.get_object(request, object_id)
+        if review_round is not None:
+            invitation_viewed(review_round=review_round, user=request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="waiting on")
+    def waiting_on(self, obj):
+        if obj.status == ReviewRound.Status.CLOSED:
+            return "—"
+        return waiting_on_text(round_invitees(review_round=obj)).removeprefix("waiting on: ")
+
+    @admin.display(description="who we wait on")
+    def invitees(self, obj):
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td></tr>", (
+            (i.name, i.kind, "decides" if i.decides else "follows", i.state, f"{i.invited_at:%Y-%m-%d %H:%M}",
+             f"{i.viewed_at:%Y-%m-%d %H:%M}" if i.viewed_at else "not opened yet") for i in round_invitees(review_round=obj)))
+        return format_html('<p>{}</p><table><tr><th>invitee</th><th></th><th>role</th><th>state</th><th>invited</th>'
+                           '<th>first opened</th></tr>{}</table>', waiting_on_text(round_invitees(review_round=obj)), rows)
 
     def _board_for(self, request):
         """One board callable per request, so a client user's page leaves internal notes out."""
@@ -169,7 +224,7 @@ class RoundVersionAdmin(ReadOnlyAdmin):
     list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result"]
     list_filter = [("review_round", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["version", "review_round__brief"]
-    actions = ["approve", "request_changes", "reject"]
+    actions = ["approve", "approve_with_changes", "request_changes", "reject"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(review_round__in=rounds_visible_to(user=request.user))
@@ -226,6 +281,10 @@ class RoundVersionAdmin(ReadOnlyAdmin):
     def approve(self, request, queryset):
         return self._decide(request, queryset, Decision.Verdict.APPROVE, "Approve")
 
+    @admin.action(description="Approve selected versions with changes (notes go to finishing)", permissions=["decide"])
+    def approve_with_changes(self, request, queryset):
+        return self._decide(request, queryset, Decision.Verdict.APPROVE_WITH_CHANGES, "Approve with changes")
+
     @admin.action(description="Request changes on selected versions", permissions=["decide"])
     def request_changes(self, request, queryset):
         return self._decide(request, queryset, Decision.Verdict.CHANGES_REQUESTED, "Request changes")
@@ -251,62 +310,6 @@ class ApprovalAdmin(ReadOnlyAdmin):
     client_path = _ROUND_PATH
     list_display = ["version", "review_round", "final", "sha256", "approved_by", "created_at"]
     list_filter = ["final"]
-
-
-class ShareLinkAddForm(forms.ModelForm):
-    class Meta:
-        model = ShareLink
-        fields = ["review_round", "label", "expires_at", "can_decide"]
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            self.instance, self.token = share_link_create(
-                review_round=cleaned["review_round"], expires=cleaned["expires_at"], created_by=self.current_user,
-                label=cleaned.get("label", ""), can_decide=cleaned.get("can_decide", True),
-            )
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.message) from exc
-        return cleaned
-
-
-@admin.register(ShareLink)
-class ShareLinkAdmin(ClientScopedAdmin):
-    client_path = "review_round__brief__campaign__client"
-    list_display = ["__str__", "review_round", "expires_at", "revoked_at", "can_decide", "last_used_at"]
-    list_filter = ["can_decide"]
-    actions = ["revoke"]
-    readonly_fields = ["review_round", "label", "expires_at", "revoked_at", "can_decide", "created_by", "created_at", "last_used_at"]
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = ShareLinkAddForm
-            form = super().get_form(request, obj, **kwargs)
-            form.current_user = request.user
-            return form
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else []
-
-    def get_fields(self, request, obj=None):
-        return ["review_round", "label", "expires_at", "can_decide"] if obj is None else self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            url = request.build_absolute_uri(reverse("share-page", args=[form.token]))
-            self.message_user(request, format_html("Share this link now — it is shown only once: <code>{}</code>", url),
-                              messages.WARNING)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Revoke selected links", permissions=["change"])
-    def revoke(self, request, queryset):
-        for link in queryset.filter(revoked_at__isnull=True):
-            share_link_revoke(link=link, revoked_by=request.user)
 
 
 @admin.register(AuditEvent)
@@ -346,8 +349,16 @@ def approval_cycles(brief):
     if not brief.pk:
         return "—"
     stats = brief_cycle_stats(brief=brief)
-    return format_html("<p>{} round(s) · {} h waiting on the client</p>{}", stats["cycles"],
-                       stats["hours_waiting_on_client"], mark_safe(cycle_chart_svg(stats=stats)))
+    final = (f"final approval in round {stats['rounds_to_final_approval']}" if stats["rounds_to_final_approval"]
+             else "no final approval yet")
+    bottleneck = stats["bottleneck"]
+    waiting = (f" · now waiting longest on {bottleneck['reviewer']} ({bottleneck['hours']} h, round {bottleneck['round']})"
+               if bottleneck else "")
+    open_rounds = format_html_join("", "<li>round {} ({}): waiting on {}</li>", (
+        (r["number"], r["stage"], ", ".join(r["waiting_on"]) or "nobody") for r in stats["rounds"] if r["status"] == "open"))
+    return format_html('<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>{}',
+                       stats["cycles"], final, stats["hours_waiting_on_client"], waiting,
+                       reverse("brief-cycles", args=[brief.pk]), open_rounds, mark_safe(cycle_chart_svg(stats=stats)))
 
 
 def _triage_action(triage: str, description: str):

@@ -28,6 +28,10 @@ def cycle_chart_svg(*, stats: dict) -> str:
                   for r in stats["rounds"]]
     chunk, y = _bars("Time in each round", round_rows or [("no rounds yet", 0, "")], "#FE2C54", y)
     parts += chunk
+    waiting_rows = [(who, hours, f"{hours} h") for who, hours in stats.get("waiting_hours", {}).items()]
+    if waiting_rows:
+        chunk, y = _bars("Time waiting on each reviewer", waiting_rows, "#FFB300", y)
+        parts += chunk
     gpu_rows = [(phase, seconds, f"{seconds:g} s") for phase, seconds in stats["gpu_seconds_by_phase"].items()]
     chunk, y = _bars("GPU-seconds per phase", gpu_rows, "#00B8D4", y)
     parts += chunk

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import re
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from assets.demo import worker_wait
+from assets.errors import ApplicationError
 from assets.models import ClientMembership, Version
-from review.models import Decision, ReviewRound
+from review.models import Decision, Notification, ReviewPolicy, ReviewRound
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
 from review.services.rounds import PinInput, decision_record, round_open
+from review.services.invitations import invitation_viewed
 from review.services.share_links import share_link_create, share_link_resolve, share_link_use
 
 
+GUEST_EMAIL = "marco@aurora-soda.example"
+OUTBOX_BACKEND = "review.mail.OutboxBackend"
+
+
 def _user(username: str, group: str, *, staff: bool = True):
-    user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={
+        "is_staff": staff, "email": f"{username}@seed-demo.example"})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -56,26 +69,65 @@ def review_stage(*, context: dict) -> dict:
     versions_triage(versions=others[5:9], triage=Version.Triage.REJECT, actor=producer)
     versions_triage(versions=others[9:], triage=Version.Triage.REGENERATE, actor=producer)
 
+    # The brief's policy runs the cycle: the internal round's approval opens the client round by itself,
+    # invites the client's reviewer and e-mails the guest a share link of their own.
+    ReviewPolicy.objects.update_or_create(brief=brief, defaults={"automate_stages": True, "guest_emails": [GUEST_EMAIL]})
     internal = round_open(brief=brief, versions=[master], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
-                          reviewers=[reviewer], title="Internal check")
+                          reviewers=[reviewer], title="Internal check", deadline=timezone.now() + dt.timedelta(days=2))
     decision_record(review_round=internal, version=master, verdict=Decision.Verdict.APPROVE, reviewer=reviewer,
                     comment="Palette on brand, product in focus.")
+    client_round = ReviewRound.objects.get(previous=internal)
 
-    client_round = round_open(brief=brief, versions=[master], stage=ReviewRound.Stage.CLIENT, opened_by=producer,
-                              reviewers=[client_user], title="Client sign-off")
-    link, token = share_link_create(review_round=client_round, expires=timezone.localdate() + dt.timedelta(days=7),
-                                    created_by=producer, label="Client sign-off link")
-    # The client's guest answers through the link, exactly as the share page does.
+    # The guest follows the link in their invitation e-mail, exactly as the share page does. Mail sent to a real
+    # SMTP server is out of reach here: then the demo makes the guest a link of its own.
+    if settings.EMAIL_BACKEND == OUTBOX_BACKEND:
+        token = worker_wait(lambda: _emailed_share_token(client_round, GUEST_EMAIL), "the guest's invitation e-mail")
+    else:
+        _, token = share_link_create(review_round=client_round, expires=timezone.localdate() + dt.timedelta(days=7),
+                                     created_by=producer, label="demo guest (invitation went to the SMTP server)")
     guest_link = share_link_resolve(token=token)
     share_link_use(link=guest_link, action="view")
+    invitation_viewed(review_round=client_round, share_link=guest_link)
     decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, share_link=guest_link,
                     guest_name="Marco (Aurora Soda Co. brand team)", comment="Love the can's highlight here.",
                     pins=[PinInput(x=0.4, y=0.55, w=0.2, h=0.2, note="keep this highlight")])
     decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, reviewer=client_user,
                     comment="Signed off for delivery.")
+    link = guest_link
     master.refresh_from_db()
     approval = version_final_approval(version=master)
     context["approved_master"] = master
     return {"approved_master": master.pk, "approval": approval.pk if approval else None, "sha256": master.blob_id,
-            "rounds": [internal.pk, client_round.pk], "share_link": link.pk, "share_url": reverse("share-page", args=[token]),
+            "rounds": [internal.pk, client_round.pk], "client_round_opened_by": "automation", "share_link": link.pk,
+            "share_url": reverse("share-page", args=[token]),
             "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username}}
+
+
+def _emailed_share_token(review_round: ReviewRound, address: str) -> str | None:
+    """The share-link token from the guest's sent invitation: the e-mail is the only place it exists in clear."""
+    sent = Notification.objects.filter(review_round=review_round, email=address, kind="invited",
+                                       state=Notification.State.SUCCEEDED).first()
+    if sent is None:
+        return None
+    path = Path(settings.SEED_OUTBOX_DIR) / f"notification-{sent.pk}.eml"
+    with path.open("rb") as handle:
+        message = email.message_from_binary_file(handle, policy=email.policy.default)
+    found = re.search(r"/review/s/([A-Za-z0-9_-]+)/", message.get_body(preferencelist=("plain",)).get_content())
+    if found is None:
+        raise ApplicationError(f"{path} holds no share link")
+    return found.group(1)
+
+
+def notifications_stage(*, context: dict) -> dict:
+    """Last: wait until the worker has sent every queued message, then say how many went and where."""
+    queued = Notification.objects.filter(state__in=[Notification.State.QUEUED, Notification.State.RUNNING])
+    worker_wait(lambda: None if queued.exists() else True, "sending the notifications")
+    sent = Notification.objects.filter(state=Notification.State.SUCCEEDED)
+    by_kind = {}
+    for kind in sent.values_list("kind", flat=True):
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    outbox = Path(settings.SEED_OUTBOX_DIR)
+    written = settings.EMAIL_BACKEND == OUTBOX_BACKEND
+    return {"sent": sent.count(), "by_kind": by_kind, "failed": Notification.objects.filter(state=Notification.State.FAILED).count(),
+            "outbox": str(outbox) if written else None, "outbox_files": len(list(outbox.glob("*.eml"))) if written else None,
+            "smtp": f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}" if settings.EMAIL_HOST else None}

@@ -2,6 +2,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+from assets.models.base import QueuedRun
 
 DEFAULT_CHECKLIST = ("Brand colour present", "Eye-line towards lens", "No anatomical glitches")
 
@@ -62,6 +65,11 @@ class ReviewRound(models.Model):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
+    class Rule(models.TextChoices):
+        ALL = "all", "All deciders"
+        ANY = "any", "Any decider"
+        MAJORITY = "majority", "Majority of deciders"
+
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="review_rounds")
     number = models.PositiveIntegerField()
     stage = models.CharField(max_length=20, choices=Stage.choices)
@@ -69,7 +77,10 @@ class ReviewRound(models.Model):
     title = models.CharField(max_length=200, blank=True)
     previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_round")
     versions = models.ManyToManyField("assets.Version", through="RoundVersion", related_name="review_rounds")
-    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="review_rounds", blank=True)
+    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, through="RoundReviewer", related_name="review_rounds",
+                                       blank=True)
+    rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.ALL,
+                            help_text="How deciders' verdicts roll up; reject > changes > approve with changes > approve breaks ties")
     deadline = models.DateTimeField(null=True, blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(auto_now_add=True)
@@ -82,6 +93,62 @@ class ReviewRound(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brief} · round {self.number} ({self.get_stage_display()})"
+
+
+class RoundReviewer(models.Model):
+    """One invitee of a round, a studio or client user or a guest behind a share link: invited → viewed → decided.
+
+    The table is the one the plain many-to-many field made, so existing invitations keep their rows.
+    """
+
+    review_round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, db_column="reviewround_id",
+                                     related_name="invitations")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                 db_column="user_id", related_name="round_invitations")
+    share_link = models.OneToOneField("review.ShareLink", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="invitation")
+    guest_email = models.EmailField(blank=True)
+    decides = models.BooleanField(default=True, help_text="Off: the invitee follows the round and comments, but does not decide")
+    invited_at = models.DateTimeField(default=timezone.now)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "review_reviewround_reviewers"
+        ordering = ["review_round", "id"]
+        constraints = [
+            models.CheckConstraint(name="invitee_is_user_or_guest",
+                                   condition=Q(reviewer__isnull=False, share_link__isnull=True)
+                                   | Q(reviewer__isnull=True, share_link__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.review_round}"
+
+    @property
+    def name(self) -> str:
+        if self.reviewer_id:
+            return self.reviewer.get_full_name() or self.reviewer.get_username()
+        return self.guest_email or f"guest link {self.share_link_id}"
+
+
+class ReviewPolicy(models.Model):
+    """How a brief's rounds run; a brief without one runs on the defaults."""
+
+    brief = models.OneToOneField("assets.Brief", on_delete=models.CASCADE, related_name="review_policy")
+    checklist_before_approval = models.BooleanField(default=False, help_text="Approving needs every checklist item ticked")
+    reason_for_changes = models.BooleanField(default=False, help_text="Rejecting or requesting changes needs a reason")
+    automate_stages = models.BooleanField(
+        default=True, help_text="An internal round closing approved opens the client round by itself; changes requested "
+                                "send the producer a to-do list")
+    guest_emails = models.JSONField(default=list, blank=True,
+                                    help_text="Client reviewers without an account: each gets a share link by e-mail")
+    client_round_days = models.PositiveSmallIntegerField(default=3, help_text="Deadline of an automatic client round")
+
+    class Meta:
+        verbose_name_plural = "review policies"
+
+    def __str__(self) -> str:
+        return f"review policy of {self.brief}"
 
 
 class RoundVersion(models.Model):
@@ -108,6 +175,7 @@ class Decision(models.Model):
 
     class Verdict(models.TextChoices):
         APPROVE = "approve", "Approve"
+        APPROVE_WITH_CHANGES = "approve_with_changes", "Approve with changes"
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         REJECT = "reject", "Reject"
 
@@ -220,3 +288,94 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.object_type}:{self.object_id}"
+
+
+class NotificationPreference(models.Model):
+    class Mode(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediately"
+        DIGEST = "digest", "Daily digest"
+        OFF = "off", "Off"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference")
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IMMEDIATE)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_mode_display()}"
+
+
+class Notification(QueuedRun):
+    """One message to one person about one event, sent by the worker once the event's transaction commits.
+
+    `key` names the event for this recipient, so the same reminder or notice is never made twice.
+    """
+
+    class State(models.TextChoices):
+        HELD = "held", "Held for the digest"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Sending"
+        SUCCEEDED = "succeeded", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField()
+    review_round = models.ForeignKey(ReviewRound, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    sealed_link = models.TextField(blank=True, help_text="A guest's share link, encrypted until sent, then dropped")
+    images = models.JSONField(default=list, blank=True, help_text="Blob sha256s shown inline as thumbnails")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    digest = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="digested",
+                               help_text="The digest message that carried this one")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state"], name="review_noti_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.email}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL told about review events: the studio's own (no client) or one client's."""
+
+    client = models.ForeignKey("assets.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="webhooks",
+                               help_text="Empty: every client's events")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, help_text="Signs each payload (HMAC-SHA256); the receiver checks it")
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(QueuedRun):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Sending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=200, unique=True)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="review_hook_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.endpoint}"

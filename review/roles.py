@@ -13,7 +13,9 @@ _ASSETS = ["client", "campaign", "brief", "reference", "prompttemplate", "prompt
 _GENERATION = ["generationjob", "jobbatch", "reproductionrun"]
 _DELIVERY = ["channelpreset", "focalpoint", "delivery", "deliveryitem", "fingerprint"]
 _REVIEW = ["rating", "checklistitem", "checklisttick", "reviewround", "roundversion", "decision", "pin", "approval",
-           "sharelink", "auditevent"]
+           "sharelink", "auditevent", "roundreviewer", "reviewpolicy", "notification", "notificationpreference",
+           "webhookendpoint", "webhookdelivery"]
+_STUDIO_ONLY = {"auditevent", "notification", "webhookendpoint", "webhookdelivery", "notificationpreference"}
 
 ROLE_PERMISSIONS = {
     PRODUCER: [f"{app}.{action}_{model}" for app, models in (("assets", _ASSETS), ("review", _REVIEW), ("generation", _GENERATION),
@@ -21,7 +23,7 @@ ROLE_PERMISSIONS = {
                for model in models for action in ("view", "add", "change")] + ["delivery.override_qc", STUDIO_PERMISSION],
     INTERNAL_REVIEWER: [f"assets.view_{m}" for m in _ASSETS if m != "clientmembership"]
     + ["assets.change_version"]
-    + [f"review.view_{m}" for m in _REVIEW if m != "auditevent"]
+    + [f"review.view_{m}" for m in _REVIEW if m not in _STUDIO_ONLY]
     + [f"generation.view_{m}" for m in _GENERATION]
     + [f"delivery.view_{m}" for m in _DELIVERY]
     + ["review.add_decision", "review.add_rating", "review.change_rating", "review.add_checklisttick",

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from assets.access import is_client_user, scoped
 from assets.models import Brief, Derivation, Phase, Version
 from assets.selectors import lineage_graph, version_ancestry
-from review.models import Approval, Decision, ReviewRound
+from review.cycles import cycles_of
+from review.models import Approval, Decision, ReviewRound, RoundReviewer, RoundVersion
 
 Verdict = Decision.Verdict
 UNDECIDED = "undecided"
@@ -43,30 +45,159 @@ def current_decisions(*, review_round: ReviewRound, for_client: bool = False) ->
     return sorted(decisions, key=lambda decision: decision.pk)
 
 
-RESULT_LABELS = {Verdict.APPROVE: "approved", Verdict.CHANGES_REQUESTED: "changes requested", Verdict.REJECT: "rejected",
-                 UNDECIDED: "undecided"}
+RESULT_LABELS = {Verdict.APPROVE: "approved", Verdict.APPROVE_WITH_CHANGES: "approved with changes",
+                 Verdict.CHANGES_REQUESTED: "changes requested", Verdict.REJECT: "rejected", UNDECIDED: "undecided"}
+APPROVING = (Verdict.APPROVE, Verdict.APPROVE_WITH_CHANGES)
+# The tie-breaker, worst first, as in the review trackers studios use.
+SEVERITY = (Verdict.REJECT, Verdict.CHANGES_REQUESTED, Verdict.APPROVE_WITH_CHANGES, Verdict.APPROVE)
+Rule = ReviewRound.Rule
 
 
 def result_label(result: str | None) -> str:
     return RESULT_LABELS.get(result, "undecided")
 
 
-def rollup(verdicts: list[str]) -> str:
-    """A fixed rule, as in the review trackers studios use: any reject, then any changes, then approve."""
+def _worst(verdicts) -> str:
+    return next((verdict for verdict in SEVERITY if verdict in verdicts), UNDECIDED)
+
+
+def rollup(verdicts: list[str], *, rule: str = Rule.ALL, deciders: int = 0) -> str:
+    """One version's result from its current verdicts under the round's rule.
+
+    all: the worst verdict counts (reject > changes > approve with changes > approve). any: one approving
+    decider is enough. majority: more than half of the `deciders` approving; at least half not approving
+    settles it the other way; short of either it is undecided.
+    """
     if not verdicts:
         return UNDECIDED
-    if Verdict.REJECT in verdicts:
-        return Verdict.REJECT
-    if Verdict.CHANGES_REQUESTED in verdicts:
-        return Verdict.CHANGES_REQUESTED
-    return Verdict.APPROVE
+    approving = [verdict for verdict in verdicts if verdict in APPROVING]
+    if rule == Rule.ANY and approving:
+        return _worst(approving)
+    if rule == Rule.MAJORITY:
+        count = max(deciders, len(verdicts))
+        if len(approving) * 2 > count:
+            return _worst(approving)
+        others = [verdict for verdict in verdicts if verdict not in APPROVING]
+        return _worst(others) if len(others) * 2 >= count else UNDECIDED
+    return _worst(verdicts)
+
+
+def _author(decision: Decision) -> tuple[str, int]:
+    return ("user", decision.reviewer_id) if decision.reviewer_id else ("link", decision.share_link_id)
+
+
+def _invitee(invitation: RoundReviewer) -> tuple[str, int]:
+    return ("user", invitation.reviewer_id) if invitation.reviewer_id else ("link", invitation.share_link_id)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Where a round stands: each version's result, and whether every result is settled under the rule."""
+
+    results: dict[int, str]
+    settled: bool
+    deciders: int
+
+
+def round_tally(*, review_round: ReviewRound) -> Tally:
+    deciders = {_invitee(i) for i in review_round.invitations.all() if i.decides}
+    verdicts, decided_by = defaultdict(list), defaultdict(set)
+    for decision in current_decisions(review_round=review_round):
+        verdicts[decision.version_id].append(decision.verdict)
+        decided_by[decision.version_id].add(_author(decision))
+    results, settled = {}, bool(deciders)
+    for item in review_round.items.all():
+        mine = verdicts[item.version_id]
+        results[item.version_id] = rollup(mine, rule=review_round.rule, deciders=len(deciders))
+        everyone = deciders <= decided_by[item.version_id]
+        if review_round.rule == Rule.ALL:
+            settled &= everyone
+        elif review_round.rule == Rule.ANY:
+            # One approval settles it; anything else waits for the other deciders, who may still approve.
+            settled &= everyone or results[item.version_id] in APPROVING
+        else:
+            settled &= everyone or results[item.version_id] != UNDECIDED
+    return Tally(results=results, settled=settled, deciders=len(deciders))
 
 
 def round_results(*, review_round: ReviewRound) -> dict[int, str]:
-    verdicts = defaultdict(list)
+    return round_tally(review_round=review_round).results
+
+
+@dataclass(frozen=True)
+class Invitee:
+    invitation: int
+    name: str
+    kind: str  # studio, client or guest
+    decides: bool
+    state: str  # invited, viewed, decided, overdue
+    invited_at: datetime
+    viewed_at: datetime | None
+    decided_at: datetime | None
+    waiting_seconds: float | None
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "invited_at": self.invited_at.isoformat(),
+                "viewed_at": self.viewed_at.isoformat() if self.viewed_at else None,
+                "decided_at": self.decided_at.isoformat() if self.decided_at else None}
+
+
+def round_invitees(*, review_round: ReviewRound, now: datetime | None = None) -> list[Invitee]:
+    """Every invitee's state: invited → viewed → decided (every version of the round), or overdue past the deadline."""
+    now = now or timezone.now()
+    versions = {item.version_id for item in review_round.items.all()}
+    decided_on, last_decision = defaultdict(set), {}
     for decision in current_decisions(review_round=review_round):
-        verdicts[decision.version_id].append(decision.verdict)
-    return {item.version_id: rollup(verdicts[item.version_id]) for item in review_round.items.all()}
+        author = _author(decision)
+        decided_on[author].add(decision.version_id)
+        last_decision[author] = max(last_decision.get(author, decision.created_at), decision.created_at)
+    invitees = []
+    for invitation in review_round.invitations.select_related("reviewer").all():
+        key = _invitee(invitation)
+        decided = invitation.decides and versions <= decided_on[key]
+        decided_at = last_decision.get(key) if decided else None
+        if decided:
+            state = "decided"
+        elif review_round.deadline and now > review_round.deadline and review_round.status == ReviewRound.Status.OPEN:
+            state = "overdue"
+        else:
+            state = "viewed" if invitation.first_viewed_at else "invited"
+        kind = "guest" if invitation.share_link_id else ("client" if is_client_user(user=invitation.reviewer) else "studio")
+        waiting = None if decided or not invitation.decides else (
+            ((review_round.closed_at or now) - invitation.invited_at).total_seconds())
+        invitees.append(Invitee(invitation=invitation.pk, name=invitation.name, kind=kind, decides=invitation.decides, state=state,
+                                invited_at=invitation.invited_at, viewed_at=invitation.first_viewed_at, decided_at=decided_at,
+                                waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None))
+    return invitees
+
+
+def rounds_waiting_on(*, user) -> QuerySet[ReviewRound]:
+    """Open rounds where `user` decides and has not decided every version yet (one query)."""
+    undecided_item = RoundVersion.objects.filter(review_round=OuterRef("review_round")).exclude(
+        version__decisions__in=Decision.objects.filter(review_round=OuterRef(OuterRef("review_round")), reviewer=user))
+    return ReviewRound.objects.filter(
+        status=ReviewRound.Status.OPEN,
+        pk__in=RoundReviewer.objects.filter(reviewer=user, decides=True).filter(Exists(undecided_item)).values("review_round"))
+
+
+def waiting_on_text(invitees: list[Invitee], *, now: datetime | None = None) -> str:
+    """"waiting on: Alice (client, 2 days), Bob (studio, 5 hours)", or that nobody is awaited."""
+    waiting = [i for i in invitees if i.waiting_seconds is not None]
+    if not waiting:
+        return "waiting on nobody"
+    return "waiting on: " + ", ".join(f"{i.name} ({i.kind}, {_duration(i.waiting_seconds)}"
+                                      f"{', overdue' if i.state == 'overdue' else ''})" for i in waiting)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 86400:
+        days = int(seconds // 86400)
+        return f"{days} day{'s' if days != 1 else ''}"
+    if seconds >= 3600:
+        hours = int(seconds // 3600)
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, int(seconds // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def maybe_later_pool(*, brief: Brief) -> QuerySet[Version]:
@@ -79,24 +210,22 @@ def maybe_later_pool(*, brief: Brief) -> QuerySet[Version]:
 
 
 def brief_cycle_stats(*, brief: Brief) -> dict:
-    """Approval cycles of a brief: rounds, time in each, time waiting on the client, GPU-seconds per phase."""
-    now = timezone.now()
-    rounds = []
-    waiting_on_client = timedelta()
-    for review_round in brief.review_rounds.order_by("number"):
-        duration = (review_round.closed_at or now) - review_round.opened_at
-        if review_round.stage == ReviewRound.Stage.CLIENT:
-            waiting_on_client += duration
-        rounds.append({"number": review_round.number, "stage": review_round.stage, "status": review_round.status,
-                       "hours": round(duration.total_seconds() / 3600, 2)})
-    spent = {phase: (wall, gpu) for phase, wall, gpu in Derivation.objects.filter(brief=brief).values_list("phase")
-             .annotate(wall=Sum("wall_seconds"), gpu=Sum("gpu_seconds")).values_list("phase", "wall", "gpu")}
+    """Approval cycles of one brief: rounds, hours in each, hours waiting on the client and on each reviewer,
+    the bottleneck, GPU-seconds and wall-seconds per phase."""
+    briefs = Brief.objects.filter(pk=brief.pk)
+    cycles = cycles_of(briefs=briefs)
+    mine = cycles["briefs"][0] if cycles["briefs"] else {"rounds": [], "rounds_to_final_approval": None, "waiting_hours": {}}
+    wall = dict(Derivation.objects.filter(brief=brief).values("phase").annotate(wall=Sum("wall_seconds"))
+                .values_list("phase", "wall"))
     return {
-        "cycles": len(rounds),
-        "rounds": rounds,
-        "hours_waiting_on_client": round(waiting_on_client.total_seconds() / 3600, 2),
-        "gpu_seconds_by_phase": {phase: round(spent.get(phase, (0, 0))[1] or 0.0, 3) for phase in Phase.values},
-        "wall_seconds_by_phase": {phase: round(spent.get(phase, (0, 0))[0] or 0.0, 3) for phase in Phase.values},
+        "cycles": len(mine["rounds"]),
+        "rounds": mine["rounds"],
+        "rounds_to_final_approval": mine["rounds_to_final_approval"],
+        "hours_waiting_on_client": round(sum(r["hours"] for r in mine["rounds"] if r["stage"] == ReviewRound.Stage.CLIENT), 2),
+        "waiting_hours": mine["waiting_hours"],
+        "bottleneck": cycles["bottleneck"],
+        "gpu_seconds_by_phase": cycles["gpu_seconds_by_phase"],
+        "wall_seconds_by_phase": {phase: round(wall.get(phase) or 0.0, 3) for phase in Phase.values},
     }
 
 

@@ -16,6 +16,7 @@ from assets.thumbnails import thumbnail_ensure
 from review.models import Decision
 from review.selectors import current_decisions, result_label, round_results
 from review.services.rounds import PinInput, decision_record
+from review.services.invitations import invitation_viewed
 from review.services.share_links import ShareLinkRefused, share_link_resolve, share_link_use
 
 GUEST_SESSION_KEY = "review_guest_name"
@@ -25,7 +26,9 @@ class GuestDecisionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     guest_name = forms.CharField(max_length=120, label="Your name")
     verdict = forms.ChoiceField(choices=[(Decision.Verdict.APPROVE, "Approve"),
-                                         (Decision.Verdict.CHANGES_REQUESTED, "Request changes")],
+                                         (Decision.Verdict.APPROVE_WITH_CHANGES, "Approve with changes"),
+                                         (Decision.Verdict.CHANGES_REQUESTED, "Request changes"),
+                                         (Decision.Verdict.REJECT, "Reject")],
                                 widget=forms.RadioSelect)
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     pin_x = forms.FloatField(required=False, min_value=0, max_value=1, widget=forms.HiddenInput)
@@ -41,11 +44,16 @@ class GuestDecisionForm(forms.Form):
                          note=data.get("comment", "")[:500])]
 
 
+# The token is in the path. "strict-origin" sends only scheme and host as Referer, so the token stays out of
+# access logs; "no-referrer" would do that too, but browsers then send `Origin: null` with the page's own
+# form, and Django's CSRF check refuses every guest's decision.
+REFERRER_POLICY = "strict-origin"
+
+
 def _unlogged(response):
-    """The token is in the path: keep it out of Django's request log even for 4xx answers, and out of
-    the Referer header the page's image requests would otherwise carry into access logs."""
+    """Keep the token out of Django's request log even for 4xx answers, and out of Referer headers."""
     response._has_been_logged = True
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = REFERRER_POLICY
     return response
 
 
@@ -79,10 +87,11 @@ def share_page(request, token: str):
                 request.session[GUEST_SESSION_KEY] = form.cleaned_data["guest_name"]
                 messages.success(request, f"Thank you — your decision on {item.client_name or 'this image'} is recorded.")
         else:
-            messages.error(request, "Please give your name and choose approve or request changes.")
+            messages.error(request, "Please give your name and choose a decision.")
         return _unlogged(redirect("share-page", token=token))
 
     share_link_use(link=link, action="view")
+    invitation_viewed(review_round=review_round, share_link=link)
     decisions = defaultdict(list)
     for decision in current_decisions(review_round=review_round, for_client=True):
         decisions[decision.version_id].append(decision)
@@ -110,5 +119,5 @@ def share_image(request, token: str, version_id: int):
     name = thumbnail_ensure(blob=item.version.blob, size=768)
     response = FileResponse(storages["derived"].open(name, "rb"), content_type="image/webp")
     response["Cache-Control"] = "private, max-age=3600"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = REFERRER_POLICY
     return response

@@ -64,6 +64,7 @@ def media_root(settings, tmp_path, c2pa_keys):
     settings.SEED_MODEL_CACHE = root / "model-cache"
     settings.SEED_DELIVERY_DIR = root / "deliveries"
     settings.SEED_AUDIT_CHECKPOINT_DIR = root / "audit-checkpoints"
+    settings.SEED_OUTBOX_DIR = root / "outbox"
     settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY = c2pa_keys["chain"], c2pa_keys["key"]
     settings.SEED_C2PA_TRUST_ANCHORS = c2pa_keys["root"]
     settings.STORAGES = {

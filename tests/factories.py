@@ -58,7 +58,8 @@ def chain(*, brief: Brief, length: int) -> list[Version]:
 
 def member(username, group, client=None):
     """A staff user in a role group (and a client's membership for client reviewers)."""
-    user = get_user_model().objects.create_user(username, password=f"{username}-pass-123", is_staff=True)
+    user = get_user_model().objects.create_user(username, email=f"{username}@example.test", password=f"{username}-pass-123",
+                                                is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     if client is not None:
         ClientMembership.objects.create(user=user, client=client)

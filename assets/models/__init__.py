@@ -1,6 +1,14 @@
 from .access import ClientMembership
 from .blobs import Blob, blob_storage_name
-from .briefs import DEFAULT_NEGATIVE_PROMPT, Brief, Campaign, Client, Prompt, PromptTemplate, Reference
+from .briefs import (
+    DEFAULT_NEGATIVE_PROMPT,
+    Brief,
+    Campaign,
+    Client,
+    Prompt,
+    PromptTemplate,
+    Reference,
+)
 from .graph import Derivation, Generated, Operation, Phase, Used, Version
 from .weights import ModelWeights
 

@@ -36,3 +36,18 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRowError(f"{type(self).__name__} {self.pk} is part of the lineage and cannot be deleted")
+
+
+class QueuedRun(models.Model):
+    """What the one run lifecycle (assets.services.runs) keeps on every queued row; each model adds its own `state`
+    with at least queued, running, succeeded and failed."""
+
+    error = models.TextField(blank=True)
+    # The worker's claim: a run whose worker died is taken over once it is older than the task timeout.
+    started_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True

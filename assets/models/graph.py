@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .base import AppendOnlyModel
+from .base import AppendOnlyModel, QueuedRun
 
 
 class Operation(models.TextChoices):
@@ -33,7 +33,7 @@ class Phase(models.TextChoices):
     DELIVERY = "delivery", "Delivery"
 
 
-class Derivation(AppendOnlyModel):
+class Derivation(AppendOnlyModel, QueuedRun):
     """One activity: an operation with typed parameters that used inputs and generated versions."""
 
     class State(models.TextChoices):
@@ -54,11 +54,7 @@ class Derivation(AppendOnlyModel):
     params = models.JSONField(default=dict, blank=True)
     environment = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
-    error = models.TextField(blank=True)
     job_id = models.CharField(max_length=64, blank=True)
-    # Set by the worker that claims the run; only that worker may record its outputs.
-    claim_token = models.UUIDField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     # What the worker had to do to get the run through (an out-of-memory retry, a cleared cache): newest last.
@@ -68,8 +64,6 @@ class Derivation(AppendOnlyModel):
                                      related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     wall_seconds = models.FloatField(null=True, blank=True)
     gpu_seconds = models.FloatField(null=True, blank=True)
 

@@ -54,7 +54,8 @@ def _send(task: str, pk: int, name: str) -> None:
     async_task(task, pk, task_name=name)
 
 
-def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None, related: tuple[str, ...] = ()):
+def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None, related: tuple[str, ...] = (),
+              max_attempts: int | None = None):
     """Own a queued row, or a running one whose worker stopped (claimed longer ago than the task timeout).
 
     One round trip: a conditional `UPDATE … RETURNING` both decides and reads the row. Returns the row,
@@ -73,8 +74,8 @@ def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None,
             raise ClaimHeld(f"{model._meta.verbose_name} {pk} is running on another worker since {held:%H:%M:%S}; "
                             "the broker offers this task again after its retry delay")
         return None
-    if row.attempts > settings.Q_CLUSTER["max_attempts"]:
-        run_fail(row=row, message=f"gave up after {row.attempts - 1} attempts whose worker stopped")
+    if row.attempts > (max_attempts or settings.Q_CLUSTER["max_attempts"]):
+        run_fail(row=row, message=f"gave up after {row.attempts - 1} attempts")
         return None
     if related:
         row = model.objects.select_related(*related).get(pk=pk)
@@ -131,6 +132,11 @@ def run_complete(*, row, **fields) -> None:
         raise RunSuperseded(f"{row._meta.verbose_name} {row.pk} is {state}; outputs discarded")
 
 
+def run_requeue(*, row, message: str, **fields) -> bool:
+    """Put the run back in the queue (a retry later, with the reason so far), if this worker still owns it."""
+    return bool(_owned(row).update(state=row.State.QUEUED, error=message[:2000], **fields))
+
+
 def run_fail(*, row, message: str, state: str | None = None, **fields) -> bool:
     """End the run as failed (or `state`) with the reason, if this worker still owns it."""
     return bool(_owned(row).update(state=state or row.State.FAILED, error=message[:2000], **_finished(row), **fields))
@@ -176,13 +182,14 @@ class RunScope:
 
 
 def run_guarded(*, model: type[models.Model], pk: int, work: Callable, fields: dict | None = None,
-                related: tuple[str, ...] = (), failure: Callable[[object, Exception], str | None] | None = None) -> str:
+                related: tuple[str, ...] = (), failure: Callable[[object, Exception], str | None] | None = None,
+                max_attempts: int | None = None) -> str:
     """Claim the row, let `work(row, scope)` do the job and record it (through run_complete), or record why not.
 
     `work` returns the outcome's name ("succeeded", "blocked", a verdict). `failure(row, exc)` may put an
     unexpected error in the run's own words. Returns "skipped" when the claim finds nothing to do.
     """
-    row = run_claim(model=model, pk=pk, fields=fields, related=related)
+    row = run_claim(model=model, pk=pk, fields=fields, related=related, max_attempts=max_attempts)
     if row is None:
         return "skipped"
     scope = RunScope()

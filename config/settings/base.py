@@ -242,3 +242,22 @@ SEED_QC_PALETTE_DELTA_E = float(env_str("SEED_QC_PALETTE_DELTA_E", "12"))
 SEED_QC_PALETTE_MIN_SHARE = float(env_str("SEED_QC_PALETTE_MIN_SHARE", "0.02"))
 # verify: a copy is "perceptual" when its 64-bit perceptual hash differs in at most this many bits.
 SEED_VERIFY_MAX_HASH_DISTANCE = env_int("SEED_VERIFY_MAX_HASH_DISTANCE", 10)
+
+# Notifications. Mail uses Django's own setting names; without EMAIL_HOST every message is written as an
+# .eml file under MEDIA_ROOT/outbox instead of being sent (the demo and development).
+SEED_BASE_URL = env_str("SEED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Seed <seed@localhost>")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "review.mail.OutboxBackend"
+SEED_OUTBOX_DIR = Path(env_str("SEED_OUTBOX_DIR", str(MEDIA_ROOT / "outbox")))
+# A reminder goes this long before a round's deadline to invitees who have not decided.
+SEED_REMINDER_LEAD_HOURS = env_int("SEED_REMINDER_LEAD_HOURS", 24)
+# Webhook deliveries: tries per event (backing off 1, 5, 25 … minutes), and consecutive failures that disable an endpoint.
+SEED_WEBHOOK_TRIES = env_int("SEED_WEBHOOK_TRIES", 5)
+SEED_WEBHOOK_DISABLE_AFTER = env_int("SEED_WEBHOOK_DISABLE_AFTER", 10)
+SEED_WEBHOOK_TIMEOUT = env_int("SEED_WEBHOOK_TIMEOUT", 10)

@@ -21,6 +21,7 @@ from assets.services.derivations import UsedInput, derivation_create
 from assets.services.runs import RunScope, run_complete
 from delivery.models import ChannelPreset, DeliveryItem, Fingerprint
 from review.services.audit import audit_event_append
+from review.services.notifications import Message, absolute, notify_user, webhooks_notify
 
 
 def delivery_record(*, delivery, master, master_image, files, facts, graph, summary, staging: Path, scope: RunScope) -> Path:
@@ -38,6 +39,7 @@ def delivery_record(*, delivery, master, master_image, files, facts, graph, summ
                          bundle_size=bundle_size, progress_step=delivery.progress_total, error="")
             audit_event_append(kind="delivery.delivered", object_type="delivery", object_id=delivery.pk, actor=delivery.created_by,
                                payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle_sha256})
+            _ready_notify(delivery=delivery, master=master, report=report)
             if final_dir.exists():
                 raise ApplicationError(f"{final_dir} already exists; delivered files are never overwritten")
             os.rename(staging, final_dir)
@@ -47,6 +49,18 @@ def delivery_record(*, delivery, master, master_image, files, facts, graph, summ
             shutil.rmtree(final_dir, ignore_errors=True)
         raise
     return final_dir
+
+
+def _ready_notify(*, delivery, master, report: dict) -> None:
+    names = [item["file"] for item in report["files"]]
+    message = Message(kind="delivery_ready", images=[master.blob_id],
+                      subject=f"Delivered: {len(names)} file(s) of v{master.pk}, {master.brief.title}",
+                      lines=[f"Delivery {delivery.pk} of v{master.pk} is signed and bundled:", *[f"• {name}" for name in names]],
+                      data={"delivery": delivery.pk, "version": master.pk, "files": names})
+    if delivery.created_by is not None:
+        notify_user(user=delivery.created_by, message=message, key=f"delivery_ready:{delivery.pk}:user{delivery.created_by_id}",
+                    link=absolute(f"/admin/delivery/delivery/{delivery.pk}/change/"))
+    webhooks_notify(message=message, key=f"delivery_ready:{delivery.pk}", client_id=master.brief.campaign.client_id)
 
 
 def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> dict:

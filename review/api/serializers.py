@@ -1,8 +1,10 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Version
-from review.models import ChecklistItem, Decision, Pin, ReviewRound, ShareLink
+from review.models import ChecklistItem, Decision, NotificationPreference, Pin, ReviewRound, ShareLink
+from review.selectors import round_invitees, waiting_on_text
 
 
 class PinSerializer(serializers.ModelSerializer):
@@ -31,21 +33,52 @@ class DecisionCreateSerializer(serializers.Serializer):
     pins = PinSerializer(many=True, required=False, default=list)
 
 
+class InviteeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["studio", "client", "guest"])
+    decides = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["invited", "viewed", "decided", "overdue"])
+    invited_at = serializers.DateTimeField()
+    viewed_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    waiting_seconds = serializers.FloatField(allow_null=True, help_text="How long the round has waited on them; null once decided")
+
+
 class RoundSerializer(serializers.ModelSerializer):
     versions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     reviewers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    invitees = serializers.SerializerMethodField()
+    waiting_on = serializers.SerializerMethodField()
 
     class Meta:
         model = ReviewRound
-        fields = ["id", "brief", "number", "stage", "status", "title", "previous", "versions", "reviewers", "deadline",
-                  "opened_at", "closed_at"]
+        fields = ["id", "brief", "number", "stage", "status", "title", "previous", "versions", "reviewers", "rule", "deadline",
+                  "opened_at", "closed_at", "invitees", "waiting_on"]
+
+    def _invitees(self, obj) -> list:
+        if not hasattr(obj, "_invitees"):
+            obj._invitees = round_invitees(review_round=obj)
+        return obj._invitees
+
+    @extend_schema_field(InviteeSerializer(many=True))
+    def get_invitees(self, obj) -> list[dict]:
+        return InviteeSerializer(self._invitees(obj), many=True).data
+
+    def get_waiting_on(self, obj) -> str:
+        return waiting_on_text(self._invitees(obj))
 
 
 class RoundCreateSerializer(serializers.Serializer):
     brief = serializers.IntegerField()
     versions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     stage = serializers.ChoiceField(choices=ReviewRound.Stage.choices)
-    reviewers = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), many=True, required=False, default=list)
+    reviewers = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), many=True, required=False, default=list,
+                                                   help_text="Users who decide")
+    commenters = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), many=True, required=False,
+                                                    default=list, help_text="Users who follow and comment but do not decide")
+    guests = serializers.ListField(child=serializers.EmailField(), required=False, default=list,
+                                   help_text="Client reviewers without an account; each gets a share link by e-mail")
+    rule = serializers.ChoiceField(choices=ReviewRound.Rule.choices, required=False, default=ReviewRound.Rule.ALL)
     title = serializers.CharField(required=False, allow_blank=True, default="")
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -103,3 +136,7 @@ class DiffRowSerializer(serializers.Serializer):
     field = serializers.CharField()
     before = serializers.JSONField()
     after = serializers.JSONField()
+
+
+class NotificationPreferenceSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=NotificationPreference.Mode.choices)

@@ -17,5 +17,8 @@ urlpatterns = [
     path("briefs/<int:pk>/checklist/", views.BriefChecklistView.as_view(), name="brief-checklist"),
     path("briefs/<int:pk>/pool/", views.BriefPoolView.as_view(), name="brief-pool"),
     path("briefs/<int:pk>/cycle-stats/", views.BriefCycleStatsView.as_view(), name="brief-cycle-stats"),
+    path("briefs/<int:pk>/cycles/", views.BriefCyclesView.as_view(), name="brief-cycles"),
+    path("clients/<int:pk>/cycles/", views.ClientCyclesView.as_view(), name="client-cycles"),
+    path("me/notifications/", views.MyNotificationsView.as_view(), name="my-notifications"),
     *router.urls,
 ]

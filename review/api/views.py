@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,9 +14,12 @@ from assets.api.serializers import VersionSerializer
 from assets.models import Version
 from review.api import serializers as s
 from review.contact_sheet import contact_sheet_render
-from review.models import ChecklistItem, ShareLink
+from review.cycles import cycles_csv, cycles_of
+from review.models import ChecklistItem, NotificationPreference, ShareLink
 from review.selectors import brief_cycle_stats, current_decisions, maybe_later_pool, recipe_diff, rounds_visible_to
 from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
+from review.services.invitations import invitation_viewed
+from review.services.notifications import notification_preference_set
 from review.services.rounds import PinInput, decision_record, round_close, round_open
 from review.services.share_links import share_link_create, share_link_revoke
 
@@ -39,7 +42,12 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_fields = ["brief", "stage", "status"]
 
     def get_queryset(self):
-        return rounds_visible_to(user=self.request.user).prefetch_related("versions", "reviewers")
+        return rounds_visible_to(user=self.request.user).prefetch_related("versions", "reviewers", "items")
+
+    def retrieve(self, request, *args, **kwargs):
+        review_round = self.get_object()
+        invitation_viewed(review_round=review_round, user=request.user)
+        return Response(self.get_serializer(review_round).data)
 
     @extend_schema(request=s.RoundCreateSerializer, responses={201: s.RoundSerializer})
     def create(self, request):
@@ -50,7 +58,8 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         brief = _visible_brief(request, values["brief"])
         versions = [_visible_version(request, pk) for pk in values["versions"]]
         review_round = round_open(brief=brief, versions=versions, stage=values["stage"], opened_by=request.user,
-                                  reviewers=values["reviewers"], title=values["title"], deadline=values["deadline"])
+                                  reviewers=values["reviewers"], commenters=values["commenters"], guests=values["guests"],
+                                  rule=values["rule"], title=values["title"], deadline=values["deadline"])
         return Response(s.RoundSerializer(review_round).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.RoundSerializer)
@@ -187,3 +196,56 @@ class BriefCycleStatsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
         return Response(brief_cycle_stats(brief=_visible_brief(request, pk)))
+
+
+def _cycles_response(request, briefs, name: str):
+    kind = request.query_params.get("as", "json").lower()
+    if kind not in ("json", "csv"):
+        return Response({"message": "as must be json or csv", "extra": {}}, status=status.HTTP_400_BAD_REQUEST)
+    cycles = cycles_of(briefs=briefs)
+    if kind == "json":
+        return Response(cycles)
+    response = HttpResponse(cycles_csv(cycles), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-cycles.csv"'
+    return response
+
+
+_CYCLES_AS = OpenApiParameter("as", str, enum=["json", "csv"], description="json (default) or csv, one line per round")
+
+
+class BriefCyclesView(APIView):
+    """Rounds to final approval, hours per round, hours waiting on each reviewer, the bottleneck, GPU-seconds."""
+
+    @extend_schema(parameters=[_CYCLES_AS], responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                      (200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request, pk):
+        brief = _visible_brief(request, pk)
+        return _cycles_response(request, briefs_visible_to(user=request.user).filter(pk=brief.pk), f"brief-{brief.pk}")
+
+
+class ClientCyclesView(APIView):
+    """The same across every brief of a client the user may see."""
+
+    @extend_schema(parameters=[_CYCLES_AS], responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                      (200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request, pk):
+        briefs = briefs_visible_to(user=request.user).filter(campaign__client_id=pk)
+        if not briefs.exists():
+            raise NotFound("no such client, or none of its briefs is visible to you")
+        return _cycles_response(request, briefs, f"client-{pk}")
+
+
+class MyNotificationsView(APIView):
+    """How the signed-in user hears about reviews: immediately, in a daily digest, or not at all."""
+
+    @extend_schema(responses=s.NotificationPreferenceSerializer)
+    def get(self, request):
+        preference = NotificationPreference.objects.filter(user=request.user).first()
+        return Response({"mode": preference.mode if preference else NotificationPreference.Mode.IMMEDIATE})
+
+    @extend_schema(request=s.NotificationPreferenceSerializer, responses=s.NotificationPreferenceSerializer)
+    def put(self, request):
+        data = s.NotificationPreferenceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        preference = notification_preference_set(user=request.user, mode=data.validated_data["mode"])
+        return Response({"mode": preference.mode})

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -10,9 +12,11 @@ from assets.access import client_scope, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.blobs import blob_hash
-from review.models import Approval, Decision, Pin, ReviewRound, RoundVersion, ShareLink
-from review.selectors import UNDECIDED, current_decisions, round_results, version_final_approval
+from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewPolicy, ReviewRound, RoundVersion, ShareLink
+from review.selectors import APPROVING, UNDECIDED, round_results, round_tally, version_final_approval
 from review.services.audit import audit_event_append
+from review.services.automation import decision_notify, round_closed_followups
+from review.services.invitations import invitations_create
 
 
 @dataclass(frozen=True)
@@ -24,17 +28,31 @@ class PinInput:
     note: str = ""
 
 
-def round_open(*, brief: Brief, versions: list[Version], stage: str, opened_by, reviewers=(), title: str = "",
-               deadline=None) -> ReviewRound:
-    """Open the next round of a brief; it links to the previous round, which must be closed."""
+def round_open(*, brief: Brief, versions: list[Version], stage: str, opened_by, reviewers=(), commenters=(),
+               guests: list[str] = (), rule: str = ReviewRound.Rule.ALL, title: str = "", deadline=None,
+               opened_by_rule: str = "") -> ReviewRound:
+    """Open the next round of a brief; it links to the previous round, which must be closed.
+
+    `reviewers` decide and `commenters` only follow; `guests` are e-mail addresses of client reviewers
+    without an account, each invited with a share link of their own (client rounds only). Everyone
+    invited is told once the round commits.
+    """
     if stage not in ReviewRound.Stage.values:
         raise ApplicationError(f"unknown stage {stage!r}; choose internal or client")
+    if rule not in ReviewRound.Rule.values:
+        raise ApplicationError(f"unknown roll-up rule {rule!r}; choose one of {', '.join(ReviewRound.Rule.values)}")
+    guests = [address.strip() for address in guests if address.strip()]
+    if guests and stage != ReviewRound.Stage.CLIENT:
+        raise ApplicationError("guests review client rounds only")
+    bad = [address for address in guests if not _email_valid(address)]
+    if bad:
+        raise ApplicationError(f"not an e-mail address: {', '.join(bad)}")
     if not versions:
         raise ApplicationError("a round needs at least one version")
     foreign = [v.pk for v in versions if v.brief_id != brief.pk]
     if foreign:
         raise ApplicationError(f"versions {foreign} do not belong to brief {brief.pk}", extra={"versions": foreign})
-    for reviewer in reviewers:
+    for reviewer in [*reviewers, *commenters]:
         scope = client_scope(user=reviewer)
         if stage == ReviewRound.Stage.INTERNAL and is_client_user(user=reviewer):
             raise ApplicationError(f"{reviewer.get_username()} is a client user and cannot review an internal round")
@@ -48,16 +66,27 @@ def round_open(*, brief: Brief, versions: list[Version], stage: str, opened_by, 
         number = (brief.review_rounds.aggregate(top=Max("number"))["top"] or 0) + 1
         review_round = ReviewRound.objects.create(
             brief=brief, number=number, stage=stage, title=title, previous=previous, deadline=deadline, opened_by=opened_by,
+            rule=rule,
         )
-        review_round.reviewers.set(reviewers)
         RoundVersion.objects.bulk_create(
             RoundVersion(review_round=review_round, version=version, position=i) for i, version in enumerate(versions)
         )
+        invitations_create(review_round=review_round, deciders=list(reviewers), commenters=list(commenters), guests=guests,
+                           created_by=opened_by)
         Version.objects.filter(pk__in=[v.pk for v in versions], status=Version.Status.DRAFT).update(status=Version.Status.IN_REVIEW)
         audit_event_append(kind="round.opened", actor=opened_by, object_type="review_round", object_id=review_round.pk,
                            payload={"brief": brief.pk, "number": number, "stage": stage, "versions": [v.pk for v in versions],
-                                    "reviewers": [r.pk for r in reviewers]})
+                                    "reviewers": [r.pk for r in reviewers], "commenters": [r.pk for r in commenters],
+                                    "guests": len(guests), "rule": rule, **({"automation": opened_by_rule} if opened_by_rule else {})})
     return review_round
+
+
+def _email_valid(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
 
 
 def _check_author(review_round: ReviewRound, reviewer, share_link: ShareLink | None) -> None:
@@ -74,8 +103,30 @@ def _check_author(review_round: ReviewRound, reviewer, share_link: ShareLink | N
         raise ApplicationError(f"{reviewer.get_username()} cannot see this client's briefs")
     if is_client_user(user=reviewer) and review_round.stage != ReviewRound.Stage.CLIENT:
         raise ApplicationError("client users decide in client rounds only")
-    if not reviewer.is_superuser and not review_round.reviewers.filter(pk=reviewer.pk).exists():
+    invitation = review_round.invitations.filter(reviewer=reviewer).first()
+    if invitation is None and not reviewer.is_superuser:
         raise ApplicationError(f"{reviewer.get_username()} is not invited to round {review_round.number}")
+    if invitation is not None and not invitation.decides:
+        raise ApplicationError(f"{reviewer.get_username()} follows round {review_round.number} but does not decide in it",
+                               extra={"code": "not_a_decider"})
+
+
+def _policy_check(review_round: ReviewRound, version: Version, verdict: str, comment: str) -> None:
+    """The brief's own rules: a reason for changes or a rejection, every checklist item ticked before approving."""
+    policy = ReviewPolicy.objects.filter(brief_id=review_round.brief_id).first()
+    if policy is None:
+        return
+    if policy.reason_for_changes and verdict in (Decision.Verdict.CHANGES_REQUESTED, Decision.Verdict.REJECT) \
+            and not comment.strip():
+        raise ApplicationError("give a reason: this brief asks for one when changes are requested or a version is rejected",
+                               extra={"code": "reason_required"})
+    if policy.checklist_before_approval and verdict in APPROVING:
+        ticked = set(ChecklistTick.objects.filter(version=version, checked=True).values_list("item_id", flat=True))
+        open_items = [item.label for item in ChecklistItem.objects.filter(brief_id=review_round.brief_id, active=True)
+                      if item.pk not in ticked]
+        if open_items:
+            raise ApplicationError(f"tick every checklist item before approving; still open: {', '.join(open_items)}",
+                                   extra={"code": "checklist_open", "open": open_items})
 
 
 def _pins_clean(pins: list[PinInput]) -> list[PinInput]:
@@ -105,27 +156,23 @@ def decision_record(*, review_round: ReviewRound, version: Version, verdict: str
         if version_final_approval(version=version) is not None:
             raise ApplicationError(f"version {version.pk} is already approved and can no longer change")
         _check_author(review_round, reviewer, share_link)
+        _policy_check(review_round, version, verdict, comment)
         decision = Decision.objects.create(
             review_round=review_round, version=version, reviewer=reviewer if share_link is None else None,
             share_link=share_link, guest_name=guest_name.strip()[:120], verdict=verdict, comment=comment,
             internal=internal and share_link is None and not is_client_user(user=reviewer), sha256=version.blob_id,
         )
         Pin.objects.bulk_create(Pin(decision=decision, x=p.x, y=p.y, w=p.w, h=p.h, note=p.note[:500]) for p in pins)
-        closing = _closing_facts(review_round) if _everyone_decided(review_round) else None
+        tally = round_tally(review_round=review_round)
+        closing = _closing_facts(review_round, tally.results) if tally.settled else None
         audit_event_append(kind="decision", actor=decision.reviewer, share_link=share_link, object_type="version",
                            object_id=version.pk, payload={"round": review_round.pk, "verdict": verdict, "sha256": version.blob_id,
                                                           "pins": len(pins), "guest": decision.guest_name})
+        if verdict in (Decision.Verdict.CHANGES_REQUESTED, Decision.Verdict.REJECT):
+            decision_notify(decision=decision)
         if closing is not None:
             _close(review_round, closed_by=None, facts=closing)
     return decision
-
-
-def _everyone_decided(review_round: ReviewRound) -> bool:
-    invited = set(review_round.reviewers.values_list("pk", flat=True))
-    if not invited:
-        return False
-    decided = {(d.version_id, d.reviewer_id) for d in current_decisions(review_round=review_round) if d.reviewer_id}
-    return all((item.version_id, user) in decided for item in review_round.items.all() for user in invited)
 
 
 def round_close(*, review_round: ReviewRound, closed_by) -> ReviewRound:
@@ -133,18 +180,17 @@ def round_close(*, review_round: ReviewRound, closed_by) -> ReviewRound:
         review_round = ReviewRound.objects.select_for_update().get(pk=review_round.pk)
         if review_round.status == ReviewRound.Status.CLOSED:
             raise ApplicationError(f"round {review_round.number} is already closed")
-        _close(review_round, closed_by=closed_by, facts=_closing_facts(review_round))
+        _close(review_round, closed_by=closed_by, facts=_closing_facts(review_round, round_results(review_round=review_round)))
     return review_round
 
 
-def _closing_facts(review_round: ReviewRound) -> tuple[dict, dict[int, str | None]]:
+def _closing_facts(review_round: ReviewRound, results: dict[int, str]) -> tuple[dict, dict[int, str | None]]:
     """The round's roll-up and the re-hashed bytes of every version it approves.
 
     Called before the transaction appends to the audit trail: from then on it holds the chain's lock,
     which every other audit writer waits for, and re-hashing a large master must not happen under it.
     """
-    results = round_results(review_round=review_round)
-    approved = Version.objects.filter(pk__in=[pk for pk, result in results.items() if result == Decision.Verdict.APPROVE])
+    approved = Version.objects.filter(pk__in=[pk for pk, result in results.items() if result in APPROVING])
     return results, {version.pk: blob_hash(sha256=version.blob_id) for version in approved}
 
 
@@ -154,7 +200,7 @@ def _close(review_round: ReviewRound, *, closed_by, facts: tuple[dict, dict[int,
     final = review_round.stage == ReviewRound.Stage.CLIENT
     for version in Version.objects.select_for_update().filter(pk__in=list(results)).order_by("pk"):
         result = results[version.pk]
-        if result == Decision.Verdict.APPROVE:
+        if result in APPROVING:
             actual = rehashed[version.pk]
             if actual != version.blob_id:
                 raise ApplicationError(
@@ -169,8 +215,8 @@ def _close(review_round: ReviewRound, *, closed_by, facts: tuple[dict, dict[int,
                 raise ApplicationError(f"version {version.pk} already has a final approval") from exc
             audit_event_append(kind="approval", actor=closed_by, object_type="version", object_id=version.pk,
                                payload={"round": review_round.pk, "sha256": approval.sha256, "final": final})
-        status = {Decision.Verdict.APPROVE: Version.Status.APPROVED if final else Version.Status.IN_REVIEW,
-                  Decision.Verdict.REJECT: Version.Status.REJECTED}.get(result, Version.Status.IN_REVIEW)
+        status = (Version.Status.APPROVED if final else Version.Status.IN_REVIEW) if result in APPROVING else \
+            {Decision.Verdict.REJECT: Version.Status.REJECTED}.get(result, Version.Status.IN_REVIEW)
         if result != UNDECIDED and version.status != status:
             version.status = status
             version.save(update_fields=["status"])
@@ -180,3 +226,4 @@ def _close(review_round: ReviewRound, *, closed_by, facts: tuple[dict, dict[int,
     review_round.save(update_fields=["status", "closed_at", "closed_by"])
     audit_event_append(kind="round.closed", actor=closed_by, object_type="review_round", object_id=review_round.pk,
                        payload={"results": {str(k): v for k, v in results.items()}})
+    round_closed_followups(review_round=review_round, results=results)

@@ -38,6 +38,7 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     settings.SEED_DEV_KEYS_DIR = keys
     settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY = keys / "signer-chain.pem", keys / "signer-key.pem"
     settings.SEED_C2PA_TRUST_ANCHORS = keys / "root.pem"
+    settings.EMAIL_BACKEND = "review.mail.OutboxBackend"  # as `make demo` runs without EMAIL_HOST
     call_command("demo", "--no-serve", "--json")
     assert {path.name for path in keys.iterdir()} >= {"signer-chain.pem", "signer-key.pem", "root.pem"}
     first = json.loads(capsys.readouterr().out)
@@ -65,6 +66,12 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert len(delivered["files"]) == 7 and delivered["verify"]["manifest"] == "trusted"
     assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
     assert first["login"]["username"] == "demo"
+    # The cycle ran itself: the client round opened on the internal approval; every message went to the outbox.
+    assert first["review"]["client_round_opened_by"] == "automation"
+    sent = first["notifications"]
+    assert sent["failed"] == 0 and sent["outbox_files"] == sent["sent"]
+    assert {"invited", "round_closed", "final_approval", "delivery_ready"} <= set(sent["by_kind"])
+    assert second["notifications"]["sent"] == sent["sent"]  # nothing happened twice
 
 
 def test_manage_check_does_not_import_the_ml_stack():

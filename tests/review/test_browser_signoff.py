@@ -56,3 +56,48 @@ def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
     event = AuditEvent.objects.get(kind="decision")
     assert event.actor_id == dana.pk and event.payload["sha256"] == cast["version_a"].blob_id
     assert get_user_model().objects.get(pk=dana.pk).decisions.count() == 1
+
+
+def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_server, settings, tmp_path):
+    """The client round opens by itself after the internal approval; the guest's invitation goes through a real SMTP
+    server, and the link in it is followed in Chromium at phone width."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    from review.models import ReviewPolicy, ReviewRound, RoundReviewer
+    from review.services.rounds import decision_record
+    from tests.review.notify_servers import SmtpServer
+
+    smtp = SmtpServer()
+    smtp.controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+    settings.SEED_BASE_URL = live_server.url
+    try:
+        ReviewPolicy.objects.create(brief=cast["brief_a"], guest_emails=["gina@client.example"])
+        internal = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
+                              reviewers=[cast["bob"]])
+        decision_record(review_round=internal, version=cast["version_a"], verdict="approve", reviewer=cast["bob"])
+        [invitation] = smtp.to("gina@client.example")
+    finally:
+        smtp.controller.stop()
+    link = re.search(r"http://\S+/review/s/[\w-]+/", invitation.get_body(preferencelist=("plain",)).get_content()).group(0)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                             "--disable-background-networking", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(link)
+        page.fill("input[name=guest_name]", "Gina")
+        page.check("input[name=verdict][value=approve]")
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=your decision")
+        page.screenshot(path=str(tmp_path / "guest-approves-on-a-phone.png"), full_page=True)
+        browser.close()
+
+    client_round = ReviewRound.objects.get(previous=internal)
+    guest = RoundReviewer.objects.get(review_round=client_round, guest_email="gina@client.example")
+    assert guest.first_viewed_at is not None
+    decision = Decision.objects.get(review_round=client_round, share_link=guest.share_link)
+    assert (decision.verdict, decision.guest_name) == ("approve", "Gina")

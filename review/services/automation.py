@@ -1,0 +1,123 @@
+"""What follows a decision or a closed round by itself: notices to the producer, the client round opened when the
+internal one approves, and a to-do list when changes are requested. Every automatic step is audited with its rule."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from assets.errors import ApplicationError
+from review.models import Decision, ReviewPolicy, ReviewRound
+from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label
+from review.services.audit import audit_event_append
+from review.services.notifications import Message, admin_round_link, notify_user, webhooks_notify
+
+logger = logging.getLogger(__name__)
+RULE_CLIENT_ROUND = "internal approved → client round"
+RULE_TODO = "changes requested → producer to-do"
+
+
+def _policy(review_round: ReviewRound) -> ReviewPolicy:
+    return ReviewPolicy.objects.filter(brief_id=review_round.brief_id).first() or ReviewPolicy(brief_id=review_round.brief_id)
+
+
+def _tell(*, review_round: ReviewRound, message: Message, key: str, users) -> None:
+    for user in {user.pk: user for user in users if user is not None}.values():
+        notify_user(user=user, message=message, key=f"{key}:user{user.pk}", link=admin_round_link(review_round))
+    webhooks_notify(message=message, key=key, client_id=review_round.brief.campaign.client_id)
+
+
+def decision_notify(*, decision: Decision) -> None:
+    """Changes requested or a rejection: the producer who opened the round hears at once."""
+    review_round = decision.review_round
+    said = f": “{decision.comment.strip()[:300]}”" if decision.comment.strip() else ""
+    message = Message(kind="changes_requested", review_round=review_round, images=[decision.sha256],
+                      subject=f"{decision.author_name} {decision.get_verdict_display().lower()}: v{decision.version_id}, "
+                              f"{review_round.brief.title} round {review_round.number}",
+                      lines=[f"{decision.author_name} chose “{decision.get_verdict_display()}” on version v{decision.version_id}{said}"],
+                      data={"version": decision.version_id, "verdict": decision.verdict})
+    _tell(review_round=review_round, message=message, key=f"decision:{decision.pk}", users=[review_round.opened_by])
+
+
+def round_closed_followups(*, review_round: ReviewRound, results: dict[int, str]) -> None:
+    """Tell the producer and the invitees the roll-up; then the brief's automation, in a savepoint of its own so
+    a step that cannot run (no client reviewer, say) is audited and told, never undoes the closing."""
+    counts = {}
+    for result in results.values():
+        counts[result_label(result)] = counts.get(result_label(result), 0) + 1
+    summary = ", ".join(f"{count} {label}" for label, count in counts.items())
+    invitees = [i.reviewer for i in review_round.invitations.select_related("reviewer") if i.reviewer_id]
+    closed = Message(kind="round_closed", review_round=review_round,
+                     subject=f"Round {review_round.number} of {review_round.brief.title} closed: {summary}",
+                     lines=[f"Round {review_round.number} ({review_round.get_stage_display().lower()}) closed with {summary}."],
+                     data={"results": {str(pk): result for pk, result in results.items()}})
+    _tell(review_round=review_round, message=closed, key=f"closed:{review_round.pk}", users=[review_round.opened_by, *invitees])
+    approved = [pk for pk, result in results.items() if result in APPROVING]
+    if review_round.stage == ReviewRound.Stage.CLIENT and approved:
+        final = Message(kind="final_approval", review_round=review_round,
+                        subject=f"Final approval: {len(approved)} version(s) of {review_round.brief.title}",
+                        lines=[f"The client approved {', '.join(f'v{pk}' for pk in approved)} in round {review_round.number}: "
+                               "ready to deliver."],
+                        images=list(review_round.versions.filter(pk__in=approved).values_list("blob_id", flat=True)),
+                        data={"versions": approved})
+        _tell(review_round=review_round, message=final, key=f"final:{review_round.pk}", users=[review_round.opened_by])
+    policy = _policy(review_round)
+    if not policy.automate_stages:
+        return
+    needs_work = [pk for pk, result in results.items() if result not in APPROVING and result != UNDECIDED]
+    if needs_work or any(result == Decision.Verdict.APPROVE_WITH_CHANGES for result in results.values()):
+        _todo(review_round=review_round, results=results)
+    if review_round.stage == ReviewRound.Stage.INTERNAL and approved:
+        _client_round_open(review_round=review_round, approved=approved, policy=policy)
+
+
+def _todo(*, review_round: ReviewRound, results: dict[int, str]) -> None:
+    lines = [f"Round {review_round.number} of {review_round.brief.title} asks for work on these versions:"]
+    notes = {}
+    for decision in current_decisions(review_round=review_round):
+        if decision.verdict in (Decision.Verdict.APPROVE,):
+            continue
+        text = decision.comment.strip() or "(no note)"
+        pins = [pin.note for pin in decision.pins.all() if pin.note and pin.note != decision.comment]
+        notes.setdefault(decision.version_id, []).append(f"{decision.author_name}: {text}"
+                                                         + (f" [marked: {'; '.join(pins)}]" if pins else ""))
+    for pk, result in results.items():
+        if pk in notes:
+            lines.append(f"☐ v{pk} — {result_label(result)}: " + " / ".join(notes[pk]))
+    message = Message(kind="todo", review_round=review_round, subject=f"To do after round {review_round.number}: "
+                      f"{review_round.brief.title}", lines=lines, data={"notes": {str(k): v for k, v in notes.items()}})
+    _tell(review_round=review_round, message=message, key=f"todo:{review_round.pk}", users=[review_round.opened_by])
+    audit_event_append(kind="automation.todo", actor=None, object_type="review_round", object_id=review_round.pk,
+                       payload={"rule": RULE_TODO, "versions": sorted(notes)})
+
+
+def _client_round_open(*, review_round: ReviewRound, approved: list[int], policy: ReviewPolicy) -> None:
+    from review.services.invitations import client_reviewers
+    from review.services.rounds import round_open
+
+    reviewers = client_reviewers(review_round=review_round)
+    try:
+        if not reviewers and not policy.guest_emails:
+            raise ApplicationError("the client has no reviewer account and the brief names no guest reviewer")
+        with transaction.atomic():
+            opened = round_open(
+                brief=review_round.brief, versions=list(review_round.versions.filter(pk__in=approved).order_by("pk")),
+                stage=ReviewRound.Stage.CLIENT, opened_by=review_round.opened_by, reviewers=reviewers,
+                guests=policy.guest_emails, title=f"Client review after internal round {review_round.number}",
+                deadline=timezone.now() + timedelta(days=policy.client_round_days), opened_by_rule=RULE_CLIENT_ROUND)
+        audit_event_append(kind="automation.client_round_opened", actor=None, object_type="review_round", object_id=opened.pk,
+                           payload={"rule": RULE_CLIENT_ROUND, "after": review_round.pk, "versions": approved,
+                                    "reviewers": [user.pk for user in reviewers], "guests": len(policy.guest_emails)})
+    except ApplicationError as exc:
+        logger.warning("automation %r skipped for round %s: %s", RULE_CLIENT_ROUND, review_round.pk, exc.message)
+        audit_event_append(kind="automation.skipped", actor=None, object_type="review_round", object_id=review_round.pk,
+                           payload={"rule": RULE_CLIENT_ROUND, "reason": exc.message})
+        message = Message(kind="automation_skipped", review_round=review_round,
+                          subject=f"Open the client round of {review_round.brief.title} by hand",
+                          lines=[f"Round {review_round.number} was approved, but the client round could not open by itself: "
+                                 f"{exc.message}."])
+        _tell(review_round=review_round, message=message, key=f"automation_skipped:{review_round.pk}",
+              users=[review_round.opened_by])

@@ -1,0 +1,70 @@
+"""Deadlines that act: a reminder before a round's deadline and an overdue notice after it, once per invitee and round.
+
+`review_clock` runs this every minute from one django-q2 schedule; the notification keys make a second
+run, a restarted worker or a second scheduler find the message already made.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from review.models import ReviewRound
+from review.selectors import round_invitees
+from review.services.invitations import invitee_notify
+from review.services.notifications import Message, admin_round_link, notify_user
+
+CLOCK_SCHEDULE = "review clock: reminders, overdue notices, webhook retries"
+DIGEST_SCHEDULE = "review: daily notification digest"
+
+
+def deadlines_check(*, now=None) -> tuple[int, int]:
+    """Returns how many reminders and overdue notices were made now."""
+    now = now or timezone.now()
+    lead = timedelta(hours=settings.SEED_REMINDER_LEAD_HOURS)
+    reminders = overdue = 0
+    rounds = ReviewRound.objects.filter(status=ReviewRound.Status.OPEN, deadline__isnull=False, deadline__lte=now + lead)
+    for review_round in rounds.select_related("brief", "opened_by"):
+        late = now >= review_round.deadline
+        kind = "overdue" if late else "reminder"
+        invitees = {invitee.invitation: invitee for invitee in round_invitees(review_round=review_round, now=now)}
+        made = 0
+        with transaction.atomic():
+            for invitation in review_round.invitations.select_related("reviewer", "share_link"):
+                invitee = invitees.get(invitation.pk)
+                if invitee is None or not invitation.decides or invitee.state == "decided":
+                    continue
+                due = f"{review_round.deadline:%a %d %b %H:%M} UTC"
+                message = Message(
+                    kind=kind, review_round=review_round,
+                    subject=(f"Overdue: round {review_round.number} of {review_round.brief.title} was due {due}" if late else
+                             f"Reminder: round {review_round.number} of {review_round.brief.title} is due {due}"),
+                    lines=[f"{review_round.brief.title}, round {review_round.number} ({review_round.get_stage_display().lower()})"
+                           f" waits for your decision on {review_round.items.count()} version(s).",
+                           f"The deadline {'was' if late else 'is'} {due}."])
+                if invitee_notify(invitation=invitation, message=message, key=f"{kind}:{review_round.pk}"):
+                    made += 1
+            if late:
+                overdue += made
+            else:
+                reminders += made
+            if late and made:
+                producer = review_round.opened_by
+                notify_user(user=producer, key=f"overdue-producer:{review_round.pk}:{producer.pk}", link=admin_round_link(review_round),
+                            message=Message(kind="overdue", review_round=review_round,
+                                            subject=f"Round {review_round.number} of {review_round.brief.title} is overdue",
+                                            lines=[f"Undecided invitees were sent an overdue notice ({review_round.deadline:%d %b %H:%M})."]))
+    return reminders, overdue
+
+
+def schedules_ensure(**kwargs) -> None:
+    """The review clock (every minute) and the daily digest, made on migrate; migrating again changes nothing."""
+    from django_q.models import Schedule
+
+    Schedule.objects.get_or_create(name=CLOCK_SCHEDULE, defaults={
+        "func": "review.tasks.review_clock", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1})
+    Schedule.objects.get_or_create(name=DIGEST_SCHEDULE, defaults={
+        "func": "review.tasks.notification_digest", "schedule_type": Schedule.DAILY, "repeats": -1})
