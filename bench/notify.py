@@ -20,6 +20,7 @@ import time
 
 from bench._django import REPO, django_on_postgres
 from bench._result import result_print
+from config.localpg import free_port
 
 
 def _png() -> bytes:
@@ -50,9 +51,9 @@ def main() -> None:
                 arrived.notify_all()
             return "250 OK"
 
-    smtp = Controller(Handler(), hostname="127.0.0.1", port=0)
+    port = free_port()
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=port)
     smtp.start()
-    port = smtp.server.sockets[0].getsockname()[1]
     os.environ.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(port), SEED_REMINDER_LEAD_HOURS="0")
     worker = None
     try:

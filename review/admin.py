@@ -6,27 +6,26 @@ from django.contrib.auth import get_user_model
 from django.contrib.admin import helpers
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import is_client_user
-from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, admin_extend, thumbnail
+from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, thumbnail
 from assets.errors import ApplicationError
-from assets.models import Brief, Version
-from review import admin_outreach  # noqa: F401 (its admin classes register on import)
-from review.charts import cycle_chart_svg
+from assets.models import Version
+from review import admin_brief, admin_outreach  # noqa: F401 (their admin classes and panels register on import)
 from review.models import (
     Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion,
 )
 from review.selectors import (
-    brief_cycle_stats, current_decisions, previous_counterpart, recipe_diff, result_label, round_invitees, round_results,
+    current_decisions, previous_counterpart, recipe_diff, result_label, round_invitees, round_results,
     rounds_visible_to, rounds_waiting_on, waiting_on_text,
 )
-from review.services.curation import versions_triage
 from review.services.invitations import invitation_viewed
 from review.services.rounds import decision_record, round_close, round_open
+from review.workspace import workspace_data
 
 _ROUND_PATH = "review_round__brief__campaign__client"
 
@@ -101,7 +100,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 @admin.register(ReviewRound)
 class ReviewRoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "stage", "status", "deadline", "waiting_on", "sign_off_link"]
+    list_display = ["__str__", "stage", "status", "deadline", "waiting_on", "workspace_link", "sign_off_link"]
     list_filter = [AttentionFilter, "stage", "status", ("brief", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["brief__title", "title"]
     actions = ["close_rounds"]
@@ -123,8 +122,29 @@ class ReviewRoundAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["brief", "stage", "title", "deadline", "round_versions", "reviewers", "commenters", "guests", "rule"]
-        return [self._board_for(request), "invitees", "brief", "number", "stage", "status", "rule", "title", "previous",
+        return [self._board_for(request), "workspace_link", "invitees", "brief", "number", "stage", "status", "rule", "title", "previous",
                 "deadline", "opened_by", "opened_at", "closed_by", "closed_at"]
+
+    def get_urls(self):
+        workspace = path("<path:object_id>/workspace/", self.admin_site.admin_view(self.workspace_view),
+                         name="review_reviewround_workspace")
+        return [workspace, *super().get_urls()]
+
+    def workspace_view(self, request, object_id):
+        """Inspect, compare, mark up and discuss a round's versions, and decide, with the keyboard or buttons."""
+        review_round = self.get_object(request, object_id)
+        if review_round is None:
+            raise Http404(f"review round {object_id} does not exist")
+        invitation_viewed(review_round=review_round, user=request.user)
+        data = workspace_data(review_round=review_round, user=request.user, for_client=is_client_user(user=request.user))
+        context = {**self.admin_site.each_context(request), "title": f"Workspace · {review_round}", "opts": self.model._meta,
+                   "original": review_round, "workspace": data, "can_decide": request.user.has_perm("review.add_decision"),
+                   "can_triage": request.user.has_perm("assets.change_version")}
+        return TemplateResponse(request, "review/workspace.html", context)
+
+    @admin.display(description="workspace")
+    def workspace_link(self, obj):
+        return format_html('<a href="{}">open the workspace</a>', reverse("admin:review_reviewround_workspace", args=[obj.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         review_round = self.get_object(request, object_id)
@@ -221,7 +241,7 @@ class RoundVersionAdmin(ReadOnlyAdmin):
     """The sign-off desk: select versions of a round and approve, request changes or reject them."""
 
     client_path = _ROUND_PATH
-    list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result"]
+    list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result", "workspace"]
     list_filter = [("review_round", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["version", "review_round__brief"]
     actions = ["approve", "approve_with_changes", "request_changes", "reject"]
@@ -250,6 +270,10 @@ class RoundVersionAdmin(ReadOnlyAdmin):
     def decisions_so_far(self, obj):
         decisions = [d for d in current_decisions(review_round=obj.review_round) if d.version_id == obj.version_id]
         return format_html_join(mark_safe("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)) or "—"
+
+    @admin.display(description="")
+    def workspace(self, obj):
+        return format_html('<a href="{}">workspace</a>', reverse("admin:review_reviewround_workspace", args=[obj.review_round_id]))
 
     @admin.display(description="result")
     def result(self, obj):
@@ -341,45 +365,3 @@ class ChecklistItemAdmin(ClientScopedAdmin):
 class ChecklistTickAdmin(ClientScopedAdmin):
     client_path = "version__brief__campaign__client"
     list_display = ["version", "item", "checked", "reviewer", "updated_at"]
-
-
-@admin.display(description="approval cycles")
-def approval_cycles(brief):
-    """The brief page also shows its approval cycles: rounds, waiting time and GPU-seconds per phase."""
-    if not brief.pk:
-        return "—"
-    stats = brief_cycle_stats(brief=brief)
-    final = (f"final approval in round {stats['rounds_to_final_approval']}" if stats["rounds_to_final_approval"]
-             else "no final approval yet")
-    bottleneck = stats["bottleneck"]
-    waiting = (f" · now waiting longest on {bottleneck['reviewer']} ({bottleneck['hours']} h, round {bottleneck['round']})"
-               if bottleneck else "")
-    open_rounds = format_html_join("", "<li>round {} ({}): waiting on {}</li>", (
-        (r["number"], r["stage"], ", ".join(r["waiting_on"]) or "nobody") for r in stats["rounds"] if r["status"] == "open"))
-    return format_html('<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>{}',
-                       stats["cycles"], final, stats["hours_waiting_on_client"], waiting,
-                       reverse("brief-cycles", args=[brief.pk]), open_rounds, mark_safe(cycle_chart_svg(stats=stats)))
-
-
-def _triage_action(triage: str, description: str):
-    @admin.action(description=description, permissions=["change"])
-    def triage_versions(modeladmin, request, queryset):
-        try:
-            count = versions_triage(versions=list(queryset), triage=triage, actor=request.user)
-        except ApplicationError as exc:
-            modeladmin.message_user(request, exc.message, messages.ERROR)
-        else:
-            modeladmin.message_user(request, f"{count} version(s) triaged as {Version.Triage(triage).label.lower()}.",
-                                    messages.SUCCESS)
-
-    triage_versions.__name__ = f"triage_{triage}"
-    return triage_versions
-
-
-admin_extend(Brief, readonly=[approval_cycles])
-admin_extend(Version, actions=[
-    _triage_action(Version.Triage.KEEP, "Triage: keep"),
-    _triage_action(Version.Triage.REGENERATE, "Triage: regenerate"),
-    _triage_action(Version.Triage.REJECT, "Triage: reject"),
-    _triage_action(Version.Triage.MAYBE_LATER, "Triage: maybe later (reusable by other briefs)"),
-])

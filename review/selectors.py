@@ -4,14 +4,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from assets.access import is_client_user, scoped
 from assets.models import Brief, Derivation, Phase, Version
 from assets.selectors import lineage_graph, version_ancestry
 from review.cycles import cycles_of
-from review.models import Approval, Decision, ReviewRound, RoundReviewer, RoundVersion
+from review.models import Approval, Decision, Note, ReviewRound, RoundReviewer, RoundVersion
 
 Verdict = Decision.Verdict
 UNDECIDED = "undecided"
@@ -287,3 +287,21 @@ def previous_counterpart(*, review_round: ReviewRound, version: Version) -> Vers
     position = review_round.items.get(version=version).position
     same_slot = [item.version for item in previous_items if item.position == position]
     return same_slot[0] if same_slot else None
+
+
+def notes_open_on(*, version: Version, for_client: bool = False) -> QuerySet[Note]:
+    """Unresolved threads on the version and on every ancestor of it: the notes that travel forward."""
+    lineage = version_ancestry(version=version).values("pk")
+    notes = Note.objects.filter(parent__isnull=True, resolved_at__isnull=True).filter(
+        Q(version=version) | Q(version__in=lineage)).select_related("author", "review_round").prefetch_related("replies")
+    return notes.filter(internal=False) if for_client else notes
+
+
+def round_notes(*, review_round: ReviewRound, for_client: bool = False) -> list[Note]:
+    """Every thread of the round, replies prefetched, oldest first."""
+    replies = Note.objects.select_related("author").order_by("id")
+    if for_client:
+        replies = replies.filter(internal=False)
+    notes = (Note.objects.filter(review_round=review_round, parent__isnull=True).select_related("author", "resolved_by")
+             .prefetch_related(Prefetch("replies", queryset=replies), "mentions").order_by("id"))
+    return list(notes.filter(internal=False) if for_client else notes)

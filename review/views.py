@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from assets.errors import ApplicationError
 from assets.thumbnails import thumbnail_ensure
+from assets.views import blob_response
 from review.models import Decision
 from review.selectors import current_decisions, result_label, round_results
 from review.services.rounds import PinInput, decision_record
@@ -121,3 +122,16 @@ def share_image(request, token: str, version_id: int):
     response["Cache-Control"] = "private, max-age=3600"
     response["Referrer-Policy"] = REFERRER_POLICY
     return response
+
+
+@require_http_methods(["GET"])
+def share_full_image(request, token: str, version_id: int):
+    """Full resolution, for zooming to 100 % and beyond: ETag and byte ranges as for signed-in users."""
+    try:
+        link = share_link_resolve(token=token)
+    except ShareLinkRefused as exc:
+        return _refused(request, exc)
+    item = link.review_round.items.filter(version_id=version_id).select_related("version__blob").first()
+    if item is None:
+        return _unlogged(render(request, "review/share_refused.html", {"message": "No such image."}, status=404))
+    return _unlogged(blob_response(request, item.version.blob, cache="private, max-age=3600"))

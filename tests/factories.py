@@ -38,13 +38,14 @@ def shared_blob() -> Blob:
     return Blob.objects.get_or_create(sha256="0" * 64, defaults={"size": 1, "media_type": "image/png"})[0]
 
 
-def derive(*, brief: Brief, parents: list[Version] = (), blob: Blob | None = None, op=Operation.IMPORT) -> Version:
+def derive(*, brief: Brief, parents: list[Version] = (), blob: Blob | None = None, op=Operation.IMPORT,
+           size: tuple[int, int] = (1, 1)) -> Version:
     """A version derived from `parents` with real derivation, used and generated rows."""
     derivation = Derivation.objects.create(brief=brief, op=op, phase=Phase.PRODUCTION, state=Derivation.State.SUCCEEDED)
     Used.objects.bulk_create(
         Used(derivation=derivation, role=Used.Role.PARENT, position=i, version=parent) for i, parent in enumerate(parents)
     )
-    version = Version.objects.create(brief=brief, blob=blob or shared_blob(), width=1, height=1, format="PNG")
+    version = Version.objects.create(brief=brief, blob=blob or shared_blob(), width=size[0], height=size[1], format="PNG")
     Generated.objects.create(derivation=derivation, version=version)
     return version
 

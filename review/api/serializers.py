@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import Version
-from review.models import ChecklistItem, Decision, NotificationPreference, Pin, ReviewRound, ShareLink
+from review.models import ChecklistItem, Decision, Note, NotificationPreference, Pin, ReviewRound, ShareLink
 from review.selectors import round_invitees, waiting_on_text
 
 
@@ -140,3 +140,41 @@ class DiffRowSerializer(serializers.Serializer):
 
 class NotificationPreferenceSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=NotificationPreference.Mode.choices)
+
+
+class NoteReplySerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_name", read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "author", "text", "markup", "created_at"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_name", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    mentions = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    replies = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Note
+        fields = ["id", "review_round", "version", "parent", "author", "text", "markup", "sha256", "internal", "mentions",
+                  "created_at", "resolved_at", "resolved_by", "replies"]
+
+    @extend_schema_field(NoteReplySerializer(many=True))
+    def get_replies(self, obj) -> list[dict]:
+        if obj.parent_id is not None:
+            return []
+        replies = obj.replies.all()
+        if self.context.get("for_client"):
+            replies = [reply for reply in replies if not reply.internal]
+        return NoteReplySerializer(replies, many=True).data
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, help_text="Required for a new thread")
+    text = serializers.CharField(max_length=5000)
+    markup = serializers.JSONField(required=False, default=list,
+                                   help_text="Shapes: {type: pin|rect|ellipse|arrow|freehand|text, points: [[x, y], …] in 0..1, "
+                                             "colour: #RRGGBB, text (labels)}")
+    internal = serializers.BooleanField(required=False, default=False)

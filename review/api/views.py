@@ -15,10 +15,12 @@ from assets.models import Version
 from review.api import serializers as s
 from review.contact_sheet import contact_sheet_render
 from review.cycles import cycles_csv, cycles_of
-from review.models import ChecklistItem, NotificationPreference, ShareLink
-from review.selectors import brief_cycle_stats, current_decisions, maybe_later_pool, recipe_diff, rounds_visible_to
+from review.models import ChecklistItem, Note, NotificationPreference, ShareLink
+from review.selectors import (brief_cycle_stats, current_decisions, maybe_later_pool, notes_open_on, recipe_diff, round_notes,
+                              rounds_visible_to)
 from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
 from review.services.invitations import invitation_viewed
+from review.services.notes import note_add, note_resolve
 from review.services.notifications import notification_preference_set
 from review.services.rounds import PinInput, decision_record, round_close, round_open
 from review.services.share_links import share_link_create, share_link_revoke
@@ -85,6 +87,24 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             internal=values["internal"],
         )
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.NoteCreateSerializer, responses={200: s.NoteSerializer(many=True), 201: s.NoteSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def notes(self, request, pk=None):
+        review_round = self.get_object()
+        client = is_client_user(user=request.user)
+        if request.method == "GET":
+            return Response(s.NoteSerializer(round_notes(review_round=review_round, for_client=client), many=True,
+                                             context={"for_client": client}).data)
+        data = s.NoteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if "version" not in values:
+            return Response({"message": "version: a new thread needs the version it is about", "extra": {}},
+                            status=status.HTTP_400_BAD_REQUEST)
+        note = note_add(review_round=review_round, version=_visible_version(request, values["version"]), text=values["text"],
+                        markup=values["markup"], internal=values["internal"], author=request.user)
+        return Response(s.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("as", str, enum=["png", "pdf"], description="file type (default png)")],
                    responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY})
@@ -249,3 +269,49 @@ class MyNotificationsView(APIView):
         data.is_valid(raise_exception=True)
         preference = notification_preference_set(user=request.user, mode=data.validated_data["mode"])
         return Response({"mode": preference.mode})
+
+
+class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A thread: reply, resolve, reopen. Client users see their client rounds' notes that are not internal."""
+
+    serializer_class = s.NoteSerializer
+
+    def get_queryset(self):
+        notes = Note.objects.filter(review_round__in=rounds_visible_to(user=self.request.user))
+        return notes.filter(internal=False) if is_client_user(user=self.request.user) else notes
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "for_client": is_client_user(user=self.request.user)}
+
+    @extend_schema(request=s.NoteCreateSerializer, responses={201: s.NoteSerializer})
+    @action(detail=True, methods=["post"])
+    def replies(self, request, pk=None):
+        parent = self.get_object()
+        data = s.NoteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reply = note_add(review_round=parent.review_round, version=parent.version, text=data.validated_data["text"],
+                         markup=data.validated_data["markup"], author=request.user, parent=parent)
+        return Response(s.NoteSerializer(reply).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return Response(s.NoteSerializer(note_resolve(note=self.get_object(), user=request.user), context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=s.NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return Response(s.NoteSerializer(note_resolve(note=self.get_object(), user=request.user, resolved=False),
+                                         context=self.get_serializer_context()).data)
+
+
+class VersionOpenNotesView(APIView):
+    """Unresolved threads on this version and its ancestors: what the next version must address."""
+
+    @extend_schema(responses=s.NoteSerializer(many=True))
+    def get(self, request, pk):
+        version = _visible_version(request, pk)
+        client = is_client_user(user=request.user)
+        notes = notes_open_on(version=version, for_client=client).filter(
+            review_round__in=rounds_visible_to(user=request.user))
+        return Response(s.NoteSerializer(notes, many=True, context={"for_client": client}).data)

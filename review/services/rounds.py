@@ -13,7 +13,7 @@ from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.blobs import blob_hash
 from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewPolicy, ReviewRound, RoundVersion, ShareLink
-from review.selectors import APPROVING, UNDECIDED, round_results, round_tally, version_final_approval
+from review.selectors import APPROVING, UNDECIDED, notes_open_on, round_results, round_tally, version_final_approval
 from review.services.audit import audit_event_append
 from review.services.automation import decision_notify, round_closed_followups
 from review.services.invitations import invitations_create
@@ -111,6 +111,18 @@ def _check_author(review_round: ReviewRound, reviewer, share_link: ShareLink | N
                                extra={"code": "not_a_decider"})
 
 
+def _open_notes_check(version: Version, verdict: str, reviewer, share_link: ShareLink | None) -> None:
+    """A decider's own open note stands against a plain approval: resolve it, or approve with changes."""
+    if verdict != Decision.Verdict.APPROVE:
+        return
+    mine = notes_open_on(version=version).filter(share_link=share_link) if share_link is not None else \
+        notes_open_on(version=version).filter(author=reviewer)
+    open_ids = list(mine.values_list("pk", flat=True))
+    if open_ids:
+        raise ApplicationError(f"your note(s) {', '.join(f'#{pk}' for pk in open_ids)} on this version are still open: "
+                               "resolve them, or approve with changes", extra={"code": "notes_open", "notes": open_ids})
+
+
 def _policy_check(review_round: ReviewRound, version: Version, verdict: str, comment: str) -> None:
     """The brief's own rules: a reason for changes or a rejection, every checklist item ticked before approving."""
     policy = ReviewPolicy.objects.filter(brief_id=review_round.brief_id).first()
@@ -157,6 +169,7 @@ def decision_record(*, review_round: ReviewRound, version: Version, verdict: str
             raise ApplicationError(f"version {version.pk} is already approved and can no longer change")
         _check_author(review_round, reviewer, share_link)
         _policy_check(review_round, version, verdict, comment)
+        _open_notes_check(version, verdict, reviewer, share_link)
         decision = Decision.objects.create(
             review_round=review_round, version=version, reviewer=reviewer if share_link is None else None,
             share_link=share_link, guest_name=guest_name.strip()[:120], verdict=verdict, comment=comment,

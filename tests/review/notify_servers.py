@@ -6,15 +6,10 @@ import email
 import email.policy
 import http.server
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from config.localpg import free_port
 
 
 class SmtpServer:

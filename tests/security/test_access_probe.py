@@ -24,6 +24,7 @@ from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, ReproductionRun
 from review.models import Approval, AuditEvent, ChecklistTick, Decision, Rating, RoundVersion
 from review.services.curation import checklist_item_add, checklist_tick, rating_set
+from review.services.notes import note_add, note_resolve
 from review.services.rounds import decision_record, round_open
 from review.services.share_links import share_link_create
 from tests.factories import image_file
@@ -46,6 +47,9 @@ def aurora(cast, tiny):
     template = PromptTemplate.objects.create(brief=brief, name=SECRET, text=f"{SECRET} {{subject}}", placeholders=["subject"])
     prompt = Prompt.objects.create(brief=brief, template=template, text=f"{SECRET} prompt", values={}, digest="0" * 64)
     review_round = round_open(brief=brief, versions=[version], stage="client", opened_by=alice, reviewers=[dana])
+    note = note_add(review_round=review_round, version=version, text=f"{SECRET} note", author=dana,
+                    markup=[{"type": "rect", "points": [[0.1, 0.1], [0.4, 0.5]]}])
+    note_resolve(note=note, user=dana)
     decision_record(review_round=review_round, version=version, verdict="approve", reviewer=dana, comment=SECRET)
     link, _ = share_link_create(review_round=review_round, created_by=alice, expires=timezone.localdate() + dt.timedelta(days=3))
     item = checklist_item_add(brief=brief, label=SECRET)
@@ -62,7 +66,7 @@ def aurora(cast, tiny):
         "version": [version.pk, cast["version_a2"].pk], "reference": [reference.pk], "prompttemplate": [template.pk],
         "prompt": [prompt.pk], "derivation": list(Derivation.objects.filter(brief=brief).values_list("pk", flat=True)),
         "reviewround": [review_round.pk], "sharelink": [link.pk], "generationjob": [job.pk], "reproductionrun": [run.pk],
-        "delivery": [delivery.pk], "approval": [approval.pk],
+        "delivery": [delivery.pk], "approval": [approval.pk], "note": [note.pk],
         "roundversion": list(RoundVersion.objects.filter(review_round=review_round).values_list("pk", flat=True)),
         "decision": list(Decision.objects.filter(review_round=review_round).values_list("pk", flat=True)),
         "rating": list(Rating.objects.filter(version=version).values_list("pk", flat=True)),

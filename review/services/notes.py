@@ -1,0 +1,117 @@
+"""Comment threads with markup: add a note or a reply, mention people, resolve and reopen.
+
+A note belongs to a version in a round and remembers the sha256 it was drawn on. Unresolved notes travel
+forward: a descendant of the version, in a later round, shows them as still open (review.selectors).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from assets.access import is_client_user
+from assets.errors import ApplicationError
+from assets.models import Version
+from review.markup import markup_clean
+from review.models import Note, ReviewRound, ShareLink
+from review.selectors import rounds_visible_to
+from review.services.audit import audit_event_append
+from review.services.notifications import Message, admin_round_link, notify_user
+
+MAX_TEXT = 5000
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+
+
+def _can_take_part(review_round: ReviewRound, user) -> bool:
+    return user is not None and user.is_authenticated and rounds_visible_to(user=user).filter(pk=review_round.pk).exists()
+
+
+def note_add(*, review_round: ReviewRound, version: Version, text: str, markup=(), internal: bool = False, author=None,
+             share_link: ShareLink | None = None, guest_name: str = "", parent: Note | None = None) -> Note:
+    """A new thread (with its markup) or a reply to one; mentioned people and the thread's participants are told."""
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("a note needs some text")
+    if len(text) > MAX_TEXT:
+        raise ApplicationError(f"a note holds at most {MAX_TEXT} characters, not {len(text)}")
+    shapes = markup_clean(list(markup) if markup else [])
+    if parent is not None:
+        root = parent if parent.parent_id is None else parent.parent
+        review_round, version, internal = root.review_round, root.version, root.internal
+    else:
+        root = None
+    if share_link is not None:
+        if share_link.review_round_id != review_round.pk:
+            raise ApplicationError("this link does not belong to this round")
+        if internal:
+            raise ApplicationError("guests cannot write internal notes")
+    elif not _can_take_part(review_round, author):
+        raise ApplicationError("you cannot see this round", extra={"code": "permission"})
+    elif internal and is_client_user(user=author):
+        raise ApplicationError("client users cannot write internal notes")
+    if root is None and review_round.status != ReviewRound.Status.OPEN:
+        raise ApplicationError(f"round {review_round.number} is closed: start new threads in the next round")
+    if not review_round.items.filter(version=version).exists():
+        raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
+    with transaction.atomic():
+        note = Note.objects.create(review_round=review_round, version=version, parent=root, text=text, markup=shapes,
+                                   sha256=version.blob_id, internal=internal, author=author if share_link is None else None,
+                                   share_link=share_link, guest_name=guest_name.strip()[:120])
+        mentioned = _mentioned(note)
+        note.mentions.set(mentioned)
+        audit_event_append(kind="note.added", actor=note.author, share_link=share_link, object_type="note", object_id=note.pk,
+                           payload={"round": review_round.pk, "version": version.pk, "reply_to": root.pk if root else None,
+                                    "shapes": len(shapes), "internal": internal, "mentions": [u.pk for u in mentioned]})
+        _tell(note=note, root=root, mentioned=mentioned)
+    return note
+
+
+def _mentioned(note: Note) -> list:
+    names = set(MENTION.findall(note.text))
+    if not names:
+        return []
+    users = get_user_model().objects.filter(username__in=names, is_active=True)
+    return [user for user in users if _can_take_part(note.review_round, user)
+            and not (note.internal and is_client_user(user=user)) and user.pk != note.author_id]
+
+
+def _tell(*, note: Note, root: Note | None, mentioned: list) -> None:
+    review_round = note.review_round
+    where = f"v{note.version_id}, {review_round.brief.title} round {review_round.number}"
+    for user in mentioned:
+        notify_user(user=user, key=f"mention:{note.pk}:user{user.pk}", link=admin_round_link(review_round), message=Message(
+            kind="mention", review_round=review_round, images=[note.sha256],
+            subject=f"{note.author_name} mentioned you on {where}", lines=[f"“{note.text[:500]}”"]))
+    if root is None:
+        return
+    participants = {root.author_id, *root.replies.exclude(pk=note.pk).values_list("author_id", flat=True)}
+    told = {user.pk for user in mentioned} | {note.author_id}
+    for user in get_user_model().objects.filter(pk__in=[pk for pk in participants if pk and pk not in told]):
+        if note.internal and is_client_user(user=user):
+            continue
+        notify_user(user=user, key=f"reply:{note.pk}:user{user.pk}", link=admin_round_link(review_round), message=Message(
+            kind="reply", review_round=review_round, subject=f"{note.author_name} replied on {where}",
+            lines=[f"“{note.text[:500]}”", f"In reply to: “{root.text[:200]}”"]))
+
+
+def note_resolve(*, note: Note, user, resolved: bool = True) -> Note:
+    """Resolve a thread (its root), or reopen it; guests do neither."""
+    root = note if note.parent_id is None else note.parent
+    if not _can_take_part(root.review_round, user):
+        raise ApplicationError("you cannot see this round", extra={"code": "permission"})
+    if root.internal and is_client_user(user=user):
+        raise ApplicationError("client users cannot change internal notes", extra={"code": "permission"})
+    with transaction.atomic():
+        if resolved:
+            changed = Note.objects.filter(pk=root.pk, resolved_at__isnull=True).update(resolved_at=timezone.now(), resolved_by=user)
+        else:
+            changed = Note.objects.filter(pk=root.pk, resolved_at__isnull=False).update(resolved_at=None, resolved_by=None)
+        if not changed:
+            raise ApplicationError(f"note {root.pk} is already {'resolved' if resolved else 'open'}")
+        audit_event_append(kind="note.resolved" if resolved else "note.reopened", actor=user, object_type="note",
+                           object_id=root.pk, payload={"round": root.review_round_id, "version": root.version_id})
+    root.refresh_from_db()
+    return root

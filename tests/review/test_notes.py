@@ -1,0 +1,144 @@
+"""Threads with markup: validated shapes bound to bytes, replies and mentions, resolve/reopen, notes that travel
+forward to descendants, the open-note rule on approval, and full-resolution images with ETag and byte ranges."""
+
+import pytest
+from django.test import Client
+
+from assets.errors import ApplicationError
+from review.markup import markup_bounds, markup_clean, markup_svg
+from review.models import Decision, Note, Notification, ReviewPolicy
+from review.selectors import notes_open_on
+from review.services.notes import note_add, note_resolve
+from review.services.rounds import decision_record, round_open
+from review.services.share_links import share_link_create
+from tests.factories import api_as, derive
+
+V = Decision.Verdict
+ARROW = {"type": "arrow", "points": [[0.1, 0.1], [0.5, 0.5]], "colour": "#00e0ff"}
+FREEHAND = {"type": "freehand", "points": [[0.2, 0.2], [0.25, 0.3], [0.3, 0.28]]}
+
+
+@pytest.mark.parametrize("shapes, message", [
+    ("circle", "list of shapes"),
+    ([{"type": "star", "points": [[0, 0]]}], "type must be one of"),
+    ([{"type": "rect", "points": [[0.1, 0.1]]}], "takes 2 point"),
+    ([{"type": "pin", "points": [[1.2, 0.5]]}], "outside the image"),
+    ([{"type": "pin", "points": [[True, 0.5]]}], "two numbers"),
+    ([{"type": "text", "points": [[0.5, 0.5]], "text": ""}], "needs 1 to 200 characters"),
+    ([{"type": "pin", "points": [[0.5, 0.5]], "colour": "red"}], "#RRGGBB"),
+    ([{"type": "pin", "points": [[0.5, 0.5]]}] * 51, "at most 50 shapes"),
+    ([{"type": "freehand", "points": [[0.5, 0.5]] * 1000}] * 5, "more than 4000 points"),
+])
+def test_markup_is_refused_with_the_reason(shapes, message):
+    with pytest.raises(ApplicationError, match=message):
+        markup_clean(shapes)
+
+
+def test_markup_is_stored_normalised_and_drawn_as_svg():
+    shapes = markup_clean([ARROW, FREEHAND, {"type": "ellipse", "points": [[0.6, 0.6], [0.9, 0.8]]},
+                           {"type": "text", "points": [[0.1, 0.9]], "text": "<hand>"}])
+    assert shapes[0]["colour"] == "#00E0FF" and shapes[1]["colour"] == "#FF2C54"
+    assert markup_bounds(shapes) == pytest.approx((0.2, 0.2, 0.7, 0.6))
+    svg = markup_svg(shapes, width=1000, height=500, greyed=True)
+    assert 'viewBox="0 0 1000 500"' in svg and "<polyline" in svg and "<ellipse" in svg and "&lt;hand&gt;" in svg
+    assert "#9A9AA0" in svg and "#00E0FF" not in svg
+
+
+def test_threads_replies_mentions_and_resolve(cast, run_jobs):
+    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
+                              reviewers=[cast["bob"]])
+    with run_jobs():
+        note = note_add(review_round=review_round, version=cast["version_a"], text="The hand looks wrong @alice @dana @nobody",
+                        markup=[ARROW, FREEHAND], author=cast["bob"], internal=True)
+    assert note.sha256 == cast["version_a"].blob_id and len(note.markup) == 2
+    assert [user.username for user in note.mentions.all()] == ["alice"]  # dana is a client user; nobody does not exist
+    assert Notification.objects.get(kind="mention").email == "alice@example.test"
+    with run_jobs():
+        reply = note_add(review_round=review_round, version=cast["version_a"], text="Agreed, regenerating", author=cast["alice"],
+                         parent=note)
+    assert reply.parent == note and reply.internal
+    assert Notification.objects.get(kind="reply").email == "bob@example.test"
+    with pytest.raises(ApplicationError, match="cannot see this round"):
+        note_add(review_round=review_round, version=cast["version_a"], text="hi", author=cast["dana"])
+    note_resolve(note=reply, user=cast["alice"])
+    assert Note.objects.get(pk=note.pk).resolved_by == cast["alice"]
+    with pytest.raises(ApplicationError, match="already resolved"):
+        note_resolve(note=note, user=cast["bob"])
+    note_resolve(note=note, user=cast["bob"], resolved=False)
+    assert Note.objects.get(pk=note.pk).resolved_at is None
+
+
+def test_open_notes_travel_forward_and_stand_against_a_plain_approval(cast):
+    ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
+    first = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
+                       reviewers=[cast["bob"]])
+    note = note_add(review_round=first, version=cast["version_a"], text="fix the label", author=cast["bob"],
+                    markup=[{"type": "rect", "points": [[0.1, 0.1], [0.3, 0.3]]}])
+    with pytest.raises(ApplicationError, match="still open: resolve them, or approve with changes"):
+        decision_record(review_round=first, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["bob"])
+    decision_record(review_round=first, version=cast["version_a"], verdict=V.CHANGES_REQUESTED, reviewer=cast["bob"],
+                    comment="see my note")
+    fixed = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob)
+    second = round_open(brief=cast["brief_a"], versions=[fixed], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    assert list(notes_open_on(version=fixed)) == [note]
+    body = api_as(cast["bob"]).get(f"/api/versions/{fixed.pk}/open-notes/").json()
+    assert body[0]["text"] == "fix the label" and body[0]["markup"][0]["type"] == "rect"
+    with pytest.raises(ApplicationError, match="still open"):
+        decision_record(review_round=second, version=fixed, verdict=V.APPROVE, reviewer=cast["bob"])
+    decision_record(review_round=second, version=fixed, verdict=V.APPROVE_WITH_CHANGES, reviewer=cast["bob"])
+    second.refresh_from_db()
+    assert second.status == "closed" and second.approvals.get().version == fixed
+
+
+def test_notes_through_the_api_are_scoped_and_validated(cast):
+    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
+                              reviewers=[cast["dana"]])
+    dana, alice, charlie = api_as(cast["dana"]), api_as(cast["alice"]), api_as(cast["charlie"])
+    created = dana.post(f"/api/rounds/{review_round.pk}/notes/", {"version": cast["version_a"].pk, "text": "warmer, please",
+                                                                  "markup": [ARROW]}, format="json")
+    assert created.status_code == 201, created.content
+    note_id = created.json()["id"]
+    internal = alice.post(f"/api/rounds/{review_round.pk}/notes/", {"version": cast["version_a"].pk, "text": "client is picky",
+                                                                    "internal": True}, format="json").json()
+    bad = dana.post(f"/api/rounds/{review_round.pk}/notes/", {"version": cast["version_a"].pk, "text": "x",
+                                                              "markup": [{"type": "pin", "points": [[2, 2]]}]}, format="json")
+    assert bad.status_code == 400 and "outside the image" in bad.json()["message"]
+    reply = alice.post(f"/api/notes/{note_id}/replies/", {"text": "on it"}, format="json")
+    assert reply.status_code == 201 and reply.json()["parent"] == note_id
+    seen_by_dana = [n["id"] for n in dana.get(f"/api/rounds/{review_round.pk}/notes/").json()]
+    assert seen_by_dana == [note_id] and internal["id"] not in seen_by_dana
+    assert dana.get(f"/api/notes/{internal['id']}/").status_code == 404
+    assert charlie.get(f"/api/notes/{note_id}/").status_code == 404
+    assert charlie.post(f"/api/notes/{note_id}/resolve/").status_code == 404
+    resolved = dana.post(f"/api/notes/{note_id}/resolve/").json()
+    assert resolved["resolved_by"] == "dana" and [r["text"] for r in resolved["replies"]] == ["on it"]
+
+
+def test_full_resolution_with_etag_and_ranges_for_staff_and_guests(cast):
+    version = cast["version_a"]
+    size = version.blob.size
+    staff = Client()
+    staff.force_login(cast["alice"])
+    url = f"/blobs/{version.blob_id}/"
+    whole = staff.get(url)
+    data = b"".join(whole.streaming_content)
+    assert whole.status_code == 200 and whole["ETag"] == f'"{version.blob_id}"' and whole["Accept-Ranges"] == "bytes"
+    assert staff.get(url, HTTP_IF_NONE_MATCH=f'"{version.blob_id}"').status_code == 304
+    part = staff.get(url, HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 10-19/{size}"
+    assert b"".join(part.streaming_content) == data[10:20]
+    tail = staff.get(url, HTTP_RANGE="bytes=-5")
+    assert b"".join(tail.streaming_content) == data[-5:]
+    assert staff.get(url, HTTP_RANGE=f"bytes={size}-").status_code == 416
+    stale = staff.get(url, HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE='"other"')
+    assert stale.status_code == 200  # the validator does not match: the whole file, not a slice of other bytes
+
+    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"],
+                              reviewers=[cast["dana"]])
+    from django.utils import timezone
+    _, token = share_link_create(review_round=review_round, expires=timezone.localdate(), created_by=cast["alice"])
+    guest = Client()
+    shared = guest.get(f"/review/s/{token}/full/{version.pk}/", HTTP_RANGE="bytes=0-7")
+    assert shared.status_code == 206 and b"".join(shared.streaming_content) == data[:8]
+    assert shared["Referrer-Policy"] == "strict-origin"
+    assert guest.get(f"/review/s/{token}/full/{cast['version_b'].pk}/").status_code == 404
