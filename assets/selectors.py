@@ -52,6 +52,29 @@ def version_ancestry(*, version: Version) -> QuerySet[Version]:
     return Version.objects.filter(pk__in=RawSQL(sql, (version.pk, version.pk)))
 
 
+def ancestors_among(*, versions: list[int], candidates: list[int]) -> dict[int, list[int]]:
+    """For each of `versions`, its ancestors that are among `candidates`, nearest (highest id) first: one statement."""
+    if not versions or not candidates:
+        return {}
+    sql = f"""
+    WITH RECURSIVE walk(start_id, version_id) AS (
+        SELECT id, id FROM {Version._meta.db_table} WHERE id = ANY(%s)
+        UNION
+        SELECT walk.start_id, used.version_id
+        FROM walk
+        JOIN {_GENERATED} gen ON gen.version_id = walk.version_id
+        JOIN {_USED} used ON used.derivation_id = gen.derivation_id AND used.version_id IS NOT NULL
+    )
+    SELECT start_id, version_id FROM walk WHERE version_id <> start_id AND version_id = ANY(%s) ORDER BY version_id DESC
+    """
+    found: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(versions), list(candidates)])
+        for start, ancestor in cursor.fetchall():
+            found.setdefault(start, []).append(ancestor)
+    return found
+
+
 def version_descendants(*, version: Version) -> QuerySet[Version]:
     """Every version derived from `version`, directly or not ("what did we ship from this?")."""
     sql = _descendants_sql("SELECT %s::bigint") + " WHERE version_id <> %s"

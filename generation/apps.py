@@ -13,9 +13,11 @@ class GenerationConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from assets.hooks import demo_stage_register
+        from assets.hooks import demo_stage_register, region_fixer_register
         from generation.demo import generation_stage
+        from generation.services.regions import region_inpaint
         from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")
         demo_stage_register(order=20, stage=generation_stage)
+        region_fixer_register(region_inpaint)

@@ -20,7 +20,7 @@ from review.models import (
     Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion,
 )
 from review.selectors import (
-    current_decisions, previous_counterpart, recipe_diff, result_label, round_invitees, round_results,
+    current_decisions, previous_counterparts, recipe_diff, result_label, round_invitees, round_results,
     rounds_visible_to, rounds_waiting_on, waiting_on_text,
 )
 from review.services.invitations import invitation_viewed
@@ -139,7 +139,8 @@ class ReviewRoundAdmin(admin.ModelAdmin):
         data = workspace_data(review_round=review_round, user=request.user, for_client=is_client_user(user=request.user))
         context = {**self.admin_site.each_context(request), "title": f"Workspace · {review_round}", "opts": self.model._meta,
                    "original": review_round, "workspace": data, "can_decide": request.user.has_perm("review.add_decision"),
-                   "can_triage": request.user.has_perm("assets.change_version")}
+                   "can_triage": request.user.has_perm("assets.change_version"),
+                   "can_fix": request.user.has_perm("generation.add_generationjob") and not is_client_user(user=request.user)}
         return TemplateResponse(request, "review/workspace.html", context)
 
     @admin.display(description="workspace")
@@ -201,10 +202,11 @@ class ReviewRoundAdmin(admin.ModelAdmin):
     def board(self, obj, *, for_client: bool):
         decisions = current_decisions(review_round=obj, for_client=for_client)
         results = round_results(review_round=obj)
+        counterparts = previous_counterparts(review_round=obj)
         rows = []
         for item in obj.items.select_related("version"):
             version = item.version
-            previous = previous_counterpart(review_round=obj, version=version)
+            previous = counterparts.get(version.pk)
             before = _pinned_preview(previous, [], 256, 220) if previous and previous.pk != version.pk else "—"
             notes = format_html_join("", "<li><b>{}</b>: {} {}</li>", (
                 (d.author_name, d.get_verdict_display(), d.comment) for d in decisions if d.version_id == version.pk))
@@ -263,7 +265,7 @@ class RoundVersionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="previous round")
     def previous_preview(self, obj):
-        previous = previous_counterpart(review_round=obj.review_round, version=obj.version)
+        previous = previous_counterparts(review_round=obj.review_round).get(obj.version_id)
         return thumbnail(previous.blob_id, 256, 120) if previous and previous.pk != obj.version_id else "—"
 
     @admin.display(description="decisions")

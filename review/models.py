@@ -399,6 +399,8 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    fixed_by = models.ForeignKey("assets.Derivation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="The inpaint queued by \"fix this region\"")
 
     class Meta:
         ordering = ["review_round", "version", "id"]

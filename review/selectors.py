@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from assets.access import is_client_user, scoped
 from assets.models import Brief, Derivation, Phase, Version
-from assets.selectors import lineage_graph, version_ancestry
+from assets.selectors import ancestors_among, lineage_graph, version_ancestry
 from review.cycles import cycles_of
 from review.models import Approval, Decision, Note, ReviewRound, RoundReviewer, RoundVersion
 
@@ -271,23 +271,28 @@ def recipe_diff(*, before: Version, after: Version) -> list[dict]:
     return rows
 
 
-def previous_counterpart(*, review_round: ReviewRound, version: Version) -> Version | None:
-    """The version this one replaces from the previous round: an ancestor there, else the same slot."""
+def previous_counterparts(*, review_round: ReviewRound) -> dict[int, Version]:
+    """For each version of the round, the one it replaces from the previous round: itself if it was there, else its
+    nearest ancestor there, else the version in the same slot. A constant number of queries for the whole round."""
     if review_round.previous_id is None:
-        return None
-    previous_items = list(review_round.previous.items.select_related("version"))
+        return {}
+    previous_items = list(review_round.previous.items.select_related("version__blob"))
     if not previous_items:
-        return None
-    previous_ids = {item.version_id for item in previous_items}
-    if version.pk in previous_ids:
-        return version
-    ancestor = version_ancestry(version=version).filter(pk__in=previous_ids).order_by("-pk").first()
-    if ancestor is not None:
-        return ancestor
-    position = review_round.items.get(version=version).position
-    same_slot = [item.version for item in previous_items if item.position == position]
-    return same_slot[0] if same_slot else None
-
+        return {}
+    previous = {item.version_id: item.version for item in previous_items}
+    by_slot = {item.position: item.version for item in previous_items}
+    items = list(review_round.items.all())
+    ancestors = ancestors_among(versions=[item.version_id for item in items if item.version_id not in previous],
+                                candidates=list(previous))
+    found = {}
+    for item in items:
+        if item.version_id in previous:
+            found[item.version_id] = previous[item.version_id]
+        elif ancestors.get(item.version_id):
+            found[item.version_id] = previous[ancestors[item.version_id][0]]
+        elif item.position in by_slot:
+            found[item.version_id] = by_slot[item.position]
+    return found
 
 def notes_open_on(*, version: Version, for_client: bool = False) -> QuerySet[Note]:
     """Unresolved threads on the version and on every ancestor of it: the notes that travel forward."""
@@ -305,3 +310,20 @@ def round_notes(*, review_round: ReviewRound, for_client: bool = False) -> list[
     notes = (Note.objects.filter(review_round=review_round, parent__isnull=True).select_related("author", "resolved_by")
              .prefetch_related(Prefetch("replies", queryset=replies), "mentions").order_by("id"))
     return list(notes.filter(internal=False) if for_client else notes)
+
+
+def note_state(note: Note) -> str:
+    """open → fix queued → addressed, awaiting review (an output of its fix was kept) → resolved."""
+    if note.resolved_at is not None:
+        return "resolved"
+    if note.fixed_by_id is None:
+        return "open"
+    kept = Version.objects.filter(generated_by__derivation_id=note.fixed_by_id, triage=Version.Triage.KEEP).exists()
+    return "addressed, awaiting review" if kept else "fix queued"
+
+
+def fixes_awaiting_review(*, brief: Brief) -> QuerySet[Version]:
+    """Kept outputs of "fix this region" jobs for the brief's open notes, not yet put before reviewers."""
+    fixes = Note.objects.filter(version__brief=brief, resolved_at__isnull=True, fixed_by__isnull=False).values("fixed_by")
+    return Version.objects.filter(brief=brief, triage=Version.Triage.KEEP, generated_by__derivation__in=fixes,
+                                  round_items__isnull=True).order_by("pk")

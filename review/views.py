@@ -108,15 +108,21 @@ def share_page(request, token: str):
     return _unlogged(render(request, "review/share_page.html", context))
 
 
-@require_http_methods(["GET"])
-def share_image(request, token: str, version_id: int):
+def _shared_item(token: str, version_id: int):
+    """The round item a share link shows, or the refusal to answer with."""
     try:
         link = share_link_resolve(token=token)
     except ShareLinkRefused as exc:
-        return _refused(request, exc)
+        return None, exc
     item = link.review_round.items.filter(version_id=version_id).select_related("version__blob").first()
-    if item is None:
-        return _unlogged(render(request, "review/share_refused.html", {"message": "No such image."}, status=404))
+    return item, None if item is not None else ShareLinkRefused("No such image.")
+
+
+@require_http_methods(["GET"])
+def share_image(request, token: str, version_id: int):
+    item, refused = _shared_item(token, version_id)
+    if refused is not None:
+        return _refused(request, refused)
     name = thumbnail_ensure(blob=item.version.blob, size=768)
     response = FileResponse(storages["derived"].open(name, "rb"), content_type="image/webp")
     response["Cache-Control"] = "private, max-age=3600"
@@ -127,11 +133,7 @@ def share_image(request, token: str, version_id: int):
 @require_http_methods(["GET"])
 def share_full_image(request, token: str, version_id: int):
     """Full resolution, for zooming to 100 % and beyond: ETag and byte ranges as for signed-in users."""
-    try:
-        link = share_link_resolve(token=token)
-    except ShareLinkRefused as exc:
-        return _refused(request, exc)
-    item = link.review_round.items.filter(version_id=version_id).select_related("version__blob").first()
-    if item is None:
-        return _unlogged(render(request, "review/share_refused.html", {"message": "No such image."}, status=404))
+    item, refused = _shared_item(token, version_id)
+    if refused is not None:
+        return _refused(request, refused)
     return _unlogged(blob_response(request, item.version.blob, cache="private, max-age=3600"))

@@ -6,22 +6,24 @@ from django.urls import reverse
 
 from assets.models import Version
 from review.models import Rating, ReviewRound
-from review.selectors import current_decisions, previous_counterpart, recipe_diff, result_label, round_results
+from review.selectors import current_decisions, previous_counterparts, result_label, round_results
 
 
 def workspace_data(*, review_round: ReviewRound, user, for_client: bool) -> dict:
     """Versions with their preview, full-resolution and previous-round counterpart, the user's own stars, the
-    recipe diff against the counterpart, the round's result per version and the API addresses the page calls."""
+    round's result per version and the API addresses the page calls (the recipe diff comes from the API when a
+    version is shown). A constant number of queries, whatever the number of versions."""
     items = list(review_round.items.select_related("version__blob").order_by("position", "id"))
     stars = dict(Rating.objects.filter(reviewer=user, version__in=[i.version_id for i in items])
                  .values_list("version_id", "stars"))
     results = round_results(review_round=review_round)
+    counterparts = previous_counterparts(review_round=review_round)
     decided = {d.version_id: d.get_verdict_display() for d in current_decisions(review_round=review_round)
                if d.reviewer_id == user.pk}
     versions = []
     for item in items:
         version = item.version
-        before = previous_counterpart(review_round=review_round, version=version)
+        before = counterparts.get(version.pk)
         before = before if before is not None and before.pk != version.pk else None
         versions.append({
             "id": version.pk, "label": item.client_name or version.label or f"v{version.pk}", "sha256": version.blob_id,
@@ -30,9 +32,7 @@ def workspace_data(*, review_round: ReviewRound, user, for_client: bool) -> dict
             "mine": decided.get(version.pk, ""),
             "before": {"id": before.pk, "label": f"v{before.pk}", "preview": _thumb(before), "full": _full(before),
                        "width": before.width, "height": before.height} if before else None,
-            "diff": [] if for_client or before is None else [
-                {"field": row["field"], "before": str(row["before"]), "after": str(row["after"])}
-                for row in recipe_diff(before=before, after=version)],
+            "diff": None if for_client or before is None else reverse("version-diff", args=[before.pk, version.pk]),
         })
     return {
         "round": {"id": review_round.pk, "number": review_round.number, "stage": review_round.stage,

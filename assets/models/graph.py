@@ -137,6 +137,7 @@ class Used(AppendOnlyModel):
         FONT = "font", "Font"
         PROFILE = "profile", "ICC profile"
         REPRODUCED = "reproduced", "Version this run reproduces"
+        CHANGE_REQUEST = "change_request", "Change request (a reviewer's note and its markup)"
 
     derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="used")
     role = models.CharField(max_length=20, choices=Role.choices)

@@ -110,6 +110,7 @@ def generation_job_create(
     vae: ModelWeights | None = None,
     references: list[Version | Reference] = (),
     regenerated_from: Version | None = None,
+    change_request: Blob | None = None,
     created_by=None,
 ) -> GenerationJob:
     """Validate a request, record one queued derivation per batch, and enqueue them when the transaction commits.
@@ -178,6 +179,8 @@ def generation_job_create(
             mask_blob = _mask_store(mask_source=mask_source, init=init)
         if mask_blob is not None:
             inputs.append(UsedInput(role=Used.Role.MASK, target=mask_blob))
+        if change_request is not None:
+            inputs.append(UsedInput(role=Used.Role.CHANGE_REQUEST, target=change_request))
         for index, (values, prompt) in enumerate(prompts):
             derivation = derivation_create(
                 brief=brief, op=op, phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION, params=cleaned,

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from assets.models import Version
 from review.models import ChecklistItem, Decision, Note, NotificationPreference, Pin, ReviewRound, ShareLink
-from review.selectors import round_invitees, waiting_on_text
+from review.selectors import note_state, round_invitees, waiting_on_text
 
 
 class PinSerializer(serializers.ModelSerializer):
@@ -155,11 +155,15 @@ class NoteSerializer(serializers.ModelSerializer):
     resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     mentions = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     replies = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField(help_text="open, fix queued, addressed, awaiting review, or resolved")
 
     class Meta:
         model = Note
         fields = ["id", "review_round", "version", "parent", "author", "text", "markup", "sha256", "internal", "mentions",
-                  "created_at", "resolved_at", "resolved_by", "replies"]
+                  "created_at", "resolved_at", "resolved_by", "fixed_by", "state", "replies"]
+
+    def get_state(self, obj) -> str:
+        return note_state(obj)
 
     @extend_schema_field(NoteReplySerializer(many=True))
     def get_replies(self, obj) -> list[dict]:
@@ -178,3 +182,9 @@ class NoteCreateSerializer(serializers.Serializer):
                                    help_text="Shapes: {type: pin|rect|ellipse|arrow|freehand|text, points: [[x, y], …] in 0..1, "
                                              "colour: #RRGGBB, text (labels)}")
     internal = serializers.BooleanField(required=False, default=False)
+
+
+class NoteFixSerializer(serializers.Serializer):
+    prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000,
+                                   help_text="What to paint in the region; the note's text when empty")
+    feather = serializers.IntegerField(required=False, min_value=0, max_value=64, allow_null=True, default=None)

@@ -20,7 +20,7 @@ from review.selectors import (brief_cycle_stats, current_decisions, maybe_later_
                               rounds_visible_to)
 from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
 from review.services.invitations import invitation_viewed
-from review.services.notes import note_add, note_resolve
+from review.services.notes import note_add, note_fix, note_resolve
 from review.services.notifications import notification_preference_set
 from review.services.rounds import PinInput, decision_record, round_close, round_open
 from review.services.share_links import share_link_create, share_link_revoke
@@ -292,6 +292,17 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         reply = note_add(review_round=parent.review_round, version=parent.version, text=data.validated_data["text"],
                          markup=data.validated_data["markup"], author=request.user, parent=parent)
         return Response(s.NoteSerializer(reply).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.NoteFixSerializer, responses={201: s.NoteSerializer})
+    @action(detail=True, methods=["post"])
+    def fix(self, request, pk=None):
+        """Fix this region: an inpaint job of the area the note's markup encloses."""
+        note = self.get_object()
+        data = s.NoteFixSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fixed = note_fix(note=note, user=request.user, prompt_text=data.validated_data["prompt"],
+                         feather=data.validated_data["feather"])
+        return Response(s.NoteSerializer(fixed, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.NoteSerializer)
     @action(detail=True, methods=["post"])

@@ -6,16 +6,19 @@ forward: a descendant of the version, in a later round, shows them as still open
 
 from __future__ import annotations
 
+import io
+import json
 import re
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from assets import hooks
 from assets.access import is_client_user
 from assets.errors import ApplicationError
 from assets.models import Version
-from review.markup import markup_clean
+from review.markup import markup_bounds, markup_clean
 from review.models import Note, ReviewRound, ShareLink
 from review.selectors import rounds_visible_to
 from review.services.audit import audit_event_append
@@ -115,3 +118,57 @@ def note_resolve(*, note: Note, user, resolved: bool = True) -> Note:
                            object_id=root.pk, payload={"round": root.review_round_id, "version": root.version_id})
     root.refresh_from_db()
     return root
+
+
+def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = None) -> Note:
+    """"Fix this region": inpaint the area the note's markup encloses (feathered), with its text as the prompt
+    unless another is given, the version as init image and its own model and LoRAs. The job's derivation records
+    the note as used (role change_request); once one of its outputs is kept, the next round takes it in."""
+    root = note if note.parent_id is None else note.parent
+    if is_client_user(user=user) or not user.has_perm("generation.add_generationjob"):
+        raise ApplicationError("only studio staff who may start generation jobs fix regions", extra={"code": "permission"})
+    if not _can_take_part(root.review_round, user):
+        raise ApplicationError("you cannot see this round", extra={"code": "permission"})
+    if root.resolved_at is not None:
+        raise ApplicationError(f"note {root.pk} is resolved; reopen it to fix its region")
+    version = root.version
+    if version.blob_id != root.sha256:
+        raise ApplicationError(f"version {version.pk}'s bytes changed since the note was drawn on them")
+    mask = region_mask(shapes=root.markup, size=(version.width, version.height), feather=feather)
+    request = json.dumps({"note": root.pk, "round": root.review_round_id, "version": version.pk, "sha256": root.sha256,
+                          "author": root.author_name, "text": root.text, "markup": root.markup}, sort_keys=True).encode()
+    with transaction.atomic():
+        derivations = hooks.region_fix(version=version, mask_png=mask, prompt_text=(prompt_text or root.text).strip()[:2000],
+                                       change_request=request, created_by=user)
+        Note.objects.filter(pk=root.pk).update(fixed_by=derivations[0])
+        audit_event_append(kind="note.fix_requested", actor=user, object_type="note", object_id=root.pk,
+                           payload={"derivations": [d.pk for d in derivations], "version": version.pk})
+    root.refresh_from_db()
+    return root
+
+
+def region_mask(*, shapes: list[dict], size: tuple[int, int], feather: int | None = None) -> bytes:
+    """White where the markup encloses an area (rectangles, ellipses, freehand outlines), blurred at the edge."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    if markup_bounds(shapes) is None:
+        raise ApplicationError("mark the region first: a rectangle, an ellipse or a freehand outline around it")
+    width, height = size
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    for shape in shapes:
+        points = [(x * (width - 1), y * (height - 1)) for x, y in shape["points"]]
+        if shape["type"] == "rect":
+            draw.rectangle([min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
+                            max(p[1] for p in points)], fill=255)
+        elif shape["type"] == "ellipse":
+            draw.ellipse([min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
+                          max(p[1] for p in points)], fill=255)
+        elif shape["type"] == "freehand" and len(points) >= 3:
+            draw.polygon(points, fill=255)
+    radius = feather if feather is not None else max(1, min(width, height) // 64)
+    if radius:
+        mask = mask.filter(ImageFilter.GaussianBlur(radius))
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -13,7 +13,7 @@ from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.blobs import blob_hash
 from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewPolicy, ReviewRound, RoundVersion, ShareLink
-from review.selectors import APPROVING, UNDECIDED, notes_open_on, round_results, round_tally, version_final_approval
+from review.selectors import APPROVING, UNDECIDED, fixes_awaiting_review, notes_open_on, round_results, round_tally, version_final_approval
 from review.services.audit import audit_event_append
 from review.services.automation import decision_notify, round_closed_followups
 from review.services.invitations import invitations_create
@@ -60,6 +60,8 @@ def round_open(*, brief: Brief, versions: list[Version], stage: str, opened_by, 
             raise ApplicationError(f"{reviewer.get_username()} cannot see this client's briefs")
     with transaction.atomic():
         Brief.objects.select_for_update().get(pk=brief.pk)  # serialises round numbering per brief
+        # Fixed regions someone kept join the next round by themselves, next to the versions chosen for it.
+        versions = [*versions, *(fix for fix in fixes_awaiting_review(brief=brief) if fix not in versions)]
         previous = brief.review_rounds.order_by("-number").first()
         if previous is not None and previous.status == ReviewRound.Status.OPEN:
             raise ApplicationError(f"round {previous.number} of this brief is still open; close it first")

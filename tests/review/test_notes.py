@@ -142,3 +142,82 @@ def test_full_resolution_with_etag_and_ranges_for_staff_and_guests(cast):
     assert shared.status_code == 206 and b"".join(shared.streaming_content) == data[:8]
     assert shared["Referrer-Policy"] == "strict-origin"
     assert guest.get(f"/review/s/{token}/full/{cast['version_b'].pk}/").status_code == 404
+
+
+def test_the_workspace_of_24_versions_renders_in_a_bounded_number_of_queries(cast, django_assert_max_num_queries):
+    ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
+    blob = cast["version_a"].blob
+    before = [derive(brief=cast["brief_a"], blob=blob, size=(64, 64)) for _ in range(24)]
+    first = round_open(brief=cast["brief_a"], versions=before, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    for version in before[:12]:
+        note_add(review_round=first, version=version, text="soften this", author=cast["bob"],
+                 markup=[{"type": "rect", "points": [[0.1, 0.1], [0.2, 0.2]]}])
+    after = [derive(brief=cast["brief_a"], parents=[version], blob=blob, size=(64, 64)) for version in before]
+    from review.services.rounds import round_close
+
+    round_close(review_round=first, closed_by=cast["alice"])
+    second = round_open(brief=cast["brief_a"], versions=after, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    bob = Client()
+    bob.force_login(cast["bob"])
+    with django_assert_max_num_queries(25):
+        page = bob.get(f"/admin/review/reviewround/{second.pk}/workspace/")
+    assert page.status_code == 200
+    data = page.context["workspace"]
+    assert len(data["versions"]) == 24
+    assert [v["before"]["id"] for v in data["versions"]] == [v.pk for v in before]  # each one's own ancestor
+    assert data["versions"][0]["diff"] == f"/api/versions/{before[0].pk}/diff/{after[0].pk}/"
+
+
+def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_next_round(tiny, cast, run_jobs):
+    import io
+    import json
+
+    from PIL import Image
+
+    from assets.models import Used
+    from assets.services.blobs import blob_open
+    from generation.services.jobs import generation_job_create
+    from review.selectors import note_state
+    from review.services.curation import versions_triage
+    from review.services.notes import note_fix
+    from review.services.rounds import round_close
+    from tests.generation.conftest import FAST
+
+    ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
+    with run_jobs():
+        job = generation_job_create(brief=cast["brief_a"], op="txt2img", base_model=tiny["base"], prompt_text="a can on a roof",
+                                    params={**FAST, "seed": 5, "batch_size": 1}, created_by=cast["alice"])
+    version = job.batches.get().derivation.generated.get().version
+    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
+                              reviewers=[cast["bob"]])
+    pin_only = note_add(review_round=review_round, version=version, text="here", author=cast["bob"],
+                        markup=[{"type": "pin", "points": [[0.5, 0.5]]}])
+    with pytest.raises(ApplicationError, match="mark the region first"):
+        note_fix(note=pin_only, user=cast["alice"])
+    note = note_add(review_round=review_round, version=version, text="a hand holding the can", author=cast["bob"],
+                    markup=[{"type": "ellipse", "points": [[0.25, 0.25], [0.75, 0.75]]}])
+    with pytest.raises(ApplicationError, match="only studio staff"):
+        note_fix(note=note, user=cast["dana"])
+    with run_jobs():
+        fixed = note_fix(note=note, user=cast["alice"], feather=2)
+    derivation = fixed.fixed_by
+    assert derivation.op == "inpaint" and derivation.state == "succeeded", derivation.error
+    edges = {edge.role: edge for edge in derivation.used.select_related("blob", "model_weights", "version", "prompt")}
+    assert edges[Used.Role.INIT_IMAGE].version == version and edges[Used.Role.BASE_MODEL].model_weights == tiny["base"]
+    assert edges[Used.Role.PROMPT].prompt.text == "a hand holding the can"
+    with blob_open(blob=edges[Used.Role.CHANGE_REQUEST].blob) as handle:
+        request = json.loads(handle.read())
+    assert request["note"] == note.pk and request["sha256"] == version.blob_id and request["markup"][0]["type"] == "ellipse"
+    with blob_open(blob=edges[Used.Role.MASK].blob) as handle, Image.open(io.BytesIO(handle.read())) as mask:
+        assert mask.size == (version.width, version.height)
+        assert mask.getpixel((version.width // 2, version.height // 2)) == 255 and mask.getpixel((0, 0)) == 0
+    assert note_state(fixed) == "fix queued"
+
+    outputs = [edge.version for edge in derivation.generated.select_related("version")]
+    assert len(outputs) == 2
+    versions_triage(versions=[outputs[0]], triage="keep", actor=cast["alice"])
+    assert note_state(fixed) == "addressed, awaiting review"
+    round_close(review_round=review_round, closed_by=cast["alice"])
+    following = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
+                           reviewers=[cast["bob"]])
+    assert set(following.versions.all()) == {version, outputs[0]}

@@ -244,6 +244,19 @@
       api("POST", data.api.note + note.id + (note.resolved_at ? "/reopen/" : "/resolve/")).then(loadNotes).catch(function (e) { say(e.message, true); });
     });
     item.appendChild(reply); item.appendChild(document.createTextNode(" ")); item.appendChild(toggle);
+    var area = note.markup.some(function (shape) { return ["rect", "ellipse", "freehand"].indexOf(shape.type) >= 0; });
+    if (root.dataset.canFix === "1" && area && !note.resolved_at && !note.fixed_by) {
+      var fix = el("button", { type: "button", "data-act": "fix" }, "Fix this region");
+      fix.addEventListener("click", function () {
+        var prompt = window.prompt("What should the region show?", note.text);
+        if (prompt === null) { return; }
+        api("POST", data.api.note + note.id + "/fix/", { prompt: prompt })
+          .then(function () { say("inpaint queued: its outputs join the next round once one is kept"); return loadNotes(); })
+          .catch(function (e) { say(e.message, true); });
+      });
+      item.appendChild(document.createTextNode(" ")); item.appendChild(fix);
+    }
+    if (note.state && note.state !== "open") { item.appendChild(el("em", {}, " — " + note.state)); }
     return item;
   }
   function loadNotes() {
@@ -313,11 +326,18 @@
     table.innerHTML = "";
     if (!version.before) { table.appendChild(el("caption", {}, "no counterpart in the previous round")); return; }
     table.appendChild(el("caption", {}, "v" + version.id + " against " + version.before.label));
-    version.diff.forEach(function (row) {
-      var tr = el("tr");
-      tr.appendChild(el("th", {}, row.field)); tr.appendChild(el("td", {}, row.before)); tr.appendChild(el("td", {}, row.after));
-      table.appendChild(tr);
-    });
+    if (!version.diff) { return; }
+    api("GET", version.diff).then(function (rows) {
+      if (current() !== version) { return; }
+      if (!rows.length) { table.appendChild(el("tr", {}, "same recipe")); }
+      rows.forEach(function (row) {
+        var tr = el("tr");
+        tr.appendChild(el("th", {}, row.field));
+        tr.appendChild(el("td", {}, JSON.stringify(row.before)));
+        tr.appendChild(el("td", {}, JSON.stringify(row.after)));
+        table.appendChild(tr);
+      });
+    }).catch(function (e) { say(e.message, true); });
   }
 
   function show(index) {
