@@ -127,7 +127,8 @@ def main() -> None:
                   f"max {max(delays) * 1000:.0f} ms")
             print(f"  queries per notification: {len(making)} to make it (in the event's transaction), "
                   f"{len(sending)} to send and record it")
-            result_print(name="notify", ratio=statistics.median(delays), meaning="seconds from a decision's commit to SMTP acceptance, median",
+            result_print(name="notify", ratio=statistics.median(delays),
+                         meaning="seconds from a decision's commit to SMTP acceptance, median",
                          target="<= 2 s", met=statistics.median(delays) <= 2 and sent == len(committed),
                          details=f"{len(delays)} messages, max {max(delays):.2f} s, {sent} recorded sent, "
                                  f"queries {len(making)} to make + {len(sending)} to send")

@@ -122,8 +122,8 @@ class ReviewRoundAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["brief", "stage", "title", "deadline", "round_versions", "reviewers", "commenters", "guests", "rule"]
-        return [self._board_for(request), "workspace_link", "invitees", "brief", "number", "stage", "status", "rule", "title", "previous",
-                "deadline", "opened_by", "opened_at", "closed_by", "closed_at"]
+        return [self._board_for(request), "workspace_link", "invitees", "brief", "number", "stage", "status", "rule", "title",
+                "previous", "deadline", "opened_by", "opened_at", "closed_by", "closed_at"]
 
     def get_urls(self):
         workspace = path("<path:object_id>/workspace/", self.admin_site.admin_view(self.workspace_view),

@@ -25,7 +25,8 @@ def approval_cycles(brief):
     waiting = (f" · now waiting longest on {bottleneck['reviewer']} ({bottleneck['hours']} h, round {bottleneck['round']})"
                if bottleneck else "")
     open_rounds = format_html_join("", '<li>round {} ({}): waiting on {} · <a href="{}">workspace</a></li>', (
-        (r["number"], r["stage"], ", ".join(r["waiting_on"]) or "nobody", reverse("admin:review_reviewround_workspace", args=[r["round"]]))
+        (r["number"], r["stage"], ", ".join(r["waiting_on"]) or "nobody",
+         reverse("admin:review_reviewround_workspace", args=[r["round"]]))
         for r in stats["rounds"] if r["status"] == "open"))
     return format_html('<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>{}',
                        stats["cycles"], final, stats["hours_waiting_on_client"], waiting,

@@ -307,7 +307,8 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=s.NoteSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        return Response(s.NoteSerializer(note_resolve(note=self.get_object(), user=request.user), context=self.get_serializer_context()).data)
+        resolved = note_resolve(note=self.get_object(), user=request.user)
+        return Response(s.NoteSerializer(resolved, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=s.NoteSerializer)
     @action(detail=True, methods=["post"])

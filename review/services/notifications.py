@@ -30,7 +30,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from assets.models import Blob
-from assets.services.runs import RunScope, run_complete, run_enqueue, run_guarded, run_requeue
+from assets.services.runs import RunScope, run_complete, run_enqueue, run_fail, run_guarded, run_requeue
 from assets.thumbnails import thumbnail_ensure
 from review.models import Notification, NotificationPreference, ReviewRound, WebhookDelivery, WebhookEndpoint
 
@@ -190,8 +190,8 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
 def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
     endpoint = delivery.endpoint
     if not endpoint.active:
-        run_complete(row=delivery, error="endpoint disabled before sending; not sent")
-        return "skipped"
+        run_fail(row=delivery, message="not sent: the endpoint was switched off")
+        return "failed"
     body = json.dumps(delivery.payload, sort_keys=True).encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
@@ -217,7 +217,7 @@ def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
             backoff = timedelta(minutes=5 ** (delivery.attempts - 1))
             run_requeue(row=delivery, message=problem, response_status=status, next_attempt_at=timezone.now() + backoff)
             return "retrying"
-        run_complete(row=delivery, response_status=status, error=f"gave up after {delivery.attempts} tries: {problem}")
+        run_fail(row=delivery, message=f"gave up after {delivery.attempts} tries: {problem}", response_status=status)
     return "failed"
 
 

@@ -13,7 +13,8 @@ from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.blobs import blob_hash
 from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewPolicy, ReviewRound, RoundVersion, ShareLink
-from review.selectors import APPROVING, UNDECIDED, fixes_awaiting_review, notes_open_on, round_results, round_tally, version_final_approval
+from review.selectors import (APPROVING, UNDECIDED, fixes_awaiting_review, notes_open_on, round_results, round_tally,
+                              version_final_approval)
 from review.services.audit import audit_event_append
 from review.services.automation import decision_notify, round_closed_followups
 from review.services.invitations import invitations_create

@@ -263,6 +263,10 @@ def test_webhooks_are_signed_retried_with_backoff_and_switched_off(cast, receive
         decision_record(review_round=review_round, version=cast["version_a2"], verdict=V.REJECT, reviewer=cast["bob"], comment="no")
     endpoint.refresh_from_db()
     assert not endpoint.active and endpoint.consecutive_failures == 3 and endpoint.disabled_at
+    given_up = WebhookDelivery.objects.filter(endpoint=endpoint, state="failed")
+    assert given_up.exists() and all(d.error.startswith(("gave up after", "not sent: the endpoint was switched off"))
+                                     for d in given_up)
+    assert not WebhookDelivery.objects.filter(endpoint=endpoint, state="succeeded", response_status__gte=300).exists()
     assert Notification.objects.filter(kind="webhook_disabled", email="alice@example.test").count() == 1
 
 
