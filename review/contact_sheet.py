@@ -1,15 +1,20 @@
-"""A round's contact sheet: every version with its id, stars and decisions, as PNG or PDF."""
+"""A round's contact sheet: every version with its id, stars and decisions.
+
+PDF: paginated (A4 or Letter, a chosen number of versions per page) with real, selectable text and the
+images embedded at print resolution. PNG: one raster page, for a quick look or a chat message.
+"""
 
 from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
 
-from django.db.models import Avg
+from django.db.models import Avg, Count
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from assets.errors import ApplicationError
 from assets.services.blobs import blob_open
-from review.models import Rating, ReviewRound
+from review.models import Note, Rating, ReviewRound
 from review.selectors import current_decisions, result_label, round_results
 
 CELL_W, CELL_H, THUMB, MARGIN, COLUMNS = 300, 380, 280, 24, 4
@@ -22,16 +27,94 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_client: bool = False) -> bytes:
-    if image_format not in ("PNG", "PDF"):
-        raise ValueError("contact sheets are PNG or PDF")
-    items = list(review_round.items.select_related("version").order_by("position", "id"))
+PAPERS = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+PER_PAGE = (1, 2, 4, 6, 9, 12)
+PRINT_DPI = 300
+
+
+def _facts(review_round: ReviewRound, for_client: bool) -> tuple[list, dict, dict, dict, dict]:
+    items = list(review_round.items.select_related("version__blob").order_by("position", "id"))
     decisions = defaultdict(list)
     for decision in current_decisions(review_round=review_round, for_client=for_client):
         decisions[decision.version_id].append(decision.verdict)
     results = round_results(review_round=review_round)
     stars = dict(Rating.objects.filter(version__in=[i.version for i in items]).values_list("version")
                  .annotate(avg=Avg("stars")).values_list("version", "avg"))
+    notes = Note.objects.filter(version__in=[i.version_id for i in items], parent__isnull=True, resolved_at__isnull=True)
+    if for_client:
+        notes = notes.filter(internal=False)
+    open_notes = dict(notes.values_list("version").annotate(n=Count("id")).values_list("version", "n"))
+    return items, decisions, results, stars, open_notes
+
+
+def contact_sheet_pdf(*, review_round: ReviewRound, for_client: bool = False, paper: str = "A4", per_page: int = 6) -> bytes:
+    """Pages of `per_page` versions: the image at print resolution above its label, seed, stars, result,
+    decisions and open notes, all as text a reader can select and search."""
+    from fpdf import FPDF
+
+    if paper not in PAPERS:
+        raise ApplicationError(f"paper must be one of {', '.join(PAPERS)}")
+    if per_page not in PER_PAGE:
+        raise ApplicationError(f"versions per page must be one of {', '.join(map(str, PER_PAGE))}")
+    items, decisions, results, stars, open_notes = _facts(review_round, for_client)
+    width, height = PAPERS[paper]
+    columns = {1: 1, 2: 1, 4: 2, 6: 2, 9: 3, 12: 3}[per_page]
+    rows = -(-per_page // columns)
+    margin, header, caption = 12.0, 16.0, 16.0
+    cell_w = (width - 2 * margin) / columns
+    cell_h = (height - 2 * margin - header) / rows
+    pdf = FPDF(unit="mm", format=(width, height))
+    pdf.set_auto_page_break(False)
+    brief = review_round.brief
+    title = _latin(f"{brief.title} · round {review_round.number} ({review_round.get_stage_display()})")
+    pages = max(1, -(-len(items) // per_page))
+    for page in range(pages):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 13)
+        pdf.set_xy(margin, margin)
+        pdf.cell(0, 7, title)
+        pdf.set_font("Helvetica", "", 9)
+        pdf.set_xy(margin, margin + 7)
+        pdf.cell(0, 5, _latin(f"{review_round.get_status_display()} · {len(items)} version(s) · page {page + 1} of {pages}"))
+        for slot, item in enumerate(items[page * per_page:(page + 1) * per_page]):
+            version = item.version
+            x = margin + (slot % columns) * cell_w
+            y = margin + header + (slot // columns) * cell_h
+            box_w, box_h = cell_w - 4, cell_h - caption - 4
+            with blob_open(blob=version.blob) as handle, Image.open(handle) as opened:
+                image = ImageOps.exif_transpose(opened).convert("RGB")
+            scale = min(box_w / image.width, box_h / image.height)
+            shown_w, shown_h = image.width * scale, image.height * scale
+            pixels = (max(1, round(shown_w / 25.4 * PRINT_DPI)), max(1, round(shown_h / 25.4 * PRINT_DPI)))
+            if pixels[0] < image.width:
+                image = image.resize(pixels, Image.Resampling.LANCZOS)
+            pdf.image(image, x=x + (box_w - shown_w) / 2, y=y, w=shown_w, h=shown_h)
+            name = item.client_name if for_client and item.client_name else f"v{version.pk}"
+            rating = stars.get(version.pk)
+            counts = Counter(decisions[version.pk])
+            summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+            lines = [f"{name} · seed {version.seed if version.seed is not None else '-'} · {version.width}×{version.height}",
+                     f"{'no stars' if rating is None else f'{rating:.1f}/5 stars'} · {result_label(results.get(version.pk))} · "
+                     f"{open_notes.get(version.pk, 0)} open note(s)",
+                     summary]
+            pdf.set_font("Helvetica", "", 8)
+            for row, line in enumerate(lines):
+                pdf.set_xy(x, y + box_h + 1 + row * 4.2)
+                pdf.cell(box_w, 4, _latin(line)[:90])
+    return bytes(pdf.output())
+
+
+def _latin(text: str) -> str:
+    """The PDF's core fonts speak Latin-1; other characters show as '?' rather than break the sheet."""
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_client: bool = False) -> bytes:
+    if image_format == "PDF":
+        return contact_sheet_pdf(review_round=review_round, for_client=for_client)
+    if image_format != "PNG":
+        raise ValueError("contact sheets are PNG or PDF")
+    items, decisions, results, stars, _ = _facts(review_round, for_client)
     rows = max(1, -(-len(items) // COLUMNS))
     header = 70
     sheet = Image.new("RGB", (MARGIN * 2 + CELL_W * COLUMNS, header + MARGIN + rows * CELL_H), "white")
@@ -57,5 +140,5 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
                   fill="#333", font=_font(13))
         draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=_font(13))
     buffer = io.BytesIO()
-    sheet.save(buffer, format=image_format, **({"resolution": 150.0} if image_format == "PDF" else {}))
+    sheet.save(buffer, format="PNG")
     return buffer.getvalue()

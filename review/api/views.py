@@ -13,7 +13,7 @@ from assets.access import briefs_visible_to, is_client_user, scoped, versions_vi
 from assets.api.serializers import VersionSerializer
 from assets.models import Version
 from review.api import serializers as s
-from review.contact_sheet import contact_sheet_render
+from review.contact_sheet import contact_sheet_pdf, contact_sheet_render
 from review.cycles import cycles_csv, cycles_of
 from review.models import ChecklistItem, Note, NotificationPreference, ShareLink
 from review.selectors import (brief_cycle_stats, current_decisions, maybe_later_pool, notes_open_on, recipe_diff, round_notes,
@@ -106,7 +106,10 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                         markup=values["markup"], internal=values["internal"], author=request.user)
         return Response(s.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[OpenApiParameter("as", str, enum=["png", "pdf"], description="file type (default png)")],
+    @extend_schema(parameters=[OpenApiParameter("as", str, enum=["png", "pdf"], description="file type (default png)"),
+                               OpenApiParameter("paper", str, enum=["A4", "Letter"], description="PDF paper (default A4)"),
+                               OpenApiParameter("per_page", int, enum=[1, 2, 4, 6, 9, 12],
+                                                description="PDF versions per page (default 6)")],
                    responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], url_path="contact-sheet")
     def contact_sheet(self, request, pk=None):
@@ -114,8 +117,15 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         kind = request.query_params.get("as", "png").lower()
         if kind not in ("png", "pdf"):
             return Response({"message": "as must be png or pdf", "extra": {}}, status=status.HTTP_400_BAD_REQUEST)
-        data = contact_sheet_render(review_round=review_round, image_format=kind.upper(),
-                                    for_client=is_client_user(user=request.user))
+        if kind == "pdf":
+            try:
+                per_page = int(request.query_params.get("per_page", 6))
+            except ValueError:
+                return Response({"message": "per_page must be a number", "extra": {}}, status=status.HTTP_400_BAD_REQUEST)
+            data = contact_sheet_pdf(review_round=review_round, for_client=is_client_user(user=request.user),
+                                     paper=request.query_params.get("paper", "A4"), per_page=per_page)
+        else:
+            data = contact_sheet_render(review_round=review_round, image_format="PNG", for_client=is_client_user(user=request.user))
         response = HttpResponse(data, content_type="application/pdf" if kind == "pdf" else "image/png")
         response["Content-Disposition"] = f'attachment; filename="round-{review_round.brief_id}-{review_round.number}.{kind}"'
         return response

@@ -221,3 +221,40 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
     following = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
                            reviewers=[cast["bob"]])
     assert set(following.versions.all()) == {version, outputs[0]}
+
+
+def test_the_contact_sheet_pdf_is_paginated_with_real_text_and_print_resolution_images(cast):
+    import re
+    import zlib
+
+    from assets.services.versions import version_import
+    from django.core.files.base import ContentFile
+    from PIL import Image as PILImage
+
+    from review.services.curation import rating_set
+    from tests.factories import image_bytes
+
+    versions = [version_import(brief=cast["brief_a"], label=f"look {n}",
+                               source=ContentFile(image_bytes(size=(1600, 1200), colour=(20 * n, 90, 200)), name=f"{n}.png"))
+                for n in range(7)]
+    review_round = round_open(brief=cast["brief_a"], versions=versions, stage="internal", opened_by=cast["alice"],
+                              reviewers=[cast["bob"]])
+    rating_set(version=versions[0], reviewer=cast["bob"], stars=4)
+    note_add(review_round=review_round, version=versions[0], text="crop tighter", author=cast["bob"])
+    alice = api_as(cast["alice"])
+    response = alice.get(f"/api/rounds/{review_round.pk}/contact-sheet/?as=pdf&paper=Letter&per_page=6")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    pdf = response.content
+    assert len(re.findall(rb"/Type /Page\b(?!s)", pdf)) == 2
+    assert re.search(rb"/MediaBox \[0 0 612(\.0+)? 792(\.0+)?\]", pdf)  # Letter, in points
+    text = b"".join(zlib.decompress(stream) for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+                    if stream[:2] in (b"x\x9c", b"x\xda", b"x^"))
+    # Text strings in PDF escape their parentheses.
+    assert f"(v{versions[0].pk} ".encode() in text and b"4.0/5 stars" in text and rb"1 open note\(s\)" in text
+    assert b"page 2 of 2" in text
+    images = re.findall(rb"/Subtype /Image.*?/Width (\d+).*?/Height (\d+)", pdf, re.S)
+    assert images and max(int(w) for w, _ in images) >= 600  # print resolution, not a thumbnail
+    assert alice.get(f"/api/rounds/{review_round.pk}/contact-sheet/?as=pdf&per_page=5").status_code == 400
+    assert alice.get(f"/api/rounds/{review_round.pk}/contact-sheet/?as=pdf&paper=A3").status_code == 400
+    png = alice.get(f"/api/rounds/{review_round.pk}/contact-sheet/?as=png").content
+    assert PILImage.open(__import__("io").BytesIO(png)).format == "PNG"
