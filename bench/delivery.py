@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench._django import django_on_postgres
 from bench._result import result_print
+from bench._timer import Timer
 
 
 def _master_png(size: int) -> bytes:
@@ -66,25 +67,6 @@ def _floor(*, data: bytes, presets, render, threads: int) -> tuple[float, float]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         encoding = sum(pool.map(one, presets))
     return time.perf_counter() - started, encoding
-
-
-class _Timer:
-    """Wraps a function of a module to add up the time spent in it during the run."""
-
-    def __init__(self, module, name: str):
-        self.module, self.name, self.original, self.seconds = module, name, getattr(module, name), 0.0
-
-        def timed(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return self.original(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-
-        setattr(module, name, timed)
-
-    def restore(self):
-        setattr(self.module, self.name, self.original)
 
 
 def main() -> None:
@@ -136,9 +118,9 @@ def main() -> None:
         floors, runs = [], []
         for _ in range(args.repeats):
             floors.append(_floor(data=data, presets=presets, render=render, threads=settings.SEED_DELIVERY_THREADS))
-            timers = [_Timer(provenance, "sign_to_temp"), _Timer(provenance, "encode_stamped"),
-                      *(_Timer(provenance, name) for name in ("ingredient_archive", "manifest_build")),
-                      *(_Timer(deliveries, name) for name in ("lineage_summary", "chain_actions", "input_ingredients",
+            timers = [Timer(provenance, "sign_to_temp"), Timer(provenance, "encode_stamped"),
+                      *(Timer(provenance, name) for name in ("ingredient_archive", "manifest_build")),
+                      *(Timer(deliveries, name) for name in ("lineage_summary", "chain_actions", "input_ingredients",
                                                                "stamp_build"))]
             delivery = deliveries.delivery_create(version=master, presets=presets, created_by=producer,
                                                   override_reason="benchmark: QC is measured, not enforced")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench._django import django_on_postgres
 from bench._result import result_print
+from bench._timer import Timer
 
 
 WARM_UP = 3
@@ -57,23 +58,13 @@ def main() -> None:
         # The worker's own time inside the pipeline call is clocked too, so its bookkeeping is measured within
         # each job instead of as the difference of two model runs, which swings by more than the target here.
         pipeline_class = type(pipeline)
-        inside = []
-
-        def clocked(self, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original_call(self, *args, **kwargs)
-            finally:
-                inside.append(time.perf_counter() - started)
-
-        original_call = pipeline_class.__call__
         # Interleaved, so drift in the machine's speed falls on both sides alike.
         from assets.storage import WriteOnceFileSystemStorage
         from generation import runner
 
         worker, direct, bookkeeping, round_trips = [], [], [], []
         spent = {"postgres": [], "durable write": [], "png encode": []}
-        clocks = {"durable write": _Clock(WriteOnceFileSystemStorage, "_save"), "png encode": _Clock(runner, "png_bytes")}
+        clocks = {"durable write": Timer(WriteOnceFileSystemStorage, "_save"), "png encode": Timer(runner, "png_bytes")}
 
         def database_clock(execute, sql, params, many, context):
             started = time.perf_counter()
@@ -88,8 +79,7 @@ def main() -> None:
             pipeline(prompt="a red can", negative_prompt=brief.negative_prompt, num_inference_steps=args.steps,
                      guidance_scale=7.0, width=64, height=64, generator=torch.Generator().manual_seed(seed)).images[0]
             direct.append(time.perf_counter() - started)
-            inside.clear()
-            pipeline_class.__call__ = clocked
+            inside = Timer(pipeline_class, "__call__")
             clocks["postgres"], clocks["round trips"] = 0.0, 0
             for clock in (clocks["durable write"], clocks["png encode"]):
                 clock.seconds = 0.0
@@ -99,12 +89,12 @@ def main() -> None:
                     assert run_derivation(derivation_id) == "succeeded"
                     worker.append(time.perf_counter() - started)
             finally:
-                pipeline_class.__call__ = original_call
+                inside.restore()
             round_trips.append(clocks["round trips"])
             spent["postgres"].append(clocks["postgres"])
             spent["durable write"].append(clocks["durable write"].seconds)
             spent["png encode"].append(clocks["png encode"].seconds)
-            bookkeeping.append(worker[-1] - sum(inside))
+            bookkeeping.append(worker[-1] - inside.seconds)
 
         worker_ms, direct_ms = statistics.median(worker) * 1000, statistics.median(direct) * 1000
         overhead_ms = statistics.median(bookkeeping) * 1000
@@ -126,23 +116,6 @@ def main() -> None:
                              f"{parts['durable write']:.1f}, PNG {parts['png encode']:.1f}), "
                              f"{statistics.median(round_trips):.0f} round trips/job, "
                              f"{cache.loads} pipeline load(s)")
-
-
-class _Clock:
-    """Adds up the time spent in one function of a module or class while the benchmark runs."""
-
-    def __init__(self, owner, name: str):
-        original = getattr(owner, name)
-        self.seconds = 0.0
-
-        def clocked(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-
-        setattr(owner, name, clocked)
 
 
 if __name__ == "__main__":

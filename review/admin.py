@@ -161,11 +161,12 @@ class ReviewRoundAdmin(admin.ModelAdmin):
 
     @admin.display(description="who we wait on")
     def invitees(self, obj):
+        invitees = round_invitees(review_round=obj)
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td></tr>", (
             (i.name, i.kind, "decides" if i.decides else "follows", i.state, f"{i.invited_at:%Y-%m-%d %H:%M}",
-             f"{i.viewed_at:%Y-%m-%d %H:%M}" if i.viewed_at else "not opened yet") for i in round_invitees(review_round=obj)))
+             f"{i.viewed_at:%Y-%m-%d %H:%M}" if i.viewed_at else "not opened yet") for i in invitees))
         return format_html('<p>{}</p><table><tr><th>invitee</th><th></th><th>role</th><th>state</th><th>invited</th>'
-                           '<th>first opened</th></tr>{}</table>', waiting_on_text(round_invitees(review_round=obj)), rows)
+                           '<th>first opened</th></tr>{}</table>', waiting_on_text(invitees), rows)
 
     def _board_for(self, request):
         """One board callable per request, so a client user's page leaves internal notes out."""

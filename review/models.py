@@ -6,6 +6,12 @@ from django.utils import timezone
 
 from assets.models.base import QueuedRun
 
+def _user_or_link(user_field: str) -> Q:
+    """Exactly one author: a signed-in user, or a guest behind a share link."""
+    return Q(**{f"{user_field}__isnull": False, "share_link__isnull": True}) | \
+        Q(**{f"{user_field}__isnull": True, "share_link__isnull": False})
+
+
 DEFAULT_CHECKLIST = ("Brand colour present", "Eye-line towards lens", "No anatomical glitches")
 
 
@@ -116,9 +122,7 @@ class RoundReviewer(models.Model):
         db_table = "review_reviewround_reviewers"
         ordering = ["review_round", "id"]
         constraints = [
-            models.CheckConstraint(name="invitee_is_user_or_guest",
-                                   condition=Q(reviewer__isnull=False, share_link__isnull=True)
-                                   | Q(reviewer__isnull=True, share_link__isnull=False)),
+            models.CheckConstraint(name="invitee_is_user_or_guest", condition=_user_or_link("reviewer")),
         ]
 
     def __str__(self) -> str:
@@ -194,10 +198,7 @@ class Decision(models.Model):
         ordering = ["review_round", "version", "id"]
         indexes = [models.Index(fields=["review_round", "version", "reviewer"])]
         constraints = [
-            models.CheckConstraint(
-                name="decision_has_one_author",
-                condition=Q(reviewer__isnull=False, share_link__isnull=True) | Q(reviewer__isnull=True, share_link__isnull=False),
-            ),
+            models.CheckConstraint(name="decision_has_one_author", condition=_user_or_link("reviewer")),
         ]
 
     def __str__(self) -> str:
@@ -406,9 +407,7 @@ class Note(models.Model):
         ordering = ["review_round", "version", "id"]
         indexes = [models.Index(fields=["version", "resolved_at"])]
         constraints = [
-            models.CheckConstraint(name="note_has_one_author",
-                                   condition=Q(author__isnull=False, share_link__isnull=True)
-                                   | Q(author__isnull=True, share_link__isnull=False)),
+            models.CheckConstraint(name="note_has_one_author", condition=_user_or_link("author")),
         ]
 
     def __str__(self) -> str:

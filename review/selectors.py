@@ -11,10 +11,15 @@ from assets.access import is_client_user, scoped
 from assets.models import Brief, Derivation, Phase, Version
 from assets.selectors import ancestors_among, lineage_graph, version_ancestry
 from review.cycles import cycles_of
-from review.models import Approval, Decision, Note, ReviewRound, RoundReviewer, RoundVersion
+from review.models import Approval, Decision, Note, ReviewPolicy, ReviewRound, RoundReviewer, RoundVersion
 
 Verdict = Decision.Verdict
 UNDECIDED = "undecided"
+
+
+def review_policy_of(*, brief_id: int) -> ReviewPolicy:
+    """The brief's review policy, or an unsaved one with the defaults when it has none."""
+    return ReviewPolicy.objects.filter(brief_id=brief_id).first() or ReviewPolicy(brief_id=brief_id)
 
 
 def version_final_approval(*, version: Version) -> Approval | None:

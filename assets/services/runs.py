@@ -155,7 +155,7 @@ class RunScope:
         return path
 
     def staged_add(self, staged: StagedFile) -> StagedFile:
-        self.scratch.append(staged.path)
+        self.scratch_add(staged.path)
         return staged
 
     def scratch_clear(self) -> None:

@@ -11,17 +11,13 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from review.models import Decision, ReviewPolicy, ReviewRound
-from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label
+from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label, review_policy_of
 from review.services.audit import audit_event_append
 from review.services.notifications import Message, admin_round_link, notify_user, webhooks_notify
 
 logger = logging.getLogger(__name__)
 RULE_CLIENT_ROUND = "internal approved → client round"
 RULE_TODO = "changes requested → producer to-do"
-
-
-def _policy(review_round: ReviewRound) -> ReviewPolicy:
-    return ReviewPolicy.objects.filter(brief_id=review_round.brief_id).first() or ReviewPolicy(brief_id=review_round.brief_id)
 
 
 def _tell(*, review_round: ReviewRound, message: Message, key: str, users) -> None:
@@ -64,7 +60,7 @@ def round_closed_followups(*, review_round: ReviewRound, results: dict[int, str]
                         images=list(review_round.versions.filter(pk__in=approved).values_list("blob_id", flat=True)),
                         data={"versions": approved})
         _tell(review_round=review_round, message=final, key=f"final:{review_round.pk}", users=[review_round.opened_by])
-    policy = _policy(review_round)
+    policy = review_policy_of(brief_id=review_round.brief_id)
     if not policy.automate_stages:
         return
     needs_work = [pk for pk, result in results.items() if result not in APPROVING and result != UNDECIDED]

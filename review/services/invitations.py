@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -54,8 +55,7 @@ def invitee_notify(*, invitation: RoundReviewer, message: Message, key: str, sec
     if not invitation.guest_email:
         return None
     if secret_link is None:
-        message = Message(**{**message.__dict__, "lines": [*message.lines,
-                                                          "Open the review link from your invitation e-mail."]})
+        message = dataclasses.replace(message, lines=[*message.lines, "Open the review link from your invitation e-mail."])
         return notify_address(email=invitation.guest_email, message=message, key=f"{key}:link{invitation.share_link_id}")
     return notify_guest(email=invitation.guest_email, message=message, key=f"{key}:link{invitation.share_link_id}",
                         secret_link=secret_link)

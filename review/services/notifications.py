@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import storages
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -112,12 +112,11 @@ def _notification(*, message: Message, key: str, email: str, recipient, link: st
 
 def webhooks_notify(*, message: Message, key: str, client_id: int | None) -> int:
     """Queue the event for every active endpoint of the studio and of the event's client."""
-    endpoints = WebhookEndpoint.objects.filter(active=True).filter(client__isnull=True) | \
-        WebhookEndpoint.objects.filter(active=True, client_id=client_id)
+    endpoints = WebhookEndpoint.objects.filter(Q(client__isnull=True) | Q(client_id=client_id), active=True)
     payload = {"text": f"{message.subject}\n" + "\n".join(message.lines), "event": message.kind,
                "data": {**message.data, "round": message.review_round.pk if message.review_round else None}}
     queued = 0
-    for endpoint in endpoints.distinct():
+    for endpoint in endpoints:
         delivery, created = WebhookDelivery.objects.get_or_create(
             key=f"{key}:hook{endpoint.pk}"[:200], defaults={"endpoint": endpoint, "kind": message.kind, "payload": payload})
         if created:

@@ -12,9 +12,9 @@ from assets.access import client_scope, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.blobs import blob_hash
-from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewPolicy, ReviewRound, RoundVersion, ShareLink
+from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewRound, RoundVersion, ShareLink
 from review.selectors import (APPROVING, UNDECIDED, fixes_awaiting_review, notes_open_on, round_results, round_tally,
-                              version_final_approval)
+                              review_policy_of, version_final_approval)
 from review.services.audit import audit_event_append
 from review.services.automation import decision_notify, round_closed_followups
 from review.services.invitations import invitations_create
@@ -128,9 +128,7 @@ def _open_notes_check(version: Version, verdict: str, reviewer, share_link: Shar
 
 def _policy_check(review_round: ReviewRound, version: Version, verdict: str, comment: str) -> None:
     """The brief's own rules: a reason for changes or a rejection, every checklist item ticked before approving."""
-    policy = ReviewPolicy.objects.filter(brief_id=review_round.brief_id).first()
-    if policy is None:
-        return
+    policy = review_policy_of(brief_id=review_round.brief_id)
     if policy.reason_for_changes and verdict in (Decision.Verdict.CHANGES_REQUESTED, Decision.Verdict.REJECT) \
             and not comment.strip():
         raise ApplicationError("give a reason: this brief asks for one when changes are requested or a version is rejected",

@@ -1,20 +1,12 @@
 """A reviewer signs off in the admin through a real headless Chromium."""
 
-import os
-import shutil
-
-import pytest
 from django.contrib.auth import get_user_model
 
 from review.models import Approval, AuditEvent, Decision
 from review.services.rounds import round_open
+from tests.review.browser import BROWSER_MARKS, admin_sign_in, chromium_launch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it as root)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
@@ -28,16 +20,9 @@ def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
     item = review_round.items.get()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
+        browser = chromium_launch(playwright)
         page = browser.new_page()
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "dana")
-        page.fill("#id_password", "dana-browser-pass")
-        page.click("input[type=submit]")
+        admin_sign_in(page, base_url=live_server.url, username="dana", password="dana-browser-pass")
         page.goto(f"{live_server.url}/admin/review/roundversion/?review_round__id__exact={review_round.pk}")
         page.check(f"input[name=_selected_action][value='{item.pk}']")
         page.select_option("select[name=action]", "approve")
@@ -85,8 +70,7 @@ def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_ser
     link = re.search(r"http://\S+/review/s/[\w-]+/", invitation.get_body(preferencelist=("plain",)).get_content()).group(0)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                             "--disable-background-networking", "--no-first-run"])
+        browser = chromium_launch(playwright)
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(link)
         page.fill("input[name=guest_name]", "Gina")

@@ -4,24 +4,18 @@ Screenshots land in .test-artifacts/screenshots/ (SEED_TEST_ARTIFACTS to move th
 """
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 from django.conf import settings as django_settings
 
 from assets.models import Version
 from review.models import Note, Rating, ReviewPolicy
 from review.services.rounds import decision_record, round_open
 from tests.factories import derive
+from tests.review.browser import BROWSER_MARKS, admin_sign_in, chromium_launch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SEED_TEST_ARTIFACTS", django_settings.BASE_DIR / ".test-artifacts")) / "screenshots"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it as root)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_reviewer_works_a_round_in_the_workspace(cast, live_server):
@@ -40,13 +34,9 @@ def test_reviewer_works_a_round_in_the_workspace(cast, live_server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                                                             "--disable-background-networking"])
+        browser = chromium_launch(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "bob")
-        page.fill("#id_password", "bob-browser-pass")
-        page.click("input[type=submit]")
+        admin_sign_in(page, base_url=live_server.url, username="bob", password="bob-browser-pass")
         page.goto(f"{live_server.url}/admin/review/reviewround/{second.pk}/workspace/")
         page.wait_for_selector(".ws-strip button[aria-current=true]")
 
