@@ -358,7 +358,16 @@ class VersionAdmin(ClientScopedAdmin):
     @admin.display(description="lineage")
     def lineage_picture(self, obj):
         svg = lineage_svg(graph=lineage_graph(version=obj))
-        return mark_safe(f'<div style="overflow:auto;max-width:100%;border:1px solid #ddd;padding:4px">{svg}</div>')
+        return mark_safe(
+            '<div class="seed-lineage-view"><div class="seed-lineage-zoom" role="toolbar" aria-label="Lineage zoom">'
+            '<button type="button" data-zoom="fit">Fit</button><button type="button" data-zoom="1" aria-pressed="true">100 %</button>'
+            '<button type="button" data-zoom="2">200 %</button> <small>drag or scroll to move along the chain</small></div>'
+            f'<div class="seed-lineage-pane" tabindex="0" aria-label="Lineage picture, scrollable">{svg}</div></div>'
+        )
+
+    class Media:
+        css = {"all": ["assets/lineage.css"]}
+        js = ["assets/lineage.js"]
 
 
 @admin.register(Blob)

@@ -84,8 +84,8 @@ def lineage_svg(*, graph: LineageGraph) -> str:
     width = MARGIN * 2 + max_rank * COLUMN_WIDTH + DERIVATION_BOX[0]
 
     parts = [
+        # Drawn at its own size: a long chain scrolls (or is zoomed by the viewer), it never shrinks to the page width.
         f'<svg xmlns="http://www.w3.org/2000/svg" class="seed-lineage" width="{width}" height="{height + MARGIN}" '
-        'style="max-width:100%;height:auto" '
         f'viewBox="0 0 {width} {height + MARGIN}" role="img" aria-label="Lineage of version {graph.root.pk}">',
         "<style>.n{fill:#fff;stroke:#8a8f98}.root{stroke:#d6336c;stroke-width:3}.d{fill:#eef4ff;stroke:#4c6ef5}"
         ".s{fill:#f8f9fa;stroke:#adb5bd;stroke-dasharray:4 2}text{font:12px sans-serif;fill:#212529}"

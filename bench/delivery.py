@@ -142,7 +142,7 @@ def main() -> None:
               f"median of {args.repeats} alternating runs, {settings.SEED_DELIVERY_THREADS} threads each")
         print(f"  Pillow floor (decode once, crop+resize, JPEG q90): {floor * 1000:.0f} ms "
               f"(runs: {', '.join(f'{seconds * 1000:.0f}' for seconds, _ in floors)})")
-        print(f"  Seed delivery task: {ours * 1000:.0f} ms (runs: {', '.join(f'{run[0] * 1000:.0f}' for run in runs)}; C2PA signing incl. read-back {signing * 1000:.0f} ms, "
+        print(f"  Seed delivery task: {ours * 1000:.0f} ms (runs: {', '.join(f'{run[0] * 1000:.0f}' for run in runs)}; C2PA signing incl. read-back {signing * 1000:.0f} ms (summed over threads, so the share below is an upper bound), "
               f"summary/actions/ingredients/manifests {lineage_steps * 1000:.0f} ms, "
               f"EXIF/XMP over plain encode {max(stamped_encode - floor_encode, 0) * 1000:.0f} ms)")
         print(f"  square 1080² JPEG: {unsigned} bytes before provenance, +{square.manifest_bytes} bytes EXIF+XMP+C2PA")

@@ -15,7 +15,8 @@ from PIL import Image, PngImagePlugin
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, Operation, Used
-from assets.services.blobs import blob_open, bytes_stage
+from assets.services.blobs import blob_open
+from assets.services.derivations import OutputImage
 from assets.services.runs import RunScope
 from generation import finishing_ops
 
@@ -97,7 +98,6 @@ def _finish(derivation: Derivation, scope: RunScope):
     from generation.environment import environment_fingerprint
     from generation.loader import placement_pick
     from generation.runner import stored_image
-    from generation.services.runs import Output
 
     inputs = list(derivation.used.select_related("version__blob", "reference__blob", "model_weights", "blob"))
     parent = next((edge.version for edge in inputs if edge.role == Used.Role.PARENT), None)
@@ -105,8 +105,7 @@ def _finish(derivation: Derivation, scope: RunScope):
     image, png = finishing_render(derivation=derivation, inputs=inputs, image_of=stored_image)
     elapsed = time.perf_counter() - started
     placement = placement_pick()
-    staged = scope.staged_add(bytes_stage(data=png, prefix="finish-", suffix=".png"))
-    output = Output(index=0, seed=parent.seed if parent is not None else None, png=staged, width=image.width,
-                    height=image.height)
+    output = OutputImage(index=0, seed=parent.seed if parent is not None else None, data=png, width=image.width,
+                         height=image.height)
     gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == Operation.UPSCALE else 0.0
     return [output], environment_fingerprint(device=placement.device, dtype="float32"), gpu_seconds

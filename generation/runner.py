@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db.models import F
 from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, Operation, Used
-from assets.services.blobs import StagedFile, blob_open, bytes_stage
+from assets.services.blobs import blob_open
+from assets.services.derivations import OutputImage, derivation_outputs_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
@@ -165,13 +167,8 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
             base.unload_lora_weights()
 
 
-def stage_png(*, image: Image.Image, text: str) -> StagedFile:
-    return bytes_stage(data=png_bytes(image=image, infotext=text), prefix="gen-", suffix=".png")
-
-
 def _generate(derivation: Derivation, scope: RunScope):
     from generation.environment import environment_fingerprint
-    from generation.services.runs import Output
 
     cache = process_cache()
     recipe = recipe_of(derivation=derivation)
@@ -182,8 +179,8 @@ def _generate(derivation: Derivation, scope: RunScope):
     )
     outputs = []
     for index, seed, image in images:
-        png = scope.staged_add(stage_png(image=image, text=infotext(recipe=recipe, seed=seed)))
-        outputs.append(Output(index=index, seed=seed, png=png, width=image.width, height=image.height))
+        outputs.append(OutputImage(index=index, seed=seed, data=png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed)),
+                                   width=image.width, height=image.height))
     return outputs, environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name), gpu_seconds
 
 
@@ -198,15 +195,14 @@ def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
     `make(derivation, scope)` returns (outputs, environment, gpu_seconds) and adds every scratch file it
     writes to the scope; the outputs are recorded once, while this worker still owns the run.
     """
-    from generation.services.runs import run_finish
-
     def work(derivation: Derivation, scope: RunScope) -> str:
         import torch
 
         if settings.SEED_TORCH_THREADS:
             torch.set_num_threads(settings.SEED_TORCH_THREADS)
         outputs, environment, gpu_seconds = _make_retrying_out_of_memory(derivation, make, scope)
-        run_finish(derivation=derivation, outputs=outputs, environment=environment, gpu_seconds=gpu_seconds, scope=scope)
+        derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=scope.blobs, environment=environment,
+                                  gpu_seconds=gpu_seconds, progress_step=F("progress_total"))
         return "succeeded"
 
     return run_guarded(model=Derivation, pk=derivation_id, work=work, fields={"error": "", "progress_step": 0},

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import prefetch_related_objects
+
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, ModelWeights, Prompt, Used
 from generation.models import GenerationJob
@@ -32,9 +34,10 @@ class Recipe:
 
 def recipe_of(*, derivation: Derivation) -> Recipe:
     # Every recipe has a prompt and weights; images are rarer inputs, and a seven-table join costs the
-    # planner more than the worker's whole bookkeeping, so they come by prefetch (no query when absent).
-    edges = list(derivation.used.select_related("prompt", "model_weights")
-                 .prefetch_related("version__blob", "reference__blob", "blob").order_by("role", "position"))
+    # planner more than the worker's whole bookkeeping, so they come by prefetch, only when there are some.
+    edges = list(derivation.used.select_related("prompt", "model_weights").order_by("role", "position"))
+    if any(edge.version_id or edge.reference_id or edge.blob_id for edge in edges):
+        prefetch_related_objects(edges, "version__blob", "reference__blob", "blob")
     by_role: dict[str, list[Used]] = {}
     for edge in edges:
         by_role.setdefault(edge.role, []).append(edge)

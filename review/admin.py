@@ -20,8 +20,8 @@ from review.models import (
     Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion,
 )
 from review.selectors import (
-    current_decisions, previous_counterparts, recipe_diff, result_label, round_invitees, round_results,
-    rounds_visible_to, rounds_waiting_on, waiting_on_text,
+    current_decisions, note_state, open_notes_by_version, previous_counterparts, recipe_diff, result_label, round_invitees,
+    round_results, rounds_visible_to, rounds_waiting_on, waiting_on_text,
 )
 from review.services.invitations import invitation_viewed
 from review.services.rounds import decision_record, round_close, round_open
@@ -204,6 +204,7 @@ class ReviewRoundAdmin(admin.ModelAdmin):
         decisions = current_decisions(review_round=obj, for_client=for_client)
         results = round_results(review_round=obj)
         counterparts = previous_counterparts(review_round=obj)
+        open_notes = open_notes_by_version(review_round=obj, for_client=for_client)
         rows = []
         for item in obj.items.select_related("version"):
             version = item.version
@@ -212,6 +213,11 @@ class ReviewRoundAdmin(admin.ModelAdmin):
             notes = format_html_join("", "<li><b>{}</b>: {} {}</li>", (
                 (d.author_name, d.get_verdict_display(), d.comment) for d in decisions if d.version_id == version.pk))
             diff = _diff_table(recipe_diff(before=previous, after=version)) if previous and previous.pk != version.pk else ""
+            threads = format_html_join("", "<li>{}{} — {}: {}</li>", (
+                ("" if note.version_id == version.pk else f"from v{note.version_id} · ", note_state(note), note.author_name,
+                 note.text[:200]) for note in open_notes.get(version.pk, [])))
+            if threads:
+                notes = format_html("{}<li><i>open notes</i><ul>{}</ul></li>", notes, threads)
             rows.append(format_html(
                 '<tr><td>{}<br>v{} · {}</td><td>{}<br>{}</td><td><b>{}</b><ul>{}</ul>{}</td></tr>',
                 _pinned_preview(version, decisions), version.pk, item.client_name or "", before,

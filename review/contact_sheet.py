@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 from collections import Counter, defaultdict
 
-from django.db.models import Avg, Count
+from django.db.models import Avg
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from assets.errors import ApplicationError
 from assets.services.blobs import blob_open
-from review.models import Note, Rating, ReviewRound
-from review.selectors import current_decisions, result_label, round_results
+from review.models import Rating, ReviewRound
+from review.selectors import current_decisions, open_notes_by_version, result_label, round_results
 
 CELL_W, CELL_H, THUMB, MARGIN, COLUMNS = 300, 380, 280, 24, 4
 
@@ -40,10 +40,8 @@ def _facts(review_round: ReviewRound, for_client: bool) -> tuple[list, dict, dic
     results = round_results(review_round=review_round)
     stars = dict(Rating.objects.filter(version__in=[i.version for i in items]).values_list("version")
                  .annotate(avg=Avg("stars")).values_list("version", "avg"))
-    notes = Note.objects.filter(version__in=[i.version_id for i in items], parent__isnull=True, resolved_at__isnull=True)
-    if for_client:
-        notes = notes.filter(internal=False)
-    open_notes = dict(notes.values_list("version").annotate(n=Count("id")).values_list("version", "n"))
+    open_notes = {version_id: len(notes) for version_id, notes in
+                  open_notes_by_version(review_round=review_round, for_client=for_client).items()}
     return items, decisions, results, stars, open_notes
 
 

@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
-from assets.models import ClientMembership, Version
+from assets.models import ClientMembership, Derivation, Version
 from review.models import Decision, Notification, ReviewPolicy, ReviewRound
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
 from review.services.rounds import PinInput, decision_record, round_open
 from review.services.invitations import invitation_viewed
+from review.services.notes import note_add, note_fix, note_resolve
 from review.services.share_links import share_link_create, share_link_resolve, share_link_use
 
 
@@ -72,10 +73,11 @@ def review_stage(*, context: dict) -> dict:
     # The brief's policy runs the cycle: the internal round's approval opens the client round by itself,
     # invites the client's reviewer and e-mails the guest a share link of their own.
     ReviewPolicy.objects.update_or_create(brief=brief, defaults={"automate_stages": True, "guest_emails": [GUEST_EMAIL]})
-    internal = round_open(brief=brief, versions=[master], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
-                          reviewers=[reviewer], title="Internal check", deadline=timezone.now() + dt.timedelta(days=2))
-    decision_record(review_round=internal, version=master, verdict=Decision.Verdict.APPROVE, reviewer=reviewer,
-                    comment="Palette on brand, product in focus.")
+    first = round_open(brief=brief, versions=[master, *others[:1]], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
+                       reviewers=[reviewer], title="Internal check", deadline=timezone.now() + dt.timedelta(days=2))
+    master = _review_with_a_fixed_region(first=first, master=master, runner_up=others[0] if others else None,
+                                         reviewer=reviewer, producer=producer)
+    internal = ReviewRound.objects.get(previous=first)
     client_round = ReviewRound.objects.get(previous=internal)
 
     # The guest follows the link in their invitation e-mail, exactly as the share page does. Mail sent to a real
@@ -98,9 +100,50 @@ def review_stage(*, context: dict) -> dict:
     approval = version_final_approval(version=master)
     context["approved_master"] = master
     return {"approved_master": master.pk, "approval": approval.pk if approval else None, "sha256": master.blob_id,
-            "rounds": [internal.pk, client_round.pk], "client_round_opened_by": "automation", "share_link": link.pk,
+            "rounds": [first.pk, internal.pk, client_round.pk], "client_round_opened_by": "automation", "share_link": link.pk,
+            "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
             "share_url": reverse("share-page", args=[token]),
             "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username}}
+
+
+def _review_with_a_fixed_region(*, first: ReviewRound, master: Version, runner_up: Version | None, reviewer, producer) -> Version:
+    """What a reviewer does in the workspace, through the same services: mark up and discuss, request changes, have
+    the marked region repainted by the worker, and approve the fix with a note still open, which travels forward.
+
+    Leaves round 1 with markup, a thread and a fixed note, and round 2 with the fix and the note carried onto it;
+    returns the fixed version, the one the client then approves.
+    """
+    width, height = master.width, master.height
+    smudge = note_add(review_round=first, version=master, author=reviewer,
+                      text=f"The can's edge is smudged here. @{producer.get_username()} can we repaint just this part?",
+                      markup=[{"type": "ellipse", "points": [[0.3, 0.35], [0.7, 0.65]]}])
+    note_add(review_round=first, version=master, author=producer, parent=smudge, text="Yes: fixing this region now.")
+    warmth = note_add(review_round=first, version=master, author=reviewer, text="Warm the highlight a touch.",
+                      markup=[{"type": "arrow", "points": [[0.15, 0.15], [0.45, 0.4]]},
+                              {"type": "text", "points": [[0.1, 0.12]], "text": "warmer"}])
+    decision_record(review_round=first, version=master, verdict=Decision.Verdict.CHANGES_REQUESTED, reviewer=reviewer,
+                    comment="Smudged edge on the can; see the marked region.")
+    if runner_up is not None:
+        decision_record(review_round=first, version=runner_up, verdict=Decision.Verdict.REJECT, reviewer=reviewer,
+                        comment="The master is stronger.")
+    smudge = note_fix(note=smudge, user=producer, prompt_text="a clean, crisp can edge, studio product photo")
+    run = Derivation.objects.filter(pk=smudge.fixed_by_id)
+    worker_wait(lambda: None if run.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True,
+                "the fix of the marked region")
+    fixes = list(Version.objects.filter(generated_by__derivation_id=smudge.fixed_by_id).order_by("pk"))
+    if not fixes:
+        raise ApplicationError(f"the region fix made no image: {run.values_list('error', flat=True).first()}")
+    fixed = fixes[0]
+    versions_triage(versions=[fixed], triage=Version.Triage.KEEP, actor=producer)
+    # The kept fix joins the next round by itself; the warmth note is still open and travels onto it.
+    second = round_open(brief=master.brief, versions=[fixed], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
+                        reviewers=[reviewer], title=f"Fixed region ({width}x{height})",
+                        deadline=timezone.now() + dt.timedelta(days=2))
+    note_add(review_round=second, version=fixed, author=reviewer, parent=smudge, text="The edge is clean now, thanks.")
+    note_resolve(note=smudge, user=reviewer)
+    decision_record(review_round=second, version=fixed, verdict=Decision.Verdict.APPROVE_WITH_CHANGES, reviewer=reviewer,
+                    comment=f"Approved; the warmer highlight (note {warmth.pk}) can follow in finishing.")
+    return fixed
 
 
 def _emailed_share_token(review_round: ReviewRound, address: str) -> str | None:

@@ -327,6 +327,23 @@ def note_state(note: Note) -> str:
     return "addressed, awaiting review" if kept else "fix queued"
 
 
+def open_notes_by_version(*, review_round: ReviewRound, for_client: bool = False) -> dict[int, list[Note]]:
+    """For each version of the round, the unresolved threads on it and on its ancestors (the notes that travel
+    forward), oldest first: three queries for the whole round."""
+    version_ids = list(review_round.items.values_list("version_id", flat=True))
+    notes = Note.objects.filter(version__brief_id=review_round.brief_id, parent__isnull=True, resolved_at__isnull=True)
+    if for_client:
+        notes = notes.filter(internal=False)
+    by_version = defaultdict(list)
+    for note in notes.select_related("author").order_by("id"):
+        by_version[note.version_id].append(note)
+    ancestors = ancestors_among(versions=version_ids, candidates=list(by_version))
+    return {version_id: sorted([*by_version.get(version_id, []),
+                                *(note for ancestor in ancestors.get(version_id, []) for note in by_version[ancestor])],
+                               key=lambda note: note.pk)
+            for version_id in version_ids}
+
+
 def fixes_awaiting_review(*, brief: Brief) -> QuerySet[Version]:
     """Kept outputs of "fix this region" jobs for the brief's open notes, not yet put before reviewers."""
     fixes = Note.objects.filter(version__brief=brief, resolved_at__isnull=True, fixed_by__isnull=False).values("fixed_by")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
@@ -13,6 +17,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from assets.models import Blob, Brief, ClientMembership, Derivation, Generated, Operation, Phase, Used, Version
+from assets.services.blobs import StagedFile
 from assets.services.briefs import brief_create, campaign_create, client_create
 
 
@@ -20,6 +25,15 @@ def image_bytes(*, size=(32, 32), colour=(254, 44, 84), image_format="PNG", **sa
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, format=image_format, **save_kwargs)
     return buffer.getvalue()
+
+
+def staged_bytes(data: bytes) -> StagedFile:
+    """Bytes written to the scratch space and hashed, as the upload path stages them; the caller removes the file."""
+    staging = Path(settings.SEED_STAGING_DIR)
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging, prefix="test-", delete=False) as handle:
+        handle.write(data)
+    return StagedFile(path=Path(handle.name), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
 def image_file(name="image.png", **kwargs) -> ContentFile:

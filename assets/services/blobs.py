@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import connection, transaction
 
@@ -66,34 +67,42 @@ def blob_staged(*, source, max_bytes: int | None = None) -> Iterator[StagedFile]
         path.unlink(missing_ok=True)
 
 
-def bytes_stage(*, data: bytes, prefix: str = "out-", suffix: str = "") -> StagedFile:
-    """Bytes made in memory, written to scratch space and hashed, ready for `blob_store`; the caller unlinks it."""
-    staging = Path(settings.SEED_STAGING_DIR)
-    staging.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=staging, prefix=prefix, suffix=suffix, delete=False) as handle:
-        handle.write(data)
-    return StagedFile(path=Path(handle.name), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-
-
 def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
     """Store staged bytes once under their sha256; returns the blob and whether its file is new.
 
     Call inside the transaction that creates the rows pointing at the blob, through `BlobsStored`
     (or a run's scope), which removes a file this call created when that transaction fails.
     """
-    storage = storages["blobs"]
-    name = blob_storage_name(staged.sha256)
-    created_file = False
     # No savepoint: the lock lasts until the caller's transaction ends anyway, and a savepoint costs two round trips.
     with transaction.atomic(savepoint=False):
         _blob_lock(sha256=staged.sha256, exclusive=False)
-        if not storage.exists(name):
-            with staged.path.open("rb") as handle:
-                storage.save(name, File(handle, name=name))
-            created_file = True
+        created_file = blob_file_write(sha256=staged.sha256, source=staged.path)
         # One INSERT … ON CONFLICT DO NOTHING: the row is the same whoever writes it first.
         Blob.objects.bulk_create([Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True)
     return Blob(sha256=staged.sha256, size=staged.size, media_type=media_type), created_file
+
+
+def blob_file_write(*, sha256: str, source: Path | bytes) -> bool:
+    """Write a staged file's or in-memory bytes durably under their hash unless the file is there; returns
+    whether this call wrote it.
+
+    Without the shared lock of `blob_store` held, a discard may remove a file found here: a caller that
+    takes the lock later, in the statement that records the row, calls this again once that statement ran.
+    """
+    storage = storages["blobs"]
+    name = blob_storage_name(sha256)
+    if storage.exists(name):
+        return False
+    if isinstance(source, bytes):
+        storage.save(name, ContentFile(source, name=name))
+        return True
+    with source.open("rb") as handle:
+        storage.save(name, File(handle, name=name))
+    return True
+
+
+def blob_lock_key(*, sha256: str) -> int:
+    return int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
 
 
 def _blob_lock(*, sha256: str, exclusive: bool) -> None:
@@ -102,7 +111,7 @@ def _blob_lock(*, sha256: str, exclusive: bool) -> None:
     Without it a discard could remove a file that another transaction found already stored (so did
     not write) and is about to commit a row for: the row would then point at nothing.
     """
-    key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+    key = blob_lock_key(sha256=sha256)
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(%s)", [key])
@@ -155,6 +164,11 @@ class BlobsStored:
         if created:
             self.created.append(blob.sha256)
         return blob
+
+    def write(self, *, sha256: str, data: bytes) -> None:
+        """Write the file only; the caller records its row in a statement that takes `blob_lock_key`'s shared lock."""
+        if blob_file_write(sha256=sha256, source=data):
+            self.created.append(sha256)
 
     def store_bytes(self, *, data: bytes, media_type: str) -> Blob:
         with blob_staged(source=io.BytesIO(data)) as staged:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
+from django.db import connection
 from django.utils import timezone
 
 from assets.environment import environment_fingerprint_base
 from assets.errors import ApplicationError
 from assets.models import Blob, Brief, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
 from assets.params import params_clean
+from assets.services.blobs import BlobsStored, blob_file_write, blob_lock_key
+from assets.services.runs import run_complete_statement, run_superseded
 
 _TARGET_FIELDS = {
     Version: "version",
@@ -79,3 +83,92 @@ def derivation_finish(*, derivation: Derivation, started_at, state: str = Deriva
     derivation.finished_at = finished_at
     derivation.wall_seconds = (finished_at - started_at).total_seconds()
     derivation.save(update_fields=["state", "started_at", "finished_at", "wall_seconds"])
+
+
+@dataclass(frozen=True)
+class OutputImage:
+    """One image a worker made for a derivation, encoded in memory, not yet recorded."""
+
+    index: int
+    seed: int | None
+    data: bytes
+    width: int
+    height: int
+    media_type: str = "image/png"
+    format: str = "PNG"
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
+
+
+def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputImage], blobs: BlobsStored,
+                              **fields) -> list[Version]:
+    """Record a run's images as the derivation's outputs and mark it succeeded, in one statement.
+
+    The files are written first, straight from memory into the blob store. The statement then ends the run only if this worker still owns it and
+    inserts the blobs, versions and output edges only when that update matched, so a superseded worker
+    records nothing (RunSuperseded; `blobs` holds the files it wrote, for the caller to discard). It takes
+    each file's shared blob lock as `blob_store` does; a discard that removed a file before the lock was
+    taken is undone by writing the file again once the statement ran. One round trip instead of nine
+    (BEGIN, lock, blob, version and edge per image, the run's update, COMMIT): the worker's per-job overhead.
+    """
+    for output in outputs:
+        blobs.write(sha256=output.sha256, data=output.data)
+    complete_sql, complete_params = run_complete_statement(row=derivation, **fields)
+    now = timezone.now()
+    unique = {output.sha256: output for output in outputs}
+    blob_rows = [(sha256, len(output.data), output.media_type, now) for sha256, output in unique.items()]
+    version_rows = [(position, derivation.brief_id, output.sha256, output.width, output.height, output.format,
+                     output.seed, "", Version.Status.DRAFT, Version.Triage.UNTRIAGED, now)
+                    for position, output in enumerate(outputs)]
+    edge_rows = [(position, derivation.pk, Generated.Role.OUTPUT, output.index) for position, output in enumerate(outputs)]
+    blob_values, blob_params = _typed_values(Blob, ["sha256", "size", "media_type", "created_at"], blob_rows)
+    version_columns = ["brief", "blob", "width", "height", "format", "seed", "label", "status", "triage", "created_at"]
+    version_values, version_params = _typed_values(Version, version_columns, version_rows, numbered=True)
+    edge_values, edge_params = _typed_values(Generated, ["derivation", "role", "index"], edge_rows, numbered=True)
+    quote = connection.ops.quote_name
+    version_table, edge_table, blob_table = (quote(model._meta.db_table) for model in (Version, Generated, Blob))
+    version_names = ", ".join(quote(Version._meta.get_field(name).column) for name in version_columns)
+    version_selected = ", ".join(f"new.{quote(Version._meta.get_field(name).column)}" for name in version_columns)
+    sql = f"""
+        WITH done AS ({complete_sql}),
+        locks AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(key) FROM unnest(%s::bigint[]) AS key),
+        ids AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id, position
+            FROM generate_series(0, %s - 1) AS position WHERE EXISTS (SELECT FROM done)),
+        blobs AS (
+            INSERT INTO {blob_table} (sha256, size, media_type, created_at)
+            SELECT * FROM (VALUES {blob_values}) AS new WHERE EXISTS (SELECT FROM done) ON CONFLICT DO NOTHING),
+        versions AS (
+            INSERT INTO {version_table} (id, {version_names})
+            SELECT ids.id, {version_selected} FROM (VALUES {version_values}) AS new (position, {version_names})
+            JOIN ids USING (position) ORDER BY position),
+        edges AS (
+            INSERT INTO {edge_table} (derivation_id, version_id, role, index)
+            SELECT new.derivation_id, ids.id, new.role, new.index
+            FROM (VALUES {edge_values}) AS new (position, derivation_id, role, index) JOIN ids USING (position))
+        SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM locks), ARRAY(SELECT id FROM ids ORDER BY position)
+    """ if outputs else f"WITH done AS ({complete_sql}) SELECT count(*), 0, ARRAY[]::bigint[] FROM done"
+    params = complete_params
+    if outputs:
+        params = [*complete_params, [blob_lock_key(sha256=sha256) for sha256 in unique], Version._meta.db_table,
+                  len(outputs), *blob_params, *version_params, *edge_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        owned, _, version_ids = cursor.fetchone()
+    if not owned:
+        raise run_superseded(row=derivation)
+    for sha256, output in unique.items():
+        blob_file_write(sha256=sha256, source=output.data)
+    return [Version(pk=version_id, brief_id=derivation.brief_id, blob_id=output.sha256, width=output.width,
+                    height=output.height, format=output.format, seed=output.seed, created_at=now)
+            for version_id, output in zip(version_ids, outputs, strict=True)]
+
+
+def _typed_values(model, names: list[str], rows: list[tuple], numbered: bool = False) -> tuple[str, list]:
+    """A VALUES list with each placeholder cast to its column's type (a NULL seed is otherwise text)."""
+    casts = ["bigint"] if numbered else []
+    casts += [model._meta.get_field(name).cast_db_type(connection) for name in names]
+    row_sql = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    return ", ".join([row_sql] * len(rows)), [value for row in rows for value in row]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -65,9 +65,13 @@ def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None,
     now = timezone.now()
     stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
     running = model.State.RUNNING
-    claimable = Q(state=model.State.QUEUED) | Q(state=running, started_at__lt=stale)
+    state, started_at, key = (_column(model, name) for name in ("state", "started_at", "pk"))
     assignments = {"state": running, "claim_token": uuid.uuid4(), "started_at": now, **(fields or {})}
-    row = _update_returning(model=model, where=Q(claimable, pk=pk), assignments=assignments)
+    row = _update_returning(
+        model=model, assignments=assignments,
+        where=(f"{key} = %s AND ({state} = %s OR ({state} = %s AND {started_at} < %s))",
+               [pk, model.State.QUEUED, running, stale]),
+    )
     if row is None:
         held = model.objects.filter(pk=pk, state=running).values_list("started_at", flat=True).first()
         if held is not None:
@@ -82,20 +86,46 @@ def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None,
     return row
 
 
-def _update_returning(*, model: type[models.Model], where: Q, assignments: dict):
-    """UPDATE the row matching `where` (attempts + 1) and return it as a model instance, or None."""
-    query = model.objects.filter(where).values("pk").query
-    condition, condition_params = query.get_compiler(connection=connection).compile(query.where)
+def _column(model: type[models.Model], name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column if name != "pk" else model._meta.pk.column)
+
+
+def _assignments(model: type[models.Model], assignments: dict) -> tuple[str, list]:
+    """A SET clause; an F() value names another column of the row. Written by hand because the ORM's
+    compiler costs the worker more per job than the round trip it is sent in."""
     columns, params = [], []
     for name, value in assignments.items():
         field = model._meta.get_field(name)
+        if isinstance(value, F):
+            columns.append(f"{connection.ops.quote_name(field.column)} = {_column(model, value.name)}")
+            continue
         columns.append(f"{connection.ops.quote_name(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection=connection))
-    attempts = connection.ops.quote_name(model._meta.get_field("attempts").column)
-    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {', '.join(columns)}, {attempts} = {attempts} + 1 "
-           f"WHERE {condition} RETURNING *")
-    rows = list(model.objects.raw(sql, [*params, *condition_params]))
-    return rows[0] if rows else None
+    return ", ".join(columns), params
+
+
+def _update_returning(*, model: type[models.Model], where: tuple[str, list], assignments: dict):
+    """UPDATE the row matching the `where` SQL (attempts + 1) and return it as a model instance, or None."""
+    condition, condition_params = where
+    columns, params = _assignments(model, assignments)
+    attempts = _column(model, "attempts")
+    fields = model._meta.concrete_fields
+    returned = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns}, {attempts} = {attempts} + 1 "
+           f"WHERE {condition} RETURNING {returned}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *condition_params])
+        values = cursor.fetchone()
+    if values is None:
+        return None
+    # The same conversions a queryset applies (JSON text to objects, and the like), then the row as a model instance.
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def _owned(row) -> models.QuerySet:
@@ -128,8 +158,23 @@ def run_complete(*, row, **fields) -> None:
     matches nothing, and RunSuperseded rolls back everything the transaction recorded.
     """
     if not _owned(row).update(state=row.State.SUCCEEDED, **_finished(row), **fields):
-        state = type(row).objects.filter(pk=row.pk).values_list("state", flat=True).first()
-        raise RunSuperseded(f"{row._meta.verbose_name} {row.pk} is {state}; outputs discarded")
+        raise run_superseded(row=row)
+
+
+def run_superseded(*, row) -> RunSuperseded:
+    state = type(row).objects.filter(pk=row.pk).values_list("state", flat=True).first()
+    return RunSuperseded(f"{row._meta.verbose_name} {row.pk} is {state}; outputs discarded")
+
+
+def run_complete_statement(*, row, **fields) -> tuple[str, list]:
+    """run_complete as an `UPDATE … RETURNING id` that matches nothing unless this worker owns the row,
+    for a caller that records the outputs in the same statement (gated on it) to save round trips."""
+    model = type(row)
+    columns, params = _assignments(model, {"state": row.State.SUCCEEDED, **_finished(row), **fields})
+    key, state, token = (_column(model, name) for name in ("pk", "state", "claim_token"))
+    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns} "
+           f"WHERE {key} = %s AND {state} = %s AND {token} = %s RETURNING {key}")
+    return sql, [*params, row.pk, row.State.RUNNING, row.claim_token]
 
 
 def run_requeue(*, row, message: str, **fields) -> bool:
@@ -153,10 +198,6 @@ class RunScope:
     def scratch_add(self, path: Path) -> Path:
         self.scratch.append(path)
         return path
-
-    def staged_add(self, staged: StagedFile) -> StagedFile:
-        self.scratch_add(staged.path)
-        return staged
 
     def scratch_clear(self) -> None:
         for path in self.scratch:

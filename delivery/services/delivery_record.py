@@ -66,7 +66,8 @@ def _ready_notify(*, delivery, master, report: dict) -> None:
 def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> dict:
     report = {"delivery_id": delivery.pk, "version_id": master.pk, "sha256": master.blob_id,
               "override_reason": delivery.override_reason, "files": []}
-    Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
+    if not Fingerprint.objects.filter(version=master).exists():  # a re-delivery does not hash the 4096² master again
+        Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
     for item, fact, name, path, unsigned_size in files:
         preset = item.preset
         data = path.read_bytes()

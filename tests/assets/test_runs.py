@@ -7,9 +7,8 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, Operation, Phase, blob_storage_name
-from assets.services.blobs import bytes_stage
 from assets.services.runs import ClaimHeld, RunSuperseded, run_complete, run_guarded
-from tests.factories import make_brief
+from tests.factories import make_brief, staged_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +19,9 @@ def queued():
 
 
 def _stored(scope, data: bytes) -> Blob:
-    return scope.blob_store(staged=scope.staged_add(bytes_stage(data=data)), media_type="application/octet-stream")
+    staged = staged_bytes(data)
+    scope.scratch_add(staged.path)
+    return scope.blob_store(staged=staged, media_type="application/octet-stream")
 
 
 def test_a_run_that_records_its_outcome_ends_once(queued):

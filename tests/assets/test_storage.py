@@ -84,10 +84,10 @@ def test_a_discard_waits_for_a_transaction_that_found_the_bytes_stored(media_roo
     from django.db import connection, transaction
 
     from assets.models import blob_storage_name
-    from assets.services.blobs import blob_discard, blob_store, bytes_stage
-    from tests.factories import image_bytes
+    from assets.services.blobs import blob_discard, blob_store
+    from tests.factories import image_bytes, staged_bytes
 
-    staged = bytes_stage(data=image_bytes(size=(12, 12)))
+    staged = staged_bytes(image_bytes(size=(12, 12)))
     name = blob_storage_name(staged.sha256)
     storages["blobs"].save(name, ContentFile(staged.path.read_bytes()))  # written by a transaction that then rolled back
     stored, go, outcome = threading.Event(), threading.Event(), {}

@@ -13,7 +13,7 @@ from generation.models import GenerationJob
 from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
 from generation.tasks import run_derivation
 from tests.assets.conftest import files_under
-from tests.factories import image_file, make_brief
+from tests.factories import image_bytes, image_file, make_brief
 from tests.generation.conftest import FAST
 
 pytestmark = pytest.mark.django_db
@@ -177,19 +177,57 @@ def test_a_second_copy_of_a_task_running_elsewhere_stays_on_the_broker(tiny):
     assert Derivation.objects.get(pk=derivation.pk).attempts == 1 and not Version.objects.exists()
 
 
-def test_a_superseded_worker_records_nothing(tiny):
+def test_a_superseded_worker_records_nothing(tiny, media_root):
     import uuid
 
-    from assets.services.runs import RunScope, RunSuperseded, run_claim
-    from generation.services.runs import run_finish
+    from assets.services.blobs import BlobsStored
+    from assets.services.derivations import OutputImage, derivation_outputs_record
+    from assets.services.runs import RunSuperseded, run_claim
 
     job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                                params={**FAST, "seed": 9, "batch_size": 1})
+                                params={**FAST, "seed": 9, "batch_size": 2})
     derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
+    outputs = [OutputImage(index=index, seed=9 + index, data=image_bytes(colour=colour), width=32, height=32)
+               for index, colour in enumerate(((255, 0, 0), (0, 0, 255)))]
     Derivation.objects.filter(pk=derivation.pk).update(claim_token=uuid.uuid4())  # another worker took it over
-    with pytest.raises(RunSuperseded):
-        run_finish(derivation=derivation, outputs=[], environment={}, gpu_seconds=0.0, scope=RunScope())
-    assert not Version.objects.exists()
+    blobs = BlobsStored()
+    with pytest.raises(RunSuperseded, match="outputs discarded"):
+        derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, environment={})
+    made = [output.sha256 for output in outputs]
+    assert not Version.objects.exists() and not Generated.objects.exists() and not Blob.objects.filter(sha256__in=made)
+    assert Derivation.objects.get(pk=derivation.pk).state == Derivation.State.RUNNING
+    assert sorted(blobs.created) == sorted(made)
+    blobs.discard()
+    assert not [name for name in files_under(media_root) if any(sha256 in name for sha256 in made)]
+
+
+def test_outputs_are_recorded_in_one_statement_that_ends_the_run(tiny, media_root):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assets.services.blobs import BlobsStored
+    from assets.services.derivations import OutputImage, derivation_outputs_record
+    from assets.services.runs import run_claim
+
+    job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                params={**FAST, "seed": 9, "batch_size": 3})
+    derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
+    same = image_bytes(colour=(255, 0, 0))
+    outputs = [OutputImage(index=index, seed=None if index == 2 else 9 + index, data=data, width=32, height=32)
+               for index, data in enumerate((same, image_bytes(colour=(0, 0, 255)), same))]
+    with CaptureQueriesContext(connection) as queries:
+        versions = derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=BlobsStored(),
+                                             environment={"torch": "x"}, gpu_seconds=1.5)
+    assert len(queries) == 1
+    recorded = Derivation.objects.get(pk=derivation.pk)
+    assert (recorded.state, recorded.environment, recorded.gpu_seconds) == (Derivation.State.SUCCEEDED, {"torch": "x"}, 1.5)
+    assert recorded.finished_at is not None and recorded.wall_seconds is not None
+    edges = list(recorded.generated.order_by("index").select_related("version"))
+    assert [edge.version_id for edge in edges] == [version.pk for version in versions]
+    assert [(edge.index, edge.version.seed, edge.version.blob_id) for edge in edges] == [
+        (0, 9, outputs[0].sha256), (1, 10, outputs[1].sha256), (2, None, outputs[0].sha256)]
+    assert Blob.objects.filter(sha256__in=[output.sha256 for output in outputs]).count() == 2
+    assert {edge.version.status for edge in edges} == {Version.Status.DRAFT}
 
 
 def test_cancelled_jobs_do_not_run_and_record_who_cancelled(tiny):
@@ -300,3 +338,30 @@ def test_a_missing_weights_file_fails_the_run_with_the_sha256(tiny, run_jobs):
                               params={**FAST, "seed": 1, "batch_size": 1})
     stats = brief_cycle_stats(brief=brief)
     assert stats["wall_seconds_by_phase"]["ideation"] > 0
+
+
+def test_a_file_discarded_before_the_record_statement_is_written_again(tiny, media_root):
+    """Another transaction's failed store may remove the file after this run wrote it and before its row commits."""
+    from django.core.files.storage import storages
+    from django.db import connection
+
+    from assets.models import blob_storage_name
+    from assets.services.blobs import BlobsStored, blob_discard
+    from assets.services.derivations import OutputImage, derivation_outputs_record
+    from assets.services.runs import run_claim
+
+    job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
+                                params={**FAST, "seed": 9, "batch_size": 1})
+    derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
+    output = OutputImage(index=0, seed=9, data=image_bytes(colour=(0, 128, 0)), width=32, height=32)
+    name = blob_storage_name(output.sha256)
+
+    def discard_first(execute, sql, params, many, context):
+        if "pg_advisory_xact_lock_shared" in sql:
+            blob_discard(sha256=output.sha256)  # no row yet, so the file goes
+            assert not storages["blobs"].exists(name)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(discard_first):
+        derivation_outputs_record(derivation=derivation, outputs=[output], blobs=BlobsStored(), environment={})
+    assert storages["blobs"].exists(name) and Blob.objects.filter(sha256=output.sha256).exists()

@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 
 from review.models import Approval, AuditEvent, Decision
 from review.services.rounds import round_open
-from tests.review.browser import BROWSER_MARKS, admin_sign_in, chromium_launch
+from tests.review.browser import (ARTIFACTS, BROWSER_MARKS, admin_page, browser_password, chromium_launch,
+                                  serious_accessibility_violations)
 
 pytestmark = BROWSER_MARKS
 
@@ -13,16 +14,13 @@ def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
     from playwright.sync_api import sync_playwright
 
     dana = cast["dana"]
-    dana.set_password("dana-browser-pass")
-    dana.save(update_fields=["password"])
+    password = browser_password(dana)
     review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
                               reviewers=[dana])
     item = review_round.items.get()
 
     with sync_playwright() as playwright:
-        browser = chromium_launch(playwright)
-        page = browser.new_page()
-        admin_sign_in(page, base_url=live_server.url, username="dana", password="dana-browser-pass")
+        browser, page = admin_page(playwright, base_url=live_server.url, user=dana, password=password)
         page.goto(f"{live_server.url}/admin/review/roundversion/?review_round__id__exact={review_round.pk}")
         page.check(f"input[name=_selected_action][value='{item.pk}']")
         page.select_option("select[name=action]", "approve")
@@ -43,7 +41,7 @@ def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
     assert get_user_model().objects.get(pk=dana.pk).decisions.count() == 1
 
 
-def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_server, settings, tmp_path):
+def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_server, settings):
     """The client round opens by itself after the internal approval; the guest's invitation goes through a real SMTP
     server, and the link in it is followed in Chromium at phone width."""
     import re
@@ -72,12 +70,16 @@ def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_ser
     with sync_playwright() as playwright:
         browser = chromium_launch(playwright)
         page = browser.new_page(viewport={"width": 390, "height": 844})
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.goto(link)
-        page.fill("input[name=guest_name]", "Gina")
-        page.check("input[name=verdict][value=approve]")
-        page.click("button[type=submit]")
-        page.wait_for_selector("text=your decision")
-        page.screenshot(path=str(tmp_path / "guest-approves-on-a-phone.png"), full_page=True)
+        page.wait_for_selector(".ws-strip button[aria-current=true]")
+        assert serious_accessibility_violations(page) == []
+        page.click(".ws-approve")
+        page.wait_for_selector(".ws-status:has-text('give your name')")  # nothing is recorded without it
+        page.fill("#ws-guest-name", "Gina")
+        page.click(".ws-approve")
+        page.wait_for_selector(".ws-status:has-text('approve: recorded')")
+        page.screenshot(path=str(ARTIFACTS / "guest-workspace-on-a-phone.png"), full_page=True)
         browser.close()
 
     client_round = ReviewRound.objects.get(previous=internal)

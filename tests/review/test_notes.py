@@ -2,12 +2,15 @@
 forward to descendants, the open-note rule on approval, and full-resolution images with ETag and byte ranges."""
 
 import pytest
+from django.contrib import admin
 from django.test import Client
+from django.utils import timezone
 
 from assets.errors import ApplicationError
+from review.admin import ReviewRoundAdmin
 from review.markup import markup_bounds, markup_clean, markup_svg
-from review.models import Decision, Note, Notification, ReviewPolicy
-from review.selectors import notes_open_on
+from review.models import Decision, Note, Notification, ReviewPolicy, ReviewRound
+from review.selectors import notes_open_on, open_notes_by_version
 from review.services.notes import note_add, note_resolve
 from review.services.rounds import decision_record, round_open
 from review.services.share_links import share_link_create
@@ -81,6 +84,14 @@ def test_open_notes_travel_forward_and_stand_against_a_plain_approval(cast):
     fixed = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob)
     second = round_open(brief=cast["brief_a"], versions=[fixed], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
     assert list(notes_open_on(version=fixed)) == [note]
+    internal = note_add(review_round=second, version=fixed, text="studio only: check the licence", author=cast["alice"],
+                        internal=True)
+    assert open_notes_by_version(review_round=second) == {fixed.pk: [note, internal]}
+    assert open_notes_by_version(review_round=second, for_client=True) == {fixed.pk: [note]}
+    board = str(ReviewRoundAdmin(ReviewRound, admin.site).board(second, for_client=False))
+    assert f"from v{cast['version_a'].pk} · open — bob: fix the label" in board and "studio only" in board
+    assert "studio only" not in str(ReviewRoundAdmin(ReviewRound, admin.site).board(second, for_client=True))
+    Note.objects.filter(pk=internal.pk).update(resolved_at=timezone.now(), resolved_by=cast["alice"])
     body = api_as(cast["bob"]).get(f"/api/versions/{fixed.pk}/open-notes/").json()
     assert body[0]["text"] == "fix the label" and body[0]["markup"][0]["type"] == "rect"
     with pytest.raises(ApplicationError, match="still open"):

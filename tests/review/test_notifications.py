@@ -210,7 +210,8 @@ def test_internal_approval_opens_the_client_round_and_the_guest_approves_from_th
     assert guest.get(f"/review/s/{token}/").status_code == 200
     assert RoundReviewer.objects.get(guest_email="gina@client.example").first_viewed_at is not None
     with run_jobs():
-        guest.post(f"/review/s/{token}/", {"version": cast["version_a"].pk, "guest_name": "Gina", "verdict": "approve"})
+        guest.post(f"/review/s/{token}/decisions/", {"version": cast["version_a"].pk, "guest_name": "Gina", "verdict": "approve"},
+                   content_type="application/json")
         decision_record(review_round=client_round, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["dana"])
     client_round.refresh_from_db()
     assert client_round.status == "closed" and client_round.approvals.get().final

@@ -142,7 +142,8 @@ def test_share_tokens_never_reach_the_logs_whatever_the_answer(cast, captured_lo
         page = browser.get(reverse("share-page", args=[token]))
         image = browser.get(reverse("share-image", args=[token, cast["version_a"].pk]))
         missing = browser.get(reverse("share-image", args=[token, cast["version_b"].pk]))
-        posted = browser.post(reverse("share-page", args=[token]), {"version": 10**9, "guest_name": "Eve", "verdict": "approve"})
+        posted = browser.post(reverse("share-decisions", args=[token]), {"version": 10**9, "guest_name": "Eve", "verdict": "approve"},
+                              content_type="application/json")
         answers[state] = (page.status_code, image.status_code, missing.status_code, posted.status_code)
         assert page["Referrer-Policy"] == "strict-origin"  # scheme and host only: never the token
     assert answers["live"][:3] == (200, 200, 404)

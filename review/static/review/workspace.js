@@ -21,6 +21,11 @@
         });
       });
   }
+  /* A guest signs what they write with their name; staff are known by their login. */
+  function signed(body) {
+    if (data.guest) { body.guest_name = ($("#ws-guest-name") || {}).value || ""; }
+    return body;
+  }
   function say(text, bad) { var status = $(".ws-status"); status.textContent = text; status.style.color = bad ? "#ba2121" : "#2b7a0b"; }
   function current() { return data.versions[state.index]; }
   function el(tag, attrs, text) {
@@ -60,6 +65,7 @@
     $(".ws-current img").src = sharp ? version.full : version.preview;
     if (version.before) { $(".ws-before img").src = sharp ? version.before.full : version.before.preview; }
     applyCompare();
+    drawMarkup();
   }
   function zoomTo(level) {
     var pane = $(".ws-current"), previous = state.scale;
@@ -128,20 +134,22 @@
 
   /* Markup: shapes in 0..1 image coordinates, drawn into the SVG overlay. */
   var svgNS = "http://www.w3.org/2000/svg";
+  // Strokes, pins, labels and arrowheads keep their size on screen whatever the zoom and the image's own size.
+  function px(pixels) { return pixels / state.scale; }
   function shapeNode(shape, greyed) {
     var version = current(), w = version.width, h = version.height, colour = greyed ? "#9A9AA0" : (shape.colour || "#FF2C54");
     var p = shape.points.map(function (point) { return [point[0] * w, point[1] * h]; }), node;
-    var width = 3;
+    var width = px(2.5);
     if (shape.type === "pin") {
       node = document.createElementNS(svgNS, "circle");
-      node.setAttribute("cx", p[0][0]); node.setAttribute("cy", p[0][1]); node.setAttribute("r", Math.max(6, w / 80));
+      node.setAttribute("cx", p[0][0]); node.setAttribute("cy", p[0][1]); node.setAttribute("r", px(7));
       node.setAttribute("fill", colour);
       return node;
     }
     if (shape.type === "text") {
       node = document.createElementNS(svgNS, "text");
       node.setAttribute("x", p[0][0]); node.setAttribute("y", p[0][1]); node.setAttribute("fill", colour);
-      node.setAttribute("font-size", Math.max(12, w / 40)); node.textContent = shape.text;
+      node.setAttribute("font-size", px(15)); node.textContent = shape.text;
       return node;
     }
     if (shape.type === "rect") {
@@ -155,19 +163,23 @@
     } else if (shape.type === "arrow") {
       node = document.createElementNS(svgNS, "line");
       node.setAttribute("x1", p[0][0]); node.setAttribute("y1", p[0][1]); node.setAttribute("x2", p[1][0]); node.setAttribute("y2", p[1][1]);
-      node.setAttribute("marker-end", "url(#ws-arrow)");
+      node.setAttribute("marker-end", greyed ? "url(#ws-arrow-grey)" : "url(#ws-arrow)");
     } else {
       node = document.createElementNS(svgNS, "polyline");
       node.setAttribute("points", p.map(function (point) { return point.join(","); }).join(" "));
     }
     node.setAttribute("stroke", colour); node.setAttribute("stroke-width", width); node.setAttribute("fill", "none");
+    if (greyed) { node.setAttribute("stroke-dasharray", px(6) + " " + px(4)); }
     return node;
   }
   function drawMarkup() {
     var svg = $(".ws-draw"), version = current();
     svg.setAttribute("viewBox", "0 0 " + version.width + " " + version.height);
-    svg.innerHTML = '<defs><marker id="ws-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" ' +
-      'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#FF2C54"/></marker></defs>';
+    var head = px(14);
+    svg.innerHTML = "<defs>" + [["ws-arrow", "#FF2C54"], ["ws-arrow-grey", "#9A9AA0"]].map(function (marker) {
+      return '<marker id="' + marker[0] + '" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="' + head +
+        '" markerHeight="' + head + '" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="' + marker[1] + '"/></marker>';
+    }).join("") + "</defs>";
     (state.carried || []).forEach(function (note) {
       var group = document.createElementNS(svgNS, "g"); group.setAttribute("class", "greyed");
       note.markup.forEach(function (shape) { group.appendChild(shapeNode(shape, true)); });
@@ -224,11 +236,13 @@
   pane.addEventListener("pointerup", finishShape);
   pane.addEventListener("pointercancel", finishShape);
   pane.addEventListener("lostpointercapture", finishShape);
-  $("[data-act=clear-markup]").addEventListener("click", function () { state.shapes = []; drawMarkup(); });
+  if ($("[data-act=clear-markup]")) $("[data-act=clear-markup]").addEventListener("click", function () { state.shapes = []; drawMarkup(); });
 
   /* Notes: threads with replies, resolve and reopen; carried notes from ancestors, greyed. */
-  function noteItem(note) {
+  function noteItem(note, carried) {
     var item = el("li", { class: note.resolved_at ? "resolved" : "", "data-note": note.id });
+    // A note carried from an ancestor says first whether this version addressed it.
+    if (carried) { item.appendChild(el("em", {}, "v" + note.version + ", " + (note.state === "open" ? "still open" : note.state) + " — ")); }
     item.appendChild(el("strong", {}, note.author + (note.internal ? " (internal)" : "") + ": "));
     item.appendChild(document.createTextNode(note.text + (note.markup.length ? " [" + note.markup.length + " shape(s)]" : "")));
     var replies = el("ol");
@@ -237,13 +251,16 @@
     var reply = el("button", { type: "button", "data-act": "reply" }, "Reply");
     reply.addEventListener("click", function () {
       var text = window.prompt("Reply");
-      if (text) { api("POST", data.api.note + note.id + "/replies/", { text: text }).then(loadNotes).catch(function (e) { say(e.message, true); }); }
+      if (text) { api("POST", data.api.note + note.id + "/replies/", signed({ text: text })).then(loadNotes).catch(function (e) { say(e.message, true); }); }
     });
+    item.appendChild(reply);
+    if (!carried && note.state && note.state !== "open") { item.appendChild(el("em", {}, " — " + note.state)); }
+    if (data.guest) { return item; }
     var toggle = el("button", { type: "button", "data-act": note.resolved_at ? "reopen" : "resolve" }, note.resolved_at ? "Reopen" : "Resolve");
     toggle.addEventListener("click", function () {
       api("POST", data.api.note + note.id + (note.resolved_at ? "/reopen/" : "/resolve/")).then(loadNotes).catch(function (e) { say(e.message, true); });
     });
-    item.appendChild(reply); item.appendChild(document.createTextNode(" ")); item.appendChild(toggle);
+    item.appendChild(document.createTextNode(" ")); item.appendChild(toggle);
     var area = note.markup.some(function (shape) { return ["rect", "ellipse", "freehand"].indexOf(shape.type) >= 0; });
     if (root.dataset.canFix === "1" && area && !note.resolved_at && !note.fixed_by) {
       var fix = el("button", { type: "button", "data-act": "fix" }, "Fix this region");
@@ -256,7 +273,6 @@
       });
       item.appendChild(document.createTextNode(" ")); item.appendChild(fix);
     }
-    if (note.state && note.state !== "open") { item.appendChild(el("em", {}, " — " + note.state)); }
     return item;
   }
   function loadNotes() {
@@ -267,39 +283,40 @@
       var list = $(".ws-notes"), carried = $(".ws-carried");
       list.innerHTML = ""; carried.innerHTML = "";
       state.notes.filter(function (note) { return note.version === version.id; }).forEach(function (note) { list.appendChild(noteItem(note)); });
-      state.carried.forEach(function (note) {
-        var item = noteItem(note);
-        item.insertBefore(el("em", {}, "v" + note.version + ", still open — "), item.firstChild);
-        carried.appendChild(item);
-      });
+      state.carried.forEach(function (note) { carried.appendChild(noteItem(note, true)); });
       drawMarkup();
     });
   }
-  $(".ws-note-form").addEventListener("submit", function (event) {
+  if ($(".ws-note-form")) $(".ws-note-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var text = $("#ws-note-text").value.trim(), internal = $(".ws-internal");
     if (!text) { say("write the note first", true); return; }
-    api("POST", data.api.notes, { version: current().id, text: text, markup: state.shapes, internal: Boolean(internal && internal.checked) })
+    api("POST", data.api.notes, signed({ version: current().id, text: text, markup: state.shapes, internal: Boolean(internal && internal.checked) }))
       .then(function () { $("#ws-note-text").value = ""; state.shapes = []; say("note added"); return loadNotes(); })
       .catch(function (e) { say(e.message, true); });
   });
 
   /* Stars, triage and decisions. */
   function drawStars() {
-    var box = $(".ws-stars"); box.innerHTML = "";
+    var box = $(".ws-stars");
+    if (!box) { return; }
+    box.innerHTML = "";
     for (var n = 1; n <= 5; n += 1) {
       var star = el("button", { type: "button", "data-stars": n, "aria-pressed": String(n <= current().stars), "aria-label": n + " star(s)" }, "★");
       star.addEventListener("click", function (event) { rate(Number(event.currentTarget.dataset.stars)); });
       box.appendChild(star);
     }
   }
+  function studioOnly() { say("stars and triage are kept by the studio", true); }
   function rate(stars) {
+    if (data.guest) { studioOnly(); return; }
     var version = current();
     api("POST", data.api.versions + version.id + "/rating/", { stars: stars })
       .then(function () { version.stars = stars; drawStars(); say(stars ? stars + " star(s)" : "stars cleared"); })
       .catch(function (e) { say(e.message, true); });
   }
   function triage(value) {
+    if (data.guest) { studioOnly(); return; }
     var version = current();
     api("POST", data.api.triage, { versions: [version.id], triage: value })
       .then(function () { version.triage = value; say("triaged: " + value.replace("_", " ")); })
@@ -311,8 +328,10 @@
       comment = window.prompt("What should change?");
       if (comment === null) { return; }
     }
-    api("POST", data.api.decisions, { version: current().id, verdict: verdict, comment: comment })
-      .then(function () { say(verdict.replace(/_/g, " ") + ": recorded"); })
+    if (root.dataset.canDecide !== "1") { say("you cannot decide here", true); return; }
+    var version = current();
+    api("POST", data.api.decisions, signed({ version: version.id, verdict: verdict, comment: comment }))
+      .then(function () { version.mine = verdict.replace(/_/g, " "); caption(); say(verdict.replace(/_/g, " ") + ": recorded"); })
       .catch(function (e) { say(e.message, true); });
   }
   $$("[data-triage]").forEach(function (button) { button.addEventListener("click", function () { triage(button.dataset.triage); }); });
@@ -323,6 +342,7 @@
   /* Recipe diff against the counterpart. */
   function drawDiff() {
     var table = $(".ws-diff"), version = current();
+    if (!table) { return; }
     table.innerHTML = "";
     if (!version.before) { table.appendChild(el("caption", {}, "no counterpart in the previous round")); return; }
     table.appendChild(el("caption", {}, "v" + version.id + " against " + version.before.label));
@@ -340,13 +360,16 @@
     }).catch(function (e) { say(e.message, true); });
   }
 
+  function caption() {
+    var version = current();
+    $(".ws-current .ws-caption").textContent = version.label + " · " + version.width + "×" + version.height + " · " + version.result +
+      (version.mine ? " · you: " + version.mine : "");
+  }
   function show(index) {
     state.index = Math.max(0, Math.min(data.versions.length - 1, index));
     state.shapes = []; state.zoom = "fit";
     $$(".ws-strip button").forEach(function (button) { button.setAttribute("aria-current", String(Number(button.dataset.index) === state.index)); });
-    var version = current();
-    $(".ws-current .ws-caption").textContent = version.label + " · " + version.width + "×" + version.height + " · " + version.result +
-      (version.mine ? " · you: " + version.mine : "");
+    caption();
     drawStars(); drawDiff(); zoomTo("fit"); loadNotes().catch(function (e) { say(e.message, true); });
   }
 
