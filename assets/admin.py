@@ -1,19 +1,24 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from assets.access import is_client_user, scoped
+from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
 from assets.models import (
     Blob, Brief, Campaign, Client, ClientMembership, Derivation, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
 )
-from assets.selectors import lineage_graph
+from assets.selectors import (impact_summary, lineage_graph, versions_made_with, versions_matching_text,
+                              versions_using_model_weights, versions_using_prompt, versions_using_reference)
 from assets.services.briefs import reference_create
 from assets.services.prompts import prompt_template_create
+from assets.services.recipe_imports import images_import
 from assets.services.weights import model_weights_delete
 
 
@@ -160,13 +165,57 @@ class ReferenceAddForm(forms.ModelForm):
         return cleaned
 
 
+class ImpactPanelAdmin(admin.ModelAdmin):
+    """A change page that shows what its input went into: counts per client and brief, and the deliveries."""
+
+    impact_of = None  # obj -> QuerySet[Version]
+
+    def _impact_field(self, request):
+        if not hasattr(request, "_seed_impact_panel"):
+            visible = versions_visible_to(user=request.user).values("pk")
+
+            def impact(obj):
+                return impact_panel(type(self).impact_of(obj).filter(pk__in=visible))
+
+            impact.short_description = "impact: what it went into"
+            request._seed_impact_panel = impact
+        return request._seed_impact_panel
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, self._impact_field(request)] if obj is not None else fields
+
+    def get_fields(self, request, obj=None):
+        fields = [field for field in super().get_fields(request, obj) if not callable(field)]
+        return [*fields, self._impact_field(request)] if obj is not None else fields
+
+
+def impact_panel(versions) -> str:
+    summary = impact_summary(versions=versions)
+    if not summary["versions_total"]:
+        return "nothing was made with it yet"
+    briefs = format_html_join("", '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
+        (row["client_name"], reverse("admin:assets_brief_change", args=[row["brief"]]), row["title"], row["versions"],
+         row["deliveries"]) for row in summary["briefs"]))
+    deliveries = format_html_join(", ", '<a href="{}">delivery {}</a> ({}, {} files)', (
+        (reverse("admin:delivery_delivery_change", args=[d["id"]]), d["id"], d["state"], d["files"])
+        for d in summary["deliveries"]))
+    versions_link = reverse("admin:assets_version_changelist") + "?id__in=" + ",".join(str(v["id"]) for v in summary["versions"][:200])
+    return format_html(
+        '<p><b>{}</b> version(s) in <b>{}</b> client(s), <a href="{}">list them</a>; <b>{}</b> deliveries inherit it{}</p>'
+        '<table><tr><th>client</th><th>brief</th><th>versions</th><th>deliveries</th></tr>{}</table>',
+        summary["versions_total"], len(summary["clients"]), versions_link, summary["deliveries_total"],
+        format_html(": {}", deliveries) if summary["deliveries"] else "", briefs)
+
+
 @admin.register(Reference)
-class ReferenceAdmin(ClientScopedAdmin):
+class ReferenceAdmin(ImpactPanelAdmin, ClientScopedAdmin):
     list_display = ["preview", "title", "brief", "width", "height", "format", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter), "format"]
     search_fields = ["title", "notes", "blob__sha256"]
     list_select_related = ["brief"]
     readonly_fields = ["large_preview", "brief", "blob", "width", "height", "format", "created_by", "created_at"]
+    impact_of = staticmethod(lambda reference: versions_using_reference(reference=reference))
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -174,12 +223,13 @@ class ReferenceAdmin(ClientScopedAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else []
+        return [*self.readonly_fields, self._impact_field(request)] if obj else []
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["brief", "image", "title", "notes"]
-        return ["large_preview", "title", "notes", "brief", "blob", "width", "height", "format", "created_by", "created_at"]
+        return ["large_preview", "title", "notes", "brief", "blob", "width", "height", "format", "created_by", "created_at",
+                self._impact_field(request)]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -253,7 +303,8 @@ class PromptTemplateAdmin(ClientScopedAdmin):
 
 
 @admin.register(Prompt)
-class PromptAdmin(ReadOnlyAdmin):
+class PromptAdmin(ImpactPanelAdmin, ReadOnlyAdmin):
+    impact_of = staticmethod(lambda prompt: versions_using_prompt(prompt=prompt))
     list_display = ["id", "text", "negative_text", "brief", "template", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter), ("template", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["text", "negative_text"]
@@ -261,9 +312,10 @@ class PromptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelWeights)
-class ModelWeightsAdmin(admin.ModelAdmin):
+class ModelWeightsAdmin(ImpactPanelAdmin):
     """Studio-wide registry: not client data, and client roles hold no permission on it."""
 
+    impact_of = staticmethod(lambda weights: versions_using_model_weights(weights=weights))
     list_display = ["name", "kind", "architecture", "format", "short_hash", "size", "created_at"]
     list_filter = ["kind", "architecture", "format"]
     search_fields = ["name", "source_name", "sha256"]
@@ -317,12 +369,49 @@ class DerivationAdmin(ReadOnlyAdmin):
         return f"{obj.progress_step}/{obj.progress_total}" if obj.progress_total else "—"
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+class ImagesImportForm(forms.Form):
+    brief = forms.ModelChoiceField(queryset=Brief.objects.none())
+    files = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+                              help_text="PNG, JPEG or WebP; several at once")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brief"].queryset = briefs_visible_to(user=user).select_related("campaign__client")
+
+
+class SamplerFilter(admin.SimpleListFilter):
+    title = "sampler"
+    parameter_name = "sampler"
+
+    def lookups(self, request, model_admin):
+        samplers = (Derivation.objects.exclude(params__sampler=None).order_by().values_list("params__sampler", flat=True)
+                    .distinct())
+        return [(sampler, sampler) for sampler in sorted(samplers)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(generated_by__derivation__params__sampler=self.value()) if self.value() else queryset
+
+
 @admin.register(Version)
 class VersionAdmin(ClientScopedAdmin):
     list_display = ["preview", "id", "brief", "operation", "width", "height", "format", "seed", "status", "triage", "created_at"]
     list_display_links = ["preview", "id"]
-    list_filter = ["status", "triage", ("brief", admin.RelatedOnlyFieldListFilter), "generated_by__derivation__op", "format"]
-    search_fields = ["=id", "blob__sha256", "label"]
+    list_filter = ["status", "triage", ("brief__campaign__client", admin.RelatedOnlyFieldListFilter),
+                   ("brief", admin.RelatedOnlyFieldListFilter), "generated_by__derivation__op", SamplerFilter, "format",
+                   "created_at"]
+    search_fields = ["=id", "blob__sha256", "label", "=seed"]
+    search_help_text = ("Words of the prompt, notes or comments (\"a phrase\", -not), a version id, a seed, a sha256, "
+                        "or model:NAME / lora:NAME (name, sha256 or AutoV2 hash)")
     list_select_related = ["brief", "generated_by__derivation"]
     readonly_fields = ["large_preview", "lineage_picture", "brief", "blob", "width", "height", "format", "seed",
                        "status", "triage", "created_at", "made_by"]
@@ -337,6 +426,53 @@ class VersionAdmin(ClientScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.save(update_fields=[name for name in form.changed_data if name in Version.mutable_fields])
+
+    def get_urls(self):
+        importer = path("import-images/", self.admin_site.admin_view(self.import_images_view), name="assets_version_import_images")
+        return [importer, *super().get_urls()]
+
+    def _can_import(self, request) -> bool:
+        return request.user.has_perm("assets.add_version") and not is_client_user(user=request.user)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "can_import": self._can_import(request)})
+
+    def import_images_view(self, request):
+        """Upload images from other tools into a brief; the report says what each one brought."""
+        if not self._can_import(request):
+            raise PermissionDenied
+        form = ImagesImportForm(request.POST or None, request.FILES or None, user=request.user)
+        reports = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                reports = images_import(brief=form.cleaned_data["brief"], sources=form.cleaned_data["files"],
+                                        created_by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            imported = sum(1 for report in reports if report["imported"])
+            if reports:
+                self.message_user(request, f"{imported} of {len(reports)} file(s) imported",
+                                  messages.SUCCESS if imported == len(reports) else messages.WARNING)
+        context = {**self.admin_site.each_context(request), "title": "Import images with their recipe", "form": form,
+                   "reports": reports, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/assets/version/import_images.html", context)
+
+    def get_search_results(self, request, queryset, search_term):
+        """model:/lora: terms filter by the recipe's weights; other words search the text, besides ids and hashes."""
+        words = []
+        for word in search_term.split():
+            prefix, _, value = word.partition(":")
+            if prefix in ("model", "lora") and value:
+                role = Used.Role.BASE_MODEL if prefix == "model" else Used.Role.LORA
+                queryset = versions_made_with(versions=queryset, term=value, roles=(role,))
+            else:
+                words.append(word)
+        text = " ".join(words)
+        if not text:
+            return queryset, False
+        exact, duplicates = super().get_search_results(request, queryset, text)
+        found = versions_matching_text(versions=queryset, text=text, internal=not is_client_user(user=request.user))
+        return queryset.filter(Q(pk__in=exact.values("pk")) | Q(pk__in=found.values("pk"))), duplicates
 
     @admin.display(description="")
     def preview(self, obj):

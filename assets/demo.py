@@ -1,4 +1,5 @@
-"""The sample brief the demo loads: a client, campaign, brief, template, mood board and two imports.
+"""The sample brief the demo loads: a client, campaign, brief, template, mood board and two imports, then two
+images from other tools imported with their recipes.
 
 Other apps add their own stages (assets.hooks.demo_stage_register in their AppConfig.ready()); each
 stage takes the shared context and returns its part of the summary.
@@ -7,6 +8,7 @@ stage takes the shared context and returns its part of the summary.
 from __future__ import annotations
 
 import io
+import json
 import random
 import time
 from collections.abc import Callable
@@ -124,3 +126,57 @@ def brief_stage(*, context: dict) -> dict:
         "client": client.pk, "campaign": campaign.pk, "brief": brief.pk, "template": template.pk, "prompt": prompt.pk,
         "references": [reference.pk for reference in references], "versions": [comp.pk, retouch.pk],
     }
+
+
+def _with_metadata(*, index: int, chunks: dict[str, str]) -> bytes:
+    """A mood-board-like picture carrying text chunks the way another tool writes them into its PNGs."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in chunks.items():
+        info.add_text(key, value)
+    buffer = io.BytesIO()
+    with Image.open(io.BytesIO(mood_board_image(index=index, size=(288, 512)))) as image:
+        image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def imports_stage(*, context: dict) -> dict:
+    """Two images made outside Seed come in with their recipe: one from AUTOMATIC1111 (its models match the
+    registry by hash), one from ComfyUI (a LoRA chain; its checkpoint is not registered, and the report says so)."""
+    from assets.models import ModelWeights
+    from assets.services.recipe_imports import images_import
+
+    brief, user = context["brief"], context["user"]
+    done = list(brief.versions.filter(label__in=["a1111_rooftop.png", "comfyui_neon.png"]).values_list("pk", flat=True))
+    if done:
+        return {"versions": done}
+    base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE).order_by("pk").first()
+    lora = ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA).order_by("pk").first()
+    a1111 = (f"a can of Citrus Wave on a rooftop, confetti <lora:{lora.name}:0.6>\nNegative prompt: blurry\n"
+             f"Steps: 12, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 4242, Size: 72x128, "
+             f'Model hash: {base.short_hash}, Model: "{base.name}", Lora hashes: "{lora.name}: {lora.sha256[:12]}", '
+             "Version: v1.10.1")
+    graph = {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "juggernaut_reborn.safetensors"}},
+        "10": {"class_type": "LoraLoader", "inputs": {"lora_name": f"{lora.name}.safetensors", "strength_model": 0.9,
+                                                      "model": ["4", 0], "clip": ["4", 1]}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "Citrus Wave can, neon night market", "clip": ["10", 1]}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark", "clip": ["10", 1]}},
+        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 288, "height": 512, "batch_size": 1}},
+        "3": {"class_type": "KSampler", "inputs": {"seed": 777, "steps": 20, "cfg": 6.0, "sampler_name": "euler_ancestral",
+                                                   "scheduler": "normal", "denoise": 1.0, "model": ["10", 0],
+                                                   "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+        "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0]}},
+    }
+    reports = images_import(brief=brief, created_by=user, sources=[
+        ContentFile(_with_metadata(index=200, chunks={"parameters": a1111}), name="a1111_rooftop.png"),
+        ContentFile(_with_metadata(index=201, chunks={"prompt": json.dumps(graph)}), name="comfyui_neon.png"),
+    ])
+    refused = [f"{report['file']}: {report['error']}" for report in reports if not report["imported"]]
+    if refused:
+        raise ApplicationError("the demo's outside images were refused: " + "; ".join(refused))
+    return {"versions": [report["version"] for report in reports],
+            "reports": [{key: report[key] for key in ("file", "generator", "recovered", "matched", "missing")}
+                        for report in reports]}

@@ -20,6 +20,10 @@ demo_prerequisites: list[Callable] = []
 audit_writers: list[Callable] = []
 # (version=, mask_png=, prompt_text=, change_request=, created_by=) -> the queued inpaint derivations: "fix this region".
 region_fixers: list[Callable] = []
+# (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]: deliveries of those masters.
+delivery_finders: list[Callable] = []
+# (brief=, versions=, stage=, opened_by=, title=) -> the review round opened: "open as a review round".
+round_openers: list[Callable] = []
 
 
 def upload_check_register(check: Callable) -> None:
@@ -61,3 +65,25 @@ def region_fix(**request) -> list:
     if not region_fixers:
         raise ImproperlyConfigured("no generation worker is installed: the generation app registers it")
     return region_fixers[0](**request)
+
+
+def delivery_finder_register(finder: Callable) -> None:
+    if finder not in delivery_finders:
+        delivery_finders.append(finder)
+
+
+def deliveries_of(*, versions) -> list[dict]:
+    """The deliveries whose master is among `versions`, from the installed delivery app (none without one)."""
+    return [found for finder in delivery_finders for found in finder(versions=versions)]
+
+
+def round_opener_register(opener: Callable) -> None:
+    if opener not in round_openers:
+        round_openers.append(opener)
+
+
+def round_open(**request):
+    """Open a review round of versions through the installed review app."""
+    if not round_openers:
+        raise ImproperlyConfigured("no review app is installed: the review app registers it")
+    return round_openers[0](**request)

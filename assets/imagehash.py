@@ -33,3 +33,13 @@ def perceptual_hash(image: Image.Image) -> int:
 def hash_distance(first: int, second: int) -> int:
     """Bits in which two perceptual hashes differ (0: looks the same; 64: nothing alike)."""
     return bin((first ^ second) & ((1 << 64) - 1)).count("1")
+
+
+# A re-run within this many bits of the recorded image looks the same to a person (a perceptual match).
+PERCEPTUAL_MATCH_MAX_BITS = 4
+RERUN_VERDICTS = ("bit_identical", "perceptual_match", "drifted")
+
+
+def rerun_verdict(*, identical: bool, distance: float) -> str:
+    """How a re-run compares with the recorded image: bit_identical, perceptual_match or drifted."""
+    return "bit_identical" if identical else "perceptual_match" if distance <= PERCEPTUAL_MATCH_MAX_BITS else "drifted"

@@ -221,3 +221,10 @@ def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS) -> 
     except (OSError, SyntaxError, EOFError) as exc:
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc
     return ImageInfo(width=width, height=height, format=image_format, media_type=MEDIA_TYPES[image_format])
+
+
+def label_font(size: int):
+    """Pillow's own scalable font: labels on sheets we draw (contact sheets, grids), no font file to ship."""
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)

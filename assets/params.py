@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assets.errors import ApplicationError
+from assets.imagehash import RERUN_VERDICTS
 from assets.models import Operation
 
 SAMPLERS = ("dpmpp_2m_karras", "euler_a", "euler", "ddim", "dpmpp_sde_karras", "dpmpp_2m", "pndm", "lms", "heun")
@@ -78,8 +79,18 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
                           Param("quality", int, required=False, minimum=1, maximum=100)),
     Operation.ICC: (Param("profile_sha256", str, key=True), Param("intent", str, choices=("perceptual", "relative", "saturation", "absolute")),
                     Param("proof", bool, required=False)),
-    Operation.IMPORT: (Param("source", str, required=False, key=True), Param("note", str, required=False)),
-    Operation.REPRODUCE: (Param("verdict", str, choices=("bit_identical", "perceptual_match", "drifted"), key=True),
+    # An import may carry the recipe another tool wrote into the file (assets.foreign_recipes), read as ours.
+    Operation.IMPORT: (Param("source", str, required=False, key=True), Param("note", str, required=False),
+                       Param("generator", str, required=False, key=True,
+                             choices=("automatic1111", "comfyui", "invokeai", "fooocus")),
+                       Param("sampler", str, required=False, choices=SAMPLERS), Param("sampler_source", str, required=False),
+                       Param("steps", int, required=False), Param("cfg", float, required=False),
+                       Param("seed", int, required=False, minimum=0, maximum=2**63 - 1),
+                       Param("width", int, required=False), Param("height", int, required=False),
+                       Param("strength", float, required=False), Param("models", list, required=False),
+                       Param("metadata", dict, required=False)),
+    Operation.GRID: (Param("axes", list, key=True), Param("cells", int, minimum=1, key=True)),
+    Operation.REPRODUCE: (Param("verdict", str, choices=RERUN_VERDICTS, key=True),
                           Param("distance", float, minimum=0.0, key=True), Param("fingerprint_diff", list)),
 }
 

@@ -6,13 +6,17 @@ share ancestors terminates and visits each version once.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from assets import hooks
 from assets.models import Brief, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
 
 _USED = Used._meta.db_table
@@ -232,3 +236,68 @@ def briefs_list() -> QuerySet[Brief]:
 
 def versions_list() -> QuerySet[Version]:
     return Version.objects.select_related("brief", "generated_by__derivation")
+
+
+SEARCH_CONFIG = "english"
+
+
+def weights_matching(*, term: str) -> QuerySet[ModelWeights]:
+    """Weights named by a full sha256, its 10-hex AutoV2 prefix (what A1111 prints as the model hash), or their name."""
+    term = term.strip().lower()
+    if re.fullmatch(r"[0-9a-f]{64}", term):
+        return ModelWeights.objects.filter(sha256=term)
+    if re.fullmatch(r"[0-9a-f]{10}", term):
+        return ModelWeights.objects.filter(Q(sha256__startswith=term) | Q(name__iexact=term))
+    return ModelWeights.objects.filter(name__icontains=term)
+
+
+def versions_made_with(*, versions: QuerySet[Version], term: str, roles: tuple[str, ...]) -> QuerySet[Version]:
+    """Versions whose own recipe (the derivation that made them) used matching weights in one of `roles`."""
+    used = Used.objects.filter(derivation=OuterRef("generated_by__derivation"), role__in=roles,
+                               model_weights__in=weights_matching(term=term))
+    return versions.filter(Exists(used))
+
+
+def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: bool) -> QuerySet[Version]:
+    """Full-text match over prompts, negative prompts, notes and decision comments, best first (web-search syntax:
+    "quoted phrases", -excluded, or). Without `internal`, the studio's internal notes and comments are not searched."""
+    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+    if internal:
+        matched = versions.filter(search__document=query)
+        rank = SearchRank(F("search__document"), query)
+    else:
+        matched = versions.filter(Q(search__recipe=query) | Q(search__discussion=query))
+        rank = SearchRank(F("search__recipe"), query) + SearchRank(F("search__discussion"), query)
+    return matched.annotate(rank=rank).order_by("-rank", "-id")
+
+
+IMPACT_LIST_LIMIT = 1000
+
+
+def impact_summary(*, versions: QuerySet[Version]) -> dict:
+    """What an input went into ("which deliveries inherit this LoRA?"): counts per client and brief, the versions
+    (the newest IMPACT_LIST_LIMIT of them) and every delivery of any of them. Four queries, whatever the numbers."""
+    by_brief = list(versions.order_by().values("brief_id", "brief__title", "brief__campaign__client_id",
+                                               "brief__campaign__client__name").annotate(versions=Count("id")))
+    deliveries = hooks.deliveries_of(versions=versions)
+    delivered = Counter(delivery["brief"] for delivery in deliveries)
+    briefs = [{"brief": row["brief_id"], "title": row["brief__title"], "client": row["brief__campaign__client_id"],
+               "client_name": row["brief__campaign__client__name"], "versions": row["versions"],
+               "deliveries": delivered[row["brief_id"]]} for row in sorted(by_brief, key=lambda row: -row["versions"])]
+    clients: dict[int, dict] = {}
+    for row in briefs:
+        client = clients.setdefault(row["client"], {"client": row["client"], "name": row["client_name"], "briefs": 0,
+                                                    "versions": 0, "deliveries": 0})
+        client["briefs"] += 1
+        client["versions"] += row["versions"]
+        client["deliveries"] += row["deliveries"]
+    listed = list(versions.select_related("generated_by__derivation").order_by("-id")[:IMPACT_LIST_LIMIT])
+    return {
+        "versions_total": sum(row["versions"] for row in briefs),
+        "deliveries_total": len(deliveries),
+        "clients": sorted(clients.values(), key=lambda client: -client["versions"]),
+        "briefs": briefs,
+        "versions": [{"id": v.pk, "brief": v.brief_id, "label": v.label, "sha256": v.blob_id, "status": v.status,
+                      "op": v.generated_by.derivation.op} for v in listed],
+        "deliveries": deliveries,
+    }

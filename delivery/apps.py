@@ -8,11 +8,14 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assets.hooks import demo_prerequisite_register, demo_stage_register, upload_check_register
+        from assets.hooks import (delivery_finder_register, demo_prerequisite_register, demo_stage_register,
+                                  upload_check_register)
         from delivery import checks  # noqa: F401  (registers the deploy checks)
         from delivery.demo import delivery_stage, signer_ensure
         from delivery.provenance import upload_manifest_check
+        from delivery.selectors import deliveries_of_versions
 
         upload_check_register(upload_manifest_check)
         demo_stage_register(order=40, stage=delivery_stage)
         demo_prerequisite_register(signer_ensure)
+        delivery_finder_register(deliveries_of_versions)

@@ -21,6 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageCms, PngImagePlugin
 
+from assets import SEED_VERSION
 from assets.errors import ApplicationError
 from assets.models import Operation
 from delivery.c2pa_reading import LINEAGE_LABEL, c2pa_settings, store_read
@@ -31,7 +32,7 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "trainedAlgorithmicMedia"
 COMPOSITE_TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"
 ENHANCED = IPTC + "algorithmicallyEnhanced"
-GENERATOR = {"name": "Seed", "version": "0.1.0"}
+GENERATOR = {"name": "Seed", "version": SEED_VERSION}
 # A manifest that takes the reader longer than this is treated as unreadable (a hostile file).
 READ_TIMEOUT_SECONDS = 60
 
@@ -52,6 +53,7 @@ ACTIONS = {
     Operation.ICC: ("c2pa.converted", None),
     Operation.RENDITION: ("c2pa.resized", None),
     Operation.REPRODUCE: ("c2pa.edited", TRAINED),
+    Operation.GRID: ("c2pa.placed", None),
 }
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif"}
 

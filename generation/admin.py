@@ -12,8 +12,9 @@ from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, admin_extend, thumbna
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, PromptTemplate, Reference, Version
 from assets.params import SAMPLERS
-from generation.models import GenerationJob, ReproductionRun
+from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.selectors import job_summary
+from generation.services.grids import grid_cancel, grid_progress, grid_round_open, grid_sheet_make, grid_table
 from generation.services.jobs import GENERATION_OPS, LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
 from generation.services.reproductions import reproduction_request
 
@@ -201,3 +202,83 @@ def reproduce_versions(modeladmin, request, queryset):
 
 
 admin_extend(Version, actions=[regenerate_versions, reproduce_versions])
+
+
+@admin.register(GridJob)
+class GridJobAdmin(ReadOnlyAdmin):
+    """A comparison grid as a table: X values across, Y down, one block per Z value; each cell with what its recipe
+    changes against the first cell's. Actions make the sheet once every cell is made, or cancel what still runs."""
+
+    list_display = ["id", "__str__", "brief", "state", "created_by", "created_at"]
+    list_filter = [("brief", admin.RelatedOnlyFieldListFilter)]
+    actions = ["make_sheets", "open_rounds", "cancel_grids"]
+    readonly_fields = ["grid_table", "brief", "sheet_preview", "request", "created_by", "created_at"]
+    fields = readonly_fields
+
+    @admin.display(description="state")
+    def state(self, obj):
+        progress = grid_progress(grid=obj)
+        return f"{progress['state']} ({progress['done']} of {progress['cells']} cells)"
+
+    @admin.display(description="sheet")
+    def sheet_preview(self, obj):
+        if obj.sheet_id is None:
+            return "not made yet (action: make the grid sheet)"
+        return format_html('<a href="{}">{}</a>', reverse("admin:assets_version_change", args=[obj.sheet_id]),
+                           thumbnail(obj.sheet.blob_id, 768, 512))
+
+    @admin.display(description="cells")
+    def grid_table(self, obj):
+        table = grid_table(grid=obj)
+        axes = obj.axes
+        columns = axes[0]["values"]
+        rows = axes[1]["values"] if len(axes) > 1 else [{"label": ""}]
+        blocks = axes[2]["values"] if len(axes) > 2 else [{"label": ""}]
+        by_coords = {tuple(cell["coords"]): cell for cell in table}
+        versions = {v.pk: v for v in Version.objects.filter(pk__in=[c["version"] for c in table if c["version"]])}
+        html = []
+        for z, block in enumerate(blocks):
+            header = format_html_join("", "<th>{}</th>", ((column["label"],) for column in columns))
+            body = []
+            for y, row in enumerate(rows):
+                cells = []
+                for x in range(len(columns)):
+                    cell = by_coords[(x, y, z)]
+                    version = versions.get(cell["version"])
+                    picture = (format_html('<a href="{}">{}</a>', reverse("admin:assets_version_change", args=[version.pk]),
+                                           thumbnail(version.blob_id)) if version else cell["state"])
+                    diff = format_html_join(mark_safe("<br>"), "{}: {} → {}",
+                                            ((d["field"], d["first"], d["here"]) for d in cell["diff"]))
+                    cells.append(format_html("<td>{}<br><small>{}</small></td>", picture, diff or "the first cell"))
+                body.append(format_html("<tr><th>{}</th>{}</tr>", row["label"], mark_safe("".join(cells))))
+            title = f"{axes[2]['label']}: {block['label']}" if len(axes) > 2 else ""
+            html.append(format_html('<p><b>{}</b></p><table><tr><th>{} ↓ / {} →</th>{}</tr>{}</table>', title,
+                                    axes[1]["label"] if len(axes) > 1 else "", axes[0]["label"], header, mark_safe("".join(body))))
+        return mark_safe("".join(html))
+
+    def has_grid_permission(self, request):
+        return request.user.has_perm("generation.add_generationjob") and not is_client_user(user=request.user)
+
+    @admin.action(description="Make the grid sheet of the selected grids", permissions=["grid"])
+    def make_sheets(self, request, queryset):
+        for grid in queryset:
+            try:
+                grid_sheet_make(grid=grid, created_by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{grid}: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Open the selected grids as internal review rounds", permissions=["grid"])
+    def open_rounds(self, request, queryset):
+        for grid in queryset:
+            try:
+                review_round = grid_round_open(grid=grid, opened_by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{grid}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, format_html('{}: <a href="{}">round {} opened</a>', grid, reverse(
+                    "admin:review_reviewround_change", args=[review_round.pk]), review_round.number))
+
+    @admin.action(description="Cancel the cells still queued or running", permissions=["grid"])
+    def cancel_grids(self, request, queryset):
+        cancelled = sum(grid_cancel(grid=grid, cancelled_by=request.user) for grid in queryset)
+        self.message_user(request, f"{cancelled} cell(s) cancelled")

@@ -14,10 +14,12 @@ class GenerationConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from assets.hooks import demo_stage_register, region_fixer_register
-        from generation.demo import generation_stage
+        from generation.demo import generation_stage, grid_stage, imported_regeneration_stage
         from generation.services.regions import region_inpaint
         from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")
         demo_stage_register(order=20, stage=generation_stage)
+        demo_stage_register(order=27, stage=imported_regeneration_stage)
+        demo_stage_register(order=28, stage=grid_stage)
         region_fixer_register(region_inpaint)

@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import io
 import tempfile
-import time
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw
 
+from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import Derivation
 from generation.models import GenerationJob
 from generation.services.jobs import LoraSpec, generation_job_create
 from generation.services.models import tiny_models_register
 
-WAIT_SECONDS = 900
 DEMO_PARAMS = {"steps": 12, "cfg": 7.0, "width": 72, "height": 128, "sampler": "dpmpp_2m_karras"}
 
 
-def jobs_wait(*, jobs: list[GenerationJob], timeout: float = WAIT_SECONDS) -> None:
+def jobs_wait(*, jobs: list[GenerationJob]) -> None:
     """Block until every batch of the jobs has finished on the worker; failures stop the demo with their reason."""
-    deadline = time.monotonic() + timeout
     pending = Derivation.objects.filter(job_batch__job__in=jobs)
-    while pending.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists():
-        if time.monotonic() > deadline:
-            raise ApplicationError(f"the worker did not finish the demo's jobs within {timeout:.0f} s; is qcluster running?")
-        time.sleep(0.5)
+    worker_wait(lambda: None if pending.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True,
+                "the demo's jobs")
     failed = list(pending.exclude(state=Derivation.State.SUCCEEDED).values_list("pk", "error"))
     if failed:
         raise ApplicationError("demo generation failed: " + "; ".join(f"derivation {pk}: {error}" for pk, error in failed))
@@ -86,3 +82,34 @@ def generation_stage(*, context: dict) -> dict:
     summary = _summary(models, batches, edits)
     context["generated_master"] = summary["img2img"][0]
     return summary
+
+
+def imported_regeneration_stage(*, context: dict) -> dict:
+    """Regenerate in Seed the outside image whose models are registered (the A1111 one), and say how close it came."""
+    from assets.models import Version
+    from generation.services.imported import imported_regenerate, regeneration_attempts
+
+    imported = Version.objects.filter(brief=context["brief"], label="a1111_rooftop.png").first()
+    if imported is None:
+        return {}
+    if not GenerationJob.objects.filter(regenerated_from=imported).exists():
+        jobs_wait(jobs=[imported_regenerate(version=imported, created_by=context["user"])])
+    return {"imported": imported.pk, "attempts": regeneration_attempts(version=imported)}
+
+
+def grid_stage(*, context: dict) -> dict:
+    """A 2×3 comparison grid on the brief's prompt (CFG across, sampler down) and its labelled sheet."""
+    from assets.models import ModelWeights
+    from generation.models import GridJob
+    from generation.services.grids import grid_create, grid_progress, grid_sheet_make
+
+    grid = GridJob.objects.filter(brief=context["brief"]).order_by("pk").first()
+    if grid is None:
+        base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (").order_by("pk").first()
+        grid = grid_create(brief=context["brief"], base_model=base, prompt_text=context["prompt"].text,
+                           params={**DEMO_PARAMS, "seed": 1234}, created_by=context["user"],
+                           axes=[{"kind": "cfg", "values": [5, 9]},
+                                 {"kind": "sampler", "values": ["dpmpp_2m_karras", "euler_a", "ddim"]}])
+        jobs_wait(jobs=[cell.job for cell in grid.cells.select_related("job")])
+    sheet = grid_sheet_make(grid=grid, created_by=context["user"])
+    return {"grid": grid.pk, "cells": grid_progress(grid=grid)["versions"], "sheet": sheet.pk}

@@ -64,3 +64,32 @@ class ReproductionRun(QueuedRun):
     def __str__(self) -> str:
         verdict = self.result.get("verdict", self.state)
         return f"reproduction of v{self.version_id}: {verdict}"
+
+
+class GridJob(models.Model):
+    """An X/Y/Z comparison grid (A1111's X/Y/Z plot as lineage): one generation job per cell, each a version with
+    its own derivation, and a labelled sheet (a version of op `grid`) that records every cell as used."""
+
+    brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="grids")
+    axes = models.JSONField(help_text="[{kind, label, values: [{value, label}]}], X first")
+    request = models.JSONField(default=dict, blank=True, help_text="The shared recipe as given, for the record")
+    sheet = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"grid #{self.pk} ({' × '.join(axis['label'] for axis in self.axes)})"
+
+
+class GridCell(models.Model):
+    grid = models.ForeignKey(GridJob, on_delete=models.PROTECT, related_name="cells")
+    job = models.OneToOneField(GenerationJob, on_delete=models.PROTECT, related_name="grid_cell")
+    position = models.PositiveIntegerField()
+    coords = models.JSONField(help_text="[x, y, z] indexes into the axes' values")
+
+    class Meta:
+        ordering = ["grid", "position"]
+        constraints = [models.UniqueConstraint(fields=["grid", "position"], name="grid_cell_once")]

@@ -15,7 +15,7 @@ from django.db import transaction
 from PIL import Image
 
 from assets.errors import ApplicationError
-from assets.imagehash import hash_distance, perceptual_hash
+from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
@@ -23,9 +23,6 @@ from assets.services.runs import RunScope
 from assets.services.derivations import UsedInput, derivation_create
 from generation.finishing import FINISHING_OPS, finishing_render
 from generation.services.jobs import GENERATION_OPS
-
-# Bits of the 64-bit DCT hash (assets.imagehash) two images may differ in and still look the same.
-PERCEPTUAL_MATCH_MAX_BITS = 4
 
 
 @dataclass
@@ -117,8 +114,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     with Image.open(io.BytesIO(final_png)) as rerun:
         distance = float(hash_distance(perceptual_hash(rerun), perceptual_hash(_recorded_image(version))))
     sha = hashlib.sha256(final_png).hexdigest()
-    verdict = ("bit_identical" if sha == version.blob_id
-               else "perceptual_match" if distance <= PERCEPTUAL_MATCH_MAX_BITS else "drifted")
+    verdict = rerun_verdict(identical=sha == version.blob_id, distance=distance)
     return Reproduction(version=version, png=final_png, verdict=verdict, distance=distance,
                         fingerprint_diff=list(diff.values()), steps=steps)
 

@@ -6,6 +6,7 @@ worker and `reproduce` run exactly the same code.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -14,14 +15,16 @@ from django.conf import settings
 from django.db.models import F
 from PIL import Image
 
+from assets import SEED_VERSION
 from assets.errors import ApplicationError
+from assets.infotext import A1111_NAMES
 from assets.models import Blob, Derivation, Operation, Used
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_outputs_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
 from generation.imaging import canny_edges, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
-from generation.samplers import A1111_NAMES, scheduler_build
+from generation.samplers import scheduler_build
 from generation.selectors import Recipe, recipe_of
 
 logger = logging.getLogger(__name__)
@@ -40,21 +43,36 @@ def _blob_image(blob: Blob, mode: str) -> Image.Image:
         return image.convert(mode)
 
 
+def infotext_value(value) -> str:
+    """A value as A1111 writes it: quoted (JSON) when it holds one of its separators."""
+    text = str(value)
+    return json.dumps(text) if any(mark in text for mark in (",", ":", "\"", "\n")) else text
+
+
 def infotext(*, recipe: Recipe, seed: int) -> str:
-    """AUTOMATIC1111's parameters text, from the recipe only, so a reproduction writes the same bytes."""
+    """AUTOMATIC1111's parameters text, from the recipe only, so a reproduction writes the same bytes.
+
+    Written as A1111 writes it, so it reads back there and in the tools built on its format: each LoRA as
+    `<lora:NAME:WEIGHT>` in the prompt and by name in `Lora hashes`, `Model hash` (AutoV2) and `Model`, its
+    sampler and schedule names, and `Version: seed-…`.
+    """
     params = recipe.params
     sampler, schedule = A1111_NAMES[params["sampler"]]
     pairs = [("Steps", params["steps"]), ("Sampler", sampler), ("Schedule type", schedule), ("CFG scale", f"{params['cfg']:g}"),
              ("Seed", seed), ("Size", f"{params['width']}x{params['height']}"), ("Model hash", recipe.base.short_hash),
-             ("RNG", "CPU")]
+             ("Model", recipe.base.name)]
+    if recipe.vae is not None:
+        pairs += [("VAE hash", recipe.vae.short_hash), ("VAE", recipe.vae.name)]
     if "strength" in params:
         pairs.append(("Denoising strength", f"{params['strength']:g}"))
     if recipe.loras:
-        pairs.append(("Lora hashes", '"' + ", ".join(f"{w.sha256[:12]}: {w.sha256[:12]}" for w, _ in recipe.loras) + '"'))
-    lines = [recipe.prompt.text]
+        pairs.append(("Lora hashes", ", ".join(f"{weights.name}: {weights.sha256[:12]}" for weights, _ in recipe.loras)))
+    pairs += [("RNG", "CPU"), ("Version", f"seed-{SEED_VERSION}")]
+    prompt = recipe.prompt.text + "".join(f" <lora:{weights.name}:{weight:g}>" for weights, weight in recipe.loras)
+    lines = [prompt]
     if recipe.prompt.negative_text:
         lines.append(f"Negative prompt: {recipe.prompt.negative_text}")
-    lines.append(", ".join(f"{key}: {value}" for key, value in pairs))
+    lines.append(", ".join(f"{key}: {infotext_value(value)}" for key, value in pairs))
     return "\n".join(lines)
 
 

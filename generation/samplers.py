@@ -20,12 +20,6 @@ SCHEDULERS = {
     "heun": ("HeunDiscreteScheduler", {}),
 }
 
-A1111_NAMES = {
-    "dpmpp_2m_karras": ("DPM++ 2M", "Karras"), "dpmpp_2m": ("DPM++ 2M", "Automatic"),
-    "dpmpp_sde_karras": ("DPM++ SDE", "Karras"), "euler_a": ("Euler a", "Automatic"), "euler": ("Euler", "Automatic"),
-    "ddim": ("DDIM", "Automatic"), "pndm": ("PLMS", "Automatic"), "lms": ("LMS", "Automatic"), "heun": ("Heun", "Automatic"),
-}
-
 
 _PROTOTYPES: dict = {}
 

@@ -10,21 +10,15 @@ import io
 from collections import Counter, defaultdict
 
 from django.db.models import Avg
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from assets.errors import ApplicationError
+from assets.images import label_font
 from assets.services.blobs import blob_open
 from review.models import Rating, ReviewRound
 from review.selectors import current_decisions, open_notes_by_version, result_label, round_results
 
 CELL_W, CELL_H, THUMB, MARGIN, COLUMNS = 300, 380, 280, 24, 4
-
-
-def _font(size: int):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:
-        return ImageFont.load_default()
 
 
 PAPERS = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
@@ -119,8 +113,8 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
     draw = ImageDraw.Draw(sheet)
     brief = review_round.brief
     draw.text((MARGIN, 18), f"{brief.title} · round {review_round.number} ({review_round.get_stage_display()})",
-              fill="black", font=_font(22))
-    draw.text((MARGIN, 46), f"{review_round.get_status_display()} · {len(items)} version(s)", fill="#555", font=_font(14))
+              fill="black", font=label_font(22))
+    draw.text((MARGIN, 46), f"{review_round.get_status_display()} · {len(items)} version(s)", fill="#555", font=label_font(14))
     for index, item in enumerate(items):
         version = item.version
         x = MARGIN + (index % COLUMNS) * CELL_W
@@ -133,10 +127,10 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
         star_text = "no stars" if rating is None else f"{rating:.1f} / 5 stars"
         counts = Counter(decisions[version.pk])
         summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
-        draw.text((x, y + THUMB + 8), f"{name} · {version.width}×{version.height}", fill="black", font=_font(15))
+        draw.text((x, y + THUMB + 8), f"{name} · {version.width}×{version.height}", fill="black", font=label_font(15))
         draw.text((x, y + THUMB + 28), f"{star_text} · {result_label(results.get(version.pk))}",
-                  fill="#333", font=_font(13))
-        draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=_font(13))
+                  fill="#333", font=label_font(13))
+        draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=label_font(13))
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -10,7 +10,7 @@ CLIENT_REVIEWER = "Client reviewer"
 
 _ASSETS = ["client", "campaign", "brief", "reference", "prompttemplate", "prompt", "version", "derivation", "modelweights",
            "blob", "used", "generated", "clientmembership"]
-_GENERATION = ["generationjob", "jobbatch", "reproductionrun"]
+_GENERATION = ["generationjob", "jobbatch", "reproductionrun", "gridjob", "gridcell"]
 _DELIVERY = ["channelpreset", "focalpoint", "delivery", "deliveryitem", "fingerprint"]
 _REVIEW = ["rating", "checklistitem", "checklisttick", "reviewround", "roundversion", "decision", "pin", "approval",
            "sharelink", "auditevent", "roundreviewer", "reviewpolicy", "notification", "notificationpreference",

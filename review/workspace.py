@@ -12,12 +12,14 @@ from assets.models import Version
 from review.models import Rating, ReviewRound, ShareLink
 from review.selectors import current_decisions, previous_counterparts, result_label, round_results
 
+COMPARE_CHOICES = 200
+
 
 def workspace_data(*, review_round: ReviewRound, user=None, for_client: bool, share_link: ShareLink | None = None,
                    token: str = "") -> dict:
     """Versions with their preview, full-resolution and previous-round counterpart, the user's own stars, the
-    round's result per version and the addresses the page calls (the recipe diff comes from the API when a
-    version is shown). A constant number of queries, whatever the number of versions."""
+    round's result per version, what else it may be compared with, and the addresses the page calls (the recipe
+    diff comes from the API when a version is shown). A constant number of queries, whatever the number of versions."""
     guest = share_link is not None
     items = list(review_round.items.select_related("version__blob").order_by("position", "id"))
     stars = {} if guest else dict(Rating.objects.filter(reviewer=user, version__in=[i.version_id for i in items])
@@ -40,8 +42,14 @@ def workspace_data(*, review_round: ReviewRound, user=None, for_client: bool, sh
             "mine": decided.get(version.pk, ""),
             "before": {"id": before.pk, "label": "previous round" if guest else f"v{before.pk}", "preview": thumb(before),
                        "full": full(before), "width": before.width, "height": before.height} if before else None,
-            "diff": None if for_client or before is None else reverse("version-diff", args=[before.pk, version.pk]),
         })
+    # Anything else to compare with: the brief's recent versions for staff, the round's own images for a guest.
+    others = [{"id": v["id"], "label": v["label"], "preview": v["preview"], "full": v["full"], "width": v["width"],
+               "height": v["height"]} for v in versions] if guest else [
+        {"id": other.pk, "label": other.label or f"v{other.pk}", "preview": thumb(other), "full": full(other),
+         "width": other.width, "height": other.height}
+        for other in Version.objects.filter(brief_id=review_round.brief_id).only(
+            "pk", "label", "blob_id", "width", "height").order_by("-pk")[:COMPARE_CHOICES]]
     if guest:
         api = {"notes": reverse("share-notes", args=[token]), "note": reverse("share-notes", args=[token]),
                "decisions": reverse("share-decisions", args=[token]), "versions": reverse("share-page", args=[token]) + "versions/"}
@@ -52,7 +60,7 @@ def workspace_data(*, review_round: ReviewRound, user=None, for_client: bool, sh
     return {
         "round": {"id": review_round.pk, "number": review_round.number, "stage": review_round.stage,
                   "status": review_round.status, "brief": review_round.brief.title},
-        "versions": versions, "for_client": for_client, "guest": guest, "api": api,
+        "versions": versions, "others": others, "for_client": for_client, "guest": guest, "api": api,
     }
 
 

@@ -2,6 +2,7 @@
 
 import html
 
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
 from rest_framework.exceptions import ParseError
@@ -31,5 +32,8 @@ class StrictMultiPartParser(MultiPartParser):
         try:
             data, files = _NameCheckingParser(meta, stream, request.upload_handlers, encoding).parse()
         except MultiPartParserError as exc:
+            raise ParseError(f"the multipart form was refused: {exc}") from exc
+        except (TooManyFilesSent, TooManyFieldsSent) as exc:
+            # Django's limits (DATA_UPLOAD_MAX_NUMBER_FILES / _FIELDS) would otherwise answer with an HTML page.
             raise ParseError(f"the multipart form was refused: {exc}") from exc
         return DataAndFiles(data, files)

@@ -128,3 +128,65 @@ class LineageSerializer(serializers.Serializer):
     root = serializers.CharField()
     nodes = serializers.ListField(child=serializers.DictField())
     edges = serializers.ListField(child=serializers.DictField())
+
+
+class ImpactClientSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    name = serializers.CharField()
+    briefs = serializers.IntegerField()
+    versions = serializers.IntegerField()
+    deliveries = serializers.IntegerField()
+
+
+class ImpactBriefSerializer(serializers.Serializer):
+    brief = serializers.IntegerField()
+    title = serializers.CharField()
+    client = serializers.IntegerField()
+    client_name = serializers.CharField()
+    versions = serializers.IntegerField()
+    deliveries = serializers.IntegerField()
+
+
+class ImpactVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    brief = serializers.IntegerField()
+    label = serializers.CharField()
+    sha256 = serializers.CharField()
+    status = serializers.CharField()
+    op = serializers.CharField()
+
+
+class ImpactDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    brief = serializers.IntegerField()
+    client = serializers.IntegerField()
+    state = serializers.CharField()
+    files = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class ImpactSerializer(serializers.Serializer):
+    versions_total = serializers.IntegerField()
+    deliveries_total = serializers.IntegerField()
+    clients = ImpactClientSerializer(many=True)
+    briefs = ImpactBriefSerializer(many=True)
+    versions = ImpactVersionSerializer(many=True, help_text="The newest 1,000")
+    deliveries = ImpactDeliverySerializer(many=True)
+
+
+class ImagesImportSerializer(serializers.Serializer):
+    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False, max_length=100,
+                                  help_text="PNG, JPEG or WebP files from AUTOMATIC1111, ComfyUI, InvokeAI, Fooocus or anywhere")
+
+
+class ImageImportReportSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    imported = serializers.BooleanField()
+    version = serializers.IntegerField(required=False)
+    generator = serializers.CharField(allow_null=True, required=False)
+    recovered = serializers.ListField(child=serializers.CharField(), required=False)
+    matched = serializers.ListField(child=serializers.DictField(), required=False)
+    missing = serializers.ListField(child=serializers.DictField(), required=False)
+    error = serializers.CharField(required=False)

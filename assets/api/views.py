@@ -6,13 +6,14 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
 from assets import selectors
-from assets.access import is_client_user, scoped
+from assets.access import is_client_user, scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission
 from assets.api import serializers as s
-from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Version
+from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
 from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
 from assets.services.prompts import prompt_render, prompt_template_create
+from assets.services.recipe_imports import images_import
 from assets.services.versions import version_import
 
 
@@ -65,6 +66,7 @@ class BriefViewSet(ReadViewSet):
     client_path = "campaign__client"
     filterset_class = BriefFilter
     search_fields = ["title", "notes"]
+    impact_selector = staticmethod(lambda reference: selectors.versions_using_reference(reference=reference))
     ordering_fields = ["created_at", "title"]
 
     @extend_schema(request=s.BriefCreateSerializer, responses={201: s.BriefSerializer})
@@ -75,7 +77,21 @@ class BriefViewSet(ReadViewSet):
         return Response(s.BriefSerializer(brief).data, status=status.HTTP_201_CREATED)
 
 
-class ReferenceViewSet(ReadViewSet):
+class ImpactMixin:
+    """GET …/{id}/impact/: every version the input went into, however many steps down, and every delivery of
+    them, with counts per client and brief (what the user may see of it)."""
+
+    impact_selector = None
+
+    @extend_schema(responses=s.ImpactSerializer)
+    @action(detail=True, methods=["get"])
+    def impact(self, request, pk=None):
+        versions = type(self).impact_selector(self.get_object()).filter(
+            pk__in=versions_visible_to(user=request.user).values("pk"))
+        return Response(selectors.impact_summary(versions=versions))
+
+
+class ReferenceViewSet(ImpactMixin, ReadViewSet):
     queryset = Reference.objects.all()
     serializer_class = s.ReferenceSerializer
     parser_classes = [StrictMultiPartParser, FormParser]
@@ -110,31 +126,66 @@ class PromptTemplateViewSet(mixins.CreateModelMixin, ReadViewSet):
         return Response(s.PromptSerializer(prompt).data, status=status.HTTP_201_CREATED)
 
 
-class PromptViewSet(ReadViewSet):
+class PromptViewSet(ImpactMixin, ReadViewSet):
     queryset = Prompt.objects.all()
     serializer_class = s.PromptSerializer
     filterset_fields = ["brief", "template"]
     search_fields = ["text"]
+    impact_selector = staticmethod(lambda prompt: selectors.versions_using_prompt(prompt=prompt))
 
 
-class ModelWeightsViewSet(ReadViewSet):
+class ModelWeightsViewSet(ImpactMixin, ReadViewSet):
     queryset = ModelWeights.objects.all()
     serializer_class = s.ModelWeightsSerializer
     # The studio's model registry is not client data, but client users have no business in it.
     client_path = None
+    filterset_fields = ["kind", "architecture", "format", "sha256"]
+    search_fields = ["name", "source_name"]
+    impact_selector = staticmethod(lambda weights: selectors.versions_using_model_weights(weights=weights))
 
     def get_queryset(self):
         return ModelWeights.objects.none() if is_client_user(user=self.request.user) else super().get_queryset()
-    filterset_fields = ["kind", "architecture", "format", "sha256"]
-    search_fields = ["name", "source_name"]
+
+
+class RecipeNumberFilter(filters.NumberFilter):
+    """A number compared with one inside the recipe's JSON parameters: as a float, since JSON has no decimals."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, None if value is None else float(value))
 
 
 class VersionFilter(filters.FilterSet):
+    """Find a version by its words and its recipe; every filter is part of the one query that lists the page."""
+
+    q = filters.CharFilter(method="text", max_length=500,
+                           help_text='Words of the prompt, negative prompt, notes or comments ("a phrase", -not, or)')
+    seed = filters.NumberFilter()
+    model = filters.CharFilter(method="base_model", max_length=200,
+                               help_text="Base model: name, full sha256, or the 10-hex AutoV2 hash A1111 prints")
+    lora = filters.CharFilter(method="lora_weights", max_length=200, help_text="LoRA: name, full sha256 or AutoV2 hash")
+    sampler = filters.CharFilter(field_name="generated_by__derivation__params__sampler")
+    steps = RecipeNumberFilter(field_name="generated_by__derivation__params__steps")
+    cfg_min = RecipeNumberFilter(field_name="generated_by__derivation__params__cfg", lookup_expr="gte")
+    cfg_max = RecipeNumberFilter(field_name="generated_by__derivation__params__cfg", lookup_expr="lte")
+    created_after = filters.DateFilter(field_name="created_at__date", lookup_expr="gte")
+    created_before = filters.DateFilter(field_name="created_at__date", lookup_expr="lte")
+    client = filters.NumberFilter(field_name="brief__campaign__client")
+    campaign = filters.NumberFilter(field_name="brief__campaign")
     op = filters.CharFilter(field_name="generated_by__derivation__op")
 
     class Meta:
         model = Version
-        fields = ["brief", "status", "triage", "format", "op"]
+        fields = ["brief", "status", "triage", "format"]
+
+    def text(self, queryset, name, value):
+        return selectors.versions_matching_text(versions=queryset, text=value,
+                                                internal=not is_client_user(user=self.request.user))
+
+    def base_model(self, queryset, name, value):
+        return selectors.versions_made_with(versions=queryset, term=value, roles=(Used.Role.BASE_MODEL,))
+
+    def lora_weights(self, queryset, name, value):
+        return selectors.versions_made_with(versions=queryset, term=value, roles=(Used.Role.LORA,))
 
 
 class VersionViewSet(ReadViewSet):
@@ -156,6 +207,19 @@ class VersionViewSet(ReadViewSet):
             note=values["note"], label=values["label"], created_by=request.user,
         )
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ImagesImportSerializer, responses={201: s.ImageImportReportSerializer(many=True)})
+    @action(detail=False, methods=["post"], url_path="import-images", parser_classes=[StrictMultiPartParser, FormParser])
+    def import_images(self, request):
+        """Images from other tools with the recipe their metadata holds: a report per file, 400 when none imports."""
+        data = s.ImagesImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reports = images_import(brief=data.validated_data["brief"], sources=data.validated_data["files"],
+                                created_by=request.user)
+        if not any(report["imported"] for report in reports):
+            return Response({"message": "no file was imported: " + "; ".join(f"{r['file']}: {r['error']}" for r in reports),
+                             "extra": {"reports": reports}}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(reports, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.LineageSerializer)
     @action(detail=True, methods=["get"])

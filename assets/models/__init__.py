@@ -9,12 +9,12 @@ from .briefs import (
     PromptTemplate,
     Reference,
 )
-from .graph import Derivation, Generated, Operation, Phase, Used, Version
+from .graph import Derivation, Generated, Operation, Phase, Used, Version, VersionSearch
 from .weights import ModelWeights
 
 __all__ = [
     "ClientMembership",
     "Blob", "blob_storage_name", "DEFAULT_NEGATIVE_PROMPT", "Brief", "Campaign", "Client", "Prompt",
-    "PromptTemplate", "Reference", "Derivation", "Generated", "Operation", "Phase", "Used", "Version",
+    "PromptTemplate", "Reference", "Derivation", "Generated", "Operation", "Phase", "Used", "Version", "VersionSearch",
     "ModelWeights",
 ]

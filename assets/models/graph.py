@@ -1,6 +1,8 @@
 """The lineage graph, shaped like W3C PROV: entities, activities (derivations) and used/generated edges."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -24,6 +26,7 @@ class Operation(models.TextChoices):
     ICC = "icc", "ICC conversion"
     IMPORT = "import", "Import of an external file"
     REPRODUCE = "reproduce", "Reproduction of a recorded version"
+    GRID = "grid", "Comparison grid sheet"
 
 
 class Phase(models.TextChoices):
@@ -198,3 +201,22 @@ class Generated(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.derivation} generated v{self.version_id}"
+
+
+class VersionSearch(models.Model):
+    """The words a version can be found by, kept current by the database itself (triggers, never the app).
+
+    `recipe` holds the prompt and negative prompt of the derivation that made the version (assets' triggers on
+    used and generated edges); `discussion` the client-visible text of notes and decision comments on it, and
+    `discussion_internal` the studio's internal ones (review's triggers); `document` is all three, a column
+    Postgres generates, under a GIN index. Client users search recipe and discussion only.
+    """
+
+    version = models.OneToOneField(Version, primary_key=True, on_delete=models.CASCADE, related_name="search")
+    recipe = SearchVectorField(null=True)
+    discussion = SearchVectorField(null=True)
+    discussion_internal = SearchVectorField(null=True)
+    document = SearchVectorField(null=True, editable=False)  # GENERATED ALWAYS AS (all three) STORED
+
+    class Meta:
+        indexes = [GinIndex(fields=["document"], name="versionsearch_document_gin")]

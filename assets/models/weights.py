@@ -34,6 +34,8 @@ class ModelWeights(AppendOnlyModel):
     source_name = models.CharField(max_length=300, blank=True)
     source_version = models.CharField(max_length=100, blank=True)
     sha256 = models.CharField(max_length=64, unique=True, validators=[validate_sha256])
+    blake3 = models.CharField(max_length=64, blank=True, db_index=True,
+                              help_text="BLAKE3 of a single-file model, as InvokeAI names it (blank for folders)")
     size = models.BigIntegerField()
     format = models.CharField(max_length=20, choices=Format.choices)
     # A single file is one blob; a diffusers folder is a manifest of {relative path: blob sha256}.

@@ -21,6 +21,15 @@ SINGLE_FILE_FORMATS = {
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 
 
+def _file_blake3(path: Path) -> str:
+    """InvokeAI names a single-file model by the BLAKE3 of its bytes: kept too, so its images match by hash."""
+    from blake3 import blake3
+
+    digest = blake3(max_threads=blake3.AUTO)
+    digest.update_mmap(path)
+    return digest.hexdigest()
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -139,6 +148,7 @@ def model_weights_register(
         staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in files]
         manifest = {str(file.relative_to(path)): item.sha256 for file, item in zip(files, staged)}
         sha256 = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+        blake3_hex = ""
         weights_format = ModelWeights.Format.DIFFUSERS
         detected = _architecture_from_folder(path)
         header = {}
@@ -151,6 +161,7 @@ def model_weights_register(
         staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
         manifest = {}
         sha256 = staged[0].sha256
+        blake3_hex = _file_blake3(path)
         detected = _architecture_from_keys(keys)
         if config is not None:
             config = Path(config)
@@ -188,7 +199,7 @@ def model_weights_register(
                 kind=kind, architecture=architecture, name=name.strip(), source_name=source_name,
                 source_version=source_version, sha256=sha256, size=sum(item.size for item in staged),
                 format=weights_format, blob=None if weights_format == ModelWeights.Format.DIFFUSERS else blobs[0],
-                files=manifest, notes=notes, scale=scale,
+                files=manifest, notes=notes, scale=scale, blake3=blake3_hex,
             )
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()

@@ -127,6 +127,8 @@ if env_str("SEED_S3_BUCKET", ""):
 SEED_STAGING_DIR = Path(env_str("SEED_STAGING_DIR", str(MEDIA_ROOT / "staging")))
 
 SEED_MAX_UPLOAD_BYTES = env_int("SEED_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# A comparison grid makes one image per cell: past this many it is refused (A1111 caps its X/Y/Z plot too).
+SEED_GRID_MAX_CELLS = env_int("SEED_GRID_MAX_CELLS", 200)
 SEED_MAX_IMAGE_PIXELS = env_int("SEED_MAX_IMAGE_PIXELS", 64 * 1024 * 1024)
 SEED_MAX_METADATA_BYTES = env_int("SEED_MAX_METADATA_BYTES", 64 * 1024)
 SEED_MAX_ICC_BYTES = env_int("SEED_MAX_ICC_BYTES", 1024 * 1024)
@@ -176,6 +178,8 @@ SPECTACULAR_SETTINGS = {
         "DerivationStateEnum": "assets.models.Derivation.State",
         "ReproductionStateEnum": "generation.models.ReproductionRun.State",
         "DeliveryStateEnum": "delivery.models.Delivery.State",
+        "RerunVerdictEnum": "assets.imagehash.RERUN_VERDICTS",
+        "DecisionVerdictEnum": "review.models.Decision.Verdict",
     },
 }
 

@@ -5,8 +5,6 @@ Read from the lineage graph alone, so a re-delivery of the same master says the 
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 
 from assets.models import Derivation, Operation, Used, Version
@@ -50,25 +48,20 @@ def recipe_lines(recipe) -> list[str]:
     return lines
 
 
-def _infotext_value(value: str) -> str:
-    """A1111 quotes values holding its separators."""
-    return json.dumps(value) if any(mark in value for mark in (",", ":", "\n")) else value
-
-
 def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> provenance.Stamp:
-    from generation.runner import infotext
+    from generation.runner import infotext, infotext_value
 
     client = master.brief.campaign.client.name
     ours = [("Seed version", f"v{master.pk}"), ("Seed sha256", master.blob_id),
             ("Seed chain", " > ".join(d.op for d in chain))]
     if recipe is not None:
-        ours += [("Model", recipe.base.name), ("Model sha256", recipe.base.sha256)]
+        ours += [("Model sha256", recipe.base.sha256)]
         ours += [(f"Lora {i + 1}", f"{weights.name} sha256 {weights.sha256} weight {weight:g}")
                  for i, (weights, weight) in enumerate(recipe.loras)]
         text = infotext(recipe=recipe, seed=master.seed if master.seed is not None else recipe.params["seed"])
     else:
         text = master.label or f"version {master.pk}"
-    extra = ", ".join(f"{key}: {_infotext_value(value)}" for key, value in ours)
+    extra = ", ".join(f"{key}: {infotext_value(value)}" for key, value in ours)
     text = f"{text}, {extra}" if recipe is not None else f"{text}\n{extra}"
     inpainted = any(d.op in (Operation.INPAINT, Operation.OUTPAINT) for d in chain)
     return provenance.Stamp(

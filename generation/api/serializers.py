@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assets.imagehash import RERUN_VERDICTS
 from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
 from generation.models import GenerationJob, ReproductionRun
 
@@ -115,3 +116,73 @@ class ReproductionRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReproductionRun
         fields = ["id", "version", "record", "threads", "state", "result", "error", "recorded_version", "created_at", "finished_at"]
+
+
+class RegenerationAttemptSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    derivation = serializers.IntegerField()
+    state = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    verdict = serializers.ChoiceField(choices=RERUN_VERDICTS, allow_null=True)
+    distance = serializers.FloatField(allow_null=True, help_text="bits of the 64-bit perceptual hash that differ")
+
+
+class GridCreateSerializer(serializers.Serializer):
+    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    base_model = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
+    prompt = serializers.CharField(max_length=5000)
+    negative_prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    loras = JSONValueField(required=False, help_text='[{"weights": id, "weight": 0.8}, …]')
+    vae = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
+                                             required=False, allow_null=True)
+    params = JSONValueField(required=False, help_text="the shared recipe: sampler, steps, cfg, seed, width, height")
+    axes = JSONValueField(help_text='X first, up to 3: [{"kind": "cfg|steps|seed|sampler|model|vae|lora_weight|prompt_sr", '
+                                    '"values": […], "lora": id (lora_weight)}]')
+
+    def validate_loras(self, value):
+        items = LoraSerializer(data=value or [], many=True)
+        items.is_valid(raise_exception=True)
+        return items.validated_data
+
+    def validate_params(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("expected an object of parameters")
+        return value
+
+    def validate_axes(self, value):
+        if not isinstance(value, list):
+            raise serializers.ValidationError("expected a list of axes")
+        return value
+
+
+class GridCellSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    coords = serializers.ListField(child=serializers.IntegerField())
+    labels = serializers.ListField(child=serializers.CharField())
+    state = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    diff = serializers.ListField(child=serializers.DictField(), help_text="what this cell's recipe changes against the first's")
+
+
+class GridSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    brief = serializers.IntegerField(source="brief_id")
+    axes = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    progress = serializers.SerializerMethodField()
+    cells = serializers.SerializerMethodField()
+
+    def get_progress(self, grid) -> dict:
+        from generation.services.grids import grid_progress
+
+        return grid_progress(grid=grid)
+
+    @extend_schema_field(GridCellSerializer(many=True))
+    def get_cells(self, grid) -> list[dict]:
+        from generation.services.grids import grid_table
+
+        return grid_table(grid=grid)
+
+
+class GridRoundSerializer(serializers.Serializer):
+    round = serializers.IntegerField(help_text="the review round opened with the grid's cells")

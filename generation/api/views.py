@@ -11,7 +11,10 @@ from assets.access import briefs_visible_to, scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import internal_only
 from generation.api import serializers as s
-from generation.models import GenerationJob, ReproductionRun
+from generation.comfyui import comfyui_workflow
+from generation.models import GenerationJob, GridJob, ReproductionRun
+from generation.services.grids import grid_cancel, grid_create, grid_round_open, grid_sheet_make
+from generation.services.imported import imported_regenerate, regeneration_attempts
 from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
 from generation.services.reproductions import reproduction_request
 
@@ -58,6 +61,55 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return Response(s.JobSerializer(self.get_queryset().get(pk=job.pk)).data)
 
 
+class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """X/Y/Z comparison grids: create, watch the progress with each cell's recipe diff, cancel, make the sheet,
+    open a review round of the cells."""
+
+    serializer_class = s.GridSerializer
+    filterset_fields = ["brief"]
+
+    def get_queryset(self):
+        return scoped(GridJob.objects.all(), user=self.request.user, client_path="brief__campaign__client")
+
+    @extend_schema(request=s.GridCreateSerializer, responses={201: s.GridSerializer})
+    def create(self, request):
+        internal_only(request, "generation.add_generationjob")
+        data = s.GridCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        grid = grid_create(
+            brief=get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk), base_model=v["base_model"],
+            prompt_text=v["prompt"], negative_prompt=v["negative_prompt"], vae=v.get("vae"), params=v.get("params") or {},
+            loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
+            axes=v["axes"], created_by=request.user)
+        return Response(s.GridSerializer(grid).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.GridSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        internal_only(request, "generation.change_generationjob")
+        grid = self.get_object()
+        grid_cancel(grid=grid, cancelled_by=request.user)
+        return Response(s.GridSerializer(grid).data)
+
+    @extend_schema(request=None, responses={201: s.GridRoundSerializer})
+    @action(detail=True, methods=["post"])
+    def round(self, request, pk=None):
+        """Open an internal review round of the grid's cells."""
+        internal_only(request, "review.add_reviewround")
+        review_round = grid_round_open(grid=self.get_object(), opened_by=request.user)
+        return Response({"round": review_round.pk}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.GridSerializer)
+    @action(detail=True, methods=["post"])
+    def sheet(self, request, pk=None):
+        """The labelled grid sheet, once every cell is made (a version of op grid that uses every cell)."""
+        internal_only(request, "generation.add_generationjob")
+        grid = self.get_object()
+        grid_sheet_make(grid=grid, created_by=request.user)
+        return Response(s.GridSerializer(GridJob.objects.get(pk=grid.pk)).data)
+
+
 class VersionRegenerateView(APIView):
     @extend_schema(request=s.RegenerateSerializer, responses={201: s.JobSerializer})
     def post(self, request, pk):
@@ -68,6 +120,33 @@ class VersionRegenerateView(APIView):
         job = generation_job_regenerate(version=version, params=data.validated_data.get("params"),
                                         lora_weights=data.validated_data.get("lora_weights"), created_by=request.user)
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class VersionRegenerateImportView(APIView):
+    @extend_schema(request=None, responses={201: s.JobSerializer})
+    def post(self, request, pk):
+        """Regenerate in Seed: run the recipe another tool wrote into an imported image, on our worker."""
+        internal_only(request, "generation.add_generationjob")
+        version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
+        job = imported_regenerate(version=version, created_by=request.user)
+        return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.RegenerationAttemptSerializer(many=True))
+    def get(self, request, pk):
+        """The regenerations so far, each with the perceptual verdict and distance against the import."""
+        version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
+        return Response(regeneration_attempts(version=version))
+
+
+class VersionComfyWorkflowView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk):
+        """The version's recipe as a ComfyUI API-format workflow (txt2img or img2img, with its LoRA chain)."""
+        internal_only(request, "assets.view_derivation")
+        version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
+        response = Response(comfyui_workflow(version=version))
+        response["Content-Disposition"] = f'attachment; filename="seed_v{version.pk}_comfyui_api.json"'
+        return response
 
 
 class VersionReproduceView(APIView):

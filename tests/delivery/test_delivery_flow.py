@@ -76,6 +76,32 @@ def _tree(root: Path) -> dict:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
 
 
+def test_the_impact_of_a_lora_reaches_every_version_and_delivery_made_from_it(people, master, run_jobs, client):
+    """"Which deliveries inherit this LoRA?": through the master to its rendition variants, counted per brief and client."""
+    from tests.factories import api_as
+
+    with run_jobs():
+        delivery = delivery_create(version=master, presets=[small_preset()], created_by=people["producer"],
+                                   override_reason="tiny random model: no brand colours expected")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    lora = master.generated_by.derivation.used.get(role="lora").model_weights
+    variant = delivery.items.get().version
+    body = api_as(people["producer"]).get(f"/api/model-weights/{lora.pk}/impact/").json()
+    assert {row["id"] for row in body["versions"]} == {master.pk, variant.pk} and body["versions_total"] == 2
+    assert [(d["id"], d["version"], d["files"]) for d in body["deliveries"]] == [(delivery.pk, master.pk, 1)]
+    [brief] = body["briefs"]
+    assert (brief["brief"], brief["versions"], brief["deliveries"]) == (people["brief"].pk, 2, 1)
+    assert body["clients"][0]["name"] == "Aurora Soda Co." and body["deliveries_total"] == 1
+    prompt = master.generated_by.derivation.used.get(role="prompt").prompt
+    assert api_as(people["client"]).get(f"/api/prompts/{prompt.pk}/impact/").json()["versions_total"] == 2
+    assert api_as(people["client"]).get(f"/api/model-weights/{lora.pk}/impact/").status_code == 404
+
+    client.force_login(people["producer"])
+    page = client.get(f"/admin/assets/modelweights/{lora.pk}/change/").content.decode()
+    assert "2</b> version(s)" in page and f"delivery {delivery.pk}" in page and "Citrus Wave launch" in page
+
+
 def test_an_unapproved_or_changed_version_cannot_be_delivered(people, generated, media_root):
     with pytest.raises(ApplicationError, match="no final .client. approval"):
         delivery_create(version=generated, presets=[small_preset()], created_by=people["producer"])

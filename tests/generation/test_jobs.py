@@ -51,7 +51,7 @@ def test_template_grid_makes_one_batch_per_combination_with_consecutive_seeds(ti
     assert env["threads"] >= 1 and env["packages"]["torch"] == "2.14.1" and env["dtype"] == "float32"
     assert {"cpu_capability", "device", "attention", "deterministic_algorithms"} <= set(env)
     first = batches[0][0]
-    assert _png(first).text["parameters"].startswith("a can, pan\nNegative prompt: text, watermark")
+    assert _png(first).text["parameters"].startswith(f"a can, pan <lora:{tiny['lora_a'].name}:0.8>\nNegative prompt: text, watermark")
     assert "Seed: 1000" in _png(first).text["parameters"] and "Sampler: DPM++ 2M, Schedule type: Karras" in _png(first).text["parameters"]
     assert len({v.blob_id for batch in batches for v in batch}) == 6
 

@@ -23,6 +23,7 @@ def test_reviewer_works_a_round_in_the_workspace(cast, live_server):
     fixed = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob, size=(32, 32))
     second = round_open(brief=cast["brief_a"], versions=[fixed, cast["version_a2"]], stage="internal", opened_by=cast["alice"],
                         reviewers=[bob])
+    sibling = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob, size=(32, 32))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as playwright:
@@ -67,6 +68,12 @@ def test_reviewer_works_a_round_in_the_workspace(cast, live_server):
         page.wait_for_selector(".ws-overlay-img:not([hidden])")
         assert "inset(0px 0px 0px 50%)" in page.eval_on_selector(".ws-overlay-img", "node => node.style.clipPath")
         page.screenshot(path=str(ARTIFACTS / "workspace-compare-wipe.png"))
+        # Or any version of the brief the reviewer picks: side by side, the recipe diff against that one.
+        page.select_option("[data-act=compare-mode]", "side")
+        page.select_option("[data-act=compare-with]", str(sibling.pk))
+        page.wait_for_selector(f".ws-before .ws-caption:has-text('compared with: v{sibling.pk}')")
+        page.wait_for_selector(f".ws-diff caption:has-text('against v{sibling.pk}')")
+        page.select_option("[data-act=compare-with]", "")
 
         # Discuss: reply, then resolve.
         page.once("dialog", lambda dialog: dialog.accept("Agreed, regenerating it"))

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from assets.models import Derivation, Generated, Prompt, PromptTemplate, Used
 from assets.services.briefs import reference_create
 from delivery.models import Delivery, FocalPoint
-from generation.models import GenerationJob, ReproductionRun
+from generation.models import GenerationJob, GridCell, GridJob, ReproductionRun
 from review.models import Approval, AuditEvent, ChecklistTick, Decision, Rating, RoundVersion
 from review.services.curation import checklist_item_add, checklist_tick, rating_set
 from review.services.notes import note_add, note_resolve
@@ -57,6 +57,8 @@ def aurora(cast, tiny):
     rating_set(version=version, reviewer=alice, stars=4)
     job = GenerationJob.objects.create(brief=brief, op="txt2img", request={"prompt": SECRET})
     run = ReproductionRun.objects.create(version=version, requested_by=alice)
+    grid = GridJob.objects.create(brief=brief, axes=[{"kind": "cfg", "label": SECRET, "values": [{"value": 1, "label": "1"}]}])
+    GridCell.objects.create(grid=grid, job=job, position=0, coords=[0, 0, 0])
     approval = Approval.objects.get(version=version)
     delivery = Delivery.objects.create(version=version, approval=approval, state=Delivery.State.SUCCEEDED, folder="1",
                                        bundle_name="aurora.zip", created_by=alice)
@@ -66,6 +68,7 @@ def aurora(cast, tiny):
         "version": [version.pk, cast["version_a2"].pk], "reference": [reference.pk], "prompttemplate": [template.pk],
         "prompt": [prompt.pk], "derivation": list(Derivation.objects.filter(brief=brief).values_list("pk", flat=True)),
         "reviewround": [review_round.pk], "sharelink": [link.pk], "generationjob": [job.pk], "reproductionrun": [run.pk],
+        "gridjob": [grid.pk], "gridcell": list(GridCell.objects.filter(grid=grid).values_list("pk", flat=True)),
         "delivery": [delivery.pk], "approval": [approval.pk], "note": [note.pk],
         "roundversion": list(RoundVersion.objects.filter(review_round=review_round).values_list("pk", flat=True)),
         "decision": list(Decision.objects.filter(review_round=review_round).values_list("pk", flat=True)),

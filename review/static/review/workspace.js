@@ -7,7 +7,7 @@
   var $ = function (selector, scope) { return (scope || root).querySelector(selector); };
   var $$ = function (selector, scope) { return Array.prototype.slice.call((scope || root).querySelectorAll(selector)); };
   var csrf = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
-  var state = { index: 0, zoom: "fit", scale: 1, x: 0, y: 0, compare: false, mode: "side", amount: 50,
+  var state = { index: 0, zoom: "fit", scale: 1, x: 0, y: 0, compare: false, compareWith: null, mode: "side", amount: 50,
                 loupe: false, tool: null, shapes: [], drawing: null };
 
   function api(method, url, body) {
@@ -28,6 +28,11 @@
   }
   function say(text, bad) { var status = $(".ws-status"); status.textContent = text; status.style.color = bad ? "#ba2121" : "#2b7a0b"; }
   function current() { return data.versions[state.index]; }
+  // What compare shows beside the current version: the reviewer's pick, else its previous-round counterpart.
+  function target() {
+    var picked = state.compareWith && data.others.filter(function (other) { return other.id === state.compareWith; })[0];
+    return picked && picked.id !== current().id ? picked : current().before;
+  }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
@@ -63,7 +68,8 @@
     });
     var sharp = state.scale > fit * 1.01;
     $(".ws-current img").src = sharp ? version.full : version.preview;
-    if (version.before) { $(".ws-before img").src = sharp ? version.before.full : version.before.preview; }
+    var other = target();
+    if (other) { $(".ws-before img").src = sharp ? other.full : other.preview; }
     applyCompare();
     drawMarkup();
   }
@@ -111,23 +117,29 @@
 
   /* Compare: side by side, a wipe, or an onion-skin overlay of the previous round's counterpart. */
   function applyCompare() {
-    var version = current(), before = $(".ws-before"), overlay = $(".ws-overlay-img"), img = $(".ws-current .ws-canvas > img");
-    var on = state.compare && version.before;
+    var other = target(), before = $(".ws-before"), overlay = $(".ws-overlay-img"), img = $(".ws-current .ws-canvas > img");
+    var on = state.compare && other;
     before.hidden = !(on && state.mode === "side");
     overlay.hidden = !(on && state.mode !== "side");
     img.style.clipPath = "";
     overlay.style.opacity = "";
     if (on) {
-      $(".ws-before .ws-caption").textContent = "previous round: " + version.before.label;
-      overlay.src = $(".ws-before img").src || version.before.preview;
+      $(".ws-before .ws-caption").textContent = (other === current().before ? "previous round: " : "compared with: ") + other.label;
+      overlay.src = $(".ws-before img").src || other.preview;
       if (state.mode === "wipe") { overlay.style.clipPath = "inset(0 0 0 " + state.amount + "%)"; }
       if (state.mode === "onion") { overlay.style.clipPath = ""; overlay.style.opacity = String(state.amount / 100); }
     }
     $("[data-act=compare]").setAttribute("aria-pressed", String(Boolean(on)));
   }
   $("[data-act=compare]").addEventListener("click", function () {
-    if (!current().before) { say("nothing to compare: no counterpart in the previous round", true); return; }
+    if (!target()) { say("nothing to compare: no counterpart in the previous round; pick a version to compare with", true); return; }
     state.compare = !state.compare; layout();
+  });
+  data.others.forEach(function (other) { $("[data-act=compare-with]").appendChild(el("option", { value: other.id }, other.label)); });
+  $("[data-act=compare-with]").addEventListener("change", function (event) {
+    state.compareWith = Number(event.target.value) || null;
+    state.compare = Boolean(target());
+    layout(); drawDiff();
   });
   $("[data-act=compare-mode]").addEventListener("change", function (event) { state.mode = event.target.value; layout(); });
   $("[data-act=compare-amount]").addEventListener("input", function (event) { state.amount = Number(event.target.value); applyCompare(); });
@@ -341,13 +353,12 @@
 
   /* Recipe diff against the counterpart. */
   function drawDiff() {
-    var table = $(".ws-diff"), version = current();
+    var table = $(".ws-diff"), version = current(), other = target();
     if (!table) { return; }
     table.innerHTML = "";
-    if (!version.before) { table.appendChild(el("caption", {}, "no counterpart in the previous round")); return; }
-    table.appendChild(el("caption", {}, "v" + version.id + " against " + version.before.label));
-    if (!version.diff) { return; }
-    api("GET", version.diff).then(function (rows) {
+    if (!other) { table.appendChild(el("caption", {}, "no counterpart in the previous round")); return; }
+    table.appendChild(el("caption", {}, "v" + version.id + " against " + other.label));
+    api("GET", data.api.versions + other.id + "/diff/" + version.id + "/").then(function (rows) {
       if (current() !== version) { return; }
       if (!rows.length) { table.appendChild(el("tr", {}, "same recipe")); }
       rows.forEach(function (row) {

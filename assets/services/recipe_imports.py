@@ -1,0 +1,110 @@
+"""Images made in other tools, imported with the recipe their generator wrote into them.
+
+Each file becomes an import derivation whose parameters hold the recovered recipe (typed as ours, with the raw
+metadata, cut short) and whose used edges point at the prompt and at the registered weights its models match
+(by sha256, the AutoV2 or LoRA short hash A1111 prints, BLAKE3 as InvokeAI names them, or by name). What does
+not match is named in the report. A refused file leaves no row and no file; the files around it still import.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.db.models import Q
+from django.utils import timezone
+
+from assets.errors import ApplicationError
+from assets.foreign_recipes import ForeignRecipe, ModelRef, recipe_read
+from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, Used, Version
+from assets.services.blobs import blob_open, image_ingest
+from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
+from assets.services.prompts import prompt_from_text
+from assets.services.versions import source_name_clean
+
+MAX_FILES = 100
+
+
+def weights_match(*, ref: ModelRef, kind: str) -> ModelWeights | None:
+    """The registered weights a foreign tool's model reference names, or None."""
+    weights = ModelWeights.objects.filter(kind=kind)
+    digest = ref.hash.removeprefix("blake3:").strip().lower()
+    if re.fullmatch(r"[0-9a-f]{64}", digest):
+        found = weights.filter(Q(sha256=digest) | Q(blake3=digest)).first()
+        if found is not None:
+            return found
+    elif re.fullmatch(r"[0-9a-f]{10}|[0-9a-f]{12}", digest):  # A1111's AutoV2 model hash, its LoRA short hash
+        found = weights.filter(sha256__startswith=digest).first()
+        if found is not None:
+            return found
+    name = Path(ref.name.replace("\\", "/")).stem.strip() if ref.name else ""
+    if not name:
+        return None
+    return weights.filter(Q(name__iexact=name) | Q(source_name__iexact=name) | Q(source_name__iexact=ref.name.strip())).first()
+
+
+def images_import(*, brief: Brief, sources: list, created_by=None) -> list[dict]:
+    """Import every file in `sources` (uploaded files or open files with a name): one report each, in order."""
+    if not sources:
+        raise ApplicationError("choose at least one image to import")
+    if len(sources) > MAX_FILES:
+        raise ApplicationError(f"{len(sources)} files at once; import at most {MAX_FILES}")
+    reports = []
+    for source in sources:
+        name = source_name_clean(getattr(source, "name", "") or "") or "image"
+        try:
+            reports.append(_image_import(brief=brief, source=source, name=name, created_by=created_by))
+        except ApplicationError as exc:
+            reports.append({"file": name, "imported": False, "error": exc.message, "code": exc.extra.get("code", "")})
+    return reports
+
+
+def _image_import(*, brief: Brief, source, name: str, created_by) -> dict:
+    started_at = timezone.now()
+    with image_ingest(source=source) as (blob, info):
+        with blob_open(blob=blob) as handle:
+            recipe = recipe_read(source=handle)
+        params: dict = {"source": name}
+        inputs: list[UsedInput] = []
+        report: dict = {"file": name, "imported": True, "generator": None, "recovered": [], "matched": [], "missing": []}
+        if recipe is not None:
+            params, inputs = _recipe_params(brief=brief, recipe=recipe, params=params, report=report)
+        derivation = derivation_create(brief=brief, op=Operation.IMPORT, phase=Phase.PRODUCTION, params=params,
+                                       inputs=inputs, state=Derivation.State.RUNNING, created_by=created_by)
+        version = Version.objects.create(brief=brief, blob=blob, width=info.width, height=info.height, format=info.format,
+                                         seed=params.get("seed"), label=name[:200])
+        derivation_output_add(derivation=derivation, version=version)
+        derivation_finish(derivation=derivation, started_at=started_at)
+    return {**report, "version": version.pk, "derivation": derivation.pk, "sha256": blob.sha256}
+
+
+def _recipe_params(*, brief: Brief, recipe: ForeignRecipe, params: dict, report: dict) -> tuple[dict, list[UsedInput]]:
+    params = {**params, "generator": recipe.generator, **recipe.params, "metadata": recipe.metadata}
+    inputs: list[UsedInput] = []
+    report["generator"] = recipe.generator
+    report["recovered"] = sorted(key for key in recipe.params if key != "sampler_source")
+    if recipe.prompt:
+        prompt = prompt_from_text(brief=brief, text=recipe.prompt[:20000], negative_text=recipe.negative_prompt[:20000])
+        inputs.append(UsedInput(role=Used.Role.PROMPT, target=prompt))
+        report["recovered"] = sorted([*report["recovered"], "prompt", *(["negative_prompt"] if recipe.negative_prompt else [])])
+    models = []
+    wanted = [(Used.Role.BASE_MODEL, ModelWeights.Kind.BASE, recipe.model, 0)]
+    wanted += [(Used.Role.LORA, ModelWeights.Kind.LORA, lora, position) for position, lora in enumerate(recipe.loras)]
+    wanted += [(Used.Role.VAE, ModelWeights.Kind.VAE, recipe.vae, 0)]
+    for role, kind, ref, position in wanted:
+        if ref is None:
+            continue
+        described = {"role": role, "name": ref.name[:200], "hash": ref.hash[:80]}
+        if ref.weight is not None:
+            described["weight"] = ref.weight
+        weights = weights_match(ref=ref, kind=kind)
+        if weights is None:
+            report["missing"].append(described)
+        else:
+            described["matched"] = {"id": weights.pk, "name": weights.name, "sha256": weights.sha256}
+            report["matched"].append(described)
+            inputs.append(UsedInput(role=role, target=weights, weight=ref.weight if role == Used.Role.LORA else None,
+                                    position=position))
+        models.append(described)
+    params["models"] = models
+    return params, inputs

@@ -1,0 +1,63 @@
+"""A version's recipe as a ComfyUI API-format workflow, so a team member can run it again in ComfyUI.
+
+The graph is what ComfyUI's own "Save (API format)" writes: {node id: {class_type, inputs}}, where an input
+[id, output] links to another node's output. txt2img and img2img, with the LoRA chain in the order it is
+applied; the files are named as the studio registered them (ComfyUI looks them up in its own model folders).
+"""
+
+from __future__ import annotations
+
+from assets.errors import ApplicationError
+from assets.foreign_recipes import TO_COMFY
+from assets.models import Operation, Version
+from assets.selectors import lineage_graph
+from generation.selectors import recipe_of
+
+EXPORTABLE = (Operation.TXT2IMG, Operation.IMG2IMG)
+
+
+def comfyui_workflow(*, version: Version) -> dict:
+    """The graph that makes `version` (from the nearest txt2img or img2img in its lineage) in ComfyUI."""
+    source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in EXPORTABLE), None)
+    if source is None:
+        raise ApplicationError(f"version {version.pk} has no txt2img or img2img in its lineage to export",
+                               extra={"code": "no_recipe"})
+    recipe = recipe_of(derivation=source)
+    params = recipe.params
+    if params["sampler"] not in TO_COMFY:
+        raise ApplicationError(f"ComfyUI has no sampler like {params['sampler']!r}", extra={"code": "no_equivalent"})
+    sampler_name, scheduler = TO_COMFY[params["sampler"]]
+    seed = version.seed if version.seed is not None else params["seed"]
+    graph: dict[str, dict] = {"1": {"class_type": "CheckpointLoaderSimple",
+                                    "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"}}}
+    model, clip = ["1", 0], ["1", 1]
+    for position, (weights, weight) in enumerate(recipe.loras):
+        node = str(10 + position)
+        graph[node] = {"class_type": "LoraLoader", "inputs": {"lora_name": f"{weights.name}.safetensors",
+                                                              "strength_model": weight, "strength_clip": weight,
+                                                              "model": model, "clip": clip}}
+        model, clip = [node, 0], [node, 1]
+    vae = ["1", 2]
+    if recipe.vae is not None:
+        graph["30"] = {"class_type": "VAELoader", "inputs": {"vae_name": f"{recipe.vae.name}.safetensors"}}
+        vae = ["30", 0]
+    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.text, "clip": clip}}
+    graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.negative_text, "clip": clip}}
+    if recipe.op == Operation.IMG2IMG:
+        init = recipe.init.version if recipe.init.version_id else recipe.init.reference
+        graph["4"] = {"class_type": "LoadImage", "inputs": {"image": f"{init.blob_id}.png"}}
+        graph["5"] = {"class_type": "ImageScale", "inputs": {"image": ["4", 0], "upscale_method": "lanczos", "crop": "disabled",
+                                                             "width": params["width"], "height": params["height"]}}
+        graph["6"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["5", 0], "vae": vae}}
+        latent, denoise = ["6", 0], params["strength"]
+    else:
+        graph["6"] = {"class_type": "EmptyLatentImage", "inputs": {"width": params["width"], "height": params["height"],
+                                                                   "batch_size": 1}}
+        latent, denoise = ["6", 0], 1.0
+    graph["7"] = {"class_type": "KSampler", "inputs": {"seed": seed, "steps": params["steps"], "cfg": params["cfg"],
+                                                       "sampler_name": sampler_name, "scheduler": scheduler, "denoise": denoise,
+                                                       "model": model, "positive": ["2", 0], "negative": ["3", 0],
+                                                       "latent_image": latent}}
+    graph["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["7", 0], "vae": vae}}
+    graph["9"] = {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": f"seed_v{version.pk}"}}
+    return graph
