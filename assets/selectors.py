@@ -242,11 +242,12 @@ SEARCH_CONFIG = "english"
 
 
 def weights_matching(*, term: str) -> QuerySet[ModelWeights]:
-    """Weights named by a full sha256, its 10-hex AutoV2 prefix (what A1111 prints as the model hash), or their name."""
+    """Weights named by a full sha256, its 10-hex AutoV2 prefix (A1111's model hash) or 12-hex LoRA short hash, or
+    their name."""
     term = term.strip().lower()
     if re.fullmatch(r"[0-9a-f]{64}", term):
         return ModelWeights.objects.filter(sha256=term)
-    if re.fullmatch(r"[0-9a-f]{10}", term):
+    if re.fullmatch(r"[0-9a-f]{10}|[0-9a-f]{12}", term):
         return ModelWeights.objects.filter(Q(sha256__startswith=term) | Q(name__iexact=term))
     return ModelWeights.objects.filter(name__icontains=term)
 

@@ -90,6 +90,7 @@ def test_recipe_filters_by_model_hash_lora_sampler_and_ranges_in_a_constant_numb
     assert set(_ids(api.get("/api/versions/", {"model": BASE_SHA[:10]}))) == {can.pk, bottle.pk}  # A1111's AutoV2 hash
     assert set(_ids(api.get("/api/versions/", {"model": BASE_SHA.upper()}))) == {can.pk, bottle.pk}
     assert _ids(api.get("/api/versions/", {"lora": LORA_SHA[:10]})) == [can.pk]
+    assert _ids(api.get("/api/versions/", {"lora": LORA_SHA[:12]})) == [can.pk]  # the short hash A1111 prints for LoRAs
     assert _ids(api.get("/api/versions/", {"lora": "brand_style", "q": "citrus"})) == [can.pk]
     assert _ids(api.get("/api/versions/", {"sampler": "euler_a"})) == [bottle.pk]
     assert set(_ids(api.get("/api/versions/", {"cfg_min": 5, "cfg_max": 8}))) == {can.pk}
