@@ -20,8 +20,8 @@ from review.models import (
     Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion,
 )
 from review.selectors import (
-    current_decisions, note_state, open_notes_by_version, previous_counterparts, recipe_diff, result_label, round_invitees,
-    round_results, rounds_visible_to, rounds_waiting_on, waiting_on_text,
+    current_decisions, invitees_by_round, note_state, open_notes_by_version, previous_counterparts, recipe_diff, result_label,
+    round_invitees, round_results, rounds_visible_to, rounds_waiting_on, waiting_on_text,
 )
 from review.services.invitations import invitation_viewed
 from review.services.rounds import decision_record, round_close, round_open
@@ -153,11 +153,22 @@ class ReviewRoundAdmin(admin.ModelAdmin):
             invitation_viewed(review_round=review_round, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_changelist_instance(self, request):
+        """Whom each listed round waits on, worked out for the page at once (not a round at a time)."""
+        changelist = super().get_changelist_instance(request)
+        rounds = list(changelist.result_list)
+        invitees = invitees_by_round(rounds=rounds)
+        for review_round in rounds:
+            review_round._invitees = invitees[review_round.pk]
+        changelist.result_list = rounds
+        return changelist
+
     @admin.display(description="waiting on")
     def waiting_on(self, obj):
         if obj.status == ReviewRound.Status.CLOSED:
             return "—"
-        return waiting_on_text(round_invitees(review_round=obj)).removeprefix("waiting on: ")
+        invitees = getattr(obj, "_invitees", None)
+        return waiting_on_text(round_invitees(review_round=obj) if invitees is None else invitees).removeprefix("waiting on: ")
 
     @admin.display(description="who we wait on")
     def invitees(self, obj):

@@ -4,11 +4,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from assets.access import is_client_user, scoped
-from assets.models import Brief, Derivation, Phase, Version
+from assets.access import STUDIO_PERMISSION, is_client_user, scoped
+from assets.models import Brief, ClientMembership, Derivation, Phase, Version
 from assets.selectors import ancestors_among, lineage_graph, version_ancestry
 from review.cycles import cycles_of
 from review.models import Approval, Decision, Note, ReviewPolicy, ReviewRound, RoundReviewer, RoundVersion
@@ -149,17 +150,32 @@ class Invitee:
 
 def round_invitees(*, review_round: ReviewRound, now: datetime | None = None) -> list[Invitee]:
     """Every invitee's state: invited → viewed → decided (every version of the round), or overdue past the deadline."""
+    return invitees_by_round(rounds=[review_round], now=now)[review_round.pk]
+
+
+def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None) -> dict[int, list[Invitee]]:
+    """round_invitees for a page of rounds at once: four queries, whatever the number of rounds and invitees."""
     now = now or timezone.now()
-    versions = {item.version_id for item in review_round.items.all()}
+    ids = [review_round.pk for review_round in rounds]
+    versions = defaultdict(set)
+    for round_id, version_id in RoundVersion.objects.filter(review_round__in=ids).values_list("review_round_id", "version_id"):
+        versions[round_id].add(version_id)
     decided_on, last_decision = defaultdict(set), {}
-    for decision in current_decisions(review_round=review_round):
-        author = _author(decision)
+    latest = (Decision.objects.filter(review_round__in=ids)
+              .order_by("review_round_id", "version_id", "reviewer_id", "share_link_id", "guest_name", "-id")
+              .distinct("review_round_id", "version_id", "reviewer_id", "share_link_id", "guest_name"))
+    for decision in latest:
+        author = (decision.review_round_id, *_author(decision))
         decided_on[author].add(decision.version_id)
         last_decision[author] = max(last_decision.get(author, decision.created_at), decision.created_at)
-    invitees = []
-    for invitation in review_round.invitations.select_related("reviewer").all():
-        key = _invitee(invitation)
-        decided = invitation.decides and versions <= decided_on[key]
+    invitations = list(RoundReviewer.objects.filter(review_round__in=ids).select_related("reviewer").order_by("pk"))
+    clients = _client_users({invitation.reviewer for invitation in invitations if invitation.reviewer_id})
+    found: dict[int, list[Invitee]] = {review_round.pk: [] for review_round in rounds}
+    by_id = {review_round.pk: review_round for review_round in rounds}
+    for invitation in invitations:
+        review_round = by_id[invitation.review_round_id]
+        key = (review_round.pk, *_invitee(invitation))
+        decided = invitation.decides and versions[review_round.pk] <= decided_on[key]
         decided_at = last_decision.get(key) if decided else None
         if decided:
             state = "decided"
@@ -167,13 +183,28 @@ def round_invitees(*, review_round: ReviewRound, now: datetime | None = None) ->
             state = "overdue"
         else:
             state = "viewed" if invitation.first_viewed_at else "invited"
-        kind = "guest" if invitation.share_link_id else ("client" if is_client_user(user=invitation.reviewer) else "studio")
+        kind = "guest" if invitation.share_link_id else ("client" if invitation.reviewer_id in clients else "studio")
         waiting = None if decided or not invitation.decides else (
             ((review_round.closed_at or now) - invitation.invited_at).total_seconds())
-        invitees.append(Invitee(invitation=invitation.pk, name=invitation.name, kind=kind, decides=invitation.decides, state=state,
-                                invited_at=invitation.invited_at, viewed_at=invitation.first_viewed_at, decided_at=decided_at,
-                                waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None))
-    return invitees
+        found[review_round.pk].append(Invitee(
+            invitation=invitation.pk, name=invitation.name, kind=kind, decides=invitation.decides, state=state,
+            invited_at=invitation.invited_at, viewed_at=invitation.first_viewed_at, decided_at=decided_at,
+            waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None))
+    return found
+
+
+def _client_users(users: set) -> set[int]:
+    """Ids of the users who are client users (is_client_user), for many users in two queries."""
+    if not users:
+        return set()
+    ids = [user.pk for user in users if user.is_authenticated and user.is_active]
+    members = set(ClientMembership.objects.filter(user__in=ids).values_list("user_id", flat=True))
+    app_label, codename = STUDIO_PERMISSION.split(".")
+    studio = set(get_user_model().objects.filter(pk__in=ids).filter(
+        Q(is_superuser=True) | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label))
+        .values_list("pk", flat=True))
+    return {user.pk for user in users if user.pk in members or user.pk not in studio}
 
 
 def rounds_waiting_on(*, user) -> QuerySet[ReviewRound]:
@@ -299,12 +330,18 @@ def previous_counterparts(*, review_round: ReviewRound) -> dict[int, Version]:
             found[item.version_id] = by_slot[item.position]
     return found
 
+def _with_fix_kept(notes: QuerySet[Note]) -> QuerySet[Note]:
+    """Whether an output of each note's fix was kept, in the same query (note_state reads it instead of asking)."""
+    kept = Version.objects.filter(generated_by__derivation_id=OuterRef("fixed_by_id"), triage=Version.Triage.KEEP)
+    return notes.annotate(fix_kept=Exists(kept))
+
+
 def notes_open_on(*, version: Version, for_client: bool = False) -> QuerySet[Note]:
     """Unresolved threads on the version and on every ancestor of it: the notes that travel forward."""
     lineage = version_ancestry(version=version).values("pk")
     notes = Note.objects.filter(parent__isnull=True, resolved_at__isnull=True).filter(
         Q(version=version) | Q(version__in=lineage)).select_related("author", "review_round").prefetch_related("replies")
-    return notes.filter(internal=False) if for_client else notes
+    return _with_fix_kept(notes.filter(internal=False) if for_client else notes)
 
 
 def round_notes(*, review_round: ReviewRound, for_client: bool = False) -> list[Note]:
@@ -314,7 +351,7 @@ def round_notes(*, review_round: ReviewRound, for_client: bool = False) -> list[
         replies = replies.filter(internal=False)
     notes = (Note.objects.filter(review_round=review_round, parent__isnull=True).select_related("author", "resolved_by")
              .prefetch_related(Prefetch("replies", queryset=replies), "mentions").order_by("id"))
-    return list(notes.filter(internal=False) if for_client else notes)
+    return list(_with_fix_kept(notes.filter(internal=False) if for_client else notes))
 
 
 def note_state(note: Note) -> str:
@@ -323,7 +360,9 @@ def note_state(note: Note) -> str:
         return "resolved"
     if note.fixed_by_id is None:
         return "open"
-    kept = Version.objects.filter(generated_by__derivation_id=note.fixed_by_id, triage=Version.Triage.KEEP).exists()
+    kept = getattr(note, "fix_kept", None)
+    if kept is None:
+        kept = Version.objects.filter(generated_by__derivation_id=note.fixed_by_id, triage=Version.Triage.KEEP).exists()
     return "addressed, awaiting review" if kept else "fix queued"
 
 
@@ -335,7 +374,7 @@ def open_notes_by_version(*, review_round: ReviewRound, for_client: bool = False
     if for_client:
         notes = notes.filter(internal=False)
     by_version = defaultdict(list)
-    for note in notes.select_related("author").order_by("id"):
+    for note in _with_fix_kept(notes.select_related("author").order_by("id")):
         by_version[note.version_id].append(note)
     ancestors = ancestors_among(versions=version_ids, candidates=list(by_version))
     return {version_id: sorted([*by_version.get(version_id, []),

@@ -16,8 +16,8 @@ from review.api import serializers as s
 from review.contact_sheet import contact_sheet_pdf, contact_sheet_render
 from review.cycles import cycles_csv, cycles_of
 from review.models import ChecklistItem, Note, NotificationPreference, ShareLink
-from review.selectors import (brief_cycle_stats, current_decisions, maybe_later_pool, notes_open_on, recipe_diff, round_notes,
-                              rounds_visible_to)
+from review.selectors import (brief_cycle_stats, current_decisions, invitees_by_round, maybe_later_pool, notes_open_on,
+                              recipe_diff, round_notes, rounds_visible_to)
 from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add, note_fix, note_resolve
@@ -45,6 +45,14 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self):
         return rounds_visible_to(user=self.request.user).prefetch_related("versions", "reviewers", "items")
+
+    def list(self, request, *args, **kwargs):
+        """A page of rounds with whom each waits on, worked out for the page at once (not a round at a time)."""
+        rounds = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        invitees = invitees_by_round(rounds=rounds)
+        for review_round in rounds:
+            review_round._invitees = invitees[review_round.pk]
+        return self.get_paginated_response(self.get_serializer(rounds, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         review_round = self.get_object()

@@ -275,3 +275,19 @@ def test_the_contact_sheet_pdf_is_paginated_with_real_text_and_print_resolution_
     assert alice.get(f"/api/rounds/{review_round.pk}/contact-sheet/?as=pdf&paper=A3").status_code == 400
     png = alice.get(f"/api/rounds/{review_round.pk}/contact-sheet/?as=png").content
     assert PILImage.open(__import__("io").BytesIO(png)).format == "PNG"
+
+
+def test_note_states_come_with_the_notes_whatever_their_number(cast, django_assert_max_num_queries):
+    from assets.models import Version
+
+    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
+                              reviewers=[cast["bob"]])
+    for index in range(12):
+        note = note_add(review_round=review_round, version=cast["version_a"], text=f"fix {index}", author=cast["bob"])
+        fix = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob)
+        Note.objects.filter(pk=note.pk).update(fixed_by=fix.generated_by.derivation)
+        if index % 2:
+            Version.objects.filter(pk=fix.pk).update(triage="keep")
+    with django_assert_max_num_queries(12):
+        body = api_as(cast["bob"]).get(f"/api/rounds/{review_round.pk}/notes/").json()
+    assert [note["state"] for note in body] == ["fix queued", "addressed, awaiting review"] * 6

@@ -338,3 +338,29 @@ def test_everyone_sets_their_own_notification_preference(cast):
     assert dana.put("/api/me/notifications/", {"mode": "weekly"}, format="json").status_code == 400
     assert dana.put("/api/me/notifications/", {"mode": "digest"}, format="json").json() == {"mode": "digest"}
     assert NotificationPreference.objects.get(user=cast["dana"]).mode == "digest"
+
+
+def test_whom_a_page_of_rounds_waits_on_takes_the_same_queries_for_one_round_or_twelve(cast, django_assert_max_num_queries):
+    from review.services.rounds import round_close
+    from tests.factories import derive
+
+    ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
+    for index in range(12):
+        version = derive(brief=cast["brief_a"], blob=cast["version_a"].blob)
+        review_round = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
+                                  reviewers=[cast["bob"], cast["alice"]])
+        decision_record(review_round=review_round, version=version, verdict=V.APPROVE, reviewer=cast["bob"])
+        if index < 11:
+            round_close(review_round=review_round, closed_by=cast["alice"])
+    with django_assert_max_num_queries(14):
+        body = api_as(cast["alice"]).get("/api/rounds/").json()
+    assert len(body["results"]) == 12
+    last = next(r for r in body["results"] if r["id"] == review_round.pk)
+    expected = round_invitees(review_round=review_round)
+    assert [(i["name"], i["state"]) for i in last["invitees"]] == [(i.name, i.state) for i in expected]
+    assert last["waiting_on"] == waiting_on_text(expected) and last["waiting_on"].startswith("waiting on: alice (studio")
+    admin = Client()
+    admin.force_login(cast["alice"])
+    with django_assert_max_num_queries(30):
+        page = admin.get("/admin/review/reviewround/")
+    assert page.status_code == 200 and "alice (studio" in page.content.decode()
