@@ -8,7 +8,8 @@ was removed, or whose client was deleted, does not fall back to seeing everythin
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from assets.models import Blob, Brief, ClientMembership, Version
 
@@ -30,6 +31,21 @@ def client_scope(*, user) -> set[int] | None:
 def is_client_user(*, user) -> bool:
     """Signed in but not studio staff: refused every studio-side action, whatever permissions the account holds."""
     return user.is_authenticated and client_scope(user=user) is not None
+
+
+def client_users_among(*, users: set) -> set[int]:
+    """is_client_user for many users at once (two queries): the ids of those who are client users, by the same rule
+    as client_scope (memberships, else superuser or the studio permission, else nothing)."""
+    ids = [user.pk for user in users if user.is_authenticated and user.is_active]
+    if not ids:
+        return {user.pk for user in users}
+    members = set(ClientMembership.objects.filter(user__in=ids).values_list("user_id", flat=True))
+    app_label, codename = STUDIO_PERMISSION.split(".")
+    studio = set(get_user_model().objects.filter(pk__in=ids).filter(
+        Q(is_superuser=True) | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label))
+        .values_list("pk", flat=True))
+    return {user.pk for user in users if user.pk in members or user.pk not in studio}
 
 
 def scoped(queryset: QuerySet, *, user, client_path: str) -> QuerySet:

@@ -14,6 +14,7 @@ from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageFont
 
 from assets.errors import ApplicationError
 from assets.colour import hex_rgb, lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+from assets.images import label_font
 
 MAX_CUBE_BYTES = 16 * 1024 * 1024
 CUBE_SIZES = range(2, 66)  # what Pillow's Color3DLUT accepts
@@ -133,7 +134,7 @@ def denoise(image: Image.Image, *, strength: float) -> Image.Image:
 
 def font_load(font_data: bytes | None, size: int):
     if font_data is None:
-        return ImageFont.load_default(size)
+        return label_font(size)
     try:
         return ImageFont.truetype(io.BytesIO(font_data), size)
     except OSError as exc:

@@ -4,12 +4,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from assets.access import STUDIO_PERMISSION, is_client_user, scoped
-from assets.models import Brief, ClientMembership, Derivation, Phase, Version
+from assets.access import client_users_among, is_client_user, scoped
+from assets.models import Brief, Derivation, Phase, Version
 from assets.selectors import ancestors_among, lineage_graph, version_ancestry
 from review.cycles import cycles_of
 from review.models import Approval, Decision, Note, ReviewPolicy, ReviewRound, RoundReviewer, RoundVersion
@@ -169,7 +168,7 @@ def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None)
         decided_on[author].add(decision.version_id)
         last_decision[author] = max(last_decision.get(author, decision.created_at), decision.created_at)
     invitations = list(RoundReviewer.objects.filter(review_round__in=ids).select_related("reviewer").order_by("pk"))
-    clients = _client_users({invitation.reviewer for invitation in invitations if invitation.reviewer_id})
+    clients = client_users_among(users={invitation.reviewer for invitation in invitations if invitation.reviewer_id})
     found: dict[int, list[Invitee]] = {review_round.pk: [] for review_round in rounds}
     by_id = {review_round.pk: review_round for review_round in rounds}
     for invitation in invitations:
@@ -191,20 +190,6 @@ def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None)
             invited_at=invitation.invited_at, viewed_at=invitation.first_viewed_at, decided_at=decided_at,
             waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None))
     return found
-
-
-def _client_users(users: set) -> set[int]:
-    """Ids of the users who are client users (is_client_user), for many users in two queries."""
-    if not users:
-        return set()
-    ids = [user.pk for user in users if user.is_authenticated and user.is_active]
-    members = set(ClientMembership.objects.filter(user__in=ids).values_list("user_id", flat=True))
-    app_label, codename = STUDIO_PERMISSION.split(".")
-    studio = set(get_user_model().objects.filter(pk__in=ids).filter(
-        Q(is_superuser=True) | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
-        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label))
-        .values_list("pk", flat=True))
-    return {user.pk for user in users if user.pk in members or user.pk not in studio}
 
 
 def rounds_waiting_on(*, user) -> QuerySet[ReviewRound]:

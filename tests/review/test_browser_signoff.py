@@ -80,6 +80,9 @@ def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_ser
         page.click(".ws-approve")
         page.wait_for_selector(".ws-status:has-text('approve: recorded')")
         page.screenshot(path=str(ARTIFACTS / "guest-workspace-on-a-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.wait_for_selector(".ws-strip button[aria-current=true]")
+        page.screenshot(path=str(ARTIFACTS / "guest-workspace-at-desk-width.png"))
         browser.close()
 
     client_round = ReviewRound.objects.get(previous=internal)
