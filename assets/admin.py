@@ -51,10 +51,11 @@ class ClientScopedAdmin(admin.ModelAdmin):
         raise Http404(f"{opts.verbose_name} {object_id} does not exist")
 
 
-def admin_extend(model, *, actions=(), readonly=()) -> None:
-    """Let another app add actions and read-only panels to a core model's admin without re-registering it."""
+def admin_extend(model, *, actions=(), readonly=(), filters=()) -> None:
+    """Let another app add actions, read-only panels and list filters to a core model's admin without re-registering it."""
     model_admin = admin.site._registry[model]
     model_admin.actions = [*(model_admin.actions or []), *actions]
+    model_admin.list_filter = [*model_admin.list_filter, *filters]
     model_admin.readonly_fields = [*model_admin.readonly_fields, *readonly]
     if model_admin.fields is not None:
         model_admin.fields = [*model_admin.fields, *readonly]
@@ -528,3 +529,6 @@ class GeneratedAdmin(ReadOnlyAdmin):
     list_display = ["derivation", "version", "role", "index"]
     list_filter = ["role"]
     list_select_related = ["derivation", "version"]
+
+
+from assets import admin_rights  # noqa: E402,F401 (licences and the version's rights panels register on import)

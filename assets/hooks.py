@@ -24,6 +24,8 @@ region_fixers: list[Callable] = []
 delivery_finders: list[Callable] = []
 # (brief=, versions=, stage=, opened_by=, title=) -> the review round opened: "open as a review round".
 round_openers: list[Callable] = []
+# (kind=, subject=, lines=, key=, link=) -> how many were told: a studio event for the producers (drift, rights).
+producer_notifiers: list[Callable] = []
 
 
 def upload_check_register(check: Callable) -> None:
@@ -87,3 +89,13 @@ def round_open(**request):
     if not round_openers:
         raise ImproperlyConfigured("no review app is installed: the review app registers it")
     return round_openers[0](**request)
+
+
+def producer_notifier_register(notifier: Callable) -> None:
+    if notifier not in producer_notifiers:
+        producer_notifiers.append(notifier)
+
+
+def producers_notify(**event) -> int:
+    """Tell the producers through the installed notification system; without one, the admin lists are the record."""
+    return sum(notifier(**event) for notifier in producer_notifiers)

@@ -1,14 +1,18 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_extend, thumbnail
 from assets.errors import ApplicationError
 from assets.models import Version
+from assets.rights import licences_expiring
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, FocalPoint
+from delivery.selectors import deliveries_inheriting
 from delivery.services.deliveries import OVERRIDE_PERMISSION, delivery_create, delivery_override
 from generation.services.finishing import palette_snap_create, upscale_create
 
@@ -96,11 +100,31 @@ class OverrideForm(forms.Form):
                              help_text="Why this delivery may go ahead although QC failed; recorded in the audit trail")
 
 
+class LicenceExpiringFilter(admin.SimpleListFilter):
+    """The deliveries the licence expiry watch tells producers of: made with something whose licence has run out or
+    runs out soon."""
+
+    title = "inherited licence"
+    parameter_name = "licence_expiring"
+
+    def lookups(self, request, model_admin):
+        days = settings.SEED_LICENCE_WARN_DAYS
+        return [(str(days), f"expired or expiring within {days} days"), ("0", "expired")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None or not self.value().isdigit():
+            return queryset
+        # "0" asks for the licences that have already run out: up to yesterday.
+        within = int(self.value()) if self.value() != "0" else -1
+        expiring = licences_expiring(on=timezone.localdate(), within_days=within)
+        return queryset.filter(pk__in=deliveries_inheriting(licences=list(expiring.values_list("pk", flat=True))).values("pk"))
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     client_path = _VERSION_PATH
     list_display = ["__str__", "master", "state", "progress", "override_reason", "created_by", "created_at", "bundle_link"]
-    list_filter = ["state"]
+    list_filter = ["state", LicenceExpiringFilter]
     list_select_related = ["version", "created_by"]
     inlines = [DeliveryItemInline]
     readonly_fields = ["master", "state", "error", "qc_table", "override_reason", "overridden_by", "overridden_at", "name_template",

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 LINEAGE_LABEL = "com.seed.lineage"
+APPROVAL_LABEL = "com.seed.approval"
+TRAINING_MINING_LABEL = "cawg.training-mining"
 
 
 def c2pa_settings(*, trust_anchors: str | None) -> dict:

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import Derivation, ModelWeights, Operation, Version
+from assets.rights import version_rights
 from delivery.keys import dev_ca_create, signing_problems
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import file_verify
@@ -99,5 +100,8 @@ def delivery_stage(*, context: dict) -> dict:
         "files": [item.file_name for item in delivery.items.order_by("pk")],
         "folder": str(path.parent), "bundle": str(path.parent / delivery.bundle_name),
         "qc_override": delivery.override_reason or None,
-        "verify": {"file": first.file_name, **{k: verification.as_dict()[k] for k in ("manifest", "match", "version_id", "delivery_id")}},
+        "verify": {"file": first.file_name, **{k: verification.as_dict()[k] for k in ("manifest", "match", "version_id", "delivery_id")},
+                   "approval": verification.approval_statement},
+        "rights": [{"licence": item.licence.name, "attribution": item.licence.attribution}
+                   for item in version_rights(version=finished)],
     }

@@ -24,7 +24,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 from assets import SEED_VERSION
 from assets.errors import ApplicationError
 from assets.models import Operation
-from delivery.c2pa_reading import LINEAGE_LABEL, c2pa_settings, store_read
+from delivery.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING_LABEL, c2pa_settings, store_read
 
 logger = logging.getLogger(__name__)
 
@@ -231,16 +231,25 @@ class ManifestReport:
     manifest: dict | None
 
 
-def manifest_build(*, title: str, media_type: str, actions: list[dict], lineage: dict) -> dict:
-    return {
-        "claim_generator_info": [GENERATOR],
-        "title": title,
-        "format": media_type,
-        "assertions": [
-            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": LINEAGE_LABEL, "data": lineage},
-        ],
-    }
+# CAWG's training and data mining assertion: one entry per use, each allowed, notAllowed or constrained.
+TRAINING_MINING_USES = ("cawg.ai_inference", "cawg.ai_generative_training", "cawg.ai_training", "cawg.data_mining")
+
+
+def training_mining(*, use: str, constraint: str = "") -> dict:
+    entry = {"use": use, **({"constraint_info": constraint} if use == "constrained" and constraint else {})}
+    return {"entries": {name: dict(entry) for name in TRAINING_MINING_USES}}
+
+
+def manifest_build(*, title: str, media_type: str, actions: list[dict], lineage: dict, approval: dict | None = None,
+                   ai_use: dict | None = None) -> dict:
+    """The manifest: actions, our lineage summary, and for a delivered file the sign-off it carries
+    (`com.seed.approval`) and what AI crawlers may do with it (`cawg.training-mining`)."""
+    assertions = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}, {"label": LINEAGE_LABEL, "data": lineage}]
+    if approval is not None:
+        assertions.append({"label": APPROVAL_LABEL, "data": approval})
+    if ai_use is not None:
+        assertions.append({"label": TRAINING_MINING_LABEL, "data": ai_use})
+    return {"claim_generator_info": [GENERATOR], "title": title, "format": media_type, "assertions": assertions}
 
 
 def sign_to_temp(*, data: bytes, media_type: str, manifest: dict, ingredients: list[Ingredient | ArchivedIngredient],

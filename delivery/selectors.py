@@ -15,10 +15,12 @@ from assets.errors import ApplicationError
 from assets.images import extension_check, image_inspect
 from assets.imagehash import perceptual_hash
 from assets.models import Version
+from assets.rights import versions_inheriting
 from assets.services.blobs import blob_staged
 from delivery import provenance
 from delivery.keys import trust_anchors_problem
 from delivery.models import Delivery, DeliveryItem, Fingerprint
+from review.selectors import approval_attestation, approval_statement, version_final_approval
 
 VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
 
@@ -36,6 +38,8 @@ class Verification:
     file_name: str | None = None
     manifest_codes: list[str] = field(default_factory=list)
     claimed: dict | None = None  # what a manifest that is not trusted says about itself
+    approval: dict | None = None  # the sign-off the file carries (com.seed.approval) or its delivery's, and `pixels`
+    approval_statement: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -94,19 +98,61 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
         if nearest is not None and nearest[1] <= settings.SEED_VERIFY_MAX_HASH_DISTANCE:
             version_id, distance = nearest
             match = "perceptual"
-    item = DeliveryItem.objects.filter(version_id=version_id).select_related("preset").first() if version_id else None
+    item = (DeliveryItem.objects.filter(version_id=version_id).select_related("preset", "delivery__approval__review_round")
+            .first() if version_id else None)
     lineage = report.lineage or {}
     trusted = report.state == "trusted"
     delivery_id = item.delivery_id if item else None
     if version_id is None and trusted and versions.filter(pk=lineage.get("version_id")).exists():
         # A trusted manifest of a file we never stored (signed elsewhere from our master): believe what it says.
         version_id, delivery_id = lineage.get("version_id"), lineage.get("delivery_id")
+    approval = _approval_found(report=report, item=item, version_id=version_id, match=match)
     return Verification(
+        approval=approval, approval_statement=_approval_sentence(approval),
         manifest=report.state, match=match, distance=distance, version_id=version_id, delivery_id=delivery_id,
         sha256=sha256, media_type=info.media_type, preset=item.preset.slug if item else None,
         file_name=item.file_name if item else None, manifest_codes=report.codes,
         claimed={"version_id": lineage.get("version_id"), "delivery_id": lineage.get("delivery_id")} if lineage and not trusted else None,
     )
+
+
+def _approval_found(*, report: provenance.ManifestReport, item: DeliveryItem | None, version_id: int | None,
+                    match: str) -> dict | None:
+    """Whose sign-off the file carries, and whether its pixels are still the ones delivered from the approved master.
+
+    Our records speak for a file we can place (a delivered variant, or an approved master itself); a trusted
+    manifest speaks for a file signed from our master that we never stored. Pixels are `exact` only for the very
+    bytes we delivered (or a trusted manifest's intact hard binding); anything else that looks like them is `changed`.
+    """
+    recorded = item.delivery.approval if item is not None else None
+    if recorded is None and version_id is not None:
+        recorded = version_final_approval(version=Version.objects.get(pk=version_id))
+    if recorded is not None:
+        attestation = approval_attestation(approval=recorded)
+    elif report.state == "trusted" and report.manifest:
+        attestation = next((a.get("data") for a in report.manifest.get("assertions", [])
+                            if a.get("label") == provenance.APPROVAL_LABEL), None)
+    else:
+        attestation = None
+    if attestation is None:
+        return None
+    intact = match == "exact" or (report.state == "trusted" and recorded is None)
+    return {**attestation, "pixels": "exact" if intact else "changed"}
+
+
+def _approval_sentence(approval: dict | None) -> str | None:
+    if approval is None:
+        return None
+    if approval["pixels"] == "exact":
+        return f"{approval_statement(approval)} for these exact pixels"
+    return (f"{approval_statement(approval)}, but this file's pixels no longer match what was delivered from the approved "
+            f"master (sha256 {approval['master_sha256'][:12]}…)")
+
+
+def deliveries_inheriting(*, licences: list[int]) -> QuerySet[Delivery]:
+    """Delivered masters made with anything under `licences`, however far up: one query."""
+    return Delivery.objects.filter(state=Delivery.State.SUCCEEDED,
+                                   version__in=versions_inheriting(licences=licences).order_by().values("pk"))
 
 
 def deliveries_of_versions(*, versions: QuerySet[Version]) -> list[dict]:

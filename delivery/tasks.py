@@ -5,3 +5,9 @@ def run_delivery(delivery_id: int) -> str:
     from delivery.services.deliveries import delivery_execute
 
     return delivery_execute(delivery_id=delivery_id)
+
+
+def licence_expiry_watch() -> str:
+    from delivery.services.rights_watch import licence_expiry_check
+
+    return f"{licence_expiry_check()} notice(s) made"

@@ -51,10 +51,26 @@ def _summary(models: dict, batches: GenerationJob, edits: list[GenerationJob]) -
     }
 
 
+DEMO_LORA_LICENCE = "Tiny style A — studio commercial licence"
+
+
+def _demo_licence(lora, user) -> None:
+    """The demo LoRA comes under a licence, so every version made with it, and the delivery, inherits its credit."""
+    from assets.models import Licence
+    from assets.services.licences import licence_save, licences_attach
+
+    licence = Licence.objects.filter(name=DEMO_LORA_LICENCE).first() or licence_save(actor=user, values={
+        "name": DEMO_LORA_LICENCE, "commercial_use": True, "attribution": "Style LoRA \"Tiny style A\" by the Seed demo studio",
+        "notes": "Bought for client work; renew yearly."})
+    if not licence.model_weights.filter(pk=lora.pk).exists():
+        licences_attach(licences=[licence], model_weights=[lora], actor=user)
+
+
 def generation_stage(*, context: dict) -> dict:
     brief, user, template, prompt = context["brief"], context["user"], context["template"], context["prompt"]
     with tempfile.TemporaryDirectory(prefix="seed-demo-models-") as folder:
         models = tiny_models_register(folder=Path(folder))
+    _demo_licence(models["lora_a"], user)
     earlier = list(GenerationJob.objects.filter(brief=brief).order_by("pk")[:4])
     if len(earlier) == 4 and not Derivation.objects.filter(job_batch__job__in=earlier).exclude(state=Derivation.State.SUCCEEDED).exists():
         summary = _summary(models, earlier[0], earlier[1:])

@@ -68,6 +68,15 @@ def _flatten(data: dict, prefix: str = "") -> dict:
 _IGNORED = {"platform", "cpu_count", "packages.seed", "packages.Django"}
 
 
+def environment_digest(fingerprint: dict) -> str:
+    """sha256 of the fields that decide the pixels; the thread count is left out, as `reproduce` pins the recorded one."""
+    import hashlib
+    import json
+
+    deciding = {key: value for key, value in _flatten(fingerprint).items() if key not in _IGNORED | {"threads"}}
+    return hashlib.sha256(json.dumps(deciding, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def fingerprint_diff(*, recorded: dict, current: dict) -> list[dict]:
     """Every environment field that differs, as {field, recorded, current}."""
     a, b = _flatten(recorded), _flatten(current)

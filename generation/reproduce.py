@@ -1,8 +1,9 @@
 """Re-run the recorded chain above a version from its lineage alone and say what came out.
 
 Worker-only (imports torch). Generations are re-run with their recorded recipe, each from the
-reproduced output of the step before; imports (outside files) are taken as recorded. Nothing is
-written unless `record` is asked for.
+reproduced output of the step before; imports (outside files) are taken as recorded, so a chain that
+starts with an imported file re-runs the finishing steps that follow it. Nothing is written unless
+`record` is asked for.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     from generation.runner import images_generate, infotext, recipe_of, stored_image
 
     order, graph = _chain(version)
-    generations = [d for d in order if d.op in GENERATION_OPS]
-    if not generations:
-        raise ApplicationError(f"version {version.pk} has no generation in its lineage: there is nothing to re-run")
-    recorded_threads = next((d.environment.get("threads") for d in reversed(generations) if d.environment.get("threads")), None)
+    rerunnable = [d for d in order if d.op in GENERATION_OPS or d.op in FINISHING_OPS]
+    if not rerunnable:
+        raise ApplicationError(f"version {version.pk} has no generation or finishing step in its lineage: there is nothing "
+                               "to re-run", extra={"code": "unrunnable"})
+    recorded_threads = next((d.environment.get("threads") for d in reversed(rerunnable) if d.environment.get("threads")), None)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or recorded_threads or previous_threads)
     try:
@@ -92,7 +94,10 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
                                   "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
                     continue
                 image, png = finishing_render(derivation=derivation, inputs=graph.inputs.get(derivation.pk, []),
-                                                     image_of=image_of)
+                                              image_of=image_of)
+                # Finishing runs in float32 on any device.
+                for item in fingerprint_diff(recorded=derivation.environment, current={**current, "dtype": "float32"}):
+                    diff.setdefault(item["field"], item)
                 reproduced[wanted[0]] = image
                 if wanted[0] == version.pk:
                     final_png = png

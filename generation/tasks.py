@@ -17,3 +17,10 @@ def run_finishing(derivation_id: int) -> str:
     from generation.finishing import finishing_run
 
     return finishing_run(derivation_id=derivation_id)
+
+
+def reproducibility_watch() -> str:
+    from generation.services.watch import reproducibility_watch as watch
+
+    result = watch()
+    return f"{result['checked']} checked, {result['skipped']} left for later"

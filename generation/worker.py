@@ -29,6 +29,7 @@ def worker_start(**kwargs) -> None:
     import transformers
 
     from generation.loader import process_cache
+    from generation.services.watch import watch_on_new_environment
 
     # diffusers and transformers load their pipeline and model modules on first use: use them now.
     for name in ("StableDiffusionPipeline", "StableDiffusionXLPipeline", "AutoPipelineForImage2Image",
@@ -36,6 +37,8 @@ def worker_start(**kwargs) -> None:
         getattr(diffusers, name)
     getattr(transformers, "CLIPTextModel")
     process_cache()
+    if watch_on_new_environment():
+        logger.warning("this worker's environment is new to the reproducibility watch: approved masters are re-checked now")
     removed = scratch_sweep(older_than_seconds=settings.Q_CLUSTER["timeout"])
     if removed:
         logger.warning("removed %s scratch file(s) left by a worker that stopped mid-job", removed)

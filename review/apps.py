@@ -9,12 +9,14 @@ class ReviewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assets.hooks import audit_writer_register, demo_stage_register, round_opener_register
+        from assets.hooks import (audit_writer_register, demo_stage_register, producer_notifier_register,
+                                  round_opener_register)
         from review.demo import notifications_stage, review_stage
         from review.roles import roles_ensure
         from review.services.audit import audit_event_append
         from review.services.audit_checkpoints import checkpoint_schedule_ensure
         from review.services.deadlines import schedules_ensure
+        from review.services.notifications import producers_notify
         from review.services.rounds import round_open
 
         post_migrate.connect(roles_ensure, sender=self)
@@ -24,3 +26,4 @@ class ReviewConfig(AppConfig):
         demo_stage_register(order=90, stage=notifications_stage)
         audit_writer_register(audit_event_append)
         round_opener_register(round_open)
+        producer_notifier_register(producers_notify)

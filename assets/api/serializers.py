@@ -1,7 +1,8 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Version
+from assets.models import (Brief, Campaign, Client, Derivation, Licence, ModelWeights, Prompt, PromptTemplate, Reference,
+                           ReproducibilityCheck, Version)
 
 
 class ImageUrlsMixin(serializers.Serializer):
@@ -34,7 +35,7 @@ class BriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Brief
         fields = ["id", "campaign", "client", "title", "palette", "aspect", "channels", "content_type",
-                  "negative_prompt", "notes", "created_at"]
+                  "negative_prompt", "notes", "commercial_use", "ai_training", "created_at"]
         read_only_fields = ["id", "client", "created_at"]
 
 
@@ -47,6 +48,8 @@ class BriefCreateSerializer(serializers.Serializer):
     content_type = serializers.ChoiceField(choices=Brief.ContentType.choices, required=False, default=Brief.ContentType.CAMPAIGN)
     negative_prompt = serializers.CharField(required=False, allow_blank=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
+    commercial_use = serializers.BooleanField(required=False, default=True)
+    ai_training = serializers.ChoiceField(choices=Brief.AiUse.choices, required=False, default=Brief.AiUse.NOT_ALLOWED)
 
 
 class ReferenceSerializer(ImageUrlsMixin, serializers.ModelSerializer):
@@ -114,6 +117,8 @@ class VersionImportSerializer(serializers.Serializer):
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    licences = serializers.PrimaryKeyRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
+                                                  help_text="Licences the imported file comes under")
 
 
 class DerivationSerializer(serializers.ModelSerializer):
@@ -179,6 +184,52 @@ class ImagesImportSerializer(serializers.Serializer):
     brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False, max_length=100,
                                   help_text="PNG, JPEG or WebP files from AUTOMATIC1111, ComfyUI, InvokeAI, Fooocus or anywhere")
+    licences = serializers.PrimaryKeyRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
+                                                  help_text="Licences that cover every imported file")
+
+
+class LicenceSerializer(serializers.ModelSerializer):
+    model_weights = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.all(), many=True, required=False)
+    references = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), many=True, required=False)
+    versions = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), many=True, required=False,
+                                                  help_text="Imported images only")
+
+    class Meta:
+        model = Licence
+        fields = ["id", "name", "spdx_id", "commercial_use", "attribution", "source_url", "expires_on", "notes",
+                  "model_weights", "references", "versions", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class InheritedLicenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    spdx_id = serializers.CharField()
+    commercial_use = serializers.BooleanField()
+    attribution = serializers.CharField()
+    source_url = serializers.CharField()
+    expires_on = serializers.DateField(allow_null=True)
+    via = serializers.ListField(child=serializers.DictField(), help_text="[{kind, id, name}] that carried it in")
+
+
+class RightsProblemSerializer(serializers.Serializer):
+    licence = serializers.IntegerField()
+    problem = serializers.ChoiceField(choices=["non_commercial", "expired"])
+    detail = serializers.CharField()
+
+
+class ReproducibilityCheckSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReproducibilityCheck
+        fields = ["id", "verdict", "cause", "detail", "distance", "fingerprint_diff", "reproduced_sha256", "trigger",
+                  "wall_seconds", "checked_at"]
+
+
+class RightsSerializer(serializers.Serializer):
+    licences = InheritedLicenceSerializer(many=True)
+    problems = RightsProblemSerializer(many=True, help_text="What the licences forbid for this brief today")
+    attribution = serializers.ListField(child=serializers.CharField())
+    reproducibility = ReproducibilityCheckSerializer(allow_null=True, help_text="The watch's latest check")
 
 
 class ImageImportReportSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ router.register("references", views.ReferenceViewSet)
 router.register("templates", views.PromptTemplateViewSet)
 router.register("prompts", views.PromptViewSet)
 router.register("model-weights", views.ModelWeightsViewSet)
+router.register("licences", views.LicenceViewSet)
 router.register("versions", views.VersionViewSet)
 router.register("derivations", views.DerivationViewSet)
 

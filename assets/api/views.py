@@ -1,17 +1,20 @@
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
-from assets import selectors
+from assets import rights, selectors
 from assets.access import is_client_user, scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission
 from assets.api import serializers as s
-from assets.models import Brief, Campaign, Client, Derivation, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
+from assets.models import Brief, Campaign, Client, Derivation, Licence, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
 from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
+from assets.services.licences import licence_save
 from assets.services.prompts import prompt_render, prompt_template_create
 from assets.services.recipe_imports import images_import
 from assets.services.versions import version_import
@@ -147,6 +150,29 @@ class ModelWeightsViewSet(ImpactMixin, ReadViewSet):
         return ModelWeights.objects.none() if is_client_user(user=self.request.user) else super().get_queryset()
 
 
+class LicenceViewSet(ImpactMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadViewSet):
+    """The studio's licences: what each covers, and (…/impact/) every version and delivery that inherits it."""
+
+    queryset = Licence.objects.prefetch_related("model_weights", "references", "versions")
+    serializer_class = s.LicenceSerializer
+    client_path = None
+    filterset_fields = ["commercial_use", "spdx_id"]
+    search_fields = ["name", "spdx_id", "attribution"]
+    impact_selector = staticmethod(lambda licence: rights.versions_inheriting(licences=[licence.pk]))
+
+    def get_queryset(self):
+        return Licence.objects.none() if is_client_user(user=self.request.user) else super().get_queryset()
+
+    def perform_create(self, serializer):
+        serializer.instance = licence_save(values=dict(serializer.validated_data), actor=self.request.user)
+
+    def perform_update(self, serializer):
+        if not self.request.user.has_perm("assets.change_licence"):
+            raise PermissionDenied("you need the assets.change_licence permission to change a licence")
+        serializer.instance = licence_save(values=dict(serializer.validated_data), licence=serializer.instance,
+                                           actor=self.request.user)
+
+
 class RecipeNumberFilter(filters.NumberFilter):
     """A number compared with one inside the recipe's JSON parameters: as a float, since JSON has no decimals."""
 
@@ -204,7 +230,7 @@ class VersionViewSet(ReadViewSet):
         version = version_import(
             brief=values["brief"], source=values["image"], parents=values["parents"],
             references=[*values["references"], *values["pool_versions"]],
-            note=values["note"], label=values["label"], created_by=request.user,
+            note=values["note"], label=values["label"], licences=values["licences"], created_by=request.user,
         )
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
@@ -215,6 +241,7 @@ class VersionViewSet(ReadViewSet):
         data = s.ImagesImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reports = images_import(brief=data.validated_data["brief"], sources=data.validated_data["files"],
+                                licences=data.validated_data["licences"],
                                 created_by=request.user)
         if not any(report["imported"] for report in reports):
             return Response({"message": "no file was imported: " + "; ".join(f"{r['file']}: {r['error']}" for r in reports),
@@ -225,6 +252,28 @@ class VersionViewSet(ReadViewSet):
     @action(detail=True, methods=["get"])
     def lineage(self, request, pk=None):
         return Response(selectors.lineage_graph(version=self.get_object()).as_dict())
+
+    @extend_schema(responses=s.RightsSerializer)
+    @action(detail=True, methods=["get"])
+    def rights(self, request, pk=None):
+        """The licences the version inherits from its whole ancestry, what they forbid today, and whether it still
+        reproduces."""
+        version = self.get_object()
+        inherited = rights.version_rights(version=version)
+        latest = rights.reproducibility_latest(version=version)
+        return Response({
+            "licences": [item.as_dict() for item in inherited],
+            "problems": rights.rights_problems(rights=inherited, brief=version.brief, on=timezone.localdate()),
+            "attribution": [item.licence.attribution for item in inherited if item.licence.attribution],
+            "reproducibility": s.ReproducibilityCheckSerializer(latest).data if latest else None,
+        })
+
+    @extend_schema(responses=s.ReproducibilityCheckSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def reproducibility(self, request, pk=None):
+        """Every check of the reproducibility watch on this version, newest first."""
+        checks = self.get_object().reproducibility_checks.all()[:100]
+        return Response(s.ReproducibilityCheckSerializer(checks, many=True).data)
 
     @extend_schema(responses=s.VersionSerializer(many=True))
     @action(detail=True, methods=["get"])

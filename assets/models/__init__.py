@@ -10,11 +10,12 @@ from .briefs import (
     Reference,
 )
 from .graph import Derivation, Generated, Operation, Phase, Used, Version, VersionSearch
+from .rights import Licence, ReproducibilityCheck
 from .weights import ModelWeights
 
 __all__ = [
     "ClientMembership",
     "Blob", "blob_storage_name", "DEFAULT_NEGATIVE_PROMPT", "Brief", "Campaign", "Client", "Prompt",
     "PromptTemplate", "Reference", "Derivation", "Generated", "Operation", "Phase", "Used", "Version", "VersionSearch",
-    "ModelWeights",
+    "ModelWeights", "Licence", "ReproducibilityCheck",
 ]

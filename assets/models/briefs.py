@@ -54,7 +54,17 @@ class Brief(models.Model):
     palette = ArrayField(models.CharField(max_length=7, validators=[validate_hex_colour]), default=list, blank=True)
     aspect = models.CharField(max_length=9, default="1:1", validators=[validate_aspect])
     channels = ArrayField(models.CharField(max_length=20, choices=Channel.choices), default=list, blank=True)
+    class AiUse(models.TextChoices):
+        NOT_ALLOWED = "notAllowed", "Not allowed"
+        ALLOWED = "allowed", "Allowed"
+        CONSTRAINED = "constrained", "Allowed with constraints (see notes)"
+
     content_type = models.CharField(max_length=20, choices=ContentType.choices, default=ContentType.CAMPAIGN)
+    commercial_use = models.BooleanField(default=True, help_text="The work is for commercial use: delivery refuses inputs "
+                                         "licensed for non-commercial use only")
+    ai_training = models.CharField("AI training and data mining", max_length=20, choices=AiUse.choices,
+                                   default=AiUse.NOT_ALLOWED,
+                                   help_text="What delivered files tell AI crawlers, in their content credentials")
     negative_prompt = models.TextField(default=DEFAULT_NEGATIVE_PROMPT, blank=True)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -29,9 +29,13 @@ def brief_create(
     content_type: str = Brief.ContentType.CAMPAIGN,
     negative_prompt: str = DEFAULT_NEGATIVE_PROMPT,
     notes: str = "",
+    commercial_use: bool = True,
+    ai_training: str = Brief.AiUse.NOT_ALLOWED,
     created_by=None,
 ) -> Brief:
     brief = Brief(
+        commercial_use=commercial_use,
+        ai_training=ai_training,
         campaign=campaign,
         title=title.strip(),
         palette=[colour.strip().upper() for colour in palette],

@@ -19,6 +19,7 @@ from assets.foreign_recipes import ForeignRecipe, ModelRef, recipe_read
 from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, Used, Version
 from assets.services.blobs import blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
+from assets.services.licences import licences_attach
 from assets.services.prompts import prompt_from_text
 from assets.services.versions import source_name_clean
 
@@ -43,8 +44,10 @@ def weights_match(*, ref: ModelRef, kind: str) -> ModelWeights | None:
     return weights.filter(Q(name__iexact=name) | Q(source_name__iexact=name) | Q(source_name__iexact=ref.name.strip())).first()
 
 
-def images_import(*, brief: Brief, sources: list, created_by=None) -> list[dict]:
-    """Import every file in `sources` (uploaded files or open files with a name): one report each, in order."""
+def images_import(*, brief: Brief, sources: list, licences: list = (), created_by=None) -> list[dict]:
+    """Import every file in `sources` (uploaded files or open files with a name): one report each, in order.
+
+    `licences` cover every imported file (a stock photo's, an agency's terms)."""
     if not sources:
         raise ApplicationError("choose at least one image to import")
     if len(sources) > MAX_FILES:
@@ -53,13 +56,13 @@ def images_import(*, brief: Brief, sources: list, created_by=None) -> list[dict]
     for source in sources:
         name = source_name_clean(getattr(source, "name", "") or "") or "image"
         try:
-            reports.append(_image_import(brief=brief, source=source, name=name, created_by=created_by))
+            reports.append(_image_import(brief=brief, source=source, name=name, licences=licences, created_by=created_by))
         except ApplicationError as exc:
             reports.append({"file": name, "imported": False, "error": exc.message, "code": exc.extra.get("code", "")})
     return reports
 
 
-def _image_import(*, brief: Brief, source, name: str, created_by) -> dict:
+def _image_import(*, brief: Brief, source, name: str, licences: list, created_by) -> dict:
     started_at = timezone.now()
     with image_ingest(source=source) as (blob, info):
         with blob_open(blob=blob) as handle:
@@ -75,6 +78,8 @@ def _image_import(*, brief: Brief, source, name: str, created_by) -> dict:
                                          seed=params.get("seed"), label=name[:200])
         derivation_output_add(derivation=derivation, version=version)
         derivation_finish(derivation=derivation, started_at=started_at)
+        if licences:
+            licences_attach(licences=licences, versions=[version], actor=created_by)
     return {**report, "version": version.pk, "derivation": derivation.pk, "sha256": blob.sha256}
 
 

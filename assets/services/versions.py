@@ -9,6 +9,7 @@ from assets.errors import ApplicationError
 from assets.models import Brief, Derivation, Operation, Phase, Reference, Used, Version
 from assets.services.blobs import image_ingest
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
+from assets.services.licences import licences_attach
 
 
 def source_name_clean(name: str) -> str:
@@ -27,6 +28,7 @@ def version_import(
     note: str = "",
     phase: str = Phase.PRODUCTION,
     label: str = "",
+    licences: list = (),
     created_by=None,
 ) -> Version:
     """An outside file (a retouch, a photo, an agency comp) enters the graph as an import derivation.
@@ -54,4 +56,6 @@ def version_import(
         )
         derivation_output_add(derivation=derivation, version=version)
         derivation_finish(derivation=derivation, started_at=started_at)
+        if licences:
+            licences_attach(licences=licences, versions=[version], actor=created_by)
     return version

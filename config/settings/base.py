@@ -261,6 +261,12 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else
 SEED_OUTBOX_DIR = Path(env_str("SEED_OUTBOX_DIR", str(MEDIA_ROOT / "outbox")))
 # A reminder goes this long before a round's deadline to invitees who have not decided.
 SEED_REMINDER_LEAD_HOURS = env_int("SEED_REMINDER_LEAD_HOURS", 24)
+# Producers hear of deliveries whose inherited licences run out within this many days.
+SEED_LICENCE_WARN_DAYS = env_int("SEED_LICENCE_WARN_DAYS", 30)
+# The reproducibility watch re-runs each final-approved master this often (sooner when the worker's environment
+# changes), spending at most this many worker seconds a night.
+SEED_WATCH_CADENCE_DAYS = env_int("SEED_WATCH_CADENCE_DAYS", 7)
+SEED_WATCH_BUDGET_S = env_int("SEED_WATCH_BUDGET_S", 3600)
 # Webhook deliveries: tries per event (backing off 1, 5, 25 … minutes), and consecutive failures that disable an endpoint.
 SEED_WEBHOOK_TRIES = env_int("SEED_WEBHOOK_TRIES", 5)
 SEED_WEBHOOK_DISABLE_AFTER = env_int("SEED_WEBHOOK_DISABLE_AFTER", 10)

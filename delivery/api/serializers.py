@@ -68,6 +68,10 @@ class VerificationSerializer(serializers.Serializer):
     file_name = serializers.CharField(allow_null=True)
     manifest_codes = serializers.ListField(child=serializers.CharField())
     claimed = serializers.DictField(allow_null=True)
+    approval = serializers.DictField(allow_null=True, help_text="The sign-off the file carries (com.seed.approval) or its "
+                                     "delivery's: client, round, stage, approving roles and organisations, time, master "
+                                     "sha256, and pixels: exact | changed")
+    approval_statement = serializers.CharField(allow_null=True)
 
 
 class FinishingCreateSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from PIL import Image
 from assets import colour
 from assets.errors import ApplicationError
 from assets.models import Version
+from assets.rights import rights_problems, version_rights
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_hash, blob_open
 from assets.services.runs import RunScope, run_enqueue, run_fail, run_guarded, run_progress
@@ -29,7 +30,7 @@ from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import delivery_record
 from delivery.services.lineage_facts import (chain_actions, generation_recipe, input_ingredients, lineage_summary,
                                              model_factor, recipe_lines, seed_of, stamp_build)
-from review.selectors import version_final_approval
+from review.selectors import approval_attestation, version_final_approval
 from review.services.audit import audit_event_append
 
 OVERRIDE_PERMISSION = "delivery.override_qc"
@@ -134,6 +135,11 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     with ThreadPoolExecutor(max_workers=settings.SEED_DELIVERY_THREADS) as pool:
         checked = list(pool.map(render_checked, presets))
     rendered, facts = [item for item, _ in checked], [fact for _, fact in checked]
+    inherited = version_rights(version=master)
+    rights = _rights_check(inherited=inherited, master=master)
+    for fact in facts:
+        fact["checks"].append(rights)
+        fact["passed"] = fact["passed"] and rights["passed"]
     if not all(fact["passed"] for fact in facts) and not delivery.override_reason:
         failed = [f"{fact['preset']}: {', '.join(c['check'] for c in fact['checks'] if not c['passed'])}"
                   for fact in facts if not fact["passed"]]
@@ -142,14 +148,17 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
         return "blocked"
 
     now = timezone.now()
-    summary = lineage_summary(master=master, graph=graph, chain=chain, approval=approval)
+    summary = lineage_summary(master=master, graph=graph, chain=chain, approval=approval, rights=inherited)
+    attestation = approval_attestation(approval=approval)
+    ai_use = provenance.training_mining(use=master.brief.ai_training)
     staging = scope.scratch_add(Path(settings.SEED_DELIVERY_DIR) / f".staging-{delivery.pk}-{delivery.claim_token}")
     staging.mkdir(parents=True, exist_ok=True)
     master_type = master.blob.media_type
     actions, parents = chain_actions(chain, graph)
     signed_master_path = provenance.sign_to_temp(
         data=master_bytes, media_type=master_type, directory=staging, ingredients=[*parents, *input_ingredients(chain, graph)],
-        manifest=provenance.manifest_build(title=f"v{master.pk}", media_type=master_type, actions=actions, lineage=summary),
+        manifest=provenance.manifest_build(title=f"v{master.pk}", media_type=master_type, actions=actions, lineage=summary,
+                                           approval=attestation, ai_use=ai_use),
     )
     master_ingredient = provenance.ingredient_archive(ingredient=provenance.Ingredient(
         title=f"approved master v{master.pk} ({master.blob_id[:12]})", relationship="parentOf", media_type=master_type,
@@ -157,14 +166,25 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     signed_master_path.unlink()
     files = _variants_sign(delivery=delivery, master=master, rendered=rendered, facts=facts, staging=staging, when=now,
                            stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now), summary=summary,
-                           master_ingredient=master_ingredient, seed=seed_of(master, graph), focal=focal)
+                           master_ingredient=master_ingredient, seed=seed_of(master, graph), focal=focal,
+                           approval=attestation, ai_use=ai_use)
     delivery_record(delivery=delivery, master=master, master_image=master_image, files=files, facts=facts, graph=graph,
-                    summary=summary, staging=staging, scope=scope)
+                    summary=summary, approval=attestation, staging=staging, scope=scope)
     return "succeeded"
 
 
+def _rights_check(*, inherited, master: Version) -> dict:
+    """The QC check of the licences the master inherits: commercial work needs commercial terms, and none may have
+    run out by today; blocked like any QC failure, and a producer may override it with a reason."""
+    problems = rights_problems(rights=inherited, brief=master.brief, on=timezone.localdate())
+    return {"check": "rights", "passed": not problems, "value": len(problems), "limit": 0, "problems": problems,
+            "licences": [item.licence.name for item in inherited],
+            "detail": "; ".join(problem["detail"] for problem in problems) or
+                      (f"{len(inherited)} inherited licence(s) allow this use" if inherited else "no licence recorded upstream")}
+
+
 def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, staging: Path, when, stamp, summary,
-                   master_ingredient, seed, focal) -> list[tuple]:
+                   master_ingredient, seed, focal, approval: dict, ai_use: dict) -> list[tuple]:
     """Name, encode, stamp and sign each rendition in the staging folder, with the signed master as its parent.
 
     Names are chosen in order (a clash takes a suffix); encoding and signing run on the delivery threads,
@@ -200,7 +220,8 @@ def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, stag
                                        "crop": list(item.crop), "file_name": name}}
         signed = provenance.sign_to_temp(
             data=unsigned, media_type=preset.media_type, directory=staging, ingredients=[master_ingredient],
-            manifest=provenance.manifest_build(title=name, media_type=preset.media_type, actions=actions, lineage=variant_summary),
+            manifest=provenance.manifest_build(title=name, media_type=preset.media_type, actions=actions, lineage=variant_summary,
+                                               approval=approval, ai_use=ai_use),
         )
         final = staging / name
         os.replace(signed, final)

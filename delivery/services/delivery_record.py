@@ -24,13 +24,15 @@ from review.services.audit import audit_event_append
 from review.services.notifications import Message, absolute, notify_user, webhooks_notify
 
 
-def delivery_record(*, delivery, master, master_image, files, facts, graph, summary, staging: Path, scope: RunScope) -> Path:
+def delivery_record(*, delivery, master, master_image, files, facts, graph, summary, approval: dict, staging: Path,
+                    scope: RunScope) -> Path:
     """Store the variants as versions made by rendition derivations, write the bundle, and move the folder into place."""
     final_dir = Path(settings.SEED_DELIVERY_DIR) / str(delivery.pk)
     moved = False
     try:
         with transaction.atomic():
             report = _rows_record(delivery=delivery, master=master, master_image=master_image, files=files, scope=scope)
+            report.update(approval=approval, rights=summary["rights"], attribution=summary["attribution"])
             bundle_name = f"delivery_{delivery.pk}_v{master.pk}.zip"
             bundle_sha256, bundle_size = _bundle_write(
                 staging=staging, name=bundle_name, files=[name for _, _, name, _, _ in files], report=report,

@@ -91,8 +91,9 @@ def _edge_ref(edge: Used) -> dict:
     return ref
 
 
-def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivation], approval) -> dict:
-    """What the custom C2PA assertion and the bundle's report say about the master's ancestry."""
+def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivation], approval, rights=()) -> dict:
+    """What the custom C2PA assertion and the bundle's report say about the master's ancestry, with the licences it
+    inherits and the credits they ask for."""
     outputs: dict[int, list[str]] = {}
     for edge in graph.generated:
         outputs.setdefault(edge.derivation_id, []).append(graph.versions[edge.version_id].blob_id)
@@ -101,6 +102,10 @@ def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivat
         "client": master.brief.campaign.client.name,
         "approval": {"id": approval.pk, "round": approval.review_round_id, "sha256": approval.sha256,
                      "at": approval.created_at.isoformat()},
+        "rights": [{"licence": item.licence.name, "spdx_id": item.licence.spdx_id, "commercial_use": item.licence.commercial_use,
+                    "expires_on": item.licence.expires_on.isoformat() if item.licence.expires_on else None}
+                   for item in rights],
+        "attribution": [item.licence.attribution for item in rights if item.licence.attribution],
         "chain": [{"derivation": d.pk, "op": d.op, "phase": d.phase, "params": d.params,
                    "inputs": [_edge_ref(edge) for edge in graph.inputs.get(d.pk, [])],
                    "outputs": outputs.get(d.pk, [])} for d in chain],

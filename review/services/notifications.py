@@ -131,6 +131,17 @@ def producers():
     return get_user_model().objects.filter(groups__name=PRODUCER, is_active=True).exclude(email="")
 
 
+def producers_notify(*, kind: str, subject: str, lines: list[str], key: str, link: str = "", users=None) -> int:
+    """Tell producers of a studio event with no round (a licence running out, a master that drifted): `users`, or
+    every producer; once per `key` and person."""
+    told = 0
+    for user in (users if users is not None else producers()):
+        if notify_user(user=user, message=Message(kind=kind, subject=subject, lines=lines), key=f"{key}:{user.pk}",
+                       link=absolute(link) if link.startswith("/") else link):
+            told += 1
+    return told
+
+
 def notification_send(*, notification_id: int) -> str:
     """Send one e-mail through the configured backend, once.
 

@@ -121,7 +121,7 @@ def test_failed_qc_blocks_until_a_producer_overrides_with_a_reason(people, maste
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.BLOCKED and "background_contrast" in delivery.error
     [fact] = delivery.qc
-    assert {c["check"] for c in fact["checks"]} == {"resolution", "background_contrast", "brand_palette"}
+    assert {c["check"] for c in fact["checks"]} == {"resolution", "background_contrast", "brand_palette", "rights"}
     assert not DeliveryItem.objects.exists()
     with pytest.raises(ApplicationError, match="only a producer"):
         delivery_override(delivery=delivery, reason="client asked", user=people["client"])
@@ -229,7 +229,7 @@ def test_a_master_in_the_brand_palette_passes_qc_and_delivers_with_no_override(p
     assert delivery.override_reason == "" and delivery.overridden_by is None
     [fact] = delivery.qc
     assert fact["passed"] and {c["check"]: c["passed"] for c in fact["checks"]} == {
-        "resolution": True, "background_contrast": True, "brand_palette": True}
+        "resolution": True, "background_contrast": True, "brand_palette": True, "rights": True}
     assert fact["nearest_brand_colour"] in ("#FE2C54", "#00E0FF") and fact["nearest_brand_delta_e"] < 1
     item = delivery.items.get()
     assert item.qc == fact and item.manifest_state == "trusted"

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assets.models import Derivation, Generated, Prompt, PromptTemplate, Used
+from assets.models import Derivation, Generated, Licence, Prompt, PromptTemplate, ReproducibilityCheck, Used
 from assets.services.briefs import reference_create
 from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, GridCell, GridJob, ReproductionRun
@@ -63,6 +63,10 @@ def aurora(cast, tiny):
     delivery = Delivery.objects.create(version=version, approval=approval, state=Delivery.State.SUCCEEDED, folder="1",
                                        bundle_name="aurora.zip", created_by=alice)
     FocalPoint.objects.create(version=version, x=0.3, y=0.6)
+    licence = Licence.objects.create(name=f"{SECRET} licence", commercial_use=False, attribution=SECRET)
+    licence.model_weights.add(tiny["lora_a"])
+    ReproducibilityCheck.objects.create(version=version, verdict="drifted", detail=SECRET, environment_digest="0" * 64,
+                                        trigger="schedule", wall_seconds=1.0)
     return {
         "client": [brief.campaign.client_id], "campaign": [brief.campaign_id], "brief": [brief.pk],
         "version": [version.pk, cast["version_a2"].pk], "reference": [reference.pk], "prompttemplate": [template.pk],
@@ -81,6 +85,7 @@ def aurora(cast, tiny):
         "auditevent": list(AuditEvent.objects.values_list("pk", flat=True)),
         # The studio's model registry is nobody's client data, and no client's business either.
         "modelweights": [tiny["base"].pk, tiny["lora_a"].pk],
+        "licence": [licence.pk],
         "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id, tiny["base"].sha256, tiny["lora_a"].sha256],
     }
 

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assets.errors import ApplicationError
 from assets.models import Brief
+from assets.services.licences import licence_find
 from assets.services.recipe_imports import images_import
 
 
@@ -17,6 +18,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path)
         parser.add_argument("--brief", required=True, type=int)
+        parser.add_argument("--licence", action="append", default=[], metavar="NAME_OR_SPDX",
+                            help="a licence (its name or SPDX id) that covers every imported file; repeatable")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
@@ -26,11 +29,15 @@ class Command(BaseCommand):
         missing = [str(path) for path in options["paths"] if not path.is_file()]
         if missing:
             raise CommandError(f"not a file: {', '.join(missing)}")
+        try:
+            licences = [licence_find(term=term) for term in options["licence"]]
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
         with ExitStack() as files:
             # The file's own name, never its path: names are labels, and a path is refused as one.
             sources = [File(files.enter_context(path.open("rb")), name=path.name) for path in options["paths"]]
             try:
-                reports = images_import(brief=brief, sources=sources)
+                reports = images_import(brief=brief, sources=sources, licences=licences)
             except ApplicationError as exc:
                 raise CommandError(exc.message) from exc
         if options["json"]:

@@ -44,3 +44,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {result.match} match: version {result.version_id}" + (f", distance {result.distance} bits" if result.match == "perceptual" else ""))
         if result.delivery_id:
             self.stdout.write(f"  delivery {result.delivery_id}" + (f", preset {result.preset}, delivered as {result.file_name}" if result.preset else ""))
+        if result.approval_statement:
+            self.stdout.write(f"  {result.approval_statement}")

@@ -1,0 +1,168 @@
+"""The reproducibility watch: re-run final-approved masters before anyone needs them, and say what drifted.
+
+One django-q2 schedule runs `reproducibility_watch` nightly; a worker that starts under a new environment
+(new torch, diffusers, driver …) queues a run too. Each run re-checks, oldest check first, every master whose
+last check is older than the cadence or was made under another environment, and stops before the night's
+budget of worker seconds would be overrun (each check is estimated by its last one, or by the recorded run
+times of its chain). A Postgres advisory lock keeps two runs from checking the same masters at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from assets import hooks
+from assets.errors import ApplicationError
+from assets.models import ReproducibilityCheck, Version
+
+logger = logging.getLogger(__name__)
+
+WATCH_SCHEDULE = "generation: reproducibility watch"
+_LOCK_KEY = int.from_bytes(hashlib.sha256(b"seed reproducibility watch").digest()[:8], "big", signed=True)
+# A check with nothing to estimate from (no run times recorded) is taken to cost this much.
+_UNKNOWN_COST_S = 60.0
+
+
+def current_environment() -> tuple[dict, str]:
+    from generation.environment import environment_digest, environment_fingerprint
+    from generation.loader import process_cache
+
+    placement = process_cache().placement
+    fingerprint = environment_fingerprint(device=placement.device, dtype=placement.dtype_name)
+    return fingerprint, environment_digest(fingerprint)
+
+
+@dataclass
+class WatchPlan:
+    due: list[tuple[Version, float, str]] = field(default_factory=list)  # (master, estimated seconds, trigger)
+    skipped: int = 0  # due, but over the budget: first in line next night
+
+
+def watch_plan(*, digest: str, budget_s: float, now=None) -> WatchPlan:
+    """The masters to check now, oldest check first, as many as the budget's estimates allow."""
+    now = now or timezone.now()
+    latest = ReproducibilityCheck.objects.filter(version=OuterRef("pk")).order_by("-checked_at", "-id")
+    masters = (Version.objects.filter(status=Version.Status.APPROVED)
+               .annotate(last_checked=Subquery(latest.values("checked_at")[:1]),
+                         last_digest=Subquery(latest.values("environment_digest")[:1]),
+                         last_cost=Subquery(latest.values("wall_seconds")[:1]),
+                         recorded_cost=F("generated_by__derivation__wall_seconds"))
+               .filter(Q(last_checked__isnull=True) | Q(last_checked__lt=now - timedelta(days=settings.SEED_WATCH_CADENCE_DAYS))
+                       | ~Q(last_digest=digest))
+               .order_by(F("last_checked").asc(nulls_first=True), "pk"))
+    plan, committed = WatchPlan(), 0.0
+    for master in masters:
+        estimate = master.last_cost or master.recorded_cost or _UNKNOWN_COST_S
+        if committed + estimate > budget_s:
+            plan.skipped += 1
+            continue
+        trigger = (ReproducibilityCheck.Trigger.ENVIRONMENT if master.last_digest and master.last_digest != digest
+                   else ReproducibilityCheck.Trigger.SCHEDULE)
+        plan.due.append((master, estimate, trigger))
+        committed += estimate
+    return plan
+
+
+def reproducibility_check(*, version: Version, trigger: str, digest: str | None = None) -> ReproducibilityCheck:
+    """Re-run one version's chain and record what came out, or why it could not be re-run."""
+    from generation.reproduce import version_reproduce
+
+    if digest is None:
+        digest = current_environment()[1]
+    started = time.monotonic()
+    values: dict = {}
+    try:
+        reproduction = version_reproduce(version=version)
+    except ApplicationError as exc:
+        code = exc.extra.get("code", "")
+        cause = (ReproducibilityCheck.Cause.MISSING_WEIGHTS if code in ("missing_weights", "missing_config")
+                 else ReproducibilityCheck.Cause.UNRUNNABLE)
+        detail = f"weights sha256 {exc.extra.get('sha256')}: {exc.message}" if code == "missing_weights" else exc.message
+        values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": cause, "detail": detail}
+    except FileNotFoundError as exc:
+        values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": ReproducibilityCheck.Cause.MISSING_INPUT,
+                  "detail": f"a recorded input's file is missing from the store: {exc.filename or exc}"}
+    else:
+        diff = reproduction.fingerprint_diff
+        identical = reproduction.verdict == ReproducibilityCheck.Verdict.BIT_IDENTICAL
+        values = {"verdict": reproduction.verdict, "distance": reproduction.distance, "fingerprint_diff": diff,
+                  "reproduced_sha256": reproduction.sha256}
+        if not identical:
+            values["cause"] = ReproducibilityCheck.Cause.ENVIRONMENT if diff else ReproducibilityCheck.Cause.UNEXPLAINED
+            values["detail"] = (", ".join(f"{d['field']}: {d['recorded']!r} → {d['current']!r}" for d in diff)
+                                or "same environment fields, different pixels")
+    with transaction.atomic():
+        check = ReproducibilityCheck.objects.create(version=version, trigger=trigger, environment_digest=digest,
+                                                    wall_seconds=round(time.monotonic() - started, 3), **values)
+        if check.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL:
+            _drift_notify(check)
+    return check
+
+
+def _drift_notify(check: ReproducibilityCheck) -> None:
+    version = check.version
+    hooks.producers_notify(
+        kind="reproducibility", key=f"reproducibility:{version.pk}:{check.verdict}:{check.environment_digest[:16]}",
+        subject=f"v{version.pk} of {version.brief.title} no longer reproduces bit for bit: {check.get_verdict_display().lower()}",
+        lines=[f"The reproducibility watch re-ran v{version.pk} on {check.checked_at:%Y-%m-%d}: {check.get_verdict_display()}"
+               + (f", perceptual distance {check.distance:g} bits" if check.distance is not None else "") + ".",
+               f"Cause: {check.get_cause_display()}" + (f" ({check.detail})" if check.detail else "")],
+        link=f"/admin/assets/version/{version.pk}/change/")
+
+
+def reproducibility_watch(*, budget_s: float | None = None) -> dict:
+    """One night's run: the plan, then the checks in order, never past the budget in seconds actually spent."""
+    budget = float(settings.SEED_WATCH_BUDGET_S if budget_s is None else budget_s)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            return {"checked": 0, "skipped": 0, "spent_s": 0.0, "busy": True}
+    try:
+        _, digest = current_environment()
+        plan = watch_plan(digest=digest, budget_s=budget)
+        spent, checked, verdicts = 0.0, 0, {}
+        for master, estimate, trigger in plan.due:
+            if spent + estimate > budget:
+                plan.skipped += 1
+                continue
+            check = reproducibility_check(version=master, trigger=trigger, digest=digest)
+            spent += check.wall_seconds
+            checked += 1
+            verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
+        logger.info("reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later: %s",
+                    checked, spent, budget, plan.skipped, verdicts)
+        return {"checked": checked, "skipped": plan.skipped, "spent_s": round(spent, 3), "budget_s": budget,
+                "verdicts": verdicts, "environment_digest": digest}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+
+
+def watch_schedule_ensure(**kwargs) -> None:
+    """The nightly watch, made on migrate; migrating again changes nothing."""
+    from django_q.models import Schedule
+
+    Schedule.objects.get_or_create(name=WATCH_SCHEDULE, defaults={
+        "func": "generation.tasks.reproducibility_watch", "schedule_type": Schedule.DAILY, "repeats": -1,
+        "next_run": (timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)})
+
+
+def watch_on_new_environment() -> bool:
+    """At worker start: a run of the watch when this worker's environment is one no check has run under yet."""
+    from django_q.tasks import async_task
+
+    _, digest = current_environment()
+    newest = ReproducibilityCheck.objects.values_list("environment_digest", flat=True).first()
+    if newest is None or newest == digest or not Version.objects.filter(status=Version.Status.APPROVED).exists():
+        return False
+    transaction.on_commit(lambda: async_task("generation.tasks.reproducibility_watch"))
+    return True
