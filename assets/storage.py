@@ -31,7 +31,8 @@ class WriteOnceFileSystemStorage(FileSystemStorage):
                 for chunk in content.chunks():
                     handle.write(chunk)
                 handle.flush()
-                os.fsync(handle.fileno())
+                # The data and the size it needs to be read back; the name's durability is the directory fsync below.
+                os.fdatasync(handle.fileno())
             os.chmod(temp_path, self.file_permissions_mode or 0o644)
             try:
                 os.link(temp_path, full_path)

@@ -28,8 +28,8 @@ from assets.services.runs import RunScope, run_enqueue, run_fail, run_guarded, r
 from delivery import provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import delivery_record
-from delivery.services.lineage_facts import (chain_actions, generation_recipe, input_ingredients, lineage_summary,
-                                             model_factor, recipe_lines, seed_of, stamp_build)
+from delivery.services.lineage_facts import (chain_actions, generation_recipe, input_ingredients, lineage_carried,
+                                             lineage_summary, model_factor, recipe_lines, seed_of, stamp_build)
 from review.selectors import approval_attestation, version_final_approval
 from review.services.audit import audit_event_append
 
@@ -128,8 +128,10 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     factor = model_factor(chain)
     palette = master.brief.palette
 
+    halved = renditions.halved_master(master_image, presets)
+
     def render_checked(preset: ChannelPreset) -> tuple[renditions.Rendered, dict]:
-        item = renditions.render(master=master_image, preset=preset, focal=focal, slate=slate)
+        item = renditions.render(master=master_image, preset=preset, focal=focal, slate=slate, halved=halved)
         return item, renditions.qc_facts(rendered=item, palette=palette, upscaled_by=factor)
 
     with ThreadPoolExecutor(max_workers=settings.SEED_DELIVERY_THREADS) as pool:
@@ -153,21 +155,14 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     ai_use = provenance.training_mining(use=master.brief.ai_training)
     staging = scope.scratch_add(Path(settings.SEED_DELIVERY_DIR) / f".staging-{delivery.pk}-{delivery.claim_token}")
     staging.mkdir(parents=True, exist_ok=True)
-    master_type = master.blob.media_type
-    actions, parents = chain_actions(chain, graph)
-    signed_master_path = provenance.sign_to_temp(
-        data=master_bytes, media_type=master_type, directory=staging, ingredients=[*parents, *input_ingredients(chain, graph)],
-        manifest=provenance.manifest_build(title=f"v{master.pk}", media_type=master_type, actions=actions, lineage=summary,
-                                           approval=attestation, ai_use=ai_use),
-    )
-    master_ingredient = provenance.ingredient_archive(ingredient=provenance.Ingredient(
-        title=f"approved master v{master.pk} ({master.blob_id[:12]})", relationship="parentOf", media_type=master_type,
-        data=signed_master_path.read_bytes(), label="master"))
-    signed_master_path.unlink()
+    # One claim per delivered file: its actions are the recorded chain, then the crop and resize that made it; the
+    # inputs that carry content (an imported start, references, masks) are read once here and cited by every file.
+    chain_steps, parents = chain_actions(chain, graph)
+    ingredients = [provenance.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]]
     files = _variants_sign(delivery=delivery, master=master, rendered=rendered, facts=facts, staging=staging, when=now,
-                           stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now), summary=summary,
-                           master_ingredient=master_ingredient, seed=seed_of(master, graph), focal=focal,
-                           approval=attestation, ai_use=ai_use)
+                           stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now),
+                           carried=lineage_carried(summary), chain_steps=chain_steps, ingredients=ingredients,
+                           seed=seed_of(master, graph), focal=focal, approval=attestation, ai_use=ai_use)
     delivery_record(delivery=delivery, master=master, master_image=master_image, files=files, facts=facts, graph=graph,
                     summary=summary, approval=attestation, staging=staging, scope=scope)
     return "succeeded"
@@ -183,9 +178,9 @@ def _rights_check(*, inherited, master: Version) -> dict:
                       (f"{len(inherited)} inherited licence(s) allow this use" if inherited else "no licence recorded upstream")}
 
 
-def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, staging: Path, when, stamp, summary,
-                   master_ingredient, seed, focal, approval: dict, ai_use: dict) -> list[tuple]:
-    """Name, encode, stamp and sign each rendition in the staging folder, with the signed master as its parent.
+def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, staging: Path, when, stamp, carried: dict,
+                   chain_steps: list[dict], ingredients: list, seed, focal, approval: dict, ai_use: dict) -> list[tuple]:
+    """Name, encode, stamp and sign each rendition in the staging folder.
 
     Names are chosen in order (a clash takes a suffix); encoding and signing run on the delivery threads,
     as Pillow and the C2PA library both work outside the interpreter lock.
@@ -207,19 +202,18 @@ def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, stag
         preset = item.preset
         icc = provenance.srgb_icc() if preset.colour_profile == ChannelPreset.Profile.SRGB else None
         unsigned = provenance.encode_stamped(item.image, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc)
-        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["master"]}}]
+        actions = list(chain_steps)
         if item.crop != (0, 0, master.width, master.height):
             actions.append({"action": "c2pa.cropped", "description": f"around the focal point {focal}: box {list(item.crop)}"})
         actions.append({"action": "c2pa.resized", "description": f"to {preset.width}x{preset.height} for {preset.name}"})
         if preset.kind == ChannelPreset.Kind.PRESENTATION:
             actions.append({"action": "c2pa.edited", "description": "laid out on a presentation slate with its recipe"})
         actions.append({"action": "c2pa.published", "description": f"delivery {delivery.pk}, preset {preset.slug}"})
-        # The chain itself is in the master's manifest, carried as this file's parent ingredient.
-        variant_summary = {**{k: v for k, v in summary.items() if k != "chain"}, "delivery_id": delivery.pk, "preset": preset.slug,
+        variant_summary = {**carried, "delivery_id": delivery.pk, "preset": preset.slug,
                            "variant": {"width": preset.width, "height": preset.height, "format": preset.format,
                                        "crop": list(item.crop), "file_name": name}}
         signed = provenance.sign_to_temp(
-            data=unsigned, media_type=preset.media_type, directory=staging, ingredients=[master_ingredient],
+            data=unsigned, media_type=preset.media_type, directory=staging, ingredients=ingredients,
             manifest=provenance.manifest_build(title=name, media_type=preset.media_type, actions=actions, lineage=variant_summary,
                                                approval=approval, ai_use=ai_use),
         )

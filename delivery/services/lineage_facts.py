@@ -112,6 +112,17 @@ def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivat
     }
 
 
+def lineage_carried(summary: dict) -> dict:
+    """What every delivered file's manifest says of the lineage: the summary with each step's kind, parameters and
+    inputs by hash, without the prompt texts (the EXIF infotext has the recipe's) and the batch siblings' hashes. The
+    whole graph is in the bundle's lineage.json, and in Seed under the master's sha256."""
+    chain = [{"derivation": step["derivation"], "op": step["op"],
+              "params": {key: value for key, value in step["params"].items() if key != "metadata"},
+              "inputs": [{key: value for key, value in ref.items() if key != "text"} for ref in step["inputs"]]}
+             for step in summary["chain"]]
+    return {**summary, "chain": chain}
+
+
 def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[dict], list[provenance.Ingredient]]:
     """The chain in C2PA's vocabulary; an imported start is `opened` with the imported file as its parent."""
     actions, ingredients = [], []

@@ -51,15 +51,17 @@ def test_a_delivered_jpeg_carries_exif_and_a_trusted_c2pa_manifest(people, maste
     report = manifest_read(data=data, media_type="image/jpeg")
     assert report.state == "trusted", report.codes
     assert report.lineage["version_id"] == master.pk and report.lineage["delivery_id"] == delivery.pk
-    actions = [a["action"] for a in report.manifest["assertions"][0]["data"]["actions"]]
-    assert actions[0] == "c2pa.opened" and "c2pa.resized" in actions
-    [parent] = report.manifest["ingredients"]
-    assert parent["relationship"] == "parentOf"
-    # Both claims (variant and master) carry the signer's certificate but not the root the reader trusts anyway.
+    # One claim: the recorded chain (generated, then palette-snapped), then the crop and resize that made this file.
+    steps = report.manifest["assertions"][0]["data"]["actions"]
+    assert steps[0]["action"] == "c2pa.created" and steps[0]["digitalSourceType"].endswith("trainedAlgorithmicMedia")
+    assert [a["action"] for a in steps][-2:] == ["c2pa.resized", "c2pa.published"]
+    assert report.manifest.get("ingredients", []) == []  # a generated master has no outside file to cite
+    assert [step["op"] for step in report.lineage["chain"]] == [d.op for d in [master.generated_by.derivation]]
+    assert "text" not in json.dumps(report.lineage["chain"])  # prompts travel in the EXIF infotext, not twice
+    # The claim carries the signer's certificate but not the root the reader trusts anyway.
     [root] = x509.load_pem_x509_certificates(Path(settings.SEED_C2PA_TRUST_ANCHORS).read_bytes())
     signer = x509.load_pem_x509_certificates(Path(settings.SEED_C2PA_CERT).read_bytes())[0]
-    assert data.count(signer.public_bytes(Encoding.DER)) == 2 and root.public_bytes(Encoding.DER) not in data
-    # The master's own manifest travels inside the variant's store and starts with the generation.
+    assert data.count(signer.public_bytes(Encoding.DER)) == 1 and root.public_bytes(Encoding.DER) not in data
     variant_version = item.version
     assert variant_version.blob_id == item.version.blob_id and variant_version.status == Version.Status.DELIVERED
     rendition = variant_version.generated_by.derivation

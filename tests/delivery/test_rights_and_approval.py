@@ -149,3 +149,34 @@ def test_producers_hear_once_of_deliveries_whose_licence_runs_out(people, master
     listing = client.get(f"/admin/delivery/delivery/?licence_expiring={settings.SEED_LICENCE_WARN_DAYS}").content.decode()
     assert f"delivery #{delivery.pk} of" in listing
     assert f"delivery #{delivery.pk} of" not in client.get("/admin/delivery/delivery/?licence_expiring=0").content.decode()
+
+
+def test_an_imported_master_is_cited_as_the_parent_of_every_delivered_file(people, run_jobs):
+    """An outside file (here a retouch made from a stock reference) opens the chain: each delivered file's one claim
+    cites it as parentOf and the reference as inputTo, read once for the whole delivery."""
+    from assets.services.briefs import reference_create
+    from assets.services.versions import version_import
+    from delivery.provenance import manifest_read
+    from tests.delivery.conftest import approve
+    from tests.factories import image_file
+
+    brief = people["brief"]
+    stock = reference_create(brief=brief, source=image_file("stock.png", size=(64, 64), colour=(0, 224, 255)), title="stock")
+    retouch = version_import(brief=brief, source=image_file("retouch.png", size=(256, 256), colour=(254, 44, 84)),
+                             references=[stock], created_by=people["producer"])
+    approve(retouch, producer=people["producer"], client_user=people["client"])
+    with run_jobs():
+        delivery = delivery_create(version=retouch, presets=[small_preset(width=96, height=96), small_preset("wide", 128, 72)],
+                                   created_by=people["producer"], override_reason="flat test colours")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    for path in delivered_files(delivery):
+        report = manifest_read(data=path.read_bytes(), media_type="image/jpeg")
+        assert report.state == "trusted", report.codes
+        steps = report.manifest["assertions"][0]["data"]["actions"]
+        assert steps[0]["action"] == "c2pa.opened"
+        cited = {ingredient["label"]: ingredient for ingredient in report.manifest["ingredients"]}
+        [opened] = steps[0]["parameters"]["ingredients"]
+        parent = cited[opened["url"].rsplit("/", 1)[-1]]
+        assert (parent["relationship"], parent["instance_id"]) == ("parentOf", "imported")
+        assert sorted(ingredient["relationship"] for ingredient in cited.values()) == ["inputTo", "parentOf"]

@@ -365,3 +365,21 @@ def test_a_file_discarded_before_the_record_statement_is_written_again(tiny, med
     with connection.execute_wrapper(discard_first):
         derivation_outputs_record(derivation=derivation, outputs=[output], blobs=BlobsStored(), environment={})
     assert storages["blobs"].exists(name) and Blob.objects.filter(sha256=output.sha256).exists()
+
+
+def test_the_recipe_the_worker_reads_by_hand_is_the_one_the_orm_reads(tiny):
+    """recipe_of reads the used edges with hand-written SQL: every field, JSON included, must match the ORM's rows."""
+    from django.forms.models import model_to_dict
+
+    from generation.selectors import recipe_of
+
+    job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can {subject}",
+                                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.6), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
+                                params={**FAST, "seed": 9, "batch_size": 1})
+    derivation = job.batches.get().derivation
+    recipe = recipe_of(derivation=derivation)
+    by_orm = {edge.pk: edge for edge in derivation.used.select_related("prompt", "model_weights")}
+    assert model_to_dict(recipe.prompt) == model_to_dict(by_orm[next(pk for pk, e in by_orm.items() if e.role == "prompt")].prompt)
+    assert isinstance(recipe.base.files, dict) and model_to_dict(recipe.base) == model_to_dict(tiny["base"])
+    assert [(model_to_dict(weights), weight) for weights, weight in recipe.loras] == [
+        (model_to_dict(tiny["lora_a"]), 0.6), (model_to_dict(tiny["lora_b"]), 0.3)]
