@@ -47,8 +47,10 @@ class WatchPlan:
     skipped: int = 0  # due, but over the budget: first in line next night
 
 
-def watch_plan(*, digest: str, budget_s: float, now=None) -> WatchPlan:
-    """The masters to check now, oldest check first, as many as the budget's estimates allow."""
+def watch_plan(*, digest: str, budget_s: float, now=None, whole_budget_s: float | None = None) -> WatchPlan:
+    """The masters to check now, oldest check first, as many as the budget's estimates allow; the first one is taken
+    even past `budget_s` (a slice of the night) while it fits `whole_budget_s`, so no master is too long to check."""
+    whole = budget_s if whole_budget_s is None else whole_budget_s
     now = now or timezone.now()
     latest = ReproducibilityCheck.objects.filter(version=OuterRef("pk")).order_by("-checked_at", "-id")
     masters = (Version.objects.filter(status=Version.Status.APPROVED)
@@ -62,7 +64,7 @@ def watch_plan(*, digest: str, budget_s: float, now=None) -> WatchPlan:
     plan, committed = WatchPlan(), 0.0
     for master in masters:
         estimate = master.last_cost or master.recorded_cost or _UNKNOWN_COST_S
-        if committed + estimate > budget_s:
+        if committed + estimate > budget_s and (plan.due or estimate > whole):
             plan.skipped += 1
             continue
         trigger = (ReproducibilityCheck.Trigger.ENVIRONMENT if master.last_digest and master.last_digest != digest
@@ -119,29 +121,41 @@ def _drift_notify(check: ReproducibilityCheck) -> None:
         link=f"/admin/assets/version/{version.pk}/change/")
 
 
-def reproducibility_watch(*, budget_s: float | None = None) -> dict:
-    """One night's run: the plan, then the checks in order, never past the budget in seconds actually spent."""
+def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | None = None) -> dict:
+    """One night's run: the plan, then the checks in order, never past the budget in seconds actually spent.
+
+    A task may run for the worker's task timeout only, so one run spends at most `slice_s` (80 % of it by default)
+    and, when it checked something and masters are still due, queues the next slice with what is left of the budget.
+    """
     budget = float(settings.SEED_WATCH_BUDGET_S if budget_s is None else budget_s)
+    run_budget = min(budget, float(slice_s if slice_s is not None else settings.Q_CLUSTER["timeout"] * 0.8))
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
         if not cursor.fetchone()[0]:
             return {"checked": 0, "skipped": 0, "spent_s": 0.0, "busy": True}
     try:
         _, digest = current_environment()
-        plan = watch_plan(digest=digest, budget_s=budget)
+        plan = watch_plan(digest=digest, budget_s=run_budget, whole_budget_s=budget)
         spent, checked, verdicts = 0.0, 0, {}
         for master, estimate, trigger in plan.due:
-            if spent + estimate > budget:
+            if checked and spent + estimate > run_budget:
                 plan.skipped += 1
                 continue
             check = reproducibility_check(version=master, trigger=trigger, digest=digest)
             spent += check.wall_seconds
             checked += 1
             verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
-        logger.info("reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later: %s",
-                    checked, spent, budget, plan.skipped, verdicts)
+        left = round(budget - spent, 3)
+        continued = bool(plan.skipped and checked and run_budget < budget and left > 0)
+        if continued:
+            from django_q.tasks import async_task
+
+            async_task("generation.tasks.reproducibility_watch", left, task_name=f"reproducibility-watch-{left:.0f}s-left")
+        logger.info("reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later%s: %s", checked, spent,
+                    run_budget, plan.skipped, " (continuing)" if continued else "", verdicts)
         return {"checked": checked, "skipped": plan.skipped, "spent_s": round(spent, 3), "budget_s": budget,
-                "verdicts": verdicts, "environment_digest": digest}
+                "slice_s": run_budget, "continued_with_s": left if continued else None, "verdicts": verdicts,
+                "environment_digest": digest}
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])

@@ -72,6 +72,20 @@ def test_the_watch_checks_oldest_first_and_stays_within_its_budget(tiny, run_job
 
 
 @pytest.mark.django_db
+def test_a_budget_longer_than_the_task_timeout_is_spent_in_slices(tiny, run_jobs, producer):
+    masters = _masters(tiny, run_jobs, 3)
+    _, digest = current_environment()
+    for days, version in enumerate(masters, start=10):
+        _aged(version, days=days, wall_seconds=10.0, digest=digest)
+    # A slice fits one 10 s estimate: each run checks one master and queues the next with what is left of the budget.
+    result = reproducibility_watch(budget_s=100, slice_s=15)
+    assert result["checked"] == 1 and result["continued_with_s"] is not None and result["continued_with_s"] < 100
+    fresh = ReproducibilityCheck.objects.filter(checked_at__gte=timezone.now() - timedelta(minutes=10))
+    assert sorted(fresh.values_list("version_id", flat=True)) == sorted(v.pk for v in masters)  # each once, none twice
+    assert watch_plan(digest=digest, budget_s=1000).due == []
+
+
+@pytest.mark.django_db
 def test_a_missing_model_names_its_sha256_and_the_producer_hears_of_it(tiny, run_jobs, producer, client):
     [master] = _masters(tiny, run_jobs, 1, lora=tiny["lora_b"])
     storages["blobs"].delete(tiny["lora_b"].blob.storage_name)
