@@ -132,11 +132,16 @@ def test_an_allowed_brief_says_so_to_crawlers(people, master, run_jobs):
     assert {entry["use"] for entry in mining["entries"].values()} == {"allowed"}
 
 
-def test_producers_hear_once_of_deliveries_whose_licence_runs_out(people, master, tiny, run_jobs, client):
+def test_producers_hear_once_of_deliveries_whose_licence_runs_out(people, master, tiny, run_jobs, client,
+                                                                   django_assert_num_queries):
     terms = licence_save(values={"name": "Base model lease", "commercial_use": True,
                                  "expires_on": timezone.localdate() + timedelta(days=60), "model_weights": [tiny["base"]]})
     delivery = _deliver(master, people["producer"], run_jobs, override_reason="tiny model")
     assert delivery.state == Delivery.State.SUCCEEDED
+    from delivery.selectors import deliveries_inheriting
+
+    with django_assert_num_queries(1):  # "every delivery that inherits licence X" is one statement
+        assert [d.pk for d in deliveries_inheriting(licences=[terms.pk])] == [delivery.pk]
     assert licence_expiry_check() == 0  # 60 days out: not yet
     terms.expires_on = timezone.localdate() + timedelta(days=10)
     terms.save(update_fields=["expires_on"])
