@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -93,6 +93,12 @@ def reproducibility_check(*, version: Version, trigger: str, digest: str | None 
     except FileNotFoundError as exc:
         values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": ReproducibilityCheck.Cause.MISSING_INPUT,
                   "detail": f"a recorded input's file is missing from the store: {exc.filename or exc}"}
+    except (DatabaseError, MemoryError):
+        raise  # the night's run cannot go on; the next one takes this master first
+    except Exception as exc:  # one master that breaks the re-run must not stop the others' checks
+        logger.exception("the reproducibility watch could not re-run v%s", version.pk)
+        values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": ReproducibilityCheck.Cause.UNRUNNABLE,
+                  "detail": f"the re-run stopped: {type(exc).__name__}: {exc}"[:2000]}
     else:
         diff = reproduction.fingerprint_diff
         identical = reproduction.verdict == ReproducibilityCheck.Verdict.BIT_IDENTICAL
