@@ -12,11 +12,9 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
-from assets.models import Brief, Generated, Licence, ReproducibilityCheck, Used, Version
-from assets.selectors import _ANCESTORS, _descendants_sql
+from assets.models import Brief, Licence, ModelWeights, Reference, ReproducibilityCheck, Version
+from assets.selectors import _ANCESTORS, _GENERATED, _USED, _descendants_sql
 
-_USED = Used._meta.db_table
-_GENERATED = Generated._meta.db_table
 _BY_WEIGHTS = Licence.model_weights.through._meta.db_table
 _BY_REFERENCE = Licence.references.through._meta.db_table
 _BY_VERSION = Licence.versions.through._meta.db_table
@@ -36,13 +34,13 @@ SELECT {_LICENCE_COLUMNS}, 'model_weights' AS source_kind, weights.id AS source_
 FROM inputs
 JOIN {_BY_WEIGHTS} link ON link.modelweights_id = inputs.model_weights_id
 JOIN {Licence._meta.db_table} licence ON licence.id = link.licence_id
-JOIN assets_modelweights weights ON weights.id = inputs.model_weights_id
+JOIN {ModelWeights._meta.db_table} weights ON weights.id = inputs.model_weights_id
 UNION
 SELECT {_LICENCE_COLUMNS}, 'reference', reference.id, coalesce(nullif(reference.title, ''), 'reference ' || reference.id)
 FROM inputs
 JOIN {_BY_REFERENCE} link ON link.reference_id = inputs.reference_id
 JOIN {Licence._meta.db_table} licence ON licence.id = link.licence_id
-JOIN assets_reference reference ON reference.id = inputs.reference_id
+JOIN {Reference._meta.db_table} reference ON reference.id = inputs.reference_id
 UNION
 SELECT {_LICENCE_COLUMNS}, 'version', walk.version_id, 'imported v' || walk.version_id
 FROM walk

@@ -10,6 +10,7 @@ from django.db.models import prefetch_related_objects
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, ModelWeights, Prompt, Used
+from assets.rows import columns_sql, instance_from_row
 from generation.models import GenerationJob
 
 
@@ -34,44 +35,30 @@ class Recipe:
         return self.derivation.params
 
 
-def _columns(model, alias: str) -> tuple[list, str]:
-    """Each field's name with the converter the ORM would apply to its value (JSON comes back as text), and its SQL."""
-    fields = model._meta.concrete_fields
-    converters = [(field.attname, getattr(field, "from_db_value", None)) for field in fields]
-    return converters, ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields)
-
-
 @functools.cache
-def _edges_sql() -> tuple[str, list[list]]:
-    names, columns = zip(*(_columns(model, alias) for model, alias in ((Used, "u"), (Prompt, "p"), (ModelWeights, "w"))))
-    sql = (f"SELECT {', '.join(columns)} FROM {Used._meta.db_table} u "
-           f"LEFT JOIN {Prompt._meta.db_table} p ON p.id = u.prompt_id "
-           f"LEFT JOIN {ModelWeights._meta.db_table} w ON w.id = u.model_weights_id "
-           "WHERE u.derivation_id = %s ORDER BY u.role, u.position")
-    return sql, list(names)
-
-
-def _instance(model, converters: list, values: tuple):
-    values = [convert(value, None, connection) if convert is not None and value is not None else value
-              for (_, convert), value in zip(converters, values)]
-    return model.from_db(connection.alias, [name for name, _ in converters], values)
+def _edges_sql() -> str:
+    return (f"SELECT {columns_sql(Used, 'u')}, {columns_sql(Prompt, 'p')}, {columns_sql(ModelWeights, 'w')} "
+            f"FROM {Used._meta.db_table} u "
+            f"LEFT JOIN {Prompt._meta.db_table} p ON p.id = u.prompt_id "
+            f"LEFT JOIN {ModelWeights._meta.db_table} w ON w.id = u.model_weights_id "
+            "WHERE u.derivation_id = %s ORDER BY u.role, u.position")
 
 
 def _recipe_edges(derivation: Derivation) -> list[Used]:
     """The derivation's used edges with their prompt and weights, in one query written by hand: on the worker the
     ORM's compiling and hydrating cost about ten times the round trip it is sent in, once per job."""
-    sql, (used_fields, prompt_fields, weights_fields) = _edges_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [derivation.pk])
+        cursor.execute(_edges_sql(), [derivation.pk])
         rows = cursor.fetchall()
+    first = len(Used._meta.concrete_fields)
+    second = first + len(Prompt._meta.concrete_fields)
     edges = []
-    first, second = len(used_fields), len(used_fields) + len(prompt_fields)
     for row in rows:
-        edge = _instance(Used, used_fields, row[:first])
+        edge = instance_from_row(Used, row[:first])
         if edge.prompt_id is not None:
-            edge.prompt = _instance(Prompt, prompt_fields, row[first:second])
+            edge.prompt = instance_from_row(Prompt, row[first:second])
         if edge.model_weights_id is not None:
-            edge.model_weights = _instance(ModelWeights, weights_fields, row[second:])
+            edge.model_weights = instance_from_row(ModelWeights, row[second:])
         edge.derivation = derivation
         edges.append(edge)
     return edges

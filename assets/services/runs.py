@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.models import Blob
+from assets.rows import columns_sql, instance_from_row
 from assets.services.blobs import BlobsStored, StagedFile
 
 logger = logging.getLogger(__name__)
@@ -109,23 +110,12 @@ def _update_returning(*, model: type[models.Model], where: tuple[str, list], ass
     condition, condition_params = where
     columns, params = _assignments(model, assignments)
     attempts = _column(model, "attempts")
-    fields = model._meta.concrete_fields
-    returned = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns}, {attempts} = {attempts} + 1 "
-           f"WHERE {condition} RETURNING {returned}")
+           f"WHERE {condition} RETURNING {columns_sql(model)}")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *condition_params])
         values = cursor.fetchone()
-    if values is None:
-        return None
-    # The same conversions a queryset applies (JSON text to objects, and the like), then the row as a model instance.
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            value = converter(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    return None if values is None else instance_from_row(model, values)
 
 
 def _owned(row) -> models.QuerySet:
