@@ -3,7 +3,7 @@
 Each script prints its own details, then one `BENCH {...}` line; this collects those lines. A script
 that fails shows up in the table as failed, and the run exits non-zero.
 
-    python bench/run.py [lineage worker_queue queue_scale delivery upscale load notify search]
+    python bench/run.py [lineage worker_queue queue_scale delivery upscale load notify search real_architecture]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["lineage", "worker_queue", "queue_scale", "delivery", "upscale", "load", "notify", "search"]
+SCRIPTS = ["lineage", "worker_queue", "queue_scale", "delivery", "upscale", "load", "notify", "search", "real_architecture"]
 PREFIX = "BENCH "
 
 

@@ -28,3 +28,11 @@ class SeedLogger(glogging.Logger):
 
 
 logger_class = SeedLogger
+
+
+def child_exit(server, worker):
+    """A gone worker's live gauges leave the multiprocess metrics (its counters and histograms stay summed)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -4,9 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from assets import views as asset_views
+from config import views as config_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", config_views.metrics, name="metrics"),
     path("api/", include("review.api.urls")),
     path("api/", include("generation.api.urls")),
     path("api/", include("delivery.api.urls")),

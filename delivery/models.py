@@ -104,6 +104,8 @@ class Delivery(QueuedRun):
     bundle_name = models.CharField(max_length=200, blank=True)
     bundle_sha256 = models.CharField(max_length=64, blank=True)
     bundle_size = models.BigIntegerField(null=True, blank=True)
+    # The bundle is served from the blob store, so any host can hand it out: the worker's folder is only its local copy.
+    bundle = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     wall_seconds = models.FloatField(null=True, blank=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from django.core.files.storage import FileSystemStorage, storages
 
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, blob_storage_name
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,32 +48,87 @@ def placement_pick() -> Placement:
     return Placement(device="cpu", dtype_name="float32")
 
 
-def _blob_local_path(sha256: str, *, weights: ModelWeights, relative: str | None = None) -> Path:
+def _blob_local_path(sha256: str, *, weights: ModelWeights, relative: str | None = None, since: float) -> Path:
     storage = storages["blobs"]
     name = blob_storage_name(sha256)
-    if not storage.exists(name):
-        what = f"{weights.name} ({weights.get_kind_display()})" + (f", file {relative}" if relative else "")
-        raise ApplicationError(
-            f"model file missing from the store: sha256 {sha256} for {what}; register it again with manage.py register_model",
-            extra={"code": "missing_weights", "sha256": sha256, "weights_sha256": weights.sha256},
-        )
     if isinstance(storage, FileSystemStorage):
+        if not storage.exists(name):
+            raise _missing(sha256, weights=weights, relative=relative)
         return Path(storage.path(name))
-    local = Path(settings.SEED_MODEL_CACHE) / "blobs" / sha256
-    if not local.exists():
-        local.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=local.parent, prefix=".download-")
+    return _cache_fetch(sha256, storage=storage, name=name, weights=weights, relative=relative, since=since)
+
+
+def _missing(sha256: str, *, weights: ModelWeights, relative: str | None) -> ApplicationError:
+    what = f"{weights.name} ({weights.get_kind_display()})" + (f", file {relative}" if relative else "")
+    return ApplicationError(
+        f"model file missing from the store: sha256 {sha256} for {what}; register it again with manage.py register_model",
+        extra={"code": "missing_weights", "sha256": sha256, "weights_sha256": weights.sha256},
+    )
+
+
+def _cache_fetch(sha256: str, *, storage, name: str, weights: ModelWeights, relative: str | None, since: float) -> Path:
+    """This host's copy of a blob from a remote store (S3), fetched once and checked against its sha256.
+
+    A worker never reads another host's paths: what one host registered, every other host downloads into
+    its own SEED_MODEL_CACHE. The cache is held to SEED_MODEL_CACHE_BYTES by evicting the least recently
+    used files, never one this load has used (a model alone larger than the cap still loads).
+    """
+    folder = Path(settings.SEED_MODEL_CACHE) / "blobs"
+    local = folder / sha256
+    if local.exists():
+        os.utime(local)  # used now: eviction takes the least recently used first
+        return local
+    if not storage.exists(name):
+        raise _missing(sha256, weights=weights, relative=relative)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".download-")
+    try:
+        digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, storage.open(name, "rb") as source:
-            shutil.copyfileobj(source, out, 8 * 1024 * 1024)
+            while chunk := source.read(8 * 1024 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise ApplicationError(
+                f"model file {sha256} of {weights.name} came from the blob store as bytes hashing to {digest.hexdigest()}: "
+                "the stored copy is damaged; register the model again", extra={"code": "damaged_weights", "sha256": sha256})
         os.replace(temp, local)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    _cache_trim(folder=folder, since=since)
     return local
+
+
+def _cache_trim(*, folder: Path, since: float) -> None:
+    limit = settings.SEED_MODEL_CACHE_BYTES
+    if not limit:
+        return
+    files = []
+    for path in folder.iterdir():
+        if path.name.startswith("."):
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue  # another worker of this host evicted it
+        files.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in files)
+    for mtime, size, path in sorted(files):
+        if total <= limit:
+            return
+        if mtime >= since:
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
+        logger.info("model cache: evicted %s (%s bytes) to stay under %s bytes", path.name, size, limit)
 
 
 def weights_path(*, weights: ModelWeights) -> Path:
     """A local path diffusers can read: the file itself, or a folder of links laid out as registered."""
+    since = time.time()
     if weights.format != ModelWeights.Format.DIFFUSERS:
         # diffusers picks the reader by file extension: link the blob under its format's name.
-        source = _blob_local_path(weights.blob_id, weights=weights)
+        source = _blob_local_path(weights.blob_id, weights=weights, since=since)
         link = Path(settings.SEED_MODEL_CACHE) / f"{weights.sha256}.{weights.format}"
         if not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)
@@ -79,17 +138,17 @@ def weights_path(*, weights: ModelWeights) -> Path:
             os.symlink(source, temporary)
             os.replace(temporary, link)
         return link
-    return _layout(weights=weights, files=weights.files, folder=weights.sha256)
+    return _layout(weights=weights, files=weights.files, folder=weights.sha256, since=since)
 
 
-def _layout(*, weights: ModelWeights, files: dict[str, str], folder: str) -> Path:
+def _layout(*, weights: ModelWeights, files: dict[str, str], folder: str, since: float) -> Path:
     """A folder of links laid out as registered, for diffusers to read.
 
     It is made once, atomically, under a name that also covers where its links point: a blob store
     that moved gets a folder of its own, so no folder that another worker may be reading is ever
     removed or rewritten.
     """
-    sources = {rel: _blob_local_path(sha, weights=weights, relative=rel) for rel, sha in files.items()}
+    sources = {rel: _blob_local_path(sha, weights=weights, relative=rel, since=since) for rel, sha in files.items()}
     where = hashlib.sha256(json.dumps({rel: str(path) for rel, path in sources.items()}, sort_keys=True).encode()).hexdigest()
     target = Path(settings.SEED_MODEL_CACHE) / f"{folder}-{where[:12]}"
     if target.is_dir():
@@ -114,7 +173,7 @@ def config_path(*, weights: ModelWeights) -> Path:
     """The diffusers config a single-file checkpoint loads with: registered beside it, else the project's own."""
     files = {rel.removeprefix("config/"): sha for rel, sha in weights.files.items() if rel.startswith("config/")}
     if files:
-        return _layout(weights=weights, files=files, folder=f"{weights.sha256}-config")
+        return _layout(weights=weights, files=files, folder=f"{weights.sha256}-config", since=time.time())
     path = Path(settings.SEED_MODEL_CONFIGS) / weights.architecture
     if not (path / "model_index.json").exists():
         raise ApplicationError(
@@ -195,14 +254,15 @@ class PipelineCache:
 
     def _load(self, weights: ModelWeights):
         pipeline_class = _pipeline_class(weights.architecture)
-        path = weights_path(weights=weights)
         common = {"dtype": self.placement.torch_dtype, "local_files_only": True}
         if pipeline_class.__name__ == "StableDiffusionPipeline":
             common.update(safety_checker=None, requires_safety_checker=False)
         if weights.format == ModelWeights.Format.DIFFUSERS:
-            pipeline = pipeline_class.from_pretrained(path, **common)
+            pipeline = pipeline_class.from_pretrained(weights_path(weights=weights), **common)
         else:
-            pipeline = pipeline_class.from_single_file(str(path), config=str(config_path(weights=weights)), **common)
+            # The config first: fetching it may evict older cache files, never the checkpoint fetched last.
+            config = config_path(weights=weights)
+            pipeline = pipeline_class.from_single_file(str(weights_path(weights=weights)), config=str(config), **common)
         pipeline.set_progress_bar_config(disable=True)
         return pipeline.to(self.placement.device)
 

@@ -58,6 +58,8 @@ class ReproductionRun(QueuedRun):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    run_kind = "reproduction"
+
     class Meta:
         ordering = ["-created_at"]
 

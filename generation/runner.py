@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import F
 from PIL import Image
 
-from assets import SEED_VERSION
+from assets import SEED_VERSION, metrics
 from assets.errors import ApplicationError
 from assets.infotext import A1111_NAMES
 from assets.models import Blob, Derivation, Operation, Used
@@ -221,6 +221,7 @@ def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
         outputs, environment, gpu_seconds = _make_retrying_out_of_memory(derivation, make, scope)
         derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=scope.blobs, environment=environment,
                                   gpu_seconds=gpu_seconds, progress_step=F("progress_total"))
+        metrics.gpu_seconds_add(op=derivation.op, seconds=gpu_seconds)
         return "succeeded"
 
     return run_guarded(model=Derivation, pk=derivation_id, work=work, fields={"error": "", "progress_step": 0},

@@ -8,6 +8,8 @@ import time
 from django.conf import settings
 
 from assets.services.blobs import scratch_sweep
+from assets.services.queues import Queue
+from assets.services.workers import worker_heartbeat_start, worker_register
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +22,20 @@ def worker_start(**kwargs) -> None:
     the first task it ran into the timeout, whose alarm then struck mid-load (a "damaged" checkpoint)
     or before the claim (a task retried by one cold worker after another). The stack loads here instead.
     """
+    from django_q.conf import Conf
+
     started = time.monotonic()
     import c2pa  # noqa: F401
+
+    if settings.SEED_SPLIT_CLUSTERS and Conf.CLUSTER_NAME not in {Queue.GPU, Queue.CPU}:
+        logger.warning("SEED_SPLIT_CLUSTERS is on but this worker joined the cluster %r, which is sent no work: "
+                       "start it with Q_CLUSTER_NAME=gpu or Q_CLUSTER_NAME=cpu", Conf.CLUSTER_NAME)
+    if settings.SEED_SPLIT_CLUSTERS and Conf.CLUSTER_NAME == Queue.CPU:
+        # Delivery, notifications and model-free finishing: no model is loaded here, and the watch is the GPUs' work.
+        _scratch_sweep()
+        _report_for_duty(cluster=Conf.CLUSTER_NAME, ready_seconds=time.monotonic() - started)
+        logger.info("worker ready (cpu cluster) in %.1f s", time.monotonic() - started)
+        return
     import diffusers
     import peft  # noqa: F401
     import spandrel  # noqa: F401
@@ -39,7 +53,17 @@ def worker_start(**kwargs) -> None:
     process_cache()
     if watch_on_new_environment():
         logger.warning("this worker's environment is new to the reproducibility watch: approved masters are re-checked now")
+    _scratch_sweep()
+    _report_for_duty(cluster=Conf.CLUSTER_NAME, ready_seconds=time.monotonic() - started)
+    logger.info("worker ready: ML stack loaded in %.1f s", time.monotonic() - started)
+
+
+def _report_for_duty(*, cluster: str, ready_seconds: float) -> None:
+    worker = worker_register(cluster=cluster, ready_seconds=ready_seconds)
+    worker_heartbeat_start(worker=worker, interval=settings.SEED_WORKER_HEARTBEAT_S)
+
+
+def _scratch_sweep() -> None:
     removed = scratch_sweep(older_than_seconds=settings.Q_CLUSTER["timeout"])
     if removed:
         logger.warning("removed %s scratch file(s) left by a worker that stopped mid-job", removed)
-    logger.info("worker ready: ML stack loaded in %.1f s", time.monotonic() - started)

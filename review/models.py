@@ -373,6 +373,8 @@ class WebhookDelivery(QueuedRun):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    run_kind = "webhook"
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"

@@ -76,6 +76,23 @@ def media_root(settings, tmp_path, c2pa_keys):
 
 
 @pytest.fixture(scope="session")
+def s3_endpoint():
+    from tests.s3 import S3Endpoint
+
+    endpoint = S3Endpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def s3_blobs(settings, s3_endpoint):
+    """The blob store in an S3 bucket of its own (on the loopback endpoint) for this test."""
+    bucket = s3_endpoint.bucket_create()
+    settings.STORAGES = {**settings.STORAGES, "blobs": s3_endpoint.storage_settings(bucket=bucket)}
+    return bucket
+
+
+@pytest.fixture(scope="session")
 def tiny_files():
     from generation.tiny import tiny_models_write
 

@@ -12,10 +12,11 @@ from .briefs import (
 from .graph import Derivation, Generated, Operation, Phase, Used, Version, VersionSearch
 from .rights import Licence, ReproducibilityCheck
 from .weights import ModelWeights
+from .workers import WorkerProcess
 
 __all__ = [
     "ClientMembership",
     "Blob", "blob_storage_name", "DEFAULT_NEGATIVE_PROMPT", "Brief", "Campaign", "Client", "Prompt",
     "PromptTemplate", "Reference", "Derivation", "Generated", "Operation", "Phase", "Used", "Version", "VersionSearch",
-    "ModelWeights", "Licence", "ReproducibilityCheck",
+    "ModelWeights", "Licence", "ReproducibilityCheck", "WorkerProcess",
 ]

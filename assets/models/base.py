@@ -51,3 +51,8 @@ class QueuedRun(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def run_kind(self) -> str:
+        """How metrics and `seed_status` name this kind of run."""
+        return self._meta.model_name

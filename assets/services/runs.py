@@ -28,10 +28,12 @@ from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from assets import metrics
 from assets.errors import ApplicationError
 from assets.models import Blob
 from assets.rows import columns_sql, instance_from_row
 from assets.services.blobs import BlobsStored, StagedFile
+from assets.services.queues import Queue, task_send
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +46,9 @@ class RunSuperseded(Exception):
     """The run was cancelled, or another worker took it over: this worker must record nothing."""
 
 
-def run_enqueue(*, task: str, pk: int, kind: str) -> None:
-    """Send the row's task once the surrounding transaction commits (at once outside one)."""
-    transaction.on_commit(partial(_send, task, pk, f"{kind}-{pk}"))
-
-
-def _send(task: str, pk: int, name: str) -> None:
-    from django_q.tasks import async_task
-
-    async_task(task, pk, task_name=name)
+def run_enqueue(*, task: str, pk: int, kind: str, queue: Queue) -> None:
+    """Send the row's task to its queue's cluster once the surrounding transaction commits (at once outside one)."""
+    transaction.on_commit(partial(task_send, func=task, args=(pk,), name=f"{kind}-{pk}", queue=queue))
 
 
 def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None, related: tuple[str, ...] = (),
@@ -81,6 +77,7 @@ def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None,
         return None
     if row.attempts > (max_attempts or settings.Q_CLUSTER["max_attempts"]):
         run_fail(row=row, message=f"gave up after {row.attempts - 1} attempts")
+        metrics.JOB_FAILURES.labels(op=metrics.run_op(row), reason="gave_up").inc()
         return None
     if related:
         row = model.objects.select_related(*related).get(pk=pk)
@@ -177,6 +174,21 @@ def run_fail(*, row, message: str, state: str | None = None, **fields) -> bool:
     return bool(_owned(row).update(state=state or row.State.FAILED, error=message[:2000], **_finished(row), **fields))
 
 
+def error_report(*, exc: BaseException, row) -> None:
+    """An unexpected failure of a job to Sentry (when SENTRY_DSN is set), with the row it ran for."""
+    if not settings.SENTRY_DSN:
+        return
+    import sentry_sdk
+
+    with sentry_sdk.new_scope() as scope:
+        kind = row._meta.model_name
+        scope.set_tag("seed.run", kind)
+        scope.set_tag(f"seed.{kind}_id", str(row.pk))
+        scope.set_context("seed run", {"kind": kind, "id": row.pk, "op": metrics.run_op(row), "attempt": row.attempts,
+                                       "claim_token": str(row.claim_token)})
+        sentry_sdk.capture_exception(exc)
+
+
 class RunScope:
     """What a run writes on its way: scratch paths are removed whatever happens, and blobs it stored
     are discarded unless the run ended normally (a committed row then holds them)."""
@@ -223,30 +235,40 @@ def run_guarded(*, model: type[models.Model], pk: int, work: Callable, fields: d
     row = run_claim(model=model, pk=pk, fields=fields, related=related, max_attempts=max_attempts)
     if row is None:
         return "skipped"
+    metrics.job_started(row=row)
     scope = RunScope()
     started = time.monotonic()
     ended_normally = False
+    outcome, reason = "failed", None
     try:
         outcome = work(row, scope)
         ended_normally = True
+        if outcome in {"failed", "retrying", "blocked"}:
+            reason = outcome
         return outcome
     except RunSuperseded as exc:
         run_fail(row=row, message=str(exc), state=getattr(model.State, "CANCELLED", None))
-        return "cancelled"
+        outcome, reason = "cancelled", "superseded"
+        return outcome
     except ApplicationError as exc:
         run_fail(row=row, message=exc.message)
-        return "failed"
+        reason = "refused"
+        return outcome
     except Exception as exc:
         message = failure(row, exc) if failure is not None else None
+        reason = "crashed" if message is None else "out_of_memory"
         if message is None:
             logger.exception("%s %s failed", model._meta.verbose_name, pk)
             timeout = settings.Q_CLUSTER["timeout"]
             if time.monotonic() - started >= timeout - 1:
                 # The task timeout's alarm strikes wherever the run is; libraries may report it as their own error.
                 message = f"stopped by the task timeout of {timeout} s (SEED_Q_TIMEOUT) ({type(exc).__name__}: {exc})"
+                reason = "timeout"
             else:
                 message = f"{type(exc).__name__}: {exc}"
+            error_report(exc=exc, row=row)
         run_fail(row=row, message=message)
-        return "failed"
+        return outcome
     finally:
+        metrics.job_ended(row=row, outcome=outcome, seconds=time.monotonic() - started, failure=reason)
         scope.close(ended_normally=ended_normally)

@@ -200,7 +200,33 @@ Q_CLUSTER = {
     # the broker hands it out again after `retry` (up to max_attempts) instead of dropping a job that never ran.
     "ack_failures": False,
     "save_limit": 1000,
+    # Joined by `Q_CLUSTER_NAME=gpu|cpu manage.py qcluster` when SEED_SPLIT_CLUSTERS routes work to them
+    # (assets.services.queues): each takes only its own queue and runs only its own schedules.
+    "ALT_CLUSTERS": {
+        "gpu": {"workers": env_int("SEED_Q_GPU_WORKERS", 1)},
+        "cpu": {"workers": env_int("SEED_Q_CPU_WORKERS", 2)},
+    },
 }
+SEED_SPLIT_CLUSTERS = env_bool("SEED_SPLIT_CLUSTERS", False)
+# A worker process touches its row (assets.WorkerProcess) this often; `seed_status` calls one silent for 90 s dead.
+SEED_WORKER_HEARTBEAT_S = env_int("SEED_WORKER_HEARTBEAT_S", 30)
+
+# GET /metrics (Prometheus) answers a request with "Authorization: Bearer SEED_METRICS_TOKEN" or from an address in
+# SEED_METRICS_ALLOW (CIDRs, e.g. 10.0.0.0/8); with neither set, it is off (404).
+SEED_METRICS_TOKEN = env_str("SEED_METRICS_TOKEN", "")
+SEED_METRICS_ALLOW = env_list("SEED_METRICS_ALLOW", [])
+if env_str("PROMETHEUS_MULTIPROC_DIR", ""):
+    # Every process of this host (gunicorn's workers, a cluster's workers) writes its metrics there; made before
+    # prometheus_client is imported, which needs it to exist.
+    Path(env_str("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
+
+# Errors of the web app and the workers go to Sentry only when SENTRY_DSN is set; nothing is sent otherwise.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from config.observability import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"),
+                traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")))
 
 # One line per record on stdout; JSON for log shippers when SEED_LOG_FORMAT=json (production's default).
 LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json", level=env_str("SEED_LOG_LEVEL", "INFO"))
@@ -210,6 +236,9 @@ LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json
 # Worker: where registered model folders are laid out for diffusers (links into the blob store),
 # and where single-file checkpoints find their architecture's config (never fetched from a hub).
 SEED_MODEL_CACHE = Path(env_str("SEED_MODEL_CACHE", str(MEDIA_ROOT / "model-cache")))
+# A worker whose blobs live in S3 keeps its own copy of each model file it used here, verified by sha256;
+# past this many bytes the least recently used go (0: no limit).
+SEED_MODEL_CACHE_BYTES = env_int("SEED_MODEL_CACHE_BYTES", 200 * 1024**3)
 SEED_MODEL_CONFIGS = Path(env_str("SEED_MODEL_CONFIGS", str(BASE_DIR / "generation" / "configs")))
 # Threads torch uses on CPU; recorded with every derivation and pinned again by `reproduce`.
 SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 0)

@@ -1,6 +1,5 @@
-from pathlib import Path
-
 from django.conf import settings
+from django.core.files.storage import storages
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -70,10 +69,11 @@ class DeliveryBundleView(APIView):
         delivery = get_object_or_404(deliveries_visible_to(user=request.user), pk=pk)
         if delivery.state != Delivery.State.SUCCEEDED:
             raise NotFound(f"delivery {pk} has no bundle ({delivery.get_state_display().lower()})")
-        path = Path(settings.SEED_DELIVERY_DIR) / delivery.folder / delivery.bundle_name
-        if not path.is_file():
-            raise NotFound(f"the bundle of delivery {pk} is missing from the delivery folder")
-        return FileResponse(path.open("rb"), as_attachment=True, filename=delivery.bundle_name, content_type="application/zip")
+        storage = storages["blobs"]
+        if delivery.bundle is None or not storage.exists(delivery.bundle.storage_name):
+            raise NotFound(f"the bundle of delivery {pk} is missing from the blob store")
+        return FileResponse(storage.open(delivery.bundle.storage_name, "rb"), as_attachment=True, filename=delivery.bundle_name,
+                            content_type=delivery.bundle.media_type)
 
 
 class VerifyView(APIView):

@@ -24,6 +24,7 @@ from assets.models import Version
 from assets.rights import rights_problems, version_rights
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_hash, blob_open
+from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_enqueue, run_fail, run_guarded, run_progress
 from delivery import provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
@@ -76,7 +77,7 @@ def delivery_create(*, version: Version, presets: list[ChannelPreset] | None = N
         audit_event_append(kind="delivery.requested", object_type="delivery", object_id=delivery.pk, actor=created_by,
                            payload={"version": version.pk, "sha256": version.blob_id, "presets": [p.slug for p in chosen],
                                     "override_reason": override_reason})
-        run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery")
+        run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
     return delivery
 
 
@@ -97,7 +98,7 @@ def delivery_override(*, delivery: Delivery, reason: str, user) -> Delivery:
                   for fact in delivery.qc if not fact.get("passed", True)]
         audit_event_append(kind="delivery.qc_overridden", object_type="delivery", object_id=delivery.pk, actor=user,
                            payload={"reason": reason, "failed": failed})
-        run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery")
+        run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
     delivery.refresh_from_db()
     return delivery
 

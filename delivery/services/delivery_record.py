@@ -37,8 +37,10 @@ def delivery_record(*, delivery, master, master_image, files, facts, graph, summ
             bundle_sha256, bundle_size = _bundle_write(
                 staging=staging, name=bundle_name, files=[name for _, _, name, _, _ in files], report=report,
                 lineage={"summary": summary, "graph": graph.as_dict()})
+            bundle = scope.blob_store(staged=StagedFile(path=staging / bundle_name, sha256=bundle_sha256, size=bundle_size),
+                                      media_type="application/zip")
             run_complete(row=delivery, qc=facts, folder=str(delivery.pk), bundle_name=bundle_name, bundle_sha256=bundle_sha256,
-                         bundle_size=bundle_size, progress_step=delivery.progress_total, error="")
+                         bundle_size=bundle_size, bundle=bundle, progress_step=delivery.progress_total, error="")
             audit_event_append(kind="delivery.delivered", object_type="delivery", object_id=delivery.pk, actor=delivery.created_by,
                                payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle_sha256})
             _ready_notify(delivery=delivery, master=master, report=report)

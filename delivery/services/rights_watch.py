@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.rights import licences_expiring
+from assets.services.queues import Queue, schedule_ensure
 from delivery.selectors import deliveries_inheriting
 from review.services.notifications import producers, producers_notify
 
@@ -51,5 +52,5 @@ def expiry_schedule_ensure(**kwargs) -> None:
     """The daily licence expiry watch, made on migrate; migrating again changes nothing."""
     from django_q.models import Schedule
 
-    Schedule.objects.get_or_create(name=EXPIRY_SCHEDULE, defaults={
-        "func": "delivery.tasks.licence_expiry_watch", "schedule_type": Schedule.DAILY, "repeats": -1})
+    schedule_ensure(name=EXPIRY_SCHEDULE, func="delivery.tasks.licence_expiry_watch", queue=Queue.CPU,
+                    schedule_type=Schedule.DAILY)

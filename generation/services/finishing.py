@@ -12,6 +12,7 @@ from assets.errors import ApplicationError
 from assets.models import Derivation, ModelWeights, Operation, Phase, Reference, Used, Version
 from assets.services.blobs import BlobsStored, blob_staged
 from assets.services.derivations import UsedInput, derivation_create
+from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
 from generation import finishing_ops
 from generation.finishing import FINISHING_OPS
@@ -97,7 +98,8 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
         inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
         derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params,
                                        inputs=inputs, created_by=created_by)
-        run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing")
+        run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing",
+                    queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU)
     return derivation
 
 

@@ -15,6 +15,7 @@ from assets.params import params_clean
 from assets.services.blobs import blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
+from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
 from generation.imaging import outpaint_canvas_size
 from generation.models import GenerationJob, JobBatch
@@ -188,7 +189,7 @@ def generation_job_create(
             )
             Derivation.objects.filter(pk=derivation.pk).update(progress_total=cleaned["steps"] * cleaned["batch_size"])
             JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
-            run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation")
+            run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation", queue=Queue.GPU)
     return job
 
 

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from assets.errors import ApplicationError
 from assets.models import Version
+from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_complete, run_enqueue, run_guarded
 from generation.models import ReproductionRun
 
@@ -15,7 +16,7 @@ def reproduction_request(*, version: Version, record: bool = False, threads: int
         raise ApplicationError("threads must be at least 1")
     with transaction.atomic():
         run = ReproductionRun.objects.create(version=version, record=record, threads=threads, requested_by=requested_by)
-        run_enqueue(task="generation.tasks.run_reproduction", pk=run.pk, kind="reproduction")
+        run_enqueue(task="generation.tasks.run_reproduction", pk=run.pk, kind="reproduction", queue=Queue.GPU)
     return run
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from assets import hooks
 from assets.errors import ApplicationError
 from assets.models import ReproducibilityCheck, Version
+from assets.services.queues import Queue, schedule_ensure, task_send
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +155,8 @@ def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | Non
         left = round(budget - spent, 3)
         continued = bool(plan.skipped and checked and run_budget < budget and left > 0)
         if continued:
-            from django_q.tasks import async_task
-
-            async_task("generation.tasks.reproducibility_watch", left, task_name=f"reproducibility-watch-{left:.0f}s-left")
+            task_send(func="generation.tasks.reproducibility_watch", args=(left,), name=f"reproducibility-watch-{left:.0f}s-left",
+                      queue=Queue.GPU)
         logger.info("reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later%s: %s", checked, spent,
                     run_budget, plan.skipped, " (continuing)" if continued else "", verdicts)
         return {"checked": checked, "skipped": plan.skipped, "spent_s": round(spent, 3), "budget_s": budget,
@@ -171,18 +171,17 @@ def watch_schedule_ensure(**kwargs) -> None:
     """The nightly watch, made on migrate; migrating again changes nothing."""
     from django_q.models import Schedule
 
-    Schedule.objects.get_or_create(name=WATCH_SCHEDULE, defaults={
-        "func": "generation.tasks.reproducibility_watch", "schedule_type": Schedule.DAILY, "repeats": -1,
-        "next_run": (timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)})
+    schedule_ensure(name=WATCH_SCHEDULE, func="generation.tasks.reproducibility_watch", queue=Queue.GPU,
+                    schedule_type=Schedule.DAILY,
+                    next_run=(timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0))
 
 
 def watch_on_new_environment() -> bool:
     """At worker start: a run of the watch when this worker's environment is one no check has run under yet."""
-    from django_q.tasks import async_task
-
     _, digest = current_environment()
     newest = ReproducibilityCheck.objects.values_list("environment_digest", flat=True).first()
     if newest is None or newest == digest or not Version.objects.filter(status=Version.Status.APPROVED).exists():
         return False
-    transaction.on_commit(lambda: async_task("generation.tasks.reproducibility_watch"))
+    transaction.on_commit(lambda: task_send(func="generation.tasks.reproducibility_watch", name="reproducibility-watch-new-environment",
+                                            queue=Queue.GPU))
     return True

@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from assets.errors import ApplicationError
+from assets.services.queues import Queue, schedule_ensure
 
 FORMAT = "seed-audit-checkpoint"
 
@@ -164,5 +165,4 @@ def checkpoint_schedule_ensure(**kwargs) -> None:
     """One daily django-q2 schedule for the checkpoint, made on migrate; running migrate again changes nothing."""
     from django_q.models import Schedule
 
-    Schedule.objects.get_or_create(name=SCHEDULE_NAME, defaults={
-        "func": "review.tasks.audit_checkpoint", "schedule_type": Schedule.DAILY, "repeats": -1})
+    schedule_ensure(name=SCHEDULE_NAME, func="review.tasks.audit_checkpoint", queue=Queue.CPU, schedule_type=Schedule.DAILY)

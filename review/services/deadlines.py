@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from assets.services.queues import Queue, schedule_ensure
 from review.models import ReviewRound
 from review.selectors import round_invitees
 from review.services.invitations import invitee_notify
@@ -64,7 +65,7 @@ def schedules_ensure(**kwargs) -> None:
     """The review clock (every minute) and the daily digest, made on migrate; migrating again changes nothing."""
     from django_q.models import Schedule
 
-    Schedule.objects.get_or_create(name=CLOCK_SCHEDULE, defaults={
-        "func": "review.tasks.review_clock", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1})
-    Schedule.objects.get_or_create(name=DIGEST_SCHEDULE, defaults={
-        "func": "review.tasks.notification_digest", "schedule_type": Schedule.DAILY, "repeats": -1})
+    schedule_ensure(name=CLOCK_SCHEDULE, func="review.tasks.review_clock", queue=Queue.CPU, schedule_type=Schedule.MINUTES,
+                    minutes=1)
+    schedule_ensure(name=DIGEST_SCHEDULE, func="review.tasks.notification_digest", queue=Queue.CPU,
+                    schedule_type=Schedule.DAILY)

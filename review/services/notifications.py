@@ -30,6 +30,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from assets.models import Blob
+from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_complete, run_enqueue, run_fail, run_guarded, run_requeue
 from assets.thumbnails import thumbnail_ensure
 from review.models import Notification, NotificationPreference, ReviewRound, WebhookDelivery, WebhookEndpoint
@@ -106,7 +107,7 @@ def _notification(*, message: Message, key: str, email: str, recipient, link: st
     if not created:
         return None
     if state == Notification.State.QUEUED:
-        run_enqueue(task="review.tasks.send_notification", pk=notification.pk, kind="notification")
+        run_enqueue(task="review.tasks.send_notification", pk=notification.pk, kind="notification", queue=Queue.CPU)
     return notification
 
 
@@ -120,7 +121,7 @@ def webhooks_notify(*, message: Message, key: str, client_id: int | None) -> int
         delivery, created = WebhookDelivery.objects.get_or_create(
             key=f"{key}:hook{endpoint.pk}"[:200], defaults={"endpoint": endpoint, "kind": message.kind, "payload": payload})
         if created:
-            run_enqueue(task="review.tasks.send_webhook", pk=delivery.pk, kind="webhook")
+            run_enqueue(task="review.tasks.send_webhook", pk=delivery.pk, kind="webhook", queue=Queue.CPU)
             queued += 1
     return queued
 
@@ -255,7 +256,7 @@ def webhooks_due() -> int:
         with transaction.atomic():
             # Clearing the time first: a second scheduler finds nothing due and does not queue it again.
             if WebhookDelivery.objects.filter(pk=pk, next_attempt_at__isnull=False).update(next_attempt_at=None):
-                run_enqueue(task="review.tasks.send_webhook", pk=pk, kind="webhook")
+                run_enqueue(task="review.tasks.send_webhook", pk=pk, kind="webhook", queue=Queue.CPU)
     return len(due)
 
 
@@ -274,6 +275,6 @@ def digests_send() -> int:
                 email=first.email, subject=f"Seed: {len(rows)} update{'s' if len(rows) != 1 else ''} on your reviews",
                 text="\n".join(f"• {row.subject}" for row in rows), link=absolute("/admin/review/reviewround/"))
             Notification.objects.filter(pk__in=[row.pk for row in rows]).update(digest=digest)
-            run_enqueue(task="review.tasks.send_notification", pk=digest.pk, kind="notification")
+            run_enqueue(task="review.tasks.send_notification", pk=digest.pk, kind="notification", queue=Queue.CPU)
             sent += 1
     return sent

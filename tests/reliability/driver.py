@@ -96,6 +96,33 @@ def token(*, username: str) -> dict:
     return {"token": Token.objects.get_or_create(user=user)[0].key}
 
 
+def chain_step(*, step: str, label: str | None, derivation: int | None, producer: int | None, client: int | None,
+               ids: str | None) -> dict:
+    """One step of tests.reliability.chain, queued from a host that runs no worker (as the web app would)."""
+    from django.contrib.auth import get_user_model
+
+    from generation.services.models import tiny_paths_register
+    from generation.tiny import tiny_models_write
+    from tests.reliability import chain
+
+    if step == "seed":
+        tiny = tiny_paths_register(paths=tiny_models_write(folder=Path(os.environ["SEED_MEDIA_ROOT"]) / "tiny-models"))
+        people = chain.chain_people(label=label)
+        return {"generated": chain.chain_generate(brief=people["brief"], base=tiny["base"], producer=people["producer"]),
+                "base_sha256": tiny["base"].sha256, "producer": people["producer"].pk, "client": people["client"].pk}
+    if step == "report":
+        return chain.chain_report(**json.loads(ids))
+    version = chain.output_of(derivation)
+    if step == "grade":
+        return {"graded": chain.chain_grade(version=version)}
+    if step == "upscale":
+        return {"upscaled": chain.chain_upscale(version=version)}
+    if step == "deliver":
+        users = get_user_model().objects
+        return {"delivery": chain.chain_deliver(version=version, producer=users.get(pk=producer), client=users.get(pk=client))}
+    return {"reproduction": chain.chain_reproduce(version=version)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,9 +132,19 @@ def main(argv: list[str]) -> int:
     reading = commands.add_parser("report")
     reading.add_argument("--label", required=True)
     commands.add_parser("token").add_argument("--user", required=True)
+    stepping = commands.add_parser("chain")
+    stepping.add_argument("step", choices=["seed", "grade", "upscale", "deliver", "reproduce", "report"])
+    stepping.add_argument("--label")
+    stepping.add_argument("--derivation", type=int)
+    stepping.add_argument("--producer", type=int)
+    stepping.add_argument("--client", type=int)
+    stepping.add_argument("--ids")
     options = parser.parse_args(argv)
     _setup()
-    if options.command == "seed":
+    if options.command == "chain":
+        result = chain_step(step=options.step, label=options.label, derivation=options.derivation, producer=options.producer,
+                            client=options.client, ids=options.ids)
+    elif options.command == "seed":
         result = seed(jobs=options.jobs, label=options.label)
     elif options.command == "report":
         result = report(label=options.label)
