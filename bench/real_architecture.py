@@ -14,6 +14,7 @@ times, peak resident memory and the worker's overhead; on a GPU the same script 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import resource
 import statistics
@@ -25,7 +26,15 @@ from bench._django import django_on_postgres
 from bench._result import result_print
 
 
+def _peak_reset() -> None:
+    """Start the peak resident memory over (Linux: VmHWM), so each part reports its own."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 def _peak_gb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024**2
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
@@ -83,7 +92,7 @@ def _sd15(args, brief, placement) -> dict:
                                             architecture="sd15", source_name="bench", source_version="1")
         registered = time.perf_counter() - started
         started = time.perf_counter()
-        plain = StableDiffusionPipeline.from_pretrained(folder, torch_dtype=placement.torch_dtype, local_files_only=True,
+        plain = StableDiffusionPipeline.from_pretrained(folder, dtype=placement.torch_dtype, local_files_only=True,
                                                         safety_checker=None, requires_safety_checker=False)
         plain = plain.to(placement.device)
         plain.set_progress_bar_config(disable=True)
@@ -174,7 +183,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2, help="measured runs of each side, after one warm-up each")
     parser.add_argument("--upscale-size", type=int, default=1024)
-    parser.add_argument("--skip-upscale", action="store_true")
+    parser.add_argument("--parts", default="sd15,upscale", help="which parts to run, comma-separated (sd15, upscale)")
     args = parser.parse_args()
     with django_on_postgres():
         import torch
@@ -186,33 +195,48 @@ def main() -> None:
         where = (f"{torch.cuda.get_device_name()} {placement.dtype_name}" if placement.device == "cuda"
                  else f"CPU, {torch.get_num_threads()} threads, {placement.dtype_name}")
         brief = brief_create(campaign=campaign_create(client=client_create(name="Bench"), name="Real"), title="Real")
-        sd = _sd15(args, brief, placement)
-        millions = {name: count / 1e6 for name, count in sd["parameters"].items()}
-        ratio = sd["worker"] / sd["plain"]
-        print(f"SD 1.5 architecture (random weights) on {where}: UNet {millions['unet']:.0f}M, VAE {millions['vae']:.0f}M, "
-              f"text encoder {millions['text_encoder']:.0f}M parameters")
-        print(f"  built in {sd['built']:.1f} s, registered (hashed, stored) in {sd['registered']:.1f} s")
-        print(f"  load: plain diffusers {sd['plain_load']:.1f} s, worker (registry layout + cache) {sd['worker_load']:.1f} s")
-        print(f"  {args.size}², {args.steps} steps, 1 image, median of {args.repeats} after a warm-up "
-              f"(warm-up: plain {sd['warm'][0]:.1f} s, worker {sd['warm'][1]:.1f} s)")
-        print(f"  plain diffusers {sd['plain']:.2f} s, worker {sd['worker']:.2f} s: ratio {ratio:.3f}x, "
-              f"worker overhead {sd['worker'] - sd['plain']:+.2f} s; peak RSS {sd['peak_gb']:.1f} GB (both pipelines held)")
-        result_print(name="real sd15", ratio=ratio, meaning=f"worker / plain diffusers, SD 1.5 architecture {args.size}² "
-                     f"{args.steps} steps, pipeline loaded", target="<= 1.05x", met=ratio <= 1.05,
-                     details=f"{where}; plain {sd['plain']:.1f} s, worker {sd['worker']:.1f} s; load {sd['plain_load']:.0f} s "
-                             f"plain, {sd['worker_load']:.0f} s worker; peak RSS {sd['peak_gb']:.1f} GB")
-        if args.skip_upscale:
-            return
-        up = _upscale(args, brief)
-        ratio = up["worker"] / up["plain"]
-        print(f"Real-ESRGAN x4plus architecture (random weights) {args.upscale_size}² -> {args.upscale_size * 4}², "
-              f"tiles {up['tile']} + {up['overlap']}: bare tiled network {up['plain']:.1f} s, worker job {up['worker']:.1f} s "
-              f"(reads and decodes the input, writes a {args.upscale_size * 4}² PNG, records it): ratio {ratio:.3f}x; "
-              f"peak RSS {up['peak_gb']:.1f} GB")
-        result_print(name="real upscale", ratio=ratio, meaning=f"worker job / bare tiled x4plus, {args.upscale_size}² in",
-                     target="reported", met=None,
-                     details=f"{where}; bare {up['plain']:.1f} s, worker {up['worker']:.1f} s (incl. a "
-                             f"{args.upscale_size * 4}² PNG encode and store)")
+        parts = set(args.parts.split(","))
+        if "sd15" in parts:
+            _sd15_report(args, brief, placement, where)
+        if "upscale" in parts:
+            _upscale_report(args, brief, where)
+
+
+def _sd15_report(args, brief, placement, where: str) -> None:
+    sd = _sd15(args, brief, placement)
+    millions = {name: count / 1e6 for name, count in sd["parameters"].items()}
+    ratio = sd["worker"] / sd["plain"]
+    print(f"SD 1.5 architecture (random weights) on {where}: UNet {millions['unet']:.0f}M, VAE {millions['vae']:.0f}M, "
+          f"text encoder {millions['text_encoder']:.0f}M parameters")
+    print(f"  built in {sd['built']:.1f} s, registered (hashed, stored) in {sd['registered']:.1f} s")
+    print(f"  load: plain diffusers {sd['plain_load']:.1f} s, worker (registry layout + cache) {sd['worker_load']:.1f} s "
+          "(files just written, so in the page cache; a cold disk adds its read time to both)")
+    print(f"  {args.size}², {args.steps} steps, 1 image, median of {args.repeats} after a warm-up "
+          f"(warm-up: plain {sd['warm'][0]:.1f} s, worker {sd['warm'][1]:.1f} s)")
+    print(f"  plain diffusers {sd['plain']:.2f} s, worker {sd['worker']:.2f} s: ratio {ratio:.3f}x, "
+          f"worker overhead {sd['worker'] - sd['plain']:+.2f} s; peak RSS {sd['peak_gb']:.1f} GB (both pipelines held)")
+    result_print(name="real sd15", ratio=ratio, meaning=f"worker / plain diffusers, SD 1.5 architecture {args.size}² "
+                 f"{args.steps} steps, pipeline loaded", target="<= 1.05x", met=ratio <= 1.05,
+                 details=f"{where}; plain {sd['plain']:.1f} s, worker {sd['worker']:.1f} s; load {sd['plain_load']:.0f} s "
+                         f"plain, {sd['worker_load']:.0f} s worker; peak RSS {sd['peak_gb']:.1f} GB")
+    from generation.loader import process_cache
+
+    process_cache().clear()
+    gc.collect()
+
+
+def _upscale_report(args, brief, where: str) -> None:
+    _peak_reset()
+    up = _upscale(args, brief)
+    ratio = up["worker"] / up["plain"]
+    print(f"Real-ESRGAN x4plus architecture (random weights) {args.upscale_size}² -> {args.upscale_size * 4}², "
+          f"tiles {up['tile']} + {up['overlap']}: bare tiled network {up['plain']:.1f} s, worker job {up['worker']:.1f} s "
+          f"(reads and decodes the input, writes a {args.upscale_size * 4}² PNG, records it): ratio {ratio:.3f}x; "
+          f"peak RSS {up['peak_gb']:.1f} GB")
+    result_print(name="real upscale", ratio=ratio, meaning=f"worker job / bare tiled x4plus, {args.upscale_size}² in",
+                 target="reported", met=None,
+                 details=f"{where}; bare {up['plain']:.1f} s, worker {up['worker']:.1f} s (incl. a "
+                         f"{args.upscale_size * 4}² PNG encode and store)")
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ def error_report(*, exc: BaseException, row) -> None:
     import sentry_sdk
 
     with sentry_sdk.new_scope() as scope:
-        kind = row._meta.model_name
+        kind = row.run_kind
         scope.set_tag("seed.run", kind)
         scope.set_tag(f"seed.{kind}_id", str(row.pk))
         scope.set_context("seed run", {"kind": kind, "id": row.pk, "op": metrics.run_op(row), "attempt": row.attempts,
