@@ -49,14 +49,23 @@ _SAMPLING = (
     Param("noise_device", str, required=False, choices=("cpu", "cuda")),
 )
 _STRENGTH = Param("strength", float, minimum=0.0, maximum=1.0, key=True)
+HIRES_UPSCALERS = ("latent", "lanczos")
 
 SCHEMAS: dict[str, tuple[Param, ...]] = {
-    Operation.TXT2IMG: _SAMPLING,
+    # A1111's hi-res fix: a second img2img pass at hires_scale × the size, `strength` its denoising strength.
+    Operation.TXT2IMG: (*_SAMPLING, Param("hires_scale", float, required=False, minimum=1.0, maximum=4.0, key=True),
+                        Param("hires_steps", int, required=False, minimum=0, maximum=500),
+                        Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS, key=True),
+                        Param("strength", float, required=False, minimum=0.0, maximum=1.0, key=True)),
     Operation.IMG2IMG: (*_SAMPLING, _STRENGTH),
     Operation.INPAINT: (*_SAMPLING, _STRENGTH, Param("mask_blur", int, required=False, minimum=0, maximum=256)),
     Operation.OUTPAINT: (*_SAMPLING, Param("target_aspect", str, key=True), Param("mask_blur", int, required=False, minimum=0, maximum=256)),
+    # Canny thresholds as ControlNet's canny models were trained (OpenCV, 100/200); recipes from before they were
+    # recorded keep the image-relative edges they were made with.
     Operation.CONTROLNET: (*_SAMPLING, Param("control_type", str, choices=("canny", "edge", "depth", "pose"), key=True),
-                           Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True)),
+                           Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True),
+                           Param("canny_low", int, required=False, minimum=0, maximum=1000),
+                           Param("canny_high", int, required=False, minimum=0, maximum=1000)),
     Operation.UPSCALE: (Param("scale", int, choices=(2, 4), key=True), Param("tile", int, minimum=32, maximum=4096),
                         Param("tile_overlap", int, minimum=0, maximum=512),
                         Param("target_width", int, required=False, minimum=1, maximum=65536),

@@ -46,8 +46,24 @@ def outpaint_prepare(*, image: Image.Image, width: int, height: int, blur: int =
     return canvas, mask
 
 
+def hires_size(*, width: int, height: int, scale: float) -> tuple[int, int]:
+    """The hi-res fix's second-pass size: the first pass's scaled, down to multiples of 8 (as A1111 rounds it)."""
+    return int(width * scale) // 8 * 8, int(height * scale) // 8 * 8
+
+
+def canny_opencv(*, image: Image.Image, low: int, high: int) -> Image.Image:
+    """Canny edges made the way ControlNet's canny models were trained: OpenCV's Canny on the RGB image with
+    absolute thresholds (100/200 by default), white on black, three channels."""
+    import cv2
+
+    edges = cv2.Canny(np.asarray(image.convert("RGB")), low, high)
+    return Image.fromarray(edges, mode="L").convert("RGB")
+
+
 def canny_edges(*, image: Image.Image, low: float = 0.1, high: float = 0.25) -> Image.Image:
-    """Canny edges (Gaussian blur, Sobel, non-maximum suppression, hysteresis) as a white-on-black RGB image."""
+    """Canny edges (Gaussian blur, Sobel, non-maximum suppression, hysteresis) with thresholds relative to the image's
+    strongest edge: how control images were made before recipes recorded OpenCV's thresholds; kept so that those
+    recipes reproduce."""
     from scipy import ndimage
 
     gray = np.asarray(image.convert("L"), dtype=np.float64) / 255.0

@@ -22,7 +22,7 @@ from assets.models import Blob, Derivation, Operation, Used
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_outputs_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
-from generation.imaging import canny_edges, outpaint_prepare, png_bytes
+from generation.imaging import canny_edges, canny_opencv, hires_size, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import scheduler_build
 from generation.selectors import Recipe, recipe_of
@@ -65,6 +65,10 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
         pairs += [("VAE hash", recipe.vae.short_hash), ("VAE", recipe.vae.name)]
     if "strength" in params:
         pairs.append(("Denoising strength", f"{params['strength']:g}"))
+    if "hires_scale" in params:
+        pairs += [("Hires upscale", f"{params['hires_scale']:g}"), ("Hires upscaler", params["hires_upscaler"].capitalize())]
+        if params["hires_steps"]:
+            pairs.append(("Hires steps", params["hires_steps"]))
     if recipe.loras:
         pairs.append(("Lora hashes", ", ".join(f"{weights.name}: {weights.sha256[:12]}" for weights, _ in recipe.loras)))
     pairs += [("RNG", "CPU"), ("Version", f"seed-{SEED_VERSION}")]
@@ -112,7 +116,9 @@ def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
         return {"image": canvas, "mask_image": mask, "strength": 1.0}
     if recipe.op == Operation.CONTROLNET:
         control = image_of(recipe.control).resize(size, Image.Resampling.LANCZOS)
-        if params["control_type"] in ("canny", "edge"):
+        if "canny_low" in params:
+            control = canny_opencv(image=control, low=params["canny_low"], high=params["canny_high"])
+        elif params["control_type"] in ("canny", "edge"):
             control = canny_edges(image=control)
         return {"image": control, "controlnet_conditioning_scale": params["conditioning_scale"]}
     return {}
@@ -125,6 +131,7 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
     Returns [(index, seed, image)] and GPU-seconds. LoRAs are peft adapters loaded for this run and
     unloaded afterwards, never fused, so the cached pipeline is clean for the next job.
     """
+    import diffusers
     import torch
     from safetensors.torch import load_file
 
@@ -160,6 +167,10 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
         results = []
         gpu_seconds = 0.0
         cuda = cache.placement.device.startswith("cuda")
+        hires = "hires_scale" in params
+        second_pass = diffusers.AutoPipelineForImage2Image.from_pipe(pipeline) if hires else None
+        if second_pass is not None:
+            second_pass.set_progress_bar_config(disable=True)
         for index in indices:
             seed = params["seed"] + index
             pipeline.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
@@ -168,11 +179,20 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
             if cuda:
                 torch.cuda.synchronize()
             started = time.perf_counter()
+            first_output = "latent" if hires and params["hires_upscaler"] == "latent" else "pil"
             image = pipeline(
                 prompt=recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
                 num_inference_steps=params["steps"], guidance_scale=params["cfg"], width=params["width"],
-                height=params["height"], generator=generator, callback_on_step_end=step_end, output_type="pil", **extra,
+                height=params["height"], generator=generator, callback_on_step_end=step_end, output_type=first_output, **extra,
             ).images[0]
+            if hires and not interrupted:
+                second_pass.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
+                image = second_pass(
+                    prompt=recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
+                    image=_hires_upscaled(image, params, latent_factor=pipeline.vae_scale_factor), strength=params["strength"],
+                    num_inference_steps=params["hires_steps"] or params["steps"], guidance_scale=params["cfg"],
+                    generator=generator, callback_on_step_end=step_end, output_type="pil",
+                ).images[0]
             if cuda:
                 torch.cuda.synchronize()
                 gpu_seconds += time.perf_counter() - started
@@ -183,6 +203,19 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
     finally:
         if adapters:
             base.unload_lora_weights()
+
+
+def _hires_upscaled(first, params: dict, *, latent_factor: int):
+    """The hi-res fix's upscale between its passes: the latents (bilinear, A1111's "Latent") or the decoded image
+    (Lanczos), to the second pass's size."""
+    width, height = hires_size(width=params["width"], height=params["height"], scale=params["hires_scale"])
+    if params["hires_upscaler"] == "lanczos":
+        return first.resize((width, height), Image.Resampling.LANCZOS)
+    import torch
+
+    return torch.nn.functional.interpolate(first.unsqueeze(0), size=(height // latent_factor, width // latent_factor),
+                                           mode="bilinear",
+                                           align_corners=False)
 
 
 def _generate(derivation: Derivation, scope: RunScope):

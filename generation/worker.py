@@ -59,6 +59,10 @@ def worker_start(**kwargs) -> None:
 
 
 def _report_for_duty(*, cluster: str, ready_seconds: float) -> None:
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return  # tasks run inside the caller's own process (tests): there is no worker to list
     worker = worker_register(cluster=cluster, ready_seconds=ready_seconds)
     worker_heartbeat_start(worker=worker, interval=settings.SEED_WORKER_HEARTBEAT_S)
 

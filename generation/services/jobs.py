@@ -17,7 +17,7 @@ from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
 from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
-from generation.imaging import outpaint_canvas_size
+from generation.imaging import hires_size, outpaint_canvas_size
 from generation.models import GenerationJob, JobBatch
 
 GENERATION_OPS = (Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.CONTROLNET)
@@ -141,6 +141,14 @@ def generation_job_create(
     if op == Operation.CONTROLNET:
         params.setdefault("control_type", "canny")
         params.setdefault("conditioning_scale", 1.0)
+        if params["control_type"] in ("canny", "edge"):
+            params.setdefault("canny_low", 100)
+            params.setdefault("canny_high", 200)
+    if op == Operation.TXT2IMG and "hires_scale" in params:
+        # A1111's defaults: a latent upscale, then as many steps as the first pass, at denoising strength 0.7.
+        params.setdefault("hires_upscaler", "latent")
+        params.setdefault("hires_steps", 0)
+        params.setdefault("strength", 0.7)
     if init is not None and op in (Operation.IMG2IMG, Operation.INPAINT):
         size = _source_size(init)
         params.setdefault("width", size[0] // 8 * 8)
@@ -154,6 +162,7 @@ def generation_job_create(
     cleaned = params_clean(op=op, params=params)
     if cleaned["width"] % 8 or cleaned["height"] % 8:
         raise ApplicationError(f"width and height must be multiples of 8, got {cleaned['width']}x{cleaned['height']}")
+    _second_passes_check(op=op, params=cleaned)
 
     with transaction.atomic():
         if prompt is not None and prompt.brief_id != brief.pk:
@@ -187,10 +196,32 @@ def generation_job_create(
                 brief=brief, op=op, phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION, params=cleaned,
                 inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs], created_by=created_by,
             )
-            Derivation.objects.filter(pk=derivation.pk).update(progress_total=cleaned["steps"] * cleaned["batch_size"])
+            Derivation.objects.filter(pk=derivation.pk).update(progress_total=steps_per_image(params=cleaned) * cleaned["batch_size"])
             JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
             run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation", queue=Queue.GPU)
     return job
+
+
+def _second_passes_check(*, op: str, params: dict) -> None:
+    hires = sorted(key for key in ("hires_steps", "hires_upscaler", "strength") if key in params)
+    if op == Operation.TXT2IMG and "hires_scale" not in params and hires:
+        raise ApplicationError(f"{', '.join(hires)} only go with hires_scale: they set the hi-res fix's second pass",
+                               extra={"params": hires})
+    if op == Operation.CONTROLNET and ("canny_low" in params) != ("canny_high" in params):
+        raise ApplicationError("canny_low and canny_high go together", extra={"params": ["canny_low", "canny_high"]})
+    if op == Operation.CONTROLNET and "canny_low" in params and params["canny_low"] > params["canny_high"]:
+        raise ApplicationError(f"canny_low ({params['canny_low']}) must not be above canny_high ({params['canny_high']})")
+    if "hires_scale" in params:
+        width, height = hires_size(width=params["width"], height=params["height"], scale=params["hires_scale"])
+        if width <= params["width"] and height <= params["height"]:
+            raise ApplicationError(f"hires_scale {params['hires_scale']:g} does not enlarge {params['width']}x{params['height']}",
+                                   extra={"param": "hires_scale"})
+
+
+def steps_per_image(*, params: dict) -> int:
+    """Denoising steps one image takes: the hi-res fix's second pass runs its steps × its denoising strength."""
+    second = int((params.get("hires_steps") or params["steps"]) * params["strength"]) if "hires_scale" in params else 0
+    return params["steps"] + second
 
 
 def _mask_store(*, mask_source, init):
