@@ -15,11 +15,11 @@ from PIL import Image, UnidentifiedImageError
 from assets.errors import ApplicationError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
-MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif", "TIFF": "image/tiff"}
 EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".webp": "WEBP",
-              ".avif": "AVIF"}
+              ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF"}
 # Names that promise something other than a picture we accept; any other suffix ("v2.1") is not a file type.
-FOREIGN_EXTENSIONS = (".svg", ".svgz", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".psd", ".pdf", ".html", ".htm", ".xhtml",
+FOREIGN_EXTENSIONS = (".svg", ".svgz", ".gif", ".bmp", ".heic", ".psd", ".pdf", ".html", ".htm", ".xhtml",
                       ".js", ".php", ".exe", ".zip", ".cube")
 # Pillow reads 16-bit and CMYK data by converting it silently; the studio's pipeline is 8-bit RGB, so say so instead.
 ACCEPTED_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA")
@@ -171,7 +171,7 @@ def extension_check(*, name: str | None, image_format: str) -> None:
                                extra={"code": "wrong_extension", "format": image_format})
 
 
-def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS) -> ImageInfo:
+def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS, modes: tuple[str, ...] = ACCEPTED_MODES) -> ImageInfo:
     """Open with an allow-list of formats; refuse bombs, lines, polyglots, oversized metadata and truncated data."""
     max_pixels = settings.SEED_MAX_IMAGE_PIXELS
     allowed = ", ".join(formats)
@@ -190,7 +190,7 @@ def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS) -> 
                         f"image is {width}x{height}: more than {MAX_ASPECT_RATIO}:1 is not a picture for any slot",
                         extra={"code": "extreme_aspect", "width": width, "height": height},
                     )
-                if image.mode not in ACCEPTED_MODES:
+                if image.mode not in modes:
                     raise ApplicationError(f"colour mode {image.mode} is not accepted; export as 8-bit RGB (sRGB)",
                                            extra={"code": "unsupported_mode", "mode": image.mode})
                 if getattr(image, "n_frames", 1) > 1:

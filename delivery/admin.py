@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
@@ -14,6 +15,8 @@ from assets.rights import licences_expiring
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, FocalPoint
 from delivery.selectors import deliveries_inheriting
 from delivery.services.deliveries import OVERRIDE_PERMISSION, delivery_create, delivery_override
+from delivery.services.presets import preset_print_profile_set
+from generation.finishing_ops import print_profile_check
 from generation.services.finishing import palette_snap_create, upscale_create
 
 _VERSION_PATH = "version__brief__campaign__client"
@@ -43,12 +46,43 @@ def _action_form(modeladmin, request, queryset, *, form_class, title: str, note:
     return TemplateResponse(request, "delivery/admin/action_form.html", context)
 
 
+class ChannelPresetForm(forms.ModelForm):
+    print_profile_file = forms.FileField(required=False, label="Print profile (.icc, .icm)",
+                                         help_text="A CMYK output profile from the printer or press (e.g. FOGRA39, GRACoL)")
+
+    class Meta:
+        model = ChannelPreset
+        exclude = ["print_profile"]
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("print_profile_file")
+        if upload is not None:
+            try:
+                print_profile_check(upload.read())
+            except ApplicationError as exc:
+                raise forms.ValidationError({"print_profile_file": exc.message}) from exc
+            upload.seek(0)
+        elif cleaned.get("colour_profile") == ChannelPreset.Profile.CMYK and self.instance.print_profile_id is None:
+            raise forms.ValidationError({"print_profile_file": "CMYK needs the print profile to convert through"})
+        return cleaned
+
+
 @admin.register(ChannelPreset)
 class ChannelPresetAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "width", "height", "format", "quality", "crop_rule", "kind", "section", "background_colour",
-                    "position", "active"]
+    form = ChannelPresetForm
+    list_display = ["slug", "name", "width", "height", "format", "quality", "colour_profile", "crop_rule", "kind", "section",
+                    "background_colour", "position", "active"]
     list_editable = ["position", "active"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["print_profile"]
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        upload = form.cleaned_data.get("print_profile_file")
+        super().save_model(request, obj, form, change)
+        if upload is not None:
+            preset_print_profile_set(preset=obj, source=upload)
 
 
 @admin.register(FocalPoint)

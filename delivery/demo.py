@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
@@ -13,9 +14,10 @@ from assets.models import Derivation, ModelWeights, Operation, Version
 from assets.rights import version_rights
 from delivery.keys import dev_ca_create, signing_problems
 from delivery.models import ChannelPreset, Delivery
+from delivery.sample_icc import sample_cmyk_profile
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
-from delivery.services.presets import default_presets_ensure
+from delivery.services.presets import default_presets_ensure, preset_print_profile_set
 from generation.services.finishing import palette_snap_create, upscale_create
 from review.models import Decision, ReviewRound
 from review.selectors import version_final_approval
@@ -75,9 +77,20 @@ def _finish(master: Version, user) -> Version:
     return _finished(palette_snap_create(version=upscaled, pull=0.6, created_by=user))
 
 
+def _print_preset_ensure() -> ChannelPreset:
+    """An A5 print slot in CMYK TIFF for the demo, converted through the sample profile (a studio uploads its printer's)."""
+    preset, _ = ChannelPreset.objects.get_or_create(slug="print-a5-cmyk", defaults={
+        "name": "Print A5, CMYK TIFF (sample profile)", "width": 1748, "height": 2480, "format": ChannelPreset.Format.TIFF,
+        "colour_profile": ChannelPreset.Profile.CMYK, "section": "print", "print_width_mm": 148, "position": 8})
+    if preset.print_profile_id is None:
+        preset_print_profile_set(preset=preset, source=ContentFile(sample_cmyk_profile(), name="seed-sample-cmyk.icc"))
+    return preset
+
+
 def delivery_stage(*, context: dict) -> dict:
     user = context["user"]
     default_presets_ensure()
+    _print_preset_ensure()
     finished = _finish(context["approved_master"], user)
     if version_final_approval(version=finished) is None:
         client_user = get_user_model().objects.get(username="cleo.client")
@@ -98,6 +111,7 @@ def delivery_stage(*, context: dict) -> dict:
     return {
         "finished_master": finished.pk, "size": f"{finished.width}x{finished.height}", "delivery": delivery.pk,
         "files": [item.file_name for item in delivery.items.order_by("pk")],
+        "print_file": delivery.items.filter(preset__slug="print-a5-cmyk").values_list("file_name", flat=True).first(),
         "folder": str(path.parent), "bundle": str(path.parent / delivery.bundle_name),
         "qc_override": delivery.override_reason or None,
         "verify": {"file": first.file_name, **{k: verification.as_dict()[k] for k in ("manifest", "match", "version_id", "delivery_id")},

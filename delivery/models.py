@@ -1,6 +1,7 @@
 """Channel presets, focal points, deliveries of approved masters and the files they produced."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -18,6 +19,7 @@ class ChannelPreset(models.Model):
         PNG = "PNG", "PNG"
         WEBP = "WEBP", "WebP"
         AVIF = "AVIF", "AVIF"
+        TIFF = "TIFF", "TIFF (LZW)"
 
     class CropRule(models.TextChoices):
         FOCAL = "focal", "Crop around the focal point"
@@ -30,6 +32,13 @@ class ChannelPreset(models.Model):
     class Profile(models.TextChoices):
         SRGB = "srgb", "sRGB (embedded)"
         NONE = "none", "None (untagged)"
+        CMYK = "cmyk", "CMYK through the print profile (JPEG or TIFF)"
+
+    class Intent(models.TextChoices):
+        PERCEPTUAL = "perceptual", "Perceptual"
+        RELATIVE = "relative", "Relative colorimetric"
+        SATURATION = "saturation", "Saturation"
+        ABSOLUTE = "absolute", "Absolute colorimetric"
 
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
@@ -48,6 +57,10 @@ class ChannelPreset(models.Model):
     print_width_mm = models.FloatField(null=True, blank=True, validators=[MinValueValidator(1.0)],
                                        help_text="For print and large format: printed width, for the pixels-per-inch check")
     min_ppi = models.PositiveIntegerField(default=300, validators=[MinValueValidator(1)])
+    # The printer's or press's output profile (e.g. FOGRA39, GRACoL): CMYK files are converted through it and carry it.
+    print_profile = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                      help_text="A CMYK output ICC profile, for the CMYK colour profile")
+    rendering_intent = models.CharField(max_length=12, choices=Intent.choices, default=Intent.RELATIVE)
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 
@@ -57,13 +70,24 @@ class ChannelPreset(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.width}x{self.height} {self.format})"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.colour_profile == self.Profile.CMYK and self.format not in (self.Format.JPEG, self.Format.TIFF):
+            raise ValidationError({"colour_profile": f"CMYK is written as JPEG or TIFF, not {self.get_format_display()}"})
+
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}[self.format]
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "AVIF": "avif", "TIFF": "tif"}[self.format]
 
     @property
     def media_type(self) -> str:
-        return f"image/{self.extension.replace('jpg', 'jpeg')}"
+        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif",
+                "TIFF": "image/tiff"}[self.format]
+
+    @property
+    def dpi(self) -> float | None:
+        """Pixels per inch for a print size: written into the file so layout software places it at that size."""
+        return self.width / (self.print_width_mm / 25.4) if self.print_width_mm else None
 
 
 class FocalPoint(models.Model):

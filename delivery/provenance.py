@@ -55,7 +55,7 @@ ACTIONS = {
     Operation.REPRODUCE: ("c2pa.edited", TRAINED),
     Operation.GRID: ("c2pa.placed", None),
 }
-MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif"}
+MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif", "TIFF": "image/tiff"}
 
 
 class SigningFailed(ApplicationError):
@@ -96,16 +96,20 @@ def _exif(stamp: Stamp) -> bytes:
     return piexif.dump({"0th": zeroth, "Exif": exif})
 
 
-def _xmp(stamp: Stamp) -> bytes:
+def _xmp(stamp: Stamp, *, parameters: bool = False) -> bytes:
+    """The XMP packet; with `parameters` it also carries the generation parameters (exif:UserComment), for formats
+    without an EXIF block of their own."""
     from xml.sax.saxutils import escape
 
     source = f"<Iptc4xmpExt:DigitalSourceType>{escape(stamp.digital_source_type)}</Iptc4xmpExt:DigitalSourceType>" \
         if stamp.digital_source_type else ""
+    comment = (f"<exif:UserComment><rdf:Alt><rdf:li xml:lang=\"x-default\">{escape(stamp.parameters)}</rdf:li></rdf:Alt>"
+               "</exif:UserComment>") if parameters else ""
     return (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/">'
-        f"{source}<Iptc4xmpExt:AISystemUsed>{escape(stamp.ai_system)}</Iptc4xmpExt:AISystemUsed>"
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:exif="http://ns.adobe.com/exif/1.0/">'
+        f"{source}<Iptc4xmpExt:AISystemUsed>{escape(stamp.ai_system)}</Iptc4xmpExt:AISystemUsed>{comment}"
         f"<dc:rights><rdf:Alt><rdf:li xml:lang=\"x-default\">{escape(stamp.copyright)}</rdf:li></rdf:Alt></dc:rights>"
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
     ).encode("utf-8")
@@ -121,10 +125,25 @@ def srgb_icc() -> bytes:
     return _SRGB_ICC
 
 
-def encode_stamped(image: Image.Image, *, image_format: str, quality: int, stamp: Stamp, icc: bytes | None) -> bytes:
-    """Encode pixels with the metadata written in the same pass (EXIF/XMP for JPEG, WebP and AVIF; text chunks for PNG)."""
+def encode_stamped(image: Image.Image, *, image_format: str, quality: int, stamp: Stamp, icc: bytes | None,
+                   dpi: float | None = None) -> bytes:
+    """Encode pixels with the metadata written in the same pass (EXIF/XMP for JPEG, WebP and AVIF; text chunks for PNG;
+    baseline tags and XMP for TIFF), the ICC profile embedded and, for a print size, its pixels per inch.
+
+    CMYK pixels (converted through a print profile) stay CMYK; anything else is written as RGB.
+    """
     buffer = io.BytesIO()
     options: dict = {"icc_profile": icc} if icc else {}
+    if dpi and image_format in ("JPEG", "PNG", "TIFF"):
+        options["dpi"] = (round(dpi, 2), round(dpi, 2))
+    if image.mode not in ("RGB", "CMYK"):
+        image = image.convert("RGB")
+    if image_format == "TIFF":
+        # Pillow writes no EXIF sub-directory into a TIFF: the baseline tags carry the same facts, XMP the rest.
+        tags = {270: stamp.description, 315: stamp.artist, 33432: stamp.copyright, 305: stamp.software, 306: stamp.created,
+                700: _xmp(stamp, parameters=True)}
+        image.save(buffer, format="TIFF", compression="tiff_lzw", tiffinfo=tags, **options)
+        return buffer.getvalue()
     if image_format == "PNG":
         info = PngImagePlugin.PngInfo()
         for key, value in (("parameters", stamp.parameters), ("Description", stamp.description), ("Author", stamp.artist),
@@ -136,7 +155,7 @@ def encode_stamped(image: Image.Image, *, image_format: str, quality: int, stamp
         options.update(exif=_exif(stamp), xmp=_xmp(stamp), quality=quality)
         if image_format == "JPEG":
             options.update(optimize=False, progressive=False, subsampling="4:2:0")
-        image.convert("RGB").save(buffer, format=image_format, **options)
+        image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
 
 

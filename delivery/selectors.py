@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 
 from assets.access import scoped, versions_visible_to
 from assets.errors import ApplicationError
-from assets.images import extension_check, image_inspect
+from assets.images import ACCEPTED_MODES, extension_check, image_inspect
 from assets.imagehash import perceptual_hash
 from assets.models import Version
 from assets.rights import versions_inheriting
@@ -22,7 +22,9 @@ from delivery.keys import trust_anchors_problem
 from delivery.models import Delivery, DeliveryItem, Fingerprint
 from review.selectors import approval_attestation, approval_statement, version_final_approval
 
-VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
+# What Seed delivers, print files (TIFF, CMYK) included: a copy of any of them can be checked.
+VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "TIFF")
+VERIFY_MODES = (*ACCEPTED_MODES, "CMYK")
 
 
 @dataclass
@@ -81,7 +83,7 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
     if not data:
         raise ApplicationError("the file is empty", extra={"code": "empty"})
     with blob_staged(source=io.BytesIO(data)) as staged:
-        info = image_inspect(path=staged.path, formats=VERIFY_FORMATS)
+        info = image_inspect(path=staged.path, formats=VERIFY_FORMATS, modes=VERIFY_MODES)
     extension_check(name=name, image_format=info.format)
     report = _manifest_report(data=data, media_type=info.media_type)
     sha256 = hashlib.sha256(data).hexdigest()

@@ -207,6 +207,26 @@ def icc_profile_read(data: bytes) -> ImageCms.ImageCmsProfile:
         raise ApplicationError("the ICC profile could not be read", extra={"code": "icc_invalid"}) from exc
 
 
+def print_profile_check(data: bytes) -> None:
+    """A profile a print file can be converted through: an ICC output profile in CMYK."""
+    profile = icc_profile_read(data).profile
+    if profile.xcolor_space.strip() != "CMYK" or profile.device_class != "prtr":
+        raise ApplicationError(f"the print profile must be a CMYK output (printer) profile; this one is "
+                               f"{profile.xcolor_space.strip()}, class {profile.device_class}", extra={"code": "icc_not_cmyk"})
+
+
+def cmyk_convert(image: Image.Image, *, profile_data: bytes, intent: str) -> Image.Image:
+    """sRGB pixels converted through a CMYK output profile, as a press or printer is sent them (black point
+    compensation on, as print workflows use it)."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    try:
+        transform = ImageCms.buildTransform(srgb, icc_profile_read(profile_data), "RGB", "CMYK", renderingIntent=_INTENTS[intent],
+                                            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        return ImageCms.applyTransform(image.convert("RGB"), transform)
+    except ImageCms.PyCMSError as exc:
+        raise ApplicationError(f"the CMYK conversion failed: {exc}", extra={"code": "icc_invalid"}) from exc
+
+
 def icc_convert(image: Image.Image, *, profile_data: bytes, intent: str, proof: bool) -> tuple[Image.Image, bytes | None]:
     """A print proof (sRGB pixels showing how the profile's device renders them) or a conversion to an RGB profile.
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
@@ -31,6 +32,7 @@ from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import delivery_record
 from delivery.services.lineage_facts import (chain_actions, generation_recipe, input_ingredients, lineage_carried,
                                              lineage_summary, model_factor, recipe_lines, seed_of, stamp_build)
+from generation import finishing_ops
 from review.selectors import approval_attestation, version_final_approval
 from review.services.audit import audit_event_append
 
@@ -61,6 +63,15 @@ def delivery_create(*, version: Version, presets: list[ChannelPreset] | None = N
     inactive = [preset.slug for preset in chosen if not preset.active]
     if inactive:
         raise ApplicationError(f"preset(s) switched off: {', '.join(inactive)}")
+    for preset in chosen:
+        try:
+            preset.clean()
+        except ValidationError as exc:
+            raise ApplicationError(f"preset {preset.slug}: {'; '.join(exc.messages)}", extra={"code": "preset_invalid"}) from exc
+        if preset.colour_profile == ChannelPreset.Profile.CMYK and preset.print_profile_id is None:
+            raise ApplicationError(f"preset {preset.slug} is CMYK but has no print profile to convert through: upload the "
+                                   "printer's profile on the preset (admin: Delivery → Channel presets)",
+                                   extra={"code": "preset_invalid"})
     override_reason = override_reason.strip()
     if override_reason and not (created_by is not None and created_by.has_perm(OVERRIDE_PERMISSION)):
         raise ApplicationError("only a producer may override QC", extra={"code": "permission"})
@@ -198,11 +209,21 @@ def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, stag
             "width": preset.width, "height": preset.height, "client": master.brief.campaign.client.name, "brief": master.brief.title})
         planned.append((item, fact, name))
 
+    print_profiles = {}
+    for item, _, _ in planned:
+        if item.preset.colour_profile == ChannelPreset.Profile.CMYK and item.preset.print_profile_id not in print_profiles:
+            with blob_open(blob=item.preset.print_profile) as handle:
+                print_profiles[item.preset.print_profile_id] = handle.read()
+
     def sign(plan: tuple) -> tuple:
         item, fact, name = plan
         preset = item.preset
-        icc = provenance.srgb_icc() if preset.colour_profile == ChannelPreset.Profile.SRGB else None
-        unsigned = provenance.encode_stamped(item.image, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc)
+        pixels, icc = item.image, provenance.srgb_icc() if preset.colour_profile == ChannelPreset.Profile.SRGB else None
+        if preset.colour_profile == ChannelPreset.Profile.CMYK:
+            icc = print_profiles[preset.print_profile_id]
+            pixels = finishing_ops.cmyk_convert(item.image, profile_data=icc, intent=preset.rendering_intent)
+        unsigned = provenance.encode_stamped(pixels, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc,
+                                             dpi=preset.dpi)
         actions = list(chain_steps)
         if item.crop != (0, 0, master.width, master.height):
             actions.append({"action": "c2pa.cropped", "description": f"around the focal point {focal}: box {list(item.crop)}"})

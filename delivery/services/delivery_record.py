@@ -78,11 +78,18 @@ def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> d
         blob = scope.blob_store(staged=StagedFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data)),
                                 media_type=preset.media_type)
         # Every variant is a crop around the focal point; an outpaint preset only decides whether that may cut.
+        params = {"preset": preset.slug, "width": preset.width, "height": preset.height, "crop_rule": ChannelPreset.CropRule.FOCAL,
+                  "crop": list(item.crop), "format": preset.format, "quality": preset.quality,
+                  "colour_profile": preset.colour_profile}
+        inputs = [UsedInput(role=Used.Role.PARENT, target=master)]
+        if preset.dpi:
+            params["dpi"] = round(preset.dpi, 2)
+        if preset.colour_profile == ChannelPreset.Profile.CMYK:
+            params["rendering_intent"] = preset.rendering_intent
+            inputs.append(UsedInput(role=Used.Role.PROFILE, target=preset.print_profile))
         derivation = derivation_create(
             brief=master.brief, op=Operation.RENDITION, phase=Phase.DELIVERY, state=Derivation.State.SUCCEEDED,
-            params={"preset": preset.slug, "width": preset.width, "height": preset.height, "crop_rule": ChannelPreset.CropRule.FOCAL,
-                    "crop": list(item.crop), "format": preset.format, "quality": preset.quality},
-            inputs=[UsedInput(role=Used.Role.PARENT, target=master)], created_by=delivery.created_by)
+            params=params, inputs=inputs, created_by=delivery.created_by)
         variant = Version.objects.create(brief=master.brief, blob=blob, width=preset.width, height=preset.height,
                                          format=preset.format, seed=master.seed, status=Version.Status.DELIVERED, label=name)
         Generated.objects.create(derivation=derivation, version=variant)

@@ -1,8 +1,12 @@
-"""The seven channels studios deliver to most. Migration 0002 made them once; the demo puts back any it needs
-that is missing (a studio may have deleted one, or a test flushed the table)."""
+"""Channel presets: the seven channels studios deliver to most (migration 0002 made them once; the demo puts back any
+it needs that is missing), and the print profile a CMYK preset converts through."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import transaction
+
+from assets.services.blobs import BlobsStored, blob_staged
 from delivery.models import ChannelPreset
 
 DEFAULT_PRESETS = [
@@ -25,3 +29,19 @@ def default_presets_ensure() -> int:
             "background_colour": background, "position": position})
         made += created
     return made
+
+
+ICC_MEDIA_TYPE = "application/vnd.iccprofile"
+
+
+def preset_print_profile_set(*, preset: ChannelPreset, source) -> ChannelPreset:
+    """Store a CMYK output profile (an uploaded .icc/.icm) and make the preset convert its files through it."""
+    from generation.finishing_ops import print_profile_check
+
+    with blob_staged(source=source, max_bytes=settings.SEED_MAX_ICC_BYTES) as staged:
+        print_profile_check(staged.path.read_bytes())
+        with transaction.atomic(), BlobsStored() as stored:
+            blob = stored.store(staged=staged, media_type=ICC_MEDIA_TYPE)
+            preset.print_profile = blob
+            preset.save(update_fields=["print_profile"])
+    return preset

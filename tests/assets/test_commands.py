@@ -63,7 +63,8 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     finished = Version.objects.get(pk=delivered["finished_master"])
     assert (finished.width, finished.height) == (master.width * 4, master.height * 4)
     assert version_final_approval(version=finished) is not None
-    assert len(delivered["files"]) == 7 and delivered["verify"]["manifest"] == "trusted"
+    assert len(delivered["files"]) == 8 and delivered["verify"]["manifest"] == "trusted"
+    assert delivered["print_file"].endswith(".tif")
     assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
     assert first["login"]["username"] == "demo"
     # The cycle ran itself: the client round opened on the internal approval; every message went to the outbox.
