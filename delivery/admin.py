@@ -76,6 +76,9 @@ class ChannelPresetAdmin(admin.ModelAdmin):
     list_editable = ["position", "active"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["print_profile"]
+    fields = ["slug", "name", "width", "height", "format", "quality", "colour_profile", "rendering_intent", "print_profile_file",
+              "print_profile", "crop_rule", "kind", "section", "background_colour", "min_delta_e", "print_width_mm", "min_ppi",
+              "position", "active"]
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

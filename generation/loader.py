@@ -75,9 +75,11 @@ def _cache_fetch(sha256: str, *, storage, name: str, weights: ModelWeights, rela
     """
     folder = Path(settings.SEED_MODEL_CACHE) / "blobs"
     local = folder / sha256
-    if local.exists():
+    try:
         os.utime(local)  # used now: eviction takes the least recently used first
         return local
+    except FileNotFoundError:
+        pass  # not fetched yet, or evicted by another worker of this host a moment ago
     if not storage.exists(name):
         raise _missing(sha256, weights=weights, relative=relative)
     folder.mkdir(parents=True, exist_ok=True)
