@@ -105,12 +105,17 @@ class Hosts:
                 moved.rename(root)
 
     def wait(self, name: str, kind: str, pk: int, *, timeout: float = 240) -> None:
-        """Wait, with only `name`'s root in place, until the row ends; it must have succeeded."""
+        """Wait, with only `name`'s root in place, until the row ends (it must have succeeded) and the broker holds no
+        task: the work a step causes (the delivery's notifications, say) is done on its host before the next step."""
         with self.only(name):
             deadline = time.monotonic() + timeout
             while True:
                 [(state, error)] = self.live.sql(f"SELECT state, error FROM {STATES[kind]} WHERE id = %s", pk)
-                if state not in {"queued", "running"}:
+                # Notifications are made in the step's own transaction, their tasks sent just after it commits.
+                [(tasks,)] = self.live.sql(
+                    "SELECT (SELECT count(*) FROM django_q_ormq) + (SELECT count(*) FROM review_notification "
+                    "WHERE state IN ('queued', 'running'))")
+                if state not in {"queued", "running"} and (tasks == 0 or state != "succeeded"):
                     break
                 assert time.monotonic() < deadline, f"{kind} {pk} still {state} after {timeout} s"
                 time.sleep(0.3)
