@@ -126,6 +126,10 @@ def _size(params: dict, width, height) -> None:
         params["width"], params["height"] = _number(width, int, "the width"), _number(height, int, "the height")
 
 
+# A1111's names of the hi-res fix upscalers we run the same way (its "Latent" is bilinear on the latents).
+_HIRES_FROM_A1111 = {"Latent": "latent", "Lanczos": "lanczos"}
+
+
 def _automatic1111(text: str) -> ForeignRecipe:
     parsed = infotext_parse(text)
     values = parsed.values
@@ -147,6 +151,15 @@ def _automatic1111(text: str) -> ForeignRecipe:
     if "Size" in values:
         width, _, height = values["Size"].partition("x")
         _size(params, width, height)
+    if "Hires upscale" in values:
+        # A txt2img run with the hi-res fix: "Denoising strength" is its second pass's, not an img2img's.
+        params["hires_scale"] = _number(values["Hires upscale"], float, "the Hires upscale")
+        if "Hires steps" in values:
+            params["hires_steps"] = _number(values["Hires steps"], int, "the Hires steps")
+        upscaler = _text(values.get("Hires upscaler", "Latent"), "the Hires upscaler")
+        params["hires_upscaler_source"] = upscaler
+        if upscaler in _HIRES_FROM_A1111:
+            params["hires_upscaler"] = _HIRES_FROM_A1111[upscaler]
     loras = [ModelRef(name=name, weight=weight, hash=parsed.lora_hashes.get(name, "")) for name, weight in parsed.loras]
     model = ModelRef(name=values.get("Model", ""), hash=values.get("Model hash", "").lower())
     vae = ModelRef(name=values.get("VAE", ""), hash=values.get("VAE hash", "").lower()) if "VAE" in values else None

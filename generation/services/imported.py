@@ -14,6 +14,7 @@ from generation.models import GenerationJob
 from generation.services.jobs import LoraSpec, generation_job_create
 
 RECIPE_KEYS = ("sampler", "steps", "cfg", "seed", "width", "height")
+HIRES_KEYS = ("hires_scale", "hires_steps", "hires_upscaler", "strength")
 
 
 def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
@@ -27,7 +28,8 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
     if derivation.op != Operation.IMPORT or "generator" not in params:
         raise ApplicationError(f"version {version.pk} was not imported with a recipe from another tool",
                                extra={"code": "no_recipe"})
-    if "strength" in params:
+    hires = "hires_scale" in params
+    if "strength" in params and not hires:
         raise ApplicationError(f"version {version.pk} was an image-to-image run in {params['generator']}; its init image "
                                "did not come with it", extra={"code": "needs_init"})
     missing = [f"{model['role'].replace('_', ' ')} {model['name'] or model['hash']}" for model in params.get("models", [])
@@ -35,6 +37,8 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
     absent = [key for key in RECIPE_KEYS if key not in params]
     if "sampler" in absent and "sampler_source" in params:
         absent[absent.index("sampler")] = f"sampler ({params['sampler_source']} has no equivalent here)"
+    if hires and "hires_upscaler" not in params:
+        absent.append(f"hi-res fix upscaler ({params['hires_upscaler_source']} has no equivalent here)")
     edges = {}
     for edge in derivation.used.select_related("prompt", "model_weights").order_by("position"):
         edges.setdefault(edge.role, []).append(edge)
@@ -50,7 +54,8 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
         brief=version.brief, op=Operation.TXT2IMG, base_model=edges[Used.Role.BASE_MODEL][0].model_weights,
         prompt=edges[Used.Role.PROMPT][0].prompt, vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,
         loras=[LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])],
-        params={**{key: params[key] for key in RECIPE_KEYS}, "batch_size": 1}, regenerated_from=version, created_by=created_by,
+        params={**{key: params[key] for key in (*RECIPE_KEYS, *(HIRES_KEYS if hires else ())) if key in params}, "batch_size": 1},
+        regenerated_from=version, created_by=created_by,
     )
 
 

@@ -8,6 +8,7 @@ from PIL import Image, PngImagePlugin
 from assets import SEED_VERSION
 from assets.errors import ApplicationError
 from assets.infotext import MAX_INFOTEXT, infotext_parse
+from assets.models import Version
 from assets.services.blobs import blob_open
 from generation.services.jobs import LoraSpec, generation_job_create
 from tests.factories import make_brief
@@ -146,3 +147,37 @@ def test_an_imported_recipe_regenerates_in_seed_with_a_verdict_or_says_what_is_m
     assert refused.status_code == 400 and "base model other_model is not registered" in refused.json()["message"]
     plain = api.post(f"/api/versions/{job.batches.get().derivation.generated.get().version.pk}/regenerate-import/")
     assert plain.status_code == 400 and "not imported with a recipe" in plain.json()["message"]
+
+
+def test_an_imported_hires_fix_image_regenerates_as_txt2img_with_its_second_pass(tiny, run_jobs):
+    from django.core.files.base import ContentFile
+
+    from assets.services.recipe_imports import images_import
+    from generation.services.imported import imported_regenerate
+    from review.roles import roles_ensure
+
+    roles_ensure()
+    with run_jobs():
+        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can, on a roof",
+                                    params={**FAST, "seed": 77, "batch_size": 1, "hires_scale": 1.5, "hires_steps": 4,
+                                            "strength": 0.6})
+    with blob_open(blob=job.batches.get().derivation.generated.get().version.blob) as handle:
+        data = handle.read()
+    with Image.open(io.BytesIO(data)) as image:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", image.text["parameters"].replace("Hires upscaler: Latent", "Hires upscaler: R-ESRGAN 4x+"))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", pnginfo=info)
+    brief = make_brief(client_name="Elsewhere")
+    reports = images_import(brief=brief, sources=[ContentFile(data, name="hires.png"), ContentFile(buffer.getvalue(), name="esrgan.png")])
+    imported = Version.objects.get(pk=reports[0]["version"])
+    params = imported.generated_by.derivation.params
+    assert (params["hires_scale"], params["hires_steps"], params["hires_upscaler"], params["strength"]) == (1.5, 4, "latent", 0.6)
+    with run_jobs():
+        again = imported_regenerate(version=imported)
+    derivation = again.batches.get().derivation
+    derivation.refresh_from_db()
+    assert derivation.state == "succeeded", derivation.error
+    assert derivation.generated.get().version.blob_id == imported.blob_id  # the very same bytes, second pass included
+    with pytest.raises(ApplicationError, match=r"hi-res fix upscaler \(R-ESRGAN 4x\+ has no equivalent here\)"):
+        imported_regenerate(version=Version.objects.get(pk=reports[1]["version"]))
