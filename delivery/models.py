@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from assets.images import MEDIA_TYPES
 from assets.models.base import QueuedRun
 from assets.models.validators import validate_hex_colour
 
@@ -81,8 +82,7 @@ class ChannelPreset(models.Model):
 
     @property
     def media_type(self) -> str:
-        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif",
-                "TIFF": "image/tiff"}[self.format]
+        return MEDIA_TYPES[self.format]
 
     @property
     def dpi(self) -> float | None:

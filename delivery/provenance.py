@@ -23,6 +23,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 
 from assets import SEED_VERSION
 from assets.errors import ApplicationError
+from assets.images import MEDIA_TYPES
 from assets.models import Operation
 from delivery.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING_LABEL, c2pa_settings, store_read
 
@@ -55,7 +56,6 @@ ACTIONS = {
     Operation.REPRODUCE: ("c2pa.edited", TRAINED),
     Operation.GRID: ("c2pa.placed", None),
 }
-MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif", "TIFF": "image/tiff"}
 
 
 class SigningFailed(ApplicationError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from assets.images import MEDIA_TYPES
 from assets.models import Derivation, Operation, Used, Version
 from assets.selectors import LineageGraph
 from assets.services.blobs import blob_open
@@ -159,7 +160,7 @@ def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int =
                                  Used.Role.LAYER) or edge.version_id:
                 continue
             blob = edge.reference.blob if edge.reference_id else edge.blob
-            if blob.sha256 in seen or blob.media_type not in provenance.MEDIA_TYPES.values() or len(ingredients) >= limit:
+            if blob.sha256 in seen or blob.media_type not in MEDIA_TYPES.values() or len(ingredients) >= limit:
                 continue
             seen.add(blob.sha256)
             with blob_open(blob=blob) as handle:

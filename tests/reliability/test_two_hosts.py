@@ -87,10 +87,6 @@ class Hosts:
         self.live.processes.append(process)
         return process
 
-    def ready(self, name: str) -> bool:
-        log = self.live.logs / f"{name}.log"
-        return log.exists() and b"worker ready" in log.read_bytes()
-
     @contextmanager
     def only(self, *names: str):
         """Every other host's root moved away while these work."""
@@ -138,7 +134,7 @@ def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(tmp_path_fac
         hosts.control("manage.py", "migrate", "--noinput")
         workers = {name: hosts.worker(name) for name in ("gpu", "cpu")}
         deadline = time.monotonic() + 240
-        while not all(hosts.ready(name) for name in workers):
+        while not all(live.worker_ready(name) for name in workers):
             assert all(process.poll() is None for process in workers.values()), hosts.logs()
             assert time.monotonic() < deadline, "the workers did not start:\n" + hosts.logs()
             time.sleep(0.5)
