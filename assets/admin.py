@@ -12,7 +12,7 @@ from assets.access import briefs_visible_to, is_client_user, scoped, versions_vi
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
 from assets.models import (
-    Blob, Brief, Campaign, Client, ClientMembership, Derivation, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
+    Blob, Brief, Campaign, Client, ClientMembership, Derivation, DerivedFile, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
 )
 from assets.selectors import (impact_summary, lineage_graph, versions_made_with, versions_matching_text,
                               versions_using_model_weights, versions_using_prompt, versions_using_reference)
@@ -51,9 +51,15 @@ class ClientScopedAdmin(admin.ModelAdmin):
         raise Http404(f"{opts.verbose_name} {object_id} does not exist")
 
 
-def admin_extend(model, *, actions=(), readonly=(), filters=()) -> None:
-    """Let another app add actions, read-only panels and list filters to a core model's admin without re-registering it."""
+def admin_extend(model, *, actions=(), readonly=(), filters=(), permissions=None) -> None:
+    """Let another app add actions, read-only panels and list filters to a core model's admin without re-registering it.
+
+    `permissions` maps a name to a check of the request, for actions declared with `permissions=[name]`: the admin
+    shows an action only to users its `has_<name>_permission` lets through.
+    """
     model_admin = admin.site._registry[model]
+    for name, check in (permissions or {}).items():
+        setattr(model_admin, f"has_{name}_permission", check)
     model_admin.actions = [*(model_admin.actions or []), *actions]
     model_admin.list_filter = [*model_admin.list_filter, *filters]
     model_admin.readonly_fields = [*model_admin.readonly_fields, *readonly]
@@ -513,6 +519,26 @@ class BlobAdmin(ReadOnlyAdmin):
     list_display = ["sha256", "size", "media_type", "created_at"]
     list_filter = ["media_type"]
     search_fields = ["sha256"]
+
+
+@admin.register(DerivedFile)
+class DerivedFileAdmin(ReadOnlyAdmin):
+    """Masks and SVGs: shown with their version and what made them; they download as attachments, never inline."""
+
+    list_display = ["id", "kind", "source", "derivation", "size", "download", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["source", "derivation", "refined_from"]
+    fields = ["kind", "brief", "source", "derivation", "refined_from", "label", "width", "height", "blob", "created_by",
+              "created_at", "download"]
+    readonly_fields = fields
+
+    @admin.display(description="size")
+    def size(self, obj):
+        return f"{obj.width}x{obj.height}"
+
+    @admin.display(description="file")
+    def download(self, obj):
+        return format_html('<a href="{}">download</a>', reverse("derivedfile-download", args=[obj.pk]))
 
 
 @admin.register(Used)

@@ -47,6 +47,8 @@ _SAMPLING = (
     Param("height", int, minimum=8, maximum=8192),
     Param("batch_size", int, required=False, minimum=1, maximum=64),
     Param("noise_device", str, required=False, choices=("cpu", "cuda")),
+    # How strongly the IP-Adapter's image prompts (the palette guide, style references) steer the image.
+    Param("ip_adapter_scale", float, required=False, minimum=0.0, maximum=2.0, key=True),
 )
 _STRENGTH = Param("strength", float, minimum=0.0, maximum=1.0, key=True)
 HIRES_UPSCALERS = ("latent", "lanczos")
@@ -105,6 +107,21 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
                        Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS),
                        Param("hires_upscaler_source", str, required=False),
                        Param("metadata", dict, required=False)),
+    Operation.MATTE: (Param("model_family", str, choices=("u2net", "isnet", "birefnet"), key=True),
+                      Param("grow", int, minimum=-100, maximum=100, key=True),
+                      Param("feather", float, minimum=0.0, maximum=100.0, key=True)),
+    Operation.MASK_REFINE: (Param("mask_id", int, minimum=1), Param("grow", int, minimum=-100, maximum=100, key=True),
+                            Param("feather", float, minimum=0.0, maximum=100.0, key=True)),
+    Operation.VECTORISE: (Param("colour_mode", str, choices=("color", "binary"), key=True),
+                          Param("hierarchical", str, choices=("stacked", "cutout")),
+                          Param("mode", str, choices=("spline", "polygon", "none"), key=True),
+                          Param("filter_speckle", int, minimum=0, maximum=128),
+                          Param("colour_precision", int, minimum=1, maximum=8),
+                          Param("layer_difference", int, minimum=0, maximum=255),
+                          Param("corner_threshold", int, minimum=0, maximum=180),
+                          Param("length_threshold", float, minimum=3.5, maximum=10.0),
+                          Param("splice_threshold", int, minimum=0, maximum=180),
+                          Param("path_precision", int, minimum=0, maximum=10)),
     Operation.GRID: (Param("axes", list, key=True), Param("cells", int, minimum=1, key=True)),
     Operation.REPRODUCE: (Param("verdict", str, choices=RERUN_VERDICTS, key=True),
                           Param("distance", float, minimum=0.0, key=True), Param("fingerprint_diff", list)),

@@ -8,16 +8,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from assets.access import is_client_user
 from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_extend, thumbnail
 from assets.errors import ApplicationError
-from assets.models import Version
+from assets.models import DerivedFile, ModelWeights, Version
 from assets.rights import licences_expiring
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, FocalPoint
 from delivery.selectors import deliveries_inheriting
 from delivery.services.deliveries import OVERRIDE_PERMISSION, delivery_create, delivery_override
 from delivery.services.presets import preset_print_profile_set
 from generation.finishing_ops import print_profile_check
-from generation.services.finishing import palette_snap_create, upscale_create
+from generation.services.finishing import mask_refine_create, matte_create, palette_snap_create, upscale_create, vectorise_create
 
 _VERSION_PATH = "version__brief__campaign__client"
 
@@ -210,7 +211,7 @@ class DeliverForm(forms.Form):
         self.fields["presets"].initial = list(ChannelPreset.objects.filter(active=True))
 
 
-@admin.action(description="Deliver selected approved versions…", permissions=["add"])
+@admin.action(description="Deliver selected approved versions…", permissions=["deliver"])
 def deliver_versions(modeladmin, request, queryset):
     return _action_form(modeladmin, request, queryset, form_class=DeliverForm, title="Deliver",
                         note="Only versions with a final client approval of their current bytes are delivered.",
@@ -219,7 +220,7 @@ def deliver_versions(modeladmin, request, queryset):
                                                                     override_reason=data["override_reason"], created_by=request.user))
 
 
-@admin.action(description="Snap selected versions to the brief's palette", permissions=["add"])
+@admin.action(description="Snap selected versions to the brief's palette", permissions=["finish"])
 def snap_palette(modeladmin, request, queryset):
     for version in queryset:
         try:
@@ -228,7 +229,7 @@ def snap_palette(modeladmin, request, queryset):
             modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
 
 
-@admin.action(description="Upscale selected versions for the hero banner", permissions=["add"])
+@admin.action(description="Upscale selected versions for the hero banner", permissions=["finish"])
 def upscale_for_hero(modeladmin, request, queryset):
     hero = ChannelPreset.objects.filter(slug="hero").first()
     for version in queryset:
@@ -240,4 +241,55 @@ def upscale_for_hero(modeladmin, request, queryset):
             modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
 
 
-admin_extend(Version, actions=[deliver_versions, snap_palette, upscale_for_hero])
+class MatteForm(forms.Form):
+    matting = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
+                                     help_text="A registered ONNX matting model")
+    model_family = forms.ChoiceField(choices=[("u2net", "U²-Net (320 px)"), ("isnet", "IS-Net (1024 px)"),
+                                              ("birefnet", "BiRefNet (1024 px)")], initial="u2net")
+    grow = forms.IntegerField(initial=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks the mask")
+    feather = forms.FloatField(initial=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness in pixels")
+
+
+@admin.action(description="Remove the background of selected versions…", permissions=["finish"])
+def remove_background(modeladmin, request, queryset):
+    return _action_form(modeladmin, request, queryset, form_class=MatteForm, title="Remove background",
+                        note="Each version gets a cut-out version (PNG with alpha) and its mask, reusable for inpaint "
+                             "and composite layers.",
+                        apply=lambda version, data: matte_create(version=version, created_by=request.user, **data))
+
+
+class VectoriseForm(forms.Form):
+    colour_mode = forms.ChoiceField(choices=[("color", "colour"), ("binary", "black and white")], initial="color")
+    mode = forms.ChoiceField(choices=[("spline", "spline"), ("polygon", "polygon"), ("none", "pixel")], initial="spline")
+    filter_speckle = forms.IntegerField(initial=4, min_value=0, max_value=128, help_text="Drop patches under this size (px)")
+    colour_precision = forms.IntegerField(initial=6, min_value=1, max_value=8, help_text="Significant bits per channel")
+
+
+@admin.action(description="Vectorise selected versions (SVG)…", permissions=["finish"])
+def vectorise_versions(modeladmin, request, queryset):
+    return _action_form(modeladmin, request, queryset, form_class=VectoriseForm, title="Vectorise",
+                        note="For logos and flat graphics: the SVG is kept with the version and downloads as a file.",
+                        apply=lambda version, data: vectorise_create(version=version, options=data, created_by=request.user))
+
+
+class RefineForm(forms.Form):
+    grow = forms.IntegerField(initial=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks the mask")
+    feather = forms.FloatField(initial=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness in pixels")
+
+
+@admin.action(description="Refine selected masks (grow / shrink, feather)…", permissions=["finish"])
+def refine_masks(modeladmin, request, queryset):
+    return _action_form(modeladmin, request, queryset, form_class=RefineForm, title="Refine masks",
+                        note="Each mask gets a refined copy; the original stays as it is.",
+                        apply=lambda mask, data: mask_refine_create(mask=mask, created_by=request.user, **data))
+
+
+def _studio_may(permission: str):
+    """A check for the studio's own staff holding `permission`: client users never run these, whatever their groups."""
+    return lambda request: not is_client_user(user=request.user) and request.user.has_perm(permission)
+
+
+# Versions and masks are never added by hand (their admins refuse "add"), so the actions carry permissions of their own.
+admin_extend(Version, actions=[deliver_versions, snap_palette, upscale_for_hero, remove_background, vectorise_versions],
+             permissions={"deliver": _studio_may("delivery.add_delivery"), "finish": _studio_may("assets.add_derivation")})
+admin_extend(DerivedFile, actions=[refine_masks], permissions={"finish": _studio_may("assets.add_derivation")})

@@ -22,6 +22,7 @@ from django.conf import settings
 from PIL import Image, ImageCms, PngImagePlugin
 
 from assets import SEED_VERSION
+from assets.colour import on_white
 from assets.errors import ApplicationError
 from assets.images import MEDIA_TYPES
 from assets.models import Operation
@@ -130,13 +131,16 @@ def encode_stamped(image: Image.Image, *, image_format: str, quality: int, stamp
     """Encode pixels with the metadata written in the same pass (EXIF/XMP for JPEG, WebP and AVIF; text chunks for PNG;
     baseline tags and XMP for TIFF), the ICC profile embedded and, for a print size, its pixels per inch.
 
-    CMYK pixels (converted through a print profile) stay CMYK; anything else is written as RGB.
+    CMYK pixels (converted through a print profile) stay CMYK; transparency stays where the format carries it, and a
+    JPEG shows a cut-out on white; anything else is written as RGB.
     """
     buffer = io.BytesIO()
     options: dict = {"icc_profile": icc} if icc else {}
     if dpi and image_format in ("JPEG", "PNG", "TIFF"):
         options["dpi"] = (round(dpi, 2), round(dpi, 2))
-    if image.mode not in ("RGB", "CMYK"):
+    if image.mode == "RGBA" and image_format == "JPEG":
+        image = on_white(image)
+    elif image.mode not in ("RGB", "CMYK", "RGBA"):
         image = image.convert("RGB")
     if image_format == "TIFF":
         # Pillow writes no EXIF sub-directory into a TIFF: the baseline tags carry the same facts, XMP the rest.

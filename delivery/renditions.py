@@ -93,7 +93,8 @@ def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dic
         scale = min((panel_x - 2 * margin) / master.width, (height - 2 * margin) / master.height)
         fitted = master.resize((max(1, round(master.width * scale)), max(1, round(master.height * scale))), Image.Resampling.LANCZOS)
         enlargement = scale
-    canvas.paste(fitted, (margin + (panel_x - 2 * margin - fitted.width) // 2, (height - fitted.height) // 2))
+    canvas.paste(fitted, (margin + (panel_x - 2 * margin - fitted.width) // 2, (height - fitted.height) // 2),
+                 fitted if fitted.mode == "RGBA" else None)
     draw = ImageDraw.Draw(canvas)
     title = finishing_ops.font_load(None, max(12, height // 22))
     body = finishing_ops.font_load(None, max(10, height // 48))

@@ -15,7 +15,15 @@ from assets.params import SAMPLERS
 from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.selectors import job_summary
 from generation.services.grids import grid_cancel, grid_progress, grid_round_open, grid_sheet_make, grid_table
-from generation.services.jobs import GENERATION_OPS, LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
+from generation.services.jobs import (
+    DEFAULT_IP_ADAPTER_SCALE,
+    GENERATION_OPS,
+    ImagePrompt,
+    LoraSpec,
+    generation_job_cancel,
+    generation_job_create,
+    generation_job_regenerate,
+)
 from generation.services.reproductions import reproduction_request
 
 
@@ -60,6 +68,15 @@ class JobForm(forms.Form):
     mask = forms.FileField(required=False, help_text="Inpaint mask, white where the image should change")
     controlnet = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET), required=False)
     control_reference = forms.ModelChoiceField(queryset=Reference.objects.all(), required=False)
+    ip_adapter = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER), required=False,
+                                        label="IP-Adapter", help_text="Image prompts: a colour lock and/or style references")
+    image_encoder = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER),
+                                           required=False, help_text="The IP-Adapter's CLIP image encoder")
+    colour_lock = forms.BooleanField(required=False, help_text="The brief's palette, as swatches, guides the colours")
+    style_references = forms.ModelMultipleChoiceField(queryset=Reference.objects.all(), required=False,
+                                                      help_text="Mood-board images that condition the image")
+    ip_adapter_scale = forms.FloatField(required=False, min_value=0.0, max_value=2.0, initial=DEFAULT_IP_ADAPTER_SCALE,
+                                        label="IP-Adapter scale")
 
     def __init__(self, *args, briefs, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,6 +84,22 @@ class JobForm(forms.Form):
 
     def clean_values(self):
         return _parse_grid(self.cleaned_data.get("values") or "")
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("ip_adapter") is None) != (data.get("image_encoder") is None):
+            raise forms.ValidationError("An IP-Adapter and its image encoder go together.")
+        if (data.get("colour_lock") or data.get("style_references")) and data.get("ip_adapter") is None:
+            raise forms.ValidationError("A colour lock and style references need an IP-Adapter and its image encoder.")
+        return data
+
+    def image_prompt(self) -> ImagePrompt | None:
+        data = self.cleaned_data
+        if data.get("ip_adapter") is None:
+            return None
+        return ImagePrompt(adapter=data["ip_adapter"], encoder=data["image_encoder"], colour_lock=data.get("colour_lock", False),
+                           references=tuple(data.get("style_references") or ()),
+                           scale=data.get("ip_adapter_scale") if data.get("ip_adapter_scale") is not None else DEFAULT_IP_ADAPTER_SCALE)
 
     def job_create(self, user) -> GenerationJob:
         data = self.cleaned_data
@@ -78,7 +111,8 @@ class JobForm(forms.Form):
             brief=data["brief"], op=data["op"], base_model=data["base_model"], params=params, template=data.get("template"),
             values_grid=data["values"], prompt_text=data.get("prompt") or "", loras=loras,
             init=data.get("init_version") or data.get("init_reference"), mask_source=data.get("mask"),
-            control=data.get("control_reference"), controlnet=data.get("controlnet"), vae=data.get("vae"), created_by=user,
+            control=data.get("control_reference"), controlnet=data.get("controlnet"), vae=data.get("vae"),
+            image_prompt=self.image_prompt(), created_by=user,
         )
 
 

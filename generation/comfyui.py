@@ -26,6 +26,12 @@ def comfyui_workflow(*, version: Version) -> dict:
     params = recipe.params
     if params["sampler"] not in TO_COMFY:
         raise ApplicationError(f"ComfyUI has no sampler like {params['sampler']!r}", extra={"code": "no_equivalent"})
+    # An export without them would make another image while looking like the recipe: refuse, naming what is missing.
+    missing = [what for what, present in (("IP-Adapter image prompts", recipe.ip_adapter is not None),
+                                          ("the hi-res fix's second pass", "hires_scale" in params)) if present]
+    if missing:
+        raise ApplicationError(f"the ComfyUI export does not carry {' or '.join(missing)}; this recipe has them",
+                               extra={"code": "no_equivalent"})
     sampler_name, scheduler = TO_COMFY[params["sampler"]]
     seed = version.seed if version.seed is not None else params["seed"]
     graph: dict[str, dict] = {"1": {"class_type": "CheckpointLoaderSimple",

@@ -129,3 +129,74 @@ def grid_stage(*, context: dict) -> dict:
         jobs_wait(jobs=[cell.job for cell in grid.cells.select_related("job")])
     sheet = grid_sheet_make(grid=grid, created_by=context["user"])
     return {"grid": grid.pk, "cells": grid_progress(grid=grid)["versions"], "sheet": sheet.pk}
+
+
+def _logo_png() -> ContentFile:
+    """The brand's flat logo, drawn in its palette: the kind of graphic a studio vectorises."""
+    image = Image.new("RGB", (256, 256), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((24, 24, 232, 232), fill=(254, 44, 84))
+    draw.pieslice((56, 56, 200, 200), start=200, end=340, fill=(255, 213, 0))
+    draw.rectangle((64, 150, 192, 176), fill=(0, 224, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue(), name="citrus_wave_logo.png")
+
+
+def _ran(derivation: Derivation) -> Derivation:
+    """Wait for one worker op; a failure stops the demo with its reason."""
+    def check():
+        derivation.refresh_from_db()
+        if derivation.state in (Derivation.State.FAILED, Derivation.State.CANCELLED):
+            raise ApplicationError(f"demo {derivation.op} failed: {derivation.error}")
+        return derivation if derivation.state == Derivation.State.SUCCEEDED else None
+
+    return worker_wait(check, f"the {derivation.op}")
+
+
+def _earlier(brief, op: str, **used) -> Derivation | None:
+    return (Derivation.objects.filter(brief=brief, op=op, state=Derivation.State.SUCCEEDED, **used).order_by("pk").first())
+
+
+def preparation_stage(*, context: dict) -> dict:
+    """Production preparation: a batch colour-locked to the brief's palette with two mood-board references as style,
+    a cut-out of its first image whose mask then places it over the img2img master, and the logo as an SVG."""
+    from assets.models import ModelWeights, Operation, Used, Version
+    from assets.services.versions import version_import
+    from generation.services.finishing import Layer, finishing_create, matte_create, vectorise_create
+    from generation.services.jobs import ImagePrompt
+
+    brief, user = context["brief"], context["user"]
+
+    def tiny(kind: str) -> ModelWeights:
+        return ModelWeights.objects.filter(kind=kind, name__startswith="Tiny").order_by("pk").first()
+
+    locked = _earlier(brief, Operation.TXT2IMG, used__role=Used.Role.GUIDE_IMAGE)
+    if locked is None:
+        base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (").order_by("pk").first()
+        job = generation_job_create(
+            brief=brief, op="txt2img", base_model=base, prompt_text=context["prompt"].text, created_by=user,
+            image_prompt=ImagePrompt(adapter=tiny(ModelWeights.Kind.IP_ADAPTER), encoder=tiny(ModelWeights.Kind.IMAGE_ENCODER),
+                                     colour_lock=True, references=tuple(context["references"][:2]), scale=0.6),
+            params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2})
+        jobs_wait(jobs=[job])
+        locked = job.batches.get().derivation
+    subject = locked.generated.order_by("index").first().version
+    matte = _earlier(brief, Operation.MATTE, used__version=subject) or _ran(
+        matte_create(version=subject, matting=tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user))
+    cutout, mask = matte.generated.get().version, matte.files.get()
+    master = Version.objects.get(pk=context["generated_master"])
+    composite = _earlier(brief, Operation.COMPOSITE, used__blob=mask.blob) or _ran(finishing_create(
+        version=master, op=Operation.COMPOSITE, params={"blend": "normal"}, layers=[Layer(source=cutout, mask=mask)],
+        created_by=user))
+    logo = Version.objects.filter(brief=brief, label="citrus_wave_logo.png").first() or version_import(
+        brief=brief, source=_logo_png(), note="The brand's logo, for the vector file", label="citrus_wave_logo.png",
+        created_by=user)
+    vector = _earlier(brief, Operation.VECTORISE, used__version=logo) or _ran(
+        vectorise_create(version=logo, options={"filter_speckle": 4, "colour_precision": 6}, created_by=user))
+    return {
+        "colour_locked": [edge.version_id for edge in locked.generated.order_by("index")],
+        "guide_sha256": locked.used.get(role=Used.Role.GUIDE_IMAGE).blob_id,
+        "cutout": cutout.pk, "mask": mask.pk, "composite": composite.generated.get().version_id,
+        "logo": logo.pk, "svg": vector.files.get().pk,
+    }

@@ -14,14 +14,17 @@ from collections.abc import Callable
 from PIL import Image, PngImagePlugin
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, Operation, Used
+from assets.models import Derivation, DerivedFile, Operation, Used
 from assets.services.blobs import blob_open
-from assets.services.derivations import OutputImage
+from assets.services.derivations import OutputFile, OutputImage
 from assets.services.runs import RunScope
 from generation import finishing_ops
+from generation.vectorise import VECTORISE_OPTIONS, svg_trace
 
 FINISHING_OPS = (Operation.UPSCALE, Operation.GRADE, Operation.LUT, Operation.SHARPEN, Operation.DENOISE,
-                 Operation.TEXT_OVERLAY, Operation.COMPOSITE, Operation.ICC)
+                 Operation.TEXT_OVERLAY, Operation.COMPOSITE, Operation.ICC, Operation.MATTE)
+# Operations whose one output is a file that is not an image version (assets.DerivedFile).
+FILE_OPS = (Operation.MASK_REFINE, Operation.VECTORISE)
 
 
 def _blob_bytes(edge: Used) -> bytes:
@@ -79,12 +82,45 @@ def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Ca
         masks = {edge.position: _blob_image(edge) for edge in by_role.get(Used.Role.MASK, [])}
         layers = [(image_of(edge), masks.get(edge.position)) for edge in by_role.get(Used.Role.LAYER, [])]
         result = finishing_ops.composite(source, layers, blend=params.get("blend", "normal"))
+    elif op == Operation.MATTE:
+        from generation.matting import cutout, mask_predict, mask_refine
+
+        mask = mask_predict(source, weights=by_role[Used.Role.MATTING][0].model_weights, family=params["model_family"])
+        result = cutout(source, mask_refine(mask, grow=params["grow"], feather=params["feather"]))
     elif op == Operation.ICC:
         result, icc = finishing_ops.icc_convert(source, profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
                                           intent=params["intent"], proof=params.get("proof", False))
     else:
         raise ApplicationError(f"{op} is not a finishing operation")
     return result, finishing_png(image=result, derivation=derivation, icc=icc)
+
+
+def file_render(*, derivation: Derivation, inputs: list[Used]) -> OutputFile:
+    """The one file of a mask refine or a vectorise derivation, from its recorded inputs and parameters."""
+    params = derivation.params
+    by_role = {edge.role: edge for edge in inputs}
+    if derivation.op == Operation.MASK_REFINE:
+        from generation.matting import mask_refine
+
+        mask_file = DerivedFile.objects.get(pk=params["mask_id"])
+        refined = mask_refine(_blob_image(by_role[Used.Role.MASK]), grow=params["grow"], feather=params["feather"])
+        return OutputFile(kind=DerivedFile.Kind.MASK, data=_mask_png(refined), media_type="image/png", width=refined.width,
+                          height=refined.height, source_id=mask_file.source_id, refined_from_id=mask_file.pk)
+    if derivation.op == Operation.VECTORISE:
+        parent = by_role[Used.Role.PARENT]
+        # The version's own bytes, alpha included: a cut-out's transparent background stays empty in the SVG.
+        with blob_open(blob=parent.version.blob) as handle, Image.open(handle) as image:
+            image.load()
+        svg = svg_trace(image, **{key: value for key, value in params.items() if key in VECTORISE_OPTIONS})
+        return OutputFile(kind=DerivedFile.Kind.SVG, data=svg, media_type="image/svg+xml", width=image.width,
+                          height=image.height, source_id=parent.version_id)
+    raise ApplicationError(f"{derivation.op} makes no file")
+
+
+def _mask_png(mask: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    mask.convert("L").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def finishing_run(*, derivation_id: int) -> str:
@@ -101,11 +137,20 @@ def _finish(derivation: Derivation, scope: RunScope):
 
     inputs = list(derivation.used.select_related("version__blob", "reference__blob", "model_weights", "blob"))
     parent = next((edge.version for edge in inputs if edge.role == Used.Role.PARENT), None)
+    placement = placement_pick()
+    environment = environment_fingerprint(device=placement.device, dtype="float32")
+    if derivation.op in FILE_OPS:
+        return [], environment, 0.0, [file_render(derivation=derivation, inputs=inputs)]
     started = time.perf_counter()
     image, png = finishing_render(derivation=derivation, inputs=inputs, image_of=stored_image)
     elapsed = time.perf_counter() - started
-    placement = placement_pick()
     output = OutputImage(index=0, seed=parent.seed if parent is not None else None, data=png, width=image.width,
                          height=image.height)
     gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == Operation.UPSCALE else 0.0
-    return [output], environment_fingerprint(device=placement.device, dtype="float32"), gpu_seconds
+    files = []
+    if derivation.op == Operation.MATTE:
+        # The mask is the cut-out's alpha, kept as an entity of its own to serve inpaint and composite layers.
+        alpha = image.getchannel("A")
+        files.append(OutputFile(kind=DerivedFile.Kind.MASK, data=_mask_png(alpha), media_type="image/png",
+                                width=alpha.width, height=alpha.height, source_id=parent.pk))
+    return [output], environment, gpu_seconds, files

@@ -18,6 +18,28 @@ def _aspect(aspect: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def palette_guide(*, palette: list[str], aspect: str, long_side: int = 512) -> bytes:
+    """The brief's palette as an image prompt for colour lock: one band per brand colour, in palette order, at the
+    brief's aspect (bands run along the long side). PNG with nothing time-dependent, so the same brief makes the
+    same guide bytes."""
+    from assets.colour import hex_rgb
+
+    if not palette:
+        raise ApplicationError("the brief has no palette: add its brand colours before asking for a colour lock",
+                               extra={"code": "palette_empty"})
+    aw, ah = _aspect(aspect)
+    width, height = (long_side, max(1, round(long_side * ah / aw))) if aw >= ah else (max(1, round(long_side * aw / ah)), long_side)
+    guide = Image.new("RGB", (width, height))
+    across = width if width >= height else height
+    for position, colour in enumerate(palette):
+        start, end = across * position // len(palette), across * (position + 1) // len(palette)
+        box = (start, 0, end, height) if width >= height else (0, start, width, end)
+        guide.paste(hex_rgb(colour), box)
+    buffer = io.BytesIO()
+    guide.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def outpaint_canvas_size(*, size: tuple[int, int], aspect: str) -> tuple[int, int]:
     """The smallest canvas at `aspect` that holds the image, in multiples of 8."""
     width, height = size

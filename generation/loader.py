@@ -295,6 +295,42 @@ class PipelineCache:
         return self._get(("vae", weights.sha256), load)
 
 
+    def image_encoder(self, *, weights: ModelWeights):
+        """The CLIP vision model an IP-Adapter reads its image prompts with (a transformers folder)."""
+        from transformers import CLIPVisionModelWithProjection
+
+        if weights.kind != ModelWeights.Kind.IMAGE_ENCODER:
+            raise ApplicationError(f"{weights.name} is not an image encoder")
+
+        def load():
+            return CLIPVisionModelWithProjection.from_pretrained(
+                str(weights_path(weights=weights)), dtype=self.placement.torch_dtype, local_files_only=True,
+            ).to(self.placement.device)
+
+        return self._get(("image_encoder", weights.sha256), load)
+
+
+def ip_adapter_state(*, weights: ModelWeights) -> dict:
+    """An IP-Adapter file as diffusers' loader takes it: {"image_proj": …, "ip_adapter": …}, from the layout the
+    original releases use (one .safetensors with prefixed keys, or a .bin holding the two dicts)."""
+    import torch
+    from safetensors.torch import load_file
+
+    path = weights_path(weights=weights)
+    if weights.format == ModelWeights.Format.SAFETENSORS:
+        state = {"image_proj": {}, "ip_adapter": {}}
+        for key, tensor in load_file(str(path)).items():
+            group, _, name = key.partition(".")
+            if group in state:
+                state[group][name] = tensor
+    else:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or not state.get("image_proj") or not state.get("ip_adapter"):
+        raise ApplicationError(f"{weights.name} is not an IP-Adapter file (no image_proj and ip_adapter weights)",
+                               extra={"code": "not_ip_adapter"})
+    return state
+
+
 _PROCESS_CACHE: PipelineCache | None = None
 
 

@@ -17,12 +17,12 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
-from assets.models import Derivation, Generated, Operation, Phase, Used, Version
+from assets.models import Derivation, DerivedFile, Generated, Operation, Phase, Used, Version
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
 from assets.services.runs import RunScope
 from assets.services.derivations import UsedInput, derivation_create
-from generation.finishing import FINISHING_OPS, finishing_render
+from generation.finishing import FILE_OPS, FINISHING_OPS, file_render, finishing_render
 from generation.services.jobs import GENERATION_OPS
 
 
@@ -122,6 +122,52 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     verdict = rerun_verdict(identical=sha == version.blob_id, distance=distance)
     return Reproduction(version=version, png=final_png, verdict=verdict, distance=distance,
                         fingerprint_diff=list(diff.values()), steps=steps)
+
+
+def file_reproduce(*, file: DerivedFile) -> dict:
+    """Re-run what made a mask or an SVG and compare with the recorded bytes.
+
+    A matte's mask is its cut-out's alpha, so the cut-out's chain is re-run; a refine or a vectorise re-runs on its
+    recorded inputs. An SVG either matches byte for byte or has drifted (it has no perceptual hash).
+    """
+    derivation = file.derivation
+    if derivation is None:
+        raise ApplicationError(f"{file.get_kind_display().lower()} {file.pk} was uploaded: there is nothing to re-run",
+                               extra={"code": "unrunnable"})
+    if derivation.op == Operation.MATTE:
+        reproduction = version_reproduce(version=derivation.generated.get().version)
+        with Image.open(io.BytesIO(reproduction.png)) as cut:
+            rerun = cut.getchannel("A")
+        data = _png(rerun)
+        steps, diff = reproduction.steps, reproduction.fingerprint_diff
+    elif derivation.op in FILE_OPS:
+        from generation.environment import environment_fingerprint, fingerprint_diff
+        from generation.loader import placement_pick
+
+        inputs = list(derivation.used.select_related("version__blob", "reference__blob", "blob"))
+        data = file_render(derivation=derivation, inputs=inputs).data
+        rerun = None
+        placement = placement_pick()
+        diff = fingerprint_diff(recorded=derivation.environment,
+                                current=environment_fingerprint(device=placement.device, dtype="float32"))
+        steps = [{"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": []}]
+    else:
+        raise ApplicationError(f"{derivation.get_op_display()} is not an operation the worker can re-run")
+    sha = hashlib.sha256(data).hexdigest()
+    if rerun is not None:
+        with blob_open(blob=file.blob) as handle, Image.open(handle) as recorded:
+            distance = float(hash_distance(perceptual_hash(rerun), perceptual_hash(recorded.convert("L"))))
+    else:
+        distance = 0.0 if sha == file.blob_id else 64.0
+    return {"file_id": file.pk, "kind": file.kind, "verdict": rerun_verdict(identical=sha == file.blob_id, distance=distance),
+            "recorded_sha256": file.blob_id, "reproduced_sha256": sha, "distance": distance, "fingerprint_diff": diff,
+            "steps": steps}
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _needed(version: Version, order: list[Derivation], graph: LineageGraph) -> set[int]:

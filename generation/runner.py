@@ -20,7 +20,7 @@ from assets.errors import ApplicationError
 from assets.infotext import A1111_NAMES
 from assets.models import Blob, Derivation, Operation, Used
 from assets.services.blobs import blob_open
-from assets.services.derivations import OutputImage, derivation_outputs_record
+from assets.services.derivations import OutputImage, derivation_files_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
 from generation.imaging import canny_edges, canny_opencv, hires_size, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
@@ -65,6 +65,11 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
         pairs += [("VAE hash", recipe.vae.short_hash), ("VAE", recipe.vae.name)]
     if "strength" in params:
         pairs.append(("Denoising strength", f"{params['strength']:g}"))
+    if recipe.ip_adapter is not None:
+        # As A1111's ControlNet extension writes an IP-Adapter unit.
+        pairs.append(("ControlNet 0", ", ".join([
+            "Module: ip-adapter_clip", f"Model: {recipe.ip_adapter.name} [{recipe.ip_adapter.sha256[:8]}]",
+            f"Weight: {params['ip_adapter_scale']:g}"])))
     if "hires_scale" in params:
         pairs += [("Hires upscale", f"{params['hires_scale']:g}"), ("Hires upscaler", params["hires_upscaler"].capitalize())]
         if params["hires_steps"]:
@@ -140,10 +145,17 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
     params = recipe.params
     # One reference for the whole run: loading a VAE or ControlNet may push the base out of a small cache.
     base = cache.base(weights=recipe.base)
-    pipeline = _pipeline_for(recipe, cache, base)
-    extra = _inputs(recipe, image_of)
     adapters = []
+    image_prompted = False
     try:
+        extra = _inputs(recipe, image_of)
+        if recipe.ip_adapter is not None:
+            # Before the task's pipeline is made from the base, so it shares the adapter, encoder and processor.
+            _ip_adapter_load(base, recipe, cache)
+            image_prompted = True
+            extra["ip_adapter_image"] = [[image_of(item) if isinstance(item, Used) else _blob_image(item, "RGB")
+                                          for item in recipe.image_prompts]]
+        pipeline = _pipeline_for(recipe, cache, base)
         for position, (weights, _) in enumerate(recipe.loras):
             name = f"lora_{position}_{weights.sha256[:12]}"
             base.load_lora_weights(load_file(str(weights_path(weights=weights))), adapter_name=name)
@@ -189,6 +201,7 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
                 second_pass.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
                 image = second_pass(
                     prompt=recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
+                    ip_adapter_image=extra.get("ip_adapter_image"),
                     image=_hires_upscaled(image, params, latent_factor=pipeline.vae_scale_factor), strength=params["strength"],
                     num_inference_steps=params["hires_steps"] or params["steps"], guidance_scale=params["cfg"],
                     generator=generator, callback_on_step_end=step_end, output_type="pil",
@@ -203,6 +216,33 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
     finally:
         if adapters:
             base.unload_lora_weights()
+        if image_prompted:
+            _ip_adapter_unload(base)
+
+
+def _ip_adapter_load(base, recipe: Recipe, cache: PipelineCache) -> None:
+    """Attach the recipe's IP-Adapter and image encoder to the cached base for this run; never fused."""
+    from transformers import CLIPImageProcessor
+
+    from generation.loader import ip_adapter_state
+
+    encoder = cache.image_encoder(weights=recipe.image_encoder)
+    size = encoder.config.image_size
+    base.register_modules(image_encoder=encoder, feature_extractor=CLIPImageProcessor(size=size, crop_size=size))
+    try:
+        base.load_ip_adapter(ip_adapter_state(weights=recipe.ip_adapter), subfolder=None, weight_name=None,
+                             image_encoder_folder=None)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        _ip_adapter_unload(base)
+        raise ApplicationError(f"IP-Adapter {recipe.ip_adapter.name} does not fit {recipe.base.name} with image encoder "
+                               f"{recipe.image_encoder.name}: {str(exc)[:300]}", extra={"code": "ip_adapter_mismatch"}) from exc
+    base.set_ip_adapter_scale(recipe.params["ip_adapter_scale"])
+
+
+def _ip_adapter_unload(base) -> None:
+    """The cached base as it was: original attention processors, no encoder, no image processor."""
+    base.unload_ip_adapter()
+    base.register_modules(image_encoder=None, feature_extractor=None)
 
 
 def _hires_upscaled(first, params: dict, *, latent_factor: int):
@@ -243,17 +283,18 @@ def derivation_run(*, derivation_id: int) -> str:
 def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
     """Run a generation or finishing derivation through the one run lifecycle.
 
-    `make(derivation, scope)` returns (outputs, environment, gpu_seconds) and adds every scratch file it
-    writes to the scope; the outputs are recorded once, while this worker still owns the run.
+    `make(derivation, scope)` returns (outputs, environment, gpu_seconds), or with a fourth item, the files that are
+    not image versions (masks, SVGs), and adds every scratch file it writes to the scope; the outputs are recorded
+    once, while this worker still owns the run.
     """
     def work(derivation: Derivation, scope: RunScope) -> str:
         import torch
 
         if settings.SEED_TORCH_THREADS:
             torch.set_num_threads(settings.SEED_TORCH_THREADS)
-        outputs, environment, gpu_seconds = _make_retrying_out_of_memory(derivation, make, scope)
-        derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=scope.blobs, environment=environment,
-                                  gpu_seconds=gpu_seconds, progress_step=F("progress_total"))
+        outputs, environment, gpu_seconds, *files = _make_retrying_out_of_memory(derivation, make, scope)
+        derivation_files_record(derivation=derivation, outputs=outputs, files=files[0] if files else [], blobs=scope.blobs,
+                                environment=environment, gpu_seconds=gpu_seconds, progress_step=F("progress_total"))
         metrics.gpu_seconds_add(op=derivation.op, seconds=gpu_seconds)
         return "succeeded"
 

@@ -25,6 +25,18 @@ class Recipe:
     init: Used | None = None
     control: Used | None = None
     mask: Blob | None = None
+    ip_adapter: ModelWeights | None = None
+    image_encoder: ModelWeights | None = None
+    guide: Blob | None = None
+    references: list[Used] = field(default_factory=list)
+
+    @property
+    def image_prompts(self) -> list[Used | Blob]:
+        """What the IP-Adapter looks at, in a fixed order (the palette guide, then the references by position); none
+        without one: references a recipe only recorded never condition it."""
+        if self.ip_adapter is None:
+            return []
+        return ([self.guide] if self.guide is not None else []) + self.references
 
     @property
     def op(self) -> str:
@@ -86,6 +98,10 @@ def recipe_of(*, derivation: Derivation) -> Recipe:
         init=by_role.get(Used.Role.INIT_IMAGE, [None])[0],
         control=by_role.get(Used.Role.CONTROL_IMAGE, [None])[0],
         mask=by_role.get(Used.Role.MASK, [None])[0] and by_role[Used.Role.MASK][0].blob,
+        ip_adapter=by_role.get(Used.Role.IP_ADAPTER, [None])[0] and by_role[Used.Role.IP_ADAPTER][0].model_weights,
+        image_encoder=by_role.get(Used.Role.IMAGE_ENCODER, [None])[0] and by_role[Used.Role.IMAGE_ENCODER][0].model_weights,
+        guide=by_role.get(Used.Role.GUIDE_IMAGE, [None])[0] and by_role[Used.Role.GUIDE_IMAGE][0].blob,
+        references=by_role.get(Used.Role.REFERENCE, []),
     )
 
 

@@ -124,6 +124,77 @@ def tiny_controlnet_write(*, pipeline, path: Path, seed: int) -> Path:
     return path
 
 
+def tiny_image_encoder_write(*, path: Path, seed: int) -> Path:
+    """A tiny CLIP vision model with projection, saved as transformers saves the real IP-Adapter encoders."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, intermediate_size=37, projection_dim=16, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+        patch_size=8,
+    )).save_pretrained(str(path))
+    return path
+
+
+def tiny_ip_adapter_write(*, pipeline, path: Path, seed: int, embed_dim: int = 16) -> Path:
+    """A tiny IP-Adapter for `pipeline`'s UNet in the original release layout: one .safetensors with `image_proj.*`
+    (4 image tokens from the encoder's `embed_dim`-wide embedding) and `ip_adapter.N.to_k_ip/to_v_ip.weight` for
+    every cross-attention, numbered 1, 3, 5 … as the releases number them."""
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    unet = pipeline.unet
+    cross = unet.config.cross_attention_dim
+    state = {
+        "image_proj.proj.weight": torch.randn(cross * 4, embed_dim) * 0.2, "image_proj.proj.bias": torch.zeros(cross * 4),
+        "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross),
+    }
+    number = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn2.processor"):
+            attention = unet.get_submodule(name.removesuffix(".processor"))
+            for projection in ("to_k_ip", "to_v_ip"):
+                state[f"ip_adapter.{number}.{projection}.weight"] = torch.randn_like(attention.to_k.weight) * 0.2
+            number += 2
+    save_file({key: value.contiguous() for key, value in state.items()}, str(path))
+    return path
+
+
+def tiny_matting_write(*, path: Path, seed: int) -> Path:
+    """A tiny ONNX matting model shaped like rembg's U²-Net exports: one image tensor (1, 3, H, W) in, a one-channel
+    saliency map (1, 1, H, W) out through a sigmoid; two 3x3 convolutions with random weights, built with `onnx`."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    generator = np.random.default_rng(seed)
+    weights = {
+        "conv1.weight": generator.normal(0.0, 0.5, (8, 3, 3, 3)).astype(np.float32),
+        "conv1.bias": generator.normal(0.0, 0.1, (8,)).astype(np.float32),
+        "conv2.weight": generator.normal(0.0, 0.5, (1, 8, 3, 3)).astype(np.float32),
+        "conv2.bias": np.zeros((1,), dtype=np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["input.1", "conv1.weight", "conv1.bias"], ["hidden"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["hidden"], ["activated"]),
+        helper.make_node("Conv", ["activated", "conv2.weight", "conv2.bias"], ["logits"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["logits"], ["d1"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_u2net",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        [helper.make_tensor_value_info("d1", TensorProto.FLOAT, [1, 1, "height", "width"])],
+        initializer=[numpy_helper.from_array(value, name) for name, value in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="seed make_tiny_models")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
 def tiny_single_file_write(*, pipeline, path: Path, config: Path) -> tuple[Path, Path]:
     """The same model as one original-layout .safetensors checkpoint, plus the config folder it needs."""
     import shutil
@@ -177,6 +248,7 @@ def tiny_models_write(*, folder: Path) -> dict:
                                             config=folder / "tiny-sd15-config")
     # The ControlNet copies a clean UNet: adding a LoRA adapter leaves peft wrappers in the UNet for good.
     controlnet = tiny_controlnet_write(pipeline=pipeline, path=folder / "tiny-controlnet", seed=3)
+    ip_adapter = tiny_ip_adapter_write(pipeline=pipeline, path=folder / "tiny-ip-adapter.safetensors", seed=10)
     base_xl = folder / "tiny-sdxl"
     xl = tiny_xl_pipeline(seed=4)
     xl.save_pretrained(str(base_xl))
@@ -189,6 +261,9 @@ def tiny_models_write(*, folder: Path) -> dict:
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,
+        "ip_adapter": ip_adapter,
+        "image_encoder": tiny_image_encoder_write(path=folder / "tiny-image-encoder", seed=9),
+        "matting": tiny_matting_write(path=folder / "tiny-u2net.onnx", seed=11),
         "vae": tiny_vae_write(path=folder / "tiny-vae", seed=5),
         "upscaler_x4": tiny_upscaler_write(path=folder / "tiny-realesrgan-x4plus.safetensors", scale=4, seed=6),
         "upscaler_x2": tiny_upscaler_write(path=folder / "tiny-realesrgan-x2plus.safetensors", scale=2, seed=7),

@@ -9,7 +9,7 @@ INTERNAL_REVIEWER = "Internal reviewer"
 CLIENT_REVIEWER = "Client reviewer"
 
 _ASSETS = ["client", "campaign", "brief", "reference", "prompttemplate", "prompt", "version", "derivation", "modelweights",
-           "blob", "used", "generated", "clientmembership", "licence", "reproducibilitycheck"]
+           "blob", "used", "generated", "derivedfile", "clientmembership", "licence", "reproducibilitycheck"]
 _GENERATION = ["generationjob", "jobbatch", "reproductionrun", "gridjob", "gridcell"]
 _DELIVERY = ["channelpreset", "focalpoint", "delivery", "deliveryitem", "fingerprint"]
 _REVIEW = ["rating", "checklistitem", "checklisttick", "reviewround", "roundversion", "decision", "pin", "approval",

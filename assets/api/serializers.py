@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from assets.models import (Brief, Campaign, Client, Derivation, Licence, ModelWeights, Prompt, PromptTemplate, Reference,
+from assets.models import (Brief, Campaign, Client, Derivation, DerivedFile, Licence, ModelWeights, Prompt, PromptTemplate, Reference,
                            ReproducibilityCheck, Version)
 
 
@@ -57,6 +57,27 @@ class ReferenceSerializer(ImageUrlsMixin, serializers.ModelSerializer):
         model = Reference
         fields = ["id", "brief", "title", "notes", "width", "height", "format", "sha256", "image_url",
                   "thumbnail_url", "created_at"]
+
+
+class DerivedFileSerializer(serializers.ModelSerializer):
+    sha256 = serializers.CharField(source="blob_id", read_only=True)
+    media_type = serializers.CharField(source="blob.media_type", read_only=True)
+    made_by = serializers.CharField(source="derivation.op", read_only=True, allow_null=True, default=None)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DerivedFile
+        fields = ["id", "brief", "source", "kind", "derivation", "made_by", "refined_from", "label", "width", "height",
+                  "sha256", "media_type", "download_url", "created_at"]
+
+    def get_download_url(self, obj) -> str:
+        return reverse("derivedfile-download", args=[obj.pk])
+
+
+class MaskUploadSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), help_text="The version the mask belongs to")
+    file = serializers.FileField(help_text="PNG or WebP the version's size, white where the subject is (or its alpha)")
+    label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class ReferenceCreateSerializer(serializers.Serializer):

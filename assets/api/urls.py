@@ -13,5 +13,6 @@ router.register("model-weights", views.ModelWeightsViewSet)
 router.register("licences", views.LicenceViewSet)
 router.register("versions", views.VersionViewSet)
 router.register("derivations", views.DerivationViewSet)
+router.register("derived-files", views.DerivedFileViewSet)
 
 urlpatterns = router.urls

@@ -1,9 +1,11 @@
+from django.core.files.storage import storages
+from django.http import FileResponse
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
@@ -12,7 +14,8 @@ from assets.access import is_client_user, scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission
 from assets.api import serializers as s
-from assets.models import Brief, Campaign, Client, Derivation, Licence, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
+from assets.models import Brief, Campaign, Client, Derivation, DerivedFile, Licence, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
+from assets.services.derived_files import mask_upload
 from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
 from assets.services.licences import licence_save
 from assets.services.prompts import prompt_render, prompt_template_create
@@ -109,6 +112,39 @@ class ReferenceViewSet(ImpactMixin, ReadViewSet):
         reference = reference_create(brief=values["brief"], source=values["image"], title=values["title"],
                                      notes=values["notes"], created_by=request.user)
         return Response(s.ReferenceSerializer(reference).data, status=status.HTTP_201_CREATED)
+
+
+class DerivedFileViewSet(ReadViewSet):
+    """Masks (from a matte, refined, or uploaded) and SVGs: files of the lineage that are not image versions."""
+
+    queryset = DerivedFile.objects.select_related("blob", "derivation")
+    serializer_class = s.DerivedFileSerializer
+    parser_classes = [StrictMultiPartParser, FormParser]
+    filterset_fields = ["brief", "source", "kind", "derivation"]
+
+    @extend_schema(request={"multipart/form-data": s.MaskUploadSerializer}, responses={201: s.DerivedFileSerializer})
+    def create(self, request):
+        data = s.MaskUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = versions_visible_to(user=request.user).filter(pk=values["source"].pk).first()
+        if version is None:
+            raise NotFound(f"version {values['source'].pk} does not exist")
+        mask = mask_upload(version=version, source=values["file"], label=values["label"], created_by=request.user)
+        return Response(s.DerivedFileSerializer(mask).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        """The file as an attachment, never shown inline: an SVG can carry script, so it also comes sandboxed."""
+        item = self.get_object()
+        extension = {"image/svg+xml": "svg", "image/png": "png"}.get(item.blob.media_type, "bin")
+        response = FileResponse(storages["blobs"].open(item.blob.storage_name, "rb"), as_attachment=True,
+                                filename=f"{item.kind}-{item.pk}-of-v{item.source_id}.{extension}",
+                                content_type=item.blob.media_type)
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class PromptTemplateViewSet(mixins.CreateModelMixin, ReadViewSet):

@@ -9,7 +9,7 @@ from .briefs import (
     PromptTemplate,
     Reference,
 )
-from .graph import Derivation, Generated, Operation, Phase, Used, Version, VersionSearch
+from .graph import Derivation, DerivedFile, Generated, Operation, Phase, Used, Version, VersionSearch
 from .rights import Licence, ReproducibilityCheck
 from .weights import ModelWeights
 from .workers import WorkerProcess
@@ -17,6 +17,6 @@ from .workers import WorkerProcess
 __all__ = [
     "ClientMembership",
     "Blob", "blob_storage_name", "DEFAULT_NEGATIVE_PROMPT", "Brief", "Campaign", "Client", "Prompt",
-    "PromptTemplate", "Reference", "Derivation", "Generated", "Operation", "Phase", "Used", "Version", "VersionSearch",
+    "PromptTemplate", "Reference", "Derivation", "DerivedFile", "Generated", "Operation", "Phase", "Used", "Version", "VersionSearch",
     "ModelWeights", "Licence", "ReproducibilityCheck", "WorkerProcess",
 ]

@@ -27,6 +27,9 @@ class Operation(models.TextChoices):
     IMPORT = "import", "Import of an external file"
     REPRODUCE = "reproduce", "Reproduction of a recorded version"
     GRID = "grid", "Comparison grid sheet"
+    MATTE = "matte", "Background removal (mask and cut-out)"
+    MASK_REFINE = "mask_refine", "Mask refine (grow / shrink, feather)"
+    VECTORISE = "vectorise", "Vectorise (raster to SVG)"
 
 
 class Phase(models.TextChoices):
@@ -141,6 +144,10 @@ class Used(AppendOnlyModel):
         PROFILE = "profile", "ICC profile"
         REPRODUCED = "reproduced", "Version this run reproduces"
         CHANGE_REQUEST = "change_request", "Change request (a reviewer's note and its markup)"
+        IP_ADAPTER = "ip_adapter", "IP-Adapter"
+        IMAGE_ENCODER = "image_encoder", "Image encoder"
+        GUIDE_IMAGE = "guide_image", "Guide image (the brief's palette as swatches)"
+        MATTING = "matting", "Matting model"
 
     derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="used")
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -201,6 +208,44 @@ class Generated(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.derivation} generated v{self.version_id}"
+
+
+class DerivedFile(AppendOnlyModel):
+    """A file in the lineage that is not an image version: an alpha mask, an SVG.
+
+    A mask is as wide and high as the version it masks (`source`), white where the subject is; a matte derivation
+    makes one beside its cut-out version, a refine makes one from another, and an uploaded one has no derivation.
+    Masks are reused as the mask of inpaint jobs and composite layers (recorded as their blob).
+    """
+
+    class Kind(models.TextChoices):
+        MASK = "mask", "Alpha mask"
+        SVG = "svg", "SVG vector"
+
+    mutable_fields = frozenset({"label"})
+
+    brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derived_files")
+    source = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="derived_files")
+    derivation = models.ForeignKey(Derivation, null=True, blank=True, on_delete=models.PROTECT, related_name="files",
+                                   help_text="What made it; empty for an uploaded mask")
+    refined_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="refinements")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    blob = models.ForeignKey("assets.Blob", on_delete=models.PROTECT, related_name="derived_files")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    label = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["source", "kind"])]
+        # One file per derivation: a run recorded twice (an at-least-once broker) never makes a second.
+        constraints = [models.UniqueConstraint(fields=["derivation"], condition=Q(derivation__isnull=False),
+                                               name="derivedfile_once_per_derivation")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} of v{self.source_id}"
 
 
 class VersionSearch(models.Model):

@@ -13,6 +13,9 @@ class ModelWeights(AppendOnlyModel):
         VAE = "vae", "VAE"
         CONTROLNET = "controlnet", "ControlNet"
         UPSCALER = "upscaler", "Upscaler"
+        IP_ADAPTER = "ip_adapter", "IP-Adapter"
+        IMAGE_ENCODER = "image_encoder", "Image encoder (CLIP vision, for IP-Adapters)"
+        MATTING = "matting", "Background removal (ONNX matting / segmentation)"
 
     class Architecture(models.TextChoices):
         SD15 = "sd15", "Stable Diffusion 1.x"
@@ -25,6 +28,7 @@ class ModelWeights(AppendOnlyModel):
         SAFETENSORS = "safetensors", "safetensors file"
         CHECKPOINT = "ckpt", "PyTorch checkpoint"
         DIFFUSERS = "diffusers", "diffusers folder"
+        ONNX = "onnx", "ONNX model"
 
     mutable_fields = frozenset({"name", "notes"})
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assets.environment import environment_fingerprint_base
 from assets.errors import ApplicationError
-from assets.models import Blob, Brief, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
+from assets.models import Blob, Brief, Derivation, DerivedFile, Generated, ModelWeights, Prompt, Reference, Used, Version
 from assets.params import params_clean
 from assets.services.blobs import BlobsStored, blob_file_write, blob_lock_key
 from assets.services.runs import run_complete_statement, run_superseded
@@ -100,6 +100,34 @@ class OutputImage:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A file a worker made that is not an image version (a mask, an SVG), of the version `source_id`."""
+
+    kind: str
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    source_id: int
+    refined_from_id: int | None = None
+
+
+def derivation_files_record(*, derivation: Derivation, outputs: list[OutputImage], files: list[OutputFile],
+                            blobs: BlobsStored, **fields) -> tuple[list[Version], list[DerivedFile]]:
+    """Record a run's images and its other files together: both or neither (a superseded run records none)."""
+    if not files:
+        return derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, **fields), []
+    with transaction.atomic():
+        versions = derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, **fields)
+        recorded = [DerivedFile.objects.create(
+            brief_id=derivation.brief_id, source_id=item.source_id, derivation=derivation, refined_from_id=item.refined_from_id,
+            kind=item.kind, blob=blobs.store_bytes(data=item.data, media_type=item.media_type), width=item.width,
+            height=item.height, created_by_id=derivation.created_by_id,
+        ) for item in files]
+    return versions, recorded
 
 
 def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputImage], blobs: BlobsStored,

@@ -14,6 +14,8 @@ from assets.services.validation import instance_validate
 
 SINGLE_FILE_FORMATS = {
     ".safetensors": ModelWeights.Format.SAFETENSORS,
+    ".onnx": ModelWeights.Format.ONNX,
+    ".bin": ModelWeights.Format.CHECKPOINT,
     ".ckpt": ModelWeights.Format.CHECKPOINT,
     ".pt": ModelWeights.Format.CHECKPOINT,
     ".pth": ModelWeights.Format.CHECKPOINT,
@@ -88,6 +90,43 @@ def _architecture_from_keys(keys: list[str]) -> str | None:
     if "body.0.weight" in joined:
         return ModelWeights.Architecture.COMPACT
     return None
+
+
+# The width of the text embeddings an IP-Adapter's image tokens join, per base architecture.
+_CROSS_ATTENTION_WIDTHS = {768: ModelWeights.Architecture.SD15, 2048: ModelWeights.Architecture.SDXL}
+
+
+def _ip_adapter_check(*, path: Path, header: dict) -> str | None:
+    """An IP-Adapter as released: `image_proj.*` and `ip_adapter.*` weights; its architecture from their width."""
+    if path.is_dir() or not header:
+        if path.suffix.lower() in (".bin", ".pt", ".pth", ".ckpt"):
+            return None  # a pickled release; its keys are read when it loads
+        raise ApplicationError(f"{path.name} is not an IP-Adapter file (a .safetensors or .bin with image_proj and "
+                               "ip_adapter weights)", extra={"code": "not_ip_adapter"})
+    if not any(key.startswith("image_proj.") for key in header) or not any(key.startswith("ip_adapter.") for key in header):
+        raise ApplicationError(f"{path.name} is not an IP-Adapter file: it has no image_proj and ip_adapter weights",
+                               extra={"code": "not_ip_adapter"})
+    shape = header.get("ip_adapter.1.to_k_ip.weight", {}).get("shape") or [0, 0]
+    return _CROSS_ATTENTION_WIDTHS.get(shape[-1])
+
+
+def _matting_check(*, path: Path) -> str:
+    """A matting model is one ONNX graph taking one image and giving a mask; read with onnx (no runtime needed)."""
+    if path.is_dir() or path.suffix.lower() != ".onnx":
+        raise ApplicationError(f"{path.name}: a matting model is one .onnx file (U²-Net, IS-Net or BiRefNet exports)",
+                               extra={"code": "not_onnx"})
+    import onnx
+
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # onnx raises DecodeError, ValueError or its own checker errors for a bad file
+        raise ApplicationError(f"{path.name} is not a readable ONNX model: {str(exc)[:200]}", extra={"code": "not_onnx"}) from exc
+    initialised = {item.name for item in graph.initializer}
+    inputs = [item for item in graph.input if item.name not in initialised]
+    if len(inputs) != 1 or len(inputs[0].type.tensor_type.shape.dim) != 4:
+        raise ApplicationError(f"{path.name} must take one image tensor (N, 3, H, W); it takes "
+                               f"{', '.join(item.name for item in inputs) or 'nothing'}", extra={"code": "matting_inputs"})
+    return ModelWeights.Architecture.OTHER
 
 
 def _architecture_from_folder(folder: Path) -> str | None:
@@ -171,6 +210,13 @@ def model_weights_register(
             config_staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in config_files]
             manifest = {f"config/{file.relative_to(config)}": item.sha256 for file, item in zip(config_files, config_staged)}
             staged += config_staged
+
+    if kind == ModelWeights.Kind.IP_ADAPTER:
+        detected = _ip_adapter_check(path=path, header=header)
+    elif kind == ModelWeights.Kind.IMAGE_ENCODER:
+        detected = ModelWeights.Architecture.OTHER
+    elif kind == ModelWeights.Kind.MATTING:
+        detected = _matting_check(path=path)
 
     existing = ModelWeights.objects.filter(sha256=sha256).first()
     if existing is not None:

@@ -75,11 +75,38 @@ class VerificationSerializer(serializers.Serializer):
 
 
 class FinishingCreateSerializer(serializers.Serializer):
-    op = serializers.ChoiceField(choices=[op for op in FINISHING_OPS if op != Operation.UPSCALE])
+    op = serializers.ChoiceField(choices=[op for op in FINISHING_OPS if op not in (Operation.UPSCALE, Operation.MATTE)])
     params = JSONValueField(required=False, help_text="The operation's parameters, e.g. {\"exposure\": 0.3, …}")
     lut = serializers.FileField(required=False, help_text=".cube 3D LUT (op lut)")
     font = serializers.FileField(required=False, help_text="TrueType/OpenType font (op text_overlay)")
     profile = serializers.FileField(required=False, help_text="ICC profile (op icc)")
+
+
+class MatteCreateSerializer(serializers.Serializer):
+    matting = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
+                                                 help_text="A registered ONNX matting model (kind matting)")
+    model_family = serializers.ChoiceField(choices=["u2net", "isnet", "birefnet"], default="u2net",
+                                           help_text="How the model wants its input: U²-Net 320 px, IS-Net or BiRefNet 1024 px")
+    grow = serializers.IntegerField(default=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks")
+    feather = serializers.FloatField(default=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness, pixels")
+
+
+class MaskRefineSerializer(serializers.Serializer):
+    grow = serializers.IntegerField(default=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks")
+    feather = serializers.FloatField(default=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness, pixels")
+
+
+class VectoriseCreateSerializer(serializers.Serializer):
+    colour_mode = serializers.ChoiceField(choices=["color", "binary"], required=False)
+    hierarchical = serializers.ChoiceField(choices=["stacked", "cutout"], required=False)
+    mode = serializers.ChoiceField(choices=["spline", "polygon", "none"], required=False)
+    filter_speckle = serializers.IntegerField(required=False, min_value=0, max_value=128, help_text="Drop patches under this size (px)")
+    colour_precision = serializers.IntegerField(required=False, min_value=1, max_value=8, help_text="Significant bits per channel")
+    layer_difference = serializers.IntegerField(required=False, min_value=0, max_value=255, help_text="Colour difference between layers")
+    corner_threshold = serializers.IntegerField(required=False, min_value=0, max_value=180, help_text="Degrees")
+    length_threshold = serializers.FloatField(required=False, min_value=3.5, max_value=10.0)
+    splice_threshold = serializers.IntegerField(required=False, min_value=0, max_value=180, help_text="Degrees")
+    path_precision = serializers.IntegerField(required=False, min_value=0, max_value=10, help_text="Decimal places in paths")
 
 
 class UpscaleCreateSerializer(serializers.Serializer):

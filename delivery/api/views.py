@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import versions_visible_to
+from assets.access import scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import internal_only
 from assets.errors import ApplicationError
@@ -18,7 +18,15 @@ from delivery.api import serializers as s
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import deliveries_visible_to, file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
-from generation.services.finishing import finishing_create, palette_snap_create, upscale_create
+from assets.models import DerivedFile
+from generation.services.finishing import (
+    finishing_create,
+    mask_refine_create,
+    matte_create,
+    palette_snap_create,
+    upscale_create,
+    vectorise_create,
+)
 
 
 class PresetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -135,3 +143,35 @@ class VersionPaletteSnapView(_VersionFinishingView):
         data = s.PaletteSnapSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.created(palette_snap_create(version=version, created_by=request.user, **data.validated_data))
+
+
+class VersionMatteView(_VersionFinishingView):
+    @extend_schema(request=s.MatteCreateSerializer, responses={201: s.FinishingSerializer})
+    def post(self, request, pk):
+        """Background removal: a cut-out version (PNG with alpha) and its mask (a derived file) once the worker ran."""
+        version = self.version(request, pk)
+        data = s.MatteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.created(matte_create(version=version, created_by=request.user, **data.validated_data))
+
+
+class VersionVectoriseView(_VersionFinishingView):
+    @extend_schema(request=s.VectoriseCreateSerializer, responses={201: s.FinishingSerializer})
+    def post(self, request, pk):
+        """Raster to SVG with vtracer; the SVG is a derived file, downloaded as an attachment."""
+        version = self.version(request, pk)
+        data = s.VectoriseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.created(vectorise_create(version=version, options=data.validated_data, created_by=request.user))
+
+
+class MaskRefineView(_VersionFinishingView):
+    @extend_schema(request=s.MaskRefineSerializer, responses={201: s.FinishingSerializer})
+    def post(self, request, pk):
+        """A new mask from a recorded one, grown or shrunk and feathered."""
+        internal_only(request, "assets.add_derivation")
+        mask = get_object_or_404(scoped(DerivedFile.objects.all(), user=request.user, client_path="brief__campaign__client"),
+                                 pk=pk)
+        data = s.MaskRefineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.created(mask_refine_create(mask=mask, created_by=request.user, **data.validated_data))

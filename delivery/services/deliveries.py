@@ -130,7 +130,8 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     recipe = generation_recipe(chain)
     presets = list(delivery.presets.order_by("position", "slug"))
     with Image.open(io.BytesIO(master_bytes)) as opened:
-        master_image = opened.convert("RGB")
+        # A cut-out keeps its transparency into the formats that carry it (PNG, WebP, AVIF, TIFF).
+        master_image = opened.convert("RGBA" if opened.has_transparency_data else "RGB")
     focal_point = getattr(master, "focal_point", None)
     focal = (focal_point.x, focal_point.y) if focal_point is not None else (0.5, 0.5)
     slate = {"title": master.brief.title, "palette": master.brief.palette,
@@ -221,7 +222,7 @@ def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, stag
         pixels, icc = item.image, provenance.srgb_icc() if preset.colour_profile == ChannelPreset.Profile.SRGB else None
         if preset.colour_profile == ChannelPreset.Profile.CMYK:
             icc = print_profiles[preset.print_profile_id]
-            pixels = finishing_ops.cmyk_convert(item.image, profile_data=icc, intent=preset.rendering_intent)
+            pixels = finishing_ops.cmyk_convert(colour.on_white(item.image), profile_data=icc, intent=preset.rendering_intent)
         unsigned = provenance.encode_stamped(pixels, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc,
                                              dpi=preset.dpi)
         actions = list(chain_steps)

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.imagehash import RERUN_VERDICTS
-from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
+from assets.models import Brief, DerivedFile, ModelWeights, PromptTemplate, Reference, Version
 from generation.models import GenerationJob, ReproductionRun
 
 
@@ -24,6 +24,16 @@ class JSONValueField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+def _ids_of(value, model):
+    if not isinstance(value, list) or not all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+        raise serializers.ValidationError("expected a list of ids")
+    found = model.objects.in_bulk(value)
+    missing = [item for item in value if item not in found]
+    if missing:
+        raise serializers.ValidationError(f"no {model.__name__.lower()} with id {', '.join(map(str, missing))}")
+    return [found[item] for item in value]
 
 
 class LoraSerializer(serializers.Serializer):
@@ -50,11 +60,39 @@ class JobCreateSerializer(serializers.Serializer):
     vae = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
                                              required=False, allow_null=True, help_text="Replace the base model's VAE")
     mask = serializers.FileField(required=False, help_text="Inpaint mask (white = change), the init image's size")
+    mask_file = serializers.PrimaryKeyRelatedField(queryset=DerivedFile.objects.filter(kind=DerivedFile.Kind.MASK), required=False,
+                                                   allow_null=True, help_text="Instead of `mask`: a recorded mask (a matte's, "
+                                                   "an uploaded or refined one) of the init version")
+    ip_adapter = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER),
+                                                    required=False, allow_null=True,
+                                                    help_text="Image prompts: with `image_encoder`, and a colour lock or style references")
+    image_encoder = serializers.PrimaryKeyRelatedField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER), required=False, allow_null=True)
+    colour_lock = serializers.BooleanField(default=False, help_text="The brief's palette as a guide image for the IP-Adapter")
+    style_references = JSONValueField(required=False, help_text="[reference id, …]: mood-board images that condition the image")
+    style_versions = JSONValueField(required=False, help_text="[version id, …]: versions that condition the image")
+    ip_adapter_scale = serializers.FloatField(required=False, min_value=0.0, max_value=2.0,
+                                              help_text="How strongly the image prompts steer (0.6 when not given)")
 
     def validate_loras(self, value):
         items = LoraSerializer(data=value or [], many=True)
         items.is_valid(raise_exception=True)
         return items.validated_data
+
+    def validate_style_references(self, value):
+        return _ids_of(value, Reference)
+
+    def validate_style_versions(self, value):
+        return _ids_of(value, Version)
+
+    def validate(self, attrs):
+        wanted = attrs.get("colour_lock") or attrs.get("style_references") or attrs.get("style_versions")
+        if (attrs.get("ip_adapter") is None) != (attrs.get("image_encoder") is None):
+            raise serializers.ValidationError({"image_encoder": "an IP-Adapter and its image encoder go together"})
+        if wanted and attrs.get("ip_adapter") is None:
+            raise serializers.ValidationError({"ip_adapter": "a colour lock and style references need an IP-Adapter and "
+                                                             "its image encoder"})
+        return attrs
 
     def validate_values_grid(self, value):
         if not isinstance(value, dict):

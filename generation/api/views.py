@@ -15,7 +15,14 @@ from generation.comfyui import comfyui_workflow
 from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.services.grids import grid_cancel, grid_create, grid_round_open, grid_sheet_make
 from generation.services.imported import imported_regenerate, regeneration_attempts
-from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
+from generation.services.jobs import (
+    DEFAULT_IP_ADAPTER_SCALE,
+    ImagePrompt,
+    LoraSpec,
+    generation_job_cancel,
+    generation_job_create,
+    generation_job_regenerate,
+)
 from generation.services.reproductions import reproduction_request
 
 
@@ -42,13 +49,18 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         data.is_valid(raise_exception=True)
         v = data.validated_data
         brief = get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk)
+        image_prompt = v.get("ip_adapter") and ImagePrompt(
+            adapter=v["ip_adapter"], encoder=v["image_encoder"], colour_lock=v["colour_lock"],
+            references=tuple(_visible(request, item) for item in [*v.get("style_references", []), *v.get("style_versions", [])]),
+            scale=v.get("ip_adapter_scale", DEFAULT_IP_ADAPTER_SCALE))
+        mask_file = _visible(request, v.get("mask_file"))
         job = generation_job_create(
             brief=brief, op=v["op"], base_model=v["base_model"], params=v.get("params"), template=v.get("template"),
             values_grid=v.get("values_grid"), prompt_text=v["prompt"], negative_prompt=v["negative_prompt"],
             loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
             init=_visible(request, v.get("init_version") or v.get("init_reference")), mask_source=v.get("mask"),
             control=_visible(request, v.get("control_version") or v.get("control_reference")), controlnet=v.get("controlnet"),
-            vae=v.get("vae"), created_by=request.user,
+            vae=v.get("vae"), image_prompt=image_prompt, mask_file=mask_file, created_by=request.user,
         )
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -9,13 +9,14 @@ from django.db import transaction
 from django.db.models import Q
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, ModelWeights, Operation, Phase, Reference, Used, Version
+from assets.models import Derivation, DerivedFile, ModelWeights, Operation, Phase, Reference, Used, Version
 from assets.services.blobs import BlobsStored, blob_staged
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
 from generation import finishing_ops
 from generation.finishing import FINISHING_OPS
+from generation.vectorise import VECTORISE_DEFAULTS
 
 DEFAULT_TILE = 256
 DEFAULT_TILE_OVERLAP = 16
@@ -24,7 +25,7 @@ DEFAULT_TILE_OVERLAP = 16
 @dataclass(frozen=True)
 class Layer:
     source: Version | Reference
-    mask: object | None = None  # an uploaded file or bytes, white where the layer shows
+    mask: object | None = None  # a recorded mask (DerivedFile), an uploaded file or bytes: white where the layer shows
 
 
 def _read(source) -> bytes:
@@ -81,7 +82,9 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
         if not layers:
             raise ApplicationError("a composite needs at least one layer")
         for position, layer in enumerate(layers):
-            if layer.mask is not None:
+            if isinstance(layer.mask, DerivedFile):
+                _recorded_mask_check(layer.mask)
+            elif layer.mask is not None:
                 data = _read(layer.mask)
                 _mask_check(data)
                 side.append((Used.Role.MASK, data, "image/png", position))
@@ -96,11 +99,65 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
             if key:
                 params[key] = blob.sha256
         inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
+        inputs += [UsedInput(role=Used.Role.MASK, target=layer.mask.blob, position=i) for i, layer in enumerate(layers)
+                   if isinstance(layer.mask, DerivedFile)]
         derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params,
                                        inputs=inputs, created_by=created_by)
         run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing",
                     queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU)
     return derivation
+
+
+def _recorded_mask_check(mask: DerivedFile) -> None:
+    if mask.kind != DerivedFile.Kind.MASK:
+        raise ApplicationError(f"file {mask.pk} is a {mask.get_kind_display()}, not a mask", extra={"code": "not_a_mask"})
+
+
+def _derived_create(*, version: Version, op: str, params: dict, inputs: list[UsedInput], queue: str,
+                    created_by=None) -> Derivation:
+    """Record one queued worker op on `version` (a matte, a mask refine, a vectorise) and enqueue it after commit."""
+    if version.status == Version.Status.REJECTED:
+        raise ApplicationError(f"version {version.pk} was rejected; work on a kept version")
+    with transaction.atomic():
+        derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params, inputs=inputs,
+                                       created_by=created_by)
+        run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing", queue=queue)
+    return derivation
+
+
+def matte_create(*, version: Version, matting: ModelWeights, model_family: str = "u2net", grow: int = 0,
+                 feather: float = 0.0, created_by=None) -> Derivation:
+    """Background removal: the worker makes a cut-out version (PNG with alpha) and its mask (a DerivedFile)."""
+    if matting.kind != ModelWeights.Kind.MATTING:
+        raise ApplicationError(f"{matting.name} is a {matting.get_kind_display()}, not a matting model (register an ONNX "
+                               "U²-Net, IS-Net or BiRefNet export with --kind matting)")
+    return _derived_create(version=version, op=Operation.MATTE, queue=Queue.CPU, created_by=created_by,
+                           params={"model_family": model_family, "grow": grow, "feather": feather},
+                           inputs=[UsedInput(role=Used.Role.PARENT, target=version),
+                                   UsedInput(role=Used.Role.MATTING, target=matting)])
+
+
+def mask_refine_create(*, mask: DerivedFile, grow: int = 0, feather: float = 0.0, created_by=None) -> Derivation:
+    """A new mask from `mask`, grown (or shrunk, grow < 0) and feathered; the original stays as it is."""
+    _recorded_mask_check(mask)
+    if not grow and not feather:
+        raise ApplicationError("a refine needs grow (pixels, negative to shrink) or feather (pixels)",
+                               extra={"code": "refine_nothing"})
+    return _derived_create(version=mask.source, op=Operation.MASK_REFINE, queue=Queue.CPU, created_by=created_by,
+                           params={"mask_id": mask.pk, "grow": grow, "feather": feather},
+                           inputs=[UsedInput(role=Used.Role.PARENT, target=mask.source),
+                                   UsedInput(role=Used.Role.MASK, target=mask.blob)])
+
+
+def vectorise_create(*, version: Version, options: dict | None = None, created_by=None) -> Derivation:
+    """Raster to SVG with vtracer; every option is recorded (vtracer's defaults filled in) so the trace re-runs."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(VECTORISE_DEFAULTS))
+    if unknown:
+        raise ApplicationError(f"unknown vectorise option(s): {', '.join(unknown)}", extra={"allowed": sorted(VECTORISE_DEFAULTS)})
+    return _derived_create(version=version, op=Operation.VECTORISE, queue=Queue.CPU, created_by=created_by,
+                           params={**VECTORISE_DEFAULTS, **options},
+                           inputs=[UsedInput(role=Used.Role.PARENT, target=version)])
 
 
 def _mask_check(data: bytes) -> None:

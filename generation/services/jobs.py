@@ -10,20 +10,21 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.hooks import audit_append
-from assets.models import Blob, Brief, Derivation, ModelWeights, Operation, Phase, Prompt, PromptTemplate, Reference, Used, Version
+from assets.models import Blob, Brief, Derivation, DerivedFile, ModelWeights, Operation, Phase, Prompt, PromptTemplate, Reference, Used, Version
 from assets.params import params_clean
-from assets.services.blobs import blob_open, image_ingest
+from assets.services.blobs import BlobsStored, blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
 from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
-from generation.imaging import hires_size, outpaint_canvas_size
+from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
 from generation.models import GenerationJob, JobBatch
 
 GENERATION_OPS = (Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.CONTROLNET)
 NEEDS_INIT = (Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT)
 MAX_BATCHES = 64
 DEFAULT_LORA_WEIGHT = 0.8
+DEFAULT_IP_ADAPTER_SCALE = 0.6
 # Long side of the default size per architecture, before fitting the brief's aspect.
 BASE_AREA = {ModelWeights.Architecture.SD15: 512 * 512, ModelWeights.Architecture.SDXL: 1024 * 1024}
 
@@ -63,6 +64,42 @@ def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: Mod
         raise ApplicationError(f"{vae.name} is not a VAE")
     if vae is not None and vae.architecture != base.architecture:
         raise ApplicationError(f"VAE {vae.name} is for {vae.get_architecture_display()}, the base model is {base.get_architecture_display()}")
+
+
+@dataclass(frozen=True)
+class ImagePrompt:
+    """IP-Adapter conditioning: the adapter, its image encoder, and what it looks at (the brief's palette as a guide
+    image, style references), at `scale`."""
+
+    adapter: ModelWeights
+    encoder: ModelWeights
+    colour_lock: bool = False
+    references: tuple = ()  # versions or references of the brief
+    guide: Blob | None = None  # a recorded guide image, reused as it is (regeneration)
+    scale: float = DEFAULT_IP_ADAPTER_SCALE
+
+
+def _check_image_prompt(*, brief: Brief, base: ModelWeights, image_prompt: ImagePrompt | None, references) -> None:
+    if image_prompt is None:
+        return
+    adapter, encoder = image_prompt.adapter, image_prompt.encoder
+    if adapter.kind != ModelWeights.Kind.IP_ADAPTER:
+        raise ApplicationError(f"{adapter.name} is a {adapter.get_kind_display()}, not an IP-Adapter")
+    if encoder.kind != ModelWeights.Kind.IMAGE_ENCODER:
+        raise ApplicationError(f"{encoder.name} is a {encoder.get_kind_display()}, not an image encoder")
+    if adapter.architecture != base.architecture:
+        raise ApplicationError(f"IP-Adapter {adapter.name} is for {adapter.get_architecture_display()}, the base model is "
+                               f"{base.get_architecture_display()}")
+    if not (image_prompt.colour_lock or image_prompt.guide or image_prompt.references):
+        raise ApplicationError("an IP-Adapter needs something to look at: ask for a colour lock or give style references",
+                               extra={"code": "image_prompt_empty"})
+    if references:
+        raise ApplicationError("give style references with the IP-Adapter (they condition the image), not as recorded-only "
+                               "references as well")
+    for source in image_prompt.references:
+        if source.brief_id != brief.pk:
+            raise ApplicationError(f"{type(source).__name__.lower()} {source.pk} belongs to another brief",
+                                   extra={"code": "reference_other_brief"})
 
 
 def _prompts(*, brief, template, values_grid, prompt_text, negative_prompt) -> list[tuple[dict, object]]:
@@ -106,24 +143,30 @@ def generation_job_create(
     init: Version | Reference | None = None,
     mask_source=None,
     mask_blob: Blob | None = None,
+    mask_file: DerivedFile | None = None,
     control: Version | Reference | None = None,
     controlnet: ModelWeights | None = None,
     vae: ModelWeights | None = None,
     references: list[Version | Reference] = (),
+    image_prompt: ImagePrompt | None = None,
     regenerated_from: Version | None = None,
     change_request: Blob | None = None,
     created_by=None,
 ) -> GenerationJob:
     """Validate a request, record one queued derivation per batch, and enqueue them when the transaction commits.
 
+    `references` are recorded as looked at; those of an `image_prompt` condition the image through its IP-Adapter.
     Nothing is written when anything is wrong: no job, no derivation, no mask file, no task.
     """
     if op not in GENERATION_OPS:
         raise ApplicationError(f"unknown generation {op!r}; choose one of {', '.join(GENERATION_OPS)}")
     loras = list(loras)
     _check_weights(base=base_model, loras=loras, controlnet=controlnet, vae=vae)
+    _check_image_prompt(brief=brief, base=base_model, image_prompt=image_prompt, references=references)
     if op in NEEDS_INIT and init is None:
         raise ApplicationError(f"{op} needs an init image (a version or a reference)")
+    if mask_file is not None:
+        mask_blob = _mask_file_check(mask_file=mask_file, init=init, op=op)
     if op == Operation.INPAINT and mask_source is None and mask_blob is None:
         raise ApplicationError("inpaint needs a mask image the size of the init image")
     if op == Operation.CONTROLNET and (control is None or controlnet is None):
@@ -144,6 +187,10 @@ def generation_job_create(
         if params["control_type"] in ("canny", "edge"):
             params.setdefault("canny_low", 100)
             params.setdefault("canny_high", 200)
+    if image_prompt is not None:
+        params.setdefault("ip_adapter_scale", image_prompt.scale)
+    elif "ip_adapter_scale" in params:
+        raise ApplicationError("ip_adapter_scale goes with an IP-Adapter and its image encoder", extra={"param": "ip_adapter_scale"})
     if op == Operation.TXT2IMG and "hires_scale" in params:
         # A1111's defaults: a latent upscale, then as many steps as the first pass, at denoising strength 0.7.
         params.setdefault("hires_upscaler", "latent")
@@ -164,7 +211,9 @@ def generation_job_create(
         raise ApplicationError(f"width and height must be multiples of 8, got {cleaned['width']}x{cleaned['height']}")
     _second_passes_check(op=op, params=cleaned)
 
-    with transaction.atomic():
+    guide = palette_guide(palette=brief.palette, aspect=brief.aspect) if image_prompt and image_prompt.colour_lock else None
+
+    with BlobsStored() as stored, transaction.atomic():
         if prompt is not None and prompt.brief_id != brief.pk:
             raise ApplicationError(f"prompt {prompt.pk} belongs to another brief")
         prompts = [(prompt.values, prompt)] if prompt is not None else _prompts(
@@ -180,6 +229,14 @@ def generation_job_create(
             inputs += [UsedInput(role=Used.Role.CONTROL_IMAGE, target=control),
                        UsedInput(role=Used.Role.CONTROLNET, target=controlnet)]
         inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i) for i, ref in enumerate(references)]
+        if image_prompt is not None:
+            inputs += [UsedInput(role=Used.Role.IP_ADAPTER, target=image_prompt.adapter),
+                       UsedInput(role=Used.Role.IMAGE_ENCODER, target=image_prompt.encoder)]
+            inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i)
+                       for i, ref in enumerate(image_prompt.references)]
+            guide_blob = stored.store_bytes(data=guide, media_type="image/png") if guide is not None else image_prompt.guide
+            if guide_blob is not None:
+                inputs.append(UsedInput(role=Used.Role.GUIDE_IMAGE, target=guide_blob))
         job = GenerationJob.objects.create(
             brief=brief, op=op, template=template, values_grid=values_grid or {}, regenerated_from=regenerated_from,
             request={"params": cleaned, "loras": [[s.weights.sha256, s.weight] for s in loras], "prompt_text": prompt_text},
@@ -222,6 +279,19 @@ def steps_per_image(*, params: dict) -> int:
     """Denoising steps one image takes: the hi-res fix's second pass runs its steps × its denoising strength."""
     second = int((params.get("hires_steps") or params["steps"]) * params["strength"]) if "hires_scale" in params else 0
     return params["steps"] + second
+
+
+def _mask_file_check(*, mask_file: DerivedFile, init, op: str) -> Blob:
+    """A recorded mask serves an inpaint of an image its size; it is recorded by its blob, as an uploaded one is."""
+    if op != Operation.INPAINT:
+        raise ApplicationError(f"a mask goes with inpaint, not {op}")
+    if mask_file.kind != DerivedFile.Kind.MASK:
+        raise ApplicationError(f"file {mask_file.pk} is a {mask_file.get_kind_display()}, not a mask")
+    if init is None or (mask_file.width, mask_file.height) != (init.width, init.height):
+        size = f"{init.width}x{init.height}" if init is not None else "missing"
+        raise ApplicationError(f"mask {mask_file.pk} is {mask_file.width}x{mask_file.height}; the init image is {size}",
+                               extra={"code": "mask_size"})
+    return mask_file.blob
 
 
 def _mask_store(*, mask_source, init):
@@ -279,9 +349,12 @@ def generation_job_regenerate(*, version: Version, params: dict | None = None, l
         raise ApplicationError(f"the recipe has no LoRA with sha256 {', '.join(unknown)}")
     init = recipe.init and (recipe.init.version or recipe.init.reference)
     control = recipe.control and (recipe.control.version or recipe.control.reference)
+    image_prompt = recipe.ip_adapter and ImagePrompt(
+        adapter=recipe.ip_adapter, encoder=recipe.image_encoder, guide=recipe.guide,
+        references=tuple(edge.version or edge.reference for edge in recipe.references), scale=recorded["ip_adapter_scale"])
     return generation_job_create(
         brief=version.brief, op=derivation.op, base_model=recipe.base, params={**recorded, **changes}, prompt=recipe.prompt,
         loras=[LoraSpec(weights=w, weight=weights.get(w.sha256, weight)) for w, weight in recipe.loras],
         init=init, mask_blob=recipe.mask, control=control, controlnet=recipe.controlnet, vae=recipe.vae,
-        regenerated_from=version, created_by=created_by,
+        image_prompt=image_prompt, regenerated_from=version, created_by=created_by,
     )

@@ -14,12 +14,16 @@ TINY_NAMES = {
     "lora_b": ("Tiny style B (random LoRA)", ModelWeights.Kind.LORA),
     "controlnet": ("Tiny ControlNet (random weights)", ModelWeights.Kind.CONTROLNET),
     "vae": ("Tiny VAE (random weights)", ModelWeights.Kind.VAE),
+    "ip_adapter": ("Tiny IP-Adapter (random weights)", ModelWeights.Kind.IP_ADAPTER),
+    "image_encoder": ("Tiny CLIP image encoder (random weights)", ModelWeights.Kind.IMAGE_ENCODER),
+    "matting": ("Tiny U²-Net-style matting model (random weights, ONNX)", ModelWeights.Kind.MATTING),
     "upscaler_x4": ("Tiny Real-ESRGAN x4plus RRDBNet (random weights)", ModelWeights.Kind.UPSCALER),
     "upscaler_x2": ("Tiny Real-ESRGAN x2plus RRDBNet (random weights)", ModelWeights.Kind.UPSCALER),
     "upscaler_general": ("Tiny Real-ESRGAN general x4 compact (random weights)", ModelWeights.Kind.UPSCALER),
 }
 _ARCHITECTURES = {"upscaler_x4": ModelWeights.Architecture.ESRGAN, "upscaler_x2": ModelWeights.Architecture.ESRGAN,
-                  "upscaler_general": ModelWeights.Architecture.COMPACT}
+                  "upscaler_general": ModelWeights.Architecture.COMPACT, "image_encoder": ModelWeights.Architecture.OTHER,
+                  "matting": ModelWeights.Architecture.OTHER}
 
 
 def tiny_models_register(*, folder: Path) -> dict[str, ModelWeights]:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from assets.models import Brief, Reference, Version
+from assets.models import Brief, DerivedFile, Reference, Version
 from assets.services.versions import version_import
 from tests.factories import image_file, make_brief
 
@@ -67,6 +67,15 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert delivered["print_file"].endswith(".tif")
     assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
     assert first["login"]["username"] == "demo"
+    # Production preparation: a colour-locked batch, a cut-out whose mask places it in a composite, the logo as SVG.
+    prepared = first["preparation"]
+    assert prepared == second["preparation"]
+    assert len(prepared["colour_locked"]) == 2
+    mask = DerivedFile.objects.get(pk=prepared["mask"])
+    assert mask.kind == "mask" and mask.derivation.generated.get().version_id == prepared["cutout"]
+    composite = Version.objects.get(pk=prepared["composite"]).generated_by.derivation
+    assert composite.used.filter(role="mask", blob=mask.blob).exists()
+    assert DerivedFile.objects.get(pk=prepared["svg"]).blob.media_type == "image/svg+xml"
     # The cycle ran itself: the client round opened on the internal approval; every message went to the outbox.
     assert first["review"]["client_round_opened_by"] == "automation"
     sent = first["notifications"]
@@ -79,7 +88,8 @@ def test_manage_check_does_not_import_the_ml_stack():
     code = (
         "import runpy, sys; sys.argv = ['manage.py', 'check']\n"
         "try:\n    runpy.run_path('manage.py', run_name='__main__')\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft', 'onnxruntime', 'onnx',\n"
+        "                       'vtracer') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -108,3 +108,38 @@ def test_the_admin_takes_the_printers_profile_with_the_preset(people, client):
     assert made.status_code == 302, made.content[:2000]
     preset = ChannelPreset.objects.get(slug="press")
     assert preset.print_profile.media_type == "application/vnd.iccprofile" and round(preset.dpi) == 300
+
+
+def test_a_cut_out_keeps_its_transparency_where_the_format_carries_it(people, generated, tiny, run_jobs):
+    from generation.services.finishing import matte_create
+    from tests.delivery.conftest import approve
+
+    with run_jobs():
+        matte = matte_create(version=generated, matting=tiny["matting"], grow=0, feather=0.0, created_by=people["producer"])
+    matte.refresh_from_db()
+    cut = matte.generated.get().version
+    approve(cut, producer=people["producer"], client_user=people["client"])
+    slot = {"section": "web", "width": cut.width, "height": cut.height}
+    presets = [_preset("cut-png", format="PNG", **slot), _preset("cut-webp", format="WEBP", **slot),
+               _preset("cut-jpeg", format="JPEG", **slot), _preset("cut-cmyk", format="TIFF", colour_profile="cmyk", **slot)]
+    preset_print_profile_set(preset=presets[-1], source=ContentFile(sample_cmyk_profile(), name="press.icc"))
+    with run_jobs():
+        delivery = delivery_create(version=cut, presets=presets, created_by=people["producer"],
+                                   override_reason="tiny random model: no brand colours expected")
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
+    files = _files(delivery)
+    from assets.services.blobs import blob_open
+
+    with blob_open(blob=cut.blob) as handle, Image.open(handle) as master:
+        alpha = master.getchannel("A")
+        clear = min(((x, y) for y in range(master.height) for x in range(master.width)), key=alpha.getpixel)
+        assert alpha.getpixel(clear) < 8, "the matte cleared some background"
+    for slug in ("cut-png", "cut-webp"):
+        with Image.open(io.BytesIO(files[slug])) as image:
+            assert image.mode == "RGBA", slug
+            assert image.getchannel("A").getpixel(clear) < 8, slug
+    with Image.open(io.BytesIO(files["cut-jpeg"])) as jpeg:
+        assert jpeg.mode == "RGB" and min(jpeg.getpixel(clear)) > 235  # the cleared background shows as white
+    with Image.open(io.BytesIO(files["cut-cmyk"])) as tiff:
+        assert tiff.mode == "CMYK" and max(tiff.getpixel(clear)) < 25  # white paper: almost no ink

@@ -21,7 +21,8 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
     assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("base", "safetensors"),
-                       ("controlnet", "diffusers"), ("lora", "safetensors"), ("lora", "safetensors"),
+                       ("controlnet", "diffusers"), ("image_encoder", "diffusers"), ("ip_adapter", "safetensors"),
+                       ("lora", "safetensors"), ("lora", "safetensors"), ("matting", "onnx"),
                        ("upscaler", "safetensors"), ("upscaler", "safetensors"), ("upscaler", "safetensors"), ("vae", "diffusers")]
     upscalers = ModelWeights.objects.filter(kind="upscaler")
     assert sorted(upscalers.values_list("architecture", "scale")) == [("compact", 4), ("esrgan", 2), ("esrgan", 4)]

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from assets.models import Derivation, Generated, Licence, Prompt, PromptTemplate, ReproducibilityCheck, Used
 from assets.services.briefs import reference_create
+from assets.services.derived_files import mask_upload
 from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, GridCell, GridJob, ReproductionRun
 from review.models import Approval, AuditEvent, ChecklistTick, Decision, Rating, RoundVersion
@@ -67,6 +68,8 @@ def aurora(cast, tiny):
     licence.model_weights.add(tiny["lora_a"])
     ReproducibilityCheck.objects.create(version=version, verdict="drifted", detail=SECRET, environment_digest="0" * 64,
                                         trigger="schedule", wall_seconds=1.0)
+    mask = mask_upload(version=version, source=image_file("mask.png", size=(version.width, version.height), colour=(255, 255, 255)),
+                       label=SECRET, created_by=alice)
     return {
         "client": [brief.campaign.client_id], "campaign": [brief.campaign_id], "brief": [brief.pk],
         "version": [version.pk, cast["version_a2"].pk], "reference": [reference.pk], "prompttemplate": [template.pk],
@@ -86,6 +89,7 @@ def aurora(cast, tiny):
         # The studio's model registry is nobody's client data, and no client's business either.
         "modelweights": [tiny["base"].pk, tiny["lora_a"].pk],
         "licence": [licence.pk],
+        "derivedfile": [mask.pk],
         "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id, tiny["base"].sha256, tiny["lora_a"].sha256],
     }
 

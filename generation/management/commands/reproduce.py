@@ -11,14 +11,19 @@ class Command(BaseCommand):
             "bit_identical, perceptual_match or drifted, with the environment fields that differ.")
 
     def add_arguments(self, parser):
-        parser.add_argument("version_id", type=int)
+        parser.add_argument("version_id", type=int, nargs="?")
+        parser.add_argument("--file", type=int, dest="file_id", help="a derived file (a mask or an SVG) instead of a version")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--record", action="store_true", help="keep the result as a new version linked to the original")
         parser.add_argument("--threads", type=int, help="run with this many CPU threads instead of the recorded count")
 
     def handle(self, *args, **options):
-        from generation.reproduce import reproduction_record, version_reproduce
+        from generation.reproduce import file_reproduce, reproduction_record, version_reproduce
 
+        if (options["version_id"] is None) == (options["file_id"] is None):
+            raise CommandError("give a version id or --file ID (one of them)")
+        if options["file_id"] is not None:
+            return self._file(options, file_reproduce)
         try:
             version = Version.objects.select_related("blob", "brief").get(pk=options["version_id"])
         except Version.DoesNotExist as exc:
@@ -41,3 +46,23 @@ class Command(BaseCommand):
             self.stdout.write(f"  differs: {item['field']}: recorded {item['recorded']!r}, now {item['current']!r}")
         if recorded:
             self.stdout.write(f"  recorded as v{recorded.pk}")
+
+    def _file(self, options, file_reproduce):
+        from assets.models import DerivedFile
+
+        if options["record"]:
+            raise CommandError("--record keeps a re-run version; a derived file's re-run is only compared")
+        try:
+            result = file_reproduce(file=DerivedFile.objects.select_related("derivation", "blob").get(pk=options["file_id"]))
+        except DerivedFile.DoesNotExist as exc:
+            raise CommandError(f"derived file {options['file_id']} does not exist") from exc
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2))
+            return
+        self.stdout.write(f"{result['kind']} #{result['file_id']}: {result['verdict']} (distance {result['distance']})")
+        self.stdout.write(f"  recorded   {result['recorded_sha256']}")
+        self.stdout.write(f"  reproduced {result['reproduced_sha256']}")
+        for item in result["fingerprint_diff"]:
+            self.stdout.write(f"  differs: {item['field']}: recorded {item['recorded']!r}, now {item['current']!r}")
