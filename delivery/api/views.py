@@ -14,11 +14,11 @@ from assets.access import scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import internal_only
 from assets.errors import ApplicationError
+from assets.models import DerivedFile
 from delivery.api import serializers as s
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import deliveries_visible_to, file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
-from assets.models import DerivedFile
 from generation.services.finishing import (
     finishing_create,
     mask_refine_create,

@@ -36,16 +36,19 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         result = reproduction.as_dict() | {"recorded_version_id": recorded.pk if recorded else None}
-        if options["json"]:
+        self._report(result, title=f"v{version.pk}", as_json=options["json"])
+        if recorded and not options["json"]:
+            self.stdout.write(f"  recorded as v{recorded.pk}")
+
+    def _report(self, result: dict, *, title: str, as_json: bool) -> None:
+        if as_json:
             self.stdout.write(json.dumps(result, indent=2))
             return
-        self.stdout.write(f"v{version.pk}: {result['verdict']} (distance {result['distance']})")
+        self.stdout.write(f"{title}: {result['verdict']} (distance {result['distance']})")
         self.stdout.write(f"  recorded   {result['recorded_sha256']}")
         self.stdout.write(f"  reproduced {result['reproduced_sha256']}")
         for item in result["fingerprint_diff"]:
             self.stdout.write(f"  differs: {item['field']}: recorded {item['recorded']!r}, now {item['current']!r}")
-        if recorded:
-            self.stdout.write(f"  recorded as v{recorded.pk}")
 
     def _file(self, options, file_reproduce):
         from assets.models import DerivedFile
@@ -58,11 +61,4 @@ class Command(BaseCommand):
             raise CommandError(f"derived file {options['file_id']} does not exist") from exc
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        if options["json"]:
-            self.stdout.write(json.dumps(result, indent=2))
-            return
-        self.stdout.write(f"{result['kind']} #{result['file_id']}: {result['verdict']} (distance {result['distance']})")
-        self.stdout.write(f"  recorded   {result['recorded_sha256']}")
-        self.stdout.write(f"  reproduced {result['reproduced_sha256']}")
-        for item in result["fingerprint_diff"]:
-            self.stdout.write(f"  differs: {item['field']}: recorded {item['recorded']!r}, now {item['current']!r}")
+        self._report(result, title=f"{result['kind']} #{result['file_id']}", as_json=options["json"])
