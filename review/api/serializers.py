@@ -184,6 +184,11 @@ class NoteCreateSerializer(serializers.Serializer):
     internal = serializers.BooleanField(required=False, default=False)
 
 
+class NoteMaskSerializer(serializers.Serializer):
+    feather = serializers.IntegerField(required=False, min_value=0, max_value=64, default=0,
+                                       help_text="Soften the mask's edge by this many pixels (0: a hard edge)")
+
+
 class NoteFixSerializer(serializers.Serializer):
     prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000,
                                    help_text="What to paint in the region; the note's text when empty")

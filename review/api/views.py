@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
-from assets.api.serializers import VersionSerializer
+from assets.api.serializers import DerivedFileSerializer, VersionSerializer
 from assets.models import Version
 from review.api import serializers as s
 from review.contact_sheet import contact_sheet_pdf, contact_sheet_render
@@ -20,7 +20,7 @@ from review.selectors import (brief_cycle_stats, current_decisions, invitees_by_
                               recipe_diff, round_notes, rounds_visible_to)
 from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
 from review.services.invitations import invitation_viewed
-from review.services.notes import note_add, note_fix, note_resolve
+from review.services.notes import note_add, note_fix, note_mask_save, note_resolve
 from review.services.notifications import notification_preference_set
 from review.services.rounds import PinInput, decision_record, round_close, round_open
 from review.services.share_links import share_link_create, share_link_revoke
@@ -321,6 +321,15 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         fixed = note_fix(note=note, user=request.user, prompt_text=data.validated_data["prompt"],
                          feather=data.validated_data["feather"])
         return Response(s.NoteSerializer(fixed, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.NoteMaskSerializer, responses={201: DerivedFileSerializer})
+    @action(detail=True, methods=["post"])
+    def mask(self, request, pk=None):
+        """Keep the region the note's markup encloses as a mask of its version (for inpaint and composite layers)."""
+        data = s.NoteMaskSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = note_mask_save(note=self.get_object(), user=request.user, feather=data.validated_data["feather"])
+        return Response(DerivedFileSerializer(saved).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.NoteSerializer)
     @action(detail=True, methods=["post"])

@@ -147,6 +147,26 @@ def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = N
     return root
 
 
+def note_mask_save(*, note: Note, user, feather: int = 0):
+    """The region a note's markup encloses, drawn on the version in the workspace, kept as a mask of that version
+    (assets.DerivedFile) for inpaint jobs and composite layers; unfeathered unless asked."""
+    from django.core.files.base import ContentFile
+
+    from assets.services.derived_files import mask_upload
+
+    root = note if note.parent_id is None else note.parent
+    if is_client_user(user=user) or not user.has_perm("assets.add_derivedfile"):
+        raise ApplicationError("only studio staff save masks", extra={"code": "permission"})
+    if not _can_take_part(root.review_round, user):
+        raise ApplicationError("you cannot see this round", extra={"code": "permission"})
+    version = root.version
+    if version.blob_id != root.sha256:
+        raise ApplicationError(f"version {version.pk}'s bytes changed since the note was drawn on them")
+    png = region_mask(shapes=root.markup, size=(version.width, version.height), feather=feather)
+    return mask_upload(version=version, source=ContentFile(png, name=f"note-{root.pk}-mask.png"),
+                       label=f"drawn in note #{root.pk}", created_by=user)
+
+
 def region_mask(*, shapes: list[dict], size: tuple[int, int], feather: int | None = None) -> bytes:
     """White where the markup encloses an area (rectangles, ellipses, freehand outlines), blurred at the edge."""
     from PIL import Image, ImageDraw, ImageFilter

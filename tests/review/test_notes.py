@@ -291,3 +291,29 @@ def test_note_states_come_with_the_notes_whatever_their_number(cast, django_asse
     with django_assert_max_num_queries(12):
         body = api_as(cast["bob"]).get(f"/api/rounds/{review_round.pk}/notes/").json()
     assert [note["state"] for note in body] == ["fix queued", "addressed, awaiting review"] * 6
+
+
+def test_a_notes_drawing_is_kept_as_a_mask_of_its_version(cast):
+    from PIL import Image
+
+    from assets.models import DerivedFile
+    from assets.services.blobs import blob_open
+
+    version = cast["version_a"]
+    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
+                              reviewers=[cast["bob"]])
+    note = note_add(review_round=review_round, version=version, text="cut the can out here", author=cast["bob"],
+                    markup=[{"type": "rect", "points": [[0.25, 0.25], [0.75, 0.75]]}])
+    pin = note_add(review_round=review_round, version=version, text="this", author=cast["bob"],
+                   markup=[{"type": "pin", "points": [[0.5, 0.5]]}])
+    refused = api_as(cast["alice"]).post(f"/api/notes/{pin.pk}/mask/", {}, format="json")
+    assert refused.status_code == 400 and "mark the region first" in refused.content.decode()
+    assert api_as(cast["bob"]).post(f"/api/notes/{note.pk}/mask/", {}, format="json").status_code in (400, 403)
+    assert not DerivedFile.objects.exists()
+    created = api_as(cast["alice"]).post(f"/api/notes/{note.pk}/mask/", {"feather": 0}, format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["kind"], body["source"], body["label"]) == ("mask", version.pk, f"drawn in note #{note.pk}")
+    with blob_open(blob=DerivedFile.objects.get(pk=body["id"]).blob) as handle, Image.open(handle) as mask:
+        assert mask.mode == "L" and mask.size == (version.width, version.height)
+        assert mask.getpixel((version.width // 2, version.height // 2)) == 255 and mask.getpixel((0, 0)) == 0
