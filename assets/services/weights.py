@@ -211,6 +211,9 @@ def model_weights_register(
             manifest = {f"config/{file.relative_to(config)}": item.sha256 for file, item in zip(config_files, config_staged)}
             staged += config_staged
 
+    if weights_format == ModelWeights.Format.ONNX and kind != ModelWeights.Kind.MATTING:
+        raise ApplicationError(f"{path.name} is an ONNX model: Seed runs ONNX files as matting models only (--kind matting)",
+                               extra={"code": "onnx_kind"})
     if kind == ModelWeights.Kind.IP_ADAPTER:
         detected = _ip_adapter_check(path=path, header=header)
     elif kind == ModelWeights.Kind.IMAGE_ENCODER:

@@ -184,6 +184,8 @@ def test_registering_a_matting_model_reads_its_graph(tiny, tiny_files, tmp_path)
     assert (tiny["matting"].kind, tiny["matting"].format) == ("matting", "onnx")
     with pytest.raises(ApplicationError, match="one .onnx file"):
         model_weights_register(path=tiny_files["lora_a"], kind="matting", name="not onnx")
+    with pytest.raises(ApplicationError, match="ONNX files as matting models only"):
+        model_weights_register(path=tiny_files["matting"], kind="lora", name="not a lora", architecture="sd15")
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a protobuf at all")
     with pytest.raises(ApplicationError, match="not a readable ONNX model"):
