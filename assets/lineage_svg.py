@@ -43,7 +43,7 @@ def _ranks(graph: LineageGraph) -> dict[str, int]:
     return rank
 
 
-def _side_label(edge: Used) -> tuple[str, str]:
+def _side_label(edge: Used, graph: LineageGraph) -> tuple[str, str]:
     if edge.model_weights_id:
         weights = edge.model_weights
         label = f"{edge.get_role_display()}: {weights.name}"
@@ -54,6 +54,10 @@ def _side_label(edge: Used) -> tuple[str, str]:
         return f"Prompt: {edge.prompt.text}", f"neg: {edge.prompt.negative_text}"
     if edge.reference_id:
         return f"Reference: {edge.reference.title or edge.reference_id}", edge.reference.blob_id[:12]
+    mask = graph.masks.get(edge.blob_id)
+    if mask is not None:
+        made = f"{mask.derivation.get_op_display()} #{mask.derivation_id}" if mask.derivation_id else mask.label or "uploaded"
+        return f"Mask #{mask.pk} of v{mask.source_id}", made
     return f"{edge.get_role_display()} (file)", edge.blob_id[:12]
 
 
@@ -126,7 +130,7 @@ def lineage_svg(*, graph: LineageGraph) -> str:
                 f'<text class="k" x="{x + 10}" y="{y + 52}">{escape(derivation.get_phase_display())} · {escape(derivation.state)}</text>'
             )
         else:
-            title, detail = _side_label(side_edges[node_id])
+            title, detail = _side_label(side_edges[node_id], graph)
             parts.append(
                 f'<rect class="s" x="{x}" y="{y}" width="{w}" height="{h}" rx="4"/>'
                 f'<text x="{x + 8}" y="{y + 18}">{escape(_clip(title))}</text>'

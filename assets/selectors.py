@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from assets import hooks
-from assets.models import Brief, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
+from assets.models import Brief, Derivation, DerivedFile, Generated, ModelWeights, Prompt, Reference, Used, Version
 
 _USED = Used._meta.db_table
 _GENERATED = Generated._meta.db_table
@@ -110,6 +110,8 @@ class LineageGraph:
     derivations: dict[int, Derivation] = field(default_factory=dict)
     generated: list[Generated] = field(default_factory=list)
     used: list[Used] = field(default_factory=list)
+    # Recorded masks among the inputs, by blob: a mask is used by its bytes, and this names where it came from.
+    masks: dict[str, DerivedFile] = field(default_factory=dict)
 
     @cached_property
     def made_by(self) -> dict[int, Generated]:
@@ -154,7 +156,7 @@ class LineageGraph:
         for edge in self.used:
             target_id = used_node_id(edge)
             if not target_id.startswith("version:"):
-                side[target_id] = _side_node(edge)
+                side[target_id] = _side_node(edge, mask=self.masks.get(edge.blob_id))
             edges.append({"from": target_id, "to": f"derivation:{edge.derivation_id}", "type": "used",
                           "role": edge.role, "position": edge.position, "weight": edge.weight})
         return {"root": f"version:{self.root.pk}", "nodes": nodes + list(side.values()), "edges": edges}
@@ -182,7 +184,7 @@ def _derivation_node(derivation: Derivation) -> dict:
             "gpu_seconds": derivation.gpu_seconds, "created_at": derivation.created_at.isoformat()}
 
 
-def _side_node(edge: Used) -> dict:
+def _side_node(edge: Used, *, mask: DerivedFile | None = None) -> dict:
     node_id = used_node_id(edge)
     if edge.reference_id:
         ref = edge.reference
@@ -195,7 +197,10 @@ def _side_node(edge: Used) -> dict:
         weights = edge.model_weights
         return {"id": node_id, "type": "model", "pk": weights.pk, "kind": weights.kind, "name": weights.name,
                 "architecture": weights.architecture, "sha256": weights.sha256}
-    return {"id": node_id, "type": "blob", "sha256": edge.blob_id}
+    node = {"id": node_id, "type": "blob", "sha256": edge.blob_id}
+    if mask is not None:
+        node["mask"] = {"id": mask.pk, "source": mask.source_id, "derivation": mask.derivation_id, "label": mask.label}
+    return node
 
 
 def lineage_graph(*, version: Version) -> LineageGraph:
@@ -227,6 +232,11 @@ def lineage_graph(*, version: Version) -> LineageGraph:
     graph = LineageGraph(root=version, generated=generated, used=used)
     graph.versions = {v.pk: v for v in Version.objects.filter(pk__in=version_ids).order_by("pk")}
     graph.derivations = {edge.derivation_id: edge.derivation for edge in generated}
+    mask_blobs = {edge.blob_id for edge in used if edge.role == Used.Role.MASK and edge.blob_id}
+    if mask_blobs:
+        found = DerivedFile.objects.filter(blob_id__in=mask_blobs, kind=DerivedFile.Kind.MASK).select_related("derivation")
+        # The first recorded file of those bytes names them (the same bytes may be recorded twice).
+        graph.masks = {item.blob_id: item for item in found.order_by("-pk")}
     return graph
 
 

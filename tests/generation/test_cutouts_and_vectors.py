@@ -12,6 +12,8 @@ from PIL import Image, ImageDraw
 
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, Operation, Used
+from assets.lineage_svg import lineage_svg
+from assets.selectors import lineage_graph
 from assets.services.blobs import blob_open
 from assets.services.versions import version_import
 from assets.services.weights import model_weights_register
@@ -96,6 +98,11 @@ def test_a_recorded_mask_serves_inpaint_and_a_composite_layer(tiny, logo, run_jo
     composite = _done(composite)
     assert composite.used.get(role=Used.Role.MASK).blob_id == mask.blob_id
     assert version_reproduce(version=composite.generated.get().version).verdict == "bit_identical"
+    # The lineage names the mask the composite used, and the matte that made it.
+    graph = lineage_graph(version=composite.generated.get().version)
+    node = next(node for node in graph.as_dict()["nodes"] if node["id"] == f"blob:{mask.blob_id}")
+    assert node["mask"] == {"id": mask.pk, "source": logo.pk, "derivation": matte.pk, "label": ""}
+    assert f"Mask #{mask.pk} of v{logo.pk}" in lineage_svg(graph=graph)
     other = version_import(brief=logo.brief, source=_logo(size=(32, 32)))
     with pytest.raises(ApplicationError, match="is 64x48; the init image is 32x32"):
         generation_job_create(brief=logo.brief, op="inpaint", base_model=tiny["base"], prompt_text="x", init=other,
