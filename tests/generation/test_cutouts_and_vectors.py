@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw
 
 from assets.errors import ApplicationError
-from assets.models import DerivedFile, Operation, Used
 from assets.lineage_svg import lineage_svg
+from assets.models import DerivedFile, Operation, Used
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_open
 from assets.services.versions import version_import
