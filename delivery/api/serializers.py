@@ -80,6 +80,20 @@ class FinishingCreateSerializer(serializers.Serializer):
     lut = serializers.FileField(required=False, help_text=".cube 3D LUT (op lut)")
     font = serializers.FileField(required=False, help_text="TrueType/OpenType font (op text_overlay)")
     profile = serializers.FileField(required=False, help_text="ICC profile (op icc)")
+    layers = JSONValueField(required=False, help_text='Op composite: [{"version": id} or {"reference": id}, with an '
+                            'optional "mask": id of a recorded mask (white where the layer shows)}, …], bottom first')
+
+    def validate_layers(self, value):
+        if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
+            raise serializers.ValidationError("expected a non-empty list of layers")
+        for position, item in enumerate(value):
+            unknown = sorted(set(item) - {"version", "reference", "mask"})
+            if unknown or ("version" in item) == ("reference" in item):
+                raise serializers.ValidationError(f"layer {position}: give a version or a reference (and optionally a "
+                                                  f"mask){'; unknown ' + ', '.join(unknown) if unknown else ''}")
+            if not all(isinstance(item[key], int) and not isinstance(item[key], bool) for key in item):
+                raise serializers.ValidationError(f"layer {position}: ids are integers")
+        return value
 
 
 class MatteCreateSerializer(serializers.Serializer):

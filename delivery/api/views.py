@@ -14,12 +14,13 @@ from assets.access import scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
 from assets.api.permissions import internal_only
 from assets.errors import ApplicationError
-from assets.models import DerivedFile
+from assets.models import DerivedFile, Reference, Version
 from delivery.api import serializers as s
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import deliveries_visible_to, file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
 from generation.services.finishing import (
+    Layer,
     finishing_create,
     mask_refine_create,
     matte_create,
@@ -121,8 +122,22 @@ class VersionFinishingView(_VersionFinishingView):
         params = v.get("params") or {}
         if not isinstance(params, dict):
             raise ApplicationError("params must be a JSON object")
+        layers = [_layer(request, item) for item in v.get("layers") or []]
         return self.created(finishing_create(version=version, op=v["op"], params=params, lut_file=v.get("lut"),
-                                             font_file=v.get("font"), profile_file=v.get("profile"), created_by=request.user))
+                                             font_file=v.get("font"), profile_file=v.get("profile"), layers=layers,
+                                             created_by=request.user))
+
+
+def _layer(request, item: dict) -> Layer:
+    """A composite layer from ids; rows of another client are missing, as everywhere in the API."""
+    def visible(model, pk):
+        found = scoped(model.objects.all(), user=request.user, client_path="brief__campaign__client").filter(pk=pk).first()
+        if found is None:
+            raise NotFound(f"{model.__name__.lower()} {pk} does not exist")
+        return found
+
+    source = visible(Version, item["version"]) if "version" in item else visible(Reference, item["reference"])
+    return Layer(source=source, mask=visible(DerivedFile, item["mask"]) if "mask" in item else None)
 
 
 class VersionUpscaleView(_VersionFinishingView):

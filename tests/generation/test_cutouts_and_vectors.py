@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
-from assets.models import DerivedFile, Operation, Used
+from assets.models import Derivation, DerivedFile, Operation, Used
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_open
 from assets.services.versions import version_import
@@ -197,3 +197,24 @@ def test_registering_a_matting_model_reads_its_graph(tiny, tiny_files, tmp_path)
     broken.write_bytes(b"not a protobuf at all")
     with pytest.raises(ApplicationError, match="not a readable ONNX model"):
         model_weights_register(path=broken, kind="matting", name="broken")
+
+
+def test_the_api_composites_a_cut_out_through_its_recorded_mask(tiny, logo, run_jobs):
+    with run_jobs():
+        matte = matte_create(version=logo, matting=tiny["matting"])
+    mask = _done(matte).files.get()
+    cut = matte.generated.get().version
+    api = api_as(get_user_model().objects.create_user("alice", password="x", is_staff=True, is_superuser=True))
+    url = f"/api/versions/{logo.pk}/finishing/"
+    body = {"op": "composite", "params": {"blend": "normal"}, "layers": [{"version": cut.pk, "mask": mask.pk}]}
+    for layers, message in (([{"version": cut.pk, "reference": 1}], "give a version or a reference"),
+                            ([{"version": cut.pk, "opacity": 3}], "unknown opacity"), ([], "non-empty list")):
+        refused = api.post(url, {**body, "layers": layers}, format="json")
+        assert refused.status_code == 400 and message in refused.content.decode(), refused.content
+    assert api.post(url, {**body, "layers": [{"version": cut.pk, "mask": mask.pk + 99}]}, format="json").status_code == 404
+    with run_jobs():
+        created = api.post(url, body, format="json")
+    assert created.status_code == 201, created.content
+    composite = _done(Derivation.objects.get(pk=created.json()["derivation"]))
+    assert composite.used.get(role=Used.Role.MASK).blob_id == mask.blob_id
+    assert composite.used.get(role=Used.Role.LAYER).version_id == cut.pk
