@@ -104,7 +104,7 @@ def file_render(*, derivation: Derivation, inputs: list[Used]) -> OutputFile:
 
         mask_file = DerivedFile.objects.get(pk=params["mask_id"])
         refined = mask_refine(_blob_image(by_role[Used.Role.MASK]), grow=params["grow"], feather=params["feather"])
-        return OutputFile(kind=DerivedFile.Kind.MASK, data=_mask_png(refined), media_type="image/png", width=refined.width,
+        return OutputFile(kind=DerivedFile.Kind.MASK, data=mask_png(refined), media_type="image/png", width=refined.width,
                           height=refined.height, source_id=mask_file.source_id, refined_from_id=mask_file.pk)
     if derivation.op == Operation.VECTORISE:
         parent = by_role[Used.Role.PARENT]
@@ -117,7 +117,8 @@ def file_render(*, derivation: Derivation, inputs: list[Used]) -> OutputFile:
     raise ApplicationError(f"{derivation.op} makes no file")
 
 
-def _mask_png(mask: Image.Image) -> bytes:
+def mask_png(mask: Image.Image) -> bytes:
+    """A mask's bytes as the worker records them (single-channel PNG); a re-run encodes with this too, to compare."""
     buffer = io.BytesIO()
     mask.convert("L").save(buffer, format="PNG")
     return buffer.getvalue()
@@ -151,6 +152,6 @@ def _finish(derivation: Derivation, scope: RunScope):
     if derivation.op == Operation.MATTE:
         # The mask is the cut-out's alpha, kept as an entity of its own to serve inpaint and composite layers.
         alpha = image.getchannel("A")
-        files.append(OutputFile(kind=DerivedFile.Kind.MASK, data=_mask_png(alpha), media_type="image/png",
+        files.append(OutputFile(kind=DerivedFile.Kind.MASK, data=mask_png(alpha), media_type="image/png",
                                 width=alpha.width, height=alpha.height, source_id=parent.pk))
     return [output], environment, gpu_seconds, files

@@ -22,7 +22,7 @@ from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
 from assets.services.runs import RunScope
 from assets.services.derivations import UsedInput, derivation_create
-from generation.finishing import FILE_OPS, FINISHING_OPS, file_render, finishing_render
+from generation.finishing import FILE_OPS, FINISHING_OPS, file_render, finishing_render, mask_png
 from generation.services.jobs import GENERATION_OPS
 
 
@@ -138,7 +138,7 @@ def file_reproduce(*, file: DerivedFile) -> dict:
         reproduction = version_reproduce(version=derivation.generated.get().version)
         with Image.open(io.BytesIO(reproduction.png)) as cut:
             rerun = cut.getchannel("A")
-        data = _png(rerun)
+        data = mask_png(rerun)
         steps, diff = reproduction.steps, reproduction.fingerprint_diff
     elif derivation.op in FILE_OPS:
         from generation.environment import environment_fingerprint, fingerprint_diff
@@ -162,12 +162,6 @@ def file_reproduce(*, file: DerivedFile) -> dict:
     return {"file_id": file.pk, "kind": file.kind, "verdict": rerun_verdict(identical=sha == file.blob_id, distance=distance),
             "recorded_sha256": file.blob_id, "reproduced_sha256": sha, "distance": distance, "fingerprint_diff": diff,
             "steps": steps}
-
-
-def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _needed(version: Version, order: list[Derivation], graph: LineageGraph) -> set[int]:

@@ -1,7 +1,7 @@
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from assets.access import is_client_user
+from assets.access import is_client_user, scoped
 
 
 class ModelWritePermission(BasePermission):
@@ -23,3 +23,12 @@ def internal_only(request, permission: str) -> None:
     """Studio-side actions: client users are refused whatever permissions their groups carry."""
     if is_client_user(user=request.user) or not request.user.has_perm(permission):
         raise PermissionDenied(f"you need the {permission} permission for this")
+
+
+def visible_row(request, model, pk, *, client_path: str = "brief__campaign__client"):
+    """The row `pk` of `model` if the caller may see it. Otherwise a 404 worded as for a row that does not exist, so a
+    row of another client cannot be told from a missing one."""
+    found = scoped(model.objects.filter(pk=pk), user=request.user, client_path=client_path).first()
+    if found is None:
+        raise NotFound(f"{model.__name__.lower()} {pk} does not exist")
+    return found

@@ -5,14 +5,14 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
 from assets import rights, selectors
 from assets.access import is_client_user, scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
-from assets.api.permissions import ModelWritePermission
+from assets.api.permissions import ModelWritePermission, visible_row
 from assets.api import serializers as s
 from assets.models import Brief, Campaign, Client, Derivation, DerivedFile, Licence, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
 from assets.services.derived_files import mask_upload
@@ -127,9 +127,7 @@ class DerivedFileViewSet(ReadViewSet):
         data = s.MaskUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        version = versions_visible_to(user=request.user).filter(pk=values["source"].pk).first()
-        if version is None:
-            raise NotFound(f"version {values['source'].pk} does not exist")
+        version = visible_row(request, Version, values["source"].pk)
         mask = mask_upload(version=version, source=values["file"], label=values["label"], created_by=request.user)
         return Response(s.DerivedFileSerializer(mask).data, status=status.HTTP_201_CREATED)
 

@@ -221,9 +221,16 @@ def image_ingest(*, source) -> Iterator[tuple[Blob, ImageInfo]]:
     If anything inside fails, the transaction rolls back and a blob file written by this call
     is removed: no row and no file is left behind.
     """
+    with image_staged(source=source) as (staged, info), BlobsStored() as stored, transaction.atomic():
+        yield stored.store(staged=staged, media_type=info.media_type), info
+
+
+@contextmanager
+def image_staged(*, source) -> Iterator[tuple[StagedFile, ImageInfo]]:
+    """An uploaded image staged and through every check (content, name, extension), not stored: for callers that
+    keep something made from it rather than the file itself."""
     with blob_staged(source=source) as staged:
         info = image_checks(path=staged.path)
         file_name_check(name=getattr(source, "name", None))
         extension_check(name=getattr(source, "name", None), image_format=info.format)
-        with BlobsStored() as stored, transaction.atomic():
-            yield stored.store(staged=staged, media_type=info.media_type), info
+        yield staged, info

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 
+from django.db import transaction
 from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, Version
-from assets.services.blobs import BlobsStored, blob_open, image_ingest
+from assets.services.blobs import BlobsStored, image_staged
 
 
 def mask_upload(*, version: Version, source, label: str = "", created_by=None) -> DerivedFile:
@@ -18,18 +19,19 @@ def mask_upload(*, version: Version, source, label: str = "", created_by=None) -
     It must be the version's size and not empty; it is kept as a single-channel PNG whatever it came as, so every
     mask reads the same way. Nothing is stored when it is refused.
     """
-    with image_ingest(source=source) as (uploaded, info):
+    with image_staged(source=source) as (staged, info):
         if (info.width, info.height) != (version.width, version.height):
             raise ApplicationError(f"the mask is {info.width}x{info.height} but version {version.pk} is "
                                    f"{version.width}x{version.height}", extra={"code": "mask_size"})
-        with blob_open(blob=uploaded) as handle, Image.open(handle) as image:
+        with Image.open(staged.path) as image:
             grey = image.getchannel("A") if image.mode in ("RGBA", "LA") else image.convert("L")
-        if grey.getextrema()[1] == 0:
-            raise ApplicationError("the mask is empty: paint the subject in white", extra={"code": "mask_empty"})
-        buffer = io.BytesIO()
-        grey.save(buffer, format="PNG")
-        with BlobsStored() as stored:
-            blob = stored.store_bytes(data=buffer.getvalue(), media_type="image/png")
-            return DerivedFile.objects.create(brief=version.brief, source=version, kind=DerivedFile.Kind.MASK, blob=blob,
-                                              width=version.width, height=version.height, label=label.strip(),
-                                              created_by=created_by)
+    if grey.getextrema()[1] == 0:
+        raise ApplicationError("the mask is empty: paint the subject in white", extra={"code": "mask_empty"})
+    buffer = io.BytesIO()
+    grey.save(buffer, format="PNG")
+    # Only the single-channel mask is stored: the upload itself is checked, then let go.
+    with BlobsStored() as stored, transaction.atomic():
+        blob = stored.store_bytes(data=buffer.getvalue(), media_type="image/png")
+        return DerivedFile.objects.create(brief=version.brief, source=version, kind=DerivedFile.Kind.MASK, blob=blob,
+                                          width=version.width, height=version.height, label=label.strip(),
+                                          created_by=created_by)

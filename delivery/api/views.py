@@ -10,9 +10,9 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import scoped, versions_visible_to
+from assets.access import versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
-from assets.api.permissions import internal_only
+from assets.api.permissions import internal_only, visible_row
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, Reference, Version
 from delivery.api import serializers as s
@@ -130,14 +130,9 @@ class VersionFinishingView(_VersionFinishingView):
 
 def _layer(request, item: dict) -> Layer:
     """A composite layer from ids; rows of another client are missing, as everywhere in the API."""
-    def visible(model, pk):
-        found = scoped(model.objects.all(), user=request.user, client_path="brief__campaign__client").filter(pk=pk).first()
-        if found is None:
-            raise NotFound(f"{model.__name__.lower()} {pk} does not exist")
-        return found
-
-    source = visible(Version, item["version"]) if "version" in item else visible(Reference, item["reference"])
-    return Layer(source=source, mask=visible(DerivedFile, item["mask"]) if "mask" in item else None)
+    source = visible_row(request, Version, item["version"]) if "version" in item else visible_row(request, Reference,
+                                                                                                  item["reference"])
+    return Layer(source=source, mask=visible_row(request, DerivedFile, item["mask"]) if "mask" in item else None)
 
 
 class VersionUpscaleView(_VersionFinishingView):
@@ -185,8 +180,7 @@ class MaskRefineView(_VersionFinishingView):
     def post(self, request, pk):
         """A new mask from a recorded one, grown or shrunk and feathered."""
         internal_only(request, "assets.add_derivation")
-        mask = get_object_or_404(scoped(DerivedFile.objects.all(), user=request.user, client_path="brief__campaign__client"),
-                                 pk=pk)
+        mask = visible_row(request, DerivedFile, pk)
         data = s.MaskRefineSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.created(mask_refine_create(mask=mask, created_by=request.user, **data.validated_data))

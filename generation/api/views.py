@@ -2,14 +2,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import briefs_visible_to, scoped, versions_visible_to
 from assets.api.parsers import StrictMultiPartParser
-from assets.api.permissions import internal_only
+from assets.api.permissions import internal_only, visible_row
 from generation.api import serializers as s
 from generation.comfyui import comfyui_workflow
 from generation.models import GenerationJob, GridJob, ReproductionRun
@@ -26,11 +25,9 @@ from generation.services.jobs import (
 from generation.services.reproductions import reproduction_request
 
 
-def _visible(request, obj, client_path="brief__campaign__client"):
-    """A referenced object of another client is reported as missing, like any other row the caller cannot see."""
-    if obj is not None and not scoped(type(obj).objects.filter(pk=obj.pk), user=request.user, client_path=client_path).exists():
-        raise NotFound(f"{type(obj).__name__.lower()} {obj.pk} does not exist")
-    return obj
+def _visible(request, obj):
+    """A referenced object as the caller may see it (None stays None)."""
+    return None if obj is None else visible_row(request, type(obj), obj.pk)
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -45,8 +45,7 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
     """
     if op not in FINISHING_OPS:
         raise ApplicationError(f"{op!r} is not a finishing operation; choose one of {', '.join(FINISHING_OPS)}")
-    if version.status == Version.Status.REJECTED:
-        raise ApplicationError(f"version {version.pk} was rejected; finish a kept version")
+    _kept_check(version)
     params = dict(params)
     side: list[tuple[str, bytes, str, int]] = []
     if op == Operation.UPSCALE:
@@ -101,11 +100,8 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
         inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
         inputs += [UsedInput(role=Used.Role.MASK, target=layer.mask.blob, position=i) for i, layer in enumerate(layers)
                    if isinstance(layer.mask, DerivedFile)]
-        derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params,
-                                       inputs=inputs, created_by=created_by)
-        run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing",
-                    queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU)
-    return derivation
+        return _finishing_record(version=version, op=op, params=params, inputs=inputs, created_by=created_by,
+                                 queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU)
 
 
 def _recorded_mask_check(mask: DerivedFile) -> None:
@@ -113,11 +109,15 @@ def _recorded_mask_check(mask: DerivedFile) -> None:
         raise ApplicationError(f"file {mask.pk} is a {mask.get_kind_display()}, not a mask", extra={"code": "not_a_mask"})
 
 
-def _derived_create(*, version: Version, op: str, params: dict, inputs: list[UsedInput], queue: str,
-                    created_by=None) -> Derivation:
-    """Record one queued worker op on `version` (a matte, a mask refine, a vectorise) and enqueue it after commit."""
+def _kept_check(version: Version) -> None:
     if version.status == Version.Status.REJECTED:
-        raise ApplicationError(f"version {version.pk} was rejected; work on a kept version")
+        raise ApplicationError(f"version {version.pk} was rejected; finish a kept version")
+
+
+def _finishing_record(*, version: Version, op: str, params: dict, inputs: list[UsedInput], queue: str,
+                      created_by=None) -> Derivation:
+    """Record one queued worker op on `version` (finishing, a matte, a mask refine, a vectorise) and enqueue it after
+    commit."""
     with transaction.atomic():
         derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params, inputs=inputs,
                                        created_by=created_by)
@@ -131,10 +131,11 @@ def matte_create(*, version: Version, matting: ModelWeights, model_family: str =
     if matting.kind != ModelWeights.Kind.MATTING:
         raise ApplicationError(f"{matting.name} is a {matting.get_kind_display()}, not a matting model (register an ONNX "
                                "U²-Net, IS-Net or BiRefNet export with --kind matting)")
-    return _derived_create(version=version, op=Operation.MATTE, queue=Queue.CPU, created_by=created_by,
-                           params={"model_family": model_family, "grow": grow, "feather": feather},
-                           inputs=[UsedInput(role=Used.Role.PARENT, target=version),
-                                   UsedInput(role=Used.Role.MATTING, target=matting)])
+    _kept_check(version)
+    return _finishing_record(version=version, op=Operation.MATTE, queue=Queue.CPU, created_by=created_by,
+                             params={"model_family": model_family, "grow": grow, "feather": feather},
+                             inputs=[UsedInput(role=Used.Role.PARENT, target=version),
+                                     UsedInput(role=Used.Role.MATTING, target=matting)])
 
 
 def mask_refine_create(*, mask: DerivedFile, grow: int = 0, feather: float = 0.0, created_by=None) -> Derivation:
@@ -143,10 +144,11 @@ def mask_refine_create(*, mask: DerivedFile, grow: int = 0, feather: float = 0.0
     if not grow and not feather:
         raise ApplicationError("a refine needs grow (pixels, negative to shrink) or feather (pixels)",
                                extra={"code": "refine_nothing"})
-    return _derived_create(version=mask.source, op=Operation.MASK_REFINE, queue=Queue.CPU, created_by=created_by,
-                           params={"mask_id": mask.pk, "grow": grow, "feather": feather},
-                           inputs=[UsedInput(role=Used.Role.PARENT, target=mask.source),
-                                   UsedInput(role=Used.Role.MASK, target=mask.blob)])
+    _kept_check(mask.source)
+    return _finishing_record(version=mask.source, op=Operation.MASK_REFINE, queue=Queue.CPU, created_by=created_by,
+                             params={"mask_id": mask.pk, "grow": grow, "feather": feather},
+                             inputs=[UsedInput(role=Used.Role.PARENT, target=mask.source),
+                                     UsedInput(role=Used.Role.MASK, target=mask.blob)])
 
 
 def vectorise_create(*, version: Version, options: dict | None = None, created_by=None) -> Derivation:
@@ -155,9 +157,10 @@ def vectorise_create(*, version: Version, options: dict | None = None, created_b
     unknown = sorted(set(options) - set(VECTORISE_DEFAULTS))
     if unknown:
         raise ApplicationError(f"unknown vectorise option(s): {', '.join(unknown)}", extra={"allowed": sorted(VECTORISE_DEFAULTS)})
-    return _derived_create(version=version, op=Operation.VECTORISE, queue=Queue.CPU, created_by=created_by,
-                           params={**VECTORISE_DEFAULTS, **options},
-                           inputs=[UsedInput(role=Used.Role.PARENT, target=version)])
+    _kept_check(version)
+    return _finishing_record(version=version, op=Operation.VECTORISE, queue=Queue.CPU, created_by=created_by,
+                             params={**VECTORISE_DEFAULTS, **options},
+                             inputs=[UsedInput(role=Used.Role.PARENT, target=version)])
 
 
 def _mask_check(data: bytes) -> None:

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
-from assets.models import Derivation, DerivedFile, Operation, Used
+from assets.models import Blob, Derivation, DerivedFile, Operation, Used
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_open
 from assets.services.versions import version_import
@@ -141,15 +141,17 @@ def test_masks_are_uploaded_checked_and_refused_whole(logo, tiny):
         data.name = "mask.png"
         return api.post("/api/derived-files/", {"source": logo.pk, "file": data, "label": "hands"}, format="multipart")
 
+    blobs_before = Blob.objects.count()
     wrong = upload(Image.new("L", (32, 32), 255))
     assert wrong.status_code == 400 and "is 32x32 but version" in wrong.content.decode()
     empty = upload(Image.new("L", (64, 48), 0))
     assert empty.status_code == 400 and "empty" in empty.content.decode()
-    assert not DerivedFile.objects.exists()
+    assert not DerivedFile.objects.exists() and Blob.objects.count() == blobs_before
     painted = Image.new("RGBA", (64, 48), (0, 0, 0, 0))
     ImageDraw.Draw(painted).rectangle((10, 10, 30, 30), fill=(255, 255, 255, 255))
     created = upload(painted)
     assert created.status_code == 201, created.content
+    assert Blob.objects.count() == blobs_before + 1, "only the single-channel mask is stored, not the upload"
     body = created.json()
     assert (body["kind"], body["source"], body["made_by"], body["label"]) == ("mask", logo.pk, None, "hands")
     stored = _open(DerivedFile.objects.get(pk=body["id"]).blob)
