@@ -159,16 +159,35 @@ def _layout(*, weights: ModelWeights, files: dict[str, str], folder: str, since:
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".layout-"))
     try:
         for relative, source in sources.items():
-            link = staging / relative
+            link = _link_place(staging=staging, relative=relative, weights=weights)
             link.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(source, link)
         os.rename(staging, target)
+    except ApplicationError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
         if not target.is_dir():
             raise
         # Another worker laid out the same folder first; theirs is identical.
     return target
+
+
+def _link_place(*, staging: Path, relative: str, weights: ModelWeights) -> Path:
+    """Where one file's link goes, proven inside the staging folder before anything is made.
+
+    The services refuse unsafe names, but a row written before they did (or straight into the
+    database) must not make the worker create folders and links wherever its name points.
+    """
+    folder = staging.resolve()
+    link = folder / relative
+    place = link.parent.resolve() / link.name
+    if link.name in ("", ".", "..") or not place.parent.is_relative_to(folder):
+        raise ApplicationError(
+            f"model {weights.name} ({weights.sha256[:12]}) names the file {relative[:120]!r}, which lies outside its folder: "
+            "refusing to load it", extra={"code": "unsafe_weights_file", "weights_sha256": weights.sha256})
+    return place
 
 
 def config_path(*, weights: ModelWeights) -> Path:

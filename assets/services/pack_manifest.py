@@ -17,9 +17,11 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, Generated, ModelWeights, Phase, Used
+from assets.models.validators import validate_relative_file_name
 
 PACK_FORMAT = "seed-reproduction-pack"
 PACK_VERSION = 1
@@ -152,7 +154,12 @@ def _non_negative(value, where):
 
 
 def _files(value, where):
+    """A weights folder's {relative name: sha256}; each name becomes a path on the worker that loads it."""
     for key, sha in _typed(value, dict, where).items():
+        try:
+            validate_relative_file_name(key)
+        except ValidationError as exc:
+            raise _refused(f"{where}: {exc.messages[0]}", "pack_file_name") from exc
         _sha(sha, f"{where}[{key!r}]")
 
 

@@ -16,12 +16,14 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.utils import timezone
 
 from assets.errors import ApplicationError
-from assets.models import Blob, Brief, Campaign, Client, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
+from assets.models import Blob, Brief, Client, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
 from assets.params import params_clean
 from assets.selectors import lineage_graph
 from assets.services.blobs import BlobsStored, blob_open, blob_staged, image_checks
+from assets.services.briefs import brief_create, campaign_create, client_create
 from assets.services.pack_manifest import PACK_FORMAT, PACK_VERSION, PackContents, pack_contents_read
 
 
@@ -92,17 +94,25 @@ def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> 
     return manifest
 
 
-def _brief_for(manifest: dict) -> Brief:
-    from assets.services.briefs import brief_create
+def _client_for(*, name: str) -> Client:
+    """A client of its own for every import, marked as imported.
 
-    client, _ = Client.objects.get_or_create(name=manifest["client"])
-    campaign, _ = Campaign.objects.get_or_create(client=client, name=manifest["campaign"])
-    title, number = manifest["brief"]["title"], 1
-    while Brief.objects.filter(campaign=campaign, title=title).exists():
+    Another install's "Aurora" is not ours: joining our client of that name would show the pack's
+    images to our Aurora's reviewers and put a stranger's brief among theirs.
+    """
+    stamp, number = timezone.localdate().isoformat(), 1
+    limit = Client._meta.get_field("name").max_length
+    while True:
+        suffix = f" (imported {stamp})" if number == 1 else f" (imported {stamp}, {number})"
+        candidate = name.strip()[:limit - len(suffix)] + suffix
+        if not Client.objects.filter(name=candidate).exists():
+            return client_create(name=candidate)
         number += 1
-        title = f"{manifest['brief']['title']} (imported {number})"
-    fields = {k: v for k, v in manifest["brief"].items() if k != "title"}
-    return brief_create(campaign=campaign, title=title, **fields)
+
+
+def _brief_for(manifest: dict) -> Brief:
+    campaign = campaign_create(client=_client_for(name=manifest["client"]), name=manifest["campaign"])
+    return brief_create(campaign=campaign, **manifest["brief"])
 
 
 def _image_facts_check(*, sha: str, info, rows: list[dict]) -> None:
@@ -138,7 +148,7 @@ def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str, 
 
 
 def pack_import(*, path: Path, created_by=None) -> Version:
-    """Recreate the pack's lineage on this install under a brief of the same client; returns the root version.
+    """Recreate the pack's lineage on this install under a new client of its own; returns the root version.
 
     A pack is hostile input, like an upload: its member names, sizes and manifest are checked in full
     before any byte is written, each blob is staged under a name of our own, its digest proven and an

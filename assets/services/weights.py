@@ -5,10 +5,12 @@ import json
 import struct
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, Used, Version
+from assets.models.validators import validate_relative_file_name
 from assets.services.blobs import BlobsStored, StagedFile
 from assets.services.validation import instance_validate
 
@@ -151,6 +153,13 @@ def _folder_files(folder: Path) -> list[Path]:
     )
     if not files:
         raise ApplicationError(f"{folder} holds no files")
+    for file in files:
+        try:
+            validate_relative_file_name(file.relative_to(folder).as_posix())
+        except ValidationError as exc:
+            # The worker lays the folder out again by these names, and a pack carries them to other installs.
+            raise ApplicationError(f"{folder}: {exc.messages[0]}; rename that file to register the folder",
+                                   extra={"code": "unsafe_file_name"}) from exc
     if not (folder / "model_index.json").exists() and not (folder / "config.json").exists():
         raise ApplicationError(f"{folder} is not a diffusers folder (no model_index.json or config.json)")
     return files

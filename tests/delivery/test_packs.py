@@ -4,10 +4,12 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from assets.models import Derivation, Version
+from assets.access import briefs_visible_to
+from assets.models import Brief, Client, Derivation, Version
 from assets.selectors import lineage_graph
-from generation.services.finishing import upscale_create
+from assets.services.packs import pack_export, pack_import
 from generation.reproduce import version_reproduce
+from generation.services.finishing import upscale_create
 
 
 def test_a_pack_recreates_the_chain_and_reproduce_works_on_it(generated, run_jobs, tmp_path, capsys):
@@ -29,7 +31,8 @@ def test_a_pack_recreates_the_chain_and_reproduce_works_on_it(generated, run_job
     call_command("import_pack", str(pack))
     imported = Version.objects.get(pk=json.loads(capsys.readouterr().out)["version_id"])
     assert imported.pk != upscaled.pk and imported.blob_id == upscaled.blob_id
-    assert imported.brief != upscaled.brief and imported.brief.title.endswith("(imported 2)")
+    assert imported.brief.title == upscaled.brief.title
+    assert imported.brief.campaign.client != upscaled.brief.campaign.client
     original_ops = [d.op for d in lineage_graph(version=upscaled).chain()]
     copy_graph = lineage_graph(version=imported)
     assert [d.op for d in copy_graph.chain()] == original_ops == ["txt2img", "upscale"]
@@ -48,3 +51,20 @@ def test_a_damaged_or_foreign_archive_is_refused_with_nothing_written(tmp_path, 
     with pytest.raises(CommandError, match="not a Seed reproduction pack"):
         call_command("import_pack", str(foreign))
     assert not Derivation.objects.exists() and not Version.objects.exists()
+
+
+def test_a_pack_never_joins_a_client_of_the_same_name(cast, tmp_path):
+    """Another studio's "Aurora" is not ours: its brief must not land where Dana, Aurora's reviewer, sees it."""
+    aurora = cast["brief_a"].campaign.client
+    pack = tmp_path / "aurora.zip"
+    pack_export(version=cast["version_a"], path=pack)
+    aurora_briefs = set(Brief.objects.filter(campaign__client=aurora))
+
+    first, second = pack_import(path=pack), pack_import(path=pack)
+
+    clients = {first.brief.campaign.client, second.brief.campaign.client}
+    assert len(clients) == 2 and aurora not in clients
+    assert all(client.name.startswith("Aurora (imported") for client in clients)
+    assert set(Brief.objects.filter(campaign__client=aurora)) == aurora_briefs
+    assert not briefs_visible_to(user=cast["dana"]).filter(pk__in=[first.brief_id, second.brief_id]).exists()
+    assert Client.objects.filter(name="Aurora").get() == aurora

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from assets.models import Version
+from assets.errors import ApplicationError
+from assets.models import ModelWeights, Version
 from assets.services.packs import pack_export
+from assets.services.weights import model_weights_register
+from generation.loader import weights_path
 from tests.factories import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +206,83 @@ def test_the_honest_pack_imports(cast, tmp_path, honest):
     call_command("import_pack", str(pack), stdout=out)
     imported = Version.objects.get(pk=json.loads(out.getvalue())["version_id"])
     assert imported.blob_id == cast["version_a"].blob_id and imported.brief.title.startswith("Aurora hero")
+
+
+def _with_weights_file(manifest, members, tmp_path, *, name: str) -> Path:
+    """The pack also carries a diffusers model with one file called `name`, its sha256 honestly made from that name."""
+    data = b"bytes a hostile studio wants written somewhere"
+    sha = hashlib.sha256(data).hexdigest()
+    files = {name: sha}
+    manifest["blobs"][sha] = {"size": len(data), "media_type": "application/octet-stream"}
+    manifest["weights"].append({
+        "sha256": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest(), "kind": "base",
+        "architecture": "sd15", "name": "Smuggler", "source_name": "", "source_version": "", "size": len(data),
+        "format": "diffusers", "blob": None, "files": files, "scale": None, "notes": ""})
+    return _write(tmp_path / "p.zip", manifest, [*members.items(), (f"blobs/{sha}", data)])
+
+
+HOSTILE_FILE_NAMES = {
+    "parent": "../../../../../../../../tmp/seed-pwned.pth",
+    "inner_parent": "unet/../../x.pth",
+    "absolute": "/usr/lib/python3/dist-packages/seed-pwned.pth",
+    "backslash": "unet\\..\\..\\x.pth",
+    "leading_backslash": "\\share\\x.pth",
+    "drive": "C:/x.pth",
+    "drive_relative": "C:x.pth",
+    "dot_folder": ".git/hooks/pre-commit",
+    "dot_file": "unet/.pth",
+    "dot_segment": "unet/./x.bin",
+    "empty_segment": "unet//x.bin",
+    "trailing_slash": "unet/",
+    "empty": "",
+    "nul": "unet/x\x00.bin",
+    "newline": "unet/x\n.bin",
+    "delete_char": "unet/x\x7f.bin",
+    "too_long": "a/" * 600 + "x.bin",
+    "long_segment": "a" * 300 + ".bin",
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILE_NAMES))
+def test_a_weights_file_name_that_could_leave_its_folder_is_refused(case, honest, tmp_path, untouched):
+    manifest, members = honest
+    name = HOSTILE_FILE_NAMES[case]
+    pack = _with_weights_file(manifest, members, tmp_path, name=name)
+    with pytest.raises(CommandError) as error:
+        call_command("import_pack", str(pack), stdout=io.StringIO())
+    message = str(error.value)
+    assert "file name" in message and repr(name)[:40] in message, message
+
+
+def test_ordinary_weights_file_names_import(honest, tmp_path):
+    manifest, members = honest
+    pack = _with_weights_file(manifest, members, tmp_path, name="unet/diffusion_pytorch_model.fp16.safetensors")
+    call_command("import_pack", str(pack), stdout=io.StringIO())
+    assert ModelWeights.objects.get(name="Smuggler").files == {"unet/diffusion_pytorch_model.fp16.safetensors": hashlib.sha256(b"bytes a hostile studio wants written somewhere").hexdigest()}
+
+
+@pytest.mark.parametrize("name", ["../../escape.pth", "unet/../../../escape.pth", "ABSOLUTE"])
+def test_the_loader_refuses_a_stored_name_that_leaves_its_folder(name, cast, media_root, tmp_path):
+    """A row written before names were checked (or behind the services' back) still cannot place a link outside."""
+    outside = tmp_path / "outside" / "escape.pth"
+    name = str(outside) if name == "ABSOLUTE" else name
+    blob = cast["version_a"].blob
+    files = {name: blob.sha256}
+    weights = ModelWeights.objects.create(
+        sha256=hashlib.sha256(json.dumps(files).encode()).hexdigest(), kind="base", architecture="sd15", name="Old row",
+        size=blob.size, format="diffusers", files=files)
+    with pytest.raises(ApplicationError, match="outside"):
+        weights_path(weights=weights)
+    assert not (media_root / "escape.pth").exists() and not (media_root / "escape.pth").is_symlink()
+    assert not outside.parent.exists()
+    assert list((media_root / "model-cache").rglob("*")) == []
+
+
+@pytest.mark.parametrize("name", ["unet\\weights.bin", "unet/x:y.bin", "unet/x\ny.bin"])
+def test_a_model_folder_whose_file_names_no_pack_could_carry_is_not_registered(name, tmp_path, untouched):
+    folder = tmp_path / "model"
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    (folder / "model_index.json").write_text("{}")
+    (folder / name).write_bytes(b"weights")
+    with pytest.raises(ApplicationError, match="file name"):
+        model_weights_register(path=folder, kind="base", name="Odd names", architecture="sd15")
