@@ -19,6 +19,10 @@ from delivery.models import ChannelPreset
 
 # The share of the master a crop may cut before an outpaint preset blocks (rounding to whole pixels).
 OUTPAINT_TOLERANCE = 0.01
+NAME_MAX_WIDTH = 32
+# A letter, digit, - or _ to fill (never a slash), an alignment, a width of up to two digits (checked against
+# NAME_MAX_WIDTH); no precision, no type.
+NAME_SPEC = re.compile(r"(?:[-_0-9A-Za-z]?[<>^])?0?(?P<width>\d{1,2})?")
 NAME_FIELDS = ("yyyymmdd", "section", "colour", "seed", "preset", "version", "width", "height", "client", "brief")
 
 
@@ -168,13 +172,20 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
 
 
 def name_template_check(template: str) -> None:
-    """A template like {yyyymmdd}_{section}_{colour}_{seed}: known fields only, no folders."""
+    """A template like {yyyymmdd}_{section}_{colour}_{seed}: known fields only, no folders, and a format spec only
+    to align or pad within NAME_MAX_WIDTH ({seed:0>8}): `{seed:>999999999}` would allocate a gigabyte per name."""
     if not template or len(template) > 200 or "/" in template or "\\" in template or ".." in template:
         raise ApplicationError("the name template must be a plain file name (no folders) of at most 200 characters")
     try:
-        fields = [field for _, field, spec, conversion in string.Formatter().parse(template) if field is not None]
+        parsed = [(field, spec) for _, field, spec, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as exc:
         raise ApplicationError(f"the name template is malformed: {exc}") from exc
+    for field, spec in parsed:
+        padding = NAME_SPEC.fullmatch(spec)
+        if padding is None or int(padding["width"] or 0) > NAME_MAX_WIDTH:
+            raise ApplicationError(f"{{{field}:{spec}}}: a name field may only be aligned or padded to at most "
+                                   f"{NAME_MAX_WIDTH} characters, like {{seed:0>8}}", extra={"field": field, "spec": spec})
+    fields = [field for field, _ in parsed]
     unknown = sorted({field for field in fields if field not in NAME_FIELDS})
     if unknown or not fields:
         raise ApplicationError(f"unknown name field(s): {', '.join(unknown) or '(none given)'}; use {', '.join(NAME_FIELDS)}",
@@ -183,6 +194,7 @@ def name_template_check(template: str) -> None:
 
 def file_name(*, template: str, values: dict, extension: str, taken: set[str]) -> str:
     """The template filled with slugged values; a name already taken gets _2, _3 … and is never overwritten."""
+    name_template_check(template)  # a template stored before the spec limit is refused here, not rendered
     safe = {key: re.sub(r"-+", "-", slugify(str(value))) or "x" for key, value in values.items()}
     stem = template.format(**safe)[:180]
     name, counter = f"{stem}.{extension}", 2

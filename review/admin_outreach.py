@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from assets.admin import ClientScopedAdmin, ReadOnlyAdmin
 from assets.errors import ApplicationError
 from review.models import Notification, NotificationPreference, ReviewPolicy, ShareLink, WebhookDelivery, WebhookEndpoint
+from review.services.notifications import webhook_secret_rotate
 from review.services.share_links import share_link_create, share_link_revoke
 
 _ROUND_PATH = "review_round__brief__campaign__client"
@@ -126,14 +127,38 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    """The secret is shown once, when it is issued (on adding, or by "Rotate secret"); afterwards only masked."""
+
     list_display = ["url", "client", "active", "consecutive_failures", "disabled_at"]
     list_filter = ["active"]
-    actions = ["switch_on"]
+    fields = ["url", "client", "active", "secret", "consecutive_failures", "disabled_at", "created_at"]
+    readonly_fields = ["secret", "consecutive_failures", "disabled_at", "created_at"]
+    actions = ["switch_on", "rotate_secret"]
+
+    @admin.display(description="secret")
+    def secret(self, obj):
+        return "•" * 12 + " (shown once when issued; rotate it to issue a new one)" if obj and obj.pk else "issued on saving"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        secret = webhook_secret_rotate(endpoint=obj)
+        self.message_user(request, format_html("Give the receiver this signing secret now — it is shown only once: "
+                                               "<code>{}</code>", secret), messages.WARNING)
 
     @admin.action(description="Switch the selected endpoints on again (failures reset)")
     def switch_on(self, request, queryset):
         count = queryset.update(active=True, consecutive_failures=0, disabled_at=None)
         self.message_user(request, f"{count} endpoint(s) on.", messages.SUCCESS)
+
+    @admin.action(description="Rotate the secret of the selected endpoints (the old one stops working)",
+                  permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        for endpoint in queryset:
+            secret = webhook_secret_rotate(endpoint=endpoint)
+            self.message_user(request, format_html("New signing secret for {} — shown only once: <code>{}</code>",
+                                                   endpoint.url, secret), messages.WARNING)
 
 
 @admin.register(WebhookDelivery)

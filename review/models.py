@@ -1,10 +1,13 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from assets.errors import ApplicationError
 from assets.models.base import QueuedRun
+from review.webhook_security import webhook_url_check
 
 def _user_or_link(user_field: str) -> Q:
     """Exactly one author: a signed-in user, or a guest behind a share link."""
@@ -346,8 +349,10 @@ class WebhookEndpoint(models.Model):
 
     client = models.ForeignKey("assets.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="webhooks",
                                help_text="Empty: every client's events")
-    url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=100, help_text="Signs each payload (HMAC-SHA256); the receiver checks it")
+    url = models.URLField(max_length=500, help_text="http(s) only, to a public address unless its network is allowed "
+                                                    "in SEED_WEBHOOK_ALLOWED_NETWORKS")
+    sealed_secret = models.TextField(editable=False, help_text="The secret that signs each payload (HMAC-SHA256), "
+                                                               "encrypted with SEED_WEBHOOK_KEY; shown once when issued")
     active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -355,6 +360,14 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def clean(self):
+        if not self.url:
+            return  # the field's own check says it is missing
+        try:
+            webhook_url_check(url=self.url)
+        except ApplicationError as exc:
+            raise ValidationError({"url": exc.message}) from exc
 
 
 class WebhookDelivery(QueuedRun):

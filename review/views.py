@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 
 from django.core.files.storage import storages
@@ -11,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
+from assets.api.parsers import json_body_load
 from assets.errors import ApplicationError
 from assets.models import Version
 from assets.thumbnails import thumbnail_ensure
@@ -75,9 +75,9 @@ def _guest_json(handler):
         body = {}
         if request.method == "POST":
             try:
-                body = json.loads(request.body or b"{}")
-            except ValueError:
-                return _unlogged(JsonResponse({"message": "the request body is not JSON"}, status=400))
+                body = json_body_load(raw=request.body or b"{}")
+            except ApplicationError as exc:
+                return _unlogged(JsonResponse({"message": exc.message, "extra": exc.extra}, status=400))
             if not isinstance(body, dict):
                 return _unlogged(JsonResponse({"message": "the request body must be a JSON object"}, status=400))
         try:

@@ -6,12 +6,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from assets import rights, selectors
 from assets.access import is_client_user, scoped, versions_visible_to
-from assets.api.parsers import StrictMultiPartParser
+from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission, visible_row
 from assets.api import serializers as s
 from assets.models import Brief, Campaign, Client, Derivation, DerivedFile, Licence, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version

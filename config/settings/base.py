@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_str
+from config.env import database_from_url, env_bool, env_int, env_list, env_networks, env_str
 from config.localpg import DEFAULT_PORT
 from config.logging import logging_config
 
@@ -148,7 +148,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "assets.api.parsers.JSONParser",
         "assets.api.parsers.StrictMultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -300,3 +300,7 @@ SEED_WATCH_BUDGET_S = env_int("SEED_WATCH_BUDGET_S", 3600)
 SEED_WEBHOOK_TRIES = env_int("SEED_WEBHOOK_TRIES", 5)
 SEED_WEBHOOK_DISABLE_AFTER = env_int("SEED_WEBHOOK_DISABLE_AFTER", 10)
 SEED_WEBHOOK_TIMEOUT = env_int("SEED_WEBHOOK_TIMEOUT", 10)
+# Webhooks may call only public addresses, except inside these networks (a receiver on the studio's own LAN).
+SEED_WEBHOOK_ALLOWED_NETWORKS = env_networks("SEED_WEBHOOK_ALLOWED_NETWORKS", [])
+# Seals endpoint secrets at rest; empty: derived from SECRET_KEY (set it to rotate SECRET_KEY without losing them).
+SEED_WEBHOOK_KEY = env_str("SEED_WEBHOOK_KEY", "")

@@ -6,12 +6,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import versions_visible_to
-from assets.api.parsers import StrictMultiPartParser
+from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import internal_only, visible_row
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, Reference, Version

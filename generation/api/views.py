@@ -2,12 +2,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import briefs_visible_to, scoped, versions_visible_to
-from assets.api.parsers import StrictMultiPartParser
+from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import internal_only, visible_row
 from generation.api import serializers as s
 from generation.comfyui import comfyui_workflow

@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import logging
+import secrets
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.mime.image import MIMEImage
@@ -29,11 +30,13 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from assets.errors import ApplicationError
 from assets.models import Blob
 from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_complete, run_enqueue, run_fail, run_guarded, run_requeue
 from assets.thumbnails import thumbnail_ensure
 from review.models import Notification, NotificationPreference, ReviewRound, WebhookDelivery, WebhookEndpoint
+from review.webhook_security import webhook_connection, webhook_secret_open, webhook_secret_seal, webhook_url_check
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +191,24 @@ def _email_send(notification: Notification, scope: RunScope) -> str:
     return "succeeded"
 
 
+def webhook_endpoint_create(*, url: str, client=None, active: bool = True) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret: the secret is returned to be shown once; only its sealed form is kept."""
+    webhook_url_check(url=url)
+    endpoint = WebhookEndpoint(url=url, client=client, active=active)
+    return endpoint, webhook_secret_rotate(endpoint=endpoint)
+
+
+def webhook_secret_rotate(*, endpoint: WebhookEndpoint) -> str:
+    """A fresh random secret for the endpoint (saving it if new); the receiver must take the returned one."""
+    secret = secrets.token_urlsafe(32)
+    endpoint.sealed_secret = webhook_secret_seal(secret=secret)
+    if endpoint.pk is None:
+        endpoint.save()
+    else:
+        endpoint.save(update_fields=["sealed_secret"])
+    return secret
+
+
 def webhook_send(*, delivery_id: int) -> str:
     return run_guarded(model=WebhookDelivery, pk=delivery_id, work=_webhook_post, related=("endpoint",),
                        max_attempts=settings.SEED_WEBHOOK_TRIES)
@@ -205,18 +226,11 @@ def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
         return "failed"
     body = json.dumps(delivery.payload, sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
+    secret = webhook_secret_open(sealed=endpoint.sealed_secret)
+    status, problem = _webhook_request(url=endpoint.url, body=body, headers={
         "Content-Type": "application/json", "User-Agent": "Seed-Webhook/1", "X-Seed-Event": delivery.kind,
         "X-Seed-Delivery": str(delivery.pk), "X-Seed-Timestamp": timestamp,
-        "X-Seed-Signature": "sha256=" + webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body)})
-    status, problem = None, ""
-    try:
-        with urllib.request.urlopen(request, timeout=settings.SEED_WEBHOOK_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, problem = exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError) as exc:
-        problem = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        "X-Seed-Signature": "sha256=" + webhook_signature(secret=secret, timestamp=timestamp, body=body)})
     if status is not None and 200 <= status < 300:
         with transaction.atomic():
             run_complete(row=delivery, response_status=status, error="")
@@ -230,6 +244,31 @@ def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
             return "retrying"
         run_fail(row=delivery, message=f"gave up after {delivery.attempts} tries: {problem}", response_status=status)
     return "failed"
+
+
+# The delivery log names the kind of failure only: the receiver's body, its reason phrase and the socket's error text
+# can carry what an attacker probing the studio's network wants to read.
+_CONNECTION_PROBLEMS = ((TimeoutError, "timed out"), (ConnectionRefusedError, "connection refused"),
+                        (ssl.SSLError, "TLS handshake failed"), (http.client.HTTPException, "malformed HTTP answer"),
+                        (OSError, "connection failed"))
+
+
+def _webhook_request(*, url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
+    """POST once, to the checked address, following no redirect: (status, short reason when it is not a 2xx)."""
+    try:
+        connection, path = webhook_connection(url=url, timeout=settings.SEED_WEBHOOK_TIMEOUT)
+    except ApplicationError as exc:
+        return None, exc.message
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as exc:
+        return None, next(reason for kind, reason in _CONNECTION_PROBLEMS if isinstance(exc, kind))
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        return status, f"HTTP {status}: redirects are not followed"
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 
 def _endpoint_failed(endpoint: WebhookEndpoint) -> int:

@@ -40,10 +40,11 @@ class SmtpServer:
 
 @dataclass
 class WebhookReceiver:
-    """Answers with the next status in `statuses` (then 200) and records every request."""
+    """Answers with the next status in `statuses` (then 200) and records every request; a 3xx points at `location`."""
 
     statuses: list[int] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
+    location: str = ""
 
     def start(self) -> str:
         receiver = self
@@ -54,6 +55,8 @@ class WebhookReceiver:
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "json": json.loads(body)})
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if 300 <= status < 400 and receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
                 self.wfile.write(b"ok")
 

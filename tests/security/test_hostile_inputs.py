@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
+from assets.errors import ApplicationError
 from assets.services.versions import version_import
 from delivery import provenance
 from tests.factories import api_as, image_bytes, image_file
@@ -239,3 +240,53 @@ def test_an_intact_signed_file_is_accepted(cast, tmp_path):
     response = upload(api_as(cast["alice"]), "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image",
                       file_name="signed.jpg", data=data)
     assert response.status_code == 201, response.content
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000  # json.loads raises RecursionError on it
+DEEP_BUT_PARSABLE = '{"a":' * 200 + "1" + "}" * 200
+
+
+@pytest.mark.parametrize("body", [DEEP_JSON, DEEP_BUT_PARSABLE], ids=["recursion", "past-the-limit"])
+def test_a_deeply_nested_json_body_is_a_400_on_a_guest_share_link_route(cast, body):
+    import datetime as dt
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from review.models import Note
+    from review.services.rounds import round_open
+    from review.services.share_links import share_link_create
+
+    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
+                              reviewers=[cast["dana"]])
+    _, token = share_link_create(review_round=review_round, created_by=cast["alice"],
+                                 expires=timezone.localdate() + dt.timedelta(days=3))
+    response = Client().post(f"/review/s/{token}/notes/", body, content_type="application/json")
+    refused(response, "nests deeper than 32 levels")
+    assert not Note.objects.exists()
+
+
+@pytest.mark.parametrize("body", [DEEP_JSON, DEEP_BUT_PARSABLE], ids=["recursion", "past-the-limit"])
+def test_a_deeply_nested_json_body_is_a_400_on_the_api(cast, untouched, body):
+    response = api_as(cast["alice"]).generic("POST", "/api/deliveries/", body, content_type="application/json")
+    refused(response, "nests deeper than 32 levels")
+
+
+@pytest.mark.parametrize("template", ["{seed:>999999999}", "{seed:>33}", "{seed:.999999999}", "{seed:{seed}}",
+                                      "{seed:.>8}", "{seed:999999999d}"])
+def test_a_name_template_with_an_unbounded_format_spec_is_refused(cast, untouched, template):
+    from delivery import renditions
+
+    response = api_as(cast["alice"]).post("/api/deliveries/", {"version": cast["version_a"].pk, "name_template": template},
+                                          format="json")
+    refused(response, "may only be aligned or padded to at most 32 characters")
+    # A template stored before the limit existed is refused when a file is named, before it is rendered.
+    with pytest.raises(ApplicationError, match="at most 32 characters"):
+        renditions.file_name(template=template, values={"seed": 7}, extension="png", taken=set())
+
+
+def test_a_name_template_may_still_pad_a_field():
+    from delivery import renditions
+
+    assert renditions.file_name(template="{seed:0>8}_{preset}", values={"seed": 42, "preset": "ig"}, extension="png",
+                                taken=set()) == "00000042_ig.png"
