@@ -26,10 +26,10 @@ from config.localpg import free_port
 
 def seed(*, versions: int, depth: int) -> dict:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from assets.models import Blob, Derivation, Generated, Operation, Phase, Used, Version
     from assets.services.briefs import brief_create, campaign_create, client_create
+    from assets.services.tokens import api_token_issue
 
     brief = brief_create(campaign=campaign_create(client=client_create(name="Load"), name="Load"), title="Load")
     blob = Blob.objects.create(sha256="e" * 64, size=1, media_type="image/png")
@@ -44,7 +44,7 @@ def seed(*, versions: int, depth: int) -> dict:
             Used.objects.create(derivation=derivation, role=Used.Role.PARENT, position=0, version=made[-1])
         made.append(version)
     user = get_user_model().objects.create_superuser("load", password="load-pass-123")
-    return {"brief": brief.pk, "deep": made[depth - 1].pk, "token": Token.objects.create(user=user).key}
+    return {"brief": brief.pk, "deep": made[depth - 1].pk, "token": api_token_issue(user=user)[1]}
 
 
 def wrk(url: str, *, token: str, connections: int, duration: int) -> dict:

@@ -6,10 +6,11 @@ lineage graph, so the ratio measures what the API layer costs on top of the quer
 
 from django.http import JsonResponse
 from django.urls import path
-from rest_framework.authtoken.models import Token
 
+from assets.errors import ApplicationError
 from assets.models import Version
 from assets.selectors import lineage_graph, versions_list
+from assets.services.tokens import api_token_use
 from config.urls import urlpatterns as seed_urlpatterns
 
 PAGE = 50
@@ -17,8 +18,12 @@ PAGE = 50
 
 def _user(request):
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    token = Token.objects.select_related("user").filter(key=key).first() if scheme == "Token" else None
-    return token.user if token and token.user.is_active else None
+    if scheme != "Token":
+        return None
+    try:
+        return api_token_use(key=key).user
+    except ApplicationError:
+        return None
 
 
 def plain_versions(request):

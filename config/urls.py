@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from assets import views as asset_views
+from assets.api.tokens import ApiTokenObtainView
 from config import views as config_views
 
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/", include("generation.api.urls")),
     path("api/", include("delivery.api.urls")),
     path("api/", include("assets.api.urls")),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", ApiTokenObtainView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("blobs/<str:sha256>/", asset_views.blob_image, name="blob-image"),

@@ -11,6 +11,7 @@ from .briefs import (
 )
 from .graph import Derivation, DerivedFile, Generated, Operation, Phase, Used, Version, VersionSearch
 from .rights import Licence, ReproducibilityCheck
+from .tokens import ApiToken
 from .weights import ModelWeights
 from .workers import WorkerProcess
 
@@ -18,5 +19,5 @@ __all__ = [
     "ClientMembership",
     "Blob", "blob_storage_name", "DEFAULT_NEGATIVE_PROMPT", "Brief", "Campaign", "Client", "Prompt",
     "PromptTemplate", "Reference", "Derivation", "DerivedFile", "Generated", "Operation", "Phase", "Used", "Version", "VersionSearch",
-    "ModelWeights", "Licence", "ReproducibilityCheck", "WorkerProcess",
+    "ModelWeights", "Licence", "ReproducibilityCheck", "ApiToken", "WorkerProcess",
 ]

@@ -22,7 +22,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -37,6 +36,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    "config.middleware.FailedAttemptLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,7 +143,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "assets.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -161,7 +161,19 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "assets.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"api-token": env_str("SEED_API_TOKEN_RATE", "10/min")},
+    # Throttles key anonymous callers by address: 0 takes the peer's (X-Forwarded-For could be forged by anyone);
+    # behind N reverse proxies set N, so the address the outermost proxy saw is used.
+    "NUM_PROXIES": env_int("SEED_NUM_PROXIES", 0),
 }
+# API keys (POST /api/auth/token/) stop working this many days after they are issued.
+SEED_API_TOKEN_DAYS = env_int("SEED_API_TOKEN_DAYS", 30)
+# Guessing guards (config.middleware.FailedAttemptLimitMiddleware): past this many failed admin sign-ins, or requests
+# for unknown, expired or revoked share links, from one address within a minute, that address gets 429 for the
+# rest of the minute. The counts live in Django's cache; with no CACHES set that is the local-memory cache, which
+# each process keeps for itself (each gunicorn worker counts apart).
+SEED_LOGIN_FAILURES_PER_MINUTE = env_int("SEED_LOGIN_FAILURES_PER_MINUTE", 10)
+SEED_SHARE_FAILURES_PER_MINUTE = env_int("SEED_SHARE_FAILURES_PER_MINUTE", 20)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seed API",

@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import STORAGES
+from .base import DATABASES, STORAGES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,6 +17,12 @@ STORAGES = {
     "derived": {**STORAGES["derived"], "OPTIONS": {"location": str(MEDIA_ROOT / "derived")}},
 }
 SEED_STAGING_DIR = MEDIA_ROOT / "staging"
+# Transactional tests empty the tables with TRUNCATE between tests, which the append-only tables otherwise refuse.
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = f"{_options.get('options', '')} -c seed.allow_truncate=on".strip()
+# Every test client calls from 127.0.0.1 and the cache outlives a test: refused share links and sign-ins of unrelated
+# tests would add up to the guard's limit. The guard's own tests set theirs.
+SEED_LOGIN_FAILURES_PER_MINUTE = SEED_SHARE_FAILURES_PER_MINUTE = 10_000
 SEED_MODEL_CACHE = MEDIA_ROOT / "model-cache"
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 SEED_C2PA_CERT = MEDIA_ROOT / "keys" / "signer-chain.pem"

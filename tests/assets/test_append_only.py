@@ -126,3 +126,30 @@ def test_a_user_who_made_derivations_can_still_be_deleted(db):
     assert "created_by_id cannot change" in _refused(lambda: Derivation.objects.filter(pk=derivation.pk).update(created_by=other))
     maker.delete()
     assert Derivation.objects.get(pk=derivation.pk).created_by is None
+
+
+def _truncate(sql: str) -> None:
+    """TRUNCATE as the tables' owner would run it outside the tests, whose connections may truncate (for flushing)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses to run with deferred checks pending
+        cursor.execute("SET LOCAL seed.allow_truncate = off")
+        cursor.execute(sql)
+
+
+def test_truncate_cannot_empty_lineage_rows(lineage):
+    for table in ("assets_version", "assets_derivation", "assets_used", "assets_generated", "review_auditevent",
+                  "review_decision", "review_approval"):
+        assert f"{table} is append-only: it cannot be truncated" in _refused(lambda table=table: _truncate(f"TRUNCATE {table} CASCADE"))
+    # Emptying the blobs takes every version with it (CASCADE): refused as well.
+    assert "cannot be truncated" in _refused(lambda: _truncate("TRUNCATE assets_blob CASCADE"))
+    assert Version.objects.filter(pk=lineage["version"].pk).exists() and AuditEvent.objects.exists()
+
+
+def test_every_table_that_refuses_delete_refuses_truncate(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname, array_agg(t.tgname::text) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                       "WHERE t.tgname LIKE 'seed_append_only_%%' GROUP BY c.relname")
+        triggers = dict(cursor.fetchall())
+    refusing_delete = {table for table, names in triggers.items() if "seed_append_only_delete" in names}
+    assert len(refusing_delete) >= 9
+    assert {table for table in refusing_delete if "seed_append_only_truncate" not in triggers[table]} == set()

@@ -90,10 +90,11 @@ def report(*, label: str) -> dict:
 
 def token(*, username: str) -> dict:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+
+    from assets.services.tokens import api_token_issue
 
     user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True, "is_superuser": True})
-    return {"token": Token.objects.get_or_create(user=user)[0].key}
+    return {"token": api_token_issue(user=user)[1]}
 
 
 def chain_step(*, step: str, label: str | None, derivation: int | None, producer: int | None, client: int | None,
