@@ -3,6 +3,9 @@ reviewer, the current bottleneck, and GPU-seconds per phase beside them.
 
 One SQL query gathers every round with its invitees and each invitee's decision time; one more sums the
 GPU-seconds. Both serve one brief, a client's briefs, or any set of briefs alike.
+
+A client user sees the same figures for client-stage rounds only, as the client sees them: the studio's people are
+"Studio" and other guests are "Guest" (their own address is theirs to see).
 """
 
 from __future__ import annotations
@@ -15,21 +18,28 @@ from datetime import datetime
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from assets.models import Brief, Derivation, Phase
+from assets.access import client_scope, is_client_user
+from assets.models import Brief, ClientMembership, Derivation, Phase
 from review.models import Approval, Decision, ReviewRound
 
+STUDIO = "Studio"
+GUEST = "Guest"
 
-def _rows(briefs: QuerySet[Brief]) -> list[dict]:
+
+def _rows(briefs: QuerySet[Brief], *, client_only: bool) -> list[dict]:
     decided = Decision.objects.filter(review_round=OuterRef("pk")).filter(
         Q(reviewer=OuterRef("invitations__reviewer"), reviewer__isnull=False)
         | Q(share_link=OuterRef("invitations__share_link"), share_link__isnull=False))
     final = Approval.objects.filter(review_round=OuterRef("pk"), final=True)
-    return list(ReviewRound.objects.filter(brief__in=briefs).annotate(
+    rounds = ReviewRound.objects.filter(brief__in=briefs)
+    if client_only:
+        rounds = rounds.filter(stage=ReviewRound.Stage.CLIENT)
+    return list(rounds.annotate(
         decided_at=Subquery(decided.values("review_round").annotate(last=Max("created_at")).values("last")),
         final_approval=Exists(final),
     ).values("pk", "brief_id", "brief__title", "brief__campaign__client__name", "number", "stage", "status", "opened_at",
-             "closed_at", "invitations__id", "invitations__reviewer__username", "invitations__guest_email",
-             "invitations__decides", "invitations__invited_at", "decided_at", "final_approval")
+             "closed_at", "invitations__id", "invitations__reviewer_id", "invitations__reviewer__username",
+             "invitations__guest_email", "invitations__decides", "invitations__invited_at", "decided_at", "final_approval")
         .order_by("brief_id", "number", "invitations__id"))
 
 
@@ -37,13 +47,45 @@ def _hours(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds() / 3600, 2)
 
 
-def cycles_of(*, briefs: QuerySet[Brief], now: datetime | None = None) -> dict:
-    """Per brief and in total: rounds, hours per round, hours waiting on each reviewer, the bottleneck."""
+def _studio_sees_all(viewer) -> bool:
+    # Anyone not positively studio staff (an anonymous or inactive account included) gets the client's view.
+    return viewer is not None and viewer.is_authenticated and viewer.is_active and not is_client_user(user=viewer)
+
+
+def _namer(rows: list[dict], *, viewer, studio: bool):
+    """How an invitee is named to `viewer`: studio staff see every name and address; a client user sees the names of
+    their own clients' people, their own address, and "Studio" or "Guest" for everyone else."""
+    def studio_view(row: dict) -> str:
+        return row["invitations__reviewer__username"] or row["invitations__guest_email"] or "guest"
+
+    if studio:
+        return studio_view
+    scope = (client_scope(user=viewer) if viewer is not None else None) or set()
+    reviewers = {row["invitations__reviewer_id"] for row in rows if row["invitations__reviewer_id"]}
+    colleagues = set(ClientMembership.objects.filter(user_id__in=reviewers, client_id__in=scope)
+                     .values_list("user_id", flat=True)) if reviewers else set()
+    own_address = (getattr(viewer, "email", "") or "").strip().lower()
+
+    def client_view(row: dict) -> str:
+        if row["invitations__reviewer_id"]:
+            return row["invitations__reviewer__username"] if row["invitations__reviewer_id"] in colleagues else STUDIO
+        address = row["invitations__guest_email"]
+        return address if own_address and address.strip().lower() == own_address else GUEST
+
+    return client_view
+
+
+def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -> dict:
+    """Per brief and in total: rounds, hours per round, hours waiting on each reviewer, the bottleneck, as `viewer`
+    may see them (client users: client-stage rounds, without the studio's names or other guests' addresses)."""
     now = now or timezone.now()
+    studio = _studio_sees_all(viewer)
+    rows = _rows(briefs, client_only=not studio)
+    name_of = _namer(rows, viewer=viewer, studio=studio)
     by_brief: dict[int, dict] = {}
     waiting_total: dict[str, float] = defaultdict(float)
     open_waits: list[tuple[float, str, str, int]] = []
-    for row in _rows(briefs):
+    for row in rows:
         brief = by_brief.setdefault(row["brief_id"], {
             "brief": row["brief_id"], "title": row["brief__title"], "client": row["brief__campaign__client__name"],
             "rounds": {}, "rounds_to_final_approval": None, "waiting_hours": defaultdict(float)})
@@ -55,7 +97,7 @@ def cycles_of(*, briefs: QuerySet[Brief], now: datetime | None = None) -> dict:
                 brief["rounds_to_final_approval"] = row["number"]
         if row["invitations__id"] is None or not row["invitations__decides"]:
             continue
-        who = row["invitations__reviewer__username"] or row["invitations__guest_email"] or "guest"
+        who = name_of(row)
         end = row["decided_at"] or row["closed_at"] or now
         hours = max(0.0, _hours(row["invitations__invited_at"], end))
         brief["waiting_hours"][who] += hours

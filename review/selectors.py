@@ -263,11 +263,11 @@ def maybe_later_pool(*, brief: Brief) -> QuerySet[Version]:
     )
 
 
-def brief_cycle_stats(*, brief: Brief) -> dict:
-    """Approval cycles of one brief: rounds, hours in each, hours waiting on the client and on each reviewer,
-    the bottleneck, GPU-seconds and wall-seconds per phase."""
+def brief_cycle_stats(*, brief: Brief, viewer) -> dict:
+    """Approval cycles of one brief as `viewer` may see them (review.cycles): rounds, hours in each, hours waiting on
+    the client and on each reviewer, the bottleneck, GPU-seconds and wall-seconds per phase."""
     briefs = Brief.objects.filter(pk=brief.pk)
-    cycles = cycles_of(briefs=briefs)
+    cycles = cycles_of(briefs=briefs, viewer=viewer)
     mine = cycles["briefs"][0] if cycles["briefs"] else {"rounds": [], "rounds_to_final_approval": None, "waiting_hours": {}}
     wall = dict(Derivation.objects.filter(brief=brief).values("phase").annotate(wall=Sum("wall_seconds"))
                 .values_list("phase", "wall"))

@@ -31,7 +31,8 @@ from delivery import provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import delivery_record
 from delivery.services.lineage_facts import (chain_actions, generation_recipe, input_ingredients, lineage_carried,
-                                             lineage_summary, model_factor, recipe_lines, seed_of, stamp_build)
+                                             lineage_graph_shared, lineage_summary, model_factor, prompts_withheld,
+                                             recipe_lines, seed_of, stamp_build)
 from generation import finishing_ops
 from review.selectors import approval_attestation, version_final_approval
 from review.services.audit import audit_event_append
@@ -127,7 +128,8 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     approval = _approval_check(master, data=master_bytes)
     graph = lineage_graph(version=master)
     chain = graph.chain()
-    recipe = generation_recipe(chain)
+    withheld = prompts_withheld(graph=graph)
+    recipe = generation_recipe(chain, withheld=withheld)
     presets = list(delivery.presets.order_by("position", "slug"))
     with Image.open(io.BytesIO(master_bytes)) as opened:
         # A cut-out keeps its transparency into the formats that carry it (PNG, WebP, AVIF, TIFF).
@@ -163,7 +165,7 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
         return "blocked"
 
     now = timezone.now()
-    summary = lineage_summary(master=master, graph=graph, chain=chain, approval=approval, rights=inherited)
+    summary = lineage_summary(master=master, graph=graph, chain=chain, approval=approval, rights=inherited, withheld=withheld)
     attestation = approval_attestation(approval=approval)
     ai_use = provenance.training_mining(use=master.brief.ai_training)
     staging = scope.scratch_add(Path(settings.SEED_DELIVERY_DIR) / f".staging-{delivery.pk}-{delivery.claim_token}")
@@ -176,7 +178,8 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
                            stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now),
                            carried=lineage_carried(summary), chain_steps=chain_steps, ingredients=ingredients,
                            seed=seed_of(master, graph), focal=focal, approval=attestation, ai_use=ai_use)
-    delivery_record(delivery=delivery, master=master, master_image=master_image, files=files, facts=facts, graph=graph,
+    delivery_record(delivery=delivery, master=master, master_image=master_image, files=files, facts=facts,
+                    lineage={"summary": summary, "graph": lineage_graph_shared(graph=graph, withheld=withheld)},
                     summary=summary, approval=attestation, staging=staging, scope=scope)
     return "succeeded"
 

@@ -24,9 +24,10 @@ from review.services.audit import audit_event_append
 from review.services.notifications import Message, absolute, notify_user, webhooks_notify
 
 
-def delivery_record(*, delivery, master, master_image, files, facts, graph, summary, approval: dict, staging: Path,
+def delivery_record(*, delivery, master, master_image, files, facts, lineage: dict, summary, approval: dict, staging: Path,
                     scope: RunScope) -> Path:
-    """Store the variants as versions made by rendition derivations, write the bundle, and move the folder into place."""
+    """Store the variants as versions made by rendition derivations, write the bundle (`lineage` is its lineage.json),
+    and move the folder into place."""
     final_dir = Path(settings.SEED_DELIVERY_DIR) / str(delivery.pk)
     moved = False
     try:
@@ -36,7 +37,7 @@ def delivery_record(*, delivery, master, master_image, files, facts, graph, summ
             bundle_name = f"delivery_{delivery.pk}_v{master.pk}.zip"
             bundle_sha256, bundle_size = _bundle_write(
                 staging=staging, name=bundle_name, files=[name for _, _, name, _, _ in files], report=report,
-                lineage={"summary": summary, "graph": graph.as_dict()})
+                lineage=lineage)
             bundle = scope.blob_store(staged=StagedFile(path=staging / bundle_name, sha256=bundle_sha256, size=bundle_size),
                                       media_type="application/zip")
             run_complete(row=delivery, qc=facts, folder=str(delivery.pk), bundle_name=bundle_name, bundle_sha256=bundle_sha256,

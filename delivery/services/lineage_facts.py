@@ -1,11 +1,17 @@
 """What a delivered file says about its master: the EXIF/XMP stamp, the lineage summary, C2PA actions and ingredients.
 
-Read from the lineage graph alone, so a re-delivery of the same master says the same things.
+Read from the lineage graph alone, so a re-delivery of the same master says the same things. Everything here reaches
+the client, so a prompt that repeats a review note the client does not read is withheld (`prompts_withheld`).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
+
 from django.conf import settings
+from django.db.models import Q
 
 from assets.images import MEDIA_TYPES
 from assets.models import Derivation, Operation, Used, Version
@@ -28,12 +34,51 @@ def seed_of(version: Version, graph: LineageGraph) -> int | None:
     return next((v.seed for v in graph.versions.values() if v.seed is not None), None)
 
 
-def generation_recipe(chain: list[Derivation]):
+PROMPT_WITHHELD = "(prompt withheld: it repeats a studio-internal review note)"
+
+
+def prompts_withheld(*, graph: LineageGraph) -> set[int]:
+    """Prompts of the lineage that repeat the words of a review note the client does not read (an internal note, or
+    any note of an internal round).
+
+    "Fix this region" once made the note its inpaint's prompt; the note is the one named by the change request that
+    the fix recorded as used, so only the prompts of those fixes are compared with it.
+    """
+    from review.models import Note, ReviewRound
+
+    asked: dict[int, list[int]] = {}
+    for edge in graph.used:
+        if edge.role == Used.Role.CHANGE_REQUEST:
+            with blob_open(blob=edge.blob) as handle:
+                note_id = json.loads(handle.read()).get("note")
+            if isinstance(note_id, int):
+                asked.setdefault(note_id, []).append(edge.derivation_id)
+    if not asked:
+        return set()
+    hidden = Note.objects.filter(pk__in=asked).filter(Q(internal=True) | ~Q(review_round__stage=ReviewRound.Stage.CLIENT))
+    withheld = set()
+    for note_id, text in hidden.values_list("pk", "text"):
+        words = " ".join(text.split())
+        for derivation_id in asked[note_id]:
+            withheld.update(edge.prompt_id for edge in graph.inputs.get(derivation_id, [])
+                            if edge.prompt_id and words and words in " ".join(edge.prompt.text.split()))
+    return withheld
+
+
+def generation_recipe(chain: list[Derivation], *, withheld: set[int] = frozenset()):
+    """The recipe of the chain's last generation, its prompt's text withheld when it is among `withheld`."""
     from generation.selectors import recipe_of
     from generation.services.jobs import GENERATION_OPS
 
     last = next((d for d in reversed(chain) if d.op in GENERATION_OPS), None)
-    return recipe_of(derivation=last) if last is not None else None
+    if last is None:
+        return None
+    recipe = recipe_of(derivation=last)
+    if recipe.prompt.pk not in withheld:
+        return recipe
+    prompt = copy.copy(recipe.prompt)
+    prompt.text = PROMPT_WITHHELD
+    return dataclasses.replace(recipe, prompt=prompt)
 
 
 def recipe_lines(recipe) -> list[str]:
@@ -65,8 +110,9 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
     extra = ", ".join(f"{key}: {infotext_value(value)}" for key, value in ours)
     text = f"{text}, {extra}" if recipe is not None else f"{text}\n{extra}"
     inpainted = any(d.op in (Operation.INPAINT, Operation.OUTPAINT) for d in chain)
+    described = recipe is not None and recipe.prompt.text != PROMPT_WITHHELD
     return provenance.Stamp(
-        description=recipe.prompt.text if recipe is not None else (master.label or master.brief.title),
+        description=recipe.prompt.text if described else (master.label or master.brief.title),
         parameters=text, artist=settings.SEED_STUDIO_NAME, copyright=f"© {when.year} {client}",
         software=f"Seed {provenance.GENERATOR['version']}", unique_id=master.blob_id, created=when.strftime("%Y:%m:%d %H:%M:%S"),
         digital_source_type=(provenance.COMPOSITE_TRAINED if inpainted else provenance.TRAINED) if recipe is not None else None,
@@ -74,7 +120,7 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
     )
 
 
-def _edge_ref(edge: Used) -> dict:
+def _edge_ref(edge: Used, withheld: set[int]) -> dict:
     target = edge.target
     ref = {"role": edge.role}
     if edge.version_id:
@@ -82,7 +128,7 @@ def _edge_ref(edge: Used) -> dict:
     elif edge.reference_id:
         ref.update(reference=edge.reference_id, sha256=target.blob_id)
     elif edge.prompt_id:
-        ref.update(prompt=edge.prompt_id, text=target.text)
+        ref.update(prompt=edge.prompt_id, text=PROMPT_WITHHELD if edge.prompt_id in withheld else target.text)
     elif edge.model_weights_id:
         ref.update(model=target.name, sha256=target.sha256)
     else:
@@ -92,9 +138,10 @@ def _edge_ref(edge: Used) -> dict:
     return ref
 
 
-def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivation], approval, rights=()) -> dict:
+def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivation], approval, rights=(),
+                    withheld: set[int] = frozenset()) -> dict:
     """What the custom C2PA assertion and the bundle's report say about the master's ancestry, with the licences it
-    inherits and the credits they ask for."""
+    inherits and the credits they ask for; the `withheld` prompts' texts are not among them."""
     outputs: dict[int, list[str]] = {}
     for edge in graph.generated:
         outputs.setdefault(edge.derivation_id, []).append(graph.versions[edge.version_id].blob_id)
@@ -108,9 +155,18 @@ def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivat
                    for item in rights],
         "attribution": [item.licence.attribution for item in rights if item.licence.attribution],
         "chain": [{"derivation": d.pk, "op": d.op, "phase": d.phase, "params": d.params,
-                   "inputs": [_edge_ref(edge) for edge in graph.inputs.get(d.pk, [])],
+                   "inputs": [_edge_ref(edge, withheld) for edge in graph.inputs.get(d.pk, [])],
                    "outputs": outputs.get(d.pk, [])} for d in chain],
     }
+
+
+def lineage_graph_shared(*, graph: LineageGraph, withheld: set[int]) -> dict:
+    """The whole graph for the bundle's lineage.json, without the `withheld` prompts' texts and placeholder values."""
+    shared = graph.as_dict()
+    for node in shared["nodes"]:
+        if node["type"] == "prompt" and node["pk"] in withheld:
+            node.update(text=PROMPT_WITHHELD, values={})
+    return shared
 
 
 def lineage_carried(summary: dict) -> dict:

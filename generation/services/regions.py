@@ -21,7 +21,8 @@ def region_inpaint(*, version: Version, mask_png: bytes, prompt_text: str, chang
     """Queue an inpaint of `version` under `mask_png` (white repaints), recording the change request as used.
 
     The model, LoRAs with their weights, VAE, sampler, steps and CFG come from the nearest generation in the
-    version's lineage; the seeds are new. Returns the queued derivations.
+    version's lineage, and so does the prompt when `prompt_text` is blank; the seeds are new. Returns the queued
+    derivations.
     """
     source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in GENERATION_OPS), None)
     if source is None:
@@ -33,8 +34,8 @@ def region_inpaint(*, version: Version, mask_png: bytes, prompt_text: str, chang
     with BlobsStored() as stored, transaction.atomic():
         request = stored.store_bytes(data=change_request, media_type="application/json")
         job = generation_job_create(
-            brief=version.brief, op=Operation.INPAINT, base_model=recipe.base, params=params, prompt_text=prompt_text,
-            negative_prompt=recipe.prompt.negative_text or None, vae=recipe.vae, init=version,
+            brief=version.brief, op=Operation.INPAINT, base_model=recipe.base, params=params, vae=recipe.vae, init=version,
+            prompt_text=prompt_text or recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
             loras=[LoraSpec(weights=weights, weight=weight) for weights, weight in recipe.loras],
             mask_source=ContentFile(mask_png, name="region-mask.png"), change_request=request, created_by=created_by)
     return [batch.derivation for batch in job.batches.select_related("derivation")]

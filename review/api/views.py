@@ -233,14 +233,14 @@ class BriefPoolView(APIView):
 class BriefCycleStatsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        return Response(brief_cycle_stats(brief=_visible_brief(request, pk)))
+        return Response(brief_cycle_stats(brief=_visible_brief(request, pk), viewer=request.user))
 
 
 def _cycles_response(request, briefs, name: str):
     kind = request.query_params.get("as", "json").lower()
     if kind not in ("json", "csv"):
         return Response({"message": "as must be json or csv", "extra": {}}, status=status.HTTP_400_BAD_REQUEST)
-    cycles = cycles_of(briefs=briefs)
+    cycles = cycles_of(briefs=briefs, viewer=request.user)
     if kind == "json":
         return Response(cycles)
     response = HttpResponse(cycles_csv(cycles), content_type="text/csv; charset=utf-8")

@@ -121,9 +121,13 @@ def note_resolve(*, note: Note, user, resolved: bool = True) -> Note:
 
 
 def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = None) -> Note:
-    """"Fix this region": inpaint the area the note's markup encloses (feathered), with its text as the prompt
-    unless another is given, the version as init image and its own model and LoRAs. The job's derivation records
-    the note as used (role change_request); once one of its outputs is kept, the next round takes it in."""
+    """"Fix this region": inpaint the area the note's markup encloses (feathered), the version as init image and its
+    own model and LoRAs. The job's derivation records the note as used (role change_request); once one of its outputs
+    is kept, the next round takes it in.
+
+    The prompt is `prompt_text` when given, else the note's text if the client reads the note (not internal, in a
+    client round). A studio-internal note's words stay on the note, named by id in the change request, and the job
+    repaints with the version's own recorded prompt: a prompt reaches the client in the delivered file's metadata."""
     root = note if note.parent_id is None else note.parent
     if is_client_user(user=user) or not user.has_perm("generation.add_generationjob"):
         raise ApplicationError("only studio staff who may start generation jobs fix regions", extra={"code": "permission"})
@@ -135,11 +139,15 @@ def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = N
     if version.blob_id != root.sha256:
         raise ApplicationError(f"version {version.pk}'s bytes changed since the note was drawn on them")
     mask = region_mask(shapes=root.markup, size=(version.width, version.height), feather=feather)
-    request = json.dumps({"note": root.pk, "round": root.review_round_id, "version": version.pk, "sha256": root.sha256,
-                          "author": root.author_name, "text": root.text, "markup": root.markup}, sort_keys=True).encode()
+    client_reads = not root.internal and root.review_round.stage == ReviewRound.Stage.CLIENT
+    request = {"note": root.pk, "round": root.review_round_id, "version": version.pk, "sha256": root.sha256,
+               "markup": root.markup}
+    if client_reads:
+        request.update(author=root.author_name, text=root.text)
+    prompt_text = (prompt_text or (root.text if client_reads else "")).strip()[:2000]
     with transaction.atomic():
-        derivations = hooks.region_fix(version=version, mask_png=mask, prompt_text=(prompt_text or root.text).strip()[:2000],
-                                       change_request=request, created_by=user)
+        derivations = hooks.region_fix(version=version, mask_png=mask, prompt_text=prompt_text,
+                                       change_request=json.dumps(request, sort_keys=True).encode(), created_by=user)
         Note.objects.filter(pk=root.pk).update(fixed_by=derivations[0])
         audit_event_append(kind="note.fix_requested", actor=user, object_type="note", object_id=root.pk,
                            payload={"derivations": [d.pk for d in derivations], "version": version.pk})

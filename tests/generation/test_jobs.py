@@ -320,7 +320,7 @@ def test_regenerate_links_the_old_recipe_with_new_seeds_and_tweaks(tiny, run_job
         generation_job_regenerate(version=source, lora_weights={"f" * 64: 1.0})
 
 
-def test_a_missing_weights_file_fails_the_run_with_the_sha256(tiny, run_jobs):
+def test_a_missing_weights_file_fails_the_run_with_the_sha256(tiny, run_jobs, admin_user):
     from django.core.files.storage import storages
 
     from review.selectors import brief_cycle_stats
@@ -336,7 +336,7 @@ def test_a_missing_weights_file_fails_the_run_with_the_sha256(tiny, run_jobs):
     with run_jobs():
         generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
                               params={**FAST, "seed": 1, "batch_size": 1})
-    stats = brief_cycle_stats(brief=brief)
+    stats = brief_cycle_stats(brief=brief, viewer=admin_user)
     assert stats["wall_seconds_by_phase"]["ideation"] > 0
 
 

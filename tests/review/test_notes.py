@@ -221,7 +221,8 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
     assert derivation.op == "inpaint" and derivation.state == "succeeded", derivation.error
     edges = {edge.role: edge for edge in derivation.used.select_related("blob", "model_weights", "version", "prompt")}
     assert edges[Used.Role.INIT_IMAGE].version == version and edges[Used.Role.BASE_MODEL].model_weights == tiny["base"]
-    assert edges[Used.Role.PROMPT].prompt.text == "a hand holding the can"
+    # An internal round's note stays internal: the repaint runs on the version's own prompt, not the note's words.
+    assert edges[Used.Role.PROMPT].prompt.text == "a can on a roof"
     with blob_open(blob=edges[Used.Role.CHANGE_REQUEST].blob) as handle:
         request = json.loads(handle.read())
     assert request["note"] == note.pk and request["sha256"] == version.blob_id and request["markup"][0]["type"] == "ellipse"

@@ -98,7 +98,7 @@ def test_cycle_stats_and_contact_sheet(cast):
     # The internal round approved v1: the brief's automation opened the client round with it, for the client's reviewer.
     client = ReviewRound.objects.get(brief=brief, stage="client")
     assert list(client.versions.all()) == [version] and list(client.reviewers.all()) == [cast["dana"]]
-    stats = brief_cycle_stats(brief=brief)
+    stats = brief_cycle_stats(brief=brief, viewer=cast["alice"])
     assert stats["cycles"] == 2
     assert [r["stage"] for r in stats["rounds"]] == ["internal", "client"]
     assert stats["rounds"][0]["status"] == "closed" and stats["rounds"][1]["status"] == "open"
