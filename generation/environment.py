@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+from contextlib import contextmanager
 
 from assets.environment import environment_fingerprint_base
 
@@ -33,8 +35,37 @@ def _static_fingerprint(device: str) -> dict:
         "cudnn": torch.backends.cudnn.version() if cuda else None,
         "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager",
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_max_cpu_isa": _onednn_max_cpu_isa(),
     })
     return fingerprint
+
+
+def _onednn_max_cpu_isa() -> str | None:
+    """The cap an operator put on oneDNN's kernels (None: this CPU's best), read as oneDNN reads it at its first use.
+
+    oneDNN runs torch's CPU convolutions and picks its kernels by ISA on its own: ATEN_CPU_CAPABILITY does not reach
+    it, and a lower cap changes the bytes as the capability does. A fleet of mixed CPUs pins both to the ISA every
+    host has; either way the fingerprint shows it, so `reproduce` names it when it differs.
+    """
+    value = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+    return value.upper() if value else None
+
+
+@contextmanager
+def torch_threads_pinned(*, threads: int):
+    """torch on `threads` CPU threads inside the block, on the process's own count again after it.
+
+    The count splits torch's sums, so it changes the bytes: a derivation is made, and re-made, on a count it records,
+    never on whatever the host's core count gives. Restored for a caller that runs jobs in its own process.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def environment_fingerprint(*, device: str, dtype: str) -> dict:

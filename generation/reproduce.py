@@ -12,6 +12,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
@@ -58,7 +59,11 @@ def _chain(version: Version) -> tuple[list[Derivation], LineageGraph]:
 
 
 def version_reproduce(*, version: Version, threads: int | None = None) -> Reproduction:
-    """Re-run the chain in scratch space and compare with the recorded bytes."""
+    """Re-run the chain in scratch space and compare with the recorded bytes.
+
+    Each step runs on the thread count it recorded (or `threads`): the steps of one chain may have been made on
+    workers with other settings, and any other count splits torch's sums differently.
+    """
     import torch
 
     from generation.environment import environment_fingerprint, fingerprint_diff
@@ -71,9 +76,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     if not rerunnable:
         raise ApplicationError(f"version {version.pk} has no generation or finishing step in its lineage: there is nothing "
                                "to re-run", extra={"code": "unrunnable"})
-    recorded_threads = next((d.environment.get("threads") for d in reversed(rerunnable) if d.environment.get("threads")), None)
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads or recorded_threads or previous_threads)
     try:
         cache = process_cache()
         reproduced: dict[int, Image.Image] = {}
@@ -83,11 +86,12 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
         def image_of(edge: Used) -> Image.Image:
             return reproduced.get(edge.version_id) or stored_image(edge)
 
-        current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
         needed = _needed(version, order, graph)
         for derivation in order:
             wanted = sorted((vid for vid in needed if graph.made_by[vid].derivation_id == derivation.pk),
                             key=lambda vid: graph.made_by[vid].index)
+            torch.set_num_threads(threads or derivation.environment.get("threads") or settings.SEED_TORCH_THREADS)
+            current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
             if derivation.op not in GENERATION_OPS:
                 if derivation.op not in FINISHING_OPS or not wanted:
                     steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
@@ -141,15 +145,16 @@ def file_reproduce(*, file: DerivedFile) -> dict:
         data = mask_png(rerun)
         steps, diff = reproduction.steps, reproduction.fingerprint_diff
     elif derivation.op in FILE_OPS:
-        from generation.environment import environment_fingerprint, fingerprint_diff
+        from generation.environment import environment_fingerprint, fingerprint_diff, torch_threads_pinned
         from generation.loader import placement_pick
 
         inputs = list(derivation.used.select_related("version__blob", "reference__blob", "blob"))
-        data = file_render(derivation=derivation, inputs=inputs).data
         rerun = None
         placement = placement_pick()
-        diff = fingerprint_diff(recorded=derivation.environment,
-                                current=environment_fingerprint(device=placement.device, dtype="float32"))
+        with torch_threads_pinned(threads=derivation.environment.get("threads") or settings.SEED_TORCH_THREADS):
+            data = file_render(derivation=derivation, inputs=inputs).data
+            diff = fingerprint_diff(recorded=derivation.environment,
+                                    current=environment_fingerprint(device=placement.device, dtype="float32"))
         steps = [{"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": []}]
     else:
         raise ApplicationError(f"{derivation.get_op_display()} is not an operation the worker can re-run")

@@ -288,11 +288,11 @@ def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
     once, while this worker still owns the run.
     """
     def work(derivation: Derivation, scope: RunScope) -> str:
-        import torch
+        from generation.environment import torch_threads_pinned
 
-        if settings.SEED_TORCH_THREADS:
-            torch.set_num_threads(settings.SEED_TORCH_THREADS)
-        outputs, environment, gpu_seconds, *files = _make_retrying_out_of_memory(derivation, make, scope)
+        # One fixed count on every host (the fingerprint records it), so hosts with other core counts make the same bytes.
+        with torch_threads_pinned(threads=settings.SEED_TORCH_THREADS):
+            outputs, environment, gpu_seconds, *files = _make_retrying_out_of_memory(derivation, make, scope)
         derivation_files_record(derivation=derivation, outputs=outputs, files=files[0] if files else [], blobs=scope.blobs,
                                 environment=environment, gpu_seconds=gpu_seconds, progress_step=F("progress_total"))
         metrics.gpu_seconds_add(op=derivation.op, seconds=gpu_seconds)

@@ -252,8 +252,9 @@ SEED_MODEL_CACHE = Path(env_str("SEED_MODEL_CACHE", str(MEDIA_ROOT / "model-cach
 # past this many bytes the least recently used go (0: no limit).
 SEED_MODEL_CACHE_BYTES = env_int("SEED_MODEL_CACHE_BYTES", 200 * 1024**3)
 SEED_MODEL_CONFIGS = Path(env_str("SEED_MODEL_CONFIGS", str(BASE_DIR / "generation" / "configs")))
-# Threads torch uses on CPU; recorded with every derivation and pinned again by `reproduce`.
-SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 0)
+# Threads torch uses on CPU for each derivation; recorded with it and pinned again by `reproduce`. The count changes
+# the bytes, so it is one fixed number for the whole fleet, not each host's core count: raise it on every host at once.
+SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 1)
 # Loaded models a worker keeps (base pipelines, ControlNets, VAEs): the least recently used go first past either limit.
 SEED_PIPELINE_CACHE = env_int("SEED_PIPELINE_CACHE", 3)
 SEED_PIPELINE_CACHE_BYTES = env_int("SEED_PIPELINE_CACHE_BYTES", 0)

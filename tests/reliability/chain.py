@@ -78,6 +78,7 @@ def chain_report(*, generated: int, graded: int, upscaled: int, delivery: int, r
     from django.core.files.storage import storages
     from PIL import Image
 
+    from assets.models import Derivation
     from assets.services.blobs import blob_open
     from delivery.models import Delivery
     from generation.models import ReproductionRun
@@ -90,8 +91,13 @@ def chain_report(*, generated: int, graded: int, upscaled: int, delivery: int, r
     with storages["blobs"].open(delivered.bundle.storage_name, "rb") as handle:
         bundle = handle.read()
     run = ReproductionRun.objects.get(pk=reproduction)
+    steps = {"generated": generated, "graded": graded, "upscaled": upscaled}
+    # Besides the recipe, these decide the bytes: where the masters differ, the report says whether a setting did.
+    environments = {step: Derivation.objects.get(pk=pk).environment for step, pk in steps.items()}
     return {
-        "generated": output_of(generated).blob_id, "graded": output_of(graded).blob_id, "upscaled": output_of(upscaled).blob_id,
+        **{step: output_of(pk).blob_id for step, pk in steps.items()},
+        "environments": {step: {field: environment.get(field) for field in ("threads", "cpu_capability", "onednn_max_cpu_isa")}
+                         for step, environment in environments.items()},
         "delivery_state": delivered.state, "delivery_error": delivered.error, "delivered_pixels": pixels,
         "bundle_ok": hashlib.sha256(bundle).hexdigest() == delivered.bundle_sha256,
         "bundle_members": sorted(zipfile.ZipFile(io.BytesIO(bundle)).namelist()),

@@ -22,6 +22,8 @@ from config.processes import child_options
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("SEED_RELIABILITY") == "full"
+# Torch's threads on every live host; a baseline made in the test's own process runs on the same count.
+HOST_TORCH_THREADS = 1
 
 
 class LiveStack:
@@ -34,7 +36,7 @@ class LiveStack:
                     if not key.startswith(("DJANGO_", "SEED_", "DATABASE_URL", "PYTEST"))}
         self.env.update(
             DJANGO_SETTINGS_MODULE="config.settings.local", DJANGO_DEBUG="0", DATABASE_URL=self.cluster.url,
-            SEED_MEDIA_ROOT=str(folder / "media"), SEED_TORCH_THREADS="1", SEED_Q_WORKERS="1",
+            SEED_MEDIA_ROOT=str(folder / "media"), SEED_TORCH_THREADS=str(HOST_TORCH_THREADS), SEED_Q_WORKERS="1",
             # Short enough that a task lost with its worker comes back within the test; long enough for a cold start.
             SEED_Q_TIMEOUT="20", SEED_Q_RETRY="24", SEED_Q_MAX_ATTEMPTS="6", SEED_LOG_LEVEL="WARNING",
         )

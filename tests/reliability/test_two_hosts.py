@@ -20,7 +20,7 @@ import pytest
 
 from config.processes import child_options
 from tests.reliability import chain
-from tests.reliability.conftest import ROOT, LiveStack
+from tests.reliability.conftest import HOST_TORCH_THREADS, ROOT, LiveStack
 
 pytestmark = pytest.mark.reliability
 
@@ -28,7 +28,10 @@ HOSTS = ("control", "gpu", "cpu")
 STATES = {"derivation": "assets_derivation", "delivery": "delivery_delivery", "reproduction": "generation_reproductionrun"}
 
 
-def _baseline(tiny, run_jobs) -> dict:
+def _baseline(tiny, run_jobs, settings) -> dict:
+    # The hosts' thread count, not this process's setting: a worker runs every derivation on the count it is given.
+    # The CPU capability needs nothing: the hosts run on this machine with this process's environment.
+    settings.SEED_TORCH_THREADS = HOST_TORCH_THREADS
     people = chain.chain_people(label="one-host")
     with run_jobs():
         generated = chain.chain_generate(brief=people["brief"], base=tiny["base"], producer=people["producer"])
@@ -122,8 +125,8 @@ class Hosts:
 
 
 def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(tmp_path_factory, s3_endpoint, tiny, run_jobs,
-                                                                    c2pa_keys):
-    expected = _baseline(tiny, run_jobs)
+                                                                    c2pa_keys, settings):
+    expected = _baseline(tiny, run_jobs, settings)
     assert expected["reproduction"] == "bit_identical" and expected["delivery_state"] == "succeeded"
 
     folder = tmp_path_factory.mktemp("two-hosts")
