@@ -17,14 +17,14 @@ from django.utils import timezone
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import ClientMembership, Derivation, Version
-from review.models import Decision, Notification, ReviewPolicy, ReviewRound
+from review.models import Decision, Notification, ReviewPolicy, ReviewRound, RoundReviewer
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
 from review.services.rounds import PinInput, decision_record, round_open
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add, note_fix, note_resolve
-from review.services.share_links import share_link_create, share_link_resolve, share_link_use
+from review.services.share_links import share_link_use
 
 
 GUEST_EMAIL = "marco@aurora-soda.example"
@@ -80,29 +80,25 @@ def review_stage(*, context: dict) -> dict:
     internal = ReviewRound.objects.get(previous=first)
     client_round = ReviewRound.objects.get(previous=internal)
 
-    # The guest follows the link in their invitation e-mail, exactly as the share page does. Mail sent to a real
-    # SMTP server is out of reach here: then the demo makes the guest a link of its own.
-    if settings.EMAIL_BACKEND == OUTBOX_BACKEND:
-        token = worker_wait(lambda: _emailed_share_token(client_round, GUEST_EMAIL), "the guest's invitation e-mail")
-    else:
-        _, token = share_link_create(review_round=client_round, expires=timezone.localdate() + dt.timedelta(days=7),
-                                     created_by=producer, label="demo guest (invitation went to the SMTP server)")
-    guest_link = share_link_resolve(token=token)
-    share_link_use(link=guest_link, action="view")
-    invitation_viewed(review_round=client_round, share_link=guest_link)
-    decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, share_link=guest_link,
+    # The guest decides through the share link their invitation e-mail carries, however the mail went out: a
+    # decider's link of any other kind leaves the round waiting on them. Its token exists in clear in that e-mail
+    # only, so the demo takes the link from the invitation, once the worker has sent it.
+    sent = worker_wait(lambda: _invitation_sent(client_round, GUEST_EMAIL), "sending the guest's invitation e-mail")
+    link = RoundReviewer.objects.select_related("share_link").get(review_round=client_round, guest_email=GUEST_EMAIL).share_link
+    share_link_use(link=link, action="view")
+    invitation_viewed(review_round=client_round, share_link=link)
+    decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, share_link=link,
                     guest_name="Marco (Aurora Soda Co. brand team)", comment="Love the can's highlight here.",
                     pins=[PinInput(x=0.4, y=0.55, w=0.2, h=0.2, note="keep this highlight")])
     decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, reviewer=client_user,
                     comment="Signed off for delivery.")
-    link = guest_link
     master.refresh_from_db()
     approval = version_final_approval(version=master)
     context["approved_master"] = master
     return {"approved_master": master.pk, "approval": approval.pk if approval else None, "sha256": master.blob_id,
             "rounds": [first.pk, internal.pk, client_round.pk], "client_round_opened_by": "automation", "share_link": link.pk,
             "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
-            "share_url": reverse("share-page", args=[token]),
+            "guest_invitation": sent.pk, "share_url": _outbox_share_url(sent),
             "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username}}
 
 
@@ -146,11 +142,18 @@ def _review_with_a_fixed_region(*, first: ReviewRound, master: Version, runner_u
     return fixed
 
 
-def _emailed_share_token(review_round: ReviewRound, address: str) -> str | None:
-    """The share-link token from the guest's sent invitation: the e-mail is the only place it exists in clear."""
-    sent = Notification.objects.filter(review_round=review_round, email=address, kind="invited",
-                                       state=Notification.State.SUCCEEDED).first()
-    if sent is None:
+def _invitation_sent(review_round: ReviewRound, address: str) -> Notification | None:
+    """The guest's invitation once sent; one the mail server refused stops the demo with the server's answer."""
+    invitation = Notification.objects.filter(review_round=review_round, email=address, kind="invited").first()
+    if invitation is not None and invitation.state == Notification.State.FAILED:
+        raise ApplicationError(f"the invitation to {address} was not sent: {invitation.error}")
+    return invitation if invitation is not None and invitation.state == Notification.State.SUCCEEDED else None
+
+
+def _outbox_share_url(sent: Notification) -> str | None:
+    """The share page's address for the summary, read from the outbox's copy of the invitation; mail handed to an
+    SMTP server left no copy here, and the address is then in the guest's mailbox only."""
+    if settings.EMAIL_BACKEND != OUTBOX_BACKEND:
         return None
     path = Path(settings.SEED_OUTBOX_DIR) / f"notification-{sent.pk}.eml"
     with path.open("rb") as handle:
@@ -158,7 +161,7 @@ def _emailed_share_token(review_round: ReviewRound, address: str) -> str | None:
     found = re.search(r"/review/s/([A-Za-z0-9_-]+)/", message.get_body(preferencelist=("plain",)).get_content())
     if found is None:
         raise ApplicationError(f"{path} holds no share link")
-    return found.group(1)
+    return reverse("share-page", args=[found.group(1)])
 
 
 def notifications_stage(*, context: dict) -> dict:
