@@ -8,14 +8,41 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
+from assets.access import (
+    client_scope,
+    is_client_user,
+    may_write,
+    reads_lineage,
+    versions_visible_to,
+    visible,
+)
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
 from assets.models import (
-    Blob, Brief, Campaign, Client, ClientMembership, Derivation, DerivedFile, Generated, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version,
+    Blob,
+    Brief,
+    Campaign,
+    Client,
+    ClientMembership,
+    Derivation,
+    DerivedFile,
+    Generated,
+    ModelWeights,
+    Prompt,
+    PromptTemplate,
+    Reference,
+    Used,
+    Version,
 )
-from assets.selectors import (impact_summary, lineage_graph, versions_made_with, versions_matching_text,
-                              versions_using_model_weights, versions_using_prompt, versions_using_reference)
+from assets.selectors import (
+    impact_summary,
+    lineage_graph,
+    versions_made_with,
+    versions_matching_text,
+    versions_using_model_weights,
+    versions_using_prompt,
+    versions_using_reference,
+)
 from assets.services.briefs import reference_create
 from assets.services.prompts import prompt_template_create
 from assets.services.recipe_imports import images_import
@@ -36,19 +63,105 @@ def swatches(colours: list[str]) -> str:
     )
 
 
-class ClientScopedAdmin(admin.ModelAdmin):
-    """Rows of other clients do not exist for a client user: lists skip them and their pages are 404."""
+def choices_scoped(form, *, user):
+    """Every row a form offers to choose is one the user may see, whoever declared the field. A user bound to
+    clients must also name one where a row may belong to a client or to none (a webhook endpoint with no client
+    hears every client)."""
+    bound = client_scope(user=user) is not None
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if queryset is not None:
+            field.queryset = visible(queryset, user=user)
+            if bound and queryset.model is Client:
+                field.required = True
+    return form
 
-    client_path: str | None = "brief__campaign__client"
+
+class VisibleChoices:
+    """A form built for one user (`user=`): its choices of rows are scoped by `choices_scoped`."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current_user = user
+        choices_scoped(self, user=user)
+
+
+def _form_for(form_class, user):
+    """The admin's form class, its choices scoped for this request's user (fields are copied per form instance, so
+    scoping them there never touches a class another request shares)."""
+
+    class Scoped(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            choices_scoped(self, user=user)
+
+    Scoped.__name__ = form_class.__name__
+    return Scoped
+
+
+class VisibleRelatedListFilter(admin.RelatedFieldListFilter):
+    """A list filter offering only the related rows the user may see."""
+
+    def field_choices(self, field, request, model_admin):
+        rows = visible(field.related_model._default_manager.all(), user=request.user)
+        return field.get_choices(include_blank=False, ordering=self.field_admin_ordering(field, request, model_admin),
+                                 limit_choices_to={"pk__in": rows.values("pk")})
+
+
+def _visible_filters(model, list_filter):
+    for entry in list_filter:
+        if isinstance(entry, str) and "__" not in entry and model._meta.get_field(entry).is_relation:
+            yield entry, VisibleRelatedListFilter
+        else:
+            yield entry
+
+
+class VisibleAdmin(admin.ModelAdmin):
+    """Rows the user may not see do not exist here: lists skip them, their pages are 404, and no form field, inline
+    or list filter offers them (the model's declared access decides, see assets.access)."""
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if self.client_path is None:
-            return queryset.none() if is_client_user(user=request.user) else queryset
-        return scoped(queryset, user=request.user, client_path=self.client_path)
+        return visible(super().get_queryset(request), user=request.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        return _form_for(super().get_form(request, obj, **kwargs), request.user)
+
+    def get_changelist_form(self, request, **kwargs):
+        return _form_for(super().get_changelist_form(request, **kwargs), request.user)
+
+    def get_list_filter(self, request):
+        return list(_visible_filters(self.model, super().get_list_filter(request)))
+
+    def has_add_permission(self, request, *args):
+        return may_write(self.model, user=request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_delete_permission(request, obj)
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404(f"{opts.verbose_name} {object_id} does not exist")
+
+
+class VisibleInline:
+    """The inline's rows and choices, scoped as VisibleAdmin scopes its page's."""
+
+    def get_queryset(self, request):
+        return visible(super().get_queryset(request), user=request.user)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, **{**kwargs, "form": _form_for(kwargs.get("form", self.form), request.user)})
+
+    def has_add_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_delete_permission(request, obj)
 
 
 def admin_extend(model, *, actions=(), readonly=(), filters=(), permissions=None) -> None:
@@ -67,7 +180,7 @@ def admin_extend(model, *, actions=(), readonly=(), filters=(), permissions=None
         model_admin.fields = [*model_admin.fields, *readonly]
 
 
-class ReadOnlyAdmin(ClientScopedAdmin):
+class ReadOnlyAdmin(VisibleAdmin):
     """Lineage rows are append-only: they are made by services, and shown here."""
 
     def has_add_permission(self, request, obj=None):
@@ -80,7 +193,7 @@ class ReadOnlyAdmin(ClientScopedAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(VisibleInline, admin.TabularInline):
     extra = 0
     can_delete = False
 
@@ -91,7 +204,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class ClientMembershipInline(admin.TabularInline):
+class ClientMembershipInline(VisibleInline, admin.TabularInline):
     model = ClientMembership
     extra = 0
     autocomplete_fields = ["user"]
@@ -99,16 +212,14 @@ class ClientMembershipInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(ClientScopedAdmin):
-    client_path = "id"
+class ClientAdmin(VisibleAdmin):
     inlines = [ClientMembershipInline]
-    list_display = ["name", "created_at"]
+    list_display = ["name", "shares_lineage", "created_at"]
     search_fields = ["name"]
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ClientScopedAdmin):
-    client_path = "client"
+class CampaignAdmin(VisibleAdmin):
     list_display = ["name", "client", "created_at"]
     list_filter = [("client", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "client__name"]
@@ -123,8 +234,7 @@ class PromptTemplateInline(ReadOnlyInline):
 
 
 @admin.register(Brief)
-class BriefAdmin(ClientScopedAdmin):
-    client_path = "campaign__client"
+class BriefAdmin(VisibleAdmin):
     list_display = ["title", "campaign", "content_type", "aspect", "palette_swatches", "created_at"]
     list_filter = ["content_type", ("campaign", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "notes", "campaign__name", "campaign__client__name"]
@@ -172,7 +282,7 @@ class ReferenceAddForm(forms.ModelForm):
         return cleaned
 
 
-class ImpactPanelAdmin(admin.ModelAdmin):
+class ImpactPanelAdmin(VisibleAdmin):
     """A change page that shows what its input went into: counts per client and brief, and the deliveries."""
 
     impact_of = None  # obj -> QuerySet[Version]
@@ -216,7 +326,7 @@ def impact_panel(versions) -> str:
 
 
 @admin.register(Reference)
-class ReferenceAdmin(ImpactPanelAdmin, ClientScopedAdmin):
+class ReferenceAdmin(ImpactPanelAdmin, VisibleAdmin):
     list_display = ["preview", "title", "brief", "width", "height", "format", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter), "format"]
     search_fields = ["title", "notes", "blob__sha256"]
@@ -278,7 +388,7 @@ class PromptTemplateForm(forms.ModelForm):
 
 
 @admin.register(PromptTemplate)
-class PromptTemplateAdmin(ClientScopedAdmin):
+class PromptTemplateAdmin(VisibleAdmin):
     list_display = ["name", "brief", "placeholder_list", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "text"]
@@ -386,14 +496,10 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
-class ImagesImportForm(forms.Form):
-    brief = forms.ModelChoiceField(queryset=Brief.objects.none())
+class ImagesImportForm(VisibleChoices, forms.Form):
+    brief = forms.ModelChoiceField(queryset=Brief.objects.select_related("campaign__client"))
     files = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
                               help_text="PNG, JPEG or WebP; several at once")
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["brief"].queryset = briefs_visible_to(user=user).select_related("campaign__client")
 
 
 class SamplerFilter(admin.SimpleListFilter):
@@ -410,7 +516,7 @@ class SamplerFilter(admin.SimpleListFilter):
 
 
 @admin.register(Version)
-class VersionAdmin(ClientScopedAdmin):
+class VersionAdmin(VisibleAdmin):
     list_display = ["preview", "id", "brief", "operation", "width", "height", "format", "seed", "status", "triage", "created_at"]
     list_display_links = ["preview", "id"]
     list_filter = ["status", "triage", ("brief__campaign__client", admin.RelatedOnlyFieldListFilter),
@@ -424,6 +530,12 @@ class VersionAdmin(ClientScopedAdmin):
                        "status", "triage", "created_at", "made_by"]
     fields = ["large_preview", "lineage_picture", "label", "brief", "blob", "width", "height", "format", "seed", "status",
               "triage", "made_by", "created_at"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not reads_lineage(user=request.user, brief=obj.brief):
+            return [name for name in fields if name not in ("lineage_picture", "made_by")]
+        return fields
 
     def has_add_permission(self, request):
         return False  # versions come from generation jobs and imports, never by hand
@@ -515,7 +627,6 @@ class VersionAdmin(ClientScopedAdmin):
 
 @admin.register(Blob)
 class BlobAdmin(ReadOnlyAdmin):
-    client_path = None
     list_display = ["sha256", "size", "media_type", "created_at"]
     list_filter = ["media_type"]
     search_fields = ["sha256"]
@@ -543,7 +654,6 @@ class DerivedFileAdmin(ReadOnlyAdmin):
 
 @admin.register(Used)
 class UsedAdmin(ReadOnlyAdmin):
-    client_path = "derivation__brief__campaign__client"
     list_display = ["derivation", "role", "position", "weight", "version", "reference", "prompt", "model_weights", "blob"]
     list_filter = ["role"]
     list_select_related = ["derivation", "version", "reference", "prompt", "model_weights", "blob"]
@@ -551,7 +661,6 @@ class UsedAdmin(ReadOnlyAdmin):
 
 @admin.register(Generated)
 class GeneratedAdmin(ReadOnlyAdmin):
-    client_path = "derivation__brief__campaign__client"
     list_display = ["derivation", "version", "role", "index"]
     list_filter = ["role"]
     list_select_related = ["derivation", "version"]

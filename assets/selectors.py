@@ -17,7 +17,17 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from assets import hooks
-from assets.models import Brief, Derivation, DerivedFile, Generated, ModelWeights, Prompt, Reference, Used, Version
+from assets.models import (
+    Brief,
+    Derivation,
+    DerivedFile,
+    Generated,
+    ModelWeights,
+    Prompt,
+    Reference,
+    Used,
+    Version,
+)
 
 _USED = Used._meta.db_table
 _GENERATED = Generated._meta.db_table
@@ -271,13 +281,15 @@ def versions_made_with(*, versions: QuerySet[Version], term: str, roles: tuple[s
 
 def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: bool) -> QuerySet[Version]:
     """Full-text match over prompts, negative prompts, notes and decision comments, best first (web-search syntax:
-    "quoted phrases", -excluded, or). Without `internal`, the studio's internal notes and comments are not searched."""
+    "quoted phrases", -excluded, or). Without `internal` (a client's search), the studio's internal notes and comments
+    are not searched, and the recipe only of clients the studio shares the lineage with."""
     query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
     if internal:
         matched = versions.filter(search__document=query)
         rank = SearchRank(F("search__document"), query)
     else:
-        matched = versions.filter(Q(search__recipe=query) | Q(search__discussion=query))
+        matched = versions.filter(Q(search__recipe=query, brief__campaign__client__shares_lineage=True)
+                                  | Q(search__discussion=query))
         rank = SearchRank(F("search__recipe"), query) + SearchRank(F("search__discussion"), query)
     return matched.annotate(rank=rank).order_by("-rank", "-id")
 

@@ -1,32 +1,53 @@
 from django import forms
 from django.conf import settings
-from django.db import transaction
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from assets.access import is_client_user
-from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_extend, thumbnail
+from assets.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    VisibleAdmin,
+    VisibleChoices,
+    admin_extend,
+    thumbnail,
+)
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, ModelWeights, Version
 from assets.rights import licences_expiring
-from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem, FocalPoint
+from delivery.models import (
+    DEFAULT_NAME_TEMPLATE,
+    ChannelPreset,
+    Delivery,
+    DeliveryItem,
+    FocalPoint,
+)
 from delivery.selectors import deliveries_inheriting
-from delivery.services.deliveries import OVERRIDE_PERMISSION, delivery_create, delivery_override
+from delivery.services.deliveries import (
+    OVERRIDE_PERMISSION,
+    delivery_create,
+    delivery_override,
+)
 from delivery.services.presets import preset_print_profile_set
 from generation.finishing_ops import print_profile_check
-from generation.services.finishing import mask_refine_create, matte_create, palette_snap_create, upscale_create, vectorise_create
-
-_VERSION_PATH = "version__brief__campaign__client"
+from generation.services.finishing import (
+    mask_refine_create,
+    matte_create,
+    palette_snap_create,
+    upscale_create,
+    vectorise_create,
+)
 
 
 def _action_form(modeladmin, request, queryset, *, form_class, title: str, note: str, apply):
     """An admin action with an intermediate form; `apply(item, cleaned)` runs per selected row."""
     if request.POST.get("confirm"):
-        form = form_class(request.POST)
+        form = form_class(request.POST, user=request.user)
         if form.is_valid():
             done = 0
             for item in queryset:
@@ -39,7 +60,7 @@ def _action_form(modeladmin, request, queryset, *, form_class, title: str, note:
                 modeladmin.message_user(request, f"{title}: queued for {done} item(s).", messages.SUCCESS)
             return None
     else:
-        form = form_class()
+        form = form_class(user=request.user)
     opts = modeladmin.model._meta
     context = {**modeladmin.admin_site.each_context(request), "title": title, "note": note, "items": queryset, "form": form,
                "action": request.POST.get("action"), "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": opts,
@@ -70,7 +91,7 @@ class ChannelPresetForm(forms.ModelForm):
 
 
 @admin.register(ChannelPreset)
-class ChannelPresetAdmin(admin.ModelAdmin):
+class ChannelPresetAdmin(VisibleAdmin):
     form = ChannelPresetForm
     list_display = ["slug", "name", "width", "height", "format", "quality", "colour_profile", "crop_rule", "kind", "section",
                     "background_colour", "position", "active"]
@@ -90,8 +111,7 @@ class ChannelPresetAdmin(admin.ModelAdmin):
 
 
 @admin.register(FocalPoint)
-class FocalPointAdmin(ClientScopedAdmin):
-    client_path = _VERSION_PATH
+class FocalPointAdmin(VisibleAdmin):
     list_display = ["version", "x", "y", "preview", "set_by", "updated_at"]
     raw_id_fields = ["version"]
     readonly_fields = ["preview", "set_by"]
@@ -133,7 +153,7 @@ def _checks(fact: dict) -> str:
     ) or "—"
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(VisibleChoices, forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
                              help_text="Why this delivery may go ahead although QC failed; recorded in the audit trail")
 
@@ -160,7 +180,6 @@ class LicenceExpiringFilter(admin.SimpleListFilter):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    client_path = _VERSION_PATH
     list_display = ["__str__", "master", "state", "progress", "override_reason", "created_by", "created_at", "bundle_link"]
     list_filter = ["state", LicenceExpiringFilter]
     list_select_related = ["version", "created_by"]
@@ -199,7 +218,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
                             apply=lambda delivery, data: delivery_override(delivery=delivery, reason=data["reason"], user=request.user))
 
 
-class DeliverForm(forms.Form):
+class DeliverForm(VisibleChoices, forms.Form):
     presets = forms.ModelMultipleChoiceField(queryset=ChannelPreset.objects.filter(active=True), widget=forms.CheckboxSelectMultiple,
                                              required=True)
     name_template = forms.CharField(initial=DEFAULT_NAME_TEMPLATE, max_length=200)
@@ -241,7 +260,7 @@ def upscale_for_hero(modeladmin, request, queryset):
             modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
 
 
-class MatteForm(forms.Form):
+class MatteForm(VisibleChoices, forms.Form):
     matting = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
                                      help_text="A registered ONNX matting model")
     model_family = forms.ChoiceField(choices=[("u2net", "U²-Net (320 px)"), ("isnet", "IS-Net (1024 px)"),
@@ -258,7 +277,7 @@ def remove_background(modeladmin, request, queryset):
                         apply=lambda version, data: matte_create(version=version, created_by=request.user, **data))
 
 
-class VectoriseForm(forms.Form):
+class VectoriseForm(VisibleChoices, forms.Form):
     colour_mode = forms.ChoiceField(choices=[("color", "colour"), ("binary", "black and white")], initial="color")
     mode = forms.ChoiceField(choices=[("spline", "spline"), ("polygon", "polygon"), ("none", "pixel")], initial="spline")
     filter_speckle = forms.IntegerField(initial=4, min_value=0, max_value=128, help_text="Drop patches under this size (px)")
@@ -272,7 +291,7 @@ def vectorise_versions(modeladmin, request, queryset):
                         apply=lambda version, data: vectorise_create(version=version, options=data, created_by=request.user))
 
 
-class RefineForm(forms.Form):
+class RefineForm(VisibleChoices, forms.Form):
     grow = forms.IntegerField(initial=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks the mask")
     feather = forms.FloatField(initial=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness in pixels")
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from assets.access import Access
 from assets.images import MEDIA_TYPES
 from assets.models.base import QueuedRun
 from assets.models.validators import validate_hex_colour
@@ -65,6 +66,8 @@ class ChannelPreset(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 
+    access = Access(everyone_reads=True, studio_wide_writes=True)
+
     class Meta:
         ordering = ["position", "slug"]
 
@@ -98,6 +101,8 @@ class FocalPoint(models.Model):
     y = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+
+    access = Access(client="version__brief__campaign__client")
 
     def __str__(self) -> str:
         return f"focal point of v{self.version_id} at ({self.x:.2f}, {self.y:.2f})"
@@ -134,6 +139,8 @@ class Delivery(QueuedRun):
     created_at = models.DateTimeField(auto_now_add=True)
     wall_seconds = models.FloatField(null=True, blank=True)
 
+    access = Access(client="version__brief__campaign__client", client_reads=True)
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
@@ -159,6 +166,8 @@ class DeliveryItem(models.Model):
     manifest_state = models.CharField(max_length=20)
     qc = models.JSONField(default=dict, blank=True)
 
+    access = Access(client="delivery__version__brief__campaign__client", client_reads=True)
+
     class Meta:
         ordering = ["delivery", "preset__position", "preset__slug"]
         constraints = [models.UniqueConstraint(fields=["delivery", "file_name"], name="delivery_file_name_once")]
@@ -172,6 +181,8 @@ class Fingerprint(models.Model):
 
     version = models.OneToOneField("assets.Version", on_delete=models.PROTECT, related_name="fingerprint")
     phash = models.BigIntegerField(db_index=True)
+
+    access = Access(client="version__brief__campaign__client")
 
     def __str__(self) -> str:
         return f"fingerprint of v{self.version_id}"

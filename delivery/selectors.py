@@ -10,17 +10,21 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.db.models.expressions import RawSQL
 
-from assets.access import scoped, versions_visible_to
+from assets.access import versions_visible_to, visible
 from assets.errors import ApplicationError
-from assets.images import ACCEPTED_MODES, extension_check, image_inspect
 from assets.imagehash import perceptual_hash
+from assets.images import ACCEPTED_MODES, extension_check, image_inspect
 from assets.models import Version
 from assets.rights import versions_inheriting
 from assets.services.blobs import blob_staged
 from delivery import provenance
 from delivery.keys import trust_anchors_problem
 from delivery.models import Delivery, DeliveryItem, Fingerprint
-from review.selectors import approval_attestation, approval_statement, version_final_approval
+from review.selectors import (
+    approval_attestation,
+    approval_statement,
+    version_final_approval,
+)
 
 # What Seed delivers, print files (TIFF, CMYK) included: a copy of any of them can be checked.
 VERIFY_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "TIFF")
@@ -48,7 +52,7 @@ class Verification:
 
 
 def deliveries_visible_to(*, user) -> QuerySet[Delivery]:
-    return scoped(Delivery.objects.select_related("version", "approval"), user=user, client_path="version__brief__campaign__client")
+    return visible(Delivery.objects.select_related("version", "approval"), user=user)
 
 
 def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:

@@ -7,14 +7,26 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from assets.access import briefs_visible_to, is_client_user
-from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, admin_extend, thumbnail
+from assets.access import is_client_user
+from assets.admin import (
+    ReadOnlyAdmin,
+    VisibleAdmin,
+    VisibleChoices,
+    admin_extend,
+    thumbnail,
+)
 from assets.errors import ApplicationError
-from assets.models import ModelWeights, PromptTemplate, Reference, Version
+from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
 from assets.params import SAMPLERS
 from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.selectors import job_summary
-from generation.services.grids import grid_cancel, grid_progress, grid_round_open, grid_sheet_make, grid_table
+from generation.services.grids import (
+    grid_cancel,
+    grid_progress,
+    grid_round_open,
+    grid_sheet_make,
+    grid_table,
+)
 from generation.services.jobs import (
     DEFAULT_IP_ADAPTER_SCALE,
     GENERATION_OPS,
@@ -40,8 +52,8 @@ def _parse_grid(text: str) -> dict[str, list[str]]:
     return grid
 
 
-class JobForm(forms.Form):
-    brief = forms.ModelChoiceField(queryset=None)
+class JobForm(VisibleChoices, forms.Form):
+    brief = forms.ModelChoiceField(queryset=Brief.objects.all())
     op = forms.ChoiceField(choices=[(op, op) for op in GENERATION_OPS], initial="txt2img", label="Operation")
     template = forms.ModelChoiceField(queryset=PromptTemplate.objects.select_related("brief"), required=False)
     values = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
@@ -78,10 +90,6 @@ class JobForm(forms.Form):
     ip_adapter_scale = forms.FloatField(required=False, min_value=0.0, max_value=2.0, initial=DEFAULT_IP_ADAPTER_SCALE,
                                         label="IP-Adapter scale")
 
-    def __init__(self, *args, briefs, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["brief"].queryset = briefs
-
     def clean_values(self):
         return _parse_grid(self.cleaned_data.get("values") or "")
 
@@ -117,7 +125,7 @@ class JobForm(forms.Form):
 
 
 @admin.register(GenerationJob)
-class GenerationJobAdmin(ClientScopedAdmin):
+class GenerationJobAdmin(VisibleAdmin):
     list_display = ["id", "brief", "op", "state", "progress", "outputs", "created_by", "created_at"]
     list_filter = ["op", ("brief", admin.RelatedOnlyFieldListFilter)]
     actions = ["cancel_jobs"]
@@ -138,7 +146,7 @@ class GenerationJobAdmin(ClientScopedAdmin):
         """The request form: validated by the job service, which writes nothing when anything is wrong."""
         if not self.has_add_permission(request) or is_client_user(user=request.user):
             raise PermissionDenied("you may not start generation jobs")
-        form = JobForm(request.POST or None, request.FILES or None, briefs=briefs_visible_to(user=request.user))
+        form = JobForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 job = form.job_create(request.user)
@@ -195,7 +203,6 @@ class GenerationJobAdmin(ClientScopedAdmin):
 
 @admin.register(ReproductionRun)
 class ReproductionRunAdmin(ReadOnlyAdmin):
-    client_path = "version__brief__campaign__client"
     list_display = ["id", "version", "state", "verdict", "distance", "differs", "record", "created_at"]
     list_filter = ["state"]
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from assets.access import LINEAGE, Access
 from assets.models.base import QueuedRun
 
 
@@ -22,6 +23,8 @@ class GenerationJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -34,6 +37,8 @@ class JobBatch(models.Model):
     derivation = models.OneToOneField("assets.Derivation", on_delete=models.PROTECT, related_name="job_batch")
     index = models.PositiveSmallIntegerField()
     values = models.JSONField(default=dict, blank=True)
+
+    access = Access(client="job__brief__campaign__client", client_reads=LINEAGE)
 
     class Meta:
         ordering = ["job", "index"]
@@ -60,6 +65,8 @@ class ReproductionRun(QueuedRun):
 
     run_kind = "reproduction"
 
+    access = Access(client="version__brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -79,6 +86,8 @@ class GridJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -91,6 +100,8 @@ class GridCell(models.Model):
     job = models.OneToOneField(GenerationJob, on_delete=models.PROTECT, related_name="grid_cell")
     position = models.PositiveIntegerField()
     coords = models.JSONField(help_text="[x, y, z] indexes into the axes' values")
+
+    access = Access(client="grid__brief__campaign__client", client_reads=LINEAGE)
 
     class Meta:
         ordering = ["grid", "position"]

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -12,22 +12,36 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import is_client_user
-from assets.admin import ClientScopedAdmin, ReadOnlyAdmin, thumbnail
+from assets.admin import ReadOnlyAdmin, VisibleAdmin, thumbnail
 from assets.errors import ApplicationError
 from assets.models import Version
 from review import admin_brief, admin_outreach  # noqa: F401 (their admin classes and panels register on import)
 from review.models import (
-    Approval, AuditEvent, ChecklistItem, ChecklistTick, Decision, Rating, ReviewRound, RoundVersion,
+    Approval,
+    AuditEvent,
+    ChecklistItem,
+    ChecklistTick,
+    Decision,
+    Rating,
+    ReviewRound,
+    RoundVersion,
 )
 from review.selectors import (
-    current_decisions, invitees_by_round, note_state, open_notes_by_version, previous_counterparts, recipe_diff, result_label,
-    round_invitees, round_results, rounds_visible_to, rounds_waiting_on, waiting_on_text,
+    current_decisions,
+    invitees_by_round,
+    note_state,
+    open_notes_by_version,
+    previous_counterparts,
+    recipe_diff,
+    result_label,
+    round_invitees,
+    round_results,
+    rounds_waiting_on,
+    waiting_on_text,
 )
 from review.services.invitations import invitation_viewed
 from review.services.rounds import decision_record, round_close, round_open
 from review.workspace import workspace_data
-
-_ROUND_PATH = "review_round__brief__campaign__client"
 
 
 def _pinned_preview(version, decisions, size=768, display=420) -> str:
@@ -99,17 +113,12 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReviewRound)
-class ReviewRoundAdmin(admin.ModelAdmin):
+class ReviewRoundAdmin(VisibleAdmin):
     list_display = ["__str__", "stage", "status", "deadline", "waiting_on", "workspace_link", "sign_off_link"]
     list_filter = [AttentionFilter, "stage", "status", ("brief", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["brief__title", "title"]
     actions = ["close_rounds"]
 
-    def get_queryset(self, request):
-        return rounds_visible_to(user=request.user)
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(f"review round {object_id} does not exist")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -260,14 +269,10 @@ class DecisionCommentForm(forms.Form):
 class RoundVersionAdmin(ReadOnlyAdmin):
     """The sign-off desk: select versions of a round and approve, request changes or reject them."""
 
-    client_path = _ROUND_PATH
     list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result", "workspace"]
     list_filter = [("review_round", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["version", "review_round__brief"]
     actions = ["approve", "approve_with_changes", "request_changes", "reject"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(review_round__in=rounds_visible_to(user=request.user))
 
     def has_decide_permission(self, request):
         return request.user.has_perm("review.add_decision")
@@ -340,25 +345,19 @@ class RoundVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    client_path = _ROUND_PATH
     list_display = ["id", "version", "review_round", "author_name", "verdict", "comment", "internal", "created_at"]
     list_filter = ["verdict", "internal"]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.filter(internal=False, review_round__stage=ReviewRound.Stage.CLIENT) if is_client_user(user=request.user) else queryset
 
 
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdmin):
-    client_path = _ROUND_PATH
     list_display = ["version", "review_round", "final", "sha256", "approved_by", "created_at"]
     list_filter = ["final"]
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    client_path = None  # the trail is internal: client users see none of it
     list_display = ["id", "kind", "actor", "share_link", "object_type", "object_id", "created_at", "short_hash"]
     list_filter = ["kind", "object_type"]
     search_fields = ["=object_id", "hash"]
@@ -369,19 +368,17 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Rating)
-class RatingAdmin(ClientScopedAdmin):
-    client_path = "version__brief__campaign__client"
+class RatingAdmin(VisibleAdmin):
     list_display = ["version", "reviewer", "stars", "updated_at"]
     list_filter = ["stars"]
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(ClientScopedAdmin):
+class ChecklistItemAdmin(VisibleAdmin):
     list_display = ["label", "brief", "position", "active"]
     list_filter = ["active", ("brief", admin.RelatedOnlyFieldListFilter)]
 
 
 @admin.register(ChecklistTick)
-class ChecklistTickAdmin(ClientScopedAdmin):
-    client_path = "version__brief__campaign__client"
+class ChecklistTickAdmin(VisibleAdmin):
     list_display = ["version", "item", "checked", "reviewer", "updated_at"]

@@ -5,13 +5,18 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from assets.admin import ClientScopedAdmin, ReadOnlyAdmin
+from assets.admin import ReadOnlyAdmin, VisibleAdmin
 from assets.errors import ApplicationError
-from review.models import Notification, NotificationPreference, ReviewPolicy, ShareLink, WebhookDelivery, WebhookEndpoint
+from review.models import (
+    Notification,
+    NotificationPreference,
+    ReviewPolicy,
+    ShareLink,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from review.services.notifications import webhook_secret_rotate
 from review.services.share_links import share_link_create, share_link_revoke
-
-_ROUND_PATH = "review_round__brief__campaign__client"
 
 
 class ShareLinkAddForm(forms.ModelForm):
@@ -34,8 +39,7 @@ class ShareLinkAddForm(forms.ModelForm):
 
 
 @admin.register(ShareLink)
-class ShareLinkAdmin(ClientScopedAdmin):
-    client_path = "review_round__brief__campaign__client"
+class ShareLinkAdmin(VisibleAdmin):
     list_display = ["__str__", "review_round", "expires_at", "revoked_at", "can_decide", "last_used_at"]
     list_filter = ["can_decide"]
     actions = ["revoke"]
@@ -73,8 +77,7 @@ class ShareLinkAdmin(ClientScopedAdmin):
 
 
 @admin.register(ReviewPolicy)
-class ReviewPolicyAdmin(ClientScopedAdmin):
-    client_path = "brief__campaign__client"
+class ReviewPolicyAdmin(VisibleAdmin):
     list_display = ["brief", "automate_stages", "checklist_before_approval", "reason_for_changes", "client_round_days"]
 
 
@@ -93,7 +96,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(VisibleAdmin):
     """Producers set anyone's; everyone else sees and sets their own (also `PUT /api/me/notifications/`)."""
 
     list_display = ["user", "mode"]
@@ -126,7 +129,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(VisibleAdmin):
     """The secret is shown once, when it is issued (on adding, or by "Rotate secret"); afterwards only masked."""
 
     list_display = ["url", "client", "active", "consecutive_failures", "disabled_at"]

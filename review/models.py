@@ -5,9 +5,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from assets.access import Access
 from assets.errors import ApplicationError
 from assets.models.base import QueuedRun
 from review.webhook_security import webhook_url_check
+
 
 def _user_or_link(user_field: str) -> Q:
     """Exactly one author: a signed-in user, or a guest behind a share link."""
@@ -25,6 +27,8 @@ class Rating(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ratings")
     stars = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(5)])
     updated_at = models.DateTimeField(auto_now=True)
+
+    access = Access(client="version__brief__campaign__client")
 
     class Meta:
         constraints = [
@@ -44,6 +48,8 @@ class ChecklistItem(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 
+    access = Access(client="brief__campaign__client")
+
     class Meta:
         ordering = ["brief", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["brief", "label"], name="checklist_label_once_per_brief")]
@@ -58,6 +64,8 @@ class ChecklistTick(models.Model):
     checked = models.BooleanField()
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+
+    access = Access(client="version__brief__campaign__client")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "item"], name="tick_once_per_item")]
@@ -96,6 +104,8 @@ class ReviewRound(models.Model):
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    access = Access(client="brief__campaign__client", client_reads=Q(stage="client"))
+
     class Meta:
         ordering = ["brief", "number"]
         constraints = [models.UniqueConstraint(fields=["brief", "number"], name="round_number_once_per_brief")]
@@ -120,6 +130,8 @@ class RoundReviewer(models.Model):
     decides = models.BooleanField(default=True, help_text="Off: the invitee follows the round and comments, but does not decide")
     invited_at = models.DateTimeField(default=timezone.now)
     first_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    access = Access(client="review_round__brief__campaign__client")
 
     class Meta:
         db_table = "review_reviewround_reviewers"
@@ -151,6 +163,8 @@ class ReviewPolicy(models.Model):
                                     help_text="Client reviewers without an account: each gets a share link by e-mail")
     client_round_days = models.PositiveSmallIntegerField(default=3, help_text="Deadline of an automatic client round")
 
+    access = Access(client="brief__campaign__client")
+
     class Meta:
         verbose_name_plural = "review policies"
 
@@ -165,6 +179,8 @@ class RoundVersion(models.Model):
     version = models.ForeignKey("assets.Version", on_delete=models.PROTECT, related_name="round_items")
     position = models.PositiveSmallIntegerField(default=0)
     client_name = models.CharField(max_length=200, blank=True, help_text="What the client sees instead of internal ids")
+
+    access = Access(client="review_round__brief__campaign__client", client_reads=Q(review_round__stage="client"))
 
     class Meta:
         ordering = ["review_round", "position", "id"]
@@ -197,6 +213,8 @@ class Decision(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="review_round__brief__campaign__client", client_reads=Q(review_round__stage="client", internal=False))
+
     class Meta:
         ordering = ["review_round", "version", "id"]
         indexes = [models.Index(fields=["review_round", "version", "reviewer"])]
@@ -222,6 +240,8 @@ class Pin(models.Model):
     h = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     note = models.CharField(max_length=500, blank=True)
 
+    access = Access(client="decision__review_round__brief__campaign__client", client_reads=Q(decision__review_round__stage="client", decision__internal=False))
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -241,6 +261,8 @@ class Approval(models.Model):
     final = models.BooleanField(help_text="A client-stage approval: what delivery accepts")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="version__brief__campaign__client", client_reads=Q(review_round__stage="client"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -266,6 +288,8 @@ class ShareLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    access = Access(client="review_round__brief__campaign__client")
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -286,6 +310,8 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    access = Access()  # the trail spans every client
+
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
@@ -302,6 +328,8 @@ class NotificationPreference(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference")
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IMMEDIATE)
+
+    access = Access(owner="user")
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_mode_display()}"
@@ -336,6 +364,8 @@ class Notification(QueuedRun):
     digest = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="digested",
                                help_text="The digest message that carried this one")
 
+    access = Access(client="review_round__brief__campaign__client")
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state"], name="review_noti_state_idx")]
@@ -357,6 +387,8 @@ class WebhookEndpoint(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="client")
 
     def __str__(self) -> str:
         return self.url
@@ -388,6 +420,8 @@ class WebhookDelivery(QueuedRun):
 
     run_kind = "webhook"
 
+    access = Access(client="endpoint__client")
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
@@ -417,6 +451,8 @@ class Note(models.Model):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     fixed_by = models.ForeignKey("assets.Derivation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                  help_text="The inpaint queued by \"fix this region\"")
+
+    access = Access(client="version__brief__campaign__client", client_reads=Q(review_round__stage="client", internal=False))
 
     class Meta:
         ordering = ["review_round", "version", "id"]

@@ -7,11 +7,19 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from assets.access import client_users_among, is_client_user, scoped
+from assets.access import client_users_among, visible
 from assets.models import Brief, Derivation, Phase, Version
 from assets.selectors import ancestors_among, lineage_graph, version_ancestry
 from review.cycles import cycles_of
-from review.models import Approval, Decision, Note, ReviewPolicy, ReviewRound, RoundReviewer, RoundVersion
+from review.models import (
+    Approval,
+    Decision,
+    Note,
+    ReviewPolicy,
+    ReviewRound,
+    RoundReviewer,
+    RoundVersion,
+)
 
 Verdict = Decision.Verdict
 UNDECIDED = "undecided"
@@ -62,11 +70,7 @@ def approval_statement(attestation: dict) -> str:
 
 def rounds_visible_to(*, user) -> QuerySet[ReviewRound]:
     """Client users see client-stage rounds of their own clients only."""
-    rounds = scoped(ReviewRound.objects.select_related("brief__campaign__client"), user=user,
-                    client_path="brief__campaign__client")
-    if is_client_user(user=user):
-        rounds = rounds.filter(stage=ReviewRound.Stage.CLIENT)
-    return rounds
+    return visible(ReviewRound.objects.select_related("brief__campaign__client"), user=user)
 
 
 def current_decisions(*, review_round: ReviewRound, for_client: bool = False) -> list[Decision]:

@@ -1,7 +1,7 @@
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from assets.access import is_client_user, scoped
+from assets.access import is_client_user, may_write, visible
 
 
 class ModelWritePermission(BasePermission):
@@ -16,7 +16,7 @@ class ModelWritePermission(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         model = view.write_model or view.get_queryset().model
-        return request.user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")
+        return may_write(model, user=request.user) and request.user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")
 
 
 def internal_only(request, permission: str) -> None:
@@ -25,10 +25,10 @@ def internal_only(request, permission: str) -> None:
         raise PermissionDenied(f"you need the {permission} permission for this")
 
 
-def visible_row(request, model, pk, *, client_path: str = "brief__campaign__client"):
+def visible_row(request, model, pk):
     """The row `pk` of `model` if the caller may see it. Otherwise a 404 worded as for a row that does not exist, so a
     row of another client cannot be told from a missing one."""
-    found = scoped(model.objects.filter(pk=pk), user=request.user, client_path=client_path).first()
+    found = visible(model.objects.filter(pk=pk), user=request.user).first()
     if found is None:
         raise NotFound(f"{model.__name__.lower()} {pk} does not exist")
     return found

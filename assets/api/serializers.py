@@ -1,8 +1,21 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from assets.models import (Brief, Campaign, Client, Derivation, DerivedFile, Licence, ModelWeights, Prompt, PromptTemplate, Reference,
-                           ReproducibilityCheck, Version)
+from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
+from assets.models import (
+    Brief,
+    Campaign,
+    Client,
+    Derivation,
+    DerivedFile,
+    Licence,
+    ModelWeights,
+    Prompt,
+    PromptTemplate,
+    Reference,
+    ReproducibilityCheck,
+    Version,
+)
 
 
 class ImageUrlsMixin(serializers.Serializer):
@@ -17,19 +30,20 @@ class ImageUrlsMixin(serializers.Serializer):
         return reverse("blob-thumbnail", args=[obj.blob_id, 256])
 
 
-class ClientSerializer(serializers.ModelSerializer):
+class ClientSerializer(VisibleModelSerializer):
     class Meta:
         model = Client
-        fields = ["id", "name", "created_at"]
+        fields = ["id", "name", "shares_lineage", "created_at"]
+        read_only_fields = ["shares_lineage"]
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(VisibleModelSerializer):
     class Meta:
         model = Campaign
         fields = ["id", "client", "name", "created_at"]
 
 
-class BriefSerializer(serializers.ModelSerializer):
+class BriefSerializer(VisibleModelSerializer):
     client = serializers.IntegerField(source="campaign.client_id", read_only=True)
 
     class Meta:
@@ -40,7 +54,7 @@ class BriefSerializer(serializers.ModelSerializer):
 
 
 class BriefCreateSerializer(serializers.Serializer):
-    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    campaign = VisibleRelatedField(queryset=Campaign.objects.all())
     title = serializers.CharField(max_length=200)
     palette = serializers.ListField(child=serializers.CharField(max_length=7), required=False, default=list)
     aspect = serializers.CharField(max_length=9, required=False, default="1:1")
@@ -52,14 +66,14 @@ class BriefCreateSerializer(serializers.Serializer):
     ai_training = serializers.ChoiceField(choices=Brief.AiUse.choices, required=False, default=Brief.AiUse.NOT_ALLOWED)
 
 
-class ReferenceSerializer(ImageUrlsMixin, serializers.ModelSerializer):
+class ReferenceSerializer(ImageUrlsMixin, VisibleModelSerializer):
     class Meta:
         model = Reference
         fields = ["id", "brief", "title", "notes", "width", "height", "format", "sha256", "image_url",
                   "thumbnail_url", "created_at"]
 
 
-class DerivedFileSerializer(serializers.ModelSerializer):
+class DerivedFileSerializer(VisibleModelSerializer):
     sha256 = serializers.CharField(source="blob_id", read_only=True)
     media_type = serializers.CharField(source="blob.media_type", read_only=True)
     made_by = serializers.CharField(source="derivation.op", read_only=True, allow_null=True, default=None)
@@ -75,19 +89,19 @@ class DerivedFileSerializer(serializers.ModelSerializer):
 
 
 class MaskUploadSerializer(serializers.Serializer):
-    source = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), help_text="The version the mask belongs to")
+    source = VisibleRelatedField(queryset=Version.objects.all(), help_text="The version the mask belongs to")
     file = serializers.FileField(help_text="PNG or WebP the version's size, white where the subject is (or its alpha)")
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class ReferenceCreateSerializer(serializers.Serializer):
-    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    brief = VisibleRelatedField(queryset=Brief.objects.all())
     image = serializers.FileField(help_text="PNG, JPEG or WebP")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class PromptTemplateSerializer(serializers.ModelSerializer):
+class PromptTemplateSerializer(VisibleModelSerializer):
     class Meta:
         model = PromptTemplate
         fields = ["id", "brief", "name", "text", "negative_text", "placeholders", "created_at"]
@@ -99,26 +113,26 @@ class PromptRenderSerializer(serializers.Serializer):
     values = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="{placeholder: text}")
 
 
-class PromptSerializer(serializers.ModelSerializer):
+class PromptSerializer(VisibleModelSerializer):
     class Meta:
         model = Prompt
         fields = ["id", "brief", "template", "text", "negative_text", "values", "digest", "created_at"]
 
 
-class ModelWeightsSerializer(serializers.ModelSerializer):
+class ModelWeightsSerializer(VisibleModelSerializer):
     class Meta:
         model = ModelWeights
         fields = ["id", "kind", "architecture", "name", "source_name", "source_version", "sha256", "short_hash",
                   "size", "format", "files", "notes", "created_at"]
 
 
-class DerivationSummarySerializer(serializers.ModelSerializer):
+class DerivationSummarySerializer(VisibleModelSerializer):
     class Meta:
         model = Derivation
         fields = ["id", "op", "phase", "state"]
 
 
-class VersionSerializer(ImageUrlsMixin, serializers.ModelSerializer):
+class VersionSerializer(ImageUrlsMixin, VisibleModelSerializer):
     derivation = DerivationSummarySerializer(source="generated_by.derivation", read_only=True)
 
     class Meta:
@@ -128,21 +142,21 @@ class VersionSerializer(ImageUrlsMixin, serializers.ModelSerializer):
 
 
 class VersionImportSerializer(serializers.Serializer):
-    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    brief = VisibleRelatedField(queryset=Brief.objects.all())
     image = serializers.FileField(help_text="PNG, JPEG or WebP")
-    parents = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), many=True, required=False, default=list)
-    references = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), many=True, required=False, default=list)
-    pool_versions = serializers.PrimaryKeyRelatedField(
+    parents = VisibleRelatedField(queryset=Version.objects.all(), many=True, required=False, default=list)
+    references = VisibleRelatedField(queryset=Reference.objects.all(), many=True, required=False, default=list)
+    pool_versions = VisibleRelatedField(
         queryset=Version.objects.all(), many=True, required=False, default=list,
         help_text="Versions from the client's other briefs reused as references (the 'maybe later' pool)",
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    licences = serializers.PrimaryKeyRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
+    licences = VisibleRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
                                                   help_text="Licences the imported file comes under")
 
 
-class DerivationSerializer(serializers.ModelSerializer):
+class DerivationSerializer(VisibleModelSerializer):
     class Meta:
         model = Derivation
         fields = ["id", "brief", "op", "phase", "params", "environment", "state", "error", "progress_step",
@@ -202,17 +216,17 @@ class ImpactSerializer(serializers.Serializer):
 
 
 class ImagesImportSerializer(serializers.Serializer):
-    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    brief = VisibleRelatedField(queryset=Brief.objects.all())
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False, max_length=100,
                                   help_text="PNG, JPEG or WebP files from AUTOMATIC1111, ComfyUI, InvokeAI, Fooocus or anywhere")
-    licences = serializers.PrimaryKeyRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
+    licences = VisibleRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
                                                   help_text="Licences that cover every imported file")
 
 
-class LicenceSerializer(serializers.ModelSerializer):
-    model_weights = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.all(), many=True, required=False)
-    references = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), many=True, required=False)
-    versions = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), many=True, required=False,
+class LicenceSerializer(VisibleModelSerializer):
+    model_weights = VisibleRelatedField(queryset=ModelWeights.objects.all(), many=True, required=False)
+    references = VisibleRelatedField(queryset=Reference.objects.all(), many=True, required=False)
+    versions = VisibleRelatedField(queryset=Version.objects.all(), many=True, required=False,
                                                   help_text="Imported images only")
 
     class Meta:
@@ -239,7 +253,7 @@ class RightsProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class ReproducibilityCheckSerializer(serializers.ModelSerializer):
+class ReproducibilityCheckSerializer(VisibleModelSerializer):
     class Meta:
         model = ReproducibilityCheck
         fields = ["id", "verdict", "cause", "detail", "distance", "fingerprint_diff", "reproduced_sha256", "trigger",

@@ -5,42 +5,58 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from assets import rights, selectors
-from assets.access import is_client_user, scoped, versions_visible_to
+from assets.access import is_client_user, reads_lineage, versions_visible_to, visible
+from assets.api import serializers as s
 from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission, visible_row
-from assets.api import serializers as s
-from assets.models import Brief, Campaign, Client, Derivation, DerivedFile, Licence, ModelWeights, Prompt, PromptTemplate, Reference, Used, Version
+from assets.models import (
+    Brief,
+    Campaign,
+    Client,
+    Derivation,
+    DerivedFile,
+    Licence,
+    ModelWeights,
+    Prompt,
+    PromptTemplate,
+    Reference,
+    Used,
+    Version,
+)
+from assets.services.briefs import (
+    brief_create,
+    campaign_create,
+    client_create,
+    reference_create,
+)
 from assets.services.derived_files import mask_upload
-from assets.services.briefs import brief_create, campaign_create, client_create, reference_create
 from assets.services.licences import licence_save
 from assets.services.prompts import prompt_render, prompt_template_create
 from assets.services.recipe_imports import images_import
 from assets.services.versions import version_import
 
 
-class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Lists and details, restricted to the caller's clients (others' rows are 404, not 403)."""
-
-    client_path: str | None = "brief__campaign__client"
-    permission_classes = [ModelWritePermission]
-    write_model = None  # set per action when it creates another model than the viewset's
+class VisibleQuerysetMixin:
+    """Every row a viewset serves, lists and details alike, is one the model's access lets the caller read
+    (others' rows are 404, not 403)."""
 
     def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.client_path is None:
-            return queryset
-        return scoped(queryset, user=self.request.user, client_path=self.client_path)
+        return visible(super().get_queryset(), user=self.request.user)
+
+
+class ReadViewSet(VisibleQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [ModelWritePermission]
+    write_model = None  # set per action when it creates another model than the viewset's
 
 
 class ClientViewSet(mixins.CreateModelMixin, ReadViewSet):
     queryset = Client.objects.all()
     serializer_class = s.ClientSerializer
-    client_path = "id"
     search_fields = ["name"]
 
     def perform_create(self, serializer):
@@ -50,7 +66,6 @@ class ClientViewSet(mixins.CreateModelMixin, ReadViewSet):
 class CampaignViewSet(mixins.CreateModelMixin, ReadViewSet):
     queryset = Campaign.objects.select_related("client")
     serializer_class = s.CampaignSerializer
-    client_path = "client"
     filterset_fields = ["client"]
     search_fields = ["name"]
 
@@ -69,7 +84,6 @@ class BriefFilter(filters.FilterSet):
 class BriefViewSet(ReadViewSet):
     queryset = selectors.briefs_list()
     serializer_class = s.BriefSerializer
-    client_path = "campaign__client"
     filterset_class = BriefFilter
     search_fields = ["title", "notes"]
     impact_selector = staticmethod(lambda reference: selectors.versions_using_reference(reference=reference))
@@ -77,7 +91,7 @@ class BriefViewSet(ReadViewSet):
 
     @extend_schema(request=s.BriefCreateSerializer, responses={201: s.BriefSerializer})
     def create(self, request):
-        data = s.BriefCreateSerializer(data=request.data)
+        data = s.BriefCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         brief = brief_create(**data.validated_data, created_by=request.user)
         return Response(s.BriefSerializer(brief).data, status=status.HTTP_201_CREATED)
@@ -106,7 +120,7 @@ class ReferenceViewSet(ImpactMixin, ReadViewSet):
 
     @extend_schema(request=s.ReferenceCreateSerializer, responses={201: s.ReferenceSerializer})
     def create(self, request):
-        data = s.ReferenceCreateSerializer(data=request.data)
+        data = s.ReferenceCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         reference = reference_create(brief=values["brief"], source=values["image"], title=values["title"],
@@ -124,7 +138,7 @@ class DerivedFileViewSet(ReadViewSet):
 
     @extend_schema(request={"multipart/form-data": s.MaskUploadSerializer}, responses={201: s.DerivedFileSerializer})
     def create(self, request):
-        data = s.MaskUploadSerializer(data=request.data)
+        data = s.MaskUploadSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         version = visible_row(request, Version, values["source"].pk)
@@ -157,7 +171,7 @@ class PromptTemplateViewSet(mixins.CreateModelMixin, ReadViewSet):
     @extend_schema(request=s.PromptRenderSerializer, responses={201: s.PromptSerializer})
     @action(detail=True, methods=["post"], write_model=Prompt)
     def render(self, request, pk=None):
-        data = s.PromptRenderSerializer(data=request.data)
+        data = s.PromptRenderSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         prompt = prompt_render(template=self.get_object(), values=data.validated_data["values"])
         return Response(s.PromptSerializer(prompt).data, status=status.HTTP_201_CREATED)
@@ -175,13 +189,9 @@ class ModelWeightsViewSet(ImpactMixin, ReadViewSet):
     queryset = ModelWeights.objects.all()
     serializer_class = s.ModelWeightsSerializer
     # The studio's model registry is not client data, but client users have no business in it.
-    client_path = None
     filterset_fields = ["kind", "architecture", "format", "sha256"]
     search_fields = ["name", "source_name"]
     impact_selector = staticmethod(lambda weights: selectors.versions_using_model_weights(weights=weights))
-
-    def get_queryset(self):
-        return ModelWeights.objects.none() if is_client_user(user=self.request.user) else super().get_queryset()
 
 
 class LicenceViewSet(ImpactMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadViewSet):
@@ -189,13 +199,9 @@ class LicenceViewSet(ImpactMixin, mixins.CreateModelMixin, mixins.UpdateModelMix
 
     queryset = Licence.objects.prefetch_related("model_weights", "references", "versions")
     serializer_class = s.LicenceSerializer
-    client_path = None
     filterset_fields = ["commercial_use", "spdx_id"]
     search_fields = ["name", "spdx_id", "attribution"]
     impact_selector = staticmethod(lambda licence: rights.versions_inheriting(licences=[licence.pk]))
-
-    def get_queryset(self):
-        return Licence.objects.none() if is_client_user(user=self.request.user) else super().get_queryset()
 
     def perform_create(self, serializer):
         serializer.instance = licence_save(values=dict(serializer.validated_data), actor=self.request.user)
@@ -255,10 +261,17 @@ class VersionViewSet(ReadViewSet):
     ordering_fields = ["created_at", "id"]
     parser_classes = [JSONParser, StrictMultiPartParser, FormParser]
 
+    def _with_lineage(self) -> Version:
+        """The version, for those who may read how it was made; for a client without lineage sharing, not found."""
+        version = self.get_object()
+        if not reads_lineage(user=self.request.user, brief=version.brief):
+            raise NotFound(f"the lineage of version {version.pk} is not shared with you")
+        return version
+
     @extend_schema(request=s.VersionImportSerializer, responses={201: s.VersionSerializer})
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[StrictMultiPartParser, FormParser])
     def import_file(self, request):
-        data = s.VersionImportSerializer(data=request.data)
+        data = s.VersionImportSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         version = version_import(
@@ -272,7 +285,7 @@ class VersionViewSet(ReadViewSet):
     @action(detail=False, methods=["post"], url_path="import-images", parser_classes=[StrictMultiPartParser, FormParser])
     def import_images(self, request):
         """Images from other tools with the recipe their metadata holds: a report per file, 400 when none imports."""
-        data = s.ImagesImportSerializer(data=request.data)
+        data = s.ImagesImportSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         reports = images_import(brief=data.validated_data["brief"], sources=data.validated_data["files"],
                                 licences=data.validated_data["licences"],
@@ -285,14 +298,14 @@ class VersionViewSet(ReadViewSet):
     @extend_schema(responses=s.LineageSerializer)
     @action(detail=True, methods=["get"])
     def lineage(self, request, pk=None):
-        return Response(selectors.lineage_graph(version=self.get_object()).as_dict())
+        return Response(selectors.lineage_graph(version=self._with_lineage()).as_dict())
 
     @extend_schema(responses=s.RightsSerializer)
     @action(detail=True, methods=["get"])
     def rights(self, request, pk=None):
         """The licences the version inherits from its whole ancestry, what they forbid today, and whether it still
         reproduces."""
-        version = self.get_object()
+        version = self._with_lineage()
         inherited = rights.version_rights(version=version)
         latest = rights.reproducibility_latest(version=version)
         return Response({
@@ -306,7 +319,7 @@ class VersionViewSet(ReadViewSet):
     @action(detail=True, methods=["get"])
     def reproducibility(self, request, pk=None):
         """Every check of the reproducibility watch on this version, newest first."""
-        checks = self.get_object().reproducibility_checks.all()[:100]
+        checks = self._with_lineage().reproducibility_checks.all()[:100]
         return Response(s.ReproducibilityCheckSerializer(checks, many=True).data)
 
     @extend_schema(responses=s.VersionSerializer(many=True))

@@ -1,5 +1,7 @@
 from django.db import models
 
+from assets.access import Access
+
 from .validators import validate_sha256
 
 
@@ -10,6 +12,8 @@ class Blob(models.Model):
     size = models.BigIntegerField()
     media_type = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access()  # shared by content: readable through a visible version or reference
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from assets.access import LINEAGE, Access
+
 from .base import AppendOnlyModel
 from .validators import validate_aspect, validate_hex_colour
 
@@ -10,7 +12,11 @@ DEFAULT_NEGATIVE_PROMPT = "text, watermark, extra limbs, mushy face"
 
 class Client(models.Model):
     name = models.CharField(max_length=200, unique=True)
+    shares_lineage = models.BooleanField(
+        default=False, help_text="The client's reviewers may also read prompts, jobs and derivations of its briefs")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="id", client_reads=True, studio_wide_writes=True)
 
     class Meta:
         ordering = ["name"]
@@ -24,6 +30,8 @@ class Campaign(models.Model):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="campaigns")
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="client", client_reads=True)
 
     class Meta:
         ordering = ["client__name", "name"]
@@ -70,6 +78,8 @@ class Brief(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="campaign__client", client_reads=True)
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["campaign", "title"], name="brief_unique_title_per_campaign")]
@@ -98,6 +108,8 @@ class Reference(AppendOnlyModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="brief__campaign__client", client_reads=True)
+
     class Meta:
         ordering = ["brief", "id"]
         constraints = [models.UniqueConstraint(fields=["brief", "blob"], name="reference_once_per_brief")]
@@ -119,6 +131,8 @@ class PromptTemplate(AppendOnlyModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["brief", "id"]
 
@@ -136,6 +150,8 @@ class Prompt(AppendOnlyModel):
     values = models.JSONField(default=dict, blank=True)
     digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="brief__campaign__client", client_reads=LINEAGE)
 
     class Meta:
         ordering = ["brief", "id"]

@@ -6,6 +6,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
+from assets.access import LINEAGE, Access
+
 from .base import AppendOnlyModel, QueuedRun
 
 
@@ -73,6 +75,8 @@ class Derivation(AppendOnlyModel, QueuedRun):
     wall_seconds = models.FloatField(null=True, blank=True)
     gpu_seconds = models.FloatField(null=True, blank=True)
 
+    access = Access(client="brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["brief", "phase"]), models.Index(fields=["state"])]
@@ -110,6 +114,8 @@ class Version(AppendOnlyModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     triage = models.CharField(max_length=20, choices=Triage.choices, default=Triage.UNTRIAGED)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="brief__campaign__client", client_reads=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -160,6 +166,8 @@ class Used(AppendOnlyModel):
     blob = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by",
                              help_text="Raw bytes with no entity of their own: a mask, a LUT file, a font.")
 
+    access = Access(client="derivation__brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["derivation", "role", "position"]
         verbose_name_plural = "used edges"
@@ -201,6 +209,8 @@ class Generated(AppendOnlyModel):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.OUTPUT)
     index = models.PositiveSmallIntegerField(default=0)
 
+    access = Access(client="derivation__brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["derivation", "index"]
         verbose_name_plural = "generated edges"
@@ -237,6 +247,8 @@ class DerivedFile(AppendOnlyModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(client="brief__campaign__client", client_reads=LINEAGE)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["source", "kind"])]
@@ -262,6 +274,8 @@ class VersionSearch(models.Model):
     discussion = SearchVectorField(null=True)
     discussion_internal = SearchVectorField(null=True)
     document = SearchVectorField(null=True, editable=False)  # GENERATED ALWAYS AS (all three) STORED
+
+    access = Access(client="version__brief__campaign__client")
 
     class Meta:
         indexes = [GinIndex(fields=["document"], name="versionsearch_document_gin")]

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from assets.access import LINEAGE, Access
+
 from .base import AppendOnlyModel
 
 
@@ -22,6 +24,8 @@ class Licence(models.Model):
                                       help_text="Imported images (files made outside Seed) under these terms")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    access = Access(scoped_reads=True, studio_wide_writes=True)
 
     class Meta:
         ordering = ["name"]
@@ -63,6 +67,8 @@ class ReproducibilityCheck(AppendOnlyModel):
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     wall_seconds = models.FloatField()
     checked_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(client="version__brief__campaign__client", client_reads=LINEAGE)
 
     class Meta:
         ordering = ["-checked_at", "-id"]

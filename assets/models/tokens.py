@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from assets.access import Access
+
 
 class ApiToken(models.Model):
     """A key for the API, given out once: only its sha256 is kept, so a copy of the database signs nobody in.
@@ -14,6 +16,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    access = Access(owner="user")
 
     class Meta:
         ordering = ["-created_at"]

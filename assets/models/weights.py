@@ -1,5 +1,7 @@
 from django.db import models
 
+from assets.access import Access
+
 from .base import AppendOnlyModel
 from .validators import validate_sha256
 
@@ -48,6 +50,8 @@ class ModelWeights(AppendOnlyModel):
     scale = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(scoped_reads=True, studio_wide_writes=True)
 
     class Meta:
         ordering = ["kind", "name"]

@@ -1,5 +1,7 @@
 from django.db import models
 
+from assets.access import Access
+
 
 class WorkerProcess(models.Model):
     """A worker process of a django-q2 cluster, as it last reported itself: what `seed_status` lists per cluster.
@@ -14,6 +16,8 @@ class WorkerProcess(models.Model):
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField()
     ready_seconds = models.FloatField(null=True, blank=True, help_text="From spawn to taking tasks (the ML stack's load)")
+
+    access = Access()
 
     class Meta:
         ordering = ["cluster", "host", "pid"]

@@ -1,20 +1,21 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.models import ModelWeights, Operation, Version
-from generation.finishing import FINISHING_OPS
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem
 from generation.api.serializers import JSONValueField
+from generation.finishing import FINISHING_OPS
 
 
-class PresetSerializer(serializers.ModelSerializer):
+class PresetSerializer(VisibleModelSerializer):
     class Meta:
         model = ChannelPreset
         fields = ["id", "slug", "name", "width", "height", "format", "quality", "colour_profile", "crop_rule", "kind", "section",
                   "background_colour", "min_delta_e", "print_width_mm", "min_ppi", "position", "active"]
 
 
-class DeliveryItemSerializer(serializers.ModelSerializer):
+class DeliveryItemSerializer(VisibleModelSerializer):
     preset = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     sha256 = serializers.CharField(source="version.blob_id", read_only=True)
 
@@ -24,7 +25,7 @@ class DeliveryItemSerializer(serializers.ModelSerializer):
                   "manifest_bytes", "qc"]
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(VisibleModelSerializer):
     presets = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     items = DeliveryItemSerializer(many=True, read_only=True)
     bundle_url = serializers.SerializerMethodField()
@@ -40,7 +41,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 
 class DeliveryCreateSerializer(serializers.Serializer):
-    version = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all())
+    version = VisibleRelatedField(queryset=Version.objects.all())
     presets = serializers.ListField(child=serializers.SlugField(), required=False, allow_empty=False,
                                     help_text="Preset slugs; all active presets when left out")
     name_template = serializers.CharField(default=DEFAULT_NAME_TEMPLATE, max_length=200)
@@ -97,7 +98,7 @@ class FinishingCreateSerializer(serializers.Serializer):
 
 
 class MatteCreateSerializer(serializers.Serializer):
-    matting = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
+    matting = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
                                                  help_text="A registered ONNX matting model (kind matting)")
     model_family = serializers.ChoiceField(choices=["u2net", "isnet", "birefnet"], default="u2net",
                                            help_text="How the model wants its input: U²-Net 320 px, IS-Net or BiRefNet 1024 px")
@@ -126,7 +127,7 @@ class VectoriseCreateSerializer(serializers.Serializer):
 class UpscaleCreateSerializer(serializers.Serializer):
     target_width = serializers.IntegerField(min_value=1, max_value=65536)
     target_height = serializers.IntegerField(min_value=1, max_value=65536)
-    upscaler = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.UPSCALER),
+    upscaler = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.UPSCALER),
                                                   required=False, allow_null=True)
 
 

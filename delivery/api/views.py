@@ -46,7 +46,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=s.DeliveryCreateSerializer, responses={201: s.DeliverySerializer})
     def create(self, request):
         internal_only(request, "delivery.add_delivery")
-        data = s.DeliveryCreateSerializer(data=request.data)
+        data = s.DeliveryCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
         version = get_object_or_404(versions_visible_to(user=request.user), pk=v["version"].pk)
@@ -66,7 +66,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def override(self, request, pk=None):
         internal_only(request, "delivery.override_qc")
         delivery = self.get_object()
-        data = s.OverrideSerializer(data=request.data)
+        data = s.OverrideSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         delivery_override(delivery=delivery, reason=data.validated_data["reason"], user=request.user)
         return Response(s.DeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data)
@@ -90,7 +90,7 @@ class VerifyView(APIView):
 
     @extend_schema(request={"multipart/form-data": s.VerifySerializer}, responses=s.VerificationSerializer)
     def post(self, request):
-        data = s.VerifySerializer(data=request.data)
+        data = s.VerifySerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         if upload.size > settings.SEED_MAX_UPLOAD_BYTES:
@@ -116,7 +116,7 @@ class VersionFinishingView(_VersionFinishingView):
                    responses={201: s.FinishingSerializer})
     def post(self, request, pk):
         version = self.version(request, pk)
-        data = s.FinishingCreateSerializer(data=request.data)
+        data = s.FinishingCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
         params = v.get("params") or {}
@@ -139,7 +139,7 @@ class VersionUpscaleView(_VersionFinishingView):
     @extend_schema(request=s.UpscaleCreateSerializer, responses={201: s.FinishingSerializer})
     def post(self, request, pk):
         version = self.version(request, pk)
-        data = s.UpscaleCreateSerializer(data=request.data)
+        data = s.UpscaleCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
         return self.created(upscale_create(version=version, target_width=v["target_width"], target_height=v["target_height"],
@@ -150,7 +150,7 @@ class VersionPaletteSnapView(_VersionFinishingView):
     @extend_schema(request=s.PaletteSnapSerializer, responses={201: s.FinishingSerializer})
     def post(self, request, pk):
         version = self.version(request, pk)
-        data = s.PaletteSnapSerializer(data=request.data)
+        data = s.PaletteSnapSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         return self.created(palette_snap_create(version=version, created_by=request.user, **data.validated_data))
 
@@ -160,7 +160,7 @@ class VersionMatteView(_VersionFinishingView):
     def post(self, request, pk):
         """Background removal: a cut-out version (PNG with alpha) and its mask (a derived file) once the worker ran."""
         version = self.version(request, pk)
-        data = s.MatteCreateSerializer(data=request.data)
+        data = s.MatteCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         return self.created(matte_create(version=version, created_by=request.user, **data.validated_data))
 
@@ -170,7 +170,7 @@ class VersionVectoriseView(_VersionFinishingView):
     def post(self, request, pk):
         """Raster to SVG with vtracer; the SVG is a derived file, downloaded as an attachment."""
         version = self.version(request, pk)
-        data = s.VectoriseCreateSerializer(data=request.data)
+        data = s.VectoriseCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         return self.created(vectorise_create(version=version, options=data.validated_data, created_by=request.user))
 
@@ -181,6 +181,6 @@ class MaskRefineView(_VersionFinishingView):
         """A new mask from a recorded one, grown or shrunk and feathered."""
         internal_only(request, "assets.add_derivation")
         mask = visible_row(request, DerivedFile, pk)
-        data = s.MaskRefineSerializer(data=request.data)
+        data = s.MaskRefineSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         return self.created(mask_refine_create(mask=mask, created_by=request.user, **data.validated_data))

@@ -5,8 +5,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.imagehash import RERUN_VERDICTS
-from assets.models import Brief, DerivedFile, ModelWeights, PromptTemplate, Reference, Version
+from assets.models import (
+    Brief,
+    DerivedFile,
+    ModelWeights,
+    PromptTemplate,
+    Reference,
+    Version,
+)
 from generation.models import GenerationJob, ReproductionRun
 
 
@@ -37,36 +45,36 @@ def _ids_of(value, model):
 
 
 class LoraSerializer(serializers.Serializer):
-    weights = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA))
+    weights = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA))
     weight = serializers.FloatField(default=0.8)
 
 
 class JobCreateSerializer(serializers.Serializer):
-    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
+    brief = VisibleRelatedField(queryset=Brief.objects.all())
     op = serializers.ChoiceField(choices=["txt2img", "img2img", "inpaint", "outpaint", "controlnet"], default="txt2img")
-    base_model = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
-    template = serializers.PrimaryKeyRelatedField(queryset=PromptTemplate.objects.all(), required=False, allow_null=True)
+    base_model = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
+    template = VisibleRelatedField(queryset=PromptTemplate.objects.all(), required=False, allow_null=True)
     values_grid = JSONValueField(required=False, help_text='{placeholder: [value, …]}: one batch per combination')
     prompt = serializers.CharField(required=False, allow_blank=True, default="", help_text="Instead of a template")
     negative_prompt = serializers.CharField(required=False, allow_null=True, default=None)
     loras = JSONValueField(required=False, help_text='[{"weights": id, "weight": 0.8}, …]')
     params = JSONValueField(required=False, help_text="sampler, steps, cfg, seed, batch_size, width, height, strength …")
-    init_version = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
-    init_reference = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
-    control_version = serializers.PrimaryKeyRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
-    control_reference = serializers.PrimaryKeyRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
-    controlnet = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET),
+    init_version = VisibleRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
+    init_reference = VisibleRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
+    control_version = VisibleRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
+    control_reference = VisibleRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
+    controlnet = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET),
                                                     required=False, allow_null=True)
-    vae = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
+    vae = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
                                              required=False, allow_null=True, help_text="Replace the base model's VAE")
     mask = serializers.FileField(required=False, help_text="Inpaint mask (white = change), the init image's size")
-    mask_file = serializers.PrimaryKeyRelatedField(queryset=DerivedFile.objects.filter(kind=DerivedFile.Kind.MASK), required=False,
+    mask_file = VisibleRelatedField(queryset=DerivedFile.objects.filter(kind=DerivedFile.Kind.MASK), required=False,
                                                    allow_null=True, help_text="Instead of `mask`: a recorded mask (a matte's, "
                                                    "an uploaded or refined one) of the init version")
-    ip_adapter = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER),
+    ip_adapter = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER),
                                                     required=False, allow_null=True,
                                                     help_text="Image prompts: with `image_encoder`, and a colour lock or style references")
-    image_encoder = serializers.PrimaryKeyRelatedField(
+    image_encoder = VisibleRelatedField(
         queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER), required=False, allow_null=True)
     colour_lock = serializers.BooleanField(default=False, help_text="The brief's palette as a guide image for the IP-Adapter")
     style_references = JSONValueField(required=False, help_text="[reference id, …]: mood-board images that condition the image")
@@ -75,7 +83,7 @@ class JobCreateSerializer(serializers.Serializer):
                                               help_text="How strongly the image prompts steer (0.6 when not given)")
 
     def validate_loras(self, value):
-        items = LoraSerializer(data=value or [], many=True)
+        items = LoraSerializer(data=value or [], many=True, context=self.context)
         items.is_valid(raise_exception=True)
         return items.validated_data
 
@@ -131,7 +139,7 @@ class BatchSerializer(serializers.Serializer):
     outputs = OutputSerializer(source="derivation.generated.all", many=True)
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(VisibleModelSerializer):
     batches = BatchSerializer(many=True, read_only=True)
     summary = serializers.SerializerMethodField()
 
@@ -150,7 +158,7 @@ class ReproductionRequestSerializer(serializers.Serializer):
     threads = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256)
 
 
-class ReproductionRunSerializer(serializers.ModelSerializer):
+class ReproductionRunSerializer(VisibleModelSerializer):
     class Meta:
         model = ReproductionRun
         fields = ["id", "version", "record", "threads", "state", "result", "error", "recorded_version", "created_at", "finished_at"]
@@ -166,19 +174,19 @@ class RegenerationAttemptSerializer(serializers.Serializer):
 
 
 class GridCreateSerializer(serializers.Serializer):
-    brief = serializers.PrimaryKeyRelatedField(queryset=Brief.objects.all())
-    base_model = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
+    brief = VisibleRelatedField(queryset=Brief.objects.all())
+    base_model = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
     prompt = serializers.CharField(max_length=5000)
     negative_prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
     loras = JSONValueField(required=False, help_text='[{"weights": id, "weight": 0.8}, …]')
-    vae = serializers.PrimaryKeyRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
+    vae = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
                                              required=False, allow_null=True)
     params = JSONValueField(required=False, help_text="the shared recipe: sampler, steps, cfg, seed, width, height")
     axes = JSONValueField(help_text='X first, up to 3: [{"kind": "cfg|steps|seed|sampler|model|vae|lora_weight|prompt_sr", '
                                     '"values": […], "lora": id (lora_weight)}]')
 
     def validate_loras(self, value):
-        items = LoraSerializer(data=value or [], many=True)
+        items = LoraSerializer(data=value or [], many=True, context=self.context)
         items.is_valid(raise_exception=True)
         return items.validated_data
 

@@ -6,13 +6,18 @@ from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import briefs_visible_to, scoped, versions_visible_to
+from assets.access import briefs_visible_to, versions_visible_to, visible
 from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import internal_only, visible_row
 from generation.api import serializers as s
 from generation.comfyui import comfyui_workflow
 from generation.models import GenerationJob, GridJob, ReproductionRun
-from generation.services.grids import grid_cancel, grid_create, grid_round_open, grid_sheet_make
+from generation.services.grids import (
+    grid_cancel,
+    grid_create,
+    grid_round_open,
+    grid_sheet_make,
+)
 from generation.services.imported import imported_regenerate, regeneration_attempts
 from generation.services.jobs import (
     DEFAULT_IP_ADAPTER_SCALE,
@@ -37,12 +42,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self):
         jobs = GenerationJob.objects.prefetch_related("batches__derivation__generated__version")
-        return scoped(jobs, user=self.request.user, client_path="brief__campaign__client")
+        return visible(jobs, user=self.request.user)
 
     @extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer})
     def create(self, request):
         internal_only(request, "generation.add_generationjob")
-        data = s.JobCreateSerializer(data=request.data)
+        data = s.JobCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
         brief = get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk)
@@ -78,12 +83,12 @@ class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_fields = ["brief"]
 
     def get_queryset(self):
-        return scoped(GridJob.objects.all(), user=self.request.user, client_path="brief__campaign__client")
+        return visible(GridJob.objects.all(), user=self.request.user)
 
     @extend_schema(request=s.GridCreateSerializer, responses={201: s.GridSerializer})
     def create(self, request):
         internal_only(request, "generation.add_generationjob")
-        data = s.GridCreateSerializer(data=request.data)
+        data = s.GridCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
         grid = grid_create(
@@ -124,7 +129,7 @@ class VersionRegenerateView(APIView):
     def post(self, request, pk):
         internal_only(request, "generation.add_generationjob")
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
-        data = s.RegenerateSerializer(data=request.data)
+        data = s.RegenerateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         job = generation_job_regenerate(version=version, params=data.validated_data.get("params"),
                                         lora_weights=data.validated_data.get("lora_weights"), created_by=request.user)
@@ -163,7 +168,7 @@ class VersionReproduceView(APIView):
     def post(self, request, pk):
         internal_only(request, "generation.add_reproductionrun")
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
-        data = s.ReproductionRequestSerializer(data=request.data)
+        data = s.ReproductionRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         run = reproduction_request(version=version, record=data.validated_data["record"],
                                    threads=data.validated_data.get("threads"), requested_by=request.user)
@@ -175,4 +180,4 @@ class ReproductionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     filterset_fields = ["version", "state"]
 
     def get_queryset(self):
-        return scoped(ReproductionRun.objects.all(), user=self.request.user, client_path="version__brief__campaign__client")
+        return visible(ReproductionRun.objects.all(), user=self.request.user)

@@ -2,12 +2,21 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.models import Version
-from review.models import ChecklistItem, Decision, Note, NotificationPreference, Pin, ReviewRound, ShareLink
+from review.models import (
+    ChecklistItem,
+    Decision,
+    Note,
+    NotificationPreference,
+    Pin,
+    ReviewRound,
+    ShareLink,
+)
 from review.selectors import note_state, round_invitees, waiting_on_text
 
 
-class PinSerializer(serializers.ModelSerializer):
+class PinSerializer(VisibleModelSerializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     class Meta:
@@ -16,7 +25,7 @@ class PinSerializer(serializers.ModelSerializer):
         extra_kwargs = {"w": {"required": False, "default": 0.0}, "h": {"required": False, "default": 0.0}}
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(VisibleModelSerializer):
     pins = PinSerializer(many=True, read_only=True)
     author = serializers.CharField(source="author_name", read_only=True)
 
@@ -44,7 +53,7 @@ class InviteeSerializer(serializers.Serializer):
     waiting_seconds = serializers.FloatField(allow_null=True, help_text="How long the round has waited on them; null once decided")
 
 
-class RoundSerializer(serializers.ModelSerializer):
+class RoundSerializer(VisibleModelSerializer):
     versions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     reviewers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     invitees = serializers.SerializerMethodField()
@@ -72,9 +81,9 @@ class RoundCreateSerializer(serializers.Serializer):
     brief = serializers.IntegerField()
     versions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     stage = serializers.ChoiceField(choices=ReviewRound.Stage.choices)
-    reviewers = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), many=True, required=False, default=list,
+    reviewers = VisibleRelatedField(queryset=get_user_model().objects.all(), many=True, required=False, default=list,
                                                    help_text="Users who decide")
-    commenters = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), many=True, required=False,
+    commenters = VisibleRelatedField(queryset=get_user_model().objects.all(), many=True, required=False,
                                                     default=list, help_text="Users who follow and comment but do not decide")
     guests = serializers.ListField(child=serializers.EmailField(), required=False, default=list,
                                    help_text="Client reviewers without an account; each gets a share link by e-mail")
@@ -83,7 +92,7 @@ class RoundCreateSerializer(serializers.Serializer):
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class ShareLinkSerializer(serializers.ModelSerializer):
+class ShareLinkSerializer(VisibleModelSerializer):
     class Meta:
         model = ShareLink
         fields = ["id", "review_round", "label", "expires_at", "revoked_at", "can_decide", "created_at", "last_used_at"]
@@ -115,7 +124,7 @@ class RatingSerializer(serializers.Serializer):
     stars = serializers.IntegerField(min_value=0, max_value=5)
 
 
-class ChecklistItemSerializer(serializers.ModelSerializer):
+class ChecklistItemSerializer(VisibleModelSerializer):
     class Meta:
         model = ChecklistItem
         fields = ["id", "label", "position", "active"]
@@ -142,7 +151,7 @@ class NotificationPreferenceSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=NotificationPreference.Mode.choices)
 
 
-class NoteReplySerializer(serializers.ModelSerializer):
+class NoteReplySerializer(VisibleModelSerializer):
     author = serializers.CharField(source="author_name", read_only=True)
 
     class Meta:
@@ -150,7 +159,7 @@ class NoteReplySerializer(serializers.ModelSerializer):
         fields = ["id", "author", "text", "markup", "created_at"]
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(VisibleModelSerializer):
     author = serializers.CharField(source="author_name", read_only=True)
     resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     mentions = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)

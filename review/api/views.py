@@ -9,16 +9,35 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import briefs_visible_to, is_client_user, scoped, versions_visible_to
+from assets.access import (
+    briefs_visible_to,
+    is_client_user,
+    versions_visible_to,
+    visible,
+)
 from assets.api.serializers import DerivedFileSerializer, VersionSerializer
 from assets.models import Version
 from review.api import serializers as s
 from review.contact_sheet import contact_sheet_pdf, contact_sheet_render
 from review.cycles import cycles_csv, cycles_of
 from review.models import ChecklistItem, Note, NotificationPreference, ShareLink
-from review.selectors import (brief_cycle_stats, current_decisions, invitees_by_round, maybe_later_pool, notes_open_on,
-                              recipe_diff, round_notes, rounds_visible_to)
-from review.services.curation import checklist_ensure, checklist_item_add, checklist_tick, rating_set, versions_triage
+from review.selectors import (
+    brief_cycle_stats,
+    current_decisions,
+    invitees_by_round,
+    maybe_later_pool,
+    notes_open_on,
+    recipe_diff,
+    round_notes,
+    rounds_visible_to,
+)
+from review.services.curation import (
+    checklist_ensure,
+    checklist_item_add,
+    checklist_tick,
+    rating_set,
+    versions_triage,
+)
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add, note_fix, note_mask_save, note_resolve
 from review.services.notifications import notification_preference_set
@@ -62,7 +81,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=s.RoundCreateSerializer, responses={201: s.RoundSerializer})
     def create(self, request):
         _require(request, "review.add_reviewround")
-        data = s.RoundCreateSerializer(data=request.data)
+        data = s.RoundCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         brief = _visible_brief(request, values["brief"])
@@ -86,7 +105,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if request.method == "GET":
             return Response(s.DecisionSerializer(current_decisions(review_round=review_round, for_client=client), many=True).data)
         _require(request, "review.add_decision")
-        data = s.DecisionCreateSerializer(data=request.data)
+        data = s.DecisionCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         decision = decision_record(
@@ -104,7 +123,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if request.method == "GET":
             return Response(s.NoteSerializer(round_notes(review_round=review_round, for_client=client), many=True,
                                              context={"for_client": client}).data)
-        data = s.NoteCreateSerializer(data=request.data)
+        data = s.NoteCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if "version" not in values:
@@ -142,7 +161,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"], url_path="share-links")
     def share_links(self, request, pk=None):
         _require(request, "review.add_sharelink")
-        data = s.ShareLinkCreateSerializer(data=request.data)
+        data = s.ShareLinkCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         link, token = share_link_create(review_round=self.get_object(), expires=data.validated_data["expires"],
                                         created_by=request.user, label=data.validated_data["label"],
@@ -156,9 +175,7 @@ class ShareLinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_fields = ["review_round"]
 
     def get_queryset(self):
-        if is_client_user(user=self.request.user):
-            return ShareLink.objects.none()
-        return scoped(ShareLink.objects.all(), user=self.request.user, client_path="review_round__brief__campaign__client")
+        return visible(ShareLink.objects.all(), user=self.request.user)
 
     @extend_schema(request=None, responses=s.ShareLinkSerializer)
     @action(detail=True, methods=["post"])
@@ -171,7 +188,7 @@ class VersionRatingView(APIView):
     @extend_schema(request=s.RatingSerializer, responses=s.RatingSerializer)
     def post(self, request, pk):
         _require(request, "review.add_rating")
-        data = s.RatingSerializer(data=request.data)
+        data = s.RatingSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         rating = rating_set(version=_visible_version(request, pk), reviewer=request.user, stars=data.validated_data["stars"])
         return Response({"stars": rating.stars})
@@ -181,7 +198,7 @@ class VersionChecklistView(APIView):
     @extend_schema(request=s.TickSerializer, responses=s.TickSerializer)
     def post(self, request, pk):
         _require(request, "review.add_checklisttick")
-        data = s.TickSerializer(data=request.data)
+        data = s.TickSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         version = _visible_version(request, pk)
         item = get_object_or_404(ChecklistItem, pk=data.validated_data["item"], brief=version.brief)
@@ -193,7 +210,7 @@ class VersionTriageView(APIView):
     @extend_schema(request=s.TriageSerializer, responses=s.TriageSerializer)
     def post(self, request):
         _require(request, "assets.change_version")
-        data = s.TriageSerializer(data=request.data)
+        data = s.TriageSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         versions = [_visible_version(request, pk) for pk in data.validated_data["versions"]]
         versions_triage(versions=versions, triage=data.validated_data["triage"], actor=request.user)
@@ -215,7 +232,7 @@ class BriefChecklistView(APIView):
     @extend_schema(request=s.ChecklistItemSerializer, responses={201: s.ChecklistItemSerializer})
     def post(self, request, pk):
         _require(request, "review.add_checklistitem")
-        data = s.ChecklistItemSerializer(data=request.data)
+        data = s.ChecklistItemSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         item = checklist_item_add(brief=_visible_brief(request, pk), label=data.validated_data["label"])
         return Response(s.ChecklistItemSerializer(item).data, status=status.HTTP_201_CREATED)
@@ -283,7 +300,7 @@ class MyNotificationsView(APIView):
 
     @extend_schema(request=s.NotificationPreferenceSerializer, responses=s.NotificationPreferenceSerializer)
     def put(self, request):
-        data = s.NotificationPreferenceSerializer(data=request.data)
+        data = s.NotificationPreferenceSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         preference = notification_preference_set(user=request.user, mode=data.validated_data["mode"])
         return Response({"mode": preference.mode})
@@ -295,8 +312,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NoteSerializer
 
     def get_queryset(self):
-        notes = Note.objects.filter(review_round__in=rounds_visible_to(user=self.request.user))
-        return notes.filter(internal=False) if is_client_user(user=self.request.user) else notes
+        return visible(Note.objects.all(), user=self.request.user)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "for_client": is_client_user(user=self.request.user)}
@@ -305,7 +321,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def replies(self, request, pk=None):
         parent = self.get_object()
-        data = s.NoteCreateSerializer(data=request.data)
+        data = s.NoteCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         reply = note_add(review_round=parent.review_round, version=parent.version, text=data.validated_data["text"],
                          markup=data.validated_data["markup"], author=request.user, parent=parent)
@@ -316,7 +332,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def fix(self, request, pk=None):
         """Fix this region: an inpaint job of the area the note's markup encloses."""
         note = self.get_object()
-        data = s.NoteFixSerializer(data=request.data)
+        data = s.NoteFixSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         fixed = note_fix(note=note, user=request.user, prompt_text=data.validated_data["prompt"],
                          feather=data.validated_data["feather"])
@@ -326,7 +342,7 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def mask(self, request, pk=None):
         """Keep the region the note's markup encloses as a mask of its version (for inpaint and composite layers)."""
-        data = s.NoteMaskSerializer(data=request.data)
+        data = s.NoteMaskSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         saved = note_mask_save(note=self.get_object(), user=request.user, feather=data.validated_data["feather"])
         return Response(DerivedFileSerializer(saved).data, status=status.HTTP_201_CREATED)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, Operation, Version
+from assets.models import Client, Derivation, Operation, Version
 from delivery.models import ChannelPreset, Delivery, DeliveryItem
 from delivery.provenance import manifest_read
 from delivery.services.deliveries import delivery_create, delivery_override
@@ -96,6 +96,10 @@ def test_the_impact_of_a_lora_reaches_every_version_and_delivery_made_from_it(pe
     assert (brief["brief"], brief["versions"], brief["deliveries"]) == (people["brief"].pk, 2, 1)
     assert body["clients"][0]["name"] == "Aurora Soda Co." and body["deliveries_total"] == 1
     prompt = master.generated_by.derivation.used.get(role="prompt").prompt
+    assert api_as(people["producer"]).get(f"/api/prompts/{prompt.pk}/impact/").json()["versions_total"] == 2
+    # The recipe is the studio's: a client reads a prompt's impact only where the studio shares the lineage with it.
+    assert api_as(people["client"]).get(f"/api/prompts/{prompt.pk}/impact/").status_code == 404
+    Client.objects.filter(pk=people["brief"].campaign.client_id).update(shares_lineage=True)
     assert api_as(people["client"]).get(f"/api/prompts/{prompt.pk}/impact/").json()["versions_total"] == 2
     assert api_as(people["client"]).get(f"/api/model-weights/{lora.pk}/impact/").status_code == 404
 

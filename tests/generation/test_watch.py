@@ -18,7 +18,11 @@ from assets.services.versions import version_import
 from generation.reproduce import version_reproduce
 from generation.services.finishing import palette_snap_create
 from generation.services.jobs import LoraSpec, generation_job_create
-from generation.services.watch import current_environment, reproducibility_watch, watch_plan
+from generation.services.watch import (
+    current_environment,
+    reproducibility_watch,
+    watch_plan,
+)
 from review.models import Notification
 from review.roles import PRODUCER, roles_ensure
 from tests.factories import image_file, make_brief, member, with_triggers_off
@@ -143,12 +147,18 @@ def test_a_new_environment_makes_every_master_due_and_its_drift_is_named(tiny, r
     changed = _watch_in_a_process(media_root, ATEN_CPU_CAPABILITY="default")
     assert changed["checked"] == 1 and changed["environment_digest"] != first["environment_digest"]
     latest = ReproducibilityCheck.objects.filter(version=master).first()
-    assert (latest.trigger, latest.verdict, latest.cause) == ("environment", "perceptual_match", "environment")
     recorded = master.generated_by.derivation.environment["cpu_capability"]
+    assert latest.trigger == "environment"
     assert latest.fingerprint_diff == [{"field": "cpu_capability", "recorded": recorded, "current": "DEFAULT"}]
-    assert latest.distance <= 4 and latest.reproduced_sha256 != master.blob_id
-    notice = Notification.objects.get(kind="reproducibility", recipient=producer)
-    assert "cpu_capability" in notice.text
+    # Whether the portable kernels move a pixel of this small recipe depends on the CPU and the pinned thread count:
+    # either the same bytes, or a drift that the verdict and the producer's notice put down to the kernels.
+    if latest.reproduced_sha256 == master.blob_id:
+        assert latest.verdict == "bit_identical"
+        assert not Notification.objects.filter(kind="reproducibility", recipient=producer).exists()
+    else:
+        assert (latest.verdict, latest.cause) == ("perceptual_match", "environment") and latest.distance <= 4
+        notice = Notification.objects.get(kind="reproducibility", recipient=producer)
+        assert "cpu_capability" in notice.text
 
 
 @pytest.mark.django_db

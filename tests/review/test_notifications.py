@@ -15,8 +15,16 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from review.models import (
-    AuditEvent, ChecklistItem, Decision, Notification, NotificationPreference, ReviewPolicy, ReviewRound, RoundReviewer,
-    ShareLink, WebhookDelivery, WebhookEndpoint,
+    AuditEvent,
+    ChecklistItem,
+    Decision,
+    Notification,
+    NotificationPreference,
+    ReviewPolicy,
+    ReviewRound,
+    RoundReviewer,
+    ShareLink,
+    WebhookDelivery,
 )
 from review.selectors import round_invitees, rounds_waiting_on, waiting_on_text
 from review.services.curation import checklist_ensure, checklist_tick

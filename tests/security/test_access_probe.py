@@ -18,12 +18,27 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assets.models import Derivation, Generated, Licence, Prompt, PromptTemplate, ReproducibilityCheck, Used
+from assets.models import (
+    Derivation,
+    Generated,
+    Licence,
+    Prompt,
+    PromptTemplate,
+    ReproducibilityCheck,
+    Used,
+)
 from assets.services.briefs import reference_create
 from assets.services.derived_files import mask_upload
 from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, GridCell, GridJob, ReproductionRun
-from review.models import Approval, AuditEvent, ChecklistTick, Decision, Rating, RoundVersion
+from review.models import (
+    Approval,
+    AuditEvent,
+    ChecklistTick,
+    Decision,
+    Rating,
+    RoundVersion,
+)
 from review.services.curation import checklist_item_add, checklist_tick, rating_set
 from review.services.notes import note_add, note_resolve
 from review.services.rounds import decision_record, round_open
@@ -33,6 +48,7 @@ from tests.factories import image_file
 pytestmark = pytest.mark.django_db
 
 SECRET = "aurora-confidential"
+STUDIO_SECRET = "studio-only"
 # Routes with no client data behind them: anyone signed in may read them.
 PUBLIC_API = {"api-root", "api-token", "schema", "swagger-ui", "verify", "channelpreset-list", "channelpreset-detail"}
 # Routes that read and write only the caller's own row (tested where they are defined): nothing of Aurora's to probe.
@@ -64,7 +80,8 @@ def aurora(cast, tiny):
     delivery = Delivery.objects.create(version=version, approval=approval, state=Delivery.State.SUCCEEDED, folder="1",
                                        bundle_name="aurora.zip", created_by=alice)
     FocalPoint.objects.create(version=version, x=0.3, y=0.6)
-    licence = Licence.objects.create(name=f"{SECRET} licence", commercial_use=False, attribution=SECRET)
+    licence = Licence.objects.create(name=f"{STUDIO_SECRET} licence", commercial_use=False, attribution=STUDIO_SECRET)
+    licence.versions.add(version)
     licence.model_weights.add(tiny["lora_a"])
     ReproducibilityCheck.objects.create(version=version, verdict="drifted", detail=SECRET, environment_digest="0" * 64,
                                         trigger="schedule", wall_seconds=1.0)
@@ -90,7 +107,9 @@ def aurora(cast, tiny):
         "modelweights": [tiny["base"].pk, tiny["lora_a"].pk],
         "licence": [licence.pk],
         "derivedfile": [mask.pk],
-        "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id, tiny["base"].sha256, tiny["lora_a"].sha256],
+        "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id],
+        # The studio's registry: no client's business, though a producer scoped to one client works with it.
+        "studio_markers": [tiny["base"].sha256, tiny["lora_a"].sha256, STUDIO_SECRET],
     }
 
 
@@ -154,9 +173,9 @@ def admin_probes(world):
                     yield _fill(route, {key: object_id for key in names}), pattern.name, "detail"
 
 
-def _no_leak(body: bytes, world, where: str) -> None:
+def _no_leak(body: bytes, world, where: str, *, studio_rows_hidden: bool = True) -> None:
     text = body.decode("utf-8", "replace")
-    for marker in world["markers"]:
+    for marker in world["markers"] + (world["studio_markers"] if studio_rows_hidden else []):
         assert marker not in text, f"{where} shows {marker!r}"
 
 
@@ -220,3 +239,192 @@ def test_nobody_signed_in_is_sent_to_the_admin_login(aurora):
         response = anonymous.get(path)
         assert response.status_code in (302, 403, 404), path
         _no_leak(response.content, aurora, path)
+
+
+# Discovery: every writable related field of every serializer, every admin form (and inline), every form class.
+
+APPS = ("assets", "generation", "review", "delivery")
+
+
+def _ours(cls) -> bool:
+    return cls.__module__.split(".")[0] in APPS
+
+
+def _subclasses(base):
+    from importlib import import_module
+
+    get_resolver().url_patterns  # every view, and so every serializer and form they use, is imported
+    for app in APPS:
+        import_module(f"{app}.api.serializers")
+        import_module(f"{app}.admin")
+    yield from _descendants(base)
+
+
+def _descendants(base):
+    for cls in base.__subclasses__():
+        yield cls
+        yield from _descendants(cls)
+
+
+def _request_as(user):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return request
+
+
+def _related_fields(serializer, prefix=""):
+    """(name, RelatedField) for every writable relation of a serializer, nested serializers and lists included."""
+    from rest_framework import serializers
+
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        if isinstance(field, serializers.ManyRelatedField):
+            field = field.child_relation
+        if isinstance(field, serializers.ListField):
+            field = field.child
+        if isinstance(field, serializers.ListSerializer):
+            field = field.child
+        if isinstance(field, serializers.BaseSerializer):
+            yield from _related_fields(field, prefix + name + ".")
+        elif isinstance(field, serializers.RelatedField):
+            yield prefix + name, field
+
+
+def _offers_none_of(queryset, world, user) -> list:
+    """Aurora's rows among those offered to `user`; the studio's own rows (the model registry, licences) count only
+    for client users, since a scoped producer works with them."""
+    from assets.access import access_of, is_client_user
+
+    access = access_of(queryset.model) if queryset.model._meta.app_label in APPS else None
+    if access is not None and access.client is None and not is_client_user(user=user):
+        return []
+    ids = world.get(queryset.model._meta.model_name, [])
+    return list(queryset.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _shared_with_scoped_producers() -> set[str]:
+    """Studio rows that belong to no client (the model registry, licences): a scoped producer works with them."""
+    from assets.access import access_of
+
+    return {model._meta.model_name for app in APPS for model in apps.get_app_config(app).get_models()
+            if access_of(model).client is None and access_of(model).scoped_reads}
+
+
+@pytest.fixture
+def gina(cast):
+    """A producer tied to Borealis: she works on Borealis and must not see or touch Aurora."""
+    from review.roles import PRODUCER
+    from tests.factories import member
+
+    return member("gina", PRODUCER, cast["brief_b"].campaign.client)
+
+
+def test_every_writable_related_field_offers_only_what_the_caller_may_see(cast, aurora, gina):
+    from rest_framework import serializers
+
+    from assets.api.fields import VisibleRelatedField
+
+    probed = 0
+    for cls in _subclasses(serializers.Serializer):
+        if not _ours(cls) or (issubclass(cls, serializers.ModelSerializer) and not hasattr(cls, "Meta")):
+            continue  # a base class, probed through its subclasses
+        for user in (gina, cast["charlie"]):
+            for name, field in _related_fields(cls(context={"request": _request_as(user)})):
+                where = f"{cls.__module__}.{cls.__name__}.{name}"
+                assert isinstance(field, VisibleRelatedField), f"{where} chooses rows without the access policy"
+                assert _offers_none_of(field.get_queryset(), aurora, user) == [], f"{where} offers Aurora's rows to {user}"
+                probed += 1
+    print(f"serializer related fields probed: {probed}")
+    assert probed >= 30
+
+
+def test_every_admin_form_and_inline_offers_only_what_the_caller_may_see(cast, aurora, gina):
+    from django import forms
+
+    from assets.admin import VisibleChoices
+
+    probed = 0
+    admin_forms = set()
+    for user in (gina, cast["charlie"]):
+        request = _request_as(user)
+        for model, model_admin in admin.site._registry.items():
+            if model._meta.app_label not in APPS:
+                continue
+            assert _offers_none_of(model_admin.get_queryset(request), aurora, user) == [], f"{model_admin} lists Aurora's rows"
+            form_class = model_admin.get_form(request, None)
+            admin_forms.update(form_class.__mro__)
+            admin_forms.add(model_admin.form)
+            built = [form_class()]
+            for inline in (inline_class(model, admin.site) for inline_class in model_admin.inlines):
+                formset = inline.get_formset(request, None)
+                admin_forms.update(formset.form.__mro__)
+                built.append(formset.form())
+            for form in built:
+                for name, field in form.fields.items():
+                    if getattr(field, "queryset", None) is not None:
+                        assert _offers_none_of(field.queryset, aurora, user) == [], f"{model_admin}: {name} offers Aurora's rows to {user}"
+                        probed += 1
+        for cls in _subclasses(forms.BaseForm):
+            if not _ours(cls) or admin_forms.intersection(cls.__mro__):
+                continue  # an admin's form (or one built from it per request) was probed through the admin
+            if not issubclass(cls, VisibleChoices):
+                assert not any(isinstance(f, forms.ModelChoiceField) for f in cls.base_fields.values()), (
+                    f"{cls.__module__}.{cls.__name__} offers rows but neither an admin nor VisibleChoices scopes them")
+                continue
+            for name, field in cls(user=user).fields.items():
+                if getattr(field, "queryset", None) is not None:
+                    assert _offers_none_of(field.queryset, aurora, user) == [], f"{cls.__name__}.{name} offers Aurora's rows to {user}"
+                    probed += 1
+    print(f"admin and form choice fields probed: {probed}")
+    assert probed >= 30
+
+
+def test_gina_reads_and_writes_nothing_of_aurora_through_the_api(cast, aurora, gina):
+    from tests.security.conftest import row_counts
+
+    before, counts = snapshot(aurora), row_counts()
+    api = APIClient()
+    api.force_login(gina)
+    ids = {name: values[0] for name, values in aurora.items() if not name.endswith("markers") and values}
+    body = {"brief": ids["brief"], "campaign": ids["campaign"], "version": ids["version"], "source": ids["version"],
+            "review_round": ids["reviewround"], "template": ids["prompttemplate"], "init_version": ids["version"],
+            "control_version": ids["version"], "init_reference": ids["reference"], "parents": [ids["version"]],
+            "references": [ids["reference"]], "pool_versions": [ids["version"]], "versions": [ids["version"]],
+            "mask_file": ids["derivedfile"], "mask": ids["derivedfile"], "reviewers": [cast["dana"].pk], "verdict": "approve",
+            "reason": "probe", "stars": 5, "name": "probe", "title": "probe", "prompt": "probe", "text": "probe"}
+    shared = _shared_with_scoped_producers()
+    probes = list(api_probes(aurora))
+    for path, name, kind in probes:
+        for method in ("get", "post", "put", "patch", "delete"):
+            response = getattr(api, method)(path, body, format="json")
+            where = f"{method.upper()} {path} ({name})"
+            assert response.status_code < 500, (where, response.content[:300])
+            if kind == "detail" and method == "get" and name.split("-")[0] not in shared:
+                assert response.status_code in (403, 404, 405), (where, response.status_code, response.content[:200])
+            elif method != "get":
+                # 400: the body was refused before the row was looked up, as it is for a row that does not exist
+                assert response.status_code in (400, 403, 404, 405, 415), (where, response.status_code, response.content[:300])
+            _no_leak(response.content, aurora, where, studio_rows_hidden=False)
+    assert snapshot(aurora) == before and row_counts() == counts
+    print(f"API routes probed as a scoped producer: {len(probes)} × 5 methods")
+
+
+def test_gina_sees_nothing_of_aurora_in_the_admin(cast, aurora, gina):
+    before = snapshot(aurora)
+    browser = Client()
+    browser.force_login(gina)
+    shared = _shared_with_scoped_producers()
+    probes = list(admin_probes(aurora))
+    for path, name, kind in probes:
+        for method in ("get", "post"):
+            response = getattr(browser, method)(path, {"action": "delete_selected", "_selected_action": aurora["version"]})
+            where = f"{method.upper()} {path} ({name})"
+            assert response.status_code < 500, where
+            if kind == "detail" and path.split("/")[3] not in shared:
+                assert response.status_code in (302, 403, 404), (where, response.status_code)
+            _no_leak(response.content, aurora, where, studio_rows_hidden=False)
+    assert snapshot(aurora) == before
+    print(f"admin pages probed as a scoped producer: {len(probes)} × 2 methods")

@@ -78,11 +78,12 @@ def test_staff_without_a_studio_role_sees_nothing(cast, aurora_round):
 
 def test_a_studio_user_who_is_also_a_client_member_is_held_to_the_membership(cast, aurora_round):
     both = member("gina", PRODUCER, cast["brief_b"].campaign.client)
-    assert client_scope(user=both) == {cast["brief_b"].campaign.client_id} and is_client_user(user=both)
+    assert client_scope(user=both) == {cast["brief_b"].campaign.client_id} and not is_client_user(user=both)
     api = api_as(both)
     assert [b["title"] for b in api.get("/api/briefs/").json()["results"]] == ["Borealis hero"]
     assert api.get(f"/api/rounds/{aurora_round.pk}/").status_code == 404
-    assert api.post("/api/jobs/", {"brief": cast["brief_b"].pk, "prompt": "x"}, format="json").status_code == 403
+    refused = api.post("/api/jobs/", {"brief": cast["brief_a"].pk, "prompt": "x"}, format="json")
+    assert refused.status_code == 400 and "brief" in refused.json()["extra"]["fields"], refused.content
     ClientMembership.objects.filter(user=both).delete()
     studio = get_user_model().objects.get(pk=both.pk)
     assert client_scope(user=studio) is None and not is_client_user(user=studio)

@@ -1,0 +1,77 @@
+"""What a client reviewer reads: versions, client-round notes and decisions, deliveries; the lineage (prompts, jobs,
+derivations) only where the studio shares it with that client; internal notes and another client's rows never."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as WebClient
+from django.urls import reverse
+
+from assets.models import Prompt, PromptTemplate
+from generation.models import GenerationJob
+from review.services.notes import note_add
+from review.services.rounds import round_open
+from tests.factories import api_as
+
+pytestmark = pytest.mark.django_db
+
+
+def _results(api, url) -> list:
+    response = api.get(url)
+    assert response.status_code == 200, (url, response.content)
+    return response.json()["results"]
+
+
+@pytest.fixture
+def lineage(cast):
+    rows = {}
+    for key in ("a", "b"):
+        brief = cast[f"brief_{key}"]
+        template = PromptTemplate.objects.create(brief=brief, name=f"t{key}", text="{subject}", placeholders=["subject"])
+        rows[key] = {
+            "prompt": Prompt.objects.create(brief=brief, template=template, text=f"secret recipe {key}", values={}, digest=key * 64),
+            "job": GenerationJob.objects.create(brief=brief, op="txt2img", request={"prompt": f"secret recipe {key}"}),
+        }
+    return rows
+
+
+def test_a_client_reads_no_prompt_job_or_derivation_until_the_studio_shares_the_lineage(cast, lineage):
+    dana = api_as(cast["dana"])
+    for url in ("/api/prompts/", "/api/jobs/", "/api/derivations/", "/api/templates/"):
+        assert _results(dana, url) == [], url
+    assert dana.get(f"/api/prompts/{lineage['a']['prompt'].pk}/").status_code == 404
+    assert dana.get(f"/api/jobs/{lineage['a']['job'].pk}/").status_code == 404
+    version = cast["version_a"]
+    for action in ("lineage", "rights", "reproducibility"):
+        assert dana.get(f"/api/versions/{version.pk}/{action}/").status_code == 404, action
+    assert dana.get(f"/api/versions/{version.pk}/").status_code == 200
+    browser = WebClient()
+    browser.force_login(cast["dana"])
+    page = browser.get(reverse("admin:assets_version_change", args=[version.pk])).content.decode()
+    assert "seed-lineage-view" not in page and "A master" in page
+
+    aurora = cast["brief_a"].campaign.client
+    aurora.shares_lineage = True
+    aurora.save(update_fields=["shares_lineage"])
+    dana = api_as(type(cast["dana"]).objects.get(pk=cast["dana"].pk))
+    assert [p["text"] for p in _results(dana, "/api/prompts/")] == ["secret recipe a"]
+    assert [j["id"] for j in _results(dana, "/api/jobs/")] == [lineage["a"]["job"].pk]
+    assert {d["brief"] for d in _results(dana, "/api/derivations/")} <= {cast["brief_a"].pk}
+    assert dana.get(f"/api/prompts/{lineage['b']['prompt'].pk}/").status_code == 404
+    assert dana.get(f"/api/versions/{version.pk}/lineage/").status_code == 200
+    browser.force_login(type(cast["dana"]).objects.get(pk=cast["dana"].pk))
+    assert "seed-lineage-view" in browser.get(reverse("admin:assets_version_change", args=[version.pk])).content.decode()
+    # Sharing the lineage reads; it never lets a client write to it.
+    assert dana.post("/api/jobs/", {"brief": cast["brief_a"].pk, "prompt": "x"}, format="json").status_code == 403
+
+
+def test_internal_notes_and_rounds_stay_studio_side_even_with_lineage_shared(cast):
+    aurora = cast["brief_a"].campaign.client
+    aurora.shares_lineage = True
+    aurora.save(update_fields=["shares_lineage"])
+    internal = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"])
+    note = note_add(review_round=internal, version=cast["version_a"], text="studio only: the hand is wrong", author=cast["alice"])
+    dana = api_as(cast["dana"])
+    assert dana.get(f"/api/notes/{note.pk}/").status_code == 404
+    assert dana.get(f"/api/rounds/{internal.pk}/").status_code == 404
+    assert "studio only" not in dana.get(f"/api/versions/{cast['version_a'].pk}/").content.decode()
