@@ -17,6 +17,7 @@ from django.utils import timezone
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import ClientMembership, Derivation, Version
+from assets.notification_kinds import NotificationKind
 from review.models import Decision, Notification, ReviewPolicy, ReviewRound, RoundReviewer
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
@@ -144,7 +145,7 @@ def _review_with_a_fixed_region(*, first: ReviewRound, master: Version, runner_u
 
 def _invitation_sent(review_round: ReviewRound, address: str) -> Notification | None:
     """The guest's invitation once sent; one the mail server refused stops the demo with the server's answer."""
-    invitation = Notification.objects.filter(review_round=review_round, email=address, kind="invited").first()
+    invitation = Notification.objects.filter(review_round=review_round, email=address, kind=NotificationKind.INVITED).first()
     if invitation is not None and invitation.state == Notification.State.FAILED:
         raise ApplicationError(f"the invitation to {address} was not sent: {invitation.error}")
     return invitation if invitation is not None and invitation.state == Notification.State.SUCCEEDED else None

@@ -8,6 +8,7 @@ from django.utils import timezone
 from assets.access import Access
 from assets.errors import ApplicationError
 from assets.models.base import QueuedRun
+from assets.notification_kinds import WEBHOOK_KIND_CHOICES, NotificationKind
 from review.webhook_security import webhook_url_check
 
 
@@ -349,7 +350,7 @@ class Notification(QueuedRun):
         FAILED = "failed", "Failed"
 
     key = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     email = models.EmailField()
     review_round = models.ForeignKey(ReviewRound, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
@@ -411,7 +412,7 @@ class WebhookDelivery(QueuedRun):
 
     key = models.CharField(max_length=200, unique=True)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=WEBHOOK_KIND_CHOICES)
     payload = models.JSONField()
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)

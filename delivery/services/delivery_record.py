@@ -16,6 +16,7 @@ from django.db import transaction
 from assets.errors import ApplicationError
 from assets.imagehash import perceptual_hash
 from assets.models import Derivation, Generated, Operation, Phase, Used, Version
+from assets.notification_kinds import NotificationKind
 from assets.services.blobs import StagedFile
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.runs import RunScope, run_complete
@@ -58,8 +59,9 @@ def delivery_record(*, delivery, master, master_image, files, facts, lineage: di
 
 def _ready_notify(*, delivery, master, report: dict) -> None:
     names = [item["file"] for item in report["files"]]
-    message = Message(kind="delivery_ready", images=[master.blob_id],
-                      subject=f"Delivered: {len(names)} file(s) of v{master.pk}, {master.brief.title}",
+    message = Message(kind=NotificationKind.DELIVERY_READY, images=[master.blob_id],
+                      subject=NotificationKind.DELIVERY_READY.notice.subject_render(count=len(names), version=master.pk,
+                                                                                    brief=master.brief.title),
                       lines=[f"Delivery {delivery.pk} of v{master.pk} is signed and bundled:", *[f"• {name}" for name in names]],
                       data={"delivery": delivery.pk, "version": master.pk, "files": names})
     if delivery.created_by is not None:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from assets.notification_kinds import NotificationKind
 from assets.rights import licences_expiring
 from assets.services.queues import Queue, schedule_ensure
 from delivery.selectors import deliveries_inheriting
@@ -39,8 +40,9 @@ def licence_expiry_check(*, today: date | None = None) -> int:
         requesters = {d.created_by for d in deliveries if d.created_by is not None and d.created_by.is_active}
         with transaction.atomic():
             made += producers_notify(
-                kind="licence_expiry", key=key, users=requesters or producers(),
-                subject=f"Licence {licence.name} {when}: {len(deliveries)} delivery(ies) inherit it",
+                kind=NotificationKind.LICENCE_EXPIRY, key=key, users=requesters or producers(),
+                subject=NotificationKind.LICENCE_EXPIRY.notice.subject_render(licence=licence.name, when=when,
+                                                                              count=len(deliveries)),
                 lines=[f"{licence.name} {when}. These deliveries were made with something under it:",
                        *[f"• delivery {d.pk}: v{d.version_id} of {d.version.brief.title} ({d.created_at:%Y-%m-%d})" for d in deliveries],
                        "Renew the licence, or replace the input and deliver again."],

@@ -23,6 +23,7 @@ from django.utils import timezone
 from assets import hooks
 from assets.errors import ApplicationError
 from assets.models import ReproducibilityCheck, Version
+from assets.notification_kinds import NotificationKind
 from assets.services.queues import Queue, schedule_ensure, task_send
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,10 @@ def reproducibility_check(*, version: Version, trigger: str, digest: str | None 
 def _drift_notify(check: ReproducibilityCheck) -> None:
     version = check.version
     hooks.producers_notify(
-        kind="reproducibility", key=f"reproducibility:{version.pk}:{check.verdict}:{check.environment_digest[:16]}",
-        subject=f"v{version.pk} of {version.brief.title} no longer reproduces bit for bit: {check.get_verdict_display().lower()}",
+        kind=NotificationKind.REPRODUCIBILITY,
+        key=f"reproducibility:{version.pk}:{check.verdict}:{check.environment_digest[:16]}",
+        subject=NotificationKind.REPRODUCIBILITY.notice.subject_render(version=version.pk, brief=version.brief.title,
+                                                                       verdict=check.get_verdict_display().lower()),
         lines=[f"The reproducibility watch re-ran v{version.pk} on {check.checked_at:%Y-%m-%d}: {check.get_verdict_display()}"
                + (f", perceptual distance {check.distance:g} bits" if check.distance is not None else "") + ".",
                f"Cause: {check.get_cause_display()}" + (f" ({check.detail})" if check.detail else "")],

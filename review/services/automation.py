@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.errors import ApplicationError
+from assets.notification_kinds import NotificationKind
 from review.models import Decision, ReviewPolicy, ReviewRound
 from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label, review_policy_of
 from review.services.audit import audit_event_append
@@ -30,9 +31,12 @@ def decision_notify(*, decision: Decision) -> None:
     """Changes requested or a rejection: the producer who opened the round hears at once."""
     review_round = decision.review_round
     said = f": “{decision.comment.strip()[:300]}”" if decision.comment.strip() else ""
-    message = Message(kind="changes_requested", review_round=review_round, images=[decision.sha256],
-                      subject=f"{decision.author_name} {decision.get_verdict_display().lower()}: v{decision.version_id}, "
-                              f"{review_round.brief.title} round {review_round.number}",
+    kind = NotificationKind.CHANGES_REQUESTED
+    message = Message(kind=kind, review_round=review_round, images=[decision.sha256],
+                      subject=kind.notice.subject_render(author=decision.author_name,
+                                                         verdict=decision.get_verdict_display().lower(),
+                                                         version=decision.version_id, brief=review_round.brief.title,
+                                                         number=review_round.number),
                       lines=[f"{decision.author_name} chose “{decision.get_verdict_display()}” on version v{decision.version_id}{said}"],
                       data={"version": decision.version_id, "verdict": decision.verdict})
     _tell(review_round=review_round, message=message, key=f"decision:{decision.pk}", users=[review_round.opened_by])
@@ -46,15 +50,17 @@ def round_closed_followups(*, review_round: ReviewRound, results: dict[int, str]
         counts[result_label(result)] = counts.get(result_label(result), 0) + 1
     summary = ", ".join(f"{count} {label}" for label, count in counts.items())
     invitees = [i.reviewer for i in review_round.invitations.select_related("reviewer") if i.reviewer_id]
-    closed = Message(kind="round_closed", review_round=review_round,
-                     subject=f"Round {review_round.number} of {review_round.brief.title} closed: {summary}",
+    closed = Message(kind=NotificationKind.ROUND_CLOSED, review_round=review_round,
+                     subject=NotificationKind.ROUND_CLOSED.notice.subject_render(
+                         number=review_round.number, brief=review_round.brief.title, summary=summary),
                      lines=[f"Round {review_round.number} ({review_round.get_stage_display().lower()}) closed with {summary}."],
                      data={"results": {str(pk): result for pk, result in results.items()}})
     _tell(review_round=review_round, message=closed, key=f"closed:{review_round.pk}", users=[review_round.opened_by, *invitees])
     approved = [pk for pk, result in results.items() if result in APPROVING]
     if review_round.stage == ReviewRound.Stage.CLIENT and approved:
-        final = Message(kind="final_approval", review_round=review_round,
-                        subject=f"Final approval: {len(approved)} version(s) of {review_round.brief.title}",
+        final = Message(kind=NotificationKind.FINAL_APPROVAL, review_round=review_round,
+                        subject=NotificationKind.FINAL_APPROVAL.notice.subject_render(count=len(approved),
+                                                                                      brief=review_round.brief.title),
                         lines=[f"The client approved {', '.join(f'v{pk}' for pk in approved)} in round {review_round.number}: "
                                "ready to deliver."],
                         images=list(review_round.versions.filter(pk__in=approved).values_list("blob_id", flat=True)),
@@ -83,8 +89,9 @@ def _todo(*, review_round: ReviewRound, results: dict[int, str]) -> None:
     for pk, result in results.items():
         if pk in notes:
             lines.append(f"☐ v{pk} — {result_label(result)}: " + " / ".join(notes[pk]))
-    message = Message(kind="todo", review_round=review_round, subject=f"To do after round {review_round.number}: "
-                      f"{review_round.brief.title}", lines=lines, data={"notes": {str(k): v for k, v in notes.items()}})
+    message = Message(kind=NotificationKind.TODO, review_round=review_round, lines=lines,
+                      subject=NotificationKind.TODO.notice.subject_render(number=review_round.number,
+                                                                          brief=review_round.brief.title), data={"notes": {str(k): v for k, v in notes.items()}})
     _tell(review_round=review_round, message=message, key=f"todo:{review_round.pk}", users=[review_round.opened_by])
     audit_event_append(kind="automation.todo", actor=None, object_type="review_round", object_id=review_round.pk,
                        payload={"rule": RULE_TODO, "versions": sorted(notes)})
@@ -111,8 +118,8 @@ def _client_round_open(*, review_round: ReviewRound, approved: list[int], policy
         logger.warning("automation %r skipped for round %s: %s", RULE_CLIENT_ROUND, review_round.pk, exc.message)
         audit_event_append(kind="automation.skipped", actor=None, object_type="review_round", object_id=review_round.pk,
                            payload={"rule": RULE_CLIENT_ROUND, "reason": exc.message})
-        message = Message(kind="automation_skipped", review_round=review_round,
-                          subject=f"Open the client round of {review_round.brief.title} by hand",
+        message = Message(kind=NotificationKind.AUTOMATION_SKIPPED, review_round=review_round,
+                          subject=NotificationKind.AUTOMATION_SKIPPED.notice.subject_render(brief=review_round.brief.title),
                           lines=[f"Round {review_round.number} was approved, but the client round could not open by itself: "
                                  f"{exc.message}."])
         _tell(review_round=review_round, message=message, key=f"automation_skipped:{review_round.pk}",

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from assets.notification_kinds import Audience, NotificationKind
 from assets.services.queues import Queue, schedule_ensure
 from review.models import ReviewRound
 from review.selectors import round_invitees
@@ -30,7 +31,7 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
     rounds = ReviewRound.objects.filter(status=ReviewRound.Status.OPEN, deadline__isnull=False, deadline__lte=now + lead)
     for review_round in rounds.select_related("brief", "opened_by"):
         late = now >= review_round.deadline
-        kind = "overdue" if late else "reminder"
+        kind = NotificationKind.OVERDUE if late else NotificationKind.REMINDER
         invitees = {invitee.invitation: invitee for invitee in round_invitees(review_round=review_round, now=now)}
         made = 0
         with transaction.atomic():
@@ -41,8 +42,7 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
                 due = f"{review_round.deadline:%a %d %b %H:%M} UTC"
                 message = Message(
                     kind=kind, review_round=review_round,
-                    subject=(f"Overdue: round {review_round.number} of {review_round.brief.title} was due {due}" if late else
-                             f"Reminder: round {review_round.number} of {review_round.brief.title} is due {due}"),
+                    subject=kind.notice.subject_render(number=review_round.number, brief=review_round.brief.title, due=due),
                     lines=[f"{review_round.brief.title}, round {review_round.number} ({review_round.get_stage_display().lower()})"
                            f" waits for your decision on {review_round.items.count()} version(s).",
                            f"The deadline {'was' if late else 'is'} {due}."])
@@ -55,8 +55,10 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
             if late and made:
                 producer = review_round.opened_by
                 notify_user(user=producer, key=f"overdue-producer:{review_round.pk}:{producer.pk}", link=admin_round_link(review_round),
-                            message=Message(kind="overdue", review_round=review_round,
-                                            subject=f"Round {review_round.number} of {review_round.brief.title} is overdue",
+                            message=Message(kind=kind, review_round=review_round,
+                                            subject=kind.notice.subject_render(audience=Audience.ROUND_OPENER,
+                                                                               number=review_round.number,
+                                                                               brief=review_round.brief.title),
                                             lines=[f"Undecided invitees were sent an overdue notice ({review_round.deadline:%d %b %H:%M})."]))
     return reminders, overdue
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assets.access import is_client_user
+from assets.notification_kinds import NotificationKind
 from review.models import ReviewRound, RoundReviewer, ShareLink
 from review.roles import CLIENT_REVIEWER
 from review.services.notifications import Message, absolute, admin_round_link, notify_address, notify_guest, notify_user
@@ -36,8 +37,8 @@ def invitations_create(*, review_round: ReviewRound, deciders=(), commenters=(),
     for invitation in review_round.invitations.select_related("reviewer"):
         role = "to decide on" if invitation.decides else "to follow"
         message = Message(
-            kind="invited", review_round=review_round, images=[item.version.blob_id for item in versions],
-            subject=f"Please review: {review_round.brief.title}, round {review_round.number}",
+            kind=NotificationKind.INVITED, review_round=review_round, images=[item.version.blob_id for item in versions],
+            subject=NotificationKind.INVITED.notice.subject_render(brief=review_round.brief.title, number=review_round.number),
             lines=[f"{review_round.opened_by.get_full_name() or review_round.opened_by.get_username()} invites you {role} "
                    f"{len(versions)} version(s) of {review_round.brief.title} ({review_round.brief.campaign}){due}.",
                    *([review_round.title] if review_round.title else [])],

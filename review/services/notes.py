@@ -18,6 +18,7 @@ from assets import hooks
 from assets.access import is_client_user
 from assets.errors import ApplicationError
 from assets.models import Version
+from assets.notification_kinds import NotificationKind
 from review.markup import markup_bounds, markup_clean
 from review.models import Note, ReviewRound, ShareLink
 from review.selectors import rounds_visible_to
@@ -86,8 +87,8 @@ def _tell(*, note: Note, root: Note | None, mentioned: list) -> None:
     where = f"v{note.version_id}, {review_round.brief.title} round {review_round.number}"
     for user in mentioned:
         notify_user(user=user, key=f"mention:{note.pk}:user{user.pk}", link=admin_round_link(review_round), message=Message(
-            kind="mention", review_round=review_round, images=[note.sha256],
-            subject=f"{note.author_name} mentioned you on {where}", lines=[f"“{note.text[:500]}”"]))
+            kind=NotificationKind.MENTION, review_round=review_round, images=[note.sha256],
+            subject=NotificationKind.MENTION.notice.subject_render(author=note.author_name, where=where), lines=[f"“{note.text[:500]}”"]))
     if root is None:
         return
     participants = {root.author_id, *root.replies.exclude(pk=note.pk).values_list("author_id", flat=True)}
@@ -96,7 +97,8 @@ def _tell(*, note: Note, root: Note | None, mentioned: list) -> None:
         if note.internal and is_client_user(user=user):
             continue
         notify_user(user=user, key=f"reply:{note.pk}:user{user.pk}", link=admin_round_link(review_round), message=Message(
-            kind="reply", review_round=review_round, subject=f"{note.author_name} replied on {where}",
+            kind=NotificationKind.REPLY, review_round=review_round,
+            subject=NotificationKind.REPLY.notice.subject_render(author=note.author_name, where=where),
             lines=[f"“{note.text[:500]}”", f"In reply to: “{root.text[:200]}”"]))
 
 

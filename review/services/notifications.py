@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.models import Blob
+from assets.notification_kinds import NotificationKind, notice_of
 from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_complete, run_enqueue, run_fail, run_guarded, run_requeue
 from assets.thumbnails import thumbnail_ensure
@@ -45,12 +46,16 @@ logger = logging.getLogger(__name__)
 class Message:
     """What one event says: the same words go to every recipient; a guest's link is their own."""
 
-    kind: str
+    kind: NotificationKind
     subject: str
     lines: list[str]
     review_round: ReviewRound | None = None
     images: list[str] = field(default_factory=list)
     data: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        notice_of(kind=self.kind)
+        self.kind = NotificationKind(self.kind)
 
 
 def absolute(path: str) -> str:
@@ -116,6 +121,9 @@ def _notification(*, message: Message, key: str, email: str, recipient, link: st
 
 def webhooks_notify(*, message: Message, key: str, client_id: int | None) -> int:
     """Queue the event for every active endpoint of the studio and of the event's client."""
+    if not notice_of(kind=message.kind).webhooks:
+        raise ApplicationError(f"{message.kind.value!r} notifications are not declared for webhooks",
+                               extra={"code": "notification_kind", "kind": message.kind.value})
     endpoints = WebhookEndpoint.objects.filter(Q(client__isnull=True) | Q(client_id=client_id), active=True)
     payload = {"text": f"{message.subject}\n" + "\n".join(message.lines), "event": message.kind,
                "data": {**message.data, "round": message.review_round.pk if message.review_round else None}}
@@ -135,7 +143,7 @@ def producers():
     return get_user_model().objects.filter(groups__name=PRODUCER, is_active=True).exclude(email="")
 
 
-def producers_notify(*, kind: str, subject: str, lines: list[str], key: str, link: str = "", users=None) -> int:
+def producers_notify(*, kind: NotificationKind, subject: str, lines: list[str], key: str, link: str = "", users=None) -> int:
     """Tell producers of a studio event with no round (a licence running out, a master that drifted): `users`, or
     every producer; once per `key` and person."""
     told = 0
@@ -159,7 +167,7 @@ def notification_send(*, notification_id: int) -> str:
 
 def _email_send(notification: Notification, scope: RunScope) -> str:
     link = _fernet().decrypt(notification.sealed_link.encode()).decode() if notification.sealed_link else notification.link
-    digested = list(notification.digested.order_by("created_at")) if notification.kind == "digest" else []
+    digested = list(notification.digested.order_by("created_at")) if notification.kind == NotificationKind.DIGEST else []
     context = {"notification": notification, "lines": notification.text.split("\n"), "link": link,
                "studio": settings.SEED_STUDIO_NAME, "images": [], "digested": digested}
     attachments = []
@@ -278,7 +286,8 @@ def _endpoint_failed(endpoint: WebhookEndpoint) -> int:
         disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(active=False, disabled_at=timezone.now())
         if disabled:
             endpoint.active = False
-            message = Message(kind="webhook_disabled", subject=f"Webhook {endpoint.url} switched off",
+            message = Message(kind=NotificationKind.WEBHOOK_DISABLED,
+                              subject=NotificationKind.WEBHOOK_DISABLED.notice.subject_render(url=endpoint.url),
                               lines=[f"{endpoint.consecutive_failures} deliveries in a row failed, so Seed stopped calling "
                                      f"{endpoint.url}.", "Mend the receiver, then switch the endpoint on again in the admin."])
             for user in producers():
@@ -310,8 +319,10 @@ def digests_send() -> int:
                 continue
             first = rows[0]
             digest = Notification.objects.create(
-                key=f"digest:{recipient_id}:{timezone.now():%Y-%m-%d}:{first.pk}", kind="digest", recipient_id=recipient_id,
-                email=first.email, subject=f"Seed: {len(rows)} update{'s' if len(rows) != 1 else ''} on your reviews",
+                key=f"digest:{recipient_id}:{timezone.now():%Y-%m-%d}:{first.pk}", kind=NotificationKind.DIGEST,
+                recipient_id=recipient_id, email=first.email,
+                subject=NotificationKind.DIGEST.notice.subject_render(count=len(rows),
+                                                                     plural="s" if len(rows) != 1 else ""),
                 text="\n".join(f"• {row.subject}" for row in rows), link=absolute("/admin/review/reviewround/"))
             Notification.objects.filter(pk__in=[row.pk for row in rows]).update(digest=digest)
             run_enqueue(task="review.tasks.send_notification", pk=digest.pk, kind="notification", queue=Queue.CPU)
