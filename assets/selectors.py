@@ -235,7 +235,7 @@ def lineage_graph(*, version: Version) -> LineageGraph:
     generated = list(Generated.objects.filter(pk__in=generated_ids).select_related("derivation").order_by("derivation_id", "index"))
     used = list(
         Used.objects.filter(pk__in=used_ids)
-        .select_related("reference", "prompt", "model_weights")
+        .select_related("reference", "prompt", "model_weights", "blob")
         .order_by("derivation_id", "role", "position")
     )
     version_ids = {edge.version_id for edge in generated} | {edge.version_id for edge in used if edge.version_id} | {version.pk}

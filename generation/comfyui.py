@@ -10,8 +10,8 @@ from __future__ import annotations
 from assets.errors import ApplicationError
 from assets.foreign_recipes import TO_COMFY
 from assets.models import Operation, Version
+from assets.recipes import recipe_of
 from assets.selectors import lineage_graph
-from generation.selectors import recipe_of
 
 EXPORTABLE = (Operation.TXT2IMG, Operation.IMG2IMG)
 

@@ -19,6 +19,7 @@ from PIL import Image
 from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
 from assets.models import Derivation, DerivedFile, Generated, Operation, Phase, Used, Version
+from assets.recipes import recipe_of
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
 from assets.services.runs import RunScope
@@ -69,7 +70,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     from generation.environment import environment_fingerprint, fingerprint_diff
     from generation.loader import process_cache
     from generation.imaging import png_bytes
-    from generation.runner import images_generate, infotext, recipe_of, stored_image
+    from generation.runner import images_generate, infotext, stored_image
 
     order, graph = _chain(version)
     rerunnable = [d for d in order if d.op in GENERATION_OPS or d.op in FINISHING_OPS]

@@ -19,13 +19,13 @@ from assets import SEED_VERSION, metrics
 from assets.errors import ApplicationError
 from assets.infotext import A1111_NAMES
 from assets.models import Blob, Derivation, Operation, Used
+from assets.recipes import Recipe, recipe_of
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_files_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
 from generation.imaging import canny_edges, canny_opencv, hires_size, outpaint_prepare, png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.samplers import scheduler_build
-from generation.selectors import Recipe, recipe_of
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5

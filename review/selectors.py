@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from assets.access import client_users_among, visible
 from assets.models import Brief, Derivation, Phase, Version
+from assets.recipes import recipe_build, recipe_fields_diff
 from assets.selectors import ancestors_among, lineage_graph, version_ancestry
 from review.cycles import cycles_of
 from review.models import (
@@ -288,45 +289,27 @@ def brief_cycle_stats(*, brief: Brief, viewer) -> dict:
 
 
 def version_recipe(*, version: Version) -> dict:
-    """What made a version, flattened from its lineage: prompt, seed, models, LoRAs, parameters, edits."""
+    """What made a version, laid out as fields from every step of its chain: prompt, seed, models, LoRAs,
+    references, the operations and their parameters (the last step that records a prompt or a base model wins)."""
     graph = lineage_graph(version=version)
-    chain = []
-    current = version.pk
-    while current in graph.made_by:
-        derivation = graph.derivations[graph.made_by[current].derivation_id]
-        chain.append(derivation)
-        parents = [e.version_id for e in graph.inputs.get(derivation.pk, []) if e.version_id]
-        current = parents[0] if parents else None
-    chain.reverse()
-    recipe = {"operations": [d.op for d in chain], "params": {}, "prompt": None, "negative_prompt": None,
-              "base_model": None, "loras": [], "references": []}
+    chain = graph.chain()
+    fields = {"prompt": None, "negative_prompt": None, "seed": version.seed, "size": f"{version.width}×{version.height}",
+              "base_model": None, "loras": [], "references": [], "operations": [d.op for d in chain], "params": {}}
     for derivation in chain:
-        recipe["params"].update({f"{derivation.op}.{key}": value for key, value in derivation.params.items()})
-        for edge in graph.inputs.get(derivation.pk, []):
-            if edge.prompt_id:
-                recipe["prompt"], recipe["negative_prompt"] = edge.prompt.text, edge.prompt.negative_text
-            elif edge.model_weights_id and edge.role == "base_model":
-                recipe["base_model"] = f"{edge.model_weights.name} ({edge.model_weights.sha256[:10]})"
-            elif edge.model_weights_id and edge.role == "lora":
-                recipe["loras"].append(f"{edge.model_weights.name} ({edge.model_weights.sha256[:10]}) ×{edge.weight:g}")
-            elif edge.reference_id:
-                recipe["references"].append(edge.reference.title or f"reference {edge.reference_id}")
-    recipe["seed"] = version.seed
-    recipe["size"] = f"{version.width}×{version.height}"
-    return recipe
+        recipe = recipe_build(derivation=derivation, edges=graph.inputs.get(derivation.pk, []))
+        fields["params"].update({f"{derivation.op}.{key}": value for key, value in derivation.params.items()})
+        if recipe.prompt is not None:
+            fields["prompt"], fields["negative_prompt"] = recipe.prompt.text, recipe.prompt.negative_text
+        if recipe.base is not None:
+            fields["base_model"] = f"{recipe.base.name} ({recipe.base.sha256[:10]})"
+        fields["loras"] += [f"{weights.name} ({weights.sha256[:10]}) ×{weight:g}" for weights, weight in recipe.loras]
+        fields["references"] += [edge.reference.title or f"reference {edge.reference_id}" for edge in recipe.references]
+    return fields
 
 
 def recipe_diff(*, before: Version, after: Version) -> list[dict]:
     """Every recipe field that differs between two versions, as {field, before, after}."""
-    a, b = version_recipe(version=before), version_recipe(version=after)
-    rows = []
-    for field in ("prompt", "negative_prompt", "seed", "size", "base_model", "loras", "references", "operations"):
-        if a[field] != b[field]:
-            rows.append({"field": field, "before": a[field], "after": b[field]})
-    for key in sorted(set(a["params"]) | set(b["params"])):
-        if a["params"].get(key) != b["params"].get(key):
-            rows.append({"field": key, "before": a["params"].get(key), "after": b["params"].get(key)})
-    return rows
+    return recipe_fields_diff(before=version_recipe(version=before), after=version_recipe(version=after))
 
 
 def previous_counterparts(*, review_round: ReviewRound) -> dict[int, Version]:

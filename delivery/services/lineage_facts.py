@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from assets.images import MEDIA_TYPES
 from assets.models import Derivation, Operation, Used, Version
+from assets.recipes import recipe_of
 from assets.selectors import LineageGraph
 from assets.services.blobs import blob_open
 from delivery import provenance
@@ -67,7 +68,6 @@ def prompts_withheld(*, graph: LineageGraph) -> set[int]:
 
 def generation_recipe(chain: list[Derivation], *, withheld: set[int] = frozenset()):
     """The recipe of the chain's last generation, its prompt's text withheld when it is among `withheld`."""
-    from generation.selectors import recipe_of
     from generation.services.jobs import GENERATION_OPS
 
     last = next((d for d in reversed(chain) if d.op in GENERATION_OPS), None)

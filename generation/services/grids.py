@@ -22,6 +22,7 @@ from assets.errors import ApplicationError
 from assets.images import label_font
 from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, Used, Version
 from assets.params import SAMPLERS
+from assets.recipes import Recipe, recipe_build, recipe_fields_diff
 from assets.services.blobs import BlobsStored, blob_open
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
 from generation.models import GridCell, GridJob
@@ -246,29 +247,30 @@ def grid_table(*, grid: GridJob) -> list[dict]:
     recipes = []
     for cell in cells:
         derivation = cell.job.batches.all()[0].derivation
-        recipe = {key: derivation.params.get(key) for key in ("sampler", "steps", "cfg", "seed")}
-        for edge in derivation.used.all():
-            if edge.role == Used.Role.BASE_MODEL:
-                recipe["model"] = edge.model_weights.name
-            elif edge.role == Used.Role.VAE:
-                recipe["vae"] = edge.model_weights.name
-            elif edge.role == Used.Role.LORA:
-                recipe[f"lora {edge.model_weights.name}"] = edge.weight
-            elif edge.role == Used.Role.PROMPT:
-                recipe["prompt"] = edge.prompt.text
-        recipes.append((cell, derivation, recipe))
+        recipes.append((cell, derivation, _cell_fields(recipe_build(derivation=derivation, edges=list(derivation.used.all())))))
     first = recipes[0][2] if recipes else {}
     table = []
-    for cell, derivation, recipe in recipes:
+    for cell, derivation, fields in recipes:
         outputs = [edge.version_id for edge in derivation.generated.all()]
         table.append({
             "position": cell.position, "coords": cell.coords,
             "labels": [axis["values"][index]["label"] for axis, index in zip(grid.axes, cell.coords)],
             "state": derivation.state, "version": outputs[0] if outputs else None,
-            "diff": [{"field": key, "first": first.get(key), "here": value} for key, value in recipe.items()
-                     if first.get(key) != value],
+            "diff": [{"field": row["field"], "first": row["before"], "here": row["after"]}
+                     for row in recipe_fields_diff(before=first, after=fields)],
         })
     return table
+
+
+def _cell_fields(recipe: Recipe) -> dict:
+    """A cell's recipe in the axes' own terms (a grid compares what its axes change)."""
+    fields = {key: recipe.params.get(key) for key in ("sampler", "steps", "cfg", "seed")}
+    fields["model"] = recipe.base.name
+    fields.update({f"lora {weights.name}": weight for weights, weight in recipe.loras})
+    fields["prompt"] = recipe.prompt.text
+    if recipe.vae is not None:
+        fields["vae"] = recipe.vae.name
+    return fields
 
 
 def grid_round_open(*, grid: GridJob, opened_by, reviewers=()):

@@ -12,6 +12,7 @@ from assets.errors import ApplicationError
 from assets.hooks import audit_append
 from assets.models import Blob, Brief, Derivation, DerivedFile, ModelWeights, Operation, Phase, Prompt, PromptTemplate, Reference, Used, Version
 from assets.params import params_clean
+from assets.recipes import recipe_of
 from assets.services.blobs import BlobsStored, blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
@@ -334,8 +335,6 @@ def generation_job_regenerate(*, version: Version, params: dict | None = None, l
     `params` overrides recorded parameters (steps, cfg, sampler, batch_size …); `lora_weights` maps a
     LoRA's sha256 to a new weight.
     """
-    from generation.selectors import recipe_of
-
     derivation = version.generated_by.derivation
     if derivation.op not in GENERATION_OPS:
         raise ApplicationError(f"version {version.pk} was made by {derivation.op}, not a generation: nothing to regenerate")

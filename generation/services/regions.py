@@ -7,9 +7,9 @@ from django.db import transaction
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, Operation, Version
+from assets.recipes import recipe_of
 from assets.selectors import lineage_graph
 from assets.services.blobs import BlobsStored
-from generation.selectors import recipe_of
 from generation.services.jobs import GENERATION_OPS, LoraSpec, generation_job_create
 
 FIX_BATCH = 2

@@ -371,7 +371,7 @@ def test_the_recipe_the_worker_reads_by_hand_is_the_one_the_orm_reads(tiny):
     """recipe_of reads the used edges with hand-written SQL: every field, JSON included, must match the ORM's rows."""
     from django.forms.models import model_to_dict
 
-    from generation.selectors import recipe_of
+    from assets.recipes import recipe_of
 
     job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can {subject}",
                                 loras=[LoraSpec(weights=tiny["lora_a"], weight=0.6), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
