@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from assets.access import is_client_user
+from assets.access import is_client_user, reads_lineage
 from assets.admin import ReadOnlyAdmin, VisibleAdmin, thumbnail
 from assets.errors import ApplicationError
 from assets.models import Version
@@ -41,7 +41,7 @@ from review.selectors import (
 )
 from review.services.invitations import invitation_viewed
 from review.services.rounds import decision_record, round_close, round_open
-from review.workspace import workspace_data
+from review.workspace import guest_counterparts, workspace_data
 
 
 def _pinned_preview(version, decisions, size=768, display=420) -> str:
@@ -131,7 +131,7 @@ class ReviewRoundAdmin(VisibleAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["brief", "stage", "title", "deadline", "round_versions", "reviewers", "commenters", "guests", "rule"]
-        return [self._board_for(request), "workspace_link", "invitees", "brief", "number", "stage", "status", "rule", "title",
+        return [self._board_for(request), "workspace_link", self._invitees_for(request), "brief", "number", "stage", "status", "rule", "title",
                 "previous", "deadline", "opened_by", "opened_at", "closed_by", "closed_at"]
 
     def get_urls(self):
@@ -166,7 +166,7 @@ class ReviewRoundAdmin(VisibleAdmin):
         """Whom each listed round waits on, worked out for the page at once (not a round at a time)."""
         changelist = super().get_changelist_instance(request)
         rounds = list(changelist.result_list)
-        invitees = invitees_by_round(rounds=rounds)
+        invitees = invitees_by_round(rounds=rounds, viewer=request.user)
         for review_round in rounds:
             review_round._invitees = invitees[review_round.pk]
         changelist.result_list = rounds
@@ -174,14 +174,25 @@ class ReviewRoundAdmin(VisibleAdmin):
 
     @admin.display(description="waiting on")
     def waiting_on(self, obj):
-        if obj.status == ReviewRound.Status.CLOSED:
-            return "—"
+        """Read from the names the changelist worked out for its viewer (get_changelist_instance)."""
         invitees = getattr(obj, "_invitees", None)
-        return waiting_on_text(round_invitees(review_round=obj) if invitees is None else invitees).removeprefix("waiting on: ")
+        if obj.status == ReviewRound.Status.CLOSED or invitees is None:
+            return "—"
+        return waiting_on_text(invitees).removeprefix("waiting on: ")
 
-    @admin.display(description="who we wait on")
-    def invitees(self, obj):
-        invitees = round_invitees(review_round=obj)
+    def _invitees_for(self, request):
+        """The invitees panel bound to the request's user, once per request: a client user reads the studio's people
+        as "Studio" and other guests as "Guest" (review.cycles)."""
+        if not hasattr(request, "_seed_round_invitees"):
+            def invitees(obj):
+                return self.invitees(obj, viewer=request.user)
+
+            invitees.short_description = "who we wait on"
+            request._seed_round_invitees = invitees
+        return request._seed_round_invitees
+
+    def invitees(self, obj, *, viewer):
+        invitees = round_invitees(review_round=obj, viewer=viewer)
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td></tr>", (
             (i.name, i.kind, "decides" if i.decides else "follows", i.state, f"{i.invited_at:%Y-%m-%d %H:%M}",
              f"{i.viewed_at:%Y-%m-%d %H:%M}" if i.viewed_at else "not opened yet") for i in invitees))
@@ -194,7 +205,7 @@ class ReviewRoundAdmin(VisibleAdmin):
             for_client = is_client_user(user=request.user)
 
             def board(obj):
-                return self.board(obj, for_client=for_client)
+                return self.board(obj, for_client=for_client, lineage=reads_lineage(user=request.user, brief=obj.brief))
 
             board.short_description = "versions, decisions and what changed"
             request._seed_round_board = board
@@ -220,10 +231,14 @@ class ReviewRoundAdmin(VisibleAdmin):
         url = reverse("admin:review_roundversion_changelist") + f"?review_round__id__exact={obj.pk}"
         return format_html('<a href="{}">open the sign-off desk</a>', url)
 
-    def board(self, obj, *, for_client: bool):
+    def board(self, obj, *, for_client: bool, lineage: bool | None = None):
+        """lineage: whether the viewer may read how versions were made (assets.access.reads_lineage; left out: the
+        studio's yes, a client's no); without it the board leaves the recipe diffs out. A client user's board shows what a guest of the round is shown: client-
+        visible decisions and notes, the result they add up to, and a "before" only from an earlier client round."""
+        lineage = not for_client if lineage is None else lineage
         decisions = current_decisions(review_round=obj, for_client=for_client)
-        results = round_results(review_round=obj)
-        counterparts = previous_counterparts(review_round=obj)
+        results = round_results(review_round=obj, for_client=for_client)
+        counterparts = guest_counterparts(review_round=obj) if for_client else previous_counterparts(review_round=obj)
         open_notes = open_notes_by_version(review_round=obj, for_client=for_client)
         rows = []
         for item in obj.items.select_related("version"):
@@ -232,7 +247,8 @@ class ReviewRoundAdmin(VisibleAdmin):
             before = _pinned_preview(previous, [], 256, 220) if previous and previous.pk != version.pk else "—"
             notes = format_html_join("", "<li><b>{}</b>: {} {}</li>", (
                 (d.author_name, d.get_verdict_display(), d.comment) for d in decisions if d.version_id == version.pk))
-            diff = _diff_table(recipe_diff(before=previous, after=version)) if previous and previous.pk != version.pk else ""
+            diff = (_diff_table(recipe_diff(before=previous, after=version))
+                    if lineage and previous and previous.pk != version.pk else "")
             threads = format_html_join("", "<li>{}{} — {}: {}</li>", (
                 ("" if note.version_id == version.pk else f"from v{note.version_id} · ", note_state(note), note.author_name,
                  note.text[:200]) for note in open_notes.get(version.pk, [])))
@@ -286,14 +302,39 @@ class RoundVersionAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">v{}</a> {}', reverse("admin:assets_version_change", args=[obj.version_id]),
                            obj.version_id, obj.client_name)
 
+    def get_changelist_instance(self, request):
+        """What each listed row shows, worked out once per round of the page and for the viewer: a client user reads
+        the decisions they may read (no internal ones), the result those add up to, and a "before" only from an
+        earlier client round, as a guest of the round does."""
+        changelist = super().get_changelist_instance(request)
+        items = list(changelist.result_list)
+        for_client = is_client_user(user=request.user)
+        facts = {}
+        for item in items:
+            review_round = item.review_round
+            if review_round.pk not in facts:
+                facts[review_round.pk] = {
+                    "decisions": current_decisions(review_round=review_round, for_client=for_client),
+                    "results": round_results(review_round=review_round, for_client=for_client),
+                    "counterparts": (guest_counterparts if for_client else previous_counterparts)(review_round=review_round),
+                }
+            item._facts = facts[review_round.pk]
+        changelist.result_list = items
+        return changelist
+
+    @staticmethod
+    def _facts(obj) -> dict:
+        # Rows reach the columns through get_changelist_instance; one that did not shows nothing rather than guess.
+        return getattr(obj, "_facts", None) or {"decisions": [], "results": {}, "counterparts": {}}
+
     @admin.display(description="previous round")
     def previous_preview(self, obj):
-        previous = previous_counterparts(review_round=obj.review_round).get(obj.version_id)
+        previous = self._facts(obj)["counterparts"].get(obj.version_id)
         return thumbnail(previous.blob_id, 256, 120) if previous and previous.pk != obj.version_id else "—"
 
     @admin.display(description="decisions")
     def decisions_so_far(self, obj):
-        decisions = [d for d in current_decisions(review_round=obj.review_round) if d.version_id == obj.version_id]
+        decisions = [d for d in self._facts(obj)["decisions"] if d.version_id == obj.version_id]
         return format_html_join(mark_safe("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)) or "—"
 
     @admin.display(description="")
@@ -302,7 +343,7 @@ class RoundVersionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="result")
     def result(self, obj):
-        return result_label(round_results(review_round=obj.review_round).get(obj.version_id))
+        return result_label(self._facts(obj)["results"].get(obj.version_id))
 
     def _decide(self, request, queryset, verdict: str, title: str):
         if request.POST.get("confirm"):

@@ -32,9 +32,10 @@ def cycle_chart_svg(*, stats: dict) -> str:
     if waiting_rows:
         chunk, y = _bars("Time waiting on each reviewer", waiting_rows, "#FFB300", y)
         parts += chunk
-    gpu_rows = [(phase, seconds, f"{seconds:g} s") for phase, seconds in stats["gpu_seconds_by_phase"].items()]
-    chunk, y = _bars("GPU-seconds per phase", gpu_rows, "#00B8D4", y)
-    parts += chunk
+    if "gpu_seconds_by_phase" in stats:  # the studio's view only (brief_cycle_stats)
+        gpu_rows = [(phase, seconds, f"{seconds:g} s") for phase, seconds in stats["gpu_seconds_by_phase"].items()]
+        chunk, y = _bars("GPU-seconds per phase", gpu_rows, "#00B8D4", y)
+        parts += chunk
     width = LABEL_W + CHART_W + 90
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="seed-cycles" width="{width}" height="{y}" '
             f'viewBox="0 0 {width} {y}" font-family="sans-serif" font-size="12">{"".join(parts)}</svg>')

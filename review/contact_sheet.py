@@ -1,5 +1,8 @@
 """A round's contact sheet: every version with its id, stars and decisions.
 
+For a client user or a guest (for_client) it leaves the studio's curation out (stars, seed) and shows the result
+and the decisions the client may read.
+
 PDF: paginated (A4 or Letter, a chosen number of versions per page) with real, selectable text and the
 images embedded at print resolution. PNG: one raster page, for a quick look or a chat message.
 """
@@ -31,9 +34,9 @@ def _facts(review_round: ReviewRound, for_client: bool) -> tuple[list, dict, dic
     decisions = defaultdict(list)
     for decision in current_decisions(review_round=review_round, for_client=for_client):
         decisions[decision.version_id].append(decision.verdict)
-    results = round_results(review_round=review_round)
-    stars = dict(Rating.objects.filter(version__in=[i.version for i in items]).values_list("version")
-                 .annotate(avg=Avg("stars")).values_list("version", "avg"))
+    results = round_results(review_round=review_round, for_client=for_client)
+    stars = {} if for_client else dict(Rating.objects.filter(version__in=[i.version for i in items]).values_list("version")
+                                       .annotate(avg=Avg("stars")).values_list("version", "avg"))
     open_notes = {version_id: len(notes) for version_id, notes in
                   open_notes_by_version(review_round=review_round, for_client=for_client).items()}
     return items, decisions, results, stars, open_notes
@@ -85,9 +88,10 @@ def contact_sheet_pdf(*, review_round: ReviewRound, for_client: bool = False, pa
             rating = stars.get(version.pk)
             counts = Counter(decisions[version.pk])
             summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
-            lines = [f"{name} · seed {version.seed if version.seed is not None else '-'} · {version.width}×{version.height}",
-                     f"{'no stars' if rating is None else f'{rating:.1f}/5 stars'} · {result_label(results.get(version.pk))} · "
-                     f"{open_notes.get(version.pk, 0)} open note(s)",
+            seed = "" if for_client else f" · seed {version.seed if version.seed is not None else '-'}"
+            star_text = "" if for_client else f"{'no stars' if rating is None else f'{rating:.1f}/5 stars'} · "
+            lines = [f"{name}{seed} · {version.width}×{version.height}",
+                     f"{star_text}{result_label(results.get(version.pk))} · {open_notes.get(version.pk, 0)} open note(s)",
                      summary]
             pdf.set_font("Helvetica", "", 8)
             for row, line in enumerate(lines):
@@ -124,11 +128,11 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
         sheet.paste(thumb, (x + (THUMB - thumb.width) // 2, y))
         name = item.client_name if for_client and item.client_name else f"v{version.pk}"
         rating = stars.get(version.pk)
-        star_text = "no stars" if rating is None else f"{rating:.1f} / 5 stars"
+        star_text = "" if for_client else ("no stars · " if rating is None else f"{rating:.1f} / 5 stars · ")
         counts = Counter(decisions[version.pk])
         summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
         draw.text((x, y + THUMB + 8), f"{name} · {version.width}×{version.height}", fill="black", font=label_font(15))
-        draw.text((x, y + THUMB + 28), f"{star_text} · {result_label(results.get(version.pk))}",
+        draw.text((x, y + THUMB + 28), f"{star_text}{result_label(results.get(version.pk))}",
                   fill="#333", font=label_font(13))
         draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=label_font(13))
     buffer = io.BytesIO()

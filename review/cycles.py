@@ -5,7 +5,8 @@ One SQL query gathers every round with its invitees and each invitee's decision 
 GPU-seconds. Both serve one brief, a client's briefs, or any set of briefs alike.
 
 A client user sees the same figures for client-stage rounds only, as the client sees them: the studio's people are
-"Studio" and other guests are "Guest" (their own address is theirs to see).
+"Studio" and other guests are "Guest" (their own address is theirs to see), and no GPU-seconds. invitee_namer is that
+naming rule for every page that lists a round's invitees.
 """
 
 from __future__ import annotations
@@ -52,27 +53,42 @@ def _studio_sees_all(viewer) -> bool:
     return viewer is not None and viewer.is_authenticated and viewer.is_active and not is_client_user(user=viewer)
 
 
-def _namer(rows: list[dict], *, viewer, studio: bool):
-    """How an invitee is named to `viewer`: studio staff see every name and address; a client user sees the names of
-    their own clients' people, their own address, and "Studio" or "Guest" for everyone else."""
-    def studio_view(row: dict) -> str:
-        return row["invitations__reviewer__username"] or row["invitations__guest_email"] or "guest"
-
-    if studio:
-        return studio_view
+def colleagues_of(*, viewer, user_ids: set[int]) -> set[int]:
+    """Of `user_ids`, those `viewer` may know by name: all of them for studio staff; for anyone else, the members of
+    the viewer's own clients (and the viewer)."""
+    if _studio_sees_all(viewer):
+        return set(user_ids)
     scope = (client_scope(user=viewer) if viewer is not None else None) or set()
-    reviewers = {row["invitations__reviewer_id"] for row in rows if row["invitations__reviewer_id"]}
-    colleagues = set(ClientMembership.objects.filter(user_id__in=reviewers, client_id__in=scope)
-                     .values_list("user_id", flat=True)) if reviewers else set()
+    colleagues = set(ClientMembership.objects.filter(user_id__in=user_ids, client_id__in=scope)
+                     .values_list("user_id", flat=True)) if user_ids and scope else set()
+    own = getattr(viewer, "pk", None)
+    return colleagues | ({own} if own in user_ids else set())
+
+
+def invitee_namer(*, viewer, user_ids: set[int]):
+    """How an invitee is named to `viewer`, as name(reviewer_id, name, guest_email): studio staff see every name and
+    address; a client user sees the names of their own clients' people, their own address, and "Studio" or "Guest"
+    for everyone else. `user_ids`: the reviewers that may be asked about (one query for them all)."""
+    if _studio_sees_all(viewer):
+        return lambda reviewer_id, name, guest_email: name
+    colleagues = colleagues_of(viewer=viewer, user_ids=user_ids)
     own_address = (getattr(viewer, "email", "") or "").strip().lower()
 
-    def client_view(row: dict) -> str:
-        if row["invitations__reviewer_id"]:
-            return row["invitations__reviewer__username"] if row["invitations__reviewer_id"] in colleagues else STUDIO
-        address = row["invitations__guest_email"]
-        return address if own_address and address.strip().lower() == own_address else GUEST
+    def client_view(reviewer_id: int | None, name: str, guest_email: str | None) -> str:
+        if reviewer_id:
+            return name if reviewer_id in colleagues else STUDIO
+        address = (guest_email or "").strip().lower()
+        return guest_email if own_address and address == own_address else GUEST
 
     return client_view
+
+
+def _namer(rows: list[dict], *, viewer):
+    name = invitee_namer(viewer=viewer, user_ids={row["invitations__reviewer_id"] for row in rows
+                                                  if row["invitations__reviewer_id"]})
+    return lambda row: name(row["invitations__reviewer_id"],
+                            row["invitations__reviewer__username"] or row["invitations__guest_email"] or "guest",
+                            row["invitations__guest_email"])
 
 
 def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -> dict:
@@ -81,7 +97,7 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
     now = now or timezone.now()
     studio = _studio_sees_all(viewer)
     rows = _rows(briefs, client_only=not studio)
-    name_of = _namer(rows, viewer=viewer, studio=studio)
+    name_of = _namer(rows, viewer=viewer)
     by_brief: dict[int, dict] = {}
     waiting_total: dict[str, float] = defaultdict(float)
     open_waits: list[tuple[float, str, str, int]] = []
@@ -115,8 +131,12 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
     if open_waits:
         hours, who, title, number = max(open_waits)
         bottleneck = {"reviewer": who, "hours": hours, "brief": title, "round": number}
-    return {"briefs": briefs_out, "waiting_hours": {who: round(h, 2) for who, h in sorted(waiting_total.items(), key=lambda i: -i[1])},
-            "bottleneck": bottleneck, "gpu_seconds_by_phase": gpu_seconds_by_phase(briefs=briefs)}
+    cycles = {"briefs": briefs_out,
+              "waiting_hours": {who: round(h, 2) for who, h in sorted(waiting_total.items(), key=lambda i: -i[1])},
+              "bottleneck": bottleneck}
+    if studio:  # what the studio's GPUs spent is the studio's own business
+        cycles["gpu_seconds_by_phase"] = gpu_seconds_by_phase(briefs=briefs)
+    return cycles
 
 
 def gpu_seconds_by_phase(*, briefs: QuerySet[Brief]) -> dict[str, float]:

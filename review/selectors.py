@@ -11,7 +11,7 @@ from assets.access import client_users_among, visible
 from assets.models import Brief, Derivation, Phase, Version
 from assets.recipes import recipe_build, recipe_fields_diff
 from assets.selectors import ancestors_among, lineage_graph, version_ancestry
-from review.cycles import cycles_of
+from review.cycles import cycles_of, invitee_namer
 from review.models import (
     Approval,
     Decision,
@@ -24,6 +24,8 @@ from review.models import (
 
 Verdict = Decision.Verdict
 UNDECIDED = "undecided"
+# round_invitees' viewer for the studio's own services: every name and address.
+STUDIO_VIEW = object()
 
 
 def review_policy_of(*, brief_id: int) -> ReviewPolicy:
@@ -142,10 +144,14 @@ class Tally:
     deciders: int
 
 
-def round_tally(*, review_round: ReviewRound) -> Tally:
+def round_tally(*, review_round: ReviewRound, for_client: bool = False) -> Tally:
+    """The round's standing. The studio's tally (the one that closes the round and grants approvals) counts every
+    current decision, internal ones included: an internal verdict is a studio decider's real vote, only its wording
+    is kept from the client. for_client: the standing as the client and guests are shown it, from the decisions they
+    can read, so that a hidden verdict does not show through the result it would change."""
     deciders = {_invitee(i) for i in review_round.invitations.all() if i.decides}
     verdicts, decided_by = defaultdict(list), defaultdict(set)
-    for decision in current_decisions(review_round=review_round):
+    for decision in current_decisions(review_round=review_round, for_client=for_client):
         verdicts[decision.version_id].append(decision.verdict)
         decided_by[decision.version_id].add(_author(decision))
     results, settled = {}, bool(deciders)
@@ -163,8 +169,9 @@ def round_tally(*, review_round: ReviewRound) -> Tally:
     return Tally(results=results, settled=settled, deciders=len(deciders))
 
 
-def round_results(*, review_round: ReviewRound) -> dict[int, str]:
-    return round_tally(review_round=review_round).results
+def round_results(*, review_round: ReviewRound, for_client: bool = False) -> dict[int, str]:
+    """Each version's result; for_client: as shown to client users and guests (round_tally)."""
+    return round_tally(review_round=review_round, for_client=for_client).results
 
 
 @dataclass(frozen=True)
@@ -185,13 +192,17 @@ class Invitee:
                 "decided_at": self.decided_at.isoformat() if self.decided_at else None}
 
 
-def round_invitees(*, review_round: ReviewRound, now: datetime | None = None) -> list[Invitee]:
-    """Every invitee's state: invited → viewed → decided (every version of the round), or overdue past the deadline."""
-    return invitees_by_round(rounds=[review_round], now=now)[review_round.pk]
+def round_invitees(*, review_round: ReviewRound, now: datetime | None = None, viewer=STUDIO_VIEW) -> list[Invitee]:
+    """Every invitee's state: invited → viewed → decided (every version of the round), or overdue past the deadline.
+    viewer: whom the names are for (review.cycles.invitee_namer: a client user reads "Studio" and "Guest" for the
+    studio's people and other guests); left out only by the studio's own services (reminders, digests)."""
+    return invitees_by_round(rounds=[review_round], now=now, viewer=viewer)[review_round.pk]
 
 
-def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None) -> dict[int, list[Invitee]]:
-    """round_invitees for a page of rounds at once: four queries, whatever the number of rounds and invitees."""
+def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None,
+                      viewer=STUDIO_VIEW) -> dict[int, list[Invitee]]:
+    """round_invitees for a page of rounds at once: a constant number of queries, whatever the number of rounds and
+    invitees."""
     now = now or timezone.now()
     ids = [review_round.pk for review_round in rounds]
     versions = defaultdict(set)
@@ -207,6 +218,8 @@ def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None)
         last_decision[author] = max(last_decision.get(author, decision.created_at), decision.created_at)
     invitations = list(RoundReviewer.objects.filter(review_round__in=ids).select_related("reviewer").order_by("pk"))
     clients = client_users_among(users={invitation.reviewer for invitation in invitations if invitation.reviewer_id})
+    name = (lambda reviewer_id, shown, guest_email: shown) if viewer is STUDIO_VIEW else invitee_namer(
+        viewer=viewer, user_ids={invitation.reviewer_id for invitation in invitations if invitation.reviewer_id})
     found: dict[int, list[Invitee]] = {review_round.pk: [] for review_round in rounds}
     by_id = {review_round.pk: review_round for review_round in rounds}
     for invitation in invitations:
@@ -224,7 +237,7 @@ def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None)
         waiting = None if decided or not invitation.decides else (
             ((review_round.closed_at or now) - invitation.invited_at).total_seconds())
         found[review_round.pk].append(Invitee(
-            invitation=invitation.pk, name=invitation.name, kind=kind, decides=invitation.decides, state=state,
+            invitation=invitation.pk, name=name(invitation.reviewer_id, invitation.name, invitation.guest_email), kind=kind, decides=invitation.decides, state=state,
             invited_at=invitation.invited_at, viewed_at=invitation.first_viewed_at, decided_at=decided_at,
             waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None))
     return found
@@ -270,22 +283,24 @@ def maybe_later_pool(*, brief: Brief) -> QuerySet[Version]:
 
 def brief_cycle_stats(*, brief: Brief, viewer) -> dict:
     """Approval cycles of one brief as `viewer` may see them (review.cycles): rounds, hours in each, hours waiting on
-    the client and on each reviewer, the bottleneck, GPU-seconds and wall-seconds per phase."""
+    the client and on each reviewer, the bottleneck, and for the studio GPU-seconds and wall-seconds per phase."""
     briefs = Brief.objects.filter(pk=brief.pk)
     cycles = cycles_of(briefs=briefs, viewer=viewer)
     mine = cycles["briefs"][0] if cycles["briefs"] else {"rounds": [], "rounds_to_final_approval": None, "waiting_hours": {}}
-    wall = dict(Derivation.objects.filter(brief=brief).values("phase").annotate(wall=Sum("wall_seconds"))
-                .values_list("phase", "wall"))
-    return {
+    stats = {
         "cycles": len(mine["rounds"]),
         "rounds": mine["rounds"],
         "rounds_to_final_approval": mine["rounds_to_final_approval"],
         "hours_waiting_on_client": round(sum(r["hours"] for r in mine["rounds"] if r["stage"] == ReviewRound.Stage.CLIENT), 2),
         "waiting_hours": mine["waiting_hours"],
         "bottleneck": cycles["bottleneck"],
-        "gpu_seconds_by_phase": cycles["gpu_seconds_by_phase"],
-        "wall_seconds_by_phase": {phase: round(wall.get(phase) or 0.0, 3) for phase in Phase.values},
     }
+    if "gpu_seconds_by_phase" in cycles:  # the studio's view (cycles_of leaves the machines' time out for clients)
+        wall = dict(Derivation.objects.filter(brief=brief).values("phase").annotate(wall=Sum("wall_seconds"))
+                    .values_list("phase", "wall"))
+        stats["gpu_seconds_by_phase"] = cycles["gpu_seconds_by_phase"]
+        stats["wall_seconds_by_phase"] = {phase: round(wall.get(phase) or 0.0, 3) for phase in Phase.values}
+    return stats
 
 
 def version_recipe(*, version: Version) -> dict:

@@ -17,15 +17,19 @@ COMPARE_CHOICES = 200
 
 def workspace_data(*, review_round: ReviewRound, user=None, for_client: bool, share_link: ShareLink | None = None,
                    token: str = "") -> dict:
-    """Versions with their preview, full-resolution and previous-round counterpart, the user's own stars, the
-    round's result per version, what else it may be compared with, and the addresses the page calls (the recipe
-    diff comes from the API when a version is shown). A constant number of queries, whatever the number of versions."""
+    """Versions with their preview, full-resolution and previous-round counterpart, the user's own stars (and for staff
+    the triage), the round's result per version as the viewer may see it (for_client: client users and guests), what
+    else it may be compared with, and the addresses the page calls (the recipe diff comes from the API when a version
+    is shown). A constant number of queries, whatever the number of versions."""
     guest = share_link is not None
+    for_client = for_client or guest
     items = list(review_round.items.select_related("version__blob").order_by("position", "id"))
     stars = {} if guest else dict(Rating.objects.filter(reviewer=user, version__in=[i.version_id for i in items])
                                   .values_list("version_id", "stars"))
-    results = round_results(review_round=review_round)
-    counterparts = guest_counterparts(review_round=review_round) if guest else previous_counterparts(review_round=review_round)
+    results = round_results(review_round=review_round, for_client=for_client)
+    # A client user is shown what a guest of the round is: a "before" only from a round the client was shown.
+    counterparts = (guest_counterparts(review_round=review_round) if for_client
+                    else previous_counterparts(review_round=review_round))
     mine = (lambda d: d.share_link_id == share_link.pk) if guest else (lambda d: d.reviewer_id == user.pk)
     decided = {d.version_id: d.get_verdict_display() for d in current_decisions(review_round=review_round, for_client=for_client)
                if mine(d)}
@@ -38,8 +42,10 @@ def workspace_data(*, review_round: ReviewRound, user=None, for_client: bool, sh
         versions.append({
             "id": version.pk, "label": item.client_name or version.label or f"v{version.pk}", "sha256": version.blob_id,
             "width": version.width, "height": version.height, "preview": thumb(version), "full": full(version),
-            "stars": stars.get(version.pk, 0), "triage": version.triage, "result": result_label(results.get(version.pk)),
+            "stars": stars.get(version.pk, 0), "result": result_label(results.get(version.pk)),
             "mine": decided.get(version.pk, ""),
+            # Triage is the studio's curation: staff only.
+            **({} if for_client else {"triage": version.triage}),
             "before": {"id": before.pk, "label": "previous round" if guest else f"v{before.pk}", "preview": thumb(before),
                        "full": full(before), "width": before.width, "height": before.height} if before else None,
         })

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.models import Version
+from review.cycles import colleagues_of
 from review.models import (
     ChecklistItem,
     Decision,
@@ -13,7 +14,7 @@ from review.models import (
     ReviewRound,
     ShareLink,
 )
-from review.selectors import note_state, round_invitees, waiting_on_text
+from review.selectors import STUDIO_VIEW, note_state, round_invitees, waiting_on_text
 
 
 class PinSerializer(VisibleModelSerializer):
@@ -54,8 +55,11 @@ class InviteeSerializer(serializers.Serializer):
 
 
 class RoundSerializer(VisibleModelSerializer):
+    """A round as the requesting user may see it: a client user reads the studio's people as "Studio" and other
+    guests as "Guest", and of the reviewers' ids only their own clients' people (review.cycles)."""
+
     versions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    reviewers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    reviewers = serializers.SerializerMethodField()
     invitees = serializers.SerializerMethodField()
     waiting_on = serializers.SerializerMethodField()
 
@@ -64,10 +68,23 @@ class RoundSerializer(VisibleModelSerializer):
         fields = ["id", "brief", "number", "stage", "status", "title", "previous", "versions", "reviewers", "rule", "deadline",
                   "opened_at", "closed_at", "invitees", "waiting_on"]
 
+    def _viewer(self):
+        request = self.context.get("request")
+        return STUDIO_VIEW if request is None else request.user
+
     def _invitees(self, obj) -> list:
         if not hasattr(obj, "_invitees"):
-            obj._invitees = round_invitees(review_round=obj)
+            obj._invitees = round_invitees(review_round=obj, viewer=self._viewer())
         return obj._invitees
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_reviewers(self, obj) -> list[int]:
+        ids = [reviewer.pk for reviewer in obj.reviewers.all()]
+        viewer = self._viewer()
+        if viewer is STUDIO_VIEW:
+            return ids
+        known = colleagues_of(viewer=viewer, user_ids=set(ids))
+        return [pk for pk in ids if pk in known]
 
     @extend_schema_field(InviteeSerializer(many=True))
     def get_invitees(self, obj) -> list[dict]:

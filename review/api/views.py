@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from assets.access import (
     briefs_visible_to,
     is_client_user,
+    reads_lineage,
     versions_visible_to,
     visible,
 )
@@ -68,7 +69,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def list(self, request, *args, **kwargs):
         """A page of rounds with whom each waits on, worked out for the page at once (not a round at a time)."""
         rounds = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        invitees = invitees_by_round(rounds=rounds)
+        invitees = invitees_by_round(rounds=rounds, viewer=request.user)
         for review_round in rounds:
             review_round._invitees = invitees[review_round.pk]
         return self.get_paginated_response(self.get_serializer(rounds, many=True).data)
@@ -89,13 +90,14 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         review_round = round_open(brief=brief, versions=versions, stage=values["stage"], opened_by=request.user,
                                   reviewers=values["reviewers"], commenters=values["commenters"], guests=values["guests"],
                                   rule=values["rule"], title=values["title"], deadline=values["deadline"])
-        return Response(s.RoundSerializer(review_round).data, status=status.HTTP_201_CREATED)
+        return Response(s.RoundSerializer(review_round, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.RoundSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         _require(request, "review.change_reviewround")
-        return Response(s.RoundSerializer(round_close(review_round=self.get_object(), closed_by=request.user)).data)
+        closed = round_close(review_round=self.get_object(), closed_by=request.user)
+        return Response(s.RoundSerializer(closed, context={"request": request}).data)
 
     @extend_schema(request=s.DecisionCreateSerializer, responses={200: s.DecisionSerializer(many=True), 201: s.DecisionSerializer})
     @action(detail=True, methods=["get", "post"])
@@ -220,14 +222,27 @@ class VersionTriageView(APIView):
 class VersionDiffView(APIView):
     @extend_schema(responses=s.DiffRowSerializer(many=True))
     def get(self, request, pk, other):
+        """What changed in the recipe (prompts, models, parameters): for those who may read both versions' lineage."""
         before, after = _visible_version(request, pk), _visible_version(request, other)
+        for version in (before, after):
+            if not reads_lineage(user=request.user, brief=version.brief):
+                raise NotFound(f"the lineage of version {version.pk} is not shared with you")
         return Response(recipe_diff(before=before, after=after))
 
 
 class BriefChecklistView(APIView):
     @extend_schema(responses=s.ChecklistItemSerializer(many=True))
     def get(self, request, pk):
-        return Response(s.ChecklistItemSerializer(checklist_ensure(brief=_visible_brief(request, pk)), many=True).data)
+        """The studio's checklist of the brief. Client users are refused (it is studio curation); only those who may
+        edit it have the default checklist laid down on first read, so no one else's GET writes."""
+        if is_client_user(user=request.user):
+            raise PermissionDenied("the checklist is internal")
+        brief = _visible_brief(request, pk)
+        if request.user.has_perm("review.add_checklistitem"):
+            items = checklist_ensure(brief=brief)
+        else:
+            items = visible(ChecklistItem.objects.filter(brief=brief, active=True), user=request.user)
+        return Response(s.ChecklistItemSerializer(items, many=True).data)
 
     @extend_schema(request=s.ChecklistItemSerializer, responses={201: s.ChecklistItemSerializer})
     def post(self, request, pk):
