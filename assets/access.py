@@ -44,6 +44,8 @@ class Access:
     owner: the lookup to the user a row belongs to (preferences): each user reads their own, studio staff all.
     studio_wide_writes: rows that span clients (a client itself, memberships, the model registry, licences,
         presets): only studio staff bound to no client add or change them.
+    reviewers_read: whether internal reviewers read the model at all (the producers' outbox, webhooks, audit trail
+        and memberships: no); the roles' permissions are derived from this (review.roles).
     """
 
     client: str | None = None
@@ -52,6 +54,7 @@ class Access:
     everyone_reads: bool = False
     owner: str | None = None
     studio_wide_writes: bool = False
+    reviewers_read: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,14 @@ def reads_lineage(*, user, brief) -> bool:
     if not visible(Brief.objects.filter(pk=brief.pk), user=user).exists():
         return False
     return viewer_of(user=user).studio or brief.campaign.client.shares_lineage
+
+
+def versions_with_readable_lineage(versions: QuerySet, *, user) -> QuerySet:
+    """reads_lineage for a queryset of versions the user already sees: a lookup by recipe (seed, sampler, model,
+    LoRA) answers only over these, so a client without lineage sharing cannot learn a recipe by guessing it."""
+    if viewer_of(user=user).studio:
+        return versions
+    return versions.filter(brief__campaign__client__shares_lineage=True)
 
 
 def users_visible_to(*, user) -> QuerySet:

@@ -14,6 +14,7 @@ from assets.access import (
     may_write,
     reads_lineage,
     versions_visible_to,
+    versions_with_readable_lineage,
     visible,
 )
 from assets.errors import ApplicationError
@@ -507,16 +508,22 @@ class SamplerFilter(admin.SimpleListFilter):
     parameter_name = "sampler"
 
     def lookups(self, request, model_admin):
-        samplers = (Derivation.objects.exclude(params__sampler=None).order_by().values_list("params__sampler", flat=True)
-                    .distinct())
+        made = Derivation.objects.filter(generated__version__in=versions_with_readable_lineage(
+            model_admin.get_queryset(request), user=request.user))
+        samplers = made.exclude(params__sampler=None).order_by().values_list("params__sampler", flat=True).distinct()
         return [(sampler, sampler) for sampler in sorted(samplers)]
 
     def queryset(self, request, queryset):
-        return queryset.filter(generated_by__derivation__params__sampler=self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        return versions_with_readable_lineage(queryset, user=request.user).filter(
+            generated_by__derivation__params__sampler=self.value())
 
 
 @admin.register(Version)
 class VersionAdmin(VisibleAdmin):
+    # How a version was made (and the licences and re-runs that follow from it): shown where the lineage is readable.
+    LINEAGE_FIELDS = {"lineage_picture", "made_by", "rights_panel", "reproducibility_panel"}
     list_display = ["preview", "id", "brief", "operation", "width", "height", "format", "seed", "status", "triage", "created_at"]
     list_display_links = ["preview", "id"]
     list_filter = ["status", "triage", ("brief__campaign__client", admin.RelatedOnlyFieldListFilter),
@@ -534,8 +541,17 @@ class VersionAdmin(VisibleAdmin):
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
         if obj is not None and not reads_lineage(user=request.user, brief=obj.brief):
-            return [name for name in fields if name not in ("lineage_picture", "made_by")]
+            return [name for name in fields if getattr(name, "__name__", name) not in self.LINEAGE_FIELDS]
         return fields
+
+    def get_search_fields(self, request):
+        """A seed is part of the recipe: a client searches by it only where the lineage is shared (see get_search_results)."""
+        fields = super().get_search_fields(request)
+        return fields if not is_client_user(user=request.user) else [name for name in fields if name != "=seed"]
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return fields if not is_client_user(user=request.user) else [name for name in fields if name not in ("seed", "triage")]
 
     def has_add_permission(self, request):
         return False  # versions come from generation jobs and imports, never by hand
@@ -583,7 +599,8 @@ class VersionAdmin(VisibleAdmin):
             prefix, _, value = word.partition(":")
             if prefix in ("model", "lora") and value:
                 role = Used.Role.BASE_MODEL if prefix == "model" else Used.Role.LORA
-                queryset = versions_made_with(versions=queryset, term=value, roles=(role,))
+                queryset = versions_made_with(versions=versions_with_readable_lineage(queryset, user=request.user),
+                                              term=value, roles=(role,))
             else:
                 words.append(word)
         text = " ".join(words)

@@ -255,7 +255,7 @@ def briefs_list() -> QuerySet[Brief]:
 
 
 def versions_list() -> QuerySet[Version]:
-    return Version.objects.select_related("brief", "generated_by__derivation")
+    return Version.objects.select_related("brief__campaign__client", "generated_by__derivation")
 
 
 SEARCH_CONFIG = "english"
@@ -281,16 +281,16 @@ def versions_made_with(*, versions: QuerySet[Version], term: str, roles: tuple[s
 
 def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: bool) -> QuerySet[Version]:
     """Full-text match over prompts, negative prompts, notes and decision comments, best first (web-search syntax:
-    "quoted phrases", -excluded, or). Without `internal` (a client's search), the studio's internal notes and comments
-    are not searched, and the recipe only of clients the studio shares the lineage with."""
+    "quoted phrases", -excluded, or). Without `internal` (a client's search) only the recipe is searched, and only of
+    clients the studio shares the lineage with: the discussion document holds every round's non-internal notes and
+    comments, internal rounds' among them, which a client may not read."""
     query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
     if internal:
         matched = versions.filter(search__document=query)
         rank = SearchRank(F("search__document"), query)
     else:
-        matched = versions.filter(Q(search__recipe=query, brief__campaign__client__shares_lineage=True)
-                                  | Q(search__discussion=query))
-        rank = SearchRank(F("search__recipe"), query) + SearchRank(F("search__discussion"), query)
+        matched = versions.filter(search__recipe=query, brief__campaign__client__shares_lineage=True)
+        rank = SearchRank(F("search__recipe"), query)
     return matched.annotate(rank=rank).order_by("-rank", "-id")
 
 

@@ -311,7 +311,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    access = Access()  # the trail spans every client
+    access = Access(reviewers_read=False)  # the trail spans every client
 
     class Meta:
         ordering = ["id"]
@@ -365,7 +365,7 @@ class Notification(QueuedRun):
     digest = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="digested",
                                help_text="The digest message that carried this one")
 
-    access = Access(client="review_round__brief__campaign__client")
+    access = Access(client="review_round__brief__campaign__client", reviewers_read=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -389,7 +389,7 @@ class WebhookEndpoint(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    access = Access(client="client")
+    access = Access(client="client", reviewers_read=False)
 
     def __str__(self) -> str:
         return self.url
@@ -421,7 +421,7 @@ class WebhookDelivery(QueuedRun):
 
     run_kind = "webhook"
 
-    access = Access(client="endpoint__client")
+    access = Access(client="endpoint__client", reviewers_read=False)
 
     class Meta:
         ordering = ["-created_at"]

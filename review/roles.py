@@ -1,43 +1,51 @@
-"""The three roles as Django groups, kept in step with the code on every migrate."""
+"""The three roles as Django groups, derived from the models of the four apps and their declared access, and kept in
+step with the code on every migrate: a model added next month gets its permissions without anyone listing it here."""
 
 from __future__ import annotations
 
-from assets.access import STUDIO_PERMISSION
+from assets.access import STUDIO_PERMISSION, access_of
 
 PRODUCER = "Producer"
 INTERNAL_REVIEWER = "Internal reviewer"
 CLIENT_REVIEWER = "Client reviewer"
 
-_ASSETS = ["client", "campaign", "brief", "reference", "prompttemplate", "prompt", "version", "derivation", "modelweights",
-           "blob", "used", "generated", "derivedfile", "clientmembership", "licence", "reproducibilitycheck"]
-_GENERATION = ["generationjob", "jobbatch", "reproductionrun", "gridjob", "gridcell"]
-_DELIVERY = ["channelpreset", "focalpoint", "delivery", "deliveryitem", "fingerprint"]
-_REVIEW = ["rating", "checklistitem", "checklisttick", "reviewround", "roundversion", "decision", "pin", "approval",
-           "sharelink", "auditevent", "roundreviewer", "reviewpolicy", "notification", "notificationpreference",
-           "webhookendpoint", "webhookdelivery"]
-_STUDIO_ONLY = {"auditevent", "notification", "webhookendpoint", "webhookdelivery", "notificationpreference"}
+APPS = ("assets", "review", "generation", "delivery")
 
-ROLE_PERMISSIONS = {
-    PRODUCER: [f"{app}.{action}_{model}" for app, models in (("assets", _ASSETS), ("review", _REVIEW), ("generation", _GENERATION),
-                                                              ("delivery", _DELIVERY))
-               for model in models for action in ("view", "add", "change")] + ["delivery.override_qc", STUDIO_PERMISSION],
-    INTERNAL_REVIEWER: [f"assets.view_{m}" for m in _ASSETS if m != "clientmembership"]
-    + ["assets.change_version"]
-    + [f"review.view_{m}" for m in _REVIEW if m not in _STUDIO_ONLY]
-    + [f"generation.view_{m}" for m in _GENERATION]
-    + [f"delivery.view_{m}" for m in _DELIVERY]
-    + ["review.add_decision", "review.add_rating", "review.change_rating", "review.add_checklisttick",
-       "review.change_checklisttick", STUDIO_PERMISSION],
-    CLIENT_REVIEWER: ["assets.view_brief", "assets.view_version", "assets.view_reference", "review.view_reviewround",
-                      "review.view_roundversion", "review.view_decision", "review.add_decision", "delivery.view_delivery",
-                      "delivery.view_deliveryitem"],
-}
+# What each role may do beyond reading, by name: the decisions each makes.
+_INTERNAL_REVIEWER_WRITES = ["assets.change_version", "review.add_decision", "review.add_rating", "review.change_rating",
+                             "review.add_checklisttick", "review.change_checklisttick"]
+_CLIENT_REVIEWER_WRITES = ["review.add_decision"]
+
+
+def role_permissions() -> dict[str, list[str]]:
+    """Producers read, add and change every model; internal reviewers read the models their access lets reviewers
+    read (not the producers' outbox, webhooks, audit trail, memberships or anyone's own settings); client reviewers
+    read the models a client may read rows of (assets.access decides which rows)."""
+    from django.apps import apps
+
+    def codes(model, *actions) -> list[str]:
+        return [f"{model._meta.app_label}.{action}_{model._meta.model_name}" for action in actions]
+
+    producer, internal, client = [], [], []
+    for app in APPS:
+        for model in apps.get_app_config(app).get_models():
+            access = access_of(model)
+            producer += codes(model, "view", "add", "change")
+            if access.reviewers_read and access.owner is None:
+                internal += codes(model, "view")
+            if access.client_reads is not False:
+                client += codes(model, "view")
+    return {
+        PRODUCER: producer + ["delivery.override_qc", STUDIO_PERMISSION],
+        INTERNAL_REVIEWER: internal + _INTERNAL_REVIEWER_WRITES + [STUDIO_PERMISSION],
+        CLIENT_REVIEWER: client + _CLIENT_REVIEWER_WRITES,
+    }
 
 
 def roles_ensure(**kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
 
-    for name, codes in ROLE_PERMISSIONS.items():
+    for name, codes in role_permissions().items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = []
         for code in codes:

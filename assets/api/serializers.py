@@ -1,6 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from assets.access import is_client_user
 from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.models import (
     Brief,
@@ -139,6 +140,16 @@ class VersionSerializer(ImageUrlsMixin, VisibleModelSerializer):
         model = Version
         fields = ["id", "brief", "sha256", "width", "height", "format", "seed", "label", "status", "triage",
                   "derivation", "image_url", "thumbnail_url", "created_at"]
+
+    def to_representation(self, instance):
+        """A client reads no studio curation (triage), and a seed only where the studio shares the lineage."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and is_client_user(user=request.user):
+            data.pop("triage")
+            if not instance.brief.campaign.client.shares_lineage:
+                data.pop("seed")
+        return data
 
 
 class VersionImportSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from assets import rights, selectors
-from assets.access import is_client_user, reads_lineage, versions_visible_to, visible
+from assets.access import is_client_user, reads_lineage, versions_visible_to, versions_with_readable_lineage, visible
 from assets.api import serializers as s
 from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission, visible_row
@@ -243,6 +243,13 @@ class VersionFilter(filters.FilterSet):
         model = Version
         fields = ["brief", "status", "triage", "format"]
 
+    RECIPE_FILTERS = ("seed", "model", "lora", "sampler", "steps", "cfg_min", "cfg_max")
+
+    def filter_queryset(self, queryset):
+        if any(self.form.cleaned_data.get(name) not in (None, "") for name in self.RECIPE_FILTERS):
+            queryset = versions_with_readable_lineage(queryset, user=self.request.user)
+        return super().filter_queryset(queryset)
+
     def text(self, queryset, name, value):
         return selectors.versions_matching_text(versions=queryset, text=value,
                                                 internal=not is_client_user(user=self.request.user))
@@ -325,8 +332,9 @@ class VersionViewSet(ReadViewSet):
     @extend_schema(responses=s.VersionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def descendants(self, request, pk=None):
-        versions = selectors.version_descendants(version=self.get_object()).select_related("generated_by__derivation")
-        return Response(s.VersionSerializer(versions, many=True).data)
+        versions = selectors.version_descendants(version=self._with_lineage()).select_related(
+            "brief__campaign__client", "generated_by__derivation")
+        return Response(s.VersionSerializer(versions, many=True, context=self.get_serializer_context()).data)
 
 
 class DerivationViewSet(ReadViewSet):

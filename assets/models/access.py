@@ -11,7 +11,7 @@ class ClientMembership(models.Model):
     client = models.ForeignKey("assets.Client", on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    access = Access(client="client", studio_wide_writes=True)
+    access = Access(client="client", studio_wide_writes=True, reviewers_read=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "client"], name="membership_once")]

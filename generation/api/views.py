@@ -2,11 +2,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assets.access import briefs_visible_to, versions_visible_to, visible
+from assets.access import briefs_visible_to, reads_lineage, versions_visible_to, visible
 from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import internal_only, visible_row
 from generation.api import serializers as s
@@ -147,8 +148,11 @@ class VersionRegenerateImportView(APIView):
 
     @extend_schema(responses=s.RegenerationAttemptSerializer(many=True))
     def get(self, request, pk):
-        """The regenerations so far, each with the perceptual verdict and distance against the import."""
+        """The regenerations so far, each with the perceptual verdict and distance against the import: lineage, read
+        where the lineage is readable."""
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
+        if not reads_lineage(user=request.user, brief=version.brief):
+            raise NotFound(f"the lineage of version {version.pk} is not shared with you")
         return Response(regeneration_attempts(version=version))
 
 

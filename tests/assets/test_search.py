@@ -78,6 +78,9 @@ def test_prompts_notes_and_comments_are_searchable_as_soon_as_they_are_written(l
     # A client user never finds a version by words they may not read.
     client = api_as(library["client"])
     assert _ids(client.get("/api/versions/", {"q": "licence"})) == []
+    assert _ids(client.get("/api/versions/", {"q": "condensation"})) == []  # an internal round's note
+    assert _ids(client.get("/api/versions/", {"q": "soda"})) == []  # the prompt: the recipe is the studio's
+    library["brief"].campaign.client.__class__.objects.filter(pk=library["brief"].campaign.client_id).update(shares_lineage=True)
     assert _ids(client.get("/api/versions/", {"q": "soda"})) == [library["can"].pk]
     assert VersionSearch.objects.count() == Version.objects.count()
 

@@ -105,11 +105,11 @@ def test_gina_reads_the_outbox_and_the_webhook_log_of_her_client_only(cast, gina
     aurora_client, borealis = cast["brief_a"].campaign.client, cast["brief_b"].campaign.client
     for brief, version, client in ((cast["brief_a"], cast["version_a"], aurora_client), (cast["brief_b"], cast["version_b"], borealis)):
         review_round = round_open(brief=brief, versions=[version], stage="internal", opened_by=cast["alice"])
-        Notification.objects.create(key=f"probe-{client.pk}", kind="round_opened", email=f"to@{client.name}.example",
+        Notification.objects.create(key=f"probe-{client.pk}", kind="invited", email=f"to@{client.name}.example",
                                     review_round=review_round, subject=f"{client.name} round", text="", state="held")
         endpoint, _ = webhook_endpoint_create(url=f"https://hooks.{client.name.lower()}.example/", client=client)
         endpoint.save()
-        WebhookDelivery.objects.create(key=f"probe-{client.pk}", endpoint=endpoint, kind="round_opened", payload={})
+        WebhookDelivery.objects.create(key=f"probe-{client.pk}", endpoint=endpoint, kind="round_closed", payload={})
     browser = _admin(gina)
     for name in ("admin:review_notification_changelist", "admin:review_webhookdelivery_changelist"):
         response = browser.get(reverse(name))
