@@ -1,4 +1,3 @@
-import json
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -6,6 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
+from assets.api.parsers import json_body_load
+from assets.errors import ApplicationError
 from assets.imagehash import RERUN_VERDICTS
 from assets.models import (
     Brief,
@@ -25,9 +26,9 @@ class JSONValueField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, str):
             try:
-                return json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise serializers.ValidationError(f"not valid JSON: {exc.msg}") from exc
+                return json_body_load(raw=data)
+            except ApplicationError as exc:
+                raise serializers.ValidationError(exc.message) from exc
         return data
 
     def to_representation(self, value):

@@ -272,6 +272,15 @@ def test_a_deeply_nested_json_body_is_a_400_on_the_api(cast, untouched, body):
     refused(response, "nests deeper than 32 levels")
 
 
+@pytest.mark.parametrize("body", [DEEP_JSON, DEEP_BUT_PARSABLE], ids=["recursion", "past-the-limit"])
+def test_a_deeply_nested_json_string_in_a_multipart_form_is_a_400(cast, tiny, untouched, body):
+    """A job form sends its grid and parameters as JSON strings beside the mask file: read by the same loader."""
+    response = api_as(cast["alice"]).post("/api/jobs/", {"brief": cast["brief_a"].pk, "base_model": tiny["base"].pk,
+                                                         "prompt": "x", "params": body}, format="multipart")
+    assert response.status_code == 400, response.content[:300]
+    assert "nests deeper than 32 levels" in response.json()["extra"]["fields"]["params"][0]
+
+
 @pytest.mark.parametrize("template", ["{seed:>999999999}", "{seed:>33}", "{seed:.999999999}", "{seed:{seed}}",
                                       "{seed:.>8}", "{seed:999999999d}"])
 def test_a_name_template_with_an_unbounded_format_spec_is_refused(cast, untouched, template):
