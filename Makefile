@@ -25,11 +25,14 @@ demo: db
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
 
-# The browser tests drive Debian's chromium; as root the set-up installs it when missing.
+# Lint and format checks first (ruff, configured in pyproject.toml), then the suite. The browser tests drive
+# Debian's chromium; as root the set-up installs it when missing.
 test: $(STAMP)
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -q >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
 	  echo "chromium could not be installed: the browser tests will be skipped"
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 # The full fault suite: 500 jobs and 20 kill -9s, the database outage (`make test` runs a short version).

@@ -187,10 +187,16 @@ def client_users_among(*, users: set) -> set[int]:
     if not ids:
         return {user.pk for user in users}
     app_label, codename = STUDIO_PERMISSION.split(".")
-    studio = set(get_user_model().objects.filter(pk__in=ids).filter(
-        Q(is_superuser=True) | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
-        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label))
-        .values_list("pk", flat=True))
+    studio = set(
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+            | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+        )
+        .values_list("pk", flat=True)
+    )
     return {user.pk for user in users if user.pk not in studio}
 
 
@@ -210,5 +216,7 @@ def blob_visible_to(*, user, blob) -> bool:
     """An image is visible through a version or reference of a brief the user may see."""
     from assets.models import Reference, Version
 
-    return (visible(Version.objects.filter(blob=blob), user=user).exists()
-            or visible(Reference.objects.filter(blob=blob), user=user).exists())
+    return (
+        visible(Version.objects.filter(blob=blob), user=user).exists()
+        or visible(Reference.objects.filter(blob=blob), user=user).exists()
+    )

@@ -53,14 +53,18 @@ from assets.services.weights import model_weights_delete
 def thumbnail(blob_id: str, size: int = 96, display: int = 64) -> str:
     return format_html(
         '<img src="{}" alt="" style="max-width:{}px;max-height:{}px;border-radius:4px;background:#eee">',
-        reverse("blob-thumbnail", args=[blob_id, size]), display, display,
+        reverse("blob-thumbnail", args=[blob_id, size]),
+        display,
+        display,
     )
 
 
 def swatches(colours: list[str]) -> str:
     return format_html_join(
-        "", '<span title="{0}" style="display:inline-block;width:18px;height:18px;margin-right:3px;'
-        'border:1px solid #999;border-radius:3px;background:{0}"></span>', ((colour,) for colour in colours),
+        "",
+        '<span title="{0}" style="display:inline-block;width:18px;height:18px;margin-right:3px;'
+        'border:1px solid #999;border-radius:3px;background:{0}"></span>',
+        ((colour,) for colour in colours),
     )
 
 
@@ -105,8 +109,11 @@ class VisibleRelatedListFilter(admin.RelatedFieldListFilter):
 
     def field_choices(self, field, request, model_admin):
         rows = visible(field.related_model._default_manager.all(), user=request.user)
-        return field.get_choices(include_blank=False, ordering=self.field_admin_ordering(field, request, model_admin),
-                                 limit_choices_to={"pk__in": rows.values("pk")})
+        return field.get_choices(
+            include_blank=False,
+            ordering=self.field_admin_ordering(field, request, model_admin),
+            limit_choices_to={"pk__in": rows.values("pk")},
+        )
 
 
 def _visible_filters(model, list_filter):
@@ -153,7 +160,9 @@ class VisibleInline:
         return visible(super().get_queryset(request), user=request.user)
 
     def get_formset(self, request, obj=None, **kwargs):
-        return super().get_formset(request, obj, **{**kwargs, "form": _form_for(kwargs.get("form", self.form), request.user)})
+        return super().get_formset(
+            request, obj, **{**kwargs, "form": _form_for(kwargs.get("form", self.form), request.user)}
+        )
 
     def has_add_permission(self, request, obj=None):
         return may_write(self.model, user=request.user) and super().has_add_permission(request, obj)
@@ -251,9 +260,12 @@ class BriefAdmin(VisibleAdmin):
     def mood_board(self, obj):
         references = obj.references.all() if obj.pk else []
         items = format_html_join(
-            "", '<a href="{}" title="{}" style="margin:0 6px 6px 0;display:inline-block">{}</a>',
-            ((reverse("admin:assets_reference_change", args=[ref.pk]), ref.title, thumbnail(ref.blob_id, 96, 96))
-             for ref in references),
+            "",
+            '<a href="{}" title="{}" style="margin:0 6px 6px 0;display:inline-block">{}</a>',
+            (
+                (reverse("admin:assets_reference_change", args=[ref.pk]), ref.title, thumbnail(ref.blob_id, 96, 96))
+                for ref in references
+            ),
         )
         return items or "—"
 
@@ -276,7 +288,10 @@ class ReferenceAddForm(forms.ModelForm):
             return cleaned
         try:
             self.instance = reference_create(
-                brief=cleaned["brief"], source=cleaned["image"], title=cleaned.get("title", ""), notes=cleaned.get("notes", ""),
+                brief=cleaned["brief"],
+                source=cleaned["image"],
+                title=cleaned.get("title", ""),
+                notes=cleaned.get("notes", ""),
             )
         except ApplicationError as exc:
             raise forms.ValidationError(exc.message) from exc
@@ -312,18 +327,44 @@ def impact_panel(versions) -> str:
     summary = impact_summary(versions=versions)
     if not summary["versions_total"]:
         return "nothing was made with it yet"
-    briefs = format_html_join("", '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (
-        (row["client_name"], reverse("admin:assets_brief_change", args=[row["brief"]]), row["title"], row["versions"],
-         row["deliveries"]) for row in summary["briefs"]))
-    deliveries = format_html_join(", ", '<a href="{}">delivery {}</a> ({}, {} files)', (
-        (reverse("admin:delivery_delivery_change", args=[d["id"]]), d["id"], d["state"], d["files"])
-        for d in summary["deliveries"]))
-    versions_link = reverse("admin:assets_version_changelist") + "?id__in=" + ",".join(str(v["id"]) for v in summary["versions"][:200])
+    briefs = format_html_join(
+        "",
+        '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                row["client_name"],
+                reverse("admin:assets_brief_change", args=[row["brief"]]),
+                row["title"],
+                row["versions"],
+                row["deliveries"],
+            )
+            for row in summary["briefs"]
+        ),
+    )
+    deliveries = format_html_join(
+        ", ",
+        '<a href="{}">delivery {}</a> ({}, {} files)',
+        (
+            (reverse("admin:delivery_delivery_change", args=[d["id"]]), d["id"], d["state"], d["files"])
+            for d in summary["deliveries"]
+        ),
+    )
+    versions_link = (
+        reverse("admin:assets_version_changelist")
+        + "?id__in="
+        + ",".join(str(v["id"]) for v in summary["versions"][:200])
+    )
     return format_html(
-        '<p><b>{}</b> version(s) in <b>{}</b> client(s), <a href="{}">list them</a>; <b>{}</b> deliveries inherit it{}</p>'
-        '<table><tr><th>client</th><th>brief</th><th>versions</th><th>deliveries</th></tr>{}</table>',
-        summary["versions_total"], len(summary["clients"]), versions_link, summary["deliveries_total"],
-        format_html(": {}", deliveries) if summary["deliveries"] else "", briefs)
+        '<p><b>{}</b> version(s) in <b>{}</b> client(s), <a href="{}">list them</a>; '
+        "<b>{}</b> deliveries inherit it{}</p>"
+        "<table><tr><th>client</th><th>brief</th><th>versions</th><th>deliveries</th></tr>{}</table>",
+        summary["versions_total"],
+        len(summary["clients"]),
+        versions_link,
+        summary["deliveries_total"],
+        format_html(": {}", deliveries) if summary["deliveries"] else "",
+        briefs,
+    )
 
 
 @admin.register(Reference)
@@ -346,8 +387,19 @@ class ReferenceAdmin(ImpactPanelAdmin, VisibleAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["brief", "image", "title", "notes"]
-        return ["large_preview", "title", "notes", "brief", "blob", "width", "height", "format", "created_by", "created_at",
-                self._impact_field(request)]
+        return [
+            "large_preview",
+            "title",
+            "notes",
+            "brief",
+            "blob",
+            "width",
+            "height",
+            "format",
+            "created_by",
+            "created_at",
+            self._impact_field(request),
+        ]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -366,8 +418,9 @@ class ReferenceAdmin(ImpactPanelAdmin, VisibleAdmin):
 
 
 class PromptTemplateForm(forms.ModelForm):
-    negative_text = forms.CharField(widget=forms.Textarea, required=False,
-                                    help_text="Leave empty to use the brief's negative prompt.")
+    negative_text = forms.CharField(
+        widget=forms.Textarea, required=False, help_text="Leave empty to use the brief's negative prompt."
+    )
 
     class Meta:
         model = PromptTemplate
@@ -380,7 +433,9 @@ class PromptTemplateForm(forms.ModelForm):
             return cleaned
         try:
             self.instance = prompt_template_create(
-                brief=cleaned["brief"], name=cleaned["name"], text=cleaned["text"],
+                brief=cleaned["brief"],
+                name=cleaned["name"],
+                text=cleaned["text"],
                 negative_text=cleaned.get("negative_text") or None,
             )
         except ApplicationError as exc:
@@ -437,8 +492,18 @@ class ModelWeightsAdmin(ImpactPanelAdmin):
     list_display = ["name", "kind", "architecture", "format", "short_hash", "size", "created_at"]
     list_filter = ["kind", "architecture", "format"]
     search_fields = ["name", "source_name", "sha256"]
-    readonly_fields = ["kind", "architecture", "sha256", "size", "format", "blob", "files", "source_name",
-                       "source_version", "created_at"]
+    readonly_fields = [
+        "kind",
+        "architecture",
+        "sha256",
+        "size",
+        "format",
+        "blob",
+        "files",
+        "source_name",
+        "source_version",
+        "created_at",
+    ]
     fields = ["name", "notes", *readonly_fields]
 
     def has_add_permission(self, request):
@@ -499,8 +564,10 @@ class MultipleFileField(forms.FileField):
 
 class ImagesImportForm(VisibleChoices, forms.Form):
     brief = forms.ModelChoiceField(queryset=Brief.objects.select_related("campaign__client"))
-    files = MultipleFileField(widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-                              help_text="PNG, JPEG or WebP; several at once")
+    files = MultipleFileField(
+        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text="PNG, JPEG or WebP; several at once",
+    )
 
 
 class SamplerFilter(admin.SimpleListFilter):
@@ -508,8 +575,9 @@ class SamplerFilter(admin.SimpleListFilter):
     parameter_name = "sampler"
 
     def lookups(self, request, model_admin):
-        made = Derivation.objects.filter(generated__version__in=versions_with_readable_lineage(
-            model_admin.get_queryset(request), user=request.user))
+        made = Derivation.objects.filter(
+            generated__version__in=versions_with_readable_lineage(model_admin.get_queryset(request), user=request.user)
+        )
         samplers = made.exclude(params__sampler=None).order_by().values_list("params__sampler", flat=True).distinct()
         return [(sampler, sampler) for sampler in sorted(samplers)]
 
@@ -517,26 +585,73 @@ class SamplerFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         return versions_with_readable_lineage(queryset, user=request.user).filter(
-            generated_by__derivation__params__sampler=self.value())
+            generated_by__derivation__params__sampler=self.value()
+        )
 
 
 @admin.register(Version)
 class VersionAdmin(VisibleAdmin):
     # How a version was made (and the licences and re-runs that follow from it): shown where the lineage is readable.
     LINEAGE_FIELDS = {"lineage_picture", "made_by", "rights_panel", "reproducibility_panel"}
-    list_display = ["preview", "id", "brief", "operation", "width", "height", "format", "seed", "status", "triage", "created_at"]
+    list_display = [
+        "preview",
+        "id",
+        "brief",
+        "operation",
+        "width",
+        "height",
+        "format",
+        "seed",
+        "status",
+        "triage",
+        "created_at",
+    ]
     list_display_links = ["preview", "id"]
-    list_filter = ["status", "triage", ("brief__campaign__client", admin.RelatedOnlyFieldListFilter),
-                   ("brief", admin.RelatedOnlyFieldListFilter), "generated_by__derivation__op", SamplerFilter, "format",
-                   "created_at"]
+    list_filter = [
+        "status",
+        "triage",
+        ("brief__campaign__client", admin.RelatedOnlyFieldListFilter),
+        ("brief", admin.RelatedOnlyFieldListFilter),
+        "generated_by__derivation__op",
+        SamplerFilter,
+        "format",
+        "created_at",
+    ]
     search_fields = ["=id", "blob__sha256", "label", "=seed"]
-    search_help_text = ("Words of the prompt, notes or comments (\"a phrase\", -not), a version id, a seed, a sha256, "
-                        "or model:NAME / lora:NAME (name, sha256 or AutoV2 hash)")
+    search_help_text = (
+        'Words of the prompt, notes or comments ("a phrase", -not), a version id, a seed, a sha256, '
+        "or model:NAME / lora:NAME (name, sha256 or AutoV2 hash)"
+    )
     list_select_related = ["brief", "generated_by__derivation"]
-    readonly_fields = ["large_preview", "lineage_picture", "brief", "blob", "width", "height", "format", "seed",
-                       "status", "triage", "created_at", "made_by"]
-    fields = ["large_preview", "lineage_picture", "label", "brief", "blob", "width", "height", "format", "seed", "status",
-              "triage", "made_by", "created_at"]
+    readonly_fields = [
+        "large_preview",
+        "lineage_picture",
+        "brief",
+        "blob",
+        "width",
+        "height",
+        "format",
+        "seed",
+        "status",
+        "triage",
+        "created_at",
+        "made_by",
+    ]
+    fields = [
+        "large_preview",
+        "lineage_picture",
+        "label",
+        "brief",
+        "blob",
+        "width",
+        "height",
+        "format",
+        "seed",
+        "status",
+        "triage",
+        "made_by",
+        "created_at",
+    ]
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
@@ -545,13 +660,18 @@ class VersionAdmin(VisibleAdmin):
         return fields
 
     def get_search_fields(self, request):
-        """A seed is part of the recipe: a client searches by it only where the lineage is shared (see get_search_results)."""
+        """A seed is part of the recipe: a client searches by it only where the lineage is shared
+        (see get_search_results)."""
         fields = super().get_search_fields(request)
         return fields if not is_client_user(user=request.user) else [name for name in fields if name != "=seed"]
 
     def get_list_display(self, request):
         fields = super().get_list_display(request)
-        return fields if not is_client_user(user=request.user) else [name for name in fields if name not in ("seed", "triage")]
+        return (
+            fields
+            if not is_client_user(user=request.user)
+            else [name for name in fields if name not in ("seed", "triage")]
+        )
 
     def has_add_permission(self, request):
         return False  # versions come from generation jobs and imports, never by hand
@@ -563,7 +683,9 @@ class VersionAdmin(VisibleAdmin):
         obj.save(update_fields=[name for name in form.changed_data if name in Version.mutable_fields])
 
     def get_urls(self):
-        importer = path("import-images/", self.admin_site.admin_view(self.import_images_view), name="assets_version_import_images")
+        importer = path(
+            "import-images/", self.admin_site.admin_view(self.import_images_view), name="assets_version_import_images"
+        )
         return [importer, *super().get_urls()]
 
     def _can_import(self, request) -> bool:
@@ -580,16 +702,25 @@ class VersionAdmin(VisibleAdmin):
         reports = []
         if request.method == "POST" and form.is_valid():
             try:
-                reports = images_import(brief=form.cleaned_data["brief"], sources=form.cleaned_data["files"],
-                                        created_by=request.user)
+                reports = images_import(
+                    brief=form.cleaned_data["brief"], sources=form.cleaned_data["files"], created_by=request.user
+                )
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             imported = sum(1 for report in reports if report["imported"])
             if reports:
-                self.message_user(request, f"{imported} of {len(reports)} file(s) imported",
-                                  messages.SUCCESS if imported == len(reports) else messages.WARNING)
-        context = {**self.admin_site.each_context(request), "title": "Import images with their recipe", "form": form,
-                   "reports": reports, "opts": self.model._meta}
+                self.message_user(
+                    request,
+                    f"{imported} of {len(reports)} file(s) imported",
+                    messages.SUCCESS if imported == len(reports) else messages.WARNING,
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import images with their recipe",
+            "form": form,
+            "reports": reports,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/assets/version/import_images.html", context)
 
     def get_search_results(self, request, queryset, search_term):
@@ -599,8 +730,9 @@ class VersionAdmin(VisibleAdmin):
             prefix, _, value = word.partition(":")
             if prefix in ("model", "lora") and value:
                 role = Used.Role.BASE_MODEL if prefix == "model" else Used.Role.LORA
-                queryset = versions_made_with(versions=versions_with_readable_lineage(queryset, user=request.user),
-                                              term=value, roles=(role,))
+                queryset = versions_made_with(
+                    versions=versions_with_readable_lineage(queryset, user=request.user), term=value, roles=(role,)
+                )
             else:
                 words.append(word)
         text = " ".join(words)
@@ -620,20 +752,26 @@ class VersionAdmin(VisibleAdmin):
 
     @admin.display(description="image")
     def large_preview(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("blob-image", args=[obj.blob_id]), thumbnail(obj.blob_id, 768, 512))
+        return format_html(
+            '<a href="{}">{}</a>', reverse("blob-image", args=[obj.blob_id]), thumbnail(obj.blob_id, 768, 512)
+        )
 
     @admin.display(description="made by")
     def made_by(self, obj):
         derivation = obj.generated_by.derivation
-        return format_html('<a href="{}">{}</a>', reverse("admin:assets_derivation_change", args=[derivation.pk]), derivation)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:assets_derivation_change", args=[derivation.pk]), derivation
+        )
 
     @admin.display(description="lineage")
     def lineage_picture(self, obj):
         svg = lineage_svg(graph=lineage_graph(version=obj))
         return mark_safe(
             '<div class="seed-lineage-view"><div class="seed-lineage-zoom" role="toolbar" aria-label="Lineage zoom">'
-            '<button type="button" data-zoom="fit">Fit</button><button type="button" data-zoom="1" aria-pressed="true">100 %</button>'
-            '<button type="button" data-zoom="2">200 %</button> <small>drag or scroll to move along the chain</small></div>'
+            '<button type="button" data-zoom="fit">Fit</button>'
+            '<button type="button" data-zoom="1" aria-pressed="true">100 %</button>'
+            '<button type="button" data-zoom="2">200 %</button> '
+            "<small>drag or scroll to move along the chain</small></div>"
             f'<div class="seed-lineage-pane" tabindex="0" aria-label="Lineage picture, scrollable">{svg}</div></div>'
         )
 
@@ -656,8 +794,20 @@ class DerivedFileAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "source", "derivation", "size", "download", "created_at"]
     list_filter = ["kind"]
     list_select_related = ["source", "derivation", "refined_from"]
-    fields = ["kind", "brief", "source", "derivation", "refined_from", "label", "width", "height", "blob", "created_by",
-              "created_at", "download"]
+    fields = [
+        "kind",
+        "brief",
+        "source",
+        "derivation",
+        "refined_from",
+        "label",
+        "width",
+        "height",
+        "blob",
+        "created_by",
+        "created_at",
+        "download",
+    ]
     readonly_fields = fields
 
     @admin.display(description="size")
@@ -671,7 +821,17 @@ class DerivedFileAdmin(ReadOnlyAdmin):
 
 @admin.register(Used)
 class UsedAdmin(ReadOnlyAdmin):
-    list_display = ["derivation", "role", "position", "weight", "version", "reference", "prompt", "model_weights", "blob"]
+    list_display = [
+        "derivation",
+        "role",
+        "position",
+        "weight",
+        "version",
+        "reference",
+        "prompt",
+        "model_weights",
+        "blob",
+    ]
     list_filter = ["role"]
     list_select_related = ["derivation", "version", "reference", "prompt", "model_weights", "blob"]
 

@@ -14,7 +14,13 @@ from django.utils.html import format_html, format_html_join
 from assets.admin import ImpactPanelAdmin, admin_extend
 from assets.errors import ApplicationError
 from assets.models import Licence, ReproducibilityCheck, Version
-from assets.rights import reproducibility_latest, rights_problems, version_rights, versions_inheriting, with_reproducibility
+from assets.rights import (
+    reproducibility_latest,
+    rights_problems,
+    version_rights,
+    versions_inheriting,
+    with_reproducibility,
+)
 from assets.services.licences import ATTACHABLE, imports_only_check, licence_save
 
 
@@ -39,15 +45,20 @@ class ExpiryFilter(admin.SimpleListFilter):
     parameter_name = "expiry"
 
     def lookups(self, request, model_admin):
-        return [("expired", "Expired"), ("soon", f"Within {settings.SEED_LICENCE_WARN_DAYS} days"),
-                ("perpetual", "Perpetual")]
+        return [
+            ("expired", "Expired"),
+            ("soon", f"Within {settings.SEED_LICENCE_WARN_DAYS} days"),
+            ("perpetual", "Perpetual"),
+        ]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
         if self.value() == "expired":
             return queryset.filter(expires_on__lt=today)
         if self.value() == "soon":
-            return queryset.filter(expires_on__gte=today, expires_on__lte=today + timedelta(days=settings.SEED_LICENCE_WARN_DAYS))
+            return queryset.filter(
+                expires_on__gte=today, expires_on__lte=today + timedelta(days=settings.SEED_LICENCE_WARN_DAYS)
+            )
         if self.value() == "perpetual":
             return queryset.filter(expires_on__isnull=True)
         return queryset
@@ -81,8 +92,11 @@ class LicenceAdmin(ImpactPanelAdmin):
 
     @admin.display(description="covers")
     def covers(self, obj):
-        counts = [(len(obj.model_weights.all()), "model(s)"), (len(obj.references.all()), "reference(s)"),
-                  (len(obj.versions.all()), "imported image(s)")]
+        counts = [
+            (len(obj.model_weights.all()), "model(s)"),
+            (len(obj.references.all()), "reference(s)"),
+            (len(obj.versions.all()), "imported image(s)"),
+        ]
         return ", ".join(f"{count} {what}" for count, what in counts if count) or "nothing yet"
 
 
@@ -107,15 +121,32 @@ def rights_panel(version: Version) -> str:
     inherited = version_rights(version=version)
     if not inherited:
         return "no licence recorded on anything this version was made from"
-    problems = {(p["licence"]): p["detail"] for p in rights_problems(rights=inherited, brief=version.brief, on=timezone.localdate())}
-    rows = format_html_join("", '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>', (
-        (item.licence.name, item.licence.spdx_id or "—", "yes" if item.licence.commercial_use else "no",
-         item.licence.expires_on or "perpetual", ", ".join(f"{s['kind'].replace('_', ' ')} {s['name']}" for s in item.sources),
-         format_html('<strong style="color:#a40000">{}</strong>', problems[item.licence.pk]) if item.licence.pk in problems
-         else (item.licence.attribution or "—"))
-        for item in inherited))
-    return format_html('<table><tr><th>licence</th><th>SPDX</th><th>commercial</th><th>expires</th><th>through</th>'
-                       '<th>attribution / problem</th></tr>{}</table>', rows)
+    problems = {
+        (p["licence"]): p["detail"]
+        for p in rights_problems(rights=inherited, brief=version.brief, on=timezone.localdate())
+    }
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                item.licence.name,
+                item.licence.spdx_id or "—",
+                "yes" if item.licence.commercial_use else "no",
+                item.licence.expires_on or "perpetual",
+                ", ".join(f"{s['kind'].replace('_', ' ')} {s['name']}" for s in item.sources),
+                format_html('<strong style="color:#a40000">{}</strong>', problems[item.licence.pk])
+                if item.licence.pk in problems
+                else (item.licence.attribution or "—"),
+            )
+            for item in inherited
+        ),
+    )
+    return format_html(
+        "<table><tr><th>licence</th><th>SPDX</th><th>commercial</th><th>expires</th><th>through</th>"
+        "<th>attribution / problem</th></tr>{}</table>",
+        rows,
+    )
 
 
 @admin.display(description="reproducibility")
@@ -125,9 +156,13 @@ def reproducibility_panel(version: Version) -> str:
         return "not checked yet: the watch re-runs final-approved masters"
     if check.verdict == ReproducibilityCheck.Verdict.BIT_IDENTICAL:
         return format_html("reproducible as of {}: bit-identical", f"{check.checked_at:%Y-%m-%d}")
-    return format_html('<strong>{}</strong> as of {}{}{}', check.get_verdict_display(), f"{check.checked_at:%Y-%m-%d}",
-                       format_html(", perceptual distance {} bits", check.distance) if check.distance is not None else "",
-                       format_html("; cause: {} ({})", check.get_cause_display(), check.detail) if check.cause else "")
+    return format_html(
+        "<strong>{}</strong> as of {}{}{}",
+        check.get_verdict_display(),
+        f"{check.checked_at:%Y-%m-%d}",
+        format_html(", perceptual distance {} bits", check.distance) if check.distance is not None else "",
+        format_html("; cause: {} ({})", check.get_cause_display(), check.detail) if check.cause else "",
+    )
 
 
 admin_extend(Version, readonly=[rights_panel, reproducibility_panel], filters=[ReproducibilityFilter])

@@ -13,7 +13,8 @@ class AssetsConfig(AppConfig):
         from assets.demo import brief_stage, imports_stage
         from assets.hooks import demo_stage_register
 
-        # Pillow refuses images over twice this outright and warns above it; image_inspect turns the warning into a refusal.
+        # Pillow refuses images over twice this outright and warns above it; image_inspect turns the warning
+        # into a refusal.
         Image.MAX_IMAGE_PIXELS = settings.SEED_MAX_IMAGE_PIXELS
         demo_stage_register(order=10, stage=brief_stage)
         # After generation registered the tiny models, so an imported recipe's models can match.

@@ -7,8 +7,7 @@ for every host.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.apps import apps
 from django.conf import settings
@@ -35,7 +34,9 @@ def _what_it_takes(name: str) -> str:
         return "generation, upscale, reproduction, reproducibility watch"
     if name == Queue.CPU:
         return "finishing without a model, delivery, notifications, webhooks, reminders, audits"
-    return "every task" if not settings.SEED_SPLIT_CLUSTERS else "nothing: SEED_SPLIT_CLUSTERS sends work to gpu and cpu"
+    return (
+        "every task" if not settings.SEED_SPLIT_CLUSTERS else "nothing: SEED_SPLIT_CLUSTERS sends work to gpu and cpu"
+    )
 
 
 def clusters_status(*, failures: int = 10) -> dict:
@@ -51,10 +52,17 @@ def clusters_status(*, failures: int = 10) -> dict:
 
     for worker in WorkerProcess.objects.all():
         silent = now - worker.seen_at
-        cluster(worker.cluster).workers.append({
-            "host": worker.host, "pid": worker.pid, "started_at": worker.started_at, "seen_at": worker.seen_at,
-            "alive": silent <= WORKER_SILENT_AFTER, "seen_seconds_ago": round(silent.total_seconds(), 1),
-            "ready_seconds": worker.ready_seconds})
+        cluster(worker.cluster).workers.append(
+            {
+                "host": worker.host,
+                "pid": worker.pid,
+                "started_at": worker.started_at,
+                "seen_at": worker.seen_at,
+                "alive": silent <= WORKER_SILENT_AFTER,
+                "seen_seconds_ago": round(silent.total_seconds(), 1),
+                "ready_seconds": worker.ready_seconds,
+            }
+        )
     for name, waiting, held, oldest_seconds in queue_depths():
         status = cluster(name)
         status.waiting, status.held = waiting, held
@@ -65,9 +73,16 @@ def clusters_status(*, failures: int = 10) -> dict:
         "clusters": [vars(status) for status in clusters.values()],
         "running": _runs(state="running", limit=50),
         "failures": _runs(state="failed", limit=failures),
-        "task_failures": [{"task": failure.name, "func": failure.func, "cluster": failure.cluster, "at": failure.stopped,
-                           "result": str(failure.result)[:300]}
-                          for failure in Failure.objects.order_by("-stopped")[:failures]],
+        "task_failures": [
+            {
+                "task": failure.name,
+                "func": failure.func,
+                "cluster": failure.cluster,
+                "at": failure.stopped,
+                "result": str(failure.result)[:300],
+            }
+            for failure in Failure.objects.order_by("-stopped")[:failures]
+        ],
     }
 
 
@@ -80,8 +95,17 @@ def _runs(*, state: str, limit: int) -> list[dict]:
         if not issubclass(model, QueuedRun):
             continue
         for row in model.objects.filter(state=state).order_by(order)[:limit]:
-            rows.append({"kind": row.run_kind, "id": row.pk, "op": run_op(row), "attempts": row.attempts,
-                         "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error[:300]})
+            rows.append(
+                {
+                    "kind": row.run_kind,
+                    "id": row.pk,
+                    "op": run_op(row),
+                    "attempts": row.attempts,
+                    "started_at": row.started_at,
+                    "finished_at": row.finished_at,
+                    "error": row.error[:300],
+                }
+            )
     moment = "finished_at" if state == "failed" else "started_at"
-    rows.sort(key=lambda row: row[moment] or datetime.min.replace(tzinfo=dt_timezone.utc), reverse=state == "failed")
+    rows.sort(key=lambda row: row[moment] or datetime.min.replace(tzinfo=UTC), reverse=state == "failed")
     return rows[:limit]

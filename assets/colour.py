@@ -8,16 +8,16 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageColor
 
-_RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                        [0.2126729, 0.7151522, 0.0721750],
-                        [0.0193339, 0.1191920, 0.9503041]])
+_RGB_TO_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+)
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 _WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     colour = colour.lstrip("#")
-    return tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def rgb_hex(rgb) -> str:
@@ -44,7 +44,7 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     lab = np.asarray(lab, dtype=np.float64)
     fy = (lab[..., 0] + 16) / 116
     f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
-    xyz = np.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE_D65
+    xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE_D65
     return linear_to_srgb(xyz @ _XYZ_TO_RGB.T)
 
 
@@ -53,7 +53,7 @@ def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     L1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=np.float64), -1, 0)
     L2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=np.float64), -1, 0)
     c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
-    g = 0.5 * (1 - np.sqrt(c_mean ** 7 / (c_mean ** 7 + 25 ** 7)))
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
     a1p, a2p = a1 * (1 + g), a2 * (1 + g)
     c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
     h1p = np.degrees(np.arctan2(b1, a1p)) % 360
@@ -67,13 +67,20 @@ def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     Lp_mean = (L1 + L2) / 2
     Cp_mean = (c1p + c2p) / 2
     h_sum = h1p + h2p
-    hp_mean = np.where(c1p * c2p == 0, h_sum,
-                       np.where(np.abs(h1p - h2p) <= 180, h_sum / 2,
-                                np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)))
-    t = (1 - 0.17 * np.cos(np.radians(hp_mean - 30)) + 0.24 * np.cos(np.radians(2 * hp_mean))
-         + 0.32 * np.cos(np.radians(3 * hp_mean + 6)) - 0.20 * np.cos(np.radians(4 * hp_mean - 63)))
+    hp_mean = np.where(
+        c1p * c2p == 0,
+        h_sum,
+        np.where(np.abs(h1p - h2p) <= 180, h_sum / 2, np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)),
+    )
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(hp_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * hp_mean))
+        + 0.32 * np.cos(np.radians(3 * hp_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * hp_mean - 63))
+    )
     d_theta = 30 * np.exp(-(((hp_mean - 275) / 25) ** 2))
-    r_c = 2 * np.sqrt(Cp_mean ** 7 / (Cp_mean ** 7 + 25 ** 7))
+    r_c = 2 * np.sqrt(Cp_mean**7 / (Cp_mean**7 + 25**7))
     s_l = 1 + 0.015 * (Lp_mean - 50) ** 2 / np.sqrt(20 + (Lp_mean - 50) ** 2)
     s_c = 1 + 0.045 * Cp_mean
     s_h = 1 + 0.015 * Cp_mean * t
@@ -105,7 +112,7 @@ def dominant_colour(sample: Image.Image) -> tuple[tuple[int, int, int], float]:
     quantized = sample.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
     counts = sorted(quantized.getcolors(), reverse=True)
     count, index = counts[0]
-    palette = quantized.getpalette()[index * 3:index * 3 + 3]
+    palette = quantized.getpalette()[index * 3 : index * 3 + 3]
     return tuple(palette), count / (sample.width * sample.height)
 
 

@@ -44,7 +44,7 @@ def worker_wait(check: Callable, what: str, *, timeout: float = WAIT_SECONDS):
 
 
 def _hex_rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def mood_board_image(*, index: int, size: tuple[int, int] = (288, 512), image_format: str = "PNG") -> bytes:
@@ -56,7 +56,7 @@ def mood_board_image(*, index: int, size: tuple[int, int] = (288, 512), image_fo
     draw = ImageDraw.Draw(image)
     for y in range(height):
         t = y / (height - 1)
-        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
     for _ in range(rng.randint(3, 7)):
         colour = _hex_rgb(rng.choice(PALETTE + ["#FFFFFF", "#1B1B1F"]))
         x, y, r = rng.randint(0, width), rng.randint(0, height), rng.randint(12, width // 2)
@@ -78,12 +78,19 @@ def _get_or_make(model, lookup: dict, make):
 def brief_stage(*, context: dict) -> dict:
     user = context["user"]
     client = _get_or_make(Client, {"name": "Aurora Soda Co."}, lambda: client_create(name="Aurora Soda Co."))
-    campaign = _get_or_make(Campaign, {"client": client, "name": "Summer Fizz 2027"},
-                            lambda: campaign_create(client=client, name="Summer Fizz 2027"))
+    campaign = _get_or_make(
+        Campaign,
+        {"client": client, "name": "Summer Fizz 2027"},
+        lambda: campaign_create(client=client, name="Summer Fizz 2027"),
+    )
     brief = _get_or_make(
-        Brief, {"campaign": campaign, "title": "Launch hero: Citrus Wave"},
+        Brief,
+        {"campaign": campaign, "title": "Launch hero: Citrus Wave"},
         lambda: brief_create(
-            campaign=campaign, title="Launch hero: Citrus Wave", palette=PALETTE, aspect="9:16",
+            campaign=campaign,
+            title="Launch hero: Citrus Wave",
+            palette=PALETTE,
+            aspect="9:16",
             channels=[Brief.Channel.INSTAGRAM, Brief.Channel.TIKTOK, Brief.Channel.WEB, Brief.Channel.PRINT],
             content_type=Brief.ContentType.CAMPAIGN,
             notes="Summer launch of the Citrus Wave can. Energetic, sunny, rooftop party; product always in focus.",
@@ -93,38 +100,63 @@ def brief_stage(*, context: dict) -> dict:
     references = [
         reference_create(
             brief=brief,
-            source=ContentFile(mood_board_image(index=i, image_format="JPEG" if i % 3 == 0 else "PNG"),
-                               name=f"mood_{i:02d}.{'jpg' if i % 3 == 0 else 'png'}"),
-            title=f"Mood {i + 1:02d}", created_by=user,
+            source=ContentFile(
+                mood_board_image(index=i, image_format="JPEG" if i % 3 == 0 else "PNG"),
+                name=f"mood_{i:02d}.{'jpg' if i % 3 == 0 else 'png'}",
+            ),
+            title=f"Mood {i + 1:02d}",
+            created_by=user,
         )
         for i in range(REFERENCE_COUNT)
     ]
     template = _get_or_make(
-        PromptTemplate, {"brief": brief, "name": "Rooftop hero"},
+        PromptTemplate,
+        {"brief": brief, "name": "Rooftop hero"},
         lambda: prompt_template_create(brief=brief, name="Rooftop hero", text=TEMPLATE_TEXT, created_by=user),
     )
-    prompt = prompt_render(template=template, values={
-        "subject": "a chilled can of Citrus Wave soda", "camera action": "slow dolly-in at eye level",
-        "lighting adjective": "golden-hour",
-    })
+    prompt = prompt_render(
+        template=template,
+        values={
+            "subject": "a chilled can of Citrus Wave soda",
+            "camera action": "slow dolly-in at eye level",
+            "lighting adjective": "golden-hour",
+        },
+    )
     comp = _get_or_make(
-        Version, {"brief": brief, "label": "Agency comp"},
+        Version,
+        {"brief": brief, "label": "Agency comp"},
         lambda: version_import(
-            brief=brief, source=ContentFile(mood_board_image(index=100, size=(576, 1024)), name="agency_comp.png"),
-            references=references[:3], note="Layout comp from the agency", label="Agency comp", created_by=user,
+            brief=brief,
+            source=ContentFile(mood_board_image(index=100, size=(576, 1024)), name="agency_comp.png"),
+            references=references[:3],
+            note="Layout comp from the agency",
+            label="Agency comp",
+            created_by=user,
         ),
     )
     retouch = _get_or_make(
-        Version, {"brief": brief, "label": "Retouch of agency comp"},
+        Version,
+        {"brief": brief, "label": "Retouch of agency comp"},
         lambda: version_import(
-            brief=brief, source=ContentFile(mood_board_image(index=101, size=(576, 1024), image_format="JPEG"), name="comp_retouch.jpg"),
-            parents=[comp], note="Retouched outside Seed", label="Retouch of agency comp", created_by=user,
+            brief=brief,
+            source=ContentFile(
+                mood_board_image(index=101, size=(576, 1024), image_format="JPEG"), name="comp_retouch.jpg"
+            ),
+            parents=[comp],
+            note="Retouched outside Seed",
+            label="Retouch of agency comp",
+            created_by=user,
         ),
     )
     context.update(brief=brief, references=references, template=template, prompt=prompt)
     return {
-        "client": client.pk, "campaign": campaign.pk, "brief": brief.pk, "template": template.pk, "prompt": prompt.pk,
-        "references": [reference.pk for reference in references], "versions": [comp.pk, retouch.pk],
+        "client": client.pk,
+        "campaign": campaign.pk,
+        "brief": brief.pk,
+        "template": template.pk,
+        "prompt": prompt.pk,
+        "references": [reference.pk for reference in references],
+        "versions": [comp.pk, retouch.pk],
     }
 
 
@@ -153,30 +185,61 @@ def imports_stage(*, context: dict) -> dict:
         return {"versions": done}
     base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE).order_by("pk").first()
     lora = ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA).order_by("pk").first()
-    a1111 = (f"a can of Citrus Wave on a rooftop, confetti <lora:{lora.name}:0.6>\nNegative prompt: blurry\n"
-             f"Steps: 12, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 4242, Size: 72x128, "
-             f'Model hash: {base.short_hash}, Model: "{base.name}", Lora hashes: "{lora.name}: {lora.sha256[:12]}", '
-             "Version: v1.10.1")
+    a1111 = (
+        f"a can of Citrus Wave on a rooftop, confetti <lora:{lora.name}:0.6>\nNegative prompt: blurry\n"
+        f"Steps: 12, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 4242, Size: 72x128, "
+        f'Model hash: {base.short_hash}, Model: "{base.name}", Lora hashes: "{lora.name}: {lora.sha256[:12]}", '
+        "Version: v1.10.1"
+    )
     graph = {
         "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "juggernaut_reborn.safetensors"}},
-        "10": {"class_type": "LoraLoader", "inputs": {"lora_name": f"{lora.name}.safetensors", "strength_model": 0.9,
-                                                      "model": ["4", 0], "clip": ["4", 1]}},
-        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "Citrus Wave can, neon night market", "clip": ["10", 1]}},
+        "10": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": f"{lora.name}.safetensors",
+                "strength_model": 0.9,
+                "model": ["4", 0],
+                "clip": ["4", 1],
+            },
+        },
+        "6": {
+            "class_type": "CLIPTextEncode",
+            "inputs": {"text": "Citrus Wave can, neon night market", "clip": ["10", 1]},
+        },
         "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark", "clip": ["10", 1]}},
         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 288, "height": 512, "batch_size": 1}},
-        "3": {"class_type": "KSampler", "inputs": {"seed": 777, "steps": 20, "cfg": 6.0, "sampler_name": "euler_ancestral",
-                                                   "scheduler": "normal", "denoise": 1.0, "model": ["10", 0],
-                                                   "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+        "3": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 777,
+                "steps": 20,
+                "cfg": 6.0,
+                "sampler_name": "euler_ancestral",
+                "scheduler": "normal",
+                "denoise": 1.0,
+                "model": ["10", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+            },
+        },
         "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
         "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0]}},
     }
-    reports = images_import(brief=brief, created_by=user, sources=[
-        ContentFile(_with_metadata(index=200, chunks={"parameters": a1111}), name="a1111_rooftop.png"),
-        ContentFile(_with_metadata(index=201, chunks={"prompt": json.dumps(graph)}), name="comfyui_neon.png"),
-    ])
+    reports = images_import(
+        brief=brief,
+        created_by=user,
+        sources=[
+            ContentFile(_with_metadata(index=200, chunks={"parameters": a1111}), name="a1111_rooftop.png"),
+            ContentFile(_with_metadata(index=201, chunks={"prompt": json.dumps(graph)}), name="comfyui_neon.png"),
+        ],
+    )
     refused = [f"{report['file']}: {report['error']}" for report in reports if not report["imported"]]
     if refused:
         raise ApplicationError("the demo's outside images were refused: " + "; ".join(refused))
-    return {"versions": [report["version"] for report in reports],
-            "reports": [{key: report[key] for key in ("file", "generator", "recovered", "matched", "missing")}
-                        for report in reports]}
+    return {
+        "versions": [report["version"] for report in reports],
+        "reports": [
+            {key: report[key] for key in ("file", "generator", "recovered", "matched", "missing")} for report in reports
+        ],
+    }

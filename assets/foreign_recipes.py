@@ -26,15 +26,37 @@ RAW_KEEP = 16 * 1024
 GENERATORS = ("automatic1111", "comfyui", "invokeai", "fooocus")
 _FROM_A1111 = {names: ours for ours, names in A1111_NAMES.items()}
 # ComfyUI's (sampler_name, scheduler) and InvokeAI's scheduler names, as ours.
-_FROM_COMFY = {("dpmpp_2m", "karras"): "dpmpp_2m_karras", ("dpmpp_2m", "normal"): "dpmpp_2m",
-               ("dpmpp_sde", "karras"): "dpmpp_sde_karras", ("euler_ancestral", None): "euler_a", ("euler", None): "euler",
-               ("ddim", None): "ddim", ("lms", None): "lms", ("heun", None): "heun"}
+_FROM_COMFY = {
+    ("dpmpp_2m", "karras"): "dpmpp_2m_karras",
+    ("dpmpp_2m", "normal"): "dpmpp_2m",
+    ("dpmpp_sde", "karras"): "dpmpp_sde_karras",
+    ("euler_ancestral", None): "euler_a",
+    ("euler", None): "euler",
+    ("ddim", None): "ddim",
+    ("lms", None): "lms",
+    ("heun", None): "heun",
+}
 # Ours as ComfyUI names them (sampler_name, scheduler); PLMS has no ComfyUI sampler.
-TO_COMFY = {"dpmpp_2m_karras": ("dpmpp_2m", "karras"), "dpmpp_2m": ("dpmpp_2m", "normal"),
-            "dpmpp_sde_karras": ("dpmpp_sde", "karras"), "euler_a": ("euler_ancestral", "normal"), "euler": ("euler", "normal"),
-            "ddim": ("ddim", "ddim_uniform"), "lms": ("lms", "normal"), "heun": ("heun", "normal")}
-_FROM_INVOKE = {"dpmpp_2m_k": "dpmpp_2m_karras", "dpmpp_2m": "dpmpp_2m", "dpmpp_sde_k": "dpmpp_sde_karras",
-                "euler_a": "euler_a", "euler": "euler", "ddim": "ddim", "lms": "lms", "heun": "heun"}
+TO_COMFY = {
+    "dpmpp_2m_karras": ("dpmpp_2m", "karras"),
+    "dpmpp_2m": ("dpmpp_2m", "normal"),
+    "dpmpp_sde_karras": ("dpmpp_sde", "karras"),
+    "euler_a": ("euler_ancestral", "normal"),
+    "euler": ("euler", "normal"),
+    "ddim": ("ddim", "ddim_uniform"),
+    "lms": ("lms", "normal"),
+    "heun": ("heun", "normal"),
+}
+_FROM_INVOKE = {
+    "dpmpp_2m_k": "dpmpp_2m_karras",
+    "dpmpp_2m": "dpmpp_2m",
+    "dpmpp_sde_k": "dpmpp_sde_karras",
+    "euler_a": "euler_a",
+    "euler": "euler",
+    "ddim": "ddim",
+    "lms": "lms",
+    "heun": "heun",
+}
 _SAMPLER_NODES = ("KSampler", "KSamplerAdvanced")
 
 
@@ -50,7 +72,9 @@ class ForeignRecipe:
     generator: str
     prompt: str = ""
     negative_prompt: str = ""
-    params: dict = field(default_factory=dict)  # sampler (ours), sampler_source, steps, cfg, seed, width, height, strength
+    params: dict = field(
+        default_factory=dict
+    )  # sampler (ours), sampler_source, steps, cfg, seed, width, height, strength
     model: ModelRef | None = None
     loras: list[ModelRef] = field(default_factory=list)
     vae: ModelRef | None = None
@@ -68,8 +92,10 @@ def recipe_read(*, source) -> ForeignRecipe | None:
                 chunks["parameters"] = comment
     too_large = [key for key, value in chunks.items() if len(value) > MAX_CHUNK]
     if too_large:
-        raise ApplicationError(f"the metadata {', '.join(too_large)} is over {MAX_CHUNK // 1024} kB: not read",
-                               extra={"code": "metadata_too_large"})
+        raise ApplicationError(
+            f"the metadata {', '.join(too_large)} is over {MAX_CHUNK // 1024} kB: not read",
+            extra={"code": "metadata_too_large"},
+        )
     metadata = {key: value[:RAW_KEEP] for key, value in chunks.items()}
     if "invokeai_metadata" in chunks:
         recipe = _invokeai(_json(chunks["invokeai_metadata"], "invokeai_metadata"))
@@ -101,15 +127,18 @@ def _json(text: str, name: str):
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise ApplicationError(f"the {name} metadata is not readable JSON: {str(exc)[:200]}",
-                               extra={"code": "metadata_unreadable"}) from None
+        raise ApplicationError(
+            f"the {name} metadata is not readable JSON: {str(exc)[:200]}", extra={"code": "metadata_unreadable"}
+        ) from None
 
 
 def _number(value, kind, what: str):
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        raise ApplicationError(f"{what} is {str(value)[:40]!r}, not a number", extra={"code": "metadata_wrong_type"}) from None
+        raise ApplicationError(
+            f"{what} is {str(value)[:40]!r}, not a number", extra={"code": "metadata_wrong_type"}
+        ) from None
     return number
 
 
@@ -134,7 +163,9 @@ def _automatic1111(text: str) -> ForeignRecipe:
     parsed = infotext_parse(text)
     values = parsed.values
     if "Steps" not in values and "Seed" not in values:
-        raise ApplicationError("the parameters text holds no A1111 settings line", extra={"code": "metadata_unreadable"})
+        raise ApplicationError(
+            "the parameters text holds no A1111 settings line", extra={"code": "metadata_unreadable"}
+        )
     params: dict = {}
     sampler, schedule = values.get("Sampler", ""), values.get("Schedule type")
     if sampler.endswith(" Karras") and schedule is None:  # A1111 before 1.9 named the schedule in the sampler
@@ -144,8 +175,12 @@ def _automatic1111(text: str) -> ForeignRecipe:
         ours = _FROM_A1111.get((sampler, schedule or "Automatic"))
         if ours:
             params["sampler"] = ours
-    for key, name, kind in (("Steps", "steps", int), ("CFG scale", "cfg", float), ("Seed", "seed", int),
-                            ("Denoising strength", "strength", float)):
+    for key, name, kind in (
+        ("Steps", "steps", int),
+        ("CFG scale", "cfg", float),
+        ("Seed", "seed", int),
+        ("Denoising strength", "strength", float),
+    ):
         if key in values:
             params[name] = _number(values[key], kind, f"the {key}")
     if "Size" in values:
@@ -163,8 +198,15 @@ def _automatic1111(text: str) -> ForeignRecipe:
     loras = [ModelRef(name=name, weight=weight, hash=parsed.lora_hashes.get(name, "")) for name, weight in parsed.loras]
     model = ModelRef(name=values.get("Model", ""), hash=values.get("Model hash", "").lower())
     vae = ModelRef(name=values.get("VAE", ""), hash=values.get("VAE hash", "").lower()) if "VAE" in values else None
-    return ForeignRecipe(generator="automatic1111", prompt=parsed.prompt, negative_prompt=parsed.negative_prompt,
-                         params=params, model=model if model.name or model.hash else None, loras=loras, vae=vae)
+    return ForeignRecipe(
+        generator="automatic1111",
+        prompt=parsed.prompt,
+        negative_prompt=parsed.negative_prompt,
+        params=params,
+        model=model if model.name or model.hash else None,
+        loras=loras,
+        vae=vae,
+    )
 
 
 class _Graph:
@@ -174,10 +216,15 @@ class _Graph:
         if not isinstance(graph, dict):
             raise ApplicationError("the ComfyUI graph is not an object of nodes", extra={"code": "metadata_wrong_type"})
         if len(graph) > MAX_NODES:
-            raise ApplicationError(f"the ComfyUI graph has {len(graph)} nodes; at most {MAX_NODES} are read",
-                                   extra={"code": "metadata_too_large"})
-        self.nodes = {str(key): node for key, node in graph.items()
-                      if isinstance(node, dict) and isinstance(node.get("inputs", {}), dict)}
+            raise ApplicationError(
+                f"the ComfyUI graph has {len(graph)} nodes; at most {MAX_NODES} are read",
+                extra={"code": "metadata_too_large"},
+            )
+        self.nodes = {
+            str(key): node
+            for key, node in graph.items()
+            if isinstance(node, dict) and isinstance(node.get("inputs", {}), dict)
+        }
         self.steps = 0
 
     def linked(self, value) -> dict | None:
@@ -209,16 +256,25 @@ class _Graph:
         above = self.linked(value)
         if above is not None:
             inputs = above.get("inputs", {})
-            return next((inputs[name] for name in ("value", key, "seed", "text", "string") if name in inputs
-                         and not isinstance(inputs[name], list)), None)
+            return next(
+                (
+                    inputs[name]
+                    for name in ("value", key, "seed", "text", "string")
+                    if name in inputs and not isinstance(inputs[name], list)
+                ),
+                None,
+            )
         return value
 
     def text_above(self, node: dict, key: str) -> str:
         start = self.linked(node.get("inputs", {}).get(key))
         if start is None:
             return ""
-        encoder = start if "CLIPTextEncode" in str(start.get("class_type")) else self.upstream(
-            start, lambda n: "CLIPTextEncode" in str(n.get("class_type")))
+        encoder = (
+            start
+            if "CLIPTextEncode" in str(start.get("class_type"))
+            else self.upstream(start, lambda n: "CLIPTextEncode" in str(n.get("class_type")))
+        )
         if encoder is None:
             return ""
         return _text(self.value(encoder, "text") or self.value(encoder, "text_g"), "a ComfyUI prompt")
@@ -227,8 +283,14 @@ class _Graph:
 def _comfyui(raw) -> ForeignRecipe:
     graph = _Graph(raw)
     outputs = [node for node in graph.nodes.values() if node.get("class_type") in ("SaveImage", "PreviewImage")]
-    sampler = next((found for output in outputs if (found := graph.upstream(
-        output, lambda n: n.get("class_type") in _SAMPLER_NODES)) is not None), None)
+    sampler = next(
+        (
+            found
+            for output in outputs
+            if (found := graph.upstream(output, lambda n: n.get("class_type") in _SAMPLER_NODES)) is not None
+        ),
+        None,
+    )
     if sampler is None:
         sampler = next((node for node in graph.nodes.values() if node.get("class_type") in _SAMPLER_NODES), None)
     if sampler is None:
@@ -241,8 +303,11 @@ def _comfyui(raw) -> ForeignRecipe:
         if ours:
             params["sampler"] = ours
     seed = graph.value(sampler, "seed") if "seed" in sampler.get("inputs", {}) else graph.value(sampler, "noise_seed")
-    for key, value, kind in (("seed", seed, int), ("steps", graph.value(sampler, "steps"), int),
-                             ("cfg", graph.value(sampler, "cfg"), float)):
+    for key, value, kind in (
+        ("seed", seed, int),
+        ("steps", graph.value(sampler, "steps"), int),
+        ("cfg", graph.value(sampler, "cfg"), float),
+    ):
         if value is not None:
             params[key] = _number(value, kind, f"the sampler's {key}")
     denoise = graph.value(sampler, "denoise")
@@ -254,19 +319,31 @@ def _comfyui(raw) -> ForeignRecipe:
     loras, model, node, seen = [], None, graph.linked(sampler.get("inputs", {}).get("model")), set()
     while node is not None:
         if id(node) in seen:
-            raise ApplicationError("the ComfyUI graph's model chain loops back on itself", extra={"code": "metadata_cyclic"})
+            raise ApplicationError(
+                "the ComfyUI graph's model chain loops back on itself", extra={"code": "metadata_cyclic"}
+            )
         seen.add(id(node))
         kind, inputs = str(node.get("class_type")), node.get("inputs", {})
         if kind.startswith("LoraLoader"):
-            loras.append(ModelRef(name=Path(_text(graph.value(node, "lora_name"), "a LoRA name")).stem,
-                                  weight=_number(graph.value(node, "strength_model") or 0, float, "a LoRA strength")))
+            loras.append(
+                ModelRef(
+                    name=Path(_text(graph.value(node, "lora_name"), "a LoRA name")).stem,
+                    weight=_number(graph.value(node, "strength_model") or 0, float, "a LoRA strength"),
+                )
+            )
         elif kind.startswith("CheckpointLoader"):
             model = ModelRef(name=Path(_text(graph.value(node, "ckpt_name"), "the checkpoint name")).stem)
             break
         node = graph.linked(inputs.get("model"))
     loras.reverse()  # nearest the checkpoint first, as the chain applies them
-    return ForeignRecipe(generator="comfyui", prompt=graph.text_above(sampler, "positive"),
-                         negative_prompt=graph.text_above(sampler, "negative"), params=params, model=model, loras=loras)
+    return ForeignRecipe(
+        generator="comfyui",
+        prompt=graph.text_above(sampler, "positive"),
+        negative_prompt=graph.text_above(sampler, "negative"),
+        params=params,
+        model=model,
+        loras=loras,
+    )
 
 
 def _invokeai(raw) -> ForeignRecipe:
@@ -278,8 +355,12 @@ def _invokeai(raw) -> ForeignRecipe:
         params["sampler_source"] = str(scheduler)[:100]
         if _FROM_INVOKE.get(scheduler):
             params["sampler"] = _FROM_INVOKE[scheduler]
-    for key, name, kind in (("seed", "seed", int), ("steps", "steps", int), ("cfg_scale", "cfg", float),
-                            ("strength", "strength", float)):
+    for key, name, kind in (
+        ("seed", "seed", int),
+        ("steps", "steps", int),
+        ("cfg_scale", "cfg", float),
+        ("strength", "strength", float),
+    ):
         if raw.get(key) is not None:
             params[name] = _number(raw[key], kind, f"InvokeAI's {key}")
     _size(params, raw.get("width"), raw.get("height"))
@@ -287,8 +368,10 @@ def _invokeai(raw) -> ForeignRecipe:
     def reference(value) -> ModelRef | None:
         if not isinstance(value, dict):
             return None
-        return ModelRef(name=str(value.get("name") or value.get("model_name") or "")[:200],
-                        hash=str(value.get("hash") or "").lower()[:200])
+        return ModelRef(
+            name=str(value.get("name") or value.get("model_name") or "")[:200],
+            hash=str(value.get("hash") or "").lower()[:200],
+        )
 
     loras = []
     for item in raw.get("loras") or []:
@@ -297,9 +380,15 @@ def _invokeai(raw) -> ForeignRecipe:
             if found is not None:
                 found.weight = _number(item.get("weight", 1.0), float, "an InvokeAI LoRA weight")
                 loras.append(found)
-    return ForeignRecipe(generator="invokeai", prompt=_text(raw.get("positive_prompt"), "InvokeAI's prompt"),
-                         negative_prompt=_text(raw.get("negative_prompt"), "InvokeAI's negative prompt"), params=params,
-                         model=reference(raw.get("model")), loras=loras, vae=reference(raw.get("vae")))
+    return ForeignRecipe(
+        generator="invokeai",
+        prompt=_text(raw.get("positive_prompt"), "InvokeAI's prompt"),
+        negative_prompt=_text(raw.get("negative_prompt"), "InvokeAI's negative prompt"),
+        params=params,
+        model=reference(raw.get("model")),
+        loras=loras,
+        vae=reference(raw.get("vae")),
+    )
 
 
 def _fooocus(raw) -> ForeignRecipe:
@@ -322,9 +411,19 @@ def _fooocus(raw) -> ForeignRecipe:
     loras = []
     for item in raw.get("loras") or []:
         if isinstance(item, (list, tuple)) and len(item) >= 2:
-            loras.append(ModelRef(name=Path(str(item[0])).stem, weight=_number(item[1], float, "a Fooocus LoRA weight"),
-                                  hash=str(item[2]).lower() if len(item) > 2 else ""))
+            loras.append(
+                ModelRef(
+                    name=Path(str(item[0])).stem,
+                    weight=_number(item[1], float, "a Fooocus LoRA weight"),
+                    hash=str(item[2]).lower() if len(item) > 2 else "",
+                )
+            )
     model = ModelRef(name=Path(str(raw.get("base_model", ""))).stem, hash=str(raw.get("base_model_hash") or "").lower())
-    return ForeignRecipe(generator="fooocus", prompt=_text(raw.get("prompt"), "Fooocus's prompt"),
-                         negative_prompt=_text(raw.get("negative_prompt"), "Fooocus's negative prompt"), params=params,
-                         model=model if model.name or model.hash else None, loras=loras)
+    return ForeignRecipe(
+        generator="fooocus",
+        prompt=_text(raw.get("prompt"), "Fooocus's prompt"),
+        negative_prompt=_text(raw.get("negative_prompt"), "Fooocus's negative prompt"),
+        params=params,
+        model=model if model.name or model.hash else None,
+        loras=loras,
+    )

@@ -18,9 +18,11 @@ demo_stages: list[tuple[int, Callable]] = []
 demo_prerequisites: list[Callable] = []
 # audit_event_append(kind=, object_type=, object_id=, payload=, actor=): the studio's hash-chained audit trail.
 audit_writers: list[Callable] = []
-# (version=, mask_png=, prompt_text=, change_request=, created_by=) -> the queued inpaint derivations: "fix this region".
+# (version=, mask_png=, prompt_text=, change_request=, created_by=) -> the queued inpaint derivations:
+# "fix this region".
 region_fixers: list[Callable] = []
-# (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]: deliveries of those masters.
+# (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]:
+# deliveries of those masters.
 delivery_finders: list[Callable] = []
 # (brief=, versions=, stage=, opened_by=, title=) -> the review round opened: "open as a review round".
 round_openers: list[Callable] = []

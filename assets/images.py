@@ -15,12 +15,42 @@ from PIL import Image, UnidentifiedImageError
 from assets.errors import ApplicationError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
-MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif", "TIFF": "image/tiff"}
-EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".webp": "WEBP",
-              ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF"}
+MEDIA_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+    "TIFF": "image/tiff",
+}
+EXTENSIONS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".jpe": "JPEG",
+    ".jfif": "JPEG",
+    ".webp": "WEBP",
+    ".avif": "AVIF",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 # Names that promise something other than a picture we accept; any other suffix ("v2.1") is not a file type.
-FOREIGN_EXTENSIONS = (".svg", ".svgz", ".gif", ".bmp", ".heic", ".psd", ".pdf", ".html", ".htm", ".xhtml",
-                      ".js", ".php", ".exe", ".zip", ".cube")
+FOREIGN_EXTENSIONS = (
+    ".svg",
+    ".svgz",
+    ".gif",
+    ".bmp",
+    ".heic",
+    ".psd",
+    ".pdf",
+    ".html",
+    ".htm",
+    ".xhtml",
+    ".js",
+    ".php",
+    ".exe",
+    ".zip",
+    ".cube",
+)
 # Pillow reads 16-bit and CMYK data by converting it silently; the studio's pipeline is 8-bit RGB, so say so instead.
 ACCEPTED_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA")
 # Wider than any banner or skyscraper slot; beyond it an "image" is a line and thumbnails collapse to nothing.
@@ -61,10 +91,15 @@ def _metadata_limits() -> dict[str, int]:
 
 
 def _metadata_blocks(image: Image.Image) -> list[bytes]:
-    blocks = [value.encode("utf-8", "replace") if isinstance(value, str) else value
-              for value in image.info.values() if isinstance(value, (bytes, str))]
+    blocks = [
+        value.encode("utf-8", "replace") if isinstance(value, str) else value
+        for value in image.info.values()
+        if isinstance(value, (bytes, str))
+    ]
     if image.format == "PNG":
-        blocks += [f"{key}{value}".encode("utf-8", "replace") for key, value in (getattr(image, "text", None) or {}).items()]
+        blocks += [
+            f"{key}{value}".encode("utf-8", "replace") for key, value in (getattr(image, "text", None) or {}).items()
+        ]
     return blocks
 
 
@@ -72,7 +107,7 @@ def _png_end(data: bytes) -> int:
     """Offset just past the IEND chunk."""
     offset = 8
     while offset + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
         offset += 12 + length
         if kind == b"IEND":
             return offset
@@ -81,7 +116,7 @@ def _png_end(data: bytes) -> int:
 
 def _jpeg_end(data: bytes, offset: int = 0) -> int:
     """Offset just past the EOI marker, walking segments so that an EXIF thumbnail's own EOI is not taken for it."""
-    if data[offset:offset + 2] != b"\xff\xd8":
+    if data[offset : offset + 2] != b"\xff\xd8":
         raise ValueError("not a JPEG start of image")
     offset += 2
     while offset < len(data):
@@ -96,7 +131,7 @@ def _jpeg_end(data: bytes, offset: int = 0) -> int:
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             offset += 2
             continue
-        (length,) = struct.unpack(">H", data[offset + 2:offset + 4])
+        (length,) = struct.unpack(">H", data[offset + 2 : offset + 4])
         offset += 2 + length
         if marker == 0xDA:
             # Entropy-coded data: 0xFF is followed by 0x00 (stuffing) or a restart marker inside it.
@@ -119,14 +154,14 @@ def _webp_end(data: bytes) -> int:
 def _trailing_bytes(data: bytes, image_format: str) -> bytes:
     """Bytes after the image's own end. Appended JPEGs (MPF depth maps, previews) belong to the file."""
     if image_format == "PNG":
-        return data[_png_end(data):]
+        return data[_png_end(data) :]
     if image_format == "JPEG":
         end = _jpeg_end(data)
-        while data[end:end + 2] == b"\xff\xd8":
+        while data[end : end + 2] == b"\xff\xd8":
             end = _jpeg_end(data, end)
         return data[end:]
     if image_format == "WEBP":
-        return data[_webp_end(data):]
+        return data[_webp_end(data) :]
     return b""
 
 
@@ -137,14 +172,21 @@ def _structure_check(path: Path, image: Image.Image) -> None:
     except (ValueError, IndexError, struct.error) as exc:
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc
     if trailing.strip(b"\x00"):
-        raise ApplicationError(f"{len(trailing)} bytes follow the end of the {image.format} data (a polyglot file?); "
-                               "export the image again", extra={"code": "trailing_data", "bytes": len(trailing)})
+        raise ApplicationError(
+            f"{len(trailing)} bytes follow the end of the {image.format} data (a polyglot file?); "
+            "export the image again",
+            extra={"code": "trailing_data", "bytes": len(trailing)},
+        )
     if any(MARKUP.search(block) for block in _metadata_blocks(image)):
-        raise ApplicationError("the image's metadata contains HTML or script; strip the metadata and upload again",
-                               extra={"code": "markup_in_metadata"})
+        raise ApplicationError(
+            "the image's metadata contains HTML or script; strip the metadata and upload again",
+            extra={"code": "markup_in_metadata"},
+        )
     if image.format == "PNG" and data[24] == 16:
-        raise ApplicationError("16-bit PNGs are not accepted: the pipeline is 8 bits per channel; export 8-bit",
-                               extra={"code": "unsupported_depth", "bits": 16})
+        raise ApplicationError(
+            "16-bit PNGs are not accepted: the pipeline is 8 bits per channel; export 8-bit",
+            extra={"code": "unsupported_depth", "bits": 16},
+        )
 
 
 def file_name_check(*, name: str | None) -> None:
@@ -156,8 +198,10 @@ def file_name_check(*, name: str | None) -> None:
     # Spaces of any kind are fine (macOS names screenshots with U+202F); controls and bidi overrides are not.
     hidden = any(unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") for char in name)
     if "/" in name or "\\" in name or name.startswith(".") or hidden:
-        raise ApplicationError(f"the file name {name!r} is not accepted: no paths, control or direction characters",
-                               extra={"code": "bad_file_name"})
+        raise ApplicationError(
+            f"the file name {name!r} is not accepted: no paths, control or direction characters",
+            extra={"code": "bad_file_name"},
+        )
 
 
 def extension_check(*, name: str | None, image_format: str) -> None:
@@ -167,11 +211,15 @@ def extension_check(*, name: str | None, image_format: str) -> None:
     suffix = PurePosixPath(name).suffix.lower()
     misnamed = suffix in FOREIGN_EXTENSIONS or (suffix in EXTENSIONS and EXTENSIONS[suffix] != image_format)
     if misnamed:
-        raise ApplicationError(f"the file is named {name!r} but holds {image_format} data; rename it or export again",
-                               extra={"code": "wrong_extension", "format": image_format})
+        raise ApplicationError(
+            f"the file is named {name!r} but holds {image_format} data; rename it or export again",
+            extra={"code": "wrong_extension", "format": image_format},
+        )
 
 
-def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS, modes: tuple[str, ...] = ACCEPTED_MODES) -> ImageInfo:
+def image_inspect(
+    *, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS, modes: tuple[str, ...] = ACCEPTED_MODES
+) -> ImageInfo:
     """Open with an allow-list of formats; refuse bombs, lines, polyglots, oversized metadata and truncated data."""
     max_pixels = settings.SEED_MAX_IMAGE_PIXELS
     allowed = ", ".join(formats)
@@ -191,11 +239,14 @@ def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS, mod
                         extra={"code": "extreme_aspect", "width": width, "height": height},
                     )
                 if image.mode not in modes:
-                    raise ApplicationError(f"colour mode {image.mode} is not accepted; export as 8-bit RGB (sRGB)",
-                                           extra={"code": "unsupported_mode", "mode": image.mode})
+                    raise ApplicationError(
+                        f"colour mode {image.mode} is not accepted; export as 8-bit RGB (sRGB)",
+                        extra={"code": "unsupported_mode", "mode": image.mode},
+                    )
                 if getattr(image, "n_frames", 1) > 1:
-                    raise ApplicationError("animated images are not accepted; upload a single frame",
-                                           extra={"code": "animated"})
+                    raise ApplicationError(
+                        "animated images are not accepted; upload a single frame", extra={"code": "animated"}
+                    )
                 limits = _metadata_limits()
                 for block, size in _metadata_sizes(image).items():
                     if size > limits[block]:
@@ -209,14 +260,20 @@ def image_inspect(*, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS, mod
     except ApplicationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ApplicationError(f"image refused as a decompression bomb: {exc}", extra={"code": "decompression_bomb"}) from exc
+        raise ApplicationError(
+            f"image refused as a decompression bomb: {exc}", extra={"code": "decompression_bomb"}
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise ApplicationError(f"file is not an image in an accepted format ({allowed})",
-                               extra={"code": "unsupported_format", "allowed": list(formats)}) from exc
+        raise ApplicationError(
+            f"file is not an image in an accepted format ({allowed})",
+            extra={"code": "unsupported_format", "allowed": list(formats)},
+        ) from exc
     except ValueError as exc:
         if "Decompressed data too large" in str(exc):
-            raise ApplicationError("a compressed metadata chunk inflates past the size Pillow reads (a text or ICC bomb)",
-                                   extra={"code": "metadata_too_large"}) from exc
+            raise ApplicationError(
+                "a compressed metadata chunk inflates past the size Pillow reads (a text or ICC bomb)",
+                extra={"code": "metadata_too_large"},
+            ) from exc
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc
     except (OSError, SyntaxError, EOFError) as exc:
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc

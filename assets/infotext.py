@@ -16,9 +16,15 @@ from assets.errors import ApplicationError
 MAX_INFOTEXT = 64 * 1024
 # Our sampler names, as A1111 writes them: (sampler, schedule type).
 A1111_NAMES = {
-    "dpmpp_2m_karras": ("DPM++ 2M", "Karras"), "dpmpp_2m": ("DPM++ 2M", "Automatic"),
-    "dpmpp_sde_karras": ("DPM++ SDE", "Karras"), "euler_a": ("Euler a", "Automatic"), "euler": ("Euler", "Automatic"),
-    "ddim": ("DDIM", "Automatic"), "pndm": ("PLMS", "Automatic"), "lms": ("LMS", "Automatic"), "heun": ("Heun", "Automatic"),
+    "dpmpp_2m_karras": ("DPM++ 2M", "Karras"),
+    "dpmpp_2m": ("DPM++ 2M", "Automatic"),
+    "dpmpp_sde_karras": ("DPM++ SDE", "Karras"),
+    "euler_a": ("Euler a", "Automatic"),
+    "euler": ("Euler", "Automatic"),
+    "ddim": ("DDIM", "Automatic"),
+    "pndm": ("PLMS", "Automatic"),
+    "lms": ("LMS", "Automatic"),
+    "heun": ("Heun", "Automatic"),
 }
 _PAIR = re.compile(r'\s*([\w][\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _LORA_TAG = re.compile(r"<lora:([^:>]+):([-+]?[0-9]*\.?[0-9]+)(?::[^>]*)?>")
@@ -57,7 +63,7 @@ def infotext_parse(text: str) -> Infotext:
     for line in lines:
         if line.startswith("Negative prompt:"):
             negative = True
-            line = line[len("Negative prompt:"):].strip()
+            line = line[len("Negative prompt:") :].strip()
         (negative_lines if negative else prompt_lines).append(line)
     prompt = "\n".join(prompt_lines).strip()
     loras = [(name.strip(), float(weight)) for name, weight in _LORA_TAG.findall(prompt)]
@@ -67,5 +73,6 @@ def infotext_parse(text: str) -> Infotext:
         name, _, short = item.rpartition(":")
         if name.strip() and short.strip():
             hashes[name.strip()] = short.strip().lower()
-    return Infotext(prompt=prompt, negative_prompt="\n".join(negative_lines).strip(), values=values, loras=loras,
-                    lora_hashes=hashes)
+    return Infotext(
+        prompt=prompt, negative_prompt="\n".join(negative_lines).strip(), values=values, loras=loras, lora_hashes=hashes
+    )

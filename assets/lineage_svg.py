@@ -56,7 +56,11 @@ def _side_label(edge: Used, graph: LineageGraph) -> tuple[str, str]:
         return f"Reference: {edge.reference.title or edge.reference_id}", edge.reference.blob_id[:12]
     mask = graph.masks.get(edge.blob_id)
     if mask is not None:
-        made = f"{mask.derivation.get_op_display()} #{mask.derivation_id}" if mask.derivation_id else mask.label or "uploaded"
+        made = (
+            f"{mask.derivation.get_op_display()} #{mask.derivation_id}"
+            if mask.derivation_id
+            else mask.label or "uploaded"
+        )
         return f"Mask #{mask.pk} of v{mask.source_id}", made
     return f"{edge.get_role_display()} (file)", edge.blob_id[:12]
 
@@ -81,7 +85,13 @@ def lineage_svg(*, graph: LineageGraph) -> str:
         x = MARGIN + (max_rank - rank) * COLUMN_WIDTH
         y = MARGIN
         for node_id in sorted(node_ids, key=lambda n: (not n.startswith(("version:", "derivation:")), n)):
-            w, h = VERSION_BOX if node_id.startswith("version:") else DERIVATION_BOX if node_id.startswith("derivation:") else SIDE_BOX
+            w, h = (
+                VERSION_BOX
+                if node_id.startswith("version:")
+                else DERIVATION_BOX
+                if node_id.startswith("derivation:")
+                else SIDE_BOX
+            )
             boxes[node_id] = (x, y, w, h)
             y += h + GAP
         height = max(height, y)
@@ -116,7 +126,8 @@ def lineage_svg(*, graph: LineageGraph) -> str:
             link = reverse("admin:assets_version_change", args=[version.pk])
             parts.append(
                 f'<a href="{link}"><rect class="{css}" x="{x}" y="{y}" width="{w}" height="{h}" rx="6"/>'
-                f'<image href="{thumb}" x="{x + 12}" y="{y + 6}" width="96" height="96" preserveAspectRatio="xMidYMid meet"/>'
+                f'<image href="{thumb}" x="{x + 12}" y="{y + 6}" width="96" height="96" '
+                'preserveAspectRatio="xMidYMid meet"/>'
                 f'<text x="{x + 8}" y="{y + 116}">v{version.pk} · {version.width}×{version.height}</text>'
                 f'<text class="k" x="{x + 8}" y="{y + 130}">{escape(version.blob_id[:12])}</text></a>'
             )
@@ -127,7 +138,8 @@ def lineage_svg(*, graph: LineageGraph) -> str:
                 f'<rect class="d" x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>'
                 f'<text x="{x + 10}" y="{y + 20}">{escape(derivation.get_op_display())} #{derivation.pk}</text>'
                 f'<text class="k" x="{x + 10}" y="{y + 38}">{escape(_clip(summary, 34))}</text>'
-                f'<text class="k" x="{x + 10}" y="{y + 52}">{escape(derivation.get_phase_display())} · {escape(derivation.state)}</text>'
+                f'<text class="k" x="{x + 10}" y="{y + 52}">'
+                f"{escape(derivation.get_phase_display())} · {escape(derivation.state)}</text>"
             )
         else:
             title, detail = _side_label(side_edges[node_id], graph)

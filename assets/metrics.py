@@ -21,11 +21,18 @@ from prometheus_client.core import GaugeMetricFamily
 # Jobs run from a fraction of a second (a notification) to many minutes (a 4096² upscale, an SDXL batch).
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
-JOB_WAIT = Histogram("seed_job_wait_seconds", "From queued to a worker starting it, per operation", ["op"],
-                     buckets=DURATION_BUCKETS)
-JOB_RUN = Histogram("seed_job_run_seconds", "A worker's time on one job, per operation and outcome", ["op", "outcome"],
-                    buckets=DURATION_BUCKETS)
-JOB_FAILURES = Counter("seed_job_failures_total", "Jobs that did not succeed, per operation and reason", ["op", "reason"])
+JOB_WAIT = Histogram(
+    "seed_job_wait_seconds", "From queued to a worker starting it, per operation", ["op"], buckets=DURATION_BUCKETS
+)
+JOB_RUN = Histogram(
+    "seed_job_run_seconds",
+    "A worker's time on one job, per operation and outcome",
+    ["op", "outcome"],
+    buckets=DURATION_BUCKETS,
+)
+JOB_FAILURES = Counter(
+    "seed_job_failures_total", "Jobs that did not succeed, per operation and reason", ["op", "reason"]
+)
 GPU_SECONDS = Counter("seed_gpu_seconds_total", "Seconds of GPU work recorded with the outputs, per operation", ["op"])
 
 WORKER_SILENT_AFTER = timedelta(seconds=90)
@@ -39,8 +46,11 @@ def metrics_access(*, authorization: str, address: str) -> bool | None:
     token, networks = settings.SEED_METRICS_TOKEN, settings.SEED_METRICS_ALLOW
     if not (token or networks):
         return None
-    if token and authorization.startswith("Bearer ") and hmac.compare_digest(
-            authorization.removeprefix("Bearer ").encode(), token.encode()):
+    if (
+        token
+        and authorization.startswith("Bearer ")
+        and hmac.compare_digest(authorization.removeprefix("Bearer ").encode(), token.encode())
+    ):
         return True
     try:
         peer = ipaddress.ip_address(address)
@@ -78,16 +88,25 @@ class QueueCollector:
     def collect(self):
         from assets.models import WorkerProcess
 
-        depth = GaugeMetricFamily("seed_queue_depth", "Tasks on the broker, per cluster and whether a worker holds them",
-                                  labels=["cluster", "state"])
-        oldest = GaugeMetricFamily("seed_queue_oldest_waiting_seconds", "Age of the oldest task no worker holds, per cluster",
-                                   labels=["cluster"])
+        depth = GaugeMetricFamily(
+            "seed_queue_depth",
+            "Tasks on the broker, per cluster and whether a worker holds them",
+            labels=["cluster", "state"],
+        )
+        oldest = GaugeMetricFamily(
+            "seed_queue_oldest_waiting_seconds",
+            "Age of the oldest task no worker holds, per cluster",
+            labels=["cluster"],
+        )
         for cluster, waiting, held, oldest_seconds in queue_depths():
             depth.add_metric([cluster, "waiting"], waiting)
             depth.add_metric([cluster, "held"], held)
             oldest.add_metric([cluster], oldest_seconds)
-        workers = GaugeMetricFamily("seed_workers", "Worker processes per cluster: alive (heartbeat within 90 s) or silent",
-                                    labels=["cluster", "state"])
+        workers = GaugeMetricFamily(
+            "seed_workers",
+            "Worker processes per cluster: alive (heartbeat within 90 s) or silent",
+            labels=["cluster", "state"],
+        )
         recent = timezone.now() - WORKER_SILENT_AFTER
         counts: dict[tuple[str, str], int] = {}
         for cluster, seen_at in WorkerProcess.objects.values_list("cluster", "seen_at"):
@@ -106,7 +125,9 @@ def queue_depths() -> list[tuple[str, int, int, float]]:
         cursor.execute(
             "SELECT key, count(*) FILTER (WHERE lock <= %s), count(*) FILTER (WHERE lock > %s), "
             "coalesce(extract(epoch FROM %s - min(lock) FILTER (WHERE lock <= %s)), 0) "
-            "FROM django_q_ormq GROUP BY key ORDER BY key", [now, now, now, now])
+            "FROM django_q_ormq GROUP BY key ORDER BY key",
+            [now, now, now, now],
+        )
         return [(key, waiting, held, float(seconds)) for key, waiting, held, seconds in cursor.fetchall()]
 
 

@@ -60,8 +60,12 @@ class Notice:
     @property
     def fields(self) -> set[str]:
         """The names the subject templates read: what the event must give to render them."""
-        return {name for template in (self.subject, *self.subject_for.values())
-                for _, name, _, _ in string.Formatter().parse(template) if name}
+        return {
+            name
+            for template in (self.subject, *self.subject_for.values())
+            for _, name, _, _ in string.Formatter().parse(template)
+            if name
+        }
 
     def subject_render(self, *, audience: Audience | None = None, **fields) -> str:
         return self.subject_for.get(audience, self.subject).format(**fields)
@@ -69,30 +73,48 @@ class Notice:
 
 NOTICES: dict[NotificationKind, Notice] = {
     NotificationKind.INVITED: Notice(audience=(Audience.INVITEES,), subject="Please review: {brief}, round {number}"),
-    NotificationKind.REMINDER: Notice(audience=(Audience.INVITEES,),
-                                      subject="Reminder: round {number} of {brief} is due {due}"),
-    NotificationKind.OVERDUE: Notice(audience=(Audience.INVITEES, Audience.ROUND_OPENER),
-                                     subject="Overdue: round {number} of {brief} was due {due}",
-                                     subject_for={Audience.ROUND_OPENER: "Round {number} of {brief} is overdue"}),
-    NotificationKind.CHANGES_REQUESTED: Notice(audience=(Audience.ROUND_OPENER,), webhooks=True,
-                                               subject="{author} {verdict}: v{version}, {brief} round {number}"),
-    NotificationKind.ROUND_CLOSED: Notice(audience=(Audience.ROUND_OPENER, Audience.INVITEES), webhooks=True,
-                                          subject="Round {number} of {brief} closed: {summary}"),
-    NotificationKind.FINAL_APPROVAL: Notice(audience=(Audience.ROUND_OPENER,), webhooks=True,
-                                            subject="Final approval: {count} version(s) of {brief}"),
-    NotificationKind.TODO: Notice(audience=(Audience.ROUND_OPENER,), webhooks=True,
-                                  subject="To do after round {number}: {brief}"),
-    NotificationKind.AUTOMATION_SKIPPED: Notice(audience=(Audience.ROUND_OPENER,), webhooks=True,
-                                                subject="Open the client round of {brief} by hand"),
+    NotificationKind.REMINDER: Notice(
+        audience=(Audience.INVITEES,), subject="Reminder: round {number} of {brief} is due {due}"
+    ),
+    NotificationKind.OVERDUE: Notice(
+        audience=(Audience.INVITEES, Audience.ROUND_OPENER),
+        subject="Overdue: round {number} of {brief} was due {due}",
+        subject_for={Audience.ROUND_OPENER: "Round {number} of {brief} is overdue"},
+    ),
+    NotificationKind.CHANGES_REQUESTED: Notice(
+        audience=(Audience.ROUND_OPENER,),
+        webhooks=True,
+        subject="{author} {verdict}: v{version}, {brief} round {number}",
+    ),
+    NotificationKind.ROUND_CLOSED: Notice(
+        audience=(Audience.ROUND_OPENER, Audience.INVITEES),
+        webhooks=True,
+        subject="Round {number} of {brief} closed: {summary}",
+    ),
+    NotificationKind.FINAL_APPROVAL: Notice(
+        audience=(Audience.ROUND_OPENER,), webhooks=True, subject="Final approval: {count} version(s) of {brief}"
+    ),
+    NotificationKind.TODO: Notice(
+        audience=(Audience.ROUND_OPENER,), webhooks=True, subject="To do after round {number}: {brief}"
+    ),
+    NotificationKind.AUTOMATION_SKIPPED: Notice(
+        audience=(Audience.ROUND_OPENER,), webhooks=True, subject="Open the client round of {brief} by hand"
+    ),
     NotificationKind.MENTION: Notice(audience=(Audience.MENTIONED,), subject="{author} mentioned you on {where}"),
     NotificationKind.REPLY: Notice(audience=(Audience.THREAD,), subject="{author} replied on {where}"),
-    NotificationKind.DIGEST: Notice(audience=(Audience.DIGEST_READER,), subject="Seed: {count} update{plural} on your reviews"),
-    NotificationKind.DELIVERY_READY: Notice(audience=(Audience.REQUESTER,), webhooks=True,
-                                            subject="Delivered: {count} file(s) of v{version}, {brief}"),
-    NotificationKind.LICENCE_EXPIRY: Notice(audience=(Audience.REQUESTER, Audience.PRODUCERS),
-                                            subject="Licence {licence} {when}: {count} delivery(ies) inherit it"),
-    NotificationKind.REPRODUCIBILITY: Notice(audience=(Audience.PRODUCERS,),
-                                             subject="v{version} of {brief} no longer reproduces bit for bit: {verdict}"),
+    NotificationKind.DIGEST: Notice(
+        audience=(Audience.DIGEST_READER,), subject="Seed: {count} update{plural} on your reviews"
+    ),
+    NotificationKind.DELIVERY_READY: Notice(
+        audience=(Audience.REQUESTER,), webhooks=True, subject="Delivered: {count} file(s) of v{version}, {brief}"
+    ),
+    NotificationKind.LICENCE_EXPIRY: Notice(
+        audience=(Audience.REQUESTER, Audience.PRODUCERS),
+        subject="Licence {licence} {when}: {count} delivery(ies) inherit it",
+    ),
+    NotificationKind.REPRODUCIBILITY: Notice(
+        audience=(Audience.PRODUCERS,), subject="v{version} of {brief} no longer reproduces bit for bit: {verdict}"
+    ),
     NotificationKind.WEBHOOK_DISABLED: Notice(audience=(Audience.PRODUCERS,), subject="Webhook {url} switched off"),
 }
 
@@ -103,6 +125,8 @@ WEBHOOK_KIND_CHOICES = [(kind.value, kind.label) for kind in NotificationKind if
 def notice_of(*, kind: str) -> Notice:
     """The declaration of `kind`; a kind nobody declared is refused before any row is made."""
     if kind not in NotificationKind.values:
-        raise ApplicationError(f"unknown notification kind {kind!r}: declare it in assets/notification_kinds.py",
-                               extra={"code": "notification_kind", "kind": kind})
+        raise ApplicationError(
+            f"unknown notification kind {kind!r}: declare it in assets/notification_kinds.py",
+            extra={"code": "notification_kind", "kind": kind},
+        )
     return NotificationKind(kind).notice

@@ -26,15 +26,22 @@ class Param:
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.kind) or isinstance(value, bool) and self.kind is not bool:
-            raise ApplicationError(f"parameter {self.name!r} must be {self.kind.__name__}, got {value!r}",
-                                   extra={"param": self.name})
+            raise ApplicationError(
+                f"parameter {self.name!r} must be {self.kind.__name__}, got {value!r}", extra={"param": self.name}
+            )
         if self.choices is not None and value not in self.choices:
-            raise ApplicationError(f"parameter {self.name!r} must be one of {', '.join(map(str, self.choices))}; got {value!r}",
-                                   extra={"param": self.name, "choices": list(self.choices)})
+            raise ApplicationError(
+                f"parameter {self.name!r} must be one of {', '.join(map(str, self.choices))}; got {value!r}",
+                extra={"param": self.name, "choices": list(self.choices)},
+            )
         if self.minimum is not None and value < self.minimum:
-            raise ApplicationError(f"parameter {self.name!r} must be at least {self.minimum}; got {value}", extra={"param": self.name})
+            raise ApplicationError(
+                f"parameter {self.name!r} must be at least {self.minimum}; got {value}", extra={"param": self.name}
+            )
         if self.maximum is not None and value > self.maximum:
-            raise ApplicationError(f"parameter {self.name!r} must be at most {self.maximum}; got {value}", extra={"param": self.name})
+            raise ApplicationError(
+                f"parameter {self.name!r} must be at most {self.maximum}; got {value}", extra={"param": self.name}
+            )
         return value
 
 
@@ -55,76 +62,127 @@ HIRES_UPSCALERS = ("latent", "lanczos")
 
 SCHEMAS: dict[str, tuple[Param, ...]] = {
     # A1111's hi-res fix: a second img2img pass at hires_scale × the size, `strength` its denoising strength.
-    Operation.TXT2IMG: (*_SAMPLING, Param("hires_scale", float, required=False, minimum=1.0, maximum=4.0, key=True),
-                        Param("hires_steps", int, required=False, minimum=0, maximum=500),
-                        Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS, key=True),
-                        Param("strength", float, required=False, minimum=0.0, maximum=1.0, key=True)),
+    Operation.TXT2IMG: (
+        *_SAMPLING,
+        Param("hires_scale", float, required=False, minimum=1.0, maximum=4.0, key=True),
+        Param("hires_steps", int, required=False, minimum=0, maximum=500),
+        Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS, key=True),
+        Param("strength", float, required=False, minimum=0.0, maximum=1.0, key=True),
+    ),
     Operation.IMG2IMG: (*_SAMPLING, _STRENGTH),
     Operation.INPAINT: (*_SAMPLING, _STRENGTH, Param("mask_blur", int, required=False, minimum=0, maximum=256)),
-    Operation.OUTPAINT: (*_SAMPLING, Param("target_aspect", str, key=True), Param("mask_blur", int, required=False, minimum=0, maximum=256)),
+    Operation.OUTPAINT: (
+        *_SAMPLING,
+        Param("target_aspect", str, key=True),
+        Param("mask_blur", int, required=False, minimum=0, maximum=256),
+    ),
     # Canny thresholds as ControlNet's canny models were trained (OpenCV, 100/200); recipes from before they were
     # recorded keep the image-relative edges they were made with.
-    Operation.CONTROLNET: (*_SAMPLING, Param("control_type", str, choices=("canny", "edge", "depth", "pose"), key=True),
-                           Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True),
-                           Param("canny_low", int, required=False, minimum=0, maximum=1000),
-                           Param("canny_high", int, required=False, minimum=0, maximum=1000)),
-    Operation.UPSCALE: (Param("scale", int, choices=(2, 4), key=True), Param("tile", int, minimum=32, maximum=4096),
-                        Param("tile_overlap", int, minimum=0, maximum=512),
-                        Param("target_width", int, required=False, minimum=1, maximum=65536),
-                        Param("target_height", int, required=False, minimum=1, maximum=65536)),
-    Operation.GRADE: (Param("exposure", float, minimum=-5.0, maximum=5.0, key=True), Param("contrast", float, minimum=0.0, maximum=4.0, key=True),
-                      Param("saturation", float, minimum=0.0, maximum=4.0, key=True), Param("temperature", float, minimum=-100.0, maximum=100.0, key=True)),
-    Operation.LUT: (Param("lut_sha256", str, key=True), Param("strength", float, required=False, minimum=0.0, maximum=1.0),
-                    Param("source", str, required=False, choices=("studio", "brief_palette"))),
-    Operation.SHARPEN: (Param("radius", float, minimum=0.0, maximum=50.0, key=True), Param("percent", int, minimum=0, maximum=500, key=True),
-                        Param("threshold", int, minimum=0, maximum=255)),
+    Operation.CONTROLNET: (
+        *_SAMPLING,
+        Param("control_type", str, choices=("canny", "edge", "depth", "pose"), key=True),
+        Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True),
+        Param("canny_low", int, required=False, minimum=0, maximum=1000),
+        Param("canny_high", int, required=False, minimum=0, maximum=1000),
+    ),
+    Operation.UPSCALE: (
+        Param("scale", int, choices=(2, 4), key=True),
+        Param("tile", int, minimum=32, maximum=4096),
+        Param("tile_overlap", int, minimum=0, maximum=512),
+        Param("target_width", int, required=False, minimum=1, maximum=65536),
+        Param("target_height", int, required=False, minimum=1, maximum=65536),
+    ),
+    Operation.GRADE: (
+        Param("exposure", float, minimum=-5.0, maximum=5.0, key=True),
+        Param("contrast", float, minimum=0.0, maximum=4.0, key=True),
+        Param("saturation", float, minimum=0.0, maximum=4.0, key=True),
+        Param("temperature", float, minimum=-100.0, maximum=100.0, key=True),
+    ),
+    Operation.LUT: (
+        Param("lut_sha256", str, key=True),
+        Param("strength", float, required=False, minimum=0.0, maximum=1.0),
+        Param("source", str, required=False, choices=("studio", "brief_palette")),
+    ),
+    Operation.SHARPEN: (
+        Param("radius", float, minimum=0.0, maximum=50.0, key=True),
+        Param("percent", int, minimum=0, maximum=500, key=True),
+        Param("threshold", int, minimum=0, maximum=255),
+    ),
     Operation.DENOISE: (Param("strength", float, minimum=0.0, maximum=1.0, key=True),),
-    Operation.TEXT_OVERLAY: (Param("text", str, key=True), Param("font_sha256", str, required=False),
-                             Param("size", int, minimum=4, maximum=2000), Param("colour", str),
-                             Param("position", str, choices=("top", "center", "bottom")),
-                             Param("safe_area", float, required=False, minimum=0.0, maximum=0.4)),
+    Operation.TEXT_OVERLAY: (
+        Param("text", str, key=True),
+        Param("font_sha256", str, required=False),
+        Param("size", int, minimum=4, maximum=2000),
+        Param("colour", str),
+        Param("position", str, choices=("top", "center", "bottom")),
+        Param("safe_area", float, required=False, minimum=0.0, maximum=0.4),
+    ),
     Operation.COMPOSITE: (Param("blend", str, required=False, choices=("normal", "multiply", "screen")),),
-    Operation.RENDITION: (Param("preset", str, key=True), Param("width", int, minimum=1, maximum=16384, key=True),
-                          Param("height", int, minimum=1, maximum=16384, key=True), Param("crop_rule", str, choices=("focal", "outpaint")),
-                          Param("crop", list, required=False),
-                          Param("format", str, required=False, choices=("JPEG", "PNG", "WEBP", "AVIF", "TIFF")),
-                          Param("quality", int, required=False, minimum=1, maximum=100),
-                          Param("colour_profile", str, required=False, choices=("srgb", "none", "cmyk")),
-                          Param("rendering_intent", str, required=False, choices=("perceptual", "relative", "saturation", "absolute")),
-                          Param("dpi", float, required=False, minimum=1.0, maximum=100000.0)),
-    Operation.ICC: (Param("profile_sha256", str, key=True), Param("intent", str, choices=("perceptual", "relative", "saturation", "absolute")),
-                    Param("proof", bool, required=False)),
+    Operation.RENDITION: (
+        Param("preset", str, key=True),
+        Param("width", int, minimum=1, maximum=16384, key=True),
+        Param("height", int, minimum=1, maximum=16384, key=True),
+        Param("crop_rule", str, choices=("focal", "outpaint")),
+        Param("crop", list, required=False),
+        Param("format", str, required=False, choices=("JPEG", "PNG", "WEBP", "AVIF", "TIFF")),
+        Param("quality", int, required=False, minimum=1, maximum=100),
+        Param("colour_profile", str, required=False, choices=("srgb", "none", "cmyk")),
+        Param("rendering_intent", str, required=False, choices=("perceptual", "relative", "saturation", "absolute")),
+        Param("dpi", float, required=False, minimum=1.0, maximum=100000.0),
+    ),
+    Operation.ICC: (
+        Param("profile_sha256", str, key=True),
+        Param("intent", str, choices=("perceptual", "relative", "saturation", "absolute")),
+        Param("proof", bool, required=False),
+    ),
     # An import may carry the recipe another tool wrote into the file (assets.foreign_recipes), read as ours.
-    Operation.IMPORT: (Param("source", str, required=False, key=True), Param("note", str, required=False),
-                       Param("generator", str, required=False, key=True,
-                             choices=("automatic1111", "comfyui", "invokeai", "fooocus")),
-                       Param("sampler", str, required=False, choices=SAMPLERS), Param("sampler_source", str, required=False),
-                       Param("steps", int, required=False), Param("cfg", float, required=False),
-                       Param("seed", int, required=False, minimum=0, maximum=2**63 - 1),
-                       Param("width", int, required=False), Param("height", int, required=False),
-                       Param("strength", float, required=False), Param("models", list, required=False),
-                       Param("hires_scale", float, required=False), Param("hires_steps", int, required=False),
-                       Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS),
-                       Param("hires_upscaler_source", str, required=False),
-                       Param("metadata", dict, required=False)),
-    Operation.MATTE: (Param("model_family", str, choices=("u2net", "isnet", "birefnet"), key=True),
-                      Param("grow", int, minimum=-100, maximum=100, key=True),
-                      Param("feather", float, minimum=0.0, maximum=100.0, key=True)),
-    Operation.MASK_REFINE: (Param("mask_id", int, minimum=1), Param("grow", int, minimum=-100, maximum=100, key=True),
-                            Param("feather", float, minimum=0.0, maximum=100.0, key=True)),
-    Operation.VECTORISE: (Param("colour_mode", str, choices=("color", "binary"), key=True),
-                          Param("hierarchical", str, choices=("stacked", "cutout")),
-                          Param("mode", str, choices=("spline", "polygon", "none"), key=True),
-                          Param("filter_speckle", int, minimum=0, maximum=128),
-                          Param("colour_precision", int, minimum=1, maximum=8),
-                          Param("layer_difference", int, minimum=0, maximum=255),
-                          Param("corner_threshold", int, minimum=0, maximum=180),
-                          Param("length_threshold", float, minimum=3.5, maximum=10.0),
-                          Param("splice_threshold", int, minimum=0, maximum=180),
-                          Param("path_precision", int, minimum=0, maximum=10)),
+    Operation.IMPORT: (
+        Param("source", str, required=False, key=True),
+        Param("note", str, required=False),
+        Param("generator", str, required=False, key=True, choices=("automatic1111", "comfyui", "invokeai", "fooocus")),
+        Param("sampler", str, required=False, choices=SAMPLERS),
+        Param("sampler_source", str, required=False),
+        Param("steps", int, required=False),
+        Param("cfg", float, required=False),
+        Param("seed", int, required=False, minimum=0, maximum=2**63 - 1),
+        Param("width", int, required=False),
+        Param("height", int, required=False),
+        Param("strength", float, required=False),
+        Param("models", list, required=False),
+        Param("hires_scale", float, required=False),
+        Param("hires_steps", int, required=False),
+        Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS),
+        Param("hires_upscaler_source", str, required=False),
+        Param("metadata", dict, required=False),
+    ),
+    Operation.MATTE: (
+        Param("model_family", str, choices=("u2net", "isnet", "birefnet"), key=True),
+        Param("grow", int, minimum=-100, maximum=100, key=True),
+        Param("feather", float, minimum=0.0, maximum=100.0, key=True),
+    ),
+    Operation.MASK_REFINE: (
+        Param("mask_id", int, minimum=1),
+        Param("grow", int, minimum=-100, maximum=100, key=True),
+        Param("feather", float, minimum=0.0, maximum=100.0, key=True),
+    ),
+    Operation.VECTORISE: (
+        Param("colour_mode", str, choices=("color", "binary"), key=True),
+        Param("hierarchical", str, choices=("stacked", "cutout")),
+        Param("mode", str, choices=("spline", "polygon", "none"), key=True),
+        Param("filter_speckle", int, minimum=0, maximum=128),
+        Param("colour_precision", int, minimum=1, maximum=8),
+        Param("layer_difference", int, minimum=0, maximum=255),
+        Param("corner_threshold", int, minimum=0, maximum=180),
+        Param("length_threshold", float, minimum=3.5, maximum=10.0),
+        Param("splice_threshold", int, minimum=0, maximum=180),
+        Param("path_precision", int, minimum=0, maximum=10),
+    ),
     Operation.GRID: (Param("axes", list, key=True), Param("cells", int, minimum=1, key=True)),
-    Operation.REPRODUCE: (Param("verdict", str, choices=RERUN_VERDICTS, key=True),
-                          Param("distance", float, minimum=0.0, key=True), Param("fingerprint_diff", list)),
+    Operation.REPRODUCE: (
+        Param("verdict", str, choices=RERUN_VERDICTS, key=True),
+        Param("distance", float, minimum=0.0, key=True),
+        Param("fingerprint_diff", list),
+    ),
 }
 
 
@@ -139,8 +197,9 @@ def params_clean(*, op: str, params: dict) -> dict:
     known = {param.name for param in schema}
     unknown = sorted(set(params) - known)
     if unknown:
-        raise ApplicationError(f"unknown parameter(s) for {op}: {', '.join(unknown)}",
-                               extra={"unknown": unknown, "allowed": sorted(known)})
+        raise ApplicationError(
+            f"unknown parameter(s) for {op}: {', '.join(unknown)}", extra={"unknown": unknown, "allowed": sorted(known)}
+        )
     cleaned = {}
     for param in schema:
         if param.name in params:

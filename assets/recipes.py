@@ -66,24 +66,31 @@ def recipe_build(*, derivation: Derivation, edges: list[Used]) -> Recipe:
         return getattr(edge, attribute) if edge is not None else None
 
     return Recipe(
-        derivation=derivation, prompt=target(Used.Role.PROMPT, "prompt"),
+        derivation=derivation,
+        prompt=target(Used.Role.PROMPT, "prompt"),
         base=target(Used.Role.BASE_MODEL, "model_weights"),
         loras=[(edge.model_weights, edge.weight) for edge in by_role.get(Used.Role.LORA, [])],
-        controlnet=target(Used.Role.CONTROLNET, "model_weights"), vae=target(Used.Role.VAE, "model_weights"),
-        init=first(Used.Role.INIT_IMAGE), control=first(Used.Role.CONTROL_IMAGE), mask=target(Used.Role.MASK, "blob"),
+        controlnet=target(Used.Role.CONTROLNET, "model_weights"),
+        vae=target(Used.Role.VAE, "model_weights"),
+        init=first(Used.Role.INIT_IMAGE),
+        control=first(Used.Role.CONTROL_IMAGE),
+        mask=target(Used.Role.MASK, "blob"),
         ip_adapter=target(Used.Role.IP_ADAPTER, "model_weights"),
-        image_encoder=target(Used.Role.IMAGE_ENCODER, "model_weights"), guide=target(Used.Role.GUIDE_IMAGE, "blob"),
+        image_encoder=target(Used.Role.IMAGE_ENCODER, "model_weights"),
+        guide=target(Used.Role.GUIDE_IMAGE, "blob"),
         references=by_role.get(Used.Role.REFERENCE, []),
     )
 
 
 @functools.cache
 def _edges_sql() -> str:
-    return (f"SELECT {columns_sql(Used, 'u')}, {columns_sql(Prompt, 'p')}, {columns_sql(ModelWeights, 'w')} "
-            f"FROM {Used._meta.db_table} u "
-            f"LEFT JOIN {Prompt._meta.db_table} p ON p.id = u.prompt_id "
-            f"LEFT JOIN {ModelWeights._meta.db_table} w ON w.id = u.model_weights_id "
-            "WHERE u.derivation_id = %s ORDER BY u.role, u.position")
+    return (
+        f"SELECT {columns_sql(Used, 'u')}, {columns_sql(Prompt, 'p')}, {columns_sql(ModelWeights, 'w')} "
+        f"FROM {Used._meta.db_table} u "
+        f"LEFT JOIN {Prompt._meta.db_table} p ON p.id = u.prompt_id "
+        f"LEFT JOIN {ModelWeights._meta.db_table} w ON w.id = u.model_weights_id "
+        "WHERE u.derivation_id = %s ORDER BY u.role, u.position"
+    )
 
 
 def _recipe_edges(derivation: Derivation) -> list[Used]:
@@ -128,8 +135,11 @@ def recipe_fields_diff(*, before: dict, after: dict) -> list[dict]:
         old, new = before.get(name), after.get(name)
         if isinstance(old, dict) or isinstance(new, dict):
             old, new = old or {}, new or {}
-            rows += [{"field": key, "before": old.get(key), "after": new.get(key)}
-                     for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+            rows += [
+                {"field": key, "before": old.get(key), "after": new.get(key)}
+                for key in sorted(set(old) | set(new))
+                if old.get(key) != new.get(key)
+            ]
         elif old != new:
             rows.append({"field": name, "before": old, "after": new})
     return rows

@@ -22,7 +22,9 @@ _LICENCE_COLUMNS = ", ".join(f"licence.{f.column}" for f in Licence._meta.concre
 
 # One statement: the ancestry walk, then every licence on a model, reference or imported version in it, with
 # what carried it in.
-_RIGHTS = _ANCESTORS + f"""
+_RIGHTS = (
+    _ANCESTORS
+    + f"""
 , inputs AS (
     SELECT DISTINCT used.model_weights_id, used.reference_id
     FROM walk
@@ -36,7 +38,8 @@ JOIN {_BY_WEIGHTS} link ON link.modelweights_id = inputs.model_weights_id
 JOIN {Licence._meta.db_table} licence ON licence.id = link.licence_id
 JOIN {ModelWeights._meta.db_table} weights ON weights.id = inputs.model_weights_id
 UNION
-SELECT {_LICENCE_COLUMNS}, 'reference', reference.id, coalesce(nullif(reference.title, ''), 'reference ' || reference.id)
+SELECT {_LICENCE_COLUMNS}, 'reference', reference.id,
+       coalesce(nullif(reference.title, ''), 'reference ' || reference.id)
 FROM inputs
 JOIN {_BY_REFERENCE} link ON link.reference_id = inputs.reference_id
 JOIN {Licence._meta.db_table} licence ON licence.id = link.licence_id
@@ -48,6 +51,7 @@ JOIN {_BY_VERSION} link ON link.version_id = walk.version_id
 JOIN {Licence._meta.db_table} licence ON licence.id = link.licence_id
 ORDER BY name, source_kind, source_id
 """
+)
 
 
 @dataclass
@@ -57,9 +61,16 @@ class InheritedLicence:
 
     def as_dict(self) -> dict:
         licence = self.licence
-        return {"id": licence.pk, "name": licence.name, "spdx_id": licence.spdx_id, "commercial_use": licence.commercial_use,
-                "attribution": licence.attribution, "source_url": licence.source_url,
-                "expires_on": licence.expires_on.isoformat() if licence.expires_on else None, "via": self.sources}
+        return {
+            "id": licence.pk,
+            "name": licence.name,
+            "spdx_id": licence.spdx_id,
+            "commercial_use": licence.commercial_use,
+            "attribution": licence.attribution,
+            "source_url": licence.source_url,
+            "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
+            "via": self.sources,
+        }
 
 
 def version_rights(*, version: Version) -> list[InheritedLicence]:
@@ -79,13 +90,23 @@ def rights_problems(*, rights: list[InheritedLicence], brief: Brief, on: date) -
         licence = inherited.licence
         via = ", ".join(f"{source['kind'].replace('_', ' ')} {source['name']}" for source in inherited.sources)
         if brief.commercial_use and not licence.commercial_use:
-            problems.append({"licence": licence.pk, "problem": "non_commercial",
-                             "detail": f"{licence.name} does not allow commercial use, and {brief.title} is commercial "
-                                       f"work (inherited through {via})"})
+            problems.append(
+                {
+                    "licence": licence.pk,
+                    "problem": "non_commercial",
+                    "detail": f"{licence.name} does not allow commercial use, and {brief.title} is commercial "
+                    f"work (inherited through {via})",
+                }
+            )
         if licence.expires_on is not None and licence.expires_on < on:
-            problems.append({"licence": licence.pk, "problem": "expired",
-                             "detail": f"{licence.name} expired on {licence.expires_on:%Y-%m-%d}, before "
-                                       f"{on:%Y-%m-%d} (inherited through {via})"})
+            problems.append(
+                {
+                    "licence": licence.pk,
+                    "problem": "expired",
+                    "detail": f"{licence.name} expired on {licence.expires_on:%Y-%m-%d}, before "
+                    f"{on:%Y-%m-%d} (inherited through {via})",
+                }
+            )
     return problems
 
 
@@ -107,7 +128,9 @@ def versions_inheriting(*, licences: list[int]) -> QuerySet[Version]:
 
 def licences_expiring(*, on: date, within_days: int) -> QuerySet[Licence]:
     """Licences that have run out or will within `within_days` of `on`, soonest first."""
-    return Licence.objects.filter(expires_on__isnull=False, expires_on__lte=on + timedelta(days=within_days)).order_by("expires_on")
+    return Licence.objects.filter(expires_on__isnull=False, expires_on__lte=on + timedelta(days=within_days)).order_by(
+        "expires_on"
+    )
 
 
 def reproducibility_latest(*, version: Version) -> ReproducibilityCheck | None:
@@ -117,5 +140,7 @@ def reproducibility_latest(*, version: Version) -> ReproducibilityCheck | None:
 def with_reproducibility(versions: QuerySet[Version]) -> QuerySet[Version]:
     """Each version annotated with its latest check's verdict and date (None: never checked)."""
     latest = ReproducibilityCheck.objects.filter(version=OuterRef("pk")).order_by("-checked_at", "-id")
-    return versions.annotate(reproducibility=Subquery(latest.values("verdict")[:1]),
-                             reproducibility_checked_at=Subquery(latest.values("checked_at")[:1]))
+    return versions.annotate(
+        reproducibility=Subquery(latest.values("verdict")[:1]),
+        reproducibility_checked_at=Subquery(latest.values("checked_at")[:1]),
+    )

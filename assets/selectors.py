@@ -96,7 +96,10 @@ def version_descendants(*, version: Version) -> QuerySet[Version]:
 
 
 def _impact(column: str, pk: int) -> QuerySet[Version]:
-    seed = f"SELECT gen.version_id FROM {_USED} used JOIN {_GENERATED} gen ON gen.derivation_id = used.derivation_id WHERE used.{column} = %s"
+    seed = (
+        f"SELECT gen.version_id FROM {_USED} used JOIN {_GENERATED} gen ON gen.derivation_id = used.derivation_id "
+        f"WHERE used.{column} = %s"
+    )
     return Version.objects.filter(pk__in=RawSQL(_descendants_sql(seed), (pk,)))
 
 
@@ -161,20 +164,40 @@ class LineageGraph:
         side = {}
         edges = []
         for edge in self.generated:
-            edges.append({"from": f"derivation:{edge.derivation_id}", "to": f"version:{edge.version_id}",
-                          "type": "generated", "role": edge.role, "index": edge.index})
+            edges.append(
+                {
+                    "from": f"derivation:{edge.derivation_id}",
+                    "to": f"version:{edge.version_id}",
+                    "type": "generated",
+                    "role": edge.role,
+                    "index": edge.index,
+                }
+            )
         for edge in self.used:
             target_id = used_node_id(edge)
             if not target_id.startswith("version:"):
                 side[target_id] = _side_node(edge, mask=self.masks.get(edge.blob_id))
-            edges.append({"from": target_id, "to": f"derivation:{edge.derivation_id}", "type": "used",
-                          "role": edge.role, "position": edge.position, "weight": edge.weight})
+            edges.append(
+                {
+                    "from": target_id,
+                    "to": f"derivation:{edge.derivation_id}",
+                    "type": "used",
+                    "role": edge.role,
+                    "position": edge.position,
+                    "weight": edge.weight,
+                }
+            )
         return {"root": f"version:{self.root.pk}", "nodes": nodes + list(side.values()), "edges": edges}
 
 
 def used_node_id(edge: Used) -> str:
-    for prefix, column in (("version", "version_id"), ("reference", "reference_id"), ("prompt", "prompt_id"),
-                           ("model", "model_weights_id"), ("blob", "blob_id")):
+    for prefix, column in (
+        ("version", "version_id"),
+        ("reference", "reference_id"),
+        ("prompt", "prompt_id"),
+        ("model", "model_weights_id"),
+        ("blob", "blob_id"),
+    ):
         value = getattr(edge, column)
         if value is not None:
             return f"{prefix}:{value}"
@@ -182,16 +205,35 @@ def used_node_id(edge: Used) -> str:
 
 
 def _version_node(version: Version) -> dict:
-    return {"id": f"version:{version.pk}", "type": "version", "pk": version.pk, "sha256": version.blob_id,
-            "width": version.width, "height": version.height, "format": version.format, "seed": version.seed,
-            "status": version.status, "triage": version.triage, "brief": version.brief_id}
+    return {
+        "id": f"version:{version.pk}",
+        "type": "version",
+        "pk": version.pk,
+        "sha256": version.blob_id,
+        "width": version.width,
+        "height": version.height,
+        "format": version.format,
+        "seed": version.seed,
+        "status": version.status,
+        "triage": version.triage,
+        "brief": version.brief_id,
+    }
 
 
 def _derivation_node(derivation: Derivation) -> dict:
-    return {"id": f"derivation:{derivation.pk}", "type": "derivation", "pk": derivation.pk, "op": derivation.op,
-            "phase": derivation.phase, "params": derivation.params, "state": derivation.state,
-            "environment": derivation.environment, "wall_seconds": derivation.wall_seconds,
-            "gpu_seconds": derivation.gpu_seconds, "created_at": derivation.created_at.isoformat()}
+    return {
+        "id": f"derivation:{derivation.pk}",
+        "type": "derivation",
+        "pk": derivation.pk,
+        "op": derivation.op,
+        "phase": derivation.phase,
+        "params": derivation.params,
+        "state": derivation.state,
+        "environment": derivation.environment,
+        "wall_seconds": derivation.wall_seconds,
+        "gpu_seconds": derivation.gpu_seconds,
+        "created_at": derivation.created_at.isoformat(),
+    }
 
 
 def _side_node(edge: Used, *, mask: DerivedFile | None = None) -> dict:
@@ -201,12 +243,26 @@ def _side_node(edge: Used, *, mask: DerivedFile | None = None) -> dict:
         return {"id": node_id, "type": "reference", "pk": ref.pk, "title": ref.title, "sha256": ref.blob_id}
     if edge.prompt_id:
         prompt = edge.prompt
-        return {"id": node_id, "type": "prompt", "pk": prompt.pk, "text": prompt.text,
-                "negative_text": prompt.negative_text, "values": prompt.values, "template": prompt.template_id}
+        return {
+            "id": node_id,
+            "type": "prompt",
+            "pk": prompt.pk,
+            "text": prompt.text,
+            "negative_text": prompt.negative_text,
+            "values": prompt.values,
+            "template": prompt.template_id,
+        }
     if edge.model_weights_id:
         weights = edge.model_weights
-        return {"id": node_id, "type": "model", "pk": weights.pk, "kind": weights.kind, "name": weights.name,
-                "architecture": weights.architecture, "sha256": weights.sha256}
+        return {
+            "id": node_id,
+            "type": "model",
+            "pk": weights.pk,
+            "kind": weights.kind,
+            "name": weights.name,
+            "architecture": weights.architecture,
+            "sha256": weights.sha256,
+        }
     node = {"id": node_id, "type": "blob", "sha256": edge.blob_id}
     if mask is not None:
         node["mask"] = {"id": mask.pk, "source": mask.source_id, "derivation": mask.derivation_id, "label": mask.label}
@@ -221,7 +277,8 @@ def lineage_graph(*, version: Version) -> LineageGraph:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            _ANCESTORS + f"""
+            _ANCESTORS
+            + f"""
             SELECT gen.id, used.id
             FROM walk
             JOIN {_GENERATED} gen ON gen.version_id = walk.version_id
@@ -232,19 +289,25 @@ def lineage_graph(*, version: Version) -> LineageGraph:
         rows = cursor.fetchall()
     generated_ids = {row[0] for row in rows}
     used_ids = {row[1] for row in rows if row[1] is not None}
-    generated = list(Generated.objects.filter(pk__in=generated_ids).select_related("derivation").order_by("derivation_id", "index"))
+    generated = list(
+        Generated.objects.filter(pk__in=generated_ids).select_related("derivation").order_by("derivation_id", "index")
+    )
     used = list(
         Used.objects.filter(pk__in=used_ids)
         .select_related("reference", "prompt", "model_weights", "blob")
         .order_by("derivation_id", "role", "position")
     )
-    version_ids = {edge.version_id for edge in generated} | {edge.version_id for edge in used if edge.version_id} | {version.pk}
+    version_ids = (
+        {edge.version_id for edge in generated} | {edge.version_id for edge in used if edge.version_id} | {version.pk}
+    )
     graph = LineageGraph(root=version, generated=generated, used=used)
     graph.versions = {v.pk: v for v in Version.objects.filter(pk__in=version_ids).order_by("pk")}
     graph.derivations = {edge.derivation_id: edge.derivation for edge in generated}
     mask_blobs = {edge.blob_id for edge in used if edge.role == Used.Role.MASK and edge.blob_id}
     if mask_blobs:
-        found = DerivedFile.objects.filter(blob_id__in=mask_blobs, kind=DerivedFile.Kind.MASK).select_related("derivation")
+        found = DerivedFile.objects.filter(blob_id__in=mask_blobs, kind=DerivedFile.Kind.MASK).select_related(
+            "derivation"
+        )
         # The first recorded file of those bytes names them (the same bytes may be recorded twice).
         graph.masks = {item.blob_id: item for item in found.order_by("-pk")}
     return graph
@@ -274,8 +337,9 @@ def weights_matching(*, term: str) -> QuerySet[ModelWeights]:
 
 def versions_made_with(*, versions: QuerySet[Version], term: str, roles: tuple[str, ...]) -> QuerySet[Version]:
     """Versions whose own recipe (the derivation that made them) used matching weights in one of `roles`."""
-    used = Used.objects.filter(derivation=OuterRef("generated_by__derivation"), role__in=roles,
-                               model_weights__in=weights_matching(term=term))
+    used = Used.objects.filter(
+        derivation=OuterRef("generated_by__derivation"), role__in=roles, model_weights__in=weights_matching(term=term)
+    )
     return versions.filter(Exists(used))
 
 
@@ -300,17 +364,30 @@ IMPACT_LIST_LIMIT = 1000
 def impact_summary(*, versions: QuerySet[Version]) -> dict:
     """What an input went into ("which deliveries inherit this LoRA?"): counts per client and brief, the versions
     (the newest IMPACT_LIST_LIMIT of them) and every delivery of any of them. Four queries, whatever the numbers."""
-    by_brief = list(versions.order_by().values("brief_id", "brief__title", "brief__campaign__client_id",
-                                               "brief__campaign__client__name").annotate(versions=Count("id")))
+    by_brief = list(
+        versions.order_by()
+        .values("brief_id", "brief__title", "brief__campaign__client_id", "brief__campaign__client__name")
+        .annotate(versions=Count("id"))
+    )
     deliveries = hooks.deliveries_of(versions=versions)
     delivered = Counter(delivery["brief"] for delivery in deliveries)
-    briefs = [{"brief": row["brief_id"], "title": row["brief__title"], "client": row["brief__campaign__client_id"],
-               "client_name": row["brief__campaign__client__name"], "versions": row["versions"],
-               "deliveries": delivered[row["brief_id"]]} for row in sorted(by_brief, key=lambda row: -row["versions"])]
+    briefs = [
+        {
+            "brief": row["brief_id"],
+            "title": row["brief__title"],
+            "client": row["brief__campaign__client_id"],
+            "client_name": row["brief__campaign__client__name"],
+            "versions": row["versions"],
+            "deliveries": delivered[row["brief_id"]],
+        }
+        for row in sorted(by_brief, key=lambda row: -row["versions"])
+    ]
     clients: dict[int, dict] = {}
     for row in briefs:
-        client = clients.setdefault(row["client"], {"client": row["client"], "name": row["client_name"], "briefs": 0,
-                                                    "versions": 0, "deliveries": 0})
+        client = clients.setdefault(
+            row["client"],
+            {"client": row["client"], "name": row["client_name"], "briefs": 0, "versions": 0, "deliveries": 0},
+        )
         client["briefs"] += 1
         client["versions"] += row["versions"]
         client["deliveries"] += row["deliveries"]
@@ -320,7 +397,16 @@ def impact_summary(*, versions: QuerySet[Version]) -> dict:
         "deliveries_total": len(deliveries),
         "clients": sorted(clients.values(), key=lambda client: -client["versions"]),
         "briefs": briefs,
-        "versions": [{"id": v.pk, "brief": v.brief_id, "label": v.label, "sha256": v.blob_id, "status": v.status,
-                      "op": v.generated_by.derivation.op} for v in listed],
+        "versions": [
+            {
+                "id": v.pk,
+                "brief": v.brief_id,
+                "label": v.label,
+                "sha256": v.blob_id,
+                "status": v.status,
+                "op": v.generated_by.derivation.op,
+            }
+            for v in listed
+        ],
         "deliveries": deliveries,
     }

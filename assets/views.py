@@ -18,8 +18,11 @@ _CACHE = "private, max-age=31536000, immutable"
 def _image_blob(request, sha256: str) -> Blob:
     blob = get_object_or_404(Blob, sha256=sha256)
     # An SVG is never served inline: it can carry script (the lineage's SVGs download from the derived-files API).
-    if (not blob.media_type.startswith("image/") or blob.media_type == "image/svg+xml"
-            or not blob_visible_to(user=request.user, blob=blob)):
+    if (
+        not blob.media_type.startswith("image/")
+        or blob.media_type == "image/svg+xml"
+        or not blob_visible_to(user=request.user, blob=blob)
+    ):
         raise Http404("no such image")
     return blob
 

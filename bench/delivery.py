@@ -80,8 +80,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="floor and delivery runs, alternating; medians compared")
     args = parser.parse_args()
     keys = Path(tempfile.mkdtemp(prefix="seed-bench-keys-"))
-    os.environ.update(SEED_C2PA_CERT=str(keys / "signer-chain.pem"), SEED_C2PA_KEY=str(keys / "signer-key.pem"),
-                      SEED_C2PA_TRUST_ANCHORS=str(keys / "root.pem"), SEED_MAX_UPLOAD_BYTES=str(512 * 1024 * 1024))
+    os.environ.update(
+        SEED_C2PA_CERT=str(keys / "signer-chain.pem"),
+        SEED_C2PA_KEY=str(keys / "signer-key.pem"),
+        SEED_C2PA_TRUST_ANCHORS=str(keys / "root.pem"),
+        SEED_MAX_UPLOAD_BYTES=str(512 * 1024 * 1024),
+    )
     with django_on_postgres():
         from django.conf import settings
         from django.contrib.auth import get_user_model
@@ -103,8 +107,13 @@ def main() -> None:
         dev_ca_create(folder=keys)
         roles_ensure()
         client = client_create(name="Bench Co")
-        brief = brief_create(campaign=campaign_create(client=client, name="Bench"), title="Bench", palette=["#FE2C54", "#00E0FF"],
-                             aspect="1:1", channels=["web"])
+        brief = brief_create(
+            campaign=campaign_create(client=client, name="Bench"),
+            title="Bench",
+            palette=["#FE2C54", "#00E0FF"],
+            aspect="1:1",
+            channels=["web"],
+        )
         data = _master_png(args.size)
         master = version_import(brief=brief, source=ContentFile(data, name="master.png"), label="4096 master")
         users = get_user_model().objects
@@ -114,8 +123,9 @@ def main() -> None:
         reviewer.groups.add(Group.objects.get(name=CLIENT_REVIEWER))
         ClientMembership.objects.create(user=reviewer, client=client)
         producer = users.get(pk=producer.pk)
-        review_round = round_open(brief=brief, versions=[master], stage=ReviewRound.Stage.CLIENT, opened_by=producer,
-                                  reviewers=[reviewer])
+        review_round = round_open(
+            brief=brief, versions=[master], stage=ReviewRound.Stage.CLIENT, opened_by=producer, reviewers=[reviewer]
+        )
         decision_record(review_round=review_round, version=master, verdict=Decision.Verdict.APPROVE, reviewer=reviewer)
         presets = list(ChannelPreset.objects.filter(active=True).order_by("position"))
 
@@ -123,12 +133,28 @@ def main() -> None:
         floors, runs = [], []
         for _ in range(args.repeats):
             floors.append(_floor(data=data, presets=presets, render=render, threads=settings.SEED_DELIVERY_THREADS))
-            timers = [Timer(deliveries, "_variants_sign"), Timer(provenance, "sign_to_temp"),
-                      *(Timer(provenance, name) for name in ("ingredient_archive", "training_mining")),
-                      *(Timer(deliveries, name) for name in ("lineage_summary", "lineage_carried", "chain_actions",
-                                                               "input_ingredients", "stamp_build", "approval_attestation"))]
-            delivery = deliveries.delivery_create(version=master, presets=presets, created_by=producer,
-                                                  override_reason="benchmark: QC is measured, not enforced")
+            timers = [
+                Timer(deliveries, "_variants_sign"),
+                Timer(provenance, "sign_to_temp"),
+                *(Timer(provenance, name) for name in ("ingredient_archive", "training_mining")),
+                *(
+                    Timer(deliveries, name)
+                    for name in (
+                        "lineage_summary",
+                        "lineage_carried",
+                        "chain_actions",
+                        "input_ingredients",
+                        "stamp_build",
+                        "approval_attestation",
+                    )
+                ),
+            ]
+            delivery = deliveries.delivery_create(
+                version=master,
+                presets=presets,
+                created_by=producer,
+                override_reason="benchmark: QC is measured, not enforced",
+            )
             started = time.perf_counter()
             outcome = deliveries.delivery_execute(delivery_id=delivery.pk)
             seconds = time.perf_counter() - started
@@ -137,7 +163,9 @@ def main() -> None:
             delivery.refresh_from_db()
             if outcome != "succeeded" or delivery.state != Delivery.State.SUCCEEDED:
                 raise SystemExit(f"delivery {outcome}: {delivery.error}")
-            runs.append((seconds, timers[0].seconds, timers[1].seconds, floors[-1][1], sum(t.seconds for t in timers[2:])))
+            runs.append(
+                (seconds, timers[0].seconds, timers[1].seconds, floors[-1][1], sum(t.seconds for t in timers[2:]))
+            )
         floor = statistics.median(seconds for seconds, _ in floors)
         ours, stamp_and_sign, signing, plain_encode, lineage_steps = sorted(runs)[len(runs) // 2]
         # Wall-clock: the variants' encode-stamp-sign pass less the same encodes without provenance on as many threads,
@@ -145,24 +173,37 @@ def main() -> None:
         provenance_seconds = max(stamp_and_sign - plain_encode, 0.0) + lineage_steps
         square = delivery.items.get(preset__slug="square")
         unsigned = square.size - square.manifest_bytes
-        print(f"delivery of a {args.size}² master ({len(data) / 1e6:.1f} MB PNG) to {len(presets)} presets, "
-              f"median of {args.repeats} alternating runs, {settings.SEED_DELIVERY_THREADS} threads each")
-        print(f"  Pillow floor (decode once, crop+resize, JPEG q90): {floor * 1000:.0f} ms "
-              f"(runs: {', '.join(f'{seconds * 1000:.0f}' for seconds, _ in floors)})")
+        print(
+            f"delivery of a {args.size}² master ({len(data) / 1e6:.1f} MB PNG) to {len(presets)} presets, "
+            f"median of {args.repeats} alternating runs, {settings.SEED_DELIVERY_THREADS} threads each"
+        )
+        print(
+            f"  Pillow floor (decode once, crop+resize, JPEG q90): {floor * 1000:.0f} ms "
+            f"(runs: {', '.join(f'{seconds * 1000:.0f}' for seconds, _ in floors)})"
+        )
         print(f"  Seed delivery task: {ours * 1000:.0f} ms (runs: {', '.join(f'{run[0] * 1000:.0f}' for run in runs)})")
-        print(f"  provenance, wall-clock: encode+EXIF/XMP+C2PA pass {stamp_and_sign * 1000:.0f} ms vs the same encodes plain "
-              f"{plain_encode * 1000:.0f} ms on {settings.SEED_DELIVERY_THREADS} threads (signing with read-back "
-              f"{signing * 1000:.0f} ms summed over threads), summary/actions/ingredient archives/approval "
-              f"{lineage_steps * 1000:.0f} ms")
+        print(
+            f"  provenance, wall-clock: encode+EXIF/XMP+C2PA pass {stamp_and_sign * 1000:.0f} ms "
+            "vs the same encodes plain "
+            f"{plain_encode * 1000:.0f} ms on {settings.SEED_DELIVERY_THREADS} threads (signing with read-back "
+            f"{signing * 1000:.0f} ms summed over threads), summary/actions/ingredient archives/approval "
+            f"{lineage_steps * 1000:.0f} ms"
+        )
         print(f"  square 1080² JPEG: {unsigned} bytes before provenance, +{square.manifest_bytes} bytes EXIF+XMP+C2PA")
-        print(f"RESULT delivery ours/floor = {ours / floor:.2f}x (target <= 1.0x); provenance share = "
-              f"{provenance_seconds / ours * 100:.1f} % (target <= 10 %); manifest bytes = "
-              f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG (target <= 5 %)")
-        result_print(name="delivery", ratio=ours / floor, meaning="Seed delivery task / Pillow floor on the same threads",
-                     target="<= 1.0x; provenance <= 10 % t, 5 % B",
-                     met=ours / floor <= 1.0 and provenance_seconds / ours <= 0.10 and square.manifest_bytes / unsigned <= 0.05,
-                     details=f"provenance {provenance_seconds / ours * 100:.1f} % of time, "
-                             f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG")
+        print(
+            f"RESULT delivery ours/floor = {ours / floor:.2f}x (target <= 1.0x); provenance share = "
+            f"{provenance_seconds / ours * 100:.1f} % (target <= 10 %); manifest bytes = "
+            f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG (target <= 5 %)"
+        )
+        result_print(
+            name="delivery",
+            ratio=ours / floor,
+            meaning="Seed delivery task / Pillow floor on the same threads",
+            target="<= 1.0x; provenance <= 10 % t, 5 % B",
+            met=ours / floor <= 1.0 and provenance_seconds / ours <= 0.10 and square.manifest_bytes / unsigned <= 0.05,
+            details=f"provenance {provenance_seconds / ours * 100:.1f} % of time, "
+            f"{square.manifest_bytes / unsigned * 100:.1f} % of a 1080² JPEG",
+        )
 
 
 if __name__ == "__main__":

@@ -37,20 +37,29 @@ def build_graph(*, versions: int, max_depth: int, seed: int = 7):
         made = Version.objects.bulk_create(
             Version(brief=brief, blob=blob, width=64, height=64, format="PNG") for _ in range(count)
         )
-        Generated.objects.bulk_create(Generated(derivation=d, version=v) for d, v in zip(derivations, made))
+        Generated.objects.bulk_create(
+            Generated(derivation=d, version=v) for d, v in zip(derivations, made, strict=True)
+        )
         used = []
-        for derivation, version in zip(derivations, made):
+        for derivation, version in zip(derivations, made, strict=True):
             parents = []
             if ids and rng.random() > 0.02:
                 # Mostly recent parents make long chains; an occasional old one makes shared ancestors.
                 for _ in range(1 if rng.random() < 0.6 else 2):
                     pool = len(ids)
-                    index = pool - 1 - min(int(rng.expovariate(1 / 40)), pool - 1) if rng.random() < 0.9 else rng.randrange(pool)
+                    index = (
+                        pool - 1 - min(int(rng.expovariate(1 / 40)), pool - 1)
+                        if rng.random() < 0.9
+                        else rng.randrange(pool)
+                    )
                     if depth_of[ids[index]] < max_depth and ids[index] not in parents:
                         parents.append(ids[index])
             depth_of[version.pk] = 1 + max((depth_of[p] for p in parents), default=0)
             ids.append(version.pk)
-            used += [Used(derivation=derivation, role=Used.Role.PARENT, position=i, version_id=p) for i, p in enumerate(parents)]
+            used += [
+                Used(derivation=derivation, role=Used.Role.PARENT, position=i, version_id=p)
+                for i, p in enumerate(parents)
+            ]
         Used.objects.bulk_create(used)
     deepest = max(depth_of, key=lambda pk: (depth_of[pk], pk))
     return Version.objects.get(pk=deepest), depth_of[deepest]
@@ -65,7 +74,9 @@ def naive_ancestry(version) -> set[int]:
     while stack:
         current = stack.pop()
         derivation_id = Generated.objects.get(version_id=current).derivation_id
-        for parent in Used.objects.filter(derivation_id=derivation_id, version__isnull=False).values_list("version_id", flat=True):
+        for parent in Used.objects.filter(derivation_id=derivation_id, version__isnull=False).values_list(
+            "version_id", flat=True
+        ):
             if parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
@@ -80,8 +91,11 @@ def per_level_ancestry(version) -> tuple[set[int], int]:
     frontier = {version.pk}
     queries = 0
     while frontier:
-        parents = set(Used.objects.filter(derivation__generated__version_id__in=frontier, version__isnull=False)
-                      .values_list("version_id", flat=True))
+        parents = set(
+            Used.objects.filter(derivation__generated__version_id__in=frontier, version__isnull=False).values_list(
+                "version_id", flat=True
+            )
+        )
         queries += 1
         frontier = parents - seen
         seen |= frontier
@@ -118,18 +132,26 @@ def main() -> None:
         level = [_timed(lambda: per_level_ancestry(deepest)) for _ in range(args.repeat)]
         walk = [_timed(lambda: naive_ancestry(deepest)) for _ in range(max(1, args.repeat // 2))]
         cte_s, level_s, walk_s = statistics.median(cte), statistics.median(level), statistics.median(walk)
-        print(f"graph: {args.versions} versions built in {build_seconds:.1f} s; deepest v{deepest.pk} at depth {deepest_depth}, "
-              f"{len(expected)} ancestors")
+        print(
+            f"graph: {args.versions} versions built in {build_seconds:.1f} s; "
+            f"deepest v{deepest.pk} at depth {deepest_depth}, "
+            f"{len(expected)} ancestors"
+        )
         print(f"{'measure':<40}{'value':>12}")
         print(f"{'selector (recursive CTE), median':<40}{cte_s * 1000:>10.2f} ms   ({len(queries)} query)")
         print(f"{'per-level walk (parent__in), median':<40}{level_s * 1000:>10.2f} ms   ({level_queries} queries)")
         print(f"{'naive per-version walk, median':<40}{walk_s * 1000:>10.2f} ms")
         print(f"{'ratio per-level / selector':<40}{level_s / cte_s:>11.1f}x   (target >= 5x, 1 query)")
         print(f"{'ratio naive / selector':<40}{walk_s / cte_s:>11.1f}x")
-        result_print(name="lineage", ratio=level_s / cte_s, meaning="per-level walk (one query per depth) / recursive-CTE selector",
-                     target=">= 5x, 1 query", met=level_s / cte_s >= 5 and len(queries) == 1,
-                     details=f"{args.versions} versions, depth {deepest_depth}, selector {len(queries)} query, "
-                             f"per-level {level_queries} queries, naive walk {walk_s / cte_s:.0f}x")
+        result_print(
+            name="lineage",
+            ratio=level_s / cte_s,
+            meaning="per-level walk (one query per depth) / recursive-CTE selector",
+            target=">= 5x, 1 query",
+            met=level_s / cte_s >= 5 and len(queries) == 1,
+            details=f"{args.versions} versions, depth {deepest_depth}, selector {len(queries)} query, "
+            f"per-level {level_queries} queries, naive walk {walk_s / cte_s:.0f}x",
+        )
 
 
 def _timed(func) -> float:

@@ -18,7 +18,6 @@ import sys
 import time
 import urllib.request
 
-
 from bench._django import REPO, django_on_postgres
 from bench._result import result_print
 from config.localpg import free_port
@@ -35,9 +34,13 @@ def seed(*, versions: int, depth: int) -> dict:
     blob = Blob.objects.create(sha256="e" * 64, size=1, media_type="image/png")
     made = []
     for index in range(versions):
-        derivation = Derivation.objects.create(brief=brief, op=Operation.IMG2IMG if made else Operation.IMPORT,
-                                               phase=Phase.PRODUCTION, state=Derivation.State.SUCCEEDED,
-                                               params={"seed": index, "steps": 25, "cfg": 7.0})
+        derivation = Derivation.objects.create(
+            brief=brief,
+            op=Operation.IMG2IMG if made else Operation.IMPORT,
+            phase=Phase.PRODUCTION,
+            state=Derivation.State.SUCCEEDED,
+            params={"seed": index, "steps": 25, "cfg": 7.0},
+        )
         version = Version.objects.create(brief=brief, blob=blob, width=1024, height=1024, format="PNG", seed=index)
         Generated.objects.create(derivation=derivation, version=version)
         if made and index < depth:
@@ -49,9 +52,26 @@ def seed(*, versions: int, depth: int) -> dict:
 
 def wrk(url: str, *, token: str, connections: int, duration: int) -> dict:
     output = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
-         "-H", f"Authorization: Token {token}", "-H", "Host: localhost", url],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--timeout",
+            "10s",
+            "-H",
+            f"Authorization: Token {token}",
+            "-H",
+            "Host: localhost",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     total = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -89,33 +109,60 @@ def main() -> int:
         connections.close_all()
         port = free_port()
         workers = 2 * (os.cpu_count() or 1) + 1
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.load_settings", "SEED_BIND": f"127.0.0.1:{port}",
-               "SEED_WEB_WORKERS": str(workers), "SEED_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config",
-                                   "config/gunicorn.conf.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.load_settings",
+            "SEED_BIND": f"127.0.0.1:{port}",
+            "SEED_WEB_WORKERS": str(workers),
+            "SEED_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.conf.py"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             pairs = {
-                "list": (f"{base}/api/versions/?brief={data['brief']}", f"{base}/bench/plain/versions/?brief={data['brief']}"),
-                "lineage": (f"{base}/api/versions/{data['deep']}/lineage/", f"{base}/bench/plain/lineage/{data['deep']}/"),
+                "list": (
+                    f"{base}/api/versions/?brief={data['brief']}",
+                    f"{base}/bench/plain/versions/?brief={data['brief']}",
+                ),
+                "lineage": (
+                    f"{base}/api/versions/{data['deep']}/lineage/",
+                    f"{base}/bench/plain/lineage/{data['deep']}/",
+                ),
             }
             _wait_until_serving(pairs["list"][0], data["token"])
-            print(f"gunicorn ({workers} sync workers) on loopback, wrk {args.connections} connections x {args.duration} s "
-                  f"per endpoint; {args.versions} versions, lineage depth {args.depth}")
+            print(
+                f"gunicorn ({workers} sync workers) on loopback, "
+                f"wrk {args.connections} connections x {args.duration} s "
+                f"per endpoint; {args.versions} versions, lineage depth {args.depth}"
+            )
             print(f"{'endpoint':<28}{'req/s':>10}{'requests':>10}{'errors':>8}{'latency':>10}")
             for name, (ours_url, plain_url) in pairs.items():
                 ours = wrk(ours_url, token=data["token"], connections=args.connections, duration=args.duration)
                 plain = wrk(plain_url, token=data["token"], connections=args.connections, duration=args.duration)
                 for label, figures in (("API", ours), ("plain JsonResponse", plain)):
-                    print(f"{name + ' ' + label:<28}{figures['rate']:>10.1f}{figures['requests']:>10}{figures['errors']:>8}"
-                          f"{figures['latency']:>10}")
+                    print(
+                        f"{name + ' ' + label:<28}{figures['rate']:>10.1f}"
+                        f"{figures['requests']:>10}{figures['errors']:>8}"
+                        f"{figures['latency']:>10}"
+                    )
                 ratio = ours["rate"] / plain["rate"]
                 errors = ours["errors"] + plain["errors"]
-                result_print(name=f"load {name}", ratio=ratio, meaning=f"API / plain JsonResponse throughput ({name})",
-                             target=">= 0.5x, 0 errors", met=ratio >= 0.5 and errors == 0,
-                             details=f"{ours['rate']:.0f} vs {plain['rate']:.0f} req/s, {errors} errors, "
-                                     f"{args.connections} clients x {args.duration} s")
+                result_print(
+                    name=f"load {name}",
+                    ratio=ratio,
+                    meaning=f"API / plain JsonResponse throughput ({name})",
+                    target=">= 0.5x, 0 errors",
+                    met=ratio >= 0.5 and errors == 0,
+                    details=f"{ours['rate']:.0f} vs {plain['rate']:.0f} req/s, {errors} errors, "
+                    f"{args.connections} clients x {args.duration} s",
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -31,12 +31,27 @@ def plain_versions(request):
         return JsonResponse({"message": "sign in"}, status=401)
     rows = versions_list().filter(brief_id=request.GET["brief"]).order_by("-created_at", "-id")
     results = [
-        {"id": v.pk, "brief": v.brief_id, "sha256": v.blob_id, "width": v.width, "height": v.height, "format": v.format,
-         "seed": v.seed, "label": v.label, "status": v.status, "triage": v.triage,
-         "derivation": {"id": v.generated_by.derivation.pk, "op": v.generated_by.derivation.op,
-                        "phase": v.generated_by.derivation.phase, "state": v.generated_by.derivation.state},
-         "image_url": f"/blobs/{v.blob_id}/", "thumbnail_url": f"/blobs/{v.blob_id}/thumb/256/",
-         "created_at": v.created_at.isoformat()}
+        {
+            "id": v.pk,
+            "brief": v.brief_id,
+            "sha256": v.blob_id,
+            "width": v.width,
+            "height": v.height,
+            "format": v.format,
+            "seed": v.seed,
+            "label": v.label,
+            "status": v.status,
+            "triage": v.triage,
+            "derivation": {
+                "id": v.generated_by.derivation.pk,
+                "op": v.generated_by.derivation.op,
+                "phase": v.generated_by.derivation.phase,
+                "state": v.generated_by.derivation.state,
+            },
+            "image_url": f"/blobs/{v.blob_id}/",
+            "thumbnail_url": f"/blobs/{v.blob_id}/thumb/256/",
+            "created_at": v.created_at.isoformat(),
+        }
         for v in rows[:PAGE]
     ]
     return JsonResponse({"count": rows.count(), "next": None, "previous": None, "results": results})

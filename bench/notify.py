@@ -45,8 +45,14 @@ def main() -> None:
     class Handler:
         async def handle_DATA(self, server, session, envelope):
             with arrived:
-                subject = next((line for line in envelope.content.decode(errors="replace").splitlines()
-                                if line.startswith("Subject: ")), "")
+                subject = next(
+                    (
+                        line
+                        for line in envelope.content.decode(errors="replace").splitlines()
+                        if line.startswith("Subject: ")
+                    ),
+                    "",
+                )
                 accepted[subject] = time.time()
                 arrived.notify_all()
             return "250 OK"
@@ -80,14 +86,24 @@ def main() -> None:
                 reviewer = users.create_user(f"reviewer{index}", email=f"r{index}@bench.example", is_staff=True)
                 reviewer.groups.add(Group.objects.get(name=INTERNAL_REVIEWER))
                 reviewers.append(reviewer)
-            brief = brief_create(campaign=campaign_create(client=client_create(name="Bench"), name="Notify"), title="Notify")
+            brief = brief_create(
+                campaign=campaign_create(client=client_create(name="Bench"), name="Notify"), title="Notify"
+            )
             ReviewPolicy.objects.create(brief=brief, automate_stages=False)
             version = version_import(brief=brief, source=ContentFile(_png(), name="v.png"))
-            review_round = round_open(brief=brief, versions=[version], stage="internal", opened_by=producer, reviewers=reviewers)
+            review_round = round_open(
+                brief=brief, versions=[version], stage="internal", opened_by=producer, reviewers=reviewers
+            )
 
             env = {**os.environ, "PYTHONPATH": str(REPO)}
-            worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True)
+            worker = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             ready = threading.Event()
 
             def follow():
@@ -105,9 +121,16 @@ def main() -> None:
             committed: dict[str, float] = {}
             for reviewer in reviewers:
                 with transaction.atomic():
-                    decision = decision_record(review_round=review_round, version=version, verdict="changes_requested",
-                                               reviewer=reviewer, comment="tighten the crop")
-                committed[f"Subject: {decision.author_name} changes requested: v{version.pk}, Notify round 1"] = time.time()
+                    decision = decision_record(
+                        review_round=review_round,
+                        version=version,
+                        verdict="changes_requested",
+                        reviewer=reviewer,
+                        comment="tighten the crop",
+                    )
+                committed[f"Subject: {decision.author_name} changes requested: v{version.pk}, Notify round 1"] = (
+                    time.time()
+                )
                 time.sleep(0.5)  # one at a time: each delay is the worker's alone
             with arrived:
                 arrived.wait_for(lambda: all(subject in accepted for subject in committed), timeout=120)
@@ -116,22 +139,40 @@ def main() -> None:
             worker.terminate()
             worker.wait(30)
             with CaptureQueriesContext(connection) as making:
-                made = notify_user(user=producer, key="bench:queries", message=Message(
-                    kind="changes_requested", subject="bench", lines=["one line"], review_round=review_round,
-                    images=[version.blob_id]))
+                made = notify_user(
+                    user=producer,
+                    key="bench:queries",
+                    message=Message(
+                        kind="changes_requested",
+                        subject="bench",
+                        lines=["one line"],
+                        review_round=review_round,
+                        images=[version.blob_id],
+                    ),
+                )
             with CaptureQueriesContext(connection) as sending:
                 assert notification_send(notification_id=made.pk) == "succeeded"
-            print(f"{len(delays)} of {len(committed)} e-mails accepted by the SMTP server; worker poll "
-                  f"{os.environ.get('SEED_Q_POLL', 'default')}")
-            print(f"  commit → SMTP accepted: median {statistics.median(delays) * 1000:.0f} ms, "
-                  f"max {max(delays) * 1000:.0f} ms")
-            print(f"  queries per notification: {len(making)} to make it (in the event's transaction), "
-                  f"{len(sending)} to send and record it")
-            result_print(name="notify", ratio=statistics.median(delays),
-                         meaning="seconds from a decision's commit to SMTP acceptance, median",
-                         target="<= 2 s", met=statistics.median(delays) <= 2 and sent == len(committed),
-                         details=f"{len(delays)} messages, max {max(delays):.2f} s, {sent} recorded sent, "
-                                 f"queries {len(making)} to make + {len(sending)} to send")
+            print(
+                f"{len(delays)} of {len(committed)} e-mails accepted by the SMTP server; worker poll "
+                f"{os.environ.get('SEED_Q_POLL', 'default')}"
+            )
+            print(
+                f"  commit → SMTP accepted: median {statistics.median(delays) * 1000:.0f} ms, "
+                f"max {max(delays) * 1000:.0f} ms"
+            )
+            print(
+                f"  queries per notification: {len(making)} to make it (in the event's transaction), "
+                f"{len(sending)} to send and record it"
+            )
+            result_print(
+                name="notify",
+                ratio=statistics.median(delays),
+                meaning="seconds from a decision's commit to SMTP acceptance, median",
+                target="<= 2 s",
+                met=statistics.median(delays) <= 2 and sent == len(committed),
+                details=f"{len(delays)} messages, max {max(delays):.2f} s, {sent} recorded sent, "
+                f"queries {len(making)} to make + {len(sending)} to send",
+            )
     finally:
         if worker is not None:
             worker.terminate()

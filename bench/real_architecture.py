@@ -53,25 +53,64 @@ def _sd15_write(folder: Path) -> dict:
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280),
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=768, attention_head_dim=8)
+        cross_attention_dim=768,
+        attention_head_dim=8,
+    )
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, block_out_channels=(128, 256, 512, 512),
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512)
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-        max_position_embeddings=77, hidden_act="quick_gelu", bos_token_id=0, eos_token_id=2, pad_token_id=1))
-    scheduler = DPMSolverMultistepScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                            steps_offset=1, use_karras_sigmas=True, algorithm_type="dpmsolver++")
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        layers_per_block=2,
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=512,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            max_position_embeddings=77,
+            hidden_act="quick_gelu",
+            bos_token_id=0,
+            eos_token_id=2,
+            pad_token_id=1,
+        )
+    )
+    scheduler = DPMSolverMultistepScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+        use_karras_sigmas=True,
+        algorithm_type="dpmsolver++",
+    )
     # The tokenizer's vocabulary is the tiny one: it decides which ids reach the text encoder, not what it costs.
-    pipeline = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=_tokenizer(),
-                                       scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                       requires_safety_checker=False)
+    pipeline = StableDiffusionPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_tokenizer(),
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipeline.save_pretrained(str(folder))
-    return {name: sum(p.numel() for p in module.parameters()) for name, module in
-            (("unet", unet), ("vae", vae), ("text_encoder", text_encoder))}
+    return {
+        name: sum(p.numel() for p in module.parameters())
+        for name, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder))
+    }
 
 
 def _sd15(args, brief, placement) -> dict:
@@ -88,12 +127,23 @@ def _sd15(args, brief, placement) -> dict:
         parameters = _sd15_write(Path(folder))
         built = time.perf_counter() - started
         started = time.perf_counter()
-        weights, _ = model_weights_register(path=Path(folder), kind="base", name="SD 1.5 architecture (random weights)",
-                                            architecture="sd15", source_name="bench", source_version="1")
+        weights, _ = model_weights_register(
+            path=Path(folder),
+            kind="base",
+            name="SD 1.5 architecture (random weights)",
+            architecture="sd15",
+            source_name="bench",
+            source_version="1",
+        )
         registered = time.perf_counter() - started
         started = time.perf_counter()
-        plain = StableDiffusionPipeline.from_pretrained(folder, dtype=placement.torch_dtype, local_files_only=True,
-                                                        safety_checker=None, requires_safety_checker=False)
+        plain = StableDiffusionPipeline.from_pretrained(
+            folder,
+            dtype=placement.torch_dtype,
+            local_files_only=True,
+            safety_checker=None,
+            requires_safety_checker=False,
+        )
         plain = plain.to(placement.device)
         plain.set_progress_bar_config(disable=True)
         plain_load = time.perf_counter() - started
@@ -101,16 +151,36 @@ def _sd15(args, brief, placement) -> dict:
     process_cache().base(weights=weights)
     worker_load = time.perf_counter() - started
 
-    params = {"steps": args.steps, "cfg": 7.0, "width": args.size, "height": args.size, "batch_size": 1,
-              "sampler": "dpmpp_2m_karras"}
-    jobs = [generation_job_create(brief=brief, op="txt2img", base_model=weights, prompt_text="a lemon soda can on a tin roof",
-                                  params={**params, "seed": seed}) for seed in range(args.repeats + 1)]
+    params = {
+        "steps": args.steps,
+        "cfg": 7.0,
+        "width": args.size,
+        "height": args.size,
+        "batch_size": 1,
+        "sampler": "dpmpp_2m_karras",
+    }
+    jobs = [
+        generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=weights,
+            prompt_text="a lemon soda can on a tin roof",
+            params={**params, "seed": seed},
+        )
+        for seed in range(args.repeats + 1)
+    ]
 
     def plain_run(seed: int) -> float:
         started = time.perf_counter()
-        plain(prompt="a lemon soda can on a tin roof", negative_prompt=brief.negative_prompt, num_inference_steps=args.steps,
-              guidance_scale=7.0, width=args.size, height=args.size,
-              generator=torch.Generator(device=placement.device).manual_seed(seed)).images[0]
+        plain(
+            prompt="a lemon soda can on a tin roof",
+            negative_prompt=brief.negative_prompt,
+            num_inference_steps=args.steps,
+            guidance_scale=7.0,
+            width=args.size,
+            height=args.size,
+            generator=torch.Generator(device=placement.device).manual_seed(seed),
+        ).images[0]
         if placement.device == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - started
@@ -126,9 +196,17 @@ def _sd15(args, brief, placement) -> dict:
     for seed, job in enumerate(jobs[1:], start=1):
         plain_s.append(plain_run(seed))
         worker_s.append(worker_run(job))
-    return {"parameters": parameters, "built": built, "registered": registered, "plain_load": plain_load,
-            "worker_load": worker_load, "warm": warm, "plain": statistics.median(plain_s),
-            "worker": statistics.median(worker_s), "peak_gb": _peak_gb()}
+    return {
+        "parameters": parameters,
+        "built": built,
+        "registered": registered,
+        "plain_load": plain_load,
+        "worker_load": worker_load,
+        "warm": warm,
+        "plain": statistics.median(plain_s),
+        "worker": statistics.median(worker_s),
+        "peak_gb": _peak_gb(),
+    }
 
 
 def _upscale(args, brief) -> dict:
@@ -152,10 +230,20 @@ def _upscale(args, brief) -> dict:
     with tempfile.TemporaryDirectory(prefix="seed-bench-esrgan-") as folder:
         path = Path(folder) / "RealESRGAN_x4plus-random.safetensors"
         torch.manual_seed(0)
-        save_file({key: value.contiguous() for key, value in ESRGAN(num_filters=64, num_blocks=23, scale=4).state_dict().items()},
-                  str(path))
-        weights, _ = model_weights_register(path=path, kind="upscaler", name="Real-ESRGAN x4plus architecture (random weights)",
-                                            source_name="bench", source_version="1")
+        save_file(
+            {
+                key: value.contiguous()
+                for key, value in ESRGAN(num_filters=64, num_blocks=23, scale=4).state_dict().items()
+            },
+            str(path),
+        )
+        weights, _ = model_weights_register(
+            path=path,
+            kind="upscaler",
+            name="Real-ESRGAN x4plus architecture (random weights)",
+            source_name="bench",
+            source_version="1",
+        )
         descriptor = ModelLoader().load_from_file(str(path))
     descriptor.model.eval()
     size = args.upscale_size
@@ -174,7 +262,13 @@ def _upscale(args, brief) -> dict:
     started = time.perf_counter()
     assert finishing_run(derivation_id=derivation.pk) == "succeeded"
     worker = time.perf_counter() - started
-    return {"plain": plain, "worker": worker, "tile": DEFAULT_TILE, "overlap": DEFAULT_TILE_OVERLAP, "peak_gb": _peak_gb()}
+    return {
+        "plain": plain,
+        "worker": worker,
+        "tile": DEFAULT_TILE,
+        "overlap": DEFAULT_TILE_OVERLAP,
+        "peak_gb": _peak_gb(),
+    }
 
 
 def main() -> None:
@@ -192,8 +286,11 @@ def main() -> None:
         from generation.loader import placement_pick
 
         placement = placement_pick()
-        where = (f"{torch.cuda.get_device_name()} {placement.dtype_name}" if placement.device == "cuda"
-                 else f"CPU, {torch.get_num_threads()} threads, {placement.dtype_name}")
+        where = (
+            f"{torch.cuda.get_device_name()} {placement.dtype_name}"
+            if placement.device == "cuda"
+            else f"CPU, {torch.get_num_threads()} threads, {placement.dtype_name}"
+        )
         brief = brief_create(campaign=campaign_create(client=client_create(name="Bench"), name="Real"), title="Real")
         parts = set(args.parts.split(","))
         if "sd15" in parts:
@@ -206,19 +303,32 @@ def _sd15_report(args, brief, placement, where: str) -> None:
     sd = _sd15(args, brief, placement)
     millions = {name: count / 1e6 for name, count in sd["parameters"].items()}
     ratio = sd["worker"] / sd["plain"]
-    print(f"SD 1.5 architecture (random weights) on {where}: UNet {millions['unet']:.0f}M, VAE {millions['vae']:.0f}M, "
-          f"text encoder {millions['text_encoder']:.0f}M parameters")
+    print(
+        f"SD 1.5 architecture (random weights) on {where}: UNet {millions['unet']:.0f}M, VAE {millions['vae']:.0f}M, "
+        f"text encoder {millions['text_encoder']:.0f}M parameters"
+    )
     print(f"  built in {sd['built']:.1f} s, registered (hashed, stored) in {sd['registered']:.1f} s")
-    print(f"  load: plain diffusers {sd['plain_load']:.1f} s, worker (registry layout + cache) {sd['worker_load']:.1f} s "
-          "(files just written, so in the page cache; a cold disk adds its read time to both)")
-    print(f"  {args.size}², {args.steps} steps, 1 image, median of {args.repeats} after a warm-up "
-          f"(warm-up: plain {sd['warm'][0]:.1f} s, worker {sd['warm'][1]:.1f} s)")
-    print(f"  plain diffusers {sd['plain']:.2f} s, worker {sd['worker']:.2f} s: ratio {ratio:.3f}x, "
-          f"worker overhead {sd['worker'] - sd['plain']:+.2f} s; peak RSS {sd['peak_gb']:.1f} GB (both pipelines held)")
-    result_print(name="real sd15", ratio=ratio, meaning=f"worker / plain diffusers, SD 1.5 architecture {args.size}² "
-                 f"{args.steps} steps, pipeline loaded", target="<= 1.05x", met=ratio <= 1.05,
-                 details=f"{where}; plain {sd['plain']:.1f} s, worker {sd['worker']:.1f} s; load {sd['plain_load']:.0f} s "
-                         f"plain, {sd['worker_load']:.0f} s worker; peak RSS {sd['peak_gb']:.1f} GB")
+    print(
+        f"  load: plain diffusers {sd['plain_load']:.1f} s, worker (registry layout + cache) {sd['worker_load']:.1f} s "
+        "(files just written, so in the page cache; a cold disk adds its read time to both)"
+    )
+    print(
+        f"  {args.size}², {args.steps} steps, 1 image, median of {args.repeats} after a warm-up "
+        f"(warm-up: plain {sd['warm'][0]:.1f} s, worker {sd['warm'][1]:.1f} s)"
+    )
+    print(
+        f"  plain diffusers {sd['plain']:.2f} s, worker {sd['worker']:.2f} s: ratio {ratio:.3f}x, "
+        f"worker overhead {sd['worker'] - sd['plain']:+.2f} s; peak RSS {sd['peak_gb']:.1f} GB (both pipelines held)"
+    )
+    result_print(
+        name="real sd15",
+        ratio=ratio,
+        meaning=f"worker / plain diffusers, SD 1.5 architecture {args.size}² {args.steps} steps, pipeline loaded",
+        target="<= 1.05x",
+        met=ratio <= 1.05,
+        details=f"{where}; plain {sd['plain']:.1f} s, worker {sd['worker']:.1f} s; load {sd['plain_load']:.0f} s "
+        f"plain, {sd['worker_load']:.0f} s worker; peak RSS {sd['peak_gb']:.1f} GB",
+    )
     from generation.loader import process_cache
 
     process_cache().clear()
@@ -229,14 +339,22 @@ def _upscale_report(args, brief, where: str) -> None:
     _peak_reset()
     up = _upscale(args, brief)
     ratio = up["worker"] / up["plain"]
-    print(f"Real-ESRGAN x4plus architecture (random weights) {args.upscale_size}² -> {args.upscale_size * 4}², "
-          f"tiles {up['tile']} + {up['overlap']}: bare tiled network {up['plain']:.1f} s, worker job {up['worker']:.1f} s "
-          f"(reads and decodes the input, writes a {args.upscale_size * 4}² PNG, records it): ratio {ratio:.3f}x; "
-          f"peak RSS {up['peak_gb']:.1f} GB")
-    result_print(name="real upscale", ratio=ratio, meaning=f"worker job / bare tiled x4plus, {args.upscale_size}² in",
-                 target="reported", met=None,
-                 details=f"{where}; bare {up['plain']:.1f} s, worker {up['worker']:.1f} s (incl. a "
-                         f"{args.upscale_size * 4}² PNG encode and store)")
+    print(
+        f"Real-ESRGAN x4plus architecture (random weights) {args.upscale_size}² -> {args.upscale_size * 4}², "
+        f"tiles {up['tile']} + {up['overlap']}: bare tiled network {up['plain']:.1f} s, "
+        f"worker job {up['worker']:.1f} s "
+        f"(reads and decodes the input, writes a {args.upscale_size * 4}² PNG, records it): ratio {ratio:.3f}x; "
+        f"peak RSS {up['peak_gb']:.1f} GB"
+    )
+    result_print(
+        name="real upscale",
+        ratio=ratio,
+        meaning=f"worker job / bare tiled x4plus, {args.upscale_size}² in",
+        target="reported",
+        met=None,
+        details=f"{where}; bare {up['plain']:.1f} s, worker {up['worker']:.1f} s (incl. a "
+        f"{args.upscale_size * 4}² PNG encode and store)",
+    )
 
 
 if __name__ == "__main__":

@@ -15,19 +15,34 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["lineage", "worker_queue", "queue_scale", "delivery", "upscale", "load", "notify", "search", "real_architecture"]
+SCRIPTS = [
+    "lineage",
+    "worker_queue",
+    "queue_scale",
+    "delivery",
+    "upscale",
+    "load",
+    "notify",
+    "search",
+    "real_architecture",
+]
 PREFIX = "BENCH "
 
 
 def run(name: str) -> tuple[list[dict], float, int]:
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", f"bench.{name}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, cwd=BENCH.parent)
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"bench.{name}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=BENCH.parent,
+    )
     results = []
     for line in process.stdout:
         print(f"  [{name}] {line}", end="", flush=True)
         if line.startswith(PREFIX):
-            results.append(json.loads(line[len(PREFIX):]))
+            results.append(json.loads(line[len(PREFIX) :]))
     return results, time.monotonic() - started, process.wait()
 
 
@@ -38,8 +53,16 @@ def main(names: list[str]) -> int:
         results, seconds, code = run(name)
         if code != 0 or not results:
             failed.append(name)
-            rows.append({"name": name, "ratio": None, "meaning": f"failed (exit {code})", "target": "", "met": False,
-                         "details": ""})
+            rows.append(
+                {
+                    "name": name,
+                    "ratio": None,
+                    "meaning": f"failed (exit {code})",
+                    "target": "",
+                    "met": False,
+                    "details": "",
+                }
+            )
         rows.extend({**result, "seconds": seconds} for result in results)
     print()
     print(f"{'benchmark':<14}{'ratio':>9}  {'target':<38}{'met':<5}measured as")

@@ -30,60 +30,87 @@ def build(*, versions: int, seed: int = 7) -> dict:
     from assets.services.briefs import brief_create, campaign_create, client_create
 
     rng = random.Random(seed)
-    vocabulary = [f"{rng.choice('bcdfghklmnprstvz')}{rng.choice('aeiou')}{rng.choice('lmnrst')}{rng.choice('aeiou')}"
-                  f"{rng.choice('bdgklmnprstv')}{index}" for index in range(2000)]
+    vocabulary = [
+        f"{rng.choice('bcdfghklmnprstvz')}{rng.choice('aeiou')}{rng.choice('lmnrst')}{rng.choice('aeiou')}"
+        f"{rng.choice('bdgklmnprstv')}{index}"
+        for index in range(2000)
+    ]
     briefs = []
     for client_index in range(8):
         client = client_create(name=f"Client {client_index}")
         campaign = campaign_create(client=client, name="Launch")
         briefs += [brief_create(campaign=campaign, title=f"Brief {client_index}.{n}") for n in range(5)]
     Blob.objects.create(sha256="e" * 64, size=1, media_type="image/png")
-    models = [ModelWeights.objects.create(kind="base", architecture="sd15", name=f"model_{n}", sha256=f"{n:02x}" * 32,
-                                          size=1, format="safetensors") for n in range(6)]
+    models = [
+        ModelWeights.objects.create(
+            kind="base", architecture="sd15", name=f"model_{n}", sha256=f"{n:02x}" * 32, size=1, format="safetensors"
+        )
+        for n in range(6)
+    ]
     prompts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(6, 10))) for _ in range(5000)]
     brief_ids = [brief.pk for brief in briefs]
     with connection.cursor() as cursor:
         # Bulk rows without per-row triggers (session_replication_role); the search table is filled after, set-based,
         # with the same functions the triggers call.
         cursor.execute("SET session_replication_role = replica")
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO assets_prompt (brief_id, text, negative_text, "values", digest, created_at)
             SELECT (%s::bigint[])[1 + (n %% cardinality(%s::bigint[]))], t, 'blurry, lowres', '{}', md5(t), now()
-              FROM unnest(%s::text[]) WITH ORDINALITY AS p(t, n)""", [brief_ids, brief_ids, prompts])
+              FROM unnest(%s::text[]) WITH ORDINALITY AS p(t, n)""",
+            [brief_ids, brief_ids, prompts],
+        )
         cursor.execute("SELECT min(id), max(id) FROM assets_prompt")
         first_prompt, last_prompt = cursor.fetchone()
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO assets_derivation (brief_id, op, phase, params, state, error, environment, run_notes, attempts,
                                            progress_step, progress_total, job_id, created_at)
             SELECT (%(briefs)s::bigint[])[1 + ((n - 1) * 40 / %(count)s)], 'txt2img', 'ideation',
-                   jsonb_build_object('seed', n, 'sampler', (%(samplers)s::text[])[1 + (n %% 4)], 'steps', 20 + (n %% 3) * 5,
-                                      'cfg', 4 + (n %% 9)),
+                   jsonb_build_object('seed', n, 'sampler', (%(samplers)s::text[])[1 + (n %% 4)],
+                                      'steps', 20 + (n %% 3) * 5, 'cfg', 4 + (n %% 9)),
                    'succeeded', '', '{}', '[]', 1, 0, 0, '', now() - make_interval(mins => n::int)
-              FROM generate_series(1, %(count)s) AS n""", {"briefs": brief_ids, "samplers": SAMPLERS, "count": versions})
+              FROM generate_series(1, %(count)s) AS n""",
+            {"briefs": brief_ids, "samplers": SAMPLERS, "count": versions},
+        )
         cursor.execute("SELECT min(id) FROM assets_derivation")
         first_derivation = cursor.fetchone()[0]
-        cursor.execute("""
-            INSERT INTO assets_version (brief_id, blob_id, width, height, format, seed, label, status, triage, created_at)
+        cursor.execute(
+            """
+            INSERT INTO assets_version (brief_id, blob_id, width, height, format, seed, label, status, triage,
+                                        created_at)
             SELECT brief_id, %s, 512, 512, 'PNG', (params ->> 'seed')::bigint, '',
                    (ARRAY['draft', 'in_review', 'approved', 'delivered'])[1 + ((id / 7) %% 4)], 'untriaged', created_at
-              FROM assets_derivation ORDER BY id""", ["e" * 64])
+              FROM assets_derivation ORDER BY id""",
+            ["e" * 64],
+        )
         cursor.execute("SELECT min(id) FROM assets_version")
         first_version = cursor.fetchone()[0]
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO assets_generated (derivation_id, version_id, role, index)
-            SELECT id, id - %s + %s, 'output', 0 FROM assets_derivation""", [first_derivation, first_version])
-        cursor.execute("""
+            SELECT id, id - %s + %s, 'output', 0 FROM assets_derivation""",
+            [first_derivation, first_version],
+        )
+        cursor.execute(
+            """
             INSERT INTO assets_used (derivation_id, role, position, prompt_id)
             SELECT id, 'prompt', 0, %s + (id * 7919) %% (%s - %s + 1) FROM assets_derivation""",
-                       [first_prompt, last_prompt, first_prompt])
-        cursor.execute("""
+            [first_prompt, last_prompt, first_prompt],
+        )
+        cursor.execute(
+            """
             INSERT INTO assets_used (derivation_id, role, position, model_weights_id)
-            SELECT id, 'base_model', 0, (%s::bigint[])[1 + (id %% 6)] FROM assets_derivation""", [[m.pk for m in models]])
+            SELECT id, 'base_model', 0, (%s::bigint[])[1 + (id %% 6)] FROM assets_derivation""",
+            [[m.pk for m in models]],
+        )
         cursor.execute("""
             INSERT INTO assets_versionsearch (version_id, recipe)
             SELECT g.version_id,
-                   setweight(to_tsvector('english', p.text), 'A') || setweight(to_tsvector('english', p.negative_text), 'C')
-              FROM assets_generated g JOIN assets_used u ON u.derivation_id = g.derivation_id AND u.prompt_id IS NOT NULL
+                   setweight(to_tsvector('english', p.text), 'A')
+                   || setweight(to_tsvector('english', p.negative_text), 'C')
+              FROM assets_generated g
+              JOIN assets_used u ON u.derivation_id = g.derivation_id AND u.prompt_id IS NOT NULL
               JOIN assets_prompt p ON p.id = u.prompt_id""")
         cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("ANALYZE")
@@ -113,10 +140,14 @@ def main() -> None:
             words = " ".join(rng.sample(data["vocabulary"], 2))
             model = rng.choice(data["models"]).sha256[:10]
             cfg = rng.randint(4, 10)
-            versions = Version.objects.filter(brief__campaign__client_id=brief.campaign.client_id,
-                                              generated_by__derivation__params__cfg__gte=cfg)
-            query = versions_matching_text(versions=versions_made_with(versions=versions, term=model, roles=("base_model",)),
-                                           text=f"{words.split()[0]} OR {words.split()[1]}", internal=True)
+            versions = Version.objects.filter(
+                brief__campaign__client_id=brief.campaign.client_id, generated_by__derivation__params__cfg__gte=cfg
+            )
+            query = versions_matching_text(
+                versions=versions_made_with(versions=versions, term=model, roles=("base_model",)),
+                text=f"{words.split()[0]} OR {words.split()[1]}",
+                internal=True,
+            )
             begun = time.perf_counter()
             page = list(query[:50])
             searched.append(time.perf_counter() - begun)
@@ -127,12 +158,19 @@ def main() -> None:
             plain.append(time.perf_counter() - begun)
         ours, peer = p95(searched) * 1000, p95(plain) * 1000
         print(f"{args.versions:,} versions built in {built:.0f} s; {args.queries} queries each, one page of 50")
-        print(f"  text (2 words, OR) + base model (AutoV2 hash) + CFG >= x + client: p95 {ours:.1f} ms, "
-              f"median {statistics.median(searched) * 1000:.1f} ms, median hits {statistics.median(hits):.0f}")
+        print(
+            f"  text (2 words, OR) + base model (AutoV2 hash) + CFG >= x + client: p95 {ours:.1f} ms, "
+            f"median {statistics.median(searched) * 1000:.1f} ms, median hits {statistics.median(hits):.0f}"
+        )
         print(f"  plain indexed lookup (brief + status index, 50 rows):  p95 {peer:.1f} ms")
-        result_print(name="search", ratio=ours / peer, meaning="p95 text+filter page / p95 indexed brief page",
-                     target="reported (no target set)", met=None,
-                     details=f"{args.versions:,} versions: search p95 {ours:.1f} ms, plain p95 {peer:.1f} ms")
+        result_print(
+            name="search",
+            ratio=ours / peer,
+            meaning="p95 text+filter page / p95 indexed brief page",
+            target="reported (no target set)",
+            met=None,
+            details=f"{args.versions:,} versions: search p95 {ours:.1f} ms, plain p95 {peer:.1f} ms",
+        )
 
 
 if __name__ == "__main__":

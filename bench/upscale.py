@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from bench._result import result_print
 
 
@@ -100,14 +99,28 @@ def main() -> None:
     megapixels = (args.size * 4) ** 2 / 1e6
     ratio = untiled["seconds"] / tiled["seconds"]
     print(f"upscale x4 (RRDBNet 64f/23b, random weights) {args.size}² -> {args.size * 4}², CPU {args.threads} threads")
-    print(f"  untiled: {untiled['seconds']:.2f} s ({megapixels / untiled['seconds']:.3f} MP/s), peak RSS {untiled['peak_mb']:.0f} MB")
-    print(f"  tiled {args.tile} px + {args.overlap} overlap: {tiled['seconds']:.2f} s ({megapixels / tiled['seconds']:.3f} MP/s), "
-          f"peak RSS {tiled['peak_mb']:.0f} MB, {_computed_share(args.size, args.tile, args.overlap):.2f}x the pixels computed")
-    print(f"RESULT upscale tiled/untiled throughput = {ratio:.2f}x (target >= 0.8x); "
-          f"peak memory tiled/untiled = {tiled['peak_mb'] / untiled['peak_mb']:.2f}x")
-    result_print(name="upscale", ratio=ratio, meaning="tiled / untiled x4 throughput", target=">= 0.8x", met=ratio >= 0.8,
-                 details=f"peak RSS {tiled['peak_mb']:.0f} vs {untiled['peak_mb']:.0f} MB, {args.size}² in, "
-                         f"{args.tile}-px tiles + {args.overlap}")
+    print(
+        f"  untiled: {untiled['seconds']:.2f} s ({megapixels / untiled['seconds']:.3f} MP/s), "
+        f"peak RSS {untiled['peak_mb']:.0f} MB"
+    )
+    print(
+        f"  tiled {args.tile} px + {args.overlap} overlap: {tiled['seconds']:.2f} s "
+        f"({megapixels / tiled['seconds']:.3f} MP/s), peak RSS {tiled['peak_mb']:.0f} MB, "
+        f"{_computed_share(args.size, args.tile, args.overlap):.2f}x the pixels computed"
+    )
+    print(
+        f"RESULT upscale tiled/untiled throughput = {ratio:.2f}x (target >= 0.8x); "
+        f"peak memory tiled/untiled = {tiled['peak_mb'] / untiled['peak_mb']:.2f}x"
+    )
+    result_print(
+        name="upscale",
+        ratio=ratio,
+        meaning="tiled / untiled x4 throughput",
+        target=">= 0.8x",
+        met=ratio >= 0.8,
+        details=f"peak RSS {tiled['peak_mb']:.0f} vs {untiled['peak_mb']:.0f} MB, {args.size}² in, "
+        f"{args.tile}-px tiles + {args.overlap}",
+    )
 
 
 if __name__ == "__main__":

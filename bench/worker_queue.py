@@ -23,7 +23,6 @@ from bench._django import django_on_postgres
 from bench._result import result_print
 from bench._timer import Timer
 
-
 WARM_UP = 3
 
 
@@ -45,9 +44,24 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             models = tiny_models_register(folder=Path(folder))
         brief = brief_create(campaign=campaign_create(client=client_create(name="Bench"), name="Queue"), title="Queue")
-        params = {"steps": args.steps, "cfg": 7.0, "width": 64, "height": 64, "batch_size": 1, "sampler": "dpmpp_2m_karras"}
-        jobs = [generation_job_create(brief=brief, op="txt2img", base_model=models["base"], prompt_text="a red can",
-                                      params={**params, "seed": seed}) for seed in range(args.jobs + WARM_UP)]
+        params = {
+            "steps": args.steps,
+            "cfg": 7.0,
+            "width": 64,
+            "height": 64,
+            "batch_size": 1,
+            "sampler": "dpmpp_2m_karras",
+        }
+        jobs = [
+            generation_job_create(
+                brief=brief,
+                op="txt2img",
+                base_model=models["base"],
+                prompt_text="a red can",
+                params={**params, "seed": seed},
+            )
+            for seed in range(args.jobs + WARM_UP)
+        ]
         cache = process_cache()
         pipeline = cache.base(weights=models["base"])  # loaded before both timings, so neither pays for it
         # A worker's first jobs pay one-off costs (imports on first use, compiled query caches): not per job.
@@ -73,11 +87,19 @@ def main() -> None:
             finally:
                 clocks["postgres"] += time.perf_counter() - started
                 clocks["round trips"] += 1
+
         for seed, job in enumerate(jobs):
             derivation_id = job.batches.get().derivation_id
             started = time.perf_counter()
-            pipeline(prompt="a red can", negative_prompt=brief.negative_prompt, num_inference_steps=args.steps,
-                     guidance_scale=7.0, width=64, height=64, generator=torch.Generator().manual_seed(seed)).images[0]
+            pipeline(
+                prompt="a red can",
+                negative_prompt=brief.negative_prompt,
+                num_inference_steps=args.steps,
+                guidance_scale=7.0,
+                width=64,
+                height=64,
+                generator=torch.Generator().manual_seed(seed),
+            ).images[0]
             direct.append(time.perf_counter() - started)
             inside = Timer(pipeline_class, "__call__")
             clocks["postgres"], clocks["round trips"] = 0.0, 0
@@ -110,12 +132,17 @@ def main() -> None:
         print(f"{'ratio worker / direct':<40}{worker_ms / direct_ms:>11.2f}x")
         print(f"{'round trips to Postgres per job, median':<40}{statistics.median(round_trips):>12.0f}")
         print(f"{'pipeline loads for all jobs':<40}{cache.loads:>12}   (target 1)")
-        result_print(name="queue", ratio=worker_ms / direct_ms, meaning="worker path / direct pipeline call per job",
-                     target="overhead <= 10 ms/job, 1 load", met=overhead_ms <= 10 and cache.loads == 1,
-                     details=f"overhead {overhead_ms:.1f} ms/job (Postgres {parts['postgres']:.1f}, durable write "
-                             f"{parts['durable write']:.1f}, PNG {parts['png encode']:.1f}), "
-                             f"{statistics.median(round_trips):.0f} round trips/job, "
-                             f"{cache.loads} pipeline load(s)")
+        result_print(
+            name="queue",
+            ratio=worker_ms / direct_ms,
+            meaning="worker path / direct pipeline call per job",
+            target="overhead <= 10 ms/job, 1 load",
+            met=overhead_ms <= 10 and cache.loads == 1,
+            details=f"overhead {overhead_ms:.1f} ms/job (Postgres {parts['postgres']:.1f}, durable write "
+            f"{parts['durable write']:.1f}, PNG {parts['png encode']:.1f}), "
+            f"{statistics.median(round_trips):.0f} round trips/job, "
+            f"{cache.loads} pipeline load(s)",
+        )
 
 
 if __name__ == "__main__":

@@ -139,8 +139,18 @@ class Cluster:
             shutil.chown(self.data_dir, SYSTEM_USER, SYSTEM_USER)
         os.chmod(self.data_dir, 0o700)
         result = self._run(
-            [self._pg("initdb"), "-D", str(self.data_dir), "-U", DB_USER, "--auth=trust",
-             "-E", "UTF8", "--no-locale", "--no-sync"]
+            [
+                self._pg("initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
         )
         if result.returncode != 0:
             raise ClusterError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
@@ -155,8 +165,19 @@ class Cluster:
         if self.fast:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = self._run(
-            [self._pg("pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
-             "-l", str(self.log_file), "-o", options]
+            [
+                self._pg("pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+            ]
         )
         if result.returncode != 0:
             log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""

@@ -66,9 +66,17 @@ def logging_config(*, json_lines: bool, level: str) -> dict:
             "json": {"()": JsonFormatter},
         },
         "filters": {"outage_echo": {"()": OutageEchoFilter}},
-        "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": formatter,
-                                "filters": ["outage_echo"]}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": formatter,
+                "filters": ["outage_echo"],
+            }
+        },
         "root": {"handlers": ["stdout"], "level": level},
         # Django's own handlers would print request errors a second time, unformatted.
-        "loggers": {name: {"handlers": ["stdout"], "level": level, "propagate": False} for name in ("django", "django.server")},
+        "loggers": {
+            name: {"handlers": ["stdout"], "level": level, "propagate": False} for name in ("django", "django.server")
+        },
     }

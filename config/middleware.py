@@ -80,8 +80,13 @@ class DatabaseUnavailableMiddleware:
                 self._since_logged += 1
                 return
             answered, self._since_logged, self._logged_at = self._since_logged, 0, now
-        logger.error("database unavailable: answering 503 (%s more since the last such line); %s %s: %s",
-                     answered, request.method, request.path, exception)
+        logger.error(
+            "database unavailable: answering 503 (%s more since the last such line); %s %s: %s",
+            answered,
+            request.method,
+            request.path,
+            exception,
+        )
 
 
 class FailedAttemptLimitMiddleware:
@@ -104,8 +109,9 @@ class FailedAttemptLimitMiddleware:
         # The address as DRF's throttles see it (SEED_NUM_PROXIES), so the API and the pages agree on who is asking.
         key = f"seed-failed-attempts:{scope}:{BaseThrottle().get_ident(request)}"
         if cache.get(key, 0) >= limit:
-            response = error_answer(request, 429, "too many failed attempts from this address; try again in a minute",
-                                    "throttled")
+            response = error_answer(
+                request, 429, "too many failed attempts from this address; try again in a minute", "throttled"
+            )
             response["Retry-After"] = str(FAILED_ATTEMPT_WINDOW_SECONDS)
             return response
         response = self.get_response(request)
@@ -120,7 +126,11 @@ class FailedAttemptLimitMiddleware:
             return "admin-login", settings.SEED_LOGIN_FAILURES_PER_MINUTE, lambda response: response.status_code != 302
         if request.path.startswith(reverse("share-page", kwargs={"token": "-"}).removesuffix("-/")):
             # Unknown tokens answer 404, expired or revoked ones 410.
-            return "share-link", settings.SEED_SHARE_FAILURES_PER_MINUTE, lambda response: response.status_code in (404, 410)
+            return (
+                "share-link",
+                settings.SEED_SHARE_FAILURES_PER_MINUTE,
+                lambda response: response.status_code in (404, 410),
+            )
         return None
 
     @staticmethod

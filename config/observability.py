@@ -21,8 +21,10 @@ def _scrubbed(value):
     if isinstance(value, str):
         return SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", CREDENTIAL.sub(rf"\g<1> {REDACTED}", secrets_redact(value)))
     if isinstance(value, dict):
-        return {key: REDACTED if isinstance(key, str) and key.lower() in SECRET_KEYS else _scrubbed(item)
-                for key, item in value.items()}
+        return {
+            key: REDACTED if isinstance(key, str) and key.lower() in SECRET_KEYS else _scrubbed(item)
+            for key, item in value.items()
+        }
     if isinstance(value, (list, tuple)):
         # Headers may come as [name, value] pairs.
         if len(value) == 2 and isinstance(value[0], str) and value[0].lower() in SECRET_HEADERS:
@@ -51,8 +53,13 @@ def sentry_init(*, dsn: str, environment: str, traces_sample_rate: float = 0.0) 
 
     from assets import SEED_VERSION
 
-    sentry_sdk.init(dsn=dsn, environment=environment, release=f"seed@{SEED_VERSION}",
-                    traces_sample_rate=traces_sample_rate,
-                    before_send=event_scrub, before_send_transaction=event_scrub,
-                    # The run lifecycle reports a job's crash itself, with its row; its log line would be a second event.
-                    integrations=[DjangoIntegration(), LoggingIntegration(event_level=None)])
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        release=f"seed@{SEED_VERSION}",
+        traces_sample_rate=traces_sample_rate,
+        before_send=event_scrub,
+        before_send_transaction=event_scrub,
+        # The run lifecycle reports a job's crash itself, with its row; its log line would be a second event.
+        integrations=[DjangoIntegration(), LoggingIntegration(event_level=None)],
+    )

@@ -16,7 +16,9 @@ def not_found(request, exception):
 
 def server_error(request):
     if request.path.startswith("/api/"):
-        return error_answer(request, 500, "the server failed to answer this request; it has been logged", "server_error")
+        return error_answer(
+            request, 500, "the server failed to answer this request; it has been logged", "server_error"
+        )
     return defaults.server_error(request)
 
 
@@ -25,7 +27,9 @@ def metrics(request):
     allowed network; off (404) until one of them is configured."""
     from assets.metrics import METRICS_OFF, METRICS_REFUSED, exposition, metrics_access
 
-    allowed = metrics_access(authorization=request.headers.get("Authorization", ""), address=request.META.get("REMOTE_ADDR", ""))
+    allowed = metrics_access(
+        authorization=request.headers.get("Authorization", ""), address=request.META.get("REMOTE_ADDR", "")
+    )
     if allowed is None:
         return HttpResponseNotFound(METRICS_OFF, content_type="text/plain")
     if not allowed:

@@ -62,15 +62,26 @@ def _action_form(modeladmin, request, queryset, *, form_class, title: str, note:
     else:
         form = form_class(user=request.user)
     opts = modeladmin.model._meta
-    context = {**modeladmin.admin_site.each_context(request), "title": title, "note": note, "items": queryset, "form": form,
-               "action": request.POST.get("action"), "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": opts,
-               "changelist_url": f"admin:{opts.app_label}_{opts.model_name}_changelist"}
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "note": note,
+        "items": queryset,
+        "form": form,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": opts,
+        "changelist_url": f"admin:{opts.app_label}_{opts.model_name}_changelist",
+    }
     return TemplateResponse(request, "delivery/admin/action_form.html", context)
 
 
 class ChannelPresetForm(forms.ModelForm):
-    print_profile_file = forms.FileField(required=False, label="Print profile (.icc, .icm)",
-                                         help_text="A CMYK output profile from the printer or press (e.g. FOGRA39, GRACoL)")
+    print_profile_file = forms.FileField(
+        required=False,
+        label="Print profile (.icc, .icm)",
+        help_text="A CMYK output profile from the printer or press (e.g. FOGRA39, GRACoL)",
+    )
 
     class Meta:
         model = ChannelPreset
@@ -93,14 +104,45 @@ class ChannelPresetForm(forms.ModelForm):
 @admin.register(ChannelPreset)
 class ChannelPresetAdmin(VisibleAdmin):
     form = ChannelPresetForm
-    list_display = ["slug", "name", "width", "height", "format", "quality", "colour_profile", "crop_rule", "kind", "section",
-                    "background_colour", "position", "active"]
+    list_display = [
+        "slug",
+        "name",
+        "width",
+        "height",
+        "format",
+        "quality",
+        "colour_profile",
+        "crop_rule",
+        "kind",
+        "section",
+        "background_colour",
+        "position",
+        "active",
+    ]
     list_editable = ["position", "active"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["print_profile"]
-    fields = ["slug", "name", "width", "height", "format", "quality", "colour_profile", "rendering_intent", "print_profile_file",
-              "print_profile", "crop_rule", "kind", "section", "background_colour", "min_delta_e", "print_width_mm", "min_ppi",
-              "position", "active"]
+    fields = [
+        "slug",
+        "name",
+        "width",
+        "height",
+        "format",
+        "quality",
+        "colour_profile",
+        "rendering_intent",
+        "print_profile_file",
+        "print_profile",
+        "crop_rule",
+        "kind",
+        "section",
+        "background_colour",
+        "min_delta_e",
+        "print_width_mm",
+        "min_ppi",
+        "position",
+        "active",
+    ]
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
@@ -123,8 +165,12 @@ class FocalPointAdmin(VisibleAdmin):
             return "—"
         return format_html(
             '<div style="position:relative;display:inline-block">{}<span style="position:absolute;left:{}%;top:{}%;'
-            'width:14px;height:14px;margin:-7px;border:2px solid #fff;border-radius:50%;box-shadow:0 0 0 2px #e33"></span></div>',
-            thumbnail(obj.version.blob_id, 512, 320), round(obj.x * 100, 2), round(obj.y * 100, 2))
+            "width:14px;height:14px;margin:-7px;border:2px solid #fff;border-radius:50%;"
+            'box-shadow:0 0 0 2px #e33"></span></div>',
+            thumbnail(obj.version.blob_id, 512, 320),
+            round(obj.x * 100, 2),
+            round(obj.y * 100, 2),
+        )
 
     def save_model(self, request, obj, form, change):
         obj.set_by = request.user
@@ -133,7 +179,18 @@ class FocalPointAdmin(VisibleAdmin):
 
 class DeliveryItemInline(ReadOnlyInline):
     model = DeliveryItem
-    fields = ["preview", "file_name", "preset", "width", "height", "format", "size", "manifest_state", "manifest_bytes", "qc_summary"]
+    fields = [
+        "preview",
+        "file_name",
+        "preset",
+        "width",
+        "height",
+        "format",
+        "size",
+        "manifest_state",
+        "manifest_bytes",
+        "qc_summary",
+    ]
     readonly_fields = fields
 
     @admin.display(description="")
@@ -146,16 +203,30 @@ class DeliveryItemInline(ReadOnlyInline):
 
 
 def _checks(fact: dict) -> str:
-    return format_html_join(
-        "", '<div style="color:{}">{} {}: {} (limit {})</div>',
-        (("#1a7f37" if c["passed"] else "#b42318", "✔" if c["passed"] else "✘", c["check"], c["value"], c["limit"])
-         for c in fact.get("checks", [])),
-    ) or "—"
+    return (
+        format_html_join(
+            "",
+            '<div style="color:{}">{} {}: {} (limit {})</div>',
+            (
+                (
+                    "#1a7f37" if c["passed"] else "#b42318",
+                    "✔" if c["passed"] else "✘",
+                    c["check"],
+                    c["value"],
+                    c["limit"],
+                )
+                for c in fact.get("checks", [])
+            ),
+        )
+        or "—"
+    )
 
 
 class OverrideForm(VisibleChoices, forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                             help_text="Why this delivery may go ahead although QC failed; recorded in the audit trail")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why this delivery may go ahead although QC failed; recorded in the audit trail",
+    )
 
 
 class LicenceExpiringFilter(admin.SimpleListFilter):
@@ -175,24 +246,54 @@ class LicenceExpiringFilter(admin.SimpleListFilter):
         # "0" asks for the licences that have already run out: up to yesterday.
         within = int(self.value()) if self.value() != "0" else -1
         expiring = licences_expiring(on=timezone.localdate(), within_days=within)
-        return queryset.filter(pk__in=deliveries_inheriting(licences=list(expiring.values_list("pk", flat=True))).values("pk"))
+        return queryset.filter(
+            pk__in=deliveries_inheriting(licences=list(expiring.values_list("pk", flat=True))).values("pk")
+        )
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "master", "state", "progress", "override_reason", "created_by", "created_at", "bundle_link"]
+    list_display = [
+        "__str__",
+        "master",
+        "state",
+        "progress",
+        "override_reason",
+        "created_by",
+        "created_at",
+        "bundle_link",
+    ]
     list_filter = ["state", LicenceExpiringFilter]
     list_select_related = ["version", "created_by"]
     inlines = [DeliveryItemInline]
-    readonly_fields = ["master", "state", "error", "qc_table", "override_reason", "overridden_by", "overridden_at", "name_template",
-                       "progress", "bundle_link", "bundle_sha256", "created_by", "created_at", "finished_at", "wall_seconds"]
+    readonly_fields = [
+        "master",
+        "state",
+        "error",
+        "qc_table",
+        "override_reason",
+        "overridden_by",
+        "overridden_at",
+        "name_template",
+        "progress",
+        "bundle_link",
+        "bundle_sha256",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "wall_seconds",
+    ]
     fields = readonly_fields
     actions = ["override_qc"]
 
     @admin.display(description="master")
     def master(self, obj):
-        return format_html('<a href="{}">v{}</a> {}', reverse("admin:assets_version_change", args=[obj.version_id]), obj.version_id,
-                           thumbnail(obj.version.blob_id, 96, 48))
+        return format_html(
+            '<a href="{}">v{}</a> {}',
+            reverse("admin:assets_version_change", args=[obj.version_id]),
+            obj.version_id,
+            thumbnail(obj.version.blob_id, 96, 48),
+        )
 
     @admin.display(description="progress")
     def progress(self, obj):
@@ -213,17 +314,27 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Override failed QC with a reason (producers)", permissions=["override"])
     def override_qc(self, request, queryset):
-        return _action_form(self, request, queryset.filter(state=Delivery.State.BLOCKED), form_class=OverrideForm,
-                            title="Override QC", note="Only deliveries blocked by QC are listed.",
-                            apply=lambda delivery, data: delivery_override(delivery=delivery, reason=data["reason"], user=request.user))
+        return _action_form(
+            self,
+            request,
+            queryset.filter(state=Delivery.State.BLOCKED),
+            form_class=OverrideForm,
+            title="Override QC",
+            note="Only deliveries blocked by QC are listed.",
+            apply=lambda delivery, data: delivery_override(delivery=delivery, reason=data["reason"], user=request.user),
+        )
 
 
 class DeliverForm(VisibleChoices, forms.Form):
-    presets = forms.ModelMultipleChoiceField(queryset=ChannelPreset.objects.filter(active=True), widget=forms.CheckboxSelectMultiple,
-                                             required=True)
+    presets = forms.ModelMultipleChoiceField(
+        queryset=ChannelPreset.objects.filter(active=True), widget=forms.CheckboxSelectMultiple, required=True
+    )
     name_template = forms.CharField(initial=DEFAULT_NAME_TEMPLATE, max_length=200)
-    override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-                                      help_text="Producers: deliver even if QC fails, for this reason (audited)")
+    override_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Producers: deliver even if QC fails, for this reason (audited)",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -232,11 +343,21 @@ class DeliverForm(VisibleChoices, forms.Form):
 
 @admin.action(description="Deliver selected approved versions…", permissions=["deliver"])
 def deliver_versions(modeladmin, request, queryset):
-    return _action_form(modeladmin, request, queryset, form_class=DeliverForm, title="Deliver",
-                        note="Only versions with a final client approval of their current bytes are delivered.",
-                        apply=lambda version, data: delivery_create(version=version, presets=list(data["presets"]),
-                                                                    name_template=data["name_template"],
-                                                                    override_reason=data["override_reason"], created_by=request.user))
+    return _action_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=DeliverForm,
+        title="Deliver",
+        note="Only versions with a final client approval of their current bytes are delivered.",
+        apply=lambda version, data: delivery_create(
+            version=version,
+            presets=list(data["presets"]),
+            name_template=data["name_template"],
+            override_reason=data["override_reason"],
+            created_by=request.user,
+        ),
+    )
 
 
 @admin.action(description="Snap selected versions to the brief's palette", permissions=["finish"])
@@ -261,34 +382,54 @@ def upscale_for_hero(modeladmin, request, queryset):
 
 
 class MatteForm(VisibleChoices, forms.Form):
-    matting = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
-                                     help_text="A registered ONNX matting model")
-    model_family = forms.ChoiceField(choices=[("u2net", "U²-Net (320 px)"), ("isnet", "IS-Net (1024 px)"),
-                                              ("birefnet", "BiRefNet (1024 px)")], initial="u2net")
+    matting = forms.ModelChoiceField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
+        help_text="A registered ONNX matting model",
+    )
+    model_family = forms.ChoiceField(
+        choices=[("u2net", "U²-Net (320 px)"), ("isnet", "IS-Net (1024 px)"), ("birefnet", "BiRefNet (1024 px)")],
+        initial="u2net",
+    )
     grow = forms.IntegerField(initial=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks the mask")
     feather = forms.FloatField(initial=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness in pixels")
 
 
 @admin.action(description="Remove the background of selected versions…", permissions=["finish"])
 def remove_background(modeladmin, request, queryset):
-    return _action_form(modeladmin, request, queryset, form_class=MatteForm, title="Remove background",
-                        note="Each version gets a cut-out version (PNG with alpha) and its mask, reusable for inpaint "
-                             "and composite layers.",
-                        apply=lambda version, data: matte_create(version=version, created_by=request.user, **data))
+    return _action_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=MatteForm,
+        title="Remove background",
+        note="Each version gets a cut-out version (PNG with alpha) and its mask, reusable for inpaint "
+        "and composite layers.",
+        apply=lambda version, data: matte_create(version=version, created_by=request.user, **data),
+    )
 
 
 class VectoriseForm(VisibleChoices, forms.Form):
     colour_mode = forms.ChoiceField(choices=[("color", "colour"), ("binary", "black and white")], initial="color")
-    mode = forms.ChoiceField(choices=[("spline", "spline"), ("polygon", "polygon"), ("none", "pixel")], initial="spline")
-    filter_speckle = forms.IntegerField(initial=4, min_value=0, max_value=128, help_text="Drop patches under this size (px)")
+    mode = forms.ChoiceField(
+        choices=[("spline", "spline"), ("polygon", "polygon"), ("none", "pixel")], initial="spline"
+    )
+    filter_speckle = forms.IntegerField(
+        initial=4, min_value=0, max_value=128, help_text="Drop patches under this size (px)"
+    )
     colour_precision = forms.IntegerField(initial=6, min_value=1, max_value=8, help_text="Significant bits per channel")
 
 
 @admin.action(description="Vectorise selected versions (SVG)…", permissions=["finish"])
 def vectorise_versions(modeladmin, request, queryset):
-    return _action_form(modeladmin, request, queryset, form_class=VectoriseForm, title="Vectorise",
-                        note="For logos and flat graphics: the SVG is kept with the version and downloads as a file.",
-                        apply=lambda version, data: vectorise_create(version=version, options=data, created_by=request.user))
+    return _action_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=VectoriseForm,
+        title="Vectorise",
+        note="For logos and flat graphics: the SVG is kept with the version and downloads as a file.",
+        apply=lambda version, data: vectorise_create(version=version, options=data, created_by=request.user),
+    )
 
 
 class RefineForm(VisibleChoices, forms.Form):
@@ -298,9 +439,15 @@ class RefineForm(VisibleChoices, forms.Form):
 
 @admin.action(description="Refine selected masks (grow / shrink, feather)…", permissions=["finish"])
 def refine_masks(modeladmin, request, queryset):
-    return _action_form(modeladmin, request, queryset, form_class=RefineForm, title="Refine masks",
-                        note="Each mask gets a refined copy; the original stays as it is.",
-                        apply=lambda mask, data: mask_refine_create(mask=mask, created_by=request.user, **data))
+    return _action_form(
+        modeladmin,
+        request,
+        queryset,
+        form_class=RefineForm,
+        title="Refine masks",
+        note="Each mask gets a refined copy; the original stays as it is.",
+        apply=lambda mask, data: mask_refine_create(mask=mask, created_by=request.user, **data),
+    )
 
 
 def _studio_may(permission: str):
@@ -309,6 +456,9 @@ def _studio_may(permission: str):
 
 
 # Versions and masks are never added by hand (their admins refuse "add"), so the actions carry permissions of their own.
-admin_extend(Version, actions=[deliver_versions, snap_palette, upscale_for_hero, remove_background, vectorise_versions],
-             permissions={"deliver": _studio_may("delivery.add_delivery"), "finish": _studio_may("assets.add_derivation")})
+admin_extend(
+    Version,
+    actions=[deliver_versions, snap_palette, upscale_for_hero, remove_background, vectorise_versions],
+    permissions={"deliver": _studio_may("delivery.add_delivery"), "finish": _studio_may("assets.add_derivation")},
+)
 admin_extend(DerivedFile, actions=[refine_masks], permissions={"finish": _studio_may("assets.add_derivation")})

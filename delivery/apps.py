@@ -10,8 +10,12 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from assets.hooks import (delivery_finder_register, demo_prerequisite_register, demo_stage_register,
-                                  upload_check_register)
+        from assets.hooks import (
+            delivery_finder_register,
+            demo_prerequisite_register,
+            demo_stage_register,
+            upload_check_register,
+        )
         from delivery import checks  # noqa: F401  (registers the deploy checks)
         from delivery.demo import delivery_stage, signer_ensure
         from delivery.provenance import upload_manifest_check

@@ -46,10 +46,17 @@ def store_read(*, data: bytes, media_type: str, trust_anchors: str | None) -> di
         results = reader.get_validation_results() or {}
     active = store.get("manifests", {}).get(store.get("active_manifest"), {})
     failures = [item.get("code", "") for item in (results.get("activeManifest") or {}).get("failure", [])]
-    failures += [item.get("code", "") for item in store.get("validation_status", []) or [] if item.get("code") not in failures]
+    failures += [
+        item.get("code", "") for item in store.get("validation_status", []) or [] if item.get("code") not in failures
+    ]
     lineage = next((a.get("data") for a in active.get("assertions", []) if a.get("label") == LINEAGE_LABEL), None)
     verdict = {"trusted": "trusted", "valid": "valid_untrusted"}.get(state, "invalid")
-    return {"state": verdict, "codes": failures, "lineage": lineage if verdict != "invalid" else None, "manifest": active}
+    return {
+        "state": verdict,
+        "codes": failures,
+        "lineage": lineage if verdict != "invalid" else None,
+        "manifest": active,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

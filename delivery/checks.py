@@ -15,6 +15,11 @@ CHECK_IDS = {"SEED_C2PA_CERT": "seed.E001", "SEED_C2PA_KEY": "seed.E002", "SEED_
 def signing_material_check(app_configs, **kwargs) -> list[Error]:
     from delivery.keys import signing_problems
 
-    return [Error(f"{setting}: {problem}", hint="point it at a readable PEM file (manage.py c2pa_dev_ca makes a development "
-                                                "signer)", id=CHECK_IDS[setting])
-            for setting, problem in signing_problems().items()]
+    return [
+        Error(
+            f"{setting}: {problem}",
+            hint="point it at a readable PEM file (manage.py c2pa_dev_ca makes a development signer)",
+            id=CHECK_IDS[setting],
+        )
+        for setting, problem in signing_problems().items()
+    ]

@@ -38,9 +38,12 @@ def signer_ensure() -> str:
         made = f"development C2PA signer made in {settings.SEED_DEV_KEYS_DIR}"
         problems = signing_problems()
     if problems:
-        raise ApplicationError("the demo signs its deliveries, but the C2PA signer is not usable: "
-                               + "; ".join(f"{setting}: {problem}" for setting, problem in problems.items()))
+        raise ApplicationError(
+            "the demo signs its deliveries, but the C2PA signer is not usable: "
+            + "; ".join(f"{setting}: {problem}" for setting, problem in problems.items())
+        )
     return made
+
 
 def _finished(derivation: Derivation) -> Version:
     def check():
@@ -64,24 +67,42 @@ def _settled(delivery: Delivery) -> Delivery:
 
 def _finish(master: Version, user) -> Version:
     """Upscale for the hero slot with the compact general model, then snap to the palette (reusing earlier runs)."""
-    earlier = Version.objects.filter(generated_by__derivation__op=Operation.LUT,
-                                     generated_by__derivation__used__version__generated_by__derivation__op=Operation.UPSCALE,
-                                     generated_by__derivation__used__version__generated_by__derivation__used__version=master,
-                                     generated_by__derivation__state=Derivation.State.SUCCEEDED).first()
+    earlier = Version.objects.filter(
+        generated_by__derivation__op=Operation.LUT,
+        generated_by__derivation__used__version__generated_by__derivation__op=Operation.UPSCALE,
+        generated_by__derivation__used__version__generated_by__derivation__used__version=master,
+        generated_by__derivation__state=Derivation.State.SUCCEEDED,
+    ).first()
     if earlier is not None:
         return earlier
     hero = ChannelPreset.objects.get(slug="hero")
-    general = ModelWeights.objects.get(kind=ModelWeights.Kind.UPSCALER, architecture=ModelWeights.Architecture.COMPACT, scale=4)
-    upscaled = _finished(upscale_create(version=master, target_width=hero.width, target_height=hero.height, upscaler=general,
-                                        created_by=user))
+    general = ModelWeights.objects.get(
+        kind=ModelWeights.Kind.UPSCALER, architecture=ModelWeights.Architecture.COMPACT, scale=4
+    )
+    upscaled = _finished(
+        upscale_create(
+            version=master, target_width=hero.width, target_height=hero.height, upscaler=general, created_by=user
+        )
+    )
     return _finished(palette_snap_create(version=upscaled, pull=0.6, created_by=user))
 
 
 def _print_preset_ensure() -> ChannelPreset:
-    """An A5 print slot in CMYK TIFF for the demo, converted through the sample profile (a studio uploads its printer's)."""
-    preset, _ = ChannelPreset.objects.get_or_create(slug="print-a5-cmyk", defaults={
-        "name": "Print A5, CMYK TIFF (sample profile)", "width": 1748, "height": 2480, "format": ChannelPreset.Format.TIFF,
-        "colour_profile": ChannelPreset.Profile.CMYK, "section": "print", "print_width_mm": 148, "position": 8})
+    """An A5 print slot in CMYK TIFF for the demo, converted through the sample profile
+    (a studio uploads its printer's)."""
+    preset, _ = ChannelPreset.objects.get_or_create(
+        slug="print-a5-cmyk",
+        defaults={
+            "name": "Print A5, CMYK TIFF (sample profile)",
+            "width": 1748,
+            "height": 2480,
+            "format": ChannelPreset.Format.TIFF,
+            "colour_profile": ChannelPreset.Profile.CMYK,
+            "section": "print",
+            "print_width_mm": 148,
+            "position": 8,
+        },
+    )
     if preset.print_profile_id is None:
         preset_print_profile_set(preset=preset, source=ContentFile(sample_cmyk_profile(), name="seed-sample-cmyk.icc"))
     return preset
@@ -94,10 +115,21 @@ def delivery_stage(*, context: dict) -> dict:
     finished = _finish(context["approved_master"], user)
     if version_final_approval(version=finished) is None:
         client_user = get_user_model().objects.get(username="cleo.client")
-        final_look = round_open(brief=finished.brief, versions=[finished], stage=ReviewRound.Stage.CLIENT, opened_by=user,
-                                reviewers=[client_user], title="Final look after upscale and palette snap")
-        decision_record(review_round=final_look, version=finished, verdict=Decision.Verdict.APPROVE, reviewer=client_user,
-                        comment="Finish approved for delivery.")
+        final_look = round_open(
+            brief=finished.brief,
+            versions=[finished],
+            stage=ReviewRound.Stage.CLIENT,
+            opened_by=user,
+            reviewers=[client_user],
+            title="Final look after upscale and palette snap",
+        )
+        decision_record(
+            review_round=final_look,
+            version=finished,
+            verdict=Decision.Verdict.APPROVE,
+            reviewer=client_user,
+            comment="Finish approved for delivery.",
+        )
     delivery = Delivery.objects.filter(version=finished, state=Delivery.State.SUCCEEDED).first()
     if delivery is None:
         delivery = _settled(delivery_create(version=finished, created_by=user))
@@ -109,13 +141,21 @@ def delivery_stage(*, context: dict) -> dict:
     path = Path(settings.SEED_DELIVERY_DIR) / delivery.folder / first.file_name
     verification = file_verify(data=path.read_bytes())
     return {
-        "finished_master": finished.pk, "size": f"{finished.width}x{finished.height}", "delivery": delivery.pk,
+        "finished_master": finished.pk,
+        "size": f"{finished.width}x{finished.height}",
+        "delivery": delivery.pk,
         "files": [item.file_name for item in delivery.items.order_by("pk")],
         "print_file": delivery.items.filter(preset__slug="print-a5-cmyk").values_list("file_name", flat=True).first(),
-        "folder": str(path.parent), "bundle": str(path.parent / delivery.bundle_name),
+        "folder": str(path.parent),
+        "bundle": str(path.parent / delivery.bundle_name),
         "qc_override": delivery.override_reason or None,
-        "verify": {"file": first.file_name, **{k: verification.as_dict()[k] for k in ("manifest", "match", "version_id", "delivery_id")},
-                   "approval": verification.approval_statement},
-        "rights": [{"licence": item.licence.name, "attribution": item.licence.attribution}
-                   for item in version_rights(version=finished)],
+        "verify": {
+            "file": first.file_name,
+            **{k: verification.as_dict()[k] for k in ("manifest", "match", "version_id", "delivery_id")},
+            "approval": verification.approval_statement,
+        },
+        "rights": [
+            {"licence": item.licence.name, "attribution": item.licence.attribution}
+            for item in version_rights(version=finished)
+        ],
     }

@@ -26,7 +26,9 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(name, path)
 
 
-def dev_ca_create(*, folder: Path, organisation: str = "Seed development studio", force: bool = False) -> dict[str, Path]:
+def dev_ca_create(
+    *, folder: Path, organisation: str = "Seed development studio", force: bool = False
+) -> dict[str, Path]:
     """Write root.pem, signer-chain.pem and signer-key.pem into `folder`; existing files are kept unless `force`."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -39,21 +41,38 @@ def dev_ca_create(*, folder: Path, organisation: str = "Seed development studio"
         return paths
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common), x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)])
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            ]
+        )
 
     def usage(*, sign_certs: bool) -> x509.KeyUsage:
-        return x509.KeyUsage(digital_signature=not sign_certs, content_commitment=False, key_encipherment=False,
-                             data_encipherment=False, key_agreement=False, key_cert_sign=sign_certs, crl_sign=sign_certs,
-                             encipher_only=False, decipher_only=False)
+        return x509.KeyUsage(
+            digital_signature=not sign_certs,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=sign_certs,
+            crl_sign=sign_certs,
+            encipher_only=False,
+            decipher_only=False,
+        )
 
     root_key = ec.generate_private_key(ec.SECP256R1())
     root = (
-        x509.CertificateBuilder().subject_name(name("Seed dev root CA")).issuer_name(name("Seed dev root CA"))
-        .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))
+        x509.CertificateBuilder()
+        .subject_name(name("Seed dev root CA"))
+        .issuer_name(name("Seed dev root CA"))
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(usage(sign_certs=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
@@ -61,9 +80,13 @@ def dev_ca_create(*, folder: Path, organisation: str = "Seed development studio"
     )
     signer_key = ec.generate_private_key(ec.SECP256R1())
     signer = (
-        x509.CertificateBuilder().subject_name(name("Seed dev C2PA signer")).issuer_name(root.subject)
-        .public_key(signer_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=730))
+        x509.CertificateBuilder()
+        .subject_name(name("Seed dev C2PA signer"))
+        .issuer_name(root.subject)
+        .public_key(signer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=730))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage(sign_certs=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
@@ -72,7 +95,11 @@ def dev_ca_create(*, folder: Path, organisation: str = "Seed development studio"
         .sign(root_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    _write(paths["key"], signer_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
+    _write(
+        paths["key"],
+        signer_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        0o600,
+    )
     _write(paths["chain"], signer.public_bytes(pem) + root.public_bytes(pem), 0o644)
     _write(paths["root"], root.public_bytes(pem), 0o644)
     return paths
@@ -115,7 +142,12 @@ def signing_problems() -> dict[str, str]:
     """{setting name: what is wrong with the file it names} for the C2PA signer and trust anchors; empty when usable."""
     from django.conf import settings
 
-    found = {setting: _pem_problem(getattr(settings, setting), parse) for setting, parse in (
-        ("SEED_C2PA_CERT", _certificates), ("SEED_C2PA_KEY", _private_key), ("SEED_C2PA_TRUST_ANCHORS", _certificates))}
+    found = {
+        setting: _pem_problem(getattr(settings, setting), parse)
+        for setting, parse in (
+            ("SEED_C2PA_CERT", _certificates),
+            ("SEED_C2PA_KEY", _private_key),
+            ("SEED_C2PA_TRUST_ANCHORS", _certificates),
+        )
+    }
     return {setting: problem for setting, problem in found.items() if problem}
-

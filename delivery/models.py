@@ -51,17 +51,37 @@ class ChannelPreset(models.Model):
     colour_profile = models.CharField(max_length=8, choices=Profile.choices, default=Profile.SRGB)
     crop_rule = models.CharField(max_length=10, choices=CropRule.choices, default=CropRule.FOCAL)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMAGE)
-    section = models.SlugField(max_length=40, help_text="Page section or placement, used in file names (e.g. hero, social)")
-    background_colour = models.CharField(max_length=7, blank=True, validators=[validate_hex_colour],
-                                         help_text="The page section's background; QC checks the image stands out from it")
-    min_delta_e = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.0)],
-                                    help_text="Least ΔE2000 between dominant colour and background (blank: the studio default)")
-    print_width_mm = models.FloatField(null=True, blank=True, validators=[MinValueValidator(1.0)],
-                                       help_text="For print and large format: printed width, for the pixels-per-inch check")
+    section = models.SlugField(
+        max_length=40, help_text="Page section or placement, used in file names (e.g. hero, social)"
+    )
+    background_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[validate_hex_colour],
+        help_text="The page section's background; QC checks the image stands out from it",
+    )
+    min_delta_e = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0)],
+        help_text="Least ΔE2000 between dominant colour and background (blank: the studio default)",
+    )
+    print_width_mm = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1.0)],
+        help_text="For print and large format: printed width, for the pixels-per-inch check",
+    )
     min_ppi = models.PositiveIntegerField(default=300, validators=[MinValueValidator(1)])
     # The printer's or press's output profile (e.g. FOGRA39, GRACoL): CMYK files are converted through it and carry it.
-    print_profile = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                      help_text="A CMYK output ICC profile, for the CMYK colour profile")
+    print_profile = models.ForeignKey(
+        "assets.Blob",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A CMYK output ICC profile, for the CMYK colour profile",
+    )
     rendering_intent = models.CharField(max_length=12, choices=Intent.choices, default=Intent.RELATIVE)
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
@@ -77,7 +97,9 @@ class ChannelPreset(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.colour_profile == self.Profile.CMYK and self.format not in (self.Format.JPEG, self.Format.TIFF):
-            raise ValidationError({"colour_profile": f"CMYK is written as JPEG or TIFF, not {self.get_format_display()}"})
+            raise ValidationError(
+                {"colour_profile": f"CMYK is written as JPEG or TIFF, not {self.get_format_display()}"}
+            )
 
     @property
     def extension(self) -> str:
@@ -99,7 +121,9 @@ class FocalPoint(models.Model):
     version = models.OneToOneField("assets.Version", on_delete=models.PROTECT, related_name="focal_point")
     x = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     y = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     access = Access(client="version__brief__campaign__client")
@@ -125,7 +149,9 @@ class Delivery(QueuedRun):
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     qc = models.JSONField(default=list, blank=True, help_text="QC facts per preset, as measured")
     override_reason = models.TextField(blank=True)
-    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     overridden_at = models.DateTimeField(null=True, blank=True)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -135,7 +161,9 @@ class Delivery(QueuedRun):
     bundle_size = models.BigIntegerField(null=True, blank=True)
     # The bundle is served from the blob store, so any host can hand it out: the worker's folder is only its local copy.
     bundle = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     wall_seconds = models.FloatField(null=True, blank=True)
 

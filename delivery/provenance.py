@@ -102,18 +102,27 @@ def _xmp(stamp: Stamp, *, parameters: bool = False) -> bytes:
     without an EXIF block of their own."""
     from xml.sax.saxutils import escape
 
-    source = f"<Iptc4xmpExt:DigitalSourceType>{escape(stamp.digital_source_type)}</Iptc4xmpExt:DigitalSourceType>" \
-        if stamp.digital_source_type else ""
-    comment = (f"<exif:UserComment><rdf:Alt><rdf:li xml:lang=\"x-default\">{escape(stamp.parameters)}</rdf:li></rdf:Alt>"
-               "</exif:UserComment>") if parameters else ""
+    source = (
+        f"<Iptc4xmpExt:DigitalSourceType>{escape(stamp.digital_source_type)}</Iptc4xmpExt:DigitalSourceType>"
+        if stamp.digital_source_type
+        else ""
+    )
+    comment = (
+        (
+            f'<exif:UserComment><rdf:Alt><rdf:li xml:lang="x-default">{escape(stamp.parameters)}</rdf:li></rdf:Alt>'
+            "</exif:UserComment>"
+        )
+        if parameters
+        else ""
+    )
     return (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:exif="http://ns.adobe.com/exif/1.0/">'
         f"{source}<Iptc4xmpExt:AISystemUsed>{escape(stamp.ai_system)}</Iptc4xmpExt:AISystemUsed>{comment}"
-        f"<dc:rights><rdf:Alt><rdf:li xml:lang=\"x-default\">{escape(stamp.copyright)}</rdf:li></rdf:Alt></dc:rights>"
+        f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(stamp.copyright)}</rdf:li></rdf:Alt></dc:rights>'
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
-    ).encode("utf-8")
+    ).encode()
 
 
 _SRGB_ICC: bytes | None = None
@@ -126,8 +135,9 @@ def srgb_icc() -> bytes:
     return _SRGB_ICC
 
 
-def encode_stamped(image: Image.Image, *, image_format: str, quality: int, stamp: Stamp, icc: bytes | None,
-                   dpi: float | None = None) -> bytes:
+def encode_stamped(
+    image: Image.Image, *, image_format: str, quality: int, stamp: Stamp, icc: bytes | None, dpi: float | None = None
+) -> bytes:
     """Encode pixels with the metadata written in the same pass (EXIF/XMP for JPEG, WebP and AVIF; text chunks for PNG;
     baseline tags and XMP for TIFF), the ICC profile embedded and, for a print size, its pixels per inch.
 
@@ -144,14 +154,26 @@ def encode_stamped(image: Image.Image, *, image_format: str, quality: int, stamp
         image = image.convert("RGB")
     if image_format == "TIFF":
         # Pillow writes no EXIF sub-directory into a TIFF: the baseline tags carry the same facts, XMP the rest.
-        tags = {270: stamp.description, 315: stamp.artist, 33432: stamp.copyright, 305: stamp.software, 306: stamp.created,
-                700: _xmp(stamp, parameters=True)}
+        tags = {
+            270: stamp.description,
+            315: stamp.artist,
+            33432: stamp.copyright,
+            305: stamp.software,
+            306: stamp.created,
+            700: _xmp(stamp, parameters=True),
+        }
         image.save(buffer, format="TIFF", compression="tiff_lzw", tiffinfo=tags, **options)
         return buffer.getvalue()
     if image_format == "PNG":
         info = PngImagePlugin.PngInfo()
-        for key, value in (("parameters", stamp.parameters), ("Description", stamp.description), ("Author", stamp.artist),
-                           ("Copyright", stamp.copyright), ("Software", stamp.software), ("Creation Time", stamp.created)):
+        for key, value in (
+            ("parameters", stamp.parameters),
+            ("Description", stamp.description),
+            ("Author", stamp.artist),
+            ("Copyright", stamp.copyright),
+            ("Software", stamp.software),
+            ("Creation Time", stamp.created),
+        ):
             info.add_itxt(key, value)
         info.add_itxt("XML:com.adobe.xmp", _xmp(stamp).decode("utf-8"))
         image.save(buffer, format="PNG", pnginfo=info, compress_level=6, **options)
@@ -167,9 +189,11 @@ def _read_pem(path: Path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise SigningFailed(f"the C2PA {what} could not be read at {path}: run manage.py c2pa_dev_ca for a development "
-                            f"signer, or set SEED_C2PA_CERT, SEED_C2PA_KEY and SEED_C2PA_TRUST_ANCHORS",
-                            extra={"code": "signing_unconfigured"}) from exc
+        raise SigningFailed(
+            f"the C2PA {what} could not be read at {path}: run manage.py c2pa_dev_ca for a development "
+            f"signer, or set SEED_C2PA_CERT, SEED_C2PA_KEY and SEED_C2PA_TRUST_ANCHORS",
+            extra={"code": "signing_unconfigured"},
+        ) from exc
 
 
 def c2pa_context(*, trust: bool = True):
@@ -193,9 +217,13 @@ def _chain_without_anchor(pem: bytes) -> bytes:
     try:
         certificates = x509.load_pem_x509_certificates(pem)
     except ValueError as exc:
-        raise SigningFailed(f"the C2PA signing certificate chain ({settings.SEED_C2PA_CERT}) is not PEM certificates: {exc}",
-                            extra={"code": "signing_unconfigured"}) from exc
-    kept = [certificate for certificate in certificates if certificate.subject != certificate.issuer] or certificates[:1]
+        raise SigningFailed(
+            f"the C2PA signing certificate chain ({settings.SEED_C2PA_CERT}) is not PEM certificates: {exc}",
+            extra={"code": "signing_unconfigured"},
+        ) from exc
+    kept = [certificate for certificate in certificates if certificate.subject != certificate.issuer] or certificates[
+        :1
+    ]
     return b"".join(certificate.public_bytes(Encoding.PEM) for certificate in kept)
 
 
@@ -205,10 +233,18 @@ def _signer():
     certificate = _chain_without_anchor(_read_pem(settings.SEED_C2PA_CERT, "certificate chain"))
     key = _read_pem(settings.SEED_C2PA_KEY, "private key")
     try:
-        return c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=settings.SEED_C2PA_ALG.encode(), sign_cert=certificate,
-                                                         private_key=key, ta_url=settings.SEED_C2PA_TSA_URL or None))
+        return c2pa.Signer.from_info(
+            c2pa.C2paSignerInfo(
+                alg=settings.SEED_C2PA_ALG.encode(),
+                sign_cert=certificate,
+                private_key=key,
+                ta_url=settings.SEED_C2PA_TSA_URL or None,
+            )
+        )
     except c2pa.C2paError as exc:
-        raise SigningFailed(f"the C2PA signer could not be made from the configured key and certificate: {exc}") from exc
+        raise SigningFailed(
+            f"the C2PA signer could not be made from the configured key and certificate: {exc}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -241,8 +277,9 @@ def ingredient_archive(*, ingredient: Ingredient) -> ArchivedIngredient:
         archive = io.BytesIO()
         builder.write_ingredient_archive(ingredient.label, archive)
     except c2pa.C2paError as exc:
-        raise SigningFailed(f"the C2PA ingredient {ingredient.title!r} could not be read: {exc}",
-                            extra={"code": "signing_failed"}) from exc
+        raise SigningFailed(
+            f"the C2PA ingredient {ingredient.title!r} could not be read: {exc}", extra={"code": "signing_failed"}
+        ) from exc
     return ArchivedIngredient(archive=archive.getvalue())
 
 
@@ -263,8 +300,15 @@ def training_mining(*, use: str, constraint: str = "") -> dict:
     return {"entries": {name: dict(entry) for name in TRAINING_MINING_USES}}
 
 
-def manifest_build(*, title: str, media_type: str, actions: list[dict], lineage: dict, approval: dict | None = None,
-                   ai_use: dict | None = None) -> dict:
+def manifest_build(
+    *,
+    title: str,
+    media_type: str,
+    actions: list[dict],
+    lineage: dict,
+    approval: dict | None = None,
+    ai_use: dict | None = None,
+) -> dict:
     """The manifest: actions, our lineage summary, and for a delivered file the sign-off it carries
     (`com.seed.approval`) and what AI crawlers may do with it (`cawg.training-mining`)."""
     assertions = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}, {"label": LINEAGE_LABEL, "data": lineage}]
@@ -275,8 +319,9 @@ def manifest_build(*, title: str, media_type: str, actions: list[dict], lineage:
     return {"claim_generator_info": [GENERATOR], "title": title, "format": media_type, "assertions": assertions}
 
 
-def sign_to_temp(*, data: bytes, media_type: str, manifest: dict, ingredients: list[Ingredient | ArchivedIngredient],
-                 directory: Path) -> Path:
+def sign_to_temp(
+    *, data: bytes, media_type: str, manifest: dict, ingredients: list[Ingredient | ArchivedIngredient], directory: Path
+) -> Path:
     """Sign `data` into a new temporary file in `directory`, read it back, and keep it only if it is Trusted.
 
     Returns the temporary path (the caller renames it into place); on any failure nothing is left.
@@ -299,8 +344,11 @@ def sign_to_temp(*, data: bytes, media_type: str, manifest: dict, ingredients: l
             os.fsync(out.fileno())
         report = manifest_read(data=path.read_bytes(), media_type=media_type)
         if report.state != "trusted":
-            raise SigningFailed(f"the signed file reads back as {report.state}, not trusted: {', '.join(report.codes) or 'no reason given'}",
-                                extra={"code": "signing_untrusted", "validation": report.codes})
+            raise SigningFailed(
+                f"the signed file reads back as {report.state}, not trusted: "
+                f"{', '.join(report.codes) or 'no reason given'}",
+                extra={"code": "signing_untrusted", "validation": report.codes},
+            )
         return path
     except c2pa.C2paError as exc:
         path.unlink(missing_ok=True)
@@ -320,7 +368,8 @@ def media_type_of(data: bytes) -> str | None:
 
 
 def manifest_read(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
-    """Validate a file's C2PA manifest against the configured trust anchors (or its integrity alone), in this process."""
+    """Validate a file's C2PA manifest against the configured trust anchors (or its integrity alone),
+    in this process."""
     return ManifestReport(**store_read(data=data, media_type=media_type, trust_anchors=_trust_anchors(trust=trust)))
 
 
@@ -330,16 +379,22 @@ def manifest_read_isolated(*, data: bytes, media_type: str, trust: bool = True) 
     if _trust_anchors(trust=trust) is not None:  # unreadable anchors are a configuration error, not a verdict
         command += ["--trust-anchors", str(settings.SEED_C2PA_TRUST_ANCHORS)]
     try:
-        child = subprocess.run(command, input=data, capture_output=True, cwd=settings.BASE_DIR,
-                               timeout=READ_TIMEOUT_SECONDS, check=False)
+        child = subprocess.run(
+            command, input=data, capture_output=True, cwd=settings.BASE_DIR, timeout=READ_TIMEOUT_SECONDS, check=False
+        )
     except subprocess.TimeoutExpired:
-        return ManifestReport(state="invalid", codes=[f"unreadable: no verdict within {READ_TIMEOUT_SECONDS} s"],
-                              lineage=None, manifest=None)
+        return ManifestReport(
+            state="invalid",
+            codes=[f"unreadable: no verdict within {READ_TIMEOUT_SECONDS} s"],
+            lineage=None,
+            manifest=None,
+        )
     if child.returncode != 0:
         reason = (child.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {child.returncode}"])[-1]
         logger.warning("the C2PA reader stopped on a %s file: %s", media_type, reason[:500])
-        return ManifestReport(state="invalid", codes=[f"unreadable: the reader stopped ({reason[:200]})"],
-                              lineage=None, manifest=None)
+        return ManifestReport(
+            state="invalid", codes=[f"unreadable: the reader stopped ({reason[:200]})"], lineage=None, manifest=None
+        )
     return ManifestReport(**json.loads(child.stdout))
 
 
@@ -355,5 +410,7 @@ def upload_manifest_check(*, path: Path, info) -> None:
     report = manifest_read_isolated(data=data, media_type=info.media_type, trust=False)
     if report.state == "invalid":
         codes = ", ".join(report.codes) or "unreadable"
-        raise ApplicationError(f"the file's C2PA manifest does not validate ({codes}): it was altered after signing "
-                               "or forged", extra={"code": "manifest_invalid", "codes": report.codes})
+        raise ApplicationError(
+            f"the file's C2PA manifest does not validate ({codes}): it was altered after signing or forged",
+            extra={"code": "manifest_invalid", "codes": report.codes},
+        )

@@ -12,10 +12,10 @@ from django.conf import settings
 from django.utils.text import slugify
 from PIL import Image, ImageDraw
 
-from assets.errors import ApplicationError
 from assets import colour
-from generation import finishing_ops
+from assets.errors import ApplicationError
 from delivery.models import ChannelPreset
+from generation import finishing_ops
 
 # The share of the master a crop may cut before an outpaint preset blocks (rounding to whole pixels).
 OUTPAINT_TOLERANCE = 0.01
@@ -26,7 +26,9 @@ NAME_SPEC = re.compile(r"(?:[-_0-9A-Za-z]?[<>^])?0?(?P<width>\d{1,2})?")
 NAME_FIELDS = ("yyyymmdd", "section", "colour", "seed", "preset", "version", "width", "height", "client", "brief")
 
 
-def focal_crop_box(*, size: tuple[int, int], aspect: tuple[int, int], focal: tuple[float, float]) -> tuple[int, int, int, int]:
+def focal_crop_box(
+    *, size: tuple[int, int], aspect: tuple[int, int], focal: tuple[float, float]
+) -> tuple[int, int, int, int]:
     """The largest box of `aspect` inside `size`, centred on the focal point as far as the edges allow."""
     width, height = size
     aw, ah = aspect
@@ -37,7 +39,6 @@ def focal_crop_box(*, size: tuple[int, int], aspect: tuple[int, int], focal: tup
     left = min(max(round(focal[0] * width - box_w / 2), 0), width - box_w)
     top = min(max(round(focal[1] * height - box_h / 2), 0), height - box_h)
     return left, top, left + box_w, top + box_h
-
 
 
 @dataclass
@@ -55,15 +56,28 @@ class Rendered:
         return 1.0 - (right - left) * (bottom - top) / (self.source[0] * self.source[1])
 
 
-def render(*, master: Image.Image, preset: ChannelPreset, focal: tuple[float, float], slate: dict,
-           halved: Image.Image | None = None) -> Rendered:
+def render(
+    *,
+    master: Image.Image,
+    preset: ChannelPreset,
+    focal: tuple[float, float],
+    slate: dict,
+    halved: Image.Image | None = None,
+) -> Rendered:
     """The preset's pixels from the master. `halved` (the master box-reduced 2×, made once per delivery) serves every
     preset whose crop it still covers at full size: resampling 4096² crops is most of a delivery's pixel work, and a
     2× box average before Lanczos is what Pillow's own reducing_gap does for larger factors."""
     if preset.kind == ChannelPreset.Kind.PRESENTATION:
-        image, enlargement = presentation_slate(master=master, size=(preset.width, preset.height), slate=slate, halved=halved)
-        return Rendered(preset=preset, image=image, crop=(0, 0, master.width, master.height), enlargement=enlargement,
-                        source=master.size)
+        image, enlargement = presentation_slate(
+            master=master, size=(preset.width, preset.height), slate=slate, halved=halved
+        )
+        return Rendered(
+            preset=preset,
+            image=image,
+            crop=(0, 0, master.width, master.height),
+            enlargement=enlargement,
+            source=master.size,
+        )
     box = focal_crop_box(size=master.size, aspect=(preset.width, preset.height), focal=focal)
     left, top, right, bottom = box
     enlargement = max(preset.width / (right - left), preset.height / (bottom - top))
@@ -82,8 +96,9 @@ def halved_master(master: Image.Image, presets: list[ChannelPreset]) -> Image.Im
     return master.reduce(2) if min(master.size) // 2 >= smallest > 0 else None
 
 
-def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dict,
-                       halved: Image.Image | None = None) -> tuple[Image.Image, float]:
+def presentation_slate(
+    *, master: Image.Image, size: tuple[int, int], slate: dict, halved: Image.Image | None = None
+) -> tuple[Image.Image, float]:
     """A 16:9 slate for internal decks: the image on the left, brief, version and recipe on the right."""
     width, height = size
     canvas = Image.new("RGB", size, (24, 24, 28))
@@ -95,10 +110,15 @@ def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dic
     enlargement = 1.0
     if fitted.width < panel_x - 2 * margin and fitted.height < height - 2 * margin:
         scale = min((panel_x - 2 * margin) / master.width, (height - 2 * margin) / master.height)
-        fitted = master.resize((max(1, round(master.width * scale)), max(1, round(master.height * scale))), Image.Resampling.LANCZOS)
+        fitted = master.resize(
+            (max(1, round(master.width * scale)), max(1, round(master.height * scale))), Image.Resampling.LANCZOS
+        )
         enlargement = scale
-    canvas.paste(fitted, (margin + (panel_x - 2 * margin - fitted.width) // 2, (height - fitted.height) // 2),
-                 fitted if fitted.mode == "RGBA" else None)
+    canvas.paste(
+        fitted,
+        (margin + (panel_x - 2 * margin - fitted.width) // 2, (height - fitted.height) // 2),
+        fitted if fitted.mode == "RGBA" else None,
+    )
     draw = ImageDraw.Draw(canvas)
     title = finishing_ops.font_load(None, max(12, height // 22))
     body = finishing_ops.font_load(None, max(10, height // 48))
@@ -107,7 +127,10 @@ def presentation_slate(*, master: Image.Image, size: tuple[int, int], slate: dic
     y += int(height / 22 * 1.6)
     swatch = max(10, height // 30)
     for index, hex_colour in enumerate(slate.get("palette", [])):
-        draw.rectangle([x + index * (swatch + 6), y, x + index * (swatch + 6) + swatch, y + swatch], fill=colour.hex_rgb(hex_colour))
+        draw.rectangle(
+            [x + index * (swatch + 6), y, x + index * (swatch + 6) + swatch, y + swatch],
+            fill=colour.hex_rgb(hex_colour),
+        )
     y += swatch + margin // 2
     text_width = width - panel_x - margin
     for line in slate["lines"]:
@@ -125,49 +148,97 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
     sample = colour.colour_sample(rendered.image)
     dominant, share = colour.dominant_colour(sample)
     checks = []
-    checks.append({
-        "check": "resolution", "passed": rendered.enlargement <= 1.0 + 1e-6,
-        "value": round(rendered.enlargement, 3), "limit": 1.0, "model_factor": upscaled_by,
-        "detail": ("the slot is covered by real pixels" if rendered.enlargement <= 1.0 + 1e-6 else
-                   f"the master would be stretched {rendered.enlargement:.2f}x for this slot: upscale it with Real-ESRGAN first"),
-    })
+    checks.append(
+        {
+            "check": "resolution",
+            "passed": rendered.enlargement <= 1.0 + 1e-6,
+            "value": round(rendered.enlargement, 3),
+            "limit": 1.0,
+            "model_factor": upscaled_by,
+            "detail": (
+                "the slot is covered by real pixels"
+                if rendered.enlargement <= 1.0 + 1e-6
+                else f"the master would be stretched {rendered.enlargement:.2f}x for this slot: "
+                "upscale it with Real-ESRGAN first"
+            ),
+        }
+    )
     if preset.crop_rule == ChannelPreset.CropRule.OUTPAINT and preset.kind == ChannelPreset.Kind.IMAGE:
         # Outpainting here would deliver generated pixels the client never approved: it belongs before
         # sign-off, as a generation job whose result is reviewed like any version.
         cut = rendered.cut_share
         divisor = math.gcd(preset.width, preset.height)
         aspect = f"{preset.width // divisor}:{preset.height // divisor}"
-        checks.append({
-            "check": "outpaint", "passed": cut <= OUTPAINT_TOLERANCE, "value": round(cut, 3), "limit": OUTPAINT_TOLERANCE,
-            "detail": ("the master already has the slot's aspect" if cut <= OUTPAINT_TOLERANCE else
-                       f"the slot is {aspect} and cropping would cut {cut:.0%} of the master: outpaint it "
-                       f"with a generation job (op outpaint, target_aspect {aspect}), have that version "
-                       "approved and deliver it, or override to crop around the focal point"),
-        })
+        checks.append(
+            {
+                "check": "outpaint",
+                "passed": cut <= OUTPAINT_TOLERANCE,
+                "value": round(cut, 3),
+                "limit": OUTPAINT_TOLERANCE,
+                "detail": (
+                    "the master already has the slot's aspect"
+                    if cut <= OUTPAINT_TOLERANCE
+                    else f"the slot is {aspect} and cropping would cut {cut:.0%} of the master: outpaint it "
+                    f"with a generation job (op outpaint, target_aspect {aspect}), have that version "
+                    "approved and deliver it, or override to crop around the focal point"
+                ),
+            }
+        )
     if preset.print_width_mm:
         ppi = preset.width / (preset.print_width_mm / 25.4) / max(rendered.enlargement, 1.0)
-        checks.append({"check": "print_ppi", "passed": ppi >= preset.min_ppi, "value": round(ppi, 1), "limit": preset.min_ppi,
-                       "detail": f"{ppi:.0f} real pixels per inch at {preset.print_width_mm:g} mm wide"})
+        checks.append(
+            {
+                "check": "print_ppi",
+                "passed": ppi >= preset.min_ppi,
+                "value": round(ppi, 1),
+                "limit": preset.min_ppi,
+                "detail": f"{ppi:.0f} real pixels per inch at {preset.print_width_mm:g} mm wide",
+            }
+        )
     if preset.background_colour:
         threshold = preset.min_delta_e if preset.min_delta_e is not None else settings.SEED_QC_MIN_DELTA_E
-        delta = float(colour.delta_e2000(colour.srgb_to_lab(np.array(dominant) / 255.0),
-                                         colour.srgb_to_lab(np.array(colour.hex_rgb(preset.background_colour)) / 255.0)))
-        checks.append({"check": "background_contrast", "passed": delta >= threshold, "value": round(delta, 2), "limit": threshold,
-                       "detail": f"dominant {colour.rgb_hex(dominant)} vs section background {preset.background_colour} (ΔE2000)"})
+        delta = float(
+            colour.delta_e2000(
+                colour.srgb_to_lab(np.array(dominant) / 255.0),
+                colour.srgb_to_lab(np.array(colour.hex_rgb(preset.background_colour)) / 255.0),
+            )
+        )
+        checks.append(
+            {
+                "check": "background_contrast",
+                "passed": delta >= threshold,
+                "value": round(delta, 2),
+                "limit": threshold,
+                "detail": (
+                    f"dominant {colour.rgb_hex(dominant)} vs section background {preset.background_colour} (ΔE2000)"
+                ),
+            }
+        )
     if palette:
         coverage = colour.palette_coverage(sample, palette, within=settings.SEED_QC_PALETTE_DELTA_E)
         total = sum(coverage.values())
-        checks.append({"check": "brand_palette", "passed": total >= settings.SEED_QC_PALETTE_MIN_SHARE,
-                       "value": round(total, 4), "limit": settings.SEED_QC_PALETTE_MIN_SHARE,
-                       "coverage": {key: round(value, 4) for key, value in coverage.items()},
-                       "detail": "share of pixels within ΔE2000 "
-                                 f"{settings.SEED_QC_PALETTE_DELTA_E:g} of a brand colour"})
+        checks.append(
+            {
+                "check": "brand_palette",
+                "passed": total >= settings.SEED_QC_PALETTE_MIN_SHARE,
+                "value": round(total, 4),
+                "limit": settings.SEED_QC_PALETTE_MIN_SHARE,
+                "coverage": {key: round(value, 4) for key, value in coverage.items()},
+                "detail": f"share of pixels within ΔE2000 {settings.SEED_QC_PALETTE_DELTA_E:g} of a brand colour",
+            }
+        )
     nearest, distance = colour.nearest_palette_colour(dominant, palette) if palette else (None, None)
     return {
-        "preset": preset.slug, "width": rendered.image.width, "height": rendered.image.height, "crop": list(rendered.crop),
-        "dominant": colour.rgb_hex(dominant), "dominant_share": round(share, 3),
-        "nearest_brand_colour": nearest, "nearest_brand_delta_e": round(distance, 2) if distance is not None else None,
-        "checks": checks, "passed": all(check["passed"] for check in checks),
+        "preset": preset.slug,
+        "width": rendered.image.width,
+        "height": rendered.image.height,
+        "crop": list(rendered.crop),
+        "dominant": colour.rgb_hex(dominant),
+        "dominant_share": round(share, 3),
+        "nearest_brand_colour": nearest,
+        "nearest_brand_delta_e": round(distance, 2) if distance is not None else None,
+        "checks": checks,
+        "passed": all(check["passed"] for check in checks),
     }
 
 
@@ -183,13 +254,18 @@ def name_template_check(template: str) -> None:
     for field, spec in parsed:
         padding = NAME_SPEC.fullmatch(spec)
         if padding is None or int(padding["width"] or 0) > NAME_MAX_WIDTH:
-            raise ApplicationError(f"{{{field}:{spec}}}: a name field may only be aligned or padded to at most "
-                                   f"{NAME_MAX_WIDTH} characters, like {{seed:0>8}}", extra={"field": field, "spec": spec})
+            raise ApplicationError(
+                f"{{{field}:{spec}}}: a name field may only be aligned or padded to at most "
+                f"{NAME_MAX_WIDTH} characters, like {{seed:0>8}}",
+                extra={"field": field, "spec": spec},
+            )
     fields = [field for field, _ in parsed]
     unknown = sorted({field for field in fields if field not in NAME_FIELDS})
     if unknown or not fields:
-        raise ApplicationError(f"unknown name field(s): {', '.join(unknown) or '(none given)'}; use {', '.join(NAME_FIELDS)}",
-                               extra={"allowed": list(NAME_FIELDS)})
+        raise ApplicationError(
+            f"unknown name field(s): {', '.join(unknown) or '(none given)'}; use {', '.join(NAME_FIELDS)}",
+            extra={"allowed": list(NAME_FIELDS)},
+        )
 
 
 def file_name(*, template: str, values: dict, extension: str, taken: set[str]) -> str:

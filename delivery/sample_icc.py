@@ -25,8 +25,16 @@ def _lab_v2(lab: np.ndarray) -> np.ndarray:
 def _lut16(*, inputs: int, outputs: int, grid: int, clut: np.ndarray) -> bytes:
     identity = struct.pack(">256H", *np.round(np.linspace(0, 0xFFFF, 256)).astype(int))
     matrix = b"".join(_s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
-    return (b"mft2" + bytes(4) + bytes([inputs, outputs, grid, 0]) + matrix + struct.pack(">HH", 256, 256)
-            + identity * inputs + clut.astype(">u2").tobytes() + identity * outputs)
+    return (
+        b"mft2"
+        + bytes(4)
+        + bytes([inputs, outputs, grid, 0])
+        + matrix
+        + struct.pack(">HH", 256, 256)
+        + identity * inputs
+        + clut.astype(">u2").tobytes()
+        + identity * outputs
+    )
 
 
 def _cmyk_to_rgb(cmyk: np.ndarray) -> np.ndarray:
@@ -61,8 +69,27 @@ def sample_cmyk_profile(*, description: str = "Seed sample CMYK (naive GCR, not 
         table += signature + struct.pack(">II", offset + len(body), len(data))
         body += data
     size = offset + len(body)
-    header = (struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"prtr" + b"CMYK" + b"Lab "
-              + struct.pack(">6H", 2026, 11, 26, 0, 0, 0) + b"acsp" + b"APPL" + bytes(4) + bytes(4) + bytes(4) + bytes(8)
-              + struct.pack(">I", 0) + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"seed" + bytes(16) + bytes(28))
+    header = (
+        struct.pack(">I", size)
+        + b"lcms"
+        + bytes([2, 0x10, 0, 0])
+        + b"prtr"
+        + b"CMYK"
+        + b"Lab "
+        + struct.pack(">6H", 2026, 11, 26, 0, 0, 0)
+        + b"acsp"
+        + b"APPL"
+        + bytes(4)
+        + bytes(4)
+        + bytes(4)
+        + bytes(8)
+        + struct.pack(">I", 0)
+        + _s15(0.9642)
+        + _s15(1.0)
+        + _s15(0.8249)
+        + b"seed"
+        + bytes(16)
+        + bytes(28)
+    )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + table + body

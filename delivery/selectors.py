@@ -57,9 +57,13 @@ def deliveries_visible_to(*, user) -> QuerySet[Delivery]:
 
 def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:
     """The version whose perceptual hash is closest (Hamming distance, computed in Postgres)."""
-    row = (Fingerprint.objects.filter(version__in=versions)
-           .annotate(distance=RawSQL("bit_count((phash # %s)::bit(64))", [phash]))
-           .order_by("distance", "-version_id").values_list("version_id", "distance").first())
+    row = (
+        Fingerprint.objects.filter(version__in=versions)
+        .annotate(distance=RawSQL("bit_count((phash # %s)::bit(64))", [phash]))
+        .order_by("distance", "-version_id")
+        .values_list("version_id", "distance")
+        .first()
+    )
     return row
 
 
@@ -75,8 +79,11 @@ def _manifest_report(*, data: bytes, media_type: str) -> provenance.ManifestRepo
     report = provenance.manifest_read_isolated(data=data, media_type=media_type, trust=False)
     if report.state != "valid_untrusted":
         return report
-    return replace(report, state="unverifiable",
-                   codes=[f"SEED_C2PA_TRUST_ANCHORS: {problem}; trust cannot be decided until it names readable PEM certificates"])
+    return replace(
+        report,
+        state="unverifiable",
+        codes=[f"SEED_C2PA_TRUST_ANCHORS: {problem}; trust cannot be decided until it names readable PEM certificates"],
+    )
 
 
 def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verification:
@@ -104,8 +111,13 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
         if nearest is not None and nearest[1] <= settings.SEED_VERIFY_MAX_HASH_DISTANCE:
             version_id, distance = nearest
             match = "perceptual"
-    item = (DeliveryItem.objects.filter(version_id=version_id).select_related("preset", "delivery__approval__review_round")
-            .first() if version_id else None)
+    item = (
+        DeliveryItem.objects.filter(version_id=version_id)
+        .select_related("preset", "delivery__approval__review_round")
+        .first()
+        if version_id
+        else None
+    )
     lineage = report.lineage or {}
     trusted = report.state == "trusted"
     delivery_id = item.delivery_id if item else None
@@ -114,16 +126,27 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
         version_id, delivery_id = lineage.get("version_id"), lineage.get("delivery_id")
     approval = _approval_found(report=report, item=item, version_id=version_id, match=match)
     return Verification(
-        approval=approval, approval_statement=_approval_sentence(approval),
-        manifest=report.state, match=match, distance=distance, version_id=version_id, delivery_id=delivery_id,
-        sha256=sha256, media_type=info.media_type, preset=item.preset.slug if item else None,
-        file_name=item.file_name if item else None, manifest_codes=report.codes,
-        claimed={"version_id": lineage.get("version_id"), "delivery_id": lineage.get("delivery_id")} if lineage and not trusted else None,
+        approval=approval,
+        approval_statement=_approval_sentence(approval),
+        manifest=report.state,
+        match=match,
+        distance=distance,
+        version_id=version_id,
+        delivery_id=delivery_id,
+        sha256=sha256,
+        media_type=info.media_type,
+        preset=item.preset.slug if item else None,
+        file_name=item.file_name if item else None,
+        manifest_codes=report.codes,
+        claimed={"version_id": lineage.get("version_id"), "delivery_id": lineage.get("delivery_id")}
+        if lineage and not trusted
+        else None,
     )
 
 
-def _approval_found(*, report: provenance.ManifestReport, item: DeliveryItem | None, version_id: int | None,
-                    match: str) -> dict | None:
+def _approval_found(
+    *, report: provenance.ManifestReport, item: DeliveryItem | None, version_id: int | None, match: str
+) -> dict | None:
     """Whose sign-off the file carries, and whether its pixels are still the ones delivered from the approved master.
 
     Our records speak for a file we can place (a delivered variant, or an approved master itself); a trusted
@@ -136,8 +159,14 @@ def _approval_found(*, report: provenance.ManifestReport, item: DeliveryItem | N
     if recorded is not None:
         attestation = approval_attestation(approval=recorded)
     elif report.state == "trusted" and report.manifest:
-        attestation = next((a.get("data") for a in report.manifest.get("assertions", [])
-                            if a.get("label") == provenance.APPROVAL_LABEL), None)
+        attestation = next(
+            (
+                a.get("data")
+                for a in report.manifest.get("assertions", [])
+                if a.get("label") == provenance.APPROVAL_LABEL
+            ),
+            None,
+        )
     else:
         attestation = None
     if attestation is None:
@@ -151,19 +180,36 @@ def _approval_sentence(approval: dict | None) -> str | None:
         return None
     if approval["pixels"] == "exact":
         return f"{approval_statement(approval)} for these exact pixels"
-    return (f"{approval_statement(approval)}, but this file's pixels no longer match what was delivered from the approved "
-            f"master (sha256 {approval['master_sha256'][:12]}…)")
+    return (
+        f"{approval_statement(approval)}, but this file's pixels no longer match what was delivered from the approved "
+        f"master (sha256 {approval['master_sha256'][:12]}…)"
+    )
 
 
 def deliveries_inheriting(*, licences: list[int]) -> QuerySet[Delivery]:
     """Delivered masters made with anything under `licences`, however far up: one query."""
-    return Delivery.objects.filter(state=Delivery.State.SUCCEEDED,
-                                   version__in=versions_inheriting(licences=licences).order_by().values("pk"))
+    return Delivery.objects.filter(
+        state=Delivery.State.SUCCEEDED, version__in=versions_inheriting(licences=licences).order_by().values("pk")
+    )
 
 
 def deliveries_of_versions(*, versions: QuerySet[Version]) -> list[dict]:
     """Deliveries whose master is one of `versions` (the core's impact pages ask), newest first, in one query."""
-    rows = (Delivery.objects.filter(version__in=versions.order_by().values("pk"))
-            .select_related("version__brief__campaign").annotate(files=Count("items")).order_by("-id"))
-    return [{"id": d.pk, "version": d.version_id, "brief": d.version.brief_id, "client": d.version.brief.campaign.client_id,
-             "state": d.state, "files": d.files, "created_at": d.created_at.isoformat()} for d in rows]
+    rows = (
+        Delivery.objects.filter(version__in=versions.order_by().values("pk"))
+        .select_related("version__brief__campaign")
+        .annotate(files=Count("items"))
+        .order_by("-id")
+    )
+    return [
+        {
+            "id": d.pk,
+            "version": d.version_id,
+            "brief": d.version.brief_id,
+            "client": d.version.brief.campaign.client_id,
+            "state": d.state,
+            "files": d.files,
+            "created_at": d.created_at.isoformat(),
+        }
+        for d in rows
+    ]

@@ -56,13 +56,21 @@ class JobForm(VisibleChoices, forms.Form):
     brief = forms.ModelChoiceField(queryset=Brief.objects.all())
     op = forms.ChoiceField(choices=[(op, op) for op in GENERATION_OPS], initial="txt2img", label="Operation")
     template = forms.ModelChoiceField(queryset=PromptTemplate.objects.select_related("brief"), required=False)
-    values = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
-                             help_text="One line per placeholder: <code>camera action = slow pan | crane up</code>; "
-                                       "one batch per combination")
-    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Instead of a template")
+    values = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="One line per placeholder: <code>camera action = slow pan | crane up</code>; "
+        "one batch per combination",
+    )
+    prompt = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Instead of a template"
+    )
     base_model = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
-    vae = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE), required=False,
-                                 help_text="Empty: the base model's own VAE")
+    vae = forms.ModelChoiceField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
+        required=False,
+        help_text="Empty: the base model's own VAE",
+    )
     lora_1 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
     lora_1_weight = forms.FloatField(initial=0.8, required=False)
     lora_2 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
@@ -78,17 +86,28 @@ class JobForm(VisibleChoices, forms.Form):
     init_version = forms.ModelChoiceField(queryset=Version.objects.all(), required=False)
     init_reference = forms.ModelChoiceField(queryset=Reference.objects.all(), required=False)
     mask = forms.FileField(required=False, help_text="Inpaint mask, white where the image should change")
-    controlnet = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET), required=False)
+    controlnet = forms.ModelChoiceField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET), required=False
+    )
     control_reference = forms.ModelChoiceField(queryset=Reference.objects.all(), required=False)
-    ip_adapter = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER), required=False,
-                                        label="IP-Adapter", help_text="Image prompts: a colour lock and/or style references")
-    image_encoder = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER),
-                                           required=False, help_text="The IP-Adapter's CLIP image encoder")
+    ip_adapter = forms.ModelChoiceField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER),
+        required=False,
+        label="IP-Adapter",
+        help_text="Image prompts: a colour lock and/or style references",
+    )
+    image_encoder = forms.ModelChoiceField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER),
+        required=False,
+        help_text="The IP-Adapter's CLIP image encoder",
+    )
     colour_lock = forms.BooleanField(required=False, help_text="The brief's palette, as swatches, guides the colours")
-    style_references = forms.ModelMultipleChoiceField(queryset=Reference.objects.all(), required=False,
-                                                      help_text="Mood-board images that condition the image")
-    ip_adapter_scale = forms.FloatField(required=False, min_value=0.0, max_value=2.0, initial=DEFAULT_IP_ADAPTER_SCALE,
-                                        label="IP-Adapter scale")
+    style_references = forms.ModelMultipleChoiceField(
+        queryset=Reference.objects.all(), required=False, help_text="Mood-board images that condition the image"
+    )
+    ip_adapter_scale = forms.FloatField(
+        required=False, min_value=0.0, max_value=2.0, initial=DEFAULT_IP_ADAPTER_SCALE, label="IP-Adapter scale"
+    )
 
     def clean_values(self):
         return _parse_grid(self.cleaned_data.get("values") or "")
@@ -105,22 +124,44 @@ class JobForm(VisibleChoices, forms.Form):
         data = self.cleaned_data
         if data.get("ip_adapter") is None:
             return None
-        return ImagePrompt(adapter=data["ip_adapter"], encoder=data["image_encoder"], colour_lock=data.get("colour_lock", False),
-                           references=tuple(data.get("style_references") or ()),
-                           scale=data.get("ip_adapter_scale") if data.get("ip_adapter_scale") is not None else DEFAULT_IP_ADAPTER_SCALE)
+        return ImagePrompt(
+            adapter=data["ip_adapter"],
+            encoder=data["image_encoder"],
+            colour_lock=data.get("colour_lock", False),
+            references=tuple(data.get("style_references") or ()),
+            scale=data.get("ip_adapter_scale")
+            if data.get("ip_adapter_scale") is not None
+            else DEFAULT_IP_ADAPTER_SCALE,
+        )
 
     def job_create(self, user) -> GenerationJob:
         data = self.cleaned_data
-        params = {key: data[key] for key in ("sampler", "steps", "cfg", "seed", "batch_size", "width", "height", "strength")
-                  if data.get(key) not in (None, "")}
-        loras = [LoraSpec(weights=data[f"lora_{i}"], weight=data[f"lora_{i}_weight"] or 0.8)
-                 for i in (1, 2) if data.get(f"lora_{i}")]
+        params = {
+            key: data[key]
+            for key in ("sampler", "steps", "cfg", "seed", "batch_size", "width", "height", "strength")
+            if data.get(key) not in (None, "")
+        }
+        loras = [
+            LoraSpec(weights=data[f"lora_{i}"], weight=data[f"lora_{i}_weight"] or 0.8)
+            for i in (1, 2)
+            if data.get(f"lora_{i}")
+        ]
         return generation_job_create(
-            brief=data["brief"], op=data["op"], base_model=data["base_model"], params=params, template=data.get("template"),
-            values_grid=data["values"], prompt_text=data.get("prompt") or "", loras=loras,
-            init=data.get("init_version") or data.get("init_reference"), mask_source=data.get("mask"),
-            control=data.get("control_reference"), controlnet=data.get("controlnet"), vae=data.get("vae"),
-            image_prompt=self.image_prompt(), created_by=user,
+            brief=data["brief"],
+            op=data["op"],
+            base_model=data["base_model"],
+            params=params,
+            template=data.get("template"),
+            values_grid=data["values"],
+            prompt_text=data.get("prompt") or "",
+            loras=loras,
+            init=data.get("init_version") or data.get("init_reference"),
+            mask_source=data.get("mask"),
+            control=data.get("control_reference"),
+            controlnet=data.get("controlnet"),
+            vae=data.get("vae"),
+            image_prompt=self.image_prompt(),
+            created_by=user,
         )
 
 
@@ -129,9 +170,28 @@ class GenerationJobAdmin(VisibleAdmin):
     list_display = ["id", "brief", "op", "state", "progress", "outputs", "created_by", "created_at"]
     list_filter = ["op", ("brief", admin.RelatedOnlyFieldListFilter)]
     actions = ["cancel_jobs"]
-    readonly_fields = ["brief", "op", "template", "values_grid", "regenerated_from", "request", "created_by", "created_at",
-                       "batches_panel"]
-    fields = ["batches_panel", "brief", "op", "template", "values_grid", "regenerated_from", "request", "created_by", "created_at"]
+    readonly_fields = [
+        "brief",
+        "op",
+        "template",
+        "values_grid",
+        "regenerated_from",
+        "request",
+        "created_by",
+        "created_at",
+        "batches_panel",
+    ]
+    fields = [
+        "batches_panel",
+        "brief",
+        "op",
+        "template",
+        "values_grid",
+        "regenerated_from",
+        "request",
+        "created_by",
+        "created_at",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("batches__derivation__generated__version")
@@ -155,8 +215,13 @@ class GenerationJobAdmin(VisibleAdmin):
             else:
                 self.message_user(request, f"Job #{job.pk} queued: {job.batches.count()} batch(es).", messages.SUCCESS)
                 return redirect("admin:generation_generationjob_change", job.pk)
-        context = {**self.admin_site.each_context(request), "title": "New generation job", "form": form,
-                   "opts": self.model._meta, "has_file_field": True}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New generation job",
+            "form": form,
+            "opts": self.model._meta,
+            "has_file_field": True,
+        }
         return TemplateResponse(request, "generation/admin/job_form.html", context)
 
     @admin.display(description="state")
@@ -167,8 +232,13 @@ class GenerationJobAdmin(VisibleAdmin):
     def progress(self, obj):
         summary = job_summary(job=obj)
         total = summary["progress_total"] or 1
-        return format_html('<progress value="{}" max="{}"></progress> {}/{}', summary["progress_step"], total,
-                           summary["progress_step"], summary["progress_total"])
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {}/{}',
+            summary["progress_step"],
+            total,
+            summary["progress_step"],
+            summary["progress_total"],
+        )
 
     @admin.display(description="outputs")
     def outputs(self, obj):
@@ -180,17 +250,38 @@ class GenerationJobAdmin(VisibleAdmin):
         rows = []
         for batch in obj.batches.all():
             derivation = batch.derivation
-            images = format_html_join("", '<a href="{}">{}</a>', (
-                (reverse("admin:assets_version_change", args=[edge.version_id]), thumbnail(edge.version.blob_id, 256, 128))
-                for edge in derivation.generated.all()))
-            rows.append(format_html(
-                "<tr><td>{}</td><td>{}</td><td>{} {}/{}</td><td>{}</td><td>{}</td></tr>", batch.index,
-                ", ".join(f"{k}: {v}" for k, v in batch.values.items()) or "—", derivation.state, derivation.progress_step,
-                derivation.progress_total, derivation.error or "", images or "—"))
+            images = format_html_join(
+                "",
+                '<a href="{}">{}</a>',
+                (
+                    (
+                        reverse("admin:assets_version_change", args=[edge.version_id]),
+                        thumbnail(edge.version.blob_id, 256, 128),
+                    )
+                    for edge in derivation.generated.all()
+                ),
+            )
+            rows.append(
+                format_html(
+                    "<tr><td>{}</td><td>{}</td><td>{} {}/{}</td><td>{}</td><td>{}</td></tr>",
+                    batch.index,
+                    ", ".join(f"{k}: {v}" for k, v in batch.values.items()) or "—",
+                    derivation.state,
+                    derivation.progress_step,
+                    derivation.progress_total,
+                    derivation.error or "",
+                    images or "—",
+                )
+            )
         summary = job_summary(job=obj)
-        return format_html("<p>{} · {} s wall · {} GPU-s</p><table><tr><th>#</th><th>values</th><th>state</th><th>error</th>"
-                           "<th>outputs</th></tr>{}</table>", summary["state"], summary["wall_seconds"], summary["gpu_seconds"],
-                           mark_safe("".join(rows)))
+        return format_html(
+            "<p>{} · {} s wall · {} GPU-s</p><table><tr><th>#</th><th>values</th><th>state</th><th>error</th>"
+            "<th>outputs</th></tr>{}</table>",
+            summary["state"],
+            summary["wall_seconds"],
+            summary["gpu_seconds"],
+            mark_safe("".join(rows)),
+        )
 
     @admin.action(description="Cancel selected jobs", permissions=["view"])
     def cancel_jobs(self, request, queryset):
@@ -265,8 +356,11 @@ class GridJobAdmin(ReadOnlyAdmin):
     def sheet_preview(self, obj):
         if obj.sheet_id is None:
             return "not made yet (action: make the grid sheet)"
-        return format_html('<a href="{}">{}</a>', reverse("admin:assets_version_change", args=[obj.sheet_id]),
-                           thumbnail(obj.sheet.blob_id, 768, 512))
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:assets_version_change", args=[obj.sheet_id]),
+            thumbnail(obj.sheet.blob_id, 768, 512),
+        )
 
     @admin.display(description="cells")
     def grid_table(self, obj):
@@ -286,15 +380,31 @@ class GridJobAdmin(ReadOnlyAdmin):
                 for x in range(len(columns)):
                     cell = by_coords[(x, y, z)]
                     version = versions.get(cell["version"])
-                    picture = (format_html('<a href="{}">{}</a>', reverse("admin:assets_version_change", args=[version.pk]),
-                                           thumbnail(version.blob_id)) if version else cell["state"])
-                    diff = format_html_join(mark_safe("<br>"), "{}: {} → {}",
-                                            ((d["field"], d["first"], d["here"]) for d in cell["diff"]))
+                    picture = (
+                        format_html(
+                            '<a href="{}">{}</a>',
+                            reverse("admin:assets_version_change", args=[version.pk]),
+                            thumbnail(version.blob_id),
+                        )
+                        if version
+                        else cell["state"]
+                    )
+                    diff = format_html_join(
+                        mark_safe("<br>"), "{}: {} → {}", ((d["field"], d["first"], d["here"]) for d in cell["diff"])
+                    )
                     cells.append(format_html("<td>{}<br><small>{}</small></td>", picture, diff or "the first cell"))
                 body.append(format_html("<tr><th>{}</th>{}</tr>", row["label"], mark_safe("".join(cells))))
             title = f"{axes[2]['label']}: {block['label']}" if len(axes) > 2 else ""
-            html.append(format_html('<p><b>{}</b></p><table><tr><th>{} ↓ / {} →</th>{}</tr>{}</table>', title,
-                                    axes[1]["label"] if len(axes) > 1 else "", axes[0]["label"], header, mark_safe("".join(body))))
+            html.append(
+                format_html(
+                    "<p><b>{}</b></p><table><tr><th>{} ↓ / {} →</th>{}</tr>{}</table>",
+                    title,
+                    axes[1]["label"] if len(axes) > 1 else "",
+                    axes[0]["label"],
+                    header,
+                    mark_safe("".join(body)),
+                )
+            )
         return mark_safe("".join(html))
 
     def has_grid_permission(self, request):
@@ -316,8 +426,15 @@ class GridJobAdmin(ReadOnlyAdmin):
             except ApplicationError as exc:
                 self.message_user(request, f"{grid}: {exc.message}", messages.ERROR)
             else:
-                self.message_user(request, format_html('{}: <a href="{}">round {} opened</a>', grid, reverse(
-                    "admin:review_reviewround_change", args=[review_round.pk]), review_round.number))
+                self.message_user(
+                    request,
+                    format_html(
+                        '{}: <a href="{}">round {} opened</a>',
+                        grid,
+                        reverse("admin:review_reviewround_change", args=[review_round.pk]),
+                        review_round.number,
+                    ),
+                )
 
     @admin.action(description="Cancel the cells still queued or running", permissions=["grid"])
     def cancel_grids(self, request, queryset):

@@ -20,28 +20,45 @@ def comfyui_workflow(*, version: Version) -> dict:
     """The graph that makes `version` (from the nearest txt2img or img2img in its lineage) in ComfyUI."""
     source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in EXPORTABLE), None)
     if source is None:
-        raise ApplicationError(f"version {version.pk} has no txt2img or img2img in its lineage to export",
-                               extra={"code": "no_recipe"})
+        raise ApplicationError(
+            f"version {version.pk} has no txt2img or img2img in its lineage to export", extra={"code": "no_recipe"}
+        )
     recipe = recipe_of(derivation=source)
     params = recipe.params
     if params["sampler"] not in TO_COMFY:
         raise ApplicationError(f"ComfyUI has no sampler like {params['sampler']!r}", extra={"code": "no_equivalent"})
     # An export without them would make another image while looking like the recipe: refuse, naming what is missing.
-    missing = [what for what, present in (("IP-Adapter image prompts", recipe.ip_adapter is not None),
-                                          ("the hi-res fix's second pass", "hires_scale" in params)) if present]
+    missing = [
+        what
+        for what, present in (
+            ("IP-Adapter image prompts", recipe.ip_adapter is not None),
+            ("the hi-res fix's second pass", "hires_scale" in params),
+        )
+        if present
+    ]
     if missing:
-        raise ApplicationError(f"the ComfyUI export does not carry {' or '.join(missing)}; this recipe has them",
-                               extra={"code": "no_equivalent"})
+        raise ApplicationError(
+            f"the ComfyUI export does not carry {' or '.join(missing)}; this recipe has them",
+            extra={"code": "no_equivalent"},
+        )
     sampler_name, scheduler = TO_COMFY[params["sampler"]]
     seed = version.seed if version.seed is not None else params["seed"]
-    graph: dict[str, dict] = {"1": {"class_type": "CheckpointLoaderSimple",
-                                    "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"}}}
+    graph: dict[str, dict] = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"}}
+    }
     model, clip = ["1", 0], ["1", 1]
     for position, (weights, weight) in enumerate(recipe.loras):
         node = str(10 + position)
-        graph[node] = {"class_type": "LoraLoader", "inputs": {"lora_name": f"{weights.name}.safetensors",
-                                                              "strength_model": weight, "strength_clip": weight,
-                                                              "model": model, "clip": clip}}
+        graph[node] = {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": f"{weights.name}.safetensors",
+                "strength_model": weight,
+                "strength_clip": weight,
+                "model": model,
+                "clip": clip,
+            },
+        }
         model, clip = [node, 0], [node, 1]
     vae = ["1", 2]
     if recipe.vae is not None:
@@ -52,18 +69,39 @@ def comfyui_workflow(*, version: Version) -> dict:
     if recipe.op == Operation.IMG2IMG:
         init = recipe.init.version if recipe.init.version_id else recipe.init.reference
         graph["4"] = {"class_type": "LoadImage", "inputs": {"image": f"{init.blob_id}.png"}}
-        graph["5"] = {"class_type": "ImageScale", "inputs": {"image": ["4", 0], "upscale_method": "lanczos", "crop": "disabled",
-                                                             "width": params["width"], "height": params["height"]}}
+        graph["5"] = {
+            "class_type": "ImageScale",
+            "inputs": {
+                "image": ["4", 0],
+                "upscale_method": "lanczos",
+                "crop": "disabled",
+                "width": params["width"],
+                "height": params["height"],
+            },
+        }
         graph["6"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["5", 0], "vae": vae}}
         latent, denoise = ["6", 0], params["strength"]
     else:
-        graph["6"] = {"class_type": "EmptyLatentImage", "inputs": {"width": params["width"], "height": params["height"],
-                                                                   "batch_size": 1}}
+        graph["6"] = {
+            "class_type": "EmptyLatentImage",
+            "inputs": {"width": params["width"], "height": params["height"], "batch_size": 1},
+        }
         latent, denoise = ["6", 0], 1.0
-    graph["7"] = {"class_type": "KSampler", "inputs": {"seed": seed, "steps": params["steps"], "cfg": params["cfg"],
-                                                       "sampler_name": sampler_name, "scheduler": scheduler, "denoise": denoise,
-                                                       "model": model, "positive": ["2", 0], "negative": ["3", 0],
-                                                       "latent_image": latent}}
+    graph["7"] = {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": seed,
+            "steps": params["steps"],
+            "cfg": params["cfg"],
+            "sampler_name": sampler_name,
+            "scheduler": scheduler,
+            "denoise": denoise,
+            "model": model,
+            "positive": ["2", 0],
+            "negative": ["3", 0],
+            "latent_image": latent,
+        },
+    }
     graph["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["7", 0], "vae": vae}}
     graph["9"] = {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": f"seed_v{version.pk}"}}
     return graph

@@ -22,11 +22,17 @@ DEMO_PARAMS = {"steps": 12, "cfg": 7.0, "width": 72, "height": 128, "sampler": "
 def jobs_wait(*, jobs: list[GenerationJob]) -> None:
     """Block until every batch of the jobs has finished on the worker; failures stop the demo with their reason."""
     pending = Derivation.objects.filter(job_batch__job__in=jobs)
-    worker_wait(lambda: None if pending.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True,
-                "the demo's jobs")
+    worker_wait(
+        lambda: (
+            None if pending.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True
+        ),
+        "the demo's jobs",
+    )
     failed = list(pending.exclude(state=Derivation.State.SUCCEEDED).values_list("pk", "error"))
     if failed:
-        raise ApplicationError("demo generation failed: " + "; ".join(f"derivation {pk}: {error}" for pk, error in failed))
+        raise ApplicationError(
+            "demo generation failed: " + "; ".join(f"derivation {pk}: {error}" for pk, error in failed)
+        )
 
 
 def _face_mask(size: tuple[int, int]) -> ContentFile:
@@ -40,13 +46,17 @@ def _face_mask(size: tuple[int, int]) -> ContentFile:
 
 
 def _summary(models: dict, batches: GenerationJob, edits: list[GenerationJob]) -> dict:
-    outputs = {job.op: [edge.version_id for batch in job.batches.all() for edge in batch.derivation.generated.all()]
-               for job in edits}
+    outputs = {
+        job.op: [edge.version_id for batch in job.batches.all() for edge in batch.derivation.generated.all()]
+        for job in edits
+    }
     return {
         "models": {key: weights.pk for key, weights in models.items()},
         "jobs": [batches.pk, *[job.pk for job in edits]],
-        "batches": [[edge.version_id for edge in batch.derivation.generated.order_by("index")]
-                    for batch in batches.batches.order_by("index")],
+        "batches": [
+            [edge.version_id for edge in batch.derivation.generated.order_by("index")]
+            for batch in batches.batches.order_by("index")
+        ],
         **outputs,
     }
 
@@ -59,9 +69,15 @@ def _demo_licence(lora, user) -> None:
     from assets.models import Licence
     from assets.services.licences import licence_save, licences_attach
 
-    licence = Licence.objects.filter(name=DEMO_LORA_LICENCE).first() or licence_save(actor=user, values={
-        "name": DEMO_LORA_LICENCE, "commercial_use": True, "attribution": "Style LoRA \"Tiny style A\" by the Seed demo studio",
-        "notes": "Bought for client work; renew yearly."})
+    licence = Licence.objects.filter(name=DEMO_LORA_LICENCE).first() or licence_save(
+        actor=user,
+        values={
+            "name": DEMO_LORA_LICENCE,
+            "commercial_use": True,
+            "attribution": 'Style LoRA "Tiny style A" by the Seed demo studio',
+            "notes": "Bought for client work; renew yearly.",
+        },
+    )
     if not licence.model_weights.filter(pk=lora.pk).exists():
         licences_attach(licences=[licence], model_weights=[lora], actor=user)
 
@@ -72,27 +88,63 @@ def generation_stage(*, context: dict) -> dict:
         models = tiny_models_register(folder=Path(folder))
     _demo_licence(models["lora_a"], user)
     earlier = list(GenerationJob.objects.filter(brief=brief).order_by("pk")[:4])
-    if len(earlier) == 4 and not Derivation.objects.filter(job_batch__job__in=earlier).exclude(state=Derivation.State.SUCCEEDED).exists():
+    if (
+        len(earlier) == 4
+        and not Derivation.objects.filter(job_batch__job__in=earlier).exclude(state=Derivation.State.SUCCEEDED).exists()
+    ):
         summary = _summary(models, earlier[0], earlier[1:])
         context["generated_master"] = summary["img2img"][0]
         return summary
     batches = generation_job_create(
-        brief=brief, op="txt2img", base_model=models["base"], template=template, created_by=user,
-        values_grid={"subject": ["a chilled can of Citrus Wave"], "camera action": ["slow dolly-in"],
-                     "lighting adjective": ["golden-hour", "neon", "soft morning"]},
-        loras=[LoraSpec(weights=models["lora_a"], weight=0.8)], params={**DEMO_PARAMS, "seed": 1234, "batch_size": 6},
+        brief=brief,
+        op="txt2img",
+        base_model=models["base"],
+        template=template,
+        created_by=user,
+        values_grid={
+            "subject": ["a chilled can of Citrus Wave"],
+            "camera action": ["slow dolly-in"],
+            "lighting adjective": ["golden-hour", "neon", "soft morning"],
+        },
+        loras=[LoraSpec(weights=models["lora_a"], weight=0.8)],
+        params={**DEMO_PARAMS, "seed": 1234, "batch_size": 6},
     )
     jobs_wait(jobs=[batches])
     first = batches.batches.order_by("index").first().derivation.generated.order_by("index").first().version
     edits = [
-        generation_job_create(brief=brief, op="img2img", base_model=models["base"], init=first, prompt_text=prompt.text,
-                              params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6}, created_by=user),
-        generation_job_create(brief=brief, op="inpaint", base_model=models["base"], init=first, mask_source=_face_mask((72, 128)),
-                              prompt_text="a smiling face, sharp eyes", params={**DEMO_PARAMS, "seed": 78, "batch_size": 1},
-                              created_by=user),
-        generation_job_create(brief=brief, op="outpaint", base_model=models["base"], init=first, prompt_text=prompt.text,
-                              params={**{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")}, "seed": 79,
-                                      "batch_size": 1, "target_aspect": "16:9"}, created_by=user),
+        generation_job_create(
+            brief=brief,
+            op="img2img",
+            base_model=models["base"],
+            init=first,
+            prompt_text=prompt.text,
+            params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6},
+            created_by=user,
+        ),
+        generation_job_create(
+            brief=brief,
+            op="inpaint",
+            base_model=models["base"],
+            init=first,
+            mask_source=_face_mask((72, 128)),
+            prompt_text="a smiling face, sharp eyes",
+            params={**DEMO_PARAMS, "seed": 78, "batch_size": 1},
+            created_by=user,
+        ),
+        generation_job_create(
+            brief=brief,
+            op="outpaint",
+            base_model=models["base"],
+            init=first,
+            prompt_text=prompt.text,
+            params={
+                **{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")},
+                "seed": 79,
+                "batch_size": 1,
+                "target_aspect": "16:9",
+            },
+            created_by=user,
+        ),
     ]
     jobs_wait(jobs=edits)
     summary = _summary(models, batches, edits)
@@ -121,11 +173,22 @@ def grid_stage(*, context: dict) -> dict:
 
     grid = GridJob.objects.filter(brief=context["brief"]).order_by("pk").first()
     if grid is None:
-        base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (").order_by("pk").first()
-        grid = grid_create(brief=context["brief"], base_model=base, prompt_text=context["prompt"].text,
-                           params={**DEMO_PARAMS, "seed": 1234}, created_by=context["user"],
-                           axes=[{"kind": "cfg", "values": [5, 9]},
-                                 {"kind": "sampler", "values": ["dpmpp_2m_karras", "euler_a", "ddim"]}])
+        base = (
+            ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (")
+            .order_by("pk")
+            .first()
+        )
+        grid = grid_create(
+            brief=context["brief"],
+            base_model=base,
+            prompt_text=context["prompt"].text,
+            params={**DEMO_PARAMS, "seed": 1234},
+            created_by=context["user"],
+            axes=[
+                {"kind": "cfg", "values": [5, 9]},
+                {"kind": "sampler", "values": ["dpmpp_2m_karras", "euler_a", "ddim"]},
+            ],
+        )
         jobs_wait(jobs=[cell.job for cell in grid.cells.select_related("job")])
     sheet = grid_sheet_make(grid=grid, created_by=context["user"])
     return {"grid": grid.pk, "cells": grid_progress(grid=grid)["versions"], "sheet": sheet.pk}
@@ -145,6 +208,7 @@ def _logo_png() -> ContentFile:
 
 def _ran(derivation: Derivation) -> Derivation:
     """Wait for one worker op; a failure stops the demo with its reason."""
+
     def check():
         derivation.refresh_from_db()
         if derivation.state in (Derivation.State.FAILED, Derivation.State.CANCELLED):
@@ -155,7 +219,9 @@ def _ran(derivation: Derivation) -> Derivation:
 
 
 def _earlier(brief, op: str, **used) -> Derivation | None:
-    return (Derivation.objects.filter(brief=brief, op=op, state=Derivation.State.SUCCEEDED, **used).order_by("pk").first())
+    return (
+        Derivation.objects.filter(brief=brief, op=op, state=Derivation.State.SUCCEEDED, **used).order_by("pk").first()
+    )
 
 
 def preparation_stage(*, context: dict) -> dict:
@@ -173,30 +239,59 @@ def preparation_stage(*, context: dict) -> dict:
 
     locked = _earlier(brief, Operation.TXT2IMG, used__role=Used.Role.GUIDE_IMAGE)
     if locked is None:
-        base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (").order_by("pk").first()
+        base = (
+            ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (")
+            .order_by("pk")
+            .first()
+        )
         job = generation_job_create(
-            brief=brief, op="txt2img", base_model=base, prompt_text=context["prompt"].text, created_by=user,
-            image_prompt=ImagePrompt(adapter=tiny(ModelWeights.Kind.IP_ADAPTER), encoder=tiny(ModelWeights.Kind.IMAGE_ENCODER),
-                                     colour_lock=True, references=tuple(context["references"][:2]), scale=0.6),
-            params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2})
+            brief=brief,
+            op="txt2img",
+            base_model=base,
+            prompt_text=context["prompt"].text,
+            created_by=user,
+            image_prompt=ImagePrompt(
+                adapter=tiny(ModelWeights.Kind.IP_ADAPTER),
+                encoder=tiny(ModelWeights.Kind.IMAGE_ENCODER),
+                colour_lock=True,
+                references=tuple(context["references"][:2]),
+                scale=0.6,
+            ),
+            params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2},
+        )
         jobs_wait(jobs=[job])
         locked = job.batches.get().derivation
     subject = locked.generated.order_by("index").first().version
     matte = _earlier(brief, Operation.MATTE, used__version=subject) or _ran(
-        matte_create(version=subject, matting=tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user))
+        matte_create(version=subject, matting=tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user)
+    )
     cutout, mask = matte.generated.get().version, matte.files.get()
     master = Version.objects.get(pk=context["generated_master"])
-    composite = _earlier(brief, Operation.COMPOSITE, used__blob=mask.blob) or _ran(finishing_create(
-        version=master, op=Operation.COMPOSITE, params={"blend": "normal"}, layers=[Layer(source=cutout, mask=mask)],
-        created_by=user))
+    composite = _earlier(brief, Operation.COMPOSITE, used__blob=mask.blob) or _ran(
+        finishing_create(
+            version=master,
+            op=Operation.COMPOSITE,
+            params={"blend": "normal"},
+            layers=[Layer(source=cutout, mask=mask)],
+            created_by=user,
+        )
+    )
     logo = Version.objects.filter(brief=brief, label="citrus_wave_logo.png").first() or version_import(
-        brief=brief, source=_logo_png(), note="The brand's logo, for the vector file", label="citrus_wave_logo.png",
-        created_by=user)
+        brief=brief,
+        source=_logo_png(),
+        note="The brand's logo, for the vector file",
+        label="citrus_wave_logo.png",
+        created_by=user,
+    )
     vector = _earlier(brief, Operation.VECTORISE, used__version=logo) or _ran(
-        vectorise_create(version=logo, options={"filter_speckle": 4, "colour_precision": 6}, created_by=user))
+        vectorise_create(version=logo, options={"filter_speckle": 4, "colour_precision": 6}, created_by=user)
+    )
     return {
         "colour_locked": [edge.version_id for edge in locked.generated.order_by("index")],
         "guide_sha256": locked.used.get(role=Used.Role.GUIDE_IMAGE).blob_id,
-        "cutout": cutout.pk, "mask": mask.pk, "composite": composite.generated.get().version_id,
-        "logo": logo.pk, "svg": vector.files.get().pk,
+        "cutout": cutout.pk,
+        "mask": mask.pk,
+        "composite": composite.generated.get().version_id,
+        "logo": logo.pk,
+        "svg": vector.files.get().pk,
     }

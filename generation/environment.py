@@ -28,15 +28,17 @@ def _static_fingerprint(device: str) -> dict:
             packages[name] = None
     fingerprint["packages"] = {**fingerprint["packages"], **packages}
     cuda = torch.cuda.is_available() and device.startswith("cuda")
-    fingerprint.update({
-        "device": device,
-        "device_name": torch.cuda.get_device_name(0) if cuda else "cpu",
-        "cuda": torch.version.cuda if cuda else None,
-        "cudnn": torch.backends.cudnn.version() if cuda else None,
-        "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager",
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "onednn_max_cpu_isa": _onednn_max_cpu_isa(),
-    })
+    fingerprint.update(
+        {
+            "device": device,
+            "device_name": torch.cuda.get_device_name(0) if cuda else "cpu",
+            "cuda": torch.version.cuda if cuda else None,
+            "cudnn": torch.backends.cudnn.version() if cuda else None,
+            "attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager",
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "onednn_max_cpu_isa": _onednn_max_cpu_isa(),
+        }
+    )
     return fingerprint
 
 
@@ -73,14 +75,16 @@ def environment_fingerprint(*, device: str, dtype: str) -> dict:
     import torch
 
     fingerprint = copy.deepcopy(_static_fingerprint(device))
-    fingerprint.update({
-        "dtype": dtype,
-        "threads": torch.get_num_threads(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cudnn_deterministic": torch.backends.cudnn.deterministic,
-        "cudnn_benchmark": torch.backends.cudnn.benchmark,
-        "noise_device": "cpu",
-    })
+    fingerprint.update(
+        {
+            "dtype": dtype,
+            "threads": torch.get_num_threads(),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "cudnn_deterministic": torch.backends.cudnn.deterministic,
+            "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "noise_device": "cpu",
+        }
+    )
     return fingerprint
 
 
@@ -100,7 +104,8 @@ _IGNORED = {"platform", "cpu_count", "packages.seed", "packages.Django"}
 
 
 def environment_digest(fingerprint: dict) -> str:
-    """sha256 of the fields that decide the pixels; the thread count is left out, as `reproduce` pins the recorded one."""
+    """sha256 of the fields that decide the pixels; the thread count is left out,
+    as `reproduce` pins the recorded one."""
     import hashlib
     import json
 
@@ -113,5 +118,6 @@ def fingerprint_diff(*, recorded: dict, current: dict) -> list[dict]:
     a, b = _flatten(recorded), _flatten(current)
     return [
         {"field": key, "recorded": a.get(key), "current": b.get(key)}
-        for key in sorted(set(a) | set(b)) if key not in _IGNORED and a.get(key) != b.get(key)
+        for key in sorted(set(a) | set(b))
+        if key not in _IGNORED and a.get(key) != b.get(key)
     ]

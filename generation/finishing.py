@@ -21,8 +21,17 @@ from assets.services.runs import RunScope
 from generation import finishing_ops
 from generation.vectorise import VECTORISE_OPTIONS, svg_trace
 
-FINISHING_OPS = (Operation.UPSCALE, Operation.GRADE, Operation.LUT, Operation.SHARPEN, Operation.DENOISE,
-                 Operation.TEXT_OVERLAY, Operation.COMPOSITE, Operation.ICC, Operation.MATTE)
+FINISHING_OPS = (
+    Operation.UPSCALE,
+    Operation.GRADE,
+    Operation.LUT,
+    Operation.SHARPEN,
+    Operation.DENOISE,
+    Operation.TEXT_OVERLAY,
+    Operation.COMPOSITE,
+    Operation.ICC,
+    Operation.MATTE,
+)
 # Operations whose one output is a file that is not an image version (assets.DerivedFile).
 FILE_OPS = (Operation.MASK_REFINE, Operation.VECTORISE)
 
@@ -48,7 +57,9 @@ def finishing_png(*, image: Image.Image, derivation: Derivation, icc: bytes | No
     return buffer.getvalue()
 
 
-def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Callable[[Used], Image.Image]) -> tuple[Image.Image, bytes]:
+def finishing_render(
+    *, derivation: Derivation, inputs: list[Used], image_of: Callable[[Used], Image.Image]
+) -> tuple[Image.Image, bytes]:
     """Apply the derivation's operation to its parent image; returns the image and its PNG bytes."""
     params = derivation.params
     by_role: dict[str, list[Used]] = {}
@@ -65,19 +76,33 @@ def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Ca
         weights = by_role[Used.Role.UPSCALER][0].model_weights
         result = upscale_image(source, weights=weights, tile=params["tile"], overlap=params["tile_overlap"])
     elif op == Operation.GRADE:
-        result = finishing_ops.grade(source, exposure=params["exposure"], contrast=params["contrast"],
-                               saturation=params["saturation"], temperature=params["temperature"])
+        result = finishing_ops.grade(
+            source,
+            exposure=params["exposure"],
+            contrast=params["contrast"],
+            saturation=params["saturation"],
+            temperature=params["temperature"],
+        )
     elif op == Operation.LUT:
         lut = finishing_ops.cube_parse(_blob_bytes(by_role[Used.Role.LUT][0]))
         result = finishing_ops.cube_apply(source, lut, strength=params.get("strength", 1.0))
     elif op == Operation.SHARPEN:
-        result = finishing_ops.sharpen(source, radius=params["radius"], percent=params["percent"], threshold=params["threshold"])
+        result = finishing_ops.sharpen(
+            source, radius=params["radius"], percent=params["percent"], threshold=params["threshold"]
+        )
     elif op == Operation.DENOISE:
         result = finishing_ops.denoise(source, strength=params["strength"])
     elif op == Operation.TEXT_OVERLAY:
         font = _blob_bytes(by_role[Used.Role.FONT][0]) if by_role.get(Used.Role.FONT) else None
-        result = finishing_ops.text_overlay(source, text=params["text"], font_data=font, size=params["size"], colour=params["colour"],
-                                      position=params["position"], safe_area=params.get("safe_area", 0.1))
+        result = finishing_ops.text_overlay(
+            source,
+            text=params["text"],
+            font_data=font,
+            size=params["size"],
+            colour=params["colour"],
+            position=params["position"],
+            safe_area=params.get("safe_area", 0.1),
+        )
     elif op == Operation.COMPOSITE:
         masks = {edge.position: _blob_image(edge) for edge in by_role.get(Used.Role.MASK, [])}
         layers = [(image_of(edge), masks.get(edge.position)) for edge in by_role.get(Used.Role.LAYER, [])]
@@ -88,8 +113,12 @@ def finishing_render(*, derivation: Derivation, inputs: list[Used], image_of: Ca
         mask = mask_predict(source, weights=by_role[Used.Role.MATTING][0].model_weights, family=params["model_family"])
         result = cutout(source, mask_refine(mask, grow=params["grow"], feather=params["feather"]))
     elif op == Operation.ICC:
-        result, icc = finishing_ops.icc_convert(source, profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
-                                          intent=params["intent"], proof=params.get("proof", False))
+        result, icc = finishing_ops.icc_convert(
+            source,
+            profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
+            intent=params["intent"],
+            proof=params.get("proof", False),
+        )
     else:
         raise ApplicationError(f"{op} is not a finishing operation")
     return result, finishing_png(image=result, derivation=derivation, icc=icc)
@@ -104,16 +133,29 @@ def file_render(*, derivation: Derivation, inputs: list[Used]) -> OutputFile:
 
         mask_file = DerivedFile.objects.get(pk=params["mask_id"])
         refined = mask_refine(_blob_image(by_role[Used.Role.MASK]), grow=params["grow"], feather=params["feather"])
-        return OutputFile(kind=DerivedFile.Kind.MASK, data=mask_png(refined), media_type="image/png", width=refined.width,
-                          height=refined.height, source_id=mask_file.source_id, refined_from_id=mask_file.pk)
+        return OutputFile(
+            kind=DerivedFile.Kind.MASK,
+            data=mask_png(refined),
+            media_type="image/png",
+            width=refined.width,
+            height=refined.height,
+            source_id=mask_file.source_id,
+            refined_from_id=mask_file.pk,
+        )
     if derivation.op == Operation.VECTORISE:
         parent = by_role[Used.Role.PARENT]
         # The version's own bytes, alpha included: a cut-out's transparent background stays empty in the SVG.
         with blob_open(blob=parent.version.blob) as handle, Image.open(handle) as image:
             image.load()
         svg = svg_trace(image, **{key: value for key, value in params.items() if key in VECTORISE_OPTIONS})
-        return OutputFile(kind=DerivedFile.Kind.SVG, data=svg, media_type="image/svg+xml", width=image.width,
-                          height=image.height, source_id=parent.version_id)
+        return OutputFile(
+            kind=DerivedFile.Kind.SVG,
+            data=svg,
+            media_type="image/svg+xml",
+            width=image.width,
+            height=image.height,
+            source_id=parent.version_id,
+        )
     raise ApplicationError(f"{derivation.op} makes no file")
 
 
@@ -145,13 +187,22 @@ def _finish(derivation: Derivation, scope: RunScope):
     started = time.perf_counter()
     image, png = finishing_render(derivation=derivation, inputs=inputs, image_of=stored_image)
     elapsed = time.perf_counter() - started
-    output = OutputImage(index=0, seed=parent.seed if parent is not None else None, data=png, width=image.width,
-                         height=image.height)
+    output = OutputImage(
+        index=0, seed=parent.seed if parent is not None else None, data=png, width=image.width, height=image.height
+    )
     gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == Operation.UPSCALE else 0.0
     files = []
     if derivation.op == Operation.MATTE:
         # The mask is the cut-out's alpha, kept as an entity of its own to serve inpaint and composite layers.
         alpha = image.getchannel("A")
-        files.append(OutputFile(kind=DerivedFile.Kind.MASK, data=mask_png(alpha), media_type="image/png",
-                                width=alpha.width, height=alpha.height, source_id=parent.pk))
+        files.append(
+            OutputFile(
+                kind=DerivedFile.Kind.MASK,
+                data=mask_png(alpha),
+                media_type="image/png",
+                width=alpha.width,
+                height=alpha.height,
+                source_id=parent.pk,
+            )
+        )
     return [output], environment, gpu_seconds, files

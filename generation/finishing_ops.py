@@ -1,4 +1,5 @@
-"""Pixel operations of finishing: LUTs, grade, sharpen, denoise, text, composite, ICC (renditions reuse the text helpers).
+"""Pixel operations of finishing: LUTs, grade, sharpen, denoise, text, composite, ICC
+(renditions reuse the text helpers).
 
 Pillow and numpy only; every function is deterministic so a recorded derivation re-runs to the same bytes.
 """
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageFont
 
-from assets.errors import ApplicationError
 from assets.colour import hex_rgb, lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+from assets.errors import ApplicationError
 from assets.images import label_font
 
 MAX_CUBE_BYTES = 16 * 1024 * 1024
@@ -30,11 +31,15 @@ class CubeLut:
 def cube_parse(data: bytes) -> CubeLut:
     """Read an Adobe/Resolve `.cube` 3D LUT; anything malformed is refused with the line it is on."""
     if len(data) > MAX_CUBE_BYTES:
-        raise ApplicationError(f"the LUT file is {len(data)} bytes; at most {MAX_CUBE_BYTES}", extra={"code": "lut_too_large"})
+        raise ApplicationError(
+            f"the LUT file is {len(data)} bytes; at most {MAX_CUBE_BYTES}", extra={"code": "lut_too_large"}
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApplicationError("the LUT file is not text (a .cube file is UTF-8 or ASCII)", extra={"code": "lut_invalid"}) from exc
+        raise ApplicationError(
+            "the LUT file is not text (a .cube file is UTF-8 or ASCII)", extra={"code": "lut_invalid"}
+        ) from exc
     size, title, rows = None, "", []
     domain = ([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -48,8 +53,10 @@ def cube_parse(data: bytes) -> CubeLut:
             elif keyword == "LUT_3D_SIZE":
                 size = int(line.split()[1])
             elif keyword == "LUT_1D_SIZE":
-                raise ApplicationError(f"line {number}: 1D LUTs are not supported; give a 3D .cube (LUT_3D_SIZE)",
-                                       extra={"code": "lut_invalid", "line": number})
+                raise ApplicationError(
+                    f"line {number}: 1D LUTs are not supported; give a 3D .cube (LUT_3D_SIZE)",
+                    extra={"code": "lut_invalid", "line": number},
+                )
             elif keyword in ("DOMAIN_MIN", "DOMAIN_MAX"):
                 values = [float(v) for v in line.split()[1:]]
                 if len(values) != 3:
@@ -63,17 +70,22 @@ def cube_parse(data: bytes) -> CubeLut:
                     raise ValueError
                 rows.append(values)
         except (ValueError, IndexError) as exc:
-            raise ApplicationError(f"line {number} of the LUT is not valid: {raw[:80]!r}", extra={"code": "lut_invalid", "line": number}) from exc
+            raise ApplicationError(
+                f"line {number} of the LUT is not valid: {raw[:80]!r}", extra={"code": "lut_invalid", "line": number}
+            ) from exc
     if size is None:
         raise ApplicationError("the LUT has no LUT_3D_SIZE line", extra={"code": "lut_invalid"})
     if size not in CUBE_SIZES:
         raise ApplicationError(f"LUT_3D_SIZE {size} is out of range (2 to 65)", extra={"code": "lut_invalid"})
     if domain != ([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]):
-        raise ApplicationError("only LUTs over the domain 0..1 are supported (DOMAIN_MIN 0 0 0, DOMAIN_MAX 1 1 1)",
-                               extra={"code": "lut_invalid"})
-    if len(rows) != size ** 3:
-        raise ApplicationError(f"LUT_3D_SIZE {size} needs {size ** 3} rows; the file has {len(rows)}",
-                               extra={"code": "lut_invalid"})
+        raise ApplicationError(
+            "only LUTs over the domain 0..1 are supported (DOMAIN_MIN 0 0 0, DOMAIN_MAX 1 1 1)",
+            extra={"code": "lut_invalid"},
+        )
+    if len(rows) != size**3:
+        raise ApplicationError(
+            f"LUT_3D_SIZE {size} needs {size**3} rows; the file has {len(rows)}", extra={"code": "lut_invalid"}
+        )
     return CubeLut(title=title, size=size, table=np.asarray(rows, dtype=np.float64))
 
 
@@ -83,7 +95,9 @@ def cube_apply(image: Image.Image, lut: CubeLut, *, strength: float = 1.0) -> Im
     return graded if strength >= 1.0 else Image.blend(image.convert("RGB"), graded, strength)
 
 
-def palette_cube(*, palette: list[str], size: int = 17, pull: float = 0.6, reach: float = 35.0, title: str = "") -> bytes:
+def palette_cube(
+    *, palette: list[str], size: int = 17, pull: float = 0.6, reach: float = 35.0, title: str = ""
+) -> bytes:
     """A `.cube` that pulls hue and chroma of nearby colours toward the nearest brand colour; lightness mostly kept.
 
     A colour's pull fades with its ΔE (CIE76) from that brand colour (Gaussian, `reach`), so greys and far
@@ -98,21 +112,27 @@ def palette_cube(*, palette: list[str], size: int = 17, pull: float = 0.6, reach
     brand = srgb_to_lab(np.array([hex_rgb(colour) for colour in palette]) / 255.0)
     distances = np.linalg.norm(lab[:, None, :] - brand[None, :, :], axis=-1)
     nearest = brand[np.argmin(distances, axis=1)]
-    weight = pull * np.exp(-(distances.min(axis=1) / reach) ** 2)
+    weight = pull * np.exp(-((distances.min(axis=1) / reach) ** 2))
     moved = lab.copy()
     moved[:, 1:] += (nearest[:, 1:] - lab[:, 1:]) * weight[:, None]
     moved[:, 0] += (nearest[:, 0] - lab[:, 0]) * weight * 0.25
     snapped = np.clip(lab_to_srgb(moved), 0.0, 1.0)
-    lines = [f'TITLE "{title or "Seed palette snap " + " ".join(palette)}"', f"LUT_3D_SIZE {size}",
-             "DOMAIN_MIN 0.0 0.0 0.0", "DOMAIN_MAX 1.0 1.0 1.0"]
+    lines = [
+        f'TITLE "{title or "Seed palette snap " + " ".join(palette)}"',
+        f"LUT_3D_SIZE {size}",
+        "DOMAIN_MIN 0.0 0.0 0.0",
+        "DOMAIN_MAX 1.0 1.0 1.0",
+    ]
     lines += [f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in snapped]
     return ("\n".join(lines) + "\n").encode()
 
 
-def grade(image: Image.Image, *, exposure: float, contrast: float, saturation: float, temperature: float) -> Image.Image:
+def grade(
+    image: Image.Image, *, exposure: float, contrast: float, saturation: float, temperature: float
+) -> Image.Image:
     """Exposure in stops and temperature (warm > 0) in linear light; contrast and saturation in sRGB."""
     pixels = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
-    linear = srgb_to_linear(pixels) * (2.0 ** exposure)
+    linear = srgb_to_linear(pixels) * (2.0**exposure)
     linear *= np.array([1 + temperature / 200, 1.0, 1 - temperature / 200])
     encoded = linear_to_srgb(linear)
     encoded = (encoded - 0.5) * contrast + 0.5
@@ -138,7 +158,9 @@ def font_load(font_data: bytes | None, size: int):
     try:
         return ImageFont.truetype(io.BytesIO(font_data), size)
     except OSError as exc:
-        raise ApplicationError("the font file could not be read (TrueType or OpenType expected)", extra={"code": "font_invalid"}) from exc
+        raise ApplicationError(
+            "the font file could not be read (TrueType or OpenType expected)", extra={"code": "font_invalid"}
+        ) from exc
 
 
 def wrap_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
@@ -156,8 +178,16 @@ def wrap_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
     return "\n".join(lines)
 
 
-def text_overlay(image: Image.Image, *, text: str, font_data: bytes | None, size: int, colour: str, position: str,
-                 safe_area: float = 0.1) -> Image.Image:
+def text_overlay(
+    image: Image.Image,
+    *,
+    text: str,
+    font_data: bytes | None,
+    size: int,
+    colour: str,
+    position: str,
+    safe_area: float = 0.1,
+) -> Image.Image:
     """Text inside the safe area (a margin kept clear of platform UI), wrapped, and shrunk until it fits."""
     result = image.convert("RGB")
     draw = ImageDraw.Draw(result)
@@ -172,7 +202,9 @@ def text_overlay(image: Image.Image, *, text: str, font_data: bytes | None, size
         size = max(4, int(size * 0.9))
     text_w, text_h = right - left, bottom - top
     x = margin_x + (box_w - text_w) / 2 - left
-    y = {"top": margin_y, "center": margin_y + (box_h - text_h) / 2, "bottom": margin_y + box_h - text_h}[position] - top
+    y = {"top": margin_y, "center": margin_y + (box_h - text_h) / 2, "bottom": margin_y + box_h - text_h}[
+        position
+    ] - top
     draw.multiline_text((x, y), wrapped, font=font, fill=hex_rgb(colour), align="center")
     return result
 
@@ -184,20 +216,29 @@ BLENDS = {
 }
 
 
-def composite(base: Image.Image, layers: list[tuple[Image.Image, Image.Image | None]], *, blend: str = "normal") -> Image.Image:
+def composite(
+    base: Image.Image, layers: list[tuple[Image.Image, Image.Image | None]], *, blend: str = "normal"
+) -> Image.Image:
     """Each layer is fitted to the base, blended, and applied through its mask (white = layer)."""
     result = base.convert("RGB")
     for layer, mask in layers:
         fitted = layer.convert("RGB").resize(result.size, Image.Resampling.LANCZOS)
         blended = BLENDS[blend](result, fitted)
-        alpha = (mask.convert("L").resize(result.size, Image.Resampling.BILINEAR) if mask is not None
-                 else Image.new("L", result.size, 255))
+        alpha = (
+            mask.convert("L").resize(result.size, Image.Resampling.BILINEAR)
+            if mask is not None
+            else Image.new("L", result.size, 255)
+        )
         result = Image.composite(blended, result, alpha)
     return result
 
 
-_INTENTS = {"perceptual": ImageCms.Intent.PERCEPTUAL, "relative": ImageCms.Intent.RELATIVE_COLORIMETRIC,
-            "saturation": ImageCms.Intent.SATURATION, "absolute": ImageCms.Intent.ABSOLUTE_COLORIMETRIC}
+_INTENTS = {
+    "perceptual": ImageCms.Intent.PERCEPTUAL,
+    "relative": ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    "saturation": ImageCms.Intent.SATURATION,
+    "absolute": ImageCms.Intent.ABSOLUTE_COLORIMETRIC,
+}
 
 
 def icc_profile_read(data: bytes) -> ImageCms.ImageCmsProfile:
@@ -211,8 +252,11 @@ def print_profile_check(data: bytes) -> None:
     """A profile a print file can be converted through: an ICC output profile in CMYK."""
     profile = icc_profile_read(data).profile
     if profile.xcolor_space.strip() != "CMYK" or profile.device_class != "prtr":
-        raise ApplicationError(f"the print profile must be a CMYK output (printer) profile; this one is "
-                               f"{profile.xcolor_space.strip()}, class {profile.device_class}", extra={"code": "icc_not_cmyk"})
+        raise ApplicationError(
+            f"the print profile must be a CMYK output (printer) profile; this one is "
+            f"{profile.xcolor_space.strip()}, class {profile.device_class}",
+            extra={"code": "icc_not_cmyk"},
+        )
 
 
 def cmyk_convert(image: Image.Image, *, profile_data: bytes, intent: str) -> Image.Image:
@@ -220,14 +264,22 @@ def cmyk_convert(image: Image.Image, *, profile_data: bytes, intent: str) -> Ima
     compensation on, as print workflows use it)."""
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
     try:
-        transform = ImageCms.buildTransform(srgb, icc_profile_read(profile_data), "RGB", "CMYK", renderingIntent=_INTENTS[intent],
-                                            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        transform = ImageCms.buildTransform(
+            srgb,
+            icc_profile_read(profile_data),
+            "RGB",
+            "CMYK",
+            renderingIntent=_INTENTS[intent],
+            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
+        )
         return ImageCms.applyTransform(image.convert("RGB"), transform)
     except ImageCms.PyCMSError as exc:
         raise ApplicationError(f"the CMYK conversion failed: {exc}", extra={"code": "icc_invalid"}) from exc
 
 
-def icc_convert(image: Image.Image, *, profile_data: bytes, intent: str, proof: bool) -> tuple[Image.Image, bytes | None]:
+def icc_convert(
+    image: Image.Image, *, profile_data: bytes, intent: str, proof: bool
+) -> tuple[Image.Image, bytes | None]:
     """A print proof (sRGB pixels showing how the profile's device renders them) or a conversion to an RGB profile.
 
     Returns the pixels and the ICC profile to embed with them (None for sRGB).
@@ -238,13 +290,22 @@ def icc_convert(image: Image.Image, *, profile_data: bytes, intent: str, proof: 
     rgb = image.convert("RGB")
     try:
         if proof:
-            transform = ImageCms.buildProofTransform(srgb, srgb, target, "RGB", "RGB", renderingIntent=_INTENTS[intent],
-                                                     proofRenderingIntent=_INTENTS[intent],
-                                                     flags=ImageCms.Flags.SOFTPROOFING)
+            transform = ImageCms.buildProofTransform(
+                srgb,
+                srgb,
+                target,
+                "RGB",
+                "RGB",
+                renderingIntent=_INTENTS[intent],
+                proofRenderingIntent=_INTENTS[intent],
+                flags=ImageCms.Flags.SOFTPROOFING,
+            )
             return ImageCms.applyTransform(rgb, transform), None
         if colour_space != "RGB":
-            raise ApplicationError(f"the profile is {colour_space}: masters stay RGB, so use it for a print proof (proof=true)",
-                                   extra={"code": "icc_not_rgb"})
+            raise ApplicationError(
+                f"the profile is {colour_space}: masters stay RGB, so use it for a print proof (proof=true)",
+                extra={"code": "icc_not_rgb"},
+            )
         converted = ImageCms.profileToProfile(rgb, srgb, target, renderingIntent=_INTENTS[intent], outputMode="RGB")
         return converted, target.tobytes()
     except ImageCms.PyCMSError as exc:

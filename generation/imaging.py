@@ -25,10 +25,14 @@ def palette_guide(*, palette: list[str], aspect: str, long_side: int = 512) -> b
     from assets.colour import hex_rgb
 
     if not palette:
-        raise ApplicationError("the brief has no palette: add its brand colours before asking for a colour lock",
-                               extra={"code": "palette_empty"})
+        raise ApplicationError(
+            "the brief has no palette: add its brand colours before asking for a colour lock",
+            extra={"code": "palette_empty"},
+        )
     aw, ah = _aspect(aspect)
-    width, height = (long_side, max(1, round(long_side * ah / aw))) if aw >= ah else (max(1, round(long_side * aw / ah)), long_side)
+    width, height = (
+        (long_side, max(1, round(long_side * ah / aw))) if aw >= ah else (max(1, round(long_side * aw / ah)), long_side)
+    )
     guide = Image.new("RGB", (width, height))
     across = width if width >= height else height
     for position, colour in enumerate(palette):
@@ -100,8 +104,8 @@ def canny_edges(*, image: Image.Image, low: float = 0.1, high: float = 0.25) -> 
     rows, cols = magnitude.shape
     keep = np.zeros_like(magnitude, dtype=bool)
     for code, (dy, dx) in offsets.items():
-        ahead = padded[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
-        behind = padded[1 - dy:1 - dy + rows, 1 - dx:1 - dx + cols]
+        ahead = padded[1 + dy : 1 + dy + rows, 1 + dx : 1 + dx + cols]
+        behind = padded[1 - dy : 1 - dy + rows, 1 - dx : 1 - dx + cols]
         keep |= (direction == code) & (magnitude >= ahead) & (magnitude >= behind)
     thin = np.where(keep, magnitude, 0.0)
     strong, weak = thin >= high, thin >= low
@@ -118,5 +122,3 @@ def png_bytes(*, image: Image.Image, infotext: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
-
-

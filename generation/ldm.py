@@ -6,8 +6,14 @@ Worker-only: works on torch tensors.
 
 from __future__ import annotations
 
-_RESNET = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"), ("conv2", "out_layers.3"),
-           ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection")]
+_RESNET = [
+    ("norm1", "in_layers.0"),
+    ("conv1", "in_layers.2"),
+    ("norm2", "out_layers.0"),
+    ("conv2", "out_layers.3"),
+    ("time_emb_proj", "emb_layers.1"),
+    ("conv_shortcut", "skip_connection"),
+]
 _VAE_RESNET = [("conv_shortcut", "nin_shortcut")]
 _VAE_ATTENTION = [("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out")]
 
@@ -15,7 +21,7 @@ _VAE_ATTENTION = [("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v",
 def _rename_inner(rest: str, pairs) -> str:
     for new, old in pairs:
         if rest == new or rest.startswith(new + "."):
-            return old + rest[len(new):]
+            return old + rest[len(new) :]
     return rest
 
 
@@ -23,11 +29,16 @@ def _unet_key(key: str, config) -> str:
     per_level = config.layers_per_block
     has_attention = [block.startswith("CrossAttn") for block in config.up_block_types]
     parts = key.split(".")
-    simple = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2", "conv_in": "input_blocks.0.0",
-              "conv_norm_out": "out.0", "conv_out": "out.2"}
+    simple = {
+        "time_embedding.linear_1": "time_embed.0",
+        "time_embedding.linear_2": "time_embed.2",
+        "conv_in": "input_blocks.0.0",
+        "conv_norm_out": "out.0",
+        "conv_out": "out.2",
+    }
     for new, old in simple.items():
         if key.startswith(new + "."):
-            return old + key[len(new):]
+            return old + key[len(new) :]
     if parts[0] == "down_blocks":
         level, kind = int(parts[1]), parts[2]
         if kind == "downsamplers":
@@ -39,14 +50,21 @@ def _unet_key(key: str, config) -> str:
     if parts[0] == "up_blocks":
         level, kind = int(parts[1]), parts[2]
         if kind == "upsamplers":
-            return f"output_blocks.{(per_level + 1) * level + per_level}.{2 if has_attention[level] else 1}." + ".".join(parts[4:])
+            return (
+                f"output_blocks.{(per_level + 1) * level + per_level}.{2 if has_attention[level] else 1}."
+                + ".".join(parts[4:])
+            )
         index = int(parts[3])
         block = f"output_blocks.{(per_level + 1) * level + index}"
         rest = ".".join(parts[4:])
         return f"{block}.0.{_rename_inner(rest, _RESNET)}" if kind == "resnets" else f"{block}.1.{rest}"
     if parts[0] == "mid_block":
         kind, index, rest = parts[1], int(parts[2]), ".".join(parts[3:])
-        return f"middle_block.{2 * index}.{_rename_inner(rest, _RESNET)}" if kind == "resnets" else f"middle_block.1.{rest}"
+        return (
+            f"middle_block.{2 * index}.{_rename_inner(rest, _RESNET)}"
+            if kind == "resnets"
+            else f"middle_block.1.{rest}"
+        )
     raise ValueError(f"no original-layout name for UNet weight {key}")
 
 
@@ -62,19 +80,27 @@ def _vae_key(key: str, levels: int) -> tuple[str, bool]:
         kind, index, rest = parts[2], int(parts[3]), ".".join(parts[4:])
         if kind == "resnets":
             return f"{coder}.mid.block_{index + 1}.{_rename_inner(rest, _VAE_RESNET)}", False
-        return f"{coder}.mid.attn_1.{_rename_inner(rest, _VAE_ATTENTION)}", rest.split(".")[0] in ("to_q", "to_k", "to_v", "to_out")
+        return f"{coder}.mid.attn_1.{_rename_inner(rest, _VAE_ATTENTION)}", rest.split(".")[0] in (
+            "to_q",
+            "to_k",
+            "to_v",
+            "to_out",
+        )
     if parts[1] in ("down_blocks", "up_blocks"):
         level = int(parts[2]) if coder == "encoder" else levels - 1 - int(parts[2])
         group = "down" if coder == "encoder" else "up"
         if parts[3] in ("downsamplers", "upsamplers"):
-            return f"{coder}.{group}.{level}.{'downsample' if group == 'down' else 'upsample'}." + ".".join(parts[5:]), False
+            return f"{coder}.{group}.{level}.{'downsample' if group == 'down' else 'upsample'}." + ".".join(
+                parts[5:]
+            ), False
         index, rest = int(parts[4]), ".".join(parts[5:])
         return f"{coder}.{group}.{level}.block.{index}.{_rename_inner(rest, _VAE_RESNET)}", False
     return key, False
 
 
 def _clip_items(text_encoder):
-    """CLIP weights as (name under text_model./text_projection., tensor); newer transformers drop the text_model level."""
+    """CLIP weights as (name under text_model./text_projection., tensor);
+    newer transformers drop the text_model level."""
     for key, tensor in text_encoder.state_dict().items():
         yield (key if key.startswith(("text_model.", "text_projection.")) else f"text_model.{key}"), tensor
 
@@ -83,11 +109,20 @@ def _open_clip_state(text_encoder, prefix: str) -> dict:
     """SDXL's second text encoder in OpenCLIP's layout: fused q/k/v, resblocks, a transposed projection."""
     import torch
 
-    renames = [("text_model.encoder.layers.", "transformer.resblocks."), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
-               (".mlp.fc1.", ".mlp.c_fc."), (".mlp.fc2.", ".mlp.c_proj."), (".self_attn.", ".attn.")]
-    fixed = {"text_model.embeddings.position_embedding.weight": "positional_embedding",
-             "text_model.embeddings.token_embedding.weight": "token_embedding.weight",
-             "text_model.final_layer_norm.weight": "ln_final.weight", "text_model.final_layer_norm.bias": "ln_final.bias"}
+    renames = [
+        ("text_model.encoder.layers.", "transformer.resblocks."),
+        ("layer_norm1", "ln_1"),
+        ("layer_norm2", "ln_2"),
+        (".mlp.fc1.", ".mlp.c_fc."),
+        (".mlp.fc2.", ".mlp.c_proj."),
+        (".self_attn.", ".attn."),
+    ]
+    fixed = {
+        "text_model.embeddings.position_embedding.weight": "positional_embedding",
+        "text_model.embeddings.token_embedding.weight": "token_embedding.weight",
+        "text_model.final_layer_norm.weight": "ln_final.weight",
+        "text_model.final_layer_norm.bias": "ln_final.bias",
+    }
     weights = dict(_clip_items(text_encoder))
     state, fused = {}, {}
     for key, tensor in weights.items():
@@ -107,7 +142,9 @@ def _open_clip_state(text_encoder, prefix: str) -> dict:
         name = layer.replace(".self_attn", ".attn")
         for new, old in renames[:1]:
             name = name.replace(new, old)
-        state[f"{prefix}{name}.in_proj_{kind}"] = torch.cat([parts["q_proj"], parts["k_proj"], parts["v_proj"]]).contiguous()
+        state[f"{prefix}{name}.in_proj_{kind}"] = torch.cat(
+            [parts["q_proj"], parts["k_proj"], parts["v_proj"]]
+        ).contiguous()
     return state
 
 
@@ -117,7 +154,9 @@ def ldm_state_dict(*, pipeline) -> dict:
     state = {}
     for key, tensor in pipeline.unet.state_dict().items():
         if key.startswith("add_embedding."):
-            name = key.replace("add_embedding.linear_1", "label_emb.0.0").replace("add_embedding.linear_2", "label_emb.0.2")
+            name = key.replace("add_embedding.linear_1", "label_emb.0.0").replace(
+                "add_embedding.linear_2", "label_emb.0.2"
+            )
         else:
             name = _unet_key(key, pipeline.unet.config)
         state[f"model.diffusion_model.{name}"] = tensor.contiguous()

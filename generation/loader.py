@@ -61,7 +61,8 @@ def _blob_local_path(sha256: str, *, weights: ModelWeights, relative: str | None
 def _missing(sha256: str, *, weights: ModelWeights, relative: str | None) -> ApplicationError:
     what = f"{weights.name} ({weights.get_kind_display()})" + (f", file {relative}" if relative else "")
     return ApplicationError(
-        f"model file missing from the store: sha256 {sha256} for {what}; register it again with manage.py register_model",
+        f"model file missing from the store: sha256 {sha256} for {what}; "
+        "register it again with manage.py register_model",
         extra={"code": "missing_weights", "sha256": sha256, "weights_sha256": weights.sha256},
     )
 
@@ -92,8 +93,11 @@ def _cache_fetch(sha256: str, *, storage, name: str, weights: ModelWeights, rela
                 out.write(chunk)
         if digest.hexdigest() != sha256:
             raise ApplicationError(
-                f"model file {sha256} of {weights.name} came from the blob store as bytes hashing to {digest.hexdigest()}: "
-                "the stored copy is damaged; register the model again", extra={"code": "damaged_weights", "sha256": sha256})
+                f"model file {sha256} of {weights.name} came from the blob store "
+                f"as bytes hashing to {digest.hexdigest()}: "
+                "the stored copy is damaged; register the model again",
+                extra={"code": "damaged_weights", "sha256": sha256},
+            )
         os.replace(temp, local)
     finally:
         Path(temp).unlink(missing_ok=True)
@@ -151,7 +155,9 @@ def _layout(*, weights: ModelWeights, files: dict[str, str], folder: str, since:
     removed or rewritten.
     """
     sources = {rel: _blob_local_path(sha, weights=weights, relative=rel, since=since) for rel, sha in files.items()}
-    where = hashlib.sha256(json.dumps({rel: str(path) for rel, path in sources.items()}, sort_keys=True).encode()).hexdigest()
+    where = hashlib.sha256(
+        json.dumps({rel: str(path) for rel, path in sources.items()}, sort_keys=True).encode()
+    ).hexdigest()
     target = Path(settings.SEED_MODEL_CACHE) / f"{folder}-{where[:12]}"
     if target.is_dir():
         return target
@@ -185,8 +191,10 @@ def _link_place(*, staging: Path, relative: str, weights: ModelWeights) -> Path:
     place = link.parent.resolve() / link.name
     if link.name in ("", ".", "..") or not place.parent.is_relative_to(folder):
         raise ApplicationError(
-            f"model {weights.name} ({weights.sha256[:12]}) names the file {relative[:120]!r}, which lies outside its folder: "
-            "refusing to load it", extra={"code": "unsafe_weights_file", "weights_sha256": weights.sha256})
+            f"model {weights.name} ({weights.sha256[:12]}) names the file {relative[:120]!r}, "
+            "which lies outside its folder: refusing to load it",
+            extra={"code": "unsafe_weights_file", "weights_sha256": weights.sha256},
+        )
     return place
 
 
@@ -198,8 +206,8 @@ def config_path(*, weights: ModelWeights) -> Path:
     path = Path(settings.SEED_MODEL_CONFIGS) / weights.architecture
     if not (path / "model_index.json").exists():
         raise ApplicationError(
-            f"no local diffusers config for the {weights.get_architecture_display()} checkpoint {weights.name}: register it "
-            f"with --config FOLDER, or put the architecture's config folder at {path}",
+            f"no local diffusers config for the {weights.get_architecture_display()} checkpoint {weights.name}: "
+            f"register it with --config FOLDER, or put the architecture's config folder at {path}",
             extra={"code": "missing_config", "architecture": weights.architecture},
         )
     return path
@@ -208,17 +216,31 @@ def config_path(*, weights: ModelWeights) -> Path:
 def _pipeline_class(architecture: str):
     import diffusers
 
-    return diffusers.StableDiffusionXLPipeline if architecture == ModelWeights.Architecture.SDXL else diffusers.StableDiffusionPipeline
+    return (
+        diffusers.StableDiffusionXLPipeline
+        if architecture == ModelWeights.Architecture.SDXL
+        else diffusers.StableDiffusionPipeline
+    )
 
 
 def model_bytes(model) -> int:
     """Parameter and buffer bytes of a torch module, or of every module a diffusers pipeline holds."""
     import torch
 
-    modules = [model] if isinstance(model, torch.nn.Module) else [
-        component for component in getattr(model, "components", {}).values() if isinstance(component, torch.nn.Module)]
-    return sum(tensor.numel() * tensor.element_size() for module in modules
-               for tensor in (*module.parameters(), *module.buffers()))
+    modules = (
+        [model]
+        if isinstance(model, torch.nn.Module)
+        else [
+            component
+            for component in getattr(model, "components", {}).values()
+            if isinstance(component, torch.nn.Module)
+        ]
+    )
+    return sum(
+        tensor.numel() * tensor.element_size()
+        for module in modules
+        for tensor in (*module.parameters(), *module.buffers())
+    )
 
 
 @dataclass
@@ -249,8 +271,9 @@ class PipelineCache:
         self.loads += 1
         self.entries[key] = (model, model_bytes(model))
         # The model just loaded is the newest entry, so evicting from the oldest end never drops it.
-        while len(self.entries) > 1 and (len(self.entries) > max(self.max_models, 1)
-                                         or (self.max_bytes and self.held_bytes > self.max_bytes)):
+        while len(self.entries) > 1 and (
+            len(self.entries) > max(self.max_models, 1) or (self.max_bytes and self.held_bytes > self.max_bytes)
+        ):
             del self.entries[next(iter(self.entries))]
             self.evictions += 1
         return model
@@ -295,7 +318,11 @@ class PipelineCache:
 
         def load():
             path = weights_path(weights=weights)
-            loader = diffusers.ControlNetModel.from_pretrained if path.is_dir() else diffusers.ControlNetModel.from_single_file
+            loader = (
+                diffusers.ControlNetModel.from_pretrained
+                if path.is_dir()
+                else diffusers.ControlNetModel.from_single_file
+            )
             return loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
 
         return self._get(("controlnet", weights.sha256), load)
@@ -308,11 +335,12 @@ class PipelineCache:
 
         def load():
             path = weights_path(weights=weights)
-            loader = diffusers.AutoencoderKL.from_pretrained if path.is_dir() else diffusers.AutoencoderKL.from_single_file
+            loader = (
+                diffusers.AutoencoderKL.from_pretrained if path.is_dir() else diffusers.AutoencoderKL.from_single_file
+            )
             return loader(str(path), dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
 
         return self._get(("vae", weights.sha256), load)
-
 
     def image_encoder(self, *, weights: ModelWeights):
         """The CLIP vision model an IP-Adapter reads its image prompts with (a transformers folder)."""
@@ -323,7 +351,9 @@ class PipelineCache:
 
         def load():
             return CLIPVisionModelWithProjection.from_pretrained(
-                str(weights_path(weights=weights)), dtype=self.placement.torch_dtype, local_files_only=True,
+                str(weights_path(weights=weights)),
+                dtype=self.placement.torch_dtype,
+                local_files_only=True,
             ).to(self.placement.device)
 
         return self._get(("image_encoder", weights.sha256), load)
@@ -345,8 +375,10 @@ def ip_adapter_state(*, weights: ModelWeights) -> dict:
     else:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or not state.get("image_proj") or not state.get("ip_adapter"):
-        raise ApplicationError(f"{weights.name} is not an IP-Adapter file (no image_proj and ip_adapter weights)",
-                               extra={"code": "not_ip_adapter"})
+        raise ApplicationError(
+            f"{weights.name} is not an IP-Adapter file (no image_proj and ip_adapter weights)",
+            extra={"code": "not_ip_adapter"},
+        )
     return state
 
 

@@ -43,8 +43,11 @@ def _session(sha256: str, path: str):
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    providers = [provider for provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                 if provider in onnxruntime.get_available_providers()]
+    providers = [
+        provider
+        for provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
+        if provider in onnxruntime.get_available_providers()
+    ]
     return onnxruntime.InferenceSession(path, sess_options=options, providers=providers)
 
 
@@ -64,8 +67,10 @@ def mask_predict(image: Image.Image, *, weights: ModelWeights, family: str) -> I
     try:
         output = session.run(None, {session.get_inputs()[0].name: tensor})[0]
     except Exception as exc:  # onnxruntime raises its own Fail / InvalidArgument types
-        raise ApplicationError(f"matting model {weights.name} could not run on a {spec.size} px {family} input: "
-                               f"{str(exc)[:300]}", extra={"code": "matting_failed"}) from exc
+        raise ApplicationError(
+            f"matting model {weights.name} could not run on a {spec.size} px {family} input: {str(exc)[:300]}",
+            extra={"code": "matting_failed"},
+        ) from exc
     prediction = np.asarray(output, dtype=np.float32).reshape(output.shape[-2:])
     if spec.logits:
         prediction = 1.0 / (1.0 + np.exp(-prediction))

@@ -14,13 +14,18 @@ class GenerationJob(models.Model):
 
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="generation_jobs")
     op = models.CharField(max_length=20)
-    template = models.ForeignKey("assets.PromptTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    template = models.ForeignKey(
+        "assets.PromptTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     values_grid = models.JSONField(default=dict, blank=True)
     request = models.JSONField(default=dict, blank=True, help_text="The request as given, for the record")
-    regenerated_from = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="regenerations")
+    regenerated_from = models.ForeignKey(
+        "assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="regenerations"
+    )
     derivations = models.ManyToManyField("assets.Derivation", through="JobBatch", related_name="jobs")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="brief__campaign__client", client_reads=LINEAGE)
@@ -59,8 +64,12 @@ class ReproductionRun(QueuedRun):
     threads = models.PositiveSmallIntegerField(null=True, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     result = models.JSONField(default=dict, blank=True)
-    recorded_version = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_version = models.ForeignKey(
+        "assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     run_kind = "reproduction"
@@ -83,7 +92,9 @@ class GridJob(models.Model):
     axes = models.JSONField(help_text="[{kind, label, values: [{value, label}]}], X first")
     request = models.JSONField(default=dict, blank=True, help_text="The shared recipe as given, for the record")
     sheet = models.ForeignKey("assets.Version", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="brief__campaign__client", client_reads=LINEAGE)

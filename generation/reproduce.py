@@ -22,8 +22,8 @@ from assets.models import Derivation, DerivedFile, Generated, Operation, Phase, 
 from assets.recipes import recipe_of
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
-from assets.services.runs import RunScope
 from assets.services.derivations import UsedInput, derivation_create
+from assets.services.runs import RunScope
 from generation.finishing import FILE_OPS, FINISHING_OPS, file_render, finishing_render, mask_png
 from generation.services.jobs import GENERATION_OPS
 
@@ -43,9 +43,13 @@ class Reproduction:
 
     def as_dict(self) -> dict:
         return {
-            "version_id": self.version.pk, "verdict": self.verdict, "recorded_sha256": self.version.blob_id,
-            "reproduced_sha256": self.sha256, "distance": round(self.distance, 6),
-            "fingerprint_diff": self.fingerprint_diff, "steps": self.steps,
+            "version_id": self.version.pk,
+            "verdict": self.verdict,
+            "recorded_sha256": self.version.blob_id,
+            "reproduced_sha256": self.sha256,
+            "distance": round(self.distance, 6),
+            "fingerprint_diff": self.fingerprint_diff,
+            "steps": self.steps,
         }
 
 
@@ -68,15 +72,17 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     import torch
 
     from generation.environment import environment_fingerprint, fingerprint_diff
-    from generation.loader import process_cache
     from generation.imaging import png_bytes
+    from generation.loader import process_cache
     from generation.runner import images_generate, infotext, stored_image
 
     order, graph = _chain(version)
     rerunnable = [d for d in order if d.op in GENERATION_OPS or d.op in FINISHING_OPS]
     if not rerunnable:
-        raise ApplicationError(f"version {version.pk} has no generation or finishing step in its lineage: there is nothing "
-                               "to re-run", extra={"code": "unrunnable"})
+        raise ApplicationError(
+            f"version {version.pk} has no generation or finishing step in its lineage: there is nothing to re-run",
+            extra={"code": "unrunnable"},
+        )
     previous_threads = torch.get_num_threads()
     try:
         cache = process_cache()
@@ -89,17 +95,26 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
 
         needed = _needed(version, order, graph)
         for derivation in order:
-            wanted = sorted((vid for vid in needed if graph.made_by[vid].derivation_id == derivation.pk),
-                            key=lambda vid: graph.made_by[vid].index)
+            wanted = sorted(
+                (vid for vid in needed if graph.made_by[vid].derivation_id == derivation.pk),
+                key=lambda vid: graph.made_by[vid].index,
+            )
             torch.set_num_threads(threads or derivation.environment.get("threads") or settings.SEED_TORCH_THREADS)
             current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
             if derivation.op not in GENERATION_OPS:
                 if derivation.op not in FINISHING_OPS or not wanted:
-                    steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": False,
-                                  "why": "an outside file or an operation this worker cannot re-run: recorded bytes used"})
+                    steps.append(
+                        {
+                            "derivation": derivation.pk,
+                            "op": derivation.op,
+                            "rerun": False,
+                            "why": "an outside file or an operation this worker cannot re-run: recorded bytes used",
+                        }
+                    )
                     continue
-                image, png = finishing_render(derivation=derivation, inputs=graph.inputs.get(derivation.pk, []),
-                                              image_of=image_of)
+                image, png = finishing_render(
+                    derivation=derivation, inputs=graph.inputs.get(derivation.pk, []), image_of=image_of
+                )
                 # Finishing runs in float32 on any device.
                 for item in fingerprint_diff(recorded=derivation.environment, current={**current, "dtype": "float32"}):
                     diff.setdefault(item["field"], item)
@@ -109,8 +124,10 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
                 steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
                 continue
             recipe = recipe_of(derivation=derivation)
-            images, _ = images_generate(recipe=recipe, indices=[graph.made_by[vid].index for vid in wanted], image_of=image_of, cache=cache)
-            for vid, (_, seed, image) in zip(wanted, images):
+            images, _ = images_generate(
+                recipe=recipe, indices=[graph.made_by[vid].index for vid in wanted], image_of=image_of, cache=cache
+            )
+            for vid, (_, seed, image) in zip(wanted, images, strict=True):
                 reproduced[vid] = image
                 if vid == version.pk:
                     final_png = png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed))
@@ -120,13 +137,21 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     finally:
         torch.set_num_threads(previous_threads)
     if final_png is None:
-        raise ApplicationError(f"version {version.pk} was not made by an operation the worker can re-run; only its inputs could be")
+        raise ApplicationError(
+            f"version {version.pk} was not made by an operation the worker can re-run; only its inputs could be"
+        )
     with Image.open(io.BytesIO(final_png)) as rerun:
         distance = float(hash_distance(perceptual_hash(rerun), perceptual_hash(_recorded_image(version))))
     sha = hashlib.sha256(final_png).hexdigest()
     verdict = rerun_verdict(identical=sha == version.blob_id, distance=distance)
-    return Reproduction(version=version, png=final_png, verdict=verdict, distance=distance,
-                        fingerprint_diff=list(diff.values()), steps=steps)
+    return Reproduction(
+        version=version,
+        png=final_png,
+        verdict=verdict,
+        distance=distance,
+        fingerprint_diff=list(diff.values()),
+        steps=steps,
+    )
 
 
 def file_reproduce(*, file: DerivedFile) -> dict:
@@ -137,8 +162,10 @@ def file_reproduce(*, file: DerivedFile) -> dict:
     """
     derivation = file.derivation
     if derivation is None:
-        raise ApplicationError(f"{file.get_kind_display().lower()} {file.pk} was uploaded: there is nothing to re-run",
-                               extra={"code": "unrunnable"})
+        raise ApplicationError(
+            f"{file.get_kind_display().lower()} {file.pk} was uploaded: there is nothing to re-run",
+            extra={"code": "unrunnable"},
+        )
     if derivation.op == Operation.MATTE:
         reproduction = version_reproduce(version=derivation.generated.get().version)
         with Image.open(io.BytesIO(reproduction.png)) as cut:
@@ -154,8 +181,10 @@ def file_reproduce(*, file: DerivedFile) -> dict:
         placement = placement_pick()
         with torch_threads_pinned(threads=derivation.environment.get("threads") or settings.SEED_TORCH_THREADS):
             data = file_render(derivation=derivation, inputs=inputs).data
-            diff = fingerprint_diff(recorded=derivation.environment,
-                                    current=environment_fingerprint(device=placement.device, dtype="float32"))
+            diff = fingerprint_diff(
+                recorded=derivation.environment,
+                current=environment_fingerprint(device=placement.device, dtype="float32"),
+            )
         steps = [{"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": []}]
     else:
         raise ApplicationError(f"{derivation.get_op_display()} is not an operation the worker can re-run")
@@ -165,9 +194,16 @@ def file_reproduce(*, file: DerivedFile) -> dict:
             distance = float(hash_distance(perceptual_hash(rerun), perceptual_hash(recorded.convert("L"))))
     else:
         distance = 0.0 if sha == file.blob_id else 64.0
-    return {"file_id": file.pk, "kind": file.kind, "verdict": rerun_verdict(identical=sha == file.blob_id, distance=distance),
-            "recorded_sha256": file.blob_id, "reproduced_sha256": sha, "distance": distance, "fingerprint_diff": diff,
-            "steps": steps}
+    return {
+        "file_id": file.pk,
+        "kind": file.kind,
+        "verdict": rerun_verdict(identical=sha == file.blob_id, distance=distance),
+        "recorded_sha256": file.blob_id,
+        "reproduced_sha256": sha,
+        "distance": distance,
+        "fingerprint_diff": diff,
+        "steps": steps,
+    }
 
 
 def _needed(version: Version, order: list[Derivation], graph: LineageGraph) -> set[int]:
@@ -192,15 +228,28 @@ def reproduction_record(*, reproduction: Reproduction, created_by=None, scope: R
         with transaction.atomic():
             blob = scope.blob_store(staged=staged, media_type="image/png")
             derivation = derivation_create(
-                brief=original.brief, op=Operation.REPRODUCE, phase=Phase.PRODUCTION,
-                params={"verdict": reproduction.verdict, "distance": round(reproduction.distance, 6),
-                        "fingerprint_diff": [item["field"] for item in reproduction.fingerprint_diff]},
-                inputs=[UsedInput(role=Used.Role.REPRODUCED, target=original)], state=Derivation.State.SUCCEEDED,
+                brief=original.brief,
+                op=Operation.REPRODUCE,
+                phase=Phase.PRODUCTION,
+                params={
+                    "verdict": reproduction.verdict,
+                    "distance": round(reproduction.distance, 6),
+                    "fingerprint_diff": [item["field"] for item in reproduction.fingerprint_diff],
+                },
+                inputs=[UsedInput(role=Used.Role.REPRODUCED, target=original)],
+                state=Derivation.State.SUCCEEDED,
                 created_by=created_by,
             )
             with Image.open(io.BytesIO(reproduction.png)) as image:
                 width, height = image.size
-            version = Version.objects.create(brief=original.brief, blob=blob, width=width, height=height, format="PNG",
-                                             seed=original.seed, label=f"reproduction of v{original.pk}")
+            version = Version.objects.create(
+                brief=original.brief,
+                blob=blob,
+                width=width,
+                height=height,
+                format="PNG",
+                seed=original.seed,
+                label=f"reproduction of v{original.pk}",
+            )
             Generated.objects.create(derivation=derivation, version=version, role=Generated.Role.REPRODUCTION)
     return version

@@ -46,7 +46,7 @@ def _blob_image(blob: Blob, mode: str) -> Image.Image:
 def infotext_value(value) -> str:
     """A value as A1111 writes it: quoted (JSON) when it holds one of its separators."""
     text = str(value)
-    return json.dumps(text) if any(mark in text for mark in (",", ":", "\"", "\n")) else text
+    return json.dumps(text) if any(mark in text for mark in (",", ":", '"', "\n")) else text
 
 
 def infotext(*, recipe: Recipe, seed: int) -> str:
@@ -58,24 +58,45 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
     """
     params = recipe.params
     sampler, schedule = A1111_NAMES[params["sampler"]]
-    pairs = [("Steps", params["steps"]), ("Sampler", sampler), ("Schedule type", schedule), ("CFG scale", f"{params['cfg']:g}"),
-             ("Seed", seed), ("Size", f"{params['width']}x{params['height']}"), ("Model hash", recipe.base.short_hash),
-             ("Model", recipe.base.name)]
+    pairs = [
+        ("Steps", params["steps"]),
+        ("Sampler", sampler),
+        ("Schedule type", schedule),
+        ("CFG scale", f"{params['cfg']:g}"),
+        ("Seed", seed),
+        ("Size", f"{params['width']}x{params['height']}"),
+        ("Model hash", recipe.base.short_hash),
+        ("Model", recipe.base.name),
+    ]
     if recipe.vae is not None:
         pairs += [("VAE hash", recipe.vae.short_hash), ("VAE", recipe.vae.name)]
     if "strength" in params:
         pairs.append(("Denoising strength", f"{params['strength']:g}"))
     if recipe.ip_adapter is not None:
         # As A1111's ControlNet extension writes an IP-Adapter unit.
-        pairs.append(("ControlNet 0", ", ".join([
-            "Module: ip-adapter_clip", f"Model: {recipe.ip_adapter.name} [{recipe.ip_adapter.sha256[:8]}]",
-            f"Weight: {params['ip_adapter_scale']:g}"])))
+        pairs.append(
+            (
+                "ControlNet 0",
+                ", ".join(
+                    [
+                        "Module: ip-adapter_clip",
+                        f"Model: {recipe.ip_adapter.name} [{recipe.ip_adapter.sha256[:8]}]",
+                        f"Weight: {params['ip_adapter_scale']:g}",
+                    ]
+                ),
+            )
+        )
     if "hires_scale" in params:
-        pairs += [("Hires upscale", f"{params['hires_scale']:g}"), ("Hires upscaler", params["hires_upscaler"].capitalize())]
+        pairs += [
+            ("Hires upscale", f"{params['hires_scale']:g}"),
+            ("Hires upscaler", params["hires_upscaler"].capitalize()),
+        ]
         if params["hires_steps"]:
             pairs.append(("Hires steps", params["hires_steps"]))
     if recipe.loras:
-        pairs.append(("Lora hashes", ", ".join(f"{weights.name}: {weights.sha256[:12]}" for weights, _ in recipe.loras)))
+        pairs.append(
+            ("Lora hashes", ", ".join(f"{weights.name}: {weights.sha256[:12]}" for weights, _ in recipe.loras))
+        )
     pairs += [("RNG", "CPU"), ("Version", f"seed-{SEED_VERSION}")]
     prompt = recipe.prompt.text + "".join(f" <lora:{weights.name}:{weight:g}>" for weights, weight in recipe.loras)
     lines = [prompt]
@@ -112,12 +133,18 @@ def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
         mask = _blob_image(recipe.mask, "L")
         init = image_of(recipe.init)
         if mask.size != init.size:
-            raise ApplicationError(f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}")
-        return {"image": init.resize(size, Image.Resampling.LANCZOS), "mask_image": mask.resize(size, Image.Resampling.NEAREST),
-                "strength": params["strength"]}
+            raise ApplicationError(
+                f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}"
+            )
+        return {
+            "image": init.resize(size, Image.Resampling.LANCZOS),
+            "mask_image": mask.resize(size, Image.Resampling.NEAREST),
+            "strength": params["strength"],
+        }
     if recipe.op == Operation.OUTPAINT:
-        canvas, mask = outpaint_prepare(image=image_of(recipe.init), width=size[0], height=size[1],
-                                        blur=params.get("mask_blur", 0))
+        canvas, mask = outpaint_prepare(
+            image=image_of(recipe.init), width=size[0], height=size[1], blur=params.get("mask_blur", 0)
+        )
         return {"image": canvas, "mask_image": mask, "strength": 1.0}
     if recipe.op == Operation.CONTROLNET:
         control = image_of(recipe.control).resize(size, Image.Resampling.LANCZOS)
@@ -129,8 +156,14 @@ def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
     return {}
 
 
-def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[Used], Image.Image],
-                    cache: PipelineCache, on_step: Callable[[int], bool] | None = None) -> tuple[list, float]:
+def images_generate(
+    *,
+    recipe: Recipe,
+    indices: list[int],
+    image_of: Callable[[Used], Image.Image],
+    cache: PipelineCache,
+    on_step: Callable[[int], bool] | None = None,
+) -> tuple[list, float]:
     """Generate the batch images at `indices`, each alone with its own generator and seed.
 
     Returns [(index, seed, image)] and GPU-seconds. LoRAs are peft adapters loaded for this run and
@@ -153,8 +186,12 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
             # Before the task's pipeline is made from the base, so it shares the adapter, encoder and processor.
             _ip_adapter_load(base, recipe, cache)
             image_prompted = True
-            extra["ip_adapter_image"] = [[image_of(item) if isinstance(item, Used) else _blob_image(item, "RGB")
-                                          for item in recipe.image_prompts]]
+            extra["ip_adapter_image"] = [
+                [
+                    image_of(item) if isinstance(item, Used) else _blob_image(item, "RGB")
+                    for item in recipe.image_prompts
+                ]
+            ]
         pipeline = _pipeline_for(recipe, cache, base)
         for position, (weights, _) in enumerate(recipe.loras):
             name = f"lora_{position}_{weights.sha256[:12]}"
@@ -193,18 +230,32 @@ def images_generate(*, recipe: Recipe, indices: list[int], image_of: Callable[[U
             started = time.perf_counter()
             first_output = "latent" if hires and params["hires_upscaler"] == "latent" else "pil"
             image = pipeline(
-                prompt=recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
-                num_inference_steps=params["steps"], guidance_scale=params["cfg"], width=params["width"],
-                height=params["height"], generator=generator, callback_on_step_end=step_end, output_type=first_output, **extra,
+                prompt=recipe.prompt.text,
+                negative_prompt=recipe.prompt.negative_text or None,
+                num_inference_steps=params["steps"],
+                guidance_scale=params["cfg"],
+                width=params["width"],
+                height=params["height"],
+                generator=generator,
+                callback_on_step_end=step_end,
+                output_type=first_output,
+                **extra,
             ).images[0]
             if hires and not interrupted:
-                second_pass.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
+                second_pass.scheduler = scheduler_build(
+                    name=params["sampler"], base_config=base.scheduler.config, seed=seed
+                )
                 image = second_pass(
-                    prompt=recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
+                    prompt=recipe.prompt.text,
+                    negative_prompt=recipe.prompt.negative_text or None,
                     ip_adapter_image=extra.get("ip_adapter_image"),
-                    image=_hires_upscaled(image, params, latent_factor=pipeline.vae_scale_factor), strength=params["strength"],
-                    num_inference_steps=params["hires_steps"] or params["steps"], guidance_scale=params["cfg"],
-                    generator=generator, callback_on_step_end=step_end, output_type="pil",
+                    image=_hires_upscaled(image, params, latent_factor=pipeline.vae_scale_factor),
+                    strength=params["strength"],
+                    num_inference_steps=params["hires_steps"] or params["steps"],
+                    guidance_scale=params["cfg"],
+                    generator=generator,
+                    callback_on_step_end=step_end,
+                    output_type="pil",
                 ).images[0]
             if cuda:
                 torch.cuda.synchronize()
@@ -230,12 +281,16 @@ def _ip_adapter_load(base, recipe: Recipe, cache: PipelineCache) -> None:
     size = encoder.config.image_size
     base.register_modules(image_encoder=encoder, feature_extractor=CLIPImageProcessor(size=size, crop_size=size))
     try:
-        base.load_ip_adapter(ip_adapter_state(weights=recipe.ip_adapter), subfolder=None, weight_name=None,
-                             image_encoder_folder=None)
+        base.load_ip_adapter(
+            ip_adapter_state(weights=recipe.ip_adapter), subfolder=None, weight_name=None, image_encoder_folder=None
+        )
     except (RuntimeError, ValueError, KeyError) as exc:
         _ip_adapter_unload(base)
-        raise ApplicationError(f"IP-Adapter {recipe.ip_adapter.name} does not fit {recipe.base.name} with image encoder "
-                               f"{recipe.image_encoder.name}: {str(exc)[:300]}", extra={"code": "ip_adapter_mismatch"}) from exc
+        raise ApplicationError(
+            f"IP-Adapter {recipe.ip_adapter.name} does not fit {recipe.base.name} with image encoder "
+            f"{recipe.image_encoder.name}: {str(exc)[:300]}",
+            extra={"code": "ip_adapter_mismatch"},
+        ) from exc
     base.set_ip_adapter_scale(recipe.params["ip_adapter_scale"])
 
 
@@ -253,9 +308,9 @@ def _hires_upscaled(first, params: dict, *, latent_factor: int):
         return first.resize((width, height), Image.Resampling.LANCZOS)
     import torch
 
-    return torch.nn.functional.interpolate(first.unsqueeze(0), size=(height // latent_factor, width // latent_factor),
-                                           mode="bilinear",
-                                           align_corners=False)
+    return torch.nn.functional.interpolate(
+        first.unsqueeze(0), size=(height // latent_factor, width // latent_factor), mode="bilinear", align_corners=False
+    )
 
 
 def _generate(derivation: Derivation, scope: RunScope):
@@ -265,14 +320,28 @@ def _generate(derivation: Derivation, scope: RunScope):
     recipe = recipe_of(derivation=derivation)
     indices = list(range(derivation.params.get("batch_size", 1)))
     images, gpu_seconds = images_generate(
-        recipe=recipe, indices=indices, image_of=stored_image, cache=cache,
+        recipe=recipe,
+        indices=indices,
+        image_of=stored_image,
+        cache=cache,
         on_step=lambda done: run_progress(row=derivation, step=done),
     )
     outputs = []
     for index, seed, image in images:
-        outputs.append(OutputImage(index=index, seed=seed, data=png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed)),
-                                   width=image.width, height=image.height))
-    return outputs, environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name), gpu_seconds
+        outputs.append(
+            OutputImage(
+                index=index,
+                seed=seed,
+                data=png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed)),
+                width=image.width,
+                height=image.height,
+            )
+        )
+    return (
+        outputs,
+        environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name),
+        gpu_seconds,
+    )
 
 
 def derivation_run(*, derivation_id: int) -> str:
@@ -287,19 +356,33 @@ def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
     not image versions (masks, SVGs), and adds every scratch file it writes to the scope; the outputs are recorded
     once, while this worker still owns the run.
     """
+
     def work(derivation: Derivation, scope: RunScope) -> str:
         from generation.environment import torch_threads_pinned
 
-        # One fixed count on every host (the fingerprint records it), so hosts with other core counts make the same bytes.
+        # One fixed count on every host (the fingerprint records it), so hosts with other core counts make
+        # the same bytes.
         with torch_threads_pinned(threads=settings.SEED_TORCH_THREADS):
             outputs, environment, gpu_seconds, *files = _make_retrying_out_of_memory(derivation, make, scope)
-        derivation_files_record(derivation=derivation, outputs=outputs, files=files[0] if files else [], blobs=scope.blobs,
-                                environment=environment, gpu_seconds=gpu_seconds, progress_step=F("progress_total"))
+        derivation_files_record(
+            derivation=derivation,
+            outputs=outputs,
+            files=files[0] if files else [],
+            blobs=scope.blobs,
+            environment=environment,
+            gpu_seconds=gpu_seconds,
+            progress_step=F("progress_total"),
+        )
         metrics.gpu_seconds_add(op=derivation.op, seconds=gpu_seconds)
         return "succeeded"
 
-    return run_guarded(model=Derivation, pk=derivation_id, work=work, fields={"error": "", "progress_step": 0},
-                       failure=_out_of_memory_again)
+    return run_guarded(
+        model=Derivation,
+        pk=derivation_id,
+        work=work,
+        fields={"error": "", "progress_step": 0},
+        failure=_out_of_memory_again,
+    )
 
 
 def _out_of_memory_again(derivation: Derivation, exc: Exception) -> str | None:
@@ -308,8 +391,10 @@ def _out_of_memory_again(derivation: Derivation, exc: Exception) -> str | None:
     if not _out_of_memory(exc):
         return None
     process_cache().clear()
-    return (f"out of {'GPU ' if isinstance(exc, torch.cuda.OutOfMemoryError) else ''}memory again after clearing the "
-            f"model cache and running once more: lower the size or the batch ({exc})")
+    return (
+        f"out of {'GPU ' if isinstance(exc, torch.cuda.OutOfMemoryError) else ''}memory again after clearing the "
+        f"model cache and running once more: lower the size or the batch ({exc})"
+    )
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -322,7 +407,8 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 
 def _make_retrying_out_of_memory(derivation: Derivation, make: Callable, scope: RunScope):
-    """Run `make`; out of memory, clear the model cache (which never shrinks by itself mid-run), note it and run once more.
+    """Run `make`; out of memory, clear the model cache (which never shrinks by itself mid-run), note it and
+    run once more.
 
     Without this one out-of-memory error left the cache full and every later job on the worker failed too.
     """
@@ -333,7 +419,12 @@ def _make_retrying_out_of_memory(derivation: Derivation, make: Callable, scope: 
             raise
         dropped = process_cache().clear()
         scope.scratch_clear()
-        logger.warning("derivation %s ran out of memory; cleared %s cached model(s) and running it again", derivation.pk, dropped)
-        run_note_add(row=derivation, event="out_of_memory_retried",
-                     detail=f"{type(exc).__name__}: {str(exc)[:300]}; cleared {dropped} cached model(s) and ran again")
+        logger.warning(
+            "derivation %s ran out of memory; cleared %s cached model(s) and running it again", derivation.pk, dropped
+        )
+        run_note_add(
+            row=derivation,
+            event="out_of_memory_retried",
+            detail=f"{type(exc).__name__}: {str(exc)[:300]}; cleared {dropped} cached model(s) and ran again",
+        )
     return make(derivation, scope)

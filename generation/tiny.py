@@ -31,25 +31,55 @@ def tiny_pipeline(*, seed: int = 0):
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 2, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, norm_num_groups=8,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=TINY_SIZE // 2,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=8,
     )
     vae = AutoencoderKL(
-        block_out_channels=[16, 32], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=8,
+        block_out_channels=[16, 32],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        latent_channels=4,
+        norm_num_groups=8,
     )
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        bos_token_id=0, eos_token_id=2, pad_token_id=1, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-05,
-        num_attention_heads=4, num_hidden_layers=2, vocab_size=128,
-    ))
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=2,
+            pad_token_id=1,
+            hidden_size=32,
+            intermediate_size=37,
+            layer_norm_eps=1e-05,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=128,
+        )
+    )
     scheduler = DPMSolverMultistepScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, use_karras_sigmas=True,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+        use_karras_sigmas=True,
         algorithm_type="dpmsolver++",
     )
     return StableDiffusionPipeline(
-        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=_tokenizer(), scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_tokenizer(),
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
 
 
@@ -61,25 +91,55 @@ def tiny_xl_pipeline(*, seed: int = 0):
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 2, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=8,
-        transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=80, cross_attention_dim=80,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=TINY_SIZE // 2,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 1),
+        projection_class_embeddings_input_dim=80,
+        cross_attention_dim=80,
         norm_num_groups=8,
     )
     vae = AutoencoderKL(
-        block_out_channels=[16, 32], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=8,
+        block_out_channels=[16, 32],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        latent_channels=4,
+        norm_num_groups=8,
     )
-    text = {"bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1, "intermediate_size": 37, "layer_norm_eps": 1e-05,
-            "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 128, "hidden_act": "gelu", "projection_dim": 32}
-    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1)
+    text = {
+        "bos_token_id": 0,
+        "eos_token_id": 2,
+        "pad_token_id": 1,
+        "intermediate_size": 37,
+        "layer_norm_eps": 1e-05,
+        "num_attention_heads": 4,
+        "num_hidden_layers": 2,
+        "vocab_size": 128,
+        "hidden_act": "gelu",
+        "projection_dim": 32,
+    }
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
+    )
     # As in SDXL the two encoders differ in width (there 768 and 1280): single-file loaders tell them apart by it.
     return StableDiffusionXLPipeline(
-        vae=vae, text_encoder=CLIPTextModel(CLIPTextConfig(hidden_size=32, **text)),
-        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(hidden_size=48, **text)), tokenizer=_tokenizer(),
+        vae=vae,
+        text_encoder=CLIPTextModel(CLIPTextConfig(hidden_size=32, **text)),
+        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(hidden_size=48, **text)),
+        tokenizer=_tokenizer(),
         tokenizer_2=_tokenizer(),
-        unet=unet, scheduler=scheduler,
+        unet=unet,
+        scheduler=scheduler,
     )
 
 
@@ -90,8 +150,13 @@ def tiny_vae_write(*, path: Path, seed: int) -> Path:
 
     torch.manual_seed(seed)
     AutoencoderKL(
-        block_out_channels=[16, 32], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=8,
+        block_out_channels=[16, 32],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        latent_channels=4,
+        norm_num_groups=8,
     ).save_pretrained(str(path))
     return path
 
@@ -109,7 +174,9 @@ def tiny_lora_write(*, pipeline, path: Path, seed: int) -> Path:
         adapter_name=name,
     )
     layers = get_peft_model_state_dict(pipeline.unet, adapter_name=name)
-    type(pipeline).save_lora_weights(str(path.parent), unet_lora_layers=layers, weight_name=path.name, safe_serialization=True)
+    type(pipeline).save_lora_weights(
+        str(path.parent), unet_lora_layers=layers, weight_name=path.name, safe_serialization=True
+    )
     pipeline.unet.delete_adapters(name)
     return path
 
@@ -130,10 +197,17 @@ def tiny_image_encoder_write(*, path: Path, seed: int) -> Path:
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     torch.manual_seed(seed)
-    CLIPVisionModelWithProjection(CLIPVisionConfig(
-        hidden_size=32, intermediate_size=37, projection_dim=16, num_hidden_layers=2, num_attention_heads=4, image_size=32,
-        patch_size=8,
-    )).save_pretrained(str(path))
+    CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=37,
+            projection_dim=16,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=32,
+            patch_size=8,
+        )
+    ).save_pretrained(str(path))
     return path
 
 
@@ -148,8 +222,10 @@ def tiny_ip_adapter_write(*, pipeline, path: Path, seed: int, embed_dim: int = 1
     unet = pipeline.unet
     cross = unet.config.cross_attention_dim
     state = {
-        "image_proj.proj.weight": torch.randn(cross * 4, embed_dim) * 0.2, "image_proj.proj.bias": torch.zeros(cross * 4),
-        "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross),
+        "image_proj.proj.weight": torch.randn(cross * 4, embed_dim) * 0.2,
+        "image_proj.proj.bias": torch.zeros(cross * 4),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
     }
     number = 1
     for name in unet.attn_processors:
@@ -183,7 +259,8 @@ def tiny_matting_write(*, path: Path, seed: int) -> Path:
         helper.make_node("Sigmoid", ["logits"], ["d1"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_u2net",
+        nodes,
+        "tiny_u2net",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, "height", "width"])],
         [helper.make_tensor_value_info("d1", TensorProto.FLOAT, [1, 1, "height", "width"])],
         initializer=[numpy_helper.from_array(value, name) for name, value in weights.items()],
@@ -224,11 +301,17 @@ def tiny_upscaler_write(*, path: Path, scale: int, seed: int, compact: bool = Fa
     from spandrel.architectures.ESRGAN import ESRGAN
 
     torch.manual_seed(seed)
-    model = Compact(num_feat=16, num_conv=4, upscale=scale) if compact else ESRGAN(num_filters=16, num_blocks=2, scale=scale)
+    model = (
+        Compact(num_feat=16, num_conv=4, upscale=scale)
+        if compact
+        else ESRGAN(num_filters=16, num_blocks=2, scale=scale)
+    )
     state = {key: value.contiguous() for key, value in model.state_dict().items()}
     if compact:
-        last = max((key for key in state if key.startswith("body.") and key.endswith(".weight") and state[key].dim() == 4),
-                   key=lambda key: int(key.split(".")[1]))
+        last = max(
+            (key for key in state if key.startswith("body.") and key.endswith(".weight") and state[key].dim() == 4),
+            key=lambda key: int(key.split(".")[1]),
+        )
         state[last] = state[last] * 0.05
         state[last.replace(".weight", ".bias")] = state[last.replace(".weight", ".bias")] * 0.05
     save_file(state, str(path))
@@ -244,8 +327,9 @@ def tiny_models_write(*, folder: Path) -> dict:
     pipeline = tiny_pipeline(seed=0)
     base = folder / "tiny-sd15"
     pipeline.save_pretrained(str(base))
-    single, config = tiny_single_file_write(pipeline=pipeline, path=folder / "tiny-sd15.safetensors",
-                                            config=folder / "tiny-sd15-config")
+    single, config = tiny_single_file_write(
+        pipeline=pipeline, path=folder / "tiny-sd15.safetensors", config=folder / "tiny-sd15-config"
+    )
     # The ControlNet copies a clean UNet: adding a LoRA adapter leaves peft wrappers in the UNet for good.
     controlnet = tiny_controlnet_write(pipeline=pipeline, path=folder / "tiny-controlnet", seed=3)
     ip_adapter = tiny_ip_adapter_write(pipeline=pipeline, path=folder / "tiny-ip-adapter.safetensors", seed=10)
@@ -256,8 +340,9 @@ def tiny_models_write(*, folder: Path) -> dict:
         "base": base,
         "base_single": (single, config),
         "base_xl": base_xl,
-        "base_xl_single": tiny_single_file_write(pipeline=xl, path=folder / "tiny-sdxl.safetensors",
-                                                 config=folder / "tiny-sdxl-config"),
+        "base_xl_single": tiny_single_file_write(
+            pipeline=xl, path=folder / "tiny-sdxl.safetensors", config=folder / "tiny-sdxl-config"
+        ),
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,
@@ -267,5 +352,7 @@ def tiny_models_write(*, folder: Path) -> dict:
         "vae": tiny_vae_write(path=folder / "tiny-vae", seed=5),
         "upscaler_x4": tiny_upscaler_write(path=folder / "tiny-realesrgan-x4plus.safetensors", scale=4, seed=6),
         "upscaler_x2": tiny_upscaler_write(path=folder / "tiny-realesrgan-x2plus.safetensors", scale=2, seed=7),
-        "upscaler_general": tiny_upscaler_write(path=folder / "tiny-realesr-general-x4.safetensors", scale=4, seed=8, compact=True),
+        "upscaler_general": tiny_upscaler_write(
+            path=folder / "tiny-realesr-general-x4.safetensors", scale=4, seed=8, compact=True
+        ),
     }

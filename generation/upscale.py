@@ -49,11 +49,13 @@ def upscale_array(pixels: np.ndarray, *, descriptor, tile: int, overlap: int, de
                 bottom, right = min(top + tile, height), min(left + tile, width)
                 y0, x0 = max(top - overlap, 0), max(left - overlap, 0)
                 y1, x1 = min(bottom + overlap, height), min(right + overlap, width)
-                patch = torch.from_numpy(np.array(pixels[y0:y1, x0:x1])).to(device)  # a copy: Pillow's arrays are read-only
+                patch = torch.from_numpy(np.array(pixels[y0:y1, x0:x1])).to(
+                    device
+                )  # a copy: Pillow's arrays are read-only
                 patch = patch.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
                 result = descriptor.model(patch)[0].clamp_(0.0, 1.0).mul_(255.0).round_().byte().permute(1, 2, 0)
-                keep = result[(top - y0) * scale:(bottom - y0) * scale, (left - x0) * scale:(right - x0) * scale]
-                out[top * scale:bottom * scale, left * scale:right * scale] = keep.cpu().numpy()
+                keep = result[(top - y0) * scale : (bottom - y0) * scale, (left - x0) * scale : (right - x0) * scale]
+                out[top * scale : bottom * scale, left * scale : right * scale] = keep.cpu().numpy()
     return out
 
 
@@ -63,4 +65,6 @@ def upscale_image(image: Image.Image, *, weights: ModelWeights, tile: int, overl
     device = placement_pick().device
     descriptor = upscaler_load(weights=weights, device=device)
     pixels = np.asarray(image.convert("RGB"))
-    return Image.fromarray(upscale_array(pixels, descriptor=descriptor, tile=tile, overlap=overlap, device=device), "RGB")
+    return Image.fromarray(
+        upscale_array(pixels, descriptor=descriptor, tile=tile, overlap=overlap, device=device), "RGB"
+    )

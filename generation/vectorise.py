@@ -10,8 +10,16 @@ from assets.errors import ApplicationError
 
 # vtracer's own defaults, by our parameter names (its names in `_VTRACER_NAMES` where they differ).
 VECTORISE_DEFAULTS = {
-    "colour_mode": "color", "hierarchical": "stacked", "mode": "spline", "filter_speckle": 4, "colour_precision": 6,
-    "layer_difference": 16, "corner_threshold": 60, "length_threshold": 4.0, "splice_threshold": 45, "path_precision": 8,
+    "colour_mode": "color",
+    "hierarchical": "stacked",
+    "mode": "spline",
+    "filter_speckle": 4,
+    "colour_precision": 6,
+    "layer_difference": 16,
+    "corner_threshold": 60,
+    "length_threshold": 4.0,
+    "splice_threshold": 45,
+    "path_precision": 8,
 }
 VECTORISE_OPTIONS = frozenset(VECTORISE_DEFAULTS)
 _VTRACER_NAMES = {"colour_mode": "colormode", "colour_precision": "color_precision"}
@@ -23,11 +31,15 @@ def svg_trace(image: Image.Image, **options) -> bytes:
     import vtracer
 
     if image.width * image.height > MAX_TRACE_PIXELS:
-        raise ApplicationError(f"a {image.width}x{image.height} image is too large to vectorise (at most "
-                               f"{MAX_TRACE_PIXELS} pixels); vectorise a smaller rendition", extra={"code": "too_large"})
+        raise ApplicationError(
+            f"a {image.width}x{image.height} image is too large to vectorise (at most "
+            f"{MAX_TRACE_PIXELS} pixels); vectorise a smaller rendition",
+            extra={"code": "too_large"},
+        )
     buffer = io.BytesIO()
     image.convert("RGBA").save(buffer, format="PNG")
     settings = {**VECTORISE_DEFAULTS, **options}
-    svg = vtracer.convert_raw_image_to_svg(buffer.getvalue(), img_format="png",
-                                           **{_VTRACER_NAMES.get(key, key): value for key, value in settings.items()})
+    svg = vtracer.convert_raw_image_to_svg(
+        buffer.getvalue(), img_format="png", **{_VTRACER_NAMES.get(key, key): value for key, value in settings.items()}
+    )
     return svg.encode("utf-8")

@@ -28,8 +28,11 @@ def worker_start(**kwargs) -> None:
     import c2pa  # noqa: F401
 
     if settings.SEED_SPLIT_CLUSTERS and Conf.CLUSTER_NAME not in {Queue.GPU, Queue.CPU}:
-        logger.warning("SEED_SPLIT_CLUSTERS is on but this worker joined the cluster %r, which is sent no work: "
-                       "start it with Q_CLUSTER_NAME=gpu or Q_CLUSTER_NAME=cpu", Conf.CLUSTER_NAME)
+        logger.warning(
+            "SEED_SPLIT_CLUSTERS is on but this worker joined the cluster %r, which is sent no work: "
+            "start it with Q_CLUSTER_NAME=gpu or Q_CLUSTER_NAME=cpu",
+            Conf.CLUSTER_NAME,
+        )
     if settings.SEED_SPLIT_CLUSTERS and Conf.CLUSTER_NAME == Queue.CPU:
         # Delivery, notifications and model-free finishing: no model is loaded here, and the watch is the GPUs' work.
         _scratch_sweep()
@@ -46,13 +49,20 @@ def worker_start(**kwargs) -> None:
     from generation.services.watch import watch_on_new_environment
 
     # diffusers and transformers load their pipeline and model modules on first use: use them now.
-    for name in ("StableDiffusionPipeline", "StableDiffusionXLPipeline", "AutoPipelineForImage2Image",
-                 "AutoPipelineForInpainting", "StableDiffusionControlNetPipeline"):
-        getattr(diffusers, name)
-    getattr(transformers, "CLIPTextModel")
+    for module, name in (
+        (diffusers, "StableDiffusionPipeline"),
+        (diffusers, "StableDiffusionXLPipeline"),
+        (diffusers, "AutoPipelineForImage2Image"),
+        (diffusers, "AutoPipelineForInpainting"),
+        (diffusers, "StableDiffusionControlNetPipeline"),
+        (transformers, "CLIPTextModel"),
+    ):
+        getattr(module, name)
     process_cache()
     if watch_on_new_environment():
-        logger.warning("this worker's environment is new to the reproducibility watch: approved masters are re-checked now")
+        logger.warning(
+            "this worker's environment is new to the reproducibility watch: approved masters are re-checked now"
+        )
     _scratch_sweep()
     _report_for_duty(cluster=Conf.CLUSTER_NAME, ready_seconds=time.monotonic() - started)
     logger.info("worker ready: ML stack loaded in %.1f s", time.monotonic() - started)

@@ -46,32 +46,58 @@ from review.workspace import guest_counterparts, workspace_data
 
 def _pinned_preview(version, decisions, size=768, display=420) -> str:
     pins = format_html_join(
-        "", '<div title="{}: {}" style="position:absolute;left:{}%;top:{}%;width:{}%;height:{}%;min-width:8px;min-height:8px;'
+        "",
+        '<div title="{}: {}" style="position:absolute;left:{}%;top:{}%;width:{}%;height:{}%;'
+        "min-width:8px;min-height:8px;"
         'border:2px solid #ff2c54;background:rgba(255,44,84,.15)"></div>',
-        ((d.author_name, pin.note, pin.x * 100, pin.y * 100, pin.w * 100, pin.h * 100)
-         for d in decisions if d.version_id == version.pk for pin in d.pins.all()),
+        (
+            (d.author_name, pin.note, pin.x * 100, pin.y * 100, pin.w * 100, pin.h * 100)
+            for d in decisions
+            if d.version_id == version.pk
+            for pin in d.pins.all()
+        ),
     )
-    return format_html('<div style="position:relative;display:inline-block">{}{}</div>', thumbnail(version.blob_id, size, display), pins)
+    return format_html(
+        '<div style="position:relative;display:inline-block">{}{}</div>',
+        thumbnail(version.blob_id, size, display),
+        pins,
+    )
 
 
 def _diff_table(rows) -> str:
     if not rows:
         return "same recipe"
-    body = format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", ((r["field"], r["before"], r["after"]) for r in rows))
-    return format_html('<table><tr><th>changed</th><th>before</th><th>after</th></tr>{}</table>', body)
+    body = format_html_join(
+        "", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", ((r["field"], r["before"], r["after"]) for r in rows)
+    )
+    return format_html("<table><tr><th>changed</th><th>before</th><th>after</th></tr>{}</table>", body)
 
 
 class RoundAddForm(forms.ModelForm):
     round_versions = forms.ModelMultipleChoiceField(queryset=Version.objects.select_related("brief"), label="Versions")
-    reviewers = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
-                                               label="Deciders", help_text="They decide; the round closes under the rule below")
-    commenters = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
-                                                help_text="They follow and comment, but do not decide")
-    rule = forms.ChoiceField(choices=ReviewRound.Rule.choices, required=False, initial=ReviewRound.Rule.ALL,
-                             help_text="How deciders' verdicts roll up (default: all deciders)")
-    guests = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                             help_text="Client reviewers without an account, one e-mail address per line (client rounds): "
-                                       "each gets a share link by e-mail")
+    reviewers = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        label="Deciders",
+        help_text="They decide; the round closes under the rule below",
+    )
+    commenters = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        help_text="They follow and comment, but do not decide",
+    )
+    rule = forms.ChoiceField(
+        choices=ReviewRound.Rule.choices,
+        required=False,
+        initial=ReviewRound.Rule.ALL,
+        help_text="How deciders' verdicts roll up (default: all deciders)",
+    )
+    guests = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Client reviewers without an account, one e-mail address per line (client rounds): "
+        "each gets a share link by e-mail",
+    )
 
     class Meta:
         model = ReviewRound
@@ -83,10 +109,16 @@ class RoundAddForm(forms.ModelForm):
             return cleaned
         try:
             self.instance = round_open(
-                brief=cleaned["brief"], versions=list(cleaned["round_versions"]), stage=cleaned["stage"],
-                opened_by=self.current_user, reviewers=list(cleaned["reviewers"]), commenters=list(cleaned["commenters"]),
-                guests=cleaned.get("guests", "").split(), rule=cleaned.get("rule") or ReviewRound.Rule.ALL,
-                title=cleaned.get("title", ""), deadline=cleaned.get("deadline"),
+                brief=cleaned["brief"],
+                versions=list(cleaned["round_versions"]),
+                stage=cleaned["stage"],
+                opened_by=self.current_user,
+                reviewers=list(cleaned["reviewers"]),
+                commenters=list(cleaned["commenters"]),
+                guests=cleaned.get("guests", "").split(),
+                rule=cleaned.get("rule") or ReviewRound.Rule.ALL,
+                title=cleaned.get("title", ""),
+                deadline=cleaned.get("deadline"),
             )
         except ApplicationError as exc:
             raise forms.ValidationError(exc.message) from exc
@@ -119,7 +151,6 @@ class ReviewRoundAdmin(VisibleAdmin):
     search_fields = ["brief__title", "title"]
     actions = ["close_rounds"]
 
-
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = RoundAddForm
@@ -130,13 +161,41 @@ class ReviewRoundAdmin(VisibleAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["brief", "stage", "title", "deadline", "round_versions", "reviewers", "commenters", "guests", "rule"]
-        return [self._board_for(request), "workspace_link", self._invitees_for(request), "brief", "number", "stage", "status", "rule", "title",
-                "previous", "deadline", "opened_by", "opened_at", "closed_by", "closed_at"]
+            return [
+                "brief",
+                "stage",
+                "title",
+                "deadline",
+                "round_versions",
+                "reviewers",
+                "commenters",
+                "guests",
+                "rule",
+            ]
+        return [
+            self._board_for(request),
+            "workspace_link",
+            self._invitees_for(request),
+            "brief",
+            "number",
+            "stage",
+            "status",
+            "rule",
+            "title",
+            "previous",
+            "deadline",
+            "opened_by",
+            "opened_at",
+            "closed_by",
+            "closed_at",
+        ]
 
     def get_urls(self):
-        workspace = path("<path:object_id>/workspace/", self.admin_site.admin_view(self.workspace_view),
-                         name="review_reviewround_workspace")
+        workspace = path(
+            "<path:object_id>/workspace/",
+            self.admin_site.admin_view(self.workspace_view),
+            name="review_reviewround_workspace",
+        )
         return [workspace, *super().get_urls()]
 
     def workspace_view(self, request, object_id):
@@ -145,16 +204,26 @@ class ReviewRoundAdmin(VisibleAdmin):
         if review_round is None:
             raise Http404(f"review round {object_id} does not exist")
         invitation_viewed(review_round=review_round, user=request.user)
-        data = workspace_data(review_round=review_round, user=request.user, for_client=is_client_user(user=request.user))
-        context = {**self.admin_site.each_context(request), "title": f"Workspace · {review_round}", "opts": self.model._meta,
-                   "original": review_round, "workspace": data, "can_decide": request.user.has_perm("review.add_decision"),
-                   "can_triage": request.user.has_perm("assets.change_version"),
-                   "can_fix": request.user.has_perm("generation.add_generationjob") and not is_client_user(user=request.user)}
+        data = workspace_data(
+            review_round=review_round, user=request.user, for_client=is_client_user(user=request.user)
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Workspace · {review_round}",
+            "opts": self.model._meta,
+            "original": review_round,
+            "workspace": data,
+            "can_decide": request.user.has_perm("review.add_decision"),
+            "can_triage": request.user.has_perm("assets.change_version"),
+            "can_fix": request.user.has_perm("generation.add_generationjob") and not is_client_user(user=request.user),
+        }
         return TemplateResponse(request, "review/workspace.html", context)
 
     @admin.display(description="workspace")
     def workspace_link(self, obj):
-        return format_html('<a href="{}">open the workspace</a>', reverse("admin:review_reviewround_workspace", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">open the workspace</a>', reverse("admin:review_reviewround_workspace", args=[obj.pk])
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         review_round = self.get_object(request, object_id)
@@ -184,6 +253,7 @@ class ReviewRoundAdmin(VisibleAdmin):
         """The invitees panel bound to the request's user, once per request: a client user reads the studio's people
         as "Studio" and other guests as "Guest" (review.cycles)."""
         if not hasattr(request, "_seed_round_invitees"):
+
             def invitees(obj):
                 return self.invitees(obj, viewer=request.user)
 
@@ -193,11 +263,27 @@ class ReviewRoundAdmin(VisibleAdmin):
 
     def invitees(self, obj, *, viewer):
         invitees = round_invitees(review_round=obj, viewer=viewer)
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td></tr>", (
-            (i.name, i.kind, "decides" if i.decides else "follows", i.state, f"{i.invited_at:%Y-%m-%d %H:%M}",
-             f"{i.viewed_at:%Y-%m-%d %H:%M}" if i.viewed_at else "not opened yet") for i in invitees))
-        return format_html('<p>{}</p><table><tr><th>invitee</th><th></th><th>role</th><th>state</th><th>invited</th>'
-                           '<th>first opened</th></tr>{}</table>', waiting_on_text(invitees), rows)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    i.name,
+                    i.kind,
+                    "decides" if i.decides else "follows",
+                    i.state,
+                    f"{i.invited_at:%Y-%m-%d %H:%M}",
+                    f"{i.viewed_at:%Y-%m-%d %H:%M}" if i.viewed_at else "not opened yet",
+                )
+                for i in invitees
+            ),
+        )
+        return format_html(
+            "<p>{}</p><table><tr><th>invitee</th><th></th><th>role</th><th>state</th><th>invited</th>"
+            "<th>first opened</th></tr>{}</table>",
+            waiting_on_text(invitees),
+            rows,
+        )
 
     def _board_for(self, request):
         """One board callable per request, so a client user's page leaves internal notes out."""
@@ -233,8 +319,9 @@ class ReviewRoundAdmin(VisibleAdmin):
 
     def board(self, obj, *, for_client: bool, lineage: bool | None = None):
         """lineage: whether the viewer may read how versions were made (assets.access.reads_lineage; left out: the
-        studio's yes, a client's no); without it the board leaves the recipe diffs out. A client user's board shows what a guest of the round is shown: client-
-        visible decisions and notes, the result they add up to, and a "before" only from an earlier client round."""
+        studio's yes, a client's no); without it the board leaves the recipe diffs out. A client user's board shows
+        what a guest of the round is shown: client-visible decisions and notes, the result they add up to, and a
+        "before" only from an earlier client round."""
         lineage = not for_client if lineage is None else lineage
         decisions = current_decisions(review_round=obj, for_client=for_client)
         results = round_results(review_round=obj, for_client=for_client)
@@ -245,25 +332,54 @@ class ReviewRoundAdmin(VisibleAdmin):
             version = item.version
             previous = counterparts.get(version.pk)
             before = _pinned_preview(previous, [], 256, 220) if previous and previous.pk != version.pk else "—"
-            notes = format_html_join("", "<li><b>{}</b>: {} {}</li>", (
-                (d.author_name, d.get_verdict_display(), d.comment) for d in decisions if d.version_id == version.pk))
-            diff = (_diff_table(recipe_diff(before=previous, after=version))
-                    if lineage and previous and previous.pk != version.pk else "")
-            threads = format_html_join("", "<li>{}{} — {}: {}</li>", (
-                ("" if note.version_id == version.pk else f"from v{note.version_id} · ", note_state(note), note.author_name,
-                 note.text[:200]) for note in open_notes.get(version.pk, [])))
+            notes = format_html_join(
+                "",
+                "<li><b>{}</b>: {} {}</li>",
+                ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions if d.version_id == version.pk),
+            )
+            diff = (
+                _diff_table(recipe_diff(before=previous, after=version))
+                if lineage and previous and previous.pk != version.pk
+                else ""
+            )
+            threads = format_html_join(
+                "",
+                "<li>{}{} — {}: {}</li>",
+                (
+                    (
+                        "" if note.version_id == version.pk else f"from v{note.version_id} · ",
+                        note_state(note),
+                        note.author_name,
+                        note.text[:200],
+                    )
+                    for note in open_notes.get(version.pk, [])
+                ),
+            )
             if threads:
                 notes = format_html("{}<li><i>open notes</i><ul>{}</ul></li>", notes, threads)
-            rows.append(format_html(
-                '<tr><td>{}<br>v{} · {}</td><td>{}<br>{}</td><td><b>{}</b><ul>{}</ul>{}</td></tr>',
-                _pinned_preview(version, decisions), version.pk, item.client_name or "", before,
-                f"v{previous.pk} (round {obj.previous.number})" if previous and previous.pk != version.pk else "",
-                result_label(results.get(version.pk)), notes, diff,
-            ))
+            rows.append(
+                format_html(
+                    "<tr><td>{}<br>v{} · {}</td><td>{}<br>{}</td><td><b>{}</b><ul>{}</ul>{}</td></tr>",
+                    _pinned_preview(version, decisions),
+                    version.pk,
+                    item.client_name or "",
+                    before,
+                    f"v{previous.pk} (round {obj.previous.number})" if previous and previous.pk != version.pk else "",
+                    result_label(results.get(version.pk)),
+                    notes,
+                    diff,
+                )
+            )
         sheet = reverse("reviewround-contact-sheet", args=[obj.pk])
-        return format_html('<p>{} · contact sheet <a href="{}?as=png">PNG</a> / <a href="{}?as=pdf">PDF</a></p>'
-                           '<table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th>'
-                           '</tr>{}</table>', self.sign_off_link(obj), sheet, sheet, mark_safe("".join(rows)))
+        return format_html(
+            '<p>{} · contact sheet <a href="{}?as=png">PNG</a> / <a href="{}?as=pdf">PDF</a></p>'
+            '<table class="seed-board"><tr><th>this round</th><th>previous round</th><th>decisions</th>'
+            "</tr>{}</table>",
+            self.sign_off_link(obj),
+            sheet,
+            sheet,
+            mark_safe("".join(rows)),
+        )
 
     def has_close_permission(self, request):
         return request.user.has_perm("review.change_reviewround")
@@ -285,7 +401,15 @@ class DecisionCommentForm(forms.Form):
 class RoundVersionAdmin(ReadOnlyAdmin):
     """The sign-off desk: select versions of a round and approve, request changes or reject them."""
 
-    list_display = ["preview", "version_link", "review_round", "previous_preview", "decisions_so_far", "result", "workspace"]
+    list_display = [
+        "preview",
+        "version_link",
+        "review_round",
+        "previous_preview",
+        "decisions_so_far",
+        "result",
+        "workspace",
+    ]
     list_filter = [("review_round", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["version", "review_round__brief"]
     actions = ["approve", "approve_with_changes", "request_changes", "reject"]
@@ -299,8 +423,12 @@ class RoundVersionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="version")
     def version_link(self, obj):
-        return format_html('<a href="{}">v{}</a> {}', reverse("admin:assets_version_change", args=[obj.version_id]),
-                           obj.version_id, obj.client_name)
+        return format_html(
+            '<a href="{}">v{}</a> {}',
+            reverse("admin:assets_version_change", args=[obj.version_id]),
+            obj.version_id,
+            obj.client_name,
+        )
 
     def get_changelist_instance(self, request):
         """What each listed row shows, worked out once per round of the page and for the viewer: a client user reads
@@ -316,7 +444,9 @@ class RoundVersionAdmin(ReadOnlyAdmin):
                 facts[review_round.pk] = {
                     "decisions": current_decisions(review_round=review_round, for_client=for_client),
                     "results": round_results(review_round=review_round, for_client=for_client),
-                    "counterparts": (guest_counterparts if for_client else previous_counterparts)(review_round=review_round),
+                    "counterparts": (guest_counterparts if for_client else previous_counterparts)(
+                        review_round=review_round
+                    ),
                 }
             item._facts = facts[review_round.pk]
         changelist.result_list = items
@@ -335,11 +465,18 @@ class RoundVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="decisions")
     def decisions_so_far(self, obj):
         decisions = [d for d in self._facts(obj)["decisions"] if d.version_id == obj.version_id]
-        return format_html_join(mark_safe("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)) or "—"
+        return (
+            format_html_join(
+                mark_safe("<br>"), "{}: {} {}", ((d.author_name, d.get_verdict_display(), d.comment) for d in decisions)
+            )
+            or "—"
+        )
 
     @admin.display(description="")
     def workspace(self, obj):
-        return format_html('<a href="{}">workspace</a>', reverse("admin:review_reviewround_workspace", args=[obj.review_round_id]))
+        return format_html(
+            '<a href="{}">workspace</a>', reverse("admin:review_reviewround_workspace", args=[obj.review_round_id])
+        )
 
     @admin.display(description="result")
     def result(self, obj):
@@ -352,8 +489,13 @@ class RoundVersionAdmin(ReadOnlyAdmin):
                 done = 0
                 for item in queryset.select_related("review_round", "version"):
                     try:
-                        decision_record(review_round=item.review_round, version=item.version, verdict=verdict,
-                                        comment=form.cleaned_data["comment"], reviewer=request.user)
+                        decision_record(
+                            review_round=item.review_round,
+                            version=item.version,
+                            verdict=verdict,
+                            comment=form.cleaned_data["comment"],
+                            reviewer=request.user,
+                        )
                         done += 1
                     except ApplicationError as exc:
                         self.message_user(request, f"v{item.version_id}: {exc.message}", messages.ERROR)
@@ -361,8 +503,12 @@ class RoundVersionAdmin(ReadOnlyAdmin):
                     self.message_user(request, f"{title}: recorded for {done} version(s).", messages.SUCCESS)
                 return None
         context = {
-            **self.admin_site.each_context(request), "title": title, "items": queryset, "form": DecisionCommentForm(),
-            "action": request.POST.get("action"), "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            **self.admin_site.each_context(request),
+            "title": title,
+            "items": queryset,
+            "form": DecisionCommentForm(),
+            "action": request.POST.get("action"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "review/admin/decision_confirm.html", context)
@@ -388,7 +534,6 @@ class RoundVersionAdmin(ReadOnlyAdmin):
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "version", "review_round", "author_name", "verdict", "comment", "internal", "created_at"]
     list_filter = ["verdict", "internal"]
-
 
 
 @admin.register(Approval)

@@ -19,24 +19,48 @@ def approval_cycles_panel(*, brief, viewer) -> str:
     if not brief.pk:
         return "—"
     stats = brief_cycle_stats(brief=brief, viewer=viewer)
-    final = (f"final approval in round {stats['rounds_to_final_approval']}" if stats["rounds_to_final_approval"]
-             else "no final approval yet")
+    final = (
+        f"final approval in round {stats['rounds_to_final_approval']}"
+        if stats["rounds_to_final_approval"]
+        else "no final approval yet"
+    )
     bottleneck = stats["bottleneck"]
-    waiting = (f" · now waiting longest on {bottleneck['reviewer']} ({bottleneck['hours']} h, round {bottleneck['round']})"
-               if bottleneck else "")
-    open_rounds = format_html_join("", '<li>round {} ({}): waiting on {} · <a href="{}">workspace</a></li>', (
-        (r["number"], r["stage"], ", ".join(r["waiting_on"]) or "nobody",
-         reverse("admin:review_reviewround_workspace", args=[r["round"]]))
-        for r in stats["rounds"] if r["status"] == "open"))
-    return format_html('<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>{}',
-                       stats["cycles"], final, stats["hours_waiting_on_client"], waiting,
-                       reverse("brief-cycles", args=[brief.pk]), open_rounds, mark_safe(cycle_chart_svg(stats=stats)))
+    waiting = (
+        f" · now waiting longest on {bottleneck['reviewer']} ({bottleneck['hours']} h, round {bottleneck['round']})"
+        if bottleneck
+        else ""
+    )
+    open_rounds = format_html_join(
+        "",
+        '<li>round {} ({}): waiting on {} · <a href="{}">workspace</a></li>',
+        (
+            (
+                r["number"],
+                r["stage"],
+                ", ".join(r["waiting_on"]) or "nobody",
+                reverse("admin:review_reviewround_workspace", args=[r["round"]]),
+            )
+            for r in stats["rounds"]
+            if r["status"] == "open"
+        ),
+    )
+    return format_html(
+        '<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>{}',
+        stats["cycles"],
+        final,
+        stats["hours_waiting_on_client"],
+        waiting,
+        reverse("brief-cycles", args=[brief.pk]),
+        open_rounds,
+        mark_safe(cycle_chart_svg(stats=stats)),
+    )
 
 
 def _approval_cycles_field(request):
     """A read-only field is called with the brief alone, so the panel is bound to the request's user here, once per
     request: the admin asks for its fields more than once and must get the same one back each time."""
     if not hasattr(request, "_seed_cycles_panel"):
+
         def approval_cycles(brief):
             return approval_cycles_panel(brief=brief, viewer=request.user)
 
@@ -61,8 +85,9 @@ def _triage_action(triage: str, description: str):
         except ApplicationError as exc:
             modeladmin.message_user(request, exc.message, messages.ERROR)
         else:
-            modeladmin.message_user(request, f"{count} version(s) triaged as {Version.Triage(triage).label.lower()}.",
-                                    messages.SUCCESS)
+            modeladmin.message_user(
+                request, f"{count} version(s) triaged as {Version.Triage(triage).label.lower()}.", messages.SUCCESS
+            )
 
     triage_versions.__name__ = f"triage_{triage}"
     return triage_versions
@@ -71,9 +96,12 @@ def _triage_action(triage: str, description: str):
 # The panel depends on who looks, which admin_extend's read-only panels (called with the brief alone) cannot know.
 _brief_admin = admin.site._registry[Brief]
 _brief_admin.get_readonly_fields = _with_approval_cycles(_brief_admin.get_readonly_fields)
-admin_extend(Version, actions=[
-    _triage_action(Version.Triage.KEEP, "Triage: keep"),
-    _triage_action(Version.Triage.REGENERATE, "Triage: regenerate"),
-    _triage_action(Version.Triage.REJECT, "Triage: reject"),
-    _triage_action(Version.Triage.MAYBE_LATER, "Triage: maybe later (reusable by other briefs)"),
-])
+admin_extend(
+    Version,
+    actions=[
+        _triage_action(Version.Triage.KEEP, "Triage: keep"),
+        _triage_action(Version.Triage.REGENERATE, "Triage: regenerate"),
+        _triage_action(Version.Triage.REJECT, "Triage: reject"),
+        _triage_action(Version.Triage.MAYBE_LATER, "Triage: maybe later (reusable by other briefs)"),
+    ],
+)

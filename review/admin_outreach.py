@@ -30,8 +30,11 @@ class ShareLinkAddForm(forms.ModelForm):
             return cleaned
         try:
             self.instance, self.token = share_link_create(
-                review_round=cleaned["review_round"], expires=cleaned["expires_at"], created_by=self.current_user,
-                label=cleaned.get("label", ""), can_decide=cleaned.get("can_decide", True),
+                review_round=cleaned["review_round"],
+                expires=cleaned["expires_at"],
+                created_by=self.current_user,
+                label=cleaned.get("label", ""),
+                can_decide=cleaned.get("can_decide", True),
             )
         except ApplicationError as exc:
             raise forms.ValidationError(exc.message) from exc
@@ -43,7 +46,16 @@ class ShareLinkAdmin(VisibleAdmin):
     list_display = ["__str__", "review_round", "expires_at", "revoked_at", "can_decide", "last_used_at"]
     list_filter = ["can_decide"]
     actions = ["revoke"]
-    readonly_fields = ["review_round", "label", "expires_at", "revoked_at", "can_decide", "created_by", "created_at", "last_used_at"]
+    readonly_fields = [
+        "review_round",
+        "label",
+        "expires_at",
+        "revoked_at",
+        "can_decide",
+        "created_by",
+        "created_at",
+        "last_used_at",
+    ]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -62,8 +74,11 @@ class ShareLinkAdmin(VisibleAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             url = request.build_absolute_uri(reverse("share-page", args=[form.token]))
-            self.message_user(request, format_html("Share this link now — it is shown only once: <code>{}</code>", url),
-                              messages.WARNING)
+            self.message_user(
+                request,
+                format_html("Share this link now — it is shown only once: <code>{}</code>", url),
+                messages.WARNING,
+            )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -72,8 +87,6 @@ class ShareLinkAdmin(VisibleAdmin):
     def revoke(self, request, queryset):
         for link in queryset.filter(revoked_at__isnull=True):
             share_link_revoke(link=link, revoked_by=request.user)
-
-
 
 
 @admin.register(ReviewPolicy)
@@ -92,7 +105,11 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        return queryset if request.user.is_superuser or request.user.has_perm("review.view_notification") else queryset.none()
+        return (
+            queryset
+            if request.user.is_superuser or request.user.has_perm("review.view_notification")
+            else queryset.none()
+        )
 
 
 @admin.register(NotificationPreference)
@@ -140,33 +157,53 @@ class WebhookEndpointAdmin(VisibleAdmin):
 
     @admin.display(description="secret")
     def secret(self, obj):
-        return "•" * 12 + " (shown once when issued; rotate it to issue a new one)" if obj and obj.pk else "issued on saving"
+        return (
+            "•" * 12 + " (shown once when issued; rotate it to issue a new one)"
+            if obj and obj.pk
+            else "issued on saving"
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return
         secret = webhook_secret_rotate(endpoint=obj)
-        self.message_user(request, format_html("Give the receiver this signing secret now — it is shown only once: "
-                                               "<code>{}</code>", secret), messages.WARNING)
+        self.message_user(
+            request,
+            format_html("Give the receiver this signing secret now — it is shown only once: <code>{}</code>", secret),
+            messages.WARNING,
+        )
 
     @admin.action(description="Switch the selected endpoints on again (failures reset)")
     def switch_on(self, request, queryset):
         count = queryset.update(active=True, consecutive_failures=0, disabled_at=None)
         self.message_user(request, f"{count} endpoint(s) on.", messages.SUCCESS)
 
-    @admin.action(description="Rotate the secret of the selected endpoints (the old one stops working)",
-                  permissions=["change"])
+    @admin.action(
+        description="Rotate the secret of the selected endpoints (the old one stops working)", permissions=["change"]
+    )
     def rotate_secret(self, request, queryset):
         for endpoint in queryset:
             secret = webhook_secret_rotate(endpoint=endpoint)
-            self.message_user(request, format_html("New signing secret for {} — shown only once: <code>{}</code>",
-                                                   endpoint.url, secret), messages.WARNING)
+            self.message_user(
+                request,
+                format_html("New signing secret for {} — shown only once: <code>{}</code>", endpoint.url, secret),
+                messages.WARNING,
+            )
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log of webhooks: what was sent, the answer, and the retries."""
 
-    list_display = ["created_at", "endpoint", "kind", "state", "attempts", "response_status", "next_attempt_at", "error"]
+    list_display = [
+        "created_at",
+        "endpoint",
+        "kind",
+        "state",
+        "attempts",
+        "response_status",
+        "next_attempt_at",
+        "error",
+    ]
     list_filter = ["state", "kind", "endpoint"]

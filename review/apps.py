@@ -9,8 +9,12 @@ class ReviewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from assets.hooks import (audit_writer_register, demo_stage_register, producer_notifier_register,
-                                  round_opener_register)
+        from assets.hooks import (
+            audit_writer_register,
+            demo_stage_register,
+            producer_notifier_register,
+            round_opener_register,
+        )
         from review.demo import notifications_stage, review_stage
         from review.roles import roles_ensure
         from review.services.audit import audit_event_append

@@ -13,9 +13,11 @@ def _bars(title: str, rows: list[tuple[str, float, str]], colour: str, y0: int) 
     y = y0 + 20
     for label, value, shown in rows:
         width = max(1, int(CHART_W * value / top)) if value else 0
-        parts.append(f'<text x="0" y="{y + 13}">{escape(label)}</text>'
-                     f'<rect x="{LABEL_W}" y="{y}" width="{width}" height="{BAR_HEIGHT}" fill="{colour}" rx="3"/>'
-                     f'<text x="{LABEL_W + width + 6}" y="{y + 13}">{escape(shown)}</text>')
+        parts.append(
+            f'<text x="0" y="{y + 13}">{escape(label)}</text>'
+            f'<rect x="{LABEL_W}" y="{y}" width="{width}" height="{BAR_HEIGHT}" fill="{colour}" rx="3"/>'
+            f'<text x="{LABEL_W + width + 6}" y="{y + 13}">{escape(shown)}</text>'
+        )
         y += BAR_HEIGHT + GAP
     return parts, y + 10
 
@@ -24,8 +26,14 @@ def cycle_chart_svg(*, stats: dict) -> str:
     """Hours spent in each review round and GPU-seconds per phase, as two bar groups."""
     parts: list[str] = []
     y = 0
-    round_rows = [(f"round {r['number']} ({r['stage']}{', open' if r['status'] == 'open' else ''})", r["hours"], f"{r['hours']} h")
-                  for r in stats["rounds"]]
+    round_rows = [
+        (
+            f"round {r['number']} ({r['stage']}{', open' if r['status'] == 'open' else ''})",
+            r["hours"],
+            f"{r['hours']} h",
+        )
+        for r in stats["rounds"]
+    ]
     chunk, y = _bars("Time in each round", round_rows or [("no rounds yet", 0, "")], "#FE2C54", y)
     parts += chunk
     waiting_rows = [(who, hours, f"{hours} h") for who, hours in stats.get("waiting_hours", {}).items()]
@@ -37,5 +45,7 @@ def cycle_chart_svg(*, stats: dict) -> str:
         chunk, y = _bars("GPU-seconds per phase", gpu_rows, "#00B8D4", y)
         parts += chunk
     width = LABEL_W + CHART_W + 90
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="seed-cycles" width="{width}" height="{y}" '
-            f'viewBox="0 0 {width} {y}" font-family="sans-serif" font-size="12">{"".join(parts)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="seed-cycles" width="{width}" height="{y}" '
+        f'viewBox="0 0 {width} {y}" font-family="sans-serif" font-size="12">{"".join(parts)}</svg>'
+    )

@@ -35,14 +35,26 @@ def _facts(review_round: ReviewRound, for_client: bool) -> tuple[list, dict, dic
     for decision in current_decisions(review_round=review_round, for_client=for_client):
         decisions[decision.version_id].append(decision.verdict)
     results = round_results(review_round=review_round, for_client=for_client)
-    stars = {} if for_client else dict(Rating.objects.filter(version__in=[i.version for i in items]).values_list("version")
-                                       .annotate(avg=Avg("stars")).values_list("version", "avg"))
-    open_notes = {version_id: len(notes) for version_id, notes in
-                  open_notes_by_version(review_round=review_round, for_client=for_client).items()}
+    stars = (
+        {}
+        if for_client
+        else dict(
+            Rating.objects.filter(version__in=[i.version for i in items])
+            .values_list("version")
+            .annotate(avg=Avg("stars"))
+            .values_list("version", "avg")
+        )
+    )
+    open_notes = {
+        version_id: len(notes)
+        for version_id, notes in open_notes_by_version(review_round=review_round, for_client=for_client).items()
+    }
     return items, decisions, results, stars, open_notes
 
 
-def contact_sheet_pdf(*, review_round: ReviewRound, for_client: bool = False, paper: str = "A4", per_page: int = 6) -> bytes:
+def contact_sheet_pdf(
+    *, review_round: ReviewRound, for_client: bool = False, paper: str = "A4", per_page: int = 6
+) -> bytes:
     """Pages of `per_page` versions: the image at print resolution above its label, seed, stars, result,
     decisions and open notes, all as text a reader can select and search."""
     from fpdf import FPDF
@@ -70,8 +82,10 @@ def contact_sheet_pdf(*, review_round: ReviewRound, for_client: bool = False, pa
         pdf.cell(0, 7, title)
         pdf.set_font("Helvetica", "", 9)
         pdf.set_xy(margin, margin + 7)
-        pdf.cell(0, 5, _latin(f"{review_round.get_status_display()} · {len(items)} version(s) · page {page + 1} of {pages}"))
-        for slot, item in enumerate(items[page * per_page:(page + 1) * per_page]):
+        pdf.cell(
+            0, 5, _latin(f"{review_round.get_status_display()} · {len(items)} version(s) · page {page + 1} of {pages}")
+        )
+        for slot, item in enumerate(items[page * per_page : (page + 1) * per_page]):
             version = item.version
             x = margin + (slot % columns) * cell_w
             y = margin + header + (slot // columns) * cell_h
@@ -87,12 +101,16 @@ def contact_sheet_pdf(*, review_round: ReviewRound, for_client: bool = False, pa
             name = item.client_name if for_client and item.client_name else f"v{version.pk}"
             rating = stars.get(version.pk)
             counts = Counter(decisions[version.pk])
-            summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+            summary = (
+                ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+            )
             seed = "" if for_client else f" · seed {version.seed if version.seed is not None else '-'}"
             star_text = "" if for_client else f"{'no stars' if rating is None else f'{rating:.1f}/5 stars'} · "
-            lines = [f"{name}{seed} · {version.width}×{version.height}",
-                     f"{star_text}{result_label(results.get(version.pk))} · {open_notes.get(version.pk, 0)} open note(s)",
-                     summary]
+            lines = [
+                f"{name}{seed} · {version.width}×{version.height}",
+                f"{star_text}{result_label(results.get(version.pk))} · {open_notes.get(version.pk, 0)} open note(s)",
+                summary,
+            ]
             pdf.set_font("Helvetica", "", 8)
             for row, line in enumerate(lines):
                 pdf.set_xy(x, y + box_h + 1 + row * 4.2)
@@ -116,9 +134,15 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
     sheet = Image.new("RGB", (MARGIN * 2 + CELL_W * COLUMNS, header + MARGIN + rows * CELL_H), "white")
     draw = ImageDraw.Draw(sheet)
     brief = review_round.brief
-    draw.text((MARGIN, 18), f"{brief.title} · round {review_round.number} ({review_round.get_stage_display()})",
-              fill="black", font=label_font(22))
-    draw.text((MARGIN, 46), f"{review_round.get_status_display()} · {len(items)} version(s)", fill="#555", font=label_font(14))
+    draw.text(
+        (MARGIN, 18),
+        f"{brief.title} · round {review_round.number} ({review_round.get_stage_display()})",
+        fill="black",
+        font=label_font(22),
+    )
+    draw.text(
+        (MARGIN, 46), f"{review_round.get_status_display()} · {len(items)} version(s)", fill="#555", font=label_font(14)
+    )
     for index, item in enumerate(items):
         version = item.version
         x = MARGIN + (index % COLUMNS) * CELL_W
@@ -130,10 +154,13 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
         rating = stars.get(version.pk)
         star_text = "" if for_client else ("no stars · " if rating is None else f"{rating:.1f} / 5 stars · ")
         counts = Counter(decisions[version.pk])
-        summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+        summary = (
+            ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+        )
         draw.text((x, y + THUMB + 8), f"{name} · {version.width}×{version.height}", fill="black", font=label_font(15))
-        draw.text((x, y + THUMB + 28), f"{star_text}{result_label(results.get(version.pk))}",
-                  fill="#333", font=label_font(13))
+        draw.text(
+            (x, y + THUMB + 28), f"{star_text}{result_label(results.get(version.pk))}", fill="#333", font=label_font(13)
+        )
         draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=label_font(13))
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG")

@@ -30,18 +30,38 @@ GUEST = "Guest"
 def _rows(briefs: QuerySet[Brief], *, client_only: bool) -> list[dict]:
     decided = Decision.objects.filter(review_round=OuterRef("pk")).filter(
         Q(reviewer=OuterRef("invitations__reviewer"), reviewer__isnull=False)
-        | Q(share_link=OuterRef("invitations__share_link"), share_link__isnull=False))
+        | Q(share_link=OuterRef("invitations__share_link"), share_link__isnull=False)
+    )
     final = Approval.objects.filter(review_round=OuterRef("pk"), final=True)
     rounds = ReviewRound.objects.filter(brief__in=briefs)
     if client_only:
         rounds = rounds.filter(stage=ReviewRound.Stage.CLIENT)
-    return list(rounds.annotate(
-        decided_at=Subquery(decided.values("review_round").annotate(last=Max("created_at")).values("last")),
-        final_approval=Exists(final),
-    ).values("pk", "brief_id", "brief__title", "brief__campaign__client__name", "number", "stage", "status", "opened_at",
-             "closed_at", "invitations__id", "invitations__reviewer_id", "invitations__reviewer__username",
-             "invitations__guest_email", "invitations__decides", "invitations__invited_at", "decided_at", "final_approval")
-        .order_by("brief_id", "number", "invitations__id"))
+    return list(
+        rounds.annotate(
+            decided_at=Subquery(decided.values("review_round").annotate(last=Max("created_at")).values("last")),
+            final_approval=Exists(final),
+        )
+        .values(
+            "pk",
+            "brief_id",
+            "brief__title",
+            "brief__campaign__client__name",
+            "number",
+            "stage",
+            "status",
+            "opened_at",
+            "closed_at",
+            "invitations__id",
+            "invitations__reviewer_id",
+            "invitations__reviewer__username",
+            "invitations__guest_email",
+            "invitations__decides",
+            "invitations__invited_at",
+            "decided_at",
+            "final_approval",
+        )
+        .order_by("brief_id", "number", "invitations__id")
+    )
 
 
 def _hours(start: datetime, end: datetime) -> float:
@@ -59,8 +79,13 @@ def colleagues_of(*, viewer, user_ids: set[int]) -> set[int]:
     if _studio_sees_all(viewer):
         return set(user_ids)
     scope = (client_scope(user=viewer) if viewer is not None else None) or set()
-    colleagues = set(ClientMembership.objects.filter(user_id__in=user_ids, client_id__in=scope)
-                     .values_list("user_id", flat=True)) if user_ids and scope else set()
+    colleagues = (
+        set(
+            ClientMembership.objects.filter(user_id__in=user_ids, client_id__in=scope).values_list("user_id", flat=True)
+        )
+        if user_ids and scope
+        else set()
+    )
     own = getattr(viewer, "pk", None)
     return colleagues | ({own} if own in user_ids else set())
 
@@ -84,11 +109,14 @@ def invitee_namer(*, viewer, user_ids: set[int]):
 
 
 def _namer(rows: list[dict], *, viewer):
-    name = invitee_namer(viewer=viewer, user_ids={row["invitations__reviewer_id"] for row in rows
-                                                  if row["invitations__reviewer_id"]})
-    return lambda row: name(row["invitations__reviewer_id"],
-                            row["invitations__reviewer__username"] or row["invitations__guest_email"] or "guest",
-                            row["invitations__guest_email"])
+    name = invitee_namer(
+        viewer=viewer, user_ids={row["invitations__reviewer_id"] for row in rows if row["invitations__reviewer_id"]}
+    )
+    return lambda row: name(
+        row["invitations__reviewer_id"],
+        row["invitations__reviewer__username"] or row["invitations__guest_email"] or "guest",
+        row["invitations__guest_email"],
+    )
 
 
 def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -> dict:
@@ -102,13 +130,27 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
     waiting_total: dict[str, float] = defaultdict(float)
     open_waits: list[tuple[float, str, str, int]] = []
     for row in rows:
-        brief = by_brief.setdefault(row["brief_id"], {
-            "brief": row["brief_id"], "title": row["brief__title"], "client": row["brief__campaign__client__name"],
-            "rounds": {}, "rounds_to_final_approval": None, "waiting_hours": defaultdict(float)})
+        brief = by_brief.setdefault(
+            row["brief_id"],
+            {
+                "brief": row["brief_id"],
+                "title": row["brief__title"],
+                "client": row["brief__campaign__client__name"],
+                "rounds": {},
+                "rounds_to_final_approval": None,
+                "waiting_hours": defaultdict(float),
+            },
+        )
         rounds = brief["rounds"]
         if row["pk"] not in rounds:
-            rounds[row["pk"]] = {"round": row["pk"], "number": row["number"], "stage": row["stage"], "status": row["status"],
-                                 "hours": _hours(row["opened_at"], row["closed_at"] or now), "waiting_on": []}
+            rounds[row["pk"]] = {
+                "round": row["pk"],
+                "number": row["number"],
+                "stage": row["stage"],
+                "status": row["status"],
+                "hours": _hours(row["opened_at"], row["closed_at"] or now),
+                "waiting_on": [],
+            }
             if row["final_approval"] and brief["rounds_to_final_approval"] is None:
                 brief["rounds_to_final_approval"] = row["number"]
         if row["invitations__id"] is None or not row["invitations__decides"]:
@@ -125,23 +167,31 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
     for brief in by_brief.values():
         brief["rounds"] = list(brief["rounds"].values())
         brief["cycles"] = len(brief["rounds"])
-        brief["waiting_hours"] = {who: round(hours, 2) for who, hours in sorted(brief["waiting_hours"].items(), key=lambda i: -i[1])}
+        brief["waiting_hours"] = {
+            who: round(hours, 2) for who, hours in sorted(brief["waiting_hours"].items(), key=lambda i: -i[1])
+        }
         briefs_out.append(brief)
     bottleneck = None
     if open_waits:
         hours, who, title, number = max(open_waits)
         bottleneck = {"reviewer": who, "hours": hours, "brief": title, "round": number}
-    cycles = {"briefs": briefs_out,
-              "waiting_hours": {who: round(h, 2) for who, h in sorted(waiting_total.items(), key=lambda i: -i[1])},
-              "bottleneck": bottleneck}
+    cycles = {
+        "briefs": briefs_out,
+        "waiting_hours": {who: round(h, 2) for who, h in sorted(waiting_total.items(), key=lambda i: -i[1])},
+        "bottleneck": bottleneck,
+    }
     if studio:  # what the studio's GPUs spent is the studio's own business
         cycles["gpu_seconds_by_phase"] = gpu_seconds_by_phase(briefs=briefs)
     return cycles
 
 
 def gpu_seconds_by_phase(*, briefs: QuerySet[Brief]) -> dict[str, float]:
-    spent = dict(Derivation.objects.filter(brief__in=briefs).values("phase").annotate(gpu=Sum("gpu_seconds"))
-                 .values_list("phase", "gpu"))
+    spent = dict(
+        Derivation.objects.filter(brief__in=briefs)
+        .values("phase")
+        .annotate(gpu=Sum("gpu_seconds"))
+        .values_list("phase", "gpu")
+    )
     return {phase: round(spent.get(phase) or 0.0, 3) for phase in Phase.values}
 
 
@@ -149,9 +199,21 @@ def cycles_csv(cycles: dict) -> str:
     """One line per round: what a producer pastes into a status report."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["client", "brief", "round", "stage", "status", "hours_open", "waiting_on", "rounds_to_final_approval"])
+    writer.writerow(
+        ["client", "brief", "round", "stage", "status", "hours_open", "waiting_on", "rounds_to_final_approval"]
+    )
     for brief in cycles["briefs"]:
         for item in brief["rounds"]:
-            writer.writerow([brief["client"], brief["title"], item["number"], item["stage"], item["status"], item["hours"],
-                             "; ".join(item["waiting_on"]), brief["rounds_to_final_approval"] or ""])
+            writer.writerow(
+                [
+                    brief["client"],
+                    brief["title"],
+                    item["number"],
+                    item["stage"],
+                    item["status"],
+                    item["hours"],
+                    "; ".join(item["waiting_on"]),
+                    brief["rounds_to_final_approval"] or "",
+                ]
+            )
     return out.getvalue()

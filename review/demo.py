@@ -22,19 +22,19 @@ from review.models import Decision, Notification, ReviewPolicy, ReviewRound, Rou
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
-from review.services.rounds import PinInput, decision_record, round_open
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add, note_fix, note_resolve
+from review.services.rounds import PinInput, decision_record, round_open
 from review.services.share_links import share_link_use
-
 
 GUEST_EMAIL = "marco@aurora-soda.example"
 OUTBOX_BACKEND = "review.mail.OutboxBackend"
 
 
 def _user(username: str, group: str, *, staff: bool = True):
-    user, created = get_user_model().objects.get_or_create(username=username, defaults={
-        "is_staff": staff, "email": f"{username}@seed-demo.example"})
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": staff, "email": f"{username}@seed-demo.example"}
+    )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -54,14 +54,18 @@ def review_stage(*, context: dict) -> dict:
     approved = next((v for v in brief.versions.order_by("pk") if version_final_approval(version=v)), None)
     if approved is not None:
         context["approved_master"] = approved
-        return {"approved_master": approved.pk, "approval": version_final_approval(version=approved).pk,
-                "sha256": approved.blob_id, "rounds": list(brief.review_rounds.order_by("number").values_list("pk", flat=True))}
+        return {
+            "approved_master": approved.pk,
+            "approval": version_final_approval(version=approved).pk,
+            "sha256": approved.blob_id,
+            "rounds": list(brief.review_rounds.order_by("number").values_list("pk", flat=True)),
+        }
 
     candidates = list(brief.versions.exclude(status=Version.Status.REJECTED).order_by("pk"))
     master = next((v for v in candidates if v.pk == context.get("generated_master")), candidates[-1])
     others = [v for v in candidates if v.pk != master.pk]
     items = checklist_ensure(brief=brief)
-    for stars, version in zip((5, 4, 3, 2, 1), [master, *others]):
+    for stars, version in zip((5, 4, 3, 2, 1), [master, *others], strict=False):
         rating_set(version=version, reviewer=reviewer, stars=stars)
     for item in items:
         checklist_tick(version=master, item=item, checked=True, reviewer=reviewer)
@@ -73,11 +77,21 @@ def review_stage(*, context: dict) -> dict:
 
     # The brief's policy runs the cycle: the internal round's approval opens the client round by itself,
     # invites the client's reviewer and e-mails the guest a share link of their own.
-    ReviewPolicy.objects.update_or_create(brief=brief, defaults={"automate_stages": True, "guest_emails": [GUEST_EMAIL]})
-    first = round_open(brief=brief, versions=[master, *others[:1]], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
-                       reviewers=[reviewer], title="Internal check", deadline=timezone.now() + dt.timedelta(days=2))
-    master = _review_with_a_fixed_region(first=first, master=master, runner_up=others[0] if others else None,
-                                         reviewer=reviewer, producer=producer)
+    ReviewPolicy.objects.update_or_create(
+        brief=brief, defaults={"automate_stages": True, "guest_emails": [GUEST_EMAIL]}
+    )
+    first = round_open(
+        brief=brief,
+        versions=[master, *others[:1]],
+        stage=ReviewRound.Stage.INTERNAL,
+        opened_by=producer,
+        reviewers=[reviewer],
+        title="Internal check",
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
+    master = _review_with_a_fixed_region(
+        first=first, master=master, runner_up=others[0] if others else None, reviewer=reviewer, producer=producer
+    )
     internal = ReviewRound.objects.get(previous=first)
     client_round = ReviewRound.objects.get(previous=internal)
 
@@ -85,25 +99,49 @@ def review_stage(*, context: dict) -> dict:
     # decider's link of any other kind leaves the round waiting on them. Its token exists in clear in that e-mail
     # only, so the demo takes the link from the invitation, once the worker has sent it.
     sent = worker_wait(lambda: _invitation_sent(client_round, GUEST_EMAIL), "sending the guest's invitation e-mail")
-    link = RoundReviewer.objects.select_related("share_link").get(review_round=client_round, guest_email=GUEST_EMAIL).share_link
+    link = (
+        RoundReviewer.objects.select_related("share_link")
+        .get(review_round=client_round, guest_email=GUEST_EMAIL)
+        .share_link
+    )
     share_link_use(link=link, action="view")
     invitation_viewed(review_round=client_round, share_link=link)
-    decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, share_link=link,
-                    guest_name="Marco (Aurora Soda Co. brand team)", comment="Love the can's highlight here.",
-                    pins=[PinInput(x=0.4, y=0.55, w=0.2, h=0.2, note="keep this highlight")])
-    decision_record(review_round=client_round, version=master, verdict=Decision.Verdict.APPROVE, reviewer=client_user,
-                    comment="Signed off for delivery.")
+    decision_record(
+        review_round=client_round,
+        version=master,
+        verdict=Decision.Verdict.APPROVE,
+        share_link=link,
+        guest_name="Marco (Aurora Soda Co. brand team)",
+        comment="Love the can's highlight here.",
+        pins=[PinInput(x=0.4, y=0.55, w=0.2, h=0.2, note="keep this highlight")],
+    )
+    decision_record(
+        review_round=client_round,
+        version=master,
+        verdict=Decision.Verdict.APPROVE,
+        reviewer=client_user,
+        comment="Signed off for delivery.",
+    )
     master.refresh_from_db()
     approval = version_final_approval(version=master)
     context["approved_master"] = master
-    return {"approved_master": master.pk, "approval": approval.pk if approval else None, "sha256": master.blob_id,
-            "rounds": [first.pk, internal.pk, client_round.pk], "client_round_opened_by": "automation", "share_link": link.pk,
-            "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
-            "guest_invitation": sent.pk, "share_url": _outbox_share_url(sent),
-            "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username}}
+    return {
+        "approved_master": master.pk,
+        "approval": approval.pk if approval else None,
+        "sha256": master.blob_id,
+        "rounds": [first.pk, internal.pk, client_round.pk],
+        "client_round_opened_by": "automation",
+        "share_link": link.pk,
+        "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
+        "guest_invitation": sent.pk,
+        "share_url": _outbox_share_url(sent),
+        "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username},
+    }
 
 
-def _review_with_a_fixed_region(*, first: ReviewRound, master: Version, runner_up: Version | None, reviewer, producer) -> Version:
+def _review_with_a_fixed_region(
+    *, first: ReviewRound, master: Version, runner_up: Version | None, reviewer, producer
+) -> Version:
     """What a reviewer does in the workspace, through the same services: mark up and discuss, request changes, have
     the marked region repainted by the worker, and approve the fix with a note still open, which travels forward.
 
@@ -111,41 +149,77 @@ def _review_with_a_fixed_region(*, first: ReviewRound, master: Version, runner_u
     returns the fixed version, the one the client then approves.
     """
     width, height = master.width, master.height
-    smudge = note_add(review_round=first, version=master, author=reviewer,
-                      text=f"The can's edge is smudged here. @{producer.get_username()} can we repaint just this part?",
-                      markup=[{"type": "ellipse", "points": [[0.3, 0.35], [0.7, 0.65]]}])
+    smudge = note_add(
+        review_round=first,
+        version=master,
+        author=reviewer,
+        text=f"The can's edge is smudged here. @{producer.get_username()} can we repaint just this part?",
+        markup=[{"type": "ellipse", "points": [[0.3, 0.35], [0.7, 0.65]]}],
+    )
     note_add(review_round=first, version=master, author=producer, parent=smudge, text="Yes: fixing this region now.")
-    warmth = note_add(review_round=first, version=master, author=reviewer, text="Warm the highlight a touch.",
-                      markup=[{"type": "arrow", "points": [[0.15, 0.15], [0.45, 0.4]]},
-                              {"type": "text", "points": [[0.1, 0.12]], "text": "warmer"}])
-    decision_record(review_round=first, version=master, verdict=Decision.Verdict.CHANGES_REQUESTED, reviewer=reviewer,
-                    comment="Smudged edge on the can; see the marked region.")
+    warmth = note_add(
+        review_round=first,
+        version=master,
+        author=reviewer,
+        text="Warm the highlight a touch.",
+        markup=[
+            {"type": "arrow", "points": [[0.15, 0.15], [0.45, 0.4]]},
+            {"type": "text", "points": [[0.1, 0.12]], "text": "warmer"},
+        ],
+    )
+    decision_record(
+        review_round=first,
+        version=master,
+        verdict=Decision.Verdict.CHANGES_REQUESTED,
+        reviewer=reviewer,
+        comment="Smudged edge on the can; see the marked region.",
+    )
     if runner_up is not None:
-        decision_record(review_round=first, version=runner_up, verdict=Decision.Verdict.REJECT, reviewer=reviewer,
-                        comment="The master is stronger.")
+        decision_record(
+            review_round=first,
+            version=runner_up,
+            verdict=Decision.Verdict.REJECT,
+            reviewer=reviewer,
+            comment="The master is stronger.",
+        )
     smudge = note_fix(note=smudge, user=producer, prompt_text="a clean, crisp can edge, studio product photo")
     run = Derivation.objects.filter(pk=smudge.fixed_by_id)
-    worker_wait(lambda: None if run.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True,
-                "the fix of the marked region")
+    worker_wait(
+        lambda: None if run.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True,
+        "the fix of the marked region",
+    )
     fixes = list(Version.objects.filter(generated_by__derivation_id=smudge.fixed_by_id).order_by("pk"))
     if not fixes:
         raise ApplicationError(f"the region fix made no image: {run.values_list('error', flat=True).first()}")
     fixed = fixes[0]
     versions_triage(versions=[fixed], triage=Version.Triage.KEEP, actor=producer)
     # The kept fix joins the next round by itself; the warmth note is still open and travels onto it.
-    second = round_open(brief=master.brief, versions=[fixed], stage=ReviewRound.Stage.INTERNAL, opened_by=producer,
-                        reviewers=[reviewer], title=f"Fixed region ({width}x{height})",
-                        deadline=timezone.now() + dt.timedelta(days=2))
+    second = round_open(
+        brief=master.brief,
+        versions=[fixed],
+        stage=ReviewRound.Stage.INTERNAL,
+        opened_by=producer,
+        reviewers=[reviewer],
+        title=f"Fixed region ({width}x{height})",
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
     note_add(review_round=second, version=fixed, author=reviewer, parent=smudge, text="The edge is clean now, thanks.")
     note_resolve(note=smudge, user=reviewer)
-    decision_record(review_round=second, version=fixed, verdict=Decision.Verdict.APPROVE_WITH_CHANGES, reviewer=reviewer,
-                    comment=f"Approved; the warmer highlight (note {warmth.pk}) can follow in finishing.")
+    decision_record(
+        review_round=second,
+        version=fixed,
+        verdict=Decision.Verdict.APPROVE_WITH_CHANGES,
+        reviewer=reviewer,
+        comment=f"Approved; the warmer highlight (note {warmth.pk}) can follow in finishing.",
+    )
     return fixed
 
 
 def _invitation_sent(review_round: ReviewRound, address: str) -> Notification | None:
     """The guest's invitation once sent; one the mail server refused stops the demo with the server's answer."""
-    invitation = Notification.objects.filter(review_round=review_round, email=address, kind=NotificationKind.INVITED).first()
+    invitation = Notification.objects.filter(
+        review_round=review_round, email=address, kind=NotificationKind.INVITED
+    ).first()
     if invitation is not None and invitation.state == Notification.State.FAILED:
         raise ApplicationError(f"the invitation to {address} was not sent: {invitation.error}")
     return invitation if invitation is not None and invitation.state == Notification.State.SUCCEEDED else None
@@ -175,6 +249,11 @@ def notifications_stage(*, context: dict) -> dict:
         by_kind[kind] = by_kind.get(kind, 0) + 1
     outbox = Path(settings.SEED_OUTBOX_DIR)
     written = settings.EMAIL_BACKEND == OUTBOX_BACKEND
-    return {"sent": sent.count(), "by_kind": by_kind, "failed": Notification.objects.filter(state=Notification.State.FAILED).count(),
-            "outbox": str(outbox) if written else None, "outbox_files": len(list(outbox.glob("*.eml"))) if written else None,
-            "smtp": f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}" if settings.EMAIL_HOST else None}
+    return {
+        "sent": sent.count(),
+        "by_kind": by_kind,
+        "failed": Notification.objects.filter(state=Notification.State.FAILED).count(),
+        "outbox": str(outbox) if written else None,
+        "outbox_files": len(list(outbox.glob("*.eml"))) if written else None,
+        "smtp": f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}" if settings.EMAIL_HOST else None,
+    }

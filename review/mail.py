@@ -17,7 +17,9 @@ class OutboxBackend(BaseEmailBackend):
         written = 0
         for message in email_messages:
             data = message.message().as_bytes(linesep="\r\n")
-            message_id = message.extra_headers.get("Message-ID", "").strip("<>").split("@")[0] or f"message-{id(message)}"
+            message_id = (
+                message.extra_headers.get("Message-ID", "").strip("<>").split("@")[0] or f"message-{id(message)}"
+            )
             fd, temp = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".eml")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

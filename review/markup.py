@@ -33,11 +33,16 @@ def markup_clean(shapes) -> list[dict]:
         points = shape.get("points")
         least, most = POINTS[shape["type"]]
         if not isinstance(points, list) or not least <= len(points) <= most:
-            raise ApplicationError(f"{where}: a {shape['type']} takes {least if least == most else f'{least} to {most}'} point(s)")
+            raise ApplicationError(
+                f"{where}: a {shape['type']} takes {least if least == most else f'{least} to {most}'} point(s)"
+            )
         clean_points = []
         for point in points:
-            if (not isinstance(point, (list, tuple)) or len(point) != 2
-                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in point)):
+            if (
+                not isinstance(point, (list, tuple))
+                or len(point) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in point)
+            ):
                 raise ApplicationError(f"{where}: each point is [x, y], two numbers")
             if not all(0.0 <= v <= 1.0 for v in point):
                 raise ApplicationError(f"{where}: point {list(point)} lies outside the image; coordinates are 0..1")
@@ -76,28 +81,43 @@ def markup_svg(shapes: list[dict], *, width: int, height: int, greyed: bool = Fa
         pts = [(x * width, y * height) for x, y in shape["points"]]
         kind = shape["type"]
         if kind == "pin":
-            (x, y), = pts
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{max(6, width // 80)}" fill="{colour}" fill-opacity=".8"/>')
+            ((x, y),) = pts
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{max(6, width // 80)}" fill="{colour}" fill-opacity=".8"/>'
+            )
         elif kind == "rect":
             (x1, y1), (x2, y2) = pts
-            parts.append(f'<rect x="{min(x1, x2):.1f}" y="{min(y1, y2):.1f}" width="{abs(x2 - x1):.1f}" '
-                         f'height="{abs(y2 - y1):.1f}" {stroke}/>')
+            parts.append(
+                f'<rect x="{min(x1, x2):.1f}" y="{min(y1, y2):.1f}" width="{abs(x2 - x1):.1f}" '
+                f'height="{abs(y2 - y1):.1f}" {stroke}/>'
+            )
         elif kind == "ellipse":
             (x1, y1), (x2, y2) = pts
-            parts.append(f'<ellipse cx="{(x1 + x2) / 2:.1f}" cy="{(y1 + y2) / 2:.1f}" rx="{abs(x2 - x1) / 2:.1f}" '
-                         f'ry="{abs(y2 - y1) / 2:.1f}" {stroke}/>')
+            parts.append(
+                f'<ellipse cx="{(x1 + x2) / 2:.1f}" cy="{(y1 + y2) / 2:.1f}" rx="{abs(x2 - x1) / 2:.1f}" '
+                f'ry="{abs(y2 - y1) / 2:.1f}" {stroke}/>'
+            )
         elif kind == "arrow":
             (x1, y1), (x2, y2) = pts
-            parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {stroke} marker-end="url(#seed-arrow)"/>')
+            parts.append(
+                f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                f'{stroke} marker-end="url(#seed-arrow)"/>'
+            )
         elif kind == "freehand":
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
             parts.append(f'<polyline points="{path}" {stroke} stroke-linejoin="round" stroke-linecap="round"/>')
         else:
-            (x, y), = pts
-            parts.append(f'<text x="{x:.1f}" y="{y:.1f}" fill="{colour}" font-size="{max(12, width // 40)}" '
-                         f'font-family="sans-serif" paint-order="stroke" stroke="#fff" stroke-width="3">'
-                         f'{escape(shape["text"])}</text>')
-    marker = ('<defs><marker id="seed-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
-              'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="seed-markup{" greyed" if greyed else ""}" '
-            f'viewBox="0 0 {width} {height}" preserveAspectRatio="none">{marker}{"".join(parts)}</svg>')
+            ((x, y),) = pts
+            parts.append(
+                f'<text x="{x:.1f}" y="{y:.1f}" fill="{colour}" font-size="{max(12, width // 40)}" '
+                f'font-family="sans-serif" paint-order="stroke" stroke="#fff" stroke-width="3">'
+                f"{escape(shape['text'])}</text>"
+            )
+    marker = (
+        '<defs><marker id="seed-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="seed-markup{" greyed" if greyed else ""}" '
+        f'viewBox="0 0 {width} {height}" preserveAspectRatio="none">{marker}{"".join(parts)}</svg>'
+    )

@@ -14,8 +14,9 @@ from review.webhook_security import webhook_url_check
 
 def _user_or_link(user_field: str) -> Q:
     """Exactly one author: a signed-in user, or a guest behind a share link."""
-    return Q(**{f"{user_field}__isnull": False, "share_link__isnull": True}) | \
-        Q(**{f"{user_field}__isnull": True, "share_link__isnull": False})
+    return Q(**{f"{user_field}__isnull": False, "share_link__isnull": True}) | Q(
+        **{f"{user_field}__isnull": True, "share_link__isnull": False}
+    )
 
 
 DEFAULT_CHECKLIST = ("Brand colour present", "Eye-line towards lens", "No anatomical glitches")
@@ -95,14 +96,21 @@ class ReviewRound(models.Model):
     title = models.CharField(max_length=200, blank=True)
     previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_round")
     versions = models.ManyToManyField("assets.Version", through="RoundVersion", related_name="review_rounds")
-    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, through="RoundReviewer", related_name="review_rounds",
-                                       blank=True)
-    rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.ALL,
-                            help_text="How deciders' verdicts roll up; reject > changes > approve with changes > approve breaks ties")
+    reviewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="RoundReviewer", related_name="review_rounds", blank=True
+    )
+    rule = models.CharField(
+        max_length=20,
+        choices=Rule.choices,
+        default=Rule.ALL,
+        help_text="How deciders' verdicts roll up; reject > changes > approve with changes > approve breaks ties",
+    )
     deadline = models.DateTimeField(null=True, blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(auto_now_add=True)
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
 
     access = Access(client="brief__campaign__client", client_reads=Q(stage="client"))
@@ -121,14 +129,24 @@ class RoundReviewer(models.Model):
     The table is the one the plain many-to-many field made, so existing invitations keep their rows.
     """
 
-    review_round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, db_column="reviewround_id",
-                                     related_name="invitations")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                                 db_column="user_id", related_name="round_invitations")
-    share_link = models.OneToOneField("review.ShareLink", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="invitation")
+    review_round = models.ForeignKey(
+        ReviewRound, on_delete=models.CASCADE, db_column="reviewround_id", related_name="invitations"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_column="user_id",
+        related_name="round_invitations",
+    )
+    share_link = models.OneToOneField(
+        "review.ShareLink", null=True, blank=True, on_delete=models.PROTECT, related_name="invitation"
+    )
     guest_email = models.EmailField(blank=True)
-    decides = models.BooleanField(default=True, help_text="Off: the invitee follows the round and comments, but does not decide")
+    decides = models.BooleanField(
+        default=True, help_text="Off: the invitee follows the round and comments, but does not decide"
+    )
     invited_at = models.DateTimeField(default=timezone.now)
     first_viewed_at = models.DateTimeField(null=True, blank=True)
 
@@ -155,13 +173,18 @@ class ReviewPolicy(models.Model):
     """How a brief's rounds run; a brief without one runs on the defaults."""
 
     brief = models.OneToOneField("assets.Brief", on_delete=models.CASCADE, related_name="review_policy")
-    checklist_before_approval = models.BooleanField(default=False, help_text="Approving needs every checklist item ticked")
+    checklist_before_approval = models.BooleanField(
+        default=False, help_text="Approving needs every checklist item ticked"
+    )
     reason_for_changes = models.BooleanField(default=False, help_text="Rejecting or requesting changes needs a reason")
     automate_stages = models.BooleanField(
-        default=True, help_text="An internal round closing approved opens the client round by itself; changes requested "
-                                "send the producer a to-do list")
-    guest_emails = models.JSONField(default=list, blank=True,
-                                    help_text="Client reviewers without an account: each gets a share link by e-mail")
+        default=True,
+        help_text="An internal round closing approved opens the client round by itself; changes requested "
+        "send the producer a to-do list",
+    )
+    guest_emails = models.JSONField(
+        default=list, blank=True, help_text="Client reviewers without an account: each gets a share link by e-mail"
+    )
     client_round_days = models.PositiveSmallIntegerField(default=3, help_text="Deadline of an automatic client round")
 
     access = Access(client="brief__campaign__client")
@@ -205,8 +228,12 @@ class Decision(models.Model):
 
     review_round = models.ForeignKey(ReviewRound, on_delete=models.PROTECT, related_name="decisions")
     version = models.ForeignKey("assets.Version", on_delete=models.PROTECT, related_name="decisions")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
-    share_link = models.ForeignKey("review.ShareLink", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    share_link = models.ForeignKey(
+        "review.ShareLink", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
     guest_name = models.CharField(max_length=120, blank=True)
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     comment = models.TextField(blank=True)
@@ -214,7 +241,9 @@ class Decision(models.Model):
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    access = Access(client="review_round__brief__campaign__client", client_reads=Q(review_round__stage="client", internal=False))
+    access = Access(
+        client="review_round__brief__campaign__client", client_reads=Q(review_round__stage="client", internal=False)
+    )
 
     class Meta:
         ordering = ["review_round", "version", "id"]
@@ -241,14 +270,18 @@ class Pin(models.Model):
     h = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     note = models.CharField(max_length=500, blank=True)
 
-    access = Access(client="decision__review_round__brief__campaign__client", client_reads=Q(decision__review_round__stage="client", decision__internal=False))
+    access = Access(
+        client="decision__review_round__brief__campaign__client",
+        client_reads=Q(decision__review_round__stage="client", decision__internal=False),
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 name="pin_inside_image",
                 condition=Q(x__gte=0, y__gte=0, w__gte=0, h__gte=0, x__lte=1, y__lte=1)
-                & Q(x__lte=1 - models.F("w")) & Q(y__lte=1 - models.F("h")),
+                & Q(x__lte=1 - models.F("w"))
+                & Q(y__lte=1 - models.F("h")),
             ),
         ]
 
@@ -260,7 +293,9 @@ class Approval(models.Model):
     review_round = models.ForeignKey(ReviewRound, on_delete=models.PROTECT, related_name="approvals")
     sha256 = models.CharField(max_length=64)
     final = models.BooleanField(help_text="A client-stage approval: what delivery accepts")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="version__brief__campaign__client", client_reads=Q(review_round__stage="client"))
@@ -302,7 +337,9 @@ class AuditEvent(models.Model):
     """Append-only, hash-chained: each row carries the previous row's hash, so an edit breaks the chain."""
 
     kind = models.CharField(max_length=50)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     share_link = models.ForeignKey(ShareLink, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     object_type = models.CharField(max_length=50)
     object_id = models.BigIntegerField()
@@ -327,7 +364,9 @@ class NotificationPreference(models.Model):
         DIGEST = "digest", "Daily digest"
         OFF = "off", "Off"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IMMEDIATE)
 
     access = Access(owner="user")
@@ -351,9 +390,13 @@ class Notification(QueuedRun):
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40, choices=NotificationKind.choices)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     email = models.EmailField()
-    review_round = models.ForeignKey(ReviewRound, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    review_round = models.ForeignKey(
+        ReviewRound, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
     subject = models.CharField(max_length=300)
     text = models.TextField()
     html = models.TextField(blank=True)
@@ -362,8 +405,14 @@ class Notification(QueuedRun):
     images = models.JSONField(default=list, blank=True, help_text="Blob sha256s shown inline as thumbnails")
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
-    digest = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="digested",
-                               help_text="The digest message that carried this one")
+    digest = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="digested",
+        help_text="The digest message that carried this one",
+    )
 
     access = Access(client="review_round__brief__campaign__client", reviewers_read=False)
 
@@ -378,12 +427,23 @@ class Notification(QueuedRun):
 class WebhookEndpoint(models.Model):
     """A URL told about review events: the studio's own (no client) or one client's."""
 
-    client = models.ForeignKey("assets.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="webhooks",
-                               help_text="Empty: every client's events")
-    url = models.URLField(max_length=500, help_text="http(s) only, to a public address unless its network is allowed "
-                                                    "in SEED_WEBHOOK_ALLOWED_NETWORKS")
-    sealed_secret = models.TextField(editable=False, help_text="The secret that signs each payload (HMAC-SHA256), "
-                                                               "encrypted with SEED_WEBHOOK_KEY; shown once when issued")
+    client = models.ForeignKey(
+        "assets.Client",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="webhooks",
+        help_text="Empty: every client's events",
+    )
+    url = models.URLField(
+        max_length=500,
+        help_text="http(s) only, to a public address unless its network is allowed in SEED_WEBHOOK_ALLOWED_NETWORKS",
+    )
+    sealed_secret = models.TextField(
+        editable=False,
+        help_text="The secret that signs each payload (HMAC-SHA256), "
+        "encrypted with SEED_WEBHOOK_KEY; shown once when issued",
+    )
     active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -439,7 +499,9 @@ class Note(models.Model):
     review_round = models.ForeignKey(ReviewRound, on_delete=models.PROTECT, related_name="notes")
     version = models.ForeignKey("assets.Version", on_delete=models.PROTECT, related_name="notes")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     share_link = models.ForeignKey(ShareLink, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     guest_name = models.CharField(max_length=120, blank=True)
     text = models.TextField()
@@ -449,11 +511,21 @@ class Note(models.Model):
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    fixed_by = models.ForeignKey("assets.Derivation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                 help_text="The inpaint queued by \"fix this region\"")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    fixed_by = models.ForeignKey(
+        "assets.Derivation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text='The inpaint queued by "fix this region"',
+    )
 
-    access = Access(client="version__brief__campaign__client", client_reads=Q(review_round__stage="client", internal=False))
+    access = Access(
+        client="version__brief__campaign__client", client_reads=Q(review_round__stage="client", internal=False)
+    )
 
     class Meta:
         ordering = ["review_round", "version", "id"]

@@ -12,8 +12,14 @@ CLIENT_REVIEWER = "Client reviewer"
 APPS = ("assets", "review", "generation", "delivery")
 
 # What each role may do beyond reading, by name: the decisions each makes.
-_INTERNAL_REVIEWER_WRITES = ["assets.change_version", "review.add_decision", "review.add_rating", "review.change_rating",
-                             "review.add_checklisttick", "review.change_checklisttick"]
+_INTERNAL_REVIEWER_WRITES = [
+    "assets.change_version",
+    "review.add_decision",
+    "review.add_rating",
+    "review.change_rating",
+    "review.add_checklisttick",
+    "review.change_checklisttick",
+]
 _CLIENT_REVIEWER_WRITES = ["review.add_decision"]
 
 

@@ -45,8 +45,11 @@ def approval_attestation(*, approval: Approval) -> dict:
 
     review_round = approval.review_round
     client = review_round.brief.campaign.client
-    approving = [decision for decision in current_decisions(review_round=review_round)
-                 if decision.version_id == approval.version_id and decision.verdict in APPROVING and not decision.internal]
+    approving = [
+        decision
+        for decision in current_decisions(review_round=review_round)
+        if decision.version_id == approval.version_id and decision.verdict in APPROVING and not decision.internal
+    ]
     clients = client_users_among(users={d.reviewer for d in approving if d.reviewer is not None})
     approvers = []
     for decision in approving:
@@ -58,17 +61,29 @@ def approval_attestation(*, approval: Approval) -> dict:
             approver = {"role": "studio reviewer", "organisation": settings.SEED_STUDIO_NAME}
         if approver not in approvers:
             approvers.append(approver)
-    return {"client": client.name, "brief": review_round.brief.title, "round": review_round.number,
-            "stage": review_round.stage, "rule": review_round.rule, "approved_by": approvers,
-            "approved_at": approval.created_at.isoformat(), "master_sha256": approval.sha256, "version_id": approval.version_id}
+    return {
+        "client": client.name,
+        "brief": review_round.brief.title,
+        "round": review_round.number,
+        "stage": review_round.stage,
+        "rule": review_round.rule,
+        "approved_by": approvers,
+        "approved_at": approval.created_at.isoformat(),
+        "master_sha256": approval.sha256,
+        "version_id": approval.version_id,
+    }
 
 
 def approval_statement(attestation: dict) -> str:
-    """The attestation in a sentence: "approved by Client X (client reviewer) in round 3 (client stage) on 2026-11-20"."""
-    who = ", ".join(dict.fromkeys(f"{a['organisation']} ({a['role']})" for a in attestation.get("approved_by", []))) \
-        or attestation.get("client", "?")
-    return (f"approved by {who} in round {attestation.get('round')} ({attestation.get('stage')} stage) on "
-            f"{str(attestation.get('approved_at', ''))[:10]}")
+    """The attestation in a sentence:
+    "approved by Client X (client reviewer) in round 3 (client stage) on 2026-11-20"."""
+    who = ", ".join(
+        dict.fromkeys(f"{a['organisation']} ({a['role']})" for a in attestation.get("approved_by", []))
+    ) or attestation.get("client", "?")
+    return (
+        f"approved by {who} in round {attestation.get('round')} ({attestation.get('stage')} stage) on "
+        f"{str(attestation.get('approved_at', ''))[:10]}"
+    )
 
 
 def rounds_visible_to(*, user) -> QuerySet[ReviewRound]:
@@ -90,8 +105,13 @@ def current_decisions(*, review_round: ReviewRound, for_client: bool = False) ->
     return sorted(decisions, key=lambda decision: decision.pk)
 
 
-RESULT_LABELS = {Verdict.APPROVE: "approved", Verdict.APPROVE_WITH_CHANGES: "approved with changes",
-                 Verdict.CHANGES_REQUESTED: "changes requested", Verdict.REJECT: "rejected", UNDECIDED: "undecided"}
+RESULT_LABELS = {
+    Verdict.APPROVE: "approved",
+    Verdict.APPROVE_WITH_CHANGES: "approved with changes",
+    Verdict.CHANGES_REQUESTED: "changes requested",
+    Verdict.REJECT: "rejected",
+    UNDECIDED: "undecided",
+}
 APPROVING = (Verdict.APPROVE, Verdict.APPROVE_WITH_CHANGES)
 # The tie-breaker, worst first, as in the review trackers studios use.
 SEVERITY = (Verdict.REJECT, Verdict.CHANGES_REQUESTED, Verdict.APPROVE_WITH_CHANGES, Verdict.APPROVE)
@@ -187,9 +207,12 @@ class Invitee:
     waiting_seconds: float | None
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "invited_at": self.invited_at.isoformat(),
-                "viewed_at": self.viewed_at.isoformat() if self.viewed_at else None,
-                "decided_at": self.decided_at.isoformat() if self.decided_at else None}
+        return {
+            **self.__dict__,
+            "invited_at": self.invited_at.isoformat(),
+            "viewed_at": self.viewed_at.isoformat() if self.viewed_at else None,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+        }
 
 
 def round_invitees(*, review_round: ReviewRound, now: datetime | None = None, viewer=STUDIO_VIEW) -> list[Invitee]:
@@ -199,27 +222,37 @@ def round_invitees(*, review_round: ReviewRound, now: datetime | None = None, vi
     return invitees_by_round(rounds=[review_round], now=now, viewer=viewer)[review_round.pk]
 
 
-def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None,
-                      viewer=STUDIO_VIEW) -> dict[int, list[Invitee]]:
+def invitees_by_round(
+    *, rounds: list[ReviewRound], now: datetime | None = None, viewer=STUDIO_VIEW
+) -> dict[int, list[Invitee]]:
     """round_invitees for a page of rounds at once: a constant number of queries, whatever the number of rounds and
     invitees."""
     now = now or timezone.now()
     ids = [review_round.pk for review_round in rounds]
     versions = defaultdict(set)
-    for round_id, version_id in RoundVersion.objects.filter(review_round__in=ids).values_list("review_round_id", "version_id"):
+    for round_id, version_id in RoundVersion.objects.filter(review_round__in=ids).values_list(
+        "review_round_id", "version_id"
+    ):
         versions[round_id].add(version_id)
     decided_on, last_decision = defaultdict(set), {}
-    latest = (Decision.objects.filter(review_round__in=ids)
-              .order_by("review_round_id", "version_id", "reviewer_id", "share_link_id", "guest_name", "-id")
-              .distinct("review_round_id", "version_id", "reviewer_id", "share_link_id", "guest_name"))
+    latest = (
+        Decision.objects.filter(review_round__in=ids)
+        .order_by("review_round_id", "version_id", "reviewer_id", "share_link_id", "guest_name", "-id")
+        .distinct("review_round_id", "version_id", "reviewer_id", "share_link_id", "guest_name")
+    )
     for decision in latest:
         author = (decision.review_round_id, *_author(decision))
         decided_on[author].add(decision.version_id)
         last_decision[author] = max(last_decision.get(author, decision.created_at), decision.created_at)
     invitations = list(RoundReviewer.objects.filter(review_round__in=ids).select_related("reviewer").order_by("pk"))
     clients = client_users_among(users={invitation.reviewer for invitation in invitations if invitation.reviewer_id})
-    name = (lambda reviewer_id, shown, guest_email: shown) if viewer is STUDIO_VIEW else invitee_namer(
-        viewer=viewer, user_ids={invitation.reviewer_id for invitation in invitations if invitation.reviewer_id})
+    name = (
+        (lambda reviewer_id, shown, guest_email: shown)
+        if viewer is STUDIO_VIEW
+        else invitee_namer(
+            viewer=viewer, user_ids={invitation.reviewer_id for invitation in invitations if invitation.reviewer_id}
+        )
+    )
     found: dict[int, list[Invitee]] = {review_round.pk: [] for review_round in rounds}
     by_id = {review_round.pk: review_round for review_round in rounds}
     for invitation in invitations:
@@ -234,31 +267,49 @@ def invitees_by_round(*, rounds: list[ReviewRound], now: datetime | None = None,
         else:
             state = "viewed" if invitation.first_viewed_at else "invited"
         kind = "guest" if invitation.share_link_id else ("client" if invitation.reviewer_id in clients else "studio")
-        waiting = None if decided or not invitation.decides else (
-            ((review_round.closed_at or now) - invitation.invited_at).total_seconds())
-        found[review_round.pk].append(Invitee(
-            invitation=invitation.pk, name=name(invitation.reviewer_id, invitation.name, invitation.guest_email), kind=kind, decides=invitation.decides, state=state,
-            invited_at=invitation.invited_at, viewed_at=invitation.first_viewed_at, decided_at=decided_at,
-            waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None))
+        waiting = (
+            None
+            if decided or not invitation.decides
+            else (((review_round.closed_at or now) - invitation.invited_at).total_seconds())
+        )
+        found[review_round.pk].append(
+            Invitee(
+                invitation=invitation.pk,
+                name=name(invitation.reviewer_id, invitation.name, invitation.guest_email),
+                kind=kind,
+                decides=invitation.decides,
+                state=state,
+                invited_at=invitation.invited_at,
+                viewed_at=invitation.first_viewed_at,
+                decided_at=decided_at,
+                waiting_seconds=waiting if review_round.status == ReviewRound.Status.OPEN else None,
+            )
+        )
     return found
 
 
 def rounds_waiting_on(*, user) -> QuerySet[ReviewRound]:
     """Open rounds where `user` decides and has not decided every version yet (one query)."""
     undecided_item = RoundVersion.objects.filter(review_round=OuterRef("review_round")).exclude(
-        version__decisions__in=Decision.objects.filter(review_round=OuterRef(OuterRef("review_round")), reviewer=user))
+        version__decisions__in=Decision.objects.filter(review_round=OuterRef(OuterRef("review_round")), reviewer=user)
+    )
     return ReviewRound.objects.filter(
         status=ReviewRound.Status.OPEN,
-        pk__in=RoundReviewer.objects.filter(reviewer=user, decides=True).filter(Exists(undecided_item)).values("review_round"))
+        pk__in=RoundReviewer.objects.filter(reviewer=user, decides=True)
+        .filter(Exists(undecided_item))
+        .values("review_round"),
+    )
 
 
 def waiting_on_text(invitees: list[Invitee], *, now: datetime | None = None) -> str:
-    """"waiting on: Alice (client, 2 days), Bob (studio, 5 hours)", or that nobody is awaited."""
+    """ "waiting on: Alice (client, 2 days), Bob (studio, 5 hours)", or that nobody is awaited."""
     waiting = [i for i in invitees if i.waiting_seconds is not None]
     if not waiting:
         return "waiting on nobody"
-    return "waiting on: " + ", ".join(f"{i.name} ({i.kind}, {_duration(i.waiting_seconds)}"
-                                      f"{', overdue' if i.state == 'overdue' else ''})" for i in waiting)
+    return "waiting on: " + ", ".join(
+        f"{i.name} ({i.kind}, {_duration(i.waiting_seconds)}{', overdue' if i.state == 'overdue' else ''})"
+        for i in waiting
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -286,18 +337,28 @@ def brief_cycle_stats(*, brief: Brief, viewer) -> dict:
     the client and on each reviewer, the bottleneck, and for the studio GPU-seconds and wall-seconds per phase."""
     briefs = Brief.objects.filter(pk=brief.pk)
     cycles = cycles_of(briefs=briefs, viewer=viewer)
-    mine = cycles["briefs"][0] if cycles["briefs"] else {"rounds": [], "rounds_to_final_approval": None, "waiting_hours": {}}
+    mine = (
+        cycles["briefs"][0]
+        if cycles["briefs"]
+        else {"rounds": [], "rounds_to_final_approval": None, "waiting_hours": {}}
+    )
     stats = {
         "cycles": len(mine["rounds"]),
         "rounds": mine["rounds"],
         "rounds_to_final_approval": mine["rounds_to_final_approval"],
-        "hours_waiting_on_client": round(sum(r["hours"] for r in mine["rounds"] if r["stage"] == ReviewRound.Stage.CLIENT), 2),
+        "hours_waiting_on_client": round(
+            sum(r["hours"] for r in mine["rounds"] if r["stage"] == ReviewRound.Stage.CLIENT), 2
+        ),
         "waiting_hours": mine["waiting_hours"],
         "bottleneck": cycles["bottleneck"],
     }
     if "gpu_seconds_by_phase" in cycles:  # the studio's view (cycles_of leaves the machines' time out for clients)
-        wall = dict(Derivation.objects.filter(brief=brief).values("phase").annotate(wall=Sum("wall_seconds"))
-                    .values_list("phase", "wall"))
+        wall = dict(
+            Derivation.objects.filter(brief=brief)
+            .values("phase")
+            .annotate(wall=Sum("wall_seconds"))
+            .values_list("phase", "wall")
+        )
         stats["gpu_seconds_by_phase"] = cycles["gpu_seconds_by_phase"]
         stats["wall_seconds_by_phase"] = {phase: round(wall.get(phase) or 0.0, 3) for phase in Phase.values}
     return stats
@@ -308,8 +369,17 @@ def version_recipe(*, version: Version) -> dict:
     references, the operations and their parameters (the last step that records a prompt or a base model wins)."""
     graph = lineage_graph(version=version)
     chain = graph.chain()
-    fields = {"prompt": None, "negative_prompt": None, "seed": version.seed, "size": f"{version.width}×{version.height}",
-              "base_model": None, "loras": [], "references": [], "operations": [d.op for d in chain], "params": {}}
+    fields = {
+        "prompt": None,
+        "negative_prompt": None,
+        "seed": version.seed,
+        "size": f"{version.width}×{version.height}",
+        "base_model": None,
+        "loras": [],
+        "references": [],
+        "operations": [d.op for d in chain],
+        "params": {},
+    }
     for derivation in chain:
         recipe = recipe_build(derivation=derivation, edges=graph.inputs.get(derivation.pk, []))
         fields["params"].update({f"{derivation.op}.{key}": value for key, value in derivation.params.items()})
@@ -338,8 +408,9 @@ def previous_counterparts(*, review_round: ReviewRound) -> dict[int, Version]:
     previous = {item.version_id: item.version for item in previous_items}
     by_slot = {item.position: item.version for item in previous_items}
     items = list(review_round.items.all())
-    ancestors = ancestors_among(versions=[item.version_id for item in items if item.version_id not in previous],
-                                candidates=list(previous))
+    ancestors = ancestors_among(
+        versions=[item.version_id for item in items if item.version_id not in previous], candidates=list(previous)
+    )
     found = {}
     for item in items:
         if item.version_id in previous:
@@ -350,6 +421,7 @@ def previous_counterparts(*, review_round: ReviewRound) -> dict[int, Version]:
             found[item.version_id] = by_slot[item.position]
     return found
 
+
 def _with_fix_kept(notes: QuerySet[Note]) -> QuerySet[Note]:
     """Whether an output of each note's fix was kept, in the same query (note_state reads it instead of asking)."""
     kept = Version.objects.filter(generated_by__derivation_id=OuterRef("fixed_by_id"), triage=Version.Triage.KEEP)
@@ -359,8 +431,12 @@ def _with_fix_kept(notes: QuerySet[Note]) -> QuerySet[Note]:
 def notes_open_on(*, version: Version, for_client: bool = False) -> QuerySet[Note]:
     """Unresolved threads on the version and on every ancestor of it: the notes that travel forward."""
     lineage = version_ancestry(version=version).values("pk")
-    notes = Note.objects.filter(parent__isnull=True, resolved_at__isnull=True).filter(
-        Q(version=version) | Q(version__in=lineage)).select_related("author", "review_round").prefetch_related("replies")
+    notes = (
+        Note.objects.filter(parent__isnull=True, resolved_at__isnull=True)
+        .filter(Q(version=version) | Q(version__in=lineage))
+        .select_related("author", "review_round")
+        .prefetch_related("replies")
+    )
     return _with_fix_kept(notes.filter(internal=False) if for_client else notes)
 
 
@@ -369,8 +445,12 @@ def round_notes(*, review_round: ReviewRound, for_client: bool = False) -> list[
     replies = Note.objects.select_related("author").order_by("id")
     if for_client:
         replies = replies.filter(internal=False)
-    notes = (Note.objects.filter(review_round=review_round, parent__isnull=True).select_related("author", "resolved_by")
-             .prefetch_related(Prefetch("replies", queryset=replies), "mentions").order_by("id"))
+    notes = (
+        Note.objects.filter(review_round=review_round, parent__isnull=True)
+        .select_related("author", "resolved_by")
+        .prefetch_related(Prefetch("replies", queryset=replies), "mentions")
+        .order_by("id")
+    )
     return list(_with_fix_kept(notes.filter(internal=False) if for_client else notes))
 
 
@@ -397,14 +477,23 @@ def open_notes_by_version(*, review_round: ReviewRound, for_client: bool = False
     for note in _with_fix_kept(notes.select_related("author").order_by("id")):
         by_version[note.version_id].append(note)
     ancestors = ancestors_among(versions=version_ids, candidates=list(by_version))
-    return {version_id: sorted([*by_version.get(version_id, []),
-                                *(note for ancestor in ancestors.get(version_id, []) for note in by_version[ancestor])],
-                               key=lambda note: note.pk)
-            for version_id in version_ids}
+    return {
+        version_id: sorted(
+            [
+                *by_version.get(version_id, []),
+                *(note for ancestor in ancestors.get(version_id, []) for note in by_version[ancestor]),
+            ],
+            key=lambda note: note.pk,
+        )
+        for version_id in version_ids
+    }
 
 
 def fixes_awaiting_review(*, brief: Brief) -> QuerySet[Version]:
     """Kept outputs of "fix this region" jobs for the brief's open notes, not yet put before reviewers."""
-    fixes = Note.objects.filter(version__brief=brief, resolved_at__isnull=True, fixed_by__isnull=False).values("fixed_by")
-    return Version.objects.filter(brief=brief, triage=Version.Triage.KEEP, generated_by__derivation__in=fixes,
-                                  round_items__isnull=True).order_by("pk")
+    fixes = Note.objects.filter(version__brief=brief, resolved_at__isnull=True, fixed_by__isnull=False).values(
+        "fixed_by"
+    )
+    return Version.objects.filter(
+        brief=brief, triage=Version.Triage.KEEP, generated_by__derivation__in=fixes, round_items__isnull=True
+    ).order_by("pk")

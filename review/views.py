@@ -58,13 +58,20 @@ def share_page(request, token: str):
     invitation_viewed(review_round=review_round, share_link=link)
     data = workspace_data(review_round=review_round, for_client=True, share_link=link, token=token)
     is_open = review_round.status == review_round.Status.OPEN
-    context = {"round": review_round, "workspace": data, "open": is_open, "can_decide": is_open and link.can_decide,
-               "guest_name": request.session.get(GUEST_SESSION_KEY, "")}
+    context = {
+        "round": review_round,
+        "workspace": data,
+        "open": is_open,
+        "can_decide": is_open and link.can_decide,
+        "guest_name": request.session.get(GUEST_SESSION_KEY, ""),
+    }
     return _unlogged(render(request, "review/share_page.html", context))
 
 
 def _guest_json(handler):
-    """A guest endpoint: the link resolved from the token, JSON in and out, refusals and errors as 4xx with a message."""
+    """A guest endpoint: the link resolved from the token, JSON in and out,
+    refusals and errors as 4xx with a message."""
+
     @wraps(handler)
     def view(request, token: str, **kwargs):
         try:
@@ -90,6 +97,7 @@ def _guest_json(handler):
             response["Referrer-Policy"] = REFERRER_POLICY
             return response
         return _unlogged(JsonResponse(answer, status=status, safe=False))
+
     return view
 
 
@@ -121,7 +129,9 @@ def _serialised(serializer_class, data: dict) -> dict:
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
         field, errors = next(iter(serializer.errors.items()))
-        raise ApplicationError(f"{field}: {' '.join(str(error) for error in errors)}", extra={"errors": serializer.errors})
+        raise ApplicationError(
+            f"{field}: {' '.join(str(error) for error in errors)}", extra={"errors": serializer.errors}
+        )
     return serializer.validated_data
 
 
@@ -134,21 +144,36 @@ def share_notes(request, link, body):
         return NoteSerializer(notes, many=True, context={"for_client": True}).data, 200
     _writable(link)
     values = _serialised(NoteCreateSerializer, body)
-    note = note_add(review_round=link.review_round, version=_round_version(link, values.get("version")), text=values["text"],
-                    markup=values["markup"], share_link=link, guest_name=_guest_name(request, body))
+    note = note_add(
+        review_round=link.review_round,
+        version=_round_version(link, values.get("version")),
+        text=values["text"],
+        markup=values["markup"],
+        share_link=link,
+        guest_name=_guest_name(request, body),
+    )
     return NoteSerializer(note, context={"for_client": True}).data, 201
 
 
 @require_http_methods(["POST"])
 @_guest_json
 def share_note_replies(request, link, body, note_id: int):
-    parent = Note.objects.filter(pk=note_id, review_round=link.review_round, parent__isnull=True, internal=False).first()
+    parent = Note.objects.filter(
+        pk=note_id, review_round=link.review_round, parent__isnull=True, internal=False
+    ).first()
     if parent is None:
         raise Http404("no such note in this round")
     _writable(link)
     values = _serialised(NoteCreateSerializer, body)
-    reply = note_add(review_round=link.review_round, version=parent.version, text=values["text"], markup=values["markup"],
-                     share_link=link, guest_name=_guest_name(request, body), parent=parent)
+    reply = note_add(
+        review_round=link.review_round,
+        version=parent.version,
+        text=values["text"],
+        markup=values["markup"],
+        share_link=link,
+        guest_name=_guest_name(request, body),
+        parent=parent,
+    )
     return NoteSerializer(reply, context={"for_client": True}).data, 201
 
 
@@ -157,8 +182,9 @@ def share_note_replies(request, link, body, note_id: int):
 def share_open_notes(request, link, body, version_id: int):
     """Unresolved client-visible threads on the image and its ancestors, from this brief's client rounds only."""
     version = _round_version(link, version_id)
-    notes = notes_open_on(version=version, for_client=True).filter(review_round__brief_id=link.review_round.brief_id,
-                                                                   review_round__stage=ReviewRound.Stage.CLIENT)
+    notes = notes_open_on(version=version, for_client=True).filter(
+        review_round__brief_id=link.review_round.brief_id, review_round__stage=ReviewRound.Stage.CLIENT
+    )
     return NoteSerializer(notes, many=True, context={"for_client": True}).data, 200
 
 
@@ -170,8 +196,14 @@ def share_decisions(request, link, body):
     if verdict not in Decision.Verdict.values:
         raise ApplicationError(f"verdict: choose one of {', '.join(Decision.Verdict.values)}")
     comment = str(body.get("comment") or "")[:5000]
-    decision = decision_record(review_round=link.review_round, version=_round_version(link, body.get("version")),
-                               verdict=verdict, comment=comment, share_link=link, guest_name=_guest_name(request, body))
+    decision = decision_record(
+        review_round=link.review_round,
+        version=_round_version(link, body.get("version")),
+        verdict=verdict,
+        comment=comment,
+        share_link=link,
+        guest_name=_guest_name(request, body),
+    )
     return {"id": decision.pk, "version": decision.version_id, "verdict": decision.verdict}, 201
 
 

@@ -22,8 +22,10 @@ from assets.errors import ApplicationError
 SCHEMES = {"http": 80, "https": 443}
 # Addresses that carry an IPv4 address inside an IPv6 one reach that IPv4 host, so that one is judged too.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_REFUSED = ("refused: the webhook host is a loopback, private, link-local, multicast or reserved address "
-            "(allow its network in SEED_WEBHOOK_ALLOWED_NETWORKS if it is meant)")
+_REFUSED = (
+    "refused: the webhook host is a loopback, private, link-local, multicast or reserved address "
+    "(allow its network in SEED_WEBHOOK_ALLOWED_NETWORKS if it is meant)"
+)
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -36,13 +38,17 @@ def webhook_url_check(*, url: str) -> None:
     except ValueError:
         raise ApplicationError("the webhook URL is malformed") from None
     if parts.scheme not in SCHEMES:
-        raise ApplicationError(f"a webhook URL must start with http:// or https://, not {parts.scheme or '(none)'}://",
-                               extra={"code": "scheme"})
+        raise ApplicationError(
+            f"a webhook URL must start with http:// or https://, not {parts.scheme or '(none)'}://",
+            extra={"code": "scheme"},
+        )
     if not parts.hostname:
         raise ApplicationError("the webhook URL has no host", extra={"code": "host"})
     if parts.username is not None or parts.password is not None:
-        raise ApplicationError("a webhook URL may not carry a user name or password; the signature authenticates",
-                               extra={"code": "credentials"})
+        raise ApplicationError(
+            "a webhook URL may not carry a user name or password; the signature authenticates",
+            extra={"code": "credentials"},
+        )
     if port == 0:
         raise ApplicationError("the webhook URL's port must be 1 to 65535", extra={"code": "port"})
     try:
@@ -63,8 +69,14 @@ def address_permitted(address: Address) -> bool:
 
 
 def _public(address: Address) -> bool:
-    return address.is_global and not (address.is_loopback or address.is_private or address.is_link_local
-                                      or address.is_multicast or address.is_reserved or address.is_unspecified)
+    return address.is_global and not (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
 
 
 def _embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:

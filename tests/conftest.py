@@ -128,7 +128,11 @@ def cast(db):
         "charlie": member("charlie", CLIENT_REVIEWER, brief_b.campaign.client),
         "brief_a": brief_a,
         "brief_b": brief_b,
-        "version_a": version_import(brief=brief_a, source=image_file("a_master.png", colour=(200, 10, 10)), label="A master"),
-        "version_a2": version_import(brief=brief_a, source=image_file("a_alt.png", colour=(10, 200, 10)), label="A alt"),
+        "version_a": version_import(
+            brief=brief_a, source=image_file("a_master.png", colour=(200, 10, 10)), label="A master"
+        ),
+        "version_a2": version_import(
+            brief=brief_a, source=image_file("a_alt.png", colour=(10, 200, 10)), label="A alt"
+        ),
         "version_b": version_import(brief=brief_b, source=image_file(colour=(10, 10, 200)), label="B master"),
     }

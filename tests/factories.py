@@ -52,14 +52,23 @@ def shared_blob() -> Blob:
     return Blob.objects.get_or_create(sha256="0" * 64, defaults={"size": 1, "media_type": "image/png"})[0]
 
 
-def derive(*, brief: Brief, parents: list[Version] = (), blob: Blob | None = None, op=Operation.IMPORT,
-           size: tuple[int, int] = (1, 1)) -> Version:
+def derive(
+    *,
+    brief: Brief,
+    parents: list[Version] = (),
+    blob: Blob | None = None,
+    op=Operation.IMPORT,
+    size: tuple[int, int] = (1, 1),
+) -> Version:
     """A version derived from `parents` with real derivation, used and generated rows."""
     derivation = Derivation.objects.create(brief=brief, op=op, phase=Phase.PRODUCTION, state=Derivation.State.SUCCEEDED)
     Used.objects.bulk_create(
-        Used(derivation=derivation, role=Used.Role.PARENT, position=i, version=parent) for i, parent in enumerate(parents)
+        Used(derivation=derivation, role=Used.Role.PARENT, position=i, version=parent)
+        for i, parent in enumerate(parents)
     )
-    version = Version.objects.create(brief=brief, blob=blob or shared_blob(), width=size[0], height=size[1], format="PNG")
+    version = Version.objects.create(
+        brief=brief, blob=blob or shared_blob(), width=size[0], height=size[1], format="PNG"
+    )
     Generated.objects.create(derivation=derivation, version=version)
     return version
 
@@ -73,8 +82,9 @@ def chain(*, brief: Brief, length: int) -> list[Version]:
 
 def member(username, group, client=None):
     """A staff user in a role group (and a client's membership for client reviewers)."""
-    user = get_user_model().objects.create_user(username, email=f"{username}@example.test", password=f"{username}-pass-123",
-                                                is_staff=True)
+    user = get_user_model().objects.create_user(
+        username, email=f"{username}@example.test", password=f"{username}-pass-123", is_staff=True
+    )
     user.groups.add(Group.objects.get(name=group))
     if client is not None:
         ClientMembership.objects.create(user=user, client=client)

@@ -9,7 +9,11 @@ import uuid
 from config.localpg import free_port
 
 REGION = "us-east-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "seed-test", "AWS_SECRET_ACCESS_KEY": "seed-test-secret", "AWS_DEFAULT_REGION": REGION}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "seed-test",
+    "AWS_SECRET_ACCESS_KEY": "seed-test-secret",
+    "AWS_DEFAULT_REGION": REGION,
+}
 
 
 class S3Endpoint:
@@ -32,9 +36,13 @@ class S3Endpoint:
     def client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def bucket_create(self) -> str:
         name = f"seed-{uuid.uuid4().hex[:12]}"
@@ -43,10 +51,20 @@ class S3Endpoint:
 
     def storage_settings(self, *, bucket: str, prefix: str = "blobs") -> dict:
         """The "blobs" entry of STORAGES that settings/base.py builds from SEED_S3_* for this endpoint."""
-        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": self.url, "location": prefix, "file_overwrite": False,
-            "default_acl": None, "querystring_auth": True, "region_name": REGION,
-            "access_key": CREDENTIALS["AWS_ACCESS_KEY_ID"], "secret_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}}
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": self.url,
+                "location": prefix,
+                "file_overwrite": False,
+                "default_acl": None,
+                "querystring_auth": True,
+                "region_name": REGION,
+                "access_key": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                "secret_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            },
+        }
 
     def host_environment(self, *, bucket: str) -> dict:
         """What a worker host is given to reach the same store: settings/base.py reads these."""

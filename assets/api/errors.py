@@ -3,8 +3,7 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ProtectedError
 from django.http import Http404
-from rest_framework import exceptions
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -31,7 +30,9 @@ def exception_handler(exc, context):
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, ProtectedError):
-        exc = exceptions.ValidationError({"detail": f"cannot delete: {len(exc.protected_objects)} lineage row(s) depend on it"})
+        exc = exceptions.ValidationError(
+            {"detail": f"cannot delete: {len(exc.protected_objects)} lineage row(s) depend on it"}
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -43,4 +44,3 @@ def exception_handler(exc, context):
     extra = {"fields": detail} if isinstance(detail, dict) and set(detail) - {"detail"} else {}
     response.data = {"message": _message_from(detail), "extra": extra}
     return response
-

@@ -35,8 +35,12 @@ def json_body_load(*, raw: bytes | str):
         raise ApplicationError(f"the request body is not JSON: {exc}", extra={"code": "json"}) from None
     level = [data]
     for _ in range(MAX_JSON_DEPTH + 1):
-        level = [child for item in level if isinstance(item, (dict, list))
-                 for child in (item.values() if isinstance(item, dict) else item)]
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
         if not level:
             return data
     raise ApplicationError(_TOO_DEEP, extra={"code": "json_depth"})

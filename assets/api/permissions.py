@@ -16,7 +16,9 @@ class ModelWritePermission(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         model = view.write_model or view.get_queryset().model
-        return may_write(model, user=request.user) and request.user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")
+        return may_write(model, user=request.user) and request.user.has_perm(
+            f"{model._meta.app_label}.add_{model._meta.model_name}"
+        )
 
 
 def internal_only(request, permission: str) -> None:

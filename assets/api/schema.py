@@ -1,4 +1,5 @@
-"""OpenAPI additions drf-spectacular cannot infer: the error answers every operation may give, in our one error shape."""
+"""OpenAPI additions drf-spectacular cannot infer: the error answers every operation may give,
+in our one error shape."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ ERROR_SCHEMA = {
     "type": "object",
     "properties": {
         "message": {"type": "string", "description": "What went wrong, in a sentence for people"},
-        "extra": {"type": "object", "additionalProperties": True,
-                  "description": "Details for programs: `code` (a refusal reason), `fields` (per-field errors) …"},
+        "extra": {
+            "type": "object",
+            "additionalProperties": True,
+            "description": "Details for programs: `code` (a refusal reason), `fields` (per-field errors) …",
+        },
     },
     "required": ["message", "extra"],
 }
@@ -29,7 +33,9 @@ def _codes(method: str, operation: dict) -> list[str]:
     if method in WRITE_METHODS or any(parameter["in"] == "query" for parameter in parameters):
         codes.append("400")
     # Writes name objects in their bodies too, and a page past the end is a 404 in DRF's pagination.
-    if method in WRITE_METHODS or any(parameter["in"] == "path" or parameter["name"] == "page" for parameter in parameters):
+    if method in WRITE_METHODS or any(
+        parameter["in"] == "path" or parameter["name"] == "page" for parameter in parameters
+    ):
         codes.append("404")
     if method in WRITE_METHODS:
         codes += ["413", "415"]
@@ -44,6 +50,7 @@ def error_responses_add(result, generator, request, public):
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
             for code in _codes(method, operation):
-                responses.setdefault(code, {"content": {"application/json": {"schema": reference}},
-                                            "description": DESCRIPTIONS[code]})
+                responses.setdefault(
+                    code, {"content": {"application/json": {"schema": reference}}, "description": DESCRIPTIONS[code]}
+                )
     return result

@@ -49,8 +49,21 @@ class BriefSerializer(VisibleModelSerializer):
 
     class Meta:
         model = Brief
-        fields = ["id", "campaign", "client", "title", "palette", "aspect", "channels", "content_type",
-                  "negative_prompt", "notes", "commercial_use", "ai_training", "created_at"]
+        fields = [
+            "id",
+            "campaign",
+            "client",
+            "title",
+            "palette",
+            "aspect",
+            "channels",
+            "content_type",
+            "negative_prompt",
+            "notes",
+            "commercial_use",
+            "ai_training",
+            "created_at",
+        ]
         read_only_fields = ["id", "client", "created_at"]
 
 
@@ -59,8 +72,12 @@ class BriefCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     palette = serializers.ListField(child=serializers.CharField(max_length=7), required=False, default=list)
     aspect = serializers.CharField(max_length=9, required=False, default="1:1")
-    channels = serializers.ListField(child=serializers.ChoiceField(choices=Brief.Channel.choices), required=False, default=list)
-    content_type = serializers.ChoiceField(choices=Brief.ContentType.choices, required=False, default=Brief.ContentType.CAMPAIGN)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Brief.Channel.choices), required=False, default=list
+    )
+    content_type = serializers.ChoiceField(
+        choices=Brief.ContentType.choices, required=False, default=Brief.ContentType.CAMPAIGN
+    )
     negative_prompt = serializers.CharField(required=False, allow_blank=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     commercial_use = serializers.BooleanField(required=False, default=True)
@@ -70,8 +87,19 @@ class BriefCreateSerializer(serializers.Serializer):
 class ReferenceSerializer(ImageUrlsMixin, VisibleModelSerializer):
     class Meta:
         model = Reference
-        fields = ["id", "brief", "title", "notes", "width", "height", "format", "sha256", "image_url",
-                  "thumbnail_url", "created_at"]
+        fields = [
+            "id",
+            "brief",
+            "title",
+            "notes",
+            "width",
+            "height",
+            "format",
+            "sha256",
+            "image_url",
+            "thumbnail_url",
+            "created_at",
+        ]
 
 
 class DerivedFileSerializer(VisibleModelSerializer):
@@ -82,8 +110,22 @@ class DerivedFileSerializer(VisibleModelSerializer):
 
     class Meta:
         model = DerivedFile
-        fields = ["id", "brief", "source", "kind", "derivation", "made_by", "refined_from", "label", "width", "height",
-                  "sha256", "media_type", "download_url", "created_at"]
+        fields = [
+            "id",
+            "brief",
+            "source",
+            "kind",
+            "derivation",
+            "made_by",
+            "refined_from",
+            "label",
+            "width",
+            "height",
+            "sha256",
+            "media_type",
+            "download_url",
+            "created_at",
+        ]
 
     def get_download_url(self, obj) -> str:
         return reverse("derivedfile-download", args=[obj.pk])
@@ -123,8 +165,21 @@ class PromptSerializer(VisibleModelSerializer):
 class ModelWeightsSerializer(VisibleModelSerializer):
     class Meta:
         model = ModelWeights
-        fields = ["id", "kind", "architecture", "name", "source_name", "source_version", "sha256", "short_hash",
-                  "size", "format", "files", "notes", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "architecture",
+            "name",
+            "source_name",
+            "source_version",
+            "sha256",
+            "short_hash",
+            "size",
+            "format",
+            "files",
+            "notes",
+            "created_at",
+        ]
 
 
 class DerivationSummarySerializer(VisibleModelSerializer):
@@ -138,8 +193,22 @@ class VersionSerializer(ImageUrlsMixin, VisibleModelSerializer):
 
     class Meta:
         model = Version
-        fields = ["id", "brief", "sha256", "width", "height", "format", "seed", "label", "status", "triage",
-                  "derivation", "image_url", "thumbnail_url", "created_at"]
+        fields = [
+            "id",
+            "brief",
+            "sha256",
+            "width",
+            "height",
+            "format",
+            "seed",
+            "label",
+            "status",
+            "triage",
+            "derivation",
+            "image_url",
+            "thumbnail_url",
+            "created_at",
+        ]
 
     def to_representation(self, instance):
         """A client reads no studio curation (triage), and a seed only where the studio shares the lineage."""
@@ -158,21 +227,47 @@ class VersionImportSerializer(serializers.Serializer):
     parents = VisibleRelatedField(queryset=Version.objects.all(), many=True, required=False, default=list)
     references = VisibleRelatedField(queryset=Reference.objects.all(), many=True, required=False, default=list)
     pool_versions = VisibleRelatedField(
-        queryset=Version.objects.all(), many=True, required=False, default=list,
+        queryset=Version.objects.all(),
+        many=True,
+        required=False,
+        default=list,
         help_text="Versions from the client's other briefs reused as references (the 'maybe later' pool)",
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    licences = VisibleRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
-                                                  help_text="Licences the imported file comes under")
+    licences = VisibleRelatedField(
+        queryset=Licence.objects.all(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="Licences the imported file comes under",
+    )
 
 
 class DerivationSerializer(VisibleModelSerializer):
     class Meta:
         model = Derivation
-        fields = ["id", "brief", "op", "phase", "params", "environment", "state", "error", "progress_step",
-                  "progress_total", "attempts", "run_notes", "cancelled_by", "cancelled_at", "created_at", "started_at",
-                  "finished_at", "wall_seconds", "gpu_seconds"]
+        fields = [
+            "id",
+            "brief",
+            "op",
+            "phase",
+            "params",
+            "environment",
+            "state",
+            "error",
+            "progress_step",
+            "progress_total",
+            "attempts",
+            "run_notes",
+            "cancelled_by",
+            "cancelled_at",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "wall_seconds",
+            "gpu_seconds",
+        ]
 
 
 class LineageSerializer(serializers.Serializer):
@@ -228,22 +323,45 @@ class ImpactSerializer(serializers.Serializer):
 
 class ImagesImportSerializer(serializers.Serializer):
     brief = VisibleRelatedField(queryset=Brief.objects.all())
-    files = serializers.ListField(child=serializers.FileField(), allow_empty=False, max_length=100,
-                                  help_text="PNG, JPEG or WebP files from AUTOMATIC1111, ComfyUI, InvokeAI, Fooocus or anywhere")
-    licences = VisibleRelatedField(queryset=Licence.objects.all(), many=True, required=False, default=list,
-                                                  help_text="Licences that cover every imported file")
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        allow_empty=False,
+        max_length=100,
+        help_text="PNG, JPEG or WebP files from AUTOMATIC1111, ComfyUI, InvokeAI, Fooocus or anywhere",
+    )
+    licences = VisibleRelatedField(
+        queryset=Licence.objects.all(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="Licences that cover every imported file",
+    )
 
 
 class LicenceSerializer(VisibleModelSerializer):
     model_weights = VisibleRelatedField(queryset=ModelWeights.objects.all(), many=True, required=False)
     references = VisibleRelatedField(queryset=Reference.objects.all(), many=True, required=False)
-    versions = VisibleRelatedField(queryset=Version.objects.all(), many=True, required=False,
-                                                  help_text="Imported images only")
+    versions = VisibleRelatedField(
+        queryset=Version.objects.all(), many=True, required=False, help_text="Imported images only"
+    )
 
     class Meta:
         model = Licence
-        fields = ["id", "name", "spdx_id", "commercial_use", "attribution", "source_url", "expires_on", "notes",
-                  "model_weights", "references", "versions", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "spdx_id",
+            "commercial_use",
+            "attribution",
+            "source_url",
+            "expires_on",
+            "notes",
+            "model_weights",
+            "references",
+            "versions",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
@@ -267,8 +385,18 @@ class RightsProblemSerializer(serializers.Serializer):
 class ReproducibilityCheckSerializer(VisibleModelSerializer):
     class Meta:
         model = ReproducibilityCheck
-        fields = ["id", "verdict", "cause", "detail", "distance", "fingerprint_diff", "reproduced_sha256", "trigger",
-                  "wall_seconds", "checked_at"]
+        fields = [
+            "id",
+            "verdict",
+            "cause",
+            "detail",
+            "distance",
+            "fingerprint_diff",
+            "reproduced_sha256",
+            "trigger",
+            "wall_seconds",
+            "checked_at",
+        ]
 
 
 class RightsSerializer(serializers.Serializer):

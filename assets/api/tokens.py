@@ -36,9 +36,13 @@ class ApiTokenObtainView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "api-token"
 
-    @extend_schema(request=CredentialsSerializer, responses={
-        200: IssuedTokenSerializer,
-        429: OpenApiResponse(description="Too many requests from this address; retry after `Retry-After` seconds")})
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={
+            200: IssuedTokenSerializer,
+            429: OpenApiResponse(description="Too many requests from this address; retry after `Retry-After` seconds"),
+        },
+    )
     def post(self, request):
         """A new API key, valid for SEED_API_TOKEN_DAYS days; each call issues another."""
         credentials = CredentialsSerializer(data=request.data, context={"request": request})

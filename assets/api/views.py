@@ -106,8 +106,11 @@ class ImpactMixin:
     @extend_schema(responses=s.ImpactSerializer)
     @action(detail=True, methods=["get"])
     def impact(self, request, pk=None):
-        versions = type(self).impact_selector(self.get_object()).filter(
-            pk__in=versions_visible_to(user=request.user).values("pk"))
+        versions = (
+            type(self)
+            .impact_selector(self.get_object())
+            .filter(pk__in=versions_visible_to(user=request.user).values("pk"))
+        )
         return Response(selectors.impact_summary(versions=versions))
 
 
@@ -123,8 +126,13 @@ class ReferenceViewSet(ImpactMixin, ReadViewSet):
         data = s.ReferenceCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        reference = reference_create(brief=values["brief"], source=values["image"], title=values["title"],
-                                     notes=values["notes"], created_by=request.user)
+        reference = reference_create(
+            brief=values["brief"],
+            source=values["image"],
+            title=values["title"],
+            notes=values["notes"],
+            created_by=request.user,
+        )
         return Response(s.ReferenceSerializer(reference).data, status=status.HTTP_201_CREATED)
 
 
@@ -151,9 +159,12 @@ class DerivedFileViewSet(ReadViewSet):
         """The file as an attachment, never shown inline: an SVG can carry script, so it also comes sandboxed."""
         item = self.get_object()
         extension = {"image/svg+xml": "svg", "image/png": "png"}.get(item.blob.media_type, "bin")
-        response = FileResponse(storages["blobs"].open(item.blob.storage_name, "rb"), as_attachment=True,
-                                filename=f"{item.kind}-{item.pk}-of-v{item.source_id}.{extension}",
-                                content_type=item.blob.media_type)
+        response = FileResponse(
+            storages["blobs"].open(item.blob.storage_name, "rb"),
+            as_attachment=True,
+            filename=f"{item.kind}-{item.pk}-of-v{item.source_id}.{extension}",
+            content_type=item.blob.media_type,
+        )
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         response["X-Content-Type-Options"] = "nosniff"
         return response
@@ -209,8 +220,9 @@ class LicenceViewSet(ImpactMixin, mixins.CreateModelMixin, mixins.UpdateModelMix
     def perform_update(self, serializer):
         if not self.request.user.has_perm("assets.change_licence"):
             raise PermissionDenied("you need the assets.change_licence permission to change a licence")
-        serializer.instance = licence_save(values=dict(serializer.validated_data), licence=serializer.instance,
-                                           actor=self.request.user)
+        serializer.instance = licence_save(
+            values=dict(serializer.validated_data), licence=serializer.instance, actor=self.request.user
+        )
 
 
 class RecipeNumberFilter(filters.NumberFilter):
@@ -223,11 +235,17 @@ class RecipeNumberFilter(filters.NumberFilter):
 class VersionFilter(filters.FilterSet):
     """Find a version by its words and its recipe; every filter is part of the one query that lists the page."""
 
-    q = filters.CharFilter(method="text", max_length=500,
-                           help_text='Words of the prompt, negative prompt, notes or comments ("a phrase", -not, or)')
+    q = filters.CharFilter(
+        method="text",
+        max_length=500,
+        help_text='Words of the prompt, negative prompt, notes or comments ("a phrase", -not, or)',
+    )
     seed = filters.NumberFilter()
-    model = filters.CharFilter(method="base_model", max_length=200,
-                               help_text="Base model: name, full sha256, or the 10-hex AutoV2 hash A1111 prints")
+    model = filters.CharFilter(
+        method="base_model",
+        max_length=200,
+        help_text="Base model: name, full sha256, or the 10-hex AutoV2 hash A1111 prints",
+    )
     lora = filters.CharFilter(method="lora_weights", max_length=200, help_text="LoRA: name, full sha256 or AutoV2 hash")
     sampler = filters.CharFilter(field_name="generated_by__derivation__params__sampler")
     steps = RecipeNumberFilter(field_name="generated_by__derivation__params__steps")
@@ -251,8 +269,9 @@ class VersionFilter(filters.FilterSet):
         return super().filter_queryset(queryset)
 
     def text(self, queryset, name, value):
-        return selectors.versions_matching_text(versions=queryset, text=value,
-                                                internal=not is_client_user(user=self.request.user))
+        return selectors.versions_matching_text(
+            versions=queryset, text=value, internal=not is_client_user(user=self.request.user)
+        )
 
     def base_model(self, queryset, name, value):
         return selectors.versions_made_with(versions=queryset, term=value, roles=(Used.Role.BASE_MODEL,))
@@ -282,24 +301,39 @@ class VersionViewSet(ReadViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         version = version_import(
-            brief=values["brief"], source=values["image"], parents=values["parents"],
+            brief=values["brief"],
+            source=values["image"],
+            parents=values["parents"],
             references=[*values["references"], *values["pool_versions"]],
-            note=values["note"], label=values["label"], licences=values["licences"], created_by=request.user,
+            note=values["note"],
+            label=values["label"],
+            licences=values["licences"],
+            created_by=request.user,
         )
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ImagesImportSerializer, responses={201: s.ImageImportReportSerializer(many=True)})
-    @action(detail=False, methods=["post"], url_path="import-images", parser_classes=[StrictMultiPartParser, FormParser])
+    @action(
+        detail=False, methods=["post"], url_path="import-images", parser_classes=[StrictMultiPartParser, FormParser]
+    )
     def import_images(self, request):
         """Images from other tools with the recipe their metadata holds: a report per file, 400 when none imports."""
         data = s.ImagesImportSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        reports = images_import(brief=data.validated_data["brief"], sources=data.validated_data["files"],
-                                licences=data.validated_data["licences"],
-                                created_by=request.user)
+        reports = images_import(
+            brief=data.validated_data["brief"],
+            sources=data.validated_data["files"],
+            licences=data.validated_data["licences"],
+            created_by=request.user,
+        )
         if not any(report["imported"] for report in reports):
-            return Response({"message": "no file was imported: " + "; ".join(f"{r['file']}: {r['error']}" for r in reports),
-                             "extra": {"reports": reports}}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {
+                    "message": "no file was imported: " + "; ".join(f"{r['file']}: {r['error']}" for r in reports),
+                    "extra": {"reports": reports},
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response(reports, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.LineageSerializer)
@@ -315,12 +349,14 @@ class VersionViewSet(ReadViewSet):
         version = self._with_lineage()
         inherited = rights.version_rights(version=version)
         latest = rights.reproducibility_latest(version=version)
-        return Response({
-            "licences": [item.as_dict() for item in inherited],
-            "problems": rights.rights_problems(rights=inherited, brief=version.brief, on=timezone.localdate()),
-            "attribution": [item.licence.attribution for item in inherited if item.licence.attribution],
-            "reproducibility": s.ReproducibilityCheckSerializer(latest).data if latest else None,
-        })
+        return Response(
+            {
+                "licences": [item.as_dict() for item in inherited],
+                "problems": rights.rights_problems(rights=inherited, brief=version.brief, on=timezone.localdate()),
+                "attribution": [item.licence.attribution for item in inherited if item.licence.attribution],
+                "reproducibility": s.ReproducibilityCheckSerializer(latest).data if latest else None,
+            }
+        )
 
     @extend_schema(responses=s.ReproducibilityCheckSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -333,7 +369,8 @@ class VersionViewSet(ReadViewSet):
     @action(detail=True, methods=["get"])
     def descendants(self, request, pk=None):
         versions = selectors.version_descendants(version=self._with_lineage()).select_related(
-            "brief__campaign__client", "generated_by__derivation")
+            "brief__campaign__client", "generated_by__derivation"
+        )
         return Response(s.VersionSerializer(versions, many=True, context=self.get_serializer_context()).data)
 
 

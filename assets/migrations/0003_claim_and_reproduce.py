@@ -4,30 +4,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0002_client_membership'),
+        ("assets", "0002_client_membership"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='derivation',
-            name='attempts',
+            model_name="derivation",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='derivation',
-            name='claim_token',
+            model_name="derivation",
+            name="claim_token",
             field=models.UUIDField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='derivation',
-            name='op',
-            field=models.CharField(choices=[('txt2img', 'Text to image'), ('img2img', 'Image to image'), ('inpaint', 'Inpaint'), ('outpaint', 'Outpaint'), ('controlnet', 'ControlNet'), ('upscale', 'Upscale'), ('grade', 'Colour grade'), ('lut', 'LUT / palette snap'), ('sharpen', 'Sharpen'), ('denoise', 'Denoise'), ('text_overlay', 'Text overlay'), ('composite', 'Composite'), ('rendition', 'Crop / rendition'), ('icc', 'ICC conversion'), ('import', 'Import of an external file'), ('reproduce', 'Reproduction of a recorded version')], max_length=20),
+            model_name="derivation",
+            name="op",
+            field=models.CharField(
+                choices=[
+                    ("txt2img", "Text to image"),
+                    ("img2img", "Image to image"),
+                    ("inpaint", "Inpaint"),
+                    ("outpaint", "Outpaint"),
+                    ("controlnet", "ControlNet"),
+                    ("upscale", "Upscale"),
+                    ("grade", "Colour grade"),
+                    ("lut", "LUT / palette snap"),
+                    ("sharpen", "Sharpen"),
+                    ("denoise", "Denoise"),
+                    ("text_overlay", "Text overlay"),
+                    ("composite", "Composite"),
+                    ("rendition", "Crop / rendition"),
+                    ("icc", "ICC conversion"),
+                    ("import", "Import of an external file"),
+                    ("reproduce", "Reproduction of a recorded version"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='used',
-            name='role',
-            field=models.CharField(choices=[('init_image', 'Init image'), ('mask', 'Mask'), ('control_image', 'Control image'), ('reference', 'Reference'), ('layer', 'Layer'), ('lut', 'LUT'), ('parent', 'Parent (edited source)'), ('prompt', 'Prompt'), ('base_model', 'Base model'), ('lora', 'LoRA'), ('vae', 'VAE'), ('controlnet', 'ControlNet'), ('upscaler', 'Upscaler'), ('reproduced', 'Version this run reproduces')], max_length=20),
+            model_name="used",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("init_image", "Init image"),
+                    ("mask", "Mask"),
+                    ("control_image", "Control image"),
+                    ("reference", "Reference"),
+                    ("layer", "Layer"),
+                    ("lut", "LUT"),
+                    ("parent", "Parent (edited source)"),
+                    ("prompt", "Prompt"),
+                    ("base_model", "Base model"),
+                    ("lora", "LoRA"),
+                    ("vae", "VAE"),
+                    ("controlnet", "ControlNet"),
+                    ("upscaler", "Upscaler"),
+                    ("reproduced", "Version this run reproduces"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,20 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0003_claim_and_reproduce'),
+        ("assets", "0003_claim_and_reproduce"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelweights',
-            name='scale',
-            field=models.PositiveSmallIntegerField(blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)", null=True),
+            model_name="modelweights",
+            name="scale",
+            field=models.PositiveSmallIntegerField(
+                blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)", null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='used',
-            name='role',
-            field=models.CharField(choices=[('init_image', 'Init image'), ('mask', 'Mask'), ('control_image', 'Control image'), ('reference', 'Reference'), ('layer', 'Layer'), ('lut', 'LUT'), ('parent', 'Parent (edited source)'), ('prompt', 'Prompt'), ('base_model', 'Base model'), ('lora', 'LoRA'), ('vae', 'VAE'), ('controlnet', 'ControlNet'), ('upscaler', 'Upscaler'), ('font', 'Font'), ('profile', 'ICC profile'), ('reproduced', 'Version this run reproduces')], max_length=20),
+            model_name="used",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("init_image", "Init image"),
+                    ("mask", "Mask"),
+                    ("control_image", "Control image"),
+                    ("reference", "Reference"),
+                    ("layer", "Layer"),
+                    ("lut", "LUT"),
+                    ("parent", "Parent (edited source)"),
+                    ("prompt", "Prompt"),
+                    ("base_model", "Base model"),
+                    ("lora", "LoRA"),
+                    ("vae", "VAE"),
+                    ("controlnet", "ControlNet"),
+                    ("upscaler", "Upscaler"),
+                    ("font", "Font"),
+                    ("profile", "ICC profile"),
+                    ("reproduced", "Version this run reproduces"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

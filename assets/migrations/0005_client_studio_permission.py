@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0004_upscaler_scale_font_profile'),
+        ("assets", "0004_upscaler_scale_font_profile"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='client',
-            options={'ordering': ['name'], 'permissions': [('see_all_clients', "Sees every client's briefs (studio staff)")]},
+            name="client",
+            options={
+                "ordering": ["name"],
+                "permissions": [("see_all_clients", "Sees every client's briefs (studio staff)")],
+            },
         ),
     ]

@@ -31,7 +31,8 @@ BEGIN
        AND NOT (n.key = ANY (allowed))
        AND NOT (n.key || '=null' = ANY (allowed) AND n.value = 'null'::jsonb);
     IF changed IS NOT NULL THEN
-        RAISE EXCEPTION 'seed: % is append-only: % cannot change (row %)', TG_TABLE_NAME, array_to_string(changed, ', '),
+        RAISE EXCEPTION 'seed: % is append-only: % cannot change (row %)', TG_TABLE_NAME,
+            array_to_string(changed, ', '),
             coalesce(old_row ->> 'id', old_row ->> 'sha256')
             USING ERRCODE = 'restrict_violation';
     END IF;
@@ -43,9 +44,27 @@ $$;
 # table: (columns that may change, or None for "no UPDATE trigger"), whether DELETE is refused
 TABLES = {
     "assets_version": (["status", "triage", "label"], True),
-    "assets_derivation": (["state", "error", "environment", "job_id", "started_at", "finished_at", "wall_seconds",
-                           "gpu_seconds", "progress_step", "progress_total", "claim_token", "attempts", "run_notes",
-                           "cancelled_by_id", "cancelled_at", "created_by_id=null"], True),
+    "assets_derivation": (
+        [
+            "state",
+            "error",
+            "environment",
+            "job_id",
+            "started_at",
+            "finished_at",
+            "wall_seconds",
+            "gpu_seconds",
+            "progress_step",
+            "progress_total",
+            "claim_token",
+            "attempts",
+            "run_notes",
+            "cancelled_by_id",
+            "cancelled_at",
+            "created_by_id=null",
+        ],
+        True,
+    ),
     "assets_used": ([], True),
     "assets_generated": ([], True),
     "assets_blob": ([], False),
@@ -56,12 +75,16 @@ def triggers_sql(tables: dict) -> tuple[str, str]:
     create, drop = [], []
     for table, (mutable, refuse_delete) in tables.items():
         arguments = ", ".join(f"'{column}'" for column in mutable)
-        create.append(f"CREATE TRIGGER seed_append_only_update BEFORE UPDATE ON {table} FOR EACH ROW "
-                      f"EXECUTE FUNCTION seed_append_only({arguments});")
+        create.append(
+            f"CREATE TRIGGER seed_append_only_update BEFORE UPDATE ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION seed_append_only({arguments});"
+        )
         drop.append(f"DROP TRIGGER IF EXISTS seed_append_only_update ON {table};")
         if refuse_delete:
-            create.append(f"CREATE TRIGGER seed_append_only_delete BEFORE DELETE ON {table} FOR EACH ROW "
-                          f"EXECUTE FUNCTION seed_append_only();")
+            create.append(
+                f"CREATE TRIGGER seed_append_only_delete BEFORE DELETE ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION seed_append_only();"
+            )
             drop.append(f"DROP TRIGGER IF EXISTS seed_append_only_delete ON {table};")
     return "\n".join(create), "\n".join(drop)
 

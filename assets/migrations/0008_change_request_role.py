@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0007_append_only_in_postgres'),
+        ("assets", "0007_append_only_in_postgres"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='used',
-            name='role',
-            field=models.CharField(choices=[('init_image', 'Init image'), ('mask', 'Mask'), ('control_image', 'Control image'), ('reference', 'Reference'), ('layer', 'Layer'), ('lut', 'LUT'), ('parent', 'Parent (edited source)'), ('prompt', 'Prompt'), ('base_model', 'Base model'), ('lora', 'LoRA'), ('vae', 'VAE'), ('controlnet', 'ControlNet'), ('upscaler', 'Upscaler'), ('font', 'Font'), ('profile', 'ICC profile'), ('reproduced', 'Version this run reproduces'), ('change_request', "Change request (a reviewer's note and its markup)")], max_length=20),
+            model_name="used",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("init_image", "Init image"),
+                    ("mask", "Mask"),
+                    ("control_image", "Control image"),
+                    ("reference", "Reference"),
+                    ("layer", "Layer"),
+                    ("lut", "LUT"),
+                    ("parent", "Parent (edited source)"),
+                    ("prompt", "Prompt"),
+                    ("base_model", "Base model"),
+                    ("lora", "LoRA"),
+                    ("vae", "VAE"),
+                    ("controlnet", "ControlNet"),
+                    ("upscaler", "Upscaler"),
+                    ("font", "Font"),
+                    ("profile", "ICC profile"),
+                    ("reproduced", "Version this run reproduces"),
+                    ("change_request", "Change request (a reviewer's note and its markup)"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -9,7 +9,6 @@ import django.contrib.postgres.search
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 RECIPE_SQL = r"""
 ALTER TABLE assets_versionsearch DROP COLUMN document;
 ALTER TABLE assets_versionsearch ADD COLUMN document tsvector GENERATED ALWAYS AS (
@@ -56,23 +55,33 @@ DROP FUNCTION seed_version_recipe(bigint);
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0008_change_request_role'),
+        ("assets", "0008_change_request_role"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VersionSearch',
+            name="VersionSearch",
             fields=[
-                ('version', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='search', serialize=False, to='assets.version')),
-                ('recipe', django.contrib.postgres.search.SearchVectorField(null=True)),
-                ('discussion', django.contrib.postgres.search.SearchVectorField(null=True)),
-                ('discussion_internal', django.contrib.postgres.search.SearchVectorField(null=True)),
-                ('document', django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
+                (
+                    "version",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="search",
+                        serialize=False,
+                        to="assets.version",
+                    ),
+                ),
+                ("recipe", django.contrib.postgres.search.SearchVectorField(null=True)),
+                ("discussion", django.contrib.postgres.search.SearchVectorField(null=True)),
+                ("discussion_internal", django.contrib.postgres.search.SearchVectorField(null=True)),
+                ("document", django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['document'], name='versionsearch_document_gin')],
+                "indexes": [
+                    django.contrib.postgres.indexes.GinIndex(fields=["document"], name="versionsearch_document_gin")
+                ],
             },
         ),
         migrations.RunSQL(RECIPE_SQL, REVERSE_SQL),

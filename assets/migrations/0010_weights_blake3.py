@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0009_version_search'),
+        ("assets", "0009_version_search"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelweights',
-            name='blake3',
-            field=models.CharField(blank=True, db_index=True, help_text='BLAKE3 of a single-file model, as InvokeAI names it (blank for folders)', max_length=64),
+            model_name="modelweights",
+            name="blake3",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                help_text="BLAKE3 of a single-file model, as InvokeAI names it (blank for folders)",
+                max_length=64,
+            ),
         ),
     ]

@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0010_weights_blake3'),
+        ("assets", "0010_weights_blake3"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='derivation',
-            name='op',
-            field=models.CharField(choices=[('txt2img', 'Text to image'), ('img2img', 'Image to image'), ('inpaint', 'Inpaint'), ('outpaint', 'Outpaint'), ('controlnet', 'ControlNet'), ('upscale', 'Upscale'), ('grade', 'Colour grade'), ('lut', 'LUT / palette snap'), ('sharpen', 'Sharpen'), ('denoise', 'Denoise'), ('text_overlay', 'Text overlay'), ('composite', 'Composite'), ('rendition', 'Crop / rendition'), ('icc', 'ICC conversion'), ('import', 'Import of an external file'), ('reproduce', 'Reproduction of a recorded version'), ('grid', 'Comparison grid sheet')], max_length=20),
+            model_name="derivation",
+            name="op",
+            field=models.CharField(
+                choices=[
+                    ("txt2img", "Text to image"),
+                    ("img2img", "Image to image"),
+                    ("inpaint", "Inpaint"),
+                    ("outpaint", "Outpaint"),
+                    ("controlnet", "ControlNet"),
+                    ("upscale", "Upscale"),
+                    ("grade", "Colour grade"),
+                    ("lut", "LUT / palette snap"),
+                    ("sharpen", "Sharpen"),
+                    ("denoise", "Denoise"),
+                    ("text_overlay", "Text overlay"),
+                    ("composite", "Composite"),
+                    ("rendition", "Crop / rendition"),
+                    ("icc", "ICC conversion"),
+                    ("import", "Import of an external file"),
+                    ("reproduce", "Reproduction of a recorded version"),
+                    ("grid", "Comparison grid sheet"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -5,62 +5,157 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0011_grid_op'),
+        ("assets", "0011_grid_op"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='brief',
-            name='ai_training',
-            field=models.CharField(choices=[('notAllowed', 'Not allowed'), ('allowed', 'Allowed'), ('constrained', 'Allowed with constraints (see notes)')], default='notAllowed', help_text='What delivered files tell AI crawlers, in their content credentials', max_length=20, verbose_name='AI training and data mining'),
+            model_name="brief",
+            name="ai_training",
+            field=models.CharField(
+                choices=[
+                    ("notAllowed", "Not allowed"),
+                    ("allowed", "Allowed"),
+                    ("constrained", "Allowed with constraints (see notes)"),
+                ],
+                default="notAllowed",
+                help_text="What delivered files tell AI crawlers, in their content credentials",
+                max_length=20,
+                verbose_name="AI training and data mining",
+            ),
         ),
         migrations.AddField(
-            model_name='brief',
-            name='commercial_use',
-            field=models.BooleanField(default=True, help_text='The work is for commercial use: delivery refuses inputs licensed for non-commercial use only'),
+            model_name="brief",
+            name="commercial_use",
+            field=models.BooleanField(
+                default=True,
+                help_text=(
+                    "The work is for commercial use: delivery refuses inputs licensed for non-commercial use only"
+                ),
+            ),
         ),
         migrations.CreateModel(
-            name='Licence',
+            name="Licence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('spdx_id', models.CharField(blank=True, help_text='e.g. CreativeML-OpenRAIL-M, CC-BY-4.0, CC-BY-NC-4.0; blank for a custom licence', max_length=100, verbose_name='SPDX id')),
-                ('commercial_use', models.BooleanField(help_text='Whether work made with it may be used commercially')),
-                ('attribution', models.TextField(blank=True, help_text='Credit line every delivery made with it must carry')),
-                ('source_url', models.URLField(blank=True, max_length=500)),
-                ('expires_on', models.DateField(blank=True, help_text='Last day the licence holds (blank: perpetual)', null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('model_weights', models.ManyToManyField(blank=True, related_name='licences', to='assets.modelweights')),
-                ('references', models.ManyToManyField(blank=True, related_name='licences', to='assets.reference')),
-                ('versions', models.ManyToManyField(blank=True, help_text='Imported images (files made outside Seed) under these terms', related_name='licences', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "spdx_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. CreativeML-OpenRAIL-M, CC-BY-4.0, CC-BY-NC-4.0; blank for a custom licence",
+                        max_length=100,
+                        verbose_name="SPDX id",
+                    ),
+                ),
+                ("commercial_use", models.BooleanField(help_text="Whether work made with it may be used commercially")),
+                (
+                    "attribution",
+                    models.TextField(blank=True, help_text="Credit line every delivery made with it must carry"),
+                ),
+                ("source_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "expires_on",
+                    models.DateField(blank=True, help_text="Last day the licence holds (blank: perpetual)", null=True),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "model_weights",
+                    models.ManyToManyField(blank=True, related_name="licences", to="assets.modelweights"),
+                ),
+                ("references", models.ManyToManyField(blank=True, related_name="licences", to="assets.reference")),
+                (
+                    "versions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Imported images (files made outside Seed) under these terms",
+                        related_name="licences",
+                        to="assets.version",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ReproducibilityCheck',
+            name="ReproducibilityCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(choices=[('bit_identical', 'Bit-identical'), ('perceptual_match', 'Perceptual match'), ('drifted', 'Drifted'), ('failed', 'Could not be re-run')], max_length=20)),
-                ('cause', models.CharField(blank=True, choices=[('', '—'), ('environment', 'The environment changed'), ('missing_weights', 'Model weights are missing'), ('missing_input', 'A recorded input file is missing'), ('unrunnable', 'The recipe can no longer be run'), ('unexplained', 'Differs under the same environment')], default='', max_length=20)),
-                ('detail', models.TextField(blank=True, help_text='The cause in words: the missing sha256, the changed fields, the error')),
-                ('distance', models.FloatField(blank=True, help_text='Bits of the 64-bit perceptual hash that differ', null=True)),
-                ('fingerprint_diff', models.JSONField(blank=True, default=list)),
-                ('reproduced_sha256', models.CharField(blank=True, max_length=64)),
-                ('environment_digest', models.CharField(help_text="sha256 of the worker's environment fingerprint", max_length=64)),
-                ('trigger', models.CharField(choices=[('schedule', 'Scheduled'), ('environment', 'Environment changed'), ('manual', 'By hand')], max_length=20)),
-                ('wall_seconds', models.FloatField()),
-                ('checked_at', models.DateTimeField(auto_now_add=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reproducibility_checks', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("bit_identical", "Bit-identical"),
+                            ("perceptual_match", "Perceptual match"),
+                            ("drifted", "Drifted"),
+                            ("failed", "Could not be re-run"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "cause",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "—"),
+                            ("environment", "The environment changed"),
+                            ("missing_weights", "Model weights are missing"),
+                            ("missing_input", "A recorded input file is missing"),
+                            ("unrunnable", "The recipe can no longer be run"),
+                            ("unexplained", "Differs under the same environment"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "detail",
+                    models.TextField(
+                        blank=True, help_text="The cause in words: the missing sha256, the changed fields, the error"
+                    ),
+                ),
+                (
+                    "distance",
+                    models.FloatField(
+                        blank=True, help_text="Bits of the 64-bit perceptual hash that differ", null=True
+                    ),
+                ),
+                ("fingerprint_diff", models.JSONField(blank=True, default=list)),
+                ("reproduced_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "environment_digest",
+                    models.CharField(help_text="sha256 of the worker's environment fingerprint", max_length=64),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Scheduled"),
+                            ("environment", "Environment changed"),
+                            ("manual", "By hand"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("wall_seconds", models.FloatField()),
+                ("checked_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reproducibility_checks",
+                        to="assets.version",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-checked_at', '-id'],
-                'indexes': [models.Index(fields=['version', '-checked_at'], name='repro_check_latest_idx')],
+                "ordering": ["-checked_at", "-id"],
+                "indexes": [models.Index(fields=["version", "-checked_at"], name="repro_check_latest_idx")],
             },
         ),
         # A check is a record of what a re-run gave on that day: append-only like the rest of the lineage.

@@ -4,26 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0013_version_recipe_plpgsql'),
+        ("assets", "0013_version_recipe_plpgsql"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerProcess',
+            name="WorkerProcess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(max_length=100)),
-                ('host', models.CharField(max_length=255)),
-                ('pid', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('seen_at', models.DateTimeField()),
-                ('ready_seconds', models.FloatField(blank=True, help_text="From spawn to taking tasks (the ML stack's load)", null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(max_length=100)),
+                ("host", models.CharField(max_length=255)),
+                ("pid", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("seen_at", models.DateTimeField()),
+                (
+                    "ready_seconds",
+                    models.FloatField(
+                        blank=True, help_text="From spawn to taking tasks (the ML stack's load)", null=True
+                    ),
+                ),
             ],
             options={
-                'ordering': ['cluster', 'host', 'pid'],
-                'constraints': [models.UniqueConstraint(fields=('host', 'pid'), name='worker_process_host_pid')],
+                "ordering": ["cluster", "host", "pid"],
+                "constraints": [models.UniqueConstraint(fields=("host", "pid"), name="worker_process_host_pid")],
             },
         ),
     ]

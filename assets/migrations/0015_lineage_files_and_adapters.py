@@ -6,53 +6,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0014_worker_process'),
+        ("assets", "0014_worker_process"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='modelweights',
-            name='format',
-            field=models.CharField(choices=[('safetensors', 'safetensors file'), ('ckpt', 'PyTorch checkpoint'), ('diffusers', 'diffusers folder'), ('onnx', 'ONNX model')], max_length=20),
+            model_name="modelweights",
+            name="format",
+            field=models.CharField(
+                choices=[
+                    ("safetensors", "safetensors file"),
+                    ("ckpt", "PyTorch checkpoint"),
+                    ("diffusers", "diffusers folder"),
+                    ("onnx", "ONNX model"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='derivation',
-            name='op',
-            field=models.CharField(choices=[('txt2img', 'Text to image'), ('img2img', 'Image to image'), ('inpaint', 'Inpaint'), ('outpaint', 'Outpaint'), ('controlnet', 'ControlNet'), ('upscale', 'Upscale'), ('grade', 'Colour grade'), ('lut', 'LUT / palette snap'), ('sharpen', 'Sharpen'), ('denoise', 'Denoise'), ('text_overlay', 'Text overlay'), ('composite', 'Composite'), ('rendition', 'Crop / rendition'), ('icc', 'ICC conversion'), ('import', 'Import of an external file'), ('reproduce', 'Reproduction of a recorded version'), ('grid', 'Comparison grid sheet'), ('matte', 'Background removal (mask and cut-out)'), ('mask_refine', 'Mask refine (grow / shrink, feather)'), ('vectorise', 'Vectorise (raster to SVG)')], max_length=20),
+            model_name="derivation",
+            name="op",
+            field=models.CharField(
+                choices=[
+                    ("txt2img", "Text to image"),
+                    ("img2img", "Image to image"),
+                    ("inpaint", "Inpaint"),
+                    ("outpaint", "Outpaint"),
+                    ("controlnet", "ControlNet"),
+                    ("upscale", "Upscale"),
+                    ("grade", "Colour grade"),
+                    ("lut", "LUT / palette snap"),
+                    ("sharpen", "Sharpen"),
+                    ("denoise", "Denoise"),
+                    ("text_overlay", "Text overlay"),
+                    ("composite", "Composite"),
+                    ("rendition", "Crop / rendition"),
+                    ("icc", "ICC conversion"),
+                    ("import", "Import of an external file"),
+                    ("reproduce", "Reproduction of a recorded version"),
+                    ("grid", "Comparison grid sheet"),
+                    ("matte", "Background removal (mask and cut-out)"),
+                    ("mask_refine", "Mask refine (grow / shrink, feather)"),
+                    ("vectorise", "Vectorise (raster to SVG)"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='modelweights',
-            name='kind',
-            field=models.CharField(choices=[('base', 'Base model'), ('lora', 'LoRA'), ('vae', 'VAE'), ('controlnet', 'ControlNet'), ('upscaler', 'Upscaler'), ('ip_adapter', 'IP-Adapter'), ('image_encoder', 'Image encoder (CLIP vision, for IP-Adapters)'), ('matting', 'Background removal (ONNX matting / segmentation)')], max_length=20),
+            model_name="modelweights",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("base", "Base model"),
+                    ("lora", "LoRA"),
+                    ("vae", "VAE"),
+                    ("controlnet", "ControlNet"),
+                    ("upscaler", "Upscaler"),
+                    ("ip_adapter", "IP-Adapter"),
+                    ("image_encoder", "Image encoder (CLIP vision, for IP-Adapters)"),
+                    ("matting", "Background removal (ONNX matting / segmentation)"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='used',
-            name='role',
-            field=models.CharField(choices=[('init_image', 'Init image'), ('mask', 'Mask'), ('control_image', 'Control image'), ('reference', 'Reference'), ('layer', 'Layer'), ('lut', 'LUT'), ('parent', 'Parent (edited source)'), ('prompt', 'Prompt'), ('base_model', 'Base model'), ('lora', 'LoRA'), ('vae', 'VAE'), ('controlnet', 'ControlNet'), ('upscaler', 'Upscaler'), ('font', 'Font'), ('profile', 'ICC profile'), ('reproduced', 'Version this run reproduces'), ('change_request', "Change request (a reviewer's note and its markup)"), ('ip_adapter', 'IP-Adapter'), ('image_encoder', 'Image encoder'), ('guide_image', "Guide image (the brief's palette as swatches)"), ('matting', 'Matting model')], max_length=20),
+            model_name="used",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("init_image", "Init image"),
+                    ("mask", "Mask"),
+                    ("control_image", "Control image"),
+                    ("reference", "Reference"),
+                    ("layer", "Layer"),
+                    ("lut", "LUT"),
+                    ("parent", "Parent (edited source)"),
+                    ("prompt", "Prompt"),
+                    ("base_model", "Base model"),
+                    ("lora", "LoRA"),
+                    ("vae", "VAE"),
+                    ("controlnet", "ControlNet"),
+                    ("upscaler", "Upscaler"),
+                    ("font", "Font"),
+                    ("profile", "ICC profile"),
+                    ("reproduced", "Version this run reproduces"),
+                    ("change_request", "Change request (a reviewer's note and its markup)"),
+                    ("ip_adapter", "IP-Adapter"),
+                    ("image_encoder", "Image encoder"),
+                    ("guide_image", "Guide image (the brief's palette as swatches)"),
+                    ("matting", "Matting model"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='DerivedFile',
+            name="DerivedFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('mask', 'Alpha mask'), ('svg', 'SVG vector')], max_length=10)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('label', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('blob', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='derived_files', to='assets.blob')),
-                ('brief', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='derived_files', to='assets.brief')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('derivation', models.ForeignKey(blank=True, help_text='What made it; empty for an uploaded mask', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='files', to='assets.derivation')),
-                ('refined_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refinements', to='assets.derivedfile')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='derived_files', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("mask", "Alpha mask"), ("svg", "SVG vector")], max_length=10)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("label", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "blob",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="derived_files", to="assets.blob"
+                    ),
+                ),
+                (
+                    "brief",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="derived_files", to="assets.brief"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "derivation",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="What made it; empty for an uploaded mask",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="files",
+                        to="assets.derivation",
+                    ),
+                ),
+                (
+                    "refined_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refinements",
+                        to="assets.derivedfile",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="derived_files", to="assets.version"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['source', 'kind'], name='assets_deri_source__e7e61d_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('derivation__isnull', False)), fields=('derivation',), name='derivedfile_once_per_derivation')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["source", "kind"], name="assets_deri_source__e7e61d_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("derivation__isnull", False)),
+                        fields=("derivation",),
+                        name="derivedfile_once_per_derivation",
+                    )
+                ],
             },
         ),
         # Lineage rows: the database refuses edits and deletes, as for versions (0007).

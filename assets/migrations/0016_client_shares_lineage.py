@@ -9,6 +9,8 @@ class Migration(migrations.Migration):
             model_name="client",
             name="shares_lineage",
             field=models.BooleanField(
-                default=False, help_text="The client's reviewers may also read prompts, jobs and derivations of its briefs"),
+                default=False,
+                help_text="The client's reviewers may also read prompts, jobs and derivations of its briefs",
+            ),
         ),
     ]

@@ -21,13 +21,22 @@ END
 $$;
 """
 
-TABLES = ["assets_version", "assets_derivation", "assets_used", "assets_generated", "assets_reproducibilitycheck",
-          "assets_derivedfile"]
+TABLES = [
+    "assets_version",
+    "assets_derivation",
+    "assets_used",
+    "assets_generated",
+    "assets_reproducibilitycheck",
+    "assets_derivedfile",
+]
 
 
 def truncate_triggers_sql(tables: list[str]) -> tuple[str, str]:
-    create = [f"CREATE TRIGGER seed_append_only_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-              f"EXECUTE FUNCTION seed_append_only_truncate();" for table in tables]
+    create = [
+        f"CREATE TRIGGER seed_append_only_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION seed_append_only_truncate();"
+        for table in tables
+    ]
     drop = [f"DROP TRIGGER IF EXISTS seed_append_only_truncate ON {table};" for table in tables]
     return "\n".join(create), "\n".join(drop)
 

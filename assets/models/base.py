@@ -23,9 +23,7 @@ class AppendOnlyModel(models.Model):
         if not self._state.adding:
             update_fields = kwargs.get("update_fields")
             if update_fields is None:
-                raise ImmutableRowError(
-                    f"{type(self).__name__} {self.pk} is append-only; save it with update_fields"
-                )
+                raise ImmutableRowError(f"{type(self).__name__} {self.pk} is append-only; save it with update_fields")
             frozen = set(update_fields) - self.mutable_fields
             if frozen:
                 raise ImmutableRowError(

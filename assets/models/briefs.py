@@ -13,7 +13,8 @@ DEFAULT_NEGATIVE_PROMPT = "text, watermark, extra limbs, mushy face"
 class Client(models.Model):
     name = models.CharField(max_length=200, unique=True)
     shares_lineage = models.BooleanField(
-        default=False, help_text="The client's reviewers may also read prompts, jobs and derivations of its briefs")
+        default=False, help_text="The client's reviewers may also read prompts, jobs and derivations of its briefs"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="id", client_reads=True, studio_wide_writes=True)
@@ -62,20 +63,29 @@ class Brief(models.Model):
     palette = ArrayField(models.CharField(max_length=7, validators=[validate_hex_colour]), default=list, blank=True)
     aspect = models.CharField(max_length=9, default="1:1", validators=[validate_aspect])
     channels = ArrayField(models.CharField(max_length=20, choices=Channel.choices), default=list, blank=True)
+
     class AiUse(models.TextChoices):
         NOT_ALLOWED = "notAllowed", "Not allowed"
         ALLOWED = "allowed", "Allowed"
         CONSTRAINED = "constrained", "Allowed with constraints (see notes)"
 
     content_type = models.CharField(max_length=20, choices=ContentType.choices, default=ContentType.CAMPAIGN)
-    commercial_use = models.BooleanField(default=True, help_text="The work is for commercial use: delivery refuses inputs "
-                                         "licensed for non-commercial use only")
-    ai_training = models.CharField("AI training and data mining", max_length=20, choices=AiUse.choices,
-                                   default=AiUse.NOT_ALLOWED,
-                                   help_text="What delivered files tell AI crawlers, in their content credentials")
+    commercial_use = models.BooleanField(
+        default=True,
+        help_text="The work is for commercial use: delivery refuses inputs licensed for non-commercial use only",
+    )
+    ai_training = models.CharField(
+        "AI training and data mining",
+        max_length=20,
+        choices=AiUse.choices,
+        default=AiUse.NOT_ALLOWED,
+        help_text="What delivered files tell AI crawlers, in their content credentials",
+    )
     negative_prompt = models.TextField(default=DEFAULT_NEGATIVE_PROMPT, blank=True)
     notes = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="campaign__client", client_reads=True)
@@ -105,7 +115,9 @@ class Reference(AppendOnlyModel):
     height = models.PositiveIntegerField()
     format = models.CharField(max_length=10)
     notes = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="brief__campaign__client", client_reads=True)
@@ -128,7 +140,9 @@ class PromptTemplate(AppendOnlyModel):
     text = models.TextField()
     negative_text = models.TextField(blank=True)
     placeholders = ArrayField(models.CharField(max_length=100), default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="brief__campaign__client", client_reads=LINEAGE)
@@ -144,7 +158,9 @@ class Prompt(AppendOnlyModel):
     """Rendered prompt text with the placeholder values it came from; one row per distinct render."""
 
     brief = models.ForeignKey(Brief, on_delete=models.PROTECT, related_name="prompts")
-    template = models.ForeignKey(PromptTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="prompts")
+    template = models.ForeignKey(
+        PromptTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="prompts"
+    )
     text = models.TextField()
     negative_text = models.TextField(blank=True)
     values = models.JSONField(default=dict, blank=True)

@@ -52,8 +52,23 @@ class Derivation(AppendOnlyModel, QueuedRun):
         CANCELLED = "cancelled", "Cancelled"
 
     mutable_fields = frozenset(
-        {"state", "error", "environment", "job_id", "started_at", "finished_at", "wall_seconds", "gpu_seconds",
-         "progress_step", "progress_total", "claim_token", "attempts", "run_notes", "cancelled_by", "cancelled_at"}
+        {
+            "state",
+            "error",
+            "environment",
+            "job_id",
+            "started_at",
+            "finished_at",
+            "wall_seconds",
+            "gpu_seconds",
+            "progress_step",
+            "progress_total",
+            "claim_token",
+            "attempts",
+            "run_notes",
+            "cancelled_by",
+            "cancelled_at",
+        }
     )
 
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derivations")
@@ -67,9 +82,12 @@ class Derivation(AppendOnlyModel, QueuedRun):
     progress_total = models.PositiveIntegerField(default=0)
     # What the worker had to do to get the run through (an out-of-memory retry, a cleared cache): newest last.
     run_notes = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     wall_seconds = models.FloatField(null=True, blank=True)
@@ -160,11 +178,21 @@ class Used(AppendOnlyModel):
     position = models.PositiveSmallIntegerField(default=0)
     weight = models.FloatField(null=True, blank=True)
     version = models.ForeignKey(Version, null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
-    reference = models.ForeignKey("assets.Reference", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
+    reference = models.ForeignKey(
+        "assets.Reference", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by"
+    )
     prompt = models.ForeignKey("assets.Prompt", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
-    model_weights = models.ForeignKey("assets.ModelWeights", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by")
-    blob = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by",
-                             help_text="Raw bytes with no entity of their own: a mask, a LUT file, a font.")
+    model_weights = models.ForeignKey(
+        "assets.ModelWeights", null=True, blank=True, on_delete=models.PROTECT, related_name="used_by"
+    )
+    blob = models.ForeignKey(
+        "assets.Blob",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="used_by",
+        help_text="Raw bytes with no entity of their own: a mask, a LUT file, a font.",
+    )
 
     access = Access(client="derivation__brief__campaign__client", client_reads=LINEAGE)
 
@@ -180,11 +208,41 @@ class Used(AppendOnlyModel):
             models.CheckConstraint(
                 name="used_exactly_one_target",
                 condition=(
-                    Q(version__isnull=False, reference__isnull=True, prompt__isnull=True, model_weights__isnull=True, blob__isnull=True)
-                    | Q(version__isnull=True, reference__isnull=False, prompt__isnull=True, model_weights__isnull=True, blob__isnull=True)
-                    | Q(version__isnull=True, reference__isnull=True, prompt__isnull=False, model_weights__isnull=True, blob__isnull=True)
-                    | Q(version__isnull=True, reference__isnull=True, prompt__isnull=True, model_weights__isnull=False, blob__isnull=True)
-                    | Q(version__isnull=True, reference__isnull=True, prompt__isnull=True, model_weights__isnull=True, blob__isnull=False)
+                    Q(
+                        version__isnull=False,
+                        reference__isnull=True,
+                        prompt__isnull=True,
+                        model_weights__isnull=True,
+                        blob__isnull=True,
+                    )
+                    | Q(
+                        version__isnull=True,
+                        reference__isnull=False,
+                        prompt__isnull=True,
+                        model_weights__isnull=True,
+                        blob__isnull=True,
+                    )
+                    | Q(
+                        version__isnull=True,
+                        reference__isnull=True,
+                        prompt__isnull=False,
+                        model_weights__isnull=True,
+                        blob__isnull=True,
+                    )
+                    | Q(
+                        version__isnull=True,
+                        reference__isnull=True,
+                        prompt__isnull=True,
+                        model_weights__isnull=False,
+                        blob__isnull=True,
+                    )
+                    | Q(
+                        version__isnull=True,
+                        reference__isnull=True,
+                        prompt__isnull=True,
+                        model_weights__isnull=True,
+                        blob__isnull=False,
+                    )
                 ),
             ),
         ]
@@ -236,15 +294,25 @@ class DerivedFile(AppendOnlyModel):
 
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derived_files")
     source = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="derived_files")
-    derivation = models.ForeignKey(Derivation, null=True, blank=True, on_delete=models.PROTECT, related_name="files",
-                                   help_text="What made it; empty for an uploaded mask")
-    refined_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="refinements")
+    derivation = models.ForeignKey(
+        Derivation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="files",
+        help_text="What made it; empty for an uploaded mask",
+    )
+    refined_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refinements"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     blob = models.ForeignKey("assets.Blob", on_delete=models.PROTECT, related_name="derived_files")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     label = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="brief__campaign__client", client_reads=LINEAGE)
@@ -253,8 +321,11 @@ class DerivedFile(AppendOnlyModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["source", "kind"])]
         # One file per derivation: a run recorded twice (an at-least-once broker) never makes a second.
-        constraints = [models.UniqueConstraint(fields=["derivation"], condition=Q(derivation__isnull=False),
-                                               name="derivedfile_once_per_derivation")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["derivation"], condition=Q(derivation__isnull=False), name="derivedfile_once_per_derivation"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} of v{self.source_id}"

@@ -11,8 +11,12 @@ class Licence(models.Model):
     """The terms of a model, a stock photo or an imported image; every version made from one inherits them."""
 
     name = models.CharField(max_length=200, unique=True)
-    spdx_id = models.CharField("SPDX id", max_length=100, blank=True,
-                               help_text="e.g. CreativeML-OpenRAIL-M, CC-BY-4.0, CC-BY-NC-4.0; blank for a custom licence")
+    spdx_id = models.CharField(
+        "SPDX id",
+        max_length=100,
+        blank=True,
+        help_text="e.g. CreativeML-OpenRAIL-M, CC-BY-4.0, CC-BY-NC-4.0; blank for a custom licence",
+    )
     commercial_use = models.BooleanField(help_text="Whether work made with it may be used commercially")
     attribution = models.TextField(blank=True, help_text="Credit line every delivery made with it must carry")
     source_url = models.URLField(max_length=500, blank=True)
@@ -20,8 +24,12 @@ class Licence(models.Model):
     notes = models.TextField(blank=True)
     model_weights = models.ManyToManyField("assets.ModelWeights", blank=True, related_name="licences")
     references = models.ManyToManyField("assets.Reference", blank=True, related_name="licences")
-    versions = models.ManyToManyField("assets.Version", blank=True, related_name="licences",
-                                      help_text="Imported images (files made outside Seed) under these terms")
+    versions = models.ManyToManyField(
+        "assets.Version",
+        blank=True,
+        related_name="licences",
+        help_text="Imported images (files made outside Seed) under these terms",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,7 +67,9 @@ class ReproducibilityCheck(AppendOnlyModel):
     version = models.ForeignKey("assets.Version", on_delete=models.PROTECT, related_name="reproducibility_checks")
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     cause = models.CharField(max_length=20, choices=Cause.choices, blank=True, default="")
-    detail = models.TextField(blank=True, help_text="The cause in words: the missing sha256, the changed fields, the error")
+    detail = models.TextField(
+        blank=True, help_text="The cause in words: the missing sha256, the changed fields, the error"
+    )
     distance = models.FloatField(null=True, blank=True, help_text="Bits of the 64-bit perceptual hash that differ")
     fingerprint_diff = models.JSONField(default=list, blank=True)
     reproduced_sha256 = models.CharField(max_length=64, blank=True)

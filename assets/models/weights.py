@@ -40,14 +40,20 @@ class ModelWeights(AppendOnlyModel):
     source_name = models.CharField(max_length=300, blank=True)
     source_version = models.CharField(max_length=100, blank=True)
     sha256 = models.CharField(max_length=64, unique=True, validators=[validate_sha256])
-    blake3 = models.CharField(max_length=64, blank=True, db_index=True,
-                              help_text="BLAKE3 of a single-file model, as InvokeAI names it (blank for folders)")
+    blake3 = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="BLAKE3 of a single-file model, as InvokeAI names it (blank for folders)",
+    )
     size = models.BigIntegerField()
     format = models.CharField(max_length=20, choices=Format.choices)
     # A single file is one blob; a diffusers folder is a manifest of {relative path: blob sha256}.
     blob = models.ForeignKey("assets.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     files = models.JSONField(default=dict, blank=True)
-    scale = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)")
+    scale = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)"
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -15,7 +15,9 @@ class WorkerProcess(models.Model):
     pid = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField()
-    ready_seconds = models.FloatField(null=True, blank=True, help_text="From spawn to taking tasks (the ML stack's load)")
+    ready_seconds = models.FloatField(
+        null=True, blank=True, help_text="From spawn to taking tasks (the ML stack's load)"
+    )
 
     access = Access()
 

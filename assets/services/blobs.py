@@ -45,7 +45,9 @@ def blob_staged(*, source, max_bytes: int | None = None) -> Iterator[StagedFile]
     limit = settings.SEED_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     declared = getattr(source, "size", None)
     if limit and declared is not None and declared > limit:
-        raise ApplicationError(f"file is {declared} bytes; the limit is {limit}", extra={"code": "too_large", "limit": limit})
+        raise ApplicationError(
+            f"file is {declared} bytes; the limit is {limit}", extra={"code": "too_large", "limit": limit}
+        )
     staging = Path(settings.SEED_STAGING_DIR)
     staging.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=staging, prefix="upload-")
@@ -57,7 +59,9 @@ def blob_staged(*, source, max_bytes: int | None = None) -> Iterator[StagedFile]
             for chunk in _chunks(source):
                 size += len(chunk)
                 if limit and size > limit:
-                    raise ApplicationError(f"file is larger than the limit of {limit} bytes", extra={"code": "too_large", "limit": limit})
+                    raise ApplicationError(
+                        f"file is larger than the limit of {limit} bytes", extra={"code": "too_large", "limit": limit}
+                    )
                 digest.update(chunk)
                 handle.write(chunk)
         if size == 0:
@@ -78,7 +82,9 @@ def blob_store(*, staged: StagedFile, media_type: str) -> tuple[Blob, bool]:
         _blob_lock(sha256=staged.sha256, exclusive=False)
         created_file = blob_file_write(sha256=staged.sha256, source=staged.path)
         # One INSERT … ON CONFLICT DO NOTHING: the row is the same whoever writes it first.
-        Blob.objects.bulk_create([Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True)
+        Blob.objects.bulk_create(
+            [Blob(sha256=staged.sha256, size=staged.size, media_type=media_type)], ignore_conflicts=True
+        )
     return Blob(sha256=staged.sha256, size=staged.size, media_type=media_type), created_file
 
 

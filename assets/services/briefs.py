@@ -58,10 +58,15 @@ def reference_create(*, brief: Brief, source, title: str = "", notes: str = "", 
         if existing is not None:
             return existing
         reference = Reference(
-            brief=brief, blob=blob, title=title.strip(), notes=notes,
-            width=info.width, height=info.height, format=info.format, created_by=created_by,
+            brief=brief,
+            blob=blob,
+            title=title.strip(),
+            notes=notes,
+            width=info.width,
+            height=info.height,
+            format=info.format,
+            created_by=created_by,
         )
         instance_validate(instance=reference, exclude=["blob"])
         reference.save()
     return reference
-

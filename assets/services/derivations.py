@@ -8,7 +8,18 @@ from django.utils import timezone
 
 from assets.environment import environment_fingerprint_base
 from assets.errors import ApplicationError
-from assets.models import Blob, Brief, Derivation, DerivedFile, Generated, ModelWeights, Prompt, Reference, Used, Version
+from assets.models import (
+    Blob,
+    Brief,
+    Derivation,
+    DerivedFile,
+    Generated,
+    ModelWeights,
+    Prompt,
+    Reference,
+    Used,
+    Version,
+)
 from assets.params import params_clean
 from assets.services.blobs import BlobsStored, blob_file_write, blob_lock_key
 from assets.services.runs import run_complete_statement, run_superseded
@@ -56,23 +67,35 @@ def derivation_create(
         client_id = _client_id_of(item.target)
         if client_id is not None and client_id != brief.campaign.client_id:
             raise ApplicationError(
-                f"{type(item.target).__name__.lower()} {item.target.pk} belongs to another client and cannot be used in this brief",
+                f"{type(item.target).__name__.lower()} {item.target.pk} belongs to another client "
+                "and cannot be used in this brief",
                 extra={"role": item.role, "id": item.target.pk},
             )
     derivation = Derivation.objects.create(
-        brief=brief, op=op, phase=phase, params=cleaned, state=state, created_by=created_by,
+        brief=brief,
+        op=op,
+        phase=phase,
+        params=cleaned,
+        state=state,
+        created_by=created_by,
         environment=environment_fingerprint_base(),
     )
     Used.objects.bulk_create(
-        Used(derivation=derivation, role=item.role, position=item.position, weight=item.weight,
-             **{_TARGET_FIELDS[type(item.target)]: item.target})
+        Used(
+            derivation=derivation,
+            role=item.role,
+            position=item.position,
+            weight=item.weight,
+            **{_TARGET_FIELDS[type(item.target)]: item.target},
+        )
         for item in inputs
     )
     return derivation
 
 
-def derivation_output_add(*, derivation: Derivation, version: Version, index: int = 0,
-                          role: str = Generated.Role.OUTPUT) -> Generated:
+def derivation_output_add(
+    *, derivation: Derivation, version: Version, index: int = 0, role: str = Generated.Role.OUTPUT
+) -> Generated:
     return Generated.objects.create(derivation=derivation, version=version, index=index, role=role)
 
 
@@ -115,26 +138,38 @@ class OutputFile:
     refined_from_id: int | None = None
 
 
-def derivation_files_record(*, derivation: Derivation, outputs: list[OutputImage], files: list[OutputFile],
-                            blobs: BlobsStored, **fields) -> tuple[list[Version], list[DerivedFile]]:
+def derivation_files_record(
+    *, derivation: Derivation, outputs: list[OutputImage], files: list[OutputFile], blobs: BlobsStored, **fields
+) -> tuple[list[Version], list[DerivedFile]]:
     """Record a run's images and its other files together: both or neither (a superseded run records none)."""
     if not files:
         return derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, **fields), []
     with transaction.atomic():
         versions = derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, **fields)
-        recorded = [DerivedFile.objects.create(
-            brief_id=derivation.brief_id, source_id=item.source_id, derivation=derivation, refined_from_id=item.refined_from_id,
-            kind=item.kind, blob=blobs.store_bytes(data=item.data, media_type=item.media_type), width=item.width,
-            height=item.height, created_by_id=derivation.created_by_id,
-        ) for item in files]
+        recorded = [
+            DerivedFile.objects.create(
+                brief_id=derivation.brief_id,
+                source_id=item.source_id,
+                derivation=derivation,
+                refined_from_id=item.refined_from_id,
+                kind=item.kind,
+                blob=blobs.store_bytes(data=item.data, media_type=item.media_type),
+                width=item.width,
+                height=item.height,
+                created_by_id=derivation.created_by_id,
+            )
+            for item in files
+        ]
     return versions, recorded
 
 
-def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputImage], blobs: BlobsStored,
-                              **fields) -> list[Version]:
+def derivation_outputs_record(
+    *, derivation: Derivation, outputs: list[OutputImage], blobs: BlobsStored, **fields
+) -> list[Version]:
     """Record a run's images as the derivation's outputs and mark it succeeded, in one statement.
 
-    The files are written first, straight from memory into the blob store. The statement then ends the run only if this worker still owns it and
+    The files are written first, straight from memory into the blob store. The statement then ends the run
+    only if this worker still owns it and
     inserts the blobs, versions and output edges only when that update matched, so a superseded worker
     records nothing (RunSuperseded; `blobs` holds the files it wrote, for the caller to discard). It takes
     each file's shared blob lock as `blob_store` does; a discard that removed a file before the lock was
@@ -147,10 +182,25 @@ def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputIma
     now = timezone.now()
     unique = {output.sha256: output for output in outputs}
     blob_rows = [(sha256, len(output.data), output.media_type, now) for sha256, output in unique.items()]
-    version_rows = [(position, derivation.brief_id, output.sha256, output.width, output.height, output.format,
-                     output.seed, "", Version.Status.DRAFT, Version.Triage.UNTRIAGED, now)
-                    for position, output in enumerate(outputs)]
-    edge_rows = [(position, derivation.pk, Generated.Role.OUTPUT, output.index) for position, output in enumerate(outputs)]
+    version_rows = [
+        (
+            position,
+            derivation.brief_id,
+            output.sha256,
+            output.width,
+            output.height,
+            output.format,
+            output.seed,
+            "",
+            Version.Status.DRAFT,
+            Version.Triage.UNTRIAGED,
+            now,
+        )
+        for position, output in enumerate(outputs)
+    ]
+    edge_rows = [
+        (position, derivation.pk, Generated.Role.OUTPUT, output.index) for position, output in enumerate(outputs)
+    ]
     blob_values, blob_params = _typed_values(Blob, ["sha256", "size", "media_type", "created_at"], blob_rows)
     version_columns = ["brief", "blob", "width", "height", "format", "seed", "label", "status", "triage", "created_at"]
     version_values, version_params = _typed_values(Version, version_columns, version_rows, numbered=True)
@@ -159,7 +209,8 @@ def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputIma
     version_table, edge_table, blob_table = (quote(model._meta.db_table) for model in (Version, Generated, Blob))
     version_names = ", ".join(quote(Version._meta.get_field(name).column) for name in version_columns)
     version_selected = ", ".join(f"new.{quote(Version._meta.get_field(name).column)}" for name in version_columns)
-    sql = f"""
+    sql = (
+        f"""
         WITH done AS ({complete_sql}),
         locks AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(key) FROM unnest(%s::bigint[]) AS key),
         ids AS MATERIALIZED (
@@ -177,11 +228,21 @@ def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputIma
             SELECT new.derivation_id, ids.id, new.role, new.index
             FROM (VALUES {edge_values}) AS new (position, derivation_id, role, index) JOIN ids USING (position))
         SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM locks), ARRAY(SELECT id FROM ids ORDER BY position)
-    """ if outputs else f"WITH done AS ({complete_sql}) SELECT count(*), 0, ARRAY[]::bigint[] FROM done"
+    """
+        if outputs
+        else f"WITH done AS ({complete_sql}) SELECT count(*), 0, ARRAY[]::bigint[] FROM done"
+    )
     params = complete_params
     if outputs:
-        params = [*complete_params, [blob_lock_key(sha256=sha256) for sha256 in unique], Version._meta.db_table,
-                  len(outputs), *blob_params, *version_params, *edge_params]
+        params = [
+            *complete_params,
+            [blob_lock_key(sha256=sha256) for sha256 in unique],
+            Version._meta.db_table,
+            len(outputs),
+            *blob_params,
+            *version_params,
+            *edge_params,
+        ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         owned, _, version_ids = cursor.fetchone()
@@ -189,9 +250,19 @@ def derivation_outputs_record(*, derivation: Derivation, outputs: list[OutputIma
         raise run_superseded(row=derivation)
     for sha256, output in unique.items():
         blob_file_write(sha256=sha256, source=output.data)
-    return [Version(pk=version_id, brief_id=derivation.brief_id, blob_id=output.sha256, width=output.width,
-                    height=output.height, format=output.format, seed=output.seed, created_at=now)
-            for version_id, output in zip(version_ids, outputs, strict=True)]
+    return [
+        Version(
+            pk=version_id,
+            brief_id=derivation.brief_id,
+            blob_id=output.sha256,
+            width=output.width,
+            height=output.height,
+            format=output.format,
+            seed=output.seed,
+            created_at=now,
+        )
+        for version_id, output in zip(version_ids, outputs, strict=True)
+    ]
 
 
 def _typed_values(model, names: list[str], rows: list[tuple], numbered: bool = False) -> tuple[str, list]:

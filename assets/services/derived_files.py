@@ -21,8 +21,10 @@ def mask_upload(*, version: Version, source, label: str = "", created_by=None) -
     """
     with image_staged(source=source) as (staged, info):
         if (info.width, info.height) != (version.width, version.height):
-            raise ApplicationError(f"the mask is {info.width}x{info.height} but version {version.pk} is "
-                                   f"{version.width}x{version.height}", extra={"code": "mask_size"})
+            raise ApplicationError(
+                f"the mask is {info.width}x{info.height} but version {version.pk} is {version.width}x{version.height}",
+                extra={"code": "mask_size"},
+            )
         with Image.open(staged.path) as image:
             grey = image.getchannel("A") if image.mode in ("RGBA", "LA") else image.convert("L")
     if grey.getextrema()[1] == 0:
@@ -32,6 +34,13 @@ def mask_upload(*, version: Version, source, label: str = "", created_by=None) -
     # Only the single-channel mask is stored: the upload itself is checked, then let go.
     with BlobsStored() as stored, transaction.atomic():
         blob = stored.store_bytes(data=buffer.getvalue(), media_type="image/png")
-        return DerivedFile.objects.create(brief=version.brief, source=version, kind=DerivedFile.Kind.MASK, blob=blob,
-                                          width=version.width, height=version.height, label=label.strip(),
-                                          created_by=created_by)
+        return DerivedFile.objects.create(
+            brief=version.brief,
+            source=version,
+            kind=DerivedFile.Kind.MASK,
+            blob=blob,
+            width=version.width,
+            height=version.height,
+            label=label.strip(),
+            created_by=created_by,
+        )

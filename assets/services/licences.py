@@ -25,18 +25,27 @@ def licence_find(*, term: str) -> Licence:
     known = ", ".join(Licence.objects.values_list("name", flat=True)[:20]) or "none yet"
     if found:
         raise ApplicationError(f"{term!r} names more than one licence; use its exact name (known: {known})")
-    raise ApplicationError(f"no licence {term!r}; add it in the admin (Licences) or POST /api/licences/ first "
-                           f"(known: {known})", extra={"code": "unknown_licence"})
+    raise ApplicationError(
+        f"no licence {term!r}; add it in the admin (Licences) or POST /api/licences/ first (known: {known})",
+        extra={"code": "unknown_licence"},
+    )
 
 
 def imports_only_check(versions) -> None:
     """Refuse versions made in Seed: they inherit their licences from their inputs."""
-    others = [v.pk for v in Version.objects.filter(pk__in=[v.pk for v in versions])
-              .exclude(generated_by__derivation__op=Operation.IMPORT)]
+    others = [
+        v.pk
+        for v in Version.objects.filter(pk__in=[v.pk for v in versions]).exclude(
+            generated_by__derivation__op=Operation.IMPORT
+        )
+    ]
     if others:
-        raise ApplicationError(f"version(s) {', '.join(map(str, sorted(others)))} were made in Seed: a licence attaches to "
-                               "what brought rights in (model weights, references, imported images), and versions made "
-                               "from them inherit it", extra={"code": "not_imported", "versions": others})
+        raise ApplicationError(
+            f"version(s) {', '.join(map(str, sorted(others)))} were made in Seed: a licence attaches to "
+            "what brought rights in (model weights, references, imported images), and versions made "
+            "from them inherit it",
+            extra={"code": "not_imported", "versions": others},
+        )
 
 
 def licence_save(*, values: dict, licence: Licence | None = None, actor=None) -> Licence:
@@ -56,15 +65,30 @@ def licence_save(*, values: dict, licence: Licence | None = None, actor=None) ->
         kind = "licence.created" if adding else "licence.changed"
         for key, targets in attached.items():
             getattr(licence, key).set(targets)
-        hooks.audit_append(kind=kind, object_type="licence", object_id=licence.pk, actor=actor, payload={
-            "name": licence.name, "spdx_id": licence.spdx_id, "commercial_use": licence.commercial_use,
-            "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
-            **{key: sorted(target.pk for target in targets) for key, targets in attached.items()}})
+        hooks.audit_append(
+            kind=kind,
+            object_type="licence",
+            object_id=licence.pk,
+            actor=actor,
+            payload={
+                "name": licence.name,
+                "spdx_id": licence.spdx_id,
+                "commercial_use": licence.commercial_use,
+                "expires_on": licence.expires_on.isoformat() if licence.expires_on else None,
+                **{key: sorted(target.pk for target in targets) for key, targets in attached.items()},
+            },
+        )
     return licence
 
 
-def licences_attach(*, licences: list[Licence], model_weights: list[ModelWeights] = (), references: list[Reference] = (),
-                    versions: list[Version] = (), actor=None) -> None:
+def licences_attach(
+    *,
+    licences: list[Licence],
+    model_weights: list[ModelWeights] = (),
+    references: list[Reference] = (),
+    versions: list[Version] = (),
+    actor=None,
+) -> None:
     """Add coverage (never remove it): `register_model --licence`, an import with licences."""
     imports_only_check(versions)
     with transaction.atomic():
@@ -72,6 +96,14 @@ def licences_attach(*, licences: list[Licence], model_weights: list[ModelWeights
             licence.model_weights.add(*model_weights)
             licence.references.add(*references)
             licence.versions.add(*versions)
-            hooks.audit_append(kind="licence.attached", object_type="licence", object_id=licence.pk, actor=actor, payload={
-                "model_weights": [w.pk for w in model_weights], "references": [r.pk for r in references],
-                "versions": [v.pk for v in versions]})
+            hooks.audit_append(
+                kind="licence.attached",
+                object_type="licence",
+                object_id=licence.pk,
+                actor=actor,
+                payload={
+                    "model_weights": [w.pk for w in model_weights],
+                    "references": [r.pk for r in references],
+                    "versions": [v.pk for v in versions],
+                },
+            )

@@ -1,4 +1,5 @@
-"""A reproduction pack read as hostile input: every member name, size and manifest field checked before a byte is written.
+"""A reproduction pack read as hostile input: every member name, size and manifest field checked
+before a byte is written.
 
 A pack may come from another studio. Its names must never become paths, its sizes must not be
 believed without a cap, and its rows may only point at what the pack itself carries (or at model
@@ -58,7 +59,9 @@ def _members_check(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, dict[str,
     """Only `pack.json` and `blobs/<64 hex>` are accepted: no other name, directory, link, duplicate or bomb."""
     infos = archive.infolist()
     if len(infos) > settings.SEED_PACK_MAX_MEMBERS:
-        raise _refused(f"it has {len(infos)} members; the limit is {settings.SEED_PACK_MAX_MEMBERS}", "pack_too_many_members")
+        raise _refused(
+            f"it has {len(infos)} members; the limit is {settings.SEED_PACK_MAX_MEMBERS}", "pack_too_many_members"
+        )
     manifest_info, blobs, seen, total = None, {}, set(), 0
     for info in infos:
         name = info.filename
@@ -71,8 +74,8 @@ def _members_check(archive: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, dict[str,
             raise _refused(f"member {name!r} is encrypted", "pack_encrypted")
         if name == MANIFEST_NAME:
             manifest_info = info
-        elif name.startswith(BLOB_PREFIX) and SHA256.match(name[len(BLOB_PREFIX):]):
-            blobs[name[len(BLOB_PREFIX):]] = info
+        elif name.startswith(BLOB_PREFIX) and SHA256.match(name[len(BLOB_PREFIX) :]):
+            blobs[name[len(BLOB_PREFIX) :]] = info
         else:
             raise _refused(f"member {name!r} is not pack.json or blobs/<sha256>", "pack_member_name")
         if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1) + 1024 * 1024:
@@ -96,11 +99,19 @@ def _manifest_load(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
             raise _refused(f"pack.json is larger than {limit} bytes", "pack_manifest_too_large")
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise ApplicationError("not a Seed reproduction pack (no readable pack.json)", extra={"code": "pack_malformed"}) from exc
+        raise ApplicationError(
+            "not a Seed reproduction pack (no readable pack.json)", extra={"code": "pack_malformed"}
+        ) from exc
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise _refused(f"pack.json cannot be read: {exc}", "pack_unreadable") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != PACK_FORMAT or manifest.get("version") != PACK_VERSION:
-        raise ApplicationError(f"not a Seed reproduction pack of version {PACK_VERSION}", extra={"code": "pack_malformed"})
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != PACK_FORMAT
+        or manifest.get("version") != PACK_VERSION
+    ):
+        raise ApplicationError(
+            f"not a Seed reproduction pack of version {PACK_VERSION}", extra={"code": "pack_malformed"}
+        )
     return manifest
 
 
@@ -126,8 +137,14 @@ def _row(value, spec: dict, where: str) -> dict:
     _typed(value, dict, where)
     missing, unknown = sorted(set(spec) - set(value)), sorted(set(value) - set(spec))
     if missing or unknown:
-        raise _malformed(f"{where} " + "; ".join(filter(None, [missing and f"lacks {', '.join(missing)}",
-                                                             unknown and f"has unknown {', '.join(unknown)}"])))
+        raise _malformed(
+            f"{where} "
+            + "; ".join(
+                filter(
+                    None, [missing and f"lacks {', '.join(missing)}", unknown and f"has unknown {', '.join(unknown)}"]
+                )
+            )
+        )
     for key, kind in spec.items():
         if callable(kind) and not isinstance(kind, type):
             kind(value[key], f"{where}.{key}")
@@ -140,6 +157,7 @@ def _choice(choices):
     def check(value, where):
         if value not in choices:
             raise _malformed(f"{where} must be one of {', '.join(map(str, choices))}")
+
     return check
 
 
@@ -167,26 +185,73 @@ def _optional_sha(value, where):
     _sha(value, where, optional=True)
 
 
-BRIEF = {"title": str, "palette": _str_list, "aspect": str, "channels": _str_list, "content_type": str,
-         "negative_prompt": str, "notes": str}
+BRIEF = {
+    "title": str,
+    "palette": _str_list,
+    "aspect": str,
+    "channels": _str_list,
+    "content_type": str,
+    "negative_prompt": str,
+    "notes": str,
+}
 BLOB = {"size": _non_negative, "media_type": str}
-WEIGHTS = {"sha256": _sha, "kind": _choice(ModelWeights.Kind.values), "architecture": _choice(ModelWeights.Architecture.values),
-           "name": str, "source_name": str, "source_version": str, "size": _non_negative,
-           "format": _choice(ModelWeights.Format.values), "blob": _optional_sha, "files": _files, "scale": OPTIONAL_INT,
-           "notes": str}
+WEIGHTS = {
+    "sha256": _sha,
+    "kind": _choice(ModelWeights.Kind.values),
+    "architecture": _choice(ModelWeights.Architecture.values),
+    "name": str,
+    "source_name": str,
+    "source_version": str,
+    "size": _non_negative,
+    "format": _choice(ModelWeights.Format.values),
+    "blob": _optional_sha,
+    "files": _files,
+    "scale": OPTIONAL_INT,
+    "notes": str,
+}
 PROMPT = {"id": int, "text": str, "negative_text": str, "values": dict, "digest": _sha}
 REFERENCE = {"id": int, "blob": _sha, "title": str, "width": int, "height": int, "format": str}
 VERSION = {"id": int, "blob": _sha, "width": int, "height": int, "format": str, "seed": OPTIONAL_INT, "label": str}
 # A pack carries a finished chain: a queued or running row would be picked up by this install's workers.
-DERIVATION = {"id": int, "op": str, "phase": _choice(Phase.values), "params": dict, "environment": dict,
-              "state": _choice([Derivation.State.SUCCEEDED]), "wall_seconds": OPTIONAL_NUMBER, "gpu_seconds": OPTIONAL_NUMBER}
-USED = {"derivation": int, "role": _choice(Used.Role.values), "position": _non_negative, "weight": OPTIONAL_NUMBER,
-        "version": OPTIONAL_INT, "reference": OPTIONAL_INT, "prompt": OPTIONAL_INT, "model_weights": _optional_sha,
-        "blob": _optional_sha}
+DERIVATION = {
+    "id": int,
+    "op": str,
+    "phase": _choice(Phase.values),
+    "params": dict,
+    "environment": dict,
+    "state": _choice([Derivation.State.SUCCEEDED]),
+    "wall_seconds": OPTIONAL_NUMBER,
+    "gpu_seconds": OPTIONAL_NUMBER,
+}
+USED = {
+    "derivation": int,
+    "role": _choice(Used.Role.values),
+    "position": _non_negative,
+    "weight": OPTIONAL_NUMBER,
+    "version": OPTIONAL_INT,
+    "reference": OPTIONAL_INT,
+    "prompt": OPTIONAL_INT,
+    "model_weights": _optional_sha,
+    "blob": _optional_sha,
+}
 GENERATED = {"derivation": int, "version": int, "role": _choice(Generated.Role.values), "index": _non_negative}
-TOP = {"format": str, "version": int, "root_version": int, "with_weights": bool, "client": str, "campaign": str,
-       "brief": dict, "blobs": dict, "weights": list, "prompts": list, "references": list, "versions": list,
-       "derivations": list, "used": list, "generated": list}
+TOP = {
+    "format": str,
+    "version": int,
+    "root_version": int,
+    "with_weights": bool,
+    "client": str,
+    "campaign": str,
+    "brief": dict,
+    "blobs": dict,
+    "weights": list,
+    "prompts": list,
+    "references": list,
+    "versions": list,
+    "derivations": list,
+    "used": list,
+    "generated": list,
+}
 
 
 def _rows(manifest: dict, key: str, spec: dict) -> dict:
@@ -208,7 +273,9 @@ def _weights_identity_check(row: dict, where: str) -> None:
     else:
         expected = row["blob"]
     if expected != row["sha256"]:
-        raise _refused(f"{where} claims sha256 {row['sha256'][:12]} but its files hash to {str(expected)[:12]}", "pack_mismatch")
+        raise _refused(
+            f"{where} claims sha256 {row['sha256'][:12]} but its files hash to {str(expected)[:12]}", "pack_mismatch"
+        )
 
 
 def _links_check(manifest: dict, members: dict[str, zipfile.ZipInfo]) -> PackContents:
@@ -219,13 +286,24 @@ def _links_check(manifest: dict, members: dict[str, zipfile.ZipInfo]) -> PackCon
         _row(info, BLOB, f"blobs[{sha[:12]}]")
     if set(members) != set(blobs):
         absent, extra = sorted(set(blobs) - set(members)), sorted(set(members) - set(blobs))
-        raise _refused("; ".join(filter(None, [absent and f"members missing for blobs {', '.join(s[:12] for s in absent)}",
-                                               extra and f"members not in the manifest: {', '.join(s[:12] for s in extra)}"])),
-                       "pack_members_mismatch")
+        raise _refused(
+            "; ".join(
+                filter(
+                    None,
+                    [
+                        absent and f"members missing for blobs {', '.join(s[:12] for s in absent)}",
+                        extra and f"members not in the manifest: {', '.join(s[:12] for s in extra)}",
+                    ],
+                )
+            ),
+            "pack_members_mismatch",
+        )
     for sha, info in blobs.items():
         if members[sha].file_size != info["size"]:
-            raise _refused(f"blob {sha[:12]} is {members[sha].file_size} bytes in the archive, {info['size']} in pack.json",
-                           "pack_mismatch")
+            raise _refused(
+                f"blob {sha[:12]} is {members[sha].file_size} bytes in the archive, {info['size']} in pack.json",
+                "pack_mismatch",
+            )
     _row(manifest["brief"], BRIEF, "brief")
     weights = _rows(manifest, "weights", WEIGHTS)
     prompts, references = _rows(manifest, "prompts", PROMPT), _rows(manifest, "references", REFERENCE)
@@ -257,15 +335,20 @@ def _links_check(manifest: dict, members: dict[str, zipfile.ZipInfo]) -> PackCon
         named.update(files)
         contents.weight_blobs.update(files)
     if missing:
-        raise ApplicationError("the pack has no weights for " + ", ".join(f"{w['name']} ({w['sha256'][:12]})" for w in missing)
-                               + ": export it with --with-weights, or register those files here first",
-                               extra={"missing": [w["sha256"] for w in missing]})
+        raise ApplicationError(
+            "the pack has no weights for "
+            + ", ".join(f"{w['name']} ({w['sha256'][:12]})" for w in missing)
+            + ": export it with --with-weights, or register those files here first",
+            extra={"missing": [w["sha256"] for w in missing]},
+        )
     targets = {"version": versions, "reference": references, "prompt": prompts, "model_weights": weights}
     for index, edge in enumerate(manifest["used"]):
         where = f"used[{index}]"
         _row(edge, USED, where)
         if edge["derivation"] not in derivations:
-            raise _refused(f"{where} names derivation {edge['derivation']}, which the pack does not define", "pack_foreign_id")
+            raise _refused(
+                f"{where} names derivation {edge['derivation']}, which the pack does not define", "pack_foreign_id"
+            )
         set_targets = [key for key in (*targets, "blob") if edge[key] is not None]
         if len(set_targets) != 1:
             raise _malformed(f"{where} must name exactly one target, not {len(set_targets)}")
@@ -275,7 +358,9 @@ def _links_check(manifest: dict, members: dict[str, zipfile.ZipInfo]) -> PackCon
             if blobs[edge["blob"]]["media_type"].startswith("image/"):
                 contents.image_rows.setdefault(edge["blob"], [])
         elif edge[key] not in targets[key]:
-            raise _refused(f"{where} names {key} {str(edge[key])[:64]}, which the pack does not define", "pack_foreign_id")
+            raise _refused(
+                f"{where} names {key} {str(edge[key])[:64]}, which the pack does not define", "pack_foreign_id"
+            )
     outputs = set()
     for index, edge in enumerate(manifest["generated"]):
         where = f"generated[{index}]"
@@ -289,7 +374,9 @@ def _links_check(manifest: dict, members: dict[str, zipfile.ZipInfo]) -> PackCon
         raise _refused(f"root_version {manifest['root_version']} is not among the pack's versions", "pack_foreign_id")
     unnamed = sorted(set(blobs) - named)
     if unnamed:
-        raise _refused(f"blobs {', '.join(s[:12] for s in unnamed)} are named by no row of the pack", "pack_members_mismatch")
+        raise _refused(
+            f"blobs {', '.join(s[:12] for s in unnamed)} are named by no row of the pack", "pack_members_mismatch"
+        )
     return contents
 
 

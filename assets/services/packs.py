@@ -54,37 +54,107 @@ def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> 
             weight_blobs[sha] = Blob.objects.get(pk=sha)
     brief = version.brief
     manifest = {
-        "format": PACK_FORMAT, "version": PACK_VERSION, "root_version": version.pk, "with_weights": with_weights,
-        "client": brief.campaign.client.name, "campaign": brief.campaign.name,
-        "brief": {"title": brief.title, "palette": brief.palette, "aspect": brief.aspect, "channels": brief.channels,
-                  "content_type": brief.content_type, "negative_prompt": brief.negative_prompt, "notes": brief.notes},
-        "blobs": {sha: {"size": blob.size, "media_type": blob.media_type} for sha, blob in {**blobs, **(weight_blobs if with_weights else {})}.items()},
-        "weights": [{"sha256": w.sha256, "kind": w.kind, "architecture": w.architecture, "name": w.name, "source_name": w.source_name,
-                     "source_version": w.source_version, "size": w.size, "format": w.format, "blob": w.blob_id, "files": w.files,
-                     "scale": w.scale, "notes": w.notes} for w in weights.values()],
-        "prompts": [{"id": p.pk, "text": p.text, "negative_text": p.negative_text, "values": p.values, "digest": p.digest}
-                    for p in prompts.values()],
-        "references": [{"id": r.pk, "blob": r.blob_id, "title": r.title, "width": r.width, "height": r.height, "format": r.format}
-                       for r in references.values()],
-        "versions": [{"id": v.pk, "blob": v.blob_id, "width": v.width, "height": v.height, "format": v.format, "seed": v.seed,
-                      "label": v.label} for v in graph.versions.values()],
-        "derivations": [{"id": d.pk, "op": d.op, "phase": d.phase, "params": d.params, "environment": d.environment,
-                         "state": d.state, "wall_seconds": d.wall_seconds, "gpu_seconds": d.gpu_seconds}
-                        for d in graph.derivations.values()],
-        "used": [{"derivation": e.derivation_id, "role": e.role, "position": e.position, "weight": e.weight,
-                  "version": e.version_id, "reference": e.reference_id, "prompt": e.prompt_id,
-                  "model_weights": e.model_weights.sha256 if e.model_weights_id else None, "blob": e.blob_id} for e in graph.used],
-        "generated": [{"derivation": e.derivation_id, "version": e.version_id, "role": e.role, "index": e.index}
-                      for e in graph.generated],
+        "format": PACK_FORMAT,
+        "version": PACK_VERSION,
+        "root_version": version.pk,
+        "with_weights": with_weights,
+        "client": brief.campaign.client.name,
+        "campaign": brief.campaign.name,
+        "brief": {
+            "title": brief.title,
+            "palette": brief.palette,
+            "aspect": brief.aspect,
+            "channels": brief.channels,
+            "content_type": brief.content_type,
+            "negative_prompt": brief.negative_prompt,
+            "notes": brief.notes,
+        },
+        "blobs": {
+            sha: {"size": blob.size, "media_type": blob.media_type}
+            for sha, blob in {**blobs, **(weight_blobs if with_weights else {})}.items()
+        },
+        "weights": [
+            {
+                "sha256": w.sha256,
+                "kind": w.kind,
+                "architecture": w.architecture,
+                "name": w.name,
+                "source_name": w.source_name,
+                "source_version": w.source_version,
+                "size": w.size,
+                "format": w.format,
+                "blob": w.blob_id,
+                "files": w.files,
+                "scale": w.scale,
+                "notes": w.notes,
+            }
+            for w in weights.values()
+        ],
+        "prompts": [
+            {"id": p.pk, "text": p.text, "negative_text": p.negative_text, "values": p.values, "digest": p.digest}
+            for p in prompts.values()
+        ],
+        "references": [
+            {"id": r.pk, "blob": r.blob_id, "title": r.title, "width": r.width, "height": r.height, "format": r.format}
+            for r in references.values()
+        ],
+        "versions": [
+            {
+                "id": v.pk,
+                "blob": v.blob_id,
+                "width": v.width,
+                "height": v.height,
+                "format": v.format,
+                "seed": v.seed,
+                "label": v.label,
+            }
+            for v in graph.versions.values()
+        ],
+        "derivations": [
+            {
+                "id": d.pk,
+                "op": d.op,
+                "phase": d.phase,
+                "params": d.params,
+                "environment": d.environment,
+                "state": d.state,
+                "wall_seconds": d.wall_seconds,
+                "gpu_seconds": d.gpu_seconds,
+            }
+            for d in graph.derivations.values()
+        ],
+        "used": [
+            {
+                "derivation": e.derivation_id,
+                "role": e.role,
+                "position": e.position,
+                "weight": e.weight,
+                "version": e.version_id,
+                "reference": e.reference_id,
+                "prompt": e.prompt_id,
+                "model_weights": e.model_weights.sha256 if e.model_weights_id else None,
+                "blob": e.blob_id,
+            }
+            for e in graph.used
+        ],
+        "generated": [
+            {"derivation": e.derivation_id, "version": e.version_id, "role": e.role, "index": e.index}
+            for e in graph.generated
+        ],
     }
     path = Path(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
         with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr("pack.json", json.dumps(manifest, indent=1, default=str), compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(
+                "pack.json", json.dumps(manifest, indent=1, default=str), compress_type=zipfile.ZIP_DEFLATED
+            )
             for sha in manifest["blobs"]:
-                with blob_open(blob=Blob(sha256=sha)) as source, archive.open(f"blobs/{sha}", "w", force_zip64=True) as out:
+                with (
+                    blob_open(blob=Blob(sha256=sha)) as source,
+                    archive.open(f"blobs/{sha}", "w", force_zip64=True) as out,
+                ):
                     while chunk := source.read(1024 * 1024):
                         out.write(chunk)
         os.replace(temp, path)
@@ -104,7 +174,7 @@ def _client_for(*, name: str) -> Client:
     limit = Client._meta.get_field("name").max_length
     while True:
         suffix = f" (imported {stamp})" if number == 1 else f" (imported {stamp}, {number})"
-        candidate = name.strip()[:limit - len(suffix)] + suffix
+        candidate = name.strip()[: limit - len(suffix)] + suffix
         if not Client.objects.filter(name=candidate).exists():
             return client_create(name=candidate)
         number += 1
@@ -121,7 +191,9 @@ def _image_facts_check(*, sha: str, info, rows: list[dict]) -> None:
         if (row["width"], row["height"], row["format"]) != (info.width, info.height, info.format):
             raise ApplicationError(
                 f"blob {sha[:12]} holds a {info.width}x{info.height} {info.format} image, but the pack describes it as "
-                f"{row['width']}x{row['height']} {row['format']}: the pack is damaged or forged", extra={"code": "pack_mismatch"})
+                f"{row['width']}x{row['height']} {row['format']}: the pack is damaged or forged",
+                extra={"code": "pack_mismatch"},
+            )
 
 
 def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str, stored: BlobsStored) -> None:
@@ -134,17 +206,23 @@ def _blob_import(*, archive: zipfile.ZipFile, contents: PackContents, sha: str, 
     try:
         with archive.open(member) as source, blob_staged(source=source, max_bytes=contents.limit_of(sha)) as staged:
             if staged.sha256 != sha or staged.size != info["size"]:
-                raise ApplicationError(f"blob {sha[:12]} in the pack does not match its sha256 or size: the pack is damaged",
-                                       extra={"code": "pack_digest_mismatch", "sha256": sha})
+                raise ApplicationError(
+                    f"blob {sha[:12]} in the pack does not match its sha256 or size: the pack is damaged",
+                    extra={"code": "pack_digest_mismatch", "sha256": sha},
+                )
             if sha in contents.image_rows:
                 image = image_checks(path=staged.path)
                 if image.media_type != info["media_type"]:
-                    raise ApplicationError(f"blob {sha[:12]} is {image.media_type}, not {info['media_type']} as the pack says",
-                                           extra={"code": "pack_mismatch"})
+                    raise ApplicationError(
+                        f"blob {sha[:12]} is {image.media_type}, not {info['media_type']} as the pack says",
+                        extra={"code": "pack_mismatch"},
+                    )
                 _image_facts_check(sha=sha, info=image, rows=contents.image_rows[sha])
             stored.store(staged=staged, media_type=info["media_type"])
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise ApplicationError(f"blob {sha[:12]} cannot be read from the pack: {exc}", extra={"code": "pack_unreadable"}) from exc
+        raise ApplicationError(
+            f"blob {sha[:12]} cannot be read from the pack: {exc}", extra={"code": "pack_unreadable"}
+        ) from exc
 
 
 def pack_import(*, path: Path, created_by=None) -> Version:
@@ -169,29 +247,93 @@ def pack_import(*, path: Path, created_by=None) -> Version:
                     _blob_import(archive=archive, contents=contents, sha=sha, stored=stored)
                 weights = {}
                 for item in manifest["weights"]:
-                    weights[item["sha256"]], _ = ModelWeights.objects.get_or_create(sha256=item["sha256"], defaults={
-                        k: item[k] for k in ("kind", "architecture", "name", "source_name", "source_version", "size", "format",
-                                             "files", "scale", "notes")} | {"blob_id": item["blob"]})
+                    weights[item["sha256"]], _ = ModelWeights.objects.get_or_create(
+                        sha256=item["sha256"],
+                        defaults={
+                            k: item[k]
+                            for k in (
+                                "kind",
+                                "architecture",
+                                "name",
+                                "source_name",
+                                "source_version",
+                                "size",
+                                "format",
+                                "files",
+                                "scale",
+                                "notes",
+                            )
+                        }
+                        | {"blob_id": item["blob"]},
+                    )
                 brief = _brief_for(manifest)
-                prompts = {p["id"]: Prompt.objects.get_or_create(brief=brief, digest=p["digest"], defaults={
-                    "text": p["text"], "negative_text": p["negative_text"], "values": p["values"]})[0] for p in manifest["prompts"]}
-                references = {r["id"]: Reference.objects.create(brief=brief, blob_id=r["blob"], title=r["title"], width=r["width"],
-                                                                height=r["height"], format=r["format"]) for r in manifest["references"]}
-                versions = {v["id"]: Version.objects.create(brief=brief, blob_id=v["blob"], width=v["width"], height=v["height"],
-                                                            format=v["format"], seed=v["seed"], label=v["label"])
-                            for v in manifest["versions"]}
+                prompts = {
+                    p["id"]: Prompt.objects.get_or_create(
+                        brief=brief,
+                        digest=p["digest"],
+                        defaults={"text": p["text"], "negative_text": p["negative_text"], "values": p["values"]},
+                    )[0]
+                    for p in manifest["prompts"]
+                }
+                references = {
+                    r["id"]: Reference.objects.create(
+                        brief=brief,
+                        blob_id=r["blob"],
+                        title=r["title"],
+                        width=r["width"],
+                        height=r["height"],
+                        format=r["format"],
+                    )
+                    for r in manifest["references"]
+                }
+                versions = {
+                    v["id"]: Version.objects.create(
+                        brief=brief,
+                        blob_id=v["blob"],
+                        width=v["width"],
+                        height=v["height"],
+                        format=v["format"],
+                        seed=v["seed"],
+                        label=v["label"],
+                    )
+                    for v in manifest["versions"]
+                }
                 derivations = {}
                 for d in manifest["derivations"]:
                     derivations[d["id"]] = Derivation.objects.create(
-                        brief=brief, op=d["op"], phase=d["phase"], params=params_clean(op=d["op"], params=d["params"]),
-                        environment=d["environment"], state=d["state"], wall_seconds=d["wall_seconds"],
-                        gpu_seconds=d["gpu_seconds"], created_by=created_by)
-                Used.objects.bulk_create(Used(
-                    derivation=derivations[e["derivation"]], role=e["role"], position=e["position"], weight=e["weight"],
-                    version=versions.get(e["version"]), reference=references.get(e["reference"]), prompt=prompts.get(e["prompt"]),
-                    model_weights=weights.get(e["model_weights"]), blob_id=e["blob"]) for e in manifest["used"])
-                Generated.objects.bulk_create(Generated(derivation=derivations[e["derivation"]], version=versions[e["version"]],
-                                                        role=e["role"], index=e["index"]) for e in manifest["generated"])
+                        brief=brief,
+                        op=d["op"],
+                        phase=d["phase"],
+                        params=params_clean(op=d["op"], params=d["params"]),
+                        environment=d["environment"],
+                        state=d["state"],
+                        wall_seconds=d["wall_seconds"],
+                        gpu_seconds=d["gpu_seconds"],
+                        created_by=created_by,
+                    )
+                Used.objects.bulk_create(
+                    Used(
+                        derivation=derivations[e["derivation"]],
+                        role=e["role"],
+                        position=e["position"],
+                        weight=e["weight"],
+                        version=versions.get(e["version"]),
+                        reference=references.get(e["reference"]),
+                        prompt=prompts.get(e["prompt"]),
+                        model_weights=weights.get(e["model_weights"]),
+                        blob_id=e["blob"],
+                    )
+                    for e in manifest["used"]
+                )
+                Generated.objects.bulk_create(
+                    Generated(
+                        derivation=derivations[e["derivation"]],
+                        version=versions[e["version"]],
+                        role=e["role"],
+                        index=e["index"],
+                    )
+                    for e in manifest["generated"]
+                )
                 return versions[manifest["root_version"]]
         except (IntegrityError, DataError, ValidationError) as exc:
             stored.discard()

@@ -18,7 +18,7 @@ def _tokens(text: str):
     """Yield (literal, placeholder-or-None) pairs, refusing stray braces with their position."""
     position = 0
     for match in _TOKEN.finditer(text):
-        literal = text[position:match.start()]
+        literal = text[position : match.start()]
         token = match.group(0)
         position = match.end()
         if token == "{{":
@@ -51,11 +51,18 @@ def _render(text: str, values: dict[str, str]) -> str:
     return "".join(literal + (values[name] if name is not None else "") for literal, name in _tokens(text))
 
 
-def prompt_template_create(*, brief: Brief, name: str, text: str, negative_text: str | None = None, created_by=None) -> PromptTemplate:
+def prompt_template_create(
+    *, brief: Brief, name: str, text: str, negative_text: str | None = None, created_by=None
+) -> PromptTemplate:
     negative = brief.negative_prompt if negative_text is None else negative_text
     placeholders = list(dict.fromkeys(template_placeholders(text=text) + template_placeholders(text=negative)))
     template = PromptTemplate(
-        brief=brief, name=name.strip(), text=text, negative_text=negative, placeholders=placeholders, created_by=created_by,
+        brief=brief,
+        name=name.strip(),
+        text=text,
+        negative_text=negative,
+        placeholders=placeholders,
+        created_by=created_by,
     )
     instance_validate(instance=template)
     template.save()
@@ -86,12 +93,15 @@ def prompt_render(*, template: PromptTemplate, values: dict[str, str]) -> Prompt
     text = _render(template.text, clean)
     negative = _render(template.negative_text, clean)
     digest = hashlib.sha256(
-        json.dumps({"template": template.pk, "text": text, "negative": negative, "values": clean}, sort_keys=True).encode()
+        json.dumps(
+            {"template": template.pk, "text": text, "negative": negative, "values": clean}, sort_keys=True
+        ).encode()
     ).hexdigest()
     try:
         with transaction.atomic():
             prompt, _ = Prompt.objects.get_or_create(
-                brief=template.brief, digest=digest,
+                brief=template.brief,
+                digest=digest,
                 defaults={"template": template, "text": text, "negative_text": negative, "values": clean},
             )
     except IntegrityError:
@@ -105,11 +115,14 @@ def prompt_from_text(*, brief: Brief, text: str, negative_text: str | None = Non
     if not text:
         raise ApplicationError("the prompt is empty")
     negative = brief.negative_prompt if negative_text is None else negative_text
-    digest = hashlib.sha256(json.dumps({"template": None, "text": text, "negative": negative}, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps({"template": None, "text": text, "negative": negative}, sort_keys=True).encode()
+    ).hexdigest()
     try:
         with transaction.atomic():
-            prompt, _ = Prompt.objects.get_or_create(brief=brief, digest=digest,
-                                                     defaults={"text": text, "negative_text": negative, "values": {}})
+            prompt, _ = Prompt.objects.get_or_create(
+                brief=brief, digest=digest, defaults={"text": text, "negative_text": negative, "values": {}}
+            )
     except IntegrityError:
         prompt = Prompt.objects.get(brief=brief, digest=digest)
     return prompt

@@ -37,7 +37,8 @@ def schedule_ensure(*, name: str, func: str, queue: Queue, **timing) -> None:
     from django_q.models import Schedule
 
     cluster = queue_cluster(queue=queue)
-    schedule, created = Schedule.objects.get_or_create(name=name, defaults={
-        "func": func, "repeats": -1, "cluster": cluster, **timing})
+    schedule, created = Schedule.objects.get_or_create(
+        name=name, defaults={"func": func, "repeats": -1, "cluster": cluster, **timing}
+    )
     if not created and schedule.cluster != cluster:
         Schedule.objects.filter(pk=schedule.pk).update(cluster=cluster)

@@ -41,7 +41,9 @@ def weights_match(*, ref: ModelRef, kind: str) -> ModelWeights | None:
     name = Path(ref.name.replace("\\", "/")).stem.strip() if ref.name else ""
     if not name:
         return None
-    return weights.filter(Q(name__iexact=name) | Q(source_name__iexact=name) | Q(source_name__iexact=ref.name.strip())).first()
+    return weights.filter(
+        Q(name__iexact=name) | Q(source_name__iexact=name) | Q(source_name__iexact=ref.name.strip())
+    ).first()
 
 
 def images_import(*, brief: Brief, sources: list, licences: list = (), created_by=None) -> list[dict]:
@@ -56,7 +58,9 @@ def images_import(*, brief: Brief, sources: list, licences: list = (), created_b
     for source in sources:
         name = source_name_clean(getattr(source, "name", "") or "") or "image"
         try:
-            reports.append(_image_import(brief=brief, source=source, name=name, licences=licences, created_by=created_by))
+            reports.append(
+                _image_import(brief=brief, source=source, name=name, licences=licences, created_by=created_by)
+            )
         except ApplicationError as exc:
             reports.append({"file": name, "imported": False, "error": exc.message, "code": exc.extra.get("code", "")})
     return reports
@@ -69,13 +73,34 @@ def _image_import(*, brief: Brief, source, name: str, licences: list, created_by
             recipe = recipe_read(source=handle)
         params: dict = {"source": name}
         inputs: list[UsedInput] = []
-        report: dict = {"file": name, "imported": True, "generator": None, "recovered": [], "matched": [], "missing": []}
+        report: dict = {
+            "file": name,
+            "imported": True,
+            "generator": None,
+            "recovered": [],
+            "matched": [],
+            "missing": [],
+        }
         if recipe is not None:
             params, inputs = _recipe_params(brief=brief, recipe=recipe, params=params, report=report)
-        derivation = derivation_create(brief=brief, op=Operation.IMPORT, phase=Phase.PRODUCTION, params=params,
-                                       inputs=inputs, state=Derivation.State.RUNNING, created_by=created_by)
-        version = Version.objects.create(brief=brief, blob=blob, width=info.width, height=info.height, format=info.format,
-                                         seed=params.get("seed"), label=name[:200])
+        derivation = derivation_create(
+            brief=brief,
+            op=Operation.IMPORT,
+            phase=Phase.PRODUCTION,
+            params=params,
+            inputs=inputs,
+            state=Derivation.State.RUNNING,
+            created_by=created_by,
+        )
+        version = Version.objects.create(
+            brief=brief,
+            blob=blob,
+            width=info.width,
+            height=info.height,
+            format=info.format,
+            seed=params.get("seed"),
+            label=name[:200],
+        )
         derivation_output_add(derivation=derivation, version=version)
         derivation_finish(derivation=derivation, started_at=started_at)
         if licences:
@@ -91,7 +116,9 @@ def _recipe_params(*, brief: Brief, recipe: ForeignRecipe, params: dict, report:
     if recipe.prompt:
         prompt = prompt_from_text(brief=brief, text=recipe.prompt[:20000], negative_text=recipe.negative_prompt[:20000])
         inputs.append(UsedInput(role=Used.Role.PROMPT, target=prompt))
-        report["recovered"] = sorted([*report["recovered"], "prompt", *(["negative_prompt"] if recipe.negative_prompt else [])])
+        report["recovered"] = sorted(
+            [*report["recovered"], "prompt", *(["negative_prompt"] if recipe.negative_prompt else [])]
+        )
     models = []
     wanted = [(Used.Role.BASE_MODEL, ModelWeights.Kind.BASE, recipe.model, 0)]
     wanted += [(Used.Role.LORA, ModelWeights.Kind.LORA, lora, position) for position, lora in enumerate(recipe.loras)]
@@ -108,8 +135,11 @@ def _recipe_params(*, brief: Brief, recipe: ForeignRecipe, params: dict, report:
         else:
             described["matched"] = {"id": weights.pk, "name": weights.name, "sha256": weights.sha256}
             report["matched"].append(described)
-            inputs.append(UsedInput(role=role, target=weights, weight=ref.weight if role == Used.Role.LORA else None,
-                                    position=position))
+            inputs.append(
+                UsedInput(
+                    role=role, target=weights, weight=ref.weight if role == Used.Role.LORA else None, position=position
+                )
+            )
         models.append(described)
     params["models"] = models
     return params, inputs

@@ -51,8 +51,14 @@ def run_enqueue(*, task: str, pk: int, kind: str, queue: Queue) -> None:
     transaction.on_commit(partial(task_send, func=task, args=(pk,), name=f"{kind}-{pk}", queue=queue))
 
 
-def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None, related: tuple[str, ...] = (),
-              max_attempts: int | None = None):
+def run_claim(
+    *,
+    model: type[models.Model],
+    pk: int,
+    fields: dict | None = None,
+    related: tuple[str, ...] = (),
+    max_attempts: int | None = None,
+):
     """Own a queued row, or a running one whose worker stopped (claimed longer ago than the task timeout).
 
     One round trip: a conditional `UPDATE … RETURNING` both decides and reads the row. Returns the row,
@@ -65,15 +71,20 @@ def run_claim(*, model: type[models.Model], pk: int, fields: dict | None = None,
     state, started_at, key = (_column(model, name) for name in ("state", "started_at", "pk"))
     assignments = {"state": running, "claim_token": uuid.uuid4(), "started_at": now, **(fields or {})}
     row = _update_returning(
-        model=model, assignments=assignments,
-        where=(f"{key} = %s AND ({state} = %s OR ({state} = %s AND {started_at} < %s))",
-               [pk, model.State.QUEUED, running, stale]),
+        model=model,
+        assignments=assignments,
+        where=(
+            f"{key} = %s AND ({state} = %s OR ({state} = %s AND {started_at} < %s))",
+            [pk, model.State.QUEUED, running, stale],
+        ),
     )
     if row is None:
         held = model.objects.filter(pk=pk, state=running).values_list("started_at", flat=True).first()
         if held is not None:
-            raise ClaimHeld(f"{model._meta.verbose_name} {pk} is running on another worker since {held:%H:%M:%S}; "
-                            "the broker offers this task again after its retry delay")
+            raise ClaimHeld(
+                f"{model._meta.verbose_name} {pk} is running on another worker since {held:%H:%M:%S}; "
+                "the broker offers this task again after its retry delay"
+            )
         return None
     if row.attempts > (max_attempts or settings.Q_CLUSTER["max_attempts"]):
         run_fail(row=row, message=f"gave up after {row.attempts - 1} attempts")
@@ -107,8 +118,10 @@ def _update_returning(*, model: type[models.Model], where: tuple[str, list], ass
     condition, condition_params = where
     columns, params = _assignments(model, assignments)
     attempts = _column(model, "attempts")
-    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns}, {attempts} = {attempts} + 1 "
-           f"WHERE {condition} RETURNING {columns_sql(model)}")
+    sql = (
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns}, {attempts} = {attempts} + 1 "
+        f"WHERE {condition} RETURNING {columns_sql(model)}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *condition_params])
         values = cursor.fetchone()
@@ -159,8 +172,10 @@ def run_complete_statement(*, row, **fields) -> tuple[str, list]:
     model = type(row)
     columns, params = _assignments(model, {"state": row.State.SUCCEEDED, **_finished(row), **fields})
     key, state, token = (_column(model, name) for name in ("pk", "state", "claim_token"))
-    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns} "
-           f"WHERE {key} = %s AND {state} = %s AND {token} = %s RETURNING {key}")
+    sql = (
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns} "
+        f"WHERE {key} = %s AND {state} = %s AND {token} = %s RETURNING {key}"
+    )
     return sql, [*params, row.pk, row.State.RUNNING, row.claim_token]
 
 
@@ -184,8 +199,16 @@ def error_report(*, exc: BaseException, row) -> None:
         kind = row.run_kind
         scope.set_tag("seed.run", kind)
         scope.set_tag(f"seed.{kind}_id", str(row.pk))
-        scope.set_context("seed run", {"kind": kind, "id": row.pk, "op": metrics.run_op(row), "attempt": row.attempts,
-                                       "claim_token": str(row.claim_token)})
+        scope.set_context(
+            "seed run",
+            {
+                "kind": kind,
+                "id": row.pk,
+                "op": metrics.run_op(row),
+                "attempt": row.attempts,
+                "claim_token": str(row.claim_token),
+            },
+        )
         sentry_sdk.capture_exception(exc)
 
 
@@ -224,9 +247,16 @@ class RunScope:
         self.close(ended_normally=exc_type is None)
 
 
-def run_guarded(*, model: type[models.Model], pk: int, work: Callable, fields: dict | None = None,
-                related: tuple[str, ...] = (), failure: Callable[[object, Exception], str | None] | None = None,
-                max_attempts: int | None = None) -> str:
+def run_guarded(
+    *,
+    model: type[models.Model],
+    pk: int,
+    work: Callable,
+    fields: dict | None = None,
+    related: tuple[str, ...] = (),
+    failure: Callable[[object, Exception], str | None] | None = None,
+    max_attempts: int | None = None,
+) -> str:
     """Claim the row, let `work(row, scope)` do the job and record it (through run_complete), or record why not.
 
     `work` returns the outcome's name ("succeeded", "blocked", a verdict). `failure(row, exc)` may put an

@@ -20,8 +20,13 @@ class StorageReport:
         return not self.missing and not self.mismatched
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "checked": self.checked, "missing": self.missing, "mismatched": self.mismatched,
-                "orphans": self.orphans}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "missing": self.missing,
+            "mismatched": self.mismatched,
+            "orphans": self.orphans,
+        }
 
 
 def _stored_names(storage, prefix: str = "") -> list[str]:

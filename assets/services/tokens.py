@@ -30,8 +30,12 @@ def api_token_issue(*, user) -> tuple[ApiToken, str]:
     now = timezone.now()
     key = secrets.token_urlsafe(KEY_BYTES)
     ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
-    token = ApiToken.objects.create(user=user, digest=key_digest(key), prefix=key[:PREFIX_CHARS],
-                                    expires_at=now + dt.timedelta(days=settings.SEED_API_TOKEN_DAYS))
+    token = ApiToken.objects.create(
+        user=user,
+        digest=key_digest(key),
+        prefix=key[:PREFIX_CHARS],
+        expires_at=now + dt.timedelta(days=settings.SEED_API_TOKEN_DAYS),
+    )
     return token, key
 
 
@@ -42,8 +46,11 @@ def api_token_use(*, key: str) -> ApiToken:
         raise ApplicationError("the token is not valid", extra={"code": "token_invalid"})
     now = timezone.now()
     if token.expires_at <= now:
-        raise ApplicationError(f"the token expired at {token.expires_at.isoformat(timespec='seconds')}; "
-                               "ask for a new one at /api/auth/token/", extra={"code": "token_expired"})
+        raise ApplicationError(
+            f"the token expired at {token.expires_at.isoformat(timespec='seconds')}; "
+            "ask for a new one at /api/auth/token/",
+            extra={"code": "token_expired"},
+        )
     if not token.user.is_active:
         raise ApplicationError("the token's user account is disabled", extra={"code": "user_inactive"})
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRAIN:

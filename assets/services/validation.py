@@ -11,4 +11,6 @@ def instance_validate(*, instance: models.Model, exclude: list[str] | None = Non
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         summary = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
-        raise ApplicationError(f"invalid {type(instance)._meta.verbose_name}: {summary}", extra={"fields": errors}) from exc
+        raise ApplicationError(
+            f"invalid {type(instance)._meta.verbose_name}: {summary}", extra={"fields": errors}
+        ) from exc

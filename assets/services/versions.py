@@ -45,14 +45,26 @@ def version_import(
     if not params["source"]:
         params.pop("source")
     inputs = [UsedInput(role=Used.Role.PARENT, target=parent, position=i) for i, parent in enumerate(parents)]
-    inputs += [UsedInput(role=Used.Role.REFERENCE, target=reference, position=i) for i, reference in enumerate(references)]
+    inputs += [
+        UsedInput(role=Used.Role.REFERENCE, target=reference, position=i) for i, reference in enumerate(references)
+    ]
     with image_ingest(source=source) as (blob, info):
         derivation = derivation_create(
-            brief=brief, op=Operation.IMPORT, phase=phase, params=params, inputs=inputs,
-            state=Derivation.State.RUNNING, created_by=created_by,
+            brief=brief,
+            op=Operation.IMPORT,
+            phase=phase,
+            params=params,
+            inputs=inputs,
+            state=Derivation.State.RUNNING,
+            created_by=created_by,
         )
         version = Version.objects.create(
-            brief=brief, blob=blob, width=info.width, height=info.height, format=info.format, label=label[:200],
+            brief=brief,
+            blob=blob,
+            width=info.width,
+            height=info.height,
+            format=info.format,
+            label=label[:200],
         )
         derivation_output_add(derivation=derivation, version=version)
         derivation_finish(derivation=derivation, started_at=started_at)

@@ -67,12 +67,18 @@ def _upscale_factor(shapes: dict[str, list[int]]) -> int | None:
         return {3: 4, 12: 2, 48: 1}.get(shapes["conv_first.weight"][1])
     if any(key.startswith("model.1.sub.") for key in shapes):
         # Original ESRGAN layout: after the trunk, one upconv per 2x, then two final convs.
-        convs = {int(key.split(".")[1]) for key, shape in shapes.items()
-                 if key.startswith("model.") and key.count(".") == 2 and key.endswith(".weight") and len(shape) == 4}
+        convs = {
+            int(key.split(".")[1])
+            for key, shape in shapes.items()
+            if key.startswith("model.") and key.count(".") == 2 and key.endswith(".weight") and len(shape) == 4
+        }
         stages = len([index for index in convs if index > 1]) - 2
-        return 2 ** stages if stages >= 0 else None
-    bodies = [(int(key.split(".")[1]), shape) for key, shape in shapes.items()
-              if key.startswith("body.") and key.endswith(".weight") and len(shape) == 4]
+        return 2**stages if stages >= 0 else None
+    bodies = [
+        (int(key.split(".")[1]), shape)
+        for key, shape in shapes.items()
+        if key.startswith("body.") and key.endswith(".weight") and len(shape) == 4
+    ]
     if bodies:
         # SRVGGNetCompact: the last conv emits RGB x factor^2 channels for the pixel shuffle.
         out_channels = max(bodies)[1][0]
@@ -83,11 +89,21 @@ def _upscale_factor(shapes: dict[str, list[int]]) -> int | None:
 
 def _architecture_from_keys(keys: list[str]) -> str | None:
     joined = "\n".join(keys)
-    if "conditioner.embedders.1." in joined or "add_embedding." in joined or "lora_te2_" in joined or "text_encoder_2." in joined:
+    if (
+        "conditioner.embedders.1." in joined
+        or "add_embedding." in joined
+        or "lora_te2_" in joined
+        or "text_encoder_2." in joined
+    ):
         return ModelWeights.Architecture.SDXL
     if "model.diffusion_model." in joined or "lora_unet_" in joined or "unet." in joined or "down_blocks." in joined:
         return ModelWeights.Architecture.SD15
-    if "body.0.rdb1." in joined or "RRDB_trunk." in joined or "conv_first." in joined or "model.1.sub.0.RDB1." in joined:
+    if (
+        "body.0.rdb1." in joined
+        or "RRDB_trunk." in joined
+        or "conv_first." in joined
+        or "model.1.sub.0.RDB1." in joined
+    ):
         return ModelWeights.Architecture.ESRGAN
     if "body.0.weight" in joined:
         return ModelWeights.Architecture.COMPACT
@@ -103,11 +119,17 @@ def _ip_adapter_check(*, path: Path, header: dict) -> str | None:
     if path.is_dir() or not header:
         if path.suffix.lower() in (".bin", ".pt", ".pth", ".ckpt"):
             return None  # a pickled release; its keys are read when it loads
-        raise ApplicationError(f"{path.name} is not an IP-Adapter file (a .safetensors or .bin with image_proj and "
-                               "ip_adapter weights)", extra={"code": "not_ip_adapter"})
-    if not any(key.startswith("image_proj.") for key in header) or not any(key.startswith("ip_adapter.") for key in header):
-        raise ApplicationError(f"{path.name} is not an IP-Adapter file: it has no image_proj and ip_adapter weights",
-                               extra={"code": "not_ip_adapter"})
+        raise ApplicationError(
+            f"{path.name} is not an IP-Adapter file (a .safetensors or .bin with image_proj and ip_adapter weights)",
+            extra={"code": "not_ip_adapter"},
+        )
+    if not any(key.startswith("image_proj.") for key in header) or not any(
+        key.startswith("ip_adapter.") for key in header
+    ):
+        raise ApplicationError(
+            f"{path.name} is not an IP-Adapter file: it has no image_proj and ip_adapter weights",
+            extra={"code": "not_ip_adapter"},
+        )
     shape = header.get("ip_adapter.1.to_k_ip.weight", {}).get("shape") or [0, 0]
     return _CROSS_ATTENTION_WIDTHS.get(shape[-1])
 
@@ -115,19 +137,26 @@ def _ip_adapter_check(*, path: Path, header: dict) -> str | None:
 def _matting_check(*, path: Path) -> str:
     """A matting model is one ONNX graph taking one image and giving a mask; read with onnx (no runtime needed)."""
     if path.is_dir() or path.suffix.lower() != ".onnx":
-        raise ApplicationError(f"{path.name}: a matting model is one .onnx file (U²-Net, IS-Net or BiRefNet exports)",
-                               extra={"code": "not_onnx"})
+        raise ApplicationError(
+            f"{path.name}: a matting model is one .onnx file (U²-Net, IS-Net or BiRefNet exports)",
+            extra={"code": "not_onnx"},
+        )
     import onnx
 
     try:
         graph = onnx.load(str(path), load_external_data=False).graph
     except Exception as exc:  # onnx raises DecodeError, ValueError or its own checker errors for a bad file
-        raise ApplicationError(f"{path.name} is not a readable ONNX model: {str(exc)[:200]}", extra={"code": "not_onnx"}) from exc
+        raise ApplicationError(
+            f"{path.name} is not a readable ONNX model: {str(exc)[:200]}", extra={"code": "not_onnx"}
+        ) from exc
     initialised = {item.name for item in graph.initializer}
     inputs = [item for item in graph.input if item.name not in initialised]
     if len(inputs) != 1 or len(inputs[0].type.tensor_type.shape.dim) != 4:
-        raise ApplicationError(f"{path.name} must take one image tensor (N, 3, H, W); it takes "
-                               f"{', '.join(item.name for item in inputs) or 'nothing'}", extra={"code": "matting_inputs"})
+        raise ApplicationError(
+            f"{path.name} must take one image tensor (N, 3, H, W); it takes "
+            f"{', '.join(item.name for item in inputs) or 'nothing'}",
+            extra={"code": "matting_inputs"},
+        )
     return ModelWeights.Architecture.OTHER
 
 
@@ -148,7 +177,8 @@ def _architecture_from_folder(folder: Path) -> str | None:
 
 def _folder_files(folder: Path) -> list[Path]:
     files = sorted(
-        path for path in folder.rglob("*")
+        path
+        for path in folder.rglob("*")
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )
     if not files:
@@ -158,8 +188,10 @@ def _folder_files(folder: Path) -> list[Path]:
             validate_relative_file_name(file.relative_to(folder).as_posix())
         except ValidationError as exc:
             # The worker lays the folder out again by these names, and a pack carries them to other installs.
-            raise ApplicationError(f"{folder}: {exc.messages[0]}; rename that file to register the folder",
-                                   extra={"code": "unsafe_file_name"}) from exc
+            raise ApplicationError(
+                f"{folder}: {exc.messages[0]}; rename that file to register the folder",
+                extra={"code": "unsafe_file_name"},
+            ) from exc
     if not (folder / "model_index.json").exists() and not (folder / "config.json").exists():
         raise ApplicationError(f"{folder} is not a diffusers folder (no model_index.json or config.json)")
     return files
@@ -194,7 +226,7 @@ def model_weights_register(
     if path.is_dir():
         files = _folder_files(path)
         staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in files]
-        manifest = {str(file.relative_to(path)): item.sha256 for file, item in zip(files, staged)}
+        manifest = {str(file.relative_to(path)): item.sha256 for file, item in zip(files, staged, strict=True)}
         sha256 = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
         blake3_hex = ""
         weights_format = ModelWeights.Format.DIFFUSERS
@@ -203,7 +235,9 @@ def model_weights_register(
     else:
         weights_format = SINGLE_FILE_FORMATS.get(path.suffix.lower())
         if weights_format is None:
-            raise ApplicationError(f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}")
+            raise ApplicationError(
+                f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}"
+            )
         header = safetensors_header(path=path) if weights_format == ModelWeights.Format.SAFETENSORS else {}
         keys = list(header)
         staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
@@ -216,13 +250,20 @@ def model_weights_register(
             if not (config / "model_index.json").exists():
                 raise ApplicationError(f"{config} is not a diffusers config folder (no model_index.json)")
             config_files = _folder_files(config)
-            config_staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in config_files]
-            manifest = {f"config/{file.relative_to(config)}": item.sha256 for file, item in zip(config_files, config_staged)}
+            config_staged = [
+                StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in config_files
+            ]
+            manifest = {
+                f"config/{file.relative_to(config)}": item.sha256
+                for file, item in zip(config_files, config_staged, strict=True)
+            }
             staged += config_staged
 
     if weights_format == ModelWeights.Format.ONNX and kind != ModelWeights.Kind.MATTING:
-        raise ApplicationError(f"{path.name} is an ONNX model: Seed runs ONNX files as matting models only (--kind matting)",
-                               extra={"code": "onnx_kind"})
+        raise ApplicationError(
+            f"{path.name} is an ONNX model: Seed runs ONNX files as matting models only (--kind matting)",
+            extra={"code": "onnx_kind"},
+        )
     if kind == ModelWeights.Kind.IP_ADAPTER:
         detected = _ip_adapter_check(path=path, header=header)
     elif kind == ModelWeights.Kind.IMAGE_ENCODER:
@@ -236,7 +277,9 @@ def model_weights_register(
 
     architecture = architecture or detected
     if architecture is None:
-        raise ApplicationError(f"could not tell the architecture of {path.name}; pass one of {', '.join(ModelWeights.Architecture.values)}")
+        raise ApplicationError(
+            f"could not tell the architecture of {path.name}; pass one of {', '.join(ModelWeights.Architecture.values)}"
+        )
 
     if kind == ModelWeights.Kind.UPSCALER:
         detected_scale = _upscale_factor({key: value.get("shape", []) for key, value in header.items()})
@@ -244,8 +287,10 @@ def model_weights_register(
             raise ApplicationError(f"{path.name} upscales {detected_scale}x, not {scale}x")
         scale = scale or detected_scale
         if scale not in (2, 4):
-            raise ApplicationError(f"could not tell the upscale factor of {path.name} (2 or 4); pass scale",
-                                   extra={"detected": detected_scale})
+            raise ApplicationError(
+                f"could not tell the upscale factor of {path.name} (2 or 4); pass scale",
+                extra={"detected": detected_scale},
+            )
     elif scale is not None:
         raise ApplicationError("only upscalers have a scale")
 
@@ -254,10 +299,19 @@ def model_weights_register(
         with transaction.atomic():
             blobs = [stored.store(staged=item, media_type="application/octet-stream") for item in staged]
             weights = ModelWeights(
-                kind=kind, architecture=architecture, name=name.strip(), source_name=source_name,
-                source_version=source_version, sha256=sha256, size=sum(item.size for item in staged),
-                format=weights_format, blob=None if weights_format == ModelWeights.Format.DIFFUSERS else blobs[0],
-                files=manifest, notes=notes, scale=scale, blake3=blake3_hex,
+                kind=kind,
+                architecture=architecture,
+                name=name.strip(),
+                source_name=source_name,
+                source_version=source_version,
+                sha256=sha256,
+                size=sum(item.size for item in staged),
+                format=weights_format,
+                blob=None if weights_format == ModelWeights.Format.DIFFUSERS else blobs[0],
+                files=manifest,
+                notes=notes,
+                scale=scale,
+                blake3=blake3_hex,
             )
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()
@@ -278,8 +332,8 @@ def model_weights_delete(*, weights: ModelWeights) -> None:
         if uses.exists():
             versions = Version.objects.filter(generated_by__derivation__used__model_weights=weights).count()
             raise ApplicationError(
-                f"{weights.name} ({weights.sha256}) was used by {uses.count()} derivation(s) making {versions} version(s) "
-                "and cannot be deleted: the lineage depends on it",
+                f"{weights.name} ({weights.sha256}) was used by {uses.count()} derivation(s) "
+                f"making {versions} version(s) and cannot be deleted: the lineage depends on it",
                 extra={"sha256": weights.sha256, "derivations": uses.count(), "versions": versions},
             )
         weights.delete()

@@ -23,8 +23,11 @@ def worker_register(*, cluster: str, ready_seconds: float | None) -> WorkerProce
     """Record this process as a worker of `cluster` (a pid the host reused replaces the old row)."""
     now = timezone.now()
     WorkerProcess.objects.filter(seen_at__lt=now - FORGET_AFTER).delete()
-    worker, _ = WorkerProcess.objects.update_or_create(host=socket.gethostname(), pid=os.getpid(), defaults={
-        "cluster": cluster, "started_at": now, "seen_at": now, "ready_seconds": ready_seconds})
+    worker, _ = WorkerProcess.objects.update_or_create(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        defaults={"cluster": cluster, "started_at": now, "seen_at": now, "ready_seconds": ready_seconds},
+    )
     return worker
 
 

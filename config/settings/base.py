@@ -67,7 +67,9 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        **database_from_url(env_str("DATABASE_URL", f"postgres://seed@127.0.0.1:{env_int('SEED_PG_PORT', DEFAULT_PORT)}/seed")),
+        **database_from_url(
+            env_str("DATABASE_URL", f"postgres://seed@127.0.0.1:{env_int('SEED_PG_PORT', DEFAULT_PORT)}/seed")
+        ),
         # Reusing connections made enqueueing about 10x faster on these machines.
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
@@ -237,11 +239,16 @@ SENTRY_DSN = env_str("SENTRY_DSN", "")
 if SENTRY_DSN:
     from config.observability import sentry_init
 
-    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"),
-                traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")))
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
 
 # One line per record on stdout; JSON for log shippers when SEED_LOG_FORMAT=json (production's default).
-LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json", level=env_str("SEED_LOG_LEVEL", "INFO"))
+LOGGING = logging_config(
+    json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json", level=env_str("SEED_LOG_LEVEL", "INFO")
+)
 
 # `manage.py demo` runs these stages in order; each app appends its own.
 
@@ -309,7 +316,8 @@ SEED_LICENCE_WARN_DAYS = env_int("SEED_LICENCE_WARN_DAYS", 30)
 # changes), spending at most this many worker seconds a night.
 SEED_WATCH_CADENCE_DAYS = env_int("SEED_WATCH_CADENCE_DAYS", 7)
 SEED_WATCH_BUDGET_S = env_int("SEED_WATCH_BUDGET_S", 3600)
-# Webhook deliveries: tries per event (backing off 1, 5, 25 … minutes), and consecutive failures that disable an endpoint.
+# Webhook deliveries: tries per event (backing off 1, 5, 25 … minutes), and consecutive failures that disable
+# an endpoint.
 SEED_WEBHOOK_TRIES = env_int("SEED_WEBHOOK_TRIES", 5)
 SEED_WEBHOOK_DISABLE_AFTER = env_int("SEED_WEBHOOK_DISABLE_AFTER", 10)
 SEED_WEBHOOK_TIMEOUT = env_int("SEED_WEBHOOK_TIMEOUT", 10)

@@ -1,8 +1,9 @@
 """Production: every secret and host from the environment; passes `manage.py check --deploy`."""
 
-from .base import *  # noqa: F403
 from config.env import env_bool, env_int, env_list, env_str
 from config.logging import logging_config
+
+from .base import *  # noqa: F403
 
 DEBUG = False
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
@@ -24,7 +25,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
-LOGGING = logging_config(json_lines=env_str("SEED_LOG_FORMAT", "json") == "json", level=env_str("SEED_LOG_LEVEL", "INFO"))
+LOGGING = logging_config(
+    json_lines=env_str("SEED_LOG_FORMAT", "json") == "json", level=env_str("SEED_LOG_LEVEL", "INFO")
+)
 
 STORAGES = {
     **STORAGES,  # noqa: F405

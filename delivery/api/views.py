@@ -41,7 +41,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_fields = ["version", "state"]
 
     def get_queryset(self):
-        return deliveries_visible_to(user=self.request.user).prefetch_related("presets", "items__preset", "items__version")
+        return deliveries_visible_to(user=self.request.user).prefetch_related(
+            "presets", "items__preset", "items__version"
+        )
 
     @extend_schema(request=s.DeliveryCreateSerializer, responses={201: s.DeliverySerializer})
     def create(self, request):
@@ -57,9 +59,16 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             if unknown:
                 raise ApplicationError(f"unknown preset(s): {', '.join(unknown)}", extra={"unknown": unknown})
             presets = [found[slug] for slug in dict.fromkeys(v["presets"])]
-        delivery = delivery_create(version=version, presets=presets, name_template=v["name_template"],
-                                   override_reason=v["override_reason"], created_by=request.user)
-        return Response(s.DeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_201_CREATED)
+        delivery = delivery_create(
+            version=version,
+            presets=presets,
+            name_template=v["name_template"],
+            override_reason=v["override_reason"],
+            created_by=request.user,
+        )
+        return Response(
+            s.DeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=s.OverrideSerializer, responses=s.DeliverySerializer)
     @action(detail=True, methods=["post"])
@@ -81,8 +90,12 @@ class DeliveryBundleView(APIView):
         storage = storages["blobs"]
         if delivery.bundle is None or not storage.exists(delivery.bundle.storage_name):
             raise NotFound(f"the bundle of delivery {pk} is missing from the blob store")
-        return FileResponse(storage.open(delivery.bundle.storage_name, "rb"), as_attachment=True, filename=delivery.bundle_name,
-                            content_type=delivery.bundle.media_type)
+        return FileResponse(
+            storage.open(delivery.bundle.storage_name, "rb"),
+            as_attachment=True,
+            filename=delivery.bundle_name,
+            content_type=delivery.bundle.media_type,
+        )
 
 
 class VerifyView(APIView):
@@ -94,8 +107,10 @@ class VerifyView(APIView):
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         if upload.size > settings.SEED_MAX_UPLOAD_BYTES:
-            raise ApplicationError(f"file is {upload.size} bytes; the limit is {settings.SEED_MAX_UPLOAD_BYTES}",
-                                   extra={"code": "too_large"})
+            raise ApplicationError(
+                f"file is {upload.size} bytes; the limit is {settings.SEED_MAX_UPLOAD_BYTES}",
+                extra={"code": "too_large"},
+            )
         result = file_verify(data=upload.read(), user=request.user, name=upload.name)
         return Response(s.VerificationSerializer(result.as_dict()).data)
 
@@ -112,8 +127,10 @@ class _VersionFinishingView(APIView):
 
 
 class VersionFinishingView(_VersionFinishingView):
-    @extend_schema(request={"multipart/form-data": s.FinishingCreateSerializer, "application/json": s.FinishingCreateSerializer},
-                   responses={201: s.FinishingSerializer})
+    @extend_schema(
+        request={"multipart/form-data": s.FinishingCreateSerializer, "application/json": s.FinishingCreateSerializer},
+        responses={201: s.FinishingSerializer},
+    )
     def post(self, request, pk):
         version = self.version(request, pk)
         data = s.FinishingCreateSerializer(data=request.data, context={"request": request})
@@ -123,15 +140,27 @@ class VersionFinishingView(_VersionFinishingView):
         if not isinstance(params, dict):
             raise ApplicationError("params must be a JSON object")
         layers = [_layer(request, item) for item in v.get("layers") or []]
-        return self.created(finishing_create(version=version, op=v["op"], params=params, lut_file=v.get("lut"),
-                                             font_file=v.get("font"), profile_file=v.get("profile"), layers=layers,
-                                             created_by=request.user))
+        return self.created(
+            finishing_create(
+                version=version,
+                op=v["op"],
+                params=params,
+                lut_file=v.get("lut"),
+                font_file=v.get("font"),
+                profile_file=v.get("profile"),
+                layers=layers,
+                created_by=request.user,
+            )
+        )
 
 
 def _layer(request, item: dict) -> Layer:
     """A composite layer from ids; rows of another client are missing, as everywhere in the API."""
-    source = visible_row(request, Version, item["version"]) if "version" in item else visible_row(request, Reference,
-                                                                                                  item["reference"])
+    source = (
+        visible_row(request, Version, item["version"])
+        if "version" in item
+        else visible_row(request, Reference, item["reference"])
+    )
     return Layer(source=source, mask=visible_row(request, DerivedFile, item["mask"]) if "mask" in item else None)
 
 
@@ -142,8 +171,15 @@ class VersionUpscaleView(_VersionFinishingView):
         data = s.UpscaleCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        return self.created(upscale_create(version=version, target_width=v["target_width"], target_height=v["target_height"],
-                                           upscaler=v.get("upscaler"), created_by=request.user))
+        return self.created(
+            upscale_create(
+                version=version,
+                target_width=v["target_width"],
+                target_height=v["target_height"],
+                upscaler=v.get("upscaler"),
+                created_by=request.user,
+            )
+        )
 
 
 class VersionPaletteSnapView(_VersionFinishingView):

@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0002_default_presets'),
+        ("delivery", "0002_default_presets"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='channelpreset',
-            name='crop_rule',
-            field=models.CharField(choices=[('focal', 'Crop around the focal point'), ('outpaint', 'Needs an outpainted master: QC blocks a crop that would cut it')], default='focal', max_length=10),
+            model_name="channelpreset",
+            name="crop_rule",
+            field=models.CharField(
+                choices=[
+                    ("focal", "Crop around the focal point"),
+                    ("outpaint", "Needs an outpainted master: QC blocks a crop that would cut it"),
+                ],
+                default="focal",
+                max_length=10,
+            ),
         ),
     ]

@@ -5,31 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0014_worker_process'),
-        ('delivery', '0004_bundle_in_blob_store'),
+        ("assets", "0014_worker_process"),
+        ("delivery", "0004_bundle_in_blob_store"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channelpreset',
-            name='print_profile',
-            field=models.ForeignKey(blank=True, help_text='A CMYK output ICC profile, for the CMYK colour profile', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assets.blob'),
+            model_name="channelpreset",
+            name="print_profile",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="A CMYK output ICC profile, for the CMYK colour profile",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="assets.blob",
+            ),
         ),
         migrations.AddField(
-            model_name='channelpreset',
-            name='rendering_intent',
-            field=models.CharField(choices=[('perceptual', 'Perceptual'), ('relative', 'Relative colorimetric'), ('saturation', 'Saturation'), ('absolute', 'Absolute colorimetric')], default='relative', max_length=12),
+            model_name="channelpreset",
+            name="rendering_intent",
+            field=models.CharField(
+                choices=[
+                    ("perceptual", "Perceptual"),
+                    ("relative", "Relative colorimetric"),
+                    ("saturation", "Saturation"),
+                    ("absolute", "Absolute colorimetric"),
+                ],
+                default="relative",
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='channelpreset',
-            name='colour_profile',
-            field=models.CharField(choices=[('srgb', 'sRGB (embedded)'), ('none', 'None (untagged)'), ('cmyk', 'CMYK through the print profile (JPEG or TIFF)')], default='srgb', max_length=8),
+            model_name="channelpreset",
+            name="colour_profile",
+            field=models.CharField(
+                choices=[
+                    ("srgb", "sRGB (embedded)"),
+                    ("none", "None (untagged)"),
+                    ("cmyk", "CMYK through the print profile (JPEG or TIFF)"),
+                ],
+                default="srgb",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='channelpreset',
-            name='format',
-            field=models.CharField(choices=[('JPEG', 'JPEG'), ('PNG', 'PNG'), ('WEBP', 'WebP'), ('AVIF', 'AVIF'), ('TIFF', 'TIFF (LZW)')], default='JPEG', max_length=8),
+            model_name="channelpreset",
+            name="format",
+            field=models.CharField(
+                choices=[("JPEG", "JPEG"), ("PNG", "PNG"), ("WEBP", "WebP"), ("AVIF", "AVIF"), ("TIFF", "TIFF (LZW)")],
+                default="JPEG",
+                max_length=8,
+            ),
         ),
     ]

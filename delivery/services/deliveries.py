@@ -30,9 +30,19 @@ from assets.services.runs import RunScope, run_enqueue, run_fail, run_guarded, r
 from delivery import provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import delivery_record
-from delivery.services.lineage_facts import (chain_actions, generation_recipe, input_ingredients, lineage_carried,
-                                             lineage_graph_shared, lineage_summary, model_factor, prompts_withheld,
-                                             recipe_lines, seed_of, stamp_build)
+from delivery.services.lineage_facts import (
+    chain_actions,
+    generation_recipe,
+    input_ingredients,
+    lineage_carried,
+    lineage_graph_shared,
+    lineage_summary,
+    model_factor,
+    prompts_withheld,
+    recipe_lines,
+    seed_of,
+    stamp_build,
+)
 from generation import finishing_ops
 from review.selectors import approval_attestation, version_final_approval
 from review.services.audit import audit_event_append
@@ -41,21 +51,33 @@ OVERRIDE_PERMISSION = "delivery.override_qc"
 
 
 def _approval_check(version: Version, data: bytes | None = None):
-    """The version's final approval of its current bytes, and the stored bytes (or `data`, read from them) still hash to them."""
+    """The version's final approval of its current bytes, and the stored bytes (or `data`, read from them)
+    still hash to them."""
     approval = version_final_approval(version=version)
     if approval is None:
-        raise ApplicationError(f"version {version.pk} has no final (client) approval of its current bytes; "
-                               "only approved masters are delivered", extra={"code": "not_approved"})
+        raise ApplicationError(
+            f"version {version.pk} has no final (client) approval of its current bytes; "
+            "only approved masters are delivered",
+            extra={"code": "not_approved"},
+        )
     stored = blob_hash(sha256=version.blob_id) if data is None else hashlib.sha256(data).hexdigest()
     if stored != approval.sha256:
-        raise ApplicationError(f"version {version.pk}'s stored bytes no longer match what was approved "
-                               f"(approved {approval.sha256[:12]}, stored {(stored or 'missing')[:12]}): it cannot be delivered",
-                               extra={"code": "changed_since_approval"})
+        raise ApplicationError(
+            f"version {version.pk}'s stored bytes no longer match what was approved "
+            f"(approved {approval.sha256[:12]}, stored {(stored or 'missing')[:12]}): it cannot be delivered",
+            extra={"code": "changed_since_approval"},
+        )
     return approval
 
 
-def delivery_create(*, version: Version, presets: list[ChannelPreset] | None = None, name_template: str = DEFAULT_NAME_TEMPLATE,
-                    override_reason: str = "", created_by=None) -> Delivery:
+def delivery_create(
+    *,
+    version: Version,
+    presets: list[ChannelPreset] | None = None,
+    name_template: str = DEFAULT_NAME_TEMPLATE,
+    override_reason: str = "",
+    created_by=None,
+) -> Delivery:
     """Queue one delivery of an approved master to `presets` (all active ones when None)."""
     renditions.name_template_check(name_template)
     chosen = list(ChannelPreset.objects.filter(active=True)) if presets is None else list(presets)
@@ -68,11 +90,15 @@ def delivery_create(*, version: Version, presets: list[ChannelPreset] | None = N
         try:
             preset.clean()
         except ValidationError as exc:
-            raise ApplicationError(f"preset {preset.slug}: {'; '.join(exc.messages)}", extra={"code": "preset_invalid"}) from exc
+            raise ApplicationError(
+                f"preset {preset.slug}: {'; '.join(exc.messages)}", extra={"code": "preset_invalid"}
+            ) from exc
         if preset.colour_profile == ChannelPreset.Profile.CMYK and preset.print_profile_id is None:
-            raise ApplicationError(f"preset {preset.slug} is CMYK but has no print profile to convert through: upload the "
-                                   "printer's profile on the preset (admin: Delivery → Channel presets)",
-                                   extra={"code": "preset_invalid"})
+            raise ApplicationError(
+                f"preset {preset.slug} is CMYK but has no print profile to convert through: upload the "
+                "printer's profile on the preset (admin: Delivery → Channel presets)",
+                extra={"code": "preset_invalid"},
+            )
     override_reason = override_reason.strip()
     if override_reason and not (created_by is not None and created_by.has_perm(OVERRIDE_PERMISSION)):
         raise ApplicationError("only a producer may override QC", extra={"code": "permission"})
@@ -81,14 +107,28 @@ def delivery_create(*, version: Version, presets: list[ChannelPreset] | None = N
         approval = _approval_check(version)
         now = timezone.now()
         delivery = Delivery.objects.create(
-            version=version, approval=approval, name_template=name_template, created_by=created_by,
-            progress_total=len(chosen), override_reason=override_reason,
-            overridden_by=created_by if override_reason else None, overridden_at=now if override_reason else None,
+            version=version,
+            approval=approval,
+            name_template=name_template,
+            created_by=created_by,
+            progress_total=len(chosen),
+            override_reason=override_reason,
+            overridden_by=created_by if override_reason else None,
+            overridden_at=now if override_reason else None,
         )
         delivery.presets.set(chosen)
-        audit_event_append(kind="delivery.requested", object_type="delivery", object_id=delivery.pk, actor=created_by,
-                           payload={"version": version.pk, "sha256": version.blob_id, "presets": [p.slug for p in chosen],
-                                    "override_reason": override_reason})
+        audit_event_append(
+            kind="delivery.requested",
+            object_type="delivery",
+            object_id=delivery.pk,
+            actor=created_by,
+            payload={
+                "version": version.pk,
+                "sha256": version.blob_id,
+                "presets": [p.slug for p in chosen],
+                "override_reason": override_reason,
+            },
+        )
         run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
     return delivery
 
@@ -103,13 +143,22 @@ def delivery_override(*, delivery: Delivery, reason: str, user) -> Delivery:
     with transaction.atomic():
         now = timezone.now()
         updated = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.BLOCKED).update(
-            state=Delivery.State.QUEUED, override_reason=reason, overridden_by=user, overridden_at=now, error="")
+            state=Delivery.State.QUEUED, override_reason=reason, overridden_by=user, overridden_at=now, error=""
+        )
         if not updated:
             raise ApplicationError(f"delivery {delivery.pk} is not blocked by QC", extra={"code": "not_blocked"})
-        failed = [{"preset": fact["preset"], "checks": [c["check"] for c in fact["checks"] if not c["passed"]]}
-                  for fact in delivery.qc if not fact.get("passed", True)]
-        audit_event_append(kind="delivery.qc_overridden", object_type="delivery", object_id=delivery.pk, actor=user,
-                           payload={"reason": reason, "failed": failed})
+        failed = [
+            {"preset": fact["preset"], "checks": [c["check"] for c in fact["checks"] if not c["passed"]]}
+            for fact in delivery.qc
+            if not fact.get("passed", True)
+        ]
+        audit_event_append(
+            kind="delivery.qc_overridden",
+            object_type="delivery",
+            object_id=delivery.pk,
+            actor=user,
+            payload={"reason": reason, "failed": failed},
+        )
         run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
     delivery.refresh_from_db()
     return delivery
@@ -117,8 +166,13 @@ def delivery_override(*, delivery: Delivery, reason: str, user) -> Delivery:
 
 def delivery_execute(*, delivery_id: int) -> str:
     """The worker's task: claim, check, QC, render, stamp, sign, verify, record and bundle; all or nothing."""
-    return run_guarded(model=Delivery, pk=delivery_id, work=_deliver, fields={"progress_step": 0},
-                       related=("version__brief__campaign__client", "approval__review_round"))
+    return run_guarded(
+        model=Delivery,
+        pk=delivery_id,
+        work=_deliver,
+        fields={"progress_step": 0},
+        related=("version__brief__campaign__client", "approval__review_round"),
+    )
 
 
 def _deliver(delivery: Delivery, scope: RunScope) -> str:
@@ -136,10 +190,15 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
         master_image = opened.convert("RGBA" if opened.has_transparency_data else "RGB")
     focal_point = getattr(master, "focal_point", None)
     focal = (focal_point.x, focal_point.y) if focal_point is not None else (0.5, 0.5)
-    slate = {"title": master.brief.title, "palette": master.brief.palette,
-             "lines": [f"{master.brief.campaign} · version v{master.pk} · sha256 {master.blob_id[:16]}",
-                       f"Approved in round {approval.review_round.number} on {approval.created_at:%Y-%m-%d}",
-                       *recipe_lines(recipe)]}
+    slate = {
+        "title": master.brief.title,
+        "palette": master.brief.palette,
+        "lines": [
+            f"{master.brief.campaign} · version v{master.pk} · sha256 {master.blob_id[:16]}",
+            f"Approved in round {approval.review_round.number} on {approval.created_at:%Y-%m-%d}",
+            *recipe_lines(recipe),
+        ],
+    }
     factor = model_factor(chain)
     palette = master.brief.palette
 
@@ -158,14 +217,23 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
         fact["checks"].append(rights)
         fact["passed"] = fact["passed"] and rights["passed"]
     if not all(fact["passed"] for fact in facts) and not delivery.override_reason:
-        failed = [f"{fact['preset']}: {', '.join(c['check'] for c in fact['checks'] if not c['passed'])}"
-                  for fact in facts if not fact["passed"]]
-        run_fail(row=delivery, message="QC failed (a producer may override with a reason): " + "; ".join(failed),
-                 state=Delivery.State.BLOCKED, qc=facts)
+        failed = [
+            f"{fact['preset']}: {', '.join(c['check'] for c in fact['checks'] if not c['passed'])}"
+            for fact in facts
+            if not fact["passed"]
+        ]
+        run_fail(
+            row=delivery,
+            message="QC failed (a producer may override with a reason): " + "; ".join(failed),
+            state=Delivery.State.BLOCKED,
+            qc=facts,
+        )
         return "blocked"
 
     now = timezone.now()
-    summary = lineage_summary(master=master, graph=graph, chain=chain, approval=approval, rights=inherited, withheld=withheld)
+    summary = lineage_summary(
+        master=master, graph=graph, chain=chain, approval=approval, rights=inherited, withheld=withheld
+    )
     attestation = approval_attestation(approval=approval)
     ai_use = provenance.training_mining(use=master.brief.ai_training)
     staging = scope.scratch_add(Path(settings.SEED_DELIVERY_DIR) / f".staging-{delivery.pk}-{delivery.claim_token}")
@@ -173,14 +241,37 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     # One claim per delivered file: its actions are the recorded chain, then the crop and resize that made it; the
     # inputs that carry content (an imported start, references, masks) are read once here and cited by every file.
     chain_steps, parents = chain_actions(chain, graph)
-    ingredients = [provenance.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]]
-    files = _variants_sign(delivery=delivery, master=master, rendered=rendered, facts=facts, staging=staging, when=now,
-                           stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now),
-                           carried=lineage_carried(summary), chain_steps=chain_steps, ingredients=ingredients,
-                           seed=seed_of(master, graph), focal=focal, approval=attestation, ai_use=ai_use)
-    delivery_record(delivery=delivery, master=master, master_image=master_image, files=files, facts=facts,
-                    lineage={"summary": summary, "graph": lineage_graph_shared(graph=graph, withheld=withheld)},
-                    summary=summary, approval=attestation, staging=staging, scope=scope)
+    ingredients = [
+        provenance.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]
+    ]
+    files = _variants_sign(
+        delivery=delivery,
+        master=master,
+        rendered=rendered,
+        facts=facts,
+        staging=staging,
+        when=now,
+        stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now),
+        carried=lineage_carried(summary),
+        chain_steps=chain_steps,
+        ingredients=ingredients,
+        seed=seed_of(master, graph),
+        focal=focal,
+        approval=attestation,
+        ai_use=ai_use,
+    )
+    delivery_record(
+        delivery=delivery,
+        master=master,
+        master_image=master_image,
+        files=files,
+        facts=facts,
+        lineage={"summary": summary, "graph": lineage_graph_shared(graph=graph, withheld=withheld)},
+        summary=summary,
+        approval=attestation,
+        staging=staging,
+        scope=scope,
+    )
     return "succeeded"
 
 
@@ -188,14 +279,35 @@ def _rights_check(*, inherited, master: Version) -> dict:
     """The QC check of the licences the master inherits: commercial work needs commercial terms, and none may have
     run out by today; blocked like any QC failure, and a producer may override it with a reason."""
     problems = rights_problems(rights=inherited, brief=master.brief, on=timezone.localdate())
-    return {"check": "rights", "passed": not problems, "value": len(problems), "limit": 0, "problems": problems,
-            "licences": [item.licence.name for item in inherited],
-            "detail": "; ".join(problem["detail"] for problem in problems) or
-                      (f"{len(inherited)} inherited licence(s) allow this use" if inherited else "no licence recorded upstream")}
+    return {
+        "check": "rights",
+        "passed": not problems,
+        "value": len(problems),
+        "limit": 0,
+        "problems": problems,
+        "licences": [item.licence.name for item in inherited],
+        "detail": "; ".join(problem["detail"] for problem in problems)
+        or (f"{len(inherited)} inherited licence(s) allow this use" if inherited else "no licence recorded upstream"),
+    }
 
 
-def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, staging: Path, when, stamp, carried: dict,
-                   chain_steps: list[dict], ingredients: list, seed, focal, approval: dict, ai_use: dict) -> list[tuple]:
+def _variants_sign(
+    *,
+    delivery: Delivery,
+    master: Version,
+    rendered,
+    facts,
+    staging: Path,
+    when,
+    stamp,
+    carried: dict,
+    chain_steps: list[dict],
+    ingredients: list,
+    seed,
+    focal,
+    approval: dict,
+    ai_use: dict,
+) -> list[tuple]:
     """Name, encode, stamp and sign each rendition in the staging folder.
 
     Names are chosen in order (a clash takes a suffix); encoding and signing run on the delivery threads,
@@ -203,19 +315,39 @@ def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, stag
     """
     taken: set[str] = set()
     planned = []
-    for item, fact in zip(rendered, facts):
+    for item, fact in zip(rendered, facts, strict=True):
         preset = item.preset
         dominant = colour.hex_rgb(fact["dominant"])
-        brand = colour.nearest_palette_colour(dominant, master.brief.palette)[0] if master.brief.palette else fact["dominant"]
-        name = renditions.file_name(template=delivery.name_template, extension=preset.extension, taken=taken, values={
-            "yyyymmdd": when.strftime("%Y%m%d"), "section": preset.section, "colour": colour.colour_name(colour.hex_rgb(brand)),
-            "seed": seed if seed is not None else "noseed", "preset": preset.slug, "version": f"v{master.pk}",
-            "width": preset.width, "height": preset.height, "client": master.brief.campaign.client.name, "brief": master.brief.title})
+        brand = (
+            colour.nearest_palette_colour(dominant, master.brief.palette)[0]
+            if master.brief.palette
+            else fact["dominant"]
+        )
+        name = renditions.file_name(
+            template=delivery.name_template,
+            extension=preset.extension,
+            taken=taken,
+            values={
+                "yyyymmdd": when.strftime("%Y%m%d"),
+                "section": preset.section,
+                "colour": colour.colour_name(colour.hex_rgb(brand)),
+                "seed": seed if seed is not None else "noseed",
+                "preset": preset.slug,
+                "version": f"v{master.pk}",
+                "width": preset.width,
+                "height": preset.height,
+                "client": master.brief.campaign.client.name,
+                "brief": master.brief.title,
+            },
+        )
         planned.append((item, fact, name))
 
     print_profiles = {}
     for item, _, _ in planned:
-        if item.preset.colour_profile == ChannelPreset.Profile.CMYK and item.preset.print_profile_id not in print_profiles:
+        if (
+            item.preset.colour_profile == ChannelPreset.Profile.CMYK
+            and item.preset.print_profile_id not in print_profiles
+        ):
             with blob_open(blob=item.preset.print_profile) as handle:
                 print_profiles[item.preset.print_profile_id] = handle.read()
 
@@ -225,23 +357,48 @@ def _variants_sign(*, delivery: Delivery, master: Version, rendered, facts, stag
         pixels, icc = item.image, provenance.srgb_icc() if preset.colour_profile == ChannelPreset.Profile.SRGB else None
         if preset.colour_profile == ChannelPreset.Profile.CMYK:
             icc = print_profiles[preset.print_profile_id]
-            pixels = finishing_ops.cmyk_convert(colour.on_white(item.image), profile_data=icc, intent=preset.rendering_intent)
-        unsigned = provenance.encode_stamped(pixels, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc,
-                                             dpi=preset.dpi)
+            pixels = finishing_ops.cmyk_convert(
+                colour.on_white(item.image), profile_data=icc, intent=preset.rendering_intent
+            )
+        unsigned = provenance.encode_stamped(
+            pixels, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc, dpi=preset.dpi
+        )
         actions = list(chain_steps)
         if item.crop != (0, 0, master.width, master.height):
-            actions.append({"action": "c2pa.cropped", "description": f"around the focal point {focal}: box {list(item.crop)}"})
-        actions.append({"action": "c2pa.resized", "description": f"to {preset.width}x{preset.height} for {preset.name}"})
+            actions.append(
+                {"action": "c2pa.cropped", "description": f"around the focal point {focal}: box {list(item.crop)}"}
+            )
+        actions.append(
+            {"action": "c2pa.resized", "description": f"to {preset.width}x{preset.height} for {preset.name}"}
+        )
         if preset.kind == ChannelPreset.Kind.PRESENTATION:
             actions.append({"action": "c2pa.edited", "description": "laid out on a presentation slate with its recipe"})
         actions.append({"action": "c2pa.published", "description": f"delivery {delivery.pk}, preset {preset.slug}"})
-        variant_summary = {**carried, "delivery_id": delivery.pk, "preset": preset.slug,
-                           "variant": {"width": preset.width, "height": preset.height, "format": preset.format,
-                                       "crop": list(item.crop), "file_name": name}}
+        variant_summary = {
+            **carried,
+            "delivery_id": delivery.pk,
+            "preset": preset.slug,
+            "variant": {
+                "width": preset.width,
+                "height": preset.height,
+                "format": preset.format,
+                "crop": list(item.crop),
+                "file_name": name,
+            },
+        }
         signed = provenance.sign_to_temp(
-            data=unsigned, media_type=preset.media_type, directory=staging, ingredients=ingredients,
-            manifest=provenance.manifest_build(title=name, media_type=preset.media_type, actions=actions, lineage=variant_summary,
-                                               approval=approval, ai_use=ai_use),
+            data=unsigned,
+            media_type=preset.media_type,
+            directory=staging,
+            ingredients=ingredients,
+            manifest=provenance.manifest_build(
+                title=name,
+                media_type=preset.media_type,
+                actions=actions,
+                lineage=variant_summary,
+                approval=approval,
+                ai_use=ai_use,
+            ),
         )
         final = staging / name
         os.replace(signed, final)

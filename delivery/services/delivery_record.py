@@ -25,8 +25,19 @@ from review.services.audit import audit_event_append
 from review.services.notifications import Message, absolute, notify_user, webhooks_notify
 
 
-def delivery_record(*, delivery, master, master_image, files, facts, lineage: dict, summary, approval: dict, staging: Path,
-                    scope: RunScope) -> Path:
+def delivery_record(
+    *,
+    delivery,
+    master,
+    master_image,
+    files,
+    facts,
+    lineage: dict,
+    summary,
+    approval: dict,
+    staging: Path,
+    scope: RunScope,
+) -> Path:
     """Store the variants as versions made by rendition derivations, write the bundle (`lineage` is its lineage.json),
     and move the folder into place."""
     final_dir = Path(settings.SEED_DELIVERY_DIR) / str(delivery.pk)
@@ -37,14 +48,34 @@ def delivery_record(*, delivery, master, master_image, files, facts, lineage: di
             report.update(approval=approval, rights=summary["rights"], attribution=summary["attribution"])
             bundle_name = f"delivery_{delivery.pk}_v{master.pk}.zip"
             bundle_sha256, bundle_size = _bundle_write(
-                staging=staging, name=bundle_name, files=[name for _, _, name, _, _ in files], report=report,
-                lineage=lineage)
-            bundle = scope.blob_store(staged=StagedFile(path=staging / bundle_name, sha256=bundle_sha256, size=bundle_size),
-                                      media_type="application/zip")
-            run_complete(row=delivery, qc=facts, folder=str(delivery.pk), bundle_name=bundle_name, bundle_sha256=bundle_sha256,
-                         bundle_size=bundle_size, bundle=bundle, progress_step=delivery.progress_total, error="")
-            audit_event_append(kind="delivery.delivered", object_type="delivery", object_id=delivery.pk, actor=delivery.created_by,
-                               payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle_sha256})
+                staging=staging,
+                name=bundle_name,
+                files=[name for _, _, name, _, _ in files],
+                report=report,
+                lineage=lineage,
+            )
+            bundle = scope.blob_store(
+                staged=StagedFile(path=staging / bundle_name, sha256=bundle_sha256, size=bundle_size),
+                media_type="application/zip",
+            )
+            run_complete(
+                row=delivery,
+                qc=facts,
+                folder=str(delivery.pk),
+                bundle_name=bundle_name,
+                bundle_sha256=bundle_sha256,
+                bundle_size=bundle_size,
+                bundle=bundle,
+                progress_step=delivery.progress_total,
+                error="",
+            )
+            audit_event_append(
+                kind="delivery.delivered",
+                object_type="delivery",
+                object_id=delivery.pk,
+                actor=delivery.created_by,
+                payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle_sha256},
+            )
             _ready_notify(delivery=delivery, master=master, report=report)
             if final_dir.exists():
                 raise ApplicationError(f"{final_dir} already exists; delivered files are never overwritten")
@@ -59,31 +90,53 @@ def delivery_record(*, delivery, master, master_image, files, facts, lineage: di
 
 def _ready_notify(*, delivery, master, report: dict) -> None:
     names = [item["file"] for item in report["files"]]
-    message = Message(kind=NotificationKind.DELIVERY_READY, images=[master.blob_id],
-                      subject=NotificationKind.DELIVERY_READY.notice.subject_render(count=len(names), version=master.pk,
-                                                                                    brief=master.brief.title),
-                      lines=[f"Delivery {delivery.pk} of v{master.pk} is signed and bundled:", *[f"• {name}" for name in names]],
-                      data={"delivery": delivery.pk, "version": master.pk, "files": names})
+    message = Message(
+        kind=NotificationKind.DELIVERY_READY,
+        images=[master.blob_id],
+        subject=NotificationKind.DELIVERY_READY.notice.subject_render(
+            count=len(names), version=master.pk, brief=master.brief.title
+        ),
+        lines=[f"Delivery {delivery.pk} of v{master.pk} is signed and bundled:", *[f"• {name}" for name in names]],
+        data={"delivery": delivery.pk, "version": master.pk, "files": names},
+    )
     if delivery.created_by is not None:
-        notify_user(user=delivery.created_by, message=message, key=f"delivery_ready:{delivery.pk}:user{delivery.created_by_id}",
-                    link=absolute(f"/admin/delivery/delivery/{delivery.pk}/change/"))
+        notify_user(
+            user=delivery.created_by,
+            message=message,
+            key=f"delivery_ready:{delivery.pk}:user{delivery.created_by_id}",
+            link=absolute(f"/admin/delivery/delivery/{delivery.pk}/change/"),
+        )
     webhooks_notify(message=message, key=f"delivery_ready:{delivery.pk}", client_id=master.brief.campaign.client_id)
 
 
 def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> dict:
-    report = {"delivery_id": delivery.pk, "version_id": master.pk, "sha256": master.blob_id,
-              "override_reason": delivery.override_reason, "files": []}
+    report = {
+        "delivery_id": delivery.pk,
+        "version_id": master.pk,
+        "sha256": master.blob_id,
+        "override_reason": delivery.override_reason,
+        "files": [],
+    }
     if not Fingerprint.objects.filter(version=master).exists():  # a re-delivery does not hash the 4096² master again
         Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
     for item, fact, name, path, unsigned_size in files:
         preset = item.preset
         data = path.read_bytes()
-        blob = scope.blob_store(staged=StagedFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data)),
-                                media_type=preset.media_type)
+        blob = scope.blob_store(
+            staged=StagedFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data)),
+            media_type=preset.media_type,
+        )
         # Every variant is a crop around the focal point; an outpaint preset only decides whether that may cut.
-        params = {"preset": preset.slug, "width": preset.width, "height": preset.height, "crop_rule": ChannelPreset.CropRule.FOCAL,
-                  "crop": list(item.crop), "format": preset.format, "quality": preset.quality,
-                  "colour_profile": preset.colour_profile}
+        params = {
+            "preset": preset.slug,
+            "width": preset.width,
+            "height": preset.height,
+            "crop_rule": ChannelPreset.CropRule.FOCAL,
+            "crop": list(item.crop),
+            "format": preset.format,
+            "quality": preset.quality,
+            "colour_profile": preset.colour_profile,
+        }
         inputs = [UsedInput(role=Used.Role.PARENT, target=master)]
         if preset.dpi:
             params["dpi"] = round(preset.dpi, 2)
@@ -91,18 +144,51 @@ def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> d
             params["rendering_intent"] = preset.rendering_intent
             inputs.append(UsedInput(role=Used.Role.PROFILE, target=preset.print_profile))
         derivation = derivation_create(
-            brief=master.brief, op=Operation.RENDITION, phase=Phase.DELIVERY, state=Derivation.State.SUCCEEDED,
-            params=params, inputs=inputs, created_by=delivery.created_by)
-        variant = Version.objects.create(brief=master.brief, blob=blob, width=preset.width, height=preset.height,
-                                         format=preset.format, seed=master.seed, status=Version.Status.DELIVERED, label=name)
+            brief=master.brief,
+            op=Operation.RENDITION,
+            phase=Phase.DELIVERY,
+            state=Derivation.State.SUCCEEDED,
+            params=params,
+            inputs=inputs,
+            created_by=delivery.created_by,
+        )
+        variant = Version.objects.create(
+            brief=master.brief,
+            blob=blob,
+            width=preset.width,
+            height=preset.height,
+            format=preset.format,
+            seed=master.seed,
+            status=Version.Status.DELIVERED,
+            label=name,
+        )
         Generated.objects.create(derivation=derivation, version=variant)
-        DeliveryItem.objects.create(delivery=delivery, preset=preset, version=variant, file_name=name, width=preset.width,
-                                    height=preset.height, format=preset.format, size=len(data),
-                                    manifest_bytes=len(data) - unsigned_size, manifest_state="trusted", qc=fact)
+        DeliveryItem.objects.create(
+            delivery=delivery,
+            preset=preset,
+            version=variant,
+            file_name=name,
+            width=preset.width,
+            height=preset.height,
+            format=preset.format,
+            size=len(data),
+            manifest_bytes=len(data) - unsigned_size,
+            manifest_state="trusted",
+            qc=fact,
+        )
         Fingerprint.objects.create(version=variant, phash=perceptual_hash(item.image))
-        report["files"].append({"file": name, "preset": preset.slug, "version_id": variant.pk, "sha256": blob.sha256,
-                                "bytes": len(data), "manifest": "trusted", "manifest_bytes": len(data) - unsigned_size,
-                                "qc": fact})
+        report["files"].append(
+            {
+                "file": name,
+                "preset": preset.slug,
+                "version_id": variant.pk,
+                "sha256": blob.sha256,
+                "bytes": len(data),
+                "manifest": "trusted",
+                "manifest_bytes": len(data) - unsigned_size,
+                "qc": fact,
+            }
+        )
     return report
 
 

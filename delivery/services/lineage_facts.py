@@ -56,13 +56,18 @@ def prompts_withheld(*, graph: LineageGraph) -> set[int]:
                 asked.setdefault(note_id, []).append(edge.derivation_id)
     if not asked:
         return set()
-    hidden = Note.objects.filter(pk__in=asked).filter(Q(internal=True) | ~Q(review_round__stage=ReviewRound.Stage.CLIENT))
+    hidden = Note.objects.filter(pk__in=asked).filter(
+        Q(internal=True) | ~Q(review_round__stage=ReviewRound.Stage.CLIENT)
+    )
     withheld = set()
     for note_id, text in hidden.values_list("pk", "text"):
         words = " ".join(text.split())
         for derivation_id in asked[note_id]:
-            withheld.update(edge.prompt_id for edge in graph.inputs.get(derivation_id, [])
-                            if edge.prompt_id and words and words in " ".join(edge.prompt.text.split()))
+            withheld.update(
+                edge.prompt_id
+                for edge in graph.inputs.get(derivation_id, [])
+                if edge.prompt_id and words and words in " ".join(edge.prompt.text.split())
+            )
     return withheld
 
 
@@ -88,7 +93,9 @@ def recipe_lines(recipe) -> list[str]:
     lines = [f"Prompt: {recipe.prompt.text}"]
     if recipe.prompt.negative_text:
         lines.append(f"Negative: {recipe.prompt.negative_text}")
-    lines.append(f"{recipe.op} · seed {params['seed']} · {params['sampler']} · {params['steps']} steps · CFG {params['cfg']:g}")
+    lines.append(
+        f"{recipe.op} · seed {params['seed']} · {params['sampler']} · {params['steps']} steps · CFG {params['cfg']:g}"
+    )
     lines.append(f"Base model: {recipe.base.name} ({recipe.base.sha256[:10]})")
     lines += [f"LoRA: {weights.name} ({weights.sha256[:10]}) @ {weight:g}" for weights, weight in recipe.loras]
     return lines
@@ -98,12 +105,17 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
     from generation.runner import infotext, infotext_value
 
     client = master.brief.campaign.client.name
-    ours = [("Seed version", f"v{master.pk}"), ("Seed sha256", master.blob_id),
-            ("Seed chain", " > ".join(d.op for d in chain))]
+    ours = [
+        ("Seed version", f"v{master.pk}"),
+        ("Seed sha256", master.blob_id),
+        ("Seed chain", " > ".join(d.op for d in chain)),
+    ]
     if recipe is not None:
         ours += [("Model sha256", recipe.base.sha256)]
-        ours += [(f"Lora {i + 1}", f"{weights.name} sha256 {weights.sha256} weight {weight:g}")
-                 for i, (weights, weight) in enumerate(recipe.loras)]
+        ours += [
+            (f"Lora {i + 1}", f"{weights.name} sha256 {weights.sha256} weight {weight:g}")
+            for i, (weights, weight) in enumerate(recipe.loras)
+        ]
         text = infotext(recipe=recipe, seed=master.seed if master.seed is not None else recipe.params["seed"])
     else:
         text = master.label or f"version {master.pk}"
@@ -113,9 +125,15 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
     described = recipe is not None and recipe.prompt.text != PROMPT_WITHHELD
     return provenance.Stamp(
         description=recipe.prompt.text if described else (master.label or master.brief.title),
-        parameters=text, artist=settings.SEED_STUDIO_NAME, copyright=f"© {when.year} {client}",
-        software=f"Seed {provenance.GENERATOR['version']}", unique_id=master.blob_id, created=when.strftime("%Y:%m:%d %H:%M:%S"),
-        digital_source_type=(provenance.COMPOSITE_TRAINED if inpainted else provenance.TRAINED) if recipe is not None else None,
+        parameters=text,
+        artist=settings.SEED_STUDIO_NAME,
+        copyright=f"© {when.year} {client}",
+        software=f"Seed {provenance.GENERATOR['version']}",
+        unique_id=master.blob_id,
+        created=when.strftime("%Y:%m:%d %H:%M:%S"),
+        digital_source_type=(provenance.COMPOSITE_TRAINED if inpainted else provenance.TRAINED)
+        if recipe is not None
+        else None,
         ai_system=recipe.base.name if recipe is not None else "",
     )
 
@@ -138,25 +156,52 @@ def _edge_ref(edge: Used, withheld: set[int]) -> dict:
     return ref
 
 
-def lineage_summary(*, master: Version, graph: LineageGraph, chain: list[Derivation], approval, rights=(),
-                    withheld: set[int] = frozenset()) -> dict:
+def lineage_summary(
+    *,
+    master: Version,
+    graph: LineageGraph,
+    chain: list[Derivation],
+    approval,
+    rights=(),
+    withheld: set[int] = frozenset(),
+) -> dict:
     """What the custom C2PA assertion and the bundle's report say about the master's ancestry, with the licences it
     inherits and the credits they ask for; the `withheld` prompts' texts are not among them."""
     outputs: dict[int, list[str]] = {}
     for edge in graph.generated:
         outputs.setdefault(edge.derivation_id, []).append(graph.versions[edge.version_id].blob_id)
     return {
-        "version_id": master.pk, "sha256": master.blob_id, "brief": {"id": master.brief_id, "title": master.brief.title},
+        "version_id": master.pk,
+        "sha256": master.blob_id,
+        "brief": {"id": master.brief_id, "title": master.brief.title},
         "client": master.brief.campaign.client.name,
-        "approval": {"id": approval.pk, "round": approval.review_round_id, "sha256": approval.sha256,
-                     "at": approval.created_at.isoformat()},
-        "rights": [{"licence": item.licence.name, "spdx_id": item.licence.spdx_id, "commercial_use": item.licence.commercial_use,
-                    "expires_on": item.licence.expires_on.isoformat() if item.licence.expires_on else None}
-                   for item in rights],
+        "approval": {
+            "id": approval.pk,
+            "round": approval.review_round_id,
+            "sha256": approval.sha256,
+            "at": approval.created_at.isoformat(),
+        },
+        "rights": [
+            {
+                "licence": item.licence.name,
+                "spdx_id": item.licence.spdx_id,
+                "commercial_use": item.licence.commercial_use,
+                "expires_on": item.licence.expires_on.isoformat() if item.licence.expires_on else None,
+            }
+            for item in rights
+        ],
         "attribution": [item.licence.attribution for item in rights if item.licence.attribution],
-        "chain": [{"derivation": d.pk, "op": d.op, "phase": d.phase, "params": d.params,
-                   "inputs": [_edge_ref(edge, withheld) for edge in graph.inputs.get(d.pk, [])],
-                   "outputs": outputs.get(d.pk, [])} for d in chain],
+        "chain": [
+            {
+                "derivation": d.pk,
+                "op": d.op,
+                "phase": d.phase,
+                "params": d.params,
+                "inputs": [_edge_ref(edge, withheld) for edge in graph.inputs.get(d.pk, [])],
+                "outputs": outputs.get(d.pk, []),
+            }
+            for d in chain
+        ],
     }
 
 
@@ -173,10 +218,15 @@ def lineage_carried(summary: dict) -> dict:
     """What every delivered file's manifest says of the lineage: the summary with each step's kind, parameters and
     inputs by hash, without the prompt texts (the EXIF infotext has the recipe's) and the batch siblings' hashes. The
     whole graph is in the bundle's lineage.json, and in Seed under the master's sha256."""
-    chain = [{"derivation": step["derivation"], "op": step["op"],
-              "params": {key: value for key, value in step["params"].items() if key != "metadata"},
-              "inputs": [{key: value for key, value in ref.items() if key != "text"} for ref in step["inputs"]]}
-             for step in summary["chain"]]
+    chain = [
+        {
+            "derivation": step["derivation"],
+            "op": step["op"],
+            "params": {key: value for key, value in step["params"].items() if key != "metadata"},
+            "inputs": [{key: value for key, value in ref.items() if key != "text"} for ref in step["inputs"]],
+        }
+        for step in summary["chain"]
+    ]
     return {**summary, "chain": chain}
 
 
@@ -187,17 +237,37 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
         if derivation.op == Operation.IMPORT and not actions:
             imported = graph.versions[next(e.version_id for e in graph.generated if e.derivation_id == derivation.pk)]
             with blob_open(blob=imported.blob) as handle:
-                ingredients.append(provenance.Ingredient(
-                    title=f"imported file {imported.blob_id[:12]}", relationship="parentOf", media_type=imported.blob.media_type,
-                    data=handle.read(), label="imported"))
-            actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["imported"]},
-                            "description": f"imported from outside Seed (derivation {derivation.pk})"})
+                ingredients.append(
+                    provenance.Ingredient(
+                        title=f"imported file {imported.blob_id[:12]}",
+                        relationship="parentOf",
+                        media_type=imported.blob.media_type,
+                        data=handle.read(),
+                        label="imported",
+                    )
+                )
+            actions.append(
+                {
+                    "action": "c2pa.opened",
+                    "parameters": {"ingredientIds": ["imported"]},
+                    "description": f"imported from outside Seed (derivation {derivation.pk})",
+                }
+            )
             continue
         name, source = provenance.ACTIONS.get(derivation.op, ("c2pa.edited", None))
-        agent = next((edge.target.name for edge in graph.inputs.get(derivation.pk, [])
-                      if edge.role in (Used.Role.BASE_MODEL, Used.Role.UPSCALER)), "Seed finishing")
-        action = {"action": name, "softwareAgent": {"name": agent},
-                  "description": f"{derivation.get_op_display()} (derivation {derivation.pk})"}
+        agent = next(
+            (
+                edge.target.name
+                for edge in graph.inputs.get(derivation.pk, [])
+                if edge.role in (Used.Role.BASE_MODEL, Used.Role.UPSCALER)
+            ),
+            "Seed finishing",
+        )
+        action = {
+            "action": name,
+            "softwareAgent": {"name": agent},
+            "description": f"{derivation.get_op_display()} (derivation {derivation.pk})",
+        }
         if source:
             action["digitalSourceType"] = source
         if not actions:
@@ -212,8 +282,17 @@ def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int =
     ingredients, seen = [], set()
     for derivation in chain:
         for edge in graph.inputs.get(derivation.pk, []):
-            if edge.role not in (Used.Role.REFERENCE, Used.Role.MASK, Used.Role.CONTROL_IMAGE, Used.Role.INIT_IMAGE,
-                                 Used.Role.LAYER) or edge.version_id:
+            if (
+                edge.role
+                not in (
+                    Used.Role.REFERENCE,
+                    Used.Role.MASK,
+                    Used.Role.CONTROL_IMAGE,
+                    Used.Role.INIT_IMAGE,
+                    Used.Role.LAYER,
+                )
+                or edge.version_id
+            ):
                 continue
             blob = edge.reference.blob if edge.reference_id else edge.blob
             if blob.sha256 in seen or blob.media_type not in MEDIA_TYPES.values() or len(ingredients) >= limit:
@@ -221,6 +300,13 @@ def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int =
             seen.add(blob.sha256)
             with blob_open(blob=blob) as handle:
                 data = handle.read()
-            ingredients.append(provenance.Ingredient(title=f"{edge.get_role_display()} {blob.sha256[:12]}", relationship="inputTo",
-                                                     media_type=blob.media_type, data=data, label=f"input-{blob.sha256[:12]}"))
+            ingredients.append(
+                provenance.Ingredient(
+                    title=f"{edge.get_role_display()} {blob.sha256[:12]}",
+                    relationship="inputTo",
+                    media_type=blob.media_type,
+                    data=data,
+                    label=f"input-{blob.sha256[:12]}",
+                )
+            )
     return ingredients

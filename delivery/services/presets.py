@@ -24,9 +24,18 @@ def default_presets_ensure() -> int:
     """Create the default presets that do not exist (by slug); returns how many were made."""
     made = 0
     for slug, name, width, height, kind, section, background, position in DEFAULT_PRESETS:
-        _, created = ChannelPreset.objects.get_or_create(slug=slug, defaults={
-            "name": name, "width": width, "height": height, "kind": kind, "section": section,
-            "background_colour": background, "position": position})
+        _, created = ChannelPreset.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "width": width,
+                "height": height,
+                "kind": kind,
+                "section": section,
+                "background_colour": background,
+                "position": position,
+            },
+        )
         made += created
     return made
 

@@ -1,4 +1,3 @@
-
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -55,33 +54,55 @@ class JobCreateSerializer(serializers.Serializer):
     op = serializers.ChoiceField(choices=["txt2img", "img2img", "inpaint", "outpaint", "controlnet"], default="txt2img")
     base_model = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
     template = VisibleRelatedField(queryset=PromptTemplate.objects.all(), required=False, allow_null=True)
-    values_grid = JSONValueField(required=False, help_text='{placeholder: [value, …]}: one batch per combination')
+    values_grid = JSONValueField(required=False, help_text="{placeholder: [value, …]}: one batch per combination")
     prompt = serializers.CharField(required=False, allow_blank=True, default="", help_text="Instead of a template")
     negative_prompt = serializers.CharField(required=False, allow_null=True, default=None)
     loras = JSONValueField(required=False, help_text='[{"weights": id, "weight": 0.8}, …]')
-    params = JSONValueField(required=False, help_text="sampler, steps, cfg, seed, batch_size, width, height, strength …")
+    params = JSONValueField(
+        required=False, help_text="sampler, steps, cfg, seed, batch_size, width, height, strength …"
+    )
     init_version = VisibleRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
     init_reference = VisibleRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
     control_version = VisibleRelatedField(queryset=Version.objects.all(), required=False, allow_null=True)
     control_reference = VisibleRelatedField(queryset=Reference.objects.all(), required=False, allow_null=True)
-    controlnet = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET),
-                                                    required=False, allow_null=True)
-    vae = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
-                                             required=False, allow_null=True, help_text="Replace the base model's VAE")
+    controlnet = VisibleRelatedField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.CONTROLNET), required=False, allow_null=True
+    )
+    vae = VisibleRelatedField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
+        required=False,
+        allow_null=True,
+        help_text="Replace the base model's VAE",
+    )
     mask = serializers.FileField(required=False, help_text="Inpaint mask (white = change), the init image's size")
-    mask_file = VisibleRelatedField(queryset=DerivedFile.objects.filter(kind=DerivedFile.Kind.MASK), required=False,
-                                                   allow_null=True, help_text="Instead of `mask`: a recorded mask (a matte's, "
-                                                   "an uploaded or refined one) of the init version")
-    ip_adapter = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER),
-                                                    required=False, allow_null=True,
-                                                    help_text="Image prompts: with `image_encoder`, and a colour lock or style references")
+    mask_file = VisibleRelatedField(
+        queryset=DerivedFile.objects.filter(kind=DerivedFile.Kind.MASK),
+        required=False,
+        allow_null=True,
+        help_text="Instead of `mask`: a recorded mask (a matte's, an uploaded or refined one) of the init version",
+    )
+    ip_adapter = VisibleRelatedField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IP_ADAPTER),
+        required=False,
+        allow_null=True,
+        help_text="Image prompts: with `image_encoder`, and a colour lock or style references",
+    )
     image_encoder = VisibleRelatedField(
-        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER), required=False, allow_null=True)
-    colour_lock = serializers.BooleanField(default=False, help_text="The brief's palette as a guide image for the IP-Adapter")
-    style_references = JSONValueField(required=False, help_text="[reference id, …]: mood-board images that condition the image")
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.IMAGE_ENCODER), required=False, allow_null=True
+    )
+    colour_lock = serializers.BooleanField(
+        default=False, help_text="The brief's palette as a guide image for the IP-Adapter"
+    )
+    style_references = JSONValueField(
+        required=False, help_text="[reference id, …]: mood-board images that condition the image"
+    )
     style_versions = JSONValueField(required=False, help_text="[version id, …]: versions that condition the image")
-    ip_adapter_scale = serializers.FloatField(required=False, min_value=0.0, max_value=2.0,
-                                              help_text="How strongly the image prompts steer (0.6 when not given)")
+    ip_adapter_scale = serializers.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=2.0,
+        help_text="How strongly the image prompts steer (0.6 when not given)",
+    )
 
     def validate_loras(self, value):
         items = LoraSerializer(data=value or [], many=True, context=self.context)
@@ -99,8 +120,9 @@ class JobCreateSerializer(serializers.Serializer):
         if (attrs.get("ip_adapter") is None) != (attrs.get("image_encoder") is None):
             raise serializers.ValidationError({"image_encoder": "an IP-Adapter and its image encoder go together"})
         if wanted and attrs.get("ip_adapter") is None:
-            raise serializers.ValidationError({"ip_adapter": "a colour lock and style references need an IP-Adapter and "
-                                                             "its image encoder"})
+            raise serializers.ValidationError(
+                {"ip_adapter": "a colour lock and style references need an IP-Adapter and its image encoder"}
+            )
         return attrs
 
     def validate_values_grid(self, value):
@@ -115,7 +137,9 @@ class JobCreateSerializer(serializers.Serializer):
 
 
 class RegenerateSerializer(serializers.Serializer):
-    params = JSONValueField(required=False, help_text="Overrides of the recorded parameters (seed, steps, cfg, batch_size …)")
+    params = JSONValueField(
+        required=False, help_text="Overrides of the recorded parameters (seed, steps, cfg, batch_size …)"
+    )
     lora_weights = JSONValueField(required=False, help_text="{lora sha256: new weight}")
 
 
@@ -146,7 +170,18 @@ class JobSerializer(VisibleModelSerializer):
 
     class Meta:
         model = GenerationJob
-        fields = ["id", "brief", "op", "template", "values_grid", "regenerated_from", "request", "created_at", "summary", "batches"]
+        fields = [
+            "id",
+            "brief",
+            "op",
+            "template",
+            "values_grid",
+            "regenerated_from",
+            "request",
+            "created_at",
+            "summary",
+            "batches",
+        ]
 
     def get_summary(self, job) -> dict:
         from generation.selectors import job_summary
@@ -162,7 +197,18 @@ class ReproductionRequestSerializer(serializers.Serializer):
 class ReproductionRunSerializer(VisibleModelSerializer):
     class Meta:
         model = ReproductionRun
-        fields = ["id", "version", "record", "threads", "state", "result", "error", "recorded_version", "created_at", "finished_at"]
+        fields = [
+            "id",
+            "version",
+            "record",
+            "threads",
+            "state",
+            "result",
+            "error",
+            "recorded_version",
+            "created_at",
+            "finished_at",
+        ]
 
 
 class RegenerationAttemptSerializer(serializers.Serializer):
@@ -180,11 +226,14 @@ class GridCreateSerializer(serializers.Serializer):
     prompt = serializers.CharField(max_length=5000)
     negative_prompt = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
     loras = JSONValueField(required=False, help_text='[{"weights": id, "weight": 0.8}, …]')
-    vae = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE),
-                                             required=False, allow_null=True)
+    vae = VisibleRelatedField(
+        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.VAE), required=False, allow_null=True
+    )
     params = JSONValueField(required=False, help_text="the shared recipe: sampler, steps, cfg, seed, width, height")
-    axes = JSONValueField(help_text='X first, up to 3: [{"kind": "cfg|steps|seed|sampler|model|vae|lora_weight|prompt_sr", '
-                                    '"values": […], "lora": id (lora_weight)}]')
+    axes = JSONValueField(
+        help_text='X first, up to 3: [{"kind": "cfg|steps|seed|sampler|model|vae|lora_weight|prompt_sr", '
+        '"values": […], "lora": id (lora_weight)}]'
+    )
 
     def validate_loras(self, value):
         items = LoraSerializer(data=value or [], many=True, context=self.context)
@@ -208,7 +257,9 @@ class GridCellSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField())
     state = serializers.CharField()
     version = serializers.IntegerField(allow_null=True)
-    diff = serializers.ListField(child=serializers.DictField(), help_text="what this cell's recipe changes against the first's")
+    diff = serializers.ListField(
+        child=serializers.DictField(), help_text="what this cell's recipe changes against the first's"
+    )
 
 
 class GridSerializer(serializers.Serializer):

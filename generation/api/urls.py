@@ -13,6 +13,10 @@ urlpatterns = [
     path("versions/<int:pk>/regenerate/", views.VersionRegenerateView.as_view(), name="version-regenerate"),
     path("versions/<int:pk>/reproduce/", views.VersionReproduceView.as_view(), name="version-reproduce"),
     path("versions/<int:pk>/comfyui/", views.VersionComfyWorkflowView.as_view(), name="version-comfyui"),
-    path("versions/<int:pk>/regenerate-import/", views.VersionRegenerateImportView.as_view(), name="version-regenerate-import"),
+    path(
+        "versions/<int:pk>/regenerate-import/",
+        views.VersionRegenerateImportView.as_view(),
+        name="version-regenerate-import",
+    ),
     *router.urls,
 ]

@@ -53,17 +53,33 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         v = data.validated_data
         brief = get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk)
         image_prompt = v.get("ip_adapter") and ImagePrompt(
-            adapter=v["ip_adapter"], encoder=v["image_encoder"], colour_lock=v["colour_lock"],
-            references=tuple(_visible(request, item) for item in [*v.get("style_references", []), *v.get("style_versions", [])]),
-            scale=v.get("ip_adapter_scale", DEFAULT_IP_ADAPTER_SCALE))
+            adapter=v["ip_adapter"],
+            encoder=v["image_encoder"],
+            colour_lock=v["colour_lock"],
+            references=tuple(
+                _visible(request, item) for item in [*v.get("style_references", []), *v.get("style_versions", [])]
+            ),
+            scale=v.get("ip_adapter_scale", DEFAULT_IP_ADAPTER_SCALE),
+        )
         mask_file = _visible(request, v.get("mask_file"))
         job = generation_job_create(
-            brief=brief, op=v["op"], base_model=v["base_model"], params=v.get("params"), template=v.get("template"),
-            values_grid=v.get("values_grid"), prompt_text=v["prompt"], negative_prompt=v["negative_prompt"],
+            brief=brief,
+            op=v["op"],
+            base_model=v["base_model"],
+            params=v.get("params"),
+            template=v.get("template"),
+            values_grid=v.get("values_grid"),
+            prompt_text=v["prompt"],
+            negative_prompt=v["negative_prompt"],
             loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
-            init=_visible(request, v.get("init_version") or v.get("init_reference")), mask_source=v.get("mask"),
-            control=_visible(request, v.get("control_version") or v.get("control_reference")), controlnet=v.get("controlnet"),
-            vae=v.get("vae"), image_prompt=image_prompt, mask_file=mask_file, created_by=request.user,
+            init=_visible(request, v.get("init_version") or v.get("init_reference")),
+            mask_source=v.get("mask"),
+            control=_visible(request, v.get("control_version") or v.get("control_reference")),
+            controlnet=v.get("controlnet"),
+            vae=v.get("vae"),
+            image_prompt=image_prompt,
+            mask_file=mask_file,
+            created_by=request.user,
         )
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -93,10 +109,16 @@ class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data.is_valid(raise_exception=True)
         v = data.validated_data
         grid = grid_create(
-            brief=get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk), base_model=v["base_model"],
-            prompt_text=v["prompt"], negative_prompt=v["negative_prompt"], vae=v.get("vae"), params=v.get("params") or {},
+            brief=get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk),
+            base_model=v["base_model"],
+            prompt_text=v["prompt"],
+            negative_prompt=v["negative_prompt"],
+            vae=v.get("vae"),
+            params=v.get("params") or {},
             loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
-            axes=v["axes"], created_by=request.user)
+            axes=v["axes"],
+            created_by=request.user,
+        )
         return Response(s.GridSerializer(grid).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.GridSerializer)
@@ -132,8 +154,12 @@ class VersionRegenerateView(APIView):
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
         data = s.RegenerateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        job = generation_job_regenerate(version=version, params=data.validated_data.get("params"),
-                                        lora_weights=data.validated_data.get("lora_weights"), created_by=request.user)
+        job = generation_job_regenerate(
+            version=version,
+            params=data.validated_data.get("params"),
+            lora_weights=data.validated_data.get("lora_weights"),
+            created_by=request.user,
+        )
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
@@ -174,8 +200,12 @@ class VersionReproduceView(APIView):
         version = get_object_or_404(versions_visible_to(user=request.user), pk=pk)
         data = s.ReproductionRequestSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        run = reproduction_request(version=version, record=data.validated_data["record"],
-                                   threads=data.validated_data.get("threads"), requested_by=request.user)
+        run = reproduction_request(
+            version=version,
+            record=data.validated_data["record"],
+            threads=data.validated_data.get("threads"),
+            requested_by=request.user,
+        )
         return Response(s.ReproductionRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -6,52 +6,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0003_claim_and_reproduce'),
+        ("assets", "0003_claim_and_reproduce"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GenerationJob',
+            name="GenerationJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('op', models.CharField(max_length=20)),
-                ('values_grid', models.JSONField(blank=True, default=dict)),
-                ('request', models.JSONField(blank=True, default=dict, help_text='The request as given, for the record')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('brief', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='generation_jobs', to='assets.brief')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('regenerated_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='regenerations', to='assets.version')),
-                ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assets.prompttemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("op", models.CharField(max_length=20)),
+                ("values_grid", models.JSONField(blank=True, default=dict)),
+                (
+                    "request",
+                    models.JSONField(blank=True, default=dict, help_text="The request as given, for the record"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "brief",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="generation_jobs", to="assets.brief"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "regenerated_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="regenerations",
+                        to="assets.version",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="assets.prompttemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='JobBatch',
+            name="JobBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveSmallIntegerField()),
-                ('values', models.JSONField(blank=True, default=dict)),
-                ('derivation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='job_batch', to='assets.derivation')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='generation.generationjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveSmallIntegerField()),
+                ("values", models.JSONField(blank=True, default=dict)),
+                (
+                    "derivation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="job_batch", to="assets.derivation"
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batches",
+                        to="generation.generationjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'index'],
+                "ordering": ["job", "index"],
             },
         ),
         migrations.AddField(
-            model_name='generationjob',
-            name='derivations',
-            field=models.ManyToManyField(related_name='jobs', through='generation.JobBatch', to='assets.derivation'),
+            model_name="generationjob",
+            name="derivations",
+            field=models.ManyToManyField(related_name="jobs", through="generation.JobBatch", to="assets.derivation"),
         ),
         migrations.AddConstraint(
-            model_name='jobbatch',
-            constraint=models.UniqueConstraint(fields=('job', 'index'), name='batch_index_once_per_job'),
+            model_name="jobbatch",
+            constraint=models.UniqueConstraint(fields=("job", "index"), name="batch_index_once_per_job"),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0002_reproduction_run'),
+        ("generation", "0002_reproduction_run"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reproductionrun',
-            name='attempts',
+            model_name="reproductionrun",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='reproductionrun',
-            name='claim_token',
+            model_name="reproductionrun",
+            name="claim_token",
             field=models.UUIDField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='reproductionrun',
-            name='started_at',
+            model_name="reproductionrun",
+            name="started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

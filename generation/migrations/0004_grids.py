@@ -6,41 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0011_grid_op'),
-        ('generation', '0003_reproduction_claim'),
+        ("assets", "0011_grid_op"),
+        ("generation", "0003_reproduction_claim"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GridJob',
+            name="GridJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('axes', models.JSONField(help_text='[{kind, label, values: [{value, label}]}], X first')),
-                ('request', models.JSONField(blank=True, default=dict, help_text='The shared recipe as given, for the record')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('brief', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='assets.brief')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sheet', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("axes", models.JSONField(help_text="[{kind, label, values: [{value, label}]}], X first")),
+                (
+                    "request",
+                    models.JSONField(blank=True, default=dict, help_text="The shared recipe as given, for the record"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "brief",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grids", to="assets.brief"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sheet",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="assets.version",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='GridCell',
+            name="GridCell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('coords', models.JSONField(help_text="[x, y, z] indexes into the axes' values")),
-                ('job', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='grid_cell', to='generation.generationjob')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cells', to='generation.gridjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("coords", models.JSONField(help_text="[x, y, z] indexes into the axes' values")),
+                (
+                    "job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grid_cell",
+                        to="generation.generationjob",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cells", to="generation.gridjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['grid', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('grid', 'position'), name='grid_cell_once')],
+                "ordering": ["grid", "position"],
+                "constraints": [models.UniqueConstraint(fields=("grid", "position"), name="grid_cell_once")],
             },
         ),
     ]

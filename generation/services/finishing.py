@@ -35,9 +35,18 @@ def _read(source) -> bytes:
     return data.encode() if isinstance(data, str) else data
 
 
-def finishing_create(*, version: Version, op: str, params: dict, upscaler: ModelWeights | None = None,
-                     lut_file=None, font_file=None, profile_file=None, layers: list[Layer] = (),
-                     created_by=None) -> Derivation:
+def finishing_create(
+    *,
+    version: Version,
+    op: str,
+    params: dict,
+    upscaler: ModelWeights | None = None,
+    lut_file=None,
+    font_file=None,
+    profile_file=None,
+    layers: list[Layer] = (),
+    created_by=None,
+) -> Derivation:
     """Validate and record one queued finishing derivation on `version`; the worker runs it after commit.
 
     Side files are checked before anything is written (a malformed .cube, font or ICC profile is
@@ -94,19 +103,32 @@ def finishing_create(*, version: Version, op: str, params: dict, upscaler: Model
         for role, data, media_type, position in side:
             blob = stored.store_bytes(data=data, media_type=media_type)
             inputs.append(UsedInput(role=role, target=blob, position=position))
-            key = {Used.Role.LUT: "lut_sha256", Used.Role.FONT: "font_sha256", Used.Role.PROFILE: "profile_sha256"}.get(role)
+            key = {Used.Role.LUT: "lut_sha256", Used.Role.FONT: "font_sha256", Used.Role.PROFILE: "profile_sha256"}.get(
+                role
+            )
             if key:
                 params[key] = blob.sha256
         inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
-        inputs += [UsedInput(role=Used.Role.MASK, target=layer.mask.blob, position=i) for i, layer in enumerate(layers)
-                   if isinstance(layer.mask, DerivedFile)]
-        return _finishing_record(version=version, op=op, params=params, inputs=inputs, created_by=created_by,
-                                 queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU)
+        inputs += [
+            UsedInput(role=Used.Role.MASK, target=layer.mask.blob, position=i)
+            for i, layer in enumerate(layers)
+            if isinstance(layer.mask, DerivedFile)
+        ]
+        return _finishing_record(
+            version=version,
+            op=op,
+            params=params,
+            inputs=inputs,
+            created_by=created_by,
+            queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU,
+        )
 
 
 def _recorded_mask_check(mask: DerivedFile) -> None:
     if mask.kind != DerivedFile.Kind.MASK:
-        raise ApplicationError(f"file {mask.pk} is a {mask.get_kind_display()}, not a mask", extra={"code": "not_a_mask"})
+        raise ApplicationError(
+            f"file {mask.pk} is a {mask.get_kind_display()}, not a mask", extra={"code": "not_a_mask"}
+        )
 
 
 def _kept_check(version: Version) -> None:
@@ -114,41 +136,61 @@ def _kept_check(version: Version) -> None:
         raise ApplicationError(f"version {version.pk} was rejected; finish a kept version")
 
 
-def _finishing_record(*, version: Version, op: str, params: dict, inputs: list[UsedInput], queue: str,
-                      created_by=None) -> Derivation:
+def _finishing_record(
+    *, version: Version, op: str, params: dict, inputs: list[UsedInput], queue: str, created_by=None
+) -> Derivation:
     """Record one queued worker op on `version` (finishing, a matte, a mask refine, a vectorise) and enqueue it after
     commit."""
     with transaction.atomic():
-        derivation = derivation_create(brief=version.brief, op=op, phase=Phase.FINISHING, params=params, inputs=inputs,
-                                       created_by=created_by)
+        derivation = derivation_create(
+            brief=version.brief, op=op, phase=Phase.FINISHING, params=params, inputs=inputs, created_by=created_by
+        )
         run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing", queue=queue)
     return derivation
 
 
-def matte_create(*, version: Version, matting: ModelWeights, model_family: str = "u2net", grow: int = 0,
-                 feather: float = 0.0, created_by=None) -> Derivation:
+def matte_create(
+    *,
+    version: Version,
+    matting: ModelWeights,
+    model_family: str = "u2net",
+    grow: int = 0,
+    feather: float = 0.0,
+    created_by=None,
+) -> Derivation:
     """Background removal: the worker makes a cut-out version (PNG with alpha) and its mask (a DerivedFile)."""
     if matting.kind != ModelWeights.Kind.MATTING:
-        raise ApplicationError(f"{matting.name} is a {matting.get_kind_display()}, not a matting model (register an ONNX "
-                               "U²-Net, IS-Net or BiRefNet export with --kind matting)")
+        raise ApplicationError(
+            f"{matting.name} is a {matting.get_kind_display()}, not a matting model (register an ONNX "
+            "U²-Net, IS-Net or BiRefNet export with --kind matting)"
+        )
     _kept_check(version)
-    return _finishing_record(version=version, op=Operation.MATTE, queue=Queue.CPU, created_by=created_by,
-                             params={"model_family": model_family, "grow": grow, "feather": feather},
-                             inputs=[UsedInput(role=Used.Role.PARENT, target=version),
-                                     UsedInput(role=Used.Role.MATTING, target=matting)])
+    return _finishing_record(
+        version=version,
+        op=Operation.MATTE,
+        queue=Queue.CPU,
+        created_by=created_by,
+        params={"model_family": model_family, "grow": grow, "feather": feather},
+        inputs=[UsedInput(role=Used.Role.PARENT, target=version), UsedInput(role=Used.Role.MATTING, target=matting)],
+    )
 
 
 def mask_refine_create(*, mask: DerivedFile, grow: int = 0, feather: float = 0.0, created_by=None) -> Derivation:
     """A new mask from `mask`, grown (or shrunk, grow < 0) and feathered; the original stays as it is."""
     _recorded_mask_check(mask)
     if not grow and not feather:
-        raise ApplicationError("a refine needs grow (pixels, negative to shrink) or feather (pixels)",
-                               extra={"code": "refine_nothing"})
+        raise ApplicationError(
+            "a refine needs grow (pixels, negative to shrink) or feather (pixels)", extra={"code": "refine_nothing"}
+        )
     _kept_check(mask.source)
-    return _finishing_record(version=mask.source, op=Operation.MASK_REFINE, queue=Queue.CPU, created_by=created_by,
-                             params={"mask_id": mask.pk, "grow": grow, "feather": feather},
-                             inputs=[UsedInput(role=Used.Role.PARENT, target=mask.source),
-                                     UsedInput(role=Used.Role.MASK, target=mask.blob)])
+    return _finishing_record(
+        version=mask.source,
+        op=Operation.MASK_REFINE,
+        queue=Queue.CPU,
+        created_by=created_by,
+        params={"mask_id": mask.pk, "grow": grow, "feather": feather},
+        inputs=[UsedInput(role=Used.Role.PARENT, target=mask.source), UsedInput(role=Used.Role.MASK, target=mask.blob)],
+    )
 
 
 def vectorise_create(*, version: Version, options: dict | None = None, created_by=None) -> Derivation:
@@ -156,11 +198,18 @@ def vectorise_create(*, version: Version, options: dict | None = None, created_b
     options = dict(options or {})
     unknown = sorted(set(options) - set(VECTORISE_DEFAULTS))
     if unknown:
-        raise ApplicationError(f"unknown vectorise option(s): {', '.join(unknown)}", extra={"allowed": sorted(VECTORISE_DEFAULTS)})
+        raise ApplicationError(
+            f"unknown vectorise option(s): {', '.join(unknown)}", extra={"allowed": sorted(VECTORISE_DEFAULTS)}
+        )
     _kept_check(version)
-    return _finishing_record(version=version, op=Operation.VECTORISE, queue=Queue.CPU, created_by=created_by,
-                             params={**VECTORISE_DEFAULTS, **options},
-                             inputs=[UsedInput(role=Used.Role.PARENT, target=version)])
+    return _finishing_record(
+        version=version,
+        op=Operation.VECTORISE,
+        queue=Queue.CPU,
+        created_by=created_by,
+        params={**VECTORISE_DEFAULTS, **options},
+        inputs=[UsedInput(role=Used.Role.PARENT, target=version)],
+    )
 
 
 def _mask_check(data: bytes) -> None:
@@ -172,7 +221,9 @@ def _mask_check(data: bytes) -> None:
         image_inspect(path=staged.path)
     with Image.open(io.BytesIO(data)) as mask:
         if mask.convert("L").getextrema()[1] == 0:
-            raise ApplicationError("a layer mask is empty: paint where the layer shows in white", extra={"code": "mask_empty"})
+            raise ApplicationError(
+                "a layer mask is empty: paint where the layer shows in white", extra={"code": "mask_empty"}
+            )
 
 
 def palette_snap_create(*, version: Version, pull: float = 0.6, strength: float = 1.0, created_by=None) -> Derivation:
@@ -180,8 +231,13 @@ def palette_snap_create(*, version: Version, pull: float = 0.6, strength: float 
     if not 0.0 < pull <= 1.0:
         raise ApplicationError(f"pull must be above 0 and at most 1; got {pull}")
     cube = finishing_ops.palette_cube(palette=version.brief.palette, pull=pull)
-    return finishing_create(version=version, op=Operation.LUT, params={"strength": strength, "source": "brief_palette"},
-                            lut_file=cube, created_by=created_by)
+    return finishing_create(
+        version=version,
+        op=Operation.LUT,
+        params={"strength": strength, "source": "brief_palette"},
+        lut_file=cube,
+        created_by=created_by,
+    )
 
 
 def upscale_factor_pick(*, source: tuple[int, int], target: tuple[int, int], available: list[int]) -> int | None:
@@ -194,22 +250,52 @@ def upscale_factor_pick(*, source: tuple[int, int], target: tuple[int, int], ava
     return covering[0] if covering else max(available)
 
 
-def upscale_create(*, version: Version, target_width: int, target_height: int, upscaler: ModelWeights | None = None,
-                   tile: int = DEFAULT_TILE, tile_overlap: int = DEFAULT_TILE_OVERLAP, created_by=None) -> Derivation:
+def upscale_create(
+    *,
+    version: Version,
+    target_width: int,
+    target_height: int,
+    upscaler: ModelWeights | None = None,
+    tile: int = DEFAULT_TILE,
+    tile_overlap: int = DEFAULT_TILE_OVERLAP,
+    created_by=None,
+) -> Derivation:
     """Upscale only for a slot larger than the version, by the smallest registered factor that covers it."""
     if target_width < 1 or target_height < 1:
         raise ApplicationError("the target slot needs a positive width and height")
-    candidates = [upscaler] if upscaler is not None else list(
-        ModelWeights.objects.filter(kind=ModelWeights.Kind.UPSCALER).filter(~Q(scale=None)).order_by("scale", "pk"))
+    candidates = (
+        [upscaler]
+        if upscaler is not None
+        else list(
+            ModelWeights.objects.filter(kind=ModelWeights.Kind.UPSCALER).filter(~Q(scale=None)).order_by("scale", "pk")
+        )
+    )
     if not candidates:
-        raise ApplicationError("no upscaler is registered (manage.py register_model --kind upscaler, or make_tiny_models)")
-    factor = upscale_factor_pick(source=(version.width, version.height), target=(target_width, target_height),
-                                 available=sorted({weights.scale for weights in candidates}))
+        raise ApplicationError(
+            "no upscaler is registered (manage.py register_model --kind upscaler, or make_tiny_models)"
+        )
+    factor = upscale_factor_pick(
+        source=(version.width, version.height),
+        target=(target_width, target_height),
+        available=sorted({weights.scale for weights in candidates}),
+    )
     if factor is None:
         raise ApplicationError(
-            f"no upscale needed: version {version.pk} is {version.width}x{version.height}, the slot {target_width}x{target_height}",
-            extra={"code": "upscale_not_needed"})
+            f"no upscale needed: version {version.pk} is {version.width}x{version.height}, "
+            f"the slot {target_width}x{target_height}",
+            extra={"code": "upscale_not_needed"},
+        )
     chosen = next(weights for weights in candidates if weights.scale == factor)
-    return finishing_create(version=version, op=Operation.UPSCALE, upscaler=chosen, created_by=created_by,
-                            params={"scale": factor, "tile": tile, "tile_overlap": tile_overlap,
-                                    "target_width": target_width, "target_height": target_height})
+    return finishing_create(
+        version=version,
+        op=Operation.UPSCALE,
+        upscaler=chosen,
+        created_by=created_by,
+        params={
+            "scale": factor,
+            "tile": tile,
+            "tile_overlap": tile_overlap,
+            "target_width": target_width,
+            "target_height": target_height,
+        },
+    )

@@ -26,14 +26,21 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
     derivation = version.generated_by.derivation
     params = derivation.params
     if derivation.op != Operation.IMPORT or "generator" not in params:
-        raise ApplicationError(f"version {version.pk} was not imported with a recipe from another tool",
-                               extra={"code": "no_recipe"})
+        raise ApplicationError(
+            f"version {version.pk} was not imported with a recipe from another tool", extra={"code": "no_recipe"}
+        )
     hires = "hires_scale" in params
     if "strength" in params and not hires:
-        raise ApplicationError(f"version {version.pk} was an image-to-image run in {params['generator']}; its init image "
-                               "did not come with it", extra={"code": "needs_init"})
-    missing = [f"{model['role'].replace('_', ' ')} {model['name'] or model['hash']}" for model in params.get("models", [])
-               if "matched" not in model]
+        raise ApplicationError(
+            f"version {version.pk} was an image-to-image run in {params['generator']}; its init image "
+            "did not come with it",
+            extra={"code": "needs_init"},
+        )
+    missing = [
+        f"{model['role'].replace('_', ' ')} {model['name'] or model['hash']}"
+        for model in params.get("models", [])
+        if "matched" not in model
+    ]
     absent = [key for key in RECIPE_KEYS if key not in params]
     if "sampler" in absent and "sampler_source" in params:
         absent[absent.index("sampler")] = f"sampler ({params['sampler_source']} has no equivalent here)"
@@ -42,27 +49,41 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
     edges = {}
     for edge in derivation.used.select_related("prompt", "model_weights").order_by("position"):
         edges.setdefault(edge.role, []).append(edge)
-    if Used.Role.BASE_MODEL not in edges and not any(model["role"] == Used.Role.BASE_MODEL for model in params.get("models", [])):
+    if Used.Role.BASE_MODEL not in edges and not any(
+        model["role"] == Used.Role.BASE_MODEL for model in params.get("models", [])
+    ):
         missing.append("base model (the metadata names none)")
     if Used.Role.PROMPT not in edges:
         absent.append("prompt")
     if missing or absent:
-        raise ApplicationError(f"version {version.pk}'s recipe cannot run here: "
-                               + "; ".join([*(f"{item} is not registered" for item in missing), *(f"no {item}" for item in absent)]),
-                               extra={"code": "recipe_incomplete", "missing": missing, "absent": absent})
+        raise ApplicationError(
+            f"version {version.pk}'s recipe cannot run here: "
+            + "; ".join([*(f"{item} is not registered" for item in missing), *(f"no {item}" for item in absent)]),
+            extra={"code": "recipe_incomplete", "missing": missing, "absent": absent},
+        )
     return generation_job_create(
-        brief=version.brief, op=Operation.TXT2IMG, base_model=edges[Used.Role.BASE_MODEL][0].model_weights,
-        prompt=edges[Used.Role.PROMPT][0].prompt, vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,
+        brief=version.brief,
+        op=Operation.TXT2IMG,
+        base_model=edges[Used.Role.BASE_MODEL][0].model_weights,
+        prompt=edges[Used.Role.PROMPT][0].prompt,
+        vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,
         loras=[LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])],
-        params={**{key: params[key] for key in (*RECIPE_KEYS, *(HIRES_KEYS if hires else ())) if key in params}, "batch_size": 1},
-        regenerated_from=version, created_by=created_by,
+        params={
+            **{key: params[key] for key in (*RECIPE_KEYS, *(HIRES_KEYS if hires else ())) if key in params},
+            "batch_size": 1,
+        },
+        regenerated_from=version,
+        created_by=created_by,
     )
 
 
 def regeneration_attempts(*, version: Version) -> list[dict]:
     """Every regeneration of `version` in Seed: its state and, once made, how the result compares with the import."""
-    jobs = GenerationJob.objects.filter(regenerated_from=version).prefetch_related(
-        "batches__derivation__generated__version").order_by("pk")
+    jobs = (
+        GenerationJob.objects.filter(regenerated_from=version)
+        .prefetch_related("batches__derivation__generated__version")
+        .order_by("pk")
+    )
     with blob_open(blob=version.blob) as handle, Image.open(io.BytesIO(handle.read())) as image:
         original = perceptual_hash(image)
     attempts = []
@@ -70,13 +91,22 @@ def regeneration_attempts(*, version: Version) -> list[dict]:
         for batch in job.batches.all():
             derivation = batch.derivation
             outputs = [edge.version for edge in derivation.generated.all()]
-            attempt = {"job": job.pk, "derivation": derivation.pk, "state": derivation.state, "version": None,
-                       "verdict": None, "distance": None}
+            attempt = {
+                "job": job.pk,
+                "derivation": derivation.pk,
+                "state": derivation.state,
+                "version": None,
+                "verdict": None,
+                "distance": None,
+            }
             if outputs:
                 made = outputs[0]
                 with blob_open(blob=made.blob) as handle, Image.open(io.BytesIO(handle.read())) as image:
                     distance = float(hash_distance(perceptual_hash(image), original))
-                attempt.update(version=made.pk, distance=distance,
-                               verdict=rerun_verdict(identical=made.blob_id == version.blob_id, distance=distance))
+                attempt.update(
+                    version=made.pk,
+                    distance=distance,
+                    verdict=rerun_verdict(identical=made.blob_id == version.blob_id, distance=distance),
+                )
             attempts.append(attempt)
     return attempts

@@ -10,7 +10,20 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.hooks import audit_append
-from assets.models import Blob, Brief, Derivation, DerivedFile, ModelWeights, Operation, Phase, Prompt, PromptTemplate, Reference, Used, Version
+from assets.models import (
+    Blob,
+    Brief,
+    Derivation,
+    DerivedFile,
+    ModelWeights,
+    Operation,
+    Phase,
+    Prompt,
+    PromptTemplate,
+    Reference,
+    Used,
+    Version,
+)
 from assets.params import params_clean
 from assets.recipes import recipe_of
 from assets.services.blobs import BlobsStored, blob_open, image_ingest
@@ -47,16 +60,19 @@ def _source_size(source: Version | Reference) -> tuple[int, int]:
     return source.width, source.height
 
 
-def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: ModelWeights | None,
-                   vae: ModelWeights | None) -> None:
+def _check_weights(
+    *, base: ModelWeights, loras: list[LoraSpec], controlnet: ModelWeights | None, vae: ModelWeights | None
+) -> None:
     if base.kind != ModelWeights.Kind.BASE:
         raise ApplicationError(f"{base.name} is a {base.get_kind_display()}, not a base model")
     for spec in loras:
         if spec.weights.kind != ModelWeights.Kind.LORA:
             raise ApplicationError(f"{spec.weights.name} is not a LoRA")
         if spec.weights.architecture != base.architecture:
-            raise ApplicationError(f"LoRA {spec.weights.name} is for {spec.weights.get_architecture_display()}, "
-                                   f"the base model is {base.get_architecture_display()}")
+            raise ApplicationError(
+                f"LoRA {spec.weights.name} is for {spec.weights.get_architecture_display()}, "
+                f"the base model is {base.get_architecture_display()}"
+            )
         if not -4.0 <= spec.weight <= 4.0:
             raise ApplicationError(f"LoRA weight {spec.weight} is out of range (-4 to 4)")
     if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
@@ -64,7 +80,10 @@ def _check_weights(*, base: ModelWeights, loras: list[LoraSpec], controlnet: Mod
     if vae is not None and vae.kind != ModelWeights.Kind.VAE:
         raise ApplicationError(f"{vae.name} is not a VAE")
     if vae is not None and vae.architecture != base.architecture:
-        raise ApplicationError(f"VAE {vae.name} is for {vae.get_architecture_display()}, the base model is {base.get_architecture_display()}")
+        raise ApplicationError(
+            f"VAE {vae.name} is for {vae.get_architecture_display()}, "
+            f"the base model is {base.get_architecture_display()}"
+        )
 
 
 @dataclass(frozen=True)
@@ -89,18 +108,26 @@ def _check_image_prompt(*, brief: Brief, base: ModelWeights, image_prompt: Image
     if encoder.kind != ModelWeights.Kind.IMAGE_ENCODER:
         raise ApplicationError(f"{encoder.name} is a {encoder.get_kind_display()}, not an image encoder")
     if adapter.architecture != base.architecture:
-        raise ApplicationError(f"IP-Adapter {adapter.name} is for {adapter.get_architecture_display()}, the base model is "
-                               f"{base.get_architecture_display()}")
+        raise ApplicationError(
+            f"IP-Adapter {adapter.name} is for {adapter.get_architecture_display()}, the base model is "
+            f"{base.get_architecture_display()}"
+        )
     if not (image_prompt.colour_lock or image_prompt.guide or image_prompt.references):
-        raise ApplicationError("an IP-Adapter needs something to look at: ask for a colour lock or give style references",
-                               extra={"code": "image_prompt_empty"})
+        raise ApplicationError(
+            "an IP-Adapter needs something to look at: ask for a colour lock or give style references",
+            extra={"code": "image_prompt_empty"},
+        )
     if references:
-        raise ApplicationError("give style references with the IP-Adapter (they condition the image), not as recorded-only "
-                               "references as well")
+        raise ApplicationError(
+            "give style references with the IP-Adapter (they condition the image), not as recorded-only "
+            "references as well"
+        )
     for source in image_prompt.references:
         if source.brief_id != brief.pk:
-            raise ApplicationError(f"{type(source).__name__.lower()} {source.pk} belongs to another brief",
-                                   extra={"code": "reference_other_brief"})
+            raise ApplicationError(
+                f"{type(source).__name__.lower()} {source.pk} belongs to another brief",
+                extra={"code": "reference_other_brief"},
+            )
 
 
 def _prompts(*, brief, template, values_grid, prompt_text, negative_prompt) -> list[tuple[dict, object]]:
@@ -117,16 +144,27 @@ def _prompts(*, brief, template, values_grid, prompt_text, negative_prompt) -> l
     if missing or unknown:
         raise ApplicationError(
             "placeholder values do not fit the template: "
-            + "; ".join(filter(None, [missing and f"missing {', '.join('{' + n + '}' for n in missing)}",
-                                      unknown and f"unknown {', '.join('{' + n + '}' for n in unknown)}"])),
+            + "; ".join(
+                filter(
+                    None,
+                    [
+                        missing and f"missing {', '.join('{' + n + '}' for n in missing)}",
+                        unknown and f"unknown {', '.join('{' + n + '}' for n in unknown)}",
+                    ],
+                )
+            ),
             extra={"missing": missing, "unknown": unknown},
         )
     lists = [[grid[name]] if isinstance(grid[name], str) else list(grid[name]) for name in template.placeholders]
     combinations = list(itertools.product(*lists))
     if len(combinations) > MAX_BATCHES:
-        raise ApplicationError(f"{len(combinations)} combinations of placeholder values; at most {MAX_BATCHES} batches per job")
-    return [(values, prompt_render(template=template, values=values))
-            for values in (dict(zip(template.placeholders, combo)) for combo in combinations)]
+        raise ApplicationError(
+            f"{len(combinations)} combinations of placeholder values; at most {MAX_BATCHES} batches per job"
+        )
+    return [
+        (values, prompt_render(template=template, values=values))
+        for values in (dict(zip(template.placeholders, combo, strict=True)) for combo in combinations)
+    ]
 
 
 def generation_job_create(
@@ -191,7 +229,9 @@ def generation_job_create(
     if image_prompt is not None:
         params.setdefault("ip_adapter_scale", image_prompt.scale)
     elif "ip_adapter_scale" in params:
-        raise ApplicationError("ip_adapter_scale goes with an IP-Adapter and its image encoder", extra={"param": "ip_adapter_scale"})
+        raise ApplicationError(
+            "ip_adapter_scale goes with an IP-Adapter and its image encoder", extra={"param": "ip_adapter_scale"}
+        )
     if op == Operation.TXT2IMG and "hires_scale" in params:
         # A1111's defaults: a latent upscale, then as many steps as the first pass, at denoising strength 0.7.
         params.setdefault("hires_upscaler", "latent")
@@ -202,7 +242,9 @@ def generation_job_create(
         params.setdefault("width", size[0] // 8 * 8)
         params.setdefault("height", size[1] // 8 * 8)
     elif op == Operation.OUTPAINT:
-        params["width"], params["height"] = outpaint_canvas_size(size=_source_size(init), aspect=params["target_aspect"])
+        params["width"], params["height"] = outpaint_canvas_size(
+            size=_source_size(init), aspect=params["target_aspect"]
+        )
     else:
         default = size_for_aspect(aspect=brief.aspect_ratio, area=BASE_AREA.get(base_model.architecture, 512 * 512))
         params.setdefault("width", default[0])
@@ -212,35 +254,64 @@ def generation_job_create(
         raise ApplicationError(f"width and height must be multiples of 8, got {cleaned['width']}x{cleaned['height']}")
     _second_passes_check(op=op, params=cleaned)
 
-    guide = palette_guide(palette=brief.palette, aspect=brief.aspect) if image_prompt and image_prompt.colour_lock else None
+    guide = (
+        palette_guide(palette=brief.palette, aspect=brief.aspect) if image_prompt and image_prompt.colour_lock else None
+    )
 
     with BlobsStored() as stored, transaction.atomic():
         if prompt is not None and prompt.brief_id != brief.pk:
             raise ApplicationError(f"prompt {prompt.pk} belongs to another brief")
-        prompts = [(prompt.values, prompt)] if prompt is not None else _prompts(
-            brief=brief, template=template, values_grid=values_grid, prompt_text=prompt_text, negative_prompt=negative_prompt)
+        prompts = (
+            [(prompt.values, prompt)]
+            if prompt is not None
+            else _prompts(
+                brief=brief,
+                template=template,
+                values_grid=values_grid,
+                prompt_text=prompt_text,
+                negative_prompt=negative_prompt,
+            )
+        )
         inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=base_model)]
         if vae is not None:
             inputs.append(UsedInput(role=Used.Role.VAE, target=vae))
-        inputs += [UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
-                   for i, spec in enumerate(loras)]
+        inputs += [
+            UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
+            for i, spec in enumerate(loras)
+        ]
         if init is not None:
             inputs.append(UsedInput(role=Used.Role.INIT_IMAGE, target=init))
         if control is not None:
-            inputs += [UsedInput(role=Used.Role.CONTROL_IMAGE, target=control),
-                       UsedInput(role=Used.Role.CONTROLNET, target=controlnet)]
+            inputs += [
+                UsedInput(role=Used.Role.CONTROL_IMAGE, target=control),
+                UsedInput(role=Used.Role.CONTROLNET, target=controlnet),
+            ]
         inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i) for i, ref in enumerate(references)]
         if image_prompt is not None:
-            inputs += [UsedInput(role=Used.Role.IP_ADAPTER, target=image_prompt.adapter),
-                       UsedInput(role=Used.Role.IMAGE_ENCODER, target=image_prompt.encoder)]
-            inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i)
-                       for i, ref in enumerate(image_prompt.references)]
-            guide_blob = stored.store_bytes(data=guide, media_type="image/png") if guide is not None else image_prompt.guide
+            inputs += [
+                UsedInput(role=Used.Role.IP_ADAPTER, target=image_prompt.adapter),
+                UsedInput(role=Used.Role.IMAGE_ENCODER, target=image_prompt.encoder),
+            ]
+            inputs += [
+                UsedInput(role=Used.Role.REFERENCE, target=ref, position=i)
+                for i, ref in enumerate(image_prompt.references)
+            ]
+            guide_blob = (
+                stored.store_bytes(data=guide, media_type="image/png") if guide is not None else image_prompt.guide
+            )
             if guide_blob is not None:
                 inputs.append(UsedInput(role=Used.Role.GUIDE_IMAGE, target=guide_blob))
         job = GenerationJob.objects.create(
-            brief=brief, op=op, template=template, values_grid=values_grid or {}, regenerated_from=regenerated_from,
-            request={"params": cleaned, "loras": [[s.weights.sha256, s.weight] for s in loras], "prompt_text": prompt_text},
+            brief=brief,
+            op=op,
+            template=template,
+            values_grid=values_grid or {},
+            regenerated_from=regenerated_from,
+            request={
+                "params": cleaned,
+                "loras": [[s.weights.sha256, s.weight] for s in loras],
+                "prompt_text": prompt_text,
+            },
             created_by=created_by,
         )
         if mask_source is not None:
@@ -251,10 +322,16 @@ def generation_job_create(
             inputs.append(UsedInput(role=Used.Role.CHANGE_REQUEST, target=change_request))
         for index, (values, prompt) in enumerate(prompts):
             derivation = derivation_create(
-                brief=brief, op=op, phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION, params=cleaned,
-                inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs], created_by=created_by,
+                brief=brief,
+                op=op,
+                phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION,
+                params=cleaned,
+                inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs],
+                created_by=created_by,
             )
-            Derivation.objects.filter(pk=derivation.pk).update(progress_total=steps_per_image(params=cleaned) * cleaned["batch_size"])
+            Derivation.objects.filter(pk=derivation.pk).update(
+                progress_total=steps_per_image(params=cleaned) * cleaned["batch_size"]
+            )
             JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
             run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation", queue=Queue.GPU)
     return job
@@ -263,17 +340,23 @@ def generation_job_create(
 def _second_passes_check(*, op: str, params: dict) -> None:
     hires = sorted(key for key in ("hires_steps", "hires_upscaler", "strength") if key in params)
     if op == Operation.TXT2IMG and "hires_scale" not in params and hires:
-        raise ApplicationError(f"{', '.join(hires)} only go with hires_scale: they set the hi-res fix's second pass",
-                               extra={"params": hires})
+        raise ApplicationError(
+            f"{', '.join(hires)} only go with hires_scale: they set the hi-res fix's second pass",
+            extra={"params": hires},
+        )
     if op == Operation.CONTROLNET and ("canny_low" in params) != ("canny_high" in params):
         raise ApplicationError("canny_low and canny_high go together", extra={"params": ["canny_low", "canny_high"]})
     if op == Operation.CONTROLNET and "canny_low" in params and params["canny_low"] > params["canny_high"]:
-        raise ApplicationError(f"canny_low ({params['canny_low']}) must not be above canny_high ({params['canny_high']})")
+        raise ApplicationError(
+            f"canny_low ({params['canny_low']}) must not be above canny_high ({params['canny_high']})"
+        )
     if "hires_scale" in params:
         width, height = hires_size(width=params["width"], height=params["height"], scale=params["hires_scale"])
         if width <= params["width"] and height <= params["height"]:
-            raise ApplicationError(f"hires_scale {params['hires_scale']:g} does not enlarge {params['width']}x{params['height']}",
-                                   extra={"param": "hires_scale"})
+            raise ApplicationError(
+                f"hires_scale {params['hires_scale']:g} does not enlarge {params['width']}x{params['height']}",
+                extra={"param": "hires_scale"},
+            )
 
 
 def steps_per_image(*, params: dict) -> int:
@@ -290,8 +373,10 @@ def _mask_file_check(*, mask_file: DerivedFile, init, op: str) -> Blob:
         raise ApplicationError(f"file {mask_file.pk} is a {mask_file.get_kind_display()}, not a mask")
     if init is None or (mask_file.width, mask_file.height) != (init.width, init.height):
         size = f"{init.width}x{init.height}" if init is not None else "missing"
-        raise ApplicationError(f"mask {mask_file.pk} is {mask_file.width}x{mask_file.height}; the init image is {size}",
-                               extra={"code": "mask_size"})
+        raise ApplicationError(
+            f"mask {mask_file.pk} is {mask_file.width}x{mask_file.height}; the init image is {size}",
+            extra={"code": "mask_size"},
+        )
     return mask_file.blob
 
 
@@ -302,11 +387,15 @@ def _mask_store(*, mask_source, init):
     """
     with image_ingest(source=mask_source) as (blob, info):
         if (info.width, info.height) != (init.width, init.height):
-            raise ApplicationError(f"the mask is {info.width}x{info.height} but the image is {init.width}x{init.height}",
-                                   extra={"code": "mask_size"})
+            raise ApplicationError(
+                f"the mask is {info.width}x{info.height} but the image is {init.width}x{init.height}",
+                extra={"code": "mask_size"},
+            )
         with blob_open(blob=blob) as handle, Image.open(handle) as mask:
             if mask.convert("L").getextrema()[1] == 0:
-                raise ApplicationError("the mask is empty: paint the area to change in white", extra={"code": "mask_empty"})
+                raise ApplicationError(
+                    "the mask is empty: paint the area to change in white", extra={"code": "mask_empty"}
+                )
     return blob
 
 
@@ -318,18 +407,29 @@ def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
     who = cancelled_by.get_username() if cancelled_by is not None else "the system"
     with transaction.atomic():
         active = Derivation.objects.select_for_update(of=("self",)).filter(
-            job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING])
+            job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]
+        )
         pending = sorted(active.values_list("pk", flat=True))
         cancelled = Derivation.objects.filter(pk__in=pending).update(
-            state=Derivation.State.CANCELLED, error=f"cancelled by {who}", cancelled_by=cancelled_by, cancelled_at=timezone.now())
+            state=Derivation.State.CANCELLED,
+            error=f"cancelled by {who}",
+            cancelled_by=cancelled_by,
+            cancelled_at=timezone.now(),
+        )
         if cancelled:
-            audit_append(kind="generation.cancelled", actor=cancelled_by, object_type="generation_job", object_id=job.pk,
-                         payload={"derivations": pending})
+            audit_append(
+                kind="generation.cancelled",
+                actor=cancelled_by,
+                object_type="generation_job",
+                object_id=job.pk,
+                payload={"derivations": pending},
+            )
     return cancelled
 
 
-def generation_job_regenerate(*, version: Version, params: dict | None = None, lora_weights: dict[str, float] | None = None,
-                              created_by=None) -> GenerationJob:
+def generation_job_regenerate(
+    *, version: Version, params: dict | None = None, lora_weights: dict[str, float] | None = None, created_by=None
+) -> GenerationJob:
     """A new job from a version's recorded recipe, with new seeds unless one is given, linked to that version.
 
     `params` overrides recorded parameters (steps, cfg, sampler, batch_size …); `lora_weights` maps a
@@ -337,7 +437,9 @@ def generation_job_regenerate(*, version: Version, params: dict | None = None, l
     """
     derivation = version.generated_by.derivation
     if derivation.op not in GENERATION_OPS:
-        raise ApplicationError(f"version {version.pk} was made by {derivation.op}, not a generation: nothing to regenerate")
+        raise ApplicationError(
+            f"version {version.pk} was made by {derivation.op}, not a generation: nothing to regenerate"
+        )
     recipe = recipe_of(derivation=derivation)
     recorded = dict(derivation.params)
     recorded["seed"] = recorded["seed"] + recorded.get("batch_size", 1)
@@ -349,11 +451,25 @@ def generation_job_regenerate(*, version: Version, params: dict | None = None, l
     init = recipe.init and (recipe.init.version or recipe.init.reference)
     control = recipe.control and (recipe.control.version or recipe.control.reference)
     image_prompt = recipe.ip_adapter and ImagePrompt(
-        adapter=recipe.ip_adapter, encoder=recipe.image_encoder, guide=recipe.guide,
-        references=tuple(edge.version or edge.reference for edge in recipe.references), scale=recorded["ip_adapter_scale"])
+        adapter=recipe.ip_adapter,
+        encoder=recipe.image_encoder,
+        guide=recipe.guide,
+        references=tuple(edge.version or edge.reference for edge in recipe.references),
+        scale=recorded["ip_adapter_scale"],
+    )
     return generation_job_create(
-        brief=version.brief, op=derivation.op, base_model=recipe.base, params={**recorded, **changes}, prompt=recipe.prompt,
+        brief=version.brief,
+        op=derivation.op,
+        base_model=recipe.base,
+        params={**recorded, **changes},
+        prompt=recipe.prompt,
         loras=[LoraSpec(weights=w, weight=weights.get(w.sha256, weight)) for w, weight in recipe.loras],
-        init=init, mask_blob=recipe.mask, control=control, controlnet=recipe.controlnet, vae=recipe.vae,
-        image_prompt=image_prompt, regenerated_from=version, created_by=created_by,
+        init=init,
+        mask_blob=recipe.mask,
+        control=control,
+        controlnet=recipe.controlnet,
+        vae=recipe.vae,
+        image_prompt=image_prompt,
+        regenerated_from=version,
+        created_by=created_by,
     )

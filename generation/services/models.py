@@ -21,9 +21,13 @@ TINY_NAMES = {
     "upscaler_x2": ("Tiny Real-ESRGAN x2plus RRDBNet (random weights)", ModelWeights.Kind.UPSCALER),
     "upscaler_general": ("Tiny Real-ESRGAN general x4 compact (random weights)", ModelWeights.Kind.UPSCALER),
 }
-_ARCHITECTURES = {"upscaler_x4": ModelWeights.Architecture.ESRGAN, "upscaler_x2": ModelWeights.Architecture.ESRGAN,
-                  "upscaler_general": ModelWeights.Architecture.COMPACT, "image_encoder": ModelWeights.Architecture.OTHER,
-                  "matting": ModelWeights.Architecture.OTHER}
+_ARCHITECTURES = {
+    "upscaler_x4": ModelWeights.Architecture.ESRGAN,
+    "upscaler_x2": ModelWeights.Architecture.ESRGAN,
+    "upscaler_general": ModelWeights.Architecture.COMPACT,
+    "image_encoder": ModelWeights.Architecture.OTHER,
+    "matting": ModelWeights.Architecture.OTHER,
+}
 
 
 def tiny_models_register(*, folder: Path) -> dict[str, ModelWeights]:
@@ -38,9 +42,16 @@ def tiny_paths_register(*, paths: dict) -> dict[str, ModelWeights]:
     for key, path in paths.items():
         name, kind = TINY_NAMES[key]
         path, config = path if isinstance(path, tuple) else (path, None)
-        architecture = _ARCHITECTURES.get(key) or (ModelWeights.Architecture.SDXL if "_xl" in key else ModelWeights.Architecture.SD15)
+        architecture = _ARCHITECTURES.get(key) or (
+            ModelWeights.Architecture.SDXL if "_xl" in key else ModelWeights.Architecture.SD15
+        )
         registered[key], _ = model_weights_register(
-            path=path, kind=kind, name=name, architecture=architecture, config=config,
-            source_name="seed make_tiny_models", source_version="1",
+            path=path,
+            kind=kind,
+            name=name,
+            architecture=architecture,
+            config=config,
+            source_name="seed make_tiny_models",
+            source_version="1",
         )
     return registered

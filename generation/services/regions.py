@@ -16,8 +16,9 @@ FIX_BATCH = 2
 FIX_STRENGTH = 0.85
 
 
-def region_inpaint(*, version: Version, mask_png: bytes, prompt_text: str, change_request: bytes,
-                   created_by=None) -> list[Derivation]:
+def region_inpaint(
+    *, version: Version, mask_png: bytes, prompt_text: str, change_request: bytes, created_by=None
+) -> list[Derivation]:
     """Queue an inpaint of `version` under `mask_png` (white repaints), recording the change request as used.
 
     The model, LoRAs with their weights, VAE, sampler, steps and CFG come from the nearest generation in the
@@ -26,16 +27,27 @@ def region_inpaint(*, version: Version, mask_png: bytes, prompt_text: str, chang
     """
     source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in GENERATION_OPS), None)
     if source is None:
-        raise ApplicationError(f"version {version.pk} has no generation in its lineage: nothing says which model to "
-                               "repaint it with", extra={"code": "no_recipe"})
+        raise ApplicationError(
+            f"version {version.pk} has no generation in its lineage: nothing says which model to repaint it with",
+            extra={"code": "no_recipe"},
+        )
     recipe = recipe_of(derivation=source)
     params = {key: source.params[key] for key in ("sampler", "steps", "cfg") if key in source.params}
     params.update(batch_size=FIX_BATCH, strength=FIX_STRENGTH)
     with BlobsStored() as stored, transaction.atomic():
         request = stored.store_bytes(data=change_request, media_type="application/json")
         job = generation_job_create(
-            brief=version.brief, op=Operation.INPAINT, base_model=recipe.base, params=params, vae=recipe.vae, init=version,
-            prompt_text=prompt_text or recipe.prompt.text, negative_prompt=recipe.prompt.negative_text or None,
+            brief=version.brief,
+            op=Operation.INPAINT,
+            base_model=recipe.base,
+            params=params,
+            vae=recipe.vae,
+            init=version,
+            prompt_text=prompt_text or recipe.prompt.text,
+            negative_prompt=recipe.prompt.negative_text or None,
             loras=[LoraSpec(weights=weights, weight=weight) for weights, weight in recipe.loras],
-            mask_source=ContentFile(mask_png, name="region-mask.png"), change_request=request, created_by=created_by)
+            mask_source=ContentFile(mask_png, name="region-mask.png"),
+            change_request=request,
+            created_by=created_by,
+        )
     return [batch.derivation for batch in job.batches.select_related("derivation")]

@@ -11,7 +11,9 @@ from assets.services.runs import RunScope, run_complete, run_enqueue, run_guarde
 from generation.models import ReproductionRun
 
 
-def reproduction_request(*, version: Version, record: bool = False, threads: int | None = None, requested_by=None) -> ReproductionRun:
+def reproduction_request(
+    *, version: Version, record: bool = False, threads: int | None = None, requested_by=None
+) -> ReproductionRun:
     if threads is not None and threads < 1:
         raise ApplicationError("threads must be at least 1")
     with transaction.atomic():
@@ -30,7 +32,10 @@ def _reproduce(run: ReproductionRun, scope: RunScope) -> str:
 
     reproduction = version_reproduce(version=run.version, threads=run.threads)
     with transaction.atomic():
-        recorded = (reproduction_record(reproduction=reproduction, created_by=run.requested_by, scope=scope)
-                    if run.record else None)
+        recorded = (
+            reproduction_record(reproduction=reproduction, created_by=run.requested_by, scope=scope)
+            if run.record
+            else None
+        )
         run_complete(row=run, result=reproduction.as_dict(), recorded_version=recorded)
     return reproduction.verdict

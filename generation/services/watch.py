@@ -55,22 +55,32 @@ def watch_plan(*, digest: str, budget_s: float, now=None, whole_budget_s: float 
     whole = budget_s if whole_budget_s is None else whole_budget_s
     now = now or timezone.now()
     latest = ReproducibilityCheck.objects.filter(version=OuterRef("pk")).order_by("-checked_at", "-id")
-    masters = (Version.objects.filter(status=Version.Status.APPROVED)
-               .annotate(last_checked=Subquery(latest.values("checked_at")[:1]),
-                         last_digest=Subquery(latest.values("environment_digest")[:1]),
-                         last_cost=Subquery(latest.values("wall_seconds")[:1]),
-                         recorded_cost=F("generated_by__derivation__wall_seconds"))
-               .filter(Q(last_checked__isnull=True) | Q(last_checked__lt=now - timedelta(days=settings.SEED_WATCH_CADENCE_DAYS))
-                       | ~Q(last_digest=digest))
-               .order_by(F("last_checked").asc(nulls_first=True), "pk"))
+    masters = (
+        Version.objects.filter(status=Version.Status.APPROVED)
+        .annotate(
+            last_checked=Subquery(latest.values("checked_at")[:1]),
+            last_digest=Subquery(latest.values("environment_digest")[:1]),
+            last_cost=Subquery(latest.values("wall_seconds")[:1]),
+            recorded_cost=F("generated_by__derivation__wall_seconds"),
+        )
+        .filter(
+            Q(last_checked__isnull=True)
+            | Q(last_checked__lt=now - timedelta(days=settings.SEED_WATCH_CADENCE_DAYS))
+            | ~Q(last_digest=digest)
+        )
+        .order_by(F("last_checked").asc(nulls_first=True), "pk")
+    )
     plan, committed = WatchPlan(), 0.0
     for master in masters:
         estimate = master.last_cost or master.recorded_cost or _UNKNOWN_COST_S
         if committed + estimate > budget_s and (plan.due or estimate > whole):
             plan.skipped += 1
             continue
-        trigger = (ReproducibilityCheck.Trigger.ENVIRONMENT if master.last_digest and master.last_digest != digest
-                   else ReproducibilityCheck.Trigger.SCHEDULE)
+        trigger = (
+            ReproducibilityCheck.Trigger.ENVIRONMENT
+            if master.last_digest and master.last_digest != digest
+            else ReproducibilityCheck.Trigger.SCHEDULE
+        )
         plan.due.append((master, estimate, trigger))
         committed += estimate
     return plan
@@ -88,31 +98,53 @@ def reproducibility_check(*, version: Version, trigger: str, digest: str | None 
         reproduction = version_reproduce(version=version)
     except ApplicationError as exc:
         code = exc.extra.get("code", "")
-        cause = (ReproducibilityCheck.Cause.MISSING_WEIGHTS if code in ("missing_weights", "missing_config")
-                 else ReproducibilityCheck.Cause.UNRUNNABLE)
-        detail = f"weights sha256 {exc.extra.get('sha256')}: {exc.message}" if code == "missing_weights" else exc.message
+        cause = (
+            ReproducibilityCheck.Cause.MISSING_WEIGHTS
+            if code in ("missing_weights", "missing_config")
+            else ReproducibilityCheck.Cause.UNRUNNABLE
+        )
+        detail = (
+            f"weights sha256 {exc.extra.get('sha256')}: {exc.message}" if code == "missing_weights" else exc.message
+        )
         values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": cause, "detail": detail}
     except FileNotFoundError as exc:
-        values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": ReproducibilityCheck.Cause.MISSING_INPUT,
-                  "detail": f"a recorded input's file is missing from the store: {exc.filename or exc}"}
+        values = {
+            "verdict": ReproducibilityCheck.Verdict.FAILED,
+            "cause": ReproducibilityCheck.Cause.MISSING_INPUT,
+            "detail": f"a recorded input's file is missing from the store: {exc.filename or exc}",
+        }
     except (DatabaseError, MemoryError):
         raise  # the night's run cannot go on; the next one takes this master first
     except Exception as exc:  # one master that breaks the re-run must not stop the others' checks
         logger.exception("the reproducibility watch could not re-run v%s", version.pk)
-        values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": ReproducibilityCheck.Cause.UNRUNNABLE,
-                  "detail": f"the re-run stopped: {type(exc).__name__}: {exc}"[:2000]}
+        values = {
+            "verdict": ReproducibilityCheck.Verdict.FAILED,
+            "cause": ReproducibilityCheck.Cause.UNRUNNABLE,
+            "detail": f"the re-run stopped: {type(exc).__name__}: {exc}"[:2000],
+        }
     else:
         diff = reproduction.fingerprint_diff
         identical = reproduction.verdict == ReproducibilityCheck.Verdict.BIT_IDENTICAL
-        values = {"verdict": reproduction.verdict, "distance": reproduction.distance, "fingerprint_diff": diff,
-                  "reproduced_sha256": reproduction.sha256}
+        values = {
+            "verdict": reproduction.verdict,
+            "distance": reproduction.distance,
+            "fingerprint_diff": diff,
+            "reproduced_sha256": reproduction.sha256,
+        }
         if not identical:
             values["cause"] = ReproducibilityCheck.Cause.ENVIRONMENT if diff else ReproducibilityCheck.Cause.UNEXPLAINED
-            values["detail"] = (", ".join(f"{d['field']}: {d['recorded']!r} → {d['current']!r}" for d in diff)
-                                or "same environment fields, different pixels")
+            values["detail"] = (
+                ", ".join(f"{d['field']}: {d['recorded']!r} → {d['current']!r}" for d in diff)
+                or "same environment fields, different pixels"
+            )
     with transaction.atomic():
-        check = ReproducibilityCheck.objects.create(version=version, trigger=trigger, environment_digest=digest,
-                                                    wall_seconds=round(time.monotonic() - started, 3), **values)
+        check = ReproducibilityCheck.objects.create(
+            version=version,
+            trigger=trigger,
+            environment_digest=digest,
+            wall_seconds=round(time.monotonic() - started, 3),
+            **values,
+        )
         if check.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL:
             _drift_notify(check)
     return check
@@ -123,12 +155,18 @@ def _drift_notify(check: ReproducibilityCheck) -> None:
     hooks.producers_notify(
         kind=NotificationKind.REPRODUCIBILITY,
         key=f"reproducibility:{version.pk}:{check.verdict}:{check.environment_digest[:16]}",
-        subject=NotificationKind.REPRODUCIBILITY.notice.subject_render(version=version.pk, brief=version.brief.title,
-                                                                       verdict=check.get_verdict_display().lower()),
-        lines=[f"The reproducibility watch re-ran v{version.pk} on {check.checked_at:%Y-%m-%d}: {check.get_verdict_display()}"
-               + (f", perceptual distance {check.distance:g} bits" if check.distance is not None else "") + ".",
-               f"Cause: {check.get_cause_display()}" + (f" ({check.detail})" if check.detail else "")],
-        link=f"/admin/assets/version/{version.pk}/change/")
+        subject=NotificationKind.REPRODUCIBILITY.notice.subject_render(
+            version=version.pk, brief=version.brief.title, verdict=check.get_verdict_display().lower()
+        ),
+        lines=[
+            f"The reproducibility watch re-ran v{version.pk} on {check.checked_at:%Y-%m-%d}: "
+            f"{check.get_verdict_display()}"
+            + (f", perceptual distance {check.distance:g} bits" if check.distance is not None else "")
+            + ".",
+            f"Cause: {check.get_cause_display()}" + (f" ({check.detail})" if check.detail else ""),
+        ],
+        link=f"/admin/assets/version/{version.pk}/change/",
+    )
 
 
 def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | None = None) -> dict:
@@ -158,13 +196,31 @@ def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | Non
         left = round(budget - spent, 3)
         continued = bool(plan.skipped and checked and run_budget < budget and left > 0)
         if continued:
-            task_send(func="generation.tasks.reproducibility_watch", args=(left,), name=f"reproducibility-watch-{left:.0f}s-left",
-                      queue=Queue.GPU)
-        logger.info("reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later%s: %s", checked, spent,
-                    run_budget, plan.skipped, " (continuing)" if continued else "", verdicts)
-        return {"checked": checked, "skipped": plan.skipped, "spent_s": round(spent, 3), "budget_s": budget,
-                "slice_s": run_budget, "continued_with_s": left if continued else None, "verdicts": verdicts,
-                "environment_digest": digest}
+            task_send(
+                func="generation.tasks.reproducibility_watch",
+                args=(left,),
+                name=f"reproducibility-watch-{left:.0f}s-left",
+                queue=Queue.GPU,
+            )
+        logger.info(
+            "reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later%s: %s",
+            checked,
+            spent,
+            run_budget,
+            plan.skipped,
+            " (continuing)" if continued else "",
+            verdicts,
+        )
+        return {
+            "checked": checked,
+            "skipped": plan.skipped,
+            "spent_s": round(spent, 3),
+            "budget_s": budget,
+            "slice_s": run_budget,
+            "continued_with_s": left if continued else None,
+            "verdicts": verdicts,
+            "environment_digest": digest,
+        }
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
@@ -174,9 +230,13 @@ def watch_schedule_ensure(**kwargs) -> None:
     """The nightly watch, made on migrate; migrating again changes nothing."""
     from django_q.models import Schedule
 
-    schedule_ensure(name=WATCH_SCHEDULE, func="generation.tasks.reproducibility_watch", queue=Queue.GPU,
-                    schedule_type=Schedule.DAILY,
-                    next_run=(timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0))
+    schedule_ensure(
+        name=WATCH_SCHEDULE,
+        func="generation.tasks.reproducibility_watch",
+        queue=Queue.GPU,
+        schedule_type=Schedule.DAILY,
+        next_run=(timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0),
+    )
 
 
 def watch_on_new_environment() -> bool:
@@ -185,6 +245,9 @@ def watch_on_new_environment() -> bool:
     newest = ReproducibilityCheck.objects.values_list("environment_digest", flat=True).first()
     if newest is None or newest == digest or not Version.objects.filter(status=Version.Status.APPROVED).exists():
         return False
-    transaction.on_commit(lambda: task_send(func="generation.tasks.reproducibility_watch", name="reproducibility-watch-new-environment",
-                                            queue=Queue.GPU))
+    transaction.on_commit(
+        lambda: task_send(
+            func="generation.tasks.reproducibility_watch", name="reproducibility-watch-new-environment", queue=Queue.GPU
+        )
+    )
     return True

@@ -32,7 +32,18 @@ class DecisionSerializer(VisibleModelSerializer):
 
     class Meta:
         model = Decision
-        fields = ["id", "review_round", "version", "author", "verdict", "comment", "internal", "sha256", "pins", "created_at"]
+        fields = [
+            "id",
+            "review_round",
+            "version",
+            "author",
+            "verdict",
+            "comment",
+            "internal",
+            "sha256",
+            "pins",
+            "created_at",
+        ]
 
 
 class DecisionCreateSerializer(serializers.Serializer):
@@ -51,7 +62,9 @@ class InviteeSerializer(serializers.Serializer):
     invited_at = serializers.DateTimeField()
     viewed_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
-    waiting_seconds = serializers.FloatField(allow_null=True, help_text="How long the round has waited on them; null once decided")
+    waiting_seconds = serializers.FloatField(
+        allow_null=True, help_text="How long the round has waited on them; null once decided"
+    )
 
 
 class RoundSerializer(VisibleModelSerializer):
@@ -65,8 +78,23 @@ class RoundSerializer(VisibleModelSerializer):
 
     class Meta:
         model = ReviewRound
-        fields = ["id", "brief", "number", "stage", "status", "title", "previous", "versions", "reviewers", "rule", "deadline",
-                  "opened_at", "closed_at", "invitees", "waiting_on"]
+        fields = [
+            "id",
+            "brief",
+            "number",
+            "stage",
+            "status",
+            "title",
+            "previous",
+            "versions",
+            "reviewers",
+            "rule",
+            "deadline",
+            "opened_at",
+            "closed_at",
+            "invitees",
+            "waiting_on",
+        ]
 
     def _viewer(self):
         request = self.context.get("request")
@@ -98,12 +126,22 @@ class RoundCreateSerializer(serializers.Serializer):
     brief = serializers.IntegerField()
     versions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     stage = serializers.ChoiceField(choices=ReviewRound.Stage.choices)
-    reviewers = VisibleRelatedField(queryset=get_user_model().objects.all(), many=True, required=False, default=list,
-                                                   help_text="Users who decide")
-    commenters = VisibleRelatedField(queryset=get_user_model().objects.all(), many=True, required=False,
-                                                    default=list, help_text="Users who follow and comment but do not decide")
-    guests = serializers.ListField(child=serializers.EmailField(), required=False, default=list,
-                                   help_text="Client reviewers without an account; each gets a share link by e-mail")
+    reviewers = VisibleRelatedField(
+        queryset=get_user_model().objects.all(), many=True, required=False, default=list, help_text="Users who decide"
+    )
+    commenters = VisibleRelatedField(
+        queryset=get_user_model().objects.all(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="Users who follow and comment but do not decide",
+    )
+    guests = serializers.ListField(
+        child=serializers.EmailField(),
+        required=False,
+        default=list,
+        help_text="Client reviewers without an account; each gets a share link by e-mail",
+    )
     rule = serializers.ChoiceField(choices=ReviewRound.Rule.choices, required=False, default=ReviewRound.Rule.ALL)
     title = serializers.CharField(required=False, allow_blank=True, default="")
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -185,8 +223,24 @@ class NoteSerializer(VisibleModelSerializer):
 
     class Meta:
         model = Note
-        fields = ["id", "review_round", "version", "parent", "author", "text", "markup", "sha256", "internal", "mentions",
-                  "created_at", "resolved_at", "resolved_by", "fixed_by", "state", "replies"]
+        fields = [
+            "id",
+            "review_round",
+            "version",
+            "parent",
+            "author",
+            "text",
+            "markup",
+            "sha256",
+            "internal",
+            "mentions",
+            "created_at",
+            "resolved_at",
+            "resolved_by",
+            "fixed_by",
+            "state",
+            "replies",
+        ]
 
     def get_state(self, obj) -> str:
         return note_state(obj)
@@ -204,18 +258,31 @@ class NoteSerializer(VisibleModelSerializer):
 class NoteCreateSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, help_text="Required for a new thread")
     text = serializers.CharField(max_length=5000)
-    markup = serializers.JSONField(required=False, default=list,
-                                   help_text="Shapes: {type: pin|rect|ellipse|arrow|freehand|text, points: [[x, y], …] in 0..1, "
-                                             "colour: #RRGGBB, text (labels)}")
+    markup = serializers.JSONField(
+        required=False,
+        default=list,
+        help_text="Shapes: {type: pin|rect|ellipse|arrow|freehand|text, points: [[x, y], …] in 0..1, "
+        "colour: #RRGGBB, text (labels)}",
+    )
     internal = serializers.BooleanField(required=False, default=False)
 
 
 class NoteMaskSerializer(serializers.Serializer):
-    feather = serializers.IntegerField(required=False, min_value=0, max_value=64, default=0,
-                                       help_text="Soften the mask's edge by this many pixels (0: a hard edge)")
+    feather = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=64,
+        default=0,
+        help_text="Soften the mask's edge by this many pixels (0: a hard edge)",
+    )
 
 
 class NoteFixSerializer(serializers.Serializer):
-    prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000,
-                                   help_text="What to paint in the region; the note's text when empty")
+    prompt = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="What to paint in the region; the note's text when empty",
+    )
     feather = serializers.IntegerField(required=False, min_value=0, max_value=64, allow_null=True, default=None)

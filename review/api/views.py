@@ -87,10 +87,21 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         values = data.validated_data
         brief = _visible_brief(request, values["brief"])
         versions = [_visible_version(request, pk) for pk in values["versions"]]
-        review_round = round_open(brief=brief, versions=versions, stage=values["stage"], opened_by=request.user,
-                                  reviewers=values["reviewers"], commenters=values["commenters"], guests=values["guests"],
-                                  rule=values["rule"], title=values["title"], deadline=values["deadline"])
-        return Response(s.RoundSerializer(review_round, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        review_round = round_open(
+            brief=brief,
+            versions=versions,
+            stage=values["stage"],
+            opened_by=request.user,
+            reviewers=values["reviewers"],
+            commenters=values["commenters"],
+            guests=values["guests"],
+            rule=values["rule"],
+            title=values["title"],
+            deadline=values["deadline"],
+        )
+        return Response(
+            s.RoundSerializer(review_round, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=None, responses=s.RoundSerializer)
     @action(detail=True, methods=["post"])
@@ -99,20 +110,28 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         closed = round_close(review_round=self.get_object(), closed_by=request.user)
         return Response(s.RoundSerializer(closed, context={"request": request}).data)
 
-    @extend_schema(request=s.DecisionCreateSerializer, responses={200: s.DecisionSerializer(many=True), 201: s.DecisionSerializer})
+    @extend_schema(
+        request=s.DecisionCreateSerializer, responses={200: s.DecisionSerializer(many=True), 201: s.DecisionSerializer}
+    )
     @action(detail=True, methods=["get", "post"])
     def decisions(self, request, pk=None):
         review_round = self.get_object()
         client = is_client_user(user=request.user)
         if request.method == "GET":
-            return Response(s.DecisionSerializer(current_decisions(review_round=review_round, for_client=client), many=True).data)
+            return Response(
+                s.DecisionSerializer(current_decisions(review_round=review_round, for_client=client), many=True).data
+            )
         _require(request, "review.add_decision")
         data = s.DecisionCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         decision = decision_record(
-            review_round=review_round, version=_visible_version(request, values["version"]), verdict=values["verdict"],
-            comment=values["comment"], pins=[PinInput(**pin) for pin in values["pins"]], reviewer=request.user,
+            review_round=review_round,
+            version=_visible_version(request, values["version"]),
+            verdict=values["verdict"],
+            comment=values["comment"],
+            pins=[PinInput(**pin) for pin in values["pins"]],
+            reviewer=request.user,
             internal=values["internal"],
         )
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
@@ -123,23 +142,39 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         review_round = self.get_object()
         client = is_client_user(user=request.user)
         if request.method == "GET":
-            return Response(s.NoteSerializer(round_notes(review_round=review_round, for_client=client), many=True,
-                                             context={"for_client": client}).data)
+            return Response(
+                s.NoteSerializer(
+                    round_notes(review_round=review_round, for_client=client), many=True, context={"for_client": client}
+                ).data
+            )
         data = s.NoteCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if "version" not in values:
-            return Response({"message": "version: a new thread needs the version it is about", "extra": {}},
-                            status=status.HTTP_400_BAD_REQUEST)
-        note = note_add(review_round=review_round, version=_visible_version(request, values["version"]), text=values["text"],
-                        markup=values["markup"], internal=values["internal"], author=request.user)
+            return Response(
+                {"message": "version: a new thread needs the version it is about", "extra": {}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        note = note_add(
+            review_round=review_round,
+            version=_visible_version(request, values["version"]),
+            text=values["text"],
+            markup=values["markup"],
+            internal=values["internal"],
+            author=request.user,
+        )
         return Response(s.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[OpenApiParameter("as", str, enum=["png", "pdf"], description="file type (default png)"),
-                               OpenApiParameter("paper", str, enum=["A4", "Letter"], description="PDF paper (default A4)"),
-                               OpenApiParameter("per_page", int, enum=[1, 2, 4, 6, 9, 12],
-                                                description="PDF versions per page (default 6)")],
-                   responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("as", str, enum=["png", "pdf"], description="file type (default png)"),
+            OpenApiParameter("paper", str, enum=["A4", "Letter"], description="PDF paper (default A4)"),
+            OpenApiParameter(
+                "per_page", int, enum=[1, 2, 4, 6, 9, 12], description="PDF versions per page (default 6)"
+            ),
+        ],
+        responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "application/pdf"): OpenApiTypes.BINARY},
+    )
     @action(detail=True, methods=["get"], url_path="contact-sheet")
     def contact_sheet(self, request, pk=None):
         review_round = self.get_object()
@@ -150,13 +185,23 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             try:
                 per_page = int(request.query_params.get("per_page", 6))
             except ValueError:
-                return Response({"message": "per_page must be a number", "extra": {}}, status=status.HTTP_400_BAD_REQUEST)
-            data = contact_sheet_pdf(review_round=review_round, for_client=is_client_user(user=request.user),
-                                     paper=request.query_params.get("paper", "A4"), per_page=per_page)
+                return Response(
+                    {"message": "per_page must be a number", "extra": {}}, status=status.HTTP_400_BAD_REQUEST
+                )
+            data = contact_sheet_pdf(
+                review_round=review_round,
+                for_client=is_client_user(user=request.user),
+                paper=request.query_params.get("paper", "A4"),
+                per_page=per_page,
+            )
         else:
-            data = contact_sheet_render(review_round=review_round, image_format="PNG", for_client=is_client_user(user=request.user))
+            data = contact_sheet_render(
+                review_round=review_round, image_format="PNG", for_client=is_client_user(user=request.user)
+            )
         response = HttpResponse(data, content_type="application/pdf" if kind == "pdf" else "image/png")
-        response["Content-Disposition"] = f'attachment; filename="round-{review_round.brief_id}-{review_round.number}.{kind}"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="round-{review_round.brief_id}-{review_round.number}.{kind}"'
+        )
         return response
 
     @extend_schema(request=s.ShareLinkCreateSerializer, responses={201: s.ShareLinkCreatedSerializer})
@@ -165,10 +210,17 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         _require(request, "review.add_sharelink")
         data = s.ShareLinkCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        link, token = share_link_create(review_round=self.get_object(), expires=data.validated_data["expires"],
-                                        created_by=request.user, label=data.validated_data["label"],
-                                        can_decide=data.validated_data["can_decide"])
-        body = s.ShareLinkSerializer(link).data | {"token": token, "url": request.build_absolute_uri(reverse("share-page", args=[token]))}
+        link, token = share_link_create(
+            review_round=self.get_object(),
+            expires=data.validated_data["expires"],
+            created_by=request.user,
+            label=data.validated_data["label"],
+            can_decide=data.validated_data["can_decide"],
+        )
+        body = s.ShareLinkSerializer(link).data | {
+            "token": token,
+            "url": request.build_absolute_uri(reverse("share-page", args=[token])),
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -192,7 +244,9 @@ class VersionRatingView(APIView):
         _require(request, "review.add_rating")
         data = s.RatingSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        rating = rating_set(version=_visible_version(request, pk), reviewer=request.user, stars=data.validated_data["stars"])
+        rating = rating_set(
+            version=_visible_version(request, pk), reviewer=request.user, stars=data.validated_data["stars"]
+        )
         return Response({"stars": rating.stars})
 
 
@@ -286,8 +340,10 @@ _CYCLES_AS = OpenApiParameter("as", str, enum=["json", "csv"], description="json
 class BriefCyclesView(APIView):
     """Rounds to final approval, hours per round, hours waiting on each reviewer, the bottleneck, GPU-seconds."""
 
-    @extend_schema(parameters=[_CYCLES_AS], responses={(200, "application/json"): OpenApiTypes.OBJECT,
-                                                      (200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        parameters=[_CYCLES_AS],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request, pk):
         brief = _visible_brief(request, pk)
         return _cycles_response(request, briefs_visible_to(user=request.user).filter(pk=brief.pk), f"brief-{brief.pk}")
@@ -296,8 +352,10 @@ class BriefCyclesView(APIView):
 class ClientCyclesView(APIView):
     """The same across every brief of a client the user may see."""
 
-    @extend_schema(parameters=[_CYCLES_AS], responses={(200, "application/json"): OpenApiTypes.OBJECT,
-                                                      (200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        parameters=[_CYCLES_AS],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request, pk):
         briefs = briefs_visible_to(user=request.user).filter(campaign__client_id=pk)
         if not briefs.exists():
@@ -338,8 +396,14 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         parent = self.get_object()
         data = s.NoteCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        reply = note_add(review_round=parent.review_round, version=parent.version, text=data.validated_data["text"],
-                         markup=data.validated_data["markup"], author=request.user, parent=parent)
+        reply = note_add(
+            review_round=parent.review_round,
+            version=parent.version,
+            text=data.validated_data["text"],
+            markup=data.validated_data["markup"],
+            author=request.user,
+            parent=parent,
+        )
         return Response(s.NoteSerializer(reply).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.NoteFixSerializer, responses={201: s.NoteSerializer})
@@ -349,9 +413,15 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         note = self.get_object()
         data = s.NoteFixSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        fixed = note_fix(note=note, user=request.user, prompt_text=data.validated_data["prompt"],
-                         feather=data.validated_data["feather"])
-        return Response(s.NoteSerializer(fixed, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+        fixed = note_fix(
+            note=note,
+            user=request.user,
+            prompt_text=data.validated_data["prompt"],
+            feather=data.validated_data["feather"],
+        )
+        return Response(
+            s.NoteSerializer(fixed, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=s.NoteMaskSerializer, responses={201: DerivedFileSerializer})
     @action(detail=True, methods=["post"])
@@ -371,8 +441,12 @@ class NoteViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=s.NoteSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return Response(s.NoteSerializer(note_resolve(note=self.get_object(), user=request.user, resolved=False),
-                                         context=self.get_serializer_context()).data)
+        return Response(
+            s.NoteSerializer(
+                note_resolve(note=self.get_object(), user=request.user, resolved=False),
+                context=self.get_serializer_context(),
+            ).data
+        )
 
 
 class VersionOpenNotesView(APIView):
@@ -383,5 +457,6 @@ class VersionOpenNotesView(APIView):
         version = _visible_version(request, pk)
         client = is_client_user(user=request.user)
         notes = notes_open_on(version=version, for_client=client).filter(
-            review_round__in=rounds_visible_to(user=request.user))
+            review_round__in=rounds_visible_to(user=request.user)
+        )
         return Response(s.NoteSerializer(notes, many=True, context={"for_client": client}).data)

@@ -8,224 +8,453 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0002_client_membership'),
+        ("assets", "0002_client_membership"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=200)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
-                ('brief', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checklist_items', to='assets.brief')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(max_length=200)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "brief",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="checklist_items", to="assets.brief"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['brief', 'position', 'id'],
+                "ordering": ["brief", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistTick',
+            name="ChecklistTick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('checked', models.BooleanField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ticks', to='review.checklistitem')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checklist_ticks', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("checked", models.BooleanField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="ticks", to="review.checklistitem"
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="checklist_ticks", to="assets.version"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guest_name', models.CharField(blank=True, max_length=120)),
-                ('verdict', models.CharField(choices=[('approve', 'Approve'), ('changes_requested', 'Changes requested'), ('reject', 'Reject')], max_length=20)),
-                ('comment', models.TextField(blank=True)),
-                ('internal', models.BooleanField(default=False, help_text='Hidden from client users and share links')),
-                ('sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('reviewer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("guest_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("changes_requested", "Changes requested"),
+                            ("reject", "Reject"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("internal", models.BooleanField(default=False, help_text="Hidden from client users and share links")),
+                ("sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="decisions", to="assets.version"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['review_round', 'version', 'id'],
+                "ordering": ["review_round", "version", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Pin',
+            name="Pin",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('x', models.FloatField(validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('y', models.FloatField(validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('w', models.FloatField(default=0.0, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('h', models.FloatField(default=0.0, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('decision', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pins', to='review.decision')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "x",
+                    models.FloatField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ]
+                    ),
+                ),
+                (
+                    "y",
+                    models.FloatField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ]
+                    ),
+                ),
+                (
+                    "w",
+                    models.FloatField(
+                        default=0.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "h",
+                    models.FloatField(
+                        default=0.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "decision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="pins", to="review.decision"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stars', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(5)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ratings', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ratings', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "stars",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(5),
+                        ]
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="ratings", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="ratings", to="assets.version"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReviewRound',
+            name="ReviewRound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('stage', models.CharField(choices=[('internal', 'Internal'), ('client', 'Client')], max_length=20)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=20)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('deadline', models.DateTimeField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('brief', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='review_rounds', to='assets.brief')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('previous', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='next_round', to='review.reviewround')),
-                ('reviewers', models.ManyToManyField(blank=True, related_name='review_rounds', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("stage", models.CharField(choices=[("internal", "Internal"), ("client", "Client")], max_length=20)),
+                (
+                    "status",
+                    models.CharField(choices=[("open", "Open"), ("closed", "Closed")], default="open", max_length=20),
+                ),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("deadline", models.DateTimeField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "brief",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="review_rounds", to="assets.brief"
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "previous",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="next_round",
+                        to="review.reviewround",
+                    ),
+                ),
+                (
+                    "reviewers",
+                    models.ManyToManyField(blank=True, related_name="review_rounds", to=settings.AUTH_USER_MODEL),
+                ),
             ],
             options={
-                'ordering': ['brief', 'number'],
+                "ordering": ["brief", "number"],
             },
         ),
         migrations.AddField(
-            model_name='decision',
-            name='review_round',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='review.reviewround'),
+            model_name="decision",
+            name="review_round",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="decisions", to="review.reviewround"
+            ),
         ),
         migrations.CreateModel(
-            name='Approval',
+            name="Approval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(max_length=64)),
-                ('final', models.BooleanField(help_text='A client-stage approval: what delivery accepts')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approvals', to='assets.version')),
-                ('review_round', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approvals', to='review.reviewround')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sha256", models.CharField(max_length=64)),
+                ("final", models.BooleanField(help_text="A client-stage approval: what delivery accepts")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="approvals", to="assets.version"
+                    ),
+                ),
+                (
+                    "review_round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="approvals", to="review.reviewround"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='RoundVersion',
+            name="RoundVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('client_name', models.CharField(blank=True, help_text='What the client sees instead of internal ids', max_length=200)),
-                ('review_round', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='review.reviewround')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='round_items', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "client_name",
+                    models.CharField(
+                        blank=True, help_text="What the client sees instead of internal ids", max_length=200
+                    ),
+                ),
+                (
+                    "review_round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="items", to="review.reviewround"
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="round_items", to="assets.version"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['review_round', 'position', 'id'],
+                "ordering": ["review_round", "position", "id"],
             },
         ),
         migrations.AddField(
-            model_name='reviewround',
-            name='versions',
-            field=models.ManyToManyField(related_name='review_rounds', through='review.RoundVersion', to='assets.version'),
+            model_name="reviewround",
+            name="versions",
+            field=models.ManyToManyField(
+                related_name="review_rounds", through="review.RoundVersion", to="assets.version"
+            ),
         ),
         migrations.CreateModel(
-            name='ShareLink',
+            name="ShareLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('label', models.CharField(blank=True, max_length=200)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('can_decide', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('review_round', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='share_links', to='review.reviewround')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("label", models.CharField(blank=True, max_length=200)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("can_decide", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "review_round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="share_links", to="review.reviewround"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='decision',
-            name='share_link',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='review.sharelink'),
+            model_name="decision",
+            name="share_link",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="decisions",
+                to="review.sharelink",
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=50)),
-                ('object_type', models.CharField(max_length=50)),
-                ('object_id', models.BigIntegerField()),
-                ('payload', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('share_link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='review.sharelink')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=50)),
+                ("object_type", models.CharField(max_length=50)),
+                ("object_id", models.BigIntegerField()),
+                ("payload", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "share_link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="review.sharelink",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='checklistitem',
-            constraint=models.UniqueConstraint(fields=('brief', 'label'), name='checklist_label_once_per_brief'),
+            model_name="checklistitem",
+            constraint=models.UniqueConstraint(fields=("brief", "label"), name="checklist_label_once_per_brief"),
         ),
         migrations.AddConstraint(
-            model_name='checklisttick',
-            constraint=models.UniqueConstraint(fields=('version', 'item'), name='tick_once_per_item'),
+            model_name="checklisttick",
+            constraint=models.UniqueConstraint(fields=("version", "item"), name="tick_once_per_item"),
         ),
         migrations.AddConstraint(
-            model_name='pin',
-            constraint=models.CheckConstraint(condition=models.Q(('h__gte', 0), ('w__gte', 0), ('x__gte', 0), ('x__lte', 1), ('y__gte', 0), ('y__lte', 1), ('x__lte', django.db.models.expressions.CombinedExpression(models.Value(1), '-', models.F('w'))), ('y__lte', django.db.models.expressions.CombinedExpression(models.Value(1), '-', models.F('h')))), name='pin_inside_image'),
+            model_name="pin",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("h__gte", 0),
+                    ("w__gte", 0),
+                    ("x__gte", 0),
+                    ("x__lte", 1),
+                    ("y__gte", 0),
+                    ("y__lte", 1),
+                    ("x__lte", django.db.models.expressions.CombinedExpression(models.Value(1), "-", models.F("w"))),
+                    ("y__lte", django.db.models.expressions.CombinedExpression(models.Value(1), "-", models.F("h"))),
+                ),
+                name="pin_inside_image",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.UniqueConstraint(fields=('version', 'reviewer'), name='rating_once_per_reviewer'),
+            model_name="rating",
+            constraint=models.UniqueConstraint(fields=("version", "reviewer"), name="rating_once_per_reviewer"),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(('stars__gte', 0), ('stars__lte', 5)), name='rating_stars_0_to_5'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stars__gte", 0), ("stars__lte", 5)), name="rating_stars_0_to_5"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.UniqueConstraint(fields=('version', 'review_round'), name='approval_once_per_round'),
+            model_name="approval",
+            constraint=models.UniqueConstraint(fields=("version", "review_round"), name="approval_once_per_round"),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.UniqueConstraint(condition=models.Q(('final', True)), fields=('version',), name='one_final_approval_per_version'),
+            model_name="approval",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("final", True)), fields=("version",), name="one_final_approval_per_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roundversion',
-            constraint=models.UniqueConstraint(fields=('review_round', 'version'), name='version_once_per_round'),
+            model_name="roundversion",
+            constraint=models.UniqueConstraint(fields=("review_round", "version"), name="version_once_per_round"),
         ),
         migrations.AddConstraint(
-            model_name='reviewround',
-            constraint=models.UniqueConstraint(fields=('brief', 'number'), name='round_number_once_per_brief'),
+            model_name="reviewround",
+            constraint=models.UniqueConstraint(fields=("brief", "number"), name="round_number_once_per_brief"),
         ),
         migrations.AddIndex(
-            model_name='decision',
-            index=models.Index(fields=['review_round', 'version', 'reviewer'], name='review_deci_review__78b9df_idx'),
+            model_name="decision",
+            index=models.Index(fields=["review_round", "version", "reviewer"], name="review_deci_review__78b9df_idx"),
         ),
         migrations.AddConstraint(
-            model_name='decision',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('reviewer__isnull', False), ('share_link__isnull', True)), models.Q(('reviewer__isnull', True), ('share_link__isnull', False)), _connector='OR'), name='decision_has_one_author'),
+            model_name="decision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("reviewer__isnull", False), ("share_link__isnull", True)),
+                    models.Q(("reviewer__isnull", True), ("share_link__isnull", False)),
+                    _connector="OR",
+                ),
+                name="decision_has_one_author",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['object_type', 'object_id'], name='review_audi_object__dbe731_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["object_type", "object_id"], name="review_audi_object__dbe731_idx"),
         ),
     ]

@@ -6,37 +6,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0007_append_only_in_postgres'),
-        ('review', '0003_round_reviewers_policy_notifications'),
+        ("assets", "0007_append_only_in_postgres"),
+        ("review", "0003_round_reviewers_policy_notifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guest_name', models.CharField(blank=True, max_length=120)),
-                ('text', models.TextField()),
-                ('markup', models.JSONField(blank=True, default=list, help_text='Vector shapes in 0..1 image coordinates')),
-                ('sha256', models.CharField(help_text='The bytes the markup was drawn on', max_length=64)),
-                ('internal', models.BooleanField(default=False, help_text='Hidden from client users and share links')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('mentions', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replies', to='review.note')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('review_round', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='review.reviewround')),
-                ('share_link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='review.sharelink')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='assets.version')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("guest_name", models.CharField(blank=True, max_length=120)),
+                ("text", models.TextField()),
+                (
+                    "markup",
+                    models.JSONField(blank=True, default=list, help_text="Vector shapes in 0..1 image coordinates"),
+                ),
+                ("sha256", models.CharField(help_text="The bytes the markup was drawn on", max_length=64)),
+                ("internal", models.BooleanField(default=False, help_text="Hidden from client users and share links")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("mentions", models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replies",
+                        to="review.note",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "review_round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="notes", to="review.reviewround"
+                    ),
+                ),
+                (
+                    "share_link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="review.sharelink",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="notes", to="assets.version"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['review_round', 'version', 'id'],
-                'indexes': [models.Index(fields=['version', 'resolved_at'], name='review_note_version_594ca8_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('author__isnull', False), ('share_link__isnull', True)), models.Q(('author__isnull', True), ('share_link__isnull', False)), _connector='OR'), name='note_has_one_author')],
+                "ordering": ["review_round", "version", "id"],
+                "indexes": [models.Index(fields=["version", "resolved_at"], name="review_note_version_594ca8_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("author__isnull", False), ("share_link__isnull", True)),
+                            models.Q(("author__isnull", True), ("share_link__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="note_has_one_author",
+                    )
+                ],
             },
         ),
     ]

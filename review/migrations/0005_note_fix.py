@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0008_change_request_role'),
-        ('review', '0004_notes'),
+        ("assets", "0008_change_request_role"),
+        ("review", "0004_notes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='note',
-            name='fixed_by',
-            field=models.ForeignKey(blank=True, help_text='The inpaint queued by "fix this region"', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assets.derivation'),
+            model_name="note",
+            name="fixed_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text='The inpaint queued by "fix this region"',
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="assets.derivation",
+            ),
         ),
     ]

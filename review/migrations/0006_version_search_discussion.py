@@ -10,13 +10,15 @@ SQL = r"""
 CREATE FUNCTION seed_version_discussion(p_version bigint, p_internal boolean) RETURNS tsvector LANGUAGE sql STABLE AS $$
     SELECT setweight(to_tsvector('english', concat_ws(' ',
                (SELECT string_agg(text, ' ') FROM review_note WHERE version_id = p_version AND internal = p_internal),
-               (SELECT string_agg(comment, ' ') FROM review_decision WHERE version_id = p_version AND internal = p_internal))), 'B')
+               (SELECT string_agg(comment, ' ') FROM review_decision
+                 WHERE version_id = p_version AND internal = p_internal))), 'B')
 $$;
 
 CREATE FUNCTION seed_version_discussion_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO assets_versionsearch (version_id, discussion, discussion_internal)
-    VALUES (NEW.version_id, seed_version_discussion(NEW.version_id, false), seed_version_discussion(NEW.version_id, true))
+    VALUES (NEW.version_id, seed_version_discussion(NEW.version_id, false),
+            seed_version_discussion(NEW.version_id, true))
     ON CONFLICT (version_id) DO UPDATE
         SET discussion = EXCLUDED.discussion, discussion_internal = EXCLUDED.discussion_internal;
     RETURN NULL;
@@ -29,7 +31,8 @@ CREATE TRIGGER seed_version_search AFTER INSERT OR UPDATE OF comment, internal O
     FOR EACH ROW EXECUTE FUNCTION seed_version_discussion_refresh();
 
 UPDATE assets_versionsearch
-   SET discussion = seed_version_discussion(version_id, false), discussion_internal = seed_version_discussion(version_id, true)
+   SET discussion = seed_version_discussion(version_id, false),
+       discussion_internal = seed_version_discussion(version_id, true)
  WHERE version_id IN (SELECT version_id FROM review_note UNION SELECT version_id FROM review_decision);
 """
 
@@ -43,7 +46,6 @@ UPDATE assets_versionsearch SET discussion = NULL, discussion_internal = NULL;
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("review", "0005_note_fix"),
         ("assets", "0009_version_search"),

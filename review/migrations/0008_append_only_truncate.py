@@ -10,4 +10,6 @@ truncate_triggers_sql = importlib.import_module("assets.migrations.0018_append_o
 class Migration(migrations.Migration):
     dependencies = [("review", "0007_webhook_secret_sealed"), ("assets", "0018_append_only_truncate")]
 
-    operations = [migrations.RunSQL(*truncate_triggers_sql(["review_decision", "review_approval", "review_auditevent"]))]
+    operations = [
+        migrations.RunSQL(*truncate_triggers_sql(["review_decision", "review_approval", "review_auditevent"]))
+    ]

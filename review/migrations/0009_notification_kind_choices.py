@@ -4,20 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('review', '0008_append_only_truncate'),
+        ("review", "0008_append_only_truncate"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('invited', 'Invited to a round'), ('reminder', 'Deadline reminder'), ('overdue', 'Round overdue'), ('changes_requested', 'Changes requested or rejected'), ('round_closed', 'Round closed'), ('final_approval', 'Final approval'), ('todo', 'To-do after a round'), ('automation_skipped', 'Automation could not run'), ('mention', 'Mentioned in a note'), ('reply', 'Reply in a thread'), ('digest', 'Daily digest'), ('delivery_ready', 'Delivery ready'), ('licence_expiry', 'Licence running out'), ('reproducibility', 'Master no longer reproduces'), ('webhook_disabled', 'Webhook switched off')], max_length=40),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invited", "Invited to a round"),
+                    ("reminder", "Deadline reminder"),
+                    ("overdue", "Round overdue"),
+                    ("changes_requested", "Changes requested or rejected"),
+                    ("round_closed", "Round closed"),
+                    ("final_approval", "Final approval"),
+                    ("todo", "To-do after a round"),
+                    ("automation_skipped", "Automation could not run"),
+                    ("mention", "Mentioned in a note"),
+                    ("reply", "Reply in a thread"),
+                    ("digest", "Daily digest"),
+                    ("delivery_ready", "Delivery ready"),
+                    ("licence_expiry", "Licence running out"),
+                    ("reproducibility", "Master no longer reproduces"),
+                    ("webhook_disabled", "Webhook switched off"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='kind',
-            field=models.CharField(choices=[('changes_requested', 'Changes requested or rejected'), ('round_closed', 'Round closed'), ('final_approval', 'Final approval'), ('todo', 'To-do after a round'), ('automation_skipped', 'Automation could not run'), ('delivery_ready', 'Delivery ready')], max_length=40),
+            model_name="webhookdelivery",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("changes_requested", "Changes requested or rejected"),
+                    ("round_closed", "Round closed"),
+                    ("final_approval", "Final approval"),
+                    ("todo", "To-do after a round"),
+                    ("automation_skipped", "Automation could not run"),
+                    ("delivery_ready", "Delivery ready"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

@@ -20,21 +20,40 @@ _CHAIN_LOCK = 0x5EED_A0D1
 
 def _canonical(*, kind, actor_id, share_link_id, object_type, object_id, payload, created_at, prev_hash) -> bytes:
     return json.dumps(
-        {"kind": kind, "actor": actor_id, "share_link": share_link_id, "object_type": object_type,
-         "object_id": object_id, "payload": payload, "created_at": created_at.isoformat(), "prev": prev_hash},
-        sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder,
+        {
+            "kind": kind,
+            "actor": actor_id,
+            "share_link": share_link_id,
+            "object_type": object_type,
+            "object_id": object_id,
+            "payload": payload,
+            "created_at": created_at.isoformat(),
+            "prev": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
     ).encode()
 
 
 def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(
-        kind=event.kind, actor_id=event.actor_id, share_link_id=event.share_link_id, object_type=event.object_type,
-        object_id=event.object_id, payload=event.payload, created_at=event.created_at, prev_hash=event.prev_hash,
-    )).hexdigest()
+    return hashlib.sha256(
+        _canonical(
+            kind=event.kind,
+            actor_id=event.actor_id,
+            share_link_id=event.share_link_id,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            payload=event.payload,
+            created_at=event.created_at,
+            prev_hash=event.prev_hash,
+        )
+    ).hexdigest()
 
 
-def audit_event_append(*, kind: str, object_type: str, object_id: int, payload: dict | None = None,
-                       actor=None, share_link=None) -> AuditEvent:
+def audit_event_append(
+    *, kind: str, object_type: str, object_id: int, payload: dict | None = None, actor=None, share_link=None
+) -> AuditEvent:
     """Append one event; call inside the transaction that made the change it records."""
     payload = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
     with transaction.atomic():
@@ -43,8 +62,14 @@ def audit_event_append(*, kind: str, object_type: str, object_id: int, payload: 
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
-            kind=kind, actor=actor, share_link=share_link, object_type=object_type, object_id=object_id,
-            payload=payload, created_at=timezone.now(), prev_hash=last or GENESIS,
+            kind=kind,
+            actor=actor,
+            share_link=share_link,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+            created_at=timezone.now(),
+            prev_hash=last or GENESIS,
         )
         event.hash = event_hash(event)
         event.save()
@@ -75,7 +100,9 @@ def audit_chain_verify() -> ChainReport:
         if event.prev_hash != previous:
             return ChainReport(checked, event.pk, f"event {event.pk} does not point at the hash of the event before it")
         if event_hash(event) != event.hash:
-            return ChainReport(checked, event.pk, f"event {event.pk} was altered: its content no longer matches its hash")
+            return ChainReport(
+                checked, event.pk, f"event {event.pk} was altered: its content no longer matches its hash"
+            )
         previous = event.hash
     try:
         checkpoint = checkpoint_latest()

@@ -47,8 +47,10 @@ def _signing_material():
         key = serialization.load_pem_private_key(Path(settings.SEED_C2PA_KEY).read_bytes(), password=None)
         certificate = x509.load_pem_x509_certificates(Path(settings.SEED_C2PA_CERT).read_bytes())[0]
     except (OSError, ValueError, TypeError) as exc:
-        raise ApplicationError(f"the studio signing key or certificate (SEED_C2PA_KEY, SEED_C2PA_CERT) is not usable: {exc}",
-                               extra={"code": "signing_unconfigured"}) from exc
+        raise ApplicationError(
+            f"the studio signing key or certificate (SEED_C2PA_KEY, SEED_C2PA_CERT) is not usable: {exc}",
+            extra={"code": "signing_unconfigured"},
+        ) from exc
     return key, certificate
 
 
@@ -89,8 +91,10 @@ def _signature_valid(public_key, signature: bytes, data: bytes) -> bool:
 def chain_head() -> tuple[int, int | None, str | None]:
     """(events, newest id, newest hash), read in one statement so the three agree."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), max(id), (SELECT hash FROM review_auditevent ORDER BY id DESC LIMIT 1) "
-                       "FROM review_auditevent")
+        cursor.execute(
+            "SELECT count(*), max(id), (SELECT hash FROM review_auditevent ORDER BY id DESC LIMIT 1) "
+            "FROM review_auditevent"
+        )
         return cursor.fetchone()
 
 
@@ -99,8 +103,16 @@ def audit_checkpoint_write() -> Checkpoint:
     key, certificate = _signing_material()
     count, head_id, head_hash = chain_head()
     created = timezone.now()
-    body = {"format": FORMAT, "version": 1, "studio": settings.SEED_STUDIO_NAME, "count": count, "head_id": head_id,
-            "head_hash": head_hash, "created_at": created.isoformat(), "signer_sha256": _fingerprint(certificate)}
+    body = {
+        "format": FORMAT,
+        "version": 1,
+        "studio": settings.SEED_STUDIO_NAME,
+        "count": count,
+        "head_id": head_id,
+        "head_hash": head_hash,
+        "created_at": created.isoformat(),
+        "signer_sha256": _fingerprint(certificate),
+    }
     document = {"checkpoint": body, "signature": base64.b64encode(_sign(key, _canonical(body))).decode()}
     folder = Path(settings.SEED_AUDIT_CHECKPOINT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,7 +130,8 @@ def audit_checkpoint_write() -> Checkpoint:
 
 
 def checkpoint_latest() -> Checkpoint | None:
-    """The newest checkpoint whose signature the configured certificate verifies; a forged or damaged one is an error."""
+    """The newest checkpoint whose signature the configured certificate verifies;
+    a forged or damaged one is an error."""
     folder = Path(settings.SEED_AUDIT_CHECKPOINT_DIR)
     paths = sorted(folder.glob("audit-*.json")) if folder.is_dir() else []
     if not paths:
@@ -129,13 +142,22 @@ def checkpoint_latest() -> Checkpoint | None:
         try:
             document = json.loads(path.read_text())
             body, signature = document["checkpoint"], base64.b64decode(document["signature"], validate=True)
-            checkpoint = Checkpoint(count=int(body["count"]), head_id=body["head_id"], head_hash=body["head_hash"],
-                                    created_at=str(body["created_at"]), path=path)
+            checkpoint = Checkpoint(
+                count=int(body["count"]),
+                head_id=body["head_id"],
+                head_hash=body["head_hash"],
+                created_at=str(body["created_at"]),
+                path=path,
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ApplicationError(f"audit checkpoint {path.name} is unreadable: {exc}", extra={"code": "checkpoint_damaged"}) from exc
+            raise ApplicationError(
+                f"audit checkpoint {path.name} is unreadable: {exc}", extra={"code": "checkpoint_damaged"}
+            ) from exc
         if body.get("format") != FORMAT or not _signature_valid(certificate.public_key(), signature, _canonical(body)):
-            raise ApplicationError(f"audit checkpoint {path.name} is not signed by the configured studio key",
-                                   extra={"code": "checkpoint_forged"})
+            raise ApplicationError(
+                f"audit checkpoint {path.name} is not signed by the configured studio key",
+                extra={"code": "checkpoint_forged"},
+            )
         if newest is None or (checkpoint.count, checkpoint.created_at) >= (newest.count, newest.created_at):
             newest = checkpoint
     return newest
@@ -145,16 +167,20 @@ def checkpoint_problem(checkpoint: Checkpoint) -> str | None:
     """Why the database's chain no longer contains the checkpointed head, or None."""
     count, _, _ = chain_head()
     if count < checkpoint.count:
-        return (f"events were deleted: the checkpoint of {checkpoint.created_at} signed {checkpoint.count} event(s), "
-                f"the database holds {count}")
+        return (
+            f"events were deleted: the checkpoint of {checkpoint.created_at} signed {checkpoint.count} event(s), "
+            f"the database holds {count}"
+        )
     if checkpoint.count == 0:
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, hash FROM review_auditevent ORDER BY id OFFSET %s LIMIT 1", [checkpoint.count - 1])
         row = cursor.fetchone()
     if row != (checkpoint.head_id, checkpoint.head_hash):
-        return (f"the chain was rewritten: event {checkpoint.count} of the checkpoint of {checkpoint.created_at} was "
-                f"#{checkpoint.head_id} {str(checkpoint.head_hash)[:12]}, the database has #{row[0]} {row[1][:12]}")
+        return (
+            f"the chain was rewritten: event {checkpoint.count} of the checkpoint of {checkpoint.created_at} was "
+            f"#{checkpoint.head_id} {str(checkpoint.head_hash)[:12]}, the database has #{row[0]} {row[1][:12]}"
+        )
     return None
 
 
@@ -165,4 +191,6 @@ def checkpoint_schedule_ensure(**kwargs) -> None:
     """One daily django-q2 schedule for the checkpoint, made on migrate; running migrate again changes nothing."""
     from django_q.models import Schedule
 
-    schedule_ensure(name=SCHEDULE_NAME, func="review.tasks.audit_checkpoint", queue=Queue.CPU, schedule_type=Schedule.DAILY)
+    schedule_ensure(
+        name=SCHEDULE_NAME, func="review.tasks.audit_checkpoint", queue=Queue.CPU, schedule_type=Schedule.DAILY
+    )

@@ -32,13 +32,22 @@ def decision_notify(*, decision: Decision) -> None:
     review_round = decision.review_round
     said = f": “{decision.comment.strip()[:300]}”" if decision.comment.strip() else ""
     kind = NotificationKind.CHANGES_REQUESTED
-    message = Message(kind=kind, review_round=review_round, images=[decision.sha256],
-                      subject=kind.notice.subject_render(author=decision.author_name,
-                                                         verdict=decision.get_verdict_display().lower(),
-                                                         version=decision.version_id, brief=review_round.brief.title,
-                                                         number=review_round.number),
-                      lines=[f"{decision.author_name} chose “{decision.get_verdict_display()}” on version v{decision.version_id}{said}"],
-                      data={"version": decision.version_id, "verdict": decision.verdict})
+    message = Message(
+        kind=kind,
+        review_round=review_round,
+        images=[decision.sha256],
+        subject=kind.notice.subject_render(
+            author=decision.author_name,
+            verdict=decision.get_verdict_display().lower(),
+            version=decision.version_id,
+            brief=review_round.brief.title,
+            number=review_round.number,
+        ),
+        lines=[
+            f"{decision.author_name} chose “{decision.get_verdict_display()}” on version v{decision.version_id}{said}"
+        ],
+        data={"version": decision.version_id, "verdict": decision.verdict},
+    )
     _tell(review_round=review_round, message=message, key=f"decision:{decision.pk}", users=[review_round.opened_by])
 
 
@@ -50,21 +59,36 @@ def round_closed_followups(*, review_round: ReviewRound, results: dict[int, str]
         counts[result_label(result)] = counts.get(result_label(result), 0) + 1
     summary = ", ".join(f"{count} {label}" for label, count in counts.items())
     invitees = [i.reviewer for i in review_round.invitations.select_related("reviewer") if i.reviewer_id]
-    closed = Message(kind=NotificationKind.ROUND_CLOSED, review_round=review_round,
-                     subject=NotificationKind.ROUND_CLOSED.notice.subject_render(
-                         number=review_round.number, brief=review_round.brief.title, summary=summary),
-                     lines=[f"Round {review_round.number} ({review_round.get_stage_display().lower()}) closed with {summary}."],
-                     data={"results": {str(pk): result for pk, result in results.items()}})
-    _tell(review_round=review_round, message=closed, key=f"closed:{review_round.pk}", users=[review_round.opened_by, *invitees])
+    closed = Message(
+        kind=NotificationKind.ROUND_CLOSED,
+        review_round=review_round,
+        subject=NotificationKind.ROUND_CLOSED.notice.subject_render(
+            number=review_round.number, brief=review_round.brief.title, summary=summary
+        ),
+        lines=[f"Round {review_round.number} ({review_round.get_stage_display().lower()}) closed with {summary}."],
+        data={"results": {str(pk): result for pk, result in results.items()}},
+    )
+    _tell(
+        review_round=review_round,
+        message=closed,
+        key=f"closed:{review_round.pk}",
+        users=[review_round.opened_by, *invitees],
+    )
     approved = [pk for pk, result in results.items() if result in APPROVING]
     if review_round.stage == ReviewRound.Stage.CLIENT and approved:
-        final = Message(kind=NotificationKind.FINAL_APPROVAL, review_round=review_round,
-                        subject=NotificationKind.FINAL_APPROVAL.notice.subject_render(count=len(approved),
-                                                                                      brief=review_round.brief.title),
-                        lines=[f"The client approved {', '.join(f'v{pk}' for pk in approved)} in round {review_round.number}: "
-                               "ready to deliver."],
-                        images=list(review_round.versions.filter(pk__in=approved).values_list("blob_id", flat=True)),
-                        data={"versions": approved})
+        final = Message(
+            kind=NotificationKind.FINAL_APPROVAL,
+            review_round=review_round,
+            subject=NotificationKind.FINAL_APPROVAL.notice.subject_render(
+                count=len(approved), brief=review_round.brief.title
+            ),
+            lines=[
+                f"The client approved {', '.join(f'v{pk}' for pk in approved)} in round {review_round.number}: "
+                "ready to deliver."
+            ],
+            images=list(review_round.versions.filter(pk__in=approved).values_list("blob_id", flat=True)),
+            data={"versions": approved},
+        )
         _tell(review_round=review_round, message=final, key=f"final:{review_round.pk}", users=[review_round.opened_by])
     policy = review_policy_of(brief_id=review_round.brief_id)
     if not policy.automate_stages:
@@ -84,17 +108,27 @@ def _todo(*, review_round: ReviewRound, results: dict[int, str]) -> None:
             continue
         text = decision.comment.strip() or "(no note)"
         pins = [pin.note for pin in decision.pins.all() if pin.note and pin.note != decision.comment]
-        notes.setdefault(decision.version_id, []).append(f"{decision.author_name}: {text}"
-                                                         + (f" [marked: {'; '.join(pins)}]" if pins else ""))
+        notes.setdefault(decision.version_id, []).append(
+            f"{decision.author_name}: {text}" + (f" [marked: {'; '.join(pins)}]" if pins else "")
+        )
     for pk, result in results.items():
         if pk in notes:
             lines.append(f"☐ v{pk} — {result_label(result)}: " + " / ".join(notes[pk]))
-    message = Message(kind=NotificationKind.TODO, review_round=review_round, lines=lines,
-                      subject=NotificationKind.TODO.notice.subject_render(number=review_round.number,
-                                                                          brief=review_round.brief.title), data={"notes": {str(k): v for k, v in notes.items()}})
+    message = Message(
+        kind=NotificationKind.TODO,
+        review_round=review_round,
+        lines=lines,
+        subject=NotificationKind.TODO.notice.subject_render(number=review_round.number, brief=review_round.brief.title),
+        data={"notes": {str(k): v for k, v in notes.items()}},
+    )
     _tell(review_round=review_round, message=message, key=f"todo:{review_round.pk}", users=[review_round.opened_by])
-    audit_event_append(kind="automation.todo", actor=None, object_type="review_round", object_id=review_round.pk,
-                       payload={"rule": RULE_TODO, "versions": sorted(notes)})
+    audit_event_append(
+        kind="automation.todo",
+        actor=None,
+        object_type="review_round",
+        object_id=review_round.pk,
+        payload={"rule": RULE_TODO, "versions": sorted(notes)},
+    )
 
 
 def _client_round_open(*, review_round: ReviewRound, approved: list[int], policy: ReviewPolicy) -> None:
@@ -107,20 +141,50 @@ def _client_round_open(*, review_round: ReviewRound, approved: list[int], policy
             raise ApplicationError("the client has no reviewer account and the brief names no guest reviewer")
         with transaction.atomic():
             opened = round_open(
-                brief=review_round.brief, versions=list(review_round.versions.filter(pk__in=approved).order_by("pk")),
-                stage=ReviewRound.Stage.CLIENT, opened_by=review_round.opened_by, reviewers=reviewers,
-                guests=policy.guest_emails, title=f"Client review after internal round {review_round.number}",
-                deadline=timezone.now() + timedelta(days=policy.client_round_days), opened_by_rule=RULE_CLIENT_ROUND)
-        audit_event_append(kind="automation.client_round_opened", actor=None, object_type="review_round", object_id=opened.pk,
-                           payload={"rule": RULE_CLIENT_ROUND, "after": review_round.pk, "versions": approved,
-                                    "reviewers": [user.pk for user in reviewers], "guests": len(policy.guest_emails)})
+                brief=review_round.brief,
+                versions=list(review_round.versions.filter(pk__in=approved).order_by("pk")),
+                stage=ReviewRound.Stage.CLIENT,
+                opened_by=review_round.opened_by,
+                reviewers=reviewers,
+                guests=policy.guest_emails,
+                title=f"Client review after internal round {review_round.number}",
+                deadline=timezone.now() + timedelta(days=policy.client_round_days),
+                opened_by_rule=RULE_CLIENT_ROUND,
+            )
+        audit_event_append(
+            kind="automation.client_round_opened",
+            actor=None,
+            object_type="review_round",
+            object_id=opened.pk,
+            payload={
+                "rule": RULE_CLIENT_ROUND,
+                "after": review_round.pk,
+                "versions": approved,
+                "reviewers": [user.pk for user in reviewers],
+                "guests": len(policy.guest_emails),
+            },
+        )
     except ApplicationError as exc:
         logger.warning("automation %r skipped for round %s: %s", RULE_CLIENT_ROUND, review_round.pk, exc.message)
-        audit_event_append(kind="automation.skipped", actor=None, object_type="review_round", object_id=review_round.pk,
-                           payload={"rule": RULE_CLIENT_ROUND, "reason": exc.message})
-        message = Message(kind=NotificationKind.AUTOMATION_SKIPPED, review_round=review_round,
-                          subject=NotificationKind.AUTOMATION_SKIPPED.notice.subject_render(brief=review_round.brief.title),
-                          lines=[f"Round {review_round.number} was approved, but the client round could not open by itself: "
-                                 f"{exc.message}."])
-        _tell(review_round=review_round, message=message, key=f"automation_skipped:{review_round.pk}",
-              users=[review_round.opened_by])
+        audit_event_append(
+            kind="automation.skipped",
+            actor=None,
+            object_type="review_round",
+            object_id=review_round.pk,
+            payload={"rule": RULE_CLIENT_ROUND, "reason": exc.message},
+        )
+        message = Message(
+            kind=NotificationKind.AUTOMATION_SKIPPED,
+            review_round=review_round,
+            subject=NotificationKind.AUTOMATION_SKIPPED.notice.subject_render(brief=review_round.brief.title),
+            lines=[
+                f"Round {review_round.number} was approved, but the client round could not open by itself: "
+                f"{exc.message}."
+            ],
+        )
+        _tell(
+            review_round=review_round,
+            message=message,
+            key=f"automation_skipped:{review_round.pk}",
+            users=[review_round.opened_by],
+        )

@@ -11,7 +11,9 @@ from review.services.audit import audit_event_append
 
 def _refuse_if_signed_off(version: Version) -> None:
     if version_final_approval(version=version) is not None:
-        raise ApplicationError(f"version {version.pk} is approved and can no longer change", extra={"version": version.pk})
+        raise ApplicationError(
+            f"version {version.pk} is approved and can no longer change", extra={"version": version.pk}
+        )
 
 
 def rating_set(*, version: Version, reviewer, stars: int) -> Rating:
@@ -19,7 +21,9 @@ def rating_set(*, version: Version, reviewer, stars: int) -> Rating:
         raise ApplicationError(f"stars must be a whole number from 0 to 5, got {stars!r}")
     with transaction.atomic():
         rating, _ = Rating.objects.update_or_create(version=version, reviewer=reviewer, defaults={"stars": stars})
-        audit_event_append(kind="rating", actor=reviewer, object_type="version", object_id=version.pk, payload={"stars": stars})
+        audit_event_append(
+            kind="rating", actor=reviewer, object_type="version", object_id=version.pk, payload={"stars": stars}
+        )
     return rating
 
 
@@ -53,10 +57,17 @@ def checklist_tick(*, version: Version, item: ChecklistItem, checked: bool, revi
         raise ApplicationError(f"checklist item {item.label!r} is retired")
     with transaction.atomic():
         tick, _ = ChecklistTick.objects.update_or_create(
-            version=version, item=item, defaults={"checked": bool(checked), "reviewer": reviewer},
+            version=version,
+            item=item,
+            defaults={"checked": bool(checked), "reviewer": reviewer},
         )
-        audit_event_append(kind="checklist", actor=reviewer, object_type="version", object_id=version.pk,
-                           payload={"item": item.label, "checked": bool(checked)})
+        audit_event_append(
+            kind="checklist",
+            actor=reviewer,
+            object_type="version",
+            object_id=version.pk,
+            payload={"item": item.label, "checked": bool(checked)},
+        )
     return tick
 
 
@@ -73,6 +84,11 @@ def versions_triage(*, versions: list[Version], triage: str, actor) -> int:
                 previous = version.triage
                 version.triage = triage
                 version.save(update_fields=["triage"])
-                audit_event_append(kind="triage", actor=actor, object_type="version", object_id=version.pk,
-                                   payload={"from": previous, "to": triage})
+                audit_event_append(
+                    kind="triage",
+                    actor=actor,
+                    object_type="version",
+                    object_id=version.pk,
+                    payload={"from": previous, "to": triage},
+                )
     return len(locked)

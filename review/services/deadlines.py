@@ -28,7 +28,9 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
     now = now or timezone.now()
     lead = timedelta(hours=settings.SEED_REMINDER_LEAD_HOURS)
     reminders = overdue = 0
-    rounds = ReviewRound.objects.filter(status=ReviewRound.Status.OPEN, deadline__isnull=False, deadline__lte=now + lead)
+    rounds = ReviewRound.objects.filter(
+        status=ReviewRound.Status.OPEN, deadline__isnull=False, deadline__lte=now + lead
+    )
     for review_round in rounds.select_related("brief", "opened_by"):
         late = now >= review_round.deadline
         kind = NotificationKind.OVERDUE if late else NotificationKind.REMINDER
@@ -41,11 +43,18 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
                     continue
                 due = f"{review_round.deadline:%a %d %b %H:%M} UTC"
                 message = Message(
-                    kind=kind, review_round=review_round,
-                    subject=kind.notice.subject_render(number=review_round.number, brief=review_round.brief.title, due=due),
-                    lines=[f"{review_round.brief.title}, round {review_round.number} ({review_round.get_stage_display().lower()})"
-                           f" waits for your decision on {review_round.items.count()} version(s).",
-                           f"The deadline {'was' if late else 'is'} {due}."])
+                    kind=kind,
+                    review_round=review_round,
+                    subject=kind.notice.subject_render(
+                        number=review_round.number, brief=review_round.brief.title, due=due
+                    ),
+                    lines=[
+                        f"{review_round.brief.title}, round {review_round.number} "
+                        f"({review_round.get_stage_display().lower()})"
+                        f" waits for your decision on {review_round.items.count()} version(s).",
+                        f"The deadline {'was' if late else 'is'} {due}.",
+                    ],
+                )
                 if invitee_notify(invitation=invitation, message=message, key=f"{kind}:{review_round.pk}"):
                     made += 1
             if late:
@@ -54,12 +63,21 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
                 reminders += made
             if late and made:
                 producer = review_round.opened_by
-                notify_user(user=producer, key=f"overdue-producer:{review_round.pk}:{producer.pk}", link=admin_round_link(review_round),
-                            message=Message(kind=kind, review_round=review_round,
-                                            subject=kind.notice.subject_render(audience=Audience.ROUND_OPENER,
-                                                                               number=review_round.number,
-                                                                               brief=review_round.brief.title),
-                                            lines=[f"Undecided invitees were sent an overdue notice ({review_round.deadline:%d %b %H:%M})."]))
+                notify_user(
+                    user=producer,
+                    key=f"overdue-producer:{review_round.pk}:{producer.pk}",
+                    link=admin_round_link(review_round),
+                    message=Message(
+                        kind=kind,
+                        review_round=review_round,
+                        subject=kind.notice.subject_render(
+                            audience=Audience.ROUND_OPENER, number=review_round.number, brief=review_round.brief.title
+                        ),
+                        lines=[
+                            f"Undecided invitees were sent an overdue notice ({review_round.deadline:%d %b %H:%M})."
+                        ],
+                    ),
+                )
     return reminders, overdue
 
 
@@ -67,7 +85,13 @@ def schedules_ensure(**kwargs) -> None:
     """The review clock (every minute) and the daily digest, made on migrate; migrating again changes nothing."""
     from django_q.models import Schedule
 
-    schedule_ensure(name=CLOCK_SCHEDULE, func="review.tasks.review_clock", queue=Queue.CPU, schedule_type=Schedule.MINUTES,
-                    minutes=1)
-    schedule_ensure(name=DIGEST_SCHEDULE, func="review.tasks.notification_digest", queue=Queue.CPU,
-                    schedule_type=Schedule.DAILY)
+    schedule_ensure(
+        name=CLOCK_SCHEDULE,
+        func="review.tasks.review_clock",
+        queue=Queue.CPU,
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+    )
+    schedule_ensure(
+        name=DIGEST_SCHEDULE, func="review.tasks.notification_digest", queue=Queue.CPU, schedule_type=Schedule.DAILY
+    )

@@ -19,12 +19,17 @@ from review.services.share_links import share_link_create
 GUEST_LINK_GRACE = timedelta(days=7)
 
 
-def invitations_create(*, review_round: ReviewRound, deciders=(), commenters=(), guests: list[str] = (), created_by) -> None:
+def invitations_create(
+    *, review_round: ReviewRound, deciders=(), commenters=(), guests: list[str] = (), created_by
+) -> None:
     """Invite users (deciding or only following) and guests by e-mail (each gets a share link of their own),
     and tell each of them, once the transaction commits."""
     rows = [RoundReviewer(review_round=review_round, reviewer=user, decides=True) for user in deciders]
-    rows += [RoundReviewer(review_round=review_round, reviewer=user, decides=False) for user in commenters
-             if user not in deciders]
+    rows += [
+        RoundReviewer(review_round=review_round, reviewer=user, decides=False)
+        for user in commenters
+        if user not in deciders
+    ]
     RoundReviewer.objects.bulk_create(rows)
     secret_links = {}
     for email in dict.fromkeys(address.strip().lower() for address in guests if address.strip()):
@@ -37,29 +42,52 @@ def invitations_create(*, review_round: ReviewRound, deciders=(), commenters=(),
     for invitation in review_round.invitations.select_related("reviewer"):
         role = "to decide on" if invitation.decides else "to follow"
         message = Message(
-            kind=NotificationKind.INVITED, review_round=review_round, images=[item.version.blob_id for item in versions],
-            subject=NotificationKind.INVITED.notice.subject_render(brief=review_round.brief.title, number=review_round.number),
-            lines=[f"{review_round.opened_by.get_full_name() or review_round.opened_by.get_username()} invites you {role} "
-                   f"{len(versions)} version(s) of {review_round.brief.title} ({review_round.brief.campaign}){due}.",
-                   *([review_round.title] if review_round.title else [])],
-            data={"brief": review_round.brief_id, "versions": [item.version_id for item in versions]})
-        invitee_notify(invitation=invitation, message=message, key=f"invited:{review_round.pk}",
-                       secret_link=secret_links.get(invitation.pk))
+            kind=NotificationKind.INVITED,
+            review_round=review_round,
+            images=[item.version.blob_id for item in versions],
+            subject=NotificationKind.INVITED.notice.subject_render(
+                brief=review_round.brief.title, number=review_round.number
+            ),
+            lines=[
+                f"{review_round.opened_by.get_full_name() or review_round.opened_by.get_username()} invites you {role} "
+                f"{len(versions)} version(s) of {review_round.brief.title} ({review_round.brief.campaign}){due}.",
+                *([review_round.title] if review_round.title else []),
+            ],
+            data={"brief": review_round.brief_id, "versions": [item.version_id for item in versions]},
+        )
+        invitee_notify(
+            invitation=invitation,
+            message=message,
+            key=f"invited:{review_round.pk}",
+            secret_link=secret_links.get(invitation.pk),
+        )
 
 
 def invitee_notify(*, invitation: RoundReviewer, message: Message, key: str, secret_link: str | None = None):
     """Tell one invitee. A guest's link holds a token we keep only hashed, so only the invitation can carry it;
     later messages point them to that e-mail."""
     if invitation.reviewer_id:
-        return notify_user(user=invitation.reviewer, message=message, key=f"{key}:user{invitation.reviewer_id}",
-                           link=admin_round_link(invitation.review_round))
+        return notify_user(
+            user=invitation.reviewer,
+            message=message,
+            key=f"{key}:user{invitation.reviewer_id}",
+            link=admin_round_link(invitation.review_round),
+        )
     if not invitation.guest_email:
         return None
     if secret_link is None:
-        message = dataclasses.replace(message, lines=[*message.lines, "Open the review link from your invitation e-mail."])
-        return notify_address(email=invitation.guest_email, message=message, key=f"{key}:link{invitation.share_link_id}")
-    return notify_guest(email=invitation.guest_email, message=message, key=f"{key}:link{invitation.share_link_id}",
-                        secret_link=secret_link)
+        message = dataclasses.replace(
+            message, lines=[*message.lines, "Open the review link from your invitation e-mail."]
+        )
+        return notify_address(
+            email=invitation.guest_email, message=message, key=f"{key}:link{invitation.share_link_id}"
+        )
+    return notify_guest(
+        email=invitation.guest_email,
+        message=message,
+        key=f"{key}:link{invitation.share_link_id}",
+        secret_link=secret_link,
+    )
 
 
 def invitation_viewed(*, review_round: ReviewRound, user=None, share_link: ShareLink | None = None) -> bool:
@@ -67,12 +95,22 @@ def invitation_viewed(*, review_round: ReviewRound, user=None, share_link: Share
     who = Q(share_link=share_link) if share_link is not None else Q(reviewer=user)
     if share_link is None and (user is None or not user.is_authenticated):
         return False
-    return bool(RoundReviewer.objects.filter(who, review_round=review_round, first_viewed_at__isnull=True)
-                .update(first_viewed_at=timezone.now()))
+    return bool(
+        RoundReviewer.objects.filter(who, review_round=review_round, first_viewed_at__isnull=True).update(
+            first_viewed_at=timezone.now()
+        )
+    )
 
 
 def client_reviewers(*, review_round: ReviewRound):
     """The client's reviewer accounts for the round's brief."""
-    users = get_user_model().objects.filter(is_active=True, groups__name=CLIENT_REVIEWER,
-                                            client_memberships__client_id=review_round.brief.campaign.client_id).distinct()
+    users = (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            groups__name=CLIENT_REVIEWER,
+            client_memberships__client_id=review_round.brief.campaign.client_id,
+        )
+        .distinct()
+    )
     return [user for user in users if is_client_user(user=user)]

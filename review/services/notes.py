@@ -30,11 +30,23 @@ MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 
 
 def _can_take_part(review_round: ReviewRound, user) -> bool:
-    return user is not None and user.is_authenticated and rounds_visible_to(user=user).filter(pk=review_round.pk).exists()
+    return (
+        user is not None and user.is_authenticated and rounds_visible_to(user=user).filter(pk=review_round.pk).exists()
+    )
 
 
-def note_add(*, review_round: ReviewRound, version: Version, text: str, markup=(), internal: bool = False, author=None,
-             share_link: ShareLink | None = None, guest_name: str = "", parent: Note | None = None) -> Note:
+def note_add(
+    *,
+    review_round: ReviewRound,
+    version: Version,
+    text: str,
+    markup=(),
+    internal: bool = False,
+    author=None,
+    share_link: ShareLink | None = None,
+    guest_name: str = "",
+    parent: Note | None = None,
+) -> Note:
     """A new thread (with its markup) or a reply to one; mentioned people and the thread's participants are told."""
     text = (text or "").strip()
     if not text:
@@ -61,14 +73,35 @@ def note_add(*, review_round: ReviewRound, version: Version, text: str, markup=(
     if not review_round.items.filter(version=version).exists():
         raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
     with transaction.atomic():
-        note = Note.objects.create(review_round=review_round, version=version, parent=root, text=text, markup=shapes,
-                                   sha256=version.blob_id, internal=internal, author=author if share_link is None else None,
-                                   share_link=share_link, guest_name=guest_name.strip()[:120])
+        note = Note.objects.create(
+            review_round=review_round,
+            version=version,
+            parent=root,
+            text=text,
+            markup=shapes,
+            sha256=version.blob_id,
+            internal=internal,
+            author=author if share_link is None else None,
+            share_link=share_link,
+            guest_name=guest_name.strip()[:120],
+        )
         mentioned = _mentioned(note)
         note.mentions.set(mentioned)
-        audit_event_append(kind="note.added", actor=note.author, share_link=share_link, object_type="note", object_id=note.pk,
-                           payload={"round": review_round.pk, "version": version.pk, "reply_to": root.pk if root else None,
-                                    "shapes": len(shapes), "internal": internal, "mentions": [u.pk for u in mentioned]})
+        audit_event_append(
+            kind="note.added",
+            actor=note.author,
+            share_link=share_link,
+            object_type="note",
+            object_id=note.pk,
+            payload={
+                "round": review_round.pk,
+                "version": version.pk,
+                "reply_to": root.pk if root else None,
+                "shapes": len(shapes),
+                "internal": internal,
+                "mentions": [u.pk for u in mentioned],
+            },
+        )
         _tell(note=note, root=root, mentioned=mentioned)
     return note
 
@@ -78,17 +111,31 @@ def _mentioned(note: Note) -> list:
     if not names:
         return []
     users = get_user_model().objects.filter(username__in=names, is_active=True)
-    return [user for user in users if _can_take_part(note.review_round, user)
-            and not (note.internal and is_client_user(user=user)) and user.pk != note.author_id]
+    return [
+        user
+        for user in users
+        if _can_take_part(note.review_round, user)
+        and not (note.internal and is_client_user(user=user))
+        and user.pk != note.author_id
+    ]
 
 
 def _tell(*, note: Note, root: Note | None, mentioned: list) -> None:
     review_round = note.review_round
     where = f"v{note.version_id}, {review_round.brief.title} round {review_round.number}"
     for user in mentioned:
-        notify_user(user=user, key=f"mention:{note.pk}:user{user.pk}", link=admin_round_link(review_round), message=Message(
-            kind=NotificationKind.MENTION, review_round=review_round, images=[note.sha256],
-            subject=NotificationKind.MENTION.notice.subject_render(author=note.author_name, where=where), lines=[f"“{note.text[:500]}”"]))
+        notify_user(
+            user=user,
+            key=f"mention:{note.pk}:user{user.pk}",
+            link=admin_round_link(review_round),
+            message=Message(
+                kind=NotificationKind.MENTION,
+                review_round=review_round,
+                images=[note.sha256],
+                subject=NotificationKind.MENTION.notice.subject_render(author=note.author_name, where=where),
+                lines=[f"“{note.text[:500]}”"],
+            ),
+        )
     if root is None:
         return
     participants = {root.author_id, *root.replies.exclude(pk=note.pk).values_list("author_id", flat=True)}
@@ -96,10 +143,17 @@ def _tell(*, note: Note, root: Note | None, mentioned: list) -> None:
     for user in get_user_model().objects.filter(pk__in=[pk for pk in participants if pk and pk not in told]):
         if note.internal and is_client_user(user=user):
             continue
-        notify_user(user=user, key=f"reply:{note.pk}:user{user.pk}", link=admin_round_link(review_round), message=Message(
-            kind=NotificationKind.REPLY, review_round=review_round,
-            subject=NotificationKind.REPLY.notice.subject_render(author=note.author_name, where=where),
-            lines=[f"“{note.text[:500]}”", f"In reply to: “{root.text[:200]}”"]))
+        notify_user(
+            user=user,
+            key=f"reply:{note.pk}:user{user.pk}",
+            link=admin_round_link(review_round),
+            message=Message(
+                kind=NotificationKind.REPLY,
+                review_round=review_round,
+                subject=NotificationKind.REPLY.notice.subject_render(author=note.author_name, where=where),
+                lines=[f"“{note.text[:500]}”", f"In reply to: “{root.text[:200]}”"],
+            ),
+        )
 
 
 def note_resolve(*, note: Note, user, resolved: bool = True) -> Note:
@@ -111,19 +165,28 @@ def note_resolve(*, note: Note, user, resolved: bool = True) -> Note:
         raise ApplicationError("client users cannot change internal notes", extra={"code": "permission"})
     with transaction.atomic():
         if resolved:
-            changed = Note.objects.filter(pk=root.pk, resolved_at__isnull=True).update(resolved_at=timezone.now(), resolved_by=user)
+            changed = Note.objects.filter(pk=root.pk, resolved_at__isnull=True).update(
+                resolved_at=timezone.now(), resolved_by=user
+            )
         else:
-            changed = Note.objects.filter(pk=root.pk, resolved_at__isnull=False).update(resolved_at=None, resolved_by=None)
+            changed = Note.objects.filter(pk=root.pk, resolved_at__isnull=False).update(
+                resolved_at=None, resolved_by=None
+            )
         if not changed:
             raise ApplicationError(f"note {root.pk} is already {'resolved' if resolved else 'open'}")
-        audit_event_append(kind="note.resolved" if resolved else "note.reopened", actor=user, object_type="note",
-                           object_id=root.pk, payload={"round": root.review_round_id, "version": root.version_id})
+        audit_event_append(
+            kind="note.resolved" if resolved else "note.reopened",
+            actor=user,
+            object_type="note",
+            object_id=root.pk,
+            payload={"round": root.review_round_id, "version": root.version_id},
+        )
     root.refresh_from_db()
     return root
 
 
 def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = None) -> Note:
-    """"Fix this region": inpaint the area the note's markup encloses (feathered), the version as init image and its
+    """ "Fix this region": inpaint the area the note's markup encloses (feathered), the version as init image and its
     own model and LoRAs. The job's derivation records the note as used (role change_request); once one of its outputs
     is kept, the next round takes it in.
 
@@ -132,7 +195,9 @@ def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = N
     repaints with the version's own recorded prompt: a prompt reaches the client in the delivered file's metadata."""
     root = note if note.parent_id is None else note.parent
     if is_client_user(user=user) or not user.has_perm("generation.add_generationjob"):
-        raise ApplicationError("only studio staff who may start generation jobs fix regions", extra={"code": "permission"})
+        raise ApplicationError(
+            "only studio staff who may start generation jobs fix regions", extra={"code": "permission"}
+        )
     if not _can_take_part(root.review_round, user):
         raise ApplicationError("you cannot see this round", extra={"code": "permission"})
     if root.resolved_at is not None:
@@ -142,17 +207,32 @@ def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = N
         raise ApplicationError(f"version {version.pk}'s bytes changed since the note was drawn on them")
     mask = region_mask(shapes=root.markup, size=(version.width, version.height), feather=feather)
     client_reads = not root.internal and root.review_round.stage == ReviewRound.Stage.CLIENT
-    request = {"note": root.pk, "round": root.review_round_id, "version": version.pk, "sha256": root.sha256,
-               "markup": root.markup}
+    request = {
+        "note": root.pk,
+        "round": root.review_round_id,
+        "version": version.pk,
+        "sha256": root.sha256,
+        "markup": root.markup,
+    }
     if client_reads:
         request.update(author=root.author_name, text=root.text)
     prompt_text = (prompt_text or (root.text if client_reads else "")).strip()[:2000]
     with transaction.atomic():
-        derivations = hooks.region_fix(version=version, mask_png=mask, prompt_text=prompt_text,
-                                       change_request=json.dumps(request, sort_keys=True).encode(), created_by=user)
+        derivations = hooks.region_fix(
+            version=version,
+            mask_png=mask,
+            prompt_text=prompt_text,
+            change_request=json.dumps(request, sort_keys=True).encode(),
+            created_by=user,
+        )
         Note.objects.filter(pk=root.pk).update(fixed_by=derivations[0])
-        audit_event_append(kind="note.fix_requested", actor=user, object_type="note", object_id=root.pk,
-                           payload={"derivations": [d.pk for d in derivations], "version": version.pk})
+        audit_event_append(
+            kind="note.fix_requested",
+            actor=user,
+            object_type="note",
+            object_id=root.pk,
+            payload={"derivations": [d.pk for d in derivations], "version": version.pk},
+        )
     root.refresh_from_db()
     return root
 
@@ -173,8 +253,12 @@ def note_mask_save(*, note: Note, user, feather: int = 0):
     if version.blob_id != root.sha256:
         raise ApplicationError(f"version {version.pk}'s bytes changed since the note was drawn on them")
     png = region_mask(shapes=root.markup, size=(version.width, version.height), feather=feather)
-    return mask_upload(version=version, source=ContentFile(png, name=f"note-{root.pk}-mask.png"),
-                       label=f"drawn in note #{root.pk}", created_by=user)
+    return mask_upload(
+        version=version,
+        source=ContentFile(png, name=f"note-{root.pk}-mask.png"),
+        label=f"drawn in note #{root.pk}",
+        created_by=user,
+    )
 
 
 def region_mask(*, shapes: list[dict], size: tuple[int, int], feather: int | None = None) -> bytes:
@@ -189,11 +273,25 @@ def region_mask(*, shapes: list[dict], size: tuple[int, int], feather: int | Non
     for shape in shapes:
         points = [(x * (width - 1), y * (height - 1)) for x, y in shape["points"]]
         if shape["type"] == "rect":
-            draw.rectangle([min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
-                            max(p[1] for p in points)], fill=255)
+            draw.rectangle(
+                [
+                    min(p[0] for p in points),
+                    min(p[1] for p in points),
+                    max(p[0] for p in points),
+                    max(p[1] for p in points),
+                ],
+                fill=255,
+            )
         elif shape["type"] == "ellipse":
-            draw.ellipse([min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
-                          max(p[1] for p in points)], fill=255)
+            draw.ellipse(
+                [
+                    min(p[0] for p in points),
+                    min(p[1] for p in points),
+                    max(p[0] for p in points),
+                    max(p[1] for p in points),
+                ],
+                fill=255,
+            )
         elif shape["type"] == "freehand" and len(points) >= 3:
             draw.polygon(points, fill=255)
     radius = feather if feather is not None else max(1, min(width, height) // 64)

@@ -96,22 +96,43 @@ def notify_user(*, user, message: Message, key: str, link: str = "") -> Notifica
 
 def notify_guest(*, email: str, message: Message, key: str, secret_link: str) -> Notification | None:
     """Tell a guest reviewer; their share link carries a token, so it is stored sealed and dropped once sent."""
-    return _notification(message=message, key=key, email=email, recipient=None, link="", state=Notification.State.QUEUED,
-                         sealed_link=_fernet().encrypt(secret_link.encode()).decode())
+    return _notification(
+        message=message,
+        key=key,
+        email=email,
+        recipient=None,
+        link="",
+        state=Notification.State.QUEUED,
+        sealed_link=_fernet().encrypt(secret_link.encode()).decode(),
+    )
 
 
 def notify_address(*, email: str, message: Message, key: str, link: str = "") -> Notification | None:
     """Tell someone who has no account by address (a guest, after their invitation)."""
-    return _notification(message=message, key=key, email=email, recipient=None, link=link, state=Notification.State.QUEUED)
+    return _notification(
+        message=message, key=key, email=email, recipient=None, link=link, state=Notification.State.QUEUED
+    )
 
 
-def _notification(*, message: Message, key: str, email: str, recipient, link: str, state: str,
-                  sealed_link: str = "") -> Notification | None:
+def _notification(
+    *, message: Message, key: str, email: str, recipient, link: str, state: str, sealed_link: str = ""
+) -> Notification | None:
     text = "\n".join(message.lines)
-    notification, created = Notification.objects.get_or_create(key=key[:200], defaults={
-        "kind": message.kind, "recipient": recipient, "email": email, "review_round": message.review_round,
-        "subject": message.subject[:300], "text": text, "link": link,
-        "images": message.images[:6], "state": state, "sealed_link": sealed_link})
+    notification, created = Notification.objects.get_or_create(
+        key=key[:200],
+        defaults={
+            "kind": message.kind,
+            "recipient": recipient,
+            "email": email,
+            "review_round": message.review_round,
+            "subject": message.subject[:300],
+            "text": text,
+            "link": link,
+            "images": message.images[:6],
+            "state": state,
+            "sealed_link": sealed_link,
+        },
+    )
     if not created:
         return None
     if state == Notification.State.QUEUED:
@@ -122,15 +143,22 @@ def _notification(*, message: Message, key: str, email: str, recipient, link: st
 def webhooks_notify(*, message: Message, key: str, client_id: int | None) -> int:
     """Queue the event for every active endpoint of the studio and of the event's client."""
     if not notice_of(kind=message.kind).webhooks:
-        raise ApplicationError(f"{message.kind.value!r} notifications are not declared for webhooks",
-                               extra={"code": "notification_kind", "kind": message.kind.value})
+        raise ApplicationError(
+            f"{message.kind.value!r} notifications are not declared for webhooks",
+            extra={"code": "notification_kind", "kind": message.kind.value},
+        )
     endpoints = WebhookEndpoint.objects.filter(Q(client__isnull=True) | Q(client_id=client_id), active=True)
-    payload = {"text": f"{message.subject}\n" + "\n".join(message.lines), "event": message.kind,
-               "data": {**message.data, "round": message.review_round.pk if message.review_round else None}}
+    payload = {
+        "text": f"{message.subject}\n" + "\n".join(message.lines),
+        "event": message.kind,
+        "data": {**message.data, "round": message.review_round.pk if message.review_round else None},
+    }
     queued = 0
     for endpoint in endpoints:
         delivery, created = WebhookDelivery.objects.get_or_create(
-            key=f"{key}:hook{endpoint.pk}"[:200], defaults={"endpoint": endpoint, "kind": message.kind, "payload": payload})
+            key=f"{key}:hook{endpoint.pk}"[:200],
+            defaults={"endpoint": endpoint, "kind": message.kind, "payload": payload},
+        )
         if created:
             run_enqueue(task="review.tasks.send_webhook", pk=delivery.pk, kind="webhook", queue=Queue.CPU)
             queued += 1
@@ -143,13 +171,19 @@ def producers():
     return get_user_model().objects.filter(groups__name=PRODUCER, is_active=True).exclude(email="")
 
 
-def producers_notify(*, kind: NotificationKind, subject: str, lines: list[str], key: str, link: str = "", users=None) -> int:
+def producers_notify(
+    *, kind: NotificationKind, subject: str, lines: list[str], key: str, link: str = "", users=None
+) -> int:
     """Tell producers of a studio event with no round (a licence running out, a master that drifted): `users`, or
     every producer; once per `key` and person."""
     told = 0
-    for user in (users if users is not None else producers()):
-        if notify_user(user=user, message=Message(kind=kind, subject=subject, lines=lines), key=f"{key}:{user.pk}",
-                       link=absolute(link) if link.startswith("/") else link):
+    for user in users if users is not None else producers():
+        if notify_user(
+            user=user,
+            message=Message(kind=kind, subject=subject, lines=lines),
+            key=f"{key}:{user.pk}",
+            link=absolute(link) if link.startswith("/") else link,
+        ):
             told += 1
     return told
 
@@ -166,10 +200,20 @@ def notification_send(*, notification_id: int) -> str:
 
 
 def _email_send(notification: Notification, scope: RunScope) -> str:
-    link = _fernet().decrypt(notification.sealed_link.encode()).decode() if notification.sealed_link else notification.link
-    digested = list(notification.digested.order_by("created_at")) if notification.kind == NotificationKind.DIGEST else []
-    context = {"notification": notification, "lines": notification.text.split("\n"), "link": link,
-               "studio": settings.SEED_STUDIO_NAME, "images": [], "digested": digested}
+    link = (
+        _fernet().decrypt(notification.sealed_link.encode()).decode() if notification.sealed_link else notification.link
+    )
+    digested = (
+        list(notification.digested.order_by("created_at")) if notification.kind == NotificationKind.DIGEST else []
+    )
+    context = {
+        "notification": notification,
+        "lines": notification.text.split("\n"),
+        "link": link,
+        "studio": settings.SEED_STUDIO_NAME,
+        "images": [],
+        "digested": digested,
+    }
     attachments = []
     for index, sha256 in enumerate(notification.images):
         blob = Blob.objects.filter(sha256=sha256).first()
@@ -185,8 +229,12 @@ def _email_send(notification: Notification, scope: RunScope) -> str:
     text = render_to_string("review/email/message.txt", context)
     html = render_to_string("review/email/message.html", context)
     domain = settings.SEED_BASE_URL.split("://")[-1].split("/")[0].split(":")[0] or "seed.local"
-    email = EmailMultiAlternatives(subject=notification.subject, body=text, to=[notification.email],
-                                   headers={"Message-ID": f"<notification-{notification.pk}@{domain}>"})
+    email = EmailMultiAlternatives(
+        subject=notification.subject,
+        body=text,
+        to=[notification.email],
+        headers={"Message-ID": f"<notification-{notification.pk}@{domain}>"},
+    )
     email.attach_alternative(html, "text/html")
     for attachment in attachments:
         email.attach(attachment)
@@ -194,8 +242,9 @@ def _email_send(notification: Notification, scope: RunScope) -> str:
     with transaction.atomic():
         run_complete(row=notification, sealed_link="")
         if digested:
-            Notification.objects.filter(pk__in=[n.pk for n in digested]).update(state=Notification.State.SUCCEEDED,
-                                                                              finished_at=timezone.now())
+            Notification.objects.filter(pk__in=[n.pk for n in digested]).update(
+                state=Notification.State.SUCCEEDED, finished_at=timezone.now()
+            )
     return "succeeded"
 
 
@@ -218,8 +267,13 @@ def webhook_secret_rotate(*, endpoint: WebhookEndpoint) -> str:
 
 
 def webhook_send(*, delivery_id: int) -> str:
-    return run_guarded(model=WebhookDelivery, pk=delivery_id, work=_webhook_post, related=("endpoint",),
-                       max_attempts=settings.SEED_WEBHOOK_TRIES)
+    return run_guarded(
+        model=WebhookDelivery,
+        pk=delivery_id,
+        work=_webhook_post,
+        related=("endpoint",),
+        max_attempts=settings.SEED_WEBHOOK_TRIES,
+    )
 
 
 def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
@@ -235,10 +289,18 @@ def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
     body = json.dumps(delivery.payload, sort_keys=True).encode()
     timestamp = str(int(time.time()))
     secret = webhook_secret_open(sealed=endpoint.sealed_secret)
-    status, problem = _webhook_request(url=endpoint.url, body=body, headers={
-        "Content-Type": "application/json", "User-Agent": "Seed-Webhook/1", "X-Seed-Event": delivery.kind,
-        "X-Seed-Delivery": str(delivery.pk), "X-Seed-Timestamp": timestamp,
-        "X-Seed-Signature": "sha256=" + webhook_signature(secret=secret, timestamp=timestamp, body=body)})
+    status, problem = _webhook_request(
+        url=endpoint.url,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Seed-Webhook/1",
+            "X-Seed-Event": delivery.kind,
+            "X-Seed-Delivery": str(delivery.pk),
+            "X-Seed-Timestamp": timestamp,
+            "X-Seed-Signature": "sha256=" + webhook_signature(secret=secret, timestamp=timestamp, body=body),
+        },
+    )
     if status is not None and 200 <= status < 300:
         with transaction.atomic():
             run_complete(row=delivery, response_status=status, error="")
@@ -246,7 +308,11 @@ def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
         return "succeeded"
     with transaction.atomic():
         failures = _endpoint_failed(endpoint)
-        if delivery.attempts < settings.SEED_WEBHOOK_TRIES and endpoint.active and failures < settings.SEED_WEBHOOK_DISABLE_AFTER:
+        if (
+            delivery.attempts < settings.SEED_WEBHOOK_TRIES
+            and endpoint.active
+            and failures < settings.SEED_WEBHOOK_DISABLE_AFTER
+        ):
             backoff = timedelta(minutes=5 ** (delivery.attempts - 1))
             run_requeue(row=delivery, message=problem, response_status=status, next_attempt_at=timezone.now() + backoff)
             return "retrying"
@@ -256,9 +322,13 @@ def _webhook_post(delivery: WebhookDelivery, scope: RunScope) -> str:
 
 # The delivery log names the kind of failure only: the receiver's body, its reason phrase and the socket's error text
 # can carry what an attacker probing the studio's network wants to read.
-_CONNECTION_PROBLEMS = ((TimeoutError, "timed out"), (ConnectionRefusedError, "connection refused"),
-                        (ssl.SSLError, "TLS handshake failed"), (http.client.HTTPException, "malformed HTTP answer"),
-                        (OSError, "connection failed"))
+_CONNECTION_PROBLEMS = (
+    (TimeoutError, "timed out"),
+    (ConnectionRefusedError, "connection refused"),
+    (ssl.SSLError, "TLS handshake failed"),
+    (http.client.HTTPException, "malformed HTTP answer"),
+    (OSError, "connection failed"),
+)
 
 
 def _webhook_request(*, url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
@@ -283,23 +353,37 @@ def _endpoint_failed(endpoint: WebhookEndpoint) -> int:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     endpoint.refresh_from_db(fields=["consecutive_failures", "active"])
     if endpoint.active and endpoint.consecutive_failures >= settings.SEED_WEBHOOK_DISABLE_AFTER:
-        disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(active=False, disabled_at=timezone.now())
+        disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(
+            active=False, disabled_at=timezone.now()
+        )
         if disabled:
             endpoint.active = False
-            message = Message(kind=NotificationKind.WEBHOOK_DISABLED,
-                              subject=NotificationKind.WEBHOOK_DISABLED.notice.subject_render(url=endpoint.url),
-                              lines=[f"{endpoint.consecutive_failures} deliveries in a row failed, so Seed stopped calling "
-                                     f"{endpoint.url}.", "Mend the receiver, then switch the endpoint on again in the admin."])
+            message = Message(
+                kind=NotificationKind.WEBHOOK_DISABLED,
+                subject=NotificationKind.WEBHOOK_DISABLED.notice.subject_render(url=endpoint.url),
+                lines=[
+                    f"{endpoint.consecutive_failures} deliveries in a row failed, so Seed stopped calling "
+                    f"{endpoint.url}.",
+                    "Mend the receiver, then switch the endpoint on again in the admin.",
+                ],
+            )
             for user in producers():
-                notify_user(user=user, message=message, key=f"webhook_disabled:{endpoint.pk}:{endpoint.disabled_at or ''}:"
-                                                              f"{user.pk}", link=absolute(f"/admin/review/webhookendpoint/{endpoint.pk}/change/"))
+                notify_user(
+                    user=user,
+                    message=message,
+                    key=f"webhook_disabled:{endpoint.pk}:{endpoint.disabled_at or ''}:{user.pk}",
+                    link=absolute(f"/admin/review/webhookendpoint/{endpoint.pk}/change/"),
+                )
     return endpoint.consecutive_failures
 
 
 def webhooks_due() -> int:
     """Re-send webhook deliveries whose backoff has passed (the broker has no delayed tasks)."""
-    due = list(WebhookDelivery.objects.filter(state=WebhookDelivery.State.QUEUED, next_attempt_at__lte=timezone.now())
-               .values_list("pk", flat=True))
+    due = list(
+        WebhookDelivery.objects.filter(
+            state=WebhookDelivery.State.QUEUED, next_attempt_at__lte=timezone.now()
+        ).values_list("pk", flat=True)
+    )
     for pk in due:
         with transaction.atomic():
             # Clearing the time first: a second scheduler finds nothing due and does not queue it again.
@@ -319,11 +403,16 @@ def digests_send() -> int:
                 continue
             first = rows[0]
             digest = Notification.objects.create(
-                key=f"digest:{recipient_id}:{timezone.now():%Y-%m-%d}:{first.pk}", kind=NotificationKind.DIGEST,
-                recipient_id=recipient_id, email=first.email,
-                subject=NotificationKind.DIGEST.notice.subject_render(count=len(rows),
-                                                                     plural="s" if len(rows) != 1 else ""),
-                text="\n".join(f"• {row.subject}" for row in rows), link=absolute("/admin/review/reviewround/"))
+                key=f"digest:{recipient_id}:{timezone.now():%Y-%m-%d}:{first.pk}",
+                kind=NotificationKind.DIGEST,
+                recipient_id=recipient_id,
+                email=first.email,
+                subject=NotificationKind.DIGEST.notice.subject_render(
+                    count=len(rows), plural="s" if len(rows) != 1 else ""
+                ),
+                text="\n".join(f"• {row.subject}" for row in rows),
+                link=absolute("/admin/review/reviewround/"),
+            )
             Notification.objects.filter(pk__in=[row.pk for row in rows]).update(digest=digest)
             run_enqueue(task="review.tasks.send_notification", pk=digest.pk, kind="notification", queue=Queue.CPU)
             sent += 1

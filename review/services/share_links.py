@@ -29,8 +29,9 @@ def _expiry(expires) -> dt.datetime:
     raise ApplicationError("expiry must be a date or a date-time")
 
 
-def share_link_create(*, review_round: ReviewRound, expires, created_by, label: str = "",
-                      can_decide: bool = True) -> tuple[ShareLink, str]:
+def share_link_create(
+    *, review_round: ReviewRound, expires, created_by, label: str = "", can_decide: bool = True
+) -> tuple[ShareLink, str]:
     """Returns the link and its token; the token is shown this once and only its hash is kept."""
     if review_round.stage != ReviewRound.Stage.CLIENT:
         raise ApplicationError("share links are for client rounds only")
@@ -41,10 +42,21 @@ def share_link_create(*, review_round: ReviewRound, expires, created_by, label: 
         raise ApplicationError("the expiry is in the past")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
-        link = ShareLink.objects.create(review_round=review_round, token_hash=token_hash(token), label=label.strip()[:200],
-                                        expires_at=expires_at, can_decide=can_decide, created_by=created_by)
-        audit_event_append(kind="share_link.created", actor=created_by, object_type="share_link", object_id=link.pk,
-                           payload={"round": review_round.pk, "expires_at": expires_at.isoformat(), "can_decide": can_decide})
+        link = ShareLink.objects.create(
+            review_round=review_round,
+            token_hash=token_hash(token),
+            label=label.strip()[:200],
+            expires_at=expires_at,
+            can_decide=can_decide,
+            created_by=created_by,
+        )
+        audit_event_append(
+            kind="share_link.created",
+            actor=created_by,
+            object_type="share_link",
+            object_id=link.pk,
+            payload={"round": review_round.pk, "expires_at": expires_at.isoformat(), "can_decide": can_decide},
+        )
     return link, token
 
 
@@ -65,8 +77,13 @@ def share_link_resolve(*, token: str) -> ShareLink:
 def share_link_use(*, link: ShareLink, action: str) -> None:
     with transaction.atomic():
         ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
-        audit_event_append(kind="share_link.used", share_link=link, object_type="share_link", object_id=link.pk,
-                           payload={"action": action})
+        audit_event_append(
+            kind="share_link.used",
+            share_link=link,
+            object_type="share_link",
+            object_id=link.pk,
+            payload={"action": action},
+        )
 
 
 def share_link_revoke(*, link: ShareLink, revoked_by) -> ShareLink:

@@ -30,8 +30,23 @@ def graph():
     return {"brief": brief, "parent": parent, "child": child, "template": template}
 
 
-@pytest.mark.parametrize("model", ["client", "campaign", "brief", "reference", "prompttemplate", "prompt", "modelweights",
-                                   "version", "derivation", "blob", "used", "generated"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "client",
+        "campaign",
+        "brief",
+        "reference",
+        "prompttemplate",
+        "prompt",
+        "modelweights",
+        "version",
+        "derivation",
+        "blob",
+        "used",
+        "generated",
+    ],
+)
 def test_every_changelist_renders(browser, graph, model):
     response = browser.get(reverse(f"admin:assets_{model}_changelist"))
     assert response.status_code == 200

@@ -27,19 +27,32 @@ def test_token_auth(alice):
 
 def test_brief_create_validates_palette_and_aspect(api):
     campaign = make_brief().campaign
-    good = api.post("/api/briefs/", {"campaign": campaign.pk, "title": "Vertical", "palette": ["#fe2c54"], "aspect": "9:16",
-                                     "channels": ["tiktok"]}, format="json")
+    good = api.post(
+        "/api/briefs/",
+        {
+            "campaign": campaign.pk,
+            "title": "Vertical",
+            "palette": ["#fe2c54"],
+            "aspect": "9:16",
+            "channels": ["tiktok"],
+        },
+        format="json",
+    )
     assert good.status_code == 201, good.content
     assert good.json()["palette"] == ["#FE2C54"]
     assert good.json()["negative_prompt"] == "text, watermark, extra limbs, mushy face"
-    bad = api.post("/api/briefs/", {"campaign": campaign.pk, "title": "Bad", "palette": ["red"], "aspect": "tall"}, format="json")
+    bad = api.post(
+        "/api/briefs/", {"campaign": campaign.pk, "title": "Bad", "palette": ["red"], "aspect": "tall"}, format="json"
+    )
     assert bad.status_code == 400
     assert "palette" in bad.json()["message"] and "aspect" in bad.json()["message"]
 
 
 def test_template_render_endpoint(api):
     brief = make_brief()
-    created = api.post("/api/templates/", {"brief": brief.pk, "name": "hero", "text": "{subject} with {camera action}"}, format="json")
+    created = api.post(
+        "/api/templates/", {"brief": brief.pk, "name": "hero", "text": "{subject} with {camera action}"}, format="json"
+    )
     assert created.status_code == 201, created.content
     assert created.json()["placeholders"] == ["subject", "camera action"]
     url = f"/api/templates/{created.json()['id']}/render/"
@@ -55,17 +68,29 @@ def test_version_import_records_parents_and_lineage_endpoint(api):
     parent = version_import(brief=brief, source=image_file(colour=(10, 10, 10)))
     upload = io.BytesIO(image_bytes(colour=(20, 20, 20)))
     upload.name = "retouch.png"
-    response = api.post("/api/versions/import/", {"brief": brief.pk, "image": upload, "parents": [parent.pk], "note": "hands fixed"},
-                        format="multipart")
+    response = api.post(
+        "/api/versions/import/",
+        {"brief": brief.pk, "image": upload, "parents": [parent.pk], "note": "hands fixed"},
+        format="multipart",
+    )
     assert response.status_code == 201, response.content
     child = response.json()
     assert child["derivation"]["op"] == "import"
     lineage = api.get(f"/api/versions/{child['id']}/lineage/").json()
-    assert {n["id"] for n in lineage["nodes"] if n["type"] == "version"} == {f"version:{parent.pk}", f"version:{child['id']}"}
+    assert {n["id"] for n in lineage["nodes"] if n["type"] == "version"} == {
+        f"version:{parent.pk}",
+        f"version:{child['id']}",
+    }
     derivation = next(n for n in lineage["nodes"] if n["type"] == "derivation" and n["params"].get("note"))
     assert derivation["params"] == {"source": "retouch.png", "note": "hands fixed"}
-    assert {"from": f"version:{parent.pk}", "to": derivation["id"], "type": "used", "role": "parent",
-            "position": 0, "weight": None} in lineage["edges"]
+    assert {
+        "from": f"version:{parent.pk}",
+        "to": derivation["id"],
+        "type": "used",
+        "role": "parent",
+        "position": 0,
+        "weight": None,
+    } in lineage["edges"]
     descendants = api.get(f"/api/versions/{parent.pk}/descendants/").json()
     assert [v["id"] for v in descendants] == [child["id"]]
 
@@ -75,7 +100,9 @@ def test_import_refuses_a_parent_from_another_client(api):
     foreign = version_import(brief=theirs, source=image_file(colour=(1, 1, 1)))
     upload = io.BytesIO(image_bytes(colour=(2, 2, 2)))
     upload.name = "x.png"
-    response = api.post("/api/versions/import/", {"brief": mine.pk, "image": upload, "parents": [foreign.pk]}, format="multipart")
+    response = api.post(
+        "/api/versions/import/", {"brief": mine.pk, "image": upload, "parents": [foreign.pk]}, format="multipart"
+    )
     assert response.status_code == 400 and "another client" in response.json()["message"]
     assert mine.versions.count() == 0
 
@@ -87,8 +114,20 @@ def _count(api, url):
     return len(queries)
 
 
-@pytest.mark.parametrize("endpoint", ["briefs", "references", "templates", "prompts", "model-weights", "versions",
-                                      "derivations", "clients", "campaigns"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "briefs",
+        "references",
+        "templates",
+        "prompts",
+        "model-weights",
+        "versions",
+        "derivations",
+        "clients",
+        "campaigns",
+    ],
+)
 def test_list_endpoints_have_a_constant_query_count(api, endpoint):
     brief = make_brief()
     template = prompt_template_create(brief=brief, name="t", text="{x}")
@@ -103,7 +142,9 @@ def test_list_endpoints_have_a_constant_query_count(api, endpoint):
             version_import(brief=brief, source=image_file(colour=(n, i, 9)))
 
     grow(2)
-    _count(api, f"/api/{endpoint}/")  # the caller's own lookups (their clients) are made once per user, as Django's permissions are
+    _count(
+        api, f"/api/{endpoint}/"
+    )  # the caller's own lookups (their clients) are made once per user, as Django's permissions are
     few = _count(api, f"/api/{endpoint}/")
     grow(12)
     chain(brief=brief, length=5)
@@ -142,7 +183,9 @@ def test_the_schema_documents_error_answers_in_the_one_error_shape(api):
 
 def test_an_unknown_api_route_answers_json_and_other_pages_stay_html(api):
     missing = api.get("/api/no-such-route/")
-    assert missing.status_code == 404 and missing.json() == {"message": "no API route matches /api/no-such-route/",
-                                                             "extra": {"code": "not_found"}}
+    assert missing.status_code == 404 and missing.json() == {
+        "message": "no API route matches /api/no-such-route/",
+        "extra": {"code": "not_found"},
+    }
     page = api.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

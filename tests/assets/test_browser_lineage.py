@@ -6,8 +6,18 @@ from tests.review.browser import ARTIFACTS, BROWSER_MARKS, admin_page, browser_p
 
 pytestmark = BROWSER_MARKS
 
-STEPS = [Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.UPSCALE, Operation.LUT,
-         Operation.GRADE, Operation.SHARPEN, Operation.DENOISE, Operation.RENDITION]
+STEPS = [
+    Operation.TXT2IMG,
+    Operation.IMG2IMG,
+    Operation.INPAINT,
+    Operation.OUTPAINT,
+    Operation.UPSCALE,
+    Operation.LUT,
+    Operation.GRADE,
+    Operation.SHARPEN,
+    Operation.DENOISE,
+    Operation.RENDITION,
+]
 
 
 def test_a_ten_step_chain_scrolls_and_stays_legible(cast, live_server):

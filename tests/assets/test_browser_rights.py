@@ -14,19 +14,41 @@ def test_rights_and_reproducibility_read_on_the_version_page(cast, live_server):
     from playwright.sync_api import sync_playwright
 
     brief = make_brief(client_name="Rights Co")
-    lora = ModelWeights.objects.create(kind="lora", architecture="sd15", name="Grain LoRA", sha256="ab" * 32, size=1,
-                                       format="safetensors")
+    lora = ModelWeights.objects.create(
+        kind="lora", architecture="sd15", name="Grain LoRA", sha256="ab" * 32, size=1, format="safetensors"
+    )
     photo = derive(brief=brief, size=(64, 64))
     made = derive(brief=brief, parents=[photo], op=Operation.IMG2IMG, size=(64, 64))
     Used.objects.create(derivation=made.generated_by.derivation, role=Used.Role.LORA, model_weights=lora, weight=0.8)
-    licence_save(values={"name": "Agency photo", "commercial_use": True, "attribution": "Photo: Agency X",
-                         "expires_on": date.today() - timedelta(days=3), "versions": [photo]})
-    licence_save(values={"name": "CC BY-NC 4.0", "spdx_id": "CC-BY-NC-4.0", "commercial_use": False,
-                         "attribution": "Grain by Jo", "model_weights": [lora]})
+    licence_save(
+        values={
+            "name": "Agency photo",
+            "commercial_use": True,
+            "attribution": "Photo: Agency X",
+            "expires_on": date.today() - timedelta(days=3),
+            "versions": [photo],
+        }
+    )
+    licence_save(
+        values={
+            "name": "CC BY-NC 4.0",
+            "spdx_id": "CC-BY-NC-4.0",
+            "commercial_use": False,
+            "attribution": "Grain by Jo",
+            "model_weights": [lora],
+        }
+    )
     ReproducibilityCheck.objects.create(
-        version=made, verdict="perceptual_match", cause="environment", detail="cpu_capability: 'AVX2' → 'DEFAULT'",
-        distance=2.0, environment_digest="0" * 64, trigger="environment", wall_seconds=1.2,
-        fingerprint_diff=[{"field": "cpu_capability", "recorded": "AVX2", "current": "DEFAULT"}])
+        version=made,
+        verdict="perceptual_match",
+        cause="environment",
+        detail="cpu_capability: 'AVX2' → 'DEFAULT'",
+        distance=2.0,
+        environment_digest="0" * 64,
+        trigger="environment",
+        wall_seconds=1.2,
+        fingerprint_diff=[{"field": "cpu_capability", "recorded": "AVX2", "current": "DEFAULT"}],
+    )
     alice = cast["alice"]
     password = browser_password(alice)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

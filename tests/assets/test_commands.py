@@ -47,7 +47,7 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert (first["brief"], first["generation"]) == (second["brief"], second["generation"])
     assert first["review"]["approved_master"] == second["review"]["approved_master"]
     # The delivery stage adds one client round for the finished look; the review rounds stay as they were.
-    assert second["review"]["rounds"][:len(first["review"]["rounds"])] == first["review"]["rounds"]
+    assert second["review"]["rounds"][: len(first["review"]["rounds"])] == first["review"]["rounds"]
     brief = Brief.objects.get(pk=first["brief"]["brief"])
     assert brief.palette == ["#FE2C54", "#00E0FF", "#FFD500"] and brief.aspect == "9:16"
     assert Reference.objects.filter(brief=brief).count() == 24
@@ -87,11 +87,15 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
 def test_manage_check_does_not_import_the_ml_stack():
     code = (
         "import runpy, sys; sys.argv = ['manage.py', 'check']\n"
-        "try:\n    runpy.run_path('manage.py', run_name='__main__')\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft', 'onnxruntime', 'onnx',\n"
+        "try:\n    runpy.run_path('manage.py', run_name='__main__')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft', "
+        "'onnxruntime', 'onnx',\n"
         "                       'vtracer') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
 

@@ -36,7 +36,10 @@ def test_a_palette_thumbnail_is_resampled_in_rgb(media_root):
     buffer = io.BytesIO()
     _palette_picture().save(buffer, format="PNG")
     reference = reference_create(brief=make_brief(), source=ContentFile(buffer.getvalue(), name="board.png"))
-    with storages["derived"].open(thumbnail_ensure(blob=reference.blob, size=96), "rb") as handle, Image.open(handle) as thumb:
+    with (
+        storages["derived"].open(thumbnail_ensure(blob=reference.blob, size=96), "rb") as handle,
+        Image.open(handle) as thumb,
+    ):
         thumb = np.asarray(thumb.convert("RGB"), dtype=np.float64)
     expected = _palette_picture().convert("RGB")
     expected.thumbnail((96, 96))

@@ -41,8 +41,11 @@ def _queue(cluster: str, name: str) -> None:
     from django_q.brokers import get_broker
     from django_q.signing import SignedPackage
 
-    get_broker(cluster).enqueue(SignedPackage.dumps({"id": name, "name": name, "func": "review.tasks.review_clock",
-                                                     "args": (), "kwargs": {}, "started": None}))
+    get_broker(cluster).enqueue(
+        SignedPackage.dumps(
+            {"id": name, "name": name, "func": "review.tasks.review_clock", "args": (), "kwargs": {}, "started": None}
+        )
+    )
 
 
 def test_metrics_are_off_until_a_token_or_network_is_set_and_refuse_others(client, settings, db):
@@ -77,10 +80,18 @@ def test_metrics_count_jobs_by_operation_and_outcome_and_failures_by_reason(clie
 
     after = _scrape(client, **auth)
     grade = {"op": "grade", "outcome": "succeeded"}
-    assert _value(after, "seed_job_run_seconds_count", **grade) == _value(before, "seed_job_run_seconds_count", **grade) + 1
-    assert _value(after, "seed_job_wait_seconds_count", op="grade") == _value(before, "seed_job_wait_seconds_count", op="grade") + 1
-    assert (_value(after, "seed_job_failures_total", op="sharpen", reason="crashed")
-            == _value(before, "seed_job_failures_total", op="sharpen", reason="crashed") + 1)
+    assert (
+        _value(after, "seed_job_run_seconds_count", **grade)
+        == _value(before, "seed_job_run_seconds_count", **grade) + 1
+    )
+    assert (
+        _value(after, "seed_job_wait_seconds_count", op="grade")
+        == _value(before, "seed_job_wait_seconds_count", op="grade") + 1
+    )
+    assert (
+        _value(after, "seed_job_failures_total", op="sharpen", reason="crashed")
+        == _value(before, "seed_job_failures_total", op="sharpen", reason="crashed") + 1
+    )
     assert "# TYPE seed_gpu_seconds_total counter" in after
 
 
@@ -93,8 +104,9 @@ def test_queue_depth_and_workers_per_cluster_in_metrics_and_seed_status(client, 
     _queue("gpu", "derivation-902")
     _queue("cpu", "delivery-77")
     worker_register(cluster="gpu", ready_seconds=3.5)
-    WorkerProcess.objects.create(cluster="cpu", host="cpu-box", pid=4242, started_at="2026-11-01T08:00:00Z",
-                                 seen_at="2026-11-01T09:00:00Z")
+    WorkerProcess.objects.create(
+        cluster="cpu", host="cpu-box", pid=4242, started_at="2026-11-01T08:00:00Z", seen_at="2026-11-01T09:00:00Z"
+    )
 
     text = _scrape(client)
     assert _value(text, "seed_queue_depth", cluster="gpu", state="waiting") == 2
@@ -179,8 +191,9 @@ def _events(received: list[bytes]) -> list[dict]:
     return events
 
 
-def test_a_crashed_job_reaches_sentry_with_its_derivation_id_and_nothing_is_sent_without_a_dsn(settings, db, run_jobs,
-                                                                                             sentry_ingest):
+def test_a_crashed_job_reaches_sentry_with_its_derivation_id_and_nothing_is_sent_without_a_dsn(
+    settings, db, run_jobs, sentry_ingest
+):
     import sentry_sdk
 
     from config.observability import sentry_init

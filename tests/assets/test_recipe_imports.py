@@ -25,10 +25,18 @@ BLAKE = "b3" * 32
 
 @pytest.fixture
 def registry():
-    base = ModelWeights.objects.create(kind="base", architecture="sd15", name="dreamshaper_8", sha256=BASE_SHA, size=1,
-                                       format="safetensors", blake3=BLAKE)
-    lora = ModelWeights.objects.create(kind="lora", architecture="sd15", name="brand_style", sha256=LORA_SHA, size=1,
-                                       format="safetensors")
+    base = ModelWeights.objects.create(
+        kind="base",
+        architecture="sd15",
+        name="dreamshaper_8",
+        sha256=BASE_SHA,
+        size=1,
+        format="safetensors",
+        blake3=BLAKE,
+    )
+    lora = ModelWeights.objects.create(
+        kind="lora", architecture="sd15", name="brand_style", sha256=LORA_SHA, size=1, format="safetensors"
+    )
     return {"base": base, "lora": lora}
 
 
@@ -42,31 +50,63 @@ def png(chunks: dict[str, str], size=(24, 16), name="image.png") -> ContentFile:
 
 
 def jpeg(comment: str, name="image.jpg") -> ContentFile:
-    exif = piexif.dump({"Exif": {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump(comment, encoding="unicode")}})
+    exif = piexif.dump(
+        {"Exif": {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump(comment, encoding="unicode")}}
+    )
     buffer = io.BytesIO()
     Image.new("RGB", (24, 16), (20, 140, 60)).save(buffer, format="JPEG", exif=exif, quality=90)
     return ContentFile(buffer.getvalue(), name=name)
 
 
-A1111 = ("a chilled can on a rooftop, golden hour <lora:brand_style:0.8>\n"
-         "Negative prompt: blurry, lowres\n"
-         f'Steps: 25, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1234, Size: 24x16, '
-         f'Model hash: {BASE_SHA[:10]}, Model: dreamshaper_8, Lora hashes: "brand_style: {LORA_SHA[:12]}", Version: v1.10.1')
+A1111 = (
+    "a chilled can on a rooftop, golden hour <lora:brand_style:0.8>\n"
+    "Negative prompt: blurry, lowres\n"
+    f"Steps: 25, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1234, Size: 24x16, "
+    f'Model hash: {BASE_SHA[:10]}, Model: dreamshaper_8, Lora hashes: "brand_style: {LORA_SHA[:12]}", Version: v1.10.1'
+)
 
 
 def comfy_graph(*, seed=99, model_link=("4", 0)) -> dict:
     return {
         "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd15/dreamshaper_8.safetensors"}},
-        "10": {"class_type": "LoraLoader", "inputs": {"lora_name": "brand_style.safetensors", "strength_model": 0.7,
-                                                      "strength_clip": 0.7, "model": list(model_link), "clip": ["4", 1]}},
-        "11": {"class_type": "LoraLoader", "inputs": {"lora_name": "other_style.safetensors", "strength_model": 0.3,
-                                                      "strength_clip": 0.3, "model": ["10", 0], "clip": ["10", 1]}},
+        "10": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": "brand_style.safetensors",
+                "strength_model": 0.7,
+                "strength_clip": 0.7,
+                "model": list(model_link),
+                "clip": ["4", 1],
+            },
+        },
+        "11": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": "other_style.safetensors",
+                "strength_model": 0.3,
+                "strength_clip": 0.3,
+                "model": ["10", 0],
+                "clip": ["10", 1],
+            },
+        },
         "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a can in neon light", "clip": ["11", 1]}},
         "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "watermark", "clip": ["11", 1]}},
         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 768, "batch_size": 1}},
-        "3": {"class_type": "KSampler", "inputs": {"seed": seed, "steps": 30, "cfg": 6.5, "sampler_name": "dpmpp_2m",
-                                                   "scheduler": "karras", "denoise": 1.0, "model": ["11", 0],
-                                                   "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+        "3": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": seed,
+                "steps": 30,
+                "cfg": 6.5,
+                "sampler_name": "dpmpp_2m",
+                "scheduler": "karras",
+                "denoise": 1.0,
+                "model": ["11", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+            },
+        },
         "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
         "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "ComfyUI"}},
     }
@@ -74,26 +114,61 @@ def comfy_graph(*, seed=99, model_link=("4", 0)) -> dict:
 
 def test_each_generators_metadata_becomes_our_recipe_with_matched_and_missing_models(registry):
     brief = make_brief()
-    invoke = {"positive_prompt": "a can on ice", "negative_prompt": "text", "seed": 7, "steps": 20, "cfg_scale": 5.5,
-              "scheduler": "euler_a", "width": 24, "height": 16, "model": {"name": "Dreamshaper", "hash": f"blake3:{BLAKE}"},
-              "loras": [{"model": {"name": "unknown_lora", "hash": "blake3:" + "c" * 64}, "weight": 0.5}]}
-    fooocus = {"prompt": "a can, studio", "negative_prompt": "", "steps": 30, "guidance_scale": 4.0, "seed": 555,
-               "sampler": "dpmpp_2m_sde_gpu", "scheduler": "karras", "resolution": "(1152, 896)",
-               "base_model": "juggernautXL_v8Rundiffusion.safetensors", "loras": [["brand_style.safetensors", 0.25]],
-               "version": "Fooocus v2.5.5"}
-    reports = images_import(brief=brief, sources=[
-        png({"parameters": A1111}, name="a1111.png"), jpeg(A1111, name="a1111.jpg"),
-        png({"prompt": json.dumps(comfy_graph()), "workflow": "{}"}, name="comfy.png"),
-        png({"invokeai_metadata": json.dumps(invoke)}, name="invoke.png"), png({"parameters": json.dumps(fooocus)}, name="fooocus.png"),
-        png({}, name="plain.png"),
-    ])
-    assert [r["generator"] for r in reports] == ["automatic1111", "automatic1111", "comfyui", "invokeai", "fooocus", None]
+    invoke = {
+        "positive_prompt": "a can on ice",
+        "negative_prompt": "text",
+        "seed": 7,
+        "steps": 20,
+        "cfg_scale": 5.5,
+        "scheduler": "euler_a",
+        "width": 24,
+        "height": 16,
+        "model": {"name": "Dreamshaper", "hash": f"blake3:{BLAKE}"},
+        "loras": [{"model": {"name": "unknown_lora", "hash": "blake3:" + "c" * 64}, "weight": 0.5}],
+    }
+    fooocus = {
+        "prompt": "a can, studio",
+        "negative_prompt": "",
+        "steps": 30,
+        "guidance_scale": 4.0,
+        "seed": 555,
+        "sampler": "dpmpp_2m_sde_gpu",
+        "scheduler": "karras",
+        "resolution": "(1152, 896)",
+        "base_model": "juggernautXL_v8Rundiffusion.safetensors",
+        "loras": [["brand_style.safetensors", 0.25]],
+        "version": "Fooocus v2.5.5",
+    }
+    reports = images_import(
+        brief=brief,
+        sources=[
+            png({"parameters": A1111}, name="a1111.png"),
+            jpeg(A1111, name="a1111.jpg"),
+            png({"prompt": json.dumps(comfy_graph()), "workflow": "{}"}, name="comfy.png"),
+            png({"invokeai_metadata": json.dumps(invoke)}, name="invoke.png"),
+            png({"parameters": json.dumps(fooocus)}, name="fooocus.png"),
+            png({}, name="plain.png"),
+        ],
+    )
+    assert [r["generator"] for r in reports] == [
+        "automatic1111",
+        "automatic1111",
+        "comfyui",
+        "invokeai",
+        "fooocus",
+        None,
+    ]
     a1111_png, a1111_jpeg, comfy, invokeai, fooocus_report, plain = reports
     for report in (a1111_png, a1111_jpeg):
         derivation = Derivation.objects.get(pk=report["derivation"])
         params = derivation.params
         assert (params["generator"], params["sampler"], params["steps"], params["cfg"], params["seed"]) == (
-            "automatic1111", "dpmpp_2m_karras", 25, 7.0, 1234)
+            "automatic1111",
+            "dpmpp_2m_karras",
+            25,
+            7.0,
+            1234,
+        )
         edges = {edge.role: edge for edge in derivation.used.select_related("prompt", "model_weights")}
         assert edges[Used.Role.PROMPT].prompt.text == "a chilled can on a rooftop, golden hour"
         assert edges[Used.Role.PROMPT].prompt.negative_text == "blurry, lowres"
@@ -104,10 +179,17 @@ def test_each_generators_metadata_becomes_our_recipe_with_matched_and_missing_mo
 
     comfy_params = Derivation.objects.get(pk=comfy["derivation"]).params
     assert (comfy_params["sampler"], comfy_params["seed"], comfy_params["steps"], comfy_params["cfg"]) == (
-        "dpmpp_2m_karras", 99, 30, 6.5)
+        "dpmpp_2m_karras",
+        99,
+        30,
+        6.5,
+    )
     assert (comfy_params["width"], comfy_params["height"]) == (512, 768)
     assert [(m["role"], m["name"], m.get("weight")) for m in comfy_params["models"]] == [
-        ("base_model", "dreamshaper_8", None), ("lora", "brand_style", 0.7), ("lora", "other_style", 0.3)]
+        ("base_model", "dreamshaper_8", None),
+        ("lora", "brand_style", 0.7),
+        ("lora", "other_style", 0.3),
+    ]
     assert [m["name"] for m in comfy["missing"]] == ["other_style"]
     comfy_prompt = Derivation.objects.get(pk=comfy["derivation"]).used.get(role="prompt").prompt
     assert (comfy_prompt.text, comfy_prompt.negative_text) == ("a can in neon light", "watermark")
@@ -124,18 +206,23 @@ def test_each_generators_metadata_becomes_our_recipe_with_matched_and_missing_mo
     assert plain["imported"] and plain["recovered"] == []
 
 
-@pytest.mark.parametrize("chunks, message", [
-    ({"parameters": "x" * (300 * 1024)}, "over 256 kB"),
-    ({"prompt": json.dumps({str(n): {"class_type": "Note", "inputs": {}} for n in range(2500)})}, "at most 2000"),
-    ({"prompt": json.dumps(comfy_graph(model_link=("11", 0)))}, "loops back"),
-    ({"prompt": json.dumps(comfy_graph(seed="not a seed"))}, "not a number"),
-    ({"prompt": "{" * 5000}, "not readable JSON"),
-    ({"invokeai_metadata": json.dumps({"positive_prompt": ["a", "list"]})}, "not text"),
-])
+@pytest.mark.parametrize(
+    "chunks, message",
+    [
+        ({"parameters": "x" * (300 * 1024)}, "over 256 kB"),
+        ({"prompt": json.dumps({str(n): {"class_type": "Note", "inputs": {}} for n in range(2500)})}, "at most 2000"),
+        ({"prompt": json.dumps(comfy_graph(model_link=("11", 0)))}, "loops back"),
+        ({"prompt": json.dumps(comfy_graph(seed="not a seed"))}, "not a number"),
+        ({"prompt": "{" * 5000}, "not readable JSON"),
+        ({"invokeai_metadata": json.dumps({"positive_prompt": ["a", "list"]})}, "not text"),
+    ],
+)
 def test_hostile_metadata_is_refused_for_its_file_alone(registry, chunks, message):
     brief = make_brief()
     before = Version.objects.count()
-    reports = images_import(brief=brief, sources=[png({"parameters": A1111}, name="good.png"), png(chunks, name="bad.png")])
+    reports = images_import(
+        brief=brief, sources=[png({"parameters": A1111}, name="good.png"), png(chunks, name="bad.png")]
+    )
     assert reports[0]["imported"] and not reports[1]["imported"] and message in reports[1]["error"]
     assert Version.objects.count() == before + 1
 
@@ -155,11 +242,17 @@ def test_the_command_and_the_api_import_several_files_with_a_report_each(registr
         call_command("import_images", str(good), "--brief", "999999", stdout=io.StringIO())
 
     api = api_as(alice)
-    answer = api.post("/api/versions/import-images/", {"brief": brief.pk, "files": [png({"parameters": A1111}, name="x.png"),
-                                                                                    jpeg(A1111, name="y.jpg")]}, format="multipart")
+    answer = api.post(
+        "/api/versions/import-images/",
+        {"brief": brief.pk, "files": [png({"parameters": A1111}, name="x.png"), jpeg(A1111, name="y.jpg")]},
+        format="multipart",
+    )
     assert answer.status_code == 201 and [r["generator"] for r in answer.json()] == ["automatic1111", "automatic1111"]
-    refused = api.post("/api/versions/import-images/", {"brief": brief.pk, "files": [png({"prompt": "{"}, name="z.png")]},
-                       format="multipart")
+    refused = api.post(
+        "/api/versions/import-images/",
+        {"brief": brief.pk, "files": [png({"prompt": "{"}, name="z.png")]},
+        format="multipart",
+    )
     assert refused.status_code == 400 and "z.png" in refused.json()["message"]
     assert api.post("/api/versions/import-images/", {"brief": brief.pk}, format="multipart").status_code == 400
 
@@ -174,8 +267,13 @@ def test_the_admin_upload_imports_several_files_and_shows_the_report(registry, c
     client.force_login(producer)
     changelist = client.get("/admin/assets/version/").content.decode()
     assert "/admin/assets/version/import-images/" in changelist
-    page = client.post("/admin/assets/version/import-images/", {
-        "brief": brief.pk, "files": [png({"parameters": A1111}, name="a1111.png"), png({"prompt": "{"}, name="broken.png")]})
+    page = client.post(
+        "/admin/assets/version/import-images/",
+        {
+            "brief": brief.pk,
+            "files": [png({"parameters": A1111}, name="a1111.png"), png({"prompt": "{"}, name="broken.png")],
+        },
+    )
     html = page.content.decode()
     assert page.status_code == 200 and "1 of 2 file(s) imported" in html
     assert "automatic1111" in html and "refused: the prompt metadata is not readable JSON" in html

@@ -1,4 +1,5 @@
-"""The one run lifecycle every queued row goes through: claim once, record while owned, fail with a reason, leave nothing."""
+"""The one run lifecycle every queued row goes through: claim once, record while owned, fail with a reason,
+leave nothing."""
 
 import pytest
 from django.core.files.storage import storages
@@ -84,17 +85,23 @@ def test_a_fresh_claim_elsewhere_stays_on_the_broker_and_a_stale_one_is_taken_ov
         run_guarded(model=Derivation, pk=queued.pk, work=lambda row, scope: "succeeded")
     long_ago = timezone.now() - timezone.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 5)
     Derivation.objects.filter(pk=queued.pk).update(started_at=long_ago)
-    assert run_guarded(model=Derivation, pk=queued.pk, work=lambda row, scope: run_complete(row=row) or "succeeded") == "succeeded"
+    assert (
+        run_guarded(model=Derivation, pk=queued.pk, work=lambda row, scope: run_complete(row=row) or "succeeded")
+        == "succeeded"
+    )
     assert Derivation.objects.get(pk=queued.pk).attempts == 2
 
 
 def test_attempts_are_finite(queued, settings):
     long_ago = timezone.now() - timezone.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 5)
-    Derivation.objects.filter(pk=queued.pk).update(state="running", started_at=long_ago,
-                                                   attempts=settings.Q_CLUSTER["max_attempts"])
+    Derivation.objects.filter(pk=queued.pk).update(
+        state="running", started_at=long_ago, attempts=settings.Q_CLUSTER["max_attempts"]
+    )
     assert run_guarded(model=Derivation, pk=queued.pk, work=lambda row, scope: pytest.fail("must not run")) == "skipped"
     queued.refresh_from_db()
-    assert queued.state == "failed" and queued.error.startswith(f"gave up after {settings.Q_CLUSTER['max_attempts']} attempts")
+    assert queued.state == "failed" and queued.error.startswith(
+        f"gave up after {settings.Q_CLUSTER['max_attempts']} attempts"
+    )
 
 
 def test_run_complete_outside_ownership_raises(queued):

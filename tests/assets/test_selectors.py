@@ -4,7 +4,11 @@ from django.test.utils import CaptureQueriesContext
 
 from assets.models import Used
 from assets.selectors import (
-    lineage_graph, version_ancestry, version_descendants, versions_using_prompt, versions_using_reference,
+    lineage_graph,
+    version_ancestry,
+    version_descendants,
+    versions_using_prompt,
+    versions_using_reference,
 )
 from assets.services.briefs import reference_create
 from assets.services.prompts import prompt_render, prompt_template_create
@@ -33,7 +37,8 @@ def test_ancestry_visits_shared_ancestors_once(diamond):
 
 def test_descendants_answer_what_was_made_from_a_version(diamond):
     assert {v.pk for v in version_descendants(version=diamond["root"])} == {
-        diamond[k].pk for k in ("left", "right", "merge", "final")}
+        diamond[k].pk for k in ("left", "right", "merge", "final")
+    }
     assert not version_descendants(version=diamond["other"]).exists()
 
 
@@ -45,8 +50,11 @@ def _query_count(func) -> int:
 
 @pytest.mark.parametrize(
     "selector",
-    [lambda v: list(version_ancestry(version=v)), lambda v: list(version_descendants(version=v)),
-     lambda v: lineage_graph(version=v).as_dict()],
+    [
+        lambda v: list(version_ancestry(version=v)),
+        lambda v: list(version_descendants(version=v)),
+        lambda v: lineage_graph(version=v).as_dict(),
+    ],
     ids=["ancestry", "descendants", "lineage_graph"],
 )
 def test_query_count_is_the_same_for_a_chain_of_3_and_of_300(selector):
@@ -56,8 +64,10 @@ def test_query_count_is_the_same_for_a_chain_of_3_and_of_300(selector):
     for end in (short[-1], short[0], long[-1], long[0]):
         end.refresh_from_db()
     counts = {
-        "short": _query_count(lambda: selector(short[-1])), "long": _query_count(lambda: selector(long[-1])),
-        "short_root": _query_count(lambda: selector(short[0])), "long_root": _query_count(lambda: selector(long[0])),
+        "short": _query_count(lambda: selector(short[-1])),
+        "long": _query_count(lambda: selector(long[-1])),
+        "short_root": _query_count(lambda: selector(short[0])),
+        "long_root": _query_count(lambda: selector(long[0])),
     }
     assert counts["short"] == counts["long"] <= 4, counts
     assert counts["short_root"] == counts["long_root"], counts

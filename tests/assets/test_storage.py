@@ -71,8 +71,9 @@ def test_scratch_sweep_removes_only_what_no_live_job_can_own(media_root, setting
     for path in (old_scratch, old_incoming, kept_blob):
         os.utime(path, (hour_ago, hour_ago))
     assert scratch_sweep(older_than_seconds=1800) == 2
-    assert sorted(files_under(media_root) + [str(p.relative_to(media_root)) for p in staging.iterdir()]) == \
-        sorted([f"blobs/ab/cd/{'ab' * 32}", "staging/upload-fresh"])
+    assert sorted(files_under(media_root) + [str(p.relative_to(media_root)) for p in staging.iterdir()]) == sorted(
+        [f"blobs/ab/cd/{'ab' * 32}", "staging/upload-fresh"]
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,7 +90,9 @@ def test_a_discard_waits_for_a_transaction_that_found_the_bytes_stored(media_roo
 
     staged = staged_bytes(image_bytes(size=(12, 12)))
     name = blob_storage_name(staged.sha256)
-    storages["blobs"].save(name, ContentFile(staged.path.read_bytes()))  # written by a transaction that then rolled back
+    storages["blobs"].save(
+        name, ContentFile(staged.path.read_bytes())
+    )  # written by a transaction that then rolled back
     stored, go, outcome = threading.Event(), threading.Event(), {}
 
     def storer():

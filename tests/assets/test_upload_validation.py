@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def png_bomb(width=30000, height=30000) -> bytes:
     """A tiny PNG whose header claims 900 megapixels."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -28,7 +29,7 @@ def png_bomb(width=30000, height=30000) -> bytes:
 def jpeg_bomb() -> bytes:
     data = bytearray(image_bytes(size=(16, 16), image_format="JPEG"))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", 60000, 60000)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 60000, 60000)
     return bytes(data)
 
 
@@ -45,8 +46,16 @@ CASES = {
     "truncated png": (image_bytes(size=(256, 256), colour=(1, 2, 3))[:-200], "cut.png", "truncated or corrupt"),
     "truncated jpeg": (image_bytes(size=(256, 256), image_format="JPEG")[:400], "cut.jpg", "truncated or corrupt"),
     "text with an image name": (b"%PDF-1.4 not an image at all", "photo.png", "not an image in an accepted format"),
-    "html with an image name": (b"<html><script>alert(1)</script></html>", "x.jpg", "not an image in an accepted format"),
-    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>', "x.svg", "not an image in an accepted format"),
+    "html with an image name": (
+        b"<html><script>alert(1)</script></html>",
+        "x.jpg",
+        "not an image in an accepted format",
+    ),
+    "svg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>',
+        "x.svg",
+        "not an image in an accepted format",
+    ),
     "gif is not on the allow-list": (image_bytes(image_format="GIF"), "x.gif", "not an image in an accepted format"),
     "huge exif block": (huge_exif_png(), "exif.png", "EXIF block is"),
     "zero bytes": (b"", "empty.png", "file is empty"),
@@ -85,7 +94,9 @@ def test_good_upload_is_stored_once_by_sha256(api, media_root):
     for _ in range(2):
         upload = io.BytesIO(data)
         upload.name = "../../etc/passwd.png"
-        response = api.post("/api/references/", {"brief": brief.pk, "image": upload, "title": "sun"}, format="multipart")
+        response = api.post(
+            "/api/references/", {"brief": brief.pk, "image": upload, "title": "sun"}, format="multipart"
+        )
         assert response.status_code == 201, response.content
     body = response.json()
     assert (body["width"], body["height"], body["format"]) == (40, 20, "PNG")

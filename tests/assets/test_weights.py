@@ -28,7 +28,10 @@ def diffusers_folder(tmp_path):
     (root / "unet").mkdir(parents=True)
     (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     (root / "unet" / "config.json").write_text(json.dumps({"sample_size": 8}))
-    save_file({"conv_in.weight": np.zeros((2, 2), dtype=np.float32)}, str(root / "unet" / "diffusion_pytorch_model.safetensors"))
+    save_file(
+        {"conv_in.weight": np.zeros((2, 2), dtype=np.float32)},
+        str(root / "unet" / "diffusion_pytorch_model.safetensors"),
+    )
     return root
 
 
@@ -64,7 +67,9 @@ def test_used_weights_cannot_be_deleted_and_unused_can(lora_file, tmp_path):
     weights, _ = model_weights_register(path=lora_file, kind="lora", name="Brand style")
     brief = make_brief()
     version = derive(brief=brief)
-    Used.objects.create(derivation=version.generated_by.derivation, role=Used.Role.LORA, model_weights=weights, weight=0.8)
+    Used.objects.create(
+        derivation=version.generated_by.derivation, role=Used.Role.LORA, model_weights=weights, weight=0.8
+    )
     child = derive(brief=brief, parents=[version])
     assert {v.pk for v in versions_using_model_weights(weights=weights)} == {version.pk, child.pk}
     with pytest.raises(ApplicationError, match="cannot be deleted"):

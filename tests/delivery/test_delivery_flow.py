@@ -19,8 +19,9 @@ from tests.delivery.conftest import approve
 
 
 def small_preset(slug="thumb-square", width=48, height=48, **extra):
-    preset, _ = ChannelPreset.objects.update_or_create(slug=slug, defaults={"name": slug, "width": width, "height": height,
-                                                                           "section": "social", **extra})
+    preset, _ = ChannelPreset.objects.update_or_create(
+        slug=slug, defaults={"name": slug, "width": width, "height": height, "section": "social", **extra}
+    )
     return preset
 
 
@@ -31,8 +32,12 @@ def delivered_files(delivery: Delivery) -> list[Path]:
 
 def test_a_delivered_jpeg_carries_exif_and_a_trusted_c2pa_manifest(people, master, run_jobs):
     with run_jobs():
-        delivery = delivery_create(version=master, presets=[small_preset()], created_by=people["producer"],
-                                   override_reason="tiny random model: no brand colours expected")
+        delivery = delivery_create(
+            version=master,
+            presets=[small_preset()],
+            created_by=people["producer"],
+            override_reason="tiny random model: no brand colours expected",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     item = delivery.items.get()
@@ -79,12 +84,17 @@ def _tree(root: Path) -> dict:
 
 
 def test_the_impact_of_a_lora_reaches_every_version_and_delivery_made_from_it(people, master, run_jobs, client):
-    """"Which deliveries inherit this LoRA?": through the master to its rendition variants, counted per brief and client."""
+    """ "Which deliveries inherit this LoRA?": through the master to its rendition variants,
+    counted per brief and client."""
     from tests.factories import api_as
 
     with run_jobs():
-        delivery = delivery_create(version=master, presets=[small_preset()], created_by=people["producer"],
-                                   override_reason="tiny random model: no brand colours expected")
+        delivery = delivery_create(
+            version=master,
+            presets=[small_preset()],
+            created_by=people["producer"],
+            override_reason="tiny random model: no brand colours expected",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     lora = master.generated_by.derivation.used.get(role="lora").model_weights
@@ -150,7 +160,10 @@ def test_an_outpaint_preset_blocks_a_crop_that_would_cut_the_master(people, mast
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.BLOCKED and "wide-outpaint: outpaint" in delivery.error
     checks = {fact["preset"]: {c["check"]: c for c in fact["checks"]} for fact in delivery.qc}
-    assert checks["wide-outpaint"]["outpaint"]["value"] == 0.5 and "target_aspect 2:1" in checks["wide-outpaint"]["outpaint"]["detail"]
+    assert (
+        checks["wide-outpaint"]["outpaint"]["value"] == 0.5
+        and "target_aspect 2:1" in checks["wide-outpaint"]["outpaint"]["detail"]
+    )
     assert checks["square-outpaint"]["outpaint"]["passed"]
     with run_jobs():
         delivery_override(delivery=delivery, reason="client accepts a centre crop", user=people["producer"])
@@ -170,18 +183,23 @@ def _foreign_key(settings, folder: Path) -> None:
 
 def _not_a_certificate(settings, folder: Path) -> None:
     folder.mkdir()
-    (folder / "chain.pem").write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    (folder / "chain.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    )
     settings.SEED_C2PA_CERT = folder / "chain.pem"
 
 
 @pytest.mark.parametrize("misconfigure", [_foreign_key, _not_a_certificate])
-def test_a_failed_signing_leaves_no_partial_file_and_no_rows(people, master, run_jobs, settings, tmp_path, misconfigure):
+def test_a_failed_signing_leaves_no_partial_file_and_no_rows(
+    people, master, run_jobs, settings, tmp_path, misconfigure
+):
     misconfigure(settings, tmp_path / "other")
     versions_before = Version.objects.count()
     blobs_before = _tree(Path(settings.STORAGES["blobs"]["OPTIONS"]["location"]))
     with run_jobs():
-        delivery = delivery_create(version=master, presets=[small_preset()], created_by=people["producer"],
-                                   override_reason="signing test")
+        delivery = delivery_create(
+            version=master, presets=[small_preset()], created_by=people["producer"], override_reason="signing test"
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.FAILED and "sign" in delivery.error.lower()
     assert _tree(Path(settings.SEED_DELIVERY_DIR)) == {}
@@ -193,11 +211,18 @@ def test_a_failed_signing_leaves_no_partial_file_and_no_rows(people, master, run
 def test_all_seven_presets_named_by_template_without_collisions(people, master, run_jobs):
     twin = small_preset(slug="twin-a")
     twin_b = small_preset(slug="twin-b")
-    presets = list(ChannelPreset.objects.filter(slug__in=["square", "vertical", "widescreen", "hero", "social-4x5",
-                                                           "product-card", "presentation"])) + [twin, twin_b]
+    presets = list(
+        ChannelPreset.objects.filter(
+            slug__in=["square", "vertical", "widescreen", "hero", "social-4x5", "product-card", "presentation"]
+        )
+    ) + [twin, twin_b]
     with run_jobs():
-        delivery = delivery_create(version=master, presets=presets, created_by=people["producer"],
-                                   override_reason="tiny master: every slot needs an upscale")
+        delivery = delivery_create(
+            version=master,
+            presets=presets,
+            created_by=people["producer"],
+            override_reason="tiny master: every slot needs an upscale",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     names = [item.file_name for item in delivery.items.all()]
@@ -225,7 +250,9 @@ def test_a_master_in_the_brand_palette_passes_qc_and_delivers_with_no_override(p
     ImageDraw.Draw(canvas).ellipse([64, 64, 128, 128], fill="#FFD500")
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG")
-    master = version_import(brief=people["brief"], source=ContentFile(buffer.getvalue(), name="brand.png"), label="brand art")
+    master = version_import(
+        brief=people["brief"], source=ContentFile(buffer.getvalue(), name="brand.png"), label="brand art"
+    )
     approve(master, producer=people["producer"], client_user=people["client"])
     preset = small_preset(slug="card-on-black", width=96, height=96, background_colour="#000000")
     with run_jobs():
@@ -235,7 +262,11 @@ def test_a_master_in_the_brand_palette_passes_qc_and_delivers_with_no_override(p
     assert delivery.override_reason == "" and delivery.overridden_by is None
     [fact] = delivery.qc
     assert fact["passed"] and {c["check"]: c["passed"] for c in fact["checks"]} == {
-        "resolution": True, "background_contrast": True, "brand_palette": True, "rights": True}
+        "resolution": True,
+        "background_contrast": True,
+        "brand_palette": True,
+        "rights": True,
+    }
     assert fact["nearest_brand_colour"] in ("#FE2C54", "#00E0FF") and fact["nearest_brand_delta_e"] < 1
     item = delivery.items.get()
     assert item.qc == fact and item.manifest_state == "trusted"

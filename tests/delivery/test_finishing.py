@@ -6,11 +6,12 @@ from assets.errors import ApplicationError
 from assets.models import Derivation, Operation, Phase, Used, Version
 from delivery.renditions import focal_crop_box
 from generation import finishing_ops
-from generation.services.finishing import finishing_create, palette_snap_create, upscale_create, upscale_factor_pick
 from generation.reproduce import version_reproduce
+from generation.services.finishing import finishing_create, palette_snap_create, upscale_create, upscale_factor_pick
 
-IDENTITY_CUBE = "TITLE \"identity\"\nLUT_3D_SIZE 2\n" + "".join(
-    f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1))
+IDENTITY_CUBE = 'TITLE "identity"\nLUT_3D_SIZE 2\n' + "".join(
+    f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)
+)
 
 
 def _output(derivation: Derivation) -> Version:
@@ -34,9 +35,9 @@ def test_tiled_upscale_matches_untiled(tiny_files):
     difference = np.abs(whole - tiled)
     seams = np.zeros(whole.shape[:2], dtype=bool)
     for seam in range(32 * 4, 352, 32 * 4):
-        seams[:, seam - 8:seam + 8] = True
+        seams[:, seam - 8 : seam + 8] = True
     for seam in range(32 * 4, 288, 32 * 4):
-        seams[seam - 8:seam + 8, :] = True
+        seams[seam - 8 : seam + 8, :] = True
     assert difference[~seams].max() <= 1
     assert difference[seams].max() <= 4 and difference[seams].mean() < 0.5
 
@@ -52,7 +53,9 @@ def test_upscale_on_the_worker_records_the_model_and_reproduces(people, generate
     with pytest.raises(ApplicationError, match="no upscale needed"):
         upscale_create(version=generated, target_width=32, target_height=32)
     with run_jobs():
-        derivation = upscale_create(version=generated, target_width=120, target_height=100, created_by=people["producer"])
+        derivation = upscale_create(
+            version=generated, target_width=120, target_height=100, created_by=people["producer"]
+        )
     upscaled = _output(derivation)
     assert (upscaled.width, upscaled.height) == (128, 128) and derivation.params["scale"] == 2
     assert derivation.phase == Phase.FINISHING and upscaled.seed == generated.seed
@@ -65,13 +68,16 @@ def test_upscale_on_the_worker_records_the_model_and_reproduces(people, generate
     assert [step["op"] for step in result.steps if step["rerun"]] == ["txt2img", "upscale", "lut"]
 
 
-@pytest.mark.parametrize("op, params, files", [
-    ("grade", {"exposure": 0.5, "contrast": 1.2, "saturation": 1.3, "temperature": 20.0}, {}),
-    ("sharpen", {"radius": 2.0, "percent": 150, "threshold": 3}, {}),
-    ("denoise", {"strength": 0.7}, {}),
-    ("text_overlay", {"text": "Citrus Wave — now in cans", "size": 12, "position": "bottom"}, {}),
-    ("lut", {"strength": 0.5}, {"lut_file": IDENTITY_CUBE.encode()}),
-])
+@pytest.mark.parametrize(
+    "op, params, files",
+    [
+        ("grade", {"exposure": 0.5, "contrast": 1.2, "saturation": 1.3, "temperature": 20.0}, {}),
+        ("sharpen", {"radius": 2.0, "percent": 150, "threshold": 3}, {}),
+        ("denoise", {"strength": 0.7}, {}),
+        ("text_overlay", {"text": "Citrus Wave — now in cans", "size": 12, "position": "bottom"}, {}),
+        ("lut", {"strength": 0.5}, {"lut_file": IDENTITY_CUBE.encode()}),
+    ],
+)
 def test_finishing_operations_run_on_the_worker_with_typed_params(generated, run_jobs, op, params, files):
     with run_jobs():
         derivation = finishing_create(version=generated, op=op, params=params, **files)
@@ -90,21 +96,31 @@ def test_composite_with_a_masked_layer(people, generated, run_jobs):
 
     mask = image_bytes(size=(64, 64), colour=(255, 255, 255))
     with run_jobs():
-        derivation = finishing_create(version=generated, op=Operation.COMPOSITE, params={"blend": "multiply"},
-                                      layers=[Layer(source=generated, mask=mask)])
+        derivation = finishing_create(
+            version=generated,
+            op=Operation.COMPOSITE,
+            params={"blend": "multiply"},
+            layers=[Layer(source=generated, mask=mask)],
+        )
     _output(derivation)
-    assert derivation.used.filter(role=Used.Role.LAYER).count() == 1 and derivation.used.filter(role=Used.Role.MASK).count() == 1
+    assert (
+        derivation.used.filter(role=Used.Role.LAYER).count() == 1
+        and derivation.used.filter(role=Used.Role.MASK).count() == 1
+    )
 
 
-@pytest.mark.parametrize("cube, message", [
-    (b"LUT_3D_SIZE 2\n0 0 0\n", "needs 8 rows"),
-    (b"0 0 0\n", "no LUT_3D_SIZE"),
-    (b"LUT_3D_SIZE 99\n", "out of range"),
-    (b"LUT_3D_SIZE 2\n0 0 zero\n", "line 2"),
-    (b"LUT_1D_SIZE 4\n", "1D LUTs"),
-    (b"LUT_3D_SIZE 2\nDOMAIN_MAX 2 2 2\n" + b"0 0 0\n" * 8, "domain"),
-    (b"\xff\xfe\x00garbage", "not text"),
-])
+@pytest.mark.parametrize(
+    "cube, message",
+    [
+        (b"LUT_3D_SIZE 2\n0 0 0\n", "needs 8 rows"),
+        (b"0 0 0\n", "no LUT_3D_SIZE"),
+        (b"LUT_3D_SIZE 99\n", "out of range"),
+        (b"LUT_3D_SIZE 2\n0 0 zero\n", "line 2"),
+        (b"LUT_1D_SIZE 4\n", "1D LUTs"),
+        (b"LUT_3D_SIZE 2\nDOMAIN_MAX 2 2 2\n" + b"0 0 0\n" * 8, "domain"),
+        (b"\xff\xfe\x00garbage", "not text"),
+    ],
+)
 def test_malformed_cube_files_are_refused_with_nothing_written(generated, media_root, cube, message):
     before = {p for p in media_root.rglob("*") if p.is_file()}
     derivations = Derivation.objects.count()

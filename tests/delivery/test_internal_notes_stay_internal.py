@@ -29,23 +29,37 @@ ELLIPSE = [{"type": "ellipse", "points": [[0.25, 0.25], [0.75, 0.75]]}]
 
 
 def _presets() -> list[ChannelPreset]:
-    return [ChannelPreset.objects.update_or_create(slug=slug, defaults={
-        "name": slug, "width": 48, "height": 48, "section": "social", "format": image_format})[0]
-        for slug, image_format in (("thumb-jpeg", "JPEG"), ("thumb-png", "PNG"))]
+    return [
+        ChannelPreset.objects.update_or_create(
+            slug=slug, defaults={"name": slug, "width": 48, "height": 48, "section": "social", "format": image_format}
+        )[0]
+        for slug, image_format in (("thumb-jpeg", "JPEG"), ("thumb-png", "PNG"))
+    ]
 
 
 def _internal_note(people, version, *, internal: bool = True):
-    review_round = round_open(brief=version.brief, versions=[version], stage=ReviewRound.Stage.INTERNAL,
-                              opened_by=people["producer"])
-    return note_add(review_round=review_round, version=version, text=SECRET, markup=ELLIPSE, author=people["producer"],
-                    internal=internal)
+    review_round = round_open(
+        brief=version.brief, versions=[version], stage=ReviewRound.Stage.INTERNAL, opened_by=people["producer"]
+    )
+    return note_add(
+        review_round=review_round,
+        version=version,
+        text=SECRET,
+        markup=ELLIPSE,
+        author=people["producer"],
+        internal=internal,
+    )
 
 
 def _delivered(people, version, run_jobs) -> tuple[Delivery, list[bytes], dict]:
     approve(version, producer=people["producer"], client_user=people["client"])
     with run_jobs():
-        delivery = delivery_create(version=version, presets=_presets(), created_by=people["producer"],
-                                   override_reason="tiny random model: no brand colours expected")
+        delivery = delivery_create(
+            version=version,
+            presets=_presets(),
+            created_by=people["producer"],
+            override_reason="tiny random model: no brand colours expected",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     folder = Path(settings.SEED_DELIVERY_DIR) / delivery.folder
@@ -61,14 +75,16 @@ def _texts(data: bytes) -> dict[str, str]:
         if image.format == "PNG":
             return dict(image.text)
     exif = piexif.load(data)
-    return {"description": exif["0th"][piexif.ImageIFD.ImageDescription].decode(),
-            "parameters": piexif.helper.UserComment.load(exif["Exif"][piexif.ExifIFD.UserComment])}
+    return {
+        "description": exif["0th"][piexif.ImageIFD.ImageDescription].decode(),
+        "parameters": piexif.helper.UserComment.load(exif["Exif"][piexif.ExifIFD.UserComment]),
+    }
 
 
 def _assert_nowhere(files: list[bytes], members: dict) -> None:
     marker = SECRET.split()[0]
     assert len(files) == 2
-    for data, media_type in zip(files, ("image/jpeg", "image/png")):
+    for data, media_type in zip(files, ("image/jpeg", "image/png"), strict=True):
         assert all(marker.encode(codec) not in data for codec in ("utf-8", "utf-16-be", "utf-16-le"))
         texts = _texts(data)
         assert "Steps: 4" in texts["parameters"] and marker not in json.dumps(texts)
@@ -82,7 +98,8 @@ def _assert_nowhere(files: list[bytes], members: dict) -> None:
 
 @pytest.mark.parametrize("internal", [True, False], ids=["internal note", "note of an internal round"])
 def test_fix_this_region_from_an_internal_note_keeps_its_words_out_of_the_job_and_the_delivery(
-        people, generated, run_jobs, internal):
+    people, generated, run_jobs, internal
+):
     note = _internal_note(people, generated, internal=internal)
     with run_jobs():
         fixed = note_fix(note=note, user=people["producer"], feather=2)
@@ -104,15 +121,27 @@ def test_fix_this_region_from_an_internal_note_keeps_its_words_out_of_the_job_an
 
 
 def test_a_fix_recorded_with_the_internal_note_as_its_prompt_is_delivered_with_the_prompt_withheld(
-        people, generated, run_jobs):
+    people, generated, run_jobs
+):
     """Jobs queued before the fix made the note's words their prompt: delivery withholds that prompt."""
     note = _internal_note(people, generated)
-    request = {"note": note.pk, "round": note.review_round_id, "version": generated.pk, "sha256": note.sha256,
-               "author": note.author_name, "text": note.text, "markup": note.markup}
+    request = {
+        "note": note.pk,
+        "round": note.review_round_id,
+        "version": generated.pk,
+        "sha256": note.sha256,
+        "author": note.author_name,
+        "text": note.text,
+        "markup": note.markup,
+    }
     with run_jobs():
-        [derivation] = region_inpaint(version=generated, prompt_text=note.text, created_by=people["producer"],
-                                      mask_png=region_mask(shapes=note.markup, size=(generated.width, generated.height)),
-                                      change_request=json.dumps(request).encode())
+        [derivation] = region_inpaint(
+            version=generated,
+            prompt_text=note.text,
+            created_by=people["producer"],
+            mask_png=region_mask(shapes=note.markup, size=(generated.width, generated.height)),
+            change_request=json.dumps(request).encode(),
+        )
     derivation.refresh_from_db()
     assert derivation.state == "succeeded", derivation.error
     prompt = derivation.used.get(role=Used.Role.PROMPT).prompt
@@ -126,15 +155,23 @@ def test_a_fix_recorded_with_the_internal_note_as_its_prompt_is_delivered_with_t
     assert node["text"] == PROMPT_WITHHELD
     for data in files:  # the infotext says a prompt was withheld rather than name another
         texts = _texts(data)
-        assert texts["parameters"].startswith(PROMPT_WITHHELD) and texts.get("description", texts.get("Description")) == \
-            people["brief"].title
+        assert (
+            texts["parameters"].startswith(PROMPT_WITHHELD)
+            and texts.get("description", texts.get("Description")) == people["brief"].title
+        )
 
 
 def test_a_note_the_client_wrote_in_a_client_round_is_still_the_prompt(people, generated, run_jobs):
-    review_round = round_open(brief=generated.brief, versions=[generated], stage=ReviewRound.Stage.CLIENT,
-                              opened_by=people["producer"], reviewers=[people["client"]])
-    note = note_add(review_round=review_round, version=generated, text="a red can instead", markup=ELLIPSE,
-                    author=people["client"])
+    review_round = round_open(
+        brief=generated.brief,
+        versions=[generated],
+        stage=ReviewRound.Stage.CLIENT,
+        opened_by=people["producer"],
+        reviewers=[people["client"]],
+    )
+    note = note_add(
+        review_round=review_round, version=generated, text="a red can instead", markup=ELLIPSE, author=people["client"]
+    )
     with run_jobs():
         fixed = note_fix(note=note, user=people["producer"], feather=2)
     assert fixed.fixed_by.used.get(role=Used.Role.PROMPT).prompt.text == "a red can instead"

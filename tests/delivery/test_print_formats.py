@@ -22,13 +22,17 @@ PRINT = {"section": "print", "width": 96, "height": 96, "print_width_mm": 20.32}
 
 
 def _preset(slug, **fields):
-    preset, _ = ChannelPreset.objects.update_or_create(slug=slug, defaults={"name": slug, "min_ppi": 100, **PRINT, **fields})
+    preset, _ = ChannelPreset.objects.update_or_create(
+        slug=slug, defaults={"name": slug, "min_ppi": 100, **PRINT, **fields}
+    )
     return preset
 
 
 def _files(delivery: Delivery) -> dict[str, bytes]:
     folder = Path(settings.SEED_DELIVERY_DIR) / delivery.folder
-    return {item.preset.slug: (folder / item.file_name).read_bytes() for item in delivery.items.select_related("preset")}
+    return {
+        item.preset.slug: (folder / item.file_name).read_bytes() for item in delivery.items.select_related("preset")
+    }
 
 
 def test_every_format_is_signed_and_cmyk_print_files_carry_their_profile_and_size(people, master, run_jobs):
@@ -36,16 +40,32 @@ def test_every_format_is_signed_and_cmyk_print_files_carry_their_profile_and_siz
     cmyk_tiff = _preset("print-cmyk-tiff", format="TIFF", colour_profile="cmyk", rendering_intent="perceptual")
     preset_print_profile_set(preset=cmyk_tiff, source=ContentFile(profile, name="press.icc"))
     cmyk_jpeg = _preset("print-cmyk-jpeg", format="JPEG", colour_profile="cmyk", print_profile=cmyk_tiff.print_profile)
-    presets = [cmyk_tiff, cmyk_jpeg, _preset("print-rgb-tiff", format="TIFF"), _preset("web-png", format="PNG"),
-               _preset("web-webp", format="WEBP"), _preset("web-avif", format="AVIF")]
+    presets = [
+        cmyk_tiff,
+        cmyk_jpeg,
+        _preset("print-rgb-tiff", format="TIFF"),
+        _preset("web-png", format="PNG"),
+        _preset("web-webp", format="WEBP"),
+        _preset("web-avif", format="AVIF"),
+    ]
     with run_jobs():
-        delivery = delivery_create(version=master, presets=presets, created_by=people["producer"],
-                                   override_reason="tiny random model: no brand colours expected")
+        delivery = delivery_create(
+            version=master,
+            presets=presets,
+            created_by=people["producer"],
+            override_reason="tiny random model: no brand colours expected",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     files = _files(delivery)
-    media = {"print-cmyk-tiff": "image/tiff", "print-cmyk-jpeg": "image/jpeg", "print-rgb-tiff": "image/tiff",
-             "web-png": "image/png", "web-webp": "image/webp", "web-avif": "image/avif"}
+    media = {
+        "print-cmyk-tiff": "image/tiff",
+        "print-cmyk-jpeg": "image/jpeg",
+        "print-rgb-tiff": "image/tiff",
+        "web-png": "image/png",
+        "web-webp": "image/webp",
+        "web-avif": "image/avif",
+    }
     for slug, data in files.items():
         report = manifest_read(data=data, media_type=media[slug])
         assert report.state == "trusted", (slug, report.codes)
@@ -59,11 +79,17 @@ def test_every_format_is_signed_and_cmyk_print_files_carry_their_profile_and_siz
     with Image.open(io.BytesIO(files["print-cmyk-jpeg"])) as jpeg:
         assert jpeg.mode == "CMYK" and jpeg.info["icc_profile"] == profile and round(jpeg.info["dpi"][0]) == 120
         # Back through the same profile, the CMYK file shows what the RGB master showed.
-        shown = ImageCms.profileToProfile(jpeg, ImageCms.ImageCmsProfile(io.BytesIO(profile)),
-                                          ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")), outputMode="RGB")
+        shown = ImageCms.profileToProfile(
+            jpeg,
+            ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+            ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")),
+            outputMode="RGB",
+        )
     with Image.open(io.BytesIO(files["web-png"])) as png:
         reference = png.convert("RGB")
-    difference = [abs(a - b) for a, b in zip(shown.resize((8, 8)).tobytes(), reference.resize((8, 8)).tobytes())]
+    difference = [
+        abs(a - b) for a, b in zip(shown.resize((8, 8)).tobytes(), reference.resize((8, 8)).tobytes(), strict=True)
+    ]
     assert sum(difference) / len(difference) < 40
     with Image.open(io.BytesIO(files["print-rgb-tiff"])) as rgb_tiff:
         assert rgb_tiff.mode == "RGB" and "icc_profile" in rgb_tiff.info
@@ -72,8 +98,11 @@ def test_every_format_is_signed_and_cmyk_print_files_carry_their_profile_and_siz
     assert (verified.manifest, verified.match, verified.preset) == ("trusted", "exact", "print-cmyk-tiff")
     producer = api_as(people["producer"])
     with run_jobs():
-        response = producer.post("/api/deliveries/", {"version": master.pk, "presets": ["print-cmyk-tiff"],
-                                                      "override_reason": "again"}, format="json")
+        response = producer.post(
+            "/api/deliveries/",
+            {"version": master.pk, "presets": ["print-cmyk-tiff"], "override_reason": "again"},
+            format="json",
+        )
     assert response.status_code == 201
     assert Delivery.objects.get(pk=response.json()["id"]).state == Delivery.State.SUCCEEDED
 
@@ -99,12 +128,29 @@ def test_the_admin_takes_the_printers_profile_with_the_preset(people, client):
 
     admin_user = get_user_model().objects.create_superuser("root", "root@example.test", "root-pass-123")
     client.force_login(admin_user)
-    form = {"slug": "press", "name": "Press", "width": 2480, "height": 3508, "format": "TIFF", "quality": 90,
-            "colour_profile": "cmyk", "rendering_intent": "relative", "crop_rule": "focal", "kind": "image", "section": "print",
-            "min_ppi": 300, "print_width_mm": 210, "position": 9, "active": "on"}
+    form = {
+        "slug": "press",
+        "name": "Press",
+        "width": 2480,
+        "height": 3508,
+        "format": "TIFF",
+        "quality": 90,
+        "colour_profile": "cmyk",
+        "rendering_intent": "relative",
+        "crop_rule": "focal",
+        "kind": "image",
+        "section": "print",
+        "min_ppi": 300,
+        "print_width_mm": 210,
+        "position": 9,
+        "active": "on",
+    }
     refused = client.post("/admin/delivery/channelpreset/add/", form)
     assert refused.status_code == 200 and b"CMYK needs the print profile" in refused.content
-    made = client.post("/admin/delivery/channelpreset/add/", {**form, "print_profile_file": ContentFile(sample_cmyk_profile(), name="press.icc")})
+    made = client.post(
+        "/admin/delivery/channelpreset/add/",
+        {**form, "print_profile_file": ContentFile(sample_cmyk_profile(), name="press.icc")},
+    )
     assert made.status_code == 302, made.content[:2000]
     preset = ChannelPreset.objects.get(slug="press")
     assert preset.print_profile.media_type == "application/vnd.iccprofile" and round(preset.dpi) == 300
@@ -115,17 +161,27 @@ def test_a_cut_out_keeps_its_transparency_where_the_format_carries_it(people, ge
     from tests.delivery.conftest import approve
 
     with run_jobs():
-        matte = matte_create(version=generated, matting=tiny["matting"], grow=0, feather=0.0, created_by=people["producer"])
+        matte = matte_create(
+            version=generated, matting=tiny["matting"], grow=0, feather=0.0, created_by=people["producer"]
+        )
     matte.refresh_from_db()
     cut = matte.generated.get().version
     approve(cut, producer=people["producer"], client_user=people["client"])
     slot = {"section": "web", "width": cut.width, "height": cut.height}
-    presets = [_preset("cut-png", format="PNG", **slot), _preset("cut-webp", format="WEBP", **slot),
-               _preset("cut-jpeg", format="JPEG", **slot), _preset("cut-cmyk", format="TIFF", colour_profile="cmyk", **slot)]
+    presets = [
+        _preset("cut-png", format="PNG", **slot),
+        _preset("cut-webp", format="WEBP", **slot),
+        _preset("cut-jpeg", format="JPEG", **slot),
+        _preset("cut-cmyk", format="TIFF", colour_profile="cmyk", **slot),
+    ]
     preset_print_profile_set(preset=presets[-1], source=ContentFile(sample_cmyk_profile(), name="press.icc"))
     with run_jobs():
-        delivery = delivery_create(version=cut, presets=presets, created_by=people["producer"],
-                                   override_reason="tiny random model: no brand colours expected")
+        delivery = delivery_create(
+            version=cut,
+            presets=presets,
+            created_by=people["producer"],
+            override_reason="tiny random model: no brand colours expected",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     files = _files(delivery)

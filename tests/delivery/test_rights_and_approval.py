@@ -24,7 +24,9 @@ from tests.delivery.test_delivery_flow import delivered_files, small_preset
 
 def _deliver(version, producer, run_jobs, **kwargs):
     with run_jobs():
-        delivery = delivery_create(version=version, presets=[small_preset(width=96, height=96)], created_by=producer, **kwargs)
+        delivery = delivery_create(
+            version=version, presets=[small_preset(width=96, height=96)], created_by=producer, **kwargs
+        )
     delivery.refresh_from_db()
     return delivery
 
@@ -36,8 +38,15 @@ def _rights_check(delivery):
 
 @pytest.fixture
 def lora_terms(tiny):
-    return licence_save(values={"name": "CC BY-NC 4.0", "spdx_id": "CC-BY-NC-4.0", "commercial_use": False,
-                                "attribution": "Tiny style A by Jo Doe (CC BY-NC 4.0)", "model_weights": [tiny["lora_a"]]})
+    return licence_save(
+        values={
+            "name": "CC BY-NC 4.0",
+            "spdx_id": "CC-BY-NC-4.0",
+            "commercial_use": False,
+            "attribution": "Tiny style A by Jo Doe (CC BY-NC 4.0)",
+            "model_weights": [tiny["lora_a"]],
+        }
+    )
 
 
 def test_a_non_commercial_lora_blocks_commercial_work_until_a_producer_overrides(people, master, lora_terms, run_jobs):
@@ -49,7 +58,9 @@ def test_a_non_commercial_lora_blocks_commercial_work_until_a_producer_overrides
     assert delivery.folder == "" and not delivery.items.exists()
 
     with run_jobs():
-        delivery_override(delivery=delivery, reason="client bought a commercial licence from Jo, PO 1142", user=people["producer"])
+        delivery_override(
+            delivery=delivery, reason="client bought a commercial licence from Jo, PO 1142", user=people["producer"]
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     overridden = AuditEvent.objects.get(kind="delivery.qc_overridden", object_id=delivery.pk)
@@ -64,8 +75,14 @@ def test_a_non_commercial_lora_blocks_commercial_work_until_a_producer_overrides
 
 
 def test_a_licence_that_ran_out_blocks_delivery_even_for_non_commercial_work(people, master, tiny, run_jobs):
-    licence_save(values={"name": "Stock until last week", "commercial_use": True,
-                         "expires_on": timezone.localdate() - timedelta(days=7), "model_weights": [tiny["base"]]})
+    licence_save(
+        values={
+            "name": "Stock until last week",
+            "commercial_use": True,
+            "expires_on": timezone.localdate() - timedelta(days=7),
+            "model_weights": [tiny["base"]],
+        }
+    )
     delivery = _deliver(master, people["producer"], run_jobs, override_reason="")
     check = _rights_check(delivery)
     assert delivery.state == Delivery.State.BLOCKED and not check["passed"]
@@ -86,22 +103,32 @@ def test_the_delivered_file_carries_its_approval_and_verify_names_it(people, mas
     assertions = {a["label"]: a["data"] for a in store["manifests"][store["active_manifest"]]["assertions"]}
     approval = assertions["com.seed.approval"]
     day = delivery.approval.created_at.date().isoformat()
-    assert approval == {"client": "Aurora Soda Co.", "brief": "Citrus Wave launch", "round": 1, "stage": "client", "rule": "all",
-                        "approved_by": [{"role": "client reviewer", "organisation": "Aurora Soda Co."}],
-                        "approved_at": delivery.approval.created_at.isoformat(), "master_sha256": master.blob_id,
-                        "version_id": master.pk}
+    assert approval == {
+        "client": "Aurora Soda Co.",
+        "brief": "Citrus Wave launch",
+        "round": 1,
+        "stage": "client",
+        "rule": "all",
+        "approved_by": [{"role": "client reviewer", "organisation": "Aurora Soda Co."}],
+        "approved_at": delivery.approval.created_at.isoformat(),
+        "master_sha256": master.blob_id,
+        "version_id": master.pk,
+    }
     assert "cleo" not in json.dumps(approval) and "@" not in json.dumps(approval)
     assert assertions["cawg.training-mining"]["entries"]["cawg.ai_generative_training"] == {"use": "notAllowed"}
 
     result = file_verify(data=data)
     assert result.approval["pixels"] == "exact"
-    assert result.approval_statement == (f"approved by Aurora Soda Co. (client reviewer) in round 1 (client stage) on {day} "
-                                         "for these exact pixels")
+    assert result.approval_statement == (
+        f"approved by Aurora Soda Co. (client reviewer) in round 1 (client stage) on {day} for these exact pixels"
+    )
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from tests.factories import api_as
 
-    answer = api_as(people["client"]).post("/api/verify/", {"file": SimpleUploadedFile("a.jpg", data)}, format="multipart")
+    answer = api_as(people["client"]).post(
+        "/api/verify/", {"file": SimpleUploadedFile("a.jpg", data)}, format="multipart"
+    )
     assert answer.status_code == 200 and answer.json()["approval_statement"] == result.approval_statement
     assert answer.json()["approval"]["master_sha256"] == master.blob_id
     copy = tmp_path / "from-the-client.jpg"
@@ -132,10 +159,17 @@ def test_an_allowed_brief_says_so_to_crawlers(people, master, run_jobs):
     assert {entry["use"] for entry in mining["entries"].values()} == {"allowed"}
 
 
-def test_producers_hear_once_of_deliveries_whose_licence_runs_out(people, master, tiny, run_jobs, client,
-                                                                   django_assert_num_queries):
-    terms = licence_save(values={"name": "Base model lease", "commercial_use": True,
-                                 "expires_on": timezone.localdate() + timedelta(days=60), "model_weights": [tiny["base"]]})
+def test_producers_hear_once_of_deliveries_whose_licence_runs_out(
+    people, master, tiny, run_jobs, client, django_assert_num_queries
+):
+    terms = licence_save(
+        values={
+            "name": "Base model lease",
+            "commercial_use": True,
+            "expires_on": timezone.localdate() + timedelta(days=60),
+            "model_weights": [tiny["base"]],
+        }
+    )
     delivery = _deliver(master, people["producer"], run_jobs, override_reason="tiny model")
     assert delivery.state == Delivery.State.SUCCEEDED
     from delivery.selectors import deliveries_inheriting
@@ -151,9 +185,13 @@ def test_producers_hear_once_of_deliveries_whose_licence_runs_out(people, master
     assert notice.recipient == people["producer"] and f"delivery {delivery.pk}" in notice.text
     assert "Base model lease expires on" in notice.subject
     client.force_login(people["producer"])
-    listing = client.get(f"/admin/delivery/delivery/?licence_expiring={settings.SEED_LICENCE_WARN_DAYS}").content.decode()
+    listing = client.get(
+        f"/admin/delivery/delivery/?licence_expiring={settings.SEED_LICENCE_WARN_DAYS}"
+    ).content.decode()
     assert f"delivery #{delivery.pk} of" in listing
-    assert f"delivery #{delivery.pk} of" not in client.get("/admin/delivery/delivery/?licence_expiring=0").content.decode()
+    assert (
+        f"delivery #{delivery.pk} of" not in client.get("/admin/delivery/delivery/?licence_expiring=0").content.decode()
+    )
 
 
 def test_an_imported_master_is_cited_as_the_parent_of_every_delivered_file(people, run_jobs):
@@ -166,13 +204,23 @@ def test_an_imported_master_is_cited_as_the_parent_of_every_delivered_file(peopl
     from tests.factories import image_file
 
     brief = people["brief"]
-    stock = reference_create(brief=brief, source=image_file("stock.png", size=(64, 64), colour=(0, 224, 255)), title="stock")
-    retouch = version_import(brief=brief, source=image_file("retouch.png", size=(256, 256), colour=(254, 44, 84)),
-                             references=[stock], created_by=people["producer"])
+    stock = reference_create(
+        brief=brief, source=image_file("stock.png", size=(64, 64), colour=(0, 224, 255)), title="stock"
+    )
+    retouch = version_import(
+        brief=brief,
+        source=image_file("retouch.png", size=(256, 256), colour=(254, 44, 84)),
+        references=[stock],
+        created_by=people["producer"],
+    )
     approve(retouch, producer=people["producer"], client_user=people["client"])
     with run_jobs():
-        delivery = delivery_create(version=retouch, presets=[small_preset(width=96, height=96), small_preset("wide", 128, 72)],
-                                   created_by=people["producer"], override_reason="flat test colours")
+        delivery = delivery_create(
+            version=retouch,
+            presets=[small_preset(width=96, height=96), small_preset("wide", 128, 72)],
+            created_by=people["producer"],
+            override_reason="flat test colours",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     for path in delivered_files(delivery):

@@ -9,16 +9,20 @@ from PIL import Image
 from delivery.models import Delivery
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create
-from tests.factories import api_as, make_brief, member
-from tests.delivery.test_delivery_flow import small_preset
 from review.roles import CLIENT_REVIEWER
+from tests.delivery.test_delivery_flow import small_preset
+from tests.factories import api_as, make_brief, member
 
 
 @pytest.fixture
 def delivered(people, master, run_jobs):
     with run_jobs():
-        delivery = delivery_create(version=master, presets=[small_preset(width=160, height=160)], created_by=people["producer"],
-                                   override_reason="verify tests")
+        delivery = delivery_create(
+            version=master,
+            presets=[small_preset(width=160, height=160)],
+            created_by=people["producer"],
+            override_reason="verify tests",
+        )
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SUCCEEDED, delivery.error
     item = delivery.items.get()
@@ -68,14 +72,18 @@ def test_unrelated_image_matches_nothing(delivered):
 
 def test_verify_api_scopes_matches_to_the_callers_clients(delivered, people):
     _, item, data = delivered
-    response = api_as(people["client"]).post("/api/verify/", {"file": SimpleUploadedFile("x.jpg", data)}, format="multipart")
+    response = api_as(people["client"]).post(
+        "/api/verify/", {"file": SimpleUploadedFile("x.jpg", data)}, format="multipart"
+    )
     assert response.status_code == 200 and response.json()["version_id"] == item.version_id
     other = member("otto", CLIENT_REVIEWER, make_brief(client_name="Other Co", title="Other").campaign.client)
     response = api_as(other).post("/api/verify/", {"file": SimpleUploadedFile("x.jpg", data)}, format="multipart")
     body = response.json()
     assert response.status_code == 200 and body["manifest"] == "trusted"
     assert (body["match"], body["version_id"], body["delivery_id"]) == ("none", None, None)
-    bad = api_as(people["client"]).post("/api/verify/", {"file": SimpleUploadedFile("x.jpg", b"not an image")}, format="multipart")
+    bad = api_as(people["client"]).post(
+        "/api/verify/", {"file": SimpleUploadedFile("x.jpg", b"not an image")}, format="multipart"
+    )
     assert bad.status_code == 400 and "not an image" in bad.json()["message"]
 
 
@@ -107,8 +115,13 @@ def test_the_web_process_reads_manifests_in_a_child_and_never_loads_c2pa(deliver
     import sys
 
     delivery, _, data = delivered
-    child = subprocess.run([sys.executable, "-c", CHILD_READ, str(settings.SEED_C2PA_TRUST_ANCHORS)], input=data,
-                           capture_output=True, cwd=settings.BASE_DIR, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD_READ, str(settings.SEED_C2PA_TRUST_ANCHORS)],
+        input=data,
+        capture_output=True,
+        cwd=settings.BASE_DIR,
+        check=True,
+    )
     assert child.stdout.decode().split() == ["trusted", str(delivery.pk), "False"]
 
 
@@ -124,21 +137,26 @@ def test_a_reader_that_stops_gives_an_invalid_verdict_not_an_error(delivered, se
 
 
 @pytest.mark.parametrize("anchors", ["missing", "empty", "not pem"])
-def test_unusable_trust_anchors_are_a_configuration_error_never_an_invalid_verdict(delivered, settings, tmp_path, anchors):
+def test_unusable_trust_anchors_are_a_configuration_error_never_an_invalid_verdict(
+    delivered, settings, tmp_path, anchors
+):
     from django.core.management.base import SystemCheckError
 
     _, _, data = delivered
     path = tmp_path / "anchors.pem"
     if anchors != "missing":
-        path.write_bytes(b"" if anchors == "empty" else b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        path.write_bytes(
+            b"" if anchors == "empty" else b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
+        )
     settings.SEED_C2PA_TRUST_ANCHORS = path
     with pytest.raises(SystemCheckError, match="seed.E003.*SEED_C2PA_TRUST_ANCHORS"):
         call_command("check", "--deploy", stdout=io.StringIO(), stderr=io.StringIO())
     result = file_verify(data=data)
     assert result.manifest == "unverifiable" and result.match == "exact"
     assert "SEED_C2PA_TRUST_ANCHORS" in result.manifest_codes[0]
-    response = api_as(member("vera", "Producer")).post("/api/verify/", {"file": SimpleUploadedFile("f.jpg", data)},
-                                                         format="multipart")
+    response = api_as(member("vera", "Producer")).post(
+        "/api/verify/", {"file": SimpleUploadedFile("f.jpg", data)}, format="multipart"
+    )
     assert response.status_code == 200 and response.json()["manifest"] == "unverifiable"
     flipped = bytearray(data)
     flipped[-200] ^= 0x01
@@ -163,13 +181,26 @@ def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings
     ours = (settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS)
     foreign = dev_ca_create(folder=tmp_path / "elsewhere", organisation="Another studio")
     settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS = (
-        foreign["chain"], foreign["key"], foreign["root"])
-    manifest = provenance.manifest_build(title="theirs.jpg", media_type="image/jpeg",
-                                         actions=[{"action": "c2pa.created", "digitalSourceType": provenance.TRAINED}],
-                                         lineage={"version_id": 1})
-    signed = provenance.sign_to_temp(data=image_bytes(size=(64, 48), image_format="JPEG"), media_type="image/jpeg",
-                                     manifest=manifest, ingredients=[], directory=tmp_path)
+        foreign["chain"],
+        foreign["key"],
+        foreign["root"],
+    )
+    manifest = provenance.manifest_build(
+        title="theirs.jpg",
+        media_type="image/jpeg",
+        actions=[{"action": "c2pa.created", "digitalSourceType": provenance.TRAINED}],
+        lineage={"version_id": 1},
+    )
+    signed = provenance.sign_to_temp(
+        data=image_bytes(size=(64, 48), image_format="JPEG"),
+        media_type="image/jpeg",
+        manifest=manifest,
+        ingredients=[],
+        directory=tmp_path,
+    )
     settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS = ours
     result = file_verify(data=signed.read_bytes())
     assert result.manifest == "valid_untrusted" and result.match == "none"
-    assert result.claimed == {"version_id": 1, "delivery_id": None}, "what an untrusted manifest says is shown as a claim"
+    assert result.claimed == {"version_id": 1, "delivery_id": None}, (
+        "what an untrusted manifest says is shown as a claim"
+    )

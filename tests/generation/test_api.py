@@ -25,13 +25,22 @@ def alice(db):
 def test_create_follow_and_cancel_a_job_through_the_api(tiny, alice, run_jobs):
     brief = make_brief()
     api = api_as(alice)
-    body = {"brief": brief.pk, "op": "txt2img", "base_model": tiny["base"].pk, "prompt": "a can",
-            "loras": [{"weights": tiny["lora_a"].pk, "weight": 0.6}], "params": {**FAST, "seed": 3, "batch_size": 2}}
+    body = {
+        "brief": brief.pk,
+        "op": "txt2img",
+        "base_model": tiny["base"].pk,
+        "prompt": "a can",
+        "loras": [{"weights": tiny["lora_a"].pk, "weight": 0.6}],
+        "params": {**FAST, "seed": 3, "batch_size": 2},
+    }
     with run_jobs():
         created = api.post("/api/jobs/", body, format="json")
     assert created.status_code == 201, created.content
     job = api.get(f"/api/jobs/{created.json()['id']}/").json()
-    assert job["summary"]["state"] == "succeeded" and job["summary"]["progress_step"] == job["summary"]["progress_total"] == 8
+    assert (
+        job["summary"]["state"] == "succeeded"
+        and job["summary"]["progress_step"] == job["summary"]["progress_total"] == 8
+    )
     outputs = job["batches"][0]["outputs"]
     assert [o["seed"] for o in outputs] == [3, 4] and outputs[0]["thumbnail_url"].startswith("/blobs/")
 
@@ -44,7 +53,9 @@ def test_create_follow_and_cancel_a_job_through_the_api(tiny, alice, run_jobs):
     assert recorded["cancelled_at"] and recorded["run_notes"] == []
 
     with run_jobs():
-        regenerated = api.post(f"/api/versions/{outputs[0]['id']}/regenerate/", {"params": {"batch_size": 1}}, format="json")
+        regenerated = api.post(
+            f"/api/versions/{outputs[0]['id']}/regenerate/", {"params": {"batch_size": 1}}, format="json"
+        )
     assert regenerated.status_code == 201
     assert regenerated.json()["regenerated_from"] == outputs[0]["id"]
     after = api.get(f"/api/jobs/{regenerated.json()['id']}/").json()
@@ -82,9 +93,19 @@ def test_inpaint_job_with_a_mask_upload(tiny, alice, run_jobs):
     mask.seek(0)
     mask.name = "hand.png"
     with run_jobs():
-        response = api_as(alice).post("/api/jobs/", {
-            "brief": brief.pk, "op": "inpaint", "base_model": tiny["base"].pk, "prompt": "a hand", "init_version": init.pk,
-            "params": json.dumps({**FAST, "seed": 1, "batch_size": 1}), "mask": mask}, format="multipart")
+        response = api_as(alice).post(
+            "/api/jobs/",
+            {
+                "brief": brief.pk,
+                "op": "inpaint",
+                "base_model": tiny["base"].pk,
+                "prompt": "a hand",
+                "init_version": init.pk,
+                "params": json.dumps({**FAST, "seed": 1, "batch_size": 1}),
+                "mask": mask,
+            },
+            format="multipart",
+        )
     assert response.status_code == 201, response.content
     assert api_as(alice).get(f"/api/jobs/{response.json()['id']}/").json()["summary"]["state"] == "succeeded"
 
@@ -93,8 +114,17 @@ def test_reproduce_endpoint_runs_on_the_worker_path(tiny, alice, run_jobs):
     brief = make_brief()
     api = api_as(alice)
     with run_jobs():
-        created = api.post("/api/jobs/", {"brief": brief.pk, "op": "txt2img", "base_model": tiny["base"].pk, "prompt": "a can",
-                                          "params": {**FAST, "seed": 8, "batch_size": 1}}, format="json").json()
+        created = api.post(
+            "/api/jobs/",
+            {
+                "brief": brief.pk,
+                "op": "txt2img",
+                "base_model": tiny["base"].pk,
+                "prompt": "a can",
+                "params": {**FAST, "seed": 8, "batch_size": 1},
+            },
+            format="json",
+        ).json()
     job = api.get(f"/api/jobs/{created['id']}/").json()
     version_id = job["batches"][0]["outputs"][0]["id"]
     with run_jobs():
@@ -107,12 +137,30 @@ def test_reproduce_endpoint_runs_on_the_worker_path(tiny, alice, run_jobs):
 
 def test_client_users_cannot_generate_and_jobs_of_other_clients_are_404(tiny, alice):
     mine, theirs = make_brief(), make_brief(client_name="Other", title="Other")
-    job = api_as(alice).post("/api/jobs/", {"brief": theirs.pk, "op": "txt2img", "base_model": tiny["base"].pk,
-                                            "prompt": "a can", "params": {**FAST, "batch_size": 1}}, format="json").json()
+    job = (
+        api_as(alice)
+        .post(
+            "/api/jobs/",
+            {
+                "brief": theirs.pk,
+                "op": "txt2img",
+                "base_model": tiny["base"].pk,
+                "prompt": "a can",
+                "params": {**FAST, "batch_size": 1},
+            },
+            format="json",
+        )
+        .json()
+    )
     charlie = get_user_model().objects.create_user("charlie", is_staff=True)
     ClientMembership.objects.create(user=charlie, client=mine.campaign.client)
     client_api = api_as(charlie)
-    assert client_api.post("/api/jobs/", {"brief": mine.pk, "base_model": tiny["base"].pk, "prompt": "x"}, format="json").status_code == 403
+    assert (
+        client_api.post(
+            "/api/jobs/", {"brief": mine.pk, "base_model": tiny["base"].pk, "prompt": "x"}, format="json"
+        ).status_code
+        == 403
+    )
     assert client_api.get(f"/api/jobs/{job['id']}/").status_code == 404
     assert client_api.get("/api/jobs/").json()["results"] == []
 
@@ -124,8 +172,17 @@ def test_job_list_has_a_constant_query_count(tiny, alice, run_jobs):
     def add(n):
         for i in range(n):
             with run_jobs():
-                api.post("/api/jobs/", {"brief": brief.pk, "op": "txt2img", "base_model": tiny["base"].pk, "prompt": f"can {i}",
-                                        "params": {**FAST, "steps": 1, "seed": i, "batch_size": 2}}, format="json")
+                api.post(
+                    "/api/jobs/",
+                    {
+                        "brief": brief.pk,
+                        "op": "txt2img",
+                        "base_model": tiny["base"].pk,
+                        "prompt": f"can {i}",
+                        "params": {**FAST, "steps": 1, "seed": i, "batch_size": 2},
+                    },
+                    format="json",
+                )
 
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -144,20 +201,47 @@ def test_admin_job_form_and_version_actions(tiny, alice, run_jobs):
     browser = Client()
     browser.force_login(alice)
     with run_jobs():
-        response = browser.post(reverse("admin:generation_generationjob_add"), {
-            "brief": brief.pk, "op": "txt2img", "template": template.pk, "values": "subject = a can | a bottle",
-            "base_model": tiny["base"].pk, "sampler": "euler_a", "steps": 3, "cfg": 7, "seed": 11, "batch_size": 1,
-            "width": 64, "height": 64})
+        response = browser.post(
+            reverse("admin:generation_generationjob_add"),
+            {
+                "brief": brief.pk,
+                "op": "txt2img",
+                "template": template.pk,
+                "values": "subject = a can | a bottle",
+                "base_model": tiny["base"].pk,
+                "sampler": "euler_a",
+                "steps": 3,
+                "cfg": 7,
+                "seed": 11,
+                "batch_size": 1,
+                "width": 64,
+                "height": 64,
+            },
+        )
     assert response.status_code == 302, response.content.decode()[-3000:]
     job = GenerationJob.objects.get()
     assert job.batches.count() == 2
     page = browser.get(reverse("admin:generation_generationjob_change", args=[job.pk])).content.decode()
     assert "succeeded" in page and "/thumb/256/" in page
-    bad = browser.post(reverse("admin:generation_generationjob_add"), {
-        "brief": brief.pk, "op": "txt2img", "template": template.pk, "values": "nothing here", "base_model": tiny["base"].pk,
-        "sampler": "euler_a", "steps": 3, "cfg": 7, "batch_size": 1})
+    bad = browser.post(
+        reverse("admin:generation_generationjob_add"),
+        {
+            "brief": brief.pk,
+            "op": "txt2img",
+            "template": template.pk,
+            "values": "nothing here",
+            "base_model": tiny["base"].pk,
+            "sampler": "euler_a",
+            "steps": 3,
+            "cfg": 7,
+            "batch_size": 1,
+        },
+    )
     assert bad.status_code == 200 and "placeholder = value" in bad.content.decode()
     version = job.batches.first().derivation.generated.first().version
     with run_jobs():
-        browser.post(reverse("admin:assets_version_changelist"), {"action": "reproduce_versions", "_selected_action": [version.pk]})
+        browser.post(
+            reverse("admin:assets_version_changelist"),
+            {"action": "reproduce_versions", "_selected_action": [version.pk]},
+        )
     assert ReproductionRun.objects.get().result["verdict"] == "bit_identical"

@@ -13,9 +13,13 @@ def test_the_grid_table_and_the_import_page_in_the_admin(tiny, cast, live_server
 
     alice = cast["alice"]
     password = browser_password(alice)
-    grid = grid_create(brief=make_brief(client_name="Grid Co"), base_model=tiny["base"], prompt_text="a red can on a roof",
-                       params={**FAST, "seed": 3}, axes=[{"kind": "cfg", "values": [4, 9]},
-                                                         {"kind": "prompt_sr", "values": ["red", "blue", "green"]}])
+    grid = grid_create(
+        brief=make_brief(client_name="Grid Co"),
+        base_model=tiny["base"],
+        prompt_text="a red can on a roof",
+        params={**FAST, "seed": 3},
+        axes=[{"kind": "cfg", "values": [4, 9]}, {"kind": "prompt_sr", "values": ["red", "blue", "green"]}],
+    )
     grid_sheet_make(grid=grid)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:

@@ -38,8 +38,14 @@ def _pixels(version) -> np.ndarray:
 
 
 def _job(tiny, brief, **kwargs):
-    return generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can on a beach",
-                                 params=dict(PARAMS), **kwargs)
+    return generation_job_create(
+        brief=brief,
+        op="txt2img",
+        base_model=tiny["base"],
+        prompt_text="a can on a beach",
+        params=dict(PARAMS),
+        **kwargs,
+    )
 
 
 def _image_prompt(tiny, **kwargs) -> ImagePrompt:
@@ -59,7 +65,9 @@ def test_a_colour_lock_conditions_the_image_records_its_guide_and_reproduces(tin
     with blob_open(blob=guide) as handle:
         assert handle.read() == palette_guide(palette=brief.palette, aspect=brief.aspect)
     assert {edge.model_weights_id for edge in derivation.used.filter(role__in=["ip_adapter", "image_encoder"])} == {
-        tiny["ip_adapter"].pk, tiny["image_encoder"].pk}
+        tiny["ip_adapter"].pk,
+        tiny["image_encoder"].pk,
+    }
     assert np.abs(_pixels(version) - _pixels(_output(plain))).mean() > 1.0
     # The adapter is attached for its run only: the cached pipeline makes the plain image again, byte for byte.
     assert _output(plain_after).blob_id == _output(plain).blob_id
@@ -86,7 +94,9 @@ def test_style_references_condition_the_image_and_recorded_only_ones_do_not(tiny
     assert np.abs(_pixels(outputs[1]) - _pixels(outputs[2])).mean() > 1.0
     derivation = outputs[3].generated_by.derivation
     assert [edge.reference_id for edge in derivation.used.filter(role=Used.Role.REFERENCE).order_by("position")] == [
-        warm.pk, cold.pk]
+        warm.pk,
+        cold.pk,
+    ]
     assert version_reproduce(version=outputs[3]).verdict == "bit_identical"
     # Regenerating keeps the image prompts (the recorded guide and references) with the next seed.
     with run_jobs():
@@ -103,20 +113,35 @@ def test_image_prompts_that_cannot_work_are_refused_before_anything_is_written(t
     cases = [
         (dict(image_prompt=_image_prompt(tiny)), "needs something to look at"),
         (dict(image_prompt=_image_prompt(tiny, references=(other,))), "belongs to another brief"),
-        (dict(image_prompt=ImagePrompt(adapter=tiny["lora_a"], encoder=tiny["image_encoder"], colour_lock=True)),
-         "not an IP-Adapter"),
-        (dict(image_prompt=ImagePrompt(adapter=tiny["ip_adapter"], encoder=tiny["vae"], colour_lock=True)),
-         "not an image encoder"),
+        (
+            dict(image_prompt=ImagePrompt(adapter=tiny["lora_a"], encoder=tiny["image_encoder"], colour_lock=True)),
+            "not an IP-Adapter",
+        ),
+        (
+            dict(image_prompt=ImagePrompt(adapter=tiny["ip_adapter"], encoder=tiny["vae"], colour_lock=True)),
+            "not an image encoder",
+        ),
     ]
     for kwargs, message in cases:
         with pytest.raises(ApplicationError, match=message):
             _job(tiny, brief, **kwargs)
     with pytest.raises(ApplicationError, match="ip_adapter_scale goes with an IP-Adapter"):
-        generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                              params={**PARAMS, "ip_adapter_scale": 0.5})
+        generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**PARAMS, "ip_adapter_scale": 0.5},
+        )
     with pytest.raises(ApplicationError, match="is for Stable Diffusion 1.x"):
-        generation_job_create(brief=brief, op="txt2img", base_model=tiny["base_xl"], prompt_text="a can", params=dict(PARAMS),
-                              image_prompt=_image_prompt(tiny, colour_lock=True))
+        generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base_xl"],
+            prompt_text="a can",
+            params=dict(PARAMS),
+            image_prompt=_image_prompt(tiny, colour_lock=True),
+        )
     with pytest.raises(ApplicationError, match="no palette"):
         _job(tiny, make_brief(client_name="Plain", palette=[]), image_prompt=_image_prompt(tiny, colour_lock=True))
     assert not brief.derivations.exists()
@@ -143,15 +168,28 @@ def test_the_api_takes_a_colour_lock_and_style_references(tiny, run_jobs):
     brief = make_brief()
     reference = reference_create(brief=brief, source=image_file(), title="mood")
     client = api_as(get_user_model().objects.create_user("alice", password="x", is_staff=True, is_superuser=True))
-    body = {"brief": brief.pk, "base_model": tiny["base"].pk, "prompt": "a can", "params": PARAMS,
-            "ip_adapter": tiny["ip_adapter"].pk, "image_encoder": tiny["image_encoder"].pk, "colour_lock": True,
-            "style_references": [reference.pk], "ip_adapter_scale": 0.7}
+    body = {
+        "brief": brief.pk,
+        "base_model": tiny["base"].pk,
+        "prompt": "a can",
+        "params": PARAMS,
+        "ip_adapter": tiny["ip_adapter"].pk,
+        "image_encoder": tiny["image_encoder"].pk,
+        "colour_lock": True,
+        "style_references": [reference.pk],
+        "ip_adapter_scale": 0.7,
+    }
     with run_jobs():
         response = client.post("/api/jobs/", body, format="json")
     assert response.status_code == 201, response.content
     derivation = brief.derivations.get()
     assert derivation.params["ip_adapter_scale"] == 0.7
-    assert set(derivation.used.values_list("role", flat=True)) >= {"guide_image", "reference", "ip_adapter", "image_encoder"}
+    assert set(derivation.used.values_list("role", flat=True)) >= {
+        "guide_image",
+        "reference",
+        "ip_adapter",
+        "image_encoder",
+    }
     refused = client.post("/api/jobs/", {**body, "image_encoder": None}, format="json")
     assert refused.status_code == 400 and "go together" in refused.content.decode()
     refused = client.post("/api/jobs/", {**body, "ip_adapter": None, "image_encoder": None}, format="json")

@@ -19,9 +19,15 @@ pytestmark = pytest.mark.django_db
 
 def test_a_generated_png_says_its_recipe_in_a1111s_own_words(tiny, run_jobs):
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can, on a roof",
-                                    negative_prompt="blurry", loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-                                    params={**FAST, "seed": 321, "batch_size": 1})
+        job = generation_job_create(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can, on a roof",
+            negative_prompt="blurry",
+            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+            params={**FAST, "seed": 321, "batch_size": 1},
+        )
     version = job.batches.get().derivation.generated.get().version
     with blob_open(blob=version.blob) as handle, Image.open(io.BytesIO(handle.read())) as image:
         text = image.text["parameters"]
@@ -31,7 +37,12 @@ def test_a_generated_png_says_its_recipe_in_a1111s_own_words(tiny, run_jobs):
     assert parsed.loras == [(lora.name, 0.8)] and parsed.lora_hashes == {lora.name: lora.sha256[:12]}
     values = parsed.values
     assert (values["Steps"], values["Sampler"], values["Schedule type"], values["CFG scale"], values["Seed"]) == (
-        str(FAST["steps"]), "DPM++ 2M", "Karras", "7", "321")
+        str(FAST["steps"]),
+        "DPM++ 2M",
+        "Karras",
+        "7",
+        "321",
+    )
     assert values["Size"] == f"{FAST['width']}x{FAST['height']}" and values["Model"] == tiny["base"].name
     assert values["Model hash"] == tiny["base"].sha256[:10] and values["Version"] == f"seed-{SEED_VERSION}"
     assert f"<lora:{lora.name}:0.8>" in text.splitlines()[0]
@@ -55,15 +66,23 @@ def test_a_png_we_made_imports_back_as_the_same_recipe(tiny, run_jobs):
 
     brief = make_brief()
     with run_jobs():
-        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can, on a roof",
-                                    negative_prompt="blurry", loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-                                    params={**FAST, "seed": 321, "batch_size": 1})
+        job = generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can, on a roof",
+            negative_prompt="blurry",
+            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+            params={**FAST, "seed": 321, "batch_size": 1},
+        )
     made = job.batches.get().derivation
     version = made.generated.get().version
     with blob_open(blob=version.blob) as handle:
         data = handle.read()
     # Another brief, so the same bytes come in as a new version of an outside file.
-    [report] = images_import(brief=make_brief(client_name="Elsewhere"), sources=[ContentFile(data, name="exported.png")])
+    [report] = images_import(
+        brief=make_brief(client_name="Elsewhere"), sources=[ContentFile(data, name="exported.png")]
+    )
     imported = Derivation.objects.get(pk=report["derivation"])
     assert report["generator"] == "automatic1111" and report["missing"] == []
     for key in ("sampler", "steps", "cfg", "seed", "width", "height"):
@@ -82,14 +101,25 @@ def test_a_version_exports_as_a_well_formed_comfyui_workflow_that_reads_back_as_
     roles_ensure()
     brief = make_brief()
     with run_jobs():
-        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can, on a roof",
-                                    negative_prompt="blurry", loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8),
-                                                                     LoraSpec(weights=tiny["lora_b"], weight=0.3)],
-                                    params={**FAST, "seed": 321, "batch_size": 1})
+        job = generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can, on a roof",
+            negative_prompt="blurry",
+            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
+            params={**FAST, "seed": 321, "batch_size": 1},
+        )
     version = job.batches.get().derivation.generated.get().version
     with run_jobs():
-        edit = generation_job_create(brief=brief, op="img2img", base_model=tiny["base"], init=version, prompt_text="warmer",
-                                     params={**FAST, "seed": 9, "batch_size": 1, "strength": 0.55})
+        edit = generation_job_create(
+            brief=brief,
+            op="img2img",
+            base_model=tiny["base"],
+            init=version,
+            prompt_text="warmer",
+            params={**FAST, "seed": 9, "batch_size": 1, "strength": 0.55},
+        )
     edited = edit.batches.get().derivation.generated.get().version
     producer = member("paula", PRODUCER)
     for made, op in ((version, "txt2img"), (edited, "img2img")):
@@ -101,9 +131,16 @@ def test_a_version_exports_as_a_well_formed_comfyui_workflow_that_reads_back_as_
         recipe = _comfyui(graph)
         params = made.generated_by.derivation.params
         assert (recipe.params["seed"], recipe.params["steps"], recipe.params["cfg"], recipe.params["sampler"]) == (
-            made.seed, params["steps"], params["cfg"], params["sampler"])
+            made.seed,
+            params["steps"],
+            params["cfg"],
+            params["sampler"],
+        )
         if op == "txt2img":
-            assert [(lora.name, lora.weight) for lora in recipe.loras] == [(tiny["lora_a"].name, 0.8), (tiny["lora_b"].name, 0.3)]
+            assert [(lora.name, lora.weight) for lora in recipe.loras] == [
+                (tiny["lora_a"].name, 0.8),
+                (tiny["lora_b"].name, 0.3),
+            ]
             assert (recipe.prompt, recipe.negative_prompt) == ("a can, on a roof", "blurry")
             assert (recipe.params["width"], recipe.params["height"]) == (FAST["width"], FAST["height"])
         else:
@@ -122,20 +159,31 @@ def test_an_imported_recipe_regenerates_in_seed_with_a_verdict_or_says_what_is_m
 
     roles_ensure()
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can, on a roof",
-                                    loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-                                    params={**FAST, "seed": 321, "batch_size": 1})
+        job = generation_job_create(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can, on a roof",
+            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+            params={**FAST, "seed": 321, "batch_size": 1},
+        )
     with blob_open(blob=job.batches.get().derivation.generated.get().version.blob) as handle:
         data = handle.read()
     brief = make_brief(client_name="Elsewhere")
     with Image.open(io.BytesIO(data)) as image:
-        text = image.text["parameters"].replace(tiny["base"].sha256[:10], "0000000000").replace(tiny["base"].name, "other_model")
+        text = (
+            image.text["parameters"]
+            .replace(tiny["base"].sha256[:10], "0000000000")
+            .replace(tiny["base"].name, "other_model")
+        )
         info = PngImagePlugin.PngInfo()
         info.add_text("parameters", text)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", pnginfo=info)
     unknown = buffer.getvalue()
-    reports = images_import(brief=brief, sources=[ContentFile(data, name="ours.png"), ContentFile(unknown, name="theirs.png")])
+    reports = images_import(
+        brief=brief, sources=[ContentFile(data, name="ours.png"), ContentFile(unknown, name="theirs.png")]
+    )
     api = api_as(member("paula", PRODUCER))
     with run_jobs():
         made = api.post(f"/api/versions/{reports[0]['version']}/regenerate-import/")
@@ -158,21 +206,34 @@ def test_an_imported_hires_fix_image_regenerates_as_txt2img_with_its_second_pass
 
     roles_ensure()
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can, on a roof",
-                                    params={**FAST, "seed": 77, "batch_size": 1, "hires_scale": 1.5, "hires_steps": 4,
-                                            "strength": 0.6})
+        job = generation_job_create(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can, on a roof",
+            params={**FAST, "seed": 77, "batch_size": 1, "hires_scale": 1.5, "hires_steps": 4, "strength": 0.6},
+        )
     with blob_open(blob=job.batches.get().derivation.generated.get().version.blob) as handle:
         data = handle.read()
     with Image.open(io.BytesIO(data)) as image:
         info = PngImagePlugin.PngInfo()
-        info.add_text("parameters", image.text["parameters"].replace("Hires upscaler: Latent", "Hires upscaler: R-ESRGAN 4x+"))
+        info.add_text(
+            "parameters", image.text["parameters"].replace("Hires upscaler: Latent", "Hires upscaler: R-ESRGAN 4x+")
+        )
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", pnginfo=info)
     brief = make_brief(client_name="Elsewhere")
-    reports = images_import(brief=brief, sources=[ContentFile(data, name="hires.png"), ContentFile(buffer.getvalue(), name="esrgan.png")])
+    reports = images_import(
+        brief=brief, sources=[ContentFile(data, name="hires.png"), ContentFile(buffer.getvalue(), name="esrgan.png")]
+    )
     imported = Version.objects.get(pk=reports[0]["version"])
     params = imported.generated_by.derivation.params
-    assert (params["hires_scale"], params["hires_steps"], params["hires_upscaler"], params["strength"]) == (1.5, 4, "latent", 0.6)
+    assert (params["hires_scale"], params["hires_steps"], params["hires_upscaler"], params["strength"]) == (
+        1.5,
+        4,
+        "latent",
+        0.6,
+    )
     with run_jobs():
         again = imported_regenerate(version=imported)
     derivation = again.batches.get().derivation

@@ -27,7 +27,9 @@ def test_model_files_come_from_the_store_into_this_hosts_cache_checked_by_hash(s
         target = (folder / relative).resolve()
         assert target == (cache / "blobs" / sha256).resolve()
         assert hashlib.sha256(target.read_bytes()).hexdigest() == sha256
-    assert not [path for path in (cache / "blobs").iterdir() if path.name.startswith(".")], "a download left a temp file"
+    assert not [path for path in (cache / "blobs").iterdir() if path.name.startswith(".")], (
+        "a download left a temp file"
+    )
 
     fetched = _cached(cache)
     assert weights_path(weights=base) == folder and _cached(cache) == fetched  # a second use downloads nothing
@@ -35,7 +37,9 @@ def test_model_files_come_from_the_store_into_this_hosts_cache_checked_by_hash(s
 
 def test_a_damaged_copy_in_the_store_is_refused_and_nothing_is_cached(s3_blobs, s3_endpoint, tiny):
     lora = tiny["lora_a"]
-    s3_endpoint.client().put_object(Bucket=s3_blobs, Key=f"blobs/{blob_storage_name(lora.blob_id)}", Body=b"not the weights")
+    s3_endpoint.client().put_object(
+        Bucket=s3_blobs, Key=f"blobs/{blob_storage_name(lora.blob_id)}", Body=b"not the weights"
+    )
     with pytest.raises(ApplicationError, match="damaged") as raised:
         weights_path(weights=lora)
     assert raised.value.extra["code"] == "damaged_weights"

@@ -20,10 +20,22 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     call_command("make_tiny_models", "--json")
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
-    assert formats == [("base", "diffusers"), ("base", "diffusers"), ("base", "safetensors"), ("base", "safetensors"),
-                       ("controlnet", "diffusers"), ("image_encoder", "diffusers"), ("ip_adapter", "safetensors"),
-                       ("lora", "safetensors"), ("lora", "safetensors"), ("matting", "onnx"),
-                       ("upscaler", "safetensors"), ("upscaler", "safetensors"), ("upscaler", "safetensors"), ("vae", "diffusers")]
+    assert formats == [
+        ("base", "diffusers"),
+        ("base", "diffusers"),
+        ("base", "safetensors"),
+        ("base", "safetensors"),
+        ("controlnet", "diffusers"),
+        ("image_encoder", "diffusers"),
+        ("ip_adapter", "safetensors"),
+        ("lora", "safetensors"),
+        ("lora", "safetensors"),
+        ("matting", "onnx"),
+        ("upscaler", "safetensors"),
+        ("upscaler", "safetensors"),
+        ("upscaler", "safetensors"),
+        ("vae", "diffusers"),
+    ]
     upscalers = ModelWeights.objects.filter(kind="upscaler")
     assert sorted(upscalers.values_list("architecture", "scale")) == [("compact", 4), ("esrgan", 2), ("esrgan", 4)]
     assert set(ModelWeights.objects.filter(name__contains="SDXL").values_list("architecture", flat=True)) == {"sdxl"}
@@ -38,8 +50,13 @@ def test_every_accepted_sampler_has_a_scheduler():
 @pytest.mark.parametrize("sampler", ["euler_a", "ddim", "dpmpp_sde_karras", "dpmpp_2m_karras"])
 def test_samplers_by_name_generate_and_reproduce(tiny, run_jobs, sampler):
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                                    params={**FAST, "sampler": sampler, "seed": 21, "batch_size": 1})
+        job = generation_job_create(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "sampler": sampler, "seed": 21, "batch_size": 1},
+        )
     version = job.batches.get().derivation.generated.get().version
     assert version_reproduce(version=version).verdict == "bit_identical"
 
@@ -63,8 +80,13 @@ def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny,
     pixels = []
     for base in (tiny[folder], tiny[single]):
         with run_jobs():
-            job = generation_job_create(brief=brief, op="txt2img", base_model=base, prompt_text="a can",
-                                        params={**FAST, "seed": 4, "batch_size": 1})
+            job = generation_job_create(
+                brief=brief,
+                op="txt2img",
+                base_model=base,
+                prompt_text="a can",
+                params={**FAST, "seed": 4, "batch_size": 1},
+            )
         version = job.batches.get().derivation.generated.get().version
         with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
             pixels.append(np.asarray(image.convert("RGB")))
@@ -77,8 +99,13 @@ def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny,
 
 def test_an_sdxl_base_generates_and_reproduces(tiny, run_jobs):
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base_xl"], prompt_text="a can",
-                                    params={**FAST, "sampler": "euler", "seed": 6, "batch_size": 2})
+        job = generation_job_create(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base_xl"],
+            prompt_text="a can",
+            params={**FAST, "sampler": "euler", "seed": 6, "batch_size": 2},
+        )
     versions = [edge.version for edge in job.batches.get().derivation.generated.order_by("index")]
     assert [v.seed for v in versions] == [6, 7]
     assert version_reproduce(version=versions[1]).verdict == "bit_identical"
@@ -89,8 +116,14 @@ def test_a_registered_vae_replaces_the_base_models_own(tiny, run_jobs):
     made = []
     for vae in (None, tiny["vae"]):
         with run_jobs():
-            job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can", vae=vae,
-                                        params={**FAST, "seed": 2, "batch_size": 1})
+            job = generation_job_create(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                vae=vae,
+                params={**FAST, "seed": 2, "batch_size": 1},
+            )
         made.append(job.batches.get().derivation.generated.get().version)
     assert made[0].blob_id != made[1].blob_id
     assert made[1].generated_by.derivation.used.filter(role="vae", model_weights=tiny["vae"]).exists()

@@ -26,15 +26,19 @@ def _pixels(version) -> np.ndarray:
 
 def _generate(tiny, run_jobs, **extra):
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), base_model=tiny["base"], prompt_text="a red can on a roof",
-                                    **{"op": "txt2img", "params": {**FAST, "seed": 42, "batch_size": 1}, **extra})
+        job = generation_job_create(
+            brief=make_brief(),
+            base_model=tiny["base"],
+            prompt_text="a red can on a roof",
+            **{"op": "txt2img", "params": {**FAST, "seed": 42, "batch_size": 1}, **extra},
+        )
     return job.batches.get().derivation.generated.get().version
 
 
 def _assert_slice(pixels: np.ndarray, expected: list[list[list[int]]], *, at: tuple[int, int] = (-3, -3)):
     """The 3x3 RGB patch whose top-left corner is at `at` (row, column)."""
-    row, column = (index % size for index, size in zip(at, pixels.shape))
-    patch = pixels[row:row + 3, column:column + 3, :]
+    row, column = (index % size for index, size in zip(at, pixels.shape, strict=False))
+    patch = pixels[row : row + 3, column : column + 3, :]
     assert np.abs(patch - np.array(expected)).max() <= TOLERANCE, patch.tolist()
 
 
@@ -51,8 +55,14 @@ def test_txt2img_pixels(generated):
 
 def test_img2img_pixels(tiny, run_jobs, generated):
     with run_jobs():
-        job = generation_job_create(brief=generated.brief, op="img2img", base_model=tiny["base"], prompt_text="a blue can",
-                                    init=generated, params={**FAST, "seed": 7, "strength": 0.6, "batch_size": 1})
+        job = generation_job_create(
+            brief=generated.brief,
+            op="img2img",
+            base_model=tiny["base"],
+            prompt_text="a blue can",
+            init=generated,
+            params={**FAST, "seed": 7, "strength": 0.6, "batch_size": 1},
+        )
     pixels = _pixels(job.batches.get().derivation.generated.get().version)
     assert np.abs(pixels - _pixels(generated)).mean() > 2
     _assert_slice(pixels, IMG2IMG_CORNER)
@@ -68,9 +78,18 @@ def test_upscale_pixels(tiny, generated, run_jobs):
     _assert_slice(pixels, UPSCALE_CENTRE, at=(127, 127))
 
 
-TXT2IMG_CORNER = [[[58, 132, 154], [124, 149, 118], [170, 162, 148]], [[152, 115, 142], [131, 100, 108], [123, 151, 130]],
-                  [[127, 152, 124], [122, 140, 120], [94, 142, 139]]]
-IMG2IMG_CORNER = [[[148, 167, 84], [123, 146, 167], [133, 150, 125]], [[151, 173, 125], [133, 133, 118], [140, 150, 127]],
-                  [[151, 139, 145], [129, 115, 149], [133, 127, 125]]]
-UPSCALE_CENTRE = [[[90, 46, 175], [117, 40, 200], [116, 41, 202]], [[57, 90, 155], [69, 166, 177], [69, 165, 178]],
-                  [[57, 90, 156], [67, 166, 177], [69, 164, 177]]]
+TXT2IMG_CORNER = [
+    [[58, 132, 154], [124, 149, 118], [170, 162, 148]],
+    [[152, 115, 142], [131, 100, 108], [123, 151, 130]],
+    [[127, 152, 124], [122, 140, 120], [94, 142, 139]],
+]
+IMG2IMG_CORNER = [
+    [[148, 167, 84], [123, 146, 167], [133, 150, 125]],
+    [[151, 173, 125], [133, 133, 118], [140, 150, 127]],
+    [[151, 139, 145], [129, 115, 149], [133, 127, 125]],
+]
+UPSCALE_CENTRE = [
+    [[90, 46, 175], [117, 40, 200], [116, 41, 202]],
+    [[57, 90, 155], [69, 166, 177], [69, 165, 178]],
+    [[57, 90, 156], [67, 166, 177], [69, 164, 177]],
+]

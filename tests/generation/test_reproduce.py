@@ -18,7 +18,9 @@ from tests.generation.conftest import FAST
 
 
 def _job_outputs(job):
-    return [edge.version for batch in job.batches.order_by("index") for edge in batch.derivation.generated.order_by("index")]
+    return [
+        edge.version for batch in job.batches.order_by("index") for edge in batch.derivation.generated.order_by("index")
+    ]
 
 
 @pytest.fixture
@@ -26,12 +28,24 @@ def chain(tiny, run_jobs):
     """A batch of three, then an img2img of its second image: a two-step lineage."""
     brief = make_brief()
     with run_jobs():
-        batch = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can at dusk",
-                                      loras=[LoraSpec(weights=tiny["lora_b"], weight=0.7)], params={**FAST, "seed": 77, "batch_size": 3})
+        batch = generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can at dusk",
+            loras=[LoraSpec(weights=tiny["lora_b"], weight=0.7)],
+            params={**FAST, "seed": 77, "batch_size": 3},
+        )
     outputs = _job_outputs(batch)
     with run_jobs():
-        edit = generation_job_create(brief=brief, op="img2img", base_model=tiny["base"], init=outputs[1], prompt_text="warmer",
-                                     params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5})
+        edit = generation_job_create(
+            brief=brief,
+            op="img2img",
+            base_model=tiny["base"],
+            init=outputs[1],
+            prompt_text="warmer",
+            params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5},
+        )
     return {"batch": outputs, "edit": _job_outputs(edit)[0]}
 
 
@@ -77,11 +91,22 @@ def test_a_missing_model_file_is_a_clear_error_naming_the_sha256(chain, tiny):
 
 def _reproduce_in_a_process(version, media_root, **environ) -> dict:
     db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "SEED_MEDIA_ROOT": str(media_root),
-           "SEED_MODEL_CACHE": str(media_root / "model-cache-cli"),
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", **environ}
-    result = subprocess.run([sys.executable, "manage.py", "reproduce", str(version.pk), "--json"], cwd=settings.BASE_DIR,
-                            env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "SEED_MEDIA_ROOT": str(media_root),
+        "SEED_MODEL_CACHE": str(media_root / "model-cache-cli"),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        **environ,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "reproduce", str(version.pk), "--json"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -110,7 +135,8 @@ def test_other_cpu_kernels_give_a_perceptual_match_and_name_what_differs(chain, 
 
 @pytest.mark.django_db
 def test_recorded_pixels_the_recipe_does_not_make_are_reported_as_drifted(chain, tmp_path):
-    """A pack whose version was retouched outside Seed after it was made: the lineage is honest, the pixels are not its."""
+    """A pack whose version was retouched outside Seed after it was made: the lineage is honest,
+    the pixels are not its."""
     import hashlib
     import io
     import zipfile

@@ -31,9 +31,21 @@ def _infotext(version) -> dict:
 @pytest.mark.parametrize(("upscaler", "written"), [("latent", "Latent"), ("lanczos", "Lanczos")])
 def test_the_hires_fix_is_one_derivation_at_the_scaled_size_that_reproduces(tiny, run_jobs, upscaler, written):
     with run_jobs():
-        job = generation_job_create(brief=make_brief(), op="txt2img", base_model=tiny["base"], prompt_text="a can on a roof",
-                                    params={**FAST, "seed": 8, "batch_size": 1, "hires_scale": 2.0, "hires_upscaler": upscaler,
-                                            "hires_steps": 6, "strength": 0.5})
+        job = generation_job_create(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can on a roof",
+            params={
+                **FAST,
+                "seed": 8,
+                "batch_size": 1,
+                "hires_scale": 2.0,
+                "hires_upscaler": upscaler,
+                "hires_steps": 6,
+                "strength": 0.5,
+            },
+        )
     version = _version(job)
     derivation = version.generated_by.derivation
     assert (version.width, version.height) == (128, 128)
@@ -47,20 +59,32 @@ def test_the_hires_fix_is_one_derivation_at_the_scaled_size_that_reproduces(tiny
 def test_the_hires_fix_takes_a1111s_defaults_and_refuses_half_a_recipe(tiny, run_jobs):
     brief = make_brief()
     with run_jobs():
-        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                                    params={**FAST, "seed": 3, "batch_size": 1, "hires_scale": 1.5})
+        job = generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 3, "batch_size": 1, "hires_scale": 1.5},
+        )
     params = job.batches.get().derivation.params
     assert (params["hires_upscaler"], params["hires_steps"], params["strength"]) == ("latent", 0, 0.7)
     assert (_version(job).width, _version(job).height) == (96, 96)
     with pytest.raises(ApplicationError, match="only go with hires_scale"):
-        generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                              params={**FAST, "strength": 0.5})
+        generation_job_create(
+            brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can", params={**FAST, "strength": 0.5}
+        )
     with pytest.raises(ApplicationError, match="does not enlarge"):
-        generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                              params={**FAST, "hires_scale": 1.0})
+        generation_job_create(
+            brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can", params={**FAST, "hires_scale": 1.0}
+        )
     with pytest.raises(ApplicationError, match="hires_upscaler"):
-        generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can",
-                              params={**FAST, "hires_scale": 2.0, "hires_upscaler": "nearest"})
+        generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "hires_scale": 2.0, "hires_upscaler": "nearest"},
+        )
 
 
 def test_canny_uses_absolute_thresholds_as_controlnet_was_trained():
@@ -82,14 +106,38 @@ def test_a_controlnet_job_records_its_canny_thresholds_and_reproduces(tiny, run_
     brief = make_brief()
     control = version_import(brief=brief, source=image_file("pose.png", size=(64, 64), colour=(240, 240, 240)))
     with run_jobs():
-        job = generation_job_create(brief=brief, op="controlnet", base_model=tiny["base"], control=control,
-                                    controlnet=tiny["controlnet"], prompt_text="a can", params={**FAST, "seed": 5, "batch_size": 1})
+        job = generation_job_create(
+            brief=brief,
+            op="controlnet",
+            base_model=tiny["base"],
+            control=control,
+            controlnet=tiny["controlnet"],
+            prompt_text="a can",
+            params={**FAST, "seed": 5, "batch_size": 1},
+        )
     version = _version(job)
-    assert (version.generated_by.derivation.params["canny_low"], version.generated_by.derivation.params["canny_high"]) == (100, 200)
+    assert (
+        version.generated_by.derivation.params["canny_low"],
+        version.generated_by.derivation.params["canny_high"],
+    ) == (100, 200)
     assert version_reproduce(version=version).verdict == "bit_identical"
     with pytest.raises(ApplicationError, match="must not be above"):
-        generation_job_create(brief=brief, op="controlnet", base_model=tiny["base"], control=control, controlnet=tiny["controlnet"],
-                              prompt_text="a can", params={**FAST, "canny_low": 200, "canny_high": 100})
+        generation_job_create(
+            brief=brief,
+            op="controlnet",
+            base_model=tiny["base"],
+            control=control,
+            controlnet=tiny["controlnet"],
+            prompt_text="a can",
+            params={**FAST, "canny_low": 200, "canny_high": 100},
+        )
     with pytest.raises(ApplicationError, match="go together"):
-        generation_job_create(brief=brief, op="controlnet", base_model=tiny["base"], control=control, controlnet=tiny["controlnet"],
-                              prompt_text="a can", params={**FAST, "control_type": "depth", "canny_low": 50})
+        generation_job_create(
+            brief=brief,
+            op="controlnet",
+            base_model=tiny["base"],
+            control=control,
+            controlnet=tiny["controlnet"],
+            prompt_text="a can",
+            params={**FAST, "control_type": "depth", "canny_low": 50},
+        )

@@ -21,8 +21,13 @@ RECIPE = {**FAST, "steps": 8, "width": 128, "height": 128, "seed": 4242, "batch_
 
 def _generate(tiny, run_jobs, brief=None):
     with run_jobs():
-        job = generation_job_create(brief=brief or make_brief(), op="txt2img", base_model=tiny["base"],
-                                    prompt_text="a lemon soda can on a tin roof", params=RECIPE)
+        job = generation_job_create(
+            brief=brief or make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a lemon soda can on a tin roof",
+            params=RECIPE,
+        )
     return job.batches.get().derivation.generated.get().version
 
 
@@ -51,14 +56,18 @@ def test_hosts_with_other_core_counts_make_the_same_bytes(tiny, run_jobs, settin
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("environ", "named"), [
-    # Another core count, and the capability this CPU picks anyway asked for by name: nothing differs.
-    ({"OMP_NUM_THREADS": "3"}, []),
-    # Portable kernels instead of this CPU's vector ones.
-    ({"ATEN_CPU_CAPABILITY": "default"}, ["cpu_capability"]),
-    # oneDNN capped below what this CPU has; ATEN_CPU_CAPABILITY does not reach oneDNN.
-    ({"ONEDNN_MAX_CPU_ISA": "sse41"}, ["onednn_max_cpu_isa"]),
-], ids=["cores", "aten-capability", "onednn-isa"])
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        # Another core count, and the capability this CPU picks anyway asked for by name: nothing differs.
+        ({"OMP_NUM_THREADS": "3"}, []),
+        # Portable kernels instead of this CPU's vector ones.
+        ({"ATEN_CPU_CAPABILITY": "default"}, ["cpu_capability"]),
+        # oneDNN capped below what this CPU has; ATEN_CPU_CAPABILITY does not reach oneDNN.
+        ({"ONEDNN_MAX_CPU_ISA": "sse41"}, ["onednn_max_cpu_isa"]),
+    ],
+    ids=["cores", "aten-capability", "onednn-isa"],
+)
 def test_a_host_with_other_kernels_is_named_by_reproduce(tiny, run_jobs, media_root, environ, named):
     version = _generate(tiny, run_jobs)
     recorded = version.generated_by.derivation.environment

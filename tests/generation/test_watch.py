@@ -33,8 +33,14 @@ def _masters(tiny, run_jobs, count: int, lora=None) -> list[Version]:
     brief = make_brief(title="Watched")
     loras = [LoraSpec(weights=lora, weight=0.7)] if lora is not None else []
     with run_jobs():
-        job = generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a lamp on a table",
-                                    loras=loras, params={**FAST, "seed": 3, "batch_size": count})
+        job = generation_job_create(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a lamp on a table",
+            loras=loras,
+            params={**FAST, "seed": 3, "batch_size": count},
+        )
     versions = [edge.version for edge in job.batches.get().derivation.generated.order_by("index")]
     Version.objects.filter(pk__in=[v.pk for v in versions]).update(status=Version.Status.APPROVED)
     return versions
@@ -47,8 +53,13 @@ def producer(db):
 
 
 def _aged(version: Version, *, days: int, wall_seconds: float, digest: str) -> None:
-    check = ReproducibilityCheck.objects.create(version=version, verdict="bit_identical", environment_digest=digest,
-                                                trigger="schedule", wall_seconds=wall_seconds)
+    check = ReproducibilityCheck.objects.create(
+        version=version,
+        verdict="bit_identical",
+        environment_digest=digest,
+        trigger="schedule",
+        wall_seconds=wall_seconds,
+    )
     with with_triggers_off():
         ReproducibilityCheck.objects.filter(pk=check.pk).update(checked_at=timezone.now() - timedelta(days=days))
 
@@ -69,7 +80,9 @@ def test_the_watch_checks_oldest_first_and_stays_within_its_budget(tiny, run_job
     assert result["spent_s"] <= budget
     new = ReproducibilityCheck.objects.filter(checked_at__gte=timezone.now() - timedelta(minutes=10))
     assert set(new.values_list("version_id", flat=True)) == {fresh.pk, a.pk, b.pk}
-    assert with_reproducibility(Version.objects.filter(pk=c.pk)).get().reproducibility == "bit_identical"  # its old check
+    assert (
+        with_reproducibility(Version.objects.filter(pk=c.pk)).get().reproducibility == "bit_identical"
+    )  # its old check
     # Run again at once: nothing is due but the one the budget left out.
     assert [version.pk for version, _, _ in watch_plan(digest=digest, budget_s=1000).due] == [c.pk]
     assert not Notification.objects.filter(kind="reproducibility").exists()
@@ -98,7 +111,11 @@ def test_a_missing_model_names_its_sha256_and_the_producer_hears_of_it(tiny, run
     assert (check.verdict, check.cause) == ("failed", "missing_weights")
     assert tiny["lora_b"].blob_id in check.detail
     notice = Notification.objects.get(kind="reproducibility")
-    assert notice.recipient == producer and f"v{master.pk}" in notice.subject and "Model weights are missing" in notice.text
+    assert (
+        notice.recipient == producer
+        and f"v{master.pk}" in notice.subject
+        and "Model weights are missing" in notice.text
+    )
     client.force_login(producer)
     listing = client.get("/admin/assets/version/?reproducible=failed").content.decode()
     assert f"/admin/assets/version/{master.pk}/change/" in listing
@@ -120,11 +137,22 @@ def test_a_chain_that_starts_with_an_import_reproduces_its_finishing(tiny, run_j
 
 def _watch_in_a_process(media_root, **environ) -> dict:
     db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "SEED_MEDIA_ROOT": str(media_root),
-           "SEED_MODEL_CACHE": str(media_root / "model-cache-cli"),
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", **environ}
-    result = subprocess.run([sys.executable, "manage.py", "reproducibility_watch", "--json", "--budget", "600"],
-                            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "SEED_MEDIA_ROOT": str(media_root),
+        "SEED_MODEL_CACHE": str(media_root / "model-cache-cli"),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        **environ,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "reproducibility_watch", "--json", "--budget", "600"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -136,8 +164,14 @@ def test_a_new_environment_makes_every_master_due_and_its_drift_is_named(tiny, r
     [start] = _masters(tiny, run_jobs, 1)
     Version.objects.filter(pk=start.pk).update(status=Version.Status.IN_REVIEW)
     with run_jobs():  # two steps, as in test_reproduce: the img2img is where portable kernels change the bytes
-        edit = generation_job_create(brief=start.brief, op="img2img", base_model=tiny["base"], init=start, prompt_text="warmer",
-                                     params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5})
+        edit = generation_job_create(
+            brief=start.brief,
+            op="img2img",
+            base_model=tiny["base"],
+            init=start,
+            prompt_text="warmer",
+            params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5},
+        )
     master = edit.batches.get().derivation.generated.get().version
     Version.objects.filter(pk=master.pk).update(status=Version.Status.APPROVED)
     first = _watch_in_a_process(media_root)
@@ -167,7 +201,9 @@ def test_a_master_with_nothing_to_re_run_is_named_unrunnable_and_the_others_stil
     from tests.factories import derive
 
     [generated] = _masters(tiny, run_jobs, 1)
-    composed = derive(brief=generated.brief, parents=[generated], op=Operation.GRID)  # a sheet: nothing the worker re-runs
+    composed = derive(
+        brief=generated.brief, parents=[generated], op=Operation.GRID
+    )  # a sheet: nothing the worker re-runs
     Version.objects.filter(pk=composed.pk).update(status=Version.Status.APPROVED)
     result = reproducibility_watch(budget_s=600)
     assert result["checked"] == 2

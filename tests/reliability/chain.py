@@ -11,7 +11,15 @@ import io
 import zipfile
 
 PROMPT = "a lemon soda can on a tin roof"
-PARAMS = {"steps": 4, "cfg": 7.0, "width": 64, "height": 64, "sampler": "dpmpp_2m_karras", "seed": 4242, "batch_size": 1}
+PARAMS = {
+    "steps": 4,
+    "cfg": 7.0,
+    "width": 64,
+    "height": 64,
+    "sampler": "dpmpp_2m_karras",
+    "seed": 4242,
+    "batch_size": 1,
+}
 GRADE = {"exposure": 0.25, "contrast": 1.1, "saturation": 1.05, "temperature": 0.1}
 PRESET = {"slug": "two-hosts-square", "name": "two hosts square", "width": 48, "height": 48, "section": "social"}
 
@@ -22,15 +30,19 @@ def chain_people(*, label: str) -> dict:
 
     roles_ensure()
     brief = make_brief(client_name=f"Two hosts {label}", title=label)
-    return {"brief": brief, "producer": member(f"{label}-producer", PRODUCER),
-            "client": member(f"{label}-client", CLIENT_REVIEWER, brief.campaign.client)}
+    return {
+        "brief": brief,
+        "producer": member(f"{label}-producer", PRODUCER),
+        "client": member(f"{label}-client", CLIENT_REVIEWER, brief.campaign.client),
+    }
 
 
 def chain_generate(*, brief, base, producer) -> int:
     from generation.services.jobs import generation_job_create
 
-    job = generation_job_create(brief=brief, op="txt2img", base_model=base, prompt_text=PROMPT, params=PARAMS,
-                                created_by=producer)
+    job = generation_job_create(
+        brief=brief, op="txt2img", base_model=base, prompt_text=PROMPT, params=PARAMS, created_by=producer
+    )
     return job.batches.get().derivation.pk
 
 
@@ -52,12 +64,17 @@ def chain_deliver(*, version, producer, client) -> int:
     from review.models import Decision, ReviewRound
     from review.services.rounds import decision_record, round_open
 
-    review_round = round_open(brief=version.brief, versions=[version], stage=ReviewRound.Stage.CLIENT, opened_by=producer,
-                              reviewers=[client])
+    review_round = round_open(
+        brief=version.brief, versions=[version], stage=ReviewRound.Stage.CLIENT, opened_by=producer, reviewers=[client]
+    )
     decision_record(review_round=review_round, version=version, verdict=Decision.Verdict.APPROVE, reviewer=client)
     preset, _ = ChannelPreset.objects.update_or_create(slug=PRESET["slug"], defaults=PRESET)
-    return delivery_create(version=version, presets=[preset], created_by=producer,
-                           override_reason="tiny random model: no brand colours expected").pk
+    return delivery_create(
+        version=version,
+        presets=[preset],
+        created_by=producer,
+        override_reason="tiny random model: no brand colours expected",
+    ).pk
 
 
 def chain_reproduce(*, version) -> int:
@@ -96,9 +113,13 @@ def chain_report(*, generated: int, graded: int, upscaled: int, delivery: int, r
     environments = {step: Derivation.objects.get(pk=pk).environment for step, pk in steps.items()}
     return {
         **{step: output_of(pk).blob_id for step, pk in steps.items()},
-        "environments": {step: {field: environment.get(field) for field in ("threads", "cpu_capability", "onednn_max_cpu_isa")}
-                         for step, environment in environments.items()},
-        "delivery_state": delivered.state, "delivery_error": delivered.error, "delivered_pixels": pixels,
+        "environments": {
+            step: {field: environment.get(field) for field in ("threads", "cpu_capability", "onednn_max_cpu_isa")}
+            for step, environment in environments.items()
+        },
+        "delivery_state": delivered.state,
+        "delivery_error": delivered.error,
+        "delivered_pixels": pixels,
         "bundle_ok": hashlib.sha256(bundle).hexdigest() == delivered.bundle_sha256,
         "bundle_members": sorted(zipfile.ZipFile(io.BytesIO(bundle)).namelist()),
         "reproduction": run.result.get("verdict", run.state),

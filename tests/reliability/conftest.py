@@ -32,19 +32,30 @@ class LiveStack:
         self.cluster = Cluster(data_dir=folder / "pg", port=free_port(), fast=True)
         self.logs = folder / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("DJANGO_", "SEED_", "DATABASE_URL", "PYTEST"))}
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "SEED_", "DATABASE_URL", "PYTEST"))
+        }
         self.env.update(
-            DJANGO_SETTINGS_MODULE="config.settings.local", DJANGO_DEBUG="0", DATABASE_URL=self.cluster.url,
-            SEED_MEDIA_ROOT=str(folder / "media"), SEED_TORCH_THREADS=str(HOST_TORCH_THREADS), SEED_Q_WORKERS="1",
+            DJANGO_SETTINGS_MODULE="config.settings.local",
+            DJANGO_DEBUG="0",
+            DATABASE_URL=self.cluster.url,
+            SEED_MEDIA_ROOT=str(folder / "media"),
+            SEED_TORCH_THREADS=str(HOST_TORCH_THREADS),
+            SEED_Q_WORKERS="1",
             # Short enough that a task lost with its worker comes back within the test; long enough for a cold start.
-            SEED_Q_TIMEOUT="20", SEED_Q_RETRY="24", SEED_Q_MAX_ATTEMPTS="6", SEED_LOG_LEVEL="WARNING",
+            SEED_Q_TIMEOUT="20",
+            SEED_Q_RETRY="24",
+            SEED_Q_MAX_ATTEMPTS="6",
+            SEED_LOG_LEVEL="WARNING",
         )
         self.processes: list[subprocess.Popen] = []
 
     def run(self, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, *argv], cwd=ROOT, env=self.env, capture_output=True, text=True,
-                                timeout=timeout)
+        result = subprocess.run(
+            [sys.executable, *argv], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert result.returncode == 0, f"{argv} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
         return result
 
@@ -55,7 +66,9 @@ class LiveStack:
         log = (self.logs / f"{name}.log").open("ab")
         # A session of its own: kill -9 of the group takes the cluster's sentinel, pusher, monitor and worker at once;
         # if this test process dies without its clean-up, the kernel stops the child too.
-        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, **child_options())
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, **child_options()
+        )
         self.processes.append(process)
         return process
 
@@ -74,8 +87,9 @@ class LiveStack:
     def web(self, port: int) -> subprocess.Popen:
         env_port = {"SEED_BIND": f"127.0.0.1:{port}", "SEED_WEB_WORKERS": "2", "SEED_LOG_FORMAT": "json"}
         self.env.update(env_port)
-        process = self.spawn("web", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config",
-                                     "config/gunicorn.conf.py"])
+        process = self.spawn(
+            "web", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.conf.py"]
+        )
         for key in env_port:
             del self.env[key]
         return process
@@ -100,24 +114,32 @@ class LiveStack:
 
     def pending(self, label: str) -> tuple[int, int]:
         """(derivations of the run not yet finished, tasks still on the broker)."""
-        (unfinished,), = self.sql(
+        ((unfinished,),) = self.sql(
             "SELECT count(*) FROM assets_derivation d JOIN assets_brief b ON b.id = d.brief_id "
-            "WHERE b.title = %s AND d.state IN ('queued', 'running')", label)
-        (queued,), = self.sql("SELECT count(*) FROM django_q_ormq")
+            "WHERE b.title = %s AND d.state IN ('queued', 'running')",
+            label,
+        )
+        ((queued,),) = self.sql("SELECT count(*) FROM django_q_ormq")
         return unfinished, queued
 
     def running(self, label: str) -> list[int]:
         """Derivations of the run that a worker has claimed and not finished."""
-        return [pk for pk, in self.sql(
-            "SELECT d.id FROM assets_derivation d JOIN assets_brief b ON b.id = d.brief_id "
-            "WHERE b.title = %s AND d.state = 'running'", label)]
+        return [
+            pk
+            for (pk,) in self.sql(
+                "SELECT d.id FROM assets_derivation d JOIN assets_brief b ON b.id = d.brief_id "
+                "WHERE b.title = %s AND d.state = 'running'",
+                label,
+            )
+        ]
 
     def wait_disconnected(self, timeout: float = 30) -> None:
         """Wait until Postgres has ended every other client's session, so a commit a killed worker had sent is
         either applied or gone before anyone reads the rows."""
         deadline = time.monotonic() + timeout
-        while self.sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                       "AND pid <> pg_backend_pid()")[0][0]:
+        while self.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )[0][0]:
             assert time.monotonic() < deadline, "sessions of killed workers did not end"
             time.sleep(0.1)
 
@@ -143,7 +165,9 @@ def assert_exactly_once(report: dict, *, jobs: int) -> None:
     assert report["states"] == {"succeeded": jobs}
     assert report["wrong_output_counts"] == {}, "a job recorded more or fewer versions than it makes"
     assert report["versions"] == jobs
-    assert report["orphan_blob_files"] == [] and report["blob_rows_without_file"] == [] and report["blob_temp_files"] == []
+    assert (
+        report["orphan_blob_files"] == [] and report["blob_rows_without_file"] == [] and report["blob_temp_files"] == []
+    )
     assert report["queued_tasks"] == 0
 
 

@@ -38,18 +38,36 @@ def seed(*, jobs: int, label: str) -> dict:
     folder = Path(os.environ["SEED_MEDIA_ROOT"]) / "tiny-models"
     tiny = tiny_paths_register(paths=tiny_models_write(folder=folder))
     client = client_create(name=f"Reliability {label}")
-    brief = brief_create(campaign=campaign_create(client=client, name=label), title=label, palette=["#FE2C54"], aspect="1:1",
-                         channels=["web"])
+    brief = brief_create(
+        campaign=campaign_create(client=client, name=label),
+        title=label,
+        palette=["#FE2C54"],
+        aspect="1:1",
+        channels=["web"],
+    )
     picture = version_import(brief=brief, source=image_file("start.png", size=(64, 64), colour=(200, 90, 30)))
     params = {"steps": 4, "cfg": 7.0, "width": 64, "height": 64, "sampler": "dpmpp_2m_karras", "batch_size": 1}
     for index in range(jobs):
         with transaction.atomic():
             if index % 2 == 0:
-                generation_job_create(brief=brief, op="txt2img", base_model=tiny["base"], prompt_text=f"a lemon, take {index}",
-                                      params={**params, "seed": 1000 + index})
+                generation_job_create(
+                    brief=brief,
+                    op="txt2img",
+                    base_model=tiny["base"],
+                    prompt_text=f"a lemon, take {index}",
+                    params={**params, "seed": 1000 + index},
+                )
             else:
-                finishing_create(version=picture, op="grade", params={"exposure": round(index / jobs - 0.5, 4),
-                                                                      "contrast": 1.1, "saturation": 1.0, "temperature": 0.0})
+                finishing_create(
+                    version=picture,
+                    op="grade",
+                    params={
+                        "exposure": round(index / jobs - 0.5, 4),
+                        "contrast": 1.1,
+                        "saturation": 1.0,
+                        "temperature": 0.0,
+                    },
+                )
     return {"brief": brief.pk, "jobs": jobs}
 
 
@@ -63,11 +81,18 @@ def report(*, label: str) -> dict:
 
     derivations = Derivation.objects.filter(brief__title=label).exclude(op="import")
     states = dict(derivations.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
-    outputs = dict(Generated.objects.filter(derivation__in=derivations).values_list("derivation_id")
-                   .annotate(n=Count("id")).values_list("derivation_id", "n"))
+    outputs = dict(
+        Generated.objects.filter(derivation__in=derivations)
+        .values_list("derivation_id")
+        .annotate(n=Count("id"))
+        .values_list("derivation_id", "n")
+    )
     expected = dict(derivations.values_list("pk", "params__batch_size"))
-    wrong_outputs = {pk: outputs.get(pk, 0) for pk, state in derivations.values_list("pk", "state")
-                     if state == Derivation.State.SUCCEEDED and outputs.get(pk, 0) != (expected[pk] or 1)}
+    wrong_outputs = {
+        pk: outputs.get(pk, 0)
+        for pk, state in derivations.values_list("pk", "state")
+        if state == Derivation.State.SUCCEEDED and outputs.get(pk, 0) != (expected[pk] or 1)
+    }
     root = Path(storages["blobs"].location)
     files = {path.name for path in root.rglob("*") if path.is_file() and not path.name.startswith(".")}
     temp_files = [path.name for path in root.rglob(".*") if path.is_file()]
@@ -93,12 +118,15 @@ def token(*, username: str) -> dict:
 
     from assets.services.tokens import api_token_issue
 
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True, "is_superuser": True})
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": True, "is_superuser": True}
+    )
     return {"token": api_token_issue(user=user)[1]}
 
 
-def chain_step(*, step: str, label: str | None, derivation: int | None, producer: int | None, client: int | None,
-               ids: str | None) -> dict:
+def chain_step(
+    *, step: str, label: str | None, derivation: int | None, producer: int | None, client: int | None, ids: str | None
+) -> dict:
     """One step of tests.reliability.chain, queued from a host that runs no worker (as the web app would)."""
     from django.contrib.auth import get_user_model
 
@@ -109,8 +137,12 @@ def chain_step(*, step: str, label: str | None, derivation: int | None, producer
     if step == "seed":
         tiny = tiny_paths_register(paths=tiny_models_write(folder=Path(os.environ["SEED_MEDIA_ROOT"]) / "tiny-models"))
         people = chain.chain_people(label=label)
-        return {"generated": chain.chain_generate(brief=people["brief"], base=tiny["base"], producer=people["producer"]),
-                "base_sha256": tiny["base"].sha256, "producer": people["producer"].pk, "client": people["client"].pk}
+        return {
+            "generated": chain.chain_generate(brief=people["brief"], base=tiny["base"], producer=people["producer"]),
+            "base_sha256": tiny["base"].sha256,
+            "producer": people["producer"].pk,
+            "client": people["client"].pk,
+        }
     if step == "report":
         return chain.chain_report(**json.loads(ids))
     version = chain.output_of(derivation)
@@ -120,7 +152,11 @@ def chain_step(*, step: str, label: str | None, derivation: int | None, producer
         return {"upscaled": chain.chain_upscale(version=version)}
     if step == "deliver":
         users = get_user_model().objects
-        return {"delivery": chain.chain_deliver(version=version, producer=users.get(pk=producer), client=users.get(pk=client))}
+        return {
+            "delivery": chain.chain_deliver(
+                version=version, producer=users.get(pk=producer), client=users.get(pk=client)
+            )
+        }
     return {"reproduction": chain.chain_reproduce(version=version)}
 
 
@@ -143,8 +179,14 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     _setup()
     if options.command == "chain":
-        result = chain_step(step=options.step, label=options.label, derivation=options.derivation, producer=options.producer,
-                            client=options.client, ids=options.ids)
+        result = chain_step(
+            step=options.step,
+            label=options.label,
+            derivation=options.derivation,
+            producer=options.producer,
+            client=options.client,
+            ids=options.ids,
+        )
     elif options.command == "seed":
         result = seed(jobs=options.jobs, label=options.label)
     elif options.command == "report":

@@ -67,8 +67,12 @@ def test_worker_and_web_ride_out_a_database_outage(stack):
     stack.cluster.start()
 
     assert set(answers) == {503}, f"answers while the database was down: {dict(answers)}"
-    assert bodies == {json.dumps({"extra": {"code": "database_unavailable"},
-                                  "message": "the database is unavailable; retry shortly"}, sort_keys=True)}
+    assert bodies == {
+        json.dumps(
+            {"extra": {"code": "database_unavailable"}, "message": "the database is unavailable; retry shortly"},
+            sort_keys=True,
+        )
+    }
     _wait_for(lambda: _get(url, token)[0] == 200, 60, "the web process to answer again")
     stack.wait_drained("outage", timeout=300)
     assert web.poll() is None and worker.poll() is None, "a process died instead of riding the outage out"

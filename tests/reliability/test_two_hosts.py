@@ -3,7 +3,8 @@ reproduce) and a CPU host (finishing without a model, delivery, notifications), 
 root, scratch and model cache. A third host (the control, as the web app would) queues each step.
 
 While a worker host works, every other host's root is moved away (the control's too, once it has queued
-the step): a read through any path that another host wrote fails, and a write there would show. What comes out is compared with the same chain run in one process on a local blob folder.
+the step): a read through any path that another host wrote fails, and a write there would show. What comes
+out is compared with the same chain run in one process on a local blob folder.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from tests.reliability.conftest import HOST_TORCH_THREADS, ROOT, LiveStack
 pytestmark = pytest.mark.reliability
 
 HOSTS = ("control", "gpu", "cpu")
-STATES = {"derivation": "assets_derivation", "delivery": "delivery_delivery", "reproduction": "generation_reproductionrun"}
+STATES = {
+    "derivation": "assets_derivation",
+    "delivery": "delivery_delivery",
+    "reproduction": "generation_reproductionrun",
+}
 
 
 def _baseline(tiny, run_jobs, settings) -> dict:
@@ -40,10 +45,14 @@ def _baseline(tiny, run_jobs, settings) -> dict:
     with run_jobs():
         upscaled = chain.chain_upscale(version=chain.output_of(graded))
     with run_jobs():
-        delivery = chain.chain_deliver(version=chain.output_of(upscaled), producer=people["producer"], client=people["client"])
+        delivery = chain.chain_deliver(
+            version=chain.output_of(upscaled), producer=people["producer"], client=people["client"]
+        )
     with run_jobs():
         reproduction = chain.chain_reproduce(version=chain.output_of(upscaled))
-    return chain.chain_report(generated=generated, graded=graded, upscaled=upscaled, delivery=delivery, reproduction=reproduction)
+    return chain.chain_report(
+        generated=generated, graded=graded, upscaled=upscaled, delivery=delivery, reproduction=reproduction
+    )
 
 
 class Hosts:
@@ -53,10 +62,17 @@ class Hosts:
         self.environments = {}
         for name, root in self.roots.items():
             (root / "keys").mkdir(parents=True)
-            for kind, setting in (("chain", "SEED_C2PA_CERT"), ("key", "SEED_C2PA_KEY"), ("root", "SEED_C2PA_TRUST_ANCHORS")):
+            for kind, _setting in (
+                ("chain", "SEED_C2PA_CERT"),
+                ("key", "SEED_C2PA_KEY"),
+                ("root", "SEED_C2PA_TRUST_ANCHORS"),
+            ):
                 shutil.copy(keys[kind], root / "keys" / Path(keys[kind]).name)
             self.environments[name] = {
-                **live.env, **s3_environment, "SEED_SPLIT_CLUSTERS": "1", "SEED_MEDIA_ROOT": str(root / "media"),
+                **live.env,
+                **s3_environment,
+                "SEED_SPLIT_CLUSTERS": "1",
+                "SEED_MEDIA_ROOT": str(root / "media"),
                 "SEED_C2PA_CERT": str(root / "keys" / Path(keys["chain"]).name),
                 "SEED_C2PA_KEY": str(root / "keys" / Path(keys["key"]).name),
                 "SEED_C2PA_TRUST_ANCHORS": str(root / "keys" / Path(keys["root"]).name),
@@ -72,8 +88,9 @@ class Hosts:
         return json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
 
     def command(self, name: str, *argv: str) -> str:
-        result = subprocess.run([sys.executable, *argv], cwd=ROOT, env=self.environments[name], capture_output=True,
-                                text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, *argv], cwd=ROOT, env=self.environments[name], capture_output=True, text=True, timeout=300
+        )
         assert result.returncode == 0, f"{argv} failed on {name}:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
         return result.stdout
 
@@ -85,8 +102,14 @@ class Hosts:
 
     def worker(self, name: str) -> subprocess.Popen:
         log = (self.live.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.environments[name],
-                                   stdout=log, stderr=subprocess.STDOUT, **child_options())
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=self.environments[name],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **child_options(),
+        )
         self.live.processes.append(process)
         return process
 
@@ -100,7 +123,9 @@ class Hosts:
             yield
         finally:
             for root, moved in away:
-                assert not root.exists(), f"something wrote into {root} while its host was away: {sorted(root.rglob('*'))}"
+                assert not root.exists(), (
+                    f"something wrote into {root} while its host was away: {sorted(root.rglob('*'))}"
+                )
                 moved.rename(root)
 
     def wait(self, name: str, kind: str, pk: int, *, timeout: float = 240) -> None:
@@ -113,7 +138,8 @@ class Hosts:
                 # Notifications are made in the step's own transaction, their tasks sent just after it commits.
                 [(tasks,)] = self.live.sql(
                     "SELECT (SELECT count(*) FROM django_q_ormq) + (SELECT count(*) FROM review_notification "
-                    "WHERE state IN ('queued', 'running'))")
+                    "WHERE state IN ('queued', 'running'))"
+                )
                 if state not in {"queued", "running"} and (tasks == 0 or state != "succeeded"):
                     break
                 assert time.monotonic() < deadline, f"{kind} {pk} still {state} after {timeout} s"
@@ -121,11 +147,14 @@ class Hosts:
         assert state == "succeeded", f"{kind} {pk} ended {state}: {error}\n{self.logs()}"
 
     def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.live.logs.glob("*.log"))
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.live.logs.glob("*.log")
+        )
 
 
-def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(tmp_path_factory, s3_endpoint, tiny, run_jobs,
-                                                                    c2pa_keys, settings):
+def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(
+    tmp_path_factory, s3_endpoint, tiny, run_jobs, c2pa_keys, settings
+):
     expected = _baseline(tiny, run_jobs, settings)
     assert expected["reproduction"] == "bit_identical" and expected["delivery_state"] == "succeeded"
 
@@ -153,8 +182,9 @@ def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(tmp_path_fac
         hosts.wait("cpu", "derivation", ids["graded"])
         ids["upscaled"] = hosts.step("upscale", worker="gpu", derivation=ids["graded"])["upscaled"]
         hosts.wait("gpu", "derivation", ids["upscaled"])
-        ids["delivery"] = hosts.step("deliver", worker="cpu", derivation=ids["upscaled"], producer=seeded["producer"],
-                                     client=seeded["client"])["delivery"]
+        ids["delivery"] = hosts.step(
+            "deliver", worker="cpu", derivation=ids["upscaled"], producer=seeded["producer"], client=seeded["client"]
+        )["delivery"]
         hosts.wait("cpu", "delivery", ids["delivery"])
         ids["reproduction"] = hosts.step("reproduce", worker="gpu", derivation=ids["upscaled"])["reproduction"]
         hosts.wait("gpu", "reproduction", ids["reproduction"])
@@ -169,7 +199,9 @@ def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(tmp_path_fac
         status = json.loads(hosts.command("control", "manage.py", "seed_status", "--json"))
         clusters = {cluster["name"]: cluster for cluster in status["clusters"]}
         assert {name: [worker["alive"] for worker in clusters[name]["workers"]] for name in ("gpu", "cpu")} == {
-            "gpu": [True], "cpu": [True, True]}
+            "gpu": [True],
+            "cpu": [True, True],
+        }
         assert status["failures"] == [] and clusters["gpu"]["waiting"] == clusters["cpu"]["waiting"] == 0
         # Each worker host's metrics, summed over its worker processes: the jobs it ran, by operation.
         scraped = {name: hosts.command(name, "manage.py", "metrics_serve", "--once") for name in ("gpu", "cpu")}

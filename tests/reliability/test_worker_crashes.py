@@ -79,7 +79,14 @@ def test_every_job_finishes_exactly_once_through_kill_9(stack, capsys):
     assert_exactly_once(chaos, jobs=JOBS)
     assert orphaned, "the whole-host kill found no job in progress to interrupt"
     assert set(orphaned) <= set(chaos["retried_ids"]), "a job killed mid-run finished without being run again"
-    figures = {"jobs": JOBS, "kills": kills, "calm_drain_s": round(calm_seconds, 1), "chaos_drain_s": round(chaos_seconds, 1),
-               "chaos_vs_calm": round(chaos_seconds / calm_seconds, 2), "retried_jobs": chaos["retried"], "killed_mid_run": len(orphaned)}
+    figures = {
+        "jobs": JOBS,
+        "kills": kills,
+        "calm_drain_s": round(calm_seconds, 1),
+        "chaos_drain_s": round(chaos_seconds, 1),
+        "chaos_vs_calm": round(chaos_seconds / calm_seconds, 2),
+        "retried_jobs": chaos["retried"],
+        "killed_mid_run": len(orphaned),
+    }
     with capsys.disabled():
         print(f"\nRELIABILITY {json.dumps(figures)}")

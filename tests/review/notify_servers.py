@@ -35,7 +35,8 @@ class SmtpServer:
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [message for message, rcpt in zip(self.messages, self.recipients) if address in rcpt]
+        with self.accepted:  # the handler appends to both lists under this lock
+            return [message for message, rcpt in zip(self.messages, self.recipients, strict=True) if address in rcpt]
 
 
 @dataclass

@@ -4,8 +4,14 @@ from django.contrib.auth import get_user_model
 
 from review.models import Approval, AuditEvent, Decision
 from review.services.rounds import round_open
-from tests.review.browser import (ARTIFACTS, BROWSER_MARKS, admin_page, browser_password, chromium_launch,
-                                  serious_accessibility_violations)
+from tests.review.browser import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    admin_page,
+    browser_password,
+    chromium_launch,
+    serious_accessibility_violations,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -15,8 +21,9 @@ def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
 
     dana = cast["dana"]
     password = browser_password(dana)
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[dana])
+    review_round = round_open(
+        brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"], reviewers=[dana]
+    )
     item = review_round.items.get()
 
     with sync_playwright() as playwright:
@@ -33,7 +40,11 @@ def test_reviewer_approves_a_version_in_the_admin(cast, live_server):
 
     assert "recorded for 1 version" in body
     decision = Decision.objects.get()
-    assert (decision.reviewer_id, decision.verdict, decision.comment) == (dana.pk, "approve", "Approved from the browser")
+    assert (decision.reviewer_id, decision.verdict, decision.comment) == (
+        dana.pk,
+        "approve",
+        "Approved from the browser",
+    )
     approval = Approval.objects.get(version=cast["version_a"])
     assert approval.final and approval.sha256 == cast["version_a"].blob_id
     event = AuditEvent.objects.get(kind="decision")
@@ -59,13 +70,20 @@ def test_a_guest_follows_the_emailed_link_and_approves_on_a_phone(cast, live_ser
     settings.SEED_BASE_URL = live_server.url
     try:
         ReviewPolicy.objects.create(brief=cast["brief_a"], guest_emails=["gina@client.example"])
-        internal = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                              reviewers=[cast["bob"]])
+        internal = round_open(
+            brief=cast["brief_a"],
+            versions=[cast["version_a"]],
+            stage="internal",
+            opened_by=cast["alice"],
+            reviewers=[cast["bob"]],
+        )
         decision_record(review_round=internal, version=cast["version_a"], verdict="approve", reviewer=cast["bob"])
         [invitation] = smtp.to("gina@client.example")
     finally:
         smtp.controller.stop()
-    link = re.search(r"http://\S+/review/s/[\w-]+/", invitation.get_body(preferencelist=("plain",)).get_content()).group(0)
+    link = re.search(
+        r"http://\S+/review/s/[\w-]+/", invitation.get_body(preferencelist=("plain",)).get_content()
+    ).group(0)
 
     with sync_playwright() as playwright:
         browser = chromium_launch(playwright)

@@ -7,7 +7,14 @@ from assets.models import Version
 from review.models import Note, Rating, ReviewPolicy
 from review.services.rounds import decision_record, round_open
 from tests.factories import derive
-from tests.review.browser import ARTIFACTS, BROWSER_MARKS, admin_page, browser_password, serious_accessibility_violations
+from tests.review.browser import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    admin_page,
+    browser_password,
+    serious_accessibility_violations,
+)
+
 pytestmark = BROWSER_MARKS
 
 
@@ -17,12 +24,20 @@ def test_reviewer_works_a_round_in_the_workspace(cast, live_server):
     bob = cast["bob"]
     password = browser_password(bob)
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    first = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                       reviewers=[bob])
-    decision_record(review_round=first, version=cast["version_a"], verdict="changes_requested", reviewer=bob, comment="warmer")
+    first = round_open(
+        brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"], reviewers=[bob]
+    )
+    decision_record(
+        review_round=first, version=cast["version_a"], verdict="changes_requested", reviewer=bob, comment="warmer"
+    )
     fixed = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob, size=(32, 32))
-    second = round_open(brief=cast["brief_a"], versions=[fixed, cast["version_a2"]], stage="internal", opened_by=cast["alice"],
-                        reviewers=[bob])
+    second = round_open(
+        brief=cast["brief_a"],
+        versions=[fixed, cast["version_a2"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[bob],
+    )
     sibling = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob, size=(32, 32))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
@@ -90,7 +105,10 @@ def test_reviewer_works_a_round_in_the_workspace(cast, live_server):
         browser.close()
 
     assert Rating.objects.get(version=fixed, reviewer=bob).stars == 4
-    assert Version.objects.get(pk=fixed.pk).triage == "keep" and Version.objects.get(pk=cast["version_a2"].pk).triage == "reject"
+    assert (
+        Version.objects.get(pk=fixed.pk).triage == "keep"
+        and Version.objects.get(pk=cast["version_a2"].pk).triage == "reject"
+    )
     note = Note.objects.get(parent__isnull=True)
     assert [shape["type"] for shape in note.markup] == ["arrow", "freehand"] and note.sha256 == fixed.blob_id
     assert note.resolved_by == bob and note.replies.get().text == "Agreed, regenerating it"
@@ -105,10 +123,13 @@ def test_eighteen_versions_are_triaged_by_keyboard_alone(cast, live_server):
 
     bob = cast["bob"]
     password = browser_password(bob)
-    versions = [derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a"].blob, size=(32, 32))
-                for _ in range(18)]
-    review_round = round_open(brief=cast["brief_a"], versions=versions, stage="internal", opened_by=cast["alice"],
-                              reviewers=[bob])
+    versions = [
+        derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a"].blob, size=(32, 32))
+        for _ in range(18)
+    ]
+    review_round = round_open(
+        brief=cast["brief_a"], versions=versions, stage="internal", opened_by=cast["alice"], reviewers=[bob]
+    )
     keys = {"p": "keep", "x": "reject", "r": "regenerate", "m": "maybe_later"}
     plan = [(1 + index % 5, "pxrm"[index % 4]) for index in range(len(versions))]
 
@@ -150,14 +171,32 @@ def test_a_marked_region_is_fixed_on_the_worker_and_the_note_travels_into_the_ne
     password = browser_password(alice)
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     # Tests run the broker synchronously: a task runs on the worker's path as its transaction commits.
-    job = generation_job_create(brief=cast["brief_a"], op="txt2img", base_model=tiny["base"], prompt_text="a can on a roof",
-                                params={**FAST, "seed": 5, "batch_size": 1}, created_by=alice)
+    job = generation_job_create(
+        brief=cast["brief_a"],
+        op="txt2img",
+        base_model=tiny["base"],
+        prompt_text="a can on a roof",
+        params={**FAST, "seed": 5, "batch_size": 1},
+        created_by=alice,
+    )
     version = job.batches.get().derivation.generated.get().version
-    first = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=alice, reviewers=[cast["bob"]])
-    note = note_add(review_round=first, version=version, text="a hand holding the can", author=cast["bob"],
-                    markup=[{"type": "ellipse", "points": [[0.25, 0.25], [0.75, 0.75]]}])
-    still_open = note_add(review_round=first, version=version, text="warmer sky", author=cast["bob"],
-                          markup=[{"type": "arrow", "points": [[0.1, 0.1], [0.3, 0.3]]}])
+    first = round_open(
+        brief=cast["brief_a"], versions=[version], stage="internal", opened_by=alice, reviewers=[cast["bob"]]
+    )
+    note = note_add(
+        review_round=first,
+        version=version,
+        text="a hand holding the can",
+        author=cast["bob"],
+        markup=[{"type": "ellipse", "points": [[0.25, 0.25], [0.75, 0.75]]}],
+    )
+    still_open = note_add(
+        review_round=first,
+        version=version,
+        text="warmer sky",
+        author=cast["bob"],
+        markup=[{"type": "arrow", "points": [[0.1, 0.1], [0.3, 0.3]]}],
+    )
 
     with sync_playwright() as playwright:
         browser, page = admin_page(playwright, base_url=live_server.url, user=alice, password=password)
@@ -175,7 +214,9 @@ def test_a_marked_region_is_fixed_on_the_worker_and_the_note_travels_into_the_ne
     fixed = note.fixed_by.generated.order_by("index").first().version
     versions_triage(versions=[fixed], triage="keep", actor=alice)
     round_close(review_round=first, closed_by=alice)
-    second = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=alice, reviewers=[cast["bob"]])
+    second = round_open(
+        brief=cast["brief_a"], versions=[version], stage="internal", opened_by=alice, reviewers=[cast["bob"]]
+    )
     assert set(second.versions.all()) == {version, fixed}
 
     with sync_playwright() as playwright:

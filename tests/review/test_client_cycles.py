@@ -20,18 +20,29 @@ def rounds(cast):
     """An internal round (bob), then an open client round waiting on dana, bob, another guest and dana's own address."""
     brief = cast["brief_a"]
     ReviewPolicy.objects.create(brief=brief, automate_stages=False)
-    internal = round_open(brief=brief, versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                          reviewers=[cast["bob"]])
+    internal = round_open(
+        brief=brief, versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     round_close(review_round=internal, closed_by=cast["alice"])
-    client = round_open(brief=brief, versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                        reviewers=[cast["dana"], cast["bob"]], guests=[GUEST, cast["dana"].email])
+    client = round_open(
+        brief=brief,
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"], cast["bob"]],
+        guests=[GUEST, cast["dana"].email],
+    )
     RoundReviewer.objects.filter(review_round=client).update(invited_at=timezone.now() - dt.timedelta(hours=30))
     return {"internal": internal, "client": client}
 
 
 def _routes(brief) -> list[str]:
-    return [f"/api/briefs/{brief.pk}/cycles/", f"/api/briefs/{brief.pk}/cycles/?as=csv",
-            f"/api/briefs/{brief.pk}/cycle-stats/", f"/api/clients/{brief.campaign.client_id}/cycles/"]
+    return [
+        f"/api/briefs/{brief.pk}/cycles/",
+        f"/api/briefs/{brief.pk}/cycles/?as=csv",
+        f"/api/briefs/{brief.pk}/cycle-stats/",
+        f"/api/clients/{brief.campaign.client_id}/cycles/",
+    ]
 
 
 def test_a_client_reviewer_sees_only_client_rounds_without_studio_names_or_other_guests(cast, rounds):
@@ -72,7 +83,7 @@ def test_the_brief_page_panel_follows_who_looks(cast, rounds):
         response = browser.get(page)
         assert response.status_code == 200, name
         html = response.content.decode()
-        seen[name] = html[html.lower().index("approval cycles"):]
+        seen[name] = html[html.lower().index("approval cycles") :]
     assert "round 1 (internal)" in seen["alice"] and "bob" in seen["alice"] and GUEST in seen["alice"]
     assert "round 1 (internal)" not in seen["dana"] and "round 2 (client" in seen["dana"]
     assert "bob" not in seen["dana"] and GUEST not in seen["dana"] and "Studio" in seen["dana"]

@@ -33,17 +33,30 @@ def _admin(user) -> Client:
 
 
 def _workspace(html: str) -> dict:
-    return json.loads(re.search(r'<script id="seed-workspace" type="application/json">(.*?)</script>', html, re.S).group(1))
+    return json.loads(
+        re.search(r'<script id="seed-workspace" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
 
 
 @pytest.fixture
 def vetoed(cast):
     """An open client round of version_a and version_a2: bob rejects version_a internally, dana approves it."""
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"], cast["version_a2"]], stage="client",
-                              opened_by=cast["alice"], reviewers=[cast["bob"], cast["dana"]])
-    decision_record(review_round=review_round, version=cast["version_a"], verdict="reject", comment=SECRET,
-                    reviewer=cast["bob"], internal=True)
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"], cast["version_a2"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"], cast["dana"]],
+    )
+    decision_record(
+        review_round=review_round,
+        version=cast["version_a"],
+        verdict="reject",
+        comment=SECRET,
+        reviewer=cast["bob"],
+        internal=True,
+    )
     decision_record(review_round=review_round, version=cast["version_a"], verdict="approve", reviewer=cast["dana"])
     return review_round
 
@@ -76,11 +89,21 @@ def test_the_round_board_shows_a_client_the_client_result(cast, vetoed):
 def two_client_rounds(cast):
     """Client round 1 shows version_a; client round 2 shows version_a2 in the same slot (its "before" is version_a)."""
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    first = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                       reviewers=[cast["dana"]])
+    first = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     round_close(review_round=first, closed_by=cast["alice"])
-    return round_open(brief=cast["brief_a"], versions=[cast["version_a2"]], stage="client", opened_by=cast["alice"],
-                      reviewers=[cast["dana"]])
+    return round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a2"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
 
 
 def test_recipe_diffs_need_lineage_sharing_on_the_board_and_in_the_api(cast, two_client_rounds):
@@ -106,18 +129,32 @@ def test_recipe_diffs_need_lineage_sharing_on_the_board_and_in_the_api(cast, two
 
 def test_the_guest_page_shows_the_client_result_and_no_triage(cast):
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["bob"], cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"], cast["dana"]],
+    )
     Version.objects.filter(pk=cast["version_a"].pk).update(triage=Version.Triage.MAYBE_LATER)
-    decision_record(review_round=review_round, version=cast["version_a"], verdict="reject", comment=SECRET,
-                    reviewer=cast["bob"], internal=True)
+    decision_record(
+        review_round=review_round,
+        version=cast["version_a"],
+        verdict="reject",
+        comment=SECRET,
+        reviewer=cast["bob"],
+        internal=True,
+    )
     _, token = share_link_create(review_round=review_round, created_by=cast["alice"], expires=dt.date(2099, 1, 1))
     html = Client().get(reverse("share-page", args=[token])).content.decode()
     [version] = _workspace(html)["versions"]
     assert version["result"] == "undecided" and "triage" not in version
     assert "maybe_later" not in html and "INTERNALCOMMENT" not in html
-    studio = _workspace(_admin(cast["alice"]).get(
-        reverse("admin:review_reviewround_workspace", args=[review_round.pk])).content.decode())
+    studio = _workspace(
+        _admin(cast["alice"])
+        .get(reverse("admin:review_reviewround_workspace", args=[review_round.pk]))
+        .content.decode()
+    )
     assert studio["versions"][0]["result"] == "rejected" and studio["versions"][0]["triage"] == "maybe_later"
 
 
@@ -148,8 +185,14 @@ def test_the_contact_sheet_leaves_out_studio_curation_and_internal_results_for_a
 def waiting(cast):
     """An open client round waiting on bob (studio), dana, another guest and dana's own address."""
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    return round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                      reviewers=[cast["bob"], cast["dana"]], guests=[GUEST, cast["dana"].email])
+    return round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"], cast["dana"]],
+        guests=[GUEST, cast["dana"].email],
+    )
 
 
 def test_the_rounds_api_names_the_studio_and_other_guests_for_a_client(cast, waiting):
@@ -168,8 +211,10 @@ def test_the_rounds_api_names_the_studio_and_other_guests_for_a_client(cast, wai
 
 
 def test_the_admin_round_list_and_panel_name_the_studio_and_other_guests_for_a_client(cast, waiting):
-    for url in (reverse("admin:review_reviewround_changelist"),
-                reverse("admin:review_reviewround_change", args=[waiting.pk])):
+    for url in (
+        reverse("admin:review_reviewround_changelist"),
+        reverse("admin:review_reviewround_change", args=[waiting.pk]),
+    ):
         html = _admin(cast["dana"]).get(url).content.decode()
         assert "bob" not in html and GUEST not in html and "Studio" in html and "Guest" in html, url
         studio = _admin(cast["alice"]).get(url).content.decode()
@@ -178,11 +223,21 @@ def test_the_admin_round_list_and_panel_name_the_studio_and_other_guests_for_a_c
 
 def test_a_client_users_workspace_has_no_before_from_an_internal_round_and_no_triage(cast):
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    internal = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                          reviewers=[cast["bob"]])
+    internal = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
     round_close(review_round=internal, closed_by=cast["alice"])
-    client_round = round_open(brief=cast["brief_a"], versions=[cast["version_a2"]], stage="client",
-                              opened_by=cast["alice"], reviewers=[cast["dana"]])
+    client_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a2"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     url = reverse("admin:review_reviewround_workspace", args=[client_round.pk])
     [version] = _workspace(_admin(cast["dana"]).get(url).content.decode())["versions"]
     assert version["before"] is None and "triage" not in version

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db
 
 def _generated(brief, *, prompt, lora, weight, seed, steps, blob):
     derivation = Derivation.objects.create(
-        brief=brief, op=Operation.TXT2IMG, phase=Phase.IDEATION, state=Derivation.State.SUCCEEDED,
+        brief=brief,
+        op=Operation.TXT2IMG,
+        phase=Phase.IDEATION,
+        state=Derivation.State.SUCCEEDED,
         params={"sampler": "dpmpp_2m_karras", "steps": steps, "cfg": 7.0, "seed": seed, "width": 64, "height": 64},
     )
     Used.objects.create(derivation=derivation, role=Used.Role.PROMPT, prompt=prompt)
@@ -53,21 +56,46 @@ def test_review_api_round_trip(cast):
     assert alice.post(f"/api/versions/{version.pk}/rating/", {"stars": 4}, format="json").status_code == 200
     assert Rating.objects.get().stars == 4
     checklist = alice.get(f"/api/briefs/{cast['brief_a'].pk}/checklist/").json()
-    assert [item["label"] for item in checklist] == ["Brand colour present", "Eye-line towards lens", "No anatomical glitches"]
-    tick = alice.post(f"/api/versions/{version.pk}/checklist/", {"item": checklist[0]["id"], "checked": True}, format="json")
+    assert [item["label"] for item in checklist] == [
+        "Brand colour present",
+        "Eye-line towards lens",
+        "No anatomical glitches",
+    ]
+    tick = alice.post(
+        f"/api/versions/{version.pk}/checklist/", {"item": checklist[0]["id"], "checked": True}, format="json"
+    )
     assert tick.status_code == 200
-    triage = alice.post("/api/versions/triage/", {"versions": [cast["version_a2"].pk], "triage": "maybe_later"}, format="json")
+    triage = alice.post(
+        "/api/versions/triage/", {"versions": [cast["version_a2"].pk], "triage": "maybe_later"}, format="json"
+    )
     assert triage.status_code == 200
     assert alice.get(f"/api/briefs/{cast['brief_a'].pk}/pool/").json() == []
-    other = round_open(brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"],
-                       reviewers=[cast["dana"]])
-    assert alice.post("/api/rounds/", {"brief": cast["brief_a"].pk, "versions": [version.pk], "stage": "client"},
-                      format="json").json()["message"].endswith("still open; close it first")
-    bad_pin = dana.post(f"/api/rounds/{other.pk}/decisions/", {"version": version.pk, "verdict": "changes_requested",
-                                                                 "pins": [{"x": 0.9, "y": 0.1, "w": 0.5, "h": 0.1}]}, format="json")
+    other = round_open(
+        brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"], reviewers=[cast["dana"]]
+    )
+    assert (
+        alice.post(
+            "/api/rounds/", {"brief": cast["brief_a"].pk, "versions": [version.pk], "stage": "client"}, format="json"
+        )
+        .json()["message"]
+        .endswith("still open; close it first")
+    )
+    bad_pin = dana.post(
+        f"/api/rounds/{other.pk}/decisions/",
+        {"version": version.pk, "verdict": "changes_requested", "pins": [{"x": 0.9, "y": 0.1, "w": 0.5, "h": 0.1}]},
+        format="json",
+    )
     assert bad_pin.status_code == 400 and "outside the image" in bad_pin.json()["message"]
-    made = dana.post(f"/api/rounds/{other.pk}/decisions/", {"version": version.pk, "verdict": "approve", "comment": "ok",
-                                                              "pins": [{"x": 0.1, "y": 0.1, "w": 0.2, "h": 0.2}]}, format="json")
+    made = dana.post(
+        f"/api/rounds/{other.pk}/decisions/",
+        {
+            "version": version.pk,
+            "verdict": "approve",
+            "comment": "ok",
+            "pins": [{"x": 0.1, "y": 0.1, "w": 0.2, "h": 0.2}],
+        },
+        format="json",
+    )
     assert made.status_code == 201 and made.json()["sha256"] == version.blob_id
     assert alice.get(f"/api/rounds/{other.pk}/").json()["status"] == "closed"
     sheet = alice.get(f"/api/rounds/{other.pk}/contact-sheet/?as=pdf")
@@ -79,7 +107,9 @@ def test_review_api_round_trip(cast):
 
 def test_share_link_api_shows_the_token_once(cast):
     alice = api_as(cast["alice"])
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"])
+    review_round = round_open(
+        brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"]
+    )
     created = alice.post(f"/api/rounds/{review_round.pk}/share-links/", {"expires": "2099-01-01"}, format="json")
     assert created.status_code == 201
     token = created.json()["token"]
@@ -108,13 +138,17 @@ def test_maybe_later_pool_is_reused_as_a_reference_and_recorded_in_the_graph(cas
     assert alice.get(f"/api/briefs/{cast['brief_b'].pk}/pool/").json() == []  # another client's pool stays apart
     upload = io.BytesIO(image_bytes(colour=(1, 99, 1)))
     upload.name = "sequel.png"
-    made = alice.post("/api/versions/import/", {"brief": sequel.pk, "image": upload, "pool_versions": [parked.pk]},
-                      format="multipart")
+    made = alice.post(
+        "/api/versions/import/", {"brief": sequel.pk, "image": upload, "pool_versions": [parked.pk]}, format="multipart"
+    )
     assert made.status_code == 201, made.content
     assert [v.pk for v in version_descendants(version=parked)] == [made.json()["id"]]
     lineage = alice.get(f"/api/versions/{made.json()['id']}/lineage/").json()
     assert any(e["from"] == f"version:{parked.pk}" and e["role"] == "reference" for e in lineage["edges"])
     upload.seek(0)
-    foreign = alice.post("/api/versions/import/", {"brief": cast["brief_b"].pk, "image": upload, "pool_versions": [parked.pk]},
-                         format="multipart")
+    foreign = alice.post(
+        "/api/versions/import/",
+        {"brief": cast["brief_b"].pk, "image": upload, "pool_versions": [parked.pk]},
+        format="multipart",
+    )
     assert foreign.status_code == 400 and "another client" in foreign.json()["message"]

@@ -24,25 +24,34 @@ ARROW = {"type": "arrow", "points": [[0.1, 0.1], [0.5, 0.5]], "colour": "#00e0ff
 FREEHAND = {"type": "freehand", "points": [[0.2, 0.2], [0.25, 0.3], [0.3, 0.28]]}
 
 
-@pytest.mark.parametrize("shapes, message", [
-    ("circle", "list of shapes"),
-    ([{"type": "star", "points": [[0, 0]]}], "type must be one of"),
-    ([{"type": "rect", "points": [[0.1, 0.1]]}], "takes 2 point"),
-    ([{"type": "pin", "points": [[1.2, 0.5]]}], "outside the image"),
-    ([{"type": "pin", "points": [[True, 0.5]]}], "two numbers"),
-    ([{"type": "text", "points": [[0.5, 0.5]], "text": ""}], "needs 1 to 200 characters"),
-    ([{"type": "pin", "points": [[0.5, 0.5]], "colour": "red"}], "#RRGGBB"),
-    ([{"type": "pin", "points": [[0.5, 0.5]]}] * 51, "at most 50 shapes"),
-    ([{"type": "freehand", "points": [[0.5, 0.5]] * 1000}] * 5, "more than 4000 points"),
-])
+@pytest.mark.parametrize(
+    "shapes, message",
+    [
+        ("circle", "list of shapes"),
+        ([{"type": "star", "points": [[0, 0]]}], "type must be one of"),
+        ([{"type": "rect", "points": [[0.1, 0.1]]}], "takes 2 point"),
+        ([{"type": "pin", "points": [[1.2, 0.5]]}], "outside the image"),
+        ([{"type": "pin", "points": [[True, 0.5]]}], "two numbers"),
+        ([{"type": "text", "points": [[0.5, 0.5]], "text": ""}], "needs 1 to 200 characters"),
+        ([{"type": "pin", "points": [[0.5, 0.5]], "colour": "red"}], "#RRGGBB"),
+        ([{"type": "pin", "points": [[0.5, 0.5]]}] * 51, "at most 50 shapes"),
+        ([{"type": "freehand", "points": [[0.5, 0.5]] * 1000}] * 5, "more than 4000 points"),
+    ],
+)
 def test_markup_is_refused_with_the_reason(shapes, message):
     with pytest.raises(ApplicationError, match=message):
         markup_clean(shapes)
 
 
 def test_markup_is_stored_normalised_and_drawn_as_svg():
-    shapes = markup_clean([ARROW, FREEHAND, {"type": "ellipse", "points": [[0.6, 0.6], [0.9, 0.8]]},
-                           {"type": "text", "points": [[0.1, 0.9]], "text": "<hand>"}])
+    shapes = markup_clean(
+        [
+            ARROW,
+            FREEHAND,
+            {"type": "ellipse", "points": [[0.6, 0.6], [0.9, 0.8]]},
+            {"type": "text", "points": [[0.1, 0.9]], "text": "<hand>"},
+        ]
+    )
     assert shapes[0]["colour"] == "#00E0FF" and shapes[1]["colour"] == "#FF2C54"
     assert markup_bounds(shapes) == pytest.approx((0.2, 0.2, 0.7, 0.6))
     svg = markup_svg(shapes, width=1000, height=500, greyed=True)
@@ -51,17 +60,33 @@ def test_markup_is_stored_normalised_and_drawn_as_svg():
 
 
 def test_threads_replies_mentions_and_resolve(cast, run_jobs):
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                              reviewers=[cast["bob"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
     with run_jobs():
-        note = note_add(review_round=review_round, version=cast["version_a"], text="The hand looks wrong @alice @dana @nobody",
-                        markup=[ARROW, FREEHAND], author=cast["bob"], internal=True)
+        note = note_add(
+            review_round=review_round,
+            version=cast["version_a"],
+            text="The hand looks wrong @alice @dana @nobody",
+            markup=[ARROW, FREEHAND],
+            author=cast["bob"],
+            internal=True,
+        )
     assert note.sha256 == cast["version_a"].blob_id and len(note.markup) == 2
     assert [user.username for user in note.mentions.all()] == ["alice"]  # dana is a client user; nobody does not exist
     assert Notification.objects.get(kind="mention").email == "alice@example.test"
     with run_jobs():
-        reply = note_add(review_round=review_round, version=cast["version_a"], text="Agreed, regenerating", author=cast["alice"],
-                         parent=note)
+        reply = note_add(
+            review_round=review_round,
+            version=cast["version_a"],
+            text="Agreed, regenerating",
+            author=cast["alice"],
+            parent=note,
+        )
     assert reply.parent == note and reply.internal
     assert Notification.objects.get(kind="reply").email == "bob@example.test"
     with pytest.raises(ApplicationError, match="cannot see this round"):
@@ -76,19 +101,37 @@ def test_threads_replies_mentions_and_resolve(cast, run_jobs):
 
 def test_open_notes_travel_forward_and_stand_against_a_plain_approval(cast):
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    first = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                       reviewers=[cast["bob"]])
-    note = note_add(review_round=first, version=cast["version_a"], text="fix the label", author=cast["bob"],
-                    markup=[{"type": "rect", "points": [[0.1, 0.1], [0.3, 0.3]]}])
+    first = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
+    note = note_add(
+        review_round=first,
+        version=cast["version_a"],
+        text="fix the label",
+        author=cast["bob"],
+        markup=[{"type": "rect", "points": [[0.1, 0.1], [0.3, 0.3]]}],
+    )
     with pytest.raises(ApplicationError, match="still open: resolve them, or approve with changes"):
         decision_record(review_round=first, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["bob"])
-    decision_record(review_round=first, version=cast["version_a"], verdict=V.CHANGES_REQUESTED, reviewer=cast["bob"],
-                    comment="see my note")
+    decision_record(
+        review_round=first,
+        version=cast["version_a"],
+        verdict=V.CHANGES_REQUESTED,
+        reviewer=cast["bob"],
+        comment="see my note",
+    )
     fixed = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob)
-    second = round_open(brief=cast["brief_a"], versions=[fixed], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    second = round_open(
+        brief=cast["brief_a"], versions=[fixed], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     assert list(notes_open_on(version=fixed)) == [note]
-    internal = note_add(review_round=second, version=fixed, text="studio only: check the licence", author=cast["alice"],
-                        internal=True)
+    internal = note_add(
+        review_round=second, version=fixed, text="studio only: check the licence", author=cast["alice"], internal=True
+    )
     assert open_notes_by_version(review_round=second) == {fixed.pk: [note, internal]}
     assert open_notes_by_version(review_round=second, for_client=True) == {fixed.pk: [note]}
     board = str(ReviewRoundAdmin(ReviewRound, admin.site).board(second, for_client=False))
@@ -105,17 +148,31 @@ def test_open_notes_travel_forward_and_stand_against_a_plain_approval(cast):
 
 
 def test_notes_through_the_api_are_scoped_and_validated(cast):
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     dana, alice, charlie = api_as(cast["dana"]), api_as(cast["alice"]), api_as(cast["charlie"])
-    created = dana.post(f"/api/rounds/{review_round.pk}/notes/", {"version": cast["version_a"].pk, "text": "warmer, please",
-                                                                  "markup": [ARROW]}, format="json")
+    created = dana.post(
+        f"/api/rounds/{review_round.pk}/notes/",
+        {"version": cast["version_a"].pk, "text": "warmer, please", "markup": [ARROW]},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     note_id = created.json()["id"]
-    internal = alice.post(f"/api/rounds/{review_round.pk}/notes/", {"version": cast["version_a"].pk, "text": "client is picky",
-                                                                    "internal": True}, format="json").json()
-    bad = dana.post(f"/api/rounds/{review_round.pk}/notes/", {"version": cast["version_a"].pk, "text": "x",
-                                                              "markup": [{"type": "pin", "points": [[2, 2]]}]}, format="json")
+    internal = alice.post(
+        f"/api/rounds/{review_round.pk}/notes/",
+        {"version": cast["version_a"].pk, "text": "client is picky", "internal": True},
+        format="json",
+    ).json()
+    bad = dana.post(
+        f"/api/rounds/{review_round.pk}/notes/",
+        {"version": cast["version_a"].pk, "text": "x", "markup": [{"type": "pin", "points": [[2, 2]]}]},
+        format="json",
+    )
     assert bad.status_code == 400 and "outside the image" in bad.json()["message"]
     reply = alice.post(f"/api/notes/{note_id}/replies/", {"text": "on it"}, format="json")
     assert reply.status_code == 201 and reply.json()["parent"] == note_id
@@ -147,9 +204,11 @@ def test_full_resolution_with_etag_and_ranges_for_staff_and_guests(cast):
     stale = staff.get(url, HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE='"other"')
     assert stale.status_code == 200  # the validator does not match: the whole file, not a slice of other bytes
 
-    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"], reviewers=[cast["dana"]]
+    )
     from django.utils import timezone
+
     _, token = share_link_create(review_round=review_round, expires=timezone.localdate(), created_by=cast["alice"])
     guest = Client()
     shared = guest.get(f"/review/s/{token}/full/{version.pk}/", HTTP_RANGE="bytes=0-7")
@@ -162,15 +221,24 @@ def test_the_workspace_of_24_versions_renders_in_a_bounded_number_of_queries(cas
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     blob = cast["version_a"].blob
     before = [derive(brief=cast["brief_a"], blob=blob, size=(64, 64)) for _ in range(24)]
-    first = round_open(brief=cast["brief_a"], versions=before, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    first = round_open(
+        brief=cast["brief_a"], versions=before, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     for version in before[:12]:
-        note_add(review_round=first, version=version, text="soften this", author=cast["bob"],
-                 markup=[{"type": "rect", "points": [[0.1, 0.1], [0.2, 0.2]]}])
+        note_add(
+            review_round=first,
+            version=version,
+            text="soften this",
+            author=cast["bob"],
+            markup=[{"type": "rect", "points": [[0.1, 0.1], [0.2, 0.2]]}],
+        )
     after = [derive(brief=cast["brief_a"], parents=[version], blob=blob, size=(64, 64)) for version in before]
     from review.services.rounds import round_close
 
     round_close(review_round=first, closed_by=cast["alice"])
-    second = round_open(brief=cast["brief_a"], versions=after, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    second = round_open(
+        brief=cast["brief_a"], versions=after, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     bob = Client()
     bob.force_login(cast["bob"])
     with django_assert_max_num_queries(25):
@@ -202,17 +270,34 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
 
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     with run_jobs():
-        job = generation_job_create(brief=cast["brief_a"], op="txt2img", base_model=tiny["base"], prompt_text="a can on a roof",
-                                    params={**FAST, "seed": 5, "batch_size": 1}, created_by=cast["alice"])
+        job = generation_job_create(
+            brief=cast["brief_a"],
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can on a roof",
+            params={**FAST, "seed": 5, "batch_size": 1},
+            created_by=cast["alice"],
+        )
     version = job.batches.get().derivation.generated.get().version
-    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
-                              reviewers=[cast["bob"]])
-    pin_only = note_add(review_round=review_round, version=version, text="here", author=cast["bob"],
-                        markup=[{"type": "pin", "points": [[0.5, 0.5]]}])
+    review_round = round_open(
+        brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
+    pin_only = note_add(
+        review_round=review_round,
+        version=version,
+        text="here",
+        author=cast["bob"],
+        markup=[{"type": "pin", "points": [[0.5, 0.5]]}],
+    )
     with pytest.raises(ApplicationError, match="mark the region first"):
         note_fix(note=pin_only, user=cast["alice"])
-    note = note_add(review_round=review_round, version=version, text="a hand holding the can", author=cast["bob"],
-                    markup=[{"type": "ellipse", "points": [[0.25, 0.25], [0.75, 0.75]]}])
+    note = note_add(
+        review_round=review_round,
+        version=version,
+        text="a hand holding the can",
+        author=cast["bob"],
+        markup=[{"type": "ellipse", "points": [[0.25, 0.25], [0.75, 0.75]]}],
+    )
     with pytest.raises(ApplicationError, match="only studio staff"):
         note_fix(note=note, user=cast["dana"])
     with run_jobs():
@@ -225,7 +310,11 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
     assert edges[Used.Role.PROMPT].prompt.text == "a can on a roof"
     with blob_open(blob=edges[Used.Role.CHANGE_REQUEST].blob) as handle:
         request = json.loads(handle.read())
-    assert request["note"] == note.pk and request["sha256"] == version.blob_id and request["markup"][0]["type"] == "ellipse"
+    assert (
+        request["note"] == note.pk
+        and request["sha256"] == version.blob_id
+        and request["markup"][0]["type"] == "ellipse"
+    )
     with blob_open(blob=edges[Used.Role.MASK].blob) as handle, Image.open(io.BytesIO(handle.read())) as mask:
         assert mask.size == (version.width, version.height)
         assert mask.getpixel((version.width // 2, version.height // 2)) == 255 and mask.getpixel((0, 0)) == 0
@@ -236,8 +325,9 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
     versions_triage(versions=[outputs[0]], triage="keep", actor=cast["alice"])
     assert note_state(fixed) == "addressed, awaiting review"
     round_close(review_round=review_round, closed_by=cast["alice"])
-    following = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
-                           reviewers=[cast["bob"]])
+    following = round_open(
+        brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     assert set(following.versions.all()) == {version, outputs[0]}
 
 
@@ -245,18 +335,24 @@ def test_the_contact_sheet_pdf_is_paginated_with_real_text_and_print_resolution_
     import re
     import zlib
 
-    from assets.services.versions import version_import
     from django.core.files.base import ContentFile
     from PIL import Image as PILImage
 
+    from assets.services.versions import version_import
     from review.services.curation import rating_set
     from tests.factories import image_bytes
 
-    versions = [version_import(brief=cast["brief_a"], label=f"look {n}",
-                               source=ContentFile(image_bytes(size=(1600, 1200), colour=(20 * n, 90, 200)), name=f"{n}.png"))
-                for n in range(7)]
-    review_round = round_open(brief=cast["brief_a"], versions=versions, stage="internal", opened_by=cast["alice"],
-                              reviewers=[cast["bob"]])
+    versions = [
+        version_import(
+            brief=cast["brief_a"],
+            label=f"look {n}",
+            source=ContentFile(image_bytes(size=(1600, 1200), colour=(20 * n, 90, 200)), name=f"{n}.png"),
+        )
+        for n in range(7)
+    ]
+    review_round = round_open(
+        brief=cast["brief_a"], versions=versions, stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     rating_set(version=versions[0], reviewer=cast["bob"], stars=4)
     note_add(review_round=review_round, version=versions[0], text="crop tighter", author=cast["bob"])
     alice = api_as(cast["alice"])
@@ -265,8 +361,11 @@ def test_the_contact_sheet_pdf_is_paginated_with_real_text_and_print_resolution_
     pdf = response.content
     assert len(re.findall(rb"/Type /Page\b(?!s)", pdf)) == 2
     assert re.search(rb"/MediaBox \[0 0 612(\.0+)? 792(\.0+)?\]", pdf)  # Letter, in points
-    text = b"".join(zlib.decompress(stream) for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-                    if stream[:2] in (b"x\x9c", b"x\xda", b"x^"))
+    text = b"".join(
+        zlib.decompress(stream)
+        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+        if stream[:2] in (b"x\x9c", b"x\xda", b"x^")
+    )
     # Text strings in PDF escape their parentheses.
     assert f"(v{versions[0].pk} ".encode() in text and b"4.0/5 stars" in text and rb"1 open note\(s\)" in text
     assert b"page 2 of 2" in text
@@ -281,8 +380,13 @@ def test_the_contact_sheet_pdf_is_paginated_with_real_text_and_print_resolution_
 def test_note_states_come_with_the_notes_whatever_their_number(cast, django_assert_max_num_queries):
     from assets.models import Version
 
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                              reviewers=[cast["bob"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
     for index in range(12):
         note = note_add(review_round=review_round, version=cast["version_a"], text=f"fix {index}", author=cast["bob"])
         fix = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob)
@@ -301,12 +405,23 @@ def test_a_notes_drawing_is_kept_as_a_mask_of_its_version(cast):
     from assets.services.blobs import blob_open
 
     version = cast["version_a"]
-    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
-                              reviewers=[cast["bob"]])
-    note = note_add(review_round=review_round, version=version, text="cut the can out here", author=cast["bob"],
-                    markup=[{"type": "rect", "points": [[0.25, 0.25], [0.75, 0.75]]}])
-    pin = note_add(review_round=review_round, version=version, text="this", author=cast["bob"],
-                   markup=[{"type": "pin", "points": [[0.5, 0.5]]}])
+    review_round = round_open(
+        brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
+    note = note_add(
+        review_round=review_round,
+        version=version,
+        text="cut the can out here",
+        author=cast["bob"],
+        markup=[{"type": "rect", "points": [[0.25, 0.25], [0.75, 0.75]]}],
+    )
+    pin = note_add(
+        review_round=review_round,
+        version=version,
+        text="this",
+        author=cast["bob"],
+        markup=[{"type": "pin", "points": [[0.5, 0.5]]}],
+    )
     refused = api_as(cast["alice"]).post(f"/api/notes/{pin.pk}/mask/", {}, format="json")
     assert refused.status_code == 400 and "mark the region first" in refused.content.decode()
     assert api_as(cast["bob"]).post(f"/api/notes/{note.pk}/mask/", {}, format="json").status_code in (400, 403)

@@ -28,14 +28,17 @@ def test_every_kind_declares_its_audience_and_renders_its_subject(kind):
     for audience in notice.audience:
         subject = notice.subject_render(audience=audience, **fields)
         assert "{" not in subject and "}" not in subject
-    assert all(value in " ".join(notice.subject_render(audience=a, **fields) for a in notice.audience)
-               for value in fields.values())
+    assert all(
+        value in " ".join(notice.subject_render(audience=a, **fields) for a in notice.audience)
+        for value in fields.values()
+    )
 
 
 def test_the_models_take_their_kinds_from_the_catalogue():
     assert Notification._meta.get_field("kind").choices == NotificationKind.choices
     assert [value for value, _ in WebhookDelivery._meta.get_field("kind").choices] == [
-        kind.value for kind in NotificationKind if NOTICES[kind].webhooks]
+        kind.value for kind in NotificationKind if NOTICES[kind].webhooks
+    ]
     assert WebhookDelivery._meta.get_field("kind").choices  # a catalogue with no webhook kind would let none through
 
 
@@ -43,13 +46,23 @@ def test_the_review_flows_make_only_declared_kinds_with_their_declared_subjects(
     settings.SEED_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     webhook_endpoint_create(url="http://127.0.0.1:9/hook", client=cast["brief_a"].campaign.client)
     with run_jobs():
-        review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal",
-                                  opened_by=cast["alice"], reviewers=[cast["bob"]],
-                                  deadline=timezone.now() - dt.timedelta(minutes=1))
+        review_round = round_open(
+            brief=cast["brief_a"],
+            versions=[cast["version_a"]],
+            stage="internal",
+            opened_by=cast["alice"],
+            reviewers=[cast["bob"]],
+            deadline=timezone.now() - dt.timedelta(minutes=1),
+        )
     deadlines_check()
     with run_jobs():
-        decision_record(review_round=review_round, version=cast["version_a"], verdict=Decision.Verdict.REJECT,
-                        reviewer=cast["bob"], comment="off brief")
+        decision_record(
+            review_round=review_round,
+            version=cast["version_a"],
+            verdict=Decision.Verdict.REJECT,
+            reviewer=cast["bob"],
+            comment="off brief",
+        )
     hooks.producers_notify(kind=NotificationKind.REPRODUCIBILITY, subject="drift", lines=["drift"], key="drift")
 
     made = set(Notification.objects.values_list("kind", flat=True))
@@ -66,13 +79,16 @@ def test_the_review_flows_make_only_declared_kinds_with_their_declared_subjects(
 
 
 def test_an_unknown_kind_is_refused_when_a_notification_is_made(cast):
-    with pytest.raises(ApplicationError, match="unknown notification kind 'round_opened': declare it in "
-                                               "assets/notification_kinds.py"):
+    with pytest.raises(
+        ApplicationError, match="unknown notification kind 'round_opened': declare it in assets/notification_kinds.py"
+    ):
         Message(kind="round_opened", subject="Round opened", lines=[])
     with pytest.raises(ApplicationError, match="unknown notification kind 'drift'"):
         hooks.producers_notify(kind="drift", subject="drift", lines=["drift"], key="drift")
     with pytest.raises(ApplicationError, match="'mention' notifications are not declared for webhooks"):
-        webhooks_notify(message=Message(kind=NotificationKind.MENTION, subject="hi", lines=[]), key="mention", client_id=None)
+        webhooks_notify(
+            message=Message(kind=NotificationKind.MENTION, subject="hi", lines=[]), key="mention", client_id=None
+        )
     assert not Notification.objects.exists() and not WebhookDelivery.objects.exists()
     row = Notification(key="k", kind="round_opened", email="alice@example.test", subject="s", text="t")
     with pytest.raises(ValidationError) as refused:

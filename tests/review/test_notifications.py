@@ -60,8 +60,14 @@ def receiver(settings):
 
 
 def _internal(cast, **extra):
-    return round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                      reviewers=[cast["bob"]], **extra)
+    return round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+        **extra,
+    )
 
 
 def test_invitation_goes_through_smtp_with_text_html_inline_thumbnail_and_absolute_link(cast, smtp, run_jobs):
@@ -86,8 +92,14 @@ def test_invitation_goes_through_smtp_with_text_html_inline_thumbnail_and_absolu
 
 
 def test_who_the_round_waits_on_invited_viewed_decided_overdue(cast, run_jobs):
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"], cast["version_a2"]], stage="client",
-                              opened_by=cast["alice"], reviewers=[cast["dana"]], deadline=timezone.now() + dt.timedelta(days=1))
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"], cast["version_a2"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+        deadline=timezone.now() + dt.timedelta(days=1),
+    )
     RoundReviewer.objects.filter(review_round=review_round).update(invited_at=timezone.now() - dt.timedelta(days=2))
     [dana] = round_invitees(review_round=review_round)
     assert (dana.name, dana.kind, dana.state) == ("dana", "client", "invited")
@@ -110,46 +122,68 @@ def test_who_the_round_waits_on_invited_viewed_decided_overdue(cast, run_jobs):
 
 
 def test_decision_policy_reason_checklist_and_commenters(cast):
-    ReviewPolicy.objects.create(brief=cast["brief_a"], checklist_before_approval=True, reason_for_changes=True,
-                                automate_stages=False)
+    ReviewPolicy.objects.create(
+        brief=cast["brief_a"], checklist_before_approval=True, reason_for_changes=True, automate_stages=False
+    )
     items = checklist_ensure(brief=cast["brief_a"])
     review_round = _internal(cast, commenters=[cast["alice"]])
     with pytest.raises(ApplicationError, match="give a reason"):
-        decision_record(review_round=review_round, version=cast["version_a"], verdict=V.CHANGES_REQUESTED, reviewer=cast["bob"])
+        decision_record(
+            review_round=review_round, version=cast["version_a"], verdict=V.CHANGES_REQUESTED, reviewer=cast["bob"]
+        )
     with pytest.raises(ApplicationError, match="still open: " + re.escape(items[0].label)):
         decision_record(review_round=review_round, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["bob"])
     with pytest.raises(ApplicationError, match="does not decide"):
         decision_record(review_round=review_round, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["alice"])
     for item in ChecklistItem.objects.filter(brief=cast["brief_a"]):
         checklist_tick(version=cast["version_a"], item=item, checked=True, reviewer=cast["bob"])
-    response = api_as(cast["bob"]).post(f"/api/rounds/{review_round.pk}/decisions/",
-                                        {"version": cast["version_a"].pk, "verdict": "reject"}, format="json")
+    response = api_as(cast["bob"]).post(
+        f"/api/rounds/{review_round.pk}/decisions/",
+        {"version": cast["version_a"].pk, "verdict": "reject"},
+        format="json",
+    )
     assert response.status_code == 400 and "give a reason" in response.json()["message"]
-    decision_record(review_round=review_round, version=cast["version_a"], verdict=V.APPROVE_WITH_CHANGES,
-                    reviewer=cast["bob"], comment="lift the shadows a touch")
+    decision_record(
+        review_round=review_round,
+        version=cast["version_a"],
+        verdict=V.APPROVE_WITH_CHANGES,
+        reviewer=cast["bob"],
+        comment="lift the shadows a touch",
+    )
     review_round.refresh_from_db()
     assert review_round.status == "closed" and review_round.approvals.get().version == cast["version_a"]
 
 
-@pytest.mark.parametrize("rule, verdicts, closes, result", [
-    ("all", [V.APPROVE], False, None),
-    ("all", [V.APPROVE, V.APPROVE_WITH_CHANGES, V.APPROVE], True, V.APPROVE_WITH_CHANGES),
-    ("any", [V.CHANGES_REQUESTED], False, None),
-    ("any", [V.CHANGES_REQUESTED, V.APPROVE], True, V.APPROVE),
-    ("majority", [V.APPROVE, V.APPROVE], True, V.APPROVE),
-    ("majority", [V.REJECT, V.CHANGES_REQUESTED], True, V.REJECT),
-    ("majority", [V.APPROVE, V.REJECT], False, None),
-])
+@pytest.mark.parametrize(
+    "rule, verdicts, closes, result",
+    [
+        ("all", [V.APPROVE], False, None),
+        ("all", [V.APPROVE, V.APPROVE_WITH_CHANGES, V.APPROVE], True, V.APPROVE_WITH_CHANGES),
+        ("any", [V.CHANGES_REQUESTED], False, None),
+        ("any", [V.CHANGES_REQUESTED, V.APPROVE], True, V.APPROVE),
+        ("majority", [V.APPROVE, V.APPROVE], True, V.APPROVE),
+        ("majority", [V.REJECT, V.CHANGES_REQUESTED], True, V.REJECT),
+        ("majority", [V.APPROVE, V.REJECT], False, None),
+    ],
+)
 def test_roll_up_rules_close_the_round_when_settled(cast, rule, verdicts, closes, result):
     from review.roles import INTERNAL_REVIEWER
     from tests.factories import member
 
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     deciders = [cast["bob"], member("erin", INTERNAL_REVIEWER), member("finn", INTERNAL_REVIEWER)]
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                              reviewers=deciders, rule=rule)
-    for reviewer, verdict in zip(deciders, verdicts):
-        decision_record(review_round=review_round, version=cast["version_a"], verdict=verdict, reviewer=reviewer, comment="x")
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=deciders,
+        rule=rule,
+    )
+    for reviewer, verdict in zip(deciders, verdicts, strict=False):
+        decision_record(
+            review_round=review_round, version=cast["version_a"], verdict=verdict, reviewer=reviewer, comment="x"
+        )
     review_round.refresh_from_db()
     assert (review_round.status == "closed") is closes
     if closes:
@@ -161,9 +195,15 @@ def test_reminder_and_overdue_notice_each_once_per_invitee(cast, settings, run_j
     settings.SEED_REMINDER_LEAD_HOURS = 24
     deadline = timezone.now() + dt.timedelta(hours=3)
     with run_jobs():
-        review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"], cast["version_a2"]], stage="client",
-                                  opened_by=cast["alice"], reviewers=[cast["dana"]], guests=["gina@client.example"],
-                                  deadline=deadline)
+        review_round = round_open(
+            brief=cast["brief_a"],
+            versions=[cast["version_a"], cast["version_a2"]],
+            stage="client",
+            opened_by=cast["alice"],
+            reviewers=[cast["dana"]],
+            guests=["gina@client.example"],
+            deadline=deadline,
+        )
     with run_jobs():
         assert deadlines_check() == (2, 0)  # dana and the guest
         assert deadlines_check() == (0, 0)
@@ -210,17 +250,25 @@ def test_internal_approval_opens_the_client_round_and_the_guest_approves_from_th
     text = invitation.get_body(preferencelist=("plain",)).get_content()
     token = re.search(r"https://seed\.studio\.example/review/s/([\w-]+)/", text).group(1)
     # The token lives in the e-mail only: the database keeps its hash, and the sealed copy went with the sending.
-    assert ShareLink.objects.get(invitation__guest_email="gina@client.example").token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert (
+        ShareLink.objects.get(invitation__guest_email="gina@client.example").token_hash
+        == hashlib.sha256(token.encode()).hexdigest()
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM review_notification WHERE text LIKE %s OR sealed_link <> ''", [f"%{token}%"])
+        cursor.execute(
+            "SELECT count(*) FROM review_notification WHERE text LIKE %s OR sealed_link <> ''", [f"%{token}%"]
+        )
         assert cursor.fetchone()[0] == 0
 
     guest = Client()
     assert guest.get(f"/review/s/{token}/").status_code == 200
     assert RoundReviewer.objects.get(guest_email="gina@client.example").first_viewed_at is not None
     with run_jobs():
-        guest.post(f"/review/s/{token}/decisions/", {"version": cast["version_a"].pk, "guest_name": "Gina", "verdict": "approve"},
-                   content_type="application/json")
+        guest.post(
+            f"/review/s/{token}/decisions/",
+            {"version": cast["version_a"].pk, "guest_name": "Gina", "verdict": "approve"},
+            content_type="application/json",
+        )
         decision_record(review_round=client_round, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["dana"])
     client_round.refresh_from_db()
     assert client_round.status == "closed" and client_round.approvals.get().final
@@ -231,14 +279,23 @@ def test_internal_approval_opens_the_client_round_and_the_guest_approves_from_th
 def test_changes_requested_send_the_producer_a_todo_list(cast, smtp, run_jobs):
     with run_jobs():
         review_round = _internal(cast)
-        decision_record(review_round=review_round, version=cast["version_a"], verdict=V.CHANGES_REQUESTED,
-                        reviewer=cast["bob"], comment="the can label is blurred")
+        decision_record(
+            review_round=review_round,
+            version=cast["version_a"],
+            verdict=V.CHANGES_REQUESTED,
+            reviewer=cast["bob"],
+            comment="the can label is blurred",
+        )
     subjects = [m["Subject"] for m in smtp.to("alice@example.test")]
     assert any(s.startswith("bob changes requested: v") for s in subjects)
     [todo] = [m for m in smtp.to("alice@example.test") if m["Subject"].startswith("To do after round 1")]
-    assert f"☐ v{cast['version_a'].pk} — changes requested: bob: the can label is blurred" in \
-        todo.get_body(preferencelist=("plain",)).get_content()
-    assert AuditEvent.objects.filter(kind="automation.todo", payload__rule="changes requested → producer to-do").exists()
+    assert (
+        f"☐ v{cast['version_a'].pk} — changes requested: bob: the can label is blurred"
+        in todo.get_body(preferencelist=("plain",)).get_content()
+    )
+    assert AuditEvent.objects.filter(
+        kind="automation.todo", payload__rule="changes requested → producer to-do"
+    ).exists()
 
 
 def test_webhooks_are_signed_retried_with_backoff_and_switched_off(cast, receiver, settings, run_jobs):
@@ -248,8 +305,13 @@ def test_webhooks_are_signed_retried_with_backoff_and_switched_off(cast, receive
     receiver.statuses = [500]
     with run_jobs():
         review_round = _internal(cast)
-        decision_record(review_round=review_round, version=cast["version_a"], verdict=V.REJECT, reviewer=cast["bob"],
-                        comment="off brief")
+        decision_record(
+            review_round=review_round,
+            version=cast["version_a"],
+            verdict=V.REJECT,
+            reviewer=cast["bob"],
+            comment="off brief",
+        )
     first = WebhookDelivery.objects.get(kind="changes_requested")
     assert first.state == "queued" and first.attempts == 1 and first.response_status == 500 and first.next_attempt_at
     request = receiver.requests[0]
@@ -268,27 +330,42 @@ def test_webhooks_are_signed_retried_with_backoff_and_switched_off(cast, receive
 
     receiver.statuses = [503] * 10
     with run_jobs():
-        review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a2"]], stage="internal",
-                                  opened_by=cast["alice"], reviewers=[cast["bob"]])
-        decision_record(review_round=review_round, version=cast["version_a2"], verdict=V.REJECT, reviewer=cast["bob"], comment="no")
+        review_round = round_open(
+            brief=cast["brief_a"],
+            versions=[cast["version_a2"]],
+            stage="internal",
+            opened_by=cast["alice"],
+            reviewers=[cast["bob"]],
+        )
+        decision_record(
+            review_round=review_round, version=cast["version_a2"], verdict=V.REJECT, reviewer=cast["bob"], comment="no"
+        )
     endpoint.refresh_from_db()
     assert not endpoint.active and endpoint.consecutive_failures == 3 and endpoint.disabled_at
     given_up = WebhookDelivery.objects.filter(endpoint=endpoint, state="failed")
-    assert given_up.exists() and all(d.error.startswith(("gave up after", "not sent: the endpoint was switched off"))
-                                     for d in given_up)
+    assert given_up.exists() and all(
+        d.error.startswith(("gave up after", "not sent: the endpoint was switched off")) for d in given_up
+    )
     assert not WebhookDelivery.objects.filter(endpoint=endpoint, state="succeeded", response_status__gte=300).exists()
     assert Notification.objects.filter(kind="webhook_disabled", email="alice@example.test").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_reviewers_deciding_at_once_close_the_round_once_and_notify_once(cast, django_capture_on_commit_callbacks):
+def test_twenty_reviewers_deciding_at_once_close_the_round_once_and_notify_once(
+    cast, django_capture_on_commit_callbacks
+):
     from review.roles import INTERNAL_REVIEWER
     from tests.factories import member
 
     reviewers = [member(f"reviewer{n:02d}", INTERNAL_REVIEWER) for n in range(20)]
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                              reviewers=reviewers)
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=reviewers,
+    )
     barrier, errors = threading.Barrier(20), []
 
     def decide(reviewer):
@@ -318,11 +395,19 @@ def test_cycle_analytics_per_brief_and_client_in_one_query_per_chart(cast, djang
 
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     first = _internal(cast)
-    decision_record(review_round=first, version=cast["version_a"], verdict=V.CHANGES_REQUESTED, reviewer=cast["bob"], comment="x")
+    decision_record(
+        review_round=first, version=cast["version_a"], verdict=V.CHANGES_REQUESTED, reviewer=cast["bob"], comment="x"
+    )
     second = _internal(cast)
     decision_record(review_round=second, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["bob"])
-    client = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                        reviewers=[cast["dana"]], guests=["gina@client.example"])
+    client = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+        guests=["gina@client.example"],
+    )
     RoundReviewer.objects.filter(review_round=client).update(invited_at=timezone.now() - dt.timedelta(hours=30))
     decision_record(review_round=client, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["dana"])
     alice = cast["alice"]
@@ -330,7 +415,9 @@ def test_cycle_analytics_per_brief_and_client_in_one_query_per_chart(cast, djang
     with django_assert_num_queries(2):  # the rounds with their invitees and decisions; the GPU-seconds
         cycles = cycles_of(briefs=type(cast["brief_a"]).objects.filter(pk=cast["brief_a"].pk), viewer=alice)
     [brief] = cycles["briefs"]
-    assert [r["stage"] for r in brief["rounds"]] == ["internal", "internal", "client"] and brief["rounds_to_final_approval"] is None
+    assert [r["stage"] for r in brief["rounds"]] == ["internal", "internal", "client"] and brief[
+        "rounds_to_final_approval"
+    ] is None
     assert cycles["bottleneck"]["reviewer"] == "gina@client.example" and cycles["bottleneck"]["hours"] >= 30
     assert brief["waiting_hours"]["dana"] >= 30 and brief["rounds"][2]["waiting_on"] == ["gina@client.example"]
 
@@ -338,7 +425,9 @@ def test_cycle_analytics_per_brief_and_client_in_one_query_per_chart(cast, djang
     body = alice.get(f"/api/briefs/{cast['brief_a'].pk}/cycles/").json()
     assert body["bottleneck"]["reviewer"] == "gina@client.example"
     csv_text = alice.get(f"/api/briefs/{cast['brief_a'].pk}/cycles/?as=csv").content.decode()
-    assert csv_text.splitlines()[0].startswith("client,brief,round") and "gina@client.example" in csv_text.splitlines()[3]
+    assert (
+        csv_text.splitlines()[0].startswith("client,brief,round") and "gina@client.example" in csv_text.splitlines()[3]
+    )
     assert alice.get(f"/api/clients/{cast['brief_a'].campaign.client_id}/cycles/").json()["briefs"][0]["cycles"] == 3
     assert alice.get(f"/api/briefs/{cast['brief_a'].pk}/cycles/?as=xml").status_code == 400
     assert api_as(cast["charlie"]).get(f"/api/clients/{cast['brief_a'].campaign.client_id}/cycles/").status_code == 404
@@ -352,15 +441,22 @@ def test_everyone_sets_their_own_notification_preference(cast):
     assert NotificationPreference.objects.get(user=cast["dana"]).mode == "digest"
 
 
-def test_whom_a_page_of_rounds_waits_on_takes_the_same_queries_for_one_round_or_twelve(cast, django_assert_max_num_queries):
+def test_whom_a_page_of_rounds_waits_on_takes_the_same_queries_for_one_round_or_twelve(
+    cast, django_assert_max_num_queries
+):
     from review.services.rounds import round_close
     from tests.factories import derive
 
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     for index in range(12):
         version = derive(brief=cast["brief_a"], blob=cast["version_a"].blob)
-        review_round = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"],
-                                  reviewers=[cast["bob"], cast["alice"]])
+        review_round = round_open(
+            brief=cast["brief_a"],
+            versions=[version],
+            stage="internal",
+            opened_by=cast["alice"],
+            reviewers=[cast["bob"], cast["alice"]],
+        )
         decision_record(review_round=review_round, version=version, verdict=V.APPROVE, reviewer=cast["bob"])
         if index < 11:
             round_close(review_round=review_round, closed_by=cast["alice"])
@@ -370,7 +466,9 @@ def test_whom_a_page_of_rounds_waits_on_takes_the_same_queries_for_one_round_or_
     last = next(r for r in body["results"] if r["id"] == review_round.pk)
     expected = round_invitees(review_round=review_round)
     assert [(i["name"], i["state"]) for i in last["invitees"]] == [(i.name, i.state) for i in expected]
-    assert last["waiting_on"] == waiting_on_text(expected) and last["waiting_on"].startswith("waiting on: alice (studio")
+    assert last["waiting_on"] == waiting_on_text(expected) and last["waiting_on"].startswith(
+        "waiting on: alice (studio"
+    )
     admin = Client()
     admin.force_login(cast["alice"])
     with django_assert_max_num_queries(30):

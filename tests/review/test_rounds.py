@@ -17,8 +17,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     ("verdicts", "result"),
-    [([V.APPROVE, V.APPROVE], V.APPROVE), ([V.APPROVE, V.CHANGES_REQUESTED], V.CHANGES_REQUESTED),
-     ([V.CHANGES_REQUESTED, V.REJECT, V.APPROVE], V.REJECT), ([], "undecided")],
+    [
+        ([V.APPROVE, V.APPROVE], V.APPROVE),
+        ([V.APPROVE, V.CHANGES_REQUESTED], V.CHANGES_REQUESTED),
+        ([V.CHANGES_REQUESTED, V.REJECT, V.APPROVE], V.REJECT),
+        ([], "undecided"),
+    ],
 )
 def test_rollup_rule(verdicts, result):
     assert rollup(verdicts) == result
@@ -26,8 +30,13 @@ def test_rollup_rule(verdicts, result):
 
 def test_round_closes_when_everyone_has_decided_and_binds_the_approval_to_bytes(cast):
     brief, version = cast["brief_a"], cast["version_a"]
-    review_round = round_open(brief=brief, versions=[version], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"], cast["alice"]])
+    review_round = round_open(
+        brief=brief,
+        versions=[version],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"], cast["alice"]],
+    )
     decision_record(review_round=review_round, version=version, verdict=V.CHANGES_REQUESTED, reviewer=cast["dana"])
     decision_record(review_round=review_round, version=version, verdict=V.APPROVE, reviewer=cast["dana"])
     review_round.refresh_from_db()
@@ -42,8 +51,13 @@ def test_round_closes_when_everyone_has_decided_and_binds_the_approval_to_bytes(
 
 
 def test_internal_approval_is_not_final(cast):
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal",
-                              opened_by=cast["alice"], reviewers=[cast["bob"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
     decision_record(review_round=review_round, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["bob"])
     assert Approval.objects.get().final is False
     assert version_final_approval(version=cast["version_a"]) is None
@@ -51,7 +65,9 @@ def test_internal_approval_is_not_final(cast):
 
 def test_next_round_links_the_previous_and_closed_rounds_are_locked(cast):
     brief, version = cast["brief_a"], cast["version_a"]
-    first = round_open(brief=brief, versions=[version], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]])
+    first = round_open(
+        brief=brief, versions=[version], stage="internal", opened_by=cast["alice"], reviewers=[cast["bob"]]
+    )
     with pytest.raises(ApplicationError, match="still open"):
         round_open(brief=brief, versions=[version], stage="client", opened_by=cast["alice"])
     round_close(review_round=first, closed_by=cast["alice"])
@@ -62,37 +78,67 @@ def test_next_round_links_the_previous_and_closed_rounds_are_locked(cast):
 
 
 def test_only_invited_reviewers_decide_and_client_users_only_in_client_rounds(cast):
-    internal = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"],
-                          reviewers=[cast["bob"]])
+    internal = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
     with pytest.raises(ApplicationError, match="client users decide in client rounds only"):
         decision_record(review_round=internal, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["dana"])
     with pytest.raises(ApplicationError, match="not invited"):
         decision_record(review_round=internal, version=cast["version_a"], verdict=V.APPROVE, reviewer=cast["alice"])
     with pytest.raises(ApplicationError, match="client user and cannot review an internal round"):
-        round_open(brief=cast["brief_b"], versions=[cast["version_b"]], stage="internal", opened_by=cast["alice"],
-                   reviewers=[cast["charlie"]])
+        round_open(
+            brief=cast["brief_b"],
+            versions=[cast["version_b"]],
+            stage="internal",
+            opened_by=cast["alice"],
+            reviewers=[cast["charlie"]],
+        )
     with pytest.raises(ApplicationError, match="cannot see this client"):
-        round_open(brief=cast["brief_b"], versions=[cast["version_b"]], stage="client", opened_by=cast["alice"],
-                   reviewers=[cast["dana"]])
+        round_open(
+            brief=cast["brief_b"],
+            versions=[cast["version_b"]],
+            stage="client",
+            opened_by=cast["alice"],
+            reviewers=[cast["dana"]],
+        )
     assert not Decision.objects.exists()
 
 
 def test_pins_outside_the_image_are_refused(cast):
     from review.services.rounds import PinInput
 
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     with pytest.raises(ApplicationError, match="outside the image"):
-        decision_record(review_round=review_round, version=cast["version_a"], verdict=V.CHANGES_REQUESTED,
-                        reviewer=cast["dana"], pins=[PinInput(x=0.9, y=0.5, w=0.3, h=0.1)])
+        decision_record(
+            review_round=review_round,
+            version=cast["version_a"],
+            verdict=V.CHANGES_REQUESTED,
+            reviewer=cast["dana"],
+            pins=[PinInput(x=0.9, y=0.5, w=0.3, h=0.1)],
+        )
     assert not Decision.objects.exists()
 
 
 def test_cycle_stats_and_contact_sheet(cast):
     brief, version = cast["brief_a"], cast["version_a"]
     rating_set(version=version, reviewer=cast["bob"], stars=4)
-    internal = round_open(brief=brief, versions=[version, cast["version_a2"]], stage="internal", opened_by=cast["alice"],
-                          reviewers=[cast["bob"]])
+    internal = round_open(
+        brief=brief,
+        versions=[version, cast["version_a2"]],
+        stage="internal",
+        opened_by=cast["alice"],
+        reviewers=[cast["bob"]],
+    )
     decision_record(review_round=internal, version=version, verdict=V.APPROVE, reviewer=cast["bob"], comment="good")
     decision_record(review_round=internal, version=cast["version_a2"], verdict=V.REJECT, reviewer=cast["bob"])
     # The internal round approved v1: the brief's automation opened the client round with it, for the client's reviewer.

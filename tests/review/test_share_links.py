@@ -16,8 +16,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client_round(cast):
-    return round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                      reviewers=[cast["dana"]])
+    return round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
 
 
 def _link(client_round, cast, **kwargs):
@@ -50,32 +55,63 @@ def test_guest_works_the_round_in_the_workspace_with_notes_and_a_decision(client
     nameless = _post(browser, "share-notes", token, {"version": cast["version_a"].pk, "text": "logo smaller"})
     assert nameless.status_code == 400 and "your name" in nameless.json()["message"]
     shape = {"type": "rect", "points": [[0.1, 0.2], [0.4, 0.45]]}
-    note = _post(browser, "share-notes", token, {"version": cast["version_a"].pk, "text": "logo smaller", "markup": [shape],
-                                                 "guest_name": "Erin"})
+    note = _post(
+        browser,
+        "share-notes",
+        token,
+        {"version": cast["version_a"].pk, "text": "logo smaller", "markup": [shape], "guest_name": "Erin"},
+    )
     assert note.status_code == 201 and note.json()["author"] == "Erin (share link)"
-    bad = _post(browser, "share-notes", token, {"version": cast["version_a"].pk, "text": "x",
-                                                "markup": [{"type": "rect", "points": [[0, 0], [2, 2]]}]})
+    bad = _post(
+        browser,
+        "share-notes",
+        token,
+        {"version": cast["version_a"].pk, "text": "x", "markup": [{"type": "rect", "points": [[0, 0], [2, 2]]}]},
+    )
     assert bad.status_code == 400 and Note.objects.count() == 1
     elsewhere = _post(browser, "share-notes", token, {"version": cast["version_b"].pk, "text": "x"})
     assert elsewhere.status_code == 404
-    reply = browser.post(reverse("share-note-replies", args=[token, note.json()["id"]]), json.dumps({"text": "and bluer"}),
-                         content_type="application/json")
+    reply = browser.post(
+        reverse("share-note-replies", args=[token, note.json()["id"]]),
+        json.dumps({"text": "and bluer"}),
+        content_type="application/json",
+    )
     assert reply.status_code == 201 and reply.json()["author"] == "Erin (share link)"  # the name is remembered
-    studio_note = Note.objects.create(review_round=client_round, version=cast["version_a"], text="internal: check rights",
-                                      author=cast["alice"], sha256=cast["version_a"].blob_id, internal=True)
+    studio_note = Note.objects.create(
+        review_round=client_round,
+        version=cast["version_a"],
+        text="internal: check rights",
+        author=cast["alice"],
+        sha256=cast["version_a"].blob_id,
+        internal=True,
+    )
     listed = browser.get(reverse("share-notes", args=[token])).json()
     assert [n["text"] for n in listed] == ["logo smaller"] and listed[0]["replies"][0]["text"] == "and bluer"
     assert studio_note.pk not in [n["id"] for n in listed]
     open_notes = browser.get(reverse("share-open-notes", args=[token, cast["version_a"].pk])).json()
     assert [n["text"] for n in open_notes] == ["logo smaller"]
 
-    decided = _post(browser, "share-decisions", token, {"version": cast["version_a"].pk, "verdict": "changes_requested",
-                                                        "comment": "logo smaller"})
+    decided = _post(
+        browser,
+        "share-decisions",
+        token,
+        {"version": cast["version_a"].pk, "verdict": "changes_requested", "comment": "logo smaller"},
+    )
     assert decided.status_code == 201
     decision = Decision.objects.get()
-    assert (decision.guest_name, decision.verdict, decision.sha256) == ("Erin", "changes_requested", cast["version_a"].blob_id)
-    assert _post(browser, "share-decisions", token, {"version": cast["version_a"].pk, "verdict": "maybe"}).status_code == 400
-    assert browser.post(reverse("share-decisions", args=[token]), "not json", content_type="application/json").status_code == 400
+    assert (decision.guest_name, decision.verdict, decision.sha256) == (
+        "Erin",
+        "changes_requested",
+        cast["version_a"].blob_id,
+    )
+    assert (
+        _post(browser, "share-decisions", token, {"version": cast["version_a"].pk, "verdict": "maybe"}).status_code
+        == 400
+    )
+    assert (
+        browser.post(reverse("share-decisions", args=[token]), "not json", content_type="application/json").status_code
+        == 400
+    )
     kinds = list(AuditEvent.objects.values_list("kind", flat=True))
     assert kinds.count("share_link.used") == 1 and "decision" in kinds and "note.added" in kinds
 
@@ -84,12 +120,18 @@ def test_a_guest_compares_only_with_what_the_client_was_shown(cast):
     from review.services.rounds import round_close
     from tests.factories import derive
 
-    first = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                       reviewers=[cast["dana"]])
+    first = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     round_close(review_round=first, closed_by=cast["alice"])
     fixed = derive(brief=cast["brief_a"], parents=[cast["version_a"]], blob=cast["version_a2"].blob, size=(32, 32))
-    second = round_open(brief=cast["brief_a"], versions=[fixed], stage="client", opened_by=cast["alice"],
-                        reviewers=[cast["dana"]])
+    second = round_open(
+        brief=cast["brief_a"], versions=[fixed], stage="client", opened_by=cast["alice"], reviewers=[cast["dana"]]
+    )
     _, token = _link(second, cast)
     page = Client().get(reverse("share-page", args=[token])).content.decode()
     assert reverse("share-full-image", args=[token, cast["version_a"].pk]) in page
@@ -112,21 +154,31 @@ def test_expired_revoked_and_unknown_links_are_refused(client_round, cast, state
     expected = 410 if state in ("expired", "revoked") else 404
     assert browser.get(reverse("share-page", args=[token])).status_code == expected
     assert browser.get(reverse("share-image", args=[token, cast["version_a"].pk])).status_code == expected
-    refused = _post(browser, "share-decisions", token, {"version": cast["version_a"].pk, "guest_name": "x", "verdict": "approve"})
+    refused = _post(
+        browser, "share-decisions", token, {"version": cast["version_a"].pk, "guest_name": "x", "verdict": "approve"}
+    )
     assert refused.status_code == expected and "message" in refused.json()
     assert not Decision.objects.exists()
 
 
 def test_view_only_links_cannot_decide_and_internal_rounds_have_no_links(client_round, cast):
     _, token = _link(client_round, cast, can_decide=False)
-    refused = _post(Client(), "share-decisions", token, {"version": cast["version_a"].pk, "guest_name": "x", "verdict": "approve"})
+    refused = _post(
+        Client(), "share-decisions", token, {"version": cast["version_a"].pk, "guest_name": "x", "verdict": "approve"}
+    )
     assert refused.status_code == 400 and refused.json()["message"] == "this link is view-only"
     assert not Decision.objects.exists()
-    internal = round_open(brief=cast["brief_b"], versions=[cast["version_b"]], stage="internal", opened_by=cast["alice"])
+    internal = round_open(
+        brief=cast["brief_b"], versions=[cast["version_b"]], stage="internal", opened_by=cast["alice"]
+    )
     with pytest.raises(ApplicationError, match="client rounds only"):
-        share_link_create(review_round=internal, expires=timezone.localdate() + dt.timedelta(days=1), created_by=cast["alice"])
+        share_link_create(
+            review_round=internal, expires=timezone.localdate() + dt.timedelta(days=1), created_by=cast["alice"]
+        )
     with pytest.raises(ApplicationError, match="in the past"):
-        share_link_create(review_round=client_round, expires=timezone.now() - dt.timedelta(hours=1), created_by=cast["alice"])
+        share_link_create(
+            review_round=client_round, expires=timezone.now() - dt.timedelta(hours=1), created_by=cast["alice"]
+        )
 
 
 def test_tokens_never_reach_the_request_log(client_round, cast, caplog):

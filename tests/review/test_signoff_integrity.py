@@ -10,16 +10,21 @@ from django.db import connection
 from assets.errors import ApplicationError
 from assets.models import Version
 from review.models import Approval, AuditEvent, Decision, ReviewRound
+from review.roles import INTERNAL_REVIEWER
 from review.services.audit import audit_chain_verify
 from review.services.curation import versions_triage
-from review.roles import INTERNAL_REVIEWER
 from review.services.rounds import decision_record, round_close, round_open
 from tests.factories import member, with_triggers_off
 
 
 def _approved(cast):
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     decision_record(review_round=review_round, version=cast["version_a"], verdict="approve", reviewer=cast["dana"])
     return review_round
 
@@ -30,8 +35,9 @@ def test_an_approved_version_is_immutable(cast):
     version = Version.objects.get(pk=cast["version_a"].pk)
     with pytest.raises(ApplicationError, match="approved and can no longer change"):
         versions_triage(versions=[version], triage="reject", actor=cast["alice"])
-    next_round = round_open(brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"],
-                            reviewers=[cast["dana"]])
+    next_round = round_open(
+        brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"], reviewers=[cast["dana"]]
+    )
     with pytest.raises(ApplicationError, match="already approved"):
         decision_record(review_round=next_round, version=version, verdict="reject", reviewer=cast["dana"])
     assert Version.objects.get(pk=version.pk).triage == "untriaged"
@@ -43,8 +49,9 @@ def test_changed_bytes_are_flagged_and_cannot_be_approved(cast, capsys):
     path = storages["blobs"].path(version.blob.storage_name)
     with open(path, "ab") as handle:
         handle.write(b"tampered")
-    review_round = round_open(brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"], versions=[version], stage="client", opened_by=cast["alice"], reviewers=[cast["dana"]]
+    )
     with pytest.raises(ApplicationError, match="no longer match its sha256"):
         decision_record(review_round=review_round, version=version, verdict="approve", reviewer=cast["dana"])
     assert not Approval.objects.exists() and not Decision.objects.exists()
@@ -75,8 +82,13 @@ def test_audit_chain_detects_an_altered_or_removed_row(cast, capsys):
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_sign_offs_end_in_one_consistent_state(cast):
     reviewers = [member(f"reviewer{i}", INTERNAL_REVIEWER) for i in range(20)]
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=reviewers)
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=reviewers,
+    )
     barrier = threading.Barrier(len(reviewers))
     errors = []
 
@@ -129,12 +141,17 @@ def test_a_signed_checkpoint_catches_events_deleted_at_the_tail(cast, capsys, se
     written = json.loads(capsys.readouterr().out)
     assert written["count"] == AuditEvent.objects.count() and written["head_hash"] == AuditEvent.objects.last().hash
     call_command("audit_verify")
-    assert f"held against checkpoint {settings.SEED_AUDIT_CHECKPOINT_DIR.joinpath(written['path']).name}" in capsys.readouterr().out
+    assert (
+        f"held against checkpoint {settings.SEED_AUDIT_CHECKPOINT_DIR.joinpath(written['path']).name}"
+        in capsys.readouterr().out
+    )
     newest = AuditEvent.objects.order_by("-id").first()
     with with_triggers_off():
         AuditEvent.objects.filter(pk=newest.pk).delete()
     assert audit_chain_verify().checked == written["count"] - 1, "the shortened chain still links up"
-    with pytest.raises(CommandError, match=f"events were deleted: .* signed {written['count']} event.*holds {written['count'] - 1}"):
+    with pytest.raises(
+        CommandError, match=f"events were deleted: .* signed {written['count']} event.*holds {written['count'] - 1}"
+    ):
         call_command("audit_verify")
 
 
@@ -169,4 +186,8 @@ def test_migrate_schedules_one_daily_checkpoint(db):
     checkpoint_schedule_ensure()
     checkpoint_schedule_ensure()
     schedule = Schedule.objects.get(name=SCHEDULE_NAME)
-    assert (schedule.func, schedule.schedule_type, schedule.repeats) == ("review.tasks.audit_checkpoint", Schedule.DAILY, -1)
+    assert (schedule.func, schedule.schedule_type, schedule.repeats) == (
+        "review.tasks.audit_checkpoint",
+        Schedule.DAILY,
+        -1,
+    )

@@ -40,14 +40,36 @@ def servers():
 
 def _announce(run_jobs, key: str = "event") -> WebhookDelivery:
     with run_jobs():
-        webhooks_notify(message=Message(kind="round_closed", subject="Round closed", lines=["done"]), key=key, client_id=None)
+        webhooks_notify(
+            message=Message(kind="round_closed", subject="Round closed", lines=["done"]), key=key, client_id=None
+        )
     return WebhookDelivery.objects.get(key__startswith=f"{key}:")
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                                     "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1",
-                                     "fc00::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
-                                     "2002:7f00:1::1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::1",
+    ],
+)
 def test_non_public_addresses_are_refused_ipv4_ipv6_and_ipv4_inside_ipv6(settings, address):
     settings.SEED_WEBHOOK_ALLOWED_NETWORKS = []
     assert not address_permitted(ipaddress.ip_address(address))
@@ -67,15 +89,18 @@ def test_the_allow_list_opens_one_network_and_covers_its_ipv4_mapped_form(settin
     assert not address_permitted(ipaddress.ip_address("127.0.0.1"))
 
 
-@pytest.mark.parametrize("url, phrase", [
-    ("file:///etc/passwd", "must start with http:// or https://, not file://"),
-    ("gopher://127.0.0.1:6379/_FLUSHALL", "not gopher://"),
-    ("ftp://example.com/x", "not ftp://"),
-    ("http://user:pw@example.com/", "may not carry a user name or password"),
-    ("http:///no-host", "has no host"),
-    ("http://127.0.0.1:8080/hook", REFUSED),
-    ("http://[::ffff:169.254.169.254]/latest/meta-data", REFUSED),
-])
+@pytest.mark.parametrize(
+    "url, phrase",
+    [
+        ("file:///etc/passwd", "must start with http:// or https://, not file://"),
+        ("gopher://127.0.0.1:6379/_FLUSHALL", "not gopher://"),
+        ("ftp://example.com/x", "not ftp://"),
+        ("http://user:pw@example.com/", "may not carry a user name or password"),
+        ("http:///no-host", "has no host"),
+        ("http://127.0.0.1:8080/hook", REFUSED),
+        ("http://[::ffff:169.254.169.254]/latest/meta-data", REFUSED),
+    ],
+)
 def test_a_bad_url_is_refused_on_save_by_the_service_the_model_and_the_admin(cast, settings, url, phrase):
     settings.SEED_WEBHOOK_ALLOWED_NETWORKS = []
     with pytest.raises(ApplicationError, match=re.escape(phrase)):
@@ -150,14 +175,19 @@ def test_the_secret_is_sealed_at_rest_shown_once_and_rotated_in_the_admin(cast, 
         assert page.status_code == 200 and secret not in page.content.decode() and stored not in page.content.decode()
     assert "••••" in admin.get(change).content.decode()
 
-    rotated = admin.post(reverse("admin:review_webhookendpoint_changelist"),
-                         {"action": "rotate_secret", "_selected_action": [endpoint.pk]}, follow=True)
+    rotated = admin.post(
+        reverse("admin:review_webhookendpoint_changelist"),
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
     [new_secret] = re.findall(r"shown only once: <code>([^<]+)</code>", rotated.content.decode())
     assert new_secret != secret and secret not in rotated.content.decode()
     _announce(run_jobs)
     [request] = receiver.requests
     headers = request["headers"]
-    signed = hmac.new(new_secret.encode(), headers["X-Seed-Timestamp"].encode() + b"." + request["body"], hashlib.sha256)
+    signed = hmac.new(
+        new_secret.encode(), headers["X-Seed-Timestamp"].encode() + b"." + request["body"], hashlib.sha256
+    )
     assert headers["X-Seed-Signature"] == f"sha256={signed.hexdigest()}"
 
 

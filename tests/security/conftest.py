@@ -12,12 +12,19 @@ COUNTED_APPS = ("assets", "generation", "review", "delivery")
 
 
 def media_state(root: Path) -> dict[str, str]:
-    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(root.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 def row_counts() -> dict[str, int]:
-    return {model._meta.label: model.objects.count() for app in COUNTED_APPS for model in apps.get_app_config(app).get_models()}
+    return {
+        model._meta.label: model.objects.count()
+        for app in COUNTED_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
 
 
 @pytest.fixture

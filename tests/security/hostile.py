@@ -22,8 +22,12 @@ def png_raw(*, width: int, height: int, bit_depth: int = 8, colour_type: int = 2
     if rows is None:
         row = b"\x00" + b"\x00" * (channels * bit_depth // 8 * width)
         rows = row * height
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows, 9))
-            + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows, 9))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def png_bomb() -> bytes:
@@ -39,7 +43,7 @@ def png_zlib_bomb() -> bytes:
 def jpeg_with_size(width: int, height: int) -> bytes:
     data = bytearray(image_bytes(size=(16, 16), image_format="JPEG"))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
@@ -48,9 +52,9 @@ def webp_bomb() -> bytes:
     data = bytearray(image_bytes(size=(16, 16), image_format="WEBP", lossless=True))
     start = data.index(b"VP8L") + 8 + 1
     bits = (16383 - 1) | ((16383 - 1) << 14)
-    packed = struct.unpack("<I", bytes(data[start:start + 4]))[0]
+    packed = struct.unpack("<I", bytes(data[start : start + 4]))[0]
     packed = (packed & ~((1 << 28) - 1)) | bits
-    data[start:start + 4] = struct.pack("<I", packed)
+    data[start : start + 4] = struct.pack("<I", packed)
     return bytes(data)
 
 
@@ -68,7 +72,7 @@ def png_bad_crc() -> bytes:
 def jpeg_broken_huffman() -> bytes:
     data = bytearray(image_bytes(size=(64, 64), colour=(120, 30, 200), image_format="JPEG"))
     dht = data.index(b"\xff\xc4")
-    data[dht + 4:dht + 20] = b"\xff" * 16
+    data[dht + 4 : dht + 20] = b"\xff" * 16
     return bytes(data)
 
 
@@ -137,8 +141,12 @@ def tiff() -> bytes:
     return image_bytes(size=(16, 16), image_format="TIFF")
 
 
-ZIP_TAIL = b"PK\x03\x04" + b"\x14\x00" + b"\x00" * 22 + b"evil.html<script>alert(1)</script>" + b"PK\x05\x06" + b"\x00" * 18
-HTML = b"<!doctype html><html><body><script>fetch('/api/versions/').then(r => r.text()).then(alert)</script></body></html>"
+ZIP_TAIL = (
+    b"PK\x03\x04" + b"\x14\x00" + b"\x00" * 22 + b"evil.html<script>alert(1)</script>" + b"PK\x05\x06" + b"\x00" * 18
+)
+HTML = (
+    b"<!doctype html><html><body><script>fetch('/api/versions/').then(r => r.text()).then(alert)</script></body></html>"
+)
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj\n%%EOF"
 
@@ -156,7 +164,11 @@ def image_cases() -> dict[str, tuple[bytes, str, str]]:
         "1x100000 png": (png_raw(width=1, height=100000), "line.png", "not a picture"),
         "100000x1 jpeg": (jpeg_with_size(60000, 1), "line.jpg", "not a picture"),
         "truncated png": (truncated(png), "cut.png", "truncated or corrupt"),
-        "truncated jpeg": (truncated(image_bytes(size=(256, 256), image_format="JPEG"), 0.2), "cut.jpg", "truncated or corrupt"),
+        "truncated jpeg": (
+            truncated(image_bytes(size=(256, 256), image_format="JPEG"), 0.2),
+            "cut.jpg",
+            "truncated or corrupt",
+        ),
         "truncated webp": (truncated(webp), "cut.webp", "truncated or corrupt"),
         "png with a bad crc": (png_bad_crc(), "crc.png", "truncated or corrupt"),
         "jpeg with a broken huffman table": (jpeg_broken_huffman(), "huff.jpg", "truncated or corrupt"),
@@ -170,8 +182,16 @@ def image_cases() -> dict[str, tuple[bytes, str, str]]:
         "png + zip polyglot": (png + ZIP_TAIL, "poly.png", "follow the end"),
         "jpeg + html polyglot": (jpeg + HTML, "poly.jpg", "follow the end"),
         "webp + zip polyglot": (webp[:4] + webp[4:] + ZIP_TAIL, "poly.webp", "follow the end"),
-        "png with script in a text chunk": (with_text_chunk("Comment", "<script>alert(1)</script>"), "text.png", "HTML or script"),
-        "jpeg with html in a comment": (jpeg_with_comment(b"<html><iframe src=//evil></iframe></html>"), "com.jpg", "HTML or script"),
+        "png with script in a text chunk": (
+            with_text_chunk("Comment", "<script>alert(1)</script>"),
+            "text.png",
+            "HTML or script",
+        ),
+        "jpeg with html in a comment": (
+            jpeg_with_comment(b"<html><iframe src=//evil></iframe></html>"),
+            "com.jpg",
+            "HTML or script",
+        ),
         "png ztxt bomb": (ztxt_bomb(), "ztxt.png", "metadata chunk inflates"),
         "huge exif in png": (huge_exif_png(), "exif.png", "EXIF block is"),
         "huge xmp in webp": (huge_xmp("WEBP"), "xmp.webp", "XMP block is"),

@@ -59,45 +59,85 @@ OWN_ROW_API = {"my-notifications"}
 def aurora(cast, tiny):
     """Aurora's world: one row of every kind the API or the admin can show."""
     alice, dana, brief, version = cast["alice"], cast["dana"], cast["brief_a"], cast["version_a"]
-    reference = reference_create(brief=brief, source=image_file("mood.png", colour=(1, 2, 3)), title=f"{SECRET} mood",
-                                 notes="", created_by=alice)
-    template = PromptTemplate.objects.create(brief=brief, name=SECRET, text=f"{SECRET} {{subject}}", placeholders=["subject"])
+    reference = reference_create(
+        brief=brief, source=image_file("mood.png", colour=(1, 2, 3)), title=f"{SECRET} mood", notes="", created_by=alice
+    )
+    template = PromptTemplate.objects.create(
+        brief=brief, name=SECRET, text=f"{SECRET} {{subject}}", placeholders=["subject"]
+    )
     prompt = Prompt.objects.create(brief=brief, template=template, text=f"{SECRET} prompt", values={}, digest="0" * 64)
     review_round = round_open(brief=brief, versions=[version], stage="client", opened_by=alice, reviewers=[dana])
-    note = note_add(review_round=review_round, version=version, text=f"{SECRET} note", author=dana,
-                    markup=[{"type": "rect", "points": [[0.1, 0.1], [0.4, 0.5]]}])
+    note = note_add(
+        review_round=review_round,
+        version=version,
+        text=f"{SECRET} note",
+        author=dana,
+        markup=[{"type": "rect", "points": [[0.1, 0.1], [0.4, 0.5]]}],
+    )
     note_resolve(note=note, user=dana)
     decision_record(review_round=review_round, version=version, verdict="approve", reviewer=dana, comment=SECRET)
-    link, _ = share_link_create(review_round=review_round, created_by=alice, expires=timezone.localdate() + dt.timedelta(days=3))
+    link, _ = share_link_create(
+        review_round=review_round, created_by=alice, expires=timezone.localdate() + dt.timedelta(days=3)
+    )
     item = checklist_item_add(brief=brief, label=SECRET)
     checklist_tick(version=version, item=item, checked=True, reviewer=alice)
     rating_set(version=version, reviewer=alice, stars=4)
     job = GenerationJob.objects.create(brief=brief, op="txt2img", request={"prompt": SECRET})
     run = ReproductionRun.objects.create(version=version, requested_by=alice)
-    grid = GridJob.objects.create(brief=brief, axes=[{"kind": "cfg", "label": SECRET, "values": [{"value": 1, "label": "1"}]}])
+    grid = GridJob.objects.create(
+        brief=brief, axes=[{"kind": "cfg", "label": SECRET, "values": [{"value": 1, "label": "1"}]}]
+    )
     GridCell.objects.create(grid=grid, job=job, position=0, coords=[0, 0, 0])
     approval = Approval.objects.get(version=version)
-    delivery = Delivery.objects.create(version=version, approval=approval, state=Delivery.State.SUCCEEDED, folder="1",
-                                       bundle_name="aurora.zip", created_by=alice)
+    delivery = Delivery.objects.create(
+        version=version,
+        approval=approval,
+        state=Delivery.State.SUCCEEDED,
+        folder="1",
+        bundle_name="aurora.zip",
+        created_by=alice,
+    )
     FocalPoint.objects.create(version=version, x=0.3, y=0.6)
     licence = Licence.objects.create(name=f"{STUDIO_SECRET} licence", commercial_use=False, attribution=STUDIO_SECRET)
     licence.versions.add(version)
     licence.model_weights.add(tiny["lora_a"])
-    ReproducibilityCheck.objects.create(version=version, verdict="drifted", detail=SECRET, environment_digest="0" * 64,
-                                        trigger="schedule", wall_seconds=1.0)
-    mask = mask_upload(version=version, source=image_file("mask.png", size=(version.width, version.height), colour=(255, 255, 255)),
-                       label=SECRET, created_by=alice)
+    ReproducibilityCheck.objects.create(
+        version=version,
+        verdict="drifted",
+        detail=SECRET,
+        environment_digest="0" * 64,
+        trigger="schedule",
+        wall_seconds=1.0,
+    )
+    mask = mask_upload(
+        version=version,
+        source=image_file("mask.png", size=(version.width, version.height), colour=(255, 255, 255)),
+        label=SECRET,
+        created_by=alice,
+    )
     return {
-        "client": [brief.campaign.client_id], "campaign": [brief.campaign_id], "brief": [brief.pk],
-        "version": [version.pk, cast["version_a2"].pk], "reference": [reference.pk], "prompttemplate": [template.pk],
-        "prompt": [prompt.pk], "derivation": list(Derivation.objects.filter(brief=brief).values_list("pk", flat=True)),
-        "reviewround": [review_round.pk], "sharelink": [link.pk], "generationjob": [job.pk], "reproductionrun": [run.pk],
-        "gridjob": [grid.pk], "gridcell": list(GridCell.objects.filter(grid=grid).values_list("pk", flat=True)),
-        "delivery": [delivery.pk], "approval": [approval.pk], "note": [note.pk],
+        "client": [brief.campaign.client_id],
+        "campaign": [brief.campaign_id],
+        "brief": [brief.pk],
+        "version": [version.pk, cast["version_a2"].pk],
+        "reference": [reference.pk],
+        "prompttemplate": [template.pk],
+        "prompt": [prompt.pk],
+        "derivation": list(Derivation.objects.filter(brief=brief).values_list("pk", flat=True)),
+        "reviewround": [review_round.pk],
+        "sharelink": [link.pk],
+        "generationjob": [job.pk],
+        "reproductionrun": [run.pk],
+        "gridjob": [grid.pk],
+        "gridcell": list(GridCell.objects.filter(grid=grid).values_list("pk", flat=True)),
+        "delivery": [delivery.pk],
+        "approval": [approval.pk],
+        "note": [note.pk],
         "roundversion": list(RoundVersion.objects.filter(review_round=review_round).values_list("pk", flat=True)),
         "decision": list(Decision.objects.filter(review_round=review_round).values_list("pk", flat=True)),
         "rating": list(Rating.objects.filter(version=version).values_list("pk", flat=True)),
-        "checklistitem": [item.pk], "checklisttick": list(ChecklistTick.objects.filter(item=item).values_list("pk", flat=True)),
+        "checklistitem": [item.pk],
+        "checklisttick": list(ChecklistTick.objects.filter(item=item).values_list("pk", flat=True)),
         "focalpoint": list(FocalPoint.objects.filter(version=version).values_list("pk", flat=True)),
         "blob": [version.blob_id, reference.blob_id],
         "used": list(Used.objects.filter(derivation__brief=brief).values_list("pk", flat=True)),
@@ -114,10 +154,16 @@ def aurora(cast, tiny):
 
 
 def snapshot(world) -> dict:
-    models = {model._meta.model_name: model for app in ("assets", "generation", "review", "delivery")
-              for model in apps.get_app_config(app).get_models()}
-    return {name: sorted(map(repr, models[name].objects.filter(pk__in=ids).values())) for name, ids in world.items()
-            if name in models}
+    models = {
+        model._meta.model_name: model
+        for app in ("assets", "generation", "review", "delivery")
+        for model in apps.get_app_config(app).get_models()
+    }
+    return {
+        name: sorted(map(repr, models[name].objects.filter(pk__in=ids).values()))
+        for name, ids in world.items()
+        if name in models
+    }
 
 
 def _routes(patterns, prefix=""):
@@ -187,8 +233,14 @@ def test_charlie_sees_nothing_of_aurora_through_the_api(cast, aurora):
     assert len(probes) > 40
     for path, name, kind in probes:
         for method in ("get", "post", "put", "patch", "delete"):
-            body = {"brief": aurora["brief"][0], "version": aurora["version"][0], "review_round": aurora["reviewround"][0],
-                    "verdict": "approve", "reason": "probe", "stars": 5}
+            body = {
+                "brief": aurora["brief"][0],
+                "version": aurora["version"][0],
+                "review_round": aurora["reviewround"][0],
+                "verdict": "approve",
+                "reason": "probe",
+                "stars": 5,
+            }
             response = getattr(charlie, method)(path, body, format="json")
             where = f"{method.upper()} {path} ({name})"
             if kind == "detail" or method != "get":
@@ -202,10 +254,12 @@ def test_charlie_sees_nothing_of_aurora_through_the_api(cast, aurora):
 
 def test_nobody_signed_in_gets_anything_from_the_api(cast, aurora):
     anonymous = APIClient()
-    for path, name, kind in api_probes(aurora):
+    for path, _name, _kind in api_probes(aurora):
         for method in ("get", "post", "delete"):
             response = getattr(anonymous, method)(path)
-            refused = response.status_code in (401, 403, 404, 405) or response.get("Location", "").startswith("/admin/login/")
+            refused = response.status_code in (401, 403, 404, 405) or response.get("Location", "").startswith(
+                "/admin/login/"
+            )
             assert refused, (method, path, response.status_code)
             _no_leak(response.content, aurora, f"{method} {path}")
 
@@ -218,7 +272,9 @@ def test_charlie_sees_nothing_of_aurora_in_the_admin(cast, aurora):
     assert len(probes) > 60
     for path, name, kind in probes:
         for method in ("get", "post"):
-            response = getattr(charlie, method)(path, {"action": "delete_selected", "_selected_action": aurora["version"]})
+            response = getattr(charlie, method)(
+                path, {"action": "delete_selected", "_selected_action": aurora["version"]}
+            )
             where = f"{method.upper()} {path} ({name})"
             assert response.status_code < 500, where
             if kind == "detail":
@@ -232,9 +288,12 @@ def test_charlie_sees_nothing_of_aurora_in_the_admin(cast, aurora):
 
 def test_nobody_signed_in_is_sent_to_the_admin_login(aurora):
     anonymous = Client()
-    for path, name, kind in admin_probes(aurora):
+    for path, _name, _kind in admin_probes(aurora):
         response = anonymous.get(path)
-        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), (path, response.status_code)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), (
+            path,
+            response.status_code,
+        )
     for path in ("/admin/", "/review/s/not-a-token/", f"/blobs/{aurora['blob'][0]}/"):
         response = anonymous.get(path)
         assert response.status_code in (302, 403, 404), path
@@ -253,7 +312,9 @@ def _ours(cls) -> bool:
 def _subclasses(base):
     from importlib import import_module
 
-    get_resolver().url_patterns  # every view, and so every serializer and form they use, is imported
+    from django.conf import settings
+
+    import_module(settings.ROOT_URLCONF)  # every view, and so every serializer and form they use, is imported
     for app in APPS:
         import_module(f"{app}.api.serializers")
         import_module(f"{app}.admin")
@@ -309,8 +370,12 @@ def _shared_with_scoped_producers() -> set[str]:
     """Studio rows that belong to no client (the model registry, licences): a scoped producer works with them."""
     from assets.access import access_of
 
-    return {model._meta.model_name for app in APPS for model in apps.get_app_config(app).get_models()
-            if access_of(model).client is None and access_of(model).scoped_reads}
+    return {
+        model._meta.model_name
+        for app in APPS
+        for model in apps.get_app_config(app).get_models()
+        if access_of(model).client is None and access_of(model).scoped_reads
+    }
 
 
 @pytest.fixture
@@ -335,7 +400,9 @@ def test_every_writable_related_field_offers_only_what_the_caller_may_see(cast, 
             for name, field in _related_fields(cls(context={"request": _request_as(user)})):
                 where = f"{cls.__module__}.{cls.__name__}.{name}"
                 assert isinstance(field, VisibleRelatedField), f"{where} chooses rows without the access policy"
-                assert _offers_none_of(field.get_queryset(), aurora, user) == [], f"{where} offers Aurora's rows to {user}"
+                assert _offers_none_of(field.get_queryset(), aurora, user) == [], (
+                    f"{where} offers Aurora's rows to {user}"
+                )
                 probed += 1
     print(f"serializer related fields probed: {probed}")
     assert probed >= 30
@@ -353,7 +420,9 @@ def test_every_admin_form_and_inline_offers_only_what_the_caller_may_see(cast, a
         for model, model_admin in admin.site._registry.items():
             if model._meta.app_label not in APPS:
                 continue
-            assert _offers_none_of(model_admin.get_queryset(request), aurora, user) == [], f"{model_admin} lists Aurora's rows"
+            assert _offers_none_of(model_admin.get_queryset(request), aurora, user) == [], (
+                f"{model_admin} lists Aurora's rows"
+            )
             form_class = model_admin.get_form(request, None)
             admin_forms.update(form_class.__mro__)
             admin_forms.add(model_admin.form)
@@ -365,18 +434,23 @@ def test_every_admin_form_and_inline_offers_only_what_the_caller_may_see(cast, a
             for form in built:
                 for name, field in form.fields.items():
                     if getattr(field, "queryset", None) is not None:
-                        assert _offers_none_of(field.queryset, aurora, user) == [], f"{model_admin}: {name} offers Aurora's rows to {user}"
+                        assert _offers_none_of(field.queryset, aurora, user) == [], (
+                            f"{model_admin}: {name} offers Aurora's rows to {user}"
+                        )
                         probed += 1
         for cls in _subclasses(forms.BaseForm):
             if not _ours(cls) or admin_forms.intersection(cls.__mro__):
                 continue  # an admin's form (or one built from it per request) was probed through the admin
             if not issubclass(cls, VisibleChoices):
                 assert not any(isinstance(f, forms.ModelChoiceField) for f in cls.base_fields.values()), (
-                    f"{cls.__module__}.{cls.__name__} offers rows but neither an admin nor VisibleChoices scopes them")
+                    f"{cls.__module__}.{cls.__name__} offers rows but neither an admin nor VisibleChoices scopes them"
+                )
                 continue
             for name, field in cls(user=user).fields.items():
                 if getattr(field, "queryset", None) is not None:
-                    assert _offers_none_of(field.queryset, aurora, user) == [], f"{cls.__name__}.{name} offers Aurora's rows to {user}"
+                    assert _offers_none_of(field.queryset, aurora, user) == [], (
+                        f"{cls.__name__}.{name} offers Aurora's rows to {user}"
+                    )
                     probed += 1
     print(f"admin and form choice fields probed: {probed}")
     assert probed >= 30
@@ -389,12 +463,31 @@ def test_gina_reads_and_writes_nothing_of_aurora_through_the_api(cast, aurora, g
     api = APIClient()
     api.force_login(gina)
     ids = {name: values[0] for name, values in aurora.items() if not name.endswith("markers") and values}
-    body = {"brief": ids["brief"], "campaign": ids["campaign"], "version": ids["version"], "source": ids["version"],
-            "review_round": ids["reviewround"], "template": ids["prompttemplate"], "init_version": ids["version"],
-            "control_version": ids["version"], "init_reference": ids["reference"], "parents": [ids["version"]],
-            "references": [ids["reference"]], "pool_versions": [ids["version"]], "versions": [ids["version"]],
-            "mask_file": ids["derivedfile"], "mask": ids["derivedfile"], "reviewers": [cast["dana"].pk], "verdict": "approve",
-            "reason": "probe", "stars": 5, "name": "probe", "title": "probe", "prompt": "probe", "text": "probe"}
+    body = {
+        "brief": ids["brief"],
+        "campaign": ids["campaign"],
+        "version": ids["version"],
+        "source": ids["version"],
+        "review_round": ids["reviewround"],
+        "template": ids["prompttemplate"],
+        "init_version": ids["version"],
+        "control_version": ids["version"],
+        "init_reference": ids["reference"],
+        "parents": [ids["version"]],
+        "references": [ids["reference"]],
+        "pool_versions": [ids["version"]],
+        "versions": [ids["version"]],
+        "mask_file": ids["derivedfile"],
+        "mask": ids["derivedfile"],
+        "reviewers": [cast["dana"].pk],
+        "verdict": "approve",
+        "reason": "probe",
+        "stars": 5,
+        "name": "probe",
+        "title": "probe",
+        "prompt": "probe",
+        "text": "probe",
+    }
     shared = _shared_with_scoped_producers()
     probes = list(api_probes(aurora))
     for path, name, kind in probes:
@@ -406,7 +499,11 @@ def test_gina_reads_and_writes_nothing_of_aurora_through_the_api(cast, aurora, g
                 assert response.status_code in (403, 404, 405), (where, response.status_code, response.content[:200])
             elif method != "get":
                 # 400: the body was refused before the row was looked up, as it is for a row that does not exist
-                assert response.status_code in (400, 403, 404, 405, 415), (where, response.status_code, response.content[:300])
+                assert response.status_code in (400, 403, 404, 405, 415), (
+                    where,
+                    response.status_code,
+                    response.content[:300],
+                )
             _no_leak(response.content, aurora, where, studio_rows_hidden=False)
     assert snapshot(aurora) == before and row_counts() == counts
     print(f"API routes probed as a scoped producer: {len(probes)} × 5 methods")
@@ -420,7 +517,9 @@ def test_gina_sees_nothing_of_aurora_in_the_admin(cast, aurora, gina):
     probes = list(admin_probes(aurora))
     for path, name, kind in probes:
         for method in ("get", "post"):
-            response = getattr(browser, method)(path, {"action": "delete_selected", "_selected_action": aurora["version"]})
+            response = getattr(browser, method)(
+                path, {"action": "delete_selected", "_selected_action": aurora["version"]}
+            )
             where = f"{method.upper()} {path} ({name})"
             assert response.status_code < 500, where
             if kind == "detail" and path.split("/")[3] not in shared:

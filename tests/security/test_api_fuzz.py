@@ -9,8 +9,12 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                 status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from assets.services.tokens import api_token_issue
 
@@ -40,10 +44,16 @@ def connection_kept():
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_api_holds_up_to_generated_requests(case, cast, connection_kept):
     _, key = api_token_issue(user=cast["alice"])
-    case.call_and_validate(headers={"Authorization": f"Token {key}"},
-                           checks=[not_a_server_error, status_code_conformance, response_schema_conformance,
-                                   content_type_conformance])
+    case.call_and_validate(
+        headers={"Authorization": f"Token {key}"},
+        checks=[not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance],
+    )

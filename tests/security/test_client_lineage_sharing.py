@@ -27,9 +27,13 @@ def lineage(cast):
     rows = {}
     for key in ("a", "b"):
         brief = cast[f"brief_{key}"]
-        template = PromptTemplate.objects.create(brief=brief, name=f"t{key}", text="{subject}", placeholders=["subject"])
+        template = PromptTemplate.objects.create(
+            brief=brief, name=f"t{key}", text="{subject}", placeholders=["subject"]
+        )
         rows[key] = {
-            "prompt": Prompt.objects.create(brief=brief, template=template, text=f"secret recipe {key}", values={}, digest=key * 64),
+            "prompt": Prompt.objects.create(
+                brief=brief, template=template, text=f"secret recipe {key}", values={}, digest=key * 64
+            ),
             "job": GenerationJob.objects.create(brief=brief, op="txt2img", request={"prompt": f"secret recipe {key}"}),
         }
     return rows
@@ -60,7 +64,9 @@ def test_a_client_reads_no_prompt_job_or_derivation_until_the_studio_shares_the_
     assert dana.get(f"/api/prompts/{lineage['b']['prompt'].pk}/").status_code == 404
     assert dana.get(f"/api/versions/{version.pk}/lineage/").status_code == 200
     browser.force_login(type(cast["dana"]).objects.get(pk=cast["dana"].pk))
-    assert "seed-lineage-view" in browser.get(reverse("admin:assets_version_change", args=[version.pk])).content.decode()
+    assert (
+        "seed-lineage-view" in browser.get(reverse("admin:assets_version_change", args=[version.pk])).content.decode()
+    )
     # Sharing the lineage reads; it never lets a client write to it.
     assert dana.post("/api/jobs/", {"brief": cast["brief_a"].pk, "prompt": "x"}, format="json").status_code == 403
 
@@ -69,8 +75,12 @@ def test_internal_notes_and_rounds_stay_studio_side_even_with_lineage_shared(cas
     aurora = cast["brief_a"].campaign.client
     aurora.shares_lineage = True
     aurora.save(update_fields=["shares_lineage"])
-    internal = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"])
-    note = note_add(review_round=internal, version=cast["version_a"], text="studio only: the hand is wrong", author=cast["alice"])
+    internal = round_open(
+        brief=cast["brief_a"], versions=[cast["version_a"]], stage="internal", opened_by=cast["alice"]
+    )
+    note = note_add(
+        review_round=internal, version=cast["version_a"], text="studio only: the hand is wrong", author=cast["alice"]
+    )
     dana = api_as(cast["dana"])
     assert dana.get(f"/api/notes/{note.pk}/").status_code == 404
     assert dana.get(f"/api/rounds/{internal.pk}/").status_code == 404
@@ -88,15 +98,30 @@ def test_a_client_cannot_learn_a_recipe_by_guessing_it(cast):
     from assets.models import Derivation, Generated, Licence, ModelWeights, Phase, Used, Version
     from review.services.rounds import round_close
 
-    made = Derivation.objects.create(brief=cast["brief_a"], op="import", phase=Phase.PRODUCTION, state="succeeded",
-                                     params={"sampler": "dpmpp_secret", "steps": 30})
-    version = Version.objects.create(brief=cast["brief_a"], blob=cast["version_a"].blob, width=1, height=1, format="PNG",
-                                     seed=4242, label="A secret recipe")
+    made = Derivation.objects.create(
+        brief=cast["brief_a"],
+        op="import",
+        phase=Phase.PRODUCTION,
+        state="succeeded",
+        params={"sampler": "dpmpp_secret", "steps": 30},
+    )
+    version = Version.objects.create(
+        brief=cast["brief_a"],
+        blob=cast["version_a"].blob,
+        width=1,
+        height=1,
+        format="PNG",
+        seed=4242,
+        label="A secret recipe",
+    )
     Generated.objects.create(derivation=made, version=version)
-    weights = ModelWeights.objects.create(kind="base", architecture="sdxl", name="secret-base-xl", sha256="d" * 64, size=1,
-                                          format="safetensors")
+    weights = ModelWeights.objects.create(
+        kind="base", architecture="sdxl", name="secret-base-xl", sha256="d" * 64, size=1, format="safetensors"
+    )
     Licence.objects.create(name="secret-licence", commercial_use=True).model_weights.add(weights)
-    Used.objects.create(derivation=version.generated_by.derivation, role="base_model", position=0, model_weights=weights)
+    Used.objects.create(
+        derivation=version.generated_by.derivation, role="base_model", position=0, model_weights=weights
+    )
     internal = round_open(brief=cast["brief_a"], versions=[version], stage="internal", opened_by=cast["alice"])
     note_add(review_round=internal, version=version, text="studio thinks xylophonequark", author=cast["alice"])
     round_close(review_round=internal, closed_by=cast["alice"])
@@ -115,10 +140,15 @@ def test_a_client_cannot_learn_a_recipe_by_guessing_it(cast):
     listing = browser.get(reverse("admin:assets_version_changelist")).content.decode()
     row = reverse("admin:assets_version_change", args=[version.pk])
     assert "dpmpp_secret" not in listing and row in listing
-    for right, wrong in (("?q=model:secret-base-xl", "?q=model:other-xl"), ("?q=4242", "?q=4243"),
-                         ("?sampler=dpmpp_secret", "?sampler=euler")):
-        answers = [row in browser.get(reverse("admin:assets_version_changelist") + query).content.decode()
-                   for query in (right, wrong)]
+    for right, wrong in (
+        ("?q=model:secret-base-xl", "?q=model:other-xl"),
+        ("?q=4242", "?q=4243"),
+        ("?sampler=dpmpp_secret", "?sampler=euler"),
+    ):
+        answers = [
+            row in browser.get(reverse("admin:assets_version_changelist") + query).content.decode()
+            for query in (right, wrong)
+        ]
         assert answers[0] == answers[1], f"{right} tells the recipe"
 
     dana = _share(cast)

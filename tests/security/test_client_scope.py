@@ -32,18 +32,27 @@ def _sees_nothing(user, cast, review_round) -> None:
     assert api.get("/api/briefs/").json()["results"] == []
     assert api.get("/api/versions/").json()["results"] == []
     assert api.get("/api/rounds/").json()["results"] == []
-    for url in (f"/api/briefs/{cast['brief_a'].pk}/", f"/api/versions/{cast['version_a'].pk}/", f"/api/rounds/{review_round.pk}/",
-                f"/api/versions/{cast['version_b'].pk}/lineage/"):
+    for url in (
+        f"/api/briefs/{cast['brief_a'].pk}/",
+        f"/api/versions/{cast['version_a'].pk}/",
+        f"/api/rounds/{review_round.pk}/",
+        f"/api/versions/{cast['version_b'].pk}/lineage/",
+    ):
         assert api.get(url).status_code == 404, url
-    response = api.post(f"/api/rounds/{review_round.pk}/share-links/", {"expires": (timezone.now() + timedelta(days=2)).isoformat()},
-                        format="json")
+    response = api.post(
+        f"/api/rounds/{review_round.pk}/share-links/",
+        {"expires": (timezone.now() + timedelta(days=2)).isoformat()},
+        format="json",
+    )
     assert response.status_code in (403, 404), response.content
     admin = WebClient()
     admin.force_login(user)
-    for url in (reverse("admin:assets_brief_change", args=[cast["brief_a"].pk]),
-                reverse("admin:assets_version_change", args=[cast["version_b"].pk]),
-                reverse("admin:review_reviewround_change", args=[review_round.pk]),
-                reverse("blob-image", args=[cast["version_a"].blob_id])):
+    for url in (
+        reverse("admin:assets_brief_change", args=[cast["brief_a"].pk]),
+        reverse("admin:assets_version_change", args=[cast["version_b"].pk]),
+        reverse("admin:review_reviewround_change", args=[review_round.pk]),
+        reverse("blob-image", args=[cast["version_a"].blob_id]),
+    ):
         assert admin.get(url).status_code in (403, 404), url
     listing = admin.get(reverse("admin:assets_version_changelist"))
     assert "A master" not in listing.content.decode() and "B master" not in listing.content.decode()
@@ -53,8 +62,13 @@ def _sees_nothing(user, cast, review_round) -> None:
 
 @pytest.fixture
 def aurora_round(cast):
-    return round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                      reviewers=[cast["dana"]])
+    return round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
 
 
 def test_removing_the_last_membership_leaves_a_client_reviewer_seeing_nothing(cast, aurora_round):
@@ -73,7 +87,9 @@ def test_deleting_the_client_leaves_its_reviewers_seeing_nothing(cast, aurora_ro
 
 
 def test_staff_without_a_studio_role_sees_nothing(cast, aurora_round):
-    _sees_nothing(get_user_model().objects.create_user("frank", password="frank-pass-123", is_staff=True), cast, aurora_round)
+    _sees_nothing(
+        get_user_model().objects.create_user("frank", password="frank-pass-123", is_staff=True), cast, aurora_round
+    )
 
 
 def test_a_studio_user_who_is_also_a_client_member_is_held_to_the_membership(cast, aurora_round):
@@ -91,7 +107,9 @@ def test_a_studio_user_who_is_also_a_client_member_is_held_to_the_membership(cas
 
 
 def test_a_share_page_shows_its_own_round_only_whoever_is_signed_in(cast, aurora_round):
-    link, token = share_link_create(review_round=aurora_round, expires=timezone.now() + timedelta(days=2), created_by=cast["alice"])
+    link, token = share_link_create(
+        review_round=aurora_round, expires=timezone.now() + timedelta(days=2), created_by=cast["alice"]
+    )
     ClientMembership.objects.filter(user=cast["dana"]).delete()
     browser = WebClient()
     browser.force_login(get_user_model().objects.get(pk=cast["dana"].pk))

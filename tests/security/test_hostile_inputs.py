@@ -31,10 +31,16 @@ IMAGE_CASES = image_cases()
 def multipart(fields: dict, *, file_field: str, file_name: str, data: bytes) -> tuple[bytes, str]:
     """A multipart body written by hand: test clients strip path-like file names before sending them."""
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-             for key, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
-                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -53,16 +59,26 @@ def refused(response, phrase: str) -> str:
 # Seed delivers print files as TIFF and CMYK: verify reads them (a copy of a delivery must be checkable); uploads
 # into the pipeline, which is 8-bit RGB, still refuse them.
 PRINT_FILES = ("tiff", "cmyk jpeg")
-DOOR_CASES = [(door, case) for door in ("references", "versions/import", "verify") for case in IMAGE_CASES
-              if not (door == "verify" and case in PRINT_FILES)]
+DOOR_CASES = [
+    (door, case)
+    for door in ("references", "versions/import", "verify")
+    for case in IMAGE_CASES
+    if not (door == "verify" and case in PRINT_FILES)
+]
 
 
 @pytest.mark.parametrize(("door", "case"), DOOR_CASES, ids=[f"{door}-{case}" for door, case in DOOR_CASES])
 def test_hostile_image_is_refused_through_the_api(cast, untouched, door, case):
     data, name, phrase = IMAGE_CASES[case]
     fields = {} if door == "verify" else {"brief": cast["brief_a"].pk}
-    response = upload(api_as(cast["alice"]), f"/api/{door}/", fields, file_field="file" if door == "verify" else "image",
-                      file_name=name, data=data)
+    response = upload(
+        api_as(cast["alice"]),
+        f"/api/{door}/",
+        fields,
+        file_field="file" if door == "verify" else "image",
+        file_name=name,
+        data=data,
+    )
     refused(response, phrase)
 
 
@@ -98,19 +114,31 @@ HOSTILE_NAMES = {
 
 @pytest.mark.parametrize("case", list(HOSTILE_NAMES), ids=list(HOSTILE_NAMES))
 def test_hostile_file_names_are_refused_not_rewritten(cast, untouched, case):
-    response = upload(api_as(cast["alice"]), "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image",
-                      file_name=HOSTILE_NAMES[case], data=image_bytes(size=(24, 24)))
+    response = upload(
+        api_as(cast["alice"]),
+        "/api/references/",
+        {"brief": cast["brief_a"].pk},
+        file_field="image",
+        file_name=HOSTILE_NAMES[case],
+        data=image_bytes(size=(24, 24)),
+    )
     message = refused(response, "file name")
     assert "multipart form was refused" in message
 
 
 def test_unicode_names_and_honest_files_are_accepted(cast, media_root):
     api = api_as(cast["alice"])
-    names = (("Café 東京 ☀.png", "PNG"), ("Мудборд-3.jpeg", "JPEG"), ("shot v2.1", "WEBP"),
-             ("Screenshot 2026-11-23 at 10.00.00\u202fAM.png", "PNG"))
+    names = (
+        ("Café 東京 ☀.png", "PNG"),
+        ("Мудборд-3.jpeg", "JPEG"),
+        ("shot v2.1", "WEBP"),
+        ("Screenshot 2026-11-23 at 10.00.00\u202fAM.png", "PNG"),
+    )
     for name, image_format in names:
         data = image_bytes(size=(48, 27), colour=(len(name), 90, 200), image_format=image_format)
-        response = upload(api, "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image", file_name=name, data=data)
+        response = upload(
+            api, "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image", file_name=name, data=data
+        )
         assert response.status_code == 201, response.content
         sha = hashlib.sha256(data).hexdigest()
         assert (media_root / "blobs" / sha[:2] / sha[2:4] / sha).read_bytes() == data
@@ -133,8 +161,14 @@ LUT_CASES = {
 @pytest.mark.parametrize("case", list(LUT_CASES), ids=list(LUT_CASES))
 def test_malformed_cube_luts_are_refused(cast, untouched, case):
     data, phrase = LUT_CASES[case]
-    response = upload(api_as(cast["alice"]), f"/api/versions/{cast['version_a'].pk}/finishing/",
-                      {"op": "lut", "params": "{}"}, file_field="lut", file_name="grade.cube", data=data)
+    response = upload(
+        api_as(cast["alice"]),
+        f"/api/versions/{cast['version_a'].pk}/finishing/",
+        {"op": "lut", "params": "{}"},
+        file_field="lut",
+        file_name="grade.cube",
+        data=data,
+    )
     refused(response, phrase)
 
 
@@ -161,10 +195,21 @@ def test_malformed_inpaint_masks_are_refused(cast, tiny, media_root, case):
     init = version_import(brief=cast["brief_a"], source=image_file("init.png", size=(64, 64)))
     data, name, phrase = MASK_CASES[case]
     before = (row_counts(), media_state(media_root))
-    response = upload(api_as(cast["alice"]), "/api/jobs/", {
-        "brief": cast["brief_a"].pk, "op": "inpaint", "base_model": tiny["base"].pk, "prompt": "a hand",
-        "init_version": init.pk, "params": json.dumps({"steps": 2, "width": 64, "height": 64, "seed": 1})},
-        file_field="mask", file_name=name, data=data)
+    response = upload(
+        api_as(cast["alice"]),
+        "/api/jobs/",
+        {
+            "brief": cast["brief_a"].pk,
+            "op": "inpaint",
+            "base_model": tiny["base"].pk,
+            "prompt": "a hand",
+            "init_version": init.pk,
+            "params": json.dumps({"steps": 2, "width": 64, "height": 64, "seed": 1}),
+        },
+        file_field="mask",
+        file_name=name,
+        data=data,
+    )
     refused(response, phrase)
     assert (row_counts(), media_state(media_root)) == before
 
@@ -173,12 +218,19 @@ def _signed_jpeg(directory: Path, comment: bytes) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 40, 90)).save(buffer, format="JPEG", quality=90, comment=comment)
     manifest = provenance.manifest_build(
-        title="hero.jpg", media_type="image/jpeg",
-        actions=[{"action": "c2pa.created",
-                  "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}],
-        lineage={"version_id": 1})
-    path = provenance.sign_to_temp(data=buffer.getvalue(), media_type="image/jpeg", manifest=manifest, ingredients=[],
-                                   directory=directory)
+        title="hero.jpg",
+        media_type="image/jpeg",
+        actions=[
+            {
+                "action": "c2pa.created",
+                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+            }
+        ],
+        lineage={"version_id": 1},
+    )
+    path = provenance.sign_to_temp(
+        data=buffer.getvalue(), media_type="image/jpeg", manifest=manifest, ingredients=[], directory=directory
+    )
     data = path.read_bytes()
     path.unlink()
     return data
@@ -188,9 +240,9 @@ def _app11_segments(data: bytes) -> bytes:
     """The JUMBF (APP11) segments that carry a JPEG's C2PA manifest store."""
     segments, offset = b"", 2
     while data[offset] == 0xFF and data[offset + 1] != 0xDA:
-        length = int.from_bytes(data[offset + 2:offset + 4], "big")
+        length = int.from_bytes(data[offset + 2 : offset + 4], "big")
         if data[offset + 1] == 0xEB:
-            segments += data[offset:offset + 2 + length]
+            segments += data[offset : offset + 2 + length]
         offset += 2 + length
     return segments
 
@@ -201,9 +253,11 @@ def forged_cases(directory: Path) -> dict[str, bytes]:
     store = _app11_segments(signed)
     assert store, "the signed file has no APP11 segment"
     garbage = bytearray(store)
-    garbage[len(garbage) // 2:len(garbage) // 2 + 64] = b"\x00" * 64
+    garbage[len(garbage) // 2 : len(garbage) // 2 + 64] = b"\x00" * 64
     return {
-        "edited after signing": signed.replace(b"approved by the client on 2026-10-02", b"approved by the client on 2026-11-30"),
+        "edited after signing": signed.replace(
+            b"approved by the client on 2026-10-02", b"approved by the client on 2026-11-30"
+        ),
         "manifest moved to another image": other[:2] + store + other[2:],
         "manifest store corrupted": other[:2] + bytes(garbage) + other[2:],
     }
@@ -222,8 +276,14 @@ def test_forged_c2pa_manifests_are_refused(cast, tmp_path, untouched, door, case
         with pytest.raises(CommandError, match="does not validate"):
             call_command("verify", str(path), stdout=io.StringIO())
         return
-    response = upload(api_as(cast["alice"]), f"/api/{door}/", {"brief": cast["brief_a"].pk}, file_field="image",
-                      file_name="forged.jpg", data=data)
+    response = upload(
+        api_as(cast["alice"]),
+        f"/api/{door}/",
+        {"brief": cast["brief_a"].pk},
+        file_field="image",
+        file_name="forged.jpg",
+        data=data,
+    )
     refused(response, "C2PA manifest does not validate")
 
 
@@ -237,8 +297,14 @@ def test_verify_api_reports_a_forged_manifest_as_invalid(cast, tmp_path, untouch
 
 def test_an_intact_signed_file_is_accepted(cast, tmp_path):
     data = _signed_jpeg(tmp_path / "signing", b"approved by the client on 2026-10-02")
-    response = upload(api_as(cast["alice"]), "/api/references/", {"brief": cast["brief_a"].pk}, file_field="image",
-                      file_name="signed.jpg", data=data)
+    response = upload(
+        api_as(cast["alice"]),
+        "/api/references/",
+        {"brief": cast["brief_a"].pk},
+        file_field="image",
+        file_name="signed.jpg",
+        data=data,
+    )
     assert response.status_code == 201, response.content
 
 
@@ -257,10 +323,16 @@ def test_a_deeply_nested_json_body_is_a_400_on_a_guest_share_link_route(cast, bo
     from review.services.rounds import round_open
     from review.services.share_links import share_link_create
 
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
-    _, token = share_link_create(review_round=review_round, created_by=cast["alice"],
-                                 expires=timezone.localdate() + dt.timedelta(days=3))
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
+    _, token = share_link_create(
+        review_round=review_round, created_by=cast["alice"], expires=timezone.localdate() + dt.timedelta(days=3)
+    )
     response = Client().post(f"/review/s/{token}/notes/", body, content_type="application/json")
     refused(response, "nests deeper than 32 levels")
     assert not Note.objects.exists()
@@ -275,19 +347,25 @@ def test_a_deeply_nested_json_body_is_a_400_on_the_api(cast, untouched, body):
 @pytest.mark.parametrize("body", [DEEP_JSON, DEEP_BUT_PARSABLE], ids=["recursion", "past-the-limit"])
 def test_a_deeply_nested_json_string_in_a_multipart_form_is_a_400(cast, tiny, untouched, body):
     """A job form sends its grid and parameters as JSON strings beside the mask file: read by the same loader."""
-    response = api_as(cast["alice"]).post("/api/jobs/", {"brief": cast["brief_a"].pk, "base_model": tiny["base"].pk,
-                                                         "prompt": "x", "params": body}, format="multipart")
+    response = api_as(cast["alice"]).post(
+        "/api/jobs/",
+        {"brief": cast["brief_a"].pk, "base_model": tiny["base"].pk, "prompt": "x", "params": body},
+        format="multipart",
+    )
     assert response.status_code == 400, response.content[:300]
     assert "nests deeper than 32 levels" in response.json()["extra"]["fields"]["params"][0]
 
 
-@pytest.mark.parametrize("template", ["{seed:>999999999}", "{seed:>33}", "{seed:.999999999}", "{seed:{seed}}",
-                                      "{seed:.>8}", "{seed:999999999d}"])
+@pytest.mark.parametrize(
+    "template",
+    ["{seed:>999999999}", "{seed:>33}", "{seed:.999999999}", "{seed:{seed}}", "{seed:.>8}", "{seed:999999999d}"],
+)
 def test_a_name_template_with_an_unbounded_format_spec_is_refused(cast, untouched, template):
     from delivery import renditions
 
-    response = api_as(cast["alice"]).post("/api/deliveries/", {"version": cast["version_a"].pk, "name_template": template},
-                                          format="json")
+    response = api_as(cast["alice"]).post(
+        "/api/deliveries/", {"version": cast["version_a"].pk, "name_template": template}, format="json"
+    )
     refused(response, "may only be aligned or padded to at most 32 characters")
     # A template stored before the limit existed is refused when a file is named, before it is rendered.
     with pytest.raises(ApplicationError, match="at most 32 characters"):
@@ -297,5 +375,9 @@ def test_a_name_template_with_an_unbounded_format_spec_is_refused(cast, untouche
 def test_a_name_template_may_still_pad_a_field():
     from delivery import renditions
 
-    assert renditions.file_name(template="{seed:0>8}_{preset}", values={"seed": 42, "preset": "ig"}, extension="png",
-                                taken=set()) == "00000042_ig.png"
+    assert (
+        renditions.file_name(
+            template="{seed:0>8}_{preset}", values={"seed": 42, "preset": "ig"}, extension="png", taken=set()
+        )
+        == "00000042_ig.png"
+    )

@@ -57,21 +57,21 @@ def _pwned_target() -> Path:
 def traversal(manifest, members, tmp_path):
     target = _pwned_target()
     key = f"../../../../../../..{target}"
-    (sha, data), = members.items()
+    ((sha, data),) = members.items()
     manifest["blobs"][key] = manifest["blobs"].pop(sha.removeprefix("blobs/"))
     return _write(tmp_path / "p.zip", manifest, [(f"blobs/{key}", data)]), "not pack.json or blobs/<sha256>", target
 
 
 def absolute_name(manifest, members, tmp_path):
     target = _pwned_target()
-    (sha, data), = members.items()
+    ((sha, data),) = members.items()
     manifest["blobs"][str(target)] = manifest["blobs"].pop(sha.removeprefix("blobs/"))
     return _write(tmp_path / "p.zip", manifest, [(str(target), data)]), "not pack.json or blobs/<sha256>", target
 
 
 def absolute_key_only(manifest, members, tmp_path):
     target = _pwned_target()
-    (sha, data), = members.items()
+    ((sha, data),) = members.items()
     manifest["blobs"][str(target)] = manifest["blobs"][sha.removeprefix("blobs/")]
     return _write(tmp_path / "p.zip", manifest, list(members.items())), "sha256 of 64 lowercase hex", target
 
@@ -80,18 +80,22 @@ def zip_bomb(manifest, members, tmp_path):
     zeros = bytes(64 * 1024 * 1024)
     sha = hashlib.sha256(zeros).hexdigest()
     manifest["blobs"][sha] = {"size": len(zeros), "media_type": "image/png"}
-    return _write(tmp_path / "p.zip", manifest, [*members.items(), (f"blobs/{sha}", zeros)], deflate=True), "inflates", None
+    return (
+        _write(tmp_path / "p.zip", manifest, [*members.items(), (f"blobs/{sha}", zeros)], deflate=True),
+        "inflates",
+        None,
+    )
 
 
 def duplicate_member(manifest, members, tmp_path):
-    (name, data), = members.items()
+    ((name, data),) = members.items()
     with pytest.warns(UserWarning, match="Duplicate name"):
         path = _write(tmp_path / "p.zip", manifest, [(name, data), (name, image_bytes(size=(8, 8)))])
     return path, "appears twice", None
 
 
 def wrong_digest(manifest, members, tmp_path):
-    (name, data), = members.items()
+    ((name, data),) = members.items()
     forged = bytearray(data)
     forged[-20] ^= 0xFF
     return _write(tmp_path / "p.zip", manifest, [(name, bytes(forged))]), "does not match its sha256", None
@@ -99,11 +103,11 @@ def wrong_digest(manifest, members, tmp_path):
 
 def damaged_archive(manifest, members, tmp_path):
     """The archive's own checksum fails: bytes changed inside a stored member after it was written."""
-    (name, data), = members.items()
+    ((name, data),) = members.items()
     path = _write(tmp_path / "p.zip", manifest, [(name, data)])
     raw = bytearray(path.read_bytes())
     middle = len(data) // 2
-    raw[raw.index(data[middle - 8:middle + 8]) + 8] ^= 0xFF
+    raw[raw.index(data[middle - 8 : middle + 8]) + 8] ^= 0xFF
     path.write_bytes(bytes(raw))
     return path, "cannot be read from the pack", None
 
@@ -114,8 +118,11 @@ def missing_member(manifest, members, tmp_path):
 
 def extra_member(manifest, members, tmp_path):
     extra = image_bytes(size=(9, 9))
-    return (_write(tmp_path / "p.zip", manifest, [*members.items(), (f"blobs/{hashlib.sha256(extra).hexdigest()}", extra)]),
-            "not in the manifest", None)
+    return (
+        _write(tmp_path / "p.zip", manifest, [*members.items(), (f"blobs/{hashlib.sha256(extra).hexdigest()}", extra)]),
+        "not in the manifest",
+        None,
+    )
 
 
 def huge_json(manifest, members, tmp_path, settings):
@@ -141,7 +148,7 @@ def foreign_derivation(manifest, members, tmp_path):
 
 
 def symlink_member(manifest, members, tmp_path):
-    (name, data), = members.items()
+    ((name, data),) = members.items()
     path = tmp_path / "p.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("pack.json", json.dumps(manifest))
@@ -177,12 +184,29 @@ def queued_derivation(manifest, members, tmp_path):
     return _write(tmp_path / "p.zip", manifest, list(members.items())), "state must be one of succeeded", None
 
 
-CASES = {case.__name__: case for case in (
-    traversal, absolute_name, absolute_key_only, zip_bomb, duplicate_member, wrong_digest, damaged_archive, missing_member,
-    extra_member,
-    huge_json, deep_json, foreign_blob, foreign_derivation, symlink_member, wrong_types, markup_as_image, lying_size,
-    queued_derivation,
-)}
+CASES = {
+    case.__name__: case
+    for case in (
+        traversal,
+        absolute_name,
+        absolute_key_only,
+        zip_bomb,
+        duplicate_member,
+        wrong_digest,
+        damaged_archive,
+        missing_member,
+        extra_member,
+        huge_json,
+        deep_json,
+        foreign_blob,
+        foreign_derivation,
+        symlink_member,
+        wrong_types,
+        markup_as_image,
+        lying_size,
+        queued_derivation,
+    )
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -214,10 +238,22 @@ def _with_weights_file(manifest, members, tmp_path, *, name: str) -> Path:
     sha = hashlib.sha256(data).hexdigest()
     files = {name: sha}
     manifest["blobs"][sha] = {"size": len(data), "media_type": "application/octet-stream"}
-    manifest["weights"].append({
-        "sha256": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest(), "kind": "base",
-        "architecture": "sd15", "name": "Smuggler", "source_name": "", "source_version": "", "size": len(data),
-        "format": "diffusers", "blob": None, "files": files, "scale": None, "notes": ""})
+    manifest["weights"].append(
+        {
+            "sha256": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest(),
+            "kind": "base",
+            "architecture": "sd15",
+            "name": "Smuggler",
+            "source_name": "",
+            "source_version": "",
+            "size": len(data),
+            "format": "diffusers",
+            "blob": None,
+            "files": files,
+            "scale": None,
+            "notes": "",
+        }
+    )
     return _write(tmp_path / "p.zip", manifest, [*members.items(), (f"blobs/{sha}", data)])
 
 
@@ -258,7 +294,11 @@ def test_ordinary_weights_file_names_import(honest, tmp_path):
     manifest, members = honest
     pack = _with_weights_file(manifest, members, tmp_path, name="unet/diffusion_pytorch_model.fp16.safetensors")
     call_command("import_pack", str(pack), stdout=io.StringIO())
-    assert ModelWeights.objects.get(name="Smuggler").files == {"unet/diffusion_pytorch_model.fp16.safetensors": hashlib.sha256(b"bytes a hostile studio wants written somewhere").hexdigest()}
+    assert ModelWeights.objects.get(name="Smuggler").files == {
+        "unet/diffusion_pytorch_model.fp16.safetensors": hashlib.sha256(
+            b"bytes a hostile studio wants written somewhere"
+        ).hexdigest()
+    }
 
 
 @pytest.mark.parametrize("name", ["../../escape.pth", "unet/../../../escape.pth", "ABSOLUTE"])
@@ -269,8 +309,14 @@ def test_the_loader_refuses_a_stored_name_that_leaves_its_folder(name, cast, med
     blob = cast["version_a"].blob
     files = {name: blob.sha256}
     weights = ModelWeights.objects.create(
-        sha256=hashlib.sha256(json.dumps(files).encode()).hexdigest(), kind="base", architecture="sd15", name="Old row",
-        size=blob.size, format="diffusers", files=files)
+        sha256=hashlib.sha256(json.dumps(files).encode()).hexdigest(),
+        kind="base",
+        architecture="sd15",
+        name="Old row",
+        size=blob.size,
+        format="diffusers",
+        files=files,
+    )
     with pytest.raises(ApplicationError, match="outside"):
         weights_path(weights=weights)
     assert not (media_root / "escape.pth").exists() and not (media_root / "escape.pth").is_symlink()

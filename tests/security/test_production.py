@@ -38,12 +38,17 @@ def sample_env() -> dict:
 
 
 def manage(*args, env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_check_deploy_has_no_warnings_with_the_sample_env(c2pa_keys):
-    env = sample_env() | {"SEED_C2PA_CERT": str(c2pa_keys["chain"]), "SEED_C2PA_KEY": str(c2pa_keys["key"]),
-                          "SEED_C2PA_TRUST_ANCHORS": str(c2pa_keys["root"])}
+    env = sample_env() | {
+        "SEED_C2PA_CERT": str(c2pa_keys["chain"]),
+        "SEED_C2PA_KEY": str(c2pa_keys["key"]),
+        "SEED_C2PA_TRUST_ANCHORS": str(c2pa_keys["root"]),
+    }
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)" in result.stdout
@@ -52,8 +57,11 @@ def test_check_deploy_has_no_warnings_with_the_sample_env(c2pa_keys):
 def test_check_deploy_fails_on_an_unusable_signer_or_trust_anchor(c2pa_keys, tmp_path):
     empty = tmp_path / "empty.pem"
     empty.write_text("")
-    env = sample_env() | {"SEED_C2PA_CERT": str(c2pa_keys["chain"]), "SEED_C2PA_KEY": str(tmp_path / "missing.pem"),
-                          "SEED_C2PA_TRUST_ANCHORS": str(empty)}
+    env = sample_env() | {
+        "SEED_C2PA_CERT": str(c2pa_keys["chain"]),
+        "SEED_C2PA_KEY": str(tmp_path / "missing.pem"),
+        "SEED_C2PA_TRUST_ANCHORS": str(empty),
+    }
     result = manage("check", "--deploy", env=env)
     assert result.returncode == 1
     assert "seed.E002" in result.stderr and "missing.pem cannot be read" in result.stderr
@@ -66,14 +74,19 @@ def test_production_settings_are_strict():
         "'DEBUG', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SESSION_COOKIE_HTTPONLY', 'SECURE_HSTS_SECONDS', "
         "'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_SSL_REDIRECT', 'CSRF_TRUSTED_ORIGINS', 'ALLOWED_HOSTS', "
         "'SEED_MAX_UPLOAD_BYTES', 'SEED_MAX_IMAGE_PIXELS', 'DATA_UPLOAD_MAX_MEMORY_SIZE', 'MIDDLEWARE']} | "
-        "{'log_formatter': s.LOGGING['handlers']['stdout']['formatter'], 'log_stream': s.LOGGING['handlers']['stdout']['stream']}))"
+        "{'log_formatter': s.LOGGING['handlers']['stdout']['formatter'], "
+        "'log_stream': s.LOGGING['handlers']['stdout']['stream']}))"
     )
     result = manage("shell", "-c", script, env=sample_env())
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["DEBUG"] is False
     assert values["SESSION_COOKIE_SECURE"] and values["CSRF_COOKIE_SECURE"] and values["SESSION_COOKIE_HTTPONLY"]
-    assert values["SECURE_HSTS_SECONDS"] >= 31536000 and values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and values["SECURE_SSL_REDIRECT"]
+    assert (
+        values["SECURE_HSTS_SECONDS"] >= 31536000
+        and values["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+        and values["SECURE_SSL_REDIRECT"]
+    )
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://seed.example.com"]
     assert values["ALLOWED_HOSTS"] == ["seed.example.com"]
     assert values["SEED_MAX_UPLOAD_BYTES"] == 52428800 and values["SEED_MAX_IMAGE_PIXELS"] == 67108864
@@ -125,12 +138,18 @@ def captured_logs():
 
 @pytest.mark.django_db
 def test_share_tokens_never_reach_the_logs_whatever_the_answer(cast, captured_logs):
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client", opened_by=cast["alice"],
-                              reviewers=[cast["dana"]])
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
     tokens = {}
     for state in ("live", "expired", "revoked"):
-        link, tokens[state] = share_link_create(review_round=review_round, created_by=cast["alice"],
-                                                expires=timezone.localdate() + dt.timedelta(days=3))
+        link, tokens[state] = share_link_create(
+            review_round=review_round, created_by=cast["alice"], expires=timezone.localdate() + dt.timedelta(days=3)
+        )
         if state == "expired":
             ShareLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
         if state == "revoked":
@@ -142,8 +161,11 @@ def test_share_tokens_never_reach_the_logs_whatever_the_answer(cast, captured_lo
         page = browser.get(reverse("share-page", args=[token]))
         image = browser.get(reverse("share-image", args=[token, cast["version_a"].pk]))
         missing = browser.get(reverse("share-image", args=[token, cast["version_b"].pk]))
-        posted = browser.post(reverse("share-decisions", args=[token]), {"version": 10**9, "guest_name": "Eve", "verdict": "approve"},
-                              content_type="application/json")
+        posted = browser.post(
+            reverse("share-decisions", args=[token]),
+            {"version": 10**9, "guest_name": "Eve", "verdict": "approve"},
+            content_type="application/json",
+        )
         answers[state] = (page.status_code, image.status_code, missing.status_code, posted.status_code)
         assert page["Referrer-Policy"] == "strict-origin"  # scheme and host only: never the token
     assert answers["live"][:3] == (200, 200, 404)
@@ -156,19 +178,25 @@ def test_share_tokens_never_reach_the_logs_whatever_the_answer(cast, captured_lo
 
 def test_database_outage_answers_503_with_retry_after(caplog):
     middleware = DatabaseUnavailableMiddleware(lambda request: None)
-    error = OperationalError('connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused')
+    error = OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+    )
     request = RequestFactory().get("/api/versions/")
     api = middleware.process_exception(request, error)
     assert api.status_code == 503 and api["Retry-After"] == "5"
-    assert json.loads(api.content) == {"message": "the database is unavailable; retry shortly",
-                                       "extra": {"code": "database_unavailable"}}
+    assert json.loads(api.content) == {
+        "message": "the database is unavailable; retry shortly",
+        "extra": {"code": "database_unavailable"},
+    }
     admin = middleware.process_exception(RequestFactory().get("/admin/"), error)
     assert admin.status_code == 503 and admin["Content-Type"].startswith("text/plain")
     assert middleware.process_exception(RequestFactory().get("/api/versions/"), ValueError("not ours")) is None
     # One line per interval, not one per request; Django's own line for each 503 is dropped by the handler's filter.
     lines = [record for record in caplog.records if record.name == "config.middleware"]
     assert len(lines) == 1 and lines[0].levelname == "ERROR" and "0 more" in lines[0].getMessage()
-    echo = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Service Unavailable: %s", ("/api/versions/",), None)
+    echo = logging.LogRecord(
+        "django.request", logging.ERROR, __file__, 1, "Service Unavailable: %s", ("/api/versions/",), None
+    )
     echo.request = request
     assert not OutageEchoFilter().filter(echo)
     echo.request = RequestFactory().get("/api/versions/")
@@ -180,7 +208,12 @@ def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(cast, setting
     settings.SEED_MAX_UPLOAD_BYTES = 1000
     client = Client()
     client.force_login(cast["alice"])
-    answer = client.generic("POST", "/api/references/", b"x" * 10, CONTENT_TYPE="application/octet-stream",
-                            CONTENT_LENGTH=str(2 * 1024 * 1024))
+    answer = client.generic(
+        "POST",
+        "/api/references/",
+        b"x" * 10,
+        CONTENT_TYPE="application/octet-stream",
+        CONTENT_LENGTH=str(2 * 1024 * 1024),
+    )
     assert answer.status_code == 413
     assert answer.json()["extra"]["code"] == "too_large"

@@ -40,9 +40,16 @@ def test_gina_cannot_open_a_round_on_auroras_brief_and_invite_herself(cast, gina
     browser = _admin(gina)
     form = browser.get(reverse("admin:review_reviewround_add")).content.decode()
     assert "Aurora" not in form and "A master" not in form and "Borealis hero" in form
-    response = browser.post(reverse("admin:review_reviewround_add"), {
-        "brief": cast["brief_a"].pk, "stage": "client", "title": "mine now", "round_versions": [cast["version_a"].pk],
-        "guests": "gina@example.test"})
+    response = browser.post(
+        reverse("admin:review_reviewround_add"),
+        {
+            "brief": cast["brief_a"].pk,
+            "stage": "client",
+            "title": "mine now",
+            "round_versions": [cast["version_a"].pk],
+            "guests": "gina@example.test",
+        },
+    )
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert not ReviewRound.objects.exists() and not ShareLink.objects.exists()
 
@@ -53,18 +60,31 @@ def test_gina_cannot_create_into_auroras_campaign_brief_or_lineage_through_the_a
     briefs = Brief.objects.count()
     response = api.post("/api/briefs/", {"campaign": aurora_campaign.pk, "title": "planted"}, format="json")
     assert response.status_code == 400 and "campaign" in response.json()["extra"]["fields"]
-    assert api.post("/api/campaigns/", {"client": aurora_campaign.client_id, "name": "planted"}, format="json").status_code == 400
-    response = api.post("/api/references/", {"brief": cast["brief_a"].pk, "image": image_file("mood.png"), "title": "planted"})
+    assert (
+        api.post("/api/campaigns/", {"client": aurora_campaign.client_id, "name": "planted"}, format="json").status_code
+        == 400
+    )
+    response = api.post(
+        "/api/references/", {"brief": cast["brief_a"].pk, "image": image_file("mood.png"), "title": "planted"}
+    )
     assert response.status_code == 400 and "brief" in response.json()["extra"]["fields"]
-    response = api.post("/api/versions/import/", {"brief": cast["brief_b"].pk, "image": image_file("x.png", colour=(9, 9, 9)),
-                                                   "parents": [cast["version_a"].pk]})
+    response = api.post(
+        "/api/versions/import/",
+        {
+            "brief": cast["brief_b"].pk,
+            "image": image_file("x.png", colour=(9, 9, 9)),
+            "parents": [cast["version_a"].pk],
+        },
+    )
     assert response.status_code == 400 and "parents" in response.json()["extra"]["fields"]
     response = api.post("/api/versions/import-images/", {"brief": cast["brief_a"].pk, "files": [image_file("y.png")]})
     assert response.status_code == 400, response.content
     assert Brief.objects.count() == briefs and not Campaign.objects.filter(name="planted").exists()
     assert not Reference.objects.exists() and Version.objects.count() == 3
     # Her own client's work goes through as before.
-    made = api.post("/api/briefs/", {"campaign": cast["brief_b"].campaign_id, "title": "Borealis teaser"}, format="json")
+    made = api.post(
+        "/api/briefs/", {"campaign": cast["brief_b"].campaign_id, "title": "Borealis teaser"}, format="json"
+    )
     assert made.status_code == 201, made.content
 
 
@@ -82,7 +102,9 @@ def test_gina_sees_only_her_clients_webhooks_and_never_a_secret(cast, gina, sett
     assert "hooks.aurora.example" not in listing and "hooks.studio.example" not in listing
     assert browser.get(reverse("admin:review_webhookendpoint_change", args=[aurora_hook.pk])).status_code == 404
     # A client-less endpoint hears every client: someone bound to one client may not make one.
-    refused = browser.post(reverse("admin:review_webhookendpoint_add"), {"url": "https://hooks.gina.example/", "active": "on"})
+    refused = browser.post(
+        reverse("admin:review_webhookendpoint_add"), {"url": "https://hooks.gina.example/", "active": "on"}
+    )
     assert refused.status_code == 200 and not WebhookEndpoint.objects.filter(url__contains="gina").exists()
 
 
@@ -91,9 +113,16 @@ def test_gina_cannot_add_anyone_to_her_client(cast, gina):
     browser = _admin(gina)
     page = browser.get(reverse("admin:assets_client_change", args=[borealis.pk])).content.decode()
     assert "alice" not in page and "dana" not in page
-    browser.post(reverse("admin:assets_client_change", args=[borealis.pk]), {
-        "name": borealis.name, "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
-        "memberships-0-user": cast["alice"].pk, "memberships-0-client": borealis.pk})
+    browser.post(
+        reverse("admin:assets_client_change", args=[borealis.pk]),
+        {
+            "name": borealis.name,
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": cast["alice"].pk,
+            "memberships-0-client": borealis.pk,
+        },
+    )
     assert not ClientMembership.objects.filter(user=cast["alice"]).exists()
     assert api_as(gina).post("/api/clients/", {"name": "Gina's own"}, format="json").status_code == 403
     assert not Client.objects.filter(name="Gina's own").exists()
@@ -103,10 +132,20 @@ def test_gina_reads_the_outbox_and_the_webhook_log_of_her_client_only(cast, gina
     from review.services.rounds import round_open
 
     aurora_client, borealis = cast["brief_a"].campaign.client, cast["brief_b"].campaign.client
-    for brief, version, client in ((cast["brief_a"], cast["version_a"], aurora_client), (cast["brief_b"], cast["version_b"], borealis)):
+    for brief, version, client in (
+        (cast["brief_a"], cast["version_a"], aurora_client),
+        (cast["brief_b"], cast["version_b"], borealis),
+    ):
         review_round = round_open(brief=brief, versions=[version], stage="internal", opened_by=cast["alice"])
-        Notification.objects.create(key=f"probe-{client.pk}", kind="invited", email=f"to@{client.name}.example",
-                                    review_round=review_round, subject=f"{client.name} round", text="", state="held")
+        Notification.objects.create(
+            key=f"probe-{client.pk}",
+            kind="invited",
+            email=f"to@{client.name}.example",
+            review_round=review_round,
+            subject=f"{client.name} round",
+            text="",
+            state="held",
+        )
         endpoint, _ = webhook_endpoint_create(url=f"https://hooks.{client.name.lower()}.example/", client=client)
         endpoint.save()
         WebhookDelivery.objects.create(key=f"probe-{client.pk}", endpoint=endpoint, kind="round_closed", payload={})

@@ -37,7 +37,9 @@ def erin(db):
 
 
 def _issued(**credentials):
-    return APIClient().post("/api/auth/token/", {"username": "erin", "password": PASSWORD, **credentials}, format="json")
+    return APIClient().post(
+        "/api/auth/token/", {"username": "erin", "password": PASSWORD, **credentials}, format="json"
+    )
 
 
 def _briefs(key: str):
@@ -94,8 +96,9 @@ def test_the_eleventh_token_request_in_a_minute_is_throttled(erin):
 
 
 def _sign_in(password: str, address: str = "10.0.0.1"):
-    return Client(REMOTE_ADDR=address).post("/admin/login/", {"username": "erin", "password": password,
-                                                              "next": "/admin/"})
+    return Client(REMOTE_ADDR=address).post(
+        "/admin/login/", {"username": "erin", "password": password, "next": "/admin/"}
+    )
 
 
 def test_repeated_bad_admin_sign_ins_get_429_from_that_address_only(erin, settings):
@@ -111,10 +114,16 @@ def test_repeated_bad_admin_sign_ins_get_429_from_that_address_only(erin, settin
 
 def test_hammering_invalid_share_tokens_gets_429_while_a_working_link_is_never_held_up(cast, settings):
     settings.SEED_SHARE_FAILURES_PER_MINUTE = 3
-    review_round = round_open(brief=cast["brief_a"], versions=[cast["version_a"]], stage="client",
-                              opened_by=cast["alice"], reviewers=[cast["dana"]])
-    _, token = share_link_create(review_round=review_round, created_by=cast["alice"],
-                                 expires=timezone.localdate() + dt.timedelta(days=3))
+    review_round = round_open(
+        brief=cast["brief_a"],
+        versions=[cast["version_a"]],
+        stage="client",
+        opened_by=cast["alice"],
+        reviewers=[cast["dana"]],
+    )
+    _, token = share_link_create(
+        review_round=review_round, created_by=cast["alice"], expires=timezone.localdate() + dt.timedelta(days=3)
+    )
     guest, guesser = Client(REMOTE_ADDR="10.0.0.5"), Client(REMOTE_ADDR="10.0.0.6")
     for _ in range(5):
         assert guest.get(f"/review/s/{token}/").status_code == 200
@@ -134,18 +143,31 @@ def test_sentry_events_carry_no_share_token_api_key_or_session():
             "url": f"https://seed.example.com/review/s/{share}/notes/",
             "method": "POST",
             "query_string": f"page=2&token={share}",
-            "headers": {"Authorization": f"Token {key}", "Cookie": "sessionid=abc; csrftoken=def",
-                        "Referer": f"https://seed.example.com/review/s/{share}/", "User-Agent": "Mozilla/5.0"},
+            "headers": {
+                "Authorization": f"Token {key}",
+                "Cookie": "sessionid=abc; csrftoken=def",
+                "Referer": f"https://seed.example.com/review/s/{share}/",
+                "User-Agent": "Mozilla/5.0",
+            },
             "cookies": {"sessionid": "abc"},
             "env": {"SERVER_NAME": "web"},
         },
-        "breadcrumbs": {"values": [
-            {"category": "django.request", "message": f"GET /review/s/{share}/image/7/", "level": "info"},
-            {"category": "httplib", "data": {"url": f"http://127.0.0.1:8000/review/s/{share}/", "method": "GET"}},
-            {"category": "log", "message": f"retrying with Token {key}"},
-        ]},
-        "exception": {"values": [{"type": "ValueError", "value": f"no round for /review/s/{share}/",
-                                  "stacktrace": {"frames": [{"function": "share_page", "vars": {"path": f"/review/s/{share}/"}}]}}]},
+        "breadcrumbs": {
+            "values": [
+                {"category": "django.request", "message": f"GET /review/s/{share}/image/7/", "level": "info"},
+                {"category": "httplib", "data": {"url": f"http://127.0.0.1:8000/review/s/{share}/", "method": "GET"}},
+                {"category": "log", "message": f"retrying with Token {key}"},
+            ]
+        },
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": f"no round for /review/s/{share}/",
+                    "stacktrace": {"frames": [{"function": "share_page", "vars": {"path": f"/review/s/{share}/"}}]},
+                }
+            ]
+        },
         "spans": [{"op": "http.server", "description": f"GET /review/s/{share}/notes/"}],
     }
     scrubbed = json.dumps(event_scrub(event, {}))

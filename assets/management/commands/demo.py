@@ -59,8 +59,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def _logs_to_stderr() -> None:
-        loggers = [logging.getLogger(), *(item for item in logging.Logger.manager.loggerDict.values()
-                                          if isinstance(item, logging.Logger))]
+        loggers = [
+            logging.getLogger(),
+            *(item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger)),
+        ]
         for logger in loggers:
             for handler in logger.handlers:
                 if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
@@ -94,8 +96,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  API:     http://{addr}/api/   docs http://{addr}/api/docs/")
 
     def _spawn(self, *command: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), *command],
-                                stdout=sys.stderr if self._quiet else None, **child_options())
+        return subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), *command],
+            stdout=sys.stderr if self._quiet else None,
+            **child_options(),
+        )
 
     def _serve(self, processes: dict) -> None:
         self.stdout.write("Serving; press Ctrl-C to stop the web server and the worker.")
@@ -105,7 +110,11 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             return
         # A child stopped by a signal (an operator's, or the kernel's) stopped normally, not a crash.
-        crashed = {name: p.returncode for name, p in processes.items() if p.returncode not in (None, 0, -signal.SIGINT, -signal.SIGTERM)}
+        crashed = {
+            name: p.returncode
+            for name, p in processes.items()
+            if p.returncode not in (None, 0, -signal.SIGINT, -signal.SIGTERM)
+        }
         if crashed:
             raise CommandError(", ".join(f"the {name} exited with status {code}" for name, code in crashed.items()))
 

@@ -9,12 +9,17 @@ from assets.services.packs import pack_export
 
 
 class Command(BaseCommand):
-    help = "Write one archive with a version's whole chain (recipes, prompts, references, edits, model sha256s, fingerprints)."
+    help = (
+        "Write one archive with a version's whole chain "
+        "(recipes, prompts, references, edits, model sha256s, fingerprints)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("version_id", type=int)
         parser.add_argument("--output", type=Path, help="archive path (default: seed-pack-v<ID>.zip here)")
-        parser.add_argument("--with-weights", action="store_true", help="include the model files, so another install needs nothing else")
+        parser.add_argument(
+            "--with-weights", action="store_true", help="include the model files, so another install needs nothing else"
+        )
 
     def handle(self, *args, **options):
         version = Version.objects.filter(pk=options["version_id"]).select_related("brief__campaign__client").first()
@@ -29,6 +34,15 @@ class Command(BaseCommand):
             manifest = pack_export(version=version, path=output, with_weights=options["with_weights"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(json.dumps({"pack": str(output), "versions": len(manifest["versions"]),
-                                      "derivations": len(manifest["derivations"]), "blobs": len(manifest["blobs"]),
-                                      "weights": [w["name"] for w in manifest["weights"]], "with_weights": options["with_weights"]}))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "pack": str(output),
+                    "versions": len(manifest["versions"]),
+                    "derivations": len(manifest["derivations"]),
+                    "blobs": len(manifest["blobs"]),
+                    "weights": [w["name"] for w in manifest["weights"]],
+                    "with_weights": options["with_weights"],
+                }
+            )
+        )

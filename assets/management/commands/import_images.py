@@ -12,14 +12,21 @@ from assets.services.recipe_imports import images_import
 
 
 class Command(BaseCommand):
-    help = ("Import images made in AUTOMATIC1111, ComfyUI, InvokeAI or Fooocus into a brief, with the recipe their "
-            "metadata holds; prints a report per file (a refused file does not stop the others).")
+    help = (
+        "Import images made in AUTOMATIC1111, ComfyUI, InvokeAI or Fooocus into a brief, with the recipe their "
+        "metadata holds; prints a report per file (a refused file does not stop the others)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path)
         parser.add_argument("--brief", required=True, type=int)
-        parser.add_argument("--licence", action="append", default=[], metavar="NAME_OR_SPDX",
-                            help="a licence (its name or SPDX id) that covers every imported file; repeatable")
+        parser.add_argument(
+            "--licence",
+            action="append",
+            default=[],
+            metavar="NAME_OR_SPDX",
+            help="a licence (its name or SPDX id) that covers every imported file; repeatable",
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
@@ -56,5 +63,8 @@ def _line(report: dict) -> str:
         return f"{report['file']}: v{report['version']}, no generator metadata (imported as a plain image)"
     missing = ", ".join(f"{m['role']} {m['name'] or m['hash']}" for m in report["missing"]) or "none"
     matched = ", ".join(f"{m['role']} {m['matched']['name']}" for m in report["matched"]) or "none"
-    return (f"{report['file']}: v{report['version']} from {report['generator']}; recovered {', '.join(report['recovered'])}; "
-            f"models matched: {matched}; missing: {missing}")
+    return (
+        f"{report['file']}: v{report['version']} from {report['generator']}; "
+        f"recovered {', '.join(report['recovered'])}; "
+        f"models matched: {matched}; missing: {missing}"
+    )

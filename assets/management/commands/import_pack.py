@@ -20,5 +20,12 @@ class Command(BaseCommand):
             version = pack_import(path=options["pack"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(json.dumps({"version_id": version.pk, "brief": version.brief.title,
-                                      "reproduce": f"manage.py reproduce {version.pk}"}))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "version_id": version.pk,
+                    "brief": version.brief.title,
+                    "reproduce": f"manage.py reproduce {version.pk}",
+                }
+            )
+        )

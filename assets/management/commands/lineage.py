@@ -8,7 +8,9 @@ from assets.selectors import lineage_graph, used_node_id
 
 
 class Command(BaseCommand):
-    help = "Print the ancestry of a version: every derivation, input version, prompt, model, LoRA and reference above it."
+    help = (
+        "Print the ancestry of a version: every derivation, input version, prompt, model, LoRA and reference above it."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("version_id", type=int)
@@ -28,7 +30,9 @@ class Command(BaseCommand):
     def _print_version(self, version_id, graph, depth, seen):
         version = graph.versions[version_id]
         indent = "    " * depth
-        self.stdout.write(f"{indent}v{version.pk} {version.width}x{version.height} {version.format} sha256 {version.blob_id}")
+        self.stdout.write(
+            f"{indent}v{version.pk} {version.width}x{version.height} {version.format} sha256 {version.blob_id}"
+        )
         if version_id in seen:
             self.stdout.write(f"{indent}    (shown above)")
             return
@@ -38,7 +42,9 @@ class Command(BaseCommand):
             return
         derivation = graph.derivations[edge.derivation_id]
         summary = params_key_summary(op=derivation.op, params=derivation.params)
-        self.stdout.write(f"{indent}  <- {derivation.op} #{derivation.pk} [{derivation.phase}, {derivation.state}] {summary}")
+        self.stdout.write(
+            f"{indent}  <- {derivation.op} #{derivation.pk} [{derivation.phase}, {derivation.state}] {summary}"
+        )
         for used in graph.inputs.get(derivation.pk, []):
             if used.version_id:
                 self.stdout.write(f"{indent}     {used.role}:")

@@ -31,8 +31,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
 
 
 class Command(BaseCommand):
-    help = ("Serve GET /metrics for a worker host: the job metrics every worker process of this host wrote to "
-            "PROMETHEUS_MULTIPROC_DIR, and the queues of every cluster; the same token or allow-list as the web app's.")
+    help = (
+        "Serve GET /metrics for a worker host: the job metrics every worker process of this host wrote to "
+        "PROMETHEUS_MULTIPROC_DIR, and the queues of every cluster; the same token or allow-list as the web app's."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default="0.0.0.0:9108", help="ADDRESS:PORT to listen on (default 0.0.0.0:9108)")
@@ -40,8 +42,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind: str, once: bool, **options):
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            raise CommandError("PROMETHEUS_MULTIPROC_DIR is not set: this host's worker processes keep no shared metrics "
-                               "to serve (set it to one empty folder for the workers and this command)")
+            raise CommandError(
+                "PROMETHEUS_MULTIPROC_DIR is not set: this host's worker processes keep no shared metrics "
+                "to serve (set it to one empty folder for the workers and this command)"
+            )
         if once:
             self.stdout.write(exposition().decode())
             return

@@ -24,6 +24,8 @@ class Command(BaseCommand):
             for name in report.orphans:
                 self.stdout.write(self.style.WARNING(f"ORPHAN   {name} (a file with no blob row)"))
         if not report.ok:
-            raise CommandError(f"storage verification failed: {len(report.missing)} missing, {len(report.mismatched)} mismatched")
+            raise CommandError(
+                f"storage verification failed: {len(report.missing)} missing, {len(report.mismatched)} mismatched"
+            )
         if not options["json"]:
             self.stdout.write(self.style.SUCCESS("all blobs match their sha256"))

@@ -9,7 +9,10 @@ from delivery.selectors import file_verify
 
 
 class Command(BaseCommand):
-    help = "Say whether a file's C2PA manifest is trusted and which version and delivery it is, even if stripped or re-encoded."
+    help = (
+        "Say whether a file's C2PA manifest is trusted and which version and delivery it is, "
+        "even if stripped or re-encoded."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -36,13 +39,21 @@ class Command(BaseCommand):
             raise CommandError(f"{path.name}: trust cannot be decided: {', '.join(result.manifest_codes)}")
 
     def _report(self, path, result):
-        self.stdout.write(f"{path.name}: manifest {result.manifest}"
-                          + (f" ({', '.join(result.manifest_codes)})" if result.manifest_codes else ""))
+        self.stdout.write(
+            f"{path.name}: manifest {result.manifest}"
+            + (f" ({', '.join(result.manifest_codes)})" if result.manifest_codes else "")
+        )
         if result.match == "none":
             self.stdout.write("  not found in the lineage (no file with these bytes, nothing that looks like it)")
         else:
-            self.stdout.write(f"  {result.match} match: version {result.version_id}" + (f", distance {result.distance} bits" if result.match == "perceptual" else ""))
+            self.stdout.write(
+                f"  {result.match} match: version {result.version_id}"
+                + (f", distance {result.distance} bits" if result.match == "perceptual" else "")
+            )
         if result.delivery_id:
-            self.stdout.write(f"  delivery {result.delivery_id}" + (f", preset {result.preset}, delivered as {result.file_name}" if result.preset else ""))
+            self.stdout.write(
+                f"  delivery {result.delivery_id}"
+                + (f", preset {result.preset}, delivered as {result.file_name}" if result.preset else "")
+            )
         if result.approval_statement:
             self.stdout.write(f"  {result.approval_statement}")

@@ -25,7 +25,10 @@ class Command(BaseCommand):
         finally:
             if options["keep"] is None:
                 shutil.rmtree(folder, ignore_errors=True)
-        summary = {key: {"id": weights.pk, "sha256": weights.sha256, "name": weights.name} for key, weights in registered.items()}
+        summary = {
+            key: {"id": weights.pk, "sha256": weights.sha256, "name": weights.name}
+            for key, weights in registered.items()
+        }
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
         else:

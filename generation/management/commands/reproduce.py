@@ -7,14 +7,20 @@ from assets.models import Version
 
 
 class Command(BaseCommand):
-    help = ("Re-run the recorded chain above a version from its lineage alone and print a verdict: "
-            "bit_identical, perceptual_match or drifted, with the environment fields that differ.")
+    help = (
+        "Re-run the recorded chain above a version from its lineage alone and print a verdict: "
+        "bit_identical, perceptual_match or drifted, with the environment fields that differ."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("version_id", type=int, nargs="?")
-        parser.add_argument("--file", type=int, dest="file_id", help="a derived file (a mask or an SVG) instead of a version")
+        parser.add_argument(
+            "--file", type=int, dest="file_id", help="a derived file (a mask or an SVG) instead of a version"
+        )
         parser.add_argument("--json", action="store_true")
-        parser.add_argument("--record", action="store_true", help="keep the result as a new version linked to the original")
+        parser.add_argument(
+            "--record", action="store_true", help="keep the result as a new version linked to the original"
+        )
         parser.add_argument("--threads", type=int, help="run with this many CPU threads instead of the recorded count")
 
     def handle(self, *args, **options):
@@ -56,7 +62,9 @@ class Command(BaseCommand):
         if options["record"]:
             raise CommandError("--record keeps a re-run version; a derived file's re-run is only compared")
         try:
-            result = file_reproduce(file=DerivedFile.objects.select_related("derivation", "blob").get(pk=options["file_id"]))
+            result = file_reproduce(
+                file=DerivedFile.objects.select_related("derivation", "blob").get(pk=options["file_id"])
+            )
         except DerivedFile.DoesNotExist as exc:
             raise CommandError(f"derived file {options['file_id']} does not exist") from exc
         except ApplicationError as exc:

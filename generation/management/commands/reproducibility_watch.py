@@ -5,8 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = ("Run the reproducibility watch now (it runs nightly from its schedule): re-run final-approved masters due "
-            "a check, oldest check first, within a budget of worker seconds, and print what it found.")
+    help = (
+        "Run the reproducibility watch now (it runs nightly from its schedule): re-run final-approved masters due "
+        "a check, oldest check first, within a budget of worker seconds, and print what it found."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--budget", type=float, help="worker seconds to spend (default SEED_WATCH_BUDGET_S)")
@@ -28,5 +30,7 @@ class Command(BaseCommand):
             self.stdout.write("another run of the watch holds its lock: nothing checked")
             return
         verdicts = ", ".join(f"{count} {verdict}" for verdict, count in result["verdicts"].items()) or "nothing due"
-        self.stdout.write(f"checked {result['checked']} in {result['spent_s']:.1f} s of {result['budget_s']:.0f} s: {verdicts}; "
-                          f"{result['skipped']} left for the next run")
+        self.stdout.write(
+            f"checked {result['checked']} in {result['spent_s']:.1f} s of {result['budget_s']:.0f} s: {verdicts}; "
+            f"{result['skipped']} left for the next run"
+        )
