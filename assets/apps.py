@@ -8,10 +8,13 @@ class AssetsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import pre_save
         from PIL import Image
 
         from assets.demo import brief_stage, imports_stage
         from assets.hooks import demo_stage_register
+        from assets.services.tokens import api_tokens_revoke_on_password_change
 
         # Pillow refuses images over twice this outright and warns above it; image_inspect turns the warning
         # into a refusal.
@@ -19,3 +22,8 @@ class AssetsConfig(AppConfig):
         demo_stage_register(order=10, stage=brief_stage)
         # After generation registered the tiny models, so an imported recipe's models can match.
         demo_stage_register(order=25, stage=imports_stage)
+        pre_save.connect(
+            api_tokens_revoke_on_password_change,
+            sender=get_user_model(),
+            dispatch_uid="api_tokens_revoke_on_password_change",
+        )

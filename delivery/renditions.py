@@ -20,6 +20,8 @@ from generation import finishing_ops
 # The share of the master a crop may cut before an outpaint preset blocks (rounding to whole pixels).
 OUTPAINT_TOLERANCE = 0.01
 NAME_MAX_WIDTH = 32
+# Bundles are unpacked on every platform: no control characters, colons or other reserved punctuation in names.
+NAME_LITERAL = re.compile(r"[A-Za-z0-9._ -]*")
 # A letter, digit, - or _ to fill (never a slash), an alignment, a width of up to two digits (checked against
 # NAME_MAX_WIDTH); no precision, no type.
 NAME_SPEC = re.compile(r"(?:[-_0-9A-Za-z]?[<>^])?0?(?P<width>\d{1,2})?")
@@ -248,9 +250,18 @@ def name_template_check(template: str) -> None:
     if not template or len(template) > 200 or "/" in template or "\\" in template or ".." in template:
         raise ApplicationError("the name template must be a plain file name (no folders) of at most 200 characters")
     try:
-        parsed = [(field, spec) for _, field, spec, _ in string.Formatter().parse(template) if field is not None]
+        pieces = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise ApplicationError(f"the name template is malformed: {exc}") from exc
+    literal = "".join(text for text, *_ in pieces)
+    if not NAME_LITERAL.fullmatch(literal):
+        raise ApplicationError(
+            "the name template's own text may hold letters, digits, '.', '-', '_' and spaces only",
+            extra={"text": literal},
+        )
+    if any(conversion is not None for *_, conversion in pieces):
+        raise ApplicationError("a name field takes no conversion (!r, !s, !a): the value is slugged as it is")
+    parsed = [(field, spec) for _, field, spec, _ in pieces if field is not None]
     for field, spec in parsed:
         padding = NAME_SPEC.fullmatch(spec)
         if padding is None or int(padding["width"] or 0) > NAME_MAX_WIDTH:

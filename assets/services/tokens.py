@@ -39,6 +39,16 @@ def api_token_issue(*, user) -> tuple[ApiToken, str]:
     return token, key
 
 
+def api_tokens_revoke_on_password_change(sender, instance, raw=False, **kwargs) -> None:
+    """A password change ends every API key of the account (pre_save of the user model): a key taken with the old
+    password must not outlive it, as Django's sessions do not."""
+    if raw or instance.pk is None:
+        return
+    stored = type(instance).objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if stored is not None and stored != instance.password:
+        ApiToken.objects.filter(user_id=instance.pk).delete()
+
+
 def api_token_use(*, key: str) -> ApiToken:
     """The live token for `key`, its use recorded; ApplicationError says why a key is refused."""
     token = ApiToken.objects.select_related("user").filter(digest=key_digest(key)).first()

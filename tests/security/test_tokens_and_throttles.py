@@ -80,6 +80,18 @@ def test_a_disabled_accounts_key_and_an_unknown_key_are_refused_with_401(erin):
     assert unknown.status_code == 401 and "not valid" in unknown.json()["message"]
 
 
+def test_a_password_change_ends_every_key_of_the_account(erin):
+    key = _issued().json()["token"]
+    erin.last_name = "Unchanged password"
+    erin.save()
+    assert _briefs(key).status_code == 200  # saving the account for anything else leaves its keys alone
+    erin.set_password("a-new-pass-456")
+    erin.save()
+    answer = _briefs(key)
+    assert answer.status_code == 401 and "not valid" in answer.json()["message"]
+    assert not ApiToken.objects.filter(user=erin).exists()
+
+
 def test_a_wrong_password_gets_no_key(erin):
     answer = _issued(password="wrong")
     assert answer.status_code == 400 and "credentials" in answer.json()["message"]
