@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage, storages
 
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, blob_storage_name
+from assets.models.validators import validate_relative_file_name
 
 logger = logging.getLogger(__name__)
 
@@ -186,13 +188,19 @@ def _link_place(*, staging: Path, relative: str, weights: ModelWeights) -> Path:
     The services refuse unsafe names, but a row written before they did (or straight into the
     database) must not make the worker create folders and links wherever its name points.
     """
-    folder = staging.resolve()
-    link = folder / relative
-    place = link.parent.resolve() / link.name
-    if link.name in ("", ".", "..") or not place.parent.is_relative_to(folder):
+    try:
+        validate_relative_file_name(relative)
+    except ValidationError:
+        escapes = True  # the registry's own rule for a file name: NUL, "..", a leading "/" …
+    else:
+        folder = staging.resolve()
+        link = folder / relative
+        place = link.parent.resolve() / link.name
+        escapes = link.name in ("", ".", "..") or not place.parent.is_relative_to(folder)
+    if escapes:
         raise ApplicationError(
             f"model {weights.name} ({weights.sha256[:12]}) names the file {relative[:120]!r}, "
-            "which lies outside its folder: refusing to load it",
+            "which is not a plain file name inside its folder: refusing to load it",
             extra={"code": "unsafe_weights_file", "weights_sha256": weights.sha256},
         )
     return place

@@ -301,7 +301,9 @@ def test_ordinary_weights_file_names_import(honest, tmp_path):
     }
 
 
-@pytest.mark.parametrize("name", ["../../escape.pth", "unet/../../../escape.pth", "ABSOLUTE"])
+@pytest.mark.parametrize(
+    "name", ["../../escape.pth", "unet/../../../escape.pth", "ABSOLUTE", ".pth", "unet/.hidden/x.bin"]
+)
 def test_the_loader_refuses_a_stored_name_that_leaves_its_folder(name, cast, media_root, tmp_path):
     """A row written before names were checked (or behind the services' back) still cannot place a link outside."""
     outside = tmp_path / "outside" / "escape.pth"
@@ -317,7 +319,7 @@ def test_the_loader_refuses_a_stored_name_that_leaves_its_folder(name, cast, med
         format="diffusers",
         files=files,
     )
-    with pytest.raises(ApplicationError, match="outside"):
+    with pytest.raises(ApplicationError, match="not a plain file name inside its folder"):
         weights_path(weights=weights)
     assert not (media_root / "escape.pth").exists() and not (media_root / "escape.pth").is_symlink()
     assert not outside.parent.exists()
