@@ -124,7 +124,21 @@ def _visible_filters(model, list_filter):
             yield entry
 
 
-class VisibleAdmin(admin.ModelAdmin):
+class WritesByAccess:
+    """Adding, changing and deleting rows, for admins and inlines alike, as the model's access allows (may_write)
+    and then the user's permissions."""
+
+    def has_add_permission(self, request, *args):
+        return may_write(self.model, user=request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return may_write(self.model, user=request.user) and super().has_delete_permission(request, obj)
+
+
+class VisibleAdmin(WritesByAccess, admin.ModelAdmin):
     """Rows the user may not see do not exist here: lists skip them, their pages are 404, and no form field, inline
     or list filter offers them (the model's declared access decides, see assets.access)."""
 
@@ -140,20 +154,11 @@ class VisibleAdmin(admin.ModelAdmin):
     def get_list_filter(self, request):
         return list(_visible_filters(self.model, super().get_list_filter(request)))
 
-    def has_add_permission(self, request, *args):
-        return may_write(self.model, user=request.user) and super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return may_write(self.model, user=request.user) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return may_write(self.model, user=request.user) and super().has_delete_permission(request, obj)
-
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404(f"{opts.verbose_name} {object_id} does not exist")
 
 
-class VisibleInline:
+class VisibleInline(WritesByAccess):
     """The inline's rows and choices, scoped as VisibleAdmin scopes its page's."""
 
     def get_queryset(self, request):
@@ -163,15 +168,6 @@ class VisibleInline:
         return super().get_formset(
             request, obj, **{**kwargs, "form": _form_for(kwargs.get("form", self.form), request.user)}
         )
-
-    def has_add_permission(self, request, obj=None):
-        return may_write(self.model, user=request.user) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return may_write(self.model, user=request.user) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return may_write(self.model, user=request.user) and super().has_delete_permission(request, obj)
 
 
 def admin_extend(model, *, actions=(), readonly=(), filters=(), permissions=None) -> None:
