@@ -86,7 +86,7 @@ def viewer_of(*, user) -> Viewer:
 
 
 def access_of(model) -> Access:
-    access = model.__dict__.get("access") or getattr(model, "access", None)
+    access = getattr(model, "access", None)
     if not isinstance(access, Access):
         raise ImproperlyConfigured(f"{model._meta.label} declares no `access`: nobody may see its rows until it does")
     return access
