@@ -17,22 +17,23 @@ from assets.images import file_name_check
 # Our deepest honest body (composite layers with masks and points) is a handful of levels; past this, serialisers and
 # the JSON columns that store parts of it recurse through it too, and a deep enough body exhausts the stack there.
 MAX_JSON_DEPTH = 32
-_TOO_DEEP = f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
 
 
 def _constant_refuse(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def json_body_load(*, raw: bytes | str):
-    """A request body as JSON, or ApplicationError: malformed, NaN/Infinity (Postgres refuses them), or nested so deep
-    that the decoder runs out of stack (RecursionError, which would otherwise be a 500) or what reads it next would."""
+def json_body_load(*, raw: bytes | str, what: str = "the request body"):
+    """A request body (or `what` else holds JSON) as JSON, or ApplicationError: malformed, NaN/Infinity (Postgres
+    refuses them), or nested so deep that the decoder runs out of stack (RecursionError, which would otherwise be a
+    500) or what reads it next would."""
+    too_deep = f"{what} nests deeper than {MAX_JSON_DEPTH} levels"
     try:
         data = json.loads(raw, parse_constant=_constant_refuse)
     except RecursionError:
-        raise ApplicationError(_TOO_DEEP, extra={"code": "json_depth"}) from None
+        raise ApplicationError(too_deep, extra={"code": "json_depth"}) from None
     except ValueError as exc:  # UnicodeDecodeError included
-        raise ApplicationError(f"the request body is not JSON: {exc}", extra={"code": "json"}) from None
+        raise ApplicationError(f"{what} is not valid JSON: {exc}", extra={"code": "json"}) from None
     level = [data]
     for _ in range(MAX_JSON_DEPTH + 1):
         level = [
@@ -43,7 +44,7 @@ def json_body_load(*, raw: bytes | str):
         ]
         if not level:
             return data
-    raise ApplicationError(_TOO_DEEP, extra={"code": "json_depth"})
+    raise ApplicationError(too_deep, extra={"code": "json_depth"})
 
 
 class JSONParser(parsers.JSONParser):

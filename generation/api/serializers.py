@@ -25,7 +25,7 @@ class JSONValueField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, str):
             try:
-                return json_body_load(raw=data)
+                return json_body_load(raw=data, what="the value")
             except ApplicationError as exc:
                 raise serializers.ValidationError(exc.message) from exc
         return data
