@@ -109,20 +109,23 @@ def visible(queryset: QuerySet, *, user) -> QuerySet:
     if access.client is None:
         return queryset if viewer.studio and (not viewer.scoped or access.scoped_reads) else queryset.none()
     if not viewer.studio:
-        reads = _client_reads(access)
-        if reads is False:
-            return queryset.none()
-        queryset = queryset.filter(**{f"{access.client}__in": viewer.clients})
-        return queryset if reads is True else queryset.filter(reads)
+        return client_facing(queryset.filter(**{f"{access.client}__in": viewer.clients}))
     if viewer.scoped:
         return queryset.filter(**{f"{access.client}__in": viewer.clients})
     return queryset
 
 
-def _client_reads(access: Access) -> bool | Q:
+def client_facing(queryset: QuerySet) -> QuerySet:
+    """The rows of `queryset` of a kind a client reads (the model's client_reads), whichever client they belong to:
+    what a client reviewer or a round's guests may be shown, and what only the studio may."""
+    access = access_of(queryset.model)
+    if access.client_reads is True:
+        return queryset
+    if access.client_reads is False:
+        return queryset.none()
     if access.client_reads == LINEAGE:
-        return Q(**{f"{access.client}__shares_lineage": True})
-    return access.client_reads
+        return queryset.filter(**{f"{access.client}__shares_lineage": True})
+    return queryset.filter(access.client_reads)
 
 
 def reads_lineage(*, user, brief) -> bool:

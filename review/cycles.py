@@ -19,7 +19,7 @@ from datetime import datetime
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from assets.access import client_scope, is_client_user
+from assets.access import client_facing, client_scope, viewer_of
 from assets.models import Brief, ClientMembership, Derivation, Phase
 from review.models import Approval, Decision, ReviewRound
 
@@ -35,7 +35,7 @@ def _rows(briefs: QuerySet[Brief], *, client_only: bool) -> list[dict]:
     final = Approval.objects.filter(review_round=OuterRef("pk"), final=True)
     rounds = ReviewRound.objects.filter(brief__in=briefs)
     if client_only:
-        rounds = rounds.filter(stage=ReviewRound.Stage.CLIENT)
+        rounds = client_facing(rounds)
     return list(
         rounds.annotate(
             decided_at=Subquery(decided.values("review_round").annotate(last=Max("created_at")).values("last")),
@@ -70,7 +70,7 @@ def _hours(start: datetime, end: datetime) -> float:
 
 def _studio_sees_all(viewer) -> bool:
     # Anyone not positively studio staff (an anonymous or inactive account included) gets the client's view.
-    return viewer is not None and viewer.is_authenticated and viewer.is_active and not is_client_user(user=viewer)
+    return viewer_of(user=viewer).studio
 
 
 def colleagues_of(*, viewer, user_ids: set[int]) -> set[int]:

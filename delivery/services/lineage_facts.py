@@ -11,8 +11,8 @@ import dataclasses
 import json
 
 from django.conf import settings
-from django.db.models import Q
 
+from assets.access import client_facing
 from assets.images import MEDIA_TYPES
 from assets.models import Derivation, Operation, Used, Version
 from assets.recipes import recipe_of
@@ -45,7 +45,7 @@ def prompts_withheld(*, graph: LineageGraph) -> set[int]:
     "Fix this region" once made the note its inpaint's prompt; the note is the one named by the change request that
     the fix recorded as used, so only the prompts of those fixes are compared with it.
     """
-    from review.models import Note, ReviewRound
+    from review.models import Note
 
     asked: dict[int, list[int]] = {}
     for edge in graph.used:
@@ -56,9 +56,8 @@ def prompts_withheld(*, graph: LineageGraph) -> set[int]:
                 asked.setdefault(note_id, []).append(edge.derivation_id)
     if not asked:
         return set()
-    hidden = Note.objects.filter(pk__in=asked).filter(
-        Q(internal=True) | ~Q(review_round__stage=ReviewRound.Stage.CLIENT)
-    )
+    notes = Note.objects.filter(pk__in=asked)
+    hidden = notes.exclude(pk__in=client_facing(notes).values("pk"))
     withheld = set()
     for note_id, text in hidden.values_list("pk", "text"):
         words = " ".join(text.split())

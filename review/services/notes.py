@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets import hooks
-from assets.access import is_client_user
+from assets.access import client_facing, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Version
 from assets.notification_kinds import NotificationKind
@@ -206,7 +206,7 @@ def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = N
     if version.blob_id != root.sha256:
         raise ApplicationError(f"version {version.pk}'s bytes changed since the note was drawn on them")
     mask = region_mask(shapes=root.markup, size=(version.width, version.height), feather=feather)
-    client_reads = not root.internal and root.review_round.stage == ReviewRound.Stage.CLIENT
+    client_reads = client_facing(Note.objects.filter(pk=root.pk)).exists()
     request = {
         "note": root.pk,
         "round": root.review_round_id,
