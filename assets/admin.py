@@ -138,9 +138,27 @@ class WritesByAccess:
         return may_write(self.model, user=request.user) and super().has_delete_permission(request, obj)
 
 
+def viewer_panel(request, panel, *, description: str):
+    """A read-only panel that depends on who looks, `panel(obj, viewer=user)`, bound to this request's user. The admin
+    calls a read-only field with the object alone, and asks for its fields more than once a request, so the same
+    callable comes back each time."""
+    panels = request.__dict__.setdefault("_seed_viewer_panels", {})
+    if description not in panels:
+
+        def bound(obj):
+            return panel(obj, viewer=request.user)
+
+        bound.short_description = description
+        panels[description] = bound
+    return panels[description]
+
+
 class VisibleAdmin(WritesByAccess, admin.ModelAdmin):
     """Rows the user may not see do not exist here: lists skip them, their pages are 404, and no form field, inline
     or list filter offers them (the model's declared access decides, see assets.access)."""
+
+    # (panel, description) pairs another app adds (admin_extend): an object's page shows each as its viewer may see it.
+    viewer_panels = ()
 
     def get_queryset(self, request):
         return visible(super().get_queryset(request), user=request.user)
@@ -153,6 +171,18 @@ class VisibleAdmin(WritesByAccess, admin.ModelAdmin):
 
     def get_list_filter(self, request):
         return list(_visible_filters(self.model, super().get_list_filter(request)))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self._viewer_panels(request) if obj is not None else fields
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # Without declared fields the admin derives them from the read-only ones, which already hold the panels.
+        return [*fields, *self._viewer_panels(request)] if obj is not None and self.fields is not None else fields
+
+    def _viewer_panels(self, request) -> list:
+        return [viewer_panel(request, panel, description=description) for panel, description in self.viewer_panels]
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404(f"{opts.verbose_name} {object_id} does not exist")
@@ -170,9 +200,10 @@ class VisibleInline(WritesByAccess):
         )
 
 
-def admin_extend(model, *, actions=(), readonly=(), filters=(), permissions=None) -> None:
+def admin_extend(model, *, actions=(), readonly=(), viewer_panels=(), filters=(), permissions=None) -> None:
     """Let another app add actions, read-only panels and list filters to a core model's admin without re-registering it.
 
+    `viewer_panels` are (panel, description) pairs for panels that depend on who looks: `panel(obj, viewer=user)`.
     `permissions` maps a name to a check of the request, for actions declared with `permissions=[name]`: the admin
     shows an action only to users its `has_<name>_permission` lets through.
     """
@@ -182,6 +213,7 @@ def admin_extend(model, *, actions=(), readonly=(), filters=(), permissions=None
     model_admin.actions = [*(model_admin.actions or []), *actions]
     model_admin.list_filter = [*model_admin.list_filter, *filters]
     model_admin.readonly_fields = [*model_admin.readonly_fields, *readonly]
+    model_admin.viewer_panels = [*model_admin.viewer_panels, *viewer_panels]
     if model_admin.fields is not None:
         model_admin.fields = [*model_admin.fields, *readonly]
 

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import is_client_user, reads_lineage
-from assets.admin import ReadOnlyAdmin, VisibleAdmin, thumbnail
+from assets.admin import ReadOnlyAdmin, VisibleAdmin, thumbnail, viewer_panel
 from assets.errors import ApplicationError
 from assets.models import Version
 from review import admin_brief, admin_outreach  # noqa: F401 (their admin classes and panels register on import)
@@ -175,7 +175,7 @@ class ReviewRoundAdmin(VisibleAdmin):
         return [
             self._board_for(request),
             "workspace_link",
-            self._invitees_for(request),
+            viewer_panel(request, self.invitees, description="who we wait on"),
             "brief",
             "number",
             "stage",
@@ -249,18 +249,6 @@ class ReviewRoundAdmin(VisibleAdmin):
             return "—"
         return waiting_on_text(invitees).removeprefix("waiting on: ")
 
-    def _invitees_for(self, request):
-        """The invitees panel bound to the request's user, once per request: a client user reads the studio's people
-        as "Studio" and other guests as "Guest" (review.cycles)."""
-        if not hasattr(request, "_seed_round_invitees"):
-
-            def invitees(obj):
-                return self.invitees(obj, viewer=request.user)
-
-            invitees.short_description = "who we wait on"
-            request._seed_round_invitees = invitees
-        return request._seed_round_invitees
-
     def invitees(self, obj, *, viewer):
         invitees = round_invitees(review_round=obj, viewer=viewer)
         rows = format_html_join(
@@ -286,16 +274,13 @@ class ReviewRoundAdmin(VisibleAdmin):
         )
 
     def _board_for(self, request):
-        """One board callable per request, so a client user's page leaves internal notes out."""
-        if not hasattr(request, "_seed_round_board"):
-            for_client = is_client_user(user=request.user)
+        """The board bound to the request's user: a client user's leaves internal notes and recipes out."""
+        return viewer_panel(request, self._board_as, description="versions, decisions and what changed")
 
-            def board(obj):
-                return self.board(obj, for_client=for_client, lineage=reads_lineage(user=request.user, brief=obj.brief))
-
-            board.short_description = "versions, decisions and what changed"
-            request._seed_round_board = board
-        return request._seed_round_board
+    def _board_as(self, obj, *, viewer):
+        return self.board(
+            obj, for_client=is_client_user(user=viewer), lineage=reads_lineage(user=viewer, brief=obj.brief)
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj) if obj else []

@@ -13,7 +13,7 @@ from review.selectors import brief_cycle_stats
 from review.services.curation import versions_triage
 
 
-def approval_cycles_panel(*, brief, viewer) -> str:
+def approval_cycles_panel(brief, *, viewer) -> str:
     """The brief page also shows its approval cycles: rounds, waiting time and GPU-seconds per phase, as the viewer
     may see them (a client user: client-stage rounds, no studio names, no other guests' addresses)."""
     if not brief.pk:
@@ -56,27 +56,6 @@ def approval_cycles_panel(*, brief, viewer) -> str:
     )
 
 
-def _approval_cycles_field(request):
-    """A read-only field is called with the brief alone, so the panel is bound to the request's user here, once per
-    request: the admin asks for its fields more than once and must get the same one back each time."""
-    if not hasattr(request, "_seed_cycles_panel"):
-
-        def approval_cycles(brief):
-            return approval_cycles_panel(brief=brief, viewer=request.user)
-
-        approval_cycles.short_description = "approval cycles"
-        request._seed_cycles_panel = approval_cycles
-    return request._seed_cycles_panel
-
-
-def _with_approval_cycles(get_readonly_fields):
-    def readonly_fields(request, obj=None):
-        fields = list(get_readonly_fields(request, obj))
-        return [*fields, _approval_cycles_field(request)] if obj is not None else fields
-
-    return readonly_fields
-
-
 def _triage_action(triage: str, description: str):
     @admin.action(description=description, permissions=["change"])
     def triage_versions(modeladmin, request, queryset):
@@ -93,9 +72,7 @@ def _triage_action(triage: str, description: str):
     return triage_versions
 
 
-# The panel depends on who looks, which admin_extend's read-only panels (called with the brief alone) cannot know.
-_brief_admin = admin.site._registry[Brief]
-_brief_admin.get_readonly_fields = _with_approval_cycles(_brief_admin.get_readonly_fields)
+admin_extend(Brief, viewer_panels=[(approval_cycles_panel, "approval cycles")])
 admin_extend(
     Version,
     actions=[
