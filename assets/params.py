@@ -7,7 +7,6 @@ from typing import Any
 
 from assets.errors import ApplicationError
 from assets.imagehash import RERUN_VERDICTS
-from assets.models import Operation
 
 SAMPLERS = ("dpmpp_2m_karras", "euler_a", "euler", "ddim", "dpmpp_sde_karras", "dpmpp_2m", "pndm", "lms", "heun")
 
@@ -62,54 +61,54 @@ HIRES_UPSCALERS = ("latent", "lanczos")
 
 SCHEMAS: dict[str, tuple[Param, ...]] = {
     # A1111's hi-res fix: a second img2img pass at hires_scale × the size, `strength` its denoising strength.
-    Operation.TXT2IMG: (
+    "txt2img": (
         *_SAMPLING,
         Param("hires_scale", float, required=False, minimum=1.0, maximum=4.0, key=True),
         Param("hires_steps", int, required=False, minimum=0, maximum=500),
         Param("hires_upscaler", str, required=False, choices=HIRES_UPSCALERS, key=True),
         Param("strength", float, required=False, minimum=0.0, maximum=1.0, key=True),
     ),
-    Operation.IMG2IMG: (*_SAMPLING, _STRENGTH),
-    Operation.INPAINT: (*_SAMPLING, _STRENGTH, Param("mask_blur", int, required=False, minimum=0, maximum=256)),
-    Operation.OUTPAINT: (
+    "img2img": (*_SAMPLING, _STRENGTH),
+    "inpaint": (*_SAMPLING, _STRENGTH, Param("mask_blur", int, required=False, minimum=0, maximum=256)),
+    "outpaint": (
         *_SAMPLING,
         Param("target_aspect", str, key=True),
         Param("mask_blur", int, required=False, minimum=0, maximum=256),
     ),
     # Canny thresholds as ControlNet's canny models were trained (OpenCV, 100/200); recipes from before they were
     # recorded keep the image-relative edges they were made with.
-    Operation.CONTROLNET: (
+    "controlnet": (
         *_SAMPLING,
         Param("control_type", str, choices=("canny", "edge", "depth", "pose"), key=True),
         Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True),
         Param("canny_low", int, required=False, minimum=0, maximum=1000),
         Param("canny_high", int, required=False, minimum=0, maximum=1000),
     ),
-    Operation.UPSCALE: (
+    "upscale": (
         Param("scale", int, choices=(2, 4), key=True),
         Param("tile", int, minimum=32, maximum=4096),
         Param("tile_overlap", int, minimum=0, maximum=512),
         Param("target_width", int, required=False, minimum=1, maximum=65536),
         Param("target_height", int, required=False, minimum=1, maximum=65536),
     ),
-    Operation.GRADE: (
+    "grade": (
         Param("exposure", float, minimum=-5.0, maximum=5.0, key=True),
         Param("contrast", float, minimum=0.0, maximum=4.0, key=True),
         Param("saturation", float, minimum=0.0, maximum=4.0, key=True),
         Param("temperature", float, minimum=-100.0, maximum=100.0, key=True),
     ),
-    Operation.LUT: (
+    "lut": (
         Param("lut_sha256", str, key=True),
         Param("strength", float, required=False, minimum=0.0, maximum=1.0),
         Param("source", str, required=False, choices=("studio", "brief_palette")),
     ),
-    Operation.SHARPEN: (
+    "sharpen": (
         Param("radius", float, minimum=0.0, maximum=50.0, key=True),
         Param("percent", int, minimum=0, maximum=500, key=True),
         Param("threshold", int, minimum=0, maximum=255),
     ),
-    Operation.DENOISE: (Param("strength", float, minimum=0.0, maximum=1.0, key=True),),
-    Operation.TEXT_OVERLAY: (
+    "denoise": (Param("strength", float, minimum=0.0, maximum=1.0, key=True),),
+    "text_overlay": (
         Param("text", str, key=True),
         Param("font_sha256", str, required=False),
         Param("size", int, minimum=4, maximum=2000),
@@ -117,8 +116,8 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("position", str, choices=("top", "center", "bottom")),
         Param("safe_area", float, required=False, minimum=0.0, maximum=0.4),
     ),
-    Operation.COMPOSITE: (Param("blend", str, required=False, choices=("normal", "multiply", "screen")),),
-    Operation.RENDITION: (
+    "composite": (Param("blend", str, required=False, choices=("normal", "multiply", "screen")),),
+    "rendition": (
         Param("preset", str, key=True),
         Param("width", int, minimum=1, maximum=16384, key=True),
         Param("height", int, minimum=1, maximum=16384, key=True),
@@ -130,13 +129,13 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("rendering_intent", str, required=False, choices=("perceptual", "relative", "saturation", "absolute")),
         Param("dpi", float, required=False, minimum=1.0, maximum=100000.0),
     ),
-    Operation.ICC: (
+    "icc": (
         Param("profile_sha256", str, key=True),
         Param("intent", str, choices=("perceptual", "relative", "saturation", "absolute")),
         Param("proof", bool, required=False),
     ),
     # An import may carry the recipe another tool wrote into the file (assets.foreign_recipes), read as ours.
-    Operation.IMPORT: (
+    "import": (
         Param("source", str, required=False, key=True),
         Param("note", str, required=False),
         Param("generator", str, required=False, key=True, choices=("automatic1111", "comfyui", "invokeai", "fooocus")),
@@ -155,17 +154,17 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("hires_upscaler_source", str, required=False),
         Param("metadata", dict, required=False),
     ),
-    Operation.MATTE: (
+    "matte": (
         Param("model_family", str, choices=("u2net", "isnet", "birefnet"), key=True),
         Param("grow", int, minimum=-100, maximum=100, key=True),
         Param("feather", float, minimum=0.0, maximum=100.0, key=True),
     ),
-    Operation.MASK_REFINE: (
+    "mask_refine": (
         Param("mask_id", int, minimum=1),
         Param("grow", int, minimum=-100, maximum=100, key=True),
         Param("feather", float, minimum=0.0, maximum=100.0, key=True),
     ),
-    Operation.VECTORISE: (
+    "vectorise": (
         Param("colour_mode", str, choices=("color", "binary"), key=True),
         Param("hierarchical", str, choices=("stacked", "cutout")),
         Param("mode", str, choices=("spline", "polygon", "none"), key=True),
@@ -177,8 +176,8 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("splice_threshold", int, minimum=0, maximum=180),
         Param("path_precision", int, minimum=0, maximum=10),
     ),
-    Operation.GRID: (Param("axes", list, key=True), Param("cells", int, minimum=1, key=True)),
-    Operation.REPRODUCE: (
+    "grid": (Param("axes", list, key=True), Param("cells", int, minimum=1, key=True)),
+    "reproduce": (
         Param("verdict", str, choices=RERUN_VERDICTS, key=True),
         Param("distance", float, minimum=0.0, key=True),
         Param("fingerprint_diff", list),

@@ -19,7 +19,7 @@ from bench._result import result_print
 
 
 def build_graph(*, versions: int, max_depth: int, seed: int = 7):
-    from assets.models import Blob, Derivation, Generated, Operation, Phase, Used, Version
+    from assets.models import Blob, Derivation, Generated, Phase, Used, Version
     from assets.services.briefs import brief_create, campaign_create, client_create
 
     rng = random.Random(seed)
@@ -31,7 +31,7 @@ def build_graph(*, versions: int, max_depth: int, seed: int = 7):
     for start in range(0, versions, batch):
         count = min(batch, versions - start)
         derivations = Derivation.objects.bulk_create(
-            Derivation(brief=brief, op=Operation.IMPORT, phase=Phase.PRODUCTION, state=Derivation.State.SUCCEEDED)
+            Derivation(brief=brief, op="import", phase=Phase.PRODUCTION, state=Derivation.State.SUCCEEDED)
             for _ in range(count)
         )
         made = Version.objects.bulk_create(

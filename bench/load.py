@@ -26,7 +26,7 @@ from config.localpg import free_port
 def seed(*, versions: int, depth: int) -> dict:
     from django.contrib.auth import get_user_model
 
-    from assets.models import Blob, Derivation, Generated, Operation, Phase, Used, Version
+    from assets.models import Blob, Derivation, Generated, Phase, Used, Version
     from assets.services.briefs import brief_create, campaign_create, client_create
     from assets.services.tokens import api_token_issue
 
@@ -36,7 +36,7 @@ def seed(*, versions: int, depth: int) -> dict:
     for index in range(versions):
         derivation = Derivation.objects.create(
             brief=brief,
-            op=Operation.IMG2IMG if made else Operation.IMPORT,
+            op="img2img" if made else "import",
             phase=Phase.PRODUCTION,
             state=Derivation.State.SUCCEEDED,
             params={"seed": index, "steps": 25, "cfg": 7.0},

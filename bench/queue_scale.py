@@ -93,7 +93,7 @@ def _cluster(*, jobs: int, workers: int, queue_limit: int, brief, task: str = "b
     from django_q.models import OrmQ
     from django_q.tasks import async_task
 
-    from assets.models import Derivation, Generated, Operation, Phase
+    from assets.models import Derivation, Generated, Phase
 
     env = {
         **os.environ,
@@ -110,13 +110,13 @@ def _cluster(*, jobs: int, workers: int, queue_limit: int, brief, task: str = "b
     )
     try:
         warm = Derivation.objects.bulk_create(
-            Derivation(brief=brief, op=Operation.IMPORT, phase=Phase.PRODUCTION) for _ in range(workers)
+            Derivation(brief=brief, op="import", phase=Phase.PRODUCTION) for _ in range(workers)
         )
         for derivation in warm:
             async_task("bench.queue_scale.job", derivation.pk)
         _wait(lambda: Derivation.objects.filter(pk__in=[d.pk for d in warm], state="succeeded").count() == workers, 600)
         rows = Derivation.objects.bulk_create(
-            Derivation(brief=brief, op=Operation.IMPORT, phase=Phase.PRODUCTION) for _ in range(jobs)
+            Derivation(brief=brief, op="import", phase=Phase.PRODUCTION) for _ in range(jobs)
         )
         ids = [row.pk for row in rows]
         started = time.perf_counter()

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
-from assets.models import Derivation, ModelWeights, Operation, Version
+from assets.models import Derivation, ModelWeights, Version
 from assets.rights import version_rights
 from delivery.keys import dev_ca_create, signing_problems
 from delivery.models import ChannelPreset, Delivery
@@ -68,8 +68,8 @@ def _settled(delivery: Delivery) -> Delivery:
 def _finish(master: Version, user) -> Version:
     """Upscale for the hero slot with the compact general model, then snap to the palette (reusing earlier runs)."""
     earlier = Version.objects.filter(
-        generated_by__derivation__op=Operation.LUT,
-        generated_by__derivation__used__version__generated_by__derivation__op=Operation.UPSCALE,
+        generated_by__derivation__op="lut",
+        generated_by__derivation__used__version__generated_by__derivation__op="upscale",
         generated_by__derivation__used__version__generated_by__derivation__used__version=master,
         generated_by__derivation__state=Derivation.State.SUCCEEDED,
     ).first()

@@ -25,7 +25,6 @@ from assets import SEED_VERSION
 from assets.colour import on_white
 from assets.errors import ApplicationError
 from assets.images import MEDIA_TYPES
-from assets.models import Operation
 from delivery.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING_LABEL, c2pa_settings, store_read
 
 logger = logging.getLogger(__name__)
@@ -40,22 +39,22 @@ READ_TIMEOUT_SECONDS = 60
 
 # How each operation of the lineage reads in C2PA's action vocabulary.
 ACTIONS = {
-    Operation.TXT2IMG: ("c2pa.created", TRAINED),
-    Operation.CONTROLNET: ("c2pa.created", TRAINED),
-    Operation.IMG2IMG: ("c2pa.edited", TRAINED),
-    Operation.INPAINT: ("c2pa.edited", COMPOSITE_TRAINED),
-    Operation.OUTPAINT: ("c2pa.edited", COMPOSITE_TRAINED),
-    Operation.UPSCALE: ("c2pa.resized", ENHANCED),
-    Operation.GRADE: ("c2pa.color_adjustments", None),
-    Operation.LUT: ("c2pa.color_adjustments", None),
-    Operation.SHARPEN: ("c2pa.filtered", None),
-    Operation.DENOISE: ("c2pa.filtered", None),
-    Operation.TEXT_OVERLAY: ("c2pa.edited", None),
-    Operation.COMPOSITE: ("c2pa.placed", None),
-    Operation.ICC: ("c2pa.converted", None),
-    Operation.RENDITION: ("c2pa.resized", None),
-    Operation.REPRODUCE: ("c2pa.edited", TRAINED),
-    Operation.GRID: ("c2pa.placed", None),
+    "txt2img": ("c2pa.created", TRAINED),
+    "controlnet": ("c2pa.created", TRAINED),
+    "img2img": ("c2pa.edited", TRAINED),
+    "inpaint": ("c2pa.edited", COMPOSITE_TRAINED),
+    "outpaint": ("c2pa.edited", COMPOSITE_TRAINED),
+    "upscale": ("c2pa.resized", ENHANCED),
+    "grade": ("c2pa.color_adjustments", None),
+    "lut": ("c2pa.color_adjustments", None),
+    "sharpen": ("c2pa.filtered", None),
+    "denoise": ("c2pa.filtered", None),
+    "text_overlay": ("c2pa.edited", None),
+    "composite": ("c2pa.placed", None),
+    "icc": ("c2pa.converted", None),
+    "rendition": ("c2pa.resized", None),
+    "reproduce": ("c2pa.edited", TRAINED),
+    "grid": ("c2pa.placed", None),
 }
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from assets.errors import ApplicationError
 from assets.foreign_recipes import TO_COMFY
-from assets.models import Operation, Version
+from assets.models import Version
 from assets.recipes import recipe_of
 from assets.selectors import lineage_graph
 
-EXPORTABLE = (Operation.TXT2IMG, Operation.IMG2IMG)
+EXPORTABLE = ("txt2img", "img2img")
 
 
 def comfyui_workflow(*, version: Version) -> dict:
@@ -66,7 +66,7 @@ def comfyui_workflow(*, version: Version) -> dict:
         vae = ["30", 0]
     graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.text, "clip": clip}}
     graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.negative_text, "clip": clip}}
-    if recipe.op == Operation.IMG2IMG:
+    if recipe.op == "img2img":
         init = recipe.init.version if recipe.init.version_id else recipe.init.reference
         graph["4"] = {"class_type": "LoadImage", "inputs": {"image": f"{init.blob_id}.png"}}
         graph["5"] = {

@@ -227,7 +227,7 @@ def _earlier(brief, op: str, **used) -> Derivation | None:
 def preparation_stage(*, context: dict) -> dict:
     """Production preparation: a batch colour-locked to the brief's palette with two mood-board references as style,
     a cut-out of its first image whose mask then places it over the img2img master, and the logo as an SVG."""
-    from assets.models import ModelWeights, Operation, Used, Version
+    from assets.models import ModelWeights, Used, Version
     from assets.services.versions import version_import
     from generation.services.finishing import Layer, finishing_create, matte_create, vectorise_create
     from generation.services.jobs import ImagePrompt
@@ -237,7 +237,7 @@ def preparation_stage(*, context: dict) -> dict:
     def tiny(kind: str) -> ModelWeights:
         return ModelWeights.objects.filter(kind=kind, name__startswith="Tiny").order_by("pk").first()
 
-    locked = _earlier(brief, Operation.TXT2IMG, used__role=Used.Role.GUIDE_IMAGE)
+    locked = _earlier(brief, "txt2img", used__role=Used.Role.GUIDE_IMAGE)
     if locked is None:
         base = (
             ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (")
@@ -262,15 +262,15 @@ def preparation_stage(*, context: dict) -> dict:
         jobs_wait(jobs=[job])
         locked = job.batches.get().derivation
     subject = locked.generated.order_by("index").first().version
-    matte = _earlier(brief, Operation.MATTE, used__version=subject) or _ran(
+    matte = _earlier(brief, "matte", used__version=subject) or _ran(
         matte_create(version=subject, matting=tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user)
     )
     cutout, mask = matte.generated.get().version, matte.files.get()
     master = Version.objects.get(pk=context["generated_master"])
-    composite = _earlier(brief, Operation.COMPOSITE, used__blob=mask.blob) or _ran(
+    composite = _earlier(brief, "composite", used__blob=mask.blob) or _ran(
         finishing_create(
             version=master,
-            op=Operation.COMPOSITE,
+            op="composite",
             params={"blend": "normal"},
             layers=[Layer(source=cutout, mask=mask)],
             created_by=user,
@@ -283,7 +283,7 @@ def preparation_stage(*, context: dict) -> dict:
         label="citrus_wave_logo.png",
         created_by=user,
     )
-    vector = _earlier(brief, Operation.VECTORISE, used__version=logo) or _ran(
+    vector = _earlier(brief, "vectorise", used__version=logo) or _ran(
         vectorise_create(version=logo, options={"filter_speckle": 4, "colour_precision": 6}, created_by=user)
     )
     return {

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PIL import Image, PngImagePlugin
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, DerivedFile, Operation, Used
+from assets.models import Derivation, DerivedFile, Used
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputFile, OutputImage
 from assets.services.runs import RunScope
@@ -22,18 +22,18 @@ from generation import finishing_ops
 from generation.vectorise import VECTORISE_OPTIONS, svg_trace
 
 FINISHING_OPS = (
-    Operation.UPSCALE,
-    Operation.GRADE,
-    Operation.LUT,
-    Operation.SHARPEN,
-    Operation.DENOISE,
-    Operation.TEXT_OVERLAY,
-    Operation.COMPOSITE,
-    Operation.ICC,
-    Operation.MATTE,
+    "upscale",
+    "grade",
+    "lut",
+    "sharpen",
+    "denoise",
+    "text_overlay",
+    "composite",
+    "icc",
+    "matte",
 )
 # Operations whose one output is a file that is not an image version (assets.DerivedFile).
-FILE_OPS = (Operation.MASK_REFINE, Operation.VECTORISE)
+FILE_OPS = ("mask_refine", "vectorise")
 
 
 def _blob_bytes(edge: Used) -> bytes:
@@ -70,12 +70,12 @@ def finishing_render(
     source = image_of(by_role[Used.Role.PARENT][0])
     icc = None
     op = derivation.op
-    if op == Operation.UPSCALE:
+    if op == "upscale":
         from generation.upscale import upscale_image
 
         weights = by_role[Used.Role.UPSCALER][0].model_weights
         result = upscale_image(source, weights=weights, tile=params["tile"], overlap=params["tile_overlap"])
-    elif op == Operation.GRADE:
+    elif op == "grade":
         result = finishing_ops.grade(
             source,
             exposure=params["exposure"],
@@ -83,16 +83,16 @@ def finishing_render(
             saturation=params["saturation"],
             temperature=params["temperature"],
         )
-    elif op == Operation.LUT:
+    elif op == "lut":
         lut = finishing_ops.cube_parse(_blob_bytes(by_role[Used.Role.LUT][0]))
         result = finishing_ops.cube_apply(source, lut, strength=params.get("strength", 1.0))
-    elif op == Operation.SHARPEN:
+    elif op == "sharpen":
         result = finishing_ops.sharpen(
             source, radius=params["radius"], percent=params["percent"], threshold=params["threshold"]
         )
-    elif op == Operation.DENOISE:
+    elif op == "denoise":
         result = finishing_ops.denoise(source, strength=params["strength"])
-    elif op == Operation.TEXT_OVERLAY:
+    elif op == "text_overlay":
         font = _blob_bytes(by_role[Used.Role.FONT][0]) if by_role.get(Used.Role.FONT) else None
         result = finishing_ops.text_overlay(
             source,
@@ -103,16 +103,16 @@ def finishing_render(
             position=params["position"],
             safe_area=params.get("safe_area", 0.1),
         )
-    elif op == Operation.COMPOSITE:
+    elif op == "composite":
         masks = {edge.position: _blob_image(edge) for edge in by_role.get(Used.Role.MASK, [])}
         layers = [(image_of(edge), masks.get(edge.position)) for edge in by_role.get(Used.Role.LAYER, [])]
         result = finishing_ops.composite(source, layers, blend=params.get("blend", "normal"))
-    elif op == Operation.MATTE:
+    elif op == "matte":
         from generation.matting import cutout, mask_predict, mask_refine
 
         mask = mask_predict(source, weights=by_role[Used.Role.MATTING][0].model_weights, family=params["model_family"])
         result = cutout(source, mask_refine(mask, grow=params["grow"], feather=params["feather"]))
-    elif op == Operation.ICC:
+    elif op == "icc":
         result, icc = finishing_ops.icc_convert(
             source,
             profile_data=_blob_bytes(by_role[Used.Role.PROFILE][0]),
@@ -128,7 +128,7 @@ def file_render(*, derivation: Derivation, inputs: list[Used]) -> OutputFile:
     """The one file of a mask refine or a vectorise derivation, from its recorded inputs and parameters."""
     params = derivation.params
     by_role = {edge.role: edge for edge in inputs}
-    if derivation.op == Operation.MASK_REFINE:
+    if derivation.op == "mask_refine":
         from generation.matting import mask_refine
 
         mask_file = DerivedFile.objects.get(pk=params["mask_id"])
@@ -142,7 +142,7 @@ def file_render(*, derivation: Derivation, inputs: list[Used]) -> OutputFile:
             source_id=mask_file.source_id,
             refined_from_id=mask_file.pk,
         )
-    if derivation.op == Operation.VECTORISE:
+    if derivation.op == "vectorise":
         parent = by_role[Used.Role.PARENT]
         # The version's own bytes, alpha included: a cut-out's transparent background stays empty in the SVG.
         with blob_open(blob=parent.version.blob) as handle, Image.open(handle) as image:
@@ -190,9 +190,9 @@ def _finish(derivation: Derivation, scope: RunScope):
     output = OutputImage(
         index=0, seed=parent.seed if parent is not None else None, data=png, width=image.width, height=image.height
     )
-    gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == Operation.UPSCALE else 0.0
+    gpu_seconds = elapsed if placement.device.startswith("cuda") and derivation.op == "upscale" else 0.0
     files = []
-    if derivation.op == Operation.MATTE:
+    if derivation.op == "matte":
         # The mask is the cut-out's alpha, kept as an entity of its own to serve inpaint and composite layers.
         alpha = image.getchannel("A")
         files.append(

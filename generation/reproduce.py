@@ -18,7 +18,7 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
-from assets.models import Derivation, DerivedFile, Generated, Operation, Phase, Used, Version
+from assets.models import Derivation, DerivedFile, Generated, Phase, Used, Version
 from assets.recipes import recipe_of
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
@@ -166,7 +166,7 @@ def file_reproduce(*, file: DerivedFile) -> dict:
             f"{file.get_kind_display().lower()} {file.pk} was uploaded: there is nothing to re-run",
             extra={"code": "unrunnable"},
         )
-    if derivation.op == Operation.MATTE:
+    if derivation.op == "matte":
         reproduction = version_reproduce(version=derivation.generated.get().version)
         with Image.open(io.BytesIO(reproduction.png)) as cut:
             rerun = cut.getchannel("A")
@@ -229,7 +229,7 @@ def reproduction_record(*, reproduction: Reproduction, created_by=None, scope: R
             blob = scope.blob_store(staged=staged, media_type="image/png")
             derivation = derivation_create(
                 brief=original.brief,
-                op=Operation.REPRODUCE,
+                op="reproduce",
                 phase=Phase.PRODUCTION,
                 params={
                     "verdict": reproduction.verdict,

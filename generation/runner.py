@@ -18,7 +18,7 @@ from PIL import Image
 from assets import SEED_VERSION, metrics
 from assets.errors import ApplicationError
 from assets.infotext import A1111_NAMES
-from assets.models import Blob, Derivation, Operation, Used
+from assets.models import Blob, Derivation, Used
 from assets.recipes import Recipe, recipe_of
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_files_record
@@ -112,13 +112,13 @@ def _pipeline_for(recipe: Recipe, cache: PipelineCache, base):
     if recipe.vae is not None:
         # A VAE swap shares every other component of the cached pipeline, LoRA adapters included.
         base = type(base).from_pipe(base, vae=cache.vae(weights=recipe.vae))
-    if recipe.op == Operation.TXT2IMG:
+    if recipe.op == "txt2img":
         return base
-    if recipe.op == Operation.IMG2IMG:
+    if recipe.op == "img2img":
         return diffusers.AutoPipelineForImage2Image.from_pipe(base)
-    if recipe.op in (Operation.INPAINT, Operation.OUTPAINT):
+    if recipe.op in ("inpaint", "outpaint"):
         return diffusers.AutoPipelineForInpainting.from_pipe(base)
-    if recipe.op == Operation.CONTROLNET:
+    if recipe.op == "controlnet":
         controlnet = cache.controlnet(weights=recipe.controlnet)
         return diffusers.StableDiffusionControlNetPipeline.from_pipe(base, controlnet=controlnet)
     raise ApplicationError(f"{recipe.op} is not a generation")
@@ -127,9 +127,9 @@ def _pipeline_for(recipe: Recipe, cache: PipelineCache, base):
 def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
     params = recipe.params
     size = (params["width"], params["height"])
-    if recipe.op == Operation.IMG2IMG:
+    if recipe.op == "img2img":
         return {"image": image_of(recipe.init).resize(size, Image.Resampling.LANCZOS), "strength": params["strength"]}
-    if recipe.op == Operation.INPAINT:
+    if recipe.op == "inpaint":
         mask = _blob_image(recipe.mask, "L")
         init = image_of(recipe.init)
         if mask.size != init.size:
@@ -141,12 +141,12 @@ def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
             "mask_image": mask.resize(size, Image.Resampling.NEAREST),
             "strength": params["strength"],
         }
-    if recipe.op == Operation.OUTPAINT:
+    if recipe.op == "outpaint":
         canvas, mask = outpaint_prepare(
             image=image_of(recipe.init), width=size[0], height=size[1], blur=params.get("mask_blur", 0)
         )
         return {"image": canvas, "mask_image": mask, "strength": 1.0}
-    if recipe.op == Operation.CONTROLNET:
+    if recipe.op == "controlnet":
         control = image_of(recipe.control).resize(size, Image.Resampling.LANCZOS)
         if "canny_low" in params:
             control = canny_opencv(image=control, low=params["canny_low"], high=params["canny_high"])

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from PIL import Image
 from rest_framework.test import APIClient
 
-from assets.models import Blob, Brief, ClientMembership, Derivation, Generated, Operation, Phase, Used, Version
+from assets.models import Blob, Brief, ClientMembership, Derivation, Generated, Phase, Used, Version
 from assets.services.blobs import StagedFile
 from assets.services.briefs import brief_create, campaign_create, client_create
 
@@ -57,7 +57,7 @@ def derive(
     brief: Brief,
     parents: list[Version] = (),
     blob: Blob | None = None,
-    op=Operation.IMPORT,
+    op="import",
     size: tuple[int, int] = (1, 1),
 ) -> Version:
     """A version derived from `parents` with real derivation, used and generated rows."""

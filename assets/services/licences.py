@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from assets import hooks
 from assets.errors import ApplicationError
-from assets.models import Licence, ModelWeights, Operation, Reference, Version
+from assets.models import Licence, ModelWeights, Reference, Version
 
 ATTACHABLE = ("model_weights", "references", "versions")
 
@@ -35,9 +35,7 @@ def imports_only_check(versions) -> None:
     """Refuse versions made in Seed: they inherit their licences from their inputs."""
     others = [
         v.pk
-        for v in Version.objects.filter(pk__in=[v.pk for v in versions]).exclude(
-            generated_by__derivation__op=Operation.IMPORT
-        )
+        for v in Version.objects.filter(pk__in=[v.pk for v in versions]).exclude(generated_by__derivation__op="import")
     ]
     if others:
         raise ApplicationError(

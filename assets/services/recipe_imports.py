@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.foreign_recipes import ForeignRecipe, ModelRef, recipe_read
-from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, Used, Version
+from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
 from assets.services.blobs import blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
 from assets.services.licences import licences_attach
@@ -85,7 +85,7 @@ def _image_import(*, brief: Brief, source, name: str, licences: list, created_by
             params, inputs = _recipe_params(brief=brief, recipe=recipe, params=params, report=report)
         derivation = derivation_create(
             brief=brief,
-            op=Operation.IMPORT,
+            op="import",
             phase=Phase.PRODUCTION,
             params=params,
             inputs=inputs,

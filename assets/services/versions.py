@@ -6,7 +6,7 @@ import unicodedata
 from django.utils import timezone
 
 from assets.errors import ApplicationError
-from assets.models import Brief, Derivation, Operation, Phase, Reference, Used, Version
+from assets.models import Brief, Derivation, Phase, Reference, Used, Version
 from assets.services.blobs import image_ingest
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
 from assets.services.licences import licences_attach
@@ -51,7 +51,7 @@ def version_import(
     with image_ingest(source=source) as (blob, info):
         derivation = derivation_create(
             brief=brief,
-            op=Operation.IMPORT,
+            op="import",
             phase=phase,
             params=params,
             inputs=inputs,

@@ -2,7 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
-from assets.models import ModelWeights, Operation, Version
+from assets.models import ModelWeights, Version
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem
 from generation.api.serializers import JSONValueField
 from generation.finishing import FINISHING_OPS
@@ -140,7 +140,7 @@ class VerificationSerializer(serializers.Serializer):
 
 
 class FinishingCreateSerializer(serializers.Serializer):
-    op = serializers.ChoiceField(choices=[op for op in FINISHING_OPS if op not in (Operation.UPSCALE, Operation.MATTE)])
+    op = serializers.ChoiceField(choices=[op for op in FINISHING_OPS if op not in ("upscale", "matte")])
     params = JSONValueField(required=False, help_text='The operation\'s parameters, e.g. {"exposure": 0.3, …}')
     lut = serializers.FileField(required=False, help_text=".cube 3D LUT (op lut)")
     font = serializers.FileField(required=False, help_text="TrueType/OpenType font (op text_overlay)")

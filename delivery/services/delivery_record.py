@@ -15,7 +15,7 @@ from django.db import transaction
 
 from assets.errors import ApplicationError
 from assets.imagehash import perceptual_hash
-from assets.models import Derivation, Generated, Operation, Phase, Used, Version
+from assets.models import Derivation, Generated, Phase, Used, Version
 from assets.notification_kinds import NotificationKind
 from assets.services.blobs import StagedFile
 from assets.services.derivations import UsedInput, derivation_create
@@ -145,7 +145,7 @@ def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> d
             inputs.append(UsedInput(role=Used.Role.PROFILE, target=preset.print_profile))
         derivation = derivation_create(
             brief=master.brief,
-            op=Operation.RENDITION,
+            op="rendition",
             phase=Phase.DELIVERY,
             state=Derivation.State.SUCCEEDED,
             params=params,

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from assets.access import client_facing
 from assets.images import MEDIA_TYPES
-from assets.models import Derivation, Operation, Used, Version
+from assets.models import Derivation, Used, Version
 from assets.recipes import recipe_of
 from assets.selectors import LineageGraph
 from assets.services.blobs import blob_open
@@ -24,7 +24,7 @@ from delivery import provenance
 def model_factor(chain: list[Derivation]) -> int | None:
     factor = 1
     for derivation in chain:
-        if derivation.op == Operation.UPSCALE:
+        if derivation.op == "upscale":
             factor *= derivation.params.get("scale", 1)
     return factor if factor > 1 else None
 
@@ -120,7 +120,7 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
         text = master.label or f"version {master.pk}"
     extra = ", ".join(f"{key}: {infotext_value(value)}" for key, value in ours)
     text = f"{text}, {extra}" if recipe is not None else f"{text}\n{extra}"
-    inpainted = any(d.op in (Operation.INPAINT, Operation.OUTPAINT) for d in chain)
+    inpainted = any(d.op in ("inpaint", "outpaint") for d in chain)
     described = recipe is not None and recipe.prompt.text != PROMPT_WITHHELD
     return provenance.Stamp(
         description=recipe.prompt.text if described else (master.label or master.brief.title),
@@ -233,7 +233,7 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
     """The chain in C2PA's vocabulary; an imported start is `opened` with the imported file as its parent."""
     actions, ingredients = [], []
     for derivation in chain:
-        if derivation.op == Operation.IMPORT and not actions:
+        if derivation.op == "import" and not actions:
             imported = graph.versions[next(e.version_id for e in graph.generated if e.derivation_id == derivation.pk)]
             with blob_open(blob=imported.blob) as handle:
                 ingredients.append(

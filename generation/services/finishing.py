@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, DerivedFile, ModelWeights, Operation, Phase, Reference, Used, Version
+from assets.models import Derivation, DerivedFile, ModelWeights, Phase, Reference, Used, Version
 from assets.services.blobs import BlobsStored, blob_staged
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.queues import Queue
@@ -57,7 +57,7 @@ def finishing_create(
     _kept_check(version)
     params = dict(params)
     side: list[tuple[str, bytes, str, int]] = []
-    if op == Operation.UPSCALE:
+    if op == "upscale":
         if upscaler is None or upscaler.kind != ModelWeights.Kind.UPSCALER:
             raise ApplicationError("upscale needs registered upscaler weights (kind upscaler)")
         params.setdefault("scale", upscaler.scale)
@@ -65,28 +65,28 @@ def finishing_create(
         params.setdefault("tile_overlap", DEFAULT_TILE_OVERLAP)
         if params["scale"] != upscaler.scale:
             raise ApplicationError(f"{upscaler.name} upscales {upscaler.scale}x, not {params['scale']}x")
-    if op == Operation.LUT:
+    if op == "lut":
         if lut_file is None:
             raise ApplicationError("a LUT operation needs a .cube file")
         data = _read(lut_file)
         finishing_ops.cube_parse(data)
         side.append((Used.Role.LUT, data, "text/plain", 0))
-    if op == Operation.TEXT_OVERLAY and font_file is not None:
+    if op == "text_overlay" and font_file is not None:
         data = _read(font_file)
         finishing_ops.font_load(data, 12)
         side.append((Used.Role.FONT, data, "font/ttf", 0))
-    if op == Operation.TEXT_OVERLAY:
+    if op == "text_overlay":
         params.setdefault("position", "bottom")
         params.setdefault("colour", "#FFFFFF")
         params.setdefault("size", max(12, version.height // 12))
-    if op == Operation.ICC:
+    if op == "icc":
         if profile_file is None:
             raise ApplicationError("an ICC conversion needs a profile (.icc or .icm)")
         data = _read(profile_file)
         finishing_ops.icc_profile_read(data)
         side.append((Used.Role.PROFILE, data, "application/vnd.iccprofile", 0))
         params.setdefault("intent", "perceptual")
-    if op == Operation.COMPOSITE:
+    if op == "composite":
         if not layers:
             raise ApplicationError("a composite needs at least one layer")
         for position, layer in enumerate(layers):
@@ -120,7 +120,7 @@ def finishing_create(
             params=params,
             inputs=inputs,
             created_by=created_by,
-            queue=Queue.GPU if op == Operation.UPSCALE else Queue.CPU,
+            queue=Queue.GPU if op == "upscale" else Queue.CPU,
         )
 
 
@@ -167,7 +167,7 @@ def matte_create(
     _kept_check(version)
     return _finishing_record(
         version=version,
-        op=Operation.MATTE,
+        op="matte",
         queue=Queue.CPU,
         created_by=created_by,
         params={"model_family": model_family, "grow": grow, "feather": feather},
@@ -185,7 +185,7 @@ def mask_refine_create(*, mask: DerivedFile, grow: int = 0, feather: float = 0.0
     _kept_check(mask.source)
     return _finishing_record(
         version=mask.source,
-        op=Operation.MASK_REFINE,
+        op="mask_refine",
         queue=Queue.CPU,
         created_by=created_by,
         params={"mask_id": mask.pk, "grow": grow, "feather": feather},
@@ -204,7 +204,7 @@ def vectorise_create(*, version: Version, options: dict | None = None, created_b
     _kept_check(version)
     return _finishing_record(
         version=version,
-        op=Operation.VECTORISE,
+        op="vectorise",
         queue=Queue.CPU,
         created_by=created_by,
         params={**VECTORISE_DEFAULTS, **options},
@@ -233,7 +233,7 @@ def palette_snap_create(*, version: Version, pull: float = 0.6, strength: float 
     cube = finishing_ops.palette_cube(palette=version.brief.palette, pull=pull)
     return finishing_create(
         version=version,
-        op=Operation.LUT,
+        op="lut",
         params={"strength": strength, "source": "brief_palette"},
         lut_file=cube,
         created_by=created_by,
@@ -288,7 +288,7 @@ def upscale_create(
     chosen = next(weights for weights in candidates if weights.scale == factor)
     return finishing_create(
         version=version,
-        op=Operation.UPSCALE,
+        op="upscale",
         upscaler=chosen,
         created_by=created_by,
         params={

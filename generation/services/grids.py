@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageOps
 from assets import hooks
 from assets.errors import ApplicationError
 from assets.images import label_font
-from assets.models import Brief, Derivation, ModelWeights, Operation, Phase, Used, Version
+from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
 from assets.params import SAMPLERS
 from assets.recipes import Recipe, recipe_build, recipe_fields_diff
 from assets.services.blobs import BlobsStored, blob_open
@@ -109,7 +109,7 @@ def grid_create(
                 _apply(cell=cell, axis=axis, value=axis["raw"][index])
             job = generation_job_create(
                 brief=brief,
-                op=Operation.TXT2IMG,
+                op="txt2img",
                 base_model=cell.base,
                 vae=cell.vae,
                 loras=cell.loras,
@@ -257,7 +257,7 @@ def grid_sheet_make(*, grid: GridJob, created_by=None) -> Version:
             blob = stored.store_bytes(data=png, media_type="image/png")
             derivation = derivation_create(
                 brief=grid.brief,
-                op=Operation.GRID,
+                op="grid",
                 phase=Phase.IDEATION,
                 state=Derivation.State.RUNNING,
                 params={"axes": [axis["label"] for axis in grid.axes], "cells": len(made)},

@@ -8,7 +8,7 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
-from assets.models import Operation, Used, Version
+from assets.models import Used, Version
 from assets.services.blobs import blob_open
 from generation.models import GenerationJob
 from generation.services.jobs import LoraSpec, generation_job_create
@@ -25,7 +25,7 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
     """
     derivation = version.generated_by.derivation
     params = derivation.params
-    if derivation.op != Operation.IMPORT or "generator" not in params:
+    if derivation.op != "import" or "generator" not in params:
         raise ApplicationError(
             f"version {version.pk} was not imported with a recipe from another tool", extra={"code": "no_recipe"}
         )
@@ -63,7 +63,7 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
         )
     return generation_job_create(
         brief=version.brief,
-        op=Operation.TXT2IMG,
+        op="txt2img",
         base_model=edges[Used.Role.BASE_MODEL][0].model_weights,
         prompt=edges[Used.Role.PROMPT][0].prompt,
         vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,

@@ -16,7 +16,6 @@ from assets.models import (
     Derivation,
     DerivedFile,
     ModelWeights,
-    Operation,
     Phase,
     Prompt,
     PromptTemplate,
@@ -34,8 +33,8 @@ from assets.services.runs import run_enqueue
 from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
 from generation.models import GenerationJob, JobBatch
 
-GENERATION_OPS = (Operation.TXT2IMG, Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT, Operation.CONTROLNET)
-NEEDS_INIT = (Operation.IMG2IMG, Operation.INPAINT, Operation.OUTPAINT)
+GENERATION_OPS = ("txt2img", "img2img", "inpaint", "outpaint", "controlnet")
+NEEDS_INIT = ("img2img", "inpaint", "outpaint")
 MAX_BATCHES = 64
 DEFAULT_LORA_WEIGHT = 0.8
 DEFAULT_IP_ADAPTER_SCALE = 0.6
@@ -206,9 +205,9 @@ def generation_job_create(
         raise ApplicationError(f"{op} needs an init image (a version or a reference)")
     if mask_file is not None:
         mask_blob = _mask_file_check(mask_file=mask_file, init=init, op=op)
-    if op == Operation.INPAINT and mask_source is None and mask_blob is None:
+    if op == "inpaint" and mask_source is None and mask_blob is None:
         raise ApplicationError("inpaint needs a mask image the size of the init image")
-    if op == Operation.CONTROLNET and (control is None or controlnet is None):
+    if op == "controlnet" and (control is None or controlnet is None):
         raise ApplicationError("controlnet needs a control image and a ControlNet model")
     params = dict(params or {})
     params.setdefault("sampler", "dpmpp_2m_karras")
@@ -216,11 +215,11 @@ def generation_job_create(
     params.setdefault("cfg", 7.0)
     params.setdefault("seed", secrets.randbelow(2**32))
     params.setdefault("batch_size", 6)
-    if op in (Operation.IMG2IMG, Operation.INPAINT):
-        params.setdefault("strength", 0.6 if op == Operation.IMG2IMG else 0.9)
-    if op == Operation.OUTPAINT:
+    if op in ("img2img", "inpaint"):
+        params.setdefault("strength", 0.6 if op == "img2img" else 0.9)
+    if op == "outpaint":
         params.setdefault("target_aspect", brief.aspect)
-    if op == Operation.CONTROLNET:
+    if op == "controlnet":
         params.setdefault("control_type", "canny")
         params.setdefault("conditioning_scale", 1.0)
         if params["control_type"] in ("canny", "edge"):
@@ -232,16 +231,16 @@ def generation_job_create(
         raise ApplicationError(
             "ip_adapter_scale goes with an IP-Adapter and its image encoder", extra={"param": "ip_adapter_scale"}
         )
-    if op == Operation.TXT2IMG and "hires_scale" in params:
+    if op == "txt2img" and "hires_scale" in params:
         # A1111's defaults: a latent upscale, then as many steps as the first pass, at denoising strength 0.7.
         params.setdefault("hires_upscaler", "latent")
         params.setdefault("hires_steps", 0)
         params.setdefault("strength", 0.7)
-    if init is not None and op in (Operation.IMG2IMG, Operation.INPAINT):
+    if init is not None and op in ("img2img", "inpaint"):
         size = _source_size(init)
         params.setdefault("width", size[0] // 8 * 8)
         params.setdefault("height", size[1] // 8 * 8)
-    elif op == Operation.OUTPAINT:
+    elif op == "outpaint":
         params["width"], params["height"] = outpaint_canvas_size(
             size=_source_size(init), aspect=params["target_aspect"]
         )
@@ -324,7 +323,7 @@ def generation_job_create(
             derivation = derivation_create(
                 brief=brief,
                 op=op,
-                phase=Phase.IDEATION if op == Operation.TXT2IMG else Phase.PRODUCTION,
+                phase=Phase.IDEATION if op == "txt2img" else Phase.PRODUCTION,
                 params=cleaned,
                 inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs],
                 created_by=created_by,
@@ -339,14 +338,14 @@ def generation_job_create(
 
 def _second_passes_check(*, op: str, params: dict) -> None:
     hires = sorted(key for key in ("hires_steps", "hires_upscaler", "strength") if key in params)
-    if op == Operation.TXT2IMG and "hires_scale" not in params and hires:
+    if op == "txt2img" and "hires_scale" not in params and hires:
         raise ApplicationError(
             f"{', '.join(hires)} only go with hires_scale: they set the hi-res fix's second pass",
             extra={"params": hires},
         )
-    if op == Operation.CONTROLNET and ("canny_low" in params) != ("canny_high" in params):
+    if op == "controlnet" and ("canny_low" in params) != ("canny_high" in params):
         raise ApplicationError("canny_low and canny_high go together", extra={"params": ["canny_low", "canny_high"]})
-    if op == Operation.CONTROLNET and "canny_low" in params and params["canny_low"] > params["canny_high"]:
+    if op == "controlnet" and "canny_low" in params and params["canny_low"] > params["canny_high"]:
         raise ApplicationError(
             f"canny_low ({params['canny_low']}) must not be above canny_high ({params['canny_high']})"
         )
@@ -367,7 +366,7 @@ def steps_per_image(*, params: dict) -> int:
 
 def _mask_file_check(*, mask_file: DerivedFile, init, op: str) -> Blob:
     """A recorded mask serves an inpaint of an image its size; it is recorded by its blob, as an uploaded one is."""
-    if op != Operation.INPAINT:
+    if op != "inpaint":
         raise ApplicationError(f"a mask goes with inpaint, not {op}")
     if mask_file.kind != DerivedFile.Kind.MASK:
         raise ApplicationError(f"file {mask_file.pk} is a {mask_file.get_kind_display()}, not a mask")

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, Operation, Version
+from assets.models import Derivation, Version
 from assets.recipes import recipe_of
 from assets.selectors import lineage_graph
 from assets.services.blobs import BlobsStored
@@ -38,7 +38,7 @@ def region_inpaint(
         request = stored.store_bytes(data=change_request, media_type="application/json")
         job = generation_job_create(
             brief=version.brief,
-            op=Operation.INPAINT,
+            op="inpaint",
             base_model=recipe.base,
             params=params,
             vae=recipe.vae,

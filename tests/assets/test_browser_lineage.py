@@ -1,22 +1,21 @@
 """A long chain's lineage picture in Chromium: it scrolls and zooms, its labels never shrink below a readable size."""
 
-from assets.models import Operation
 from tests.factories import derive, make_brief
 from tests.review.browser import ARTIFACTS, BROWSER_MARKS, admin_page, browser_password
 
 pytestmark = BROWSER_MARKS
 
 STEPS = [
-    Operation.TXT2IMG,
-    Operation.IMG2IMG,
-    Operation.INPAINT,
-    Operation.OUTPAINT,
-    Operation.UPSCALE,
-    Operation.LUT,
-    Operation.GRADE,
-    Operation.SHARPEN,
-    Operation.DENOISE,
-    Operation.RENDITION,
+    "txt2img",
+    "img2img",
+    "inpaint",
+    "outpaint",
+    "upscale",
+    "lut",
+    "grade",
+    "sharpen",
+    "denoise",
+    "rendition",
 ]
 
 

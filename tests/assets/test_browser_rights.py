@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from assets.models import ModelWeights, Operation, ReproducibilityCheck, Used
+from assets.models import ModelWeights, ReproducibilityCheck, Used
 from assets.services.licences import licence_save
 from tests.factories import derive, make_brief
 from tests.review.browser import ARTIFACTS, BROWSER_MARKS, admin_page, browser_password
@@ -18,7 +18,7 @@ def test_rights_and_reproducibility_read_on_the_version_page(cast, live_server):
         kind="lora", architecture="sd15", name="Grain LoRA", sha256="ab" * 32, size=1, format="safetensors"
     )
     photo = derive(brief=brief, size=(64, 64))
-    made = derive(brief=brief, parents=[photo], op=Operation.IMG2IMG, size=(64, 64))
+    made = derive(brief=brief, parents=[photo], op="img2img", size=(64, 64))
     Used.objects.create(derivation=made.generated_by.derivation, role=Used.Role.LORA, model_weights=lora, weight=0.8)
     licence_save(
         values={

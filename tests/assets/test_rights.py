@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from assets.models import Derivation, Licence, ModelWeights, Operation, Reference, ReproducibilityCheck, Used
+from assets.models import Derivation, Licence, ModelWeights, Reference, ReproducibilityCheck, Used
 from assets.rights import rights_problems, version_rights, versions_inheriting
 from assets.services.licences import licence_save
 from review.models import AuditEvent
@@ -35,11 +35,11 @@ def graph(db):
     )
     lora = _weights("film grain LoRA")
     imported = derive(brief=brief)
-    edited = derive(brief=brief, parents=[imported], op=Operation.IMG2IMG)
+    edited = derive(brief=brief, parents=[imported], op="img2img")
     Used.objects.create(derivation=edited.generated_by.derivation, role=Used.Role.REFERENCE, reference=reference)
-    styled = derive(brief=brief, parents=[edited], op=Operation.IMG2IMG)
+    styled = derive(brief=brief, parents=[edited], op="img2img")
     Used.objects.create(derivation=styled.generated_by.derivation, role=Used.Role.LORA, model_weights=lora, weight=0.8)
-    rendition = derive(brief=brief, parents=[styled], op=Operation.RENDITION)
+    rendition = derive(brief=brief, parents=[styled], op="rendition")
     photo = licence_save(
         values={
             "name": "Agency photo licence",

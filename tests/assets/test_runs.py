@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.errors import ApplicationError
-from assets.models import Blob, Derivation, Operation, Phase, blob_storage_name
+from assets.models import Blob, Derivation, Phase, blob_storage_name
 from assets.services.runs import ClaimHeld, RunSuperseded, run_complete, run_guarded
 from tests.factories import make_brief, staged_bytes
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued():
-    return Derivation.objects.create(brief=make_brief(), op=Operation.GRADE, phase=Phase.FINISHING)
+    return Derivation.objects.create(brief=make_brief(), op="grade", phase=Phase.FINISHING)
 
 
 def _stored(scope, data: bytes) -> Blob:

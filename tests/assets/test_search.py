@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from assets.models import Derivation, Generated, ModelWeights, Operation, Phase, Used, Version, VersionSearch
+from assets.models import Derivation, Generated, ModelWeights, Phase, Used, Version, VersionSearch
 from assets.services.prompts import prompt_render, prompt_template_create
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.services.notes import note_add
@@ -36,7 +36,7 @@ def library():
         prompt = prompt_render(template=template, values={"subject": subject}) if brief == template.brief else None
         derivation = Derivation.objects.create(
             brief=brief,
-            op=Operation.TXT2IMG,
+            op="txt2img",
             phase=Phase.IDEATION,
             state=Derivation.State.SUCCEEDED,
             params={"seed": seed, "sampler": sampler, "steps": steps, "cfg": cfg},

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 
 from assets.errors import ApplicationError
-from assets.models import Client, Derivation, Operation, Version
+from assets.models import Client, Derivation, Version
 from delivery.models import ChannelPreset, Delivery, DeliveryItem
 from delivery.provenance import manifest_read
 from delivery.services.deliveries import delivery_create, delivery_override
@@ -70,7 +70,7 @@ def test_a_delivered_jpeg_carries_exif_and_a_trusted_c2pa_manifest(people, maste
     variant_version = item.version
     assert variant_version.blob_id == item.version.blob_id and variant_version.status == Version.Status.DELIVERED
     rendition = variant_version.generated_by.derivation
-    assert rendition.op == Operation.RENDITION and rendition.used.get().version_id == master.pk
+    assert rendition.op == "rendition" and rendition.used.get().version_id == master.pk
 
     with zipfile.ZipFile(Path(settings.SEED_DELIVERY_DIR) / delivery.folder / delivery.bundle_name) as bundle:
         assert sorted(bundle.namelist()) == sorted([path.name, "report.json", "lineage.json"])
@@ -205,7 +205,7 @@ def test_a_failed_signing_leaves_no_partial_file_and_no_rows(
     assert _tree(Path(settings.SEED_DELIVERY_DIR)) == {}
     assert Version.objects.count() == versions_before and not DeliveryItem.objects.exists()
     assert _tree(Path(settings.STORAGES["blobs"]["OPTIONS"]["location"])) == blobs_before
-    assert not Derivation.objects.filter(op=Operation.RENDITION).exists()
+    assert not Derivation.objects.filter(op="rendition").exists()
 
 
 def test_all_seven_presets_named_by_template_without_collisions(people, master, run_jobs):

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from assets.errors import ApplicationError
-from assets.models import Derivation, Operation, Phase, Used, Version
+from assets.models import Derivation, Phase, Used, Version
 from delivery.renditions import focal_crop_box
 from generation import finishing_ops
 from generation.reproduce import version_reproduce
@@ -98,7 +98,7 @@ def test_composite_with_a_masked_layer(people, generated, run_jobs):
     with run_jobs():
         derivation = finishing_create(
             version=generated,
-            op=Operation.COMPOSITE,
+            op="composite",
             params={"blend": "multiply"},
             layers=[Layer(source=generated, mask=mask)],
         )
@@ -125,7 +125,7 @@ def test_malformed_cube_files_are_refused_with_nothing_written(generated, media_
     before = {p for p in media_root.rglob("*") if p.is_file()}
     derivations = Derivation.objects.count()
     with pytest.raises(ApplicationError, match=message):
-        finishing_create(version=generated, op=Operation.LUT, params={}, lut_file=cube)
+        finishing_create(version=generated, op="lut", params={}, lut_file=cube)
     assert Derivation.objects.count() == derivations
     assert {p for p in media_root.rglob("*") if p.is_file()} == before
 

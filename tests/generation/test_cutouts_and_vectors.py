@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from assets.errors import ApplicationError
 from assets.lineage_svg import lineage_svg
-from assets.models import Blob, Derivation, DerivedFile, Operation, Used
+from assets.models import Blob, Derivation, DerivedFile, Used
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_open
 from assets.services.versions import version_import
@@ -98,7 +98,7 @@ def test_a_recorded_mask_serves_inpaint_and_a_composite_layer(tiny, logo, run_jo
             params={**FAST, "seed": 2, "batch_size": 1, "width": 64, "height": 48},
         )
         composite = finishing_create(
-            version=logo, op=Operation.COMPOSITE, params={"blend": "normal"}, layers=[Layer(source=cut, mask=mask)]
+            version=logo, op="composite", params={"blend": "normal"}, layers=[Layer(source=cut, mask=mask)]
         )
     inpaint = _done(job.batches.get().derivation)
     assert inpaint.used.get(role=Used.Role.MASK).blob_id == mask.blob_id

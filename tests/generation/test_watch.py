@@ -197,13 +197,10 @@ def test_a_new_environment_makes_every_master_due_and_its_drift_is_named(tiny, r
 
 @pytest.mark.django_db
 def test_a_master_with_nothing_to_re_run_is_named_unrunnable_and_the_others_still_run(tiny, run_jobs, producer):
-    from assets.models import Operation
     from tests.factories import derive
 
     [generated] = _masters(tiny, run_jobs, 1)
-    composed = derive(
-        brief=generated.brief, parents=[generated], op=Operation.GRID
-    )  # a sheet: nothing the worker re-runs
+    composed = derive(brief=generated.brief, parents=[generated], op="grid")  # a sheet: nothing the worker re-runs
     Version.objects.filter(pk=composed.pk).update(status=Version.Status.APPROVED)
     result = reproducibility_watch(budget_s=600)
     assert result["checked"] == 2

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from assets.models import Derivation, Generated, Operation, Phase, Used, Version
+from assets.models import Derivation, Generated, Phase, Used, Version
 from assets.services.prompts import prompt_render, prompt_template_create
 from assets.services.weights import model_weights_register
 from review.models import Rating
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def _generated(brief, *, prompt, lora, weight, seed, steps, blob):
     derivation = Derivation.objects.create(
         brief=brief,
-        op=Operation.TXT2IMG,
+        op="txt2img",
         phase=Phase.IDEATION,
         state=Derivation.State.SUCCEEDED,
         params={"sampler": "dpmpp_2m_karras", "steps": steps, "cfg": 7.0, "seed": seed, "width": 64, "height": 64},
