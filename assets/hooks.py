@@ -18,9 +18,6 @@ demo_stages: list[tuple[int, Callable]] = []
 demo_prerequisites: list[Callable] = []
 # audit_event_append(kind=, object_type=, object_id=, payload=, actor=): the studio's hash-chained audit trail.
 audit_writers: list[Callable] = []
-# (version=, mask_png=, prompt_text=, change_request=, created_by=) -> the queued inpaint derivations:
-# "fix this region".
-region_fixers: list[Callable] = []
 # (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]:
 # deliveries of those masters.
 delivery_finders: list[Callable] = []
@@ -57,18 +54,6 @@ def audit_append(**event) -> None:
         raise ImproperlyConfigured("no audit trail is installed: the review app registers it")
     for writer in audit_writers:
         writer(**event)
-
-
-def region_fixer_register(fixer: Callable) -> None:
-    if fixer not in region_fixers:
-        region_fixers.append(fixer)
-
-
-def region_fix(**request) -> list:
-    """Queue an inpaint of a marked region through the installed generation worker."""
-    if not region_fixers:
-        raise ImproperlyConfigured("no generation worker is installed: the generation app registers it")
-    return region_fixers[0](**request)
 
 
 def delivery_finder_register(finder: Callable) -> None:

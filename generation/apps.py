@@ -14,9 +14,8 @@ class GenerationConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
-        from assets.hooks import demo_stage_register, region_fixer_register
+        from assets.hooks import demo_stage_register
         from generation.demo import generation_stage, grid_stage, imported_regeneration_stage, preparation_stage
-        from generation.services.regions import region_inpaint
         from generation.services.watch import watch_schedule_ensure
         from generation.worker import worker_start
 
@@ -26,4 +25,3 @@ class GenerationConfig(AppConfig):
         demo_stage_register(order=27, stage=imported_regeneration_stage)
         demo_stage_register(order=28, stage=grid_stage)
         demo_stage_register(order=29, stage=preparation_stage)
-        region_fixer_register(region_inpaint)

@@ -14,11 +14,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from assets import hooks
 from assets.access import client_facing, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Version
 from assets.notification_kinds import NotificationKind
+from generation.services.regions import region_inpaint
 from review.markup import markup_bounds, markup_clean
 from review.models import Note, ReviewRound, ShareLink
 from review.selectors import rounds_visible_to
@@ -218,7 +218,7 @@ def note_fix(*, note: Note, user, prompt_text: str = "", feather: int | None = N
         request.update(author=root.author_name, text=root.text)
     prompt_text = (prompt_text or (root.text if client_reads else "")).strip()[:2000]
     with transaction.atomic():
-        derivations = hooks.region_fix(
+        derivations = region_inpaint(
             version=version,
             mask_png=mask,
             prompt_text=prompt_text,

@@ -8,8 +8,8 @@ from django.conf import settings
 ALLOWED = {
     "assets": set(),
     "generation": {"assets"},
-    "review": {"assets"},
-    "delivery": {"assets", "review", "generation"},
+    "review": {"assets", "generation"},
+    "delivery": {"assets", "generation", "review"},
 }
 
 
