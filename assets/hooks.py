@@ -21,8 +21,6 @@ audit_writers: list[Callable] = []
 # (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]:
 # deliveries of those masters.
 delivery_finders: list[Callable] = []
-# (brief=, versions=, stage=, opened_by=, title=) -> the review round opened: "open as a review round".
-round_openers: list[Callable] = []
 # (kind=, subject=, lines=, key=, link=) -> how many were told: a studio event for the producers (drift, rights).
 producer_notifiers: list[Callable] = []
 
@@ -64,18 +62,6 @@ def delivery_finder_register(finder: Callable) -> None:
 def deliveries_of(*, versions) -> list[dict]:
     """The deliveries whose master is among `versions`, from the installed delivery app (none without one)."""
     return [found for finder in delivery_finders for found in finder(versions=versions)]
-
-
-def round_opener_register(opener: Callable) -> None:
-    if opener not in round_openers:
-        round_openers.append(opener)
-
-
-def round_open(**request):
-    """Open a review round of versions through the installed review app."""
-    if not round_openers:
-        raise ImproperlyConfigured("no review app is installed: the review app registers it")
-    return round_openers[0](**request)
 
 
 def producer_notifier_register(notifier: Callable) -> None:

@@ -23,7 +23,6 @@ from generation.selectors import job_summary
 from generation.services.grids import (
     grid_cancel,
     grid_progress,
-    grid_round_open,
     grid_sheet_make,
     grid_table,
 )
@@ -343,7 +342,7 @@ class GridJobAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "__str__", "brief", "state", "created_by", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter)]
-    actions = ["make_sheets", "open_rounds", "cancel_grids"]
+    actions = ["make_sheets", "cancel_grids"]
     readonly_fields = ["grid_table", "brief", "sheet_preview", "request", "created_by", "created_at"]
     fields = readonly_fields
 
@@ -417,24 +416,6 @@ class GridJobAdmin(ReadOnlyAdmin):
                 grid_sheet_make(grid=grid, created_by=request.user)
             except ApplicationError as exc:
                 self.message_user(request, f"{grid}: {exc.message}", messages.ERROR)
-
-    @admin.action(description="Open the selected grids as internal review rounds", permissions=["grid"])
-    def open_rounds(self, request, queryset):
-        for grid in queryset:
-            try:
-                review_round = grid_round_open(grid=grid, opened_by=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, f"{grid}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    format_html(
-                        '{}: <a href="{}">round {} opened</a>',
-                        grid,
-                        reverse("admin:review_reviewround_change", args=[review_round.pk]),
-                        review_round.number,
-                    ),
-                )
 
     @admin.action(description="Cancel the cells still queued or running", permissions=["grid"])
     def cancel_grids(self, request, queryset):

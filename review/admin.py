@@ -15,7 +15,7 @@ from assets.access import is_client_user, reads_lineage
 from assets.admin import ReadOnlyAdmin, VisibleAdmin, thumbnail, viewer_panel
 from assets.errors import ApplicationError
 from assets.models import Version
-from review import admin_brief, admin_outreach  # noqa: F401 (their admin classes and panels register on import)
+from review import admin_brief, admin_grids, admin_outreach  # noqa: F401 (their admin classes and panels register on import)
 from review.models import (
     Approval,
     AuditEvent,

@@ -13,7 +13,6 @@ class ReviewConfig(AppConfig):
             audit_writer_register,
             demo_stage_register,
             producer_notifier_register,
-            round_opener_register,
         )
         from review.demo import notifications_stage, review_stage
         from review.roles import roles_ensure
@@ -21,7 +20,6 @@ class ReviewConfig(AppConfig):
         from review.services.audit_checkpoints import checkpoint_schedule_ensure
         from review.services.deadlines import schedules_ensure
         from review.services.notifications import producers_notify
-        from review.services.rounds import round_open
 
         post_migrate.connect(roles_ensure, sender=self)
         post_migrate.connect(checkpoint_schedule_ensure, sender=self)
@@ -29,5 +27,4 @@ class ReviewConfig(AppConfig):
         demo_stage_register(order=30, stage=review_stage)
         demo_stage_register(order=90, stage=notifications_stage)
         audit_writer_register(audit_event_append)
-        round_opener_register(round_open)
         producer_notifier_register(producers_notify)

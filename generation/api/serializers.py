@@ -280,7 +280,3 @@ class GridSerializer(serializers.Serializer):
         from generation.services.grids import grid_table
 
         return grid_table(grid=grid)
-
-
-class GridRoundSerializer(serializers.Serializer):
-    round = serializers.IntegerField(help_text="the review round opened with the grid's cells")

@@ -16,7 +16,6 @@ from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.services.grids import (
     grid_cancel,
     grid_create,
-    grid_round_open,
     grid_sheet_make,
 )
 from generation.services.imported import imported_regenerate, regeneration_attempts
@@ -93,8 +92,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """X/Y/Z comparison grids: create, watch the progress with each cell's recipe diff, cancel, make the sheet,
-    open a review round of the cells."""
+    """X/Y/Z comparison grids: create, watch the progress with each cell's recipe diff, cancel, make the sheet (the
+    review app opens a round of the cells: …/round/)."""
 
     serializer_class = s.GridSerializer
     filterset_fields = ["brief"]
@@ -128,14 +127,6 @@ class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         grid = self.get_object()
         grid_cancel(grid=grid, cancelled_by=request.user)
         return Response(s.GridSerializer(grid).data)
-
-    @extend_schema(request=None, responses={201: s.GridRoundSerializer})
-    @action(detail=True, methods=["post"])
-    def round(self, request, pk=None):
-        """Open an internal review round of the grid's cells."""
-        internal_only(request, "review.add_reviewround")
-        review_round = grid_round_open(grid=self.get_object(), opened_by=request.user)
-        return Response({"round": review_round.pk}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.GridSerializer)
     @action(detail=True, methods=["post"])

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image, ImageDraw, ImageOps
 
-from assets import hooks
 from assets.errors import ApplicationError
 from assets.images import label_font
 from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
@@ -383,18 +382,3 @@ def _cell_fields(recipe: Recipe) -> dict:
     if recipe.vae is not None:
         fields["vae"] = recipe.vae.name
     return fields
-
-
-def grid_round_open(*, grid: GridJob, opened_by, reviewers=()):
-    """Open an internal review round of the grid's cells (the versions made so far), for reviewers to compare."""
-    versions = [v for v in grid_progress(grid=grid)["versions"] if v is not None]
-    if not versions:
-        raise ApplicationError(f"grid #{grid.pk} has no cell made yet to review")
-    return hooks.round_open(
-        brief=grid.brief,
-        versions=list(Version.objects.filter(pk__in=versions).order_by("pk")),
-        stage="internal",
-        opened_by=opened_by,
-        reviewers=list(reviewers),
-        title=f"grid #{grid.pk}: {', '.join(axis['label'] for axis in grid.axes)}",
-    )

@@ -147,6 +147,10 @@ class RoundCreateSerializer(serializers.Serializer):
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
+class GridRoundSerializer(serializers.Serializer):
+    round = serializers.IntegerField(help_text="the review round opened with the grid's cells")
+
+
 class ShareLinkSerializer(VisibleModelSerializer):
     class Meta:
         model = ShareLink

@@ -22,5 +22,6 @@ urlpatterns = [
     path("briefs/<int:pk>/cycles/", views.BriefCyclesView.as_view(), name="brief-cycles"),
     path("clients/<int:pk>/cycles/", views.ClientCyclesView.as_view(), name="client-cycles"),
     path("me/notifications/", views.MyNotificationsView.as_view(), name="my-notifications"),
+    path("grids/<int:pk>/round/", views.GridRoundView.as_view(), name="gridjob-round"),
     *router.urls,
 ]

@@ -16,8 +16,10 @@ from assets.access import (
     versions_visible_to,
     visible,
 )
+from assets.api.permissions import internal_only
 from assets.api.serializers import DerivedFileSerializer, VersionSerializer
 from assets.models import Version
+from generation.models import GridJob
 from review.api import serializers as s
 from review.contact_sheet import contact_sheet_pdf, contact_sheet_render
 from review.cycles import cycles_csv, cycles_of
@@ -42,7 +44,7 @@ from review.services.curation import (
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add, note_fix, note_mask_save, note_resolve
 from review.services.notifications import notification_preference_set
-from review.services.rounds import PinInput, decision_record, round_close, round_open
+from review.services.rounds import PinInput, decision_record, grid_round_open, round_close, round_open
 from review.services.share_links import share_link_create, share_link_revoke
 
 
@@ -222,6 +224,16 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "url": request.build_absolute_uri(reverse("share-page", args=[token])),
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class GridRoundView(APIView):
+    @extend_schema(request=None, responses={201: s.GridRoundSerializer})
+    def post(self, request, pk):
+        """Open an internal review round of the grid's cells."""
+        internal_only(request, "review.add_reviewround")
+        grid = get_object_or_404(visible(GridJob.objects.all(), user=request.user), pk=pk)
+        review_round = grid_round_open(grid=grid, opened_by=request.user)
+        return Response({"round": review_round.pk}, status=status.HTTP_201_CREATED)
 
 
 class ShareLinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

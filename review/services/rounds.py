@@ -12,6 +12,8 @@ from assets.access import client_scope, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.blobs import blob_hash
+from generation.models import GridJob
+from generation.services.grids import grid_progress
 from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewRound, RoundVersion, ShareLink
 from review.selectors import (
     APPROVING,
@@ -127,6 +129,21 @@ def round_open(
             },
         )
     return review_round
+
+
+def grid_round_open(*, grid: GridJob, opened_by, reviewers=()) -> ReviewRound:
+    """Open an internal review round of the grid's cells (the versions made so far), for reviewers to compare."""
+    versions = [v for v in grid_progress(grid=grid)["versions"] if v is not None]
+    if not versions:
+        raise ApplicationError(f"grid #{grid.pk} has no cell made yet to review")
+    return round_open(
+        brief=grid.brief,
+        versions=list(Version.objects.filter(pk__in=versions).order_by("pk")),
+        stage=ReviewRound.Stage.INTERNAL,
+        opened_by=opened_by,
+        reviewers=list(reviewers),
+        title=f"grid #{grid.pk}: {', '.join(axis['label'] for axis in grid.axes)}",
+    )
 
 
 def _email_valid(address: str) -> bool:

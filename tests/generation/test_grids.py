@@ -141,3 +141,26 @@ def test_grids_through_the_api_and_the_admin(tiny, run_jobs):
     assert f"lora {tiny['lora_a'].name}: 0.0 → 1.0" in page and "the first cell" in page
     client = member("cleo", CLIENT_REVIEWER, brief.campaign.client)
     assert api_as(client).post(f"/api/grids/{body['id']}/sheet/").status_code in (403, 404)
+
+
+def test_the_grid_admin_opens_a_grids_cells_as_a_review_round(tiny, run_jobs):
+    """The action is review's, added to generation's grid page: the grid app itself knows nothing of rounds."""
+    roles_ensure()
+    producer = member("paula", PRODUCER)
+    with run_jobs():
+        grid = grid_create(
+            brief=make_brief(),
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params=FAST,
+            axes=[{"kind": "cfg", "values": [4, 9]}],
+        )
+    web = Client()
+    web.force_login(producer)
+    assert "Open the selected grids as internal review rounds" in web.get("/admin/generation/gridjob/").content.decode()
+    answer = web.post(
+        "/admin/generation/gridjob/", {"action": "open_rounds", "_selected_action": [grid.pk]}, follow=True
+    )
+    review_round = ReviewRound.objects.get(brief=grid.brief)
+    assert sorted(review_round.versions.values_list("pk", flat=True)) == sorted(grid_progress(grid=grid)["versions"])
+    assert f"round {review_round.number} opened" in answer.content.decode()
