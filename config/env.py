@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -46,17 +45,6 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def env_networks(name: str, default: list[str]) -> list[str]:
-    """A comma-separated list of CIDR networks (10.0.0.0/8, fd00::/8 …), each checked now rather than at first use."""
-    networks = env_list(name, default)
-    for network in networks:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"{name} must list CIDR networks, got {network!r}") from exc
-    return networks
 
 
 def database_from_url(url: str) -> dict:

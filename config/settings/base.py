@@ -1,11 +1,10 @@
 """Settings shared by every environment; site-specific values come from the environment."""
 
-import os
 from pathlib import Path
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_networks, env_str
-from config.localpg import DEFAULT_PORT
+from config.env import database_from_url, env_bool, env_int, env_list, env_str
 from config.logging import logging_config
+from config.settings_catalogue import setting_read
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -68,7 +67,7 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         **database_from_url(
-            env_str("DATABASE_URL", f"postgres://seed@127.0.0.1:{env_int('SEED_PG_PORT', DEFAULT_PORT)}/seed")
+            env_str("DATABASE_URL", f"postgres://seed@127.0.0.1:{setting_read(name='SEED_PG_PORT')}/seed")
         ),
         # Reusing connections made enqueueing about 10x faster on these machines.
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
@@ -90,8 +89,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("SEED_STATIC_ROOT", str(BASE_DIR / ".media" / "static")))
-MEDIA_ROOT = Path(env_str("SEED_MEDIA_ROOT", str(BASE_DIR / ".media")))
+# Defaults of the SEED_* paths are relative to these (config/settings_catalogue.py).
+_PLACES = {"BASE_DIR": BASE_DIR}
+STATIC_ROOT = setting_read(name="SEED_STATIC_ROOT", places=_PLACES)
+MEDIA_ROOT = setting_read(name="SEED_MEDIA_ROOT", places=_PLACES)
+_PLACES["MEDIA_ROOT"] = MEDIA_ROOT
 MEDIA_URL = "media/"
 
 # Blobs are content-addressed; "blobs" can be pointed at S3 (django-storages) by overriding STORAGES.
@@ -111,34 +113,35 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-if env_str("SEED_S3_BUCKET", ""):
+_S3_BUCKET = setting_read(name="SEED_S3_BUCKET")
+if _S3_BUCKET:
     # Any S3-compatible store (AWS, MinIO, R2) through django-storages: pip install '.[s3]'.
     # Credentials come from the usual AWS_* environment variables read by boto3.
     STORAGES["blobs"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": env_str("SEED_S3_BUCKET"),
-            "endpoint_url": env_str("SEED_S3_ENDPOINT_URL", "") or None,
-            "location": env_str("SEED_S3_PREFIX", "blobs"),
+            "bucket_name": _S3_BUCKET,
+            "endpoint_url": setting_read(name="SEED_S3_ENDPOINT_URL") or None,
+            "location": setting_read(name="SEED_S3_PREFIX"),
             "file_overwrite": False,
             "default_acl": None,
             "querystring_auth": True,
         },
     }
 # Scratch space for hashing uploads before they are stored; a local disk even when blobs live on S3.
-SEED_STAGING_DIR = Path(env_str("SEED_STAGING_DIR", str(MEDIA_ROOT / "staging")))
+SEED_STAGING_DIR = setting_read(name="SEED_STAGING_DIR", places=_PLACES)
 
-SEED_MAX_UPLOAD_BYTES = env_int("SEED_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+SEED_MAX_UPLOAD_BYTES = setting_read(name="SEED_MAX_UPLOAD_BYTES")
 # A comparison grid makes one image per cell: past this many it is refused (A1111 caps its X/Y/Z plot too).
-SEED_GRID_MAX_CELLS = env_int("SEED_GRID_MAX_CELLS", 200)
-SEED_MAX_IMAGE_PIXELS = env_int("SEED_MAX_IMAGE_PIXELS", 64 * 1024 * 1024)
-SEED_MAX_METADATA_BYTES = env_int("SEED_MAX_METADATA_BYTES", 64 * 1024)
-SEED_MAX_ICC_BYTES = env_int("SEED_MAX_ICC_BYTES", 1024 * 1024)
+SEED_GRID_MAX_CELLS = setting_read(name="SEED_GRID_MAX_CELLS")
+SEED_MAX_IMAGE_PIXELS = setting_read(name="SEED_MAX_IMAGE_PIXELS")
+SEED_MAX_METADATA_BYTES = setting_read(name="SEED_MAX_METADATA_BYTES")
+SEED_MAX_ICC_BYTES = setting_read(name="SEED_MAX_ICC_BYTES")
 # Reproduction packs come from other installs: caps on what an import reads before it trusts anything.
-SEED_PACK_MAX_MEMBERS = env_int("SEED_PACK_MAX_MEMBERS", 20_000)
-SEED_PACK_MAX_MANIFEST_BYTES = env_int("SEED_PACK_MAX_MANIFEST_BYTES", 64 * 1024 * 1024)
-SEED_PACK_MAX_WEIGHTS_FILE_BYTES = env_int("SEED_PACK_MAX_WEIGHTS_FILE_BYTES", 20 * 1024**3)
-SEED_PACK_MAX_BYTES = env_int("SEED_PACK_MAX_BYTES", 100 * 1024**3)
+SEED_PACK_MAX_MEMBERS = setting_read(name="SEED_PACK_MAX_MEMBERS")
+SEED_PACK_MAX_MANIFEST_BYTES = setting_read(name="SEED_PACK_MAX_MANIFEST_BYTES")
+SEED_PACK_MAX_WEIGHTS_FILE_BYTES = setting_read(name="SEED_PACK_MAX_WEIGHTS_FILE_BYTES")
+SEED_PACK_MAX_BYTES = setting_read(name="SEED_PACK_MAX_BYTES")
 # Further checks on every uploaded image, by apps that know more than the lineage core (C2PA lives in delivery).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -155,7 +158,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": env_int("SEED_API_PAGE_SIZE", 50),
+    "PAGE_SIZE": setting_read(name="SEED_API_PAGE_SIZE"),
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -163,19 +166,19 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "assets.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"api-token": env_str("SEED_API_TOKEN_RATE", "10/min")},
+    "DEFAULT_THROTTLE_RATES": {"api-token": setting_read(name="SEED_API_TOKEN_RATE")},
     # Throttles key anonymous callers by address: 0 takes the peer's (X-Forwarded-For could be forged by anyone);
     # behind N reverse proxies set N, so the address the outermost proxy saw is used.
-    "NUM_PROXIES": env_int("SEED_NUM_PROXIES", 0),
+    "NUM_PROXIES": setting_read(name="SEED_NUM_PROXIES"),
 }
 # API keys (POST /api/auth/token/) stop working this many days after they are issued.
-SEED_API_TOKEN_DAYS = env_int("SEED_API_TOKEN_DAYS", 30)
+SEED_API_TOKEN_DAYS = setting_read(name="SEED_API_TOKEN_DAYS")
 # Guessing guards (config.middleware.FailedAttemptLimitMiddleware): past this many failed admin sign-ins, or requests
 # for unknown, expired or revoked share links, from one address within a minute, that address gets 429 for the
 # rest of the minute. The counts live in Django's cache; with no CACHES set that is the local-memory cache, which
 # each process keeps for itself (each gunicorn worker counts apart).
-SEED_LOGIN_FAILURES_PER_MINUTE = env_int("SEED_LOGIN_FAILURES_PER_MINUTE", 10)
-SEED_SHARE_FAILURES_PER_MINUTE = env_int("SEED_SHARE_FAILURES_PER_MINUTE", 20)
+SEED_LOGIN_FAILURES_PER_MINUTE = setting_read(name="SEED_LOGIN_FAILURES_PER_MINUTE")
+SEED_SHARE_FAILURES_PER_MINUTE = setting_read(name="SEED_SHARE_FAILURES_PER_MINUTE")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seed API",
@@ -202,13 +205,13 @@ SPECTACULAR_SETTINGS = {
 Q_CLUSTER = {
     "name": "seed",
     "orm": "default",
-    "workers": env_int("SEED_Q_WORKERS", 1),
-    "timeout": env_int("SEED_Q_TIMEOUT", 1800),
-    "retry": env_int("SEED_Q_RETRY", 2100),
-    "max_attempts": env_int("SEED_Q_MAX_ATTEMPTS", 3),
+    "workers": setting_read(name="SEED_Q_WORKERS"),
+    "timeout": setting_read(name="SEED_Q_TIMEOUT"),
+    "retry": setting_read(name="SEED_Q_RETRY"),
+    "max_attempts": setting_read(name="SEED_Q_MAX_ATTEMPTS"),
     # Tasks a cluster takes ahead of its workers: more would sit locked in a busy (or dead) worker's memory
     # while another GPU idles, until `retry` hands them out again.
-    "queue_limit": env_int("SEED_Q_QUEUE_LIMIT", 1),
+    "queue_limit": setting_read(name="SEED_Q_QUEUE_LIMIT"),
     "catch_up": False,
     # Our tasks record their own failures and return; one that raises lost the database mid-run. Left unacknowledged,
     # the broker hands it out again after `retry` (up to max_attempts) instead of dropping a job that never ran.
@@ -217,18 +220,18 @@ Q_CLUSTER = {
     # Joined by `Q_CLUSTER_NAME=gpu|cpu manage.py qcluster` when SEED_SPLIT_CLUSTERS routes work to them
     # (assets.services.queues): each takes only its own queue and runs only its own schedules.
     "ALT_CLUSTERS": {
-        "gpu": {"workers": env_int("SEED_Q_GPU_WORKERS", 1)},
-        "cpu": {"workers": env_int("SEED_Q_CPU_WORKERS", 2)},
+        "gpu": {"workers": setting_read(name="SEED_Q_GPU_WORKERS")},
+        "cpu": {"workers": setting_read(name="SEED_Q_CPU_WORKERS")},
     },
 }
-SEED_SPLIT_CLUSTERS = env_bool("SEED_SPLIT_CLUSTERS", False)
+SEED_SPLIT_CLUSTERS = setting_read(name="SEED_SPLIT_CLUSTERS")
 # A worker process touches its row (assets.WorkerProcess) this often; `seed_status` calls one silent for 90 s dead.
-SEED_WORKER_HEARTBEAT_S = env_int("SEED_WORKER_HEARTBEAT_S", 30)
+SEED_WORKER_HEARTBEAT_S = setting_read(name="SEED_WORKER_HEARTBEAT_S")
 
 # GET /metrics (Prometheus) answers a request with "Authorization: Bearer SEED_METRICS_TOKEN" or from an address in
 # SEED_METRICS_ALLOW (CIDRs, e.g. 10.0.0.0/8); with neither set, it is off (404).
-SEED_METRICS_TOKEN = env_str("SEED_METRICS_TOKEN", "")
-SEED_METRICS_ALLOW = env_list("SEED_METRICS_ALLOW", [])
+SEED_METRICS_TOKEN = setting_read(name="SEED_METRICS_TOKEN")
+SEED_METRICS_ALLOW = setting_read(name="SEED_METRICS_ALLOW")
 if env_str("PROMETHEUS_MULTIPROC_DIR", ""):
     # Every process of this host (gunicorn's workers, a cluster's workers) writes its metrics there; made before
     # prometheus_client is imported, which needs it to exist.
@@ -247,58 +250,58 @@ if SENTRY_DSN:
 
 # One line per record on stdout; JSON for log shippers when SEED_LOG_FORMAT=json (production's default).
 LOGGING = logging_config(
-    json_lines=env_str("SEED_LOG_FORMAT", "plain") == "json", level=env_str("SEED_LOG_LEVEL", "INFO")
+    json_lines=setting_read(name="SEED_LOG_FORMAT") == "json", level=setting_read(name="SEED_LOG_LEVEL")
 )
 
 # `manage.py demo` runs these stages in order; each app appends its own.
 
 # Worker: where registered model folders are laid out for diffusers (links into the blob store),
 # and where single-file checkpoints find their architecture's config (never fetched from a hub).
-SEED_MODEL_CACHE = Path(env_str("SEED_MODEL_CACHE", str(MEDIA_ROOT / "model-cache")))
+SEED_MODEL_CACHE = setting_read(name="SEED_MODEL_CACHE", places=_PLACES)
 # A worker whose blobs live in S3 keeps its own copy of each model file it used here, verified by sha256;
 # past this many bytes the least recently used go (0: no limit).
-SEED_MODEL_CACHE_BYTES = env_int("SEED_MODEL_CACHE_BYTES", 200 * 1024**3)
-SEED_MODEL_CONFIGS = Path(env_str("SEED_MODEL_CONFIGS", str(BASE_DIR / "generation" / "configs")))
+SEED_MODEL_CACHE_BYTES = setting_read(name="SEED_MODEL_CACHE_BYTES")
+SEED_MODEL_CONFIGS = setting_read(name="SEED_MODEL_CONFIGS", places=_PLACES)
 # Threads torch uses on CPU for each derivation; recorded with it and pinned again by `reproduce`. The count changes
 # the bytes, so it is one fixed number for the whole fleet, not each host's core count: raise it on every host at once.
-SEED_TORCH_THREADS = env_int("SEED_TORCH_THREADS", 1)
+SEED_TORCH_THREADS = setting_read(name="SEED_TORCH_THREADS")
 # Loaded models a worker keeps (base pipelines, ControlNets, VAEs): the least recently used go first past either limit.
-SEED_PIPELINE_CACHE = env_int("SEED_PIPELINE_CACHE", 3)
-SEED_PIPELINE_CACHE_BYTES = env_int("SEED_PIPELINE_CACHE_BYTES", 0)
-SEED_SCRATCH_DIR = Path(env_str("SEED_SCRATCH_DIR", str(MEDIA_ROOT / "scratch")))
+SEED_PIPELINE_CACHE = setting_read(name="SEED_PIPELINE_CACHE")
+SEED_PIPELINE_CACHE_BYTES = setting_read(name="SEED_PIPELINE_CACHE_BYTES")
+SEED_SCRATCH_DIR = setting_read(name="SEED_SCRATCH_DIR", places=_PLACES)
 
 # `reproduce` re-runs these non-generation operations with the worker's own code.
 
 # C2PA signing. The set-up (`manage.py c2pa_dev_ca`) makes a development CA and signer in .seed-keys/;
 # production points these at the studio's own certificate chain, key and trust anchors.
 # Where `manage.py c2pa_dev_ca` (and the demo, when it finds none) makes the development signer.
-SEED_DEV_KEYS_DIR = Path(env_str("SEED_DEV_KEYS_DIR", str(BASE_DIR / ".seed-keys")))
-_KEYS = SEED_DEV_KEYS_DIR
-SEED_C2PA_CERT = Path(env_str("SEED_C2PA_CERT", str(_KEYS / "signer-chain.pem")))
-SEED_C2PA_KEY = Path(env_str("SEED_C2PA_KEY", str(_KEYS / "signer-key.pem")))
-SEED_C2PA_TRUST_ANCHORS = Path(env_str("SEED_C2PA_TRUST_ANCHORS", str(_KEYS / "root.pem")))
+SEED_DEV_KEYS_DIR = setting_read(name="SEED_DEV_KEYS_DIR", places=_PLACES)
+_PLACES["SEED_DEV_KEYS_DIR"] = SEED_DEV_KEYS_DIR
+SEED_C2PA_CERT = setting_read(name="SEED_C2PA_CERT", places=_PLACES)
+SEED_C2PA_KEY = setting_read(name="SEED_C2PA_KEY", places=_PLACES)
+SEED_C2PA_TRUST_ANCHORS = setting_read(name="SEED_C2PA_TRUST_ANCHORS", places=_PLACES)
 # Written into EXIF Artist and the C2PA claim of delivered files.
-SEED_STUDIO_NAME = env_str("SEED_STUDIO_NAME", "Seed studio")
-SEED_C2PA_ALG = env_str("SEED_C2PA_ALG", "es256")
-SEED_C2PA_TSA_URL = env_str("SEED_C2PA_TSA_URL", "")
+SEED_STUDIO_NAME = setting_read(name="SEED_STUDIO_NAME")
+SEED_C2PA_ALG = setting_read(name="SEED_C2PA_ALG")
+SEED_C2PA_TSA_URL = setting_read(name="SEED_C2PA_TSA_URL")
 # Delivered files live under MEDIA_ROOT/deliveries/<id>/ next to their zip bundle.
-SEED_DELIVERY_DIR = Path(env_str("SEED_DELIVERY_DIR", str(MEDIA_ROOT / "deliveries")))
+SEED_DELIVERY_DIR = setting_read(name="SEED_DELIVERY_DIR", places=_PLACES)
 # Signed audit checkpoints live outside the database (in production: storage the database's users cannot write).
-SEED_AUDIT_CHECKPOINT_DIR = Path(env_str("SEED_AUDIT_CHECKPOINT_DIR", str(MEDIA_ROOT / "audit-checkpoints")))
+SEED_AUDIT_CHECKPOINT_DIR = setting_read(name="SEED_AUDIT_CHECKPOINT_DIR", places=_PLACES)
 # Channel variants of one delivery are cropped, resized and checked side by side on this many threads
 # (Pillow and numpy release the GIL); signing stays in order.
-SEED_DELIVERY_THREADS = env_int("SEED_DELIVERY_THREADS", min(8, os.cpu_count() or 1))
+SEED_DELIVERY_THREADS = setting_read(name="SEED_DELIVERY_THREADS")
 # QC: least ΔE2000 between an image's dominant colour and its page background; how close a pixel must be
 # to a brand colour to count; the share of pixels brand colours must cover together.
-SEED_QC_MIN_DELTA_E = float(env_str("SEED_QC_MIN_DELTA_E", "10"))
-SEED_QC_PALETTE_DELTA_E = float(env_str("SEED_QC_PALETTE_DELTA_E", "12"))
-SEED_QC_PALETTE_MIN_SHARE = float(env_str("SEED_QC_PALETTE_MIN_SHARE", "0.02"))
+SEED_QC_MIN_DELTA_E = setting_read(name="SEED_QC_MIN_DELTA_E")
+SEED_QC_PALETTE_DELTA_E = setting_read(name="SEED_QC_PALETTE_DELTA_E")
+SEED_QC_PALETTE_MIN_SHARE = setting_read(name="SEED_QC_PALETTE_MIN_SHARE")
 # verify: a copy is "perceptual" when its 64-bit perceptual hash differs in at most this many bits.
-SEED_VERIFY_MAX_HASH_DISTANCE = env_int("SEED_VERIFY_MAX_HASH_DISTANCE", 10)
+SEED_VERIFY_MAX_HASH_DISTANCE = setting_read(name="SEED_VERIFY_MAX_HASH_DISTANCE")
 
 # Notifications. Mail uses Django's own setting names; without EMAIL_HOST every message is written as an
 # .eml file under MEDIA_ROOT/outbox instead of being sent (the demo and development).
-SEED_BASE_URL = env_str("SEED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SEED_BASE_URL = setting_read(name="SEED_BASE_URL").rstrip("/")
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -307,21 +310,21 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Seed <seed@localhost>")
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "review.mail.OutboxBackend"
-SEED_OUTBOX_DIR = Path(env_str("SEED_OUTBOX_DIR", str(MEDIA_ROOT / "outbox")))
+SEED_OUTBOX_DIR = setting_read(name="SEED_OUTBOX_DIR", places=_PLACES)
 # A reminder goes this long before a round's deadline to invitees who have not decided.
-SEED_REMINDER_LEAD_HOURS = env_int("SEED_REMINDER_LEAD_HOURS", 24)
+SEED_REMINDER_LEAD_HOURS = setting_read(name="SEED_REMINDER_LEAD_HOURS")
 # Producers hear of deliveries whose inherited licences run out within this many days.
-SEED_LICENCE_WARN_DAYS = env_int("SEED_LICENCE_WARN_DAYS", 30)
+SEED_LICENCE_WARN_DAYS = setting_read(name="SEED_LICENCE_WARN_DAYS")
 # The reproducibility watch re-runs each final-approved master this often (sooner when the worker's environment
 # changes), spending at most this many worker seconds a night.
-SEED_WATCH_CADENCE_DAYS = env_int("SEED_WATCH_CADENCE_DAYS", 7)
-SEED_WATCH_BUDGET_S = env_int("SEED_WATCH_BUDGET_S", 3600)
+SEED_WATCH_CADENCE_DAYS = setting_read(name="SEED_WATCH_CADENCE_DAYS")
+SEED_WATCH_BUDGET_S = setting_read(name="SEED_WATCH_BUDGET_S")
 # Webhook deliveries: tries per event (backing off 1, 5, 25 … minutes), and consecutive failures that disable
 # an endpoint.
-SEED_WEBHOOK_TRIES = env_int("SEED_WEBHOOK_TRIES", 5)
-SEED_WEBHOOK_DISABLE_AFTER = env_int("SEED_WEBHOOK_DISABLE_AFTER", 10)
-SEED_WEBHOOK_TIMEOUT = env_int("SEED_WEBHOOK_TIMEOUT", 10)
+SEED_WEBHOOK_TRIES = setting_read(name="SEED_WEBHOOK_TRIES")
+SEED_WEBHOOK_DISABLE_AFTER = setting_read(name="SEED_WEBHOOK_DISABLE_AFTER")
+SEED_WEBHOOK_TIMEOUT = setting_read(name="SEED_WEBHOOK_TIMEOUT")
 # Webhooks may call only public addresses, except inside these networks (a receiver on the studio's own LAN).
-SEED_WEBHOOK_ALLOWED_NETWORKS = env_networks("SEED_WEBHOOK_ALLOWED_NETWORKS", [])
+SEED_WEBHOOK_ALLOWED_NETWORKS = setting_read(name="SEED_WEBHOOK_ALLOWED_NETWORKS")
 # Seals endpoint secrets at rest; empty: derived from SECRET_KEY (set it to rotate SECRET_KEY without losing them).
-SEED_WEBHOOK_KEY = env_str("SEED_WEBHOOK_KEY", "")
+SEED_WEBHOOK_KEY = setting_read(name="SEED_WEBHOOK_KEY")

@@ -2,6 +2,7 @@
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.logging import logging_config
+from config.settings_catalogue import setting_read
 
 from .base import *  # noqa: F403
 
@@ -26,7 +27,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 LOGGING = logging_config(
-    json_lines=env_str("SEED_LOG_FORMAT", "json") == "json", level=env_str("SEED_LOG_LEVEL", "INFO")
+    json_lines=setting_read(name="SEED_LOG_FORMAT", production=True) == "json",
+    level=setting_read(name="SEED_LOG_LEVEL"),
 )
 
 STORAGES = {
