@@ -235,3 +235,29 @@ def test_the_check_loads_no_model_or_signing_library():
     ran, heavy = result.stdout.splitlines()
     assert "seed.E011" in ran
     assert heavy == "[]"
+
+
+def test_the_web_process_refuses_to_start_on_a_bad_value():
+    env = clean_env(
+        DJANGO_SECRET_KEY="a-long-random-string-for-this-test-only-0123456789",
+        SEED_MAX_UPLOAD_BYTES="50MB",
+        SEED_C2PA_CERT="/keys/signer-chain.pem",
+        SEED_C2PA_KEY="/keys/signer.key",
+        SEED_C2PA_TRUST_ANCHORS="/keys/root.pem",
+    )
+    script = "import config.wsgi"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "ImproperlyConfigured: the settings are not usable" in result.stderr
+    assert "(seed.E010) SEED_MAX_UPLOAD_BYTES='50MB': not an integer" in result.stderr
+    good = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "SEED_MAX_UPLOAD_BYTES": "52428800"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert good.returncode == 0, good.stderr
