@@ -1,4 +1,4 @@
-"""The start-up check of the SEED_* environment against its declaration (config/settings_catalogue.py).
+"""The start-up check of the SEED_* environment against its declaration (config/settings_catalogue/).
 
 Registered by assets' AppConfig, so every command that runs the system checks (check, migrate, runserver,
 qcluster …) runs it. The settings fall back to the default on a value they cannot use (setting_read), so what an

@@ -27,6 +27,7 @@ READERS = ["config", "assets", "generation", "review", "delivery", "tests", "ben
 NAME_PATTERN = re.compile(r"\bSEED_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_*])")
 # assets.SEED_VERSION is the installed package's version, a Python name that no environment sets.
 NOT_SETTINGS = {"SEED_VERSION"}
+DECLARATION = ROOT / "config" / "settings_catalogue"
 
 
 def names_read() -> dict[str, list[str]]:
@@ -34,7 +35,7 @@ def names_read() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     roots = [ROOT / reader for reader in READERS]
     for path in [file for root in roots for file in ([root] if root.is_file() else sorted(root.rglob("*")))]:
-        if not path.is_file() or "__pycache__" in path.parts or path == ROOT / "config" / "settings_catalogue.py":
+        if not path.is_file() or "__pycache__" in path.parts or DECLARATION in path.parents:
             continue
         try:
             text = path.read_text()
@@ -66,7 +67,7 @@ def seed_messages() -> list:
 
 def test_the_docs_table_is_the_declaration():
     assert docs_table() == settings_table_render(), (
-        "docs/operator.md's settings table differs from config/settings_catalogue.py: paste the output of "
+        "docs/operator.md's settings table differs from config/settings_catalogue/: paste the output of "
         "`python -m config.settings_catalogue` between its markers"
     )
 
@@ -75,8 +76,8 @@ def test_every_name_the_code_reads_is_declared_and_every_declared_name_is_read()
     found = names_read()
     undeclared = {name: files for name, files in found.items() if name not in CATALOGUE}
     unread = sorted(set(CATALOGUE) - set(found))
-    assert not undeclared, f"read but not in config/settings_catalogue.py: {undeclared}"
-    assert not unread, f"declared in config/settings_catalogue.py but read nowhere: {unread}"
+    assert not undeclared, f"read but not in config/settings_catalogue/: {undeclared}"
+    assert not unread, f"declared in config/settings_catalogue/ but read nowhere: {unread}"
 
 
 def test_each_name_is_declared_once():

@@ -1,0 +1,127 @@
+"""Workers: the task clusters, their timeouts, and the models they keep."""
+
+from __future__ import annotations
+
+from config.settings_catalogue.kinds import BOOLEAN, BYTES, INTEGER, PATH, SECONDS
+from config.settings_catalogue.setting import Setting, Who
+
+SETTINGS = (
+    Setting(
+        name="SEED_Q_WORKERS",
+        kind=INTEGER,
+        default=1,
+        minimum=1,
+        who=Who.ANY,
+        meaning="worker processes of the single cluster",
+    ),
+    Setting(
+        name="SEED_Q_TIMEOUT",
+        kind=SECONDS,
+        default=1800,
+        minimum=1,
+        who=Who.ANY,
+        meaning="task timeout (covers the job, not the worker's imports)",
+    ),
+    Setting(
+        name="SEED_Q_RETRY",
+        kind=SECONDS,
+        default=2100,
+        minimum=1,
+        who=Who.ANY,
+        meaning="before an unacknowledged task is handed out again; must exceed `SEED_Q_TIMEOUT`",
+    ),
+    Setting(
+        name="SEED_Q_MAX_ATTEMPTS",
+        kind=INTEGER,
+        default=3,
+        minimum=1,
+        who=Who.ANY,
+        meaning="attempts per task (django-q2 would read 0 as without end)",
+    ),
+    Setting(
+        name="SEED_Q_QUEUE_LIMIT",
+        kind=INTEGER,
+        default=1,
+        minimum=1,
+        who=Who.ANY,
+        meaning="tasks a cluster takes ahead of its workers",
+    ),
+    Setting(
+        name="SEED_SPLIT_CLUSTERS",
+        kind=BOOLEAN,
+        default=False,
+        who=Who.PRODUCTION,
+        meaning='route work to the `gpu` and `cpu` clusters (see "Hosts")',
+    ),
+    Setting(
+        name="SEED_Q_GPU_WORKERS",
+        kind=INTEGER,
+        default=1,
+        minimum=1,
+        who=Who.PRODUCTION,
+        meaning="workers of the `gpu` cluster (one per GPU)",
+    ),
+    Setting(
+        name="SEED_Q_CPU_WORKERS",
+        kind=INTEGER,
+        default=2,
+        minimum=1,
+        who=Who.PRODUCTION,
+        meaning="workers of the `cpu` cluster",
+    ),
+    Setting(
+        name="SEED_WORKER_HEARTBEAT_S",
+        kind=SECONDS,
+        default=30,
+        minimum=1,
+        who=Who.ANY,
+        meaning="how often a worker touches its row; `seed_status` calls one silent for 90 s dead",
+    ),
+    Setting(
+        name="SEED_TORCH_THREADS",
+        kind=INTEGER,
+        default=1,
+        minimum=1,
+        who=Who.ANY,
+        meaning="CPU threads per derivation; recorded and pinned by `reproduce`; changes the bytes, so one number "
+        "for the whole fleet",
+    ),
+    Setting(
+        name="SEED_MODEL_CACHE",
+        kind=PATH,
+        default="{MEDIA_ROOT}/model-cache",
+        who=Who.ANY,
+        meaning="where a worker lays out model folders and keeps its verified copies of model files",
+    ),
+    Setting(
+        name="SEED_MODEL_CACHE_BYTES",
+        kind=BYTES,
+        default=200 * 1024**3,
+        minimum=0,
+        who=Who.PRODUCTION,
+        meaning="past this the least recently used model files go (0: no limit)",
+    ),
+    Setting(
+        name="SEED_MODEL_CONFIGS",
+        kind=PATH,
+        default="{BASE_DIR}/generation/configs",
+        who=Who.ANY,
+        meaning="architecture configs for single-file checkpoints (never fetched from a hub)",
+    ),
+    Setting(
+        name="SEED_PIPELINE_CACHE",
+        kind=INTEGER,
+        default=3,
+        minimum=1,
+        who=Who.ANY,
+        meaning="loaded models a worker keeps (least recently used out)",
+    ),
+    Setting(
+        name="SEED_PIPELINE_CACHE_BYTES",
+        kind=BYTES,
+        default=0,
+        minimum=0,
+        who=Who.ANY,
+        meaning="… and their bytes (0: no limit)",
+    ),
+)
