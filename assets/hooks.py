@@ -21,8 +21,6 @@ audit_writers: list[Callable] = []
 # (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]:
 # deliveries of those masters.
 delivery_finders: list[Callable] = []
-# (kind=, subject=, lines=, key=, link=) -> how many were told: a studio event for the producers (drift, rights).
-producer_notifiers: list[Callable] = []
 
 
 def upload_check_register(check: Callable) -> None:
@@ -62,13 +60,3 @@ def delivery_finder_register(finder: Callable) -> None:
 def deliveries_of(*, versions) -> list[dict]:
     """The deliveries whose master is among `versions`, from the installed delivery app (none without one)."""
     return [found for finder in delivery_finders for found in finder(versions=versions)]
-
-
-def producer_notifier_register(notifier: Callable) -> None:
-    if notifier not in producer_notifiers:
-        producer_notifiers.append(notifier)
-
-
-def producers_notify(**event) -> int:
-    """Tell the producers through the installed notification system; without one, the admin lists are the record."""
-    return sum(notifier(**event) for notifier in producer_notifiers)

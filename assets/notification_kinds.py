@@ -1,8 +1,7 @@
 """Every kind of notification Seed sends, declared once: who is told, whether webhooks hear it, and its subject.
 
-It lives in the core because the core's apps name kinds too (the reproducibility watch tells the producers through
-`hooks.producers_notify`). The review app makes the rows, checks each kind here and renders every body with the
-same e-mail template (review/email/message.txt and .html); the subject is each kind's own.
+The review app makes the rows, checks each kind here and renders every body with the same e-mail template
+(review/email/message.txt and .html); the subject is each kind's own.
 """
 
 from __future__ import annotations

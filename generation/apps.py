@@ -11,16 +11,13 @@ class GenerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
         from assets.hooks import demo_stage_register
         from generation.demo import generation_stage, grid_stage, imported_regeneration_stage, preparation_stage
-        from generation.services.watch import watch_schedule_ensure
         from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")
-        post_migrate.connect(watch_schedule_ensure, sender=self)
         demo_stage_register(order=20, stage=generation_stage)
         demo_stage_register(order=27, stage=imported_regeneration_stage)
         demo_stage_register(order=28, stage=grid_stage)

@@ -17,10 +17,3 @@ def run_finishing(derivation_id: int) -> str:
     from generation.finishing import finishing_run
 
     return finishing_run(derivation_id=derivation_id)
-
-
-def reproducibility_watch(budget_s: float | None = None) -> str:
-    from generation.services.watch import reproducibility_watch as watch
-
-    result = watch(budget_s=budget_s)
-    return f"{result['checked']} checked, {result['skipped']} left for later"

@@ -33,8 +33,7 @@ def worker_start(**kwargs) -> None:
             "start it with Q_CLUSTER_NAME=gpu or Q_CLUSTER_NAME=cpu",
             Conf.CLUSTER_NAME,
         )
-    if settings.SEED_SPLIT_CLUSTERS and Conf.CLUSTER_NAME == Queue.CPU:
-        # Delivery, notifications and model-free finishing: no model is loaded here, and the watch is the GPUs' work.
+    if not worker_loads_models():
         _scratch_sweep()
         _report_for_duty(cluster=Conf.CLUSTER_NAME, ready_seconds=time.monotonic() - started)
         logger.info("worker ready (cpu cluster) in %.1f s", time.monotonic() - started)
@@ -46,7 +45,6 @@ def worker_start(**kwargs) -> None:
     import transformers
 
     from generation.loader import process_cache
-    from generation.services.watch import watch_on_new_environment
 
     # diffusers and transformers load their pipeline and model modules on first use: use them now.
     for module, name in (
@@ -59,13 +57,17 @@ def worker_start(**kwargs) -> None:
     ):
         getattr(module, name)
     process_cache()
-    if watch_on_new_environment():
-        logger.warning(
-            "this worker's environment is new to the reproducibility watch: approved masters are re-checked now"
-        )
     _scratch_sweep()
     _report_for_duty(cluster=Conf.CLUSTER_NAME, ready_seconds=time.monotonic() - started)
     logger.info("worker ready: ML stack loaded in %.1f s", time.monotonic() - started)
+
+
+def worker_loads_models() -> bool:
+    """Whether this worker process runs models. Not on the cpu cluster: delivery, notifications and model-free
+    finishing go there, and the reproducibility watch is the GPUs' work."""
+    from django_q.conf import Conf
+
+    return not (settings.SEED_SPLIT_CLUSTERS and Conf.CLUSTER_NAME == Queue.CPU)
 
 
 def _report_for_duty(*, cluster: str, ready_seconds: float) -> None:

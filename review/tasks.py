@@ -43,3 +43,10 @@ def notification_digest() -> str:
     from review.services.notifications import digests_send
 
     return f"{digests_send()} digest(s)"
+
+
+def reproducibility_watch(budget_s: float | None = None) -> str:
+    from review.services.drift import reproducibility_watch_run
+
+    result = reproducibility_watch_run(budget_s=budget_s)
+    return f"{result['checked']} checked, {result['skipped']} left for later"

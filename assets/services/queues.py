@@ -33,12 +33,13 @@ def task_send(*, func: str, args: tuple = (), name: str, queue: Queue) -> None:
 
 def schedule_ensure(*, name: str, func: str, queue: Queue, **timing) -> None:
     """A repeating schedule made on migrate: running migrate again changes nothing, except routing it to
-    the cluster the current set-up sends its queue to (a studio that splits its clusters migrates once)."""
+    the cluster the current set-up sends its queue to (a studio that splits its clusters migrates once) and
+    pointing it at its task where the task moved to another app (the schedule keeps its name and timing)."""
     from django_q.models import Schedule
 
     cluster = queue_cluster(queue=queue)
     schedule, created = Schedule.objects.get_or_create(
         name=name, defaults={"func": func, "repeats": -1, "cluster": cluster, **timing}
     )
-    if not created and schedule.cluster != cluster:
-        Schedule.objects.filter(pk=schedule.pk).update(cluster=cluster)
+    if not created and (schedule.cluster, schedule.func) != (cluster, func):
+        Schedule.objects.filter(pk=schedule.pk).update(cluster=cluster, func=func)

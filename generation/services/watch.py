@@ -1,10 +1,10 @@
-"""The reproducibility watch: re-run final-approved masters before anyone needs them, and say what drifted.
+"""The reproducibility watch: re-run final-approved masters before anyone needs them, and record what drifted.
 
-One django-q2 schedule runs `reproducibility_watch` nightly; a worker that starts under a new environment
-(new torch, diffusers, driver …) queues a run too. Each run re-checks, oldest check first, every master whose
-last check is older than the cadence or was made under another environment, and stops before the night's
-budget of worker seconds would be overrun (each check is estimated by its last one, or by the recorded run
-times of its chain). A Postgres advisory lock keeps two runs from checking the same masters at once.
+Each run re-checks, oldest check first, every master whose last check is older than the cadence or was made
+under another environment, and stops before the night's budget of worker seconds would be overrun (each check
+is estimated by its last one, or by the recorded run times of its chain). A Postgres advisory lock keeps two
+runs from checking the same masters at once. The review app runs the watch (nightly, and when a worker starts
+under a new environment: new torch, diffusers, driver …) and tells the producers what drifted.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,15 +21,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from assets import hooks
 from assets.errors import ApplicationError
 from assets.models import ReproducibilityCheck, Version
-from assets.notification_kinds import NotificationKind
-from assets.services.queues import Queue, schedule_ensure, task_send
 
 logger = logging.getLogger(__name__)
 
-WATCH_SCHEDULE = "generation: reproducibility watch"
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"seed reproducibility watch").digest()[:8], "big", signed=True)
 # A check with nothing to estimate from (no run times recorded) is taken to cost this much.
 _UNKNOWN_COST_S = 60.0
@@ -86,8 +83,12 @@ def watch_plan(*, digest: str, budget_s: float, now=None, whole_budget_s: float 
     return plan
 
 
-def reproducibility_check(*, version: Version, trigger: str, digest: str | None = None) -> ReproducibilityCheck:
-    """Re-run one version's chain and record what came out, or why it could not be re-run."""
+def reproducibility_check(
+    *, version: Version, trigger: str, digest: str | None = None, on_drift: Callable | None = None
+) -> ReproducibilityCheck:
+    """Re-run one version's chain and record what came out, or why it could not be re-run. `on_drift(check)` runs
+    in the transaction that records a check that did not come out bit-identical: what the caller makes of a drift
+    is kept, or lost, with the check itself."""
     from generation.reproduce import version_reproduce
 
     if digest is None:
@@ -145,35 +146,19 @@ def reproducibility_check(*, version: Version, trigger: str, digest: str | None 
             wall_seconds=round(time.monotonic() - started, 3),
             **values,
         )
-        if check.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL:
-            _drift_notify(check)
+        if check.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL and on_drift is not None:
+            on_drift(check)
     return check
 
 
-def _drift_notify(check: ReproducibilityCheck) -> None:
-    version = check.version
-    hooks.producers_notify(
-        kind=NotificationKind.REPRODUCIBILITY,
-        key=f"reproducibility:{version.pk}:{check.verdict}:{check.environment_digest[:16]}",
-        subject=NotificationKind.REPRODUCIBILITY.notice.subject_render(
-            version=version.pk, brief=version.brief.title, verdict=check.get_verdict_display().lower()
-        ),
-        lines=[
-            f"The reproducibility watch re-ran v{version.pk} on {check.checked_at:%Y-%m-%d}: "
-            f"{check.get_verdict_display()}"
-            + (f", perceptual distance {check.distance:g} bits" if check.distance is not None else "")
-            + ".",
-            f"Cause: {check.get_cause_display()}" + (f" ({check.detail})" if check.detail else ""),
-        ],
-        link=f"/admin/assets/version/{version.pk}/change/",
-    )
-
-
-def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | None = None) -> dict:
+def reproducibility_watch(
+    *, budget_s: float | None = None, slice_s: float | None = None, on_drift: Callable | None = None
+) -> dict:
     """One night's run: the plan, then the checks in order, never past the budget in seconds actually spent.
 
     A task may run for the worker's task timeout only, so one run spends at most `slice_s` (80 % of it by default)
-    and, when it checked something and masters are still due, queues the next slice with what is left of the budget.
+    and, when it checked something and masters are still due, says what is left of the budget for the next slice
+    (`continued_with_s`), which the caller queues. `on_drift` goes to each check (reproducibility_check).
     """
     budget = float(settings.SEED_WATCH_BUDGET_S if budget_s is None else budget_s)
     run_budget = min(budget, float(slice_s if slice_s is not None else settings.Q_CLUSTER["timeout"] * 0.8))
@@ -189,19 +174,12 @@ def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | Non
             if checked and spent + estimate > run_budget:
                 plan.skipped += 1
                 continue
-            check = reproducibility_check(version=master, trigger=trigger, digest=digest)
+            check = reproducibility_check(version=master, trigger=trigger, digest=digest, on_drift=on_drift)
             spent += check.wall_seconds
             checked += 1
             verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
         left = round(budget - spent, 3)
         continued = bool(plan.skipped and checked and run_budget < budget and left > 0)
-        if continued:
-            task_send(
-                func="generation.tasks.reproducibility_watch",
-                args=(left,),
-                name=f"reproducibility-watch-{left:.0f}s-left",
-                queue=Queue.GPU,
-            )
         logger.info(
             "reproducibility watch: %s checked in %.1f s of %.0f s, %s left for later%s: %s",
             checked,
@@ -226,28 +204,8 @@ def reproducibility_watch(*, budget_s: float | None = None, slice_s: float | Non
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
-def watch_schedule_ensure(**kwargs) -> None:
-    """The nightly watch, made on migrate; migrating again changes nothing."""
-    from django_q.models import Schedule
-
-    schedule_ensure(
-        name=WATCH_SCHEDULE,
-        func="generation.tasks.reproducibility_watch",
-        queue=Queue.GPU,
-        schedule_type=Schedule.DAILY,
-        next_run=(timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0),
-    )
-
-
-def watch_on_new_environment() -> bool:
-    """At worker start: a run of the watch when this worker's environment is one no check has run under yet."""
+def environment_unwatched() -> bool:
+    """Whether this worker's environment is one no check has run under yet, with approved masters to check."""
     _, digest = current_environment()
     newest = ReproducibilityCheck.objects.values_list("environment_digest", flat=True).first()
-    if newest is None or newest == digest or not Version.objects.filter(status=Version.Status.APPROVED).exists():
-        return False
-    transaction.on_commit(
-        lambda: task_send(
-            func="generation.tasks.reproducibility_watch", name="reproducibility-watch-new-environment", queue=Queue.GPU
-        )
-    )
-    return True
+    return newest is not None and newest != digest and Version.objects.filter(status=Version.Status.APPROVED).exists()

@@ -229,9 +229,9 @@ def test_schedules_follow_the_clusters_their_work_goes_to(settings, db):
     from django_q.models import Schedule
 
     from delivery.services.rights_watch import expiry_schedule_ensure
-    from generation.services.watch import watch_schedule_ensure
     from review.services.audit_checkpoints import checkpoint_schedule_ensure
     from review.services.deadlines import schedules_ensure
+    from review.services.drift import watch_schedule_ensure
 
     ensure = (watch_schedule_ensure, expiry_schedule_ensure, checkpoint_schedule_ensure, schedules_ensure)
     for function in ensure:
@@ -241,7 +241,7 @@ def test_schedules_follow_the_clusters_their_work_goes_to(settings, db):
     for function in ensure:
         function()
     clusters = dict(Schedule.objects.values_list("func", "cluster"))
-    assert clusters.pop("generation.tasks.reproducibility_watch") == "gpu"
+    assert clusters.pop("review.tasks.reproducibility_watch") == "gpu"
     assert set(clusters.values()) == {"cpu"} and len(clusters) == 4
     count = Schedule.objects.count()
     for function in ensure:

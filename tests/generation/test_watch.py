@@ -18,13 +18,10 @@ from assets.services.versions import version_import
 from generation.reproduce import version_reproduce
 from generation.services.finishing import palette_snap_create
 from generation.services.jobs import LoraSpec, generation_job_create
-from generation.services.watch import (
-    current_environment,
-    reproducibility_watch,
-    watch_plan,
-)
+from generation.services.watch import current_environment, watch_plan
 from review.models import Notification
 from review.roles import PRODUCER, roles_ensure
+from review.services.drift import reproducibility_watch_run
 from tests.factories import image_file, make_brief, member, with_triggers_off
 from tests.generation.conftest import FAST
 
@@ -75,7 +72,7 @@ def test_the_watch_checks_oldest_first_and_stays_within_its_budget(tiny, run_job
     plan = watch_plan(digest=digest, budget_s=budget)
     assert [version.pk for version, _, _ in plan.due] == [fresh.pk, a.pk, b.pk] and plan.skipped == 1
 
-    result = reproducibility_watch(budget_s=budget)
+    result = reproducibility_watch_run(budget_s=budget)
     assert (result["checked"], result["skipped"], result["verdicts"]) == (3, 1, {"bit_identical": 3})
     assert result["spent_s"] <= budget
     new = ReproducibilityCheck.objects.filter(checked_at__gte=timezone.now() - timedelta(minutes=10))
@@ -95,7 +92,7 @@ def test_a_budget_longer_than_the_task_timeout_is_spent_in_slices(tiny, run_jobs
     for days, version in enumerate(masters, start=10):
         _aged(version, days=days, wall_seconds=10.0, digest=digest)
     # A slice fits one 10 s estimate: each run checks one master and queues the next with what is left of the budget.
-    result = reproducibility_watch(budget_s=100, slice_s=15)
+    result = reproducibility_watch_run(budget_s=100, slice_s=15)
     assert result["checked"] == 1 and result["continued_with_s"] is not None and result["continued_with_s"] < 100
     fresh = ReproducibilityCheck.objects.filter(checked_at__gte=timezone.now() - timedelta(minutes=10))
     assert sorted(fresh.values_list("version_id", flat=True)) == sorted(v.pk for v in masters)  # each once, none twice
@@ -106,7 +103,7 @@ def test_a_budget_longer_than_the_task_timeout_is_spent_in_slices(tiny, run_jobs
 def test_a_missing_model_names_its_sha256_and_the_producer_hears_of_it(tiny, run_jobs, producer, client):
     [master] = _masters(tiny, run_jobs, 1, lora=tiny["lora_b"])
     storages["blobs"].delete(tiny["lora_b"].blob.storage_name)
-    reproducibility_watch(budget_s=600)
+    reproducibility_watch_run(budget_s=600)
     check = ReproducibilityCheck.objects.get(version=master)
     assert (check.verdict, check.cause) == ("failed", "missing_weights")
     assert tiny["lora_b"].blob_id in check.detail
@@ -202,8 +199,35 @@ def test_a_master_with_nothing_to_re_run_is_named_unrunnable_and_the_others_stil
     [generated] = _masters(tiny, run_jobs, 1)
     composed = derive(brief=generated.brief, parents=[generated], op="grid")  # a sheet: nothing the worker re-runs
     Version.objects.filter(pk=composed.pk).update(status=Version.Status.APPROVED)
-    result = reproducibility_watch(budget_s=600)
+    result = reproducibility_watch_run(budget_s=600)
     assert result["checked"] == 2
     failed = ReproducibilityCheck.objects.get(version=composed)
     assert (failed.verdict, failed.cause) == ("failed", "unrunnable") and "re-run" in failed.detail
     assert ReproducibilityCheck.objects.get(version=generated).verdict == "bit_identical"
+
+
+@pytest.mark.django_db
+def test_a_worker_under_an_environment_no_check_ran_under_runs_the_watch_at_once(
+    tiny, run_jobs, producer, django_capture_on_commit_callbacks
+):
+    from review.services.drift import watch_on_worker_start
+
+    [master] = _masters(tiny, run_jobs, 1)
+    _aged(master, days=0, wall_seconds=1.0, digest="an environment this worker is not")
+    with django_capture_on_commit_callbacks(execute=True):
+        watch_on_worker_start()  # django-q2's post_spawn; the tests' broker runs the queued watch at once
+    latest = ReproducibilityCheck.objects.filter(version=master).first()
+    assert latest.trigger == "environment" and latest.environment_digest == current_environment()[1]
+
+
+@pytest.mark.django_db
+def test_the_nightly_schedule_made_when_generation_ran_the_watch_now_starts_reviews_run(db):
+    from django_q.models import Schedule
+
+    from review.services.drift import WATCH_SCHEDULE, watch_schedule_ensure
+
+    watch_schedule_ensure()
+    schedule = Schedule.objects.filter(name=WATCH_SCHEDULE)
+    schedule.update(func="generation.tasks.reproducibility_watch")  # as a studio migrated before the move has it
+    watch_schedule_ensure()
+    assert list(schedule.values_list("func", flat=True)) == ["review.tasks.reproducibility_watch"]

@@ -7,13 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from assets import hooks
 from assets.errors import ApplicationError
 from assets.notification_kinds import NOTICES, Audience, NotificationKind
 from review.models import Decision, Notification, WebhookDelivery
 from review.services.deadlines import deadlines_check
 from review.services.notifications import (
     Message,
+    producers_notify,
     webhook_endpoint_create,
     webhooks_notify,
 )
@@ -63,7 +63,7 @@ def test_the_review_flows_make_only_declared_kinds_with_their_declared_subjects(
             reviewer=cast["bob"],
             comment="off brief",
         )
-    hooks.producers_notify(kind=NotificationKind.REPRODUCIBILITY, subject="drift", lines=["drift"], key="drift")
+    producers_notify(kind=NotificationKind.REPRODUCIBILITY, subject="drift", lines=["drift"], key="drift")
 
     made = set(Notification.objects.values_list("kind", flat=True))
     assert made >= {"invited", "overdue", "changes_requested", "round_closed", "reproducibility"}
@@ -84,7 +84,7 @@ def test_an_unknown_kind_is_refused_when_a_notification_is_made(cast):
     ):
         Message(kind="round_opened", subject="Round opened", lines=[])
     with pytest.raises(ApplicationError, match="unknown notification kind 'drift'"):
-        hooks.producers_notify(kind="drift", subject="drift", lines=["drift"], key="drift")
+        producers_notify(kind="drift", subject="drift", lines=["drift"], key="drift")
     with pytest.raises(ApplicationError, match="'mention' notifications are not declared for webhooks"):
         webhooks_notify(
             message=Message(kind=NotificationKind.MENTION, subject="hi", lines=[]), key="mention", client_id=None

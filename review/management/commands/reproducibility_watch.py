@@ -15,14 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
-        from generation.services.watch import reproducibility_watch
+        from review.services.drift import reproducibility_watch_run
 
         if options["budget"] is not None and options["budget"] <= 0:
             raise CommandError("--budget must be a positive number of seconds")
         if options["json"]:
             # Logs go to stdout as well; the summary line would break the one JSON document asked for.
             logging.disable(logging.INFO)
-        result = reproducibility_watch(budget_s=options["budget"])
+        result = reproducibility_watch_run(budget_s=options["budget"])
         if options["json"]:
             self.stdout.write(json.dumps(result))
             return
