@@ -11,14 +11,13 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from assets.admin import ImpactPanelAdmin, admin_extend
+from assets.admin import VisibleAdmin, admin_extend
 from assets.errors import ApplicationError
 from assets.models import Licence, ReproducibilityCheck, Version
 from assets.rights import (
     reproducibility_latest,
     rights_problems,
     version_rights,
-    versions_inheriting,
     with_reproducibility,
 )
 from assets.services.licences import ATTACHABLE, imports_only_check, licence_save
@@ -65,11 +64,11 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Licence)
-class LicenceAdmin(ImpactPanelAdmin):
-    """Studio-wide, like the model registry; its page shows every version and delivery that inherits it."""
+class LicenceAdmin(VisibleAdmin):
+    """Studio-wide, like the model registry; its page shows every version and delivery that inherits it (delivery's
+    impact panel)."""
 
     form = LicenceForm
-    impact_of = staticmethod(lambda licence: versions_inheriting(licences=[licence.pk]))
     list_display = ["name", "spdx_id", "commercial_use", "expires_on", "covers", "updated_at"]
     list_filter = ["commercial_use", ExpiryFilter]
     search_fields = ["name", "spdx_id", "attribution"]

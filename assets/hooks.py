@@ -18,9 +18,6 @@ demo_stages: list[tuple[int, Callable]] = []
 demo_prerequisites: list[Callable] = []
 # audit_event_append(kind=, object_type=, object_id=, payload=, actor=): the studio's hash-chained audit trail.
 audit_writers: list[Callable] = []
-# (versions=QuerySet) -> [{"id", "version", "brief", "client", "state", "files", "created_at"}]:
-# deliveries of those masters.
-delivery_finders: list[Callable] = []
 
 
 def upload_check_register(check: Callable) -> None:
@@ -50,13 +47,3 @@ def audit_append(**event) -> None:
         raise ImproperlyConfigured("no audit trail is installed: the review app registers it")
     for writer in audit_writers:
         writer(**event)
-
-
-def delivery_finder_register(finder: Callable) -> None:
-    if finder not in delivery_finders:
-        delivery_finders.append(finder)
-
-
-def deliveries_of(*, versions) -> list[dict]:
-    """The deliveries whose master is among `versions`, from the installed delivery app (none without one)."""
-    return [found for finder in delivery_finders for found in finder(versions=versions)]

@@ -7,16 +7,14 @@ share ancestors terminates and visits each version once.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from assets import hooks
 from assets.models import (
     Brief,
     Derivation,
@@ -356,57 +354,3 @@ def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: 
         matched = versions.filter(search__recipe=query, brief__campaign__client__shares_lineage=True)
         rank = SearchRank(F("search__recipe"), query)
     return matched.annotate(rank=rank).order_by("-rank", "-id")
-
-
-IMPACT_LIST_LIMIT = 1000
-
-
-def impact_summary(*, versions: QuerySet[Version]) -> dict:
-    """What an input went into ("which deliveries inherit this LoRA?"): counts per client and brief, the versions
-    (the newest IMPACT_LIST_LIMIT of them) and every delivery of any of them. Four queries, whatever the numbers."""
-    by_brief = list(
-        versions.order_by()
-        .values("brief_id", "brief__title", "brief__campaign__client_id", "brief__campaign__client__name")
-        .annotate(versions=Count("id"))
-    )
-    deliveries = hooks.deliveries_of(versions=versions)
-    delivered = Counter(delivery["brief"] for delivery in deliveries)
-    briefs = [
-        {
-            "brief": row["brief_id"],
-            "title": row["brief__title"],
-            "client": row["brief__campaign__client_id"],
-            "client_name": row["brief__campaign__client__name"],
-            "versions": row["versions"],
-            "deliveries": delivered[row["brief_id"]],
-        }
-        for row in sorted(by_brief, key=lambda row: -row["versions"])
-    ]
-    clients: dict[int, dict] = {}
-    for row in briefs:
-        client = clients.setdefault(
-            row["client"],
-            {"client": row["client"], "name": row["client_name"], "briefs": 0, "versions": 0, "deliveries": 0},
-        )
-        client["briefs"] += 1
-        client["versions"] += row["versions"]
-        client["deliveries"] += row["deliveries"]
-    listed = list(versions.select_related("generated_by__derivation").order_by("-id")[:IMPACT_LIST_LIMIT])
-    return {
-        "versions_total": sum(row["versions"] for row in briefs),
-        "deliveries_total": len(deliveries),
-        "clients": sorted(clients.values(), key=lambda client: -client["versions"]),
-        "briefs": briefs,
-        "versions": [
-            {
-                "id": v.pk,
-                "brief": v.brief_id,
-                "label": v.label,
-                "sha256": v.blob_id,
-                "status": v.status,
-                "op": v.generated_by.derivation.op,
-            }
-            for v in listed
-        ],
-        "deliveries": deliveries,
-    }

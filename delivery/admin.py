@@ -20,6 +20,7 @@ from assets.admin import (
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, ModelWeights, Version
 from assets.rights import licences_expiring
+from delivery import admin_impact  # noqa: F401 (the impact panels on the core's inputs register on import)
 from delivery.models import (
     DEFAULT_NAME_TEMPLATE,
     ChannelPreset,

@@ -11,7 +11,6 @@ class DeliveryConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from assets.hooks import (
-            delivery_finder_register,
             demo_prerequisite_register,
             demo_stage_register,
             upload_check_register,
@@ -19,11 +18,9 @@ class DeliveryConfig(AppConfig):
         from delivery import checks  # noqa: F401  (registers the deploy checks)
         from delivery.demo import delivery_stage, signer_ensure
         from delivery.provenance import upload_manifest_check
-        from delivery.selectors import deliveries_of_versions
         from delivery.services.rights_watch import expiry_schedule_ensure
 
         upload_check_register(upload_manifest_check)
         demo_stage_register(order=40, stage=delivery_stage)
         demo_prerequisite_register(signer_ensure)
-        delivery_finder_register(deliveries_of_versions)
         post_migrate.connect(expiry_schedule_ensure, sender=self)

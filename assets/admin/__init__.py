@@ -6,7 +6,6 @@ registers every core page.
 
 from assets.admin import briefs, inputs, lineage, versions  # noqa: F401 (their admin classes register on import)
 from assets.admin.display import thumbnail
-from assets.admin.impact import ImpactPanelAdmin
 from assets.admin.visible import (
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -17,7 +16,6 @@ from assets.admin.visible import (
 )
 
 __all__ = [
-    "ImpactPanelAdmin",
     "ReadOnlyAdmin",
     "ReadOnlyInline",
     "VisibleAdmin",

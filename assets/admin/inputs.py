@@ -1,10 +1,10 @@
-"""What a derivation takes in: references, prompt templates, prompts and model weights, each page with its impact."""
+"""What a derivation takes in: references, prompt templates, prompts and model weights (delivery adds each input's
+impact panel)."""
 
 from django import forms
 from django.contrib import admin, messages
 
 from assets.admin.display import thumbnail
-from assets.admin.impact import ImpactPanelAdmin
 from assets.admin.visible import ReadOnlyAdmin, VisibleAdmin
 from assets.errors import ApplicationError
 from assets.models import (
@@ -12,11 +12,6 @@ from assets.models import (
     Prompt,
     PromptTemplate,
     Reference,
-)
-from assets.selectors import (
-    versions_using_model_weights,
-    versions_using_prompt,
-    versions_using_reference,
 )
 from assets.services.briefs import reference_create
 from assets.services.prompts import prompt_template_create
@@ -47,13 +42,12 @@ class ReferenceAddForm(forms.ModelForm):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(ImpactPanelAdmin, VisibleAdmin):
+class ReferenceAdmin(VisibleAdmin):
     list_display = ["preview", "title", "brief", "width", "height", "format", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter), "format"]
     search_fields = ["title", "notes", "blob__sha256"]
     list_select_related = ["brief"]
     readonly_fields = ["large_preview", "brief", "blob", "width", "height", "format", "created_by", "created_at"]
-    impact_of = staticmethod(lambda reference: versions_using_reference(reference=reference))
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -61,7 +55,7 @@ class ReferenceAdmin(ImpactPanelAdmin, VisibleAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, self._impact_field(request)] if obj else []
+        return super().get_readonly_fields(request, obj) if obj else []
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -77,7 +71,7 @@ class ReferenceAdmin(ImpactPanelAdmin, VisibleAdmin):
             "format",
             "created_by",
             "created_at",
-            self._impact_field(request),
+            *self._viewer_panels(request),
         ]
 
     def save_model(self, request, obj, form, change):
@@ -155,8 +149,7 @@ class PromptTemplateAdmin(VisibleAdmin):
 
 
 @admin.register(Prompt)
-class PromptAdmin(ImpactPanelAdmin, ReadOnlyAdmin):
-    impact_of = staticmethod(lambda prompt: versions_using_prompt(prompt=prompt))
+class PromptAdmin(ReadOnlyAdmin):
     list_display = ["id", "text", "negative_text", "brief", "template", "created_at"]
     list_filter = [("brief", admin.RelatedOnlyFieldListFilter), ("template", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["text", "negative_text"]
@@ -164,10 +157,9 @@ class PromptAdmin(ImpactPanelAdmin, ReadOnlyAdmin):
 
 
 @admin.register(ModelWeights)
-class ModelWeightsAdmin(ImpactPanelAdmin):
+class ModelWeightsAdmin(VisibleAdmin):
     """Studio-wide registry: not client data, and client roles hold no permission on it."""
 
-    impact_of = staticmethod(lambda weights: versions_using_model_weights(weights=weights))
     list_display = ["name", "kind", "architecture", "format", "short_hash", "size", "created_at"]
     list_filter = ["kind", "architecture", "format"]
     search_fields = ["name", "source_name", "sha256"]

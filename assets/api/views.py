@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from assets import rights, selectors
-from assets.access import is_client_user, reads_lineage, versions_visible_to, versions_with_readable_lineage, visible
+from assets.access import is_client_user, reads_lineage, versions_with_readable_lineage, visible
 from assets.api import serializers as s
 from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import ModelWritePermission, visible_row
@@ -86,7 +86,6 @@ class BriefViewSet(ReadViewSet):
     serializer_class = s.BriefSerializer
     filterset_class = BriefFilter
     search_fields = ["title", "notes"]
-    impact_selector = staticmethod(lambda reference: selectors.versions_using_reference(reference=reference))
     ordering_fields = ["created_at", "title"]
 
     @extend_schema(request=s.BriefCreateSerializer, responses={201: s.BriefSerializer})
@@ -97,24 +96,7 @@ class BriefViewSet(ReadViewSet):
         return Response(s.BriefSerializer(brief).data, status=status.HTTP_201_CREATED)
 
 
-class ImpactMixin:
-    """GET …/{id}/impact/: every version the input went into, however many steps down, and every delivery of
-    them, with counts per client and brief (what the user may see of it)."""
-
-    impact_selector = None
-
-    @extend_schema(responses=s.ImpactSerializer)
-    @action(detail=True, methods=["get"])
-    def impact(self, request, pk=None):
-        versions = (
-            type(self)
-            .impact_selector(self.get_object())
-            .filter(pk__in=versions_visible_to(user=request.user).values("pk"))
-        )
-        return Response(selectors.impact_summary(versions=versions))
-
-
-class ReferenceViewSet(ImpactMixin, ReadViewSet):
+class ReferenceViewSet(ReadViewSet):
     queryset = Reference.objects.all()
     serializer_class = s.ReferenceSerializer
     parser_classes = [StrictMultiPartParser, FormParser]
@@ -188,31 +170,29 @@ class PromptTemplateViewSet(mixins.CreateModelMixin, ReadViewSet):
         return Response(s.PromptSerializer(prompt).data, status=status.HTTP_201_CREATED)
 
 
-class PromptViewSet(ImpactMixin, ReadViewSet):
+class PromptViewSet(ReadViewSet):
     queryset = Prompt.objects.all()
     serializer_class = s.PromptSerializer
     filterset_fields = ["brief", "template"]
     search_fields = ["text"]
-    impact_selector = staticmethod(lambda prompt: selectors.versions_using_prompt(prompt=prompt))
 
 
-class ModelWeightsViewSet(ImpactMixin, ReadViewSet):
+class ModelWeightsViewSet(ReadViewSet):
     queryset = ModelWeights.objects.all()
     serializer_class = s.ModelWeightsSerializer
     # The studio's model registry is not client data, but client users have no business in it.
     filterset_fields = ["kind", "architecture", "format", "sha256"]
     search_fields = ["name", "source_name"]
-    impact_selector = staticmethod(lambda weights: selectors.versions_using_model_weights(weights=weights))
 
 
-class LicenceViewSet(ImpactMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadViewSet):
-    """The studio's licences: what each covers, and (…/impact/) every version and delivery that inherits it."""
+class LicenceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadViewSet):
+    """The studio's licences: what each covers (delivery's …/impact/ lists every version and delivery that inherits
+    it)."""
 
     queryset = Licence.objects.prefetch_related("model_weights", "references", "versions")
     serializer_class = s.LicenceSerializer
     filterset_fields = ["commercial_use", "spdx_id"]
     search_fields = ["name", "spdx_id", "attribution"]
-    impact_selector = staticmethod(lambda licence: rights.versions_inheriting(licences=[licence.pk]))
 
     def perform_create(self, serializer):
         serializer.instance = licence_save(values=dict(serializer.validated_data), actor=self.request.user)

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from delivery.api import views
+from delivery.api import impact, views
 
 router = DefaultRouter()
 router.include_root_view = False  # the core router owns /api/
@@ -9,6 +9,11 @@ router.register("presets", views.PresetViewSet, basename="channelpreset")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
+    # What the core's inputs went into, down to the deliveries: pages of the core's rows, answered here.
+    path("references/<int:pk>/impact/", impact.ReferenceImpactView.as_view(), name="reference-impact"),
+    path("prompts/<int:pk>/impact/", impact.PromptImpactView.as_view(), name="prompt-impact"),
+    path("model-weights/<int:pk>/impact/", impact.ModelWeightsImpactView.as_view(), name="modelweights-impact"),
+    path("licences/<int:pk>/impact/", impact.LicenceImpactView.as_view(), name="licence-impact"),
     path("deliveries/<int:pk>/bundle/", views.DeliveryBundleView.as_view(), name="delivery-bundle"),
     path("verify/", views.VerifyView.as_view(), name="verify"),
     path("versions/<int:pk>/finishing/", views.VersionFinishingView.as_view(), name="version-finishing"),

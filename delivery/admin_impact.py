@@ -1,41 +1,15 @@
-"""What an input went into: the panel a reference, prompt or model page shows of the versions and deliveries made
-with it."""
+"""What delivery adds to the change pages of the core's inputs (reference, prompt, model file, licence): the impact
+panel, what each went into down to the deliveries, as the viewer may see it."""
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from assets.access import (
-    versions_visible_to,
-)
-from assets.admin.visible import VisibleAdmin
-from assets.selectors import (
-    impact_summary,
-)
-
-
-class ImpactPanelAdmin(VisibleAdmin):
-    """A change page that shows what its input went into: counts per client and brief, and the deliveries."""
-
-    impact_of = None  # obj -> QuerySet[Version]
-
-    def _impact_field(self, request):
-        if not hasattr(request, "_seed_impact_panel"):
-            visible = versions_visible_to(user=request.user).values("pk")
-
-            def impact(obj):
-                return impact_panel(type(self).impact_of(obj).filter(pk__in=visible))
-
-            impact.short_description = "impact: what it went into"
-            request._seed_impact_panel = impact
-        return request._seed_impact_panel
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        return [*fields, self._impact_field(request)] if obj is not None else fields
-
-    def get_fields(self, request, obj=None):
-        fields = [field for field in super().get_fields(request, obj) if not callable(field)]
-        return [*fields, self._impact_field(request)] if obj is not None else fields
+from assets.access import versions_visible_to
+from assets.admin import admin_extend
+from assets.models import Licence, ModelWeights, Prompt, Reference
+from assets.rights import versions_inheriting
+from assets.selectors import versions_using_model_weights, versions_using_prompt, versions_using_reference
+from delivery.selectors import impact_summary
 
 
 def impact_panel(versions) -> str:
@@ -80,3 +54,19 @@ def impact_panel(versions) -> str:
         format_html(": {}", deliveries) if summary["deliveries"] else "",
         briefs,
     )
+
+
+def _impact_panel(versions_of):
+    def impact(obj, *, viewer) -> str:
+        return impact_panel(versions_of(obj).filter(pk__in=versions_visible_to(user=viewer).values("pk")))
+
+    return impact
+
+
+for model, versions_of in (
+    (Reference, lambda reference: versions_using_reference(reference=reference)),
+    (Prompt, lambda prompt: versions_using_prompt(prompt=prompt)),
+    (ModelWeights, lambda weights: versions_using_model_weights(weights=weights)),
+    (Licence, lambda licence: versions_inheriting(licences=[licence.pk])),
+):
+    admin_extend(model, viewer_panels=[(_impact_panel(versions_of), "impact: what it went into")])
