@@ -1,0 +1,75 @@
+"""The core's API serializers, one module per area; the views read them as `serializers.<Name>`."""
+
+from assets.api.serializers.briefs import (
+    BriefCreateSerializer,
+    BriefSerializer,
+    CampaignSerializer,
+    ClientSerializer,
+)
+from assets.api.serializers.impact import (
+    ImpactBriefSerializer,
+    ImpactClientSerializer,
+    ImpactDeliverySerializer,
+    ImpactSerializer,
+    ImpactVersionSerializer,
+)
+from assets.api.serializers.imports import (
+    ImageImportReportSerializer,
+    ImagesImportSerializer,
+    VersionImportSerializer,
+)
+from assets.api.serializers.inputs import (
+    ModelWeightsSerializer,
+    PromptRenderSerializer,
+    PromptSerializer,
+    PromptTemplateSerializer,
+    ReferenceCreateSerializer,
+    ReferenceSerializer,
+)
+from assets.api.serializers.rights import (
+    InheritedLicenceSerializer,
+    LicenceSerializer,
+    ReproducibilityCheckSerializer,
+    RightsProblemSerializer,
+    RightsSerializer,
+)
+from assets.api.serializers.versions import (
+    DerivationSerializer,
+    DerivationSummarySerializer,
+    DerivedFileSerializer,
+    LineageSerializer,
+    MaskUploadSerializer,
+    VersionSerializer,
+)
+
+__all__ = [
+    "BriefCreateSerializer",
+    "BriefSerializer",
+    "CampaignSerializer",
+    "ClientSerializer",
+    "DerivationSerializer",
+    "DerivationSummarySerializer",
+    "DerivedFileSerializer",
+    "ImageImportReportSerializer",
+    "ImagesImportSerializer",
+    "ImpactBriefSerializer",
+    "ImpactClientSerializer",
+    "ImpactDeliverySerializer",
+    "ImpactSerializer",
+    "ImpactVersionSerializer",
+    "InheritedLicenceSerializer",
+    "LicenceSerializer",
+    "LineageSerializer",
+    "MaskUploadSerializer",
+    "ModelWeightsSerializer",
+    "PromptRenderSerializer",
+    "PromptSerializer",
+    "PromptTemplateSerializer",
+    "ReferenceCreateSerializer",
+    "ReferenceSerializer",
+    "ReproducibilityCheckSerializer",
+    "RightsProblemSerializer",
+    "RightsSerializer",
+    "VersionImportSerializer",
+    "VersionSerializer",
+]
