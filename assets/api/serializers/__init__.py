@@ -6,13 +6,6 @@ from assets.api.serializers.briefs import (
     CampaignSerializer,
     ClientSerializer,
 )
-from assets.api.serializers.impact import (
-    ImpactBriefSerializer,
-    ImpactClientSerializer,
-    ImpactDeliverySerializer,
-    ImpactSerializer,
-    ImpactVersionSerializer,
-)
 from assets.api.serializers.imports import (
     ImageImportReportSerializer,
     ImagesImportSerializer,
@@ -52,11 +45,6 @@ __all__ = [
     "DerivedFileSerializer",
     "ImageImportReportSerializer",
     "ImagesImportSerializer",
-    "ImpactBriefSerializer",
-    "ImpactClientSerializer",
-    "ImpactDeliverySerializer",
-    "ImpactSerializer",
-    "ImpactVersionSerializer",
     "InheritedLicenceSerializer",
     "LicenceSerializer",
     "LineageSerializer",
