@@ -119,6 +119,7 @@ def _sd15(args, brief, placement) -> dict:
 
     from assets.services.weights import model_weights_register
     from generation.loader import process_cache
+    from generation.requests import GenerationRequest
     from generation.services.jobs import generation_job_create
     from generation.tasks import run_derivation
 
@@ -161,11 +162,13 @@ def _sd15(args, brief, placement) -> dict:
     }
     jobs = [
         generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=weights,
-            prompt_text="a lemon soda can on a tin roof",
-            params={**params, "seed": seed},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=weights,
+                prompt_text="a lemon soda can on a tin roof",
+                params={**params, "seed": seed},
+            ),
         )
         for seed in range(args.repeats + 1)
     ]

@@ -37,6 +37,7 @@ def main() -> None:
 
         from assets.services.briefs import brief_create, campaign_create, client_create
         from generation.loader import process_cache
+        from generation.requests import GenerationRequest
         from generation.services.jobs import generation_job_create
         from generation.services.models import tiny_models_register
         from generation.tasks import run_derivation
@@ -54,11 +55,13 @@ def main() -> None:
         }
         jobs = [
             generation_job_create(
-                brief=brief,
-                op="txt2img",
-                base_model=models["base"],
-                prompt_text="a red can",
-                params={**params, "seed": seed},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="txt2img",
+                    base_model=models["base"],
+                    prompt_text="a red can",
+                    params={**params, "seed": seed},
+                ),
             )
             for seed in range(args.jobs + WARM_UP)
         ]

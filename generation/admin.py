@@ -19,6 +19,7 @@ from assets.errors import ApplicationError
 from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
 from assets.params import SAMPLERS
 from generation.models import GenerationJob, GridJob, ReproductionRun
+from generation.requests import DEFAULT_IP_ADAPTER_SCALE, GenerationRequest, ImagePrompt, LoraSpec
 from generation.selectors import job_summary
 from generation.services.grids import (
     grid_cancel,
@@ -27,10 +28,7 @@ from generation.services.grids import (
     grid_table,
 )
 from generation.services.jobs import (
-    DEFAULT_IP_ADAPTER_SCALE,
     GENERATION_OPS,
-    ImagePrompt,
-    LoraSpec,
     generation_job_cancel,
     generation_job_create,
     generation_job_regenerate,
@@ -140,12 +138,12 @@ class JobForm(VisibleChoices, forms.Form):
             for key in ("sampler", "steps", "cfg", "seed", "batch_size", "width", "height", "strength")
             if data.get(key) not in (None, "")
         }
-        loras = [
+        loras = tuple(
             LoraSpec(weights=data[f"lora_{i}"], weight=data[f"lora_{i}_weight"] or 0.8)
             for i in (1, 2)
             if data.get(f"lora_{i}")
-        ]
-        return generation_job_create(
+        )
+        request = GenerationRequest(
             brief=data["brief"],
             op=data["op"],
             base_model=data["base_model"],
@@ -160,8 +158,8 @@ class JobForm(VisibleChoices, forms.Form):
             controlnet=data.get("controlnet"),
             vae=data.get("vae"),
             image_prompt=self.image_prompt(),
-            created_by=user,
         )
+        return generation_job_create(request=request, created_by=user)
 
 
 @admin.register(GenerationJob)

@@ -13,7 +13,8 @@ from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import Derivation
 from generation.models import GenerationJob
-from generation.services.jobs import LoraSpec, generation_job_create
+from generation.requests import GenerationRequest, ImagePrompt, LoraSpec
+from generation.services.jobs import generation_job_create
 from generation.services.models import tiny_models_register
 
 DEMO_PARAMS = {"steps": 12, "cfg": 7.0, "width": 72, "height": 128, "sampler": "dpmpp_2m_karras"}
@@ -96,53 +97,61 @@ def generation_stage(*, context: dict) -> dict:
         context["generated_master"] = summary["img2img"][0]
         return summary
     batches = generation_job_create(
-        brief=brief,
-        op="txt2img",
-        base_model=models["base"],
-        template=template,
+        request=GenerationRequest(
+            brief=brief,
+            op="txt2img",
+            base_model=models["base"],
+            template=template,
+            values_grid={
+                "subject": ["a chilled can of Citrus Wave"],
+                "camera action": ["slow dolly-in"],
+                "lighting adjective": ["golden-hour", "neon", "soft morning"],
+            },
+            loras=(LoraSpec(weights=models["lora_a"], weight=0.8),),
+            params={**DEMO_PARAMS, "seed": 1234, "batch_size": 6},
+        ),
         created_by=user,
-        values_grid={
-            "subject": ["a chilled can of Citrus Wave"],
-            "camera action": ["slow dolly-in"],
-            "lighting adjective": ["golden-hour", "neon", "soft morning"],
-        },
-        loras=[LoraSpec(weights=models["lora_a"], weight=0.8)],
-        params={**DEMO_PARAMS, "seed": 1234, "batch_size": 6},
     )
     jobs_wait(jobs=[batches])
     first = batches.batches.order_by("index").first().derivation.generated.order_by("index").first().version
     edits = [
         generation_job_create(
-            brief=brief,
-            op="img2img",
-            base_model=models["base"],
-            init=first,
-            prompt_text=prompt.text,
-            params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6},
+            request=GenerationRequest(
+                brief=brief,
+                op="img2img",
+                base_model=models["base"],
+                init=first,
+                prompt_text=prompt.text,
+                params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6},
+            ),
             created_by=user,
         ),
         generation_job_create(
-            brief=brief,
-            op="inpaint",
-            base_model=models["base"],
-            init=first,
-            mask_source=_face_mask((72, 128)),
-            prompt_text="a smiling face, sharp eyes",
-            params={**DEMO_PARAMS, "seed": 78, "batch_size": 1},
+            request=GenerationRequest(
+                brief=brief,
+                op="inpaint",
+                base_model=models["base"],
+                init=first,
+                mask_source=_face_mask((72, 128)),
+                prompt_text="a smiling face, sharp eyes",
+                params={**DEMO_PARAMS, "seed": 78, "batch_size": 1},
+            ),
             created_by=user,
         ),
         generation_job_create(
-            brief=brief,
-            op="outpaint",
-            base_model=models["base"],
-            init=first,
-            prompt_text=prompt.text,
-            params={
-                **{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")},
-                "seed": 79,
-                "batch_size": 1,
-                "target_aspect": "16:9",
-            },
+            request=GenerationRequest(
+                brief=brief,
+                op="outpaint",
+                base_model=models["base"],
+                init=first,
+                prompt_text=prompt.text,
+                params={
+                    **{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")},
+                    "seed": 79,
+                    "batch_size": 1,
+                    "target_aspect": "16:9",
+                },
+            ),
             created_by=user,
         ),
     ]
@@ -230,7 +239,6 @@ def preparation_stage(*, context: dict) -> dict:
     from assets.models import ModelWeights, Used, Version
     from assets.services.versions import version_import
     from generation.services.finishing import Layer, finishing_create, matte_create, vectorise_create
-    from generation.services.jobs import ImagePrompt
 
     brief, user = context["brief"], context["user"]
 
@@ -245,19 +253,21 @@ def preparation_stage(*, context: dict) -> dict:
             .first()
         )
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=base,
-            prompt_text=context["prompt"].text,
-            created_by=user,
-            image_prompt=ImagePrompt(
-                adapter=tiny(ModelWeights.Kind.IP_ADAPTER),
-                encoder=tiny(ModelWeights.Kind.IMAGE_ENCODER),
-                colour_lock=True,
-                references=tuple(context["references"][:2]),
-                scale=0.6,
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=base,
+                prompt_text=context["prompt"].text,
+                image_prompt=ImagePrompt(
+                    adapter=tiny(ModelWeights.Kind.IP_ADAPTER),
+                    encoder=tiny(ModelWeights.Kind.IMAGE_ENCODER),
+                    colour_lock=True,
+                    references=tuple(context["references"][:2]),
+                    scale=0.6,
+                ),
+                params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2},
             ),
-            params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2},
+            created_by=user,
         )
         jobs_wait(jobs=[job])
         locked = job.batches.get().derivation

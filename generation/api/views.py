@@ -13,26 +13,53 @@ from assets.api.permissions import internal_only, visible_row
 from generation.api import serializers as s
 from generation.comfyui import comfyui_workflow
 from generation.models import GenerationJob, GridJob, ReproductionRun
+from generation.requests import DEFAULT_IP_ADAPTER_SCALE, GenerationRequest, ImagePrompt, LoraSpec
 from generation.services.grids import (
     grid_cancel,
     grid_create,
     grid_sheet_make,
 )
 from generation.services.imported import imported_regenerate, regeneration_attempts
-from generation.services.jobs import (
-    DEFAULT_IP_ADAPTER_SCALE,
-    ImagePrompt,
-    LoraSpec,
-    generation_job_cancel,
-    generation_job_create,
-    generation_job_regenerate,
-)
+from generation.services.jobs import generation_job_cancel, generation_job_create, generation_job_regenerate
 from generation.services.reproductions import reproduction_request
 
 
 def _visible(request, obj):
     """A referenced object as the caller may see it (None stays None)."""
     return None if obj is None else visible_row(request, type(obj), obj.pk)
+
+
+def _generation_request(*, request, body: dict) -> GenerationRequest:
+    """The job a validated request body asks for, with every object it names as the caller may see it."""
+    brief = get_object_or_404(briefs_visible_to(user=request.user), pk=body["brief"].pk)
+    image_prompt = body.get("ip_adapter") and ImagePrompt(
+        adapter=body["ip_adapter"],
+        encoder=body["image_encoder"],
+        colour_lock=body["colour_lock"],
+        references=tuple(
+            _visible(request, item) for item in [*body.get("style_references", []), *body.get("style_versions", [])]
+        ),
+        scale=body.get("ip_adapter_scale", DEFAULT_IP_ADAPTER_SCALE),
+    )
+    mask_file = _visible(request, body.get("mask_file"))
+    return GenerationRequest(
+        brief=brief,
+        op=body["op"],
+        base_model=body["base_model"],
+        params=body.get("params"),
+        template=body.get("template"),
+        values_grid=body.get("values_grid"),
+        prompt_text=body["prompt"],
+        negative_prompt=body["negative_prompt"],
+        loras=tuple(LoraSpec(weights=item["weights"], weight=item["weight"]) for item in body.get("loras") or []),
+        init=_visible(request, body.get("init_version") or body.get("init_reference")),
+        mask_source=body.get("mask"),
+        control=_visible(request, body.get("control_version") or body.get("control_reference")),
+        controlnet=body.get("controlnet"),
+        vae=body.get("vae"),
+        image_prompt=image_prompt,
+        mask_file=mask_file,
+    )
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -49,36 +76,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         internal_only(request, "generation.add_generationjob")
         data = s.JobCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        v = data.validated_data
-        brief = get_object_or_404(briefs_visible_to(user=request.user), pk=v["brief"].pk)
-        image_prompt = v.get("ip_adapter") and ImagePrompt(
-            adapter=v["ip_adapter"],
-            encoder=v["image_encoder"],
-            colour_lock=v["colour_lock"],
-            references=tuple(
-                _visible(request, item) for item in [*v.get("style_references", []), *v.get("style_versions", [])]
-            ),
-            scale=v.get("ip_adapter_scale", DEFAULT_IP_ADAPTER_SCALE),
-        )
-        mask_file = _visible(request, v.get("mask_file"))
         job = generation_job_create(
-            brief=brief,
-            op=v["op"],
-            base_model=v["base_model"],
-            params=v.get("params"),
-            template=v.get("template"),
-            values_grid=v.get("values_grid"),
-            prompt_text=v["prompt"],
-            negative_prompt=v["negative_prompt"],
-            loras=[LoraSpec(weights=item["weights"], weight=item["weight"]) for item in v.get("loras") or []],
-            init=_visible(request, v.get("init_version") or v.get("init_reference")),
-            mask_source=v.get("mask"),
-            control=_visible(request, v.get("control_version") or v.get("control_reference")),
-            controlnet=v.get("controlnet"),
-            vae=v.get("vae"),
-            image_prompt=image_prompt,
-            mask_file=mask_file,
-            created_by=request.user,
+            request=_generation_request(request=request, body=data.validated_data), created_by=request.user
         )
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -25,7 +25,8 @@ from assets.recipes import Recipe, recipe_build, recipe_fields_diff
 from assets.services.blobs import BlobsStored, blob_open
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
 from generation.models import GridCell, GridJob
-from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import generation_job_cancel, generation_job_create
 
 AXIS_KINDS = {
     "model": "Base model",
@@ -107,14 +108,16 @@ def grid_create(
             for axis, index in zip(described, coords, strict=True):
                 _apply(cell=cell, axis=axis, value=axis["raw"][index])
             job = generation_job_create(
-                brief=brief,
-                op="txt2img",
-                base_model=cell.base,
-                vae=cell.vae,
-                loras=cell.loras,
-                prompt_text=cell.prompt_text,
-                negative_prompt=negative_prompt,
-                params=cell.params,
+                request=GenerationRequest(
+                    brief=brief,
+                    op="txt2img",
+                    base_model=cell.base,
+                    vae=cell.vae,
+                    loras=tuple(cell.loras),
+                    prompt_text=cell.prompt_text,
+                    negative_prompt=negative_prompt,
+                    params=cell.params,
+                ),
                 created_by=created_by,
             )
             GridCell.objects.create(

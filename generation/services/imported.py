@@ -11,7 +11,8 @@ from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
 from assets.models import Used, Version
 from assets.services.blobs import blob_open
 from generation.models import GenerationJob
-from generation.services.jobs import LoraSpec, generation_job_create
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import generation_job_create
 
 RECIPE_KEYS = ("sampler", "steps", "cfg", "seed", "width", "height")
 HIRES_KEYS = ("hires_scale", "hires_steps", "hires_upscaler", "strength")
@@ -61,20 +62,20 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
             + "; ".join([*(f"{item} is not registered" for item in missing), *(f"no {item}" for item in absent)]),
             extra={"code": "recipe_incomplete", "missing": missing, "absent": absent},
         )
-    return generation_job_create(
+    request = GenerationRequest(
         brief=version.brief,
         op="txt2img",
         base_model=edges[Used.Role.BASE_MODEL][0].model_weights,
         prompt=edges[Used.Role.PROMPT][0].prompt,
         vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,
-        loras=[LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])],
+        loras=tuple(LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])),
         params={
             **{key: params[key] for key in (*RECIPE_KEYS, *(HIRES_KEYS if hires else ())) if key in params},
             "batch_size": 1,
         },
         regenerated_from=version,
-        created_by=created_by,
     )
+    return generation_job_create(request=request, created_by=created_by)
 
 
 def regeneration_attempts(*, version: Version) -> list[dict]:

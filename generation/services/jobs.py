@@ -1,382 +1,132 @@
 from __future__ import annotations
 
-import itertools
-import secrets
-from dataclasses import dataclass
-
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.hooks import audit_append
-from assets.models import (
-    Blob,
-    Brief,
-    Derivation,
-    DerivedFile,
-    ModelWeights,
-    Phase,
-    Prompt,
-    PromptTemplate,
-    Reference,
-    Used,
-    Version,
-)
-from assets.params import params_clean
+from assets.models import Derivation, Phase, Prompt, Used, Version
 from assets.recipes import recipe_of
 from assets.services.blobs import BlobsStored, blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
 from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
-from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
 from generation.models import GenerationJob, JobBatch
+from generation.requests import CheckedRequest, GenerationRequest, ImagePrompt, LoraSpec
 
 GENERATION_OPS = ("txt2img", "img2img", "inpaint", "outpaint", "controlnet")
-NEEDS_INIT = ("img2img", "inpaint", "outpaint")
-MAX_BATCHES = 64
-DEFAULT_LORA_WEIGHT = 0.8
-DEFAULT_IP_ADAPTER_SCALE = 0.6
-# Long side of the default size per architecture, before fitting the brief's aspect.
-BASE_AREA = {ModelWeights.Architecture.SD15: 512 * 512, ModelWeights.Architecture.SDXL: 1024 * 1024}
 
 
-@dataclass(frozen=True)
-class LoraSpec:
-    weights: ModelWeights
-    weight: float = DEFAULT_LORA_WEIGHT
+def generation_job_create(*, request: GenerationRequest, created_by=None) -> GenerationJob:
+    """Check a request, record one queued derivation per batch, and enqueue them when the transaction commits.
 
-
-def size_for_aspect(*, aspect: tuple[int, int], area: int) -> tuple[int, int]:
-    """Width and height near `area` pixels at the brief's aspect, in multiples of 8 as the VAE needs."""
-    w, h = aspect
-    scale = (area / (w * h)) ** 0.5
-    return max(8, round(w * scale / 8) * 8), max(8, round(h * scale / 8) * 8)
-
-
-def _source_size(source: Version | Reference) -> tuple[int, int]:
-    return source.width, source.height
-
-
-def _check_weights(
-    *, base: ModelWeights, loras: list[LoraSpec], controlnet: ModelWeights | None, vae: ModelWeights | None
-) -> None:
-    if base.kind != ModelWeights.Kind.BASE:
-        raise ApplicationError(f"{base.name} is a {base.get_kind_display()}, not a base model")
-    for spec in loras:
-        if spec.weights.kind != ModelWeights.Kind.LORA:
-            raise ApplicationError(f"{spec.weights.name} is not a LoRA")
-        if spec.weights.architecture != base.architecture:
-            raise ApplicationError(
-                f"LoRA {spec.weights.name} is for {spec.weights.get_architecture_display()}, "
-                f"the base model is {base.get_architecture_display()}"
-            )
-        if not -4.0 <= spec.weight <= 4.0:
-            raise ApplicationError(f"LoRA weight {spec.weight} is out of range (-4 to 4)")
-    if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
-        raise ApplicationError(f"{controlnet.name} is not a ControlNet")
-    if vae is not None and vae.kind != ModelWeights.Kind.VAE:
-        raise ApplicationError(f"{vae.name} is not a VAE")
-    if vae is not None and vae.architecture != base.architecture:
-        raise ApplicationError(
-            f"VAE {vae.name} is for {vae.get_architecture_display()}, "
-            f"the base model is {base.get_architecture_display()}"
-        )
-
-
-@dataclass(frozen=True)
-class ImagePrompt:
-    """IP-Adapter conditioning: the adapter, its image encoder, and what it looks at (the brief's palette as a guide
-    image, style references), at `scale`."""
-
-    adapter: ModelWeights
-    encoder: ModelWeights
-    colour_lock: bool = False
-    references: tuple = ()  # versions or references of the brief
-    guide: Blob | None = None  # a recorded guide image, reused as it is (regeneration)
-    scale: float = DEFAULT_IP_ADAPTER_SCALE
-
-
-def _check_image_prompt(*, brief: Brief, base: ModelWeights, image_prompt: ImagePrompt | None, references) -> None:
-    if image_prompt is None:
-        return
-    adapter, encoder = image_prompt.adapter, image_prompt.encoder
-    if adapter.kind != ModelWeights.Kind.IP_ADAPTER:
-        raise ApplicationError(f"{adapter.name} is a {adapter.get_kind_display()}, not an IP-Adapter")
-    if encoder.kind != ModelWeights.Kind.IMAGE_ENCODER:
-        raise ApplicationError(f"{encoder.name} is a {encoder.get_kind_display()}, not an image encoder")
-    if adapter.architecture != base.architecture:
-        raise ApplicationError(
-            f"IP-Adapter {adapter.name} is for {adapter.get_architecture_display()}, the base model is "
-            f"{base.get_architecture_display()}"
-        )
-    if not (image_prompt.colour_lock or image_prompt.guide or image_prompt.references):
-        raise ApplicationError(
-            "an IP-Adapter needs something to look at: ask for a colour lock or give style references",
-            extra={"code": "image_prompt_empty"},
-        )
-    if references:
-        raise ApplicationError(
-            "give style references with the IP-Adapter (they condition the image), not as recorded-only "
-            "references as well"
-        )
-    for source in image_prompt.references:
-        if source.brief_id != brief.pk:
-            raise ApplicationError(
-                f"{type(source).__name__.lower()} {source.pk} belongs to another brief",
-                extra={"code": "reference_other_brief"},
-            )
-
-
-def _prompts(*, brief, template, values_grid, prompt_text, negative_prompt) -> list[tuple[dict, object]]:
-    """One (values, prompt) per combination of the grid, in the template's placeholder order."""
-    if template is None:
-        if not prompt_text:
-            raise ApplicationError("give a prompt or a template with placeholder values")
-        return [({}, prompt_from_text(brief=brief, text=prompt_text, negative_text=negative_prompt))]
-    if template.brief_id != brief.pk:
-        raise ApplicationError(f"template {template.pk} belongs to another brief")
-    grid = values_grid or {}
-    missing = [name for name in template.placeholders if not grid.get(name)]
-    unknown = sorted(set(grid) - set(template.placeholders))
-    if missing or unknown:
-        raise ApplicationError(
-            "placeholder values do not fit the template: "
-            + "; ".join(
-                filter(
-                    None,
-                    [
-                        missing and f"missing {', '.join('{' + n + '}' for n in missing)}",
-                        unknown and f"unknown {', '.join('{' + n + '}' for n in unknown)}",
-                    ],
-                )
-            ),
-            extra={"missing": missing, "unknown": unknown},
-        )
-    lists = [[grid[name]] if isinstance(grid[name], str) else list(grid[name]) for name in template.placeholders]
-    combinations = list(itertools.product(*lists))
-    if len(combinations) > MAX_BATCHES:
-        raise ApplicationError(
-            f"{len(combinations)} combinations of placeholder values; at most {MAX_BATCHES} batches per job"
-        )
-    return [
-        (values, prompt_render(template=template, values=values))
-        for values in (dict(zip(template.placeholders, combo, strict=True)) for combo in combinations)
-    ]
-
-
-def generation_job_create(
-    *,
-    brief: Brief,
-    op: str,
-    base_model: ModelWeights,
-    params: dict | None = None,
-    template: PromptTemplate | None = None,
-    values_grid: dict | None = None,
-    prompt: Prompt | None = None,
-    prompt_text: str = "",
-    negative_prompt: str | None = None,
-    loras: list[LoraSpec] = (),
-    init: Version | Reference | None = None,
-    mask_source=None,
-    mask_blob: Blob | None = None,
-    mask_file: DerivedFile | None = None,
-    control: Version | Reference | None = None,
-    controlnet: ModelWeights | None = None,
-    vae: ModelWeights | None = None,
-    references: list[Version | Reference] = (),
-    image_prompt: ImagePrompt | None = None,
-    regenerated_from: Version | None = None,
-    change_request: Blob | None = None,
-    created_by=None,
-) -> GenerationJob:
-    """Validate a request, record one queued derivation per batch, and enqueue them when the transaction commits.
-
-    `references` are recorded as looked at; those of an `image_prompt` condition the image through its IP-Adapter.
-    Nothing is written when anything is wrong: no job, no derivation, no mask file, no task.
+    An uploaded mask and a template's rendered prompts are checked as they are recorded, inside the transaction:
+    nothing is written when anything is wrong (no job, no derivation, no mask file, no task).
     """
-    if op not in GENERATION_OPS:
-        raise ApplicationError(f"unknown generation {op!r}; choose one of {', '.join(GENERATION_OPS)}")
-    loras = list(loras)
-    _check_weights(base=base_model, loras=loras, controlnet=controlnet, vae=vae)
-    _check_image_prompt(brief=brief, base=base_model, image_prompt=image_prompt, references=references)
-    if op in NEEDS_INIT and init is None:
-        raise ApplicationError(f"{op} needs an init image (a version or a reference)")
-    if mask_file is not None:
-        mask_blob = _mask_file_check(mask_file=mask_file, init=init, op=op)
-    if op == "inpaint" and mask_source is None and mask_blob is None:
-        raise ApplicationError("inpaint needs a mask image the size of the init image")
-    if op == "controlnet" and (control is None or controlnet is None):
-        raise ApplicationError("controlnet needs a control image and a ControlNet model")
-    params = dict(params or {})
-    params.setdefault("sampler", "dpmpp_2m_karras")
-    params.setdefault("steps", 25)
-    params.setdefault("cfg", 7.0)
-    params.setdefault("seed", secrets.randbelow(2**32))
-    params.setdefault("batch_size", 6)
-    if op in ("img2img", "inpaint"):
-        params.setdefault("strength", 0.6 if op == "img2img" else 0.9)
-    if op == "outpaint":
-        params.setdefault("target_aspect", brief.aspect)
-    if op == "controlnet":
-        params.setdefault("control_type", "canny")
-        params.setdefault("conditioning_scale", 1.0)
-        if params["control_type"] in ("canny", "edge"):
-            params.setdefault("canny_low", 100)
-            params.setdefault("canny_high", 200)
-    if image_prompt is not None:
-        params.setdefault("ip_adapter_scale", image_prompt.scale)
-    elif "ip_adapter_scale" in params:
-        raise ApplicationError(
-            "ip_adapter_scale goes with an IP-Adapter and its image encoder", extra={"param": "ip_adapter_scale"}
-        )
-    if op == "txt2img" and "hires_scale" in params:
-        # A1111's defaults: a latent upscale, then as many steps as the first pass, at denoising strength 0.7.
-        params.setdefault("hires_upscaler", "latent")
-        params.setdefault("hires_steps", 0)
-        params.setdefault("strength", 0.7)
-    if init is not None and op in ("img2img", "inpaint"):
-        size = _source_size(init)
-        params.setdefault("width", size[0] // 8 * 8)
-        params.setdefault("height", size[1] // 8 * 8)
-    elif op == "outpaint":
-        params["width"], params["height"] = outpaint_canvas_size(
-            size=_source_size(init), aspect=params["target_aspect"]
-        )
-    else:
-        default = size_for_aspect(aspect=brief.aspect_ratio, area=BASE_AREA.get(base_model.architecture, 512 * 512))
-        params.setdefault("width", default[0])
-        params.setdefault("height", default[1])
-    cleaned = params_clean(op=op, params=params)
-    if cleaned["width"] % 8 or cleaned["height"] % 8:
-        raise ApplicationError(f"width and height must be multiples of 8, got {cleaned['width']}x{cleaned['height']}")
-    _second_passes_check(op=op, params=cleaned)
-
-    guide = (
-        palette_guide(palette=brief.palette, aspect=brief.aspect) if image_prompt and image_prompt.colour_lock else None
-    )
-
+    checked = request.check()
     with BlobsStored() as stored, transaction.atomic():
-        if prompt is not None and prompt.brief_id != brief.pk:
-            raise ApplicationError(f"prompt {prompt.pk} belongs to another brief")
-        prompts = (
-            [(prompt.values, prompt)]
-            if prompt is not None
-            else _prompts(
-                brief=brief,
-                template=template,
-                values_grid=values_grid,
-                prompt_text=prompt_text,
-                negative_prompt=negative_prompt,
-            )
-        )
-        inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=base_model)]
-        if vae is not None:
-            inputs.append(UsedInput(role=Used.Role.VAE, target=vae))
-        inputs += [
-            UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
-            for i, spec in enumerate(loras)
-        ]
-        if init is not None:
-            inputs.append(UsedInput(role=Used.Role.INIT_IMAGE, target=init))
-        if control is not None:
-            inputs += [
-                UsedInput(role=Used.Role.CONTROL_IMAGE, target=control),
-                UsedInput(role=Used.Role.CONTROLNET, target=controlnet),
-            ]
-        inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i) for i, ref in enumerate(references)]
-        if image_prompt is not None:
-            inputs += [
-                UsedInput(role=Used.Role.IP_ADAPTER, target=image_prompt.adapter),
-                UsedInput(role=Used.Role.IMAGE_ENCODER, target=image_prompt.encoder),
-            ]
-            inputs += [
-                UsedInput(role=Used.Role.REFERENCE, target=ref, position=i)
-                for i, ref in enumerate(image_prompt.references)
-            ]
-            guide_blob = (
-                stored.store_bytes(data=guide, media_type="image/png") if guide is not None else image_prompt.guide
-            )
-            if guide_blob is not None:
-                inputs.append(UsedInput(role=Used.Role.GUIDE_IMAGE, target=guide_blob))
+        batches = [(values, _prompt_record(request=request, values=values)) for values in checked.batch_values]
+        inputs = _inputs_used(request=request, checked=checked, stored=stored)
         job = GenerationJob.objects.create(
-            brief=brief,
-            op=op,
-            template=template,
-            values_grid=values_grid or {},
-            regenerated_from=regenerated_from,
+            brief=request.brief,
+            op=request.op,
+            template=request.template,
+            values_grid=request.values_grid or {},
+            regenerated_from=request.regenerated_from,
             request={
-                "params": cleaned,
-                "loras": [[s.weights.sha256, s.weight] for s in loras],
-                "prompt_text": prompt_text,
+                "params": checked.params,
+                "loras": [[spec.weights.sha256, spec.weight] for spec in request.loras],
+                "prompt_text": request.prompt_text,
             },
             created_by=created_by,
         )
-        if mask_source is not None:
-            mask_blob = _mask_store(mask_source=mask_source, init=init)
-        if mask_blob is not None:
-            inputs.append(UsedInput(role=Used.Role.MASK, target=mask_blob))
-        if change_request is not None:
-            inputs.append(UsedInput(role=Used.Role.CHANGE_REQUEST, target=change_request))
-        for index, (values, prompt) in enumerate(prompts):
-            derivation = derivation_create(
-                brief=brief,
-                op=op,
-                phase=Phase.IDEATION if op == "txt2img" else Phase.PRODUCTION,
-                params=cleaned,
-                inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs],
+        for index, (values, prompt) in enumerate(batches):
+            _batch_record(
+                job=job,
+                index=index,
+                values=values,
+                prompt=prompt,
+                inputs=inputs,
+                params=checked.params,
                 created_by=created_by,
             )
-            Derivation.objects.filter(pk=derivation.pk).update(
-                progress_total=steps_per_image(params=cleaned) * cleaned["batch_size"]
-            )
-            JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
-            run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation", queue=Queue.GPU)
     return job
 
 
-def _second_passes_check(*, op: str, params: dict) -> None:
-    hires = sorted(key for key in ("hires_steps", "hires_upscaler", "strength") if key in params)
-    if op == "txt2img" and "hires_scale" not in params and hires:
-        raise ApplicationError(
-            f"{', '.join(hires)} only go with hires_scale: they set the hi-res fix's second pass",
-            extra={"params": hires},
-        )
-    if op == "controlnet" and ("canny_low" in params) != ("canny_high" in params):
-        raise ApplicationError("canny_low and canny_high go together", extra={"params": ["canny_low", "canny_high"]})
-    if op == "controlnet" and "canny_low" in params and params["canny_low"] > params["canny_high"]:
-        raise ApplicationError(
-            f"canny_low ({params['canny_low']}) must not be above canny_high ({params['canny_high']})"
-        )
-    if "hires_scale" in params:
-        width, height = hires_size(width=params["width"], height=params["height"], scale=params["hires_scale"])
-        if width <= params["width"] and height <= params["height"]:
-            raise ApplicationError(
-                f"hires_scale {params['hires_scale']:g} does not enlarge {params['width']}x{params['height']}",
-                extra={"param": "hires_scale"},
-            )
+def _prompt_record(*, request: GenerationRequest, values: dict) -> Prompt:
+    if request.prompt is not None:
+        return request.prompt
+    if request.template is None:
+        return prompt_from_text(brief=request.brief, text=request.prompt_text, negative_text=request.negative_prompt)
+    return prompt_render(template=request.template, values=values)
+
+
+def _inputs_used(*, request: GenerationRequest, checked: CheckedRequest, stored: BlobsStored) -> list[UsedInput]:
+    """What every batch uses besides its prompt; an uploaded mask is checked as it is stored."""
+    inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=request.base_model)]
+    if request.vae is not None:
+        inputs.append(UsedInput(role=Used.Role.VAE, target=request.vae))
+    inputs += [
+        UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
+        for i, spec in enumerate(request.loras)
+    ]
+    if request.init is not None:
+        inputs.append(UsedInput(role=Used.Role.INIT_IMAGE, target=request.init))
+    if request.control is not None:
+        inputs += [
+            UsedInput(role=Used.Role.CONTROL_IMAGE, target=request.control),
+            UsedInput(role=Used.Role.CONTROLNET, target=request.controlnet),
+        ]
+    inputs += [UsedInput(role=Used.Role.REFERENCE, target=ref, position=i) for i, ref in enumerate(request.references)]
+    if request.image_prompt is not None:
+        inputs += _image_prompt_inputs(image_prompt=request.image_prompt, guide=checked.guide, stored=stored)
+    mask = checked.mask_blob
+    if request.mask_source is not None:
+        mask = _mask_store(mask_source=request.mask_source, init=request.init)
+    if mask is not None:
+        inputs.append(UsedInput(role=Used.Role.MASK, target=mask))
+    if request.change_request is not None:
+        inputs.append(UsedInput(role=Used.Role.CHANGE_REQUEST, target=request.change_request))
+    return inputs
+
+
+def _image_prompt_inputs(*, image_prompt: ImagePrompt, guide: bytes | None, stored: BlobsStored) -> list[UsedInput]:
+    """The adapter, its encoder, the references it looks at and its guide image (a colour lock's, stored here)."""
+    inputs = [
+        UsedInput(role=Used.Role.IP_ADAPTER, target=image_prompt.adapter),
+        UsedInput(role=Used.Role.IMAGE_ENCODER, target=image_prompt.encoder),
+        *(UsedInput(role=Used.Role.REFERENCE, target=ref, position=i) for i, ref in enumerate(image_prompt.references)),
+    ]
+    guide_blob = stored.store_bytes(data=guide, media_type="image/png") if guide is not None else image_prompt.guide
+    if guide_blob is not None:
+        inputs.append(UsedInput(role=Used.Role.GUIDE_IMAGE, target=guide_blob))
+    return inputs
+
+
+def _batch_record(
+    *, job: GenerationJob, index: int, values: dict, prompt: Prompt, inputs: list[UsedInput], params: dict, created_by
+) -> None:
+    derivation = derivation_create(
+        brief=job.brief,
+        op=job.op,
+        phase=Phase.IDEATION if job.op == "txt2img" else Phase.PRODUCTION,
+        params=params,
+        inputs=[UsedInput(role=Used.Role.PROMPT, target=prompt), *inputs],
+        created_by=created_by,
+    )
+    Derivation.objects.filter(pk=derivation.pk).update(
+        progress_total=steps_per_image(params=params) * params["batch_size"]
+    )
+    JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
+    run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation", queue=Queue.GPU)
 
 
 def steps_per_image(*, params: dict) -> int:
     """Denoising steps one image takes: the hi-res fix's second pass runs its steps × its denoising strength."""
     second = int((params.get("hires_steps") or params["steps"]) * params["strength"]) if "hires_scale" in params else 0
     return params["steps"] + second
-
-
-def _mask_file_check(*, mask_file: DerivedFile, init, op: str) -> Blob:
-    """A recorded mask serves an inpaint of an image its size; it is recorded by its blob, as an uploaded one is."""
-    if op != "inpaint":
-        raise ApplicationError(f"a mask goes with inpaint, not {op}")
-    if mask_file.kind != DerivedFile.Kind.MASK:
-        raise ApplicationError(f"file {mask_file.pk} is a {mask_file.get_kind_display()}, not a mask")
-    if init is None or (mask_file.width, mask_file.height) != (init.width, init.height):
-        size = f"{init.width}x{init.height}" if init is not None else "missing"
-        raise ApplicationError(
-            f"mask {mask_file.pk} is {mask_file.width}x{mask_file.height}; the init image is {size}",
-            extra={"code": "mask_size"},
-        )
-    return mask_file.blob
 
 
 def _mask_store(*, mask_source, init):
@@ -456,13 +206,13 @@ def generation_job_regenerate(
         references=tuple(edge.version or edge.reference for edge in recipe.references),
         scale=recorded["ip_adapter_scale"],
     )
-    return generation_job_create(
+    request = GenerationRequest(
         brief=version.brief,
         op=derivation.op,
         base_model=recipe.base,
         params={**recorded, **changes},
         prompt=recipe.prompt,
-        loras=[LoraSpec(weights=w, weight=weights.get(w.sha256, weight)) for w, weight in recipe.loras],
+        loras=tuple(LoraSpec(weights=w, weight=weights.get(w.sha256, weight)) for w, weight in recipe.loras),
         init=init,
         mask_blob=recipe.mask,
         control=control,
@@ -470,5 +220,5 @@ def generation_job_regenerate(
         vae=recipe.vae,
         image_prompt=image_prompt,
         regenerated_from=version,
-        created_by=created_by,
     )
+    return generation_job_create(request=request, created_by=created_by)

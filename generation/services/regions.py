@@ -10,7 +10,8 @@ from assets.models import Derivation, Version
 from assets.recipes import recipe_of
 from assets.selectors import lineage_graph
 from assets.services.blobs import BlobsStored
-from generation.services.jobs import GENERATION_OPS, LoraSpec, generation_job_create
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import GENERATION_OPS, generation_job_create
 
 FIX_BATCH = 2
 FIX_STRENGTH = 0.85
@@ -35,8 +36,7 @@ def region_inpaint(
     params = {key: source.params[key] for key in ("sampler", "steps", "cfg") if key in source.params}
     params.update(batch_size=FIX_BATCH, strength=FIX_STRENGTH)
     with BlobsStored() as stored, transaction.atomic():
-        request = stored.store_bytes(data=change_request, media_type="application/json")
-        job = generation_job_create(
+        request = GenerationRequest(
             brief=version.brief,
             op="inpaint",
             base_model=recipe.base,
@@ -45,9 +45,9 @@ def region_inpaint(
             init=version,
             prompt_text=prompt_text or recipe.prompt.text,
             negative_prompt=recipe.prompt.negative_text or None,
-            loras=[LoraSpec(weights=weights, weight=weight) for weights, weight in recipe.loras],
+            loras=tuple(LoraSpec(weights=weights, weight=weight) for weights, weight in recipe.loras),
             mask_source=ContentFile(mask_png, name="region-mask.png"),
-            change_request=request,
-            created_by=created_by,
+            change_request=stored.store_bytes(data=change_request, media_type="application/json"),
         )
+        job = generation_job_create(request=request, created_by=created_by)
     return [batch.derivation for batch in job.batches.select_related("derivation")]

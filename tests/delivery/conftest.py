@@ -3,7 +3,8 @@
 import pytest
 
 from assets.models import Version
-from generation.services.jobs import LoraSpec, generation_job_create
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import generation_job_create
 from review.models import Decision, ReviewRound
 from review.roles import CLIENT_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
@@ -41,12 +42,14 @@ def people(db):
 def generated(people, tiny, run_jobs):
     with run_jobs():
         job = generation_job_create(
-            brief=people["brief"],
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can on a roof",
-            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-            params={**FAST, "seed": 42, "batch_size": 1},
+            request=GenerationRequest(
+                brief=people["brief"],
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can on a roof",
+                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+                params={**FAST, "seed": 42, "batch_size": 1},
+            ),
             created_by=people["producer"],
         )
     return job.batches.get().derivation.generated.get().version

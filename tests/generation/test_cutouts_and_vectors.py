@@ -19,6 +19,7 @@ from assets.services.versions import version_import
 from assets.services.weights import model_weights_register
 from generation.finishing import finishing_run
 from generation.reproduce import file_reproduce, version_reproduce
+from generation.requests import GenerationRequest
 from generation.services.finishing import (
     Layer,
     finishing_create,
@@ -89,13 +90,15 @@ def test_a_recorded_mask_serves_inpaint_and_a_composite_layer(tiny, logo, run_jo
     cut = matte.generated.get().version
     with run_jobs():
         job = generation_job_create(
-            brief=logo.brief,
-            op="inpaint",
-            base_model=tiny["base"],
-            prompt_text="a new background",
-            init=logo,
-            mask_file=mask,
-            params={**FAST, "seed": 2, "batch_size": 1, "width": 64, "height": 48},
+            request=GenerationRequest(
+                brief=logo.brief,
+                op="inpaint",
+                base_model=tiny["base"],
+                prompt_text="a new background",
+                init=logo,
+                mask_file=mask,
+                params={**FAST, "seed": 2, "batch_size": 1, "width": 64, "height": 48},
+            ),
         )
         composite = finishing_create(
             version=logo, op="composite", params={"blend": "normal"}, layers=[Layer(source=cut, mask=mask)]
@@ -113,13 +116,15 @@ def test_a_recorded_mask_serves_inpaint_and_a_composite_layer(tiny, logo, run_jo
     other = version_import(brief=logo.brief, source=_logo(size=(32, 32)))
     with pytest.raises(ApplicationError, match="is 64x48; the init image is 32x32"):
         generation_job_create(
-            brief=logo.brief,
-            op="inpaint",
-            base_model=tiny["base"],
-            prompt_text="x",
-            init=other,
-            mask_file=mask,
-            params=dict(FAST),
+            request=GenerationRequest(
+                brief=logo.brief,
+                op="inpaint",
+                base_model=tiny["base"],
+                prompt_text="x",
+                init=other,
+                mask_file=mask,
+                params=dict(FAST),
+            ),
         )
 
 

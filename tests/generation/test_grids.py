@@ -9,8 +9,8 @@ from PIL import Image
 from assets.models import Derivation, Used
 from assets.services.blobs import blob_open
 from generation.models import GridJob
+from generation.requests import LoraSpec
 from generation.services.grids import grid_cancel, grid_create, grid_progress, grid_sheet_make, grid_table
-from generation.services.jobs import LoraSpec
 from review.models import ReviewRound
 from review.roles import CLIENT_REVIEWER, PRODUCER, roles_ensure
 from tests.factories import api_as, make_brief, member

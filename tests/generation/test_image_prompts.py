@@ -14,11 +14,8 @@ from assets.services.weights import model_weights_register
 from generation.comfyui import comfyui_workflow
 from generation.imaging import palette_guide
 from generation.reproduce import version_reproduce
-from generation.services.jobs import (
-    ImagePrompt,
-    generation_job_create,
-    generation_job_regenerate,
-)
+from generation.requests import GenerationRequest, ImagePrompt
+from generation.services.jobs import generation_job_create, generation_job_regenerate
 from tests.factories import api_as, image_file, make_brief
 from tests.generation.conftest import FAST
 
@@ -39,12 +36,14 @@ def _pixels(version) -> np.ndarray:
 
 def _job(tiny, brief, **kwargs):
     return generation_job_create(
-        brief=brief,
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can on a beach",
-        params=dict(PARAMS),
-        **kwargs,
+        request=GenerationRequest(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can on a beach",
+            params=dict(PARAMS),
+            **kwargs,
+        ),
     )
 
 
@@ -127,20 +126,24 @@ def test_image_prompts_that_cannot_work_are_refused_before_anything_is_written(t
             _job(tiny, brief, **kwargs)
     with pytest.raises(ApplicationError, match="ip_adapter_scale goes with an IP-Adapter"):
         generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**PARAMS, "ip_adapter_scale": 0.5},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**PARAMS, "ip_adapter_scale": 0.5},
+            ),
         )
     with pytest.raises(ApplicationError, match="is for Stable Diffusion 1.x"):
         generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base_xl"],
-            prompt_text="a can",
-            params=dict(PARAMS),
-            image_prompt=_image_prompt(tiny, colour_lock=True),
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base_xl"],
+                prompt_text="a can",
+                params=dict(PARAMS),
+                image_prompt=_image_prompt(tiny, colour_lock=True),
+            ),
         )
     with pytest.raises(ApplicationError, match="no palette"):
         _job(tiny, make_brief(client_name="Plain", palette=[]), image_prompt=_image_prompt(tiny, colour_lock=True))

@@ -10,7 +10,8 @@ from assets.errors import ApplicationError
 from assets.infotext import MAX_INFOTEXT, infotext_parse
 from assets.models import Version
 from assets.services.blobs import blob_open
-from generation.services.jobs import LoraSpec, generation_job_create
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
 from tests.generation.conftest import FAST
 
@@ -20,13 +21,15 @@ pytestmark = pytest.mark.django_db
 def test_a_generated_png_says_its_recipe_in_a1111s_own_words(tiny, run_jobs):
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can, on a roof",
-            negative_prompt="blurry",
-            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-            params={**FAST, "seed": 321, "batch_size": 1},
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can, on a roof",
+                negative_prompt="blurry",
+                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+                params={**FAST, "seed": 321, "batch_size": 1},
+            ),
         )
     version = job.batches.get().derivation.generated.get().version
     with blob_open(blob=version.blob) as handle, Image.open(io.BytesIO(handle.read())) as image:
@@ -67,13 +70,15 @@ def test_a_png_we_made_imports_back_as_the_same_recipe(tiny, run_jobs):
     brief = make_brief()
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can, on a roof",
-            negative_prompt="blurry",
-            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-            params={**FAST, "seed": 321, "batch_size": 1},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can, on a roof",
+                negative_prompt="blurry",
+                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+                params={**FAST, "seed": 321, "batch_size": 1},
+            ),
         )
     made = job.batches.get().derivation
     version = made.generated.get().version
@@ -102,23 +107,27 @@ def test_a_version_exports_as_a_well_formed_comfyui_workflow_that_reads_back_as_
     brief = make_brief()
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can, on a roof",
-            negative_prompt="blurry",
-            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
-            params={**FAST, "seed": 321, "batch_size": 1},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can, on a roof",
+                negative_prompt="blurry",
+                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
+                params={**FAST, "seed": 321, "batch_size": 1},
+            ),
         )
     version = job.batches.get().derivation.generated.get().version
     with run_jobs():
         edit = generation_job_create(
-            brief=brief,
-            op="img2img",
-            base_model=tiny["base"],
-            init=version,
-            prompt_text="warmer",
-            params={**FAST, "seed": 9, "batch_size": 1, "strength": 0.55},
+            request=GenerationRequest(
+                brief=brief,
+                op="img2img",
+                base_model=tiny["base"],
+                init=version,
+                prompt_text="warmer",
+                params={**FAST, "seed": 9, "batch_size": 1, "strength": 0.55},
+            ),
         )
     edited = edit.batches.get().derivation.generated.get().version
     producer = member("paula", PRODUCER)
@@ -160,12 +169,14 @@ def test_an_imported_recipe_regenerates_in_seed_with_a_verdict_or_says_what_is_m
     roles_ensure()
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can, on a roof",
-            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-            params={**FAST, "seed": 321, "batch_size": 1},
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can, on a roof",
+                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+                params={**FAST, "seed": 321, "batch_size": 1},
+            ),
         )
     with blob_open(blob=job.batches.get().derivation.generated.get().version.blob) as handle:
         data = handle.read()
@@ -207,11 +218,13 @@ def test_an_imported_hires_fix_image_regenerates_as_txt2img_with_its_second_pass
     roles_ensure()
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can, on a roof",
-            params={**FAST, "seed": 77, "batch_size": 1, "hires_scale": 1.5, "hires_steps": 4, "strength": 0.6},
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can, on a roof",
+                params={**FAST, "seed": 77, "batch_size": 1, "hires_scale": 1.5, "hires_steps": 4, "strength": 0.6},
+            ),
         )
     with blob_open(blob=job.batches.get().derivation.generated.get().version.blob) as handle:
         data = handle.read()

@@ -10,7 +10,8 @@ from assets.models import Blob, Derivation, Generated, Used, Version
 from assets.services.briefs import reference_create
 from assets.services.prompts import prompt_template_create
 from generation.models import GenerationJob
-from generation.services.jobs import LoraSpec, generation_job_cancel, generation_job_create, generation_job_regenerate
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import generation_job_cancel, generation_job_create, generation_job_regenerate
 from generation.tasks import run_derivation
 from tests.assets.conftest import files_under
 from tests.factories import image_bytes, image_file, make_brief
@@ -39,13 +40,15 @@ def test_template_grid_makes_one_batch_per_combination_with_consecutive_seeds(ti
     template = prompt_template_create(brief=brief, name="hero", text="{subject}, {camera action}")
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            template=template,
-            values_grid={"subject": ["a can", "a bottle"], "camera action": ["pan"]},
-            loras=[LoraSpec(weights=tiny["lora_a"])],
-            params={**FAST, "seed": 1000, "batch_size": 3},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                template=template,
+                values_grid={"subject": ["a can", "a bottle"], "camera action": ["pan"]},
+                loras=[LoraSpec(weights=tiny["lora_a"])],
+                params={**FAST, "seed": 1000, "batch_size": 3},
+            ),
         )
     batches = _outputs(job)
     assert [[v.seed for v in batch] for batch in batches] == [[1000, 1001, 1002]] * 2
@@ -76,12 +79,14 @@ def test_a_lora_weight_changes_the_pixels_and_adapters_do_not_leak(tiny, run_job
     def one(loras):
         with run_jobs():
             job = generation_job_create(
-                brief=brief,
-                op="txt2img",
-                base_model=tiny["base"],
-                prompt_text="a red can",
-                loras=loras,
-                params={**FAST, "seed": 5, "batch_size": 1},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="txt2img",
+                    base_model=tiny["base"],
+                    prompt_text="a red can",
+                    loras=loras,
+                    params={**FAST, "seed": 5, "batch_size": 1},
+                ),
             )
         return _outputs(job)[0][0].blob_id
 
@@ -98,11 +103,13 @@ def test_edits_record_their_inputs(tiny, run_jobs):
     reference = reference_create(brief=brief, source=image_file(size=(64, 64), colour=(200, 40, 90)))
     with run_jobs():
         base = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**FAST, "seed": 1, "batch_size": 1},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "seed": 1, "batch_size": 1},
+            ),
         )
     source = _outputs(base)[0][0]
     mask_img = Image.new("L", (64, 64), 0)
@@ -112,39 +119,47 @@ def test_edits_record_their_inputs(tiny, run_jobs):
     with run_jobs():
         jobs = [
             generation_job_create(
-                brief=brief,
-                op="img2img",
-                base_model=tiny["base"],
-                init=reference,
-                prompt_text="a can",
-                params={**FAST, "seed": 2, "batch_size": 1, "strength": 0.5},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="img2img",
+                    base_model=tiny["base"],
+                    init=reference,
+                    prompt_text="a can",
+                    params={**FAST, "seed": 2, "batch_size": 1, "strength": 0.5},
+                ),
             ),
             generation_job_create(
-                brief=brief,
-                op="inpaint",
-                base_model=tiny["base"],
-                init=source,
-                prompt_text="a hand",
-                mask_source=ContentFile(buffer.getvalue(), name="hand.png"),
-                params={**FAST, "seed": 3, "batch_size": 1},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="inpaint",
+                    base_model=tiny["base"],
+                    init=source,
+                    prompt_text="a hand",
+                    mask_source=ContentFile(buffer.getvalue(), name="hand.png"),
+                    params={**FAST, "seed": 3, "batch_size": 1},
+                ),
             ),
             generation_job_create(
-                brief=brief,
-                op="outpaint",
-                base_model=tiny["base"],
-                init=source,
-                prompt_text="wider",
-                params={k: v for k, v in FAST.items() if k not in ("width", "height")}
-                | {"seed": 4, "batch_size": 1, "target_aspect": "16:9"},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="outpaint",
+                    base_model=tiny["base"],
+                    init=source,
+                    prompt_text="wider",
+                    params={k: v for k, v in FAST.items() if k not in ("width", "height")}
+                    | {"seed": 4, "batch_size": 1, "target_aspect": "16:9"},
+                ),
             ),
             generation_job_create(
-                brief=brief,
-                op="controlnet",
-                base_model=tiny["base"],
-                control=reference,
-                controlnet=tiny["controlnet"],
-                prompt_text="a can",
-                params={**FAST, "seed": 5, "batch_size": 1},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="controlnet",
+                    base_model=tiny["base"],
+                    control=reference,
+                    controlnet=tiny["controlnet"],
+                    prompt_text="a can",
+                    params={**FAST, "seed": 5, "batch_size": 1},
+                ),
             ),
         ]
     img2img, inpaint, outpaint, controlnet = (_outputs(job)[0][0] for job in jobs)
@@ -186,15 +201,17 @@ def test_bad_requests_are_clear_errors_with_nothing_written(tiny, run_jobs, medi
         pytest.raises(ApplicationError, match=message.replace("{", r"\{").replace("}", r"\}")),
     ):
         generation_job_create(
-            brief=brief,
-            op="inpaint" if mask else "txt2img",
-            base_model=tiny["base"],
-            template=template,
-            values_grid=change.get("values_grid", {"subject": ["a can"], "camera action": ["pan"]}),
-            loras=[LoraSpec(weights=tiny["base"])] if change.get("lora_is_base") else [],
-            params=change.get("params", {**FAST, "batch_size": 1}),
-            init=init if mask else None,
-            mask_source=mask,
+            request=GenerationRequest(
+                brief=brief,
+                op="inpaint" if mask else "txt2img",
+                base_model=tiny["base"],
+                template=template,
+                values_grid=change.get("values_grid", {"subject": ["a can"], "camera action": ["pan"]}),
+                loras=[LoraSpec(weights=tiny["base"])] if change.get("lora_is_base") else [],
+                params=change.get("params", {**FAST, "batch_size": 1}),
+                init=init if mask else None,
+                mask_source=mask,
+            ),
         )
     assert callbacks == []
     assert (
@@ -213,11 +230,13 @@ def test_a_redelivered_task_never_makes_a_second_set_of_versions(tiny, run_jobs)
     brief = make_brief()
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**FAST, "seed": 9, "batch_size": 2},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "seed": 9, "batch_size": 2},
+            ),
         )
     derivation = job.batches.get().derivation
     assert run_derivation(derivation.pk) == "skipped"  # the broker delivered it again
@@ -225,11 +244,13 @@ def test_a_redelivered_task_never_makes_a_second_set_of_versions(tiny, run_jobs)
 
     # Queued but not run: outside a capture block the test transaction never commits.
     crashed = generation_job_create(
-        brief=brief,
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can",
-        params={**FAST, "seed": 9, "batch_size": 2},
+        request=GenerationRequest(
+            brief=brief,
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 9, "batch_size": 2},
+        ),
     )
     victim = crashed.batches.get().derivation
     # A worker claimed it and was killed with -9: the row is left running past the task timeout.
@@ -248,11 +269,13 @@ def test_a_second_copy_of_a_task_running_elsewhere_stays_on_the_broker(tiny):
     from assets.services.runs import ClaimHeld
 
     job = generation_job_create(
-        brief=make_brief(),
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can",
-        params={**FAST, "seed": 9, "batch_size": 1},
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 9, "batch_size": 1},
+        ),
     )
     derivation = job.batches.get().derivation
     # Another worker claimed it a moment ago (or lost the database before it could record the outcome).
@@ -270,11 +293,13 @@ def test_a_superseded_worker_records_nothing(tiny, media_root):
     from assets.services.runs import RunSuperseded, run_claim
 
     job = generation_job_create(
-        brief=make_brief(),
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can",
-        params={**FAST, "seed": 9, "batch_size": 2},
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 9, "batch_size": 2},
+        ),
     )
     derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
     outputs = [
@@ -302,11 +327,13 @@ def test_outputs_are_recorded_in_one_statement_that_ends_the_run(tiny, media_roo
     from assets.services.runs import run_claim
 
     job = generation_job_create(
-        brief=make_brief(),
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can",
-        params={**FAST, "seed": 9, "batch_size": 3},
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 9, "batch_size": 3},
+        ),
     )
     derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
     same = image_bytes(colour=(255, 0, 0))
@@ -344,11 +371,13 @@ def test_cancelled_jobs_do_not_run_and_record_who_cancelled(tiny):
 
     producer = get_user_model().objects.create_user("paula")
     job = generation_job_create(
-        brief=make_brief(),
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can",
-        params={**FAST, "seed": 9, "batch_size": 1},
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 9, "batch_size": 1},
+        ),
     )
     assert generation_job_cancel(job=job, cancelled_by=producer) == 1
     assert generation_job_cancel(job=job, cancelled_by=producer) == 0
@@ -397,11 +426,13 @@ def test_out_of_memory_clears_the_cache_runs_once_more_and_records_it(tiny, run_
     monkeypatch.setattr(diffusers.StableDiffusionPipeline, "__call__", call)
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a lemon",
-            params={**FAST, "seed": 3, "batch_size": 1},
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a lemon",
+                params={**FAST, "seed": 3, "batch_size": 1},
+            ),
         )
     derivation = job.batches.get().derivation
     derivation.refresh_from_db()
@@ -413,11 +444,13 @@ def test_out_of_memory_clears_the_cache_runs_once_more_and_records_it(tiny, run_
     failures["left"] = 2
     with run_jobs():
         again = generation_job_create(
-            brief=make_brief(client_name="B", title="B"),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a lime",
-            params={**FAST, "seed": 4, "batch_size": 1},
+            request=GenerationRequest(
+                brief=make_brief(client_name="B", title="B"),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a lime",
+                params={**FAST, "seed": 4, "batch_size": 1},
+            ),
         )
     failed = again.batches.get().derivation
     failed.refresh_from_db()
@@ -429,12 +462,14 @@ def test_regenerate_links_the_old_recipe_with_new_seeds_and_tweaks(tiny, run_job
     brief = make_brief()
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
-            params={**FAST, "seed": 40, "batch_size": 2},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                loras=[LoraSpec(weights=tiny["lora_a"], weight=0.8)],
+                params={**FAST, "seed": 40, "batch_size": 2},
+            ),
         )
     source = _outputs(job)[0][1]
     with run_jobs():
@@ -460,23 +495,27 @@ def test_a_missing_weights_file_fails_the_run_with_the_sha256(tiny, run_jobs, ad
     storages["blobs"].delete(tiny["lora_b"].blob.storage_name)
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            loras=[LoraSpec(weights=tiny["lora_b"])],
-            params={**FAST, "seed": 1, "batch_size": 2},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                loras=[LoraSpec(weights=tiny["lora_b"])],
+                params={**FAST, "seed": 1, "batch_size": 2},
+            ),
         )
     derivation = job.batches.get().derivation
     assert derivation.state == "failed" and tiny["lora_b"].sha256 in derivation.error
     assert not Version.objects.exists()
     with run_jobs():
         generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**FAST, "seed": 1, "batch_size": 1},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "seed": 1, "batch_size": 1},
+            ),
         )
     stats = brief_cycle_stats(brief=brief, viewer=admin_user)
     assert stats["wall_seconds_by_phase"]["ideation"] > 0
@@ -493,11 +532,13 @@ def test_a_file_discarded_before_the_record_statement_is_written_again(tiny, med
     from assets.services.runs import run_claim
 
     job = generation_job_create(
-        brief=make_brief(),
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can",
-        params={**FAST, "seed": 9, "batch_size": 1},
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can",
+            params={**FAST, "seed": 9, "batch_size": 1},
+        ),
     )
     derivation = run_claim(model=Derivation, pk=job.batches.get().derivation_id)
     output = OutputImage(index=0, seed=9, data=image_bytes(colour=(0, 128, 0)), width=32, height=32)
@@ -521,12 +562,14 @@ def test_the_recipe_the_worker_reads_by_hand_is_the_one_the_orm_reads(tiny):
     from assets.recipes import recipe_of
 
     job = generation_job_create(
-        brief=make_brief(),
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can {subject}",
-        loras=[LoraSpec(weights=tiny["lora_a"], weight=0.6), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
-        params={**FAST, "seed": 9, "batch_size": 1},
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can {subject}",
+            loras=[LoraSpec(weights=tiny["lora_a"], weight=0.6), LoraSpec(weights=tiny["lora_b"], weight=0.3)],
+            params={**FAST, "seed": 9, "batch_size": 1},
+        ),
     )
     derivation = job.batches.get().derivation
     recipe = recipe_of(derivation=derivation)

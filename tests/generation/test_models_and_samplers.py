@@ -6,8 +6,9 @@ from django.core.management import call_command
 from assets.models import ModelWeights
 from assets.params import SAMPLERS
 from generation.reproduce import version_reproduce
+from generation.requests import GenerationRequest, size_for_aspect
 from generation.samplers import SCHEDULERS
-from generation.services.jobs import generation_job_create, size_for_aspect
+from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
 from tests.generation.conftest import FAST
 
@@ -51,11 +52,13 @@ def test_every_accepted_sampler_has_a_scheduler():
 def test_samplers_by_name_generate_and_reproduce(tiny, run_jobs, sampler):
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**FAST, "sampler": sampler, "seed": 21, "batch_size": 1},
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "sampler": sampler, "seed": 21, "batch_size": 1},
+            ),
         )
     version = job.batches.get().derivation.generated.get().version
     assert version_reproduce(version=version).verdict == "bit_identical"
@@ -81,11 +84,13 @@ def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny,
     for base in (tiny[folder], tiny[single]):
         with run_jobs():
             job = generation_job_create(
-                brief=brief,
-                op="txt2img",
-                base_model=base,
-                prompt_text="a can",
-                params={**FAST, "seed": 4, "batch_size": 1},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="txt2img",
+                    base_model=base,
+                    prompt_text="a can",
+                    params={**FAST, "seed": 4, "batch_size": 1},
+                ),
             )
         version = job.batches.get().derivation.generated.get().version
         with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
@@ -100,11 +105,13 @@ def test_a_single_file_checkpoint_loads_offline_and_paints_the_same_pixels(tiny,
 def test_an_sdxl_base_generates_and_reproduces(tiny, run_jobs):
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base_xl"],
-            prompt_text="a can",
-            params={**FAST, "sampler": "euler", "seed": 6, "batch_size": 2},
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base_xl"],
+                prompt_text="a can",
+                params={**FAST, "sampler": "euler", "seed": 6, "batch_size": 2},
+            ),
         )
     versions = [edge.version for edge in job.batches.get().derivation.generated.order_by("index")]
     assert [v.seed for v in versions] == [6, 7]
@@ -117,12 +124,14 @@ def test_a_registered_vae_replaces_the_base_models_own(tiny, run_jobs):
     for vae in (None, tiny["vae"]):
         with run_jobs():
             job = generation_job_create(
-                brief=brief,
-                op="txt2img",
-                base_model=tiny["base"],
-                prompt_text="a can",
-                vae=vae,
-                params={**FAST, "seed": 2, "batch_size": 1},
+                request=GenerationRequest(
+                    brief=brief,
+                    op="txt2img",
+                    base_model=tiny["base"],
+                    prompt_text="a can",
+                    vae=vae,
+                    params={**FAST, "seed": 2, "batch_size": 1},
+                ),
             )
         made.append(job.batches.get().derivation.generated.get().version)
     assert made[0].blob_id != made[1].blob_id

@@ -18,8 +18,9 @@ from assets.services.briefs import reference_create
 from assets.services.versions import version_import
 from assets.services.weights import model_weights_register
 from generation.imaging import outpaint_prepare
+from generation.requests import GenerationRequest, ImagePrompt, LoraSpec
 from generation.services.finishing import matte_create
-from generation.services.jobs import ImagePrompt, LoraSpec, generation_job_create
+from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
 from tests.generation.conftest import FAST
 from tests.generation.test_pinned_pixels import _assert_slice, _generate, _pixels
@@ -44,7 +45,7 @@ def _made(job):
 def _job(tiny, run_jobs, brief, **kwargs) -> np.ndarray:
     request = {"op": "txt2img", "base_model": tiny["base"], "prompt_text": PROMPT, "params": dict(PARAMS), **kwargs}
     with run_jobs():
-        job = generation_job_create(brief=brief, **request)
+        job = generation_job_create(request=GenerationRequest(brief=brief, **request))
     return _pixels(_made(job))
 
 

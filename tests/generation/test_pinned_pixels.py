@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from assets.services.blobs import blob_open
+from generation.requests import GenerationRequest
 from generation.services.finishing import finishing_create
 from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
@@ -27,10 +28,12 @@ def _pixels(version) -> np.ndarray:
 def _generate(tiny, run_jobs, **extra):
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            base_model=tiny["base"],
-            prompt_text="a red can on a roof",
-            **{"op": "txt2img", "params": {**FAST, "seed": 42, "batch_size": 1}, **extra},
+            request=GenerationRequest(
+                brief=make_brief(),
+                base_model=tiny["base"],
+                prompt_text="a red can on a roof",
+                **{"op": "txt2img", "params": {**FAST, "seed": 42, "batch_size": 1}, **extra},
+            ),
         )
     return job.batches.get().derivation.generated.get().version
 
@@ -56,12 +59,14 @@ def test_txt2img_pixels(generated):
 def test_img2img_pixels(tiny, run_jobs, generated):
     with run_jobs():
         job = generation_job_create(
-            brief=generated.brief,
-            op="img2img",
-            base_model=tiny["base"],
-            prompt_text="a blue can",
-            init=generated,
-            params={**FAST, "seed": 7, "strength": 0.6, "batch_size": 1},
+            request=GenerationRequest(
+                brief=generated.brief,
+                op="img2img",
+                base_model=tiny["base"],
+                prompt_text="a blue can",
+                init=generated,
+                params={**FAST, "seed": 7, "strength": 0.6, "batch_size": 1},
+            ),
         )
     pixels = _pixels(job.batches.get().derivation.generated.get().version)
     assert np.abs(pixels - _pixels(generated)).mean() > 2

@@ -12,7 +12,8 @@ from django.db import connection
 
 from assets.models import Generated, Used, Version
 from generation.reproduce import reproduction_record, version_reproduce
-from generation.services.jobs import LoraSpec, generation_job_create
+from generation.requests import GenerationRequest, LoraSpec
+from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
 from tests.generation.conftest import FAST
 
@@ -29,22 +30,26 @@ def chain(tiny, run_jobs):
     brief = make_brief()
     with run_jobs():
         batch = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can at dusk",
-            loras=[LoraSpec(weights=tiny["lora_b"], weight=0.7)],
-            params={**FAST, "seed": 77, "batch_size": 3},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can at dusk",
+                loras=[LoraSpec(weights=tiny["lora_b"], weight=0.7)],
+                params={**FAST, "seed": 77, "batch_size": 3},
+            ),
         )
     outputs = _job_outputs(batch)
     with run_jobs():
         edit = generation_job_create(
-            brief=brief,
-            op="img2img",
-            base_model=tiny["base"],
-            init=outputs[1],
-            prompt_text="warmer",
-            params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5},
+            request=GenerationRequest(
+                brief=brief,
+                op="img2img",
+                base_model=tiny["base"],
+                init=outputs[1],
+                prompt_text="warmer",
+                params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5},
+            ),
         )
     return {"batch": outputs, "edit": _job_outputs(edit)[0]}
 

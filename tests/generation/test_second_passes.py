@@ -9,6 +9,7 @@ from assets.errors import ApplicationError
 from assets.infotext import infotext_parse
 from generation.imaging import canny_edges, canny_opencv
 from generation.reproduce import version_reproduce
+from generation.requests import GenerationRequest
 from generation.services.jobs import generation_job_create
 from tests.factories import image_file, make_brief
 from tests.generation.conftest import FAST
@@ -32,19 +33,21 @@ def _infotext(version) -> dict:
 def test_the_hires_fix_is_one_derivation_at_the_scaled_size_that_reproduces(tiny, run_jobs, upscaler, written):
     with run_jobs():
         job = generation_job_create(
-            brief=make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can on a roof",
-            params={
-                **FAST,
-                "seed": 8,
-                "batch_size": 1,
-                "hires_scale": 2.0,
-                "hires_upscaler": upscaler,
-                "hires_steps": 6,
-                "strength": 0.5,
-            },
+            request=GenerationRequest(
+                brief=make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can on a roof",
+                params={
+                    **FAST,
+                    "seed": 8,
+                    "batch_size": 1,
+                    "hires_scale": 2.0,
+                    "hires_upscaler": upscaler,
+                    "hires_steps": 6,
+                    "strength": 0.5,
+                },
+            ),
         )
     version = _version(job)
     derivation = version.generated_by.derivation
@@ -60,30 +63,46 @@ def test_the_hires_fix_takes_a1111s_defaults_and_refuses_half_a_recipe(tiny, run
     brief = make_brief()
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**FAST, "seed": 3, "batch_size": 1, "hires_scale": 1.5},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "seed": 3, "batch_size": 1, "hires_scale": 1.5},
+            ),
         )
     params = job.batches.get().derivation.params
     assert (params["hires_upscaler"], params["hires_steps"], params["strength"]) == ("latent", 0, 0.7)
     assert (_version(job).width, _version(job).height) == (96, 96)
     with pytest.raises(ApplicationError, match="only go with hires_scale"):
         generation_job_create(
-            brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can", params={**FAST, "strength": 0.5}
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "strength": 0.5},
+            ),
         )
     with pytest.raises(ApplicationError, match="does not enlarge"):
         generation_job_create(
-            brief=brief, op="txt2img", base_model=tiny["base"], prompt_text="a can", params={**FAST, "hires_scale": 1.0}
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "hires_scale": 1.0},
+            ),
         )
     with pytest.raises(ApplicationError, match="hires_upscaler"):
         generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can",
-            params={**FAST, "hires_scale": 2.0, "hires_upscaler": "nearest"},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can",
+                params={**FAST, "hires_scale": 2.0, "hires_upscaler": "nearest"},
+            ),
         )
 
 
@@ -107,13 +126,15 @@ def test_a_controlnet_job_records_its_canny_thresholds_and_reproduces(tiny, run_
     control = version_import(brief=brief, source=image_file("pose.png", size=(64, 64), colour=(240, 240, 240)))
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="controlnet",
-            base_model=tiny["base"],
-            control=control,
-            controlnet=tiny["controlnet"],
-            prompt_text="a can",
-            params={**FAST, "seed": 5, "batch_size": 1},
+            request=GenerationRequest(
+                brief=brief,
+                op="controlnet",
+                base_model=tiny["base"],
+                control=control,
+                controlnet=tiny["controlnet"],
+                prompt_text="a can",
+                params={**FAST, "seed": 5, "batch_size": 1},
+            ),
         )
     version = _version(job)
     assert (
@@ -123,21 +144,25 @@ def test_a_controlnet_job_records_its_canny_thresholds_and_reproduces(tiny, run_
     assert version_reproduce(version=version).verdict == "bit_identical"
     with pytest.raises(ApplicationError, match="must not be above"):
         generation_job_create(
-            brief=brief,
-            op="controlnet",
-            base_model=tiny["base"],
-            control=control,
-            controlnet=tiny["controlnet"],
-            prompt_text="a can",
-            params={**FAST, "canny_low": 200, "canny_high": 100},
+            request=GenerationRequest(
+                brief=brief,
+                op="controlnet",
+                base_model=tiny["base"],
+                control=control,
+                controlnet=tiny["controlnet"],
+                prompt_text="a can",
+                params={**FAST, "canny_low": 200, "canny_high": 100},
+            ),
         )
     with pytest.raises(ApplicationError, match="go together"):
         generation_job_create(
-            brief=brief,
-            op="controlnet",
-            base_model=tiny["base"],
-            control=control,
-            controlnet=tiny["controlnet"],
-            prompt_text="a can",
-            params={**FAST, "control_type": "depth", "canny_low": 50},
+            request=GenerationRequest(
+                brief=brief,
+                op="controlnet",
+                base_model=tiny["base"],
+                control=control,
+                controlnet=tiny["controlnet"],
+                prompt_text="a can",
+                params={**FAST, "control_type": "depth", "canny_low": 50},
+            ),
         )

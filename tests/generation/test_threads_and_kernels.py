@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from generation.reproduce import version_reproduce
+from generation.requests import GenerationRequest
 from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
 from tests.generation.conftest import FAST
@@ -22,11 +23,13 @@ RECIPE = {**FAST, "steps": 8, "width": 128, "height": 128, "seed": 4242, "batch_
 def _generate(tiny, run_jobs, brief=None):
     with run_jobs():
         job = generation_job_create(
-            brief=brief or make_brief(),
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a lemon soda can on a tin roof",
-            params=RECIPE,
+            request=GenerationRequest(
+                brief=brief or make_brief(),
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a lemon soda can on a tin roof",
+                params=RECIPE,
+            ),
         )
     return job.batches.get().derivation.generated.get().version
 

@@ -16,8 +16,9 @@ from assets.models import ReproducibilityCheck, Version
 from assets.rights import with_reproducibility
 from assets.services.versions import version_import
 from generation.reproduce import version_reproduce
+from generation.requests import GenerationRequest, LoraSpec
 from generation.services.finishing import palette_snap_create
-from generation.services.jobs import LoraSpec, generation_job_create
+from generation.services.jobs import generation_job_create
 from generation.services.watch import current_environment, watch_plan
 from review.models import Notification
 from review.roles import PRODUCER, roles_ensure
@@ -31,12 +32,14 @@ def _masters(tiny, run_jobs, count: int, lora=None) -> list[Version]:
     loras = [LoraSpec(weights=lora, weight=0.7)] if lora is not None else []
     with run_jobs():
         job = generation_job_create(
-            brief=brief,
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a lamp on a table",
-            loras=loras,
-            params={**FAST, "seed": 3, "batch_size": count},
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a lamp on a table",
+                loras=loras,
+                params={**FAST, "seed": 3, "batch_size": count},
+            ),
         )
     versions = [edge.version for edge in job.batches.get().derivation.generated.order_by("index")]
     Version.objects.filter(pk__in=[v.pk for v in versions]).update(status=Version.Status.APPROVED)
@@ -162,12 +165,14 @@ def test_a_new_environment_makes_every_master_due_and_its_drift_is_named(tiny, r
     Version.objects.filter(pk=start.pk).update(status=Version.Status.IN_REVIEW)
     with run_jobs():  # two steps, as in test_reproduce: the img2img is where portable kernels change the bytes
         edit = generation_job_create(
-            brief=start.brief,
-            op="img2img",
-            base_model=tiny["base"],
-            init=start,
-            prompt_text="warmer",
-            params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5},
+            request=GenerationRequest(
+                brief=start.brief,
+                op="img2img",
+                base_model=tiny["base"],
+                init=start,
+                prompt_text="warmer",
+                params={**FAST, "seed": 5, "batch_size": 1, "strength": 0.5},
+            ),
         )
     master = edit.batches.get().derivation.generated.get().version
     Version.objects.filter(pk=master.pk).update(status=Version.Status.APPROVED)

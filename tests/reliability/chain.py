@@ -38,10 +38,18 @@ def chain_people(*, label: str) -> dict:
 
 
 def chain_generate(*, brief, base, producer) -> int:
+    from generation.requests import GenerationRequest
     from generation.services.jobs import generation_job_create
 
     job = generation_job_create(
-        brief=brief, op="txt2img", base_model=base, prompt_text=PROMPT, params=PARAMS, created_by=producer
+        request=GenerationRequest(
+            brief=brief,
+            op="txt2img",
+            base_model=base,
+            prompt_text=PROMPT,
+            params=PARAMS,
+        ),
+        created_by=producer,
     )
     return job.batches.get().derivation.pk
 

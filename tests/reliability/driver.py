@@ -29,6 +29,7 @@ def seed(*, jobs: int, label: str) -> dict:
 
     from assets.services.briefs import brief_create, campaign_create, client_create
     from assets.services.versions import version_import
+    from generation.requests import GenerationRequest
     from generation.services.finishing import finishing_create
     from generation.services.jobs import generation_job_create
     from generation.services.models import tiny_paths_register
@@ -51,11 +52,13 @@ def seed(*, jobs: int, label: str) -> dict:
         with transaction.atomic():
             if index % 2 == 0:
                 generation_job_create(
-                    brief=brief,
-                    op="txt2img",
-                    base_model=tiny["base"],
-                    prompt_text=f"a lemon, take {index}",
-                    params={**params, "seed": 1000 + index},
+                    request=GenerationRequest(
+                        brief=brief,
+                        op="txt2img",
+                        base_model=tiny["base"],
+                        prompt_text=f"a lemon, take {index}",
+                        params={**params, "seed": 1000 + index},
+                    ),
                 )
             else:
                 finishing_create(

@@ -161,6 +161,7 @@ def test_a_marked_region_is_fixed_on_the_worker_and_the_note_travels_into_the_ne
     from playwright.sync_api import sync_playwright
 
     from assets.models import Derivation
+    from generation.requests import GenerationRequest
     from generation.services.jobs import generation_job_create
     from review.services.curation import versions_triage
     from review.services.notes import note_add
@@ -172,11 +173,13 @@ def test_a_marked_region_is_fixed_on_the_worker_and_the_note_travels_into_the_ne
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     # Tests run the broker synchronously: a task runs on the worker's path as its transaction commits.
     job = generation_job_create(
-        brief=cast["brief_a"],
-        op="txt2img",
-        base_model=tiny["base"],
-        prompt_text="a can on a roof",
-        params={**FAST, "seed": 5, "batch_size": 1},
+        request=GenerationRequest(
+            brief=cast["brief_a"],
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a can on a roof",
+            params={**FAST, "seed": 5, "batch_size": 1},
+        ),
         created_by=alice,
     )
     version = job.batches.get().derivation.generated.get().version

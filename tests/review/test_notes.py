@@ -261,6 +261,7 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
 
     from assets.models import Used
     from assets.services.blobs import blob_open
+    from generation.requests import GenerationRequest
     from generation.services.jobs import generation_job_create
     from review.selectors import note_state
     from review.services.curation import versions_triage
@@ -271,11 +272,13 @@ def test_fix_this_region_inpaints_the_marked_area_and_the_kept_fix_joins_the_nex
     ReviewPolicy.objects.create(brief=cast["brief_a"], automate_stages=False)
     with run_jobs():
         job = generation_job_create(
-            brief=cast["brief_a"],
-            op="txt2img",
-            base_model=tiny["base"],
-            prompt_text="a can on a roof",
-            params={**FAST, "seed": 5, "batch_size": 1},
+            request=GenerationRequest(
+                brief=cast["brief_a"],
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a can on a roof",
+                params={**FAST, "seed": 5, "batch_size": 1},
+            ),
             created_by=cast["alice"],
         )
     version = job.batches.get().derivation.generated.get().version
