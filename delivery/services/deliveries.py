@@ -2,7 +2,8 @@
 
 `delivery_create` and `delivery_override` run in the web process; `delivery_execute` is the worker's
 task, run through the one run lifecycle. A delivery either produces every file, signed and read back
-as Trusted, or nothing at all.
+as Trusted, or nothing at all. Rendering and QC live in delivery.services.qc, each file's name, pixels and claim
+in delivery.services.variants.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from assets import colour
 from assets.errors import ApplicationError
 from assets.models import Version
-from assets.rights import rights_problems, version_rights
+from assets.rights import version_rights
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_hash, blob_open
 from assets.services.queues import Queue
-from assets.services.runs import RunScope, run_enqueue, run_fail, run_guarded, run_progress
+from assets.services.runs import RunScope, run_enqueue, run_guarded, run_progress
 from delivery import provenance, renditions
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import delivery_record
@@ -39,11 +39,17 @@ from delivery.services.lineage_facts import (
     lineage_summary,
     model_factor,
     prompts_withheld,
-    recipe_lines,
     seed_of,
     stamp_build,
 )
-from generation import finishing_ops
+from delivery.services.qc import qc_block, renditions_check, rights_check
+from delivery.services.variants import (
+    print_profiles_read,
+    variant_actions_build,
+    variant_colour_convert,
+    variant_lineage_build,
+    variant_names_choose,
+)
 from review.selectors import approval_attestation, version_final_approval
 from review.services.audit import audit_event_append
 
@@ -81,24 +87,7 @@ def delivery_create(
     """Queue one delivery of an approved master to `presets` (all active ones when None)."""
     renditions.name_template_check(name_template)
     chosen = list(ChannelPreset.objects.filter(active=True)) if presets is None else list(presets)
-    if not chosen:
-        raise ApplicationError("choose at least one preset")
-    inactive = [preset.slug for preset in chosen if not preset.active]
-    if inactive:
-        raise ApplicationError(f"preset(s) switched off: {', '.join(inactive)}")
-    for preset in chosen:
-        try:
-            preset.clean()
-        except ValidationError as exc:
-            raise ApplicationError(
-                f"preset {preset.slug}: {'; '.join(exc.messages)}", extra={"code": "preset_invalid"}
-            ) from exc
-        if preset.colour_profile == ChannelPreset.Profile.CMYK and preset.print_profile_id is None:
-            raise ApplicationError(
-                f"preset {preset.slug} is CMYK but has no print profile to convert through: upload the "
-                "printer's profile on the preset (admin: Delivery → Channel presets)",
-                extra={"code": "preset_invalid"},
-            )
+    _presets_check(chosen)
     override_reason = override_reason.strip()
     if override_reason and not (created_by is not None and created_by.has_perm(OVERRIDE_PERMISSION)):
         raise ApplicationError("only a producer may override QC", extra={"code": "permission"})
@@ -131,6 +120,28 @@ def delivery_create(
         )
         run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
     return delivery
+
+
+def _presets_check(chosen: list[ChannelPreset]) -> None:
+    """At least one preset, each switched on, valid, and with a print profile where it converts to CMYK."""
+    if not chosen:
+        raise ApplicationError("choose at least one preset")
+    inactive = [preset.slug for preset in chosen if not preset.active]
+    if inactive:
+        raise ApplicationError(f"preset(s) switched off: {', '.join(inactive)}")
+    for preset in chosen:
+        try:
+            preset.clean()
+        except ValidationError as exc:
+            raise ApplicationError(
+                f"preset {preset.slug}: {'; '.join(exc.messages)}", extra={"code": "preset_invalid"}
+            ) from exc
+        if preset.colour_profile == ChannelPreset.Profile.CMYK and preset.print_profile_id is None:
+            raise ApplicationError(
+                f"preset {preset.slug} is CMYK but has no print profile to convert through: upload the "
+                "printer's profile on the preset (admin: Delivery → Channel presets)",
+                extra={"code": "preset_invalid"},
+            )
 
 
 def delivery_override(*, delivery: Delivery, reason: str, user) -> Delivery:
@@ -185,51 +196,67 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     withheld = prompts_withheld(graph=graph)
     recipe = generation_recipe(chain, withheld=withheld)
     presets = list(delivery.presets.order_by("position", "slug"))
-    with Image.open(io.BytesIO(master_bytes)) as opened:
-        # A cut-out keeps its transparency into the formats that carry it (PNG, WebP, AVIF, TIFF).
-        master_image = opened.convert("RGBA" if opened.has_transparency_data else "RGB")
+    master_image = _master_decode(data=master_bytes)
     focal_point = getattr(master, "focal_point", None)
     focal = (focal_point.x, focal_point.y) if focal_point is not None else (0.5, 0.5)
-    slate = {
-        "title": master.brief.title,
-        "palette": master.brief.palette,
-        "lines": [
-            f"{master.brief.campaign} · version v{master.pk} · sha256 {master.blob_id[:16]}",
-            f"Approved in round {approval.review_round.number} on {approval.created_at:%Y-%m-%d}",
-            *recipe_lines(recipe),
-        ],
-    }
-    factor = model_factor(chain)
-    palette = master.brief.palette
-
-    halved = renditions.halved_master(master_image, presets)
-
-    def render_checked(preset: ChannelPreset) -> tuple[renditions.Rendered, dict]:
-        item = renditions.render(master=master_image, preset=preset, focal=focal, slate=slate, halved=halved)
-        return item, renditions.qc_facts(rendered=item, palette=palette, upscaled_by=factor)
-
-    with ThreadPoolExecutor(max_workers=settings.SEED_DELIVERY_THREADS) as pool:
-        checked = list(pool.map(render_checked, presets))
-    rendered, facts = [item for item, _ in checked], [fact for _, fact in checked]
+    rendered, facts = renditions_check(
+        master=master,
+        master_image=master_image,
+        presets=presets,
+        focal=focal,
+        approval=approval,
+        recipe=recipe,
+        upscaled_by=model_factor(chain),
+    )
     inherited = version_rights(version=master)
-    rights = _rights_check(inherited=inherited, master=master)
+    rights = rights_check(inherited=inherited, master=master)
     for fact in facts:
         fact["checks"].append(rights)
         fact["passed"] = fact["passed"] and rights["passed"]
     if not all(fact["passed"] for fact in facts) and not delivery.override_reason:
-        failed = [
-            f"{fact['preset']}: {', '.join(c['check'] for c in fact['checks'] if not c['passed'])}"
-            for fact in facts
-            if not fact["passed"]
-        ]
-        run_fail(
-            row=delivery,
-            message="QC failed (a producer may override with a reason): " + "; ".join(failed),
-            state=Delivery.State.BLOCKED,
-            qc=facts,
-        )
+        qc_block(delivery=delivery, facts=facts)
         return "blocked"
+    _variants_publish(
+        delivery=delivery,
+        scope=scope,
+        master=master,
+        master_image=master_image,
+        approval=approval,
+        graph=graph,
+        chain=chain,
+        withheld=withheld,
+        recipe=recipe,
+        inherited=inherited,
+        rendered=rendered,
+        facts=facts,
+        focal=focal,
+    )
+    return "succeeded"
 
+
+def _master_decode(*, data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as opened:
+        # A cut-out keeps its transparency into the formats that carry it (PNG, WebP, AVIF, TIFF).
+        return opened.convert("RGBA" if opened.has_transparency_data else "RGB")
+
+
+def _variants_publish(
+    *,
+    delivery: Delivery,
+    scope: RunScope,
+    master: Version,
+    master_image: Image.Image,
+    approval,
+    graph,
+    chain,
+    withheld,
+    recipe,
+    inherited,
+    rendered,
+    facts,
+    focal,
+) -> None:
+    """Sign every rendition with the master's provenance, then record the delivery and bundle its files."""
     now = timezone.now()
     summary = lineage_summary(
         master=master, graph=graph, chain=chain, approval=approval, rights=inherited, withheld=withheld
@@ -238,12 +265,7 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     ai_use = provenance.training_mining(use=master.brief.ai_training)
     staging = scope.scratch_add(Path(settings.SEED_DELIVERY_DIR) / f".staging-{delivery.pk}-{delivery.claim_token}")
     staging.mkdir(parents=True, exist_ok=True)
-    # One claim per delivered file: its actions are the recorded chain, then the crop and resize that made it; the
-    # inputs that carry content (an imported start, references, masks) are read once here and cited by every file.
-    chain_steps, parents = chain_actions(chain, graph)
-    ingredients = [
-        provenance.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]
-    ]
+    chain_steps, ingredients = _ingredients_archive(chain=chain, graph=graph)
     files = _variants_sign(
         delivery=delivery,
         master=master,
@@ -272,23 +294,16 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
         staging=staging,
         scope=scope,
     )
-    return "succeeded"
 
 
-def _rights_check(*, inherited, master: Version) -> dict:
-    """The QC check of the licences the master inherits: commercial work needs commercial terms, and none may have
-    run out by today; blocked like any QC failure, and a producer may override it with a reason."""
-    problems = rights_problems(rights=inherited, brief=master.brief, on=timezone.localdate())
-    return {
-        "check": "rights",
-        "passed": not problems,
-        "value": len(problems),
-        "limit": 0,
-        "problems": problems,
-        "licences": [item.licence.name for item in inherited],
-        "detail": "; ".join(problem["detail"] for problem in problems)
-        or (f"{len(inherited)} inherited licence(s) allow this use" if inherited else "no licence recorded upstream"),
-    }
+def _ingredients_archive(*, chain, graph) -> tuple[list[dict], list]:
+    """One claim per delivered file: its actions are the recorded chain, then the crop and resize that made it; the
+    inputs that carry content (an imported start, references, masks) are read once here and cited by every file."""
+    chain_steps, parents = chain_actions(chain, graph)
+    ingredients = [
+        provenance.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]
+    ]
+    return chain_steps, ingredients
 
 
 def _variants_sign(
@@ -308,84 +323,20 @@ def _variants_sign(
     approval: dict,
     ai_use: dict,
 ) -> list[tuple]:
-    """Name, encode, stamp and sign each rendition in the staging folder.
-
-    Names are chosen in order (a clash takes a suffix); encoding and signing run on the delivery threads,
-    as Pillow and the C2PA library both work outside the interpreter lock.
-    """
-    taken: set[str] = set()
-    planned = []
-    for item, fact in zip(rendered, facts, strict=True):
-        preset = item.preset
-        dominant = colour.hex_rgb(fact["dominant"])
-        brand = (
-            colour.nearest_palette_colour(dominant, master.brief.palette)[0]
-            if master.brief.palette
-            else fact["dominant"]
-        )
-        name = renditions.file_name(
-            template=delivery.name_template,
-            extension=preset.extension,
-            taken=taken,
-            values={
-                "yyyymmdd": when.strftime("%Y%m%d"),
-                "section": preset.section,
-                "colour": colour.colour_name(colour.hex_rgb(brand)),
-                "seed": seed if seed is not None else "noseed",
-                "preset": preset.slug,
-                "version": f"v{master.pk}",
-                "width": preset.width,
-                "height": preset.height,
-                "client": master.brief.campaign.client.name,
-                "brief": master.brief.title,
-            },
-        )
-        planned.append((item, fact, name))
-
-    print_profiles = {}
-    for item, _, _ in planned:
-        if (
-            item.preset.colour_profile == ChannelPreset.Profile.CMYK
-            and item.preset.print_profile_id not in print_profiles
-        ):
-            with blob_open(blob=item.preset.print_profile) as handle:
-                print_profiles[item.preset.print_profile_id] = handle.read()
+    """Name, encode, stamp and sign each rendition in the staging folder; encoding and signing run on the delivery
+    threads, as Pillow and the C2PA library both work outside the interpreter lock."""
+    planned = variant_names_choose(
+        delivery=delivery, master=master, rendered=rendered, facts=facts, when=when, seed=seed
+    )
+    print_profiles = print_profiles_read(rendered=rendered)
 
     def sign(plan: tuple) -> tuple:
         item, fact, name = plan
         preset = item.preset
-        pixels, icc = item.image, provenance.srgb_icc() if preset.colour_profile == ChannelPreset.Profile.SRGB else None
-        if preset.colour_profile == ChannelPreset.Profile.CMYK:
-            icc = print_profiles[preset.print_profile_id]
-            pixels = finishing_ops.cmyk_convert(
-                colour.on_white(item.image), profile_data=icc, intent=preset.rendering_intent
-            )
+        pixels, icc = variant_colour_convert(item=item, print_profiles=print_profiles)
         unsigned = provenance.encode_stamped(
             pixels, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc, dpi=preset.dpi
         )
-        actions = list(chain_steps)
-        if item.crop != (0, 0, master.width, master.height):
-            actions.append(
-                {"action": "c2pa.cropped", "description": f"around the focal point {focal}: box {list(item.crop)}"}
-            )
-        actions.append(
-            {"action": "c2pa.resized", "description": f"to {preset.width}x{preset.height} for {preset.name}"}
-        )
-        if preset.kind == ChannelPreset.Kind.PRESENTATION:
-            actions.append({"action": "c2pa.edited", "description": "laid out on a presentation slate with its recipe"})
-        actions.append({"action": "c2pa.published", "description": f"delivery {delivery.pk}, preset {preset.slug}"})
-        variant_summary = {
-            **carried,
-            "delivery_id": delivery.pk,
-            "preset": preset.slug,
-            "variant": {
-                "width": preset.width,
-                "height": preset.height,
-                "format": preset.format,
-                "crop": list(item.crop),
-                "file_name": name,
-            },
-        }
         signed = provenance.sign_to_temp(
             data=unsigned,
             media_type=preset.media_type,
@@ -394,8 +345,10 @@ def _variants_sign(
             manifest=provenance.manifest_build(
                 title=name,
                 media_type=preset.media_type,
-                actions=actions,
-                lineage=variant_summary,
+                actions=variant_actions_build(
+                    item=item, chain_steps=chain_steps, master=master, focal=focal, delivery=delivery
+                ),
+                lineage=variant_lineage_build(item=item, name=name, carried=carried, delivery=delivery),
                 approval=approval,
                 ai_use=ai_use,
             ),
