@@ -10,11 +10,12 @@ class AssetsConfig(AppConfig):
         from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.core.checks import register
-        from django.db.models.signals import pre_save
+        from django.db.models.signals import post_migrate, pre_save
         from PIL import Image
 
         from assets.demo import brief_stage, imports_stage
         from assets.hooks import demo_stage_register
+        from assets.services.audit_checkpoints import checkpoint_schedule_ensure
         from assets.services.tokens import api_tokens_revoke_on_password_change
         from config.checks import settings_check
 
@@ -31,3 +32,4 @@ class AssetsConfig(AppConfig):
             sender=get_user_model(),
             dispatch_uid="api_tokens_revoke_on_password_change",
         )
+        post_migrate.connect(checkpoint_schedule_ensure, sender=self)

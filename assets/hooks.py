@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import ImproperlyConfigured
-
 # (path, info) -> None; raises ApplicationError to refuse an image at any door (uploads, imports, packs).
 upload_checks: list[Callable] = []
 # (order, stage(context=) -> summary part): the demo's stages, run in order.
 demo_stages: list[tuple[int, Callable]] = []
 # () -> what it made (a line for the operator) or "": run before any demo stage; raises ApplicationError to stop it.
 demo_prerequisites: list[Callable] = []
-# audit_event_append(kind=, object_type=, object_id=, payload=, actor=): the studio's hash-chained audit trail.
-audit_writers: list[Callable] = []
 
 
 def upload_check_register(check: Callable) -> None:
@@ -34,16 +30,3 @@ def demo_stage_register(*, order: int, stage: Callable) -> None:
 def demo_prerequisite_register(prerequisite: Callable) -> None:
     if prerequisite not in demo_prerequisites:
         demo_prerequisites.append(prerequisite)
-
-
-def audit_writer_register(writer: Callable) -> None:
-    if writer not in audit_writers:
-        audit_writers.append(writer)
-
-
-def audit_append(**event) -> None:
-    """Record an event in the audit trail, inside the caller's transaction; the lineage never acts unrecorded."""
-    if not audit_writers:
-        raise ImproperlyConfigured("no audit trail is installed: the review app registers it")
-    for writer in audit_writers:
-        writer(**event)

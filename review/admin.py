@@ -15,10 +15,9 @@ from assets.access import is_client_user, reads_lineage
 from assets.admin import ReadOnlyAdmin, VisibleAdmin, thumbnail, viewer_panel
 from assets.errors import ApplicationError
 from assets.models import Version
-from review import admin_brief, admin_grids, admin_outreach  # noqa: F401 (their admin classes and panels register on import)
+from review import admin_brief, admin_grids, admin_outreach  # noqa: F401 (their admins register on import)
 from review.models import (
     Approval,
-    AuditEvent,
     ChecklistItem,
     ChecklistTick,
     Decision,
@@ -525,17 +524,6 @@ class DecisionAdmin(ReadOnlyAdmin):
 class ApprovalAdmin(ReadOnlyAdmin):
     list_display = ["version", "review_round", "final", "sha256", "approved_by", "created_at"]
     list_filter = ["final"]
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "actor", "share_link", "object_type", "object_id", "created_at", "short_hash"]
-    list_filter = ["kind", "object_type"]
-    search_fields = ["=object_id", "hash"]
-
-    @admin.display(description="hash")
-    def short_hash(self, obj):
-        return obj.hash[:12]
 
 
 @admin.register(Rating)

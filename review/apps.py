@@ -11,23 +11,16 @@ class ReviewConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from assets.hooks import (
-            audit_writer_register,
-            demo_stage_register,
-        )
+        from assets.hooks import demo_stage_register
         from review.demo import notifications_stage, review_stage
         from review.roles import roles_ensure
-        from review.services.audit import audit_event_append
-        from review.services.audit_checkpoints import checkpoint_schedule_ensure
         from review.services.deadlines import schedules_ensure
         from review.services.drift import watch_on_worker_start, watch_schedule_ensure
 
         post_migrate.connect(roles_ensure, sender=self)
-        post_migrate.connect(checkpoint_schedule_ensure, sender=self)
         post_migrate.connect(schedules_ensure, sender=self)
         post_migrate.connect(watch_schedule_ensure, sender=self)
         # Connected after generation's worker_start (generation is ready first), which loads the stack this reads.
         post_spawn.connect(watch_on_worker_start, dispatch_uid="seed-watch-on-worker-start")
         demo_stage_register(order=30, stage=review_stage)
         demo_stage_register(order=90, stage=notifications_stage)
-        audit_writer_register(audit_event_append)

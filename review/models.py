@@ -333,31 +333,6 @@ class ShareLink(models.Model):
         return self.label or f"share link {self.pk} for {self.review_round}"
 
 
-class AuditEvent(models.Model):
-    """Append-only, hash-chained: each row carries the previous row's hash, so an edit breaks the chain."""
-
-    kind = models.CharField(max_length=50)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    share_link = models.ForeignKey(ShareLink, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    object_type = models.CharField(max_length=50)
-    object_id = models.BigIntegerField()
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField()
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    access = Access(reviewers_read=False)  # the trail spans every client
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.kind} {self.object_type}:{self.object_id}"
-
-
 class NotificationPreference(models.Model):
     class Mode(models.TextChoices):
         IMMEDIATE = "immediate", "Immediately"

@@ -1,22 +1,5 @@
 """django-q2 tasks of the review app."""
 
-import logging
-
-logger = logging.getLogger(__name__)
-
-
-def audit_checkpoint() -> str:
-    """The daily checkpoint. An unusable signing key is a configuration error (`check --deploy` names it):
-    retrying the task cannot mend it, so it is logged and the task ends; tomorrow's run tries again."""
-    from assets.errors import ApplicationError
-    from review.services.audit_checkpoints import audit_checkpoint_write
-
-    try:
-        return str(audit_checkpoint_write().path)
-    except ApplicationError as exc:
-        logger.error("no audit checkpoint written: %s", exc.message)
-        return f"not written: {exc.message}"
-
 
 def send_notification(notification_id: int) -> str:
     from review.services.notifications import notification_send

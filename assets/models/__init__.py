@@ -1,4 +1,5 @@
 from .access import ClientMembership
+from .audit import AuditEvent
 from .blobs import Blob, blob_storage_name
 from .briefs import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -17,6 +18,7 @@ from .workers import WorkerProcess
 
 __all__ = [
     "ClientMembership",
+    "AuditEvent",
     "Blob",
     "blob_storage_name",
     "DEFAULT_NEGATIVE_PROMPT",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 
-from assets import hooks
 from assets.errors import ApplicationError
 from assets.models import Licence, ModelWeights, Reference, Version
+from assets.services.audit import audit_event_append
 
 ATTACHABLE = ("model_weights", "references", "versions")
 
@@ -63,7 +63,7 @@ def licence_save(*, values: dict, licence: Licence | None = None, actor=None) ->
         kind = "licence.created" if adding else "licence.changed"
         for key, targets in attached.items():
             getattr(licence, key).set(targets)
-        hooks.audit_append(
+        audit_event_append(
             kind=kind,
             object_type="licence",
             object_id=licence.pk,
@@ -94,7 +94,7 @@ def licences_attach(
             licence.model_weights.add(*model_weights)
             licence.references.add(*references)
             licence.versions.add(*versions)
-            hooks.audit_append(
+            audit_event_append(
                 kind="licence.attached",
                 object_type="licence",
                 object_id=licence.pk,

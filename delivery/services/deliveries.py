@@ -24,6 +24,7 @@ from assets.errors import ApplicationError
 from assets.models import Version
 from assets.rights import version_rights
 from assets.selectors import lineage_graph
+from assets.services.audit import audit_event_append
 from assets.services.blobs import blob_hash, blob_open
 from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_enqueue, run_guarded, run_progress
@@ -51,7 +52,6 @@ from delivery.services.variants import (
     variant_names_choose,
 )
 from review.selectors import approval_attestation, version_final_approval
-from review.services.audit import audit_event_append
 
 OVERRIDE_PERMISSION = "delivery.override_qc"
 

@@ -17,11 +17,11 @@ from assets.errors import ApplicationError
 from assets.imagehash import perceptual_hash
 from assets.models import Derivation, Generated, Phase, Used, Version
 from assets.notification_kinds import NotificationKind
+from assets.services.audit import audit_event_append
 from assets.services.blobs import StagedFile
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.runs import RunScope, run_complete
 from delivery.models import ChannelPreset, DeliveryItem, Fingerprint
-from review.services.audit import audit_event_append
 from review.services.notifications import Message, absolute, notify_user, webhooks_notify
 
 

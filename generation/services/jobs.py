@@ -5,9 +5,9 @@ from django.utils import timezone
 from PIL import Image
 
 from assets.errors import ApplicationError
-from assets.hooks import audit_append
 from assets.models import Derivation, Phase, Prompt, Used, Version
 from assets.recipes import recipe_of
+from assets.services.audit import audit_event_append
 from assets.services.blobs import BlobsStored, blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.prompts import prompt_from_text, prompt_render
@@ -166,7 +166,7 @@ def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
             cancelled_at=timezone.now(),
         )
         if cancelled:
-            audit_append(
+            audit_event_append(
                 kind="generation.cancelled",
                 actor=cancelled_by,
                 object_type="generation_job",

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.notification_kinds import NotificationKind
+from assets.services.audit import audit_event_append
 from review.models import Decision, ReviewPolicy, ReviewRound
 from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label, review_policy_of
-from review.services.audit import audit_event_append
 from review.services.notifications import Message, admin_round_link, notify_user, webhooks_notify
 
 logger = logging.getLogger(__name__)

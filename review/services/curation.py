@@ -4,9 +4,9 @@ from django.db import transaction
 
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
+from assets.services.audit import audit_event_append
 from review.models import DEFAULT_CHECKLIST, ChecklistItem, ChecklistTick, Rating
 from review.selectors import version_final_approval
-from review.services.audit import audit_event_append
 
 
 def _refuse_if_signed_off(version: Version) -> None:

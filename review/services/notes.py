@@ -18,11 +18,11 @@ from assets.access import client_facing, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Version
 from assets.notification_kinds import NotificationKind
+from assets.services.audit import audit_event_append
 from generation.services.regions import region_inpaint
 from review.markup import markup_bounds, markup_clean
 from review.models import Note, ReviewRound, ShareLink
 from review.selectors import rounds_visible_to
-from review.services.audit import audit_event_append
 from review.services.notifications import Message, admin_round_link, notify_user
 
 MAX_TEXT = 5000
@@ -90,7 +90,7 @@ def note_add(
         audit_event_append(
             kind="note.added",
             actor=note.author,
-            share_link=share_link,
+            share_link_id=share_link.pk if share_link else None,
             object_type="note",
             object_id=note.pk,
             payload={

@@ -11,6 +11,7 @@ from django.utils import timezone
 from assets.access import client_scope, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
+from assets.services.audit import audit_event_append
 from assets.services.blobs import blob_hash
 from generation.models import GridJob
 from generation.services.grids import grid_progress
@@ -25,7 +26,6 @@ from review.selectors import (
     round_tally,
     version_final_approval,
 )
-from review.services.audit import audit_event_append
 from review.services.automation import decision_notify, round_closed_followups
 from review.services.invitations import invitations_create
 
@@ -279,7 +279,7 @@ def decision_record(
         audit_event_append(
             kind="decision",
             actor=decision.reviewer,
-            share_link=share_link,
+            share_link_id=share_link.pk if share_link else None,
             object_type="version",
             object_id=version.pk,
             payload={

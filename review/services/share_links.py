@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.errors import ApplicationError
+from assets.services.audit import audit_event_append
 from review.models import ReviewRound, ShareLink
-from review.services.audit import audit_event_append
 
 
 class ShareLinkRefused(ApplicationError):
@@ -79,7 +79,7 @@ def share_link_use(*, link: ShareLink, action: str) -> None:
         ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
         audit_event_append(
             kind="share_link.used",
-            share_link=link,
+            share_link_id=link.pk,
             object_type="share_link",
             object_id=link.pk,
             payload={"action": action},

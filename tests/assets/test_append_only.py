@@ -3,10 +3,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
 from assets.errors import ImmutableRowError
-from assets.models import Blob, Derivation, Generated, Reference, Used, Version
+from assets.models import AuditEvent, Blob, Derivation, Generated, Reference, Used, Version
 from assets.services.briefs import reference_create
 from assets.services.versions import version_import
-from review.models import Approval, AuditEvent, Decision
+from review.models import Approval, Decision
 from tests.factories import image_file, make_brief
 
 pytestmark = pytest.mark.django_db

@@ -228,8 +228,8 @@ def test_a_crashed_job_reaches_sentry_with_its_derivation_id_and_nothing_is_sent
 def test_schedules_follow_the_clusters_their_work_goes_to(settings, db):
     from django_q.models import Schedule
 
+    from assets.services.audit_checkpoints import checkpoint_schedule_ensure
     from delivery.services.rights_watch import expiry_schedule_ensure
-    from review.services.audit_checkpoints import checkpoint_schedule_ensure
     from review.services.deadlines import schedules_ensure
     from review.services.drift import watch_schedule_ensure
 

@@ -6,10 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from assets.models import Derivation, Licence, ModelWeights, Reference, ReproducibilityCheck, Used
+from assets.models import AuditEvent, Derivation, Licence, ModelWeights, Reference, ReproducibilityCheck, Used
 from assets.rights import rights_problems, version_rights, versions_inheriting
 from assets.services.licences import licence_save
-from review.models import AuditEvent
 from review.roles import CLIENT_REVIEWER, PRODUCER, roles_ensure
 from tests.factories import api_as, derive, make_brief, member, shared_blob
 

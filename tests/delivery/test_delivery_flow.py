@@ -10,11 +10,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 
 from assets.errors import ApplicationError
-from assets.models import Client, Derivation, Version
+from assets.models import AuditEvent, Client, Derivation, Version
 from delivery.models import ChannelPreset, Delivery, DeliveryItem
 from delivery.provenance import manifest_read
 from delivery.services.deliveries import delivery_create, delivery_override
-from review.models import AuditEvent
 from tests.delivery.conftest import approve
 
 

@@ -12,13 +12,14 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
+from assets.models import AuditEvent
 from assets.services.licences import licence_save
 from delivery.models import Delivery
 from delivery.provenance import c2pa_context
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
 from delivery.services.rights_watch import licence_expiry_check
-from review.models import AuditEvent, Notification
+from review.models import Notification
 from tests.delivery.test_delivery_flow import delivered_files, small_preset
 
 

@@ -367,7 +367,7 @@ def test_outputs_are_recorded_in_one_statement_that_ends_the_run(tiny, media_roo
 def test_cancelled_jobs_do_not_run_and_record_who_cancelled(tiny):
     from django.contrib.auth import get_user_model
 
-    from review.models import AuditEvent
+    from assets.models import AuditEvent
 
     producer = get_user_model().objects.create_user("paula")
     job = generation_job_create(

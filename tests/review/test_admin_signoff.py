@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from review.models import Approval, AuditEvent, Decision
+from assets.models import AuditEvent
+from review.models import Approval, Decision
 from review.services.rounds import decision_record, round_close, round_open
 
 pytestmark = pytest.mark.django_db

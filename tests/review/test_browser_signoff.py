@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 
-from review.models import Approval, AuditEvent, Decision
+from assets.models import AuditEvent
+from review.models import Approval, Decision
 from review.services.rounds import round_open
 from tests.review.browser import (
     ARTIFACTS,

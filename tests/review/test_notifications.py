@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assets.errors import ApplicationError
+from assets.models import AuditEvent
 from review.models import (
-    AuditEvent,
     ChecklistItem,
     Decision,
     Notification,

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assets.errors import ApplicationError
-from review.models import AuditEvent, Decision, Note, ShareLink
+from assets.models import AuditEvent
+from review.models import Decision, Note, ShareLink
 from review.services.rounds import round_open
 from review.services.share_links import share_link_create, share_link_revoke
 

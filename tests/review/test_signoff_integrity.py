@@ -8,10 +8,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from assets.errors import ApplicationError
-from assets.models import Version
-from review.models import Approval, AuditEvent, Decision, ReviewRound
+from assets.models import AuditEvent, Version
+from assets.services.audit import audit_chain_verify
+from review.models import Approval, Decision, ReviewRound
 from review.roles import INTERNAL_REVIEWER
-from review.services.audit import audit_chain_verify
 from review.services.curation import versions_triage
 from review.services.rounds import decision_record, round_close, round_open
 from tests.factories import member, with_triggers_off
@@ -181,13 +181,26 @@ def test_a_checkpoint_not_signed_by_the_studio_key_is_refused(cast, settings, tm
 def test_migrate_schedules_one_daily_checkpoint(db):
     from django_q.models import Schedule
 
-    from review.services.audit_checkpoints import SCHEDULE_NAME, checkpoint_schedule_ensure
+    from assets.services.audit_checkpoints import SCHEDULE_NAME, checkpoint_schedule_ensure
 
     checkpoint_schedule_ensure()
     checkpoint_schedule_ensure()
     schedule = Schedule.objects.get(name=SCHEDULE_NAME)
     assert (schedule.func, schedule.schedule_type, schedule.repeats) == (
-        "review.tasks.audit_checkpoint",
+        "assets.tasks.audit_checkpoint",
         Schedule.DAILY,
         -1,
     )
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_schedule_made_when_the_trail_was_reviews_follows_its_task_to_the_core(db):
+    from django_q.models import Schedule
+
+    from assets.services.audit_checkpoints import SCHEDULE_NAME, checkpoint_schedule_ensure
+
+    checkpoint_schedule_ensure()
+    made = Schedule.objects.filter(name=SCHEDULE_NAME)
+    made.update(func="review.tasks.audit_checkpoint")  # as a studio migrated before the move has it
+    checkpoint_schedule_ensure()
+    assert list(made.values_list("func", flat=True)) == ["assets.tasks.audit_checkpoint"]

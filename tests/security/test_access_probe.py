@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assets.models import (
+    AuditEvent,
     Derivation,
     Generated,
     Licence,
@@ -33,7 +34,6 @@ from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, GridCell, GridJob, ReproductionRun
 from review.models import (
     Approval,
-    AuditEvent,
     ChecklistTick,
     Decision,
     Rating,

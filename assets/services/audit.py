@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assets.errors import ApplicationError
-from review.models import AuditEvent
-from review.services.audit_checkpoints import checkpoint_latest, checkpoint_problem
+from assets.models import AuditEvent
+from assets.services.audit_checkpoints import checkpoint_latest, checkpoint_problem
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5EED_A0D1
@@ -52,9 +52,16 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def audit_event_append(
-    *, kind: str, object_type: str, object_id: int, payload: dict | None = None, actor=None, share_link=None
+    *,
+    kind: str,
+    object_type: str,
+    object_id: int,
+    payload: dict | None = None,
+    actor=None,
+    share_link_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event; call inside the transaction that made the change it records."""
+    """Append one event; call inside the transaction that made the change it records. `share_link_id`: the review
+    share link a guest acted through, for events without a signed-in actor."""
     payload = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -64,7 +71,7 @@ def audit_event_append(
         event = AuditEvent(
             kind=kind,
             actor=actor,
-            share_link=share_link,
+            share_link_id=share_link_id,
             object_type=object_type,
             object_id=object_id,
             payload=payload,

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from assets.errors import ApplicationError
-from review.services.audit_checkpoints import audit_checkpoint_write
+from assets.services.audit_checkpoints import audit_checkpoint_write
 
 
 class Command(BaseCommand):

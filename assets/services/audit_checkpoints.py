@@ -192,5 +192,5 @@ def checkpoint_schedule_ensure(**kwargs) -> None:
     from django_q.models import Schedule
 
     schedule_ensure(
-        name=SCHEDULE_NAME, func="review.tasks.audit_checkpoint", queue=Queue.CPU, schedule_type=Schedule.DAILY
+        name=SCHEDULE_NAME, func="assets.tasks.audit_checkpoint", queue=Queue.CPU, schedule_type=Schedule.DAILY
     )

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from review.services.audit import audit_chain_verify
+from assets.services.audit import audit_chain_verify
 
 
 class Command(BaseCommand):
