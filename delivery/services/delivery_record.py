@@ -46,26 +46,20 @@ def delivery_record(
         with transaction.atomic():
             report = _rows_record(delivery=delivery, master=master, master_image=master_image, files=files, scope=scope)
             report.update(approval=approval, rights=summary["rights"], attribution=summary["attribution"])
-            bundle_name = f"delivery_{delivery.pk}_v{master.pk}.zip"
-            bundle_sha256, bundle_size = _bundle_write(
-                staging=staging,
-                name=bundle_name,
-                files=[name for _, _, name, _, _ in files],
+            bundle = _bundle_store(
+                delivery=delivery,
+                master=master,
+                files=files,
                 report=report,
                 lineage=lineage,
-            )
-            bundle = scope.blob_store(
-                staged=StagedFile(path=staging / bundle_name, sha256=bundle_sha256, size=bundle_size),
-                media_type="application/zip",
+                staging=staging,
+                scope=scope,
             )
             run_complete(
                 row=delivery,
                 qc=facts,
                 folder=str(delivery.pk),
-                bundle_name=bundle_name,
-                bundle_sha256=bundle_sha256,
-                bundle_size=bundle_size,
-                bundle=bundle,
+                **bundle,
                 progress_step=delivery.progress_total,
                 error="",
             )
@@ -74,7 +68,7 @@ def delivery_record(
                 object_type="delivery",
                 object_id=delivery.pk,
                 actor=delivery.created_by,
-                payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle_sha256},
+                payload={"files": [f["file"] for f in report["files"]], "bundle_sha256": bundle["bundle_sha256"]},
             )
             _ready_notify(delivery=delivery, master=master, report=report)
             if final_dir.exists():
@@ -120,76 +114,118 @@ def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> d
     if not Fingerprint.objects.filter(version=master).exists():  # a re-delivery does not hash the 4096² master again
         Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
     for item, fact, name, path, unsigned_size in files:
-        preset = item.preset
         data = path.read_bytes()
         blob = scope.blob_store(
             staged=StagedFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data)),
-            media_type=preset.media_type,
+            media_type=item.preset.media_type,
         )
-        # Every variant is a crop around the focal point; an outpaint preset only decides whether that may cut.
-        params = {
-            "preset": preset.slug,
-            "width": preset.width,
-            "height": preset.height,
-            "crop_rule": ChannelPreset.CropRule.FOCAL,
-            "crop": list(item.crop),
-            "format": preset.format,
-            "quality": preset.quality,
-            "colour_profile": preset.colour_profile,
-        }
-        inputs = [UsedInput(role=Used.Role.PARENT, target=master)]
-        if preset.dpi:
-            params["dpi"] = round(preset.dpi, 2)
-        if preset.colour_profile == ChannelPreset.Profile.CMYK:
-            params["rendering_intent"] = preset.rendering_intent
-            inputs.append(UsedInput(role=Used.Role.PROFILE, target=preset.print_profile))
-        derivation = derivation_create(
-            brief=master.brief,
-            op="rendition",
-            phase=Phase.DELIVERY,
-            state=Derivation.State.SUCCEEDED,
-            params=params,
-            inputs=inputs,
-            created_by=delivery.created_by,
-        )
-        variant = Version.objects.create(
-            brief=master.brief,
-            blob=blob,
-            width=preset.width,
-            height=preset.height,
-            format=preset.format,
-            seed=master.seed,
-            status=Version.Status.DELIVERED,
-            label=name,
-        )
-        Generated.objects.create(derivation=derivation, version=variant)
-        DeliveryItem.objects.create(
-            delivery=delivery,
-            preset=preset,
-            version=variant,
-            file_name=name,
-            width=preset.width,
-            height=preset.height,
-            format=preset.format,
-            size=len(data),
-            manifest_bytes=len(data) - unsigned_size,
-            manifest_state="trusted",
-            qc=fact,
-        )
-        Fingerprint.objects.create(version=variant, phash=perceptual_hash(item.image))
+        variant = _variant_version_create(delivery=delivery, master=master, item=item, blob=blob, name=name)
         report["files"].append(
-            {
-                "file": name,
-                "preset": preset.slug,
-                "version_id": variant.pk,
-                "sha256": blob.sha256,
-                "bytes": len(data),
-                "manifest": "trusted",
-                "manifest_bytes": len(data) - unsigned_size,
-                "qc": fact,
-            }
+            _delivery_item_record(
+                delivery=delivery,
+                item=item,
+                fact=fact,
+                name=name,
+                variant=variant,
+                size=len(data),
+                manifest_bytes=len(data) - unsigned_size,
+            )
         )
     return report
+
+
+def _rendition_derivation_create(*, delivery, master, item) -> Derivation:
+    preset = item.preset
+    # Every variant is a crop around the focal point; an outpaint preset only decides whether that may cut.
+    params = {
+        "preset": preset.slug,
+        "width": preset.width,
+        "height": preset.height,
+        "crop_rule": ChannelPreset.CropRule.FOCAL,
+        "crop": list(item.crop),
+        "format": preset.format,
+        "quality": preset.quality,
+        "colour_profile": preset.colour_profile,
+    }
+    inputs = [UsedInput(role=Used.Role.PARENT, target=master)]
+    if preset.dpi:
+        params["dpi"] = round(preset.dpi, 2)
+    if preset.colour_profile == ChannelPreset.Profile.CMYK:
+        params["rendering_intent"] = preset.rendering_intent
+        inputs.append(UsedInput(role=Used.Role.PROFILE, target=preset.print_profile))
+    return derivation_create(
+        brief=master.brief,
+        op="rendition",
+        phase=Phase.DELIVERY,
+        state=Derivation.State.SUCCEEDED,
+        params=params,
+        inputs=inputs,
+        created_by=delivery.created_by,
+    )
+
+
+def _variant_version_create(*, delivery, master, item, blob, name: str) -> Version:
+    """The delivered file as a version of the brief, made from the master by its rendition."""
+    preset = item.preset
+    derivation = _rendition_derivation_create(delivery=delivery, master=master, item=item)
+    variant = Version.objects.create(
+        brief=master.brief,
+        blob=blob,
+        width=preset.width,
+        height=preset.height,
+        format=preset.format,
+        seed=master.seed,
+        status=Version.Status.DELIVERED,
+        label=name,
+    )
+    Generated.objects.create(derivation=derivation, version=variant)
+    return variant
+
+
+def _delivery_item_record(*, delivery, item, fact, name: str, variant, size: int, manifest_bytes: int) -> dict:
+    """The delivery's row for one file, its fingerprint, and its entry in report.json."""
+    preset = item.preset
+    DeliveryItem.objects.create(
+        delivery=delivery,
+        preset=preset,
+        version=variant,
+        file_name=name,
+        width=preset.width,
+        height=preset.height,
+        format=preset.format,
+        size=size,
+        manifest_bytes=manifest_bytes,
+        manifest_state="trusted",
+        qc=fact,
+    )
+    Fingerprint.objects.create(version=variant, phash=perceptual_hash(item.image))
+    return {
+        "file": name,
+        "preset": preset.slug,
+        "version_id": variant.pk,
+        "sha256": variant.blob_id,
+        "bytes": size,
+        "manifest": "trusted",
+        "manifest_bytes": manifest_bytes,
+        "qc": fact,
+    }
+
+
+def _bundle_store(*, delivery, master, files, report: dict, lineage: dict, staging: Path, scope: RunScope) -> dict:
+    """Zip the signed files with report.json and lineage.json, and store the zip: the delivery's bundle fields."""
+    bundle_name = f"delivery_{delivery.pk}_v{master.pk}.zip"
+    bundle_sha256, bundle_size = _bundle_write(
+        staging=staging,
+        name=bundle_name,
+        files=[name for _, _, name, _, _ in files],
+        report=report,
+        lineage=lineage,
+    )
+    bundle = scope.blob_store(
+        staged=StagedFile(path=staging / bundle_name, sha256=bundle_sha256, size=bundle_size),
+        media_type="application/zip",
+    )
+    return {"bundle_name": bundle_name, "bundle_sha256": bundle_sha256, "bundle_size": bundle_size, "bundle": bundle}
 
 
 def _bundle_write(*, staging: Path, name: str, files: list[str], report: dict, lineage: dict) -> tuple[str, int]:
