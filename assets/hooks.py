@@ -1,7 +1,10 @@
-"""What the other apps plug into the core, each from its own AppConfig.ready().
+"""The core's extension points: what the apps above it add to something the core runs for them all.
 
-The core names the hook and calls what was registered; it never imports an app above it, and no
-dependency hides in a dotted path in settings.
+Direction: an app above registers, from its own AppConfig.ready(), and the core calls what was registered; the core
+never imports an app above it, and no dependency hides in a dotted path in settings. A hook is for an open set the
+core runs whatever is installed (every check at every door an image comes in by, every demo stage). Work one app asks
+of another is a plain call down the stack (assets ← generation ← review ← delivery), never a hook:
+tests/assets/test_layering.py holds the registries at run time to the points below and to registrations from above.
 """
 
 from __future__ import annotations
@@ -9,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 # (path, info) -> None; raises ApplicationError to refuse an image at any door (uploads, imports, packs).
+# Registered by delivery (an image carrying a C2PA manifest that does not verify is refused).
 upload_checks: list[Callable] = []
-# (order, stage(context=) -> summary part): the demo's stages, run in order.
+# (order, stage(context=) -> summary part): the demo's stages, run in order by `manage.py demo`.
+# Registered by every app for its own part of the demo, the core's included.
 demo_stages: list[tuple[int, Callable]] = []
 # () -> what it made (a line for the operator) or "": run before any demo stage; raises ApplicationError to stop it.
+# Registered by delivery (the demo's signing certificate).
 demo_prerequisites: list[Callable] = []
 
 
