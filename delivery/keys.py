@@ -30,10 +30,7 @@ def dev_ca_create(
     *, folder: Path, organisation: str = "Seed development studio", force: bool = False
 ) -> dict[str, Path]:
     """Write root.pem, signer-chain.pem and signer-key.pem into `folder`; existing files are kept unless `force`."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.hazmat.primitives import serialization
 
     folder = Path(folder)
     paths = {"root": folder / ROOT_NAME, "chain": folder / CHAIN_NAME, "key": folder / KEY_NAME}
@@ -42,58 +39,8 @@ def dev_ca_create(
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     now = dt.datetime.now(dt.UTC)
-
-    def name(common: str) -> x509.Name:
-        return x509.Name(
-            [
-                x509.NameAttribute(NameOID.COMMON_NAME, common),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            ]
-        )
-
-    def usage(*, sign_certs: bool) -> x509.KeyUsage:
-        return x509.KeyUsage(
-            digital_signature=not sign_certs,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=sign_certs,
-            crl_sign=sign_certs,
-            encipher_only=False,
-            decipher_only=False,
-        )
-
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(name("Seed dev root CA"))
-        .issuer_name(name("Seed dev root CA"))
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(usage(sign_certs=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
-    signer_key = ec.generate_private_key(ec.SECP256R1())
-    signer = (
-        x509.CertificateBuilder()
-        .subject_name(name("Seed dev C2PA signer"))
-        .issuer_name(root.subject)
-        .public_key(signer_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=730))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage(sign_certs=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
+    root_key, root = _root_create(organisation=organisation, now=now)
+    signer_key, signer = _signer_create(root_key=root_key, root=root, organisation=organisation, now=now)
     pem = serialization.Encoding.PEM
     _write(
         paths["key"],
@@ -103,6 +50,83 @@ def dev_ca_create(
     _write(paths["chain"], signer.public_bytes(pem) + root.public_bytes(pem), 0o644)
     _write(paths["root"], root.public_bytes(pem), 0o644)
     return paths
+
+
+def _root_create(*, organisation: str, now: dt.datetime):
+    """The root CA's key and its self-signed certificate, good for ten years."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Seed dev root CA", organisation=organisation))
+        .issuer_name(_name("Seed dev root CA", organisation=organisation))
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_usage(sign_certs=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    return root_key, root
+
+
+def _signer_create(*, root_key, root, organisation: str, now: dt.datetime):
+    """The C2PA signer's key and its certificate, issued by the root for two years."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    signer_key = ec.generate_private_key(ec.SECP256R1())
+    signer = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Seed dev C2PA signer", organisation=organisation))
+        .issuer_name(root.subject)
+        .public_key(signer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=730))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(sign_certs=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    return signer_key, signer
+
+
+def _name(common: str, *, organisation: str):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        ]
+    )
+
+
+def _usage(*, sign_certs: bool):
+    from cryptography import x509
+
+    return x509.KeyUsage(
+        digital_signature=not sign_certs,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=sign_certs,
+        crl_sign=sign_certs,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _pem_problem(path: Path, parse) -> str | None:

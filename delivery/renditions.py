@@ -149,86 +149,17 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
     preset = rendered.preset
     sample = colour.colour_sample(rendered.image)
     dominant, share = colour.dominant_colour(sample)
-    checks = []
-    checks.append(
-        {
-            "check": "resolution",
-            "passed": rendered.enlargement <= 1.0 + 1e-6,
-            "value": round(rendered.enlargement, 3),
-            "limit": 1.0,
-            "model_factor": upscaled_by,
-            "detail": (
-                "the slot is covered by real pixels"
-                if rendered.enlargement <= 1.0 + 1e-6
-                else f"the master would be stretched {rendered.enlargement:.2f}x for this slot: "
-                "upscale it with Real-ESRGAN first"
-            ),
-        }
-    )
-    if preset.crop_rule == ChannelPreset.CropRule.OUTPAINT and preset.kind == ChannelPreset.Kind.IMAGE:
-        # Outpainting here would deliver generated pixels the client never approved: it belongs before
-        # sign-off, as a generation job whose result is reviewed like any version.
-        cut = rendered.cut_share
-        divisor = math.gcd(preset.width, preset.height)
-        aspect = f"{preset.width // divisor}:{preset.height // divisor}"
-        checks.append(
-            {
-                "check": "outpaint",
-                "passed": cut <= OUTPAINT_TOLERANCE,
-                "value": round(cut, 3),
-                "limit": OUTPAINT_TOLERANCE,
-                "detail": (
-                    "the master already has the slot's aspect"
-                    if cut <= OUTPAINT_TOLERANCE
-                    else f"the slot is {aspect} and cropping would cut {cut:.0%} of the master: outpaint it "
-                    f"with a generation job (op outpaint, target_aspect {aspect}), have that version "
-                    "approved and deliver it, or override to crop around the focal point"
-                ),
-            }
+    checks = [
+        check
+        for check in (
+            _resolution_check(rendered=rendered, upscaled_by=upscaled_by),
+            _outpaint_check(rendered=rendered),
+            _print_ppi_check(rendered=rendered),
+            _background_contrast_check(preset=preset, dominant=dominant),
+            _brand_palette_check(sample=sample, palette=palette),
         )
-    if preset.print_width_mm:
-        ppi = preset.width / (preset.print_width_mm / 25.4) / max(rendered.enlargement, 1.0)
-        checks.append(
-            {
-                "check": "print_ppi",
-                "passed": ppi >= preset.min_ppi,
-                "value": round(ppi, 1),
-                "limit": preset.min_ppi,
-                "detail": f"{ppi:.0f} real pixels per inch at {preset.print_width_mm:g} mm wide",
-            }
-        )
-    if preset.background_colour:
-        threshold = preset.min_delta_e if preset.min_delta_e is not None else settings.SEED_QC_MIN_DELTA_E
-        delta = float(
-            colour.delta_e2000(
-                colour.srgb_to_lab(np.array(dominant) / 255.0),
-                colour.srgb_to_lab(np.array(colour.hex_rgb(preset.background_colour)) / 255.0),
-            )
-        )
-        checks.append(
-            {
-                "check": "background_contrast",
-                "passed": delta >= threshold,
-                "value": round(delta, 2),
-                "limit": threshold,
-                "detail": (
-                    f"dominant {colour.rgb_hex(dominant)} vs section background {preset.background_colour} (ΔE2000)"
-                ),
-            }
-        )
-    if palette:
-        coverage = colour.palette_coverage(sample, palette, within=settings.SEED_QC_PALETTE_DELTA_E)
-        total = sum(coverage.values())
-        checks.append(
-            {
-                "check": "brand_palette",
-                "passed": total >= settings.SEED_QC_PALETTE_MIN_SHARE,
-                "value": round(total, 4),
-                "limit": settings.SEED_QC_PALETTE_MIN_SHARE,
-                "coverage": {key: round(value, 4) for key, value in coverage.items()},
-                "detail": f"share of pixels within ΔE2000 {settings.SEED_QC_PALETTE_DELTA_E:g} of a brand colour",
-            }
-        )
+        if check is not None
+    ]
     nearest, distance = colour.nearest_palette_colour(dominant, palette) if palette else (None, None)
     return {
         "preset": preset.slug,
@@ -241,6 +172,94 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
         "nearest_brand_delta_e": round(distance, 2) if distance is not None else None,
         "checks": checks,
         "passed": all(check["passed"] for check in checks),
+    }
+
+
+def _resolution_check(*, rendered: Rendered, upscaled_by: int | None) -> dict:
+    return {
+        "check": "resolution",
+        "passed": rendered.enlargement <= 1.0 + 1e-6,
+        "value": round(rendered.enlargement, 3),
+        "limit": 1.0,
+        "model_factor": upscaled_by,
+        "detail": (
+            "the slot is covered by real pixels"
+            if rendered.enlargement <= 1.0 + 1e-6
+            else f"the master would be stretched {rendered.enlargement:.2f}x for this slot: "
+            "upscale it with Real-ESRGAN first"
+        ),
+    }
+
+
+def _outpaint_check(*, rendered: Rendered) -> dict | None:
+    preset = rendered.preset
+    if preset.crop_rule != ChannelPreset.CropRule.OUTPAINT or preset.kind != ChannelPreset.Kind.IMAGE:
+        return None
+    # Outpainting here would deliver generated pixels the client never approved: it belongs before
+    # sign-off, as a generation job whose result is reviewed like any version.
+    cut = rendered.cut_share
+    divisor = math.gcd(preset.width, preset.height)
+    aspect = f"{preset.width // divisor}:{preset.height // divisor}"
+    return {
+        "check": "outpaint",
+        "passed": cut <= OUTPAINT_TOLERANCE,
+        "value": round(cut, 3),
+        "limit": OUTPAINT_TOLERANCE,
+        "detail": (
+            "the master already has the slot's aspect"
+            if cut <= OUTPAINT_TOLERANCE
+            else f"the slot is {aspect} and cropping would cut {cut:.0%} of the master: outpaint it "
+            f"with a generation job (op outpaint, target_aspect {aspect}), have that version "
+            "approved and deliver it, or override to crop around the focal point"
+        ),
+    }
+
+
+def _print_ppi_check(*, rendered: Rendered) -> dict | None:
+    preset = rendered.preset
+    if not preset.print_width_mm:
+        return None
+    ppi = preset.width / (preset.print_width_mm / 25.4) / max(rendered.enlargement, 1.0)
+    return {
+        "check": "print_ppi",
+        "passed": ppi >= preset.min_ppi,
+        "value": round(ppi, 1),
+        "limit": preset.min_ppi,
+        "detail": f"{ppi:.0f} real pixels per inch at {preset.print_width_mm:g} mm wide",
+    }
+
+
+def _background_contrast_check(*, preset: ChannelPreset, dominant) -> dict | None:
+    if not preset.background_colour:
+        return None
+    threshold = preset.min_delta_e if preset.min_delta_e is not None else settings.SEED_QC_MIN_DELTA_E
+    delta = float(
+        colour.delta_e2000(
+            colour.srgb_to_lab(np.array(dominant) / 255.0),
+            colour.srgb_to_lab(np.array(colour.hex_rgb(preset.background_colour)) / 255.0),
+        )
+    )
+    return {
+        "check": "background_contrast",
+        "passed": delta >= threshold,
+        "value": round(delta, 2),
+        "limit": threshold,
+        "detail": f"dominant {colour.rgb_hex(dominant)} vs section background {preset.background_colour} (ΔE2000)",
+    }
+
+
+def _brand_palette_check(*, sample, palette: list[str]) -> dict | None:
+    if not palette:
+        return None
+    coverage = colour.palette_coverage(sample, palette, within=settings.SEED_QC_PALETTE_DELTA_E)
+    total = sum(coverage.values())
+    return {
+        "check": "brand_palette",
+        "passed": total >= settings.SEED_QC_PALETTE_MIN_SHARE,
+        "value": round(total, 4),
+        "limit": settings.SEED_QC_PALETTE_MIN_SHARE,
+        "coverage": {key: round(value, 4) for key, value in coverage.items()},
+        "detail": f"share of pixels within ΔE2000 {settings.SEED_QC_PALETTE_DELTA_E:g} of a brand colour",
     }
 
 
