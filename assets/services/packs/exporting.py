@@ -11,7 +11,7 @@ from pathlib import Path
 from assets.models import Blob, Brief, ModelWeights, Version
 from assets.selectors import lineage_graph
 from assets.services.blobs import blob_open
-from assets.services.pack_manifest import PACK_FORMAT, PACK_VERSION
+from assets.services.packs.contents import PACK_FORMAT, PACK_VERSION
 
 
 def pack_export(*, version: Version, path: Path, with_weights: bool = False) -> dict:

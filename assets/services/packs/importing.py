@@ -16,7 +16,7 @@ from assets.models import Brief, Client, Derivation, Generated, ModelWeights, Pr
 from assets.params import params_clean
 from assets.services.blobs import BlobsStored, blob_staged, image_checks
 from assets.services.briefs import brief_create, campaign_create, client_create
-from assets.services.pack_manifest import PackContents, pack_contents_read
+from assets.services.packs.contents import PackContents, pack_contents_read
 
 
 def pack_import(*, path: Path, created_by=None) -> Version:
