@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 from django.urls import reverse
 
 from assets.models import Used
-from assets.params import params_key_summary
+from assets.operations import params_key_summary
 from assets.selectors import LineageGraph, used_node_id
 
 COLUMN_WIDTH = 230
@@ -56,11 +56,7 @@ def _side_label(edge: Used, graph: LineageGraph) -> tuple[str, str]:
         return f"Reference: {edge.reference.title or edge.reference_id}", edge.reference.blob_id[:12]
     mask = graph.masks.get(edge.blob_id)
     if mask is not None:
-        made = (
-            f"{mask.derivation.get_op_display()} #{mask.derivation_id}"
-            if mask.derivation_id
-            else mask.label or "uploaded"
-        )
+        made = f"{mask.derivation.op_label} #{mask.derivation_id}" if mask.derivation_id else mask.label or "uploaded"
         return f"Mask #{mask.pk} of v{mask.source_id}", made
     return f"{edge.get_role_display()} (file)", edge.blob_id[:12]
 
@@ -136,7 +132,7 @@ def lineage_svg(*, graph: LineageGraph) -> str:
             summary = params_key_summary(op=derivation.op, params=derivation.params)
             parts.append(
                 f'<rect class="d" x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>'
-                f'<text x="{x + 10}" y="{y + 20}">{escape(derivation.get_op_display())} #{derivation.pk}</text>'
+                f'<text x="{x + 10}" y="{y + 20}">{escape(derivation.op_label)} #{derivation.pk}</text>'
                 f'<text class="k" x="{x + 10}" y="{y + 38}">{escape(_clip(summary, 34))}</text>'
                 f'<text class="k" x="{x + 10}" y="{y + 52}">'
                 f"{escape(derivation.get_phase_display())} · {escape(derivation.state)}</text>"

@@ -1,14 +1,11 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db import transaction
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from assets.access import is_client_user
 from assets.admin import (
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -17,8 +14,9 @@ from assets.admin import (
     admin_extend,
     thumbnail,
 )
+from assets.admin_actions import action_form, studio_may
 from assets.errors import ApplicationError
-from assets.models import DerivedFile, ModelWeights, Version
+from assets.models import Version
 from assets.rights import licences_expiring
 from delivery import admin_impact  # noqa: F401 (the impact panels on the core's inputs register on import)
 from delivery.models import (
@@ -36,45 +34,7 @@ from delivery.services.deliveries import (
 )
 from delivery.services.presets import preset_print_profile_set
 from generation.finishing_ops import print_profile_check
-from generation.services.finishing import (
-    mask_refine_create,
-    matte_create,
-    palette_snap_create,
-    upscale_create,
-    vectorise_create,
-)
-
-
-def _action_form(modeladmin, request, queryset, *, form_class, title: str, note: str, apply):
-    """An admin action with an intermediate form; `apply(item, cleaned)` runs per selected row."""
-    if request.POST.get("confirm"):
-        form = form_class(request.POST, user=request.user)
-        if form.is_valid():
-            done = 0
-            for item in queryset:
-                try:
-                    apply(item, form.cleaned_data)
-                    done += 1
-                except ApplicationError as exc:
-                    modeladmin.message_user(request, f"{item}: {exc.message}", messages.ERROR)
-            if done:
-                modeladmin.message_user(request, f"{title}: queued for {done} item(s).", messages.SUCCESS)
-            return None
-    else:
-        form = form_class(user=request.user)
-    opts = modeladmin.model._meta
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "note": note,
-        "items": queryset,
-        "form": form,
-        "action": request.POST.get("action"),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "opts": opts,
-        "changelist_url": f"admin:{opts.app_label}_{opts.model_name}_changelist",
-    }
-    return TemplateResponse(request, "delivery/admin/action_form.html", context)
+from generation.services.finishing import upscale_create
 
 
 class ChannelPresetForm(forms.ModelForm):
@@ -315,7 +275,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Override failed QC with a reason (producers)", permissions=["override"])
     def override_qc(self, request, queryset):
-        return _action_form(
+        return action_form(
             self,
             request,
             queryset.filter(state=Delivery.State.BLOCKED),
@@ -344,7 +304,7 @@ class DeliverForm(VisibleChoices, forms.Form):
 
 @admin.action(description="Deliver selected approved versions…", permissions=["deliver"])
 def deliver_versions(modeladmin, request, queryset):
-    return _action_form(
+    return action_form(
         modeladmin,
         request,
         queryset,
@@ -361,15 +321,6 @@ def deliver_versions(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Snap selected versions to the brief's palette", permissions=["finish"])
-def snap_palette(modeladmin, request, queryset):
-    for version in queryset:
-        try:
-            palette_snap_create(version=version, created_by=request.user)
-        except ApplicationError as exc:
-            modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
-
-
 @admin.action(description="Upscale selected versions for the hero banner", permissions=["finish"])
 def upscale_for_hero(modeladmin, request, queryset):
     hero = ChannelPreset.objects.filter(slug="hero").first()
@@ -382,84 +333,9 @@ def upscale_for_hero(modeladmin, request, queryset):
             modeladmin.message_user(request, f"v{version.pk}: {exc.message}", messages.ERROR)
 
 
-class MatteForm(VisibleChoices, forms.Form):
-    matting = forms.ModelChoiceField(
-        queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.MATTING),
-        help_text="A registered ONNX matting model",
-    )
-    model_family = forms.ChoiceField(
-        choices=[("u2net", "U²-Net (320 px)"), ("isnet", "IS-Net (1024 px)"), ("birefnet", "BiRefNet (1024 px)")],
-        initial="u2net",
-    )
-    grow = forms.IntegerField(initial=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks the mask")
-    feather = forms.FloatField(initial=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness in pixels")
-
-
-@admin.action(description="Remove the background of selected versions…", permissions=["finish"])
-def remove_background(modeladmin, request, queryset):
-    return _action_form(
-        modeladmin,
-        request,
-        queryset,
-        form_class=MatteForm,
-        title="Remove background",
-        note="Each version gets a cut-out version (PNG with alpha) and its mask, reusable for inpaint "
-        "and composite layers.",
-        apply=lambda version, data: matte_create(version=version, created_by=request.user, **data),
-    )
-
-
-class VectoriseForm(VisibleChoices, forms.Form):
-    colour_mode = forms.ChoiceField(choices=[("color", "colour"), ("binary", "black and white")], initial="color")
-    mode = forms.ChoiceField(
-        choices=[("spline", "spline"), ("polygon", "polygon"), ("none", "pixel")], initial="spline"
-    )
-    filter_speckle = forms.IntegerField(
-        initial=4, min_value=0, max_value=128, help_text="Drop patches under this size (px)"
-    )
-    colour_precision = forms.IntegerField(initial=6, min_value=1, max_value=8, help_text="Significant bits per channel")
-
-
-@admin.action(description="Vectorise selected versions (SVG)…", permissions=["finish"])
-def vectorise_versions(modeladmin, request, queryset):
-    return _action_form(
-        modeladmin,
-        request,
-        queryset,
-        form_class=VectoriseForm,
-        title="Vectorise",
-        note="For logos and flat graphics: the SVG is kept with the version and downloads as a file.",
-        apply=lambda version, data: vectorise_create(version=version, options=data, created_by=request.user),
-    )
-
-
-class RefineForm(VisibleChoices, forms.Form):
-    grow = forms.IntegerField(initial=0, min_value=-100, max_value=100, help_text="Pixels; negative shrinks the mask")
-    feather = forms.FloatField(initial=0.0, min_value=0.0, max_value=100.0, help_text="Edge softness in pixels")
-
-
-@admin.action(description="Refine selected masks (grow / shrink, feather)…", permissions=["finish"])
-def refine_masks(modeladmin, request, queryset):
-    return _action_form(
-        modeladmin,
-        request,
-        queryset,
-        form_class=RefineForm,
-        title="Refine masks",
-        note="Each mask gets a refined copy; the original stays as it is.",
-        apply=lambda mask, data: mask_refine_create(mask=mask, created_by=request.user, **data),
-    )
-
-
-def _studio_may(permission: str):
-    """A check for the studio's own staff holding `permission`: client users never run these, whatever their groups."""
-    return lambda request: not is_client_user(user=request.user) and request.user.has_perm(permission)
-
-
 # Versions and masks are never added by hand (their admins refuse "add"), so the actions carry permissions of their own.
 admin_extend(
     Version,
-    actions=[deliver_versions, snap_palette, upscale_for_hero, remove_background, vectorise_versions],
-    permissions={"deliver": _studio_may("delivery.add_delivery"), "finish": _studio_may("assets.add_derivation")},
+    actions=[deliver_versions, upscale_for_hero],
+    permissions={"deliver": studio_may("delivery.add_delivery"), "finish": studio_may("assets.add_derivation")},
 )
-admin_extend(DerivedFile, actions=[refine_masks], permissions={"finish": _studio_may("assets.add_derivation")})

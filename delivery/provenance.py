@@ -29,33 +29,9 @@ from delivery.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING
 
 logger = logging.getLogger(__name__)
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED = IPTC + "trainedAlgorithmicMedia"
-COMPOSITE_TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"
-ENHANCED = IPTC + "algorithmicallyEnhanced"
 GENERATOR = {"name": "Seed", "version": SEED_VERSION}
 # A manifest that takes the reader longer than this is treated as unreadable (a hostile file).
 READ_TIMEOUT_SECONDS = 60
-
-# How each operation of the lineage reads in C2PA's action vocabulary.
-ACTIONS = {
-    "txt2img": ("c2pa.created", TRAINED),
-    "controlnet": ("c2pa.created", TRAINED),
-    "img2img": ("c2pa.edited", TRAINED),
-    "inpaint": ("c2pa.edited", COMPOSITE_TRAINED),
-    "outpaint": ("c2pa.edited", COMPOSITE_TRAINED),
-    "upscale": ("c2pa.resized", ENHANCED),
-    "grade": ("c2pa.color_adjustments", None),
-    "lut": ("c2pa.color_adjustments", None),
-    "sharpen": ("c2pa.filtered", None),
-    "denoise": ("c2pa.filtered", None),
-    "text_overlay": ("c2pa.edited", None),
-    "composite": ("c2pa.placed", None),
-    "icc": ("c2pa.converted", None),
-    "rendition": ("c2pa.resized", None),
-    "reproduce": ("c2pa.edited", TRAINED),
-    "grid": ("c2pa.placed", None),
-}
 
 
 class SigningFailed(ApplicationError):

@@ -17,9 +17,10 @@ from assets.admin import (
 )
 from assets.errors import ApplicationError
 from assets.models import Brief, ModelWeights, PromptTemplate, Reference, Version
-from assets.params import SAMPLERS
+from generation import admin_finishing  # noqa: F401  (the finishing actions on the version and mask admins)
 from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.requests import DEFAULT_IP_ADAPTER_SCALE, GenerationRequest, ImagePrompt, LoraSpec
+from generation.samplers import SAMPLERS
 from generation.selectors import job_summary
 from generation.services.grids import (
     grid_cancel,

@@ -11,8 +11,10 @@ class GenerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Declares every operation into the core's registry before any derivation is recorded or read.
         from django_q.signals import post_spawn
 
+        import generation.operations  # noqa: F401
         from assets.hooks import demo_stage_register
         from generation.demo import generation_stage, grid_stage, imported_regeneration_stage, preparation_stage
         from generation.worker import worker_start

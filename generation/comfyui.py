@@ -10,15 +10,15 @@ from __future__ import annotations
 from assets.errors import ApplicationError
 from assets.foreign_recipes import TO_COMFY
 from assets.models import Version
+from assets.operations import operations_all
 from assets.recipes import recipe_of
 from assets.selectors import lineage_graph
-
-EXPORTABLE = ("txt2img", "img2img")
 
 
 def comfyui_workflow(*, version: Version) -> dict:
     """The graph that makes `version` (from the nearest txt2img or img2img in its lineage) in ComfyUI."""
-    source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in EXPORTABLE), None)
+    exportable = {spec.name for spec in operations_all() if spec.comfyui}
+    source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in exportable), None)
     if source is None:
         raise ApplicationError(
             f"version {version.pk} has no txt2img or img2img in its lineage to export", extra={"code": "no_recipe"}

@@ -1,5 +1,5 @@
-"""Pixel operations of finishing: LUTs, grade, sharpen, denoise, text, composite, ICC
-(renditions reuse the text helpers).
+"""What several finishing and delivery steps share: `.cube` LUTs and the palette snap, fonts and text wrapping,
+ICC profiles and conversions. Each operation's own pixels live in its module under generation/operations/.
 
 Pillow and numpy only; every function is deterministic so a recorded derivation re-runs to the same bytes.
 """
@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont
 
-from assets.colour import hex_rgb, lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+from assets.colour import hex_rgb, lab_to_srgb, srgb_to_lab
 from assets.errors import ApplicationError
 from assets.images import label_font
 
@@ -127,31 +127,6 @@ def palette_cube(
     return ("\n".join(lines) + "\n").encode()
 
 
-def grade(
-    image: Image.Image, *, exposure: float, contrast: float, saturation: float, temperature: float
-) -> Image.Image:
-    """Exposure in stops and temperature (warm > 0) in linear light; contrast and saturation in sRGB."""
-    pixels = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
-    linear = srgb_to_linear(pixels) * (2.0**exposure)
-    linear *= np.array([1 + temperature / 200, 1.0, 1 - temperature / 200])
-    encoded = linear_to_srgb(linear)
-    encoded = (encoded - 0.5) * contrast + 0.5
-    luma = encoded @ np.array([0.2126, 0.7152, 0.0722])
-    encoded = luma[..., None] + (encoded - luma[..., None]) * saturation
-    return Image.fromarray(np.round(np.clip(encoded, 0.0, 1.0) * 255).astype(np.uint8), "RGB")
-
-
-def sharpen(image: Image.Image, *, radius: float, percent: int, threshold: int) -> Image.Image:
-    return image.convert("RGB").filter(ImageFilter.UnsharpMask(radius=radius, percent=percent, threshold=threshold))
-
-
-def denoise(image: Image.Image, *, strength: float) -> Image.Image:
-    """An edge-keeping median (3x3, 5x5 above half strength) blended in by `strength`."""
-    rgb = image.convert("RGB")
-    filtered = rgb.filter(ImageFilter.MedianFilter(5 if strength > 0.5 else 3))
-    return Image.blend(rgb, filtered, strength)
-
-
 def font_load(font_data: bytes | None, size: int):
     if font_data is None:
         return label_font(size)
@@ -176,61 +151,6 @@ def wrap_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
                 line = candidate
         lines.append(line)
     return "\n".join(lines)
-
-
-def text_overlay(
-    image: Image.Image,
-    *,
-    text: str,
-    font_data: bytes | None,
-    size: int,
-    colour: str,
-    position: str,
-    safe_area: float = 0.1,
-) -> Image.Image:
-    """Text inside the safe area (a margin kept clear of platform UI), wrapped, and shrunk until it fits."""
-    result = image.convert("RGB")
-    draw = ImageDraw.Draw(result)
-    margin_x, margin_y = round(result.width * safe_area), round(result.height * safe_area)
-    box_w, box_h = result.width - 2 * margin_x, result.height - 2 * margin_y
-    while True:
-        font = font_load(font_data, size)
-        wrapped = wrap_text(draw, text, font, box_w)
-        left, top, right, bottom = draw.multiline_textbbox((0, 0), wrapped, font=font, align="center")
-        if (right - left <= box_w and bottom - top <= box_h) or size <= 4:
-            break
-        size = max(4, int(size * 0.9))
-    text_w, text_h = right - left, bottom - top
-    x = margin_x + (box_w - text_w) / 2 - left
-    y = {"top": margin_y, "center": margin_y + (box_h - text_h) / 2, "bottom": margin_y + box_h - text_h}[
-        position
-    ] - top
-    draw.multiline_text((x, y), wrapped, font=font, fill=hex_rgb(colour), align="center")
-    return result
-
-
-BLENDS = {
-    "normal": lambda base, layer: layer,
-    "multiply": ImageChops.multiply,
-    "screen": ImageChops.screen,
-}
-
-
-def composite(
-    base: Image.Image, layers: list[tuple[Image.Image, Image.Image | None]], *, blend: str = "normal"
-) -> Image.Image:
-    """Each layer is fitted to the base, blended, and applied through its mask (white = layer)."""
-    result = base.convert("RGB")
-    for layer, mask in layers:
-        fitted = layer.convert("RGB").resize(result.size, Image.Resampling.LANCZOS)
-        blended = BLENDS[blend](result, fitted)
-        alpha = (
-            mask.convert("L").resize(result.size, Image.Resampling.BILINEAR)
-            if mask is not None
-            else Image.new("L", result.size, 255)
-        )
-        result = Image.composite(blended, result, alpha)
-    return result
 
 
 _INTENTS = {

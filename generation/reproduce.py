@@ -19,13 +19,13 @@ from PIL import Image
 from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
 from assets.models import Derivation, DerivedFile, Generated, Phase, Used, Version
+from assets.operations import operation_find
 from assets.recipes import recipe_of
 from assets.selectors import LineageGraph, lineage_graph
 from assets.services.blobs import blob_open, blob_staged
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.runs import RunScope
-from generation.finishing import FILE_OPS, FINISHING_OPS, file_render, finishing_render, mask_png
-from generation.services.jobs import GENERATION_OPS
+from generation.finishing import file_render, finishing_render, mask_png
 
 
 @dataclass
@@ -58,6 +58,12 @@ def _recorded_image(version: Version) -> Image.Image:
         return image.convert("RGB")
 
 
+def _rerun(derivation: Derivation) -> str:
+    """How `reproduce` treats the step, from its operation's declaration; an undeclared one keeps its bytes."""
+    spec = operation_find(derivation.op)
+    return spec.rerun if spec is not None else "recorded"
+
+
 def _chain(version: Version) -> tuple[list[Derivation], LineageGraph]:
     graph = lineage_graph(version=version)
     return graph.chain(), graph
@@ -77,7 +83,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     from generation.runner import images_generate, infotext, stored_image
 
     order, graph = _chain(version)
-    rerunnable = [d for d in order if d.op in GENERATION_OPS or d.op in FINISHING_OPS]
+    rerunnable = [d for d in order if _rerun(d) in ("pipeline", "image")]
     if not rerunnable:
         raise ApplicationError(
             f"version {version.pk} has no generation or finishing step in its lineage: there is nothing to re-run",
@@ -101,8 +107,8 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
             )
             torch.set_num_threads(threads or derivation.environment.get("threads") or settings.SEED_TORCH_THREADS)
             current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
-            if derivation.op not in GENERATION_OPS:
-                if derivation.op not in FINISHING_OPS or not wanted:
+            if _rerun(derivation) != "pipeline":
+                if _rerun(derivation) != "image" or not wanted:
                     steps.append(
                         {
                             "derivation": derivation.pk,
@@ -172,7 +178,7 @@ def file_reproduce(*, file: DerivedFile) -> dict:
             rerun = cut.getchannel("A")
         data = mask_png(rerun)
         steps, diff = reproduction.steps, reproduction.fingerprint_diff
-    elif derivation.op in FILE_OPS:
+    elif _rerun(derivation) == "file":
         from generation.environment import environment_fingerprint, fingerprint_diff, torch_threads_pinned
         from generation.loader import placement_pick
 
@@ -187,7 +193,7 @@ def file_reproduce(*, file: DerivedFile) -> dict:
             )
         steps = [{"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": []}]
     else:
-        raise ApplicationError(f"{derivation.get_op_display()} is not an operation the worker can re-run")
+        raise ApplicationError(f"{derivation.op_label} is not an operation the worker can re-run")
     sha = hashlib.sha256(data).hexdigest()
     if rerun is not None:
         with blob_open(blob=file.blob) as handle, Image.open(handle) as recorded:

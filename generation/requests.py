@@ -14,7 +14,7 @@ from typing import IO
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Brief, DerivedFile, ModelWeights, Prompt, PromptTemplate, Reference, Version
-from assets.params import params_clean
+from assets.operations import operation_names, params_clean
 from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
 
 NEEDS_INIT = ("img2img", "inpaint", "outpaint")
@@ -88,11 +88,9 @@ class GenerationRequest:
 
     def check(self) -> CheckedRequest:
         """Refuse a request that cannot run, writing nothing; the first thing wrong is the one named."""
-        # jobs.py owns the list of generation ops and imports this module, so the list is read when checking.
-        from generation.services.jobs import GENERATION_OPS
-
-        if self.op not in GENERATION_OPS:
-            raise ApplicationError(f"unknown generation {self.op!r}; choose one of {', '.join(GENERATION_OPS)}")
+        generation_ops = operation_names(rerun="pipeline")
+        if self.op not in generation_ops:
+            raise ApplicationError(f"unknown generation {self.op!r}; choose one of {', '.join(generation_ops)}")
         _weights_check(base=self.base_model, loras=self.loras, controlnet=self.controlnet, vae=self.vae)
         _image_prompt_check(
             brief=self.brief, base=self.base_model, image_prompt=self.image_prompt, references=self.references

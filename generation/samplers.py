@@ -7,7 +7,9 @@ import json
 
 from assets.errors import ApplicationError
 
-# name -> (scheduler class name, config overrides); the names are assets.params.SAMPLERS
+# The samplers as studios say them, in the order forms offer them.
+SAMPLERS = ("dpmpp_2m_karras", "euler_a", "euler", "ddim", "dpmpp_sde_karras", "dpmpp_2m", "pndm", "lms", "heun")
+# name -> (scheduler class name, config overrides)
 SCHEDULERS = {
     "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++"}),
     "dpmpp_2m": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": False, "algorithm_type": "dpmsolver++"}),

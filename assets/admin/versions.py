@@ -228,7 +228,7 @@ class VersionAdmin(VisibleAdmin):
 
     @admin.display(description="operation", ordering="generated_by__derivation__op")
     def operation(self, obj):
-        return obj.generated_by.derivation.get_op_display()
+        return obj.generated_by.derivation.op_label
 
     @admin.display(description="image")
     def large_preview(self, obj):

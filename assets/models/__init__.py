@@ -10,7 +10,7 @@ from .briefs import (
     PromptTemplate,
     Reference,
 )
-from .graph import Derivation, DerivedFile, Generated, Operation, Phase, Used, Version, VersionSearch
+from .graph import Derivation, DerivedFile, Generated, Phase, Used, Version, VersionSearch
 from .rights import Licence, ReproducibilityCheck
 from .tokens import ApiToken
 from .weights import ModelWeights
@@ -31,7 +31,6 @@ __all__ = [
     "Derivation",
     "DerivedFile",
     "Generated",
-    "Operation",
     "Phase",
     "Used",
     "Version",

@@ -7,31 +7,9 @@ from django.db import models
 from django.db.models import Q
 
 from assets.access import LINEAGE, Access
+from assets.operations import operation_label
 
 from .base import AppendOnlyModel, QueuedRun
-
-
-class Operation(models.TextChoices):
-    TXT2IMG = "txt2img", "Text to image"
-    IMG2IMG = "img2img", "Image to image"
-    INPAINT = "inpaint", "Inpaint"
-    OUTPAINT = "outpaint", "Outpaint"
-    CONTROLNET = "controlnet", "ControlNet"
-    UPSCALE = "upscale", "Upscale"
-    GRADE = "grade", "Colour grade"
-    LUT = "lut", "LUT / palette snap"
-    SHARPEN = "sharpen", "Sharpen"
-    DENOISE = "denoise", "Denoise"
-    TEXT_OVERLAY = "text_overlay", "Text overlay"
-    COMPOSITE = "composite", "Composite"
-    RENDITION = "rendition", "Crop / rendition"
-    ICC = "icc", "ICC conversion"
-    IMPORT = "import", "Import of an external file"
-    REPRODUCE = "reproduce", "Reproduction of a recorded version"
-    GRID = "grid", "Comparison grid sheet"
-    MATTE = "matte", "Background removal (mask and cut-out)"
-    MASK_REFINE = "mask_refine", "Mask refine (grow / shrink, feather)"
-    VECTORISE = "vectorise", "Vectorise (raster to SVG)"
 
 
 class Phase(models.TextChoices):
@@ -72,7 +50,9 @@ class Derivation(AppendOnlyModel, QueuedRun):
     )
 
     brief = models.ForeignKey("assets.Brief", on_delete=models.PROTECT, related_name="derivations")
-    op = models.CharField(max_length=20, choices=Operation.choices)
+    # One of the operations the worker declares (assets.operations): checked when a derivation is recorded, so a
+    # new operation needs no migration.
+    op = models.CharField(max_length=32)
     phase = models.CharField(max_length=20, choices=Phase.choices)
     params = models.JSONField(default=dict, blank=True)
     environment = models.JSONField(default=dict, blank=True)
@@ -100,7 +80,11 @@ class Derivation(AppendOnlyModel, QueuedRun):
         indexes = [models.Index(fields=["brief", "phase"]), models.Index(fields=["state"])]
 
     def __str__(self) -> str:
-        return f"{self.get_op_display()} #{self.pk}"
+        return f"{self.op_label} #{self.pk}"
+
+    @property
+    def op_label(self) -> str:
+        return operation_label(self.op)
 
 
 class Version(AppendOnlyModel):

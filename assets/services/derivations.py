@@ -20,7 +20,7 @@ from assets.models import (
     Used,
     Version,
 )
-from assets.params import params_clean
+from assets.operations import operation_get, params_clean
 from assets.services.blobs import BlobsStored, blob_file_write, blob_lock_key
 from assets.services.runs import run_complete_statement, run_superseded
 
@@ -59,11 +59,14 @@ def derivation_create(
 ) -> Derivation:
     """Record an activity and what it used; call inside the caller's transaction."""
     cleaned = params_clean(op=op, params=params)
+    roles = operation_get(op).roles
     for item in inputs:
         if type(item.target) not in _TARGET_FIELDS:
             raise ApplicationError(f"a derivation cannot use a {type(item.target).__name__}")
         if item.role not in Used.Role.values:
             raise ApplicationError(f"unknown input role {item.role!r}")
+        if item.role not in roles:
+            raise ApplicationError(f"{op} does not read a {item.role} input", extra={"role": item.role})
         client_id = _client_id_of(item.target)
         if client_id is not None and client_id != brief.campaign.client_id:
             raise ApplicationError(

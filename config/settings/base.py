@@ -191,7 +191,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "assets.api.schema.error_responses_add"],
     "ENUM_NAME_OVERRIDES": {
-        "OperationEnum": "assets.models.Operation",
         "DerivationStateEnum": "assets.models.Derivation.State",
         "ReproductionStateEnum": "generation.models.ReproductionRun.State",
         "DeliveryStateEnum": "delivery.models.Delivery.State",

@@ -16,11 +16,5 @@ urlpatterns = [
     path("licences/<int:pk>/impact/", impact.LicenceImpactView.as_view(), name="licence-impact"),
     path("deliveries/<int:pk>/bundle/", views.DeliveryBundleView.as_view(), name="delivery-bundle"),
     path("verify/", views.VerifyView.as_view(), name="verify"),
-    path("versions/<int:pk>/finishing/", views.VersionFinishingView.as_view(), name="version-finishing"),
-    path("versions/<int:pk>/upscale/", views.VersionUpscaleView.as_view(), name="version-upscale"),
-    path("versions/<int:pk>/palette-snap/", views.VersionPaletteSnapView.as_view(), name="version-palette-snap"),
-    path("versions/<int:pk>/matte/", views.VersionMatteView.as_view(), name="version-matte"),
-    path("versions/<int:pk>/vectorise/", views.VersionVectoriseView.as_view(), name="version-vectorise"),
-    path("derived-files/<int:pk>/refine/", views.MaskRefineView.as_view(), name="derivedfile-refine"),
     *router.urls,
 ]

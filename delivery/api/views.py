@@ -11,23 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets.access import versions_visible_to
-from assets.api.parsers import JSONParser, StrictMultiPartParser
-from assets.api.permissions import internal_only, visible_row
+from assets.api.parsers import StrictMultiPartParser
+from assets.api.permissions import internal_only
 from assets.errors import ApplicationError
-from assets.models import DerivedFile, Reference, Version
 from delivery.api import serializers as s
 from delivery.models import ChannelPreset, Delivery
 from delivery.selectors import deliveries_visible_to, file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
-from generation.services.finishing import (
-    Layer,
-    finishing_create,
-    mask_refine_create,
-    matte_create,
-    palette_snap_create,
-    upscale_create,
-    vectorise_create,
-)
 
 
 class PresetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -113,110 +103,3 @@ class VerifyView(APIView):
             )
         result = file_verify(data=upload.read(), user=request.user, name=upload.name)
         return Response(s.VerificationSerializer(result.as_dict()).data)
-
-
-class _VersionFinishingView(APIView):
-    parser_classes = [JSONParser, StrictMultiPartParser, FormParser]
-
-    def version(self, request, pk):
-        internal_only(request, "assets.add_derivation")
-        return get_object_or_404(versions_visible_to(user=request.user), pk=pk)
-
-    def created(self, derivation) -> Response:
-        return Response(s.FinishingSerializer(derivation).data, status=status.HTTP_201_CREATED)
-
-
-class VersionFinishingView(_VersionFinishingView):
-    @extend_schema(
-        request={"multipart/form-data": s.FinishingCreateSerializer, "application/json": s.FinishingCreateSerializer},
-        responses={201: s.FinishingSerializer},
-    )
-    def post(self, request, pk):
-        version = self.version(request, pk)
-        data = s.FinishingCreateSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        params = v.get("params") or {}
-        if not isinstance(params, dict):
-            raise ApplicationError("params must be a JSON object")
-        layers = [_layer(request, item) for item in v.get("layers") or []]
-        return self.created(
-            finishing_create(
-                version=version,
-                op=v["op"],
-                params=params,
-                lut_file=v.get("lut"),
-                font_file=v.get("font"),
-                profile_file=v.get("profile"),
-                layers=layers,
-                created_by=request.user,
-            )
-        )
-
-
-def _layer(request, item: dict) -> Layer:
-    """A composite layer from ids; rows of another client are missing, as everywhere in the API."""
-    source = (
-        visible_row(request, Version, item["version"])
-        if "version" in item
-        else visible_row(request, Reference, item["reference"])
-    )
-    return Layer(source=source, mask=visible_row(request, DerivedFile, item["mask"]) if "mask" in item else None)
-
-
-class VersionUpscaleView(_VersionFinishingView):
-    @extend_schema(request=s.UpscaleCreateSerializer, responses={201: s.FinishingSerializer})
-    def post(self, request, pk):
-        version = self.version(request, pk)
-        data = s.UpscaleCreateSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        return self.created(
-            upscale_create(
-                version=version,
-                target_width=v["target_width"],
-                target_height=v["target_height"],
-                upscaler=v.get("upscaler"),
-                created_by=request.user,
-            )
-        )
-
-
-class VersionPaletteSnapView(_VersionFinishingView):
-    @extend_schema(request=s.PaletteSnapSerializer, responses={201: s.FinishingSerializer})
-    def post(self, request, pk):
-        version = self.version(request, pk)
-        data = s.PaletteSnapSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        return self.created(palette_snap_create(version=version, created_by=request.user, **data.validated_data))
-
-
-class VersionMatteView(_VersionFinishingView):
-    @extend_schema(request=s.MatteCreateSerializer, responses={201: s.FinishingSerializer})
-    def post(self, request, pk):
-        """Background removal: a cut-out version (PNG with alpha) and its mask (a derived file) once the worker ran."""
-        version = self.version(request, pk)
-        data = s.MatteCreateSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        return self.created(matte_create(version=version, created_by=request.user, **data.validated_data))
-
-
-class VersionVectoriseView(_VersionFinishingView):
-    @extend_schema(request=s.VectoriseCreateSerializer, responses={201: s.FinishingSerializer})
-    def post(self, request, pk):
-        """Raster to SVG with vtracer; the SVG is a derived file, downloaded as an attachment."""
-        version = self.version(request, pk)
-        data = s.VectoriseCreateSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        return self.created(vectorise_create(version=version, options=data.validated_data, created_by=request.user))
-
-
-class MaskRefineView(_VersionFinishingView):
-    @extend_schema(request=s.MaskRefineSerializer, responses={201: s.FinishingSerializer})
-    def post(self, request, pk):
-        """A new mask from a recorded one, grown or shrunk and feathered."""
-        internal_only(request, "assets.add_derivation")
-        mask = visible_row(request, DerivedFile, pk)
-        data = s.MaskRefineSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        return self.created(mask_refine_create(mask=mask, created_by=request.user, **data.validated_data))

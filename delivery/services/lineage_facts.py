@@ -15,6 +15,7 @@ from django.conf import settings
 from assets.access import client_facing
 from assets.images import MEDIA_TYPES
 from assets.models import Derivation, Used, Version
+from assets.operations import COMPOSITE_TRAINED, TRAINED, operation_find, operation_names
 from assets.recipes import recipe_of
 from assets.selectors import LineageGraph
 from assets.services.blobs import blob_open
@@ -72,9 +73,7 @@ def prompts_withheld(*, graph: LineageGraph) -> set[int]:
 
 def generation_recipe(chain: list[Derivation], *, withheld: set[int] = frozenset()):
     """The recipe of the chain's last generation, its prompt's text withheld when it is among `withheld`."""
-    from generation.services.jobs import GENERATION_OPS
-
-    last = next((d for d in reversed(chain) if d.op in GENERATION_OPS), None)
+    last = next((d for d in reversed(chain) if d.op in operation_names(rerun="pipeline")), None)
     if last is None:
         return None
     recipe = recipe_of(derivation=last)
@@ -120,7 +119,7 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
         text = master.label or f"version {master.pk}"
     extra = ", ".join(f"{key}: {infotext_value(value)}" for key, value in ours)
     text = f"{text}, {extra}" if recipe is not None else f"{text}\n{extra}"
-    inpainted = any(d.op in ("inpaint", "outpaint") for d in chain)
+    inpainted = any(_source_type(d.op) == COMPOSITE_TRAINED for d in chain)
     described = recipe is not None and recipe.prompt.text != PROMPT_WITHHELD
     return provenance.Stamp(
         description=recipe.prompt.text if described else (master.label or master.brief.title),
@@ -130,9 +129,7 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
         software=f"Seed {provenance.GENERATOR['version']}",
         unique_id=master.blob_id,
         created=when.strftime("%Y:%m:%d %H:%M:%S"),
-        digital_source_type=(provenance.COMPOSITE_TRAINED if inpainted else provenance.TRAINED)
-        if recipe is not None
-        else None,
+        digital_source_type=(COMPOSITE_TRAINED if inpainted else TRAINED) if recipe is not None else None,
         ai_system=recipe.base.name if recipe is not None else "",
     )
 
@@ -229,6 +226,16 @@ def lineage_carried(summary: dict) -> dict:
     return {**summary, "chain": chain}
 
 
+def _c2pa_action(op: str) -> tuple[str, str | None]:
+    """How a step reads in C2PA's action vocabulary; a step this install no longer declares reads as an edit."""
+    spec = operation_find(op)
+    return (spec.c2pa_action, spec.digital_source_type) if spec else ("c2pa.edited", None)
+
+
+def _source_type(op: str) -> str | None:
+    return _c2pa_action(op)[1]
+
+
 def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[dict], list[provenance.Ingredient]]:
     """The chain in C2PA's vocabulary; an imported start is `opened` with the imported file as its parent."""
     actions, ingredients = [], []
@@ -253,7 +260,7 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
                 }
             )
             continue
-        name, source = provenance.ACTIONS.get(derivation.op, ("c2pa.edited", None))
+        name, source = _c2pa_action(derivation.op)
         agent = next(
             (
                 edge.target.name
@@ -265,13 +272,13 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
         action = {
             "action": name,
             "softwareAgent": {"name": agent},
-            "description": f"{derivation.get_op_display()} (derivation {derivation.pk})",
+            "description": f"{derivation.op_label} (derivation {derivation.pk})",
         }
         if source:
             action["digitalSourceType"] = source
         if not actions:
             # C2PA's list opens with created (or opened): the first recorded step is where the pixels began.
-            action.update(action="c2pa.created", digitalSourceType=source or provenance.TRAINED)
+            action.update(action="c2pa.created", digitalSourceType=source or TRAINED)
         actions.append(action)
     return actions, ingredients
 

@@ -16,6 +16,7 @@ from assets.models import (
     Version,
 )
 from generation.models import GenerationJob, ReproductionRun
+from generation.services.jobs import GENERATION_OPS
 
 
 @extend_schema_field(OpenApiTypes.ANY)
@@ -51,7 +52,7 @@ class LoraSerializer(serializers.Serializer):
 
 class JobCreateSerializer(serializers.Serializer):
     brief = VisibleRelatedField(queryset=Brief.objects.all())
-    op = serializers.ChoiceField(choices=["txt2img", "img2img", "inpaint", "outpaint", "controlnet"], default="txt2img")
+    op = serializers.ChoiceField(choices=GENERATION_OPS, default="txt2img")
     base_model = VisibleRelatedField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE))
     template = VisibleRelatedField(queryset=PromptTemplate.objects.all(), required=False, allow_null=True)
     values_grid = JSONValueField(required=False, help_text="{placeholder: [value, …]}: one batch per combination")

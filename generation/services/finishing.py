@@ -10,16 +10,28 @@ from django.db.models import Q
 
 from assets.errors import ApplicationError
 from assets.models import Derivation, DerivedFile, ModelWeights, Phase, Reference, Used, Version
+from assets.operations import operation_get, operation_names
 from assets.services.blobs import BlobsStored, blob_staged
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
 from generation import finishing_ops
-from generation.finishing import FINISHING_OPS
+from generation.operations.upscale import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
 from generation.vectorise import VECTORISE_DEFAULTS
 
-DEFAULT_TILE = 256
-DEFAULT_TILE_OVERLAP = 16
+# The input roles registered weights fill; the others are images, files and prompts.
+MODEL_ROLES = frozenset(
+    {
+        Used.Role.BASE_MODEL,
+        Used.Role.LORA,
+        Used.Role.VAE,
+        Used.Role.CONTROLNET,
+        Used.Role.UPSCALER,
+        Used.Role.IP_ADAPTER,
+        Used.Role.IMAGE_ENCODER,
+        Used.Role.MATTING,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -40,88 +52,90 @@ def finishing_create(
     version: Version,
     op: str,
     params: dict,
-    upscaler: ModelWeights | None = None,
-    lut_file=None,
-    font_file=None,
-    profile_file=None,
+    files: dict | None = None,
+    models: dict[str, ModelWeights] | None = None,
     layers: list[Layer] = (),
     created_by=None,
 ) -> Derivation:
     """Validate and record one queued finishing derivation on `version`; the worker runs it after commit.
 
-    Side files are checked before anything is written (a malformed .cube, font or ICC profile is
-    refused with the reason), then stored content-addressed and recorded as used.
+    `files` are what the operation declares by role (a .cube, a font, an ICC profile), `models` the weights it
+    reads by role (an upscaler). Files are checked before anything is written (a malformed one is refused with
+    the reason), then stored content-addressed and recorded as used.
     """
-    if op not in FINISHING_OPS:
-        raise ApplicationError(f"{op!r} is not a finishing operation; choose one of {', '.join(FINISHING_OPS)}")
+    spec = operation_get(op)
+    if spec.render is None or spec.phase != Phase.FINISHING:
+        names = operation_names(rerun="image", phase=Phase.FINISHING)
+        raise ApplicationError(f"{op!r} is not a finishing operation; choose one of {', '.join(names)}")
     _kept_check(version)
-    params = dict(params)
-    side: list[tuple[str, bytes, str, int]] = []
-    if op == "upscale":
-        if upscaler is None or upscaler.kind != ModelWeights.Kind.UPSCALER:
-            raise ApplicationError("upscale needs registered upscaler weights (kind upscaler)")
-        params.setdefault("scale", upscaler.scale)
-        params.setdefault("tile", DEFAULT_TILE)
-        params.setdefault("tile_overlap", DEFAULT_TILE_OVERLAP)
-        if params["scale"] != upscaler.scale:
-            raise ApplicationError(f"{upscaler.name} upscales {upscaler.scale}x, not {params['scale']}x")
-    if op == "lut":
-        if lut_file is None:
-            raise ApplicationError("a LUT operation needs a .cube file")
-        data = _read(lut_file)
-        finishing_ops.cube_parse(data)
-        side.append((Used.Role.LUT, data, "text/plain", 0))
-    if op == "text_overlay" and font_file is not None:
-        data = _read(font_file)
-        finishing_ops.font_load(data, 12)
-        side.append((Used.Role.FONT, data, "font/ttf", 0))
-    if op == "text_overlay":
-        params.setdefault("position", "bottom")
-        params.setdefault("colour", "#FFFFFF")
-        params.setdefault("size", max(12, version.height // 12))
-    if op == "icc":
-        if profile_file is None:
-            raise ApplicationError("an ICC conversion needs a profile (.icc or .icm)")
-        data = _read(profile_file)
-        finishing_ops.icc_profile_read(data)
-        side.append((Used.Role.PROFILE, data, "application/vnd.iccprofile", 0))
-        params.setdefault("intent", "perceptual")
-    if op == "composite":
-        if not layers:
-            raise ApplicationError("a composite needs at least one layer")
-        for position, layer in enumerate(layers):
-            if isinstance(layer.mask, DerivedFile):
-                _recorded_mask_check(layer.mask)
-            elif layer.mask is not None:
-                data = _read(layer.mask)
-                _mask_check(data)
-                side.append((Used.Role.MASK, data, "image/png", position))
+    files, models = dict(files or {}), dict(models or {})
+    _inputs_known_check(spec, files=files, models=models, layers=layers)
+    params = spec.prepare(version=version, params=dict(params), models=models) if spec.prepare else dict(params)
+    side = _side_files_read(spec, files)
+    masks = _layer_masks_read(layers)
     with BlobsStored() as stored, transaction.atomic():
         inputs = [UsedInput(role=Used.Role.PARENT, target=version)]
-        if upscaler is not None:
-            inputs.append(UsedInput(role=Used.Role.UPSCALER, target=upscaler))
-        for role, data, media_type, position in side:
-            blob = stored.store_bytes(data=data, media_type=media_type)
-            inputs.append(UsedInput(role=role, target=blob, position=position))
-            key = {Used.Role.LUT: "lut_sha256", Used.Role.FONT: "font_sha256", Used.Role.PROFILE: "profile_sha256"}.get(
-                role
+        inputs += [UsedInput(role=role, target=weights) for role, weights in models.items()]
+        for declared, data in side:
+            blob = stored.store_bytes(data=data, media_type=declared.media_type)
+            inputs.append(UsedInput(role=declared.role, target=blob))
+            if declared.param:
+                params[declared.param] = blob.sha256
+        for position, data in masks:
+            inputs.append(
+                UsedInput(
+                    role=Used.Role.MASK, target=stored.store_bytes(data=data, media_type="image/png"), position=position
+                )
             )
-            if key:
-                params[key] = blob.sha256
         inputs += [UsedInput(role=Used.Role.LAYER, target=layer.source, position=i) for i, layer in enumerate(layers)]
         inputs += [
             UsedInput(role=Used.Role.MASK, target=layer.mask.blob, position=i)
             for i, layer in enumerate(layers)
             if isinstance(layer.mask, DerivedFile)
         ]
-        return _finishing_record(
-            version=version,
-            op=op,
-            params=params,
-            inputs=inputs,
-            created_by=created_by,
-            queue=Queue.GPU if op == "upscale" else Queue.CPU,
+        return _finishing_record(version=version, op=op, params=params, inputs=inputs, created_by=created_by)
+
+
+def _inputs_known_check(spec, *, files: dict, models: dict, layers) -> None:
+    """Refuse what the operation does not read, and ask for what it needs, before anything is read or written."""
+    declared = {side.role for side in spec.files}
+    unknown = sorted(set(files) - declared) + sorted(set(models) - (spec.roles & MODEL_ROLES))
+    if unknown:
+        raise ApplicationError(f"{spec.name} does not read {', '.join(unknown)}", extra={"unknown": unknown})
+    if not all(isinstance(weights, ModelWeights) for weights in models.values()):
+        raise ApplicationError("a model input is registered weights")
+    missing = [side for side in spec.files if side.required and files.get(side.role) is None]
+    if missing:
+        raise ApplicationError(
+            missing[0].missing or f"{spec.name} needs a {missing[0].role} file",
+            extra={"code": "file_missing", "role": missing[0].role},
         )
+    if Used.Role.LAYER in spec.roles and not layers:
+        raise ApplicationError(f"a {spec.name} needs at least one layer")
+    if layers and Used.Role.LAYER not in spec.roles:
+        raise ApplicationError(f"{spec.name} takes no layers")
+
+
+def _side_files_read(spec, files: dict) -> list[tuple]:
+    side = []
+    for declared in spec.files:
+        if files.get(declared.role) is not None:
+            data = _read(files[declared.role])
+            declared.check(data)
+            side.append((declared, data))
+    return side
+
+
+def _layer_masks_read(layers) -> list[tuple[int, bytes]]:
+    masks = []
+    for position, layer in enumerate(layers):
+        if isinstance(layer.mask, DerivedFile):
+            _recorded_mask_check(layer.mask)
+        elif layer.mask is not None:
+            data = _read(layer.mask)
+            _mask_check(data)
+            masks.append((position, data))
+    return masks
 
 
 def _recorded_mask_check(mask: DerivedFile) -> None:
@@ -137,7 +151,7 @@ def _kept_check(version: Version) -> None:
 
 
 def _finishing_record(
-    *, version: Version, op: str, params: dict, inputs: list[UsedInput], queue: str, created_by=None
+    *, version: Version, op: str, params: dict, inputs: list[UsedInput], created_by=None
 ) -> Derivation:
     """Record one queued worker op on `version` (finishing, a matte, a mask refine, a vectorise) and enqueue it after
     commit."""
@@ -145,6 +159,7 @@ def _finishing_record(
         derivation = derivation_create(
             brief=version.brief, op=op, phase=Phase.FINISHING, params=params, inputs=inputs, created_by=created_by
         )
+        queue = Queue.GPU if operation_get(op).queue == "gpu" else Queue.CPU
         run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing", queue=queue)
     return derivation
 
@@ -168,7 +183,6 @@ def matte_create(
     return _finishing_record(
         version=version,
         op="matte",
-        queue=Queue.CPU,
         created_by=created_by,
         params={"model_family": model_family, "grow": grow, "feather": feather},
         inputs=[UsedInput(role=Used.Role.PARENT, target=version), UsedInput(role=Used.Role.MATTING, target=matting)],
@@ -186,7 +200,6 @@ def mask_refine_create(*, mask: DerivedFile, grow: int = 0, feather: float = 0.0
     return _finishing_record(
         version=mask.source,
         op="mask_refine",
-        queue=Queue.CPU,
         created_by=created_by,
         params={"mask_id": mask.pk, "grow": grow, "feather": feather},
         inputs=[UsedInput(role=Used.Role.PARENT, target=mask.source), UsedInput(role=Used.Role.MASK, target=mask.blob)],
@@ -205,7 +218,6 @@ def vectorise_create(*, version: Version, options: dict | None = None, created_b
     return _finishing_record(
         version=version,
         op="vectorise",
-        queue=Queue.CPU,
         created_by=created_by,
         params={**VECTORISE_DEFAULTS, **options},
         inputs=[UsedInput(role=Used.Role.PARENT, target=version)],
@@ -235,7 +247,7 @@ def palette_snap_create(*, version: Version, pull: float = 0.6, strength: float 
         version=version,
         op="lut",
         params={"strength": strength, "source": "brief_palette"},
-        lut_file=cube,
+        files={"lut": cube},
         created_by=created_by,
     )
 
@@ -289,7 +301,7 @@ def upscale_create(
     return finishing_create(
         version=version,
         op="upscale",
-        upscaler=chosen,
+        models={"upscaler": chosen},
         created_by=created_by,
         params={
             "scale": factor,

@@ -20,12 +20,12 @@ from PIL import Image, ImageDraw, ImageOps
 from assets.errors import ApplicationError
 from assets.images import label_font
 from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
-from assets.params import SAMPLERS
 from assets.recipes import Recipe, recipe_build, recipe_fields_diff
 from assets.services.blobs import BlobsStored, blob_open
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
 from generation.models import GridCell, GridJob
 from generation.requests import GenerationRequest, LoraSpec
+from generation.samplers import SAMPLERS
 from generation.services.jobs import generation_job_cancel, generation_job_create
 
 AXIS_KINDS = {

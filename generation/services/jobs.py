@@ -4,8 +4,10 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+import generation.operations  # noqa: F401
 from assets.errors import ApplicationError
 from assets.models import Derivation, Phase, Prompt, Used, Version
+from assets.operations import operation_names
 from assets.recipes import recipe_of
 from assets.services.audit import audit_event_append
 from assets.services.blobs import BlobsStored, blob_open, image_ingest
@@ -16,7 +18,8 @@ from assets.services.runs import run_enqueue
 from generation.models import GenerationJob, JobBatch
 from generation.requests import CheckedRequest, GenerationRequest, ImagePrompt, LoraSpec
 
-GENERATION_OPS = ("txt2img", "img2img", "inpaint", "outpaint", "controlnet")
+# The operations the diffusion pipeline runs, as their modules declare them (read once they are loaded).
+GENERATION_OPS = operation_names(rerun="pipeline")
 
 
 def generation_job_create(*, request: GenerationRequest, created_by=None) -> GenerationJob:

@@ -75,7 +75,7 @@ def test_upscale_on_the_worker_records_the_model_and_reproduces(people, generate
         ("sharpen", {"radius": 2.0, "percent": 150, "threshold": 3}, {}),
         ("denoise", {"strength": 0.7}, {}),
         ("text_overlay", {"text": "Citrus Wave — now in cans", "size": 12, "position": "bottom"}, {}),
-        ("lut", {"strength": 0.5}, {"lut_file": IDENTITY_CUBE.encode()}),
+        ("lut", {"strength": 0.5}, {"files": {"lut": IDENTITY_CUBE.encode()}}),
     ],
 )
 def test_finishing_operations_run_on_the_worker_with_typed_params(generated, run_jobs, op, params, files):
@@ -125,7 +125,7 @@ def test_malformed_cube_files_are_refused_with_nothing_written(generated, media_
     before = {p for p in media_root.rglob("*") if p.is_file()}
     derivations = Derivation.objects.count()
     with pytest.raises(ApplicationError, match=message):
-        finishing_create(version=generated, op="lut", params={}, lut_file=cube)
+        finishing_create(version=generated, op="lut", params={}, files={"lut": cube})
     assert Derivation.objects.count() == derivations
     assert {p for p in media_root.rglob("*") if p.is_file()} == before
 

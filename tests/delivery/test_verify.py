@@ -174,6 +174,7 @@ def test_check_deploy_accepts_a_usable_signer(settings):
 
 
 def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings, tmp_path):
+    from assets.operations import TRAINED
     from delivery import provenance
     from delivery.keys import dev_ca_create
     from tests.factories import image_bytes
@@ -188,7 +189,7 @@ def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings
     manifest = provenance.manifest_build(
         title="theirs.jpg",
         media_type="image/jpeg",
-        actions=[{"action": "c2pa.created", "digitalSourceType": provenance.TRAINED}],
+        actions=[{"action": "c2pa.created", "digitalSourceType": TRAINED}],
         lineage={"version_id": 1},
     )
     signed = provenance.sign_to_temp(

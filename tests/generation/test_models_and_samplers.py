@@ -4,10 +4,9 @@ import pytest
 from django.core.management import call_command
 
 from assets.models import ModelWeights
-from assets.params import SAMPLERS
 from generation.reproduce import version_reproduce
 from generation.requests import GenerationRequest, size_for_aspect
-from generation.samplers import SCHEDULERS
+from generation.samplers import SAMPLERS, SCHEDULERS
 from generation.services.jobs import generation_job_create
 from tests.factories import make_brief
 from tests.generation.conftest import FAST

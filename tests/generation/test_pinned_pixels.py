@@ -77,7 +77,9 @@ def test_upscale_pixels(tiny, generated, run_jobs):
     # The compact (SRVGGNet) upscaler adds the nearest-neighbour enlargement of its input, as the real one does,
     # so its output looks like the image; the tiny RRDB ones are near black by construction.
     with run_jobs():
-        derivation = finishing_create(version=generated, op="upscale", params={}, upscaler=tiny["upscaler_general"])
+        derivation = finishing_create(
+            version=generated, op="upscale", params={}, models={"upscaler": tiny["upscaler_general"]}
+        )
     pixels = _pixels(derivation.generated.get().version)
     assert pixels.shape == (256, 256, 3) and pixels.std() > 10
     _assert_slice(pixels, UPSCALE_CENTRE, at=(127, 127))

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from assets.models import Version
-from assets.params import params_key_summary
+from assets.operations import params_key_summary
 from assets.selectors import lineage_graph, used_node_id
 
 

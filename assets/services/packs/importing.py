@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from assets.errors import ApplicationError
 from assets.models import Brief, Client, Derivation, Generated, ModelWeights, Prompt, Reference, Used, Version
-from assets.params import params_clean
+from assets.operations import params_clean
 from assets.services.blobs import BlobsStored, blob_staged, image_checks
 from assets.services.briefs import brief_create, campaign_create, client_create
 from assets.services.packs.contents import PackContents, pack_contents_read

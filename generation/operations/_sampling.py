@@ -1,0 +1,37 @@
+"""Parameters every diffusion operation shares, and the inputs it may read."""
+
+from assets.operations import Param
+from generation.samplers import SAMPLERS
+
+HIRES_UPSCALERS = ("latent", "lanczos")
+
+SAMPLING = (
+    Param("sampler", str, choices=SAMPLERS, key=True),
+    Param("steps", int, minimum=1, maximum=500, key=True),
+    Param("cfg", float, minimum=0.0, maximum=50.0, key=True),
+    Param("seed", int, minimum=0, maximum=2**63 - 1, key=True),
+    Param("width", int, minimum=8, maximum=8192),
+    Param("height", int, minimum=8, maximum=8192),
+    Param("batch_size", int, required=False, minimum=1, maximum=64),
+    Param("noise_device", str, required=False, choices=("cpu", "cuda")),
+    # How strongly the IP-Adapter's image prompts (the palette guide, style references) steer the image.
+    Param("ip_adapter_scale", float, required=False, minimum=0.0, maximum=2.0, key=True),
+)
+STRENGTH = Param("strength", float, minimum=0.0, maximum=1.0, key=True)
+MASK_BLUR = Param("mask_blur", int, required=False, minimum=0, maximum=256)
+
+# A generation reads its prompt and models, may look at references and be steered by image prompts, and a
+# regeneration records the reviewer's change request it answers.
+GENERATION_ROLES = frozenset(
+    {
+        "prompt",
+        "base_model",
+        "lora",
+        "vae",
+        "reference",
+        "ip_adapter",
+        "image_encoder",
+        "guide_image",
+        "change_request",
+    }
+)

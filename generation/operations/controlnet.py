@@ -1,0 +1,28 @@
+"""ControlNet: a generation held to a control image's edges, depth or pose.
+
+Canny thresholds as ControlNet's canny models were trained (OpenCV, 100/200); recipes from before they were
+recorded keep the image-relative edges they were made with.
+"""
+
+from assets.operations import TRAINED, OperationSpec, Param, operation_register
+from generation.operations._sampling import GENERATION_ROLES, SAMPLING
+
+operation_register(
+    OperationSpec(
+        name="controlnet",
+        label="ControlNet",
+        phase="production",
+        params=(
+            *SAMPLING,
+            Param("control_type", str, choices=("canny", "edge", "depth", "pose"), key=True),
+            Param("conditioning_scale", float, minimum=0.0, maximum=4.0, key=True),
+            Param("canny_low", int, required=False, minimum=0, maximum=1000),
+            Param("canny_high", int, required=False, minimum=0, maximum=1000),
+        ),
+        roles=GENERATION_ROLES | {"control_image", "controlnet"},
+        c2pa_action="c2pa.created",
+        digital_source_type=TRAINED,
+        rerun="pipeline",
+        queue="gpu",
+    )
+)
