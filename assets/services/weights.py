@@ -1,200 +1,14 @@
 from __future__ import annotations
 
-import hashlib
-import json
-import struct
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from assets.errors import ApplicationError
+from assets.model_files import ModelFiles, ip_adapter_check, matting_check, model_files_read, upscale_factor
 from assets.models import ModelWeights, Used, Version
-from assets.models.validators import validate_relative_file_name
-from assets.services.blobs import BlobsStored, StagedFile
+from assets.services.blobs import BlobsStored
 from assets.services.validation import instance_validate
-
-SINGLE_FILE_FORMATS = {
-    ".safetensors": ModelWeights.Format.SAFETENSORS,
-    ".onnx": ModelWeights.Format.ONNX,
-    ".bin": ModelWeights.Format.CHECKPOINT,
-    ".ckpt": ModelWeights.Format.CHECKPOINT,
-    ".pt": ModelWeights.Format.CHECKPOINT,
-    ".pth": ModelWeights.Format.CHECKPOINT,
-}
-MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
-
-
-def _file_blake3(path: Path) -> str:
-    """InvokeAI names a single-file model by the BLAKE3 of its bytes: kept too, so its images match by hash."""
-    from blake3 import blake3
-
-    digest = blake3(max_threads=blake3.AUTO)
-    digest.update_mmap(path)
-    return digest.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(8 * 1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def safetensors_header(*, path: Path) -> dict[str, dict]:
-    """Tensor names with their dtype and shape from a safetensors header; refuses files that are not safetensors."""
-    with path.open("rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) < 8:
-            raise ApplicationError(f"{path.name} is not a safetensors file (shorter than its header)")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > MAX_SAFETENSORS_HEADER:
-            raise ApplicationError(f"{path.name} is not a safetensors file (header length {length})")
-        try:
-            header = json.loads(handle.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ApplicationError(f"{path.name} is not a safetensors file (unreadable header)") from exc
-    if not isinstance(header, dict):
-        raise ApplicationError(f"{path.name} is not a safetensors file (header is not an object)")
-    return {key: value for key, value in header.items() if key != "__metadata__" and isinstance(value, dict)}
-
-
-def _upscale_factor(shapes: dict[str, list[int]]) -> int | None:
-    """The fixed factor of a Real-ESRGAN file, read from tensor shapes (no torch needed)."""
-    if "conv_first.weight" in shapes:
-        # BasicSR RRDBNet folds pixels into channels for x2 (12 in) and x1 (48 in); x4 takes RGB.
-        return {3: 4, 12: 2, 48: 1}.get(shapes["conv_first.weight"][1])
-    if any(key.startswith("model.1.sub.") for key in shapes):
-        # Original ESRGAN layout: after the trunk, one upconv per 2x, then two final convs.
-        convs = {
-            int(key.split(".")[1])
-            for key, shape in shapes.items()
-            if key.startswith("model.") and key.count(".") == 2 and key.endswith(".weight") and len(shape) == 4
-        }
-        stages = len([index for index in convs if index > 1]) - 2
-        return 2**stages if stages >= 0 else None
-    bodies = [
-        (int(key.split(".")[1]), shape)
-        for key, shape in shapes.items()
-        if key.startswith("body.") and key.endswith(".weight") and len(shape) == 4
-    ]
-    if bodies:
-        # SRVGGNetCompact: the last conv emits RGB x factor^2 channels for the pixel shuffle.
-        out_channels = max(bodies)[1][0]
-        factor = round((out_channels / 3) ** 0.5)
-        return factor if factor * factor * 3 == out_channels else None
-    return None
-
-
-def _architecture_from_keys(keys: list[str]) -> str | None:
-    joined = "\n".join(keys)
-    if (
-        "conditioner.embedders.1." in joined
-        or "add_embedding." in joined
-        or "lora_te2_" in joined
-        or "text_encoder_2." in joined
-    ):
-        return ModelWeights.Architecture.SDXL
-    if "model.diffusion_model." in joined or "lora_unet_" in joined or "unet." in joined or "down_blocks." in joined:
-        return ModelWeights.Architecture.SD15
-    if (
-        "body.0.rdb1." in joined
-        or "RRDB_trunk." in joined
-        or "conv_first." in joined
-        or "model.1.sub.0.RDB1." in joined
-    ):
-        return ModelWeights.Architecture.ESRGAN
-    if "body.0.weight" in joined:
-        return ModelWeights.Architecture.COMPACT
-    return None
-
-
-# The width of the text embeddings an IP-Adapter's image tokens join, per base architecture.
-_CROSS_ATTENTION_WIDTHS = {768: ModelWeights.Architecture.SD15, 2048: ModelWeights.Architecture.SDXL}
-
-
-def _ip_adapter_check(*, path: Path, header: dict) -> str | None:
-    """An IP-Adapter as released: `image_proj.*` and `ip_adapter.*` weights; its architecture from their width."""
-    if path.is_dir() or not header:
-        if path.suffix.lower() in (".bin", ".pt", ".pth", ".ckpt"):
-            return None  # a pickled release; its keys are read when it loads
-        raise ApplicationError(
-            f"{path.name} is not an IP-Adapter file (a .safetensors or .bin with image_proj and ip_adapter weights)",
-            extra={"code": "not_ip_adapter"},
-        )
-    if not any(key.startswith("image_proj.") for key in header) or not any(
-        key.startswith("ip_adapter.") for key in header
-    ):
-        raise ApplicationError(
-            f"{path.name} is not an IP-Adapter file: it has no image_proj and ip_adapter weights",
-            extra={"code": "not_ip_adapter"},
-        )
-    shape = header.get("ip_adapter.1.to_k_ip.weight", {}).get("shape") or [0, 0]
-    return _CROSS_ATTENTION_WIDTHS.get(shape[-1])
-
-
-def _matting_check(*, path: Path) -> str:
-    """A matting model is one ONNX graph taking one image and giving a mask; read with onnx (no runtime needed)."""
-    if path.is_dir() or path.suffix.lower() != ".onnx":
-        raise ApplicationError(
-            f"{path.name}: a matting model is one .onnx file (U²-Net, IS-Net or BiRefNet exports)",
-            extra={"code": "not_onnx"},
-        )
-    import onnx
-
-    try:
-        graph = onnx.load(str(path), load_external_data=False).graph
-    except Exception as exc:  # onnx raises DecodeError, ValueError or its own checker errors for a bad file
-        raise ApplicationError(
-            f"{path.name} is not a readable ONNX model: {str(exc)[:200]}", extra={"code": "not_onnx"}
-        ) from exc
-    initialised = {item.name for item in graph.initializer}
-    inputs = [item for item in graph.input if item.name not in initialised]
-    if len(inputs) != 1 or len(inputs[0].type.tensor_type.shape.dim) != 4:
-        raise ApplicationError(
-            f"{path.name} must take one image tensor (N, 3, H, W); it takes "
-            f"{', '.join(item.name for item in inputs) or 'nothing'}",
-            extra={"code": "matting_inputs"},
-        )
-    return ModelWeights.Architecture.OTHER
-
-
-def _architecture_from_folder(folder: Path) -> str | None:
-    for config_name in ("model_index.json", "config.json"):
-        config_path = folder / config_name
-        if config_path.exists():
-            try:
-                config = json.loads(config_path.read_text())
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ApplicationError(f"{config_path} is not valid JSON") from exc
-            class_name = config.get("_class_name", "")
-            if "XL" in class_name or config.get("addition_embed_type") == "text_time":
-                return ModelWeights.Architecture.SDXL
-            return ModelWeights.Architecture.SD15
-    return None
-
-
-def _folder_files(folder: Path) -> list[Path]:
-    files = sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
-    if not files:
-        raise ApplicationError(f"{folder} holds no files")
-    for file in files:
-        try:
-            validate_relative_file_name(file.relative_to(folder).as_posix())
-        except ValidationError as exc:
-            # The worker lays the folder out again by these names, and a pack carries them to other installs.
-            raise ApplicationError(
-                f"{folder}: {exc.messages[0]}; rename that file to register the folder",
-                extra={"code": "unsafe_file_name"},
-            ) from exc
-    if not (folder / "model_index.json").exists() and not (folder / "config.json").exists():
-        raise ApplicationError(f"{folder} is not a diffusers folder (no model_index.json or config.json)")
-    return files
 
 
 def model_weights_register(
@@ -222,56 +36,10 @@ def model_weights_register(
         raise ApplicationError(f"unknown kind {kind!r}; choose one of {', '.join(ModelWeights.Kind.values)}")
     if not path.exists():
         raise ApplicationError(f"{path} does not exist")
+    read = model_files_read(path=path, config=config)
+    detected = _kind_check(kind=kind, path=path, read=read)
 
-    if path.is_dir():
-        files = _folder_files(path)
-        staged = [StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in files]
-        manifest = {str(file.relative_to(path)): item.sha256 for file, item in zip(files, staged, strict=True)}
-        sha256 = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
-        blake3_hex = ""
-        weights_format = ModelWeights.Format.DIFFUSERS
-        detected = _architecture_from_folder(path)
-        header = {}
-    else:
-        weights_format = SINGLE_FILE_FORMATS.get(path.suffix.lower())
-        if weights_format is None:
-            raise ApplicationError(
-                f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}"
-            )
-        header = safetensors_header(path=path) if weights_format == ModelWeights.Format.SAFETENSORS else {}
-        keys = list(header)
-        staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
-        manifest = {}
-        sha256 = staged[0].sha256
-        blake3_hex = _file_blake3(path)
-        detected = _architecture_from_keys(keys)
-        if config is not None:
-            config = Path(config)
-            if not (config / "model_index.json").exists():
-                raise ApplicationError(f"{config} is not a diffusers config folder (no model_index.json)")
-            config_files = _folder_files(config)
-            config_staged = [
-                StagedFile(path=file, sha256=_file_sha256(file), size=file.stat().st_size) for file in config_files
-            ]
-            manifest = {
-                f"config/{file.relative_to(config)}": item.sha256
-                for file, item in zip(config_files, config_staged, strict=True)
-            }
-            staged += config_staged
-
-    if weights_format == ModelWeights.Format.ONNX and kind != ModelWeights.Kind.MATTING:
-        raise ApplicationError(
-            f"{path.name} is an ONNX model: Seed runs ONNX files as matting models only (--kind matting)",
-            extra={"code": "onnx_kind"},
-        )
-    if kind == ModelWeights.Kind.IP_ADAPTER:
-        detected = _ip_adapter_check(path=path, header=header)
-    elif kind == ModelWeights.Kind.IMAGE_ENCODER:
-        detected = ModelWeights.Architecture.OTHER
-    elif kind == ModelWeights.Kind.MATTING:
-        detected = _matting_check(path=path)
-
-    existing = ModelWeights.objects.filter(sha256=sha256).first()
+    existing = ModelWeights.objects.filter(sha256=read.sha256).first()
     if existing is not None:
         return existing, False
 
@@ -280,44 +48,88 @@ def model_weights_register(
         raise ApplicationError(
             f"could not tell the architecture of {path.name}; pass one of {', '.join(ModelWeights.Architecture.values)}"
         )
+    return _weights_store(
+        read=read,
+        kind=kind,
+        architecture=architecture,
+        name=name,
+        source_name=source_name,
+        source_version=source_version,
+        notes=notes,
+        scale=_scale_check(kind=kind, scale=scale, path=path, header=read.header),
+    )
 
-    if kind == ModelWeights.Kind.UPSCALER:
-        detected_scale = _upscale_factor({key: value.get("shape", []) for key, value in header.items()})
-        if scale is not None and detected_scale is not None and scale != detected_scale:
-            raise ApplicationError(f"{path.name} upscales {detected_scale}x, not {scale}x")
-        scale = scale or detected_scale
-        if scale not in (2, 4):
-            raise ApplicationError(
-                f"could not tell the upscale factor of {path.name} (2 or 4); pass scale",
-                extra={"detected": detected_scale},
-            )
-    elif scale is not None:
-        raise ApplicationError("only upscalers have a scale")
 
+def _kind_check(*, kind: str, path: Path, read: ModelFiles) -> str | None:
+    """The files are a model of `kind`; returns the architecture they are for, where the kind decides it."""
+    if read.format == ModelWeights.Format.ONNX and kind != ModelWeights.Kind.MATTING:
+        raise ApplicationError(
+            f"{path.name} is an ONNX model: Seed runs ONNX files as matting models only (--kind matting)",
+            extra={"code": "onnx_kind"},
+        )
+    if kind == ModelWeights.Kind.IP_ADAPTER:
+        return ip_adapter_check(path=path, header=read.header)
+    if kind == ModelWeights.Kind.IMAGE_ENCODER:
+        return ModelWeights.Architecture.OTHER
+    if kind == ModelWeights.Kind.MATTING:
+        return matting_check(path=path)
+    return read.detected
+
+
+def _scale_check(*, kind: str, scale: int | None, path: Path, header: dict) -> int | None:
+    """An upscaler's factor, read from its tensors where they tell it and agreeing with `scale`; none for others."""
+    if kind != ModelWeights.Kind.UPSCALER:
+        if scale is not None:
+            raise ApplicationError("only upscalers have a scale")
+        return scale
+    detected_scale = upscale_factor(shapes={key: value.get("shape", []) for key, value in header.items()})
+    if scale is not None and detected_scale is not None and scale != detected_scale:
+        raise ApplicationError(f"{path.name} upscales {detected_scale}x, not {scale}x")
+    scale = scale or detected_scale
+    if scale not in (2, 4):
+        raise ApplicationError(
+            f"could not tell the upscale factor of {path.name} (2 or 4); pass scale",
+            extra={"detected": detected_scale},
+        )
+    return scale
+
+
+def _weights_store(
+    *,
+    read: ModelFiles,
+    kind: str,
+    architecture: str,
+    name: str,
+    source_name: str,
+    source_version: str,
+    notes: str,
+    scale: int | None,
+) -> tuple[ModelWeights, bool]:
+    """Store the files and make the row; bytes another registration stored first give that row (and False)."""
     stored = BlobsStored()
     try:
         with transaction.atomic():
-            blobs = [stored.store(staged=item, media_type="application/octet-stream") for item in staged]
+            blobs = [stored.store(staged=item, media_type="application/octet-stream") for item in read.staged]
             weights = ModelWeights(
                 kind=kind,
                 architecture=architecture,
                 name=name.strip(),
                 source_name=source_name,
                 source_version=source_version,
-                sha256=sha256,
-                size=sum(item.size for item in staged),
-                format=weights_format,
-                blob=None if weights_format == ModelWeights.Format.DIFFUSERS else blobs[0],
-                files=manifest,
+                sha256=read.sha256,
+                size=sum(item.size for item in read.staged),
+                format=read.format,
+                blob=None if read.format == ModelWeights.Format.DIFFUSERS else blobs[0],
+                files=read.files,
                 notes=notes,
                 scale=scale,
-                blake3=blake3_hex,
+                blake3=read.blake3,
             )
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()
     except IntegrityError:
         stored.discard()
-        return ModelWeights.objects.get(sha256=sha256), False
+        return ModelWeights.objects.get(sha256=read.sha256), False
     except BaseException:
         stored.discard()
         raise
