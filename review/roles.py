@@ -1,15 +1,16 @@
-"""The three roles as Django groups, derived from the models of the four apps and their declared access, and kept in
-step with the code on every migrate: a model added next month gets its permissions without anyone listing it here."""
+"""The three roles as Django groups, derived from the models of the project's apps and their declared access, and
+kept in step with the code on every migrate: a model added next month gets its permissions without anyone listing it
+here. The apps are read from Django's app registry, never named, so review names no app above it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from assets.access import STUDIO_PERMISSION, access_of
 
 PRODUCER = "Producer"
 INTERNAL_REVIEWER = "Internal reviewer"
 CLIENT_REVIEWER = "Client reviewer"
-
-APPS = ("assets", "review", "generation", "delivery")
 
 # What each role may do beyond reading, by name: the decisions each makes.
 _INTERNAL_REVIEWER_WRITES = [
@@ -24,28 +25,43 @@ _CLIENT_REVIEWER_WRITES = ["review.add_decision"]
 
 
 def role_permissions() -> dict[str, list[str]]:
-    """Producers read, add and change every model; internal reviewers read the models their access lets reviewers
-    read (not the producers' outbox, webhooks, audit trail, memberships or anyone's own settings); client reviewers
-    read the models a client may read rows of (assets.access decides which rows)."""
-    from django.apps import apps
+    """Producers read, add and change every model and hold every permission a model declares of its own (seeing
+    every client, overriding a delivery's QC); internal reviewers read the models their access lets reviewers read
+    (not the producers' outbox, webhooks, audit trail, memberships or anyone's own settings); client reviewers read
+    the models a client may read rows of (assets.access decides which rows)."""
 
     def codes(model, *actions) -> list[str]:
         return [f"{model._meta.app_label}.{action}_{model._meta.model_name}" for action in actions]
 
     producer, internal, client = [], [], []
-    for app in APPS:
-        for model in apps.get_app_config(app).get_models():
-            access = access_of(model)
-            producer += codes(model, "view", "add", "change")
-            if access.reviewers_read and access.owner is None:
-                internal += codes(model, "view")
-            if access.client_reads is not False:
-                client += codes(model, "view")
+    for model in _project_models():
+        access = access_of(model)
+        producer += codes(model, "view", "add", "change")
+        producer += [f"{model._meta.app_label}.{codename}" for codename, _ in model._meta.permissions]
+        if access.reviewers_read and access.owner is None:
+            internal += codes(model, "view")
+        if access.client_reads is not False:
+            client += codes(model, "view")
     return {
-        PRODUCER: producer + ["delivery.override_qc", STUDIO_PERMISSION],
+        PRODUCER: producer,
         INTERNAL_REVIEWER: internal + _INTERNAL_REVIEWER_WRITES + [STUDIO_PERMISSION],
         CLIENT_REVIEWER: client + _CLIENT_REVIEWER_WRITES,
     }
+
+
+def _project_models() -> list:
+    """The models of the apps at the top of this repository (not Django's own or third-party apps, wherever the
+    virtual environment lives)."""
+    from django.apps import apps
+    from django.conf import settings
+
+    base = Path(settings.BASE_DIR).resolve()
+    return [
+        model
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().parent == base
+        for model in config.get_models()
+    ]
 
 
 def roles_ensure(**kwargs) -> None:
