@@ -77,6 +77,35 @@ def _get_or_make(model, lookup: dict, make):
 
 def brief_stage(*, context: dict) -> dict:
     user = context["user"]
+    client, campaign, brief = _brief_ensure(user=user)
+    references = _mood_board_add(brief=brief, user=user)
+    template = _get_or_make(
+        PromptTemplate,
+        {"brief": brief, "name": "Rooftop hero"},
+        lambda: prompt_template_create(brief=brief, name="Rooftop hero", text=TEMPLATE_TEXT, created_by=user),
+    )
+    prompt = prompt_render(
+        template=template,
+        values={
+            "subject": "a chilled can of Citrus Wave soda",
+            "camera action": "slow dolly-in at eye level",
+            "lighting adjective": "golden-hour",
+        },
+    )
+    comp, retouch = _comps_import(brief=brief, references=references, user=user)
+    context.update(brief=brief, references=references, template=template, prompt=prompt)
+    return {
+        "client": client.pk,
+        "campaign": campaign.pk,
+        "brief": brief.pk,
+        "template": template.pk,
+        "prompt": prompt.pk,
+        "references": [reference.pk for reference in references],
+        "versions": [comp.pk, retouch.pk],
+    }
+
+
+def _brief_ensure(*, user) -> tuple[Client, Campaign, Brief]:
     client = _get_or_make(Client, {"name": "Aurora Soda Co."}, lambda: client_create(name="Aurora Soda Co."))
     campaign = _get_or_make(
         Campaign,
@@ -97,7 +126,11 @@ def brief_stage(*, context: dict) -> dict:
             created_by=user,
         ),
     )
-    references = [
+    return client, campaign, brief
+
+
+def _mood_board_add(*, brief: Brief, user) -> list:
+    return [
         reference_create(
             brief=brief,
             source=ContentFile(
@@ -109,19 +142,10 @@ def brief_stage(*, context: dict) -> dict:
         )
         for i in range(REFERENCE_COUNT)
     ]
-    template = _get_or_make(
-        PromptTemplate,
-        {"brief": brief, "name": "Rooftop hero"},
-        lambda: prompt_template_create(brief=brief, name="Rooftop hero", text=TEMPLATE_TEXT, created_by=user),
-    )
-    prompt = prompt_render(
-        template=template,
-        values={
-            "subject": "a chilled can of Citrus Wave soda",
-            "camera action": "slow dolly-in at eye level",
-            "lighting adjective": "golden-hour",
-        },
-    )
+
+
+def _comps_import(*, brief: Brief, references: list, user) -> tuple[Version, Version]:
+    """The agency's layout comp and its retouch, both made outside Seed."""
     comp = _get_or_make(
         Version,
         {"brief": brief, "label": "Agency comp"},
@@ -148,16 +172,7 @@ def brief_stage(*, context: dict) -> dict:
             created_by=user,
         ),
     )
-    context.update(brief=brief, references=references, template=template, prompt=prompt)
-    return {
-        "client": client.pk,
-        "campaign": campaign.pk,
-        "brief": brief.pk,
-        "template": template.pk,
-        "prompt": prompt.pk,
-        "references": [reference.pk for reference in references],
-        "versions": [comp.pk, retouch.pk],
-    }
+    return comp, retouch
 
 
 def _with_metadata(*, index: int, chunks: dict[str, str]) -> bytes:
@@ -185,13 +200,44 @@ def imports_stage(*, context: dict) -> dict:
         return {"versions": done}
     base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE).order_by("pk").first()
     lora = ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA).order_by("pk").first()
-    a1111 = (
+    reports = images_import(
+        brief=brief,
+        created_by=user,
+        sources=[
+            ContentFile(
+                _with_metadata(index=200, chunks={"parameters": _a1111_parameters(base=base, lora=lora)}),
+                name="a1111_rooftop.png",
+            ),
+            ContentFile(
+                _with_metadata(index=201, chunks={"prompt": json.dumps(_comfyui_graph(lora=lora))}),
+                name="comfyui_neon.png",
+            ),
+        ],
+    )
+    refused = [f"{report['file']}: {report['error']}" for report in reports if not report["imported"]]
+    if refused:
+        raise ApplicationError("the demo's outside images were refused: " + "; ".join(refused))
+    return {
+        "versions": [report["version"] for report in reports],
+        "reports": [
+            {key: report[key] for key in ("file", "generator", "recovered", "matched", "missing")} for report in reports
+        ],
+    }
+
+
+def _a1111_parameters(*, base, lora) -> str:
+    """An AUTOMATIC1111 infotext naming the registered base model and LoRA by their hashes, as A1111 writes them."""
+    return (
         f"a can of Citrus Wave on a rooftop, confetti <lora:{lora.name}:0.6>\nNegative prompt: blurry\n"
         f"Steps: 12, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 4242, Size: 72x128, "
         f'Model hash: {base.short_hash}, Model: "{base.name}", Lora hashes: "{lora.name}: {lora.sha256[:12]}", '
         "Version: v1.10.1"
     )
-    graph = {
+
+
+def _comfyui_graph(*, lora) -> dict:
+    """A ComfyUI API graph: an unregistered checkpoint, the registered LoRA, a KSampler, saved."""
+    return {
         "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "juggernaut_reborn.safetensors"}},
         "10": {
             "class_type": "LoraLoader",
@@ -225,21 +271,4 @@ def imports_stage(*, context: dict) -> dict:
         },
         "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
         "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0]}},
-    }
-    reports = images_import(
-        brief=brief,
-        created_by=user,
-        sources=[
-            ContentFile(_with_metadata(index=200, chunks={"parameters": a1111}), name="a1111_rooftop.png"),
-            ContentFile(_with_metadata(index=201, chunks={"prompt": json.dumps(graph)}), name="comfyui_neon.png"),
-        ],
-    )
-    refused = [f"{report['file']}: {report['error']}" for report in reports if not report["imported"]]
-    if refused:
-        raise ApplicationError("the demo's outside images were refused: " + "; ".join(refused))
-    return {
-        "versions": [report["version"] for report in reports],
-        "reports": [
-            {key: report[key] for key in ("file", "generator", "recovered", "matched", "missing")} for report in reports
-        ],
     }

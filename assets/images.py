@@ -221,39 +221,13 @@ def image_inspect(
     *, path: Path, formats: tuple[str, ...] = ALLOWED_FORMATS, modes: tuple[str, ...] = ACCEPTED_MODES
 ) -> ImageInfo:
     """Open with an allow-list of formats; refuse bombs, lines, polyglots, oversized metadata and truncated data."""
-    max_pixels = settings.SEED_MAX_IMAGE_PIXELS
     allowed = ", ".join(formats)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=formats) as image:
+                _header_check(image, modes=modes)
                 width, height = image.size
-                if width * height > max_pixels:
-                    raise ApplicationError(
-                        f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
-                        extra={"code": "too_many_pixels", "width": width, "height": height, "limit": max_pixels},
-                    )
-                if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
-                    raise ApplicationError(
-                        f"image is {width}x{height}: more than {MAX_ASPECT_RATIO}:1 is not a picture for any slot",
-                        extra={"code": "extreme_aspect", "width": width, "height": height},
-                    )
-                if image.mode not in modes:
-                    raise ApplicationError(
-                        f"colour mode {image.mode} is not accepted; export as 8-bit RGB (sRGB)",
-                        extra={"code": "unsupported_mode", "mode": image.mode},
-                    )
-                if getattr(image, "n_frames", 1) > 1:
-                    raise ApplicationError(
-                        "animated images are not accepted; upload a single frame", extra={"code": "animated"}
-                    )
-                limits = _metadata_limits()
-                for block, size in _metadata_sizes(image).items():
-                    if size > limits[block]:
-                        raise ApplicationError(
-                            f"{block} block is {size} bytes; the limit is {limits[block]}",
-                            extra={"code": "metadata_too_large", "block": block, "size": size, "limit": limits[block]},
-                        )
                 image_format = image.format
                 _structure_check(path, image)
                 image.load()
@@ -278,6 +252,36 @@ def image_inspect(
     except (OSError, SyntaxError, EOFError) as exc:
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc
     return ImageInfo(width=width, height=height, format=image_format, media_type=MEDIA_TYPES[image_format])
+
+
+def _header_check(image: Image.Image, *, modes: tuple[str, ...]) -> None:
+    """What the header tells before a pixel is decoded: size, aspect, mode, frames and the metadata's sizes."""
+    max_pixels = settings.SEED_MAX_IMAGE_PIXELS
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ApplicationError(
+            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}",
+            extra={"code": "too_many_pixels", "width": width, "height": height, "limit": max_pixels},
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
+        raise ApplicationError(
+            f"image is {width}x{height}: more than {MAX_ASPECT_RATIO}:1 is not a picture for any slot",
+            extra={"code": "extreme_aspect", "width": width, "height": height},
+        )
+    if image.mode not in modes:
+        raise ApplicationError(
+            f"colour mode {image.mode} is not accepted; export as 8-bit RGB (sRGB)",
+            extra={"code": "unsupported_mode", "mode": image.mode},
+        )
+    if getattr(image, "n_frames", 1) > 1:
+        raise ApplicationError("animated images are not accepted; upload a single frame", extra={"code": "animated"})
+    limits = _metadata_limits()
+    for block, size in _metadata_sizes(image).items():
+        if size > limits[block]:
+            raise ApplicationError(
+                f"{block} block is {size} bytes; the limit is {limits[block]}",
+                extra={"code": "metadata_too_large", "block": block, "size": size, "limit": limits[block]},
+            )
 
 
 def label_font(size: int):
