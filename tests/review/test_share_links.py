@@ -189,3 +189,22 @@ def test_tokens_never_reach_the_request_log(client_round, cast, caplog):
         Client().get(reverse("share-page", args=[token]))
         Client().get(reverse("share-page", args=["y" * 43]))
     assert token not in caplog.text and "y" * 43 not in caplog.text
+
+
+def test_a_link_the_audit_trail_names_is_revoked_never_deleted(client_round, cast, django_user_model):
+    link, token = _link(client_round, cast)
+    guest = Client()
+    _post(guest, "share-notes", token, {"version": cast["version_a"].pk, "text": "fine", "guest_name": "Gus"})
+    decided = _post(
+        guest,
+        "share-decisions",
+        token,
+        {"version": cast["version_a"].pk, "verdict": "changes_requested", "comment": "x"},
+    )
+    assert decided.status_code == 201, decided.content
+    assert AuditEvent.objects.filter(share_link_id=link.pk).exists()
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.test", "root-pass-123")
+    browser = Client()
+    browser.force_login(admin_user)
+    assert browser.get(reverse("admin:review_sharelink_delete", args=[link.pk])).status_code == 403
+    assert ShareLink.objects.filter(pk=link.pk).exists()
