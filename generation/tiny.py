@@ -182,11 +182,26 @@ def tiny_lora_write(*, pipeline, path: Path, seed: int) -> Path:
 
 
 def tiny_controlnet_write(*, pipeline, path: Path, seed: int) -> Path:
+    """A ControlNet copied from `pipeline`'s UNet, its zero convolutions given random weights as training leaves them.
+
+    ControlNetModel.from_unet zeroes the convolutions that add the control to the UNet (and the last one of the
+    control image's embedding): left so, a ControlNet job paints exactly the plain txt2img image, and no test could
+    tell a ControlNet path that ignores its control image from one that reads it.
+    """
     import torch
     from diffusers import ControlNetModel
 
     torch.manual_seed(seed)
     controlnet = ControlNetModel.from_unet(pipeline.unet, conditioning_embedding_out_channels=(16, 32))
+    generator = torch.Generator().manual_seed(seed)
+    # Small where they add to the UNet's features; larger on the control image's way in, so that which control
+    # image it is shows in the pixels.
+    scaled = [(module, 0.1) for module in (*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block)]
+    scaled.append((controlnet.controlnet_cond_embedding.conv_out, 1.0))
+    with torch.no_grad():
+        for module, std in scaled:
+            for parameter in module.parameters():
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * std)
     controlnet.save_pretrained(str(path))
     return path
 
