@@ -31,6 +31,17 @@ RERUNS = ("pipeline", "image", "file", "recorded")
 STARTS = frozenset({"api", "admin", "cli"})
 
 
+def _storable(text: str) -> bool:
+    """Postgres keeps neither NUL nor unpaired surrogates in text or JSON."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -45,7 +56,17 @@ class Param:
 
     def clean(self, value: Any) -> Any:
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ApplicationError(
+                    f"parameter {self.name!r} is too large a number", extra={"param": self.name}
+                ) from None
+        if isinstance(value, str) and not _storable(value):
+            raise ApplicationError(
+                f"parameter {self.name!r} holds a character text cannot carry (NUL or a lone surrogate)",
+                extra={"param": self.name},
+            )
         if not isinstance(value, self.kind) or isinstance(value, bool) and self.kind is not bool:
             raise ApplicationError(
                 f"parameter {self.name!r} must be {self.kind.__name__}, got {value!r}", extra={"param": self.name}

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 
 from assets.admin import VisibleChoices, admin_extend
 from assets.admin_actions import action_form, studio_may
+from assets.api.parsers import json_body_load
 from assets.errors import ApplicationError
 from assets.models import DerivedFile, ModelWeights, Version
 from assets.operations import operation_get, operation_names
@@ -25,8 +26,9 @@ def _param_line(name: str) -> str:
 
 class FinishForm(VisibleChoices, forms.Form):
     op = forms.ChoiceField(label="Operation")
-    params = forms.JSONField(
-        initial=dict,
+    params = forms.CharField(
+        initial="{}",
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text='The operation\'s parameters as JSON, e.g. {"radius": 2.0, "percent": 120, "threshold": 3}',
     )
 
@@ -36,6 +38,16 @@ class FinishForm(VisibleChoices, forms.Form):
         names = operation_names(starts="admin")
         self.fields["op"].choices = [(name, operation_get(name).label) for name in names]
         self.fields["op"].help_text = "; ".join(_param_line(name) for name in names)
+
+    def clean_params(self) -> dict:
+        # Read as the API and the CLI read JSON: no NaN or Infinity, no nesting past what the decoders survive.
+        try:
+            params = json_body_load(raw=self.cleaned_data["params"], what="the parameters")
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        if not isinstance(params, dict):
+            raise forms.ValidationError('the parameters are a JSON object: {"name": value, …}')
+        return params
 
 
 @admin.action(description="Finish selected versions (grade, sharpen, denoise, text …)…", permissions=["finish"])

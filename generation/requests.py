@@ -16,6 +16,7 @@ from assets.errors import ApplicationError
 from assets.models import Blob, Brief, DerivedFile, ModelWeights, Prompt, PromptTemplate, Reference, Version
 from assets.operations import operation_names, params_clean
 from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
+from generation.services.finishing import mask_client_check
 
 NEEDS_INIT = ("img2img", "inpaint", "outpaint")
 MAX_BATCHES = 64
@@ -99,6 +100,7 @@ class GenerationRequest:
             raise ApplicationError(f"{self.op} needs an init image (a version or a reference)")
         mask_blob = self.mask_blob
         if self.mask_file is not None:
+            mask_client_check(mask=self.mask_file, brief=self.brief)
             mask_blob = _mask_file_check(mask_file=self.mask_file, init=self.init, op=self.op)
         if self.op == "inpaint" and self.mask_source is None and mask_blob is None:
             raise ApplicationError("inpaint needs a mask image the size of the init image")

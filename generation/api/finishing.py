@@ -153,7 +153,7 @@ class VersionFinishingView(_VersionFinishingView):
         data = FinishingCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        params = v.get("params") or {}
+        params = v.get("params", {})
         if not isinstance(params, dict):
             raise ApplicationError("params must be a JSON object")
         layers = [_layer(request, item) for item in v.get("layers") or []]

@@ -68,11 +68,19 @@ def finishing_create(
         names = operation_names(rerun="image", phase=Phase.FINISHING)
         raise ApplicationError(f"{op!r} is not a finishing operation; choose one of {', '.join(names)}")
     _kept_check(version)
+    if not isinstance(params, dict):
+        raise ApplicationError("parameters must be an object")
+    recorded = sorted(side.param for side in spec.files if side.param in params)
+    if recorded:
+        raise ApplicationError(
+            f"{', '.join(recorded)} is recorded from the file itself; give the file, not its hash",
+            extra={"params": recorded},
+        )
     files, models = dict(files or {}), dict(models or {})
     _inputs_known_check(spec, files=files, models=models, layers=layers)
     params = spec.prepare(version=version, params=dict(params), models=models) if spec.prepare else dict(params)
     side = _side_files_read(spec, files)
-    masks = _layer_masks_read(layers)
+    masks = _layer_masks_read(layers, version=version)
     with BlobsStored() as stored, transaction.atomic():
         inputs = [UsedInput(role=Used.Role.PARENT, target=version)]
         inputs += [UsedInput(role=role, target=weights) for role, weights in models.items()]
@@ -126,11 +134,12 @@ def _side_files_read(spec, files: dict) -> list[tuple]:
     return side
 
 
-def _layer_masks_read(layers) -> list[tuple[int, bytes]]:
+def _layer_masks_read(layers, *, version: Version) -> list[tuple[int, bytes]]:
     masks = []
     for position, layer in enumerate(layers):
         if isinstance(layer.mask, DerivedFile):
             _recorded_mask_check(layer.mask)
+            mask_client_check(mask=layer.mask, brief=version.brief)
         elif layer.mask is not None:
             data = _read(layer.mask)
             _mask_check(data)
@@ -142,6 +151,15 @@ def _recorded_mask_check(mask: DerivedFile) -> None:
     if mask.kind != DerivedFile.Kind.MASK:
         raise ApplicationError(
             f"file {mask.pk} is a {mask.get_kind_display()}, not a mask", extra={"code": "not_a_mask"}
+        )
+
+
+def mask_client_check(*, mask: DerivedFile, brief) -> None:
+    """A recorded mask is used through its bytes, which name no client: the version it masks does."""
+    if mask.source.brief.campaign.client_id != brief.campaign.client_id:
+        raise ApplicationError(
+            f"mask {mask.pk} belongs to another client and cannot be used in this brief",
+            extra={"code": "other_client", "id": mask.pk},
         )
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.access import is_client_user
+from assets.access import is_client_user, versions_visible_to
 from assets.api.parsers import json_body_load
 from assets.errors import ApplicationError
 from assets.models import ModelWeights, Version
@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 params=json_body_load(raw=options["params"], what="--params"),
                 files={role: self._file(path) for role, path in self._pairs(options["file"], "--file")},
                 models={role: self._model(pk) for role, pk in self._pairs(options["model"], "--model")},
-                created_by=self._user(options["user"]),
+                created_by=self._user(options["user"], version=version),
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
@@ -83,13 +83,16 @@ class Command(BaseCommand):
         except (ValueError, ModelWeights.DoesNotExist) as exc:
             raise CommandError(f"there are no registered weights with id {pk!r}") from exc
 
-    def _user(self, username: str | None):
+    def _user(self, username: str | None, *, version: Version):
+        """The person recorded as having started it: one who could have, through the API or the admin."""
         if username is None:
             return None
         try:
             user = get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist as exc:
             raise CommandError(f"there is no user {username!r}") from exc
-        if is_client_user(user=user):
-            raise CommandError(f"{username} is a client's user: finishing is the studio's")
+        if is_client_user(user=user) or not user.has_perm("assets.add_derivation"):
+            raise CommandError(f"{username} may not start finishing: it is the studio's producers'")
+        if not versions_visible_to(user=user).filter(pk=version.pk).exists():
+            raise CommandError(f"{username} does not work on v{version.pk}'s client")
         return user
