@@ -76,46 +76,65 @@ def contact_sheet_pdf(
     title = _latin(f"{brief.title} · round {review_round.number} ({review_round.get_stage_display()})")
     pages = max(1, -(-len(items) // per_page))
     for page in range(pages):
-        pdf.add_page()
-        pdf.set_font("Helvetica", "B", 13)
-        pdf.set_xy(margin, margin)
-        pdf.cell(0, 7, title)
-        pdf.set_font("Helvetica", "", 9)
-        pdf.set_xy(margin, margin + 7)
-        pdf.cell(
-            0, 5, _latin(f"{review_round.get_status_display()} · {len(items)} version(s) · page {page + 1} of {pages}")
-        )
+        status = f"{review_round.get_status_display()} · {len(items)} version(s) · page {page + 1} of {pages}"
+        _pdf_page_header(pdf, title=title, status=_latin(status), margin=margin)
         for slot, item in enumerate(items[page * per_page : (page + 1) * per_page]):
             version = item.version
             x = margin + (slot % columns) * cell_w
             y = margin + header + (slot // columns) * cell_h
             box_w, box_h = cell_w - 4, cell_h - caption - 4
-            with blob_open(blob=version.blob) as handle, Image.open(handle) as opened:
-                image = ImageOps.exif_transpose(opened).convert("RGB")
-            scale = min(box_w / image.width, box_h / image.height)
-            shown_w, shown_h = image.width * scale, image.height * scale
-            pixels = (max(1, round(shown_w / 25.4 * PRINT_DPI)), max(1, round(shown_h / 25.4 * PRINT_DPI)))
-            if pixels[0] < image.width:
-                image = image.resize(pixels, Image.Resampling.LANCZOS)
-            pdf.image(image, x=x + (box_w - shown_w) / 2, y=y, w=shown_w, h=shown_h)
-            name = item.client_name if for_client and item.client_name else f"v{version.pk}"
-            rating = stars.get(version.pk)
-            counts = Counter(decisions[version.pk])
-            summary = (
-                ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+            _pdf_image(pdf, version=version, x=x, y=y, box_w=box_w, box_h=box_h)
+            lines = _caption_lines(
+                item=item,
+                for_client=for_client,
+                verdicts=decisions[version.pk],
+                result=results.get(version.pk),
+                rating=stars.get(version.pk),
+                open_notes=open_notes.get(version.pk, 0),
             )
-            seed = "" if for_client else f" · seed {version.seed if version.seed is not None else '-'}"
-            star_text = "" if for_client else f"{'no stars' if rating is None else f'{rating:.1f}/5 stars'} · "
-            lines = [
-                f"{name}{seed} · {version.width}×{version.height}",
-                f"{star_text}{result_label(results.get(version.pk))} · {open_notes.get(version.pk, 0)} open note(s)",
-                summary,
-            ]
             pdf.set_font("Helvetica", "", 8)
             for row, line in enumerate(lines):
                 pdf.set_xy(x, y + box_h + 1 + row * 4.2)
                 pdf.cell(box_w, 4, _latin(line)[:90])
     return bytes(pdf.output())
+
+
+def _pdf_page_header(pdf, *, title: str, status: str, margin: float) -> None:
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.set_xy(margin, margin)
+    pdf.cell(0, 7, title)
+    pdf.set_font("Helvetica", "", 9)
+    pdf.set_xy(margin, margin + 7)
+    pdf.cell(0, 5, status)
+
+
+def _pdf_image(pdf, *, version, x: float, y: float, box_w: float, box_h: float) -> None:
+    """The image fitted into its box and centred, downscaled to print resolution where it holds more pixels."""
+    with blob_open(blob=version.blob) as handle, Image.open(handle) as opened:
+        image = ImageOps.exif_transpose(opened).convert("RGB")
+    scale = min(box_w / image.width, box_h / image.height)
+    shown_w, shown_h = image.width * scale, image.height * scale
+    pixels = (max(1, round(shown_w / 25.4 * PRINT_DPI)), max(1, round(shown_h / 25.4 * PRINT_DPI)))
+    if pixels[0] < image.width:
+        image = image.resize(pixels, Image.Resampling.LANCZOS)
+    pdf.image(image, x=x + (box_w - shown_w) / 2, y=y, w=shown_w, h=shown_h)
+
+
+def _caption_lines(
+    *, item, for_client: bool, verdicts: list[str], result: str | None, rating: float | None, open_notes: int
+) -> list[str]:
+    version = item.version
+    name = item.client_name if for_client and item.client_name else f"v{version.pk}"
+    counts = Counter(verdicts)
+    summary = ", ".join(f"{verdict.replace('_', ' ')} {n}" for verdict, n in sorted(counts.items())) or "no decisions"
+    seed = "" if for_client else f" · seed {version.seed if version.seed is not None else '-'}"
+    star_text = "" if for_client else f"{'no stars' if rating is None else f'{rating:.1f}/5 stars'} · "
+    return [
+        f"{name}{seed} · {version.width}×{version.height}",
+        f"{star_text}{result_label(result)} · {open_notes} open note(s)",
+        summary,
+    ]
 
 
 def _latin(text: str) -> str:

@@ -130,29 +130,8 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
     waiting_total: dict[str, float] = defaultdict(float)
     open_waits: list[tuple[float, str, str, int]] = []
     for row in rows:
-        brief = by_brief.setdefault(
-            row["brief_id"],
-            {
-                "brief": row["brief_id"],
-                "title": row["brief__title"],
-                "client": row["brief__campaign__client__name"],
-                "rounds": {},
-                "rounds_to_final_approval": None,
-                "waiting_hours": defaultdict(float),
-            },
-        )
-        rounds = brief["rounds"]
-        if row["pk"] not in rounds:
-            rounds[row["pk"]] = {
-                "round": row["pk"],
-                "number": row["number"],
-                "stage": row["stage"],
-                "status": row["status"],
-                "hours": _hours(row["opened_at"], row["closed_at"] or now),
-                "waiting_on": [],
-            }
-            if row["final_approval"] and brief["rounds_to_final_approval"] is None:
-                brief["rounds_to_final_approval"] = row["number"]
+        brief = _brief_entry(by_brief, row)
+        review_round = _round_entry(brief, row, now=now)
         if row["invitations__id"] is None or not row["invitations__decides"]:
             continue
         who = name_of(row)
@@ -161,28 +140,62 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
         brief["waiting_hours"][who] += hours
         waiting_total[who] += hours
         if row["decided_at"] is None and row["status"] == ReviewRound.Status.OPEN:
-            rounds[row["pk"]]["waiting_on"].append(who)
+            review_round["waiting_on"].append(who)
             open_waits.append((hours, who, row["brief__title"], row["number"]))
-    briefs_out = []
-    for brief in by_brief.values():
-        brief["rounds"] = list(brief["rounds"].values())
-        brief["cycles"] = len(brief["rounds"])
-        brief["waiting_hours"] = {
-            who: round(hours, 2) for who, hours in sorted(brief["waiting_hours"].items(), key=lambda i: -i[1])
-        }
-        briefs_out.append(brief)
     bottleneck = None
     if open_waits:
         hours, who, title, number = max(open_waits)
         bottleneck = {"reviewer": who, "hours": hours, "brief": title, "round": number}
     cycles = {
-        "briefs": briefs_out,
-        "waiting_hours": {who: round(h, 2) for who, h in sorted(waiting_total.items(), key=lambda i: -i[1])},
+        "briefs": [_brief_summary(brief) for brief in by_brief.values()],
+        "waiting_hours": _most_hours_first(waiting_total),
         "bottleneck": bottleneck,
     }
     if studio:  # what the studio's GPUs spent is the studio's own business
         cycles["gpu_seconds_by_phase"] = gpu_seconds_by_phase(briefs=briefs)
     return cycles
+
+
+def _brief_entry(by_brief: dict[int, dict], row: dict) -> dict:
+    return by_brief.setdefault(
+        row["brief_id"],
+        {
+            "brief": row["brief_id"],
+            "title": row["brief__title"],
+            "client": row["brief__campaign__client__name"],
+            "rounds": {},
+            "rounds_to_final_approval": None,
+            "waiting_hours": defaultdict(float),
+        },
+    )
+
+
+def _round_entry(brief: dict, row: dict, *, now: datetime) -> dict:
+    """The row's round in its brief's entry, added from the round's first row (one row per invitation)."""
+    rounds = brief["rounds"]
+    if row["pk"] not in rounds:
+        rounds[row["pk"]] = {
+            "round": row["pk"],
+            "number": row["number"],
+            "stage": row["stage"],
+            "status": row["status"],
+            "hours": _hours(row["opened_at"], row["closed_at"] or now),
+            "waiting_on": [],
+        }
+        if row["final_approval"] and brief["rounds_to_final_approval"] is None:
+            brief["rounds_to_final_approval"] = row["number"]
+    return rounds[row["pk"]]
+
+
+def _brief_summary(brief: dict) -> dict:
+    brief["rounds"] = list(brief["rounds"].values())
+    brief["cycles"] = len(brief["rounds"])
+    brief["waiting_hours"] = _most_hours_first(brief["waiting_hours"])
+    return brief
+
+
+def _most_hours_first(hours_by_reviewer: dict[str, float]) -> dict[str, float]:
+    return {who: round(hours, 2) for who, hours in sorted(hours_by_reviewer.items(), key=lambda i: -i[1])}
 
 
 def gpu_seconds_by_phase(*, briefs: QuerySet[Brief]) -> dict[str, float]:

@@ -18,7 +18,7 @@ from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import ClientMembership, Derivation, Version
 from assets.notification_kinds import NotificationKind
-from review.models import Decision, Notification, ReviewPolicy, ReviewRound, RoundReviewer
+from review.models import Decision, Notification, ReviewPolicy, ReviewRound, RoundReviewer, ShareLink
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
@@ -42,27 +42,31 @@ def _user(username: str, group: str, *, staff: bool = True):
     return user
 
 
-def review_stage(*, context: dict) -> dict:
+def _cast(*, brief, producer):
+    """The demo's people: the producer running it, an internal reviewer, and a reviewer of the brief's client."""
     roles_ensure()
-    brief = context["brief"]
-    producer = context["user"]
     producer.groups.add(Group.objects.get(name=PRODUCER))
     reviewer = _user("rita.reviewer", INTERNAL_REVIEWER)
     client_user = _user("cleo.client", CLIENT_REVIEWER)
     ClientMembership.objects.get_or_create(user=client_user, client=brief.campaign.client)
+    return reviewer, client_user
 
-    approved = next((v for v in brief.versions.order_by("pk") if version_final_approval(version=v)), None)
-    if approved is not None:
-        context["approved_master"] = approved
-        return {
-            "approved_master": approved.pk,
-            "approval": version_final_approval(version=approved).pk,
-            "sha256": approved.blob_id,
-            "rounds": list(brief.review_rounds.order_by("number").values_list("pk", flat=True)),
-        }
 
+def _approved_before(*, context: dict, brief, approved: Version) -> dict:
+    """A rerun on a brief whose master was already signed off reviews nothing again."""
+    context["approved_master"] = approved
+    return {
+        "approved_master": approved.pk,
+        "approval": version_final_approval(version=approved).pk,
+        "sha256": approved.blob_id,
+        "rounds": list(brief.review_rounds.order_by("number").values_list("pk", flat=True)),
+    }
+
+
+def _curate(*, brief, master_id: int | None, reviewer, producer) -> tuple[Version, list[Version]]:
+    """Rate and tick the candidates, then triage them; returns the master and the others, best first."""
     candidates = list(brief.versions.exclude(status=Version.Status.REJECTED).order_by("pk"))
-    master = next((v for v in candidates if v.pk == context.get("generated_master")), candidates[-1])
+    master = next((v for v in candidates if v.pk == master_id), candidates[-1])
     others = [v for v in candidates if v.pk != master.pk]
     items = checklist_ensure(brief=brief)
     for stars, version in zip((5, 4, 3, 2, 1), [master, *others], strict=False):
@@ -74,7 +78,20 @@ def review_stage(*, context: dict) -> dict:
     versions_triage(versions=others[1:5], triage=Version.Triage.MAYBE_LATER, actor=producer)
     versions_triage(versions=others[5:9], triage=Version.Triage.REJECT, actor=producer)
     versions_triage(versions=others[9:], triage=Version.Triage.REGENERATE, actor=producer)
+    return master, others
 
+
+def review_stage(*, context: dict) -> dict:
+    brief = context["brief"]
+    producer = context["user"]
+    reviewer, client_user = _cast(brief=brief, producer=producer)
+    approved = next((v for v in brief.versions.order_by("pk") if version_final_approval(version=v)), None)
+    if approved is not None:
+        return _approved_before(context=context, brief=brief, approved=approved)
+
+    master, others = _curate(
+        brief=brief, master_id=context.get("generated_master"), reviewer=reviewer, producer=producer
+    )
     # The brief's policy runs the cycle: the internal round's approval opens the client round by itself,
     # invites the client's reviewer and e-mails the guest a share link of their own.
     ReviewPolicy.objects.update_or_create(
@@ -94,7 +111,27 @@ def review_stage(*, context: dict) -> dict:
     )
     internal = ReviewRound.objects.get(previous=first)
     client_round = ReviewRound.objects.get(previous=internal)
+    link, sent = _client_sign_off(client_round=client_round, master=master, client_user=client_user)
+    master.refresh_from_db()
+    approval = version_final_approval(version=master)
+    context["approved_master"] = master
+    return {
+        "approved_master": master.pk,
+        "approval": approval.pk if approval else None,
+        "sha256": master.blob_id,
+        "rounds": [first.pk, internal.pk, client_round.pk],
+        "client_round_opened_by": "automation",
+        "share_link": link.pk,
+        "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
+        "guest_invitation": sent.pk,
+        "share_url": _outbox_share_url(sent),
+        "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username},
+    }
 
+
+def _client_sign_off(*, client_round: ReviewRound, master: Version, client_user) -> tuple[ShareLink, Notification]:
+    """The guest approves through their share link, then the client's reviewer signs off; returns the guest's link
+    and the invitation that carried it."""
     # The guest decides through the share link their invitation e-mail carries, however the mail went out: a
     # decider's link of any other kind leaves the round waiting on them. Its token exists in clear in that e-mail
     # only, so the demo takes the link from the invitation, once the worker has sent it.
@@ -122,21 +159,7 @@ def review_stage(*, context: dict) -> dict:
         reviewer=client_user,
         comment="Signed off for delivery.",
     )
-    master.refresh_from_db()
-    approval = version_final_approval(version=master)
-    context["approved_master"] = master
-    return {
-        "approved_master": master.pk,
-        "approval": approval.pk if approval else None,
-        "sha256": master.blob_id,
-        "rounds": [first.pk, internal.pk, client_round.pk],
-        "client_round_opened_by": "automation",
-        "share_link": link.pk,
-        "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
-        "guest_invitation": sent.pk,
-        "share_url": _outbox_share_url(sent),
-        "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username},
-    }
+    return link, sent
 
 
 def _review_with_a_fixed_region(
@@ -148,7 +171,36 @@ def _review_with_a_fixed_region(
     Leaves round 1 with markup, a thread and a fixed note, and round 2 with the fix and the note carried onto it;
     returns the fixed version, the one the client then approves.
     """
-    width, height = master.width, master.height
+    smudge, warmth = _changes_requested(
+        first=first, master=master, runner_up=runner_up, reviewer=reviewer, producer=producer
+    )
+    smudge = note_fix(note=smudge, user=producer, prompt_text="a clean, crisp can edge, studio product photo")
+    fixed = _fix_kept(note=smudge, producer=producer)
+    # The kept fix joins the next round by itself; the warmth note is still open and travels onto it.
+    second = round_open(
+        brief=master.brief,
+        versions=[fixed],
+        stage=ReviewRound.Stage.INTERNAL,
+        opened_by=producer,
+        reviewers=[reviewer],
+        title=f"Fixed region ({master.width}x{master.height})",
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
+    note_add(review_round=second, version=fixed, author=reviewer, parent=smudge, text="The edge is clean now, thanks.")
+    note_resolve(note=smudge, user=reviewer)
+    decision_record(
+        review_round=second,
+        version=fixed,
+        verdict=Decision.Verdict.APPROVE_WITH_CHANGES,
+        reviewer=reviewer,
+        comment=f"Approved; the warmer highlight (note {warmth.pk}) can follow in finishing.",
+    )
+    return fixed
+
+
+def _changes_requested(*, first: ReviewRound, master: Version, runner_up: Version | None, reviewer, producer):
+    """Round 1's markup and threads, the changes requested on the master and the runner-up rejected; returns the
+    smudge note (the region to fix) and the warmth note (left open)."""
     smudge = note_add(
         review_round=first,
         version=master,
@@ -182,36 +234,21 @@ def _review_with_a_fixed_region(
             reviewer=reviewer,
             comment="The master is stronger.",
         )
-    smudge = note_fix(note=smudge, user=producer, prompt_text="a clean, crisp can edge, studio product photo")
-    run = Derivation.objects.filter(pk=smudge.fixed_by_id)
+    return smudge, warmth
+
+
+def _fix_kept(*, note, producer) -> Version:
+    """Waits for the worker's repaint of the note's region and keeps its first image."""
+    run = Derivation.objects.filter(pk=note.fixed_by_id)
     worker_wait(
         lambda: None if run.filter(state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).exists() else True,
         "the fix of the marked region",
     )
-    fixes = list(Version.objects.filter(generated_by__derivation_id=smudge.fixed_by_id).order_by("pk"))
+    fixes = list(Version.objects.filter(generated_by__derivation_id=note.fixed_by_id).order_by("pk"))
     if not fixes:
         raise ApplicationError(f"the region fix made no image: {run.values_list('error', flat=True).first()}")
     fixed = fixes[0]
     versions_triage(versions=[fixed], triage=Version.Triage.KEEP, actor=producer)
-    # The kept fix joins the next round by itself; the warmth note is still open and travels onto it.
-    second = round_open(
-        brief=master.brief,
-        versions=[fixed],
-        stage=ReviewRound.Stage.INTERNAL,
-        opened_by=producer,
-        reviewers=[reviewer],
-        title=f"Fixed region ({width}x{height})",
-        deadline=timezone.now() + dt.timedelta(days=2),
-    )
-    note_add(review_round=second, version=fixed, author=reviewer, parent=smudge, text="The edge is clean now, thanks.")
-    note_resolve(note=smudge, user=reviewer)
-    decision_record(
-        review_round=second,
-        version=fixed,
-        verdict=Decision.Verdict.APPROVE_WITH_CHANGES,
-        reviewer=reviewer,
-        comment=f"Approved; the warmer highlight (note {warmth.pk}) can follow in finishing.",
-    )
     return fixed
 
 

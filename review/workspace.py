@@ -24,36 +24,43 @@ def workspace_data(
     is shown). A constant number of queries, whatever the number of versions."""
     guest = share_link is not None
     for_client = for_client or guest
-    items = list(review_round.items.select_related("version__blob").order_by("position", "id"))
-    stars = (
-        {}
-        if guest
-        else dict(
-            Rating.objects.filter(reviewer=user, version__in=[i.version_id for i in items]).values_list(
-                "version_id", "stars"
-            )
-        )
+    thumb, full = _share_urls(token) if guest else (_thumb, _full)
+    versions = _version_rows(
+        review_round=review_round, user=user, share_link=share_link, for_client=for_client, thumb=thumb, full=full
     )
+    return {
+        "round": {
+            "id": review_round.pk,
+            "number": review_round.number,
+            "stage": review_round.stage,
+            "status": review_round.status,
+            "brief": review_round.brief.title,
+        },
+        "versions": versions,
+        "others": _compare_choices(review_round=review_round, versions=versions, guest=guest, thumb=thumb, full=full),
+        "for_client": for_client,
+        "guest": guest,
+        "api": _share_api(token=token) if guest else _staff_api(review_round=review_round),
+    }
+
+
+def _version_rows(
+    *, review_round: ReviewRound, user, share_link: ShareLink | None, for_client: bool, thumb, full
+) -> list[dict]:
+    guest = share_link is not None
+    items = list(review_round.items.select_related("version__blob").order_by("position", "id"))
+    stars = {} if guest else _own_stars(user=user, version_ids=[item.version_id for item in items])
     results = round_results(review_round=review_round, for_client=for_client)
     # A client user is shown what a guest of the round is: a "before" only from a round the client was shown.
-    counterparts = (
-        guest_counterparts(review_round=review_round)
-        if for_client
-        else previous_counterparts(review_round=review_round)
-    )
-    mine = (lambda d: d.share_link_id == share_link.pk) if guest else (lambda d: d.reviewer_id == user.pk)
-    decided = {
-        d.version_id: d.get_verdict_display()
-        for d in current_decisions(review_round=review_round, for_client=for_client)
-        if mine(d)
-    }
-    thumb, full = _share_urls(token) if guest else (_thumb, _full)
-    versions = []
+    counterparts = (guest_counterparts if for_client else previous_counterparts)(review_round=review_round)
+    decided = _own_verdicts(review_round=review_round, user=user, share_link=share_link, for_client=for_client)
+    rows = []
     for item in items:
         version = item.version
-        before = counterparts.get(version.pk)
-        before = before if before is not None and before.pk != version.pk else None
-        versions.append(
+        previous, before = counterparts.get(version.pk), None
+        if previous is not None and previous.pk != version.pk:
+            before = _picture(previous, label="previous round" if guest else f"v{previous.pk}", thumb=thumb, full=full)
+        rows.append(
             {
                 "id": version.pk,
                 "label": item.client_name or version.label or f"v{version.pk}",
@@ -67,74 +74,67 @@ def workspace_data(
                 "mine": decided.get(version.pk, ""),
                 # Triage is the studio's curation: staff only.
                 **({} if for_client else {"triage": version.triage}),
-                "before": {
-                    "id": before.pk,
-                    "label": "previous round" if guest else f"v{before.pk}",
-                    "preview": thumb(before),
-                    "full": full(before),
-                    "width": before.width,
-                    "height": before.height,
-                }
-                if before
-                else None,
+                "before": before,
             }
         )
-    # Anything else to compare with: the brief's recent versions for staff, the round's own images for a guest.
-    others = (
-        [
-            {
-                "id": v["id"],
-                "label": v["label"],
-                "preview": v["preview"],
-                "full": v["full"],
-                "width": v["width"],
-                "height": v["height"],
-            }
-            for v in versions
-        ]
-        if guest
-        else [
-            {
-                "id": other.pk,
-                "label": other.label or f"v{other.pk}",
-                "preview": thumb(other),
-                "full": full(other),
-                "width": other.width,
-                "height": other.height,
-            }
-            for other in Version.objects.filter(brief_id=review_round.brief_id)
-            .only("pk", "label", "blob_id", "width", "height")
-            .order_by("-pk")[:COMPARE_CHOICES]
-        ]
+    return rows
+
+
+def _own_stars(*, user, version_ids: list[int]) -> dict[int, int]:
+    return dict(Rating.objects.filter(reviewer=user, version__in=version_ids).values_list("version_id", "stars"))
+
+
+def _own_verdicts(*, review_round: ReviewRound, user, share_link: ShareLink | None, for_client: bool) -> dict[int, str]:
+    """The viewer's own current verdict on each version: a guest's are those made through their link."""
+    mine = (
+        (lambda d: d.share_link_id == share_link.pk) if share_link is not None else (lambda d: d.reviewer_id == user.pk)
     )
-    if guest:
-        api = {
-            "notes": reverse("share-notes", args=[token]),
-            "note": reverse("share-notes", args=[token]),
-            "decisions": reverse("share-decisions", args=[token]),
-            "versions": reverse("share-page", args=[token]) + "versions/",
-        }
-    else:
-        api = {
-            "notes": reverse("reviewround-notes", args=[review_round.pk]),
-            "note": "/api/notes/",
-            "decisions": reverse("reviewround-decisions", args=[review_round.pk]),
-            "triage": reverse("version-triage"),
-            "versions": "/api/versions/",
-        }
     return {
-        "round": {
-            "id": review_round.pk,
-            "number": review_round.number,
-            "stage": review_round.stage,
-            "status": review_round.status,
-            "brief": review_round.brief.title,
-        },
-        "versions": versions,
-        "others": others,
-        "for_client": for_client,
-        "guest": guest,
-        "api": api,
+        d.version_id: d.get_verdict_display()
+        for d in current_decisions(review_round=review_round, for_client=for_client)
+        if mine(d)
+    }
+
+
+def _picture(version: Version, *, label: str, thumb, full) -> dict:
+    return {
+        "id": version.pk,
+        "label": label,
+        "preview": thumb(version),
+        "full": full(version),
+        "width": version.width,
+        "height": version.height,
+    }
+
+
+def _compare_choices(*, review_round: ReviewRound, versions: list[dict], guest: bool, thumb, full) -> list[dict]:
+    """Anything else to compare with: the brief's recent versions for staff, the round's own images for a guest."""
+    if guest:
+        return [{key: v[key] for key in ("id", "label", "preview", "full", "width", "height")} for v in versions]
+    recent = (
+        Version.objects.filter(brief_id=review_round.brief_id)
+        .only("pk", "label", "blob_id", "width", "height")
+        .order_by("-pk")[:COMPARE_CHOICES]
+    )
+    return [_picture(other, label=other.label or f"v{other.pk}", thumb=thumb, full=full) for other in recent]
+
+
+def _share_api(*, token: str) -> dict:
+    return {
+        "notes": reverse("share-notes", args=[token]),
+        "note": reverse("share-notes", args=[token]),
+        "decisions": reverse("share-decisions", args=[token]),
+        "versions": reverse("share-page", args=[token]) + "versions/",
+    }
+
+
+def _staff_api(*, review_round: ReviewRound) -> dict:
+    return {
+        "notes": reverse("reviewround-notes", args=[review_round.pk]),
+        "note": "/api/notes/",
+        "decisions": reverse("reviewround-decisions", args=[review_round.pk]),
+        "triage": reverse("version-triage"),
+        "versions": "/api/versions/",
     }
 
 

@@ -48,30 +48,20 @@ def note_add(
     parent: Note | None = None,
 ) -> Note:
     """A new thread (with its markup) or a reply to one; mentioned people and the thread's participants are told."""
-    text = (text or "").strip()
-    if not text:
-        raise ApplicationError("a note needs some text")
-    if len(text) > MAX_TEXT:
-        raise ApplicationError(f"a note holds at most {MAX_TEXT} characters, not {len(text)}")
+    text = _text_clean(text)
     shapes = markup_clean(list(markup) if markup else [])
+    root = None
     if parent is not None:
         root = parent if parent.parent_id is None else parent.parent
         review_round, version, internal = root.review_round, root.version, root.internal
-    else:
-        root = None
-    if share_link is not None:
-        if share_link.review_round_id != review_round.pk:
-            raise ApplicationError("this link does not belong to this round")
-        if internal:
-            raise ApplicationError("guests cannot write internal notes")
-    elif not _can_take_part(review_round, author):
-        raise ApplicationError("you cannot see this round", extra={"code": "permission"})
-    elif internal and is_client_user(user=author):
-        raise ApplicationError("client users cannot write internal notes")
-    if root is None and review_round.status != ReviewRound.Status.OPEN:
-        raise ApplicationError(f"round {review_round.number} is closed: start new threads in the next round")
-    if not review_round.items.filter(version=version).exists():
-        raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
+    _note_allowed_check(
+        review_round=review_round,
+        version=version,
+        internal=internal,
+        author=author,
+        share_link=share_link,
+        reply=root is not None,
+    )
     with transaction.atomic():
         note = Note.objects.create(
             review_round=review_round,
@@ -87,23 +77,56 @@ def note_add(
         )
         mentioned = _mentioned(note)
         note.mentions.set(mentioned)
-        audit_event_append(
-            kind="note.added",
-            actor=note.author,
-            share_link_id=share_link.pk if share_link else None,
-            object_type="note",
-            object_id=note.pk,
-            payload={
-                "round": review_round.pk,
-                "version": version.pk,
-                "reply_to": root.pk if root else None,
-                "shapes": len(shapes),
-                "internal": internal,
-                "mentions": [u.pk for u in mentioned],
-            },
-        )
+        _note_added_audit(note=note, root=root, shapes=shapes, mentioned=mentioned)
         _tell(note=note, root=root, mentioned=mentioned)
     return note
+
+
+def _text_clean(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("a note needs some text")
+    if len(text) > MAX_TEXT:
+        raise ApplicationError(f"a note holds at most {MAX_TEXT} characters, not {len(text)}")
+    return text
+
+
+def _note_allowed_check(
+    *, review_round: ReviewRound, version: Version, internal: bool, author, share_link: ShareLink | None, reply: bool
+) -> None:
+    """Whether the author may write here: a guest only in their link's round and never internally, a user in a round
+    they can see; a new thread only while the round is open, and only on one of its versions."""
+    if share_link is not None:
+        if share_link.review_round_id != review_round.pk:
+            raise ApplicationError("this link does not belong to this round")
+        if internal:
+            raise ApplicationError("guests cannot write internal notes")
+    elif not _can_take_part(review_round, author):
+        raise ApplicationError("you cannot see this round", extra={"code": "permission"})
+    elif internal and is_client_user(user=author):
+        raise ApplicationError("client users cannot write internal notes")
+    if not reply and review_round.status != ReviewRound.Status.OPEN:
+        raise ApplicationError(f"round {review_round.number} is closed: start new threads in the next round")
+    if not review_round.items.filter(version=version).exists():
+        raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
+
+
+def _note_added_audit(*, note: Note, root: Note | None, shapes: list, mentioned: list) -> None:
+    audit_event_append(
+        kind="note.added",
+        actor=note.author,
+        share_link_id=note.share_link_id,
+        object_type="note",
+        object_id=note.pk,
+        payload={
+            "round": note.review_round_id,
+            "version": note.version_id,
+            "reply_to": root.pk if root else None,
+            "shapes": len(shapes),
+            "internal": note.internal,
+            "mentions": [u.pk for u in mentioned],
+        },
+    )
 
 
 def _mentioned(note: Note) -> list:

@@ -4,21 +4,18 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from assets.access import client_scope, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.audit import audit_event_append
-from assets.services.blobs import blob_hash
 from generation.models import GridJob
 from generation.services.grids import grid_progress
-from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Pin, ReviewRound, RoundVersion, ShareLink
+from review.models import ChecklistItem, ChecklistTick, Decision, Pin, ReviewRound, RoundVersion, ShareLink
 from review.selectors import (
     APPROVING,
-    UNDECIDED,
     fixes_awaiting_review,
     notes_open_on,
     review_policy_of,
@@ -26,7 +23,8 @@ from review.selectors import (
     round_tally,
     version_final_approval,
 )
-from review.services.automation import decision_notify, round_closed_followups
+from review.services.automation import decision_notify
+from review.services.closing import round_close_locked, round_closing_facts
 from review.services.invitations import invitations_create
 
 
@@ -59,35 +57,14 @@ def round_open(
     without an account, each invited with a share link of their own (client rounds only). Everyone
     invited is told once the round commits.
     """
-    if stage not in ReviewRound.Stage.values:
-        raise ApplicationError(f"unknown stage {stage!r}; choose internal or client")
-    if rule not in ReviewRound.Rule.values:
-        raise ApplicationError(f"unknown roll-up rule {rule!r}; choose one of {', '.join(ReviewRound.Rule.values)}")
-    guests = [address.strip() for address in guests if address.strip()]
-    if guests and stage != ReviewRound.Stage.CLIENT:
-        raise ApplicationError("guests review client rounds only")
-    bad = [address for address in guests if not _email_valid(address)]
-    if bad:
-        raise ApplicationError(f"not an e-mail address: {', '.join(bad)}")
-    if not versions:
-        raise ApplicationError("a round needs at least one version")
-    foreign = [v.pk for v in versions if v.brief_id != brief.pk]
-    if foreign:
-        raise ApplicationError(f"versions {foreign} do not belong to brief {brief.pk}", extra={"versions": foreign})
-    for reviewer in [*reviewers, *commenters]:
-        scope = client_scope(user=reviewer)
-        if stage == ReviewRound.Stage.INTERNAL and is_client_user(user=reviewer):
-            raise ApplicationError(f"{reviewer.get_username()} is a client user and cannot review an internal round")
-        if scope is not None and brief.campaign.client_id not in scope:
-            raise ApplicationError(f"{reviewer.get_username()} cannot see this client's briefs")
+    guests = _round_request_check(
+        brief=brief, versions=versions, stage=stage, rule=rule, guests=guests, invitees=[*reviewers, *commenters]
+    )
     with transaction.atomic():
         Brief.objects.select_for_update().get(pk=brief.pk)  # serialises round numbering per brief
         # Fixed regions someone kept join the next round by themselves, next to the versions chosen for it.
         versions = [*versions, *(fix for fix in fixes_awaiting_review(brief=brief) if fix not in versions)]
-        previous = brief.review_rounds.order_by("-number").first()
-        if previous is not None and previous.status == ReviewRound.Status.OPEN:
-            raise ApplicationError(f"round {previous.number} of this brief is still open; close it first")
-        number = (brief.review_rounds.aggregate(top=Max("number"))["top"] or 0) + 1
+        previous, number = _round_place(brief=brief)
         review_round = ReviewRound.objects.create(
             brief=brief,
             number=number,
@@ -111,24 +88,73 @@ def round_open(
         Version.objects.filter(pk__in=[v.pk for v in versions], status=Version.Status.DRAFT).update(
             status=Version.Status.IN_REVIEW
         )
-        audit_event_append(
-            kind="round.opened",
-            actor=opened_by,
-            object_type="review_round",
-            object_id=review_round.pk,
-            payload={
-                "brief": brief.pk,
-                "number": number,
-                "stage": stage,
-                "versions": [v.pk for v in versions],
-                "reviewers": [r.pk for r in reviewers],
-                "commenters": [r.pk for r in commenters],
-                "guests": len(guests),
-                "rule": rule,
-                **({"automation": opened_by_rule} if opened_by_rule else {}),
-            },
+        _round_opened_audit(
+            review_round=review_round,
+            versions=versions,
+            reviewers=reviewers,
+            commenters=commenters,
+            guests=guests,
+            opened_by_rule=opened_by_rule,
         )
     return review_round
+
+
+def _round_request_check(
+    *, brief: Brief, versions: list[Version], stage: str, rule: str, guests: list[str], invitees: list
+) -> list[str]:
+    """What can be refused before anything is locked; returns the guests' addresses, trimmed."""
+    if stage not in ReviewRound.Stage.values:
+        raise ApplicationError(f"unknown stage {stage!r}; choose internal or client")
+    if rule not in ReviewRound.Rule.values:
+        raise ApplicationError(f"unknown roll-up rule {rule!r}; choose one of {', '.join(ReviewRound.Rule.values)}")
+    guests = [address.strip() for address in guests if address.strip()]
+    if guests and stage != ReviewRound.Stage.CLIENT:
+        raise ApplicationError("guests review client rounds only")
+    bad = [address for address in guests if not _email_valid(address)]
+    if bad:
+        raise ApplicationError(f"not an e-mail address: {', '.join(bad)}")
+    if not versions:
+        raise ApplicationError("a round needs at least one version")
+    foreign = [v.pk for v in versions if v.brief_id != brief.pk]
+    if foreign:
+        raise ApplicationError(f"versions {foreign} do not belong to brief {brief.pk}", extra={"versions": foreign})
+    for reviewer in invitees:
+        scope = client_scope(user=reviewer)
+        if stage == ReviewRound.Stage.INTERNAL and is_client_user(user=reviewer):
+            raise ApplicationError(f"{reviewer.get_username()} is a client user and cannot review an internal round")
+        if scope is not None and brief.campaign.client_id not in scope:
+            raise ApplicationError(f"{reviewer.get_username()} cannot see this client's briefs")
+    return guests
+
+
+def _round_place(*, brief: Brief) -> tuple[ReviewRound | None, int]:
+    """The round the next one follows, which must be closed, and the next one's number; read under the brief's lock."""
+    previous = brief.review_rounds.order_by("-number").first()
+    if previous is not None and previous.status == ReviewRound.Status.OPEN:
+        raise ApplicationError(f"round {previous.number} of this brief is still open; close it first")
+    return previous, (brief.review_rounds.aggregate(top=Max("number"))["top"] or 0) + 1
+
+
+def _round_opened_audit(
+    *, review_round: ReviewRound, versions: list[Version], reviewers, commenters, guests: list[str], opened_by_rule: str
+) -> None:
+    audit_event_append(
+        kind="round.opened",
+        actor=review_round.opened_by,
+        object_type="review_round",
+        object_id=review_round.pk,
+        payload={
+            "brief": review_round.brief_id,
+            "number": review_round.number,
+            "stage": review_round.stage,
+            "versions": [v.pk for v in versions],
+            "reviewers": [r.pk for r in reviewers],
+            "commenters": [r.pk for r in commenters],
+            "guests": len(guests),
+            "rule": review_round.rule,
+            **({"automation": opened_by_rule} if opened_by_rule else {}),
+        },
+    )
 
 
 def grid_round_open(*, grid: GridJob, opened_by, reviewers=()) -> ReviewRound:
@@ -234,6 +260,21 @@ def _pins_clean(pins: list[PinInput]) -> list[PinInput]:
     return pins
 
 
+def _decision_check(
+    *, review_round: ReviewRound, version: Version, verdict: str, comment: str, reviewer, share_link: ShareLink | None
+) -> None:
+    """Whether this verdict may be recorded, read under the round's and the version's locks."""
+    if review_round.status != ReviewRound.Status.OPEN:
+        raise ApplicationError(f"round {review_round.number} is closed; decisions are locked")
+    if not review_round.items.filter(version=version).exists():
+        raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
+    if version_final_approval(version=version) is not None:
+        raise ApplicationError(f"version {version.pk} is already approved and can no longer change")
+    _check_author(review_round, reviewer, share_link)
+    _policy_check(review_round, version, verdict, comment)
+    _open_notes_check(version, verdict, reviewer, share_link)
+
+
 def decision_record(
     *,
     review_round: ReviewRound,
@@ -253,15 +294,14 @@ def decision_record(
     with transaction.atomic():
         review_round = ReviewRound.objects.select_for_update().get(pk=review_round.pk)
         version = Version.objects.select_for_update().get(pk=version.pk)
-        if review_round.status != ReviewRound.Status.OPEN:
-            raise ApplicationError(f"round {review_round.number} is closed; decisions are locked")
-        if not review_round.items.filter(version=version).exists():
-            raise ApplicationError(f"version {version.pk} is not part of round {review_round.number}")
-        if version_final_approval(version=version) is not None:
-            raise ApplicationError(f"version {version.pk} is already approved and can no longer change")
-        _check_author(review_round, reviewer, share_link)
-        _policy_check(review_round, version, verdict, comment)
-        _open_notes_check(version, verdict, reviewer, share_link)
+        _decision_check(
+            review_round=review_round,
+            version=version,
+            verdict=verdict,
+            comment=comment,
+            reviewer=reviewer,
+            share_link=share_link,
+        )
         decision = Decision.objects.create(
             review_round=review_round,
             version=version,
@@ -275,7 +315,7 @@ def decision_record(
         )
         Pin.objects.bulk_create(Pin(decision=decision, x=p.x, y=p.y, w=p.w, h=p.h, note=p.note[:500]) for p in pins)
         tally = round_tally(review_round=review_round)
-        closing = _closing_facts(review_round, tally.results) if tally.settled else None
+        closing = round_closing_facts(results=tally.results) if tally.settled else None
         audit_event_append(
             kind="decision",
             actor=decision.reviewer,
@@ -293,7 +333,7 @@ def decision_record(
         if verdict in (Decision.Verdict.CHANGES_REQUESTED, Decision.Verdict.REJECT):
             decision_notify(decision=decision)
         if closing is not None:
-            _close(review_round, closed_by=None, facts=closing)
+            round_close_locked(review_round=review_round, closed_by=None, facts=closing)
     return decision
 
 
@@ -302,72 +342,9 @@ def round_close(*, review_round: ReviewRound, closed_by) -> ReviewRound:
         review_round = ReviewRound.objects.select_for_update().get(pk=review_round.pk)
         if review_round.status == ReviewRound.Status.CLOSED:
             raise ApplicationError(f"round {review_round.number} is already closed")
-        _close(
-            review_round,
+        round_close_locked(
+            review_round=review_round,
             closed_by=closed_by,
-            facts=_closing_facts(review_round, round_results(review_round=review_round)),
+            facts=round_closing_facts(results=round_results(review_round=review_round)),
         )
     return review_round
-
-
-def _closing_facts(review_round: ReviewRound, results: dict[int, str]) -> tuple[dict, dict[int, str | None]]:
-    """The round's roll-up and the re-hashed bytes of every version it approves.
-
-    Called before the transaction appends to the audit trail: from then on it holds the chain's lock,
-    which every other audit writer waits for, and re-hashing a large master must not happen under it.
-    """
-    approved = Version.objects.filter(pk__in=[pk for pk, result in results.items() if result in APPROVING])
-    return results, {version.pk: blob_hash(sha256=version.blob_id) for version in approved}
-
-
-def _close(review_round: ReviewRound, *, closed_by, facts: tuple[dict, dict[int, str | None]]) -> None:
-    """Roll decisions up per version; an approved version gets an approval bound to its re-hashed bytes."""
-    results, rehashed = facts
-    final = review_round.stage == ReviewRound.Stage.CLIENT
-    for version in Version.objects.select_for_update().filter(pk__in=list(results)).order_by("pk"):
-        result = results[version.pk]
-        if result in APPROVING:
-            actual = rehashed[version.pk]
-            if actual != version.blob_id:
-                raise ApplicationError(
-                    f"version {version.pk}'s stored bytes no longer match its sha256; it cannot be approved",
-                    extra={"version": version.pk, "expected": version.blob_id, "actual": actual},
-                )
-            try:
-                with transaction.atomic():
-                    approval = Approval.objects.create(
-                        version=version,
-                        review_round=review_round,
-                        sha256=version.blob_id,
-                        final=final,
-                        approved_by=closed_by,
-                    )
-            except IntegrityError as exc:
-                raise ApplicationError(f"version {version.pk} already has a final approval") from exc
-            audit_event_append(
-                kind="approval",
-                actor=closed_by,
-                object_type="version",
-                object_id=version.pk,
-                payload={"round": review_round.pk, "sha256": approval.sha256, "final": final},
-            )
-        status = (
-            (Version.Status.APPROVED if final else Version.Status.IN_REVIEW)
-            if result in APPROVING
-            else {Decision.Verdict.REJECT: Version.Status.REJECTED}.get(result, Version.Status.IN_REVIEW)
-        )
-        if result != UNDECIDED and version.status != status:
-            version.status = status
-            version.save(update_fields=["status"])
-    review_round.status = ReviewRound.Status.CLOSED
-    review_round.closed_at = timezone.now()
-    review_round.closed_by = closed_by
-    review_round.save(update_fields=["status", "closed_at", "closed_by"])
-    audit_event_append(
-        kind="round.closed",
-        actor=closed_by,
-        object_type="review_round",
-        object_id=review_round.pk,
-        payload={"results": {str(k): v for k, v in results.items()}},
-    )
-    round_closed_followups(review_round=review_round, results=results)
