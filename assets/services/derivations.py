@@ -181,71 +181,10 @@ def derivation_outputs_record(
     """
     for output in outputs:
         blobs.write(sha256=output.sha256, data=output.data)
-    complete_sql, complete_params = run_complete_statement(row=derivation, **fields)
+    complete = run_complete_statement(row=derivation, **fields)
     now = timezone.now()
     unique = {output.sha256: output for output in outputs}
-    blob_rows = [(sha256, len(output.data), output.media_type, now) for sha256, output in unique.items()]
-    version_rows = [
-        (
-            position,
-            derivation.brief_id,
-            output.sha256,
-            output.width,
-            output.height,
-            output.format,
-            output.seed,
-            "",
-            Version.Status.DRAFT,
-            Version.Triage.UNTRIAGED,
-            now,
-        )
-        for position, output in enumerate(outputs)
-    ]
-    edge_rows = [
-        (position, derivation.pk, Generated.Role.OUTPUT, output.index) for position, output in enumerate(outputs)
-    ]
-    blob_values, blob_params = _typed_values(Blob, ["sha256", "size", "media_type", "created_at"], blob_rows)
-    version_columns = ["brief", "blob", "width", "height", "format", "seed", "label", "status", "triage", "created_at"]
-    version_values, version_params = _typed_values(Version, version_columns, version_rows, numbered=True)
-    edge_values, edge_params = _typed_values(Generated, ["derivation", "role", "index"], edge_rows, numbered=True)
-    quote = connection.ops.quote_name
-    version_table, edge_table, blob_table = (quote(model._meta.db_table) for model in (Version, Generated, Blob))
-    version_names = ", ".join(quote(Version._meta.get_field(name).column) for name in version_columns)
-    version_selected = ", ".join(f"new.{quote(Version._meta.get_field(name).column)}" for name in version_columns)
-    sql = (
-        f"""
-        WITH done AS ({complete_sql}),
-        locks AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(key) FROM unnest(%s::bigint[]) AS key),
-        ids AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id, position
-            FROM generate_series(0, %s - 1) AS position WHERE EXISTS (SELECT FROM done)),
-        blobs AS (
-            INSERT INTO {blob_table} (sha256, size, media_type, created_at)
-            SELECT * FROM (VALUES {blob_values}) AS new WHERE EXISTS (SELECT FROM done) ON CONFLICT DO NOTHING),
-        versions AS (
-            INSERT INTO {version_table} (id, {version_names})
-            SELECT ids.id, {version_selected} FROM (VALUES {version_values}) AS new (position, {version_names})
-            JOIN ids USING (position) ORDER BY position),
-        edges AS (
-            INSERT INTO {edge_table} (derivation_id, version_id, role, index)
-            SELECT new.derivation_id, ids.id, new.role, new.index
-            FROM (VALUES {edge_values}) AS new (position, derivation_id, role, index) JOIN ids USING (position))
-        SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM locks), ARRAY(SELECT id FROM ids ORDER BY position)
-    """
-        if outputs
-        else f"WITH done AS ({complete_sql}) SELECT count(*), 0, ARRAY[]::bigint[] FROM done"
-    )
-    params = complete_params
-    if outputs:
-        params = [
-            *complete_params,
-            [blob_lock_key(sha256=sha256) for sha256 in unique],
-            Version._meta.db_table,
-            len(outputs),
-            *blob_params,
-            *version_params,
-            *edge_params,
-        ]
+    sql, params = _outputs_statement(derivation=derivation, complete=complete, outputs=outputs, unique=unique, now=now)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         owned, _, version_ids = cursor.fetchone()
@@ -266,6 +205,91 @@ def derivation_outputs_record(
         )
         for version_id, output in zip(version_ids, outputs, strict=True)
     ]
+
+
+_VERSION_COLUMNS = ["brief", "blob", "width", "height", "format", "seed", "label", "status", "triage", "created_at"]
+
+
+def _outputs_statement(
+    *,
+    derivation: Derivation,
+    complete: tuple[str, list],
+    outputs: list[OutputImage],
+    unique: dict[str, OutputImage],
+    now,
+) -> tuple[str, list]:
+    """The one statement that ends the run (`complete`) and, only if that matched, inserts the blobs, versions and
+    edges. It answers (runs ended, locks taken, the new versions' ids in output order).
+    """
+    complete_sql, complete_params = complete
+    if not outputs:
+        return f"WITH done AS ({complete_sql}) SELECT count(*), 0, ARRAY[]::bigint[] FROM done", complete_params
+    blob_values, blob_params, version_values, version_params, edge_values, edge_params = _output_values(
+        derivation=derivation, outputs=outputs, unique=unique, now=now
+    )
+    quote = connection.ops.quote_name
+    version_table, edge_table, blob_table = (quote(model._meta.db_table) for model in (Version, Generated, Blob))
+    version_names = ", ".join(quote(Version._meta.get_field(name).column) for name in _VERSION_COLUMNS)
+    version_selected = ", ".join(f"new.{quote(Version._meta.get_field(name).column)}" for name in _VERSION_COLUMNS)
+    sql = f"""
+        WITH done AS ({complete_sql}),
+        locks AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(key) FROM unnest(%s::bigint[]) AS key),
+        ids AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id, position
+            FROM generate_series(0, %s - 1) AS position WHERE EXISTS (SELECT FROM done)),
+        blobs AS (
+            INSERT INTO {blob_table} (sha256, size, media_type, created_at)
+            SELECT * FROM (VALUES {blob_values}) AS new WHERE EXISTS (SELECT FROM done) ON CONFLICT DO NOTHING),
+        versions AS (
+            INSERT INTO {version_table} (id, {version_names})
+            SELECT ids.id, {version_selected} FROM (VALUES {version_values}) AS new (position, {version_names})
+            JOIN ids USING (position) ORDER BY position),
+        edges AS (
+            INSERT INTO {edge_table} (derivation_id, version_id, role, index)
+            SELECT new.derivation_id, ids.id, new.role, new.index
+            FROM (VALUES {edge_values}) AS new (position, derivation_id, role, index) JOIN ids USING (position))
+        SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM locks), ARRAY(SELECT id FROM ids ORDER BY position)
+    """
+    params = [
+        *complete_params,
+        [blob_lock_key(sha256=sha256) for sha256 in unique],
+        Version._meta.db_table,
+        len(outputs),
+        *blob_params,
+        *version_params,
+        *edge_params,
+    ]
+    return sql, params
+
+
+def _output_values(*, derivation: Derivation, outputs: list[OutputImage], unique: dict[str, OutputImage], now):
+    """The VALUES lists (and their parameters) of the new blobs, versions and edges; versions and edges are numbered
+    by the output's position, which joins them to the ids the statement draws."""
+    blob_rows = [(sha256, len(output.data), output.media_type, now) for sha256, output in unique.items()]
+    version_rows = [
+        (
+            position,
+            derivation.brief_id,
+            output.sha256,
+            output.width,
+            output.height,
+            output.format,
+            output.seed,
+            "",
+            Version.Status.DRAFT,
+            Version.Triage.UNTRIAGED,
+            now,
+        )
+        for position, output in enumerate(outputs)
+    ]
+    edge_rows = [
+        (position, derivation.pk, Generated.Role.OUTPUT, output.index) for position, output in enumerate(outputs)
+    ]
+    return (
+        *_typed_values(Blob, ["sha256", "size", "media_type", "created_at"], blob_rows),
+        *_typed_values(Version, _VERSION_COLUMNS, version_rows, numbered=True),
+        *_typed_values(Generated, ["derivation", "role", "index"], edge_rows, numbered=True),
+    )
 
 
 def _typed_values(model, names: list[str], rows: list[tuple], numbered: bool = False) -> tuple[str, list]:
