@@ -16,15 +16,22 @@ from django.db.models import F
 from PIL import Image
 
 from assets import SEED_VERSION, metrics
-from assets.errors import ApplicationError
 from assets.infotext import A1111_NAMES
-from assets.models import Blob, Derivation, Used
+from assets.models import Derivation, Used
 from assets.recipes import Recipe, recipe_of
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_files_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
-from generation.imaging import canny_edges, canny_opencv, hires_size, outpaint_prepare, png_bytes
+from generation.imaging import png_bytes
 from generation.loader import PipelineCache, process_cache
+from generation.recipe_pipeline import (
+    blob_image,
+    hires_upscale,
+    ip_adapter_attach,
+    ip_adapter_detach,
+    operation_inputs,
+    operation_pipeline,
+)
 from generation.samplers import scheduler_build
 
 logger = logging.getLogger(__name__)
@@ -36,11 +43,6 @@ def stored_image(edge: Used) -> Image.Image:
     blob = edge.version.blob if edge.version_id else edge.reference.blob
     with blob_open(blob=blob) as handle, Image.open(handle) as image:
         return image.convert("RGB")
-
-
-def _blob_image(blob: Blob, mode: str) -> Image.Image:
-    with blob_open(blob=blob) as handle, Image.open(handle) as image:
-        return image.convert(mode)
 
 
 def infotext_value(value) -> str:
@@ -106,56 +108,6 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
     return "\n".join(lines)
 
 
-def _pipeline_for(recipe: Recipe, cache: PipelineCache, base):
-    import diffusers
-
-    if recipe.vae is not None:
-        # A VAE swap shares every other component of the cached pipeline, LoRA adapters included.
-        base = type(base).from_pipe(base, vae=cache.vae(weights=recipe.vae))
-    if recipe.op == "txt2img":
-        return base
-    if recipe.op == "img2img":
-        return diffusers.AutoPipelineForImage2Image.from_pipe(base)
-    if recipe.op in ("inpaint", "outpaint"):
-        return diffusers.AutoPipelineForInpainting.from_pipe(base)
-    if recipe.op == "controlnet":
-        controlnet = cache.controlnet(weights=recipe.controlnet)
-        return diffusers.StableDiffusionControlNetPipeline.from_pipe(base, controlnet=controlnet)
-    raise ApplicationError(f"{recipe.op} is not a generation")
-
-
-def _inputs(recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
-    params = recipe.params
-    size = (params["width"], params["height"])
-    if recipe.op == "img2img":
-        return {"image": image_of(recipe.init).resize(size, Image.Resampling.LANCZOS), "strength": params["strength"]}
-    if recipe.op == "inpaint":
-        mask = _blob_image(recipe.mask, "L")
-        init = image_of(recipe.init)
-        if mask.size != init.size:
-            raise ApplicationError(
-                f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}"
-            )
-        return {
-            "image": init.resize(size, Image.Resampling.LANCZOS),
-            "mask_image": mask.resize(size, Image.Resampling.NEAREST),
-            "strength": params["strength"],
-        }
-    if recipe.op == "outpaint":
-        canvas, mask = outpaint_prepare(
-            image=image_of(recipe.init), width=size[0], height=size[1], blur=params.get("mask_blur", 0)
-        )
-        return {"image": canvas, "mask_image": mask, "strength": 1.0}
-    if recipe.op == "controlnet":
-        control = image_of(recipe.control).resize(size, Image.Resampling.LANCZOS)
-        if "canny_low" in params:
-            control = canny_opencv(image=control, low=params["canny_low"], high=params["canny_high"])
-        elif params["control_type"] in ("canny", "edge"):
-            control = canny_edges(image=control)
-        return {"image": control, "controlnet_conditioning_scale": params["conditioning_scale"]}
-    return {}
-
-
 def images_generate(
     *,
     recipe: Recipe,
@@ -169,148 +121,159 @@ def images_generate(
     Returns [(index, seed, image)] and GPU-seconds. LoRAs are peft adapters loaded for this run and
     unloaded afterwards, never fused, so the cached pipeline is clean for the next job.
     """
-    import diffusers
-    import torch
-    from safetensors.torch import load_file
-
-    from generation.loader import weights_path
-
-    params = recipe.params
     # One reference for the whole run: loading a VAE or ControlNet may push the base out of a small cache.
     base = cache.base(weights=recipe.base)
     adapters = []
     image_prompted = False
     try:
-        extra = _inputs(recipe, image_of)
+        extra = operation_inputs(recipe=recipe, image_of=image_of)
         if recipe.ip_adapter is not None:
             # Before the task's pipeline is made from the base, so it shares the adapter, encoder and processor.
-            _ip_adapter_load(base, recipe, cache)
+            ip_adapter_attach(base=base, recipe=recipe, cache=cache)
             image_prompted = True
             extra["ip_adapter_image"] = [
                 [
-                    image_of(item) if isinstance(item, Used) else _blob_image(item, "RGB")
+                    image_of(item) if isinstance(item, Used) else blob_image(blob=item, mode="RGB")
                     for item in recipe.image_prompts
                 ]
             ]
-        pipeline = _pipeline_for(recipe, cache, base)
-        for position, (weights, _) in enumerate(recipe.loras):
-            name = f"lora_{position}_{weights.sha256[:12]}"
-            base.load_lora_weights(load_file(str(weights_path(weights=weights))), adapter_name=name)
-            adapters.append(name)
-        if adapters:
-            base.set_adapters(adapters, adapter_weights=[weight for _, weight in recipe.loras])
-        done = 0
-        last_report = time.monotonic()
-        interrupted = False
-
-        def step_end(pipe, step, timestep, callback_kwargs):
-            nonlocal done, last_report, interrupted
-            done += 1
-            if on_step is not None and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-                last_report = time.monotonic()
-                if not on_step(done):
-                    interrupted = True
-                    pipe._interrupt = True
-            return callback_kwargs
-
-        results = []
-        gpu_seconds = 0.0
-        cuda = cache.placement.device.startswith("cuda")
-        hires = "hires_scale" in params
-        second_pass = diffusers.AutoPipelineForImage2Image.from_pipe(pipeline) if hires else None
-        if second_pass is not None:
-            second_pass.set_progress_bar_config(disable=True)
-        for index in indices:
-            seed = params["seed"] + index
-            pipeline.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
-            # Noise comes from a CPU generator: the same seed gives the same noise on any hardware.
-            generator = torch.Generator(device="cpu").manual_seed(seed)
-            if cuda:
-                torch.cuda.synchronize()
-            started = time.perf_counter()
-            first_output = "latent" if hires and params["hires_upscaler"] == "latent" else "pil"
-            image = pipeline(
-                prompt=recipe.prompt.text,
-                negative_prompt=recipe.prompt.negative_text or None,
-                num_inference_steps=params["steps"],
-                guidance_scale=params["cfg"],
-                width=params["width"],
-                height=params["height"],
-                generator=generator,
-                callback_on_step_end=step_end,
-                output_type=first_output,
-                **extra,
-            ).images[0]
-            if hires and not interrupted:
-                second_pass.scheduler = scheduler_build(
-                    name=params["sampler"], base_config=base.scheduler.config, seed=seed
-                )
-                image = second_pass(
-                    prompt=recipe.prompt.text,
-                    negative_prompt=recipe.prompt.negative_text or None,
-                    ip_adapter_image=extra.get("ip_adapter_image"),
-                    image=_hires_upscaled(image, params, latent_factor=pipeline.vae_scale_factor),
-                    strength=params["strength"],
-                    num_inference_steps=params["hires_steps"] or params["steps"],
-                    guidance_scale=params["cfg"],
-                    generator=generator,
-                    callback_on_step_end=step_end,
-                    output_type="pil",
-                ).images[0]
-            if cuda:
-                torch.cuda.synchronize()
-                gpu_seconds += time.perf_counter() - started
-            if interrupted:
-                raise RunSuperseded(f"derivation {recipe.derivation.pk} was cancelled")
-            results.append((index, seed, image))
-        return results, gpu_seconds
+        pipeline = operation_pipeline(recipe=recipe, cache=cache, base=base)
+        _loras_load(base, recipe, adapters)
+        return _images_paint(
+            recipe=recipe,
+            indices=indices,
+            pipeline=pipeline,
+            base=base,
+            extra=extra,
+            progress=_Progress(on_step),
+            cuda=cache.placement.device.startswith("cuda"),
+        )
     finally:
         if adapters:
             base.unload_lora_weights()
         if image_prompted:
-            _ip_adapter_unload(base)
+            ip_adapter_detach(base=base)
 
 
-def _ip_adapter_load(base, recipe: Recipe, cache: PipelineCache) -> None:
-    """Attach the recipe's IP-Adapter and image encoder to the cached base for this run; never fused."""
-    from transformers import CLIPImageProcessor
+def _loras_load(base, recipe: Recipe, adapters: list[str]) -> None:
+    """Load the recipe's LoRAs as named adapters at their weights; each name goes into `adapters` as soon as it is
+    loaded, so that the caller unloads what was loaded even when a later one fails."""
+    from safetensors.torch import load_file
 
-    from generation.loader import ip_adapter_state
+    from generation.loader import weights_path
 
-    encoder = cache.image_encoder(weights=recipe.image_encoder)
-    size = encoder.config.image_size
-    base.register_modules(image_encoder=encoder, feature_extractor=CLIPImageProcessor(size=size, crop_size=size))
-    try:
-        base.load_ip_adapter(
-            ip_adapter_state(weights=recipe.ip_adapter), subfolder=None, weight_name=None, image_encoder_folder=None
-        )
-    except (RuntimeError, ValueError, KeyError) as exc:
-        _ip_adapter_unload(base)
-        raise ApplicationError(
-            f"IP-Adapter {recipe.ip_adapter.name} does not fit {recipe.base.name} with image encoder "
-            f"{recipe.image_encoder.name}: {str(exc)[:300]}",
-            extra={"code": "ip_adapter_mismatch"},
-        ) from exc
-    base.set_ip_adapter_scale(recipe.params["ip_adapter_scale"])
+    for position, (weights, _) in enumerate(recipe.loras):
+        name = f"lora_{position}_{weights.sha256[:12]}"
+        base.load_lora_weights(load_file(str(weights_path(weights=weights))), adapter_name=name)
+        adapters.append(name)
+    if adapters:
+        base.set_adapters(adapters, adapter_weights=[weight for _, weight in recipe.loras])
 
 
-def _ip_adapter_unload(base) -> None:
-    """The cached base as it was: original attention processors, no encoder, no image processor."""
-    base.unload_ip_adapter()
-    base.register_modules(image_encoder=None, feature_extractor=None)
+class _Progress:
+    """Counts the denoising steps of both passes and reports them at most every PROGRESS_EVERY_SECONDS; a report
+    answered False (the run was cancelled or taken over) interrupts the pipeline at its next step."""
+
+    def __init__(self, on_step: Callable[[int], bool] | None):
+        self.on_step = on_step
+        self.done = 0
+        self.last_report = time.monotonic()
+        self.interrupted = False
+
+    def step_end(self, pipe, step, timestep, callback_kwargs):
+        self.done += 1
+        if self.on_step is not None and time.monotonic() - self.last_report >= PROGRESS_EVERY_SECONDS:
+            self.last_report = time.monotonic()
+            if not self.on_step(self.done):
+                self.interrupted = True
+                pipe._interrupt = True
+        return callback_kwargs
 
 
-def _hires_upscaled(first, params: dict, *, latent_factor: int):
-    """The hi-res fix's upscale between its passes: the latents (bilinear, A1111's "Latent") or the decoded image
-    (Lanczos), to the second pass's size."""
-    width, height = hires_size(width=params["width"], height=params["height"], scale=params["hires_scale"])
-    if params["hires_upscaler"] == "lanczos":
-        return first.resize((width, height), Image.Resampling.LANCZOS)
+def _images_paint(
+    *, recipe: Recipe, indices: list[int], pipeline, base, extra: dict, progress: _Progress, cuda: bool
+) -> tuple[list, float]:
+    import diffusers
     import torch
 
-    return torch.nn.functional.interpolate(
-        first.unsqueeze(0), size=(height // latent_factor, width // latent_factor), mode="bilinear", align_corners=False
-    )
+    params = recipe.params
+    results = []
+    gpu_seconds = 0.0
+    hires = "hires_scale" in params
+    second_pass = diffusers.AutoPipelineForImage2Image.from_pipe(pipeline) if hires else None
+    if second_pass is not None:
+        second_pass.set_progress_bar_config(disable=True)
+    for index in indices:
+        seed = params["seed"] + index
+        pipeline.scheduler = scheduler_build(name=params["sampler"], base_config=base.scheduler.config, seed=seed)
+        # Noise comes from a CPU generator: the same seed gives the same noise on any hardware.
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        if cuda:
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        image = _first_pass(
+            recipe=recipe,
+            pipeline=pipeline,
+            extra=extra,
+            generator=generator,
+            progress=progress,
+            latent=hires and params["hires_upscaler"] == "latent",
+        )
+        if hires and not progress.interrupted:
+            second_pass.scheduler = scheduler_build(
+                name=params["sampler"], base_config=base.scheduler.config, seed=seed
+            )
+            image = _second_pass(
+                recipe=recipe,
+                second_pass=second_pass,
+                first=image,
+                extra=extra,
+                generator=generator,
+                progress=progress,
+                latent_factor=pipeline.vae_scale_factor,
+            )
+        if cuda:
+            torch.cuda.synchronize()
+            gpu_seconds += time.perf_counter() - started
+        if progress.interrupted:
+            raise RunSuperseded(f"derivation {recipe.derivation.pk} was cancelled")
+        results.append((index, seed, image))
+    return results, gpu_seconds
+
+
+def _first_pass(*, recipe: Recipe, pipeline, extra: dict, generator, progress: _Progress, latent: bool):
+    params = recipe.params
+    return pipeline(
+        prompt=recipe.prompt.text,
+        negative_prompt=recipe.prompt.negative_text or None,
+        num_inference_steps=params["steps"],
+        guidance_scale=params["cfg"],
+        width=params["width"],
+        height=params["height"],
+        generator=generator,
+        callback_on_step_end=progress.step_end,
+        output_type="latent" if latent else "pil",
+        **extra,
+    ).images[0]
+
+
+def _second_pass(
+    *, recipe: Recipe, second_pass, first, extra: dict, generator, progress: _Progress, latent_factor: int
+):
+    """The hi-res fix's img2img pass over the enlarged first pass, on the same generator."""
+    params = recipe.params
+    return second_pass(
+        prompt=recipe.prompt.text,
+        negative_prompt=recipe.prompt.negative_text or None,
+        ip_adapter_image=extra.get("ip_adapter_image"),
+        image=hires_upscale(first=first, params=params, latent_factor=latent_factor),
+        strength=params["strength"],
+        num_inference_steps=params["hires_steps"] or params["steps"],
+        guidance_scale=params["cfg"],
+        generator=generator,
+        callback_on_step_end=progress.step_end,
+        output_type="pil",
+    ).images[0]
 
 
 def _generate(derivation: Derivation, scope: RunScope):
