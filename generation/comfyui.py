@@ -11,12 +11,43 @@ from assets.errors import ApplicationError
 from assets.foreign_recipes import TO_COMFY
 from assets.models import Version
 from assets.operations import operations_all
-from assets.recipes import recipe_of
+from assets.recipes import Recipe, recipe_of
 from assets.selectors import lineage_graph
 
 
 def comfyui_workflow(*, version: Version) -> dict:
     """The graph that makes `version` (from the nearest txt2img or img2img in its lineage) in ComfyUI."""
+    recipe = _exported_recipe(version)
+    params = recipe.params
+    sampler_name, scheduler = TO_COMFY[params["sampler"]]
+    seed = version.seed if version.seed is not None else params["seed"]
+    graph: dict[str, dict] = {}
+    model, clip, vae = _loaders(graph, recipe)
+    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.text, "clip": clip}}
+    graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.negative_text, "clip": clip}}
+    latent, denoise = _latent(graph, recipe, vae)
+    graph["7"] = {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": seed,
+            "steps": params["steps"],
+            "cfg": params["cfg"],
+            "sampler_name": sampler_name,
+            "scheduler": scheduler,
+            "denoise": denoise,
+            "model": model,
+            "positive": ["2", 0],
+            "negative": ["3", 0],
+            "latent_image": latent,
+        },
+    }
+    graph["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["7", 0], "vae": vae}}
+    graph["9"] = {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": f"seed_v{version.pk}"}}
+    return graph
+
+
+def _exported_recipe(version: Version) -> Recipe:
+    """The recipe of the nearest exportable step, refused when ComfyUI would make another image from it."""
     exportable = {spec.name for spec in operations_all() if spec.comfyui}
     source = next((d for d in reversed(lineage_graph(version=version).chain()) if d.op in exportable), None)
     if source is None:
@@ -41,11 +72,12 @@ def comfyui_workflow(*, version: Version) -> dict:
             f"the ComfyUI export does not carry {' or '.join(missing)}; this recipe has them",
             extra={"code": "no_equivalent"},
         )
-    sampler_name, scheduler = TO_COMFY[params["sampler"]]
-    seed = version.seed if version.seed is not None else params["seed"]
-    graph: dict[str, dict] = {
-        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"}}
-    }
+    return recipe
+
+
+def _loaders(graph: dict, recipe: Recipe) -> tuple[list, list, list]:
+    """The checkpoint, the LoRA chain in the order it is applied and the VAE: the model, CLIP and VAE outputs to use."""
+    graph["1"] = {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"}}
     model, clip = ["1", 0], ["1", 1]
     for position, (weights, weight) in enumerate(recipe.loras):
         node = str(10 + position)
@@ -64,8 +96,12 @@ def comfyui_workflow(*, version: Version) -> dict:
     if recipe.vae is not None:
         graph["30"] = {"class_type": "VAELoader", "inputs": {"vae_name": f"{recipe.vae.name}.safetensors"}}
         vae = ["30", 0]
-    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.text, "clip": clip}}
-    graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.negative_text, "clip": clip}}
+    return model, clip, vae
+
+
+def _latent(graph: dict, recipe: Recipe, vae: list) -> tuple[list, float]:
+    """The sampler's starting latent and denoise: the init image encoded (img2img), else an empty latent."""
+    params = recipe.params
     if recipe.op == "img2img":
         init = recipe.init.version if recipe.init.version_id else recipe.init.reference
         graph["4"] = {"class_type": "LoadImage", "inputs": {"image": f"{init.blob_id}.png"}}
@@ -80,28 +116,9 @@ def comfyui_workflow(*, version: Version) -> dict:
             },
         }
         graph["6"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["5", 0], "vae": vae}}
-        latent, denoise = ["6", 0], params["strength"]
-    else:
-        graph["6"] = {
-            "class_type": "EmptyLatentImage",
-            "inputs": {"width": params["width"], "height": params["height"], "batch_size": 1},
-        }
-        latent, denoise = ["6", 0], 1.0
-    graph["7"] = {
-        "class_type": "KSampler",
-        "inputs": {
-            "seed": seed,
-            "steps": params["steps"],
-            "cfg": params["cfg"],
-            "sampler_name": sampler_name,
-            "scheduler": scheduler,
-            "denoise": denoise,
-            "model": model,
-            "positive": ["2", 0],
-            "negative": ["3", 0],
-            "latent_image": latent,
-        },
+        return ["6", 0], params["strength"]
+    graph["6"] = {
+        "class_type": "EmptyLatentImage",
+        "inputs": {"width": params["width"], "height": params["height"], "batch_size": 1},
     }
-    graph["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["7", 0], "vae": vae}}
-    graph["9"] = {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": f"seed_v{version.pk}"}}
-    return graph
+    return ["6", 0], 1.0

@@ -114,14 +114,23 @@ def generation_stage(*, context: dict) -> dict:
     )
     jobs_wait(jobs=[batches])
     first = batches.batches.order_by("index").first().derivation.generated.order_by("index").first().version
-    edits = [
+    edits = _edits_create(brief=brief, user=user, base=models["base"], first=first, prompt_text=prompt.text)
+    jobs_wait(jobs=edits)
+    summary = _summary(models, batches, edits)
+    context["generated_master"] = summary["img2img"][0]
+    return summary
+
+
+def _edits_create(*, brief, user, base, first, prompt_text: str) -> list[GenerationJob]:
+    """An img2img, an inpaint of the face and an outpaint to 16:9, each from the first image of the batches."""
+    return [
         generation_job_create(
             request=GenerationRequest(
                 brief=brief,
                 op="img2img",
-                base_model=models["base"],
+                base_model=base,
                 init=first,
-                prompt_text=prompt.text,
+                prompt_text=prompt_text,
                 params={**DEMO_PARAMS, "seed": 77, "batch_size": 2, "strength": 0.6},
             ),
             created_by=user,
@@ -130,7 +139,7 @@ def generation_stage(*, context: dict) -> dict:
             request=GenerationRequest(
                 brief=brief,
                 op="inpaint",
-                base_model=models["base"],
+                base_model=base,
                 init=first,
                 mask_source=_face_mask((72, 128)),
                 prompt_text="a smiling face, sharp eyes",
@@ -142,9 +151,9 @@ def generation_stage(*, context: dict) -> dict:
             request=GenerationRequest(
                 brief=brief,
                 op="outpaint",
-                base_model=models["base"],
+                base_model=base,
                 init=first,
-                prompt_text=prompt.text,
+                prompt_text=prompt_text,
                 params={
                     **{k: v for k, v in DEMO_PARAMS.items() if k not in ("width", "height")},
                     "seed": 79,
@@ -155,10 +164,6 @@ def generation_stage(*, context: dict) -> dict:
             created_by=user,
         ),
     ]
-    jobs_wait(jobs=edits)
-    summary = _summary(models, batches, edits)
-    context["generated_master"] = summary["img2img"][0]
-    return summary
 
 
 def imported_regeneration_stage(*, context: dict) -> dict:
@@ -233,6 +238,12 @@ def _earlier(brief, op: str, **used) -> Derivation | None:
     )
 
 
+def _tiny(kind: str):
+    from assets.models import ModelWeights
+
+    return ModelWeights.objects.filter(kind=kind, name__startswith="Tiny").order_by("pk").first()
+
+
 def preparation_stage(*, context: dict) -> dict:
     """Production preparation: a batch colour-locked to the brief's palette with two mood-board references as style,
     a cut-out of its first image whose mask then places it over the img2img master, and the logo as an SVG."""
@@ -241,39 +252,10 @@ def preparation_stage(*, context: dict) -> dict:
     from generation.services.finishing import Layer, finishing_create, matte_create, vectorise_create
 
     brief, user = context["brief"], context["user"]
-
-    def tiny(kind: str) -> ModelWeights:
-        return ModelWeights.objects.filter(kind=kind, name__startswith="Tiny").order_by("pk").first()
-
-    locked = _earlier(brief, "txt2img", used__role=Used.Role.GUIDE_IMAGE)
-    if locked is None:
-        base = (
-            ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (")
-            .order_by("pk")
-            .first()
-        )
-        job = generation_job_create(
-            request=GenerationRequest(
-                brief=brief,
-                op="txt2img",
-                base_model=base,
-                prompt_text=context["prompt"].text,
-                image_prompt=ImagePrompt(
-                    adapter=tiny(ModelWeights.Kind.IP_ADAPTER),
-                    encoder=tiny(ModelWeights.Kind.IMAGE_ENCODER),
-                    colour_lock=True,
-                    references=tuple(context["references"][:2]),
-                    scale=0.6,
-                ),
-                params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2},
-            ),
-            created_by=user,
-        )
-        jobs_wait(jobs=[job])
-        locked = job.batches.get().derivation
+    locked = _earlier(brief, "txt2img", used__role=Used.Role.GUIDE_IMAGE) or _colour_locked(context=context)
     subject = locked.generated.order_by("index").first().version
     matte = _earlier(brief, "matte", used__version=subject) or _ran(
-        matte_create(version=subject, matting=tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user)
+        matte_create(version=subject, matting=_tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user)
     )
     cutout, mask = matte.generated.get().version, matte.files.get()
     master = Version.objects.get(pk=context["generated_master"])
@@ -305,3 +287,33 @@ def preparation_stage(*, context: dict) -> dict:
         "logo": logo.pk,
         "svg": vector.files.get().pk,
     }
+
+
+def _colour_locked(*, context: dict) -> Derivation:
+    """Two images through the tiny IP-Adapter: the brief's palette as a colour lock, two mood-board images as style."""
+    from assets.models import ModelWeights
+
+    base = (
+        ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, name__startswith="Tiny SD 1.5 (")
+        .order_by("pk")
+        .first()
+    )
+    job = generation_job_create(
+        request=GenerationRequest(
+            brief=context["brief"],
+            op="txt2img",
+            base_model=base,
+            prompt_text=context["prompt"].text,
+            image_prompt=ImagePrompt(
+                adapter=_tiny(ModelWeights.Kind.IP_ADAPTER),
+                encoder=_tiny(ModelWeights.Kind.IMAGE_ENCODER),
+                colour_lock=True,
+                references=tuple(context["references"][:2]),
+                scale=0.6,
+            ),
+            params={**DEMO_PARAMS, "seed": 4321, "batch_size": 2},
+        ),
+        created_by=context["user"],
+    )
+    jobs_wait(jobs=[job])
+    return job.batches.get().derivation

@@ -69,6 +69,30 @@ def _chain(version: Version) -> tuple[list[Derivation], LineageGraph]:
     return graph.chain(), graph
 
 
+@dataclass
+class _Replay:
+    """What a re-run of one chain has made so far: each reproduced image by version id, the target's PNG, a record
+    of each step, and the first difference found in each environment field."""
+
+    version: Version
+    graph: LineageGraph
+    reproduced: dict[int, Image.Image] = field(default_factory=dict)
+    final_png: bytes | None = None
+    steps: list[dict] = field(default_factory=list)
+    diff: dict = field(default_factory=dict)
+
+    def image_of(self, edge: Used) -> Image.Image:
+        from generation.runner import stored_image
+
+        return self.reproduced.get(edge.version_id) or stored_image(edge)
+
+    def differences_add(self, *, recorded: dict, current: dict) -> None:
+        from generation.environment import fingerprint_diff
+
+        for item in fingerprint_diff(recorded=recorded, current=current):
+            self.diff.setdefault(item["field"], item)
+
+
 def version_reproduce(*, version: Version, threads: int | None = None) -> Reproduction:
     """Re-run the chain in scratch space and compare with the recorded bytes.
 
@@ -77,10 +101,8 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     """
     import torch
 
-    from generation.environment import environment_fingerprint, fingerprint_diff
-    from generation.imaging import png_bytes
+    from generation.environment import environment_fingerprint
     from generation.loader import process_cache
-    from generation.runner import images_generate, infotext, stored_image
 
     order, graph = _chain(version)
     rerunnable = [d for d in order if _rerun(d) in ("pipeline", "image")]
@@ -92,13 +114,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
     previous_threads = torch.get_num_threads()
     try:
         cache = process_cache()
-        reproduced: dict[int, Image.Image] = {}
-        final_png = None
-        steps, diff = [], {}
-
-        def image_of(edge: Used) -> Image.Image:
-            return reproduced.get(edge.version_id) or stored_image(edge)
-
+        replay = _Replay(version=version, graph=graph)
         needed = _needed(version, order, graph)
         for derivation in order:
             wanted = sorted(
@@ -107,45 +123,60 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
             )
             torch.set_num_threads(threads or derivation.environment.get("threads") or settings.SEED_TORCH_THREADS)
             current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name)
-            if _rerun(derivation) != "pipeline":
-                if _rerun(derivation) != "image" or not wanted:
-                    steps.append(
-                        {
-                            "derivation": derivation.pk,
-                            "op": derivation.op,
-                            "rerun": False,
-                            "why": "an outside file or an operation this worker cannot re-run: recorded bytes used",
-                        }
-                    )
-                    continue
-                image, png = finishing_render(
-                    derivation=derivation, inputs=graph.inputs.get(derivation.pk, []), image_of=image_of
+            if _rerun(derivation) == "pipeline":
+                _generation_rerun(replay, derivation=derivation, wanted=wanted, current=current, cache=cache)
+            elif _rerun(derivation) == "image" and wanted:
+                _finishing_rerun(replay, derivation=derivation, wanted=wanted, current=current)
+            else:
+                replay.steps.append(
+                    {
+                        "derivation": derivation.pk,
+                        "op": derivation.op,
+                        "rerun": False,
+                        "why": "an outside file or an operation this worker cannot re-run: recorded bytes used",
+                    }
                 )
-                # Finishing runs in float32 on any device.
-                for item in fingerprint_diff(recorded=derivation.environment, current={**current, "dtype": "float32"}):
-                    diff.setdefault(item["field"], item)
-                reproduced[wanted[0]] = image
-                if wanted[0] == version.pk:
-                    final_png = png
-                steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
-                continue
-            recipe = recipe_of(derivation=derivation)
-            images, _ = images_generate(
-                recipe=recipe, indices=[graph.made_by[vid].index for vid in wanted], image_of=image_of, cache=cache
-            )
-            for vid, (_, seed, image) in zip(wanted, images, strict=True):
-                reproduced[vid] = image
-                if vid == version.pk:
-                    final_png = png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed))
-            for item in fingerprint_diff(recorded=derivation.environment, current=current):
-                diff.setdefault(item["field"], item)
-            steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
     finally:
         torch.set_num_threads(previous_threads)
-    if final_png is None:
+    if replay.final_png is None:
         raise ApplicationError(
             f"version {version.pk} was not made by an operation the worker can re-run; only its inputs could be"
         )
+    return _compared(replay)
+
+
+def _generation_rerun(replay: _Replay, *, derivation: Derivation, wanted: list[int], current: dict, cache) -> None:
+    from generation.imaging import png_bytes
+    from generation.runner import images_generate, infotext
+
+    graph = replay.graph
+    recipe = recipe_of(derivation=derivation)
+    images, _ = images_generate(
+        recipe=recipe, indices=[graph.made_by[vid].index for vid in wanted], image_of=replay.image_of, cache=cache
+    )
+    for vid, (_, seed, image) in zip(wanted, images, strict=True):
+        replay.reproduced[vid] = image
+        if vid == replay.version.pk:
+            replay.final_png = png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed))
+    replay.differences_add(recorded=derivation.environment, current=current)
+    replay.steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
+
+
+def _finishing_rerun(replay: _Replay, *, derivation: Derivation, wanted: list[int], current: dict) -> None:
+    image, png = finishing_render(
+        derivation=derivation, inputs=replay.graph.inputs.get(derivation.pk, []), image_of=replay.image_of
+    )
+    # Finishing runs in float32 on any device.
+    replay.differences_add(recorded=derivation.environment, current={**current, "dtype": "float32"})
+    replay.reproduced[wanted[0]] = image
+    if wanted[0] == replay.version.pk:
+        replay.final_png = png
+    replay.steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
+
+
+def _compared(replay: _Replay) -> Reproduction:
+    """The verdict against the recorded image: identical bytes, or how far apart their perceptual hashes are."""
+    version, final_png = replay.version, replay.final_png
     with Image.open(io.BytesIO(final_png)) as rerun:
         distance = float(hash_distance(perceptual_hash(rerun), perceptual_hash(_recorded_image(version))))
     sha = hashlib.sha256(final_png).hexdigest()
@@ -155,8 +186,8 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
         png=final_png,
         verdict=verdict,
         distance=distance,
-        fingerprint_diff=list(diff.values()),
-        steps=steps,
+        fingerprint_diff=list(replay.diff.values()),
+        steps=replay.steps,
     )
 
 

@@ -23,7 +23,7 @@ from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
 from assets.recipes import Recipe, recipe_build, recipe_fields_diff
 from assets.services.blobs import BlobsStored, blob_open
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
-from generation.models import GridCell, GridJob
+from generation.models import GenerationJob, GridCell, GridJob
 from generation.requests import GenerationRequest, LoraSpec
 from generation.samplers import SAMPLERS
 from generation.services.jobs import generation_job_cancel, generation_job_create
@@ -69,19 +69,8 @@ def grid_create(
 
     `axes`: [{"kind": one of AXIS_KINDS, "values": [...], "lora": weights id (lora_weight only)}], X first.
     """
-    if not 1 <= len(axes) <= MAX_AXES:
-        raise ApplicationError(f"a grid has one to {MAX_AXES} axes, not {len(axes)}")
     loras = list(loras)
-    described = [_axis_clean(axis=axis, loras=loras, prompt_text=prompt_text) for axis in axes]
-    cells = 1
-    for axis in described:
-        cells *= len(axis["values"])
-    if cells > settings.SEED_GRID_MAX_CELLS:
-        raise ApplicationError(
-            f"the grid would make {cells} cells; at most {settings.SEED_GRID_MAX_CELLS} "
-            "(SEED_GRID_MAX_CELLS): drop values or an axis",
-            extra={"code": "too_many_cells", "cells": cells},
-        )
+    described = _axes_checked(axes=axes, loras=loras, prompt_text=prompt_text)
     # One seed for every cell unless the seed is an axis: a grid compares what its axes change, nothing else.
     params = {**params, "seed": params.get("seed", secrets.randbelow(2**32))}
     with transaction.atomic():
@@ -107,23 +96,44 @@ def grid_create(
             )
             for axis, index in zip(described, coords, strict=True):
                 _apply(cell=cell, axis=axis, value=axis["raw"][index])
-            job = generation_job_create(
-                request=GenerationRequest(
-                    brief=brief,
-                    op="txt2img",
-                    base_model=cell.base,
-                    vae=cell.vae,
-                    loras=tuple(cell.loras),
-                    prompt_text=cell.prompt_text,
-                    negative_prompt=negative_prompt,
-                    params=cell.params,
-                ),
-                created_by=created_by,
-            )
+            job = _cell_job_create(brief=brief, cell=cell, negative_prompt=negative_prompt, created_by=created_by)
             GridCell.objects.create(
                 grid=grid, job=job, position=position, coords=[*coords, *[0] * (MAX_AXES - len(coords))]
             )
     return grid
+
+
+def _axes_checked(*, axes: list[dict], loras: list[LoraSpec], prompt_text: str) -> list[dict]:
+    """Each axis cleaned, refused when there are too many axes or their combinations make too many cells."""
+    if not 1 <= len(axes) <= MAX_AXES:
+        raise ApplicationError(f"a grid has one to {MAX_AXES} axes, not {len(axes)}")
+    described = [_axis_clean(axis=axis, loras=loras, prompt_text=prompt_text) for axis in axes]
+    cells = 1
+    for axis in described:
+        cells *= len(axis["values"])
+    if cells > settings.SEED_GRID_MAX_CELLS:
+        raise ApplicationError(
+            f"the grid would make {cells} cells; at most {settings.SEED_GRID_MAX_CELLS} "
+            "(SEED_GRID_MAX_CELLS): drop values or an axis",
+            extra={"code": "too_many_cells", "cells": cells},
+        )
+    return described
+
+
+def _cell_job_create(*, brief: Brief, cell: _Cell, negative_prompt: str | None, created_by) -> GenerationJob:
+    return generation_job_create(
+        request=GenerationRequest(
+            brief=brief,
+            op="txt2img",
+            base_model=cell.base,
+            vae=cell.vae,
+            loras=tuple(cell.loras),
+            prompt_text=cell.prompt_text,
+            negative_prompt=negative_prompt,
+            params=cell.params,
+        ),
+        created_by=created_by,
+    )
 
 
 def _axis_clean(*, axis: dict, loras: list[LoraSpec], prompt_text: str) -> dict:

@@ -89,12 +89,27 @@ def reproducibility_check(
     """Re-run one version's chain and record what came out, or why it could not be re-run. `on_drift(check)` runs
     in the transaction that records a check that did not come out bit-identical: what the caller makes of a drift
     is kept, or lost, with the check itself."""
-    from generation.reproduce import version_reproduce
-
     if digest is None:
         digest = current_environment()[1]
     started = time.monotonic()
-    values: dict = {}
+    values = _rerun_values(version)
+    with transaction.atomic():
+        check = ReproducibilityCheck.objects.create(
+            version=version,
+            trigger=trigger,
+            environment_digest=digest,
+            wall_seconds=round(time.monotonic() - started, 3),
+            **values,
+        )
+        if check.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL and on_drift is not None:
+            on_drift(check)
+    return check
+
+
+def _rerun_values(version: Version) -> dict:
+    """The check's verdict and what explains it, from re-running the version's chain or from why that failed."""
+    from generation.reproduce import version_reproduce
+
     try:
         reproduction = version_reproduce(version=version)
     except ApplicationError as exc:
@@ -107,9 +122,9 @@ def reproducibility_check(
         detail = (
             f"weights sha256 {exc.extra.get('sha256')}: {exc.message}" if code == "missing_weights" else exc.message
         )
-        values = {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": cause, "detail": detail}
+        return {"verdict": ReproducibilityCheck.Verdict.FAILED, "cause": cause, "detail": detail}
     except FileNotFoundError as exc:
-        values = {
+        return {
             "verdict": ReproducibilityCheck.Verdict.FAILED,
             "cause": ReproducibilityCheck.Cause.MISSING_INPUT,
             "detail": f"a recorded input's file is missing from the store: {exc.filename or exc}",
@@ -118,37 +133,29 @@ def reproducibility_check(
         raise  # the night's run cannot go on; the next one takes this master first
     except Exception as exc:  # one master that breaks the re-run must not stop the others' checks
         logger.exception("the reproducibility watch could not re-run v%s", version.pk)
-        values = {
+        return {
             "verdict": ReproducibilityCheck.Verdict.FAILED,
             "cause": ReproducibilityCheck.Cause.UNRUNNABLE,
             "detail": f"the re-run stopped: {type(exc).__name__}: {exc}"[:2000],
         }
-    else:
-        diff = reproduction.fingerprint_diff
-        identical = reproduction.verdict == ReproducibilityCheck.Verdict.BIT_IDENTICAL
-        values = {
-            "verdict": reproduction.verdict,
-            "distance": reproduction.distance,
-            "fingerprint_diff": diff,
-            "reproduced_sha256": reproduction.sha256,
-        }
-        if not identical:
-            values["cause"] = ReproducibilityCheck.Cause.ENVIRONMENT if diff else ReproducibilityCheck.Cause.UNEXPLAINED
-            values["detail"] = (
-                ", ".join(f"{d['field']}: {d['recorded']!r} → {d['current']!r}" for d in diff)
-                or "same environment fields, different pixels"
-            )
-    with transaction.atomic():
-        check = ReproducibilityCheck.objects.create(
-            version=version,
-            trigger=trigger,
-            environment_digest=digest,
-            wall_seconds=round(time.monotonic() - started, 3),
-            **values,
+    return _reproduction_values(reproduction)
+
+
+def _reproduction_values(reproduction) -> dict:
+    diff = reproduction.fingerprint_diff
+    values = {
+        "verdict": reproduction.verdict,
+        "distance": reproduction.distance,
+        "fingerprint_diff": diff,
+        "reproduced_sha256": reproduction.sha256,
+    }
+    if reproduction.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL:
+        values["cause"] = ReproducibilityCheck.Cause.ENVIRONMENT if diff else ReproducibilityCheck.Cause.UNEXPLAINED
+        values["detail"] = (
+            ", ".join(f"{d['field']}: {d['recorded']!r} → {d['current']!r}" for d in diff)
+            or "same environment fields, different pixels"
         )
-        if check.verdict != ReproducibilityCheck.Verdict.BIT_IDENTICAL and on_drift is not None:
-            on_drift(check)
-    return check
+    return values
 
 
 def reproducibility_watch(
