@@ -145,6 +145,10 @@ class OperationSpec:
     queue: str = ""
     starts: frozenset[str] = frozenset()
     files: tuple[SideFile, ...] = ()
+    # For "pipeline" operations, (base=, recipe=, cache=) -> the diffusers pipeline made from the cached base, and
+    # (recipe=, image_of=) -> what it adds to the prompt and sampling (its images, mask, strength, control).
+    pipeline: Callable | None = None
+    pipeline_inputs: Callable | None = None
     # (version=, params=, models={role: ModelWeights}) -> params with what depends on the version or the models
     # filled in, or a refusal.
     prepare: Callable[..., dict] | None = None

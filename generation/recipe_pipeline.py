@@ -12,9 +12,10 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Used
+from assets.operations import operation_get
 from assets.recipes import Recipe
 from assets.services.blobs import blob_open
-from generation.imaging import canny_edges, canny_opencv, hires_size, outpaint_prepare
+from generation.imaging import hires_size
 from generation.loader import PipelineCache
 
 
@@ -25,55 +26,21 @@ def blob_image(*, blob: Blob, mode: str) -> Image.Image:
 
 
 def operation_pipeline(*, recipe: Recipe, cache: PipelineCache, base):
-    """The pipeline for the recipe's operation, made from the cached base so it shares its loaded components."""
-    import diffusers
-
+    """The pipeline for the recipe's operation (its declaration makes it), from the cached base so it shares its
+    loaded components."""
     if recipe.vae is not None:
         # A VAE swap shares every other component of the cached pipeline, LoRA adapters included.
         base = type(base).from_pipe(base, vae=cache.vae(weights=recipe.vae))
-    if recipe.op == "txt2img":
-        return base
-    if recipe.op == "img2img":
-        return diffusers.AutoPipelineForImage2Image.from_pipe(base)
-    if recipe.op in ("inpaint", "outpaint"):
-        return diffusers.AutoPipelineForInpainting.from_pipe(base)
-    if recipe.op == "controlnet":
-        controlnet = cache.controlnet(weights=recipe.controlnet)
-        return diffusers.StableDiffusionControlNetPipeline.from_pipe(base, controlnet=controlnet)
-    raise ApplicationError(f"{recipe.op} is not a generation")
+    spec = operation_get(recipe.op)
+    if spec.pipeline is None:
+        raise ApplicationError(f"{recipe.op} is not a generation")
+    return spec.pipeline(base=base, recipe=recipe, cache=cache)
 
 
 def operation_inputs(*, recipe: Recipe, image_of: Callable[[Used], Image.Image]) -> dict:
-    """The pipeline arguments the operation adds to the prompt and sampling: its images, mask, strength, control."""
-    params = recipe.params
-    size = (params["width"], params["height"])
-    if recipe.op == "img2img":
-        return {"image": image_of(recipe.init).resize(size, Image.Resampling.LANCZOS), "strength": params["strength"]}
-    if recipe.op == "inpaint":
-        mask = blob_image(blob=recipe.mask, mode="L")
-        init = image_of(recipe.init)
-        if mask.size != init.size:
-            raise ApplicationError(
-                f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}"
-            )
-        return {
-            "image": init.resize(size, Image.Resampling.LANCZOS),
-            "mask_image": mask.resize(size, Image.Resampling.NEAREST),
-            "strength": params["strength"],
-        }
-    if recipe.op == "outpaint":
-        canvas, mask = outpaint_prepare(
-            image=image_of(recipe.init), width=size[0], height=size[1], blur=params.get("mask_blur", 0)
-        )
-        return {"image": canvas, "mask_image": mask, "strength": 1.0}
-    if recipe.op == "controlnet":
-        control = image_of(recipe.control).resize(size, Image.Resampling.LANCZOS)
-        if "canny_low" in params:
-            control = canny_opencv(image=control, low=params["canny_low"], high=params["canny_high"])
-        elif params["control_type"] in ("canny", "edge"):
-            control = canny_edges(image=control)
-        return {"image": control, "controlnet_conditioning_scale": params["conditioning_scale"]}
-    return {}
+    """The pipeline arguments the operation adds to the prompt and sampling, as its declaration reads them."""
+    spec = operation_get(recipe.op)
+    return spec.pipeline_inputs(recipe=recipe, image_of=image_of) if spec.pipeline_inputs else {}
 
 
 def ip_adapter_attach(*, base, recipe: Recipe, cache: PipelineCache) -> None:

@@ -4,8 +4,29 @@ Canny thresholds as ControlNet's canny models were trained (OpenCV, 100/200); re
 recorded keep the image-relative edges they were made with.
 """
 
+from PIL import Image
+
 from assets.operations import TRAINED, OperationSpec, Param, operation_register
+from generation.imaging import canny_edges, canny_opencv
 from generation.operations._sampling import GENERATION_ROLES, SAMPLING
+
+
+def pipeline(*, base, recipe, cache):
+    import diffusers
+
+    controlnet = cache.controlnet(weights=recipe.controlnet)
+    return diffusers.StableDiffusionControlNetPipeline.from_pipe(base, controlnet=controlnet)
+
+
+def pipeline_inputs(*, recipe, image_of):
+    params = recipe.params
+    control = image_of(recipe.control).resize((params["width"], params["height"]), Image.Resampling.LANCZOS)
+    if "canny_low" in params:
+        control = canny_opencv(image=control, low=params["canny_low"], high=params["canny_high"])
+    elif params["control_type"] in ("canny", "edge"):
+        control = canny_edges(image=control)
+    return {"image": control, "controlnet_conditioning_scale": params["conditioning_scale"]}
+
 
 operation_register(
     OperationSpec(
@@ -23,6 +44,8 @@ operation_register(
         c2pa_action="c2pa.created",
         digital_source_type=TRAINED,
         rerun="pipeline",
+        pipeline=pipeline,
+        pipeline_inputs=pipeline_inputs,
         queue="gpu",
     )
 )

@@ -1,7 +1,32 @@
 """Inpaint: the masked region (white) made again, the rest kept; hands, faces and "fix this region"."""
 
+from PIL import Image
+
+from assets.errors import ApplicationError
 from assets.operations import COMPOSITE_TRAINED, OperationSpec, operation_register
+from assets.services.blobs import blob_open
 from generation.operations._sampling import GENERATION_ROLES, MASK_BLUR, SAMPLING, STRENGTH
+
+
+def pipeline(*, base, recipe, cache):
+    import diffusers
+
+    return diffusers.AutoPipelineForInpainting.from_pipe(base)
+
+
+def pipeline_inputs(*, recipe, image_of):
+    size = (recipe.params["width"], recipe.params["height"])
+    with blob_open(blob=recipe.mask) as handle, Image.open(handle) as stored:
+        mask = stored.convert("L")
+    init = image_of(recipe.init)
+    if mask.size != init.size:
+        raise ApplicationError(f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}")
+    return {
+        "image": init.resize(size, Image.Resampling.LANCZOS),
+        "mask_image": mask.resize(size, Image.Resampling.NEAREST),
+        "strength": recipe.params["strength"],
+    }
+
 
 operation_register(
     OperationSpec(
@@ -13,6 +38,8 @@ operation_register(
         c2pa_action="c2pa.edited",
         digital_source_type=COMPOSITE_TRAINED,
         rerun="pipeline",
+        pipeline=pipeline,
+        pipeline_inputs=pipeline_inputs,
         queue="gpu",
     )
 )

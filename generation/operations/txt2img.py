@@ -4,6 +4,11 @@ denoising strength."""
 from assets.operations import TRAINED, OperationSpec, Param, operation_register
 from generation.operations._sampling import GENERATION_ROLES, HIRES_UPSCALERS, SAMPLING
 
+
+def pipeline(*, base, recipe, cache):
+    return base
+
+
 operation_register(
     OperationSpec(
         name="txt2img",
@@ -20,6 +25,7 @@ operation_register(
         c2pa_action="c2pa.created",
         digital_source_type=TRAINED,
         rerun="pipeline",
+        pipeline=pipeline,
         queue="gpu",
         comfyui=True,
     )

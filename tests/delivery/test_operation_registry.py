@@ -101,6 +101,8 @@ def test_every_declared_operation_is_complete():
         # How it runs matches what `reproduce` is told: an image render, a file render, or the pipeline's queue.
         assert (spec.render is not None) == (spec.rerun == "image"), where
         assert (spec.render_file is not None) == (spec.rerun == "file"), where
+        assert (spec.pipeline is not None) == (spec.rerun == "pipeline"), where
+        assert spec.pipeline_inputs is None or spec.pipeline is not None, where
         assert (spec.rerun == "recorded") == (spec.queue == ""), where
         assert not spec.starts or spec.render is not None, where
         assert json.loads(json.dumps(spec.describe()))["name"] == spec.name
