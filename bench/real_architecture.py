@@ -3,8 +3,8 @@
 The tiny models prove correctness, not cost. This builds Stable Diffusion 1.5's UNet (860M parameters), VAE
 (84M) and CLIP ViT-L/14 text encoder (123M) from their configs with random weights (offline, nothing
 downloaded), registers them as a studio would, and runs one short job (512², 4 steps, one image) through the
-worker path and through plain diffusers on the same machine, each with its pipeline already loaded,
-interleaved so drift in the machine's speed falls on both. Then the same for a tiled 4× upscale of a 1024²
+worker path and through plain diffusers on the same machine, each with its pipeline already loaded and on the
+worker's thread count (SEED_TORCH_THREADS), interleaved so drift in the machine's speed falls on both. Then the same for a tiled 4× upscale of a 1024²
 image by RRDBNet x4plus: the worker's finishing job against the bare tiled network call. Reports load
 times, peak resident memory and the worker's overhead; on a GPU the same script runs in fp16.
 
@@ -116,8 +116,10 @@ def _sd15_write(folder: Path) -> dict:
 def _sd15(args, brief, placement) -> dict:
     import torch
     from diffusers import StableDiffusionPipeline
+    from django.conf import settings
 
     from assets.services.weights import model_weights_register
+    from generation.environment import torch_threads_pinned
     from generation.loader import process_cache
     from generation.requests import GenerationRequest
     from generation.services.jobs import generation_job_create
@@ -175,15 +177,18 @@ def _sd15(args, brief, placement) -> dict:
 
     def plain_run(seed: int) -> float:
         started = time.perf_counter()
-        plain(
-            prompt="a lemon soda can on a tin roof",
-            negative_prompt=brief.negative_prompt,
-            num_inference_steps=args.steps,
-            guidance_scale=7.0,
-            width=args.size,
-            height=args.size,
-            generator=torch.Generator(device=placement.device).manual_seed(seed),
-        ).images[0]
+        # On the worker's thread count: the worker pins SEED_TORCH_THREADS for every job, and a peer on more cores
+        # would measure the cores, not the worker.
+        with torch_threads_pinned(threads=settings.SEED_TORCH_THREADS):
+            plain(
+                prompt="a lemon soda can on a tin roof",
+                negative_prompt=brief.negative_prompt,
+                num_inference_steps=args.steps,
+                guidance_scale=7.0,
+                width=args.size,
+                height=args.size,
+                generator=torch.Generator(device=placement.device).manual_seed(seed),
+            ).images[0]
         if placement.device == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - started
@@ -284,6 +289,7 @@ def main() -> None:
     args = parser.parse_args()
     with django_on_postgres():
         import torch
+        from django.conf import settings
 
         from assets.services.briefs import brief_create, campaign_create, client_create
         from generation.loader import placement_pick
@@ -292,7 +298,7 @@ def main() -> None:
         where = (
             f"{torch.cuda.get_device_name()} {placement.dtype_name}"
             if placement.device == "cuda"
-            else f"CPU, {torch.get_num_threads()} threads, {placement.dtype_name}"
+            else f"CPU, {settings.SEED_TORCH_THREADS} thread(s) per job (SEED_TORCH_THREADS), {placement.dtype_name}"
         )
         brief = brief_create(campaign=campaign_create(client=client_create(name="Bench"), name="Real"), title="Real")
         parts = set(args.parts.split(","))
