@@ -4,9 +4,10 @@ The tiny models prove correctness, not cost. This builds Stable Diffusion 1.5's 
 (84M) and CLIP ViT-L/14 text encoder (123M) from their configs with random weights (offline, nothing
 downloaded), registers them as a studio would, and runs one short job (512², 4 steps, one image) through the
 worker path and through plain diffusers on the same machine, each with its pipeline already loaded and on the
-worker's thread count (SEED_TORCH_THREADS), interleaved so drift in the machine's speed falls on both. Then the same for a tiled 4× upscale of a 1024²
-image by RRDBNet x4plus: the worker's finishing job against the bare tiled network call. Reports load
-times, peak resident memory and the worker's overhead; on a GPU the same script runs in fp16.
+worker's thread count (SEED_TORCH_THREADS), interleaved so drift in the machine's speed falls on both. Then the
+same for a tiled 4× upscale of a 1024² image by RRDBNet x4plus: the worker's finishing job against the bare tiled
+network call. Reports load times, peak resident memory and the worker's overhead; on a GPU the same script runs in
+fp16.
 
     python -m bench.real_architecture [--size 512] [--steps 4] [--repeats 2] [--upscale-size 1024]
 """
