@@ -12,7 +12,6 @@ from assets.access import versions_visible_to
 from assets.api.fields import VisibleRelatedField
 from assets.api.parsers import JSONParser, StrictMultiPartParser
 from assets.api.permissions import internal_only, visible_row
-from assets.errors import ApplicationError
 from assets.models import DerivedFile, ModelWeights, Reference, Version
 from assets.operations import operation_names, operations_all
 from generation.api.serializers import JSONValueField
@@ -153,15 +152,12 @@ class VersionFinishingView(_VersionFinishingView):
         data = FinishingCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        params = v.get("params", {})
-        if not isinstance(params, dict):
-            raise ApplicationError("params must be a JSON object")
         layers = [_layer(request, item) for item in v.get("layers") or []]
         return self.created(
             finishing_create(
                 version=version,
                 op=v["op"],
-                params=params,
+                params=v.get("params", {}),
                 # Each uploaded file is named by the input role it fills; one the operation does not read is refused.
                 files=dict(request.FILES.items()),
                 layers=layers,

@@ -4,7 +4,6 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.operations import COMPOSITE_TRAINED, OperationSpec, operation_register
-from assets.services.blobs import blob_open
 from generation.operations._sampling import GENERATION_ROLES, MASK_BLUR, SAMPLING, STRENGTH
 
 
@@ -16,8 +15,9 @@ def pipeline(*, base, recipe, cache):
 
 def pipeline_inputs(*, recipe, image_of):
     size = (recipe.params["width"], recipe.params["height"])
-    with blob_open(blob=recipe.mask) as handle, Image.open(handle) as stored:
-        mask = stored.convert("L")
+    from generation.recipe_pipeline import blob_image
+
+    mask = blob_image(blob=recipe.mask, mode="L")
     init = image_of(recipe.init)
     if mask.size != init.size:
         raise ApplicationError(f"the mask is {mask.width}x{mask.height} but the image is {init.width}x{init.height}")

@@ -164,7 +164,7 @@ def test_admin_finish_form_refuses_nan(cast, nothing_written):
 def test_admin_finish_form_refuses_parameters_that_are_not_an_object(cast, nothing_written, params):
     """HOLE. The form takes any JSON as the parameters and finishing_create calls dict() on it before checking it is an
     object: a list of numbers or a string is a TypeError / ValueError (500 page), and a list of pairs is turned
-    into an object and queued, where the API answers "params must be a JSON object"."""
+    into an object and queued, where the API answers "parameters must be an object"."""
     browser = _admin(cast["alice"])
     with nothing_written():
         response = _finish_in_admin(browser, cast["version_a"], op="vignette", params=params)
