@@ -173,6 +173,12 @@ class OperationSpec:
         if self.starts - STARTS:
             raise ValueError(f"operation {self.name}: unknown ways to start it {sorted(self.starts - STARTS)}")
 
+    @property
+    def given_params(self) -> tuple[Param, ...]:
+        """The parameters a person gives: a side file's hash is recorded from the file itself."""
+        recorded = {side.param for side in self.files}
+        return tuple(param for param in self.params if param.name not in recorded)
+
     def describe(self) -> dict:
         return {
             "name": self.name,

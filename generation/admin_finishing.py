@@ -20,7 +20,7 @@ from generation.services.finishing import (
 
 
 def _param_line(name: str) -> str:
-    hints = [param.hint() for param in operation_get(name).params]
+    hints = [param.hint() for param in operation_get(name).given_params]
     return f"{name}: {', '.join(hints) or 'no parameters'}"
 
 

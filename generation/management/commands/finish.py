@@ -39,7 +39,7 @@ class Command(BaseCommand):
 
         if options["list"]:
             for name in operation_names(starts="cli"):
-                hints = ", ".join(param.hint() for param in operation_get(name).params)
+                hints = ", ".join(param.hint() for param in operation_get(name).given_params)
                 self.stdout.write(f"{name}: {hints}")
             return
         if options["version_id"] is None or not options["op"]:
