@@ -133,6 +133,12 @@ class LiveStack:
             )
         ]
 
+    def schedules_hold(self) -> None:
+        """Move the housekeeping schedules (the review clock, digests, audits) a day out. A cluster's scheduler first
+        runs 30 s after it starts and the clock repeats every minute, so their tasks would reach the broker at moments
+        unrelated to the work under test, and a drained broker would fill again between a wait and its report."""
+        self.sql("UPDATE django_q_schedule SET next_run = now() + interval '1 day' RETURNING id")
+
     def wait_disconnected(self, timeout: float = 30) -> None:
         """Wait until Postgres has ended every other client's session, so a commit a killed worker had sent is
         either applied or gone before anyone reads the rows."""
@@ -176,6 +182,7 @@ def stack(tmp_path_factory):
     live = LiveStack(tmp_path_factory.mktemp("live"))
     live.cluster.up()
     live.run("manage.py", "migrate", "--noinput")
+    live.schedules_hold()
     try:
         yield live
     finally:

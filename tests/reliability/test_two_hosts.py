@@ -164,6 +164,7 @@ def test_two_hosts_sharing_only_postgres_and_s3_make_the_same_bytes(
     live.cluster.up()
     try:
         hosts.control("manage.py", "migrate", "--noinput")
+        live.schedules_hold()
         workers = {name: hosts.worker(name) for name in ("gpu", "cpu")}
         deadline = time.monotonic() + 240
         while not all(live.worker_ready(name) for name in workers):
