@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,11 @@ SINGLE_FILE_FORMATS = {
     ".pth": ModelWeights.Format.CHECKPOINT,
 }
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+# FLUX.1's transformer blocks as Black Forest Labs' checkpoints name them (`double_blocks.0.`, `single_blocks.0.`,
+# bare or under `model.diffusion_model.`), as kohya's LoRAs do (`lora_unet_double_blocks_0_`) and as diffusers does
+# (`single_transformer_blocks.0.`, bare or under `transformer.`). diffusers' double-stream blocks alone do not tell:
+# SD3 names its joint blocks `transformer_blocks.N.attn.add_q_proj` too; only FLUX has single-stream blocks.
+_FLUX_BLOCKS = re.compile(r"(?:^|[._])(?:double_blocks|single_blocks|single_transformer_blocks)[._]\d+[._]", re.M)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +187,9 @@ def upscale_factor(*, shapes: dict[str, list[int]]) -> int | None:
 
 def _architecture_from_keys(keys: list[str]) -> str | None:
     joined = "\n".join(keys)
+    # First: BFL checkpoints share SD's `model.diffusion_model.` prefix, kohya FLUX LoRAs its `lora_unet_`.
+    if _FLUX_BLOCKS.search(joined):
+        return ModelWeights.Architecture.FLUX1
     if (
         "conditioner.embedders.1." in joined
         or "add_embedding." in joined
@@ -211,10 +220,21 @@ def _architecture_from_folder(folder: Path) -> str | None:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ApplicationError(f"{config_path} is not valid JSON") from exc
             class_name = config.get("_class_name", "")
+            if _names_flux(config):
+                return ModelWeights.Architecture.FLUX1
             if "XL" in class_name or config.get("addition_embed_type") == "text_time":
                 return ModelWeights.Architecture.SDXL
             return ModelWeights.Architecture.SD15
     return None
+
+
+def _names_flux(config: dict) -> bool:
+    """A FLUX pipeline's model_index.json (FluxPipeline, FluxFillPipeline … or any pipeline whose transformer is
+    FLUX's), or the config.json of a FLUX model folder (FluxTransformer2DModel, FluxControlNetModel)."""
+    transformer = config.get("transformer")
+    return str(config.get("_class_name", "")).startswith("Flux") or (
+        isinstance(transformer, list) and "FluxTransformer2DModel" in transformer
+    )
 
 
 # The width of the text embeddings an IP-Adapter's image tokens join, per base architecture.

@@ -74,14 +74,21 @@ def config_path(*, weights: ModelWeights) -> Path:
     return path
 
 
+# The diffusers pipeline each base architecture loads as; any other architecture loads as SD 1.x.
+_PIPELINE_CLASSES = {
+    ModelWeights.Architecture.SD15: "StableDiffusionPipeline",
+    ModelWeights.Architecture.SDXL: "StableDiffusionXLPipeline",
+    ModelWeights.Architecture.FLUX1: "FluxPipeline",
+}
+# FLUX.1 single files (Black Forest Labs' releases and their fine-tunes) hold the transformer alone: loading one needs
+# the text encoders and VAE from a folder the registry does not link to it yet.
+_FOLDER_ONLY = {ModelWeights.Architecture.FLUX1}
+
+
 def _pipeline_class(architecture: str):
     import diffusers
 
-    return (
-        diffusers.StableDiffusionXLPipeline
-        if architecture == ModelWeights.Architecture.SDXL
-        else diffusers.StableDiffusionPipeline
-    )
+    return getattr(diffusers, _PIPELINE_CLASSES.get(architecture, "StableDiffusionPipeline"))
 
 
 def model_bytes(model) -> int:
@@ -158,6 +165,13 @@ class PipelineCache:
         return self._get(("base", weights.sha256), lambda: self._load(weights))
 
     def _load(self, weights: ModelWeights):
+        if weights.architecture in _FOLDER_ONLY and weights.format != ModelWeights.Format.DIFFUSERS:
+            raise ApplicationError(
+                f"{weights.name} is a {weights.get_architecture_display()} {weights.get_format_display()}: Seed loads "
+                f"{weights.get_architecture_display()} base models from a diffusers folder only; register the "
+                "model's diffusers folder (model_index.json with transformer, vae, text encoders and tokenizers)",
+                extra={"code": "unsupported_format", "architecture": weights.architecture, "format": weights.format},
+            )
         pipeline_class = _pipeline_class(weights.architecture)
         common = {"dtype": self.placement.torch_dtype, "local_files_only": True}
         if pipeline_class.__name__ == "StableDiffusionPipeline":

@@ -338,6 +338,9 @@ def tiny_models_write(*, folder: Path) -> dict:
 
     Values are paths; the single-file base is (checkpoint, its config folder).
     """
+    # Here, not at the top: generation.tiny_flux builds on this module's CLIP tokenizer.
+    from generation.tiny_flux import tiny_flux_write
+
     folder.mkdir(parents=True, exist_ok=True)
     pipeline = tiny_pipeline(seed=0)
     base = folder / "tiny-sd15"
@@ -358,6 +361,7 @@ def tiny_models_write(*, folder: Path) -> dict:
         "base_xl_single": tiny_single_file_write(
             pipeline=xl, path=folder / "tiny-sdxl.safetensors", config=folder / "tiny-sdxl-config"
         ),
+        "flux": tiny_flux_write(path=folder / "tiny-flux1", seed=12),
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,

@@ -22,6 +22,7 @@ class ModelWeights(AppendOnlyModel):
     class Architecture(models.TextChoices):
         SD15 = "sd15", "Stable Diffusion 1.x"
         SDXL = "sdxl", "Stable Diffusion XL"
+        FLUX1 = "flux1", "FLUX.1"
         ESRGAN = "esrgan", "ESRGAN / Real-ESRGAN (RRDBNet)"
         COMPACT = "compact", "Real-ESRGAN compact (SRVGGNet)"
         OTHER = "other", "Other"

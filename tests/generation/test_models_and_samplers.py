@@ -23,6 +23,7 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     assert formats == [
         ("base", "diffusers"),
         ("base", "diffusers"),
+        ("base", "diffusers"),
         ("base", "safetensors"),
         ("base", "safetensors"),
         ("controlnet", "diffusers"),
@@ -39,6 +40,7 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     upscalers = ModelWeights.objects.filter(kind="upscaler")
     assert sorted(upscalers.values_list("architecture", "scale")) == [("compact", 4), ("esrgan", 2), ("esrgan", 4)]
     assert set(ModelWeights.objects.filter(name__contains="SDXL").values_list("architecture", flat=True)) == {"sdxl"}
+    assert set(ModelWeights.objects.filter(name__contains="FLUX").values_list("architecture", flat=True)) == {"flux1"}
     base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
 
