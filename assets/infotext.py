@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assets.errors import ApplicationError
+from assets.prompt_syntax import LORA_TAG, lora_tags
 
 MAX_INFOTEXT = 64 * 1024
 # Our sampler names, as A1111 writes them: (sampler, schedule type).
@@ -25,9 +26,9 @@ A1111_NAMES = {
     "pndm": ("PLMS", "Automatic"),
     "lms": ("LMS", "Automatic"),
     "heun": ("Heun", "Automatic"),
+    "flow_euler": ("Euler", "Simple"),
 }
 _PAIR = re.compile(r'\s*([\w][\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
-_LORA_TAG = re.compile(r"<lora:([^:>]+):([-+]?[0-9]*\.?[0-9]+)(?::[^>]*)?>")
 
 
 @dataclass
@@ -66,8 +67,8 @@ def infotext_parse(text: str) -> Infotext:
             line = line[len("Negative prompt:") :].strip()
         (negative_lines if negative else prompt_lines).append(line)
     prompt = "\n".join(prompt_lines).strip()
-    loras = [(name.strip(), float(weight)) for name, weight in _LORA_TAG.findall(prompt)]
-    prompt = re.sub(r"\s*" + _LORA_TAG.pattern, "", prompt).strip()
+    loras = lora_tags(prompt, strict=False)
+    prompt = re.sub(r"\s*" + LORA_TAG.pattern, "", prompt).strip()
     hashes = {}
     for item in values.get("Lora hashes", "").split(","):
         name, _, short = item.rpartition(":")

@@ -14,6 +14,7 @@ from django.db.models import prefetch_related_objects
 
 from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, ModelWeights, Prompt, Used
+from assets.prompt_syntax import SYNTAX_DIFFUSERS, prompt_directives
 from assets.rows import columns_sql, instance_from_row
 
 
@@ -45,6 +46,18 @@ class Recipe:
     @property
     def op(self) -> str:
         return self.derivation.op
+
+    @property
+    def prompt_syntax(self) -> str:
+        return self.params.get("prompt_syntax", SYNTAX_DIFFUSERS)
+
+    @property
+    def prompt_text(self) -> str:
+        """The text the encoders read: without the LoRA tags and aspect the recipe's edges and size already hold; in
+        diffusers' syntax (recipes from before prompt syntax was recorded) the text as it was encoded."""
+        if self.prompt_syntax == SYNTAX_DIFFUSERS:
+            return self.prompt.text
+        return prompt_directives(self.prompt.text).text
 
     @property
     def params(self) -> dict:

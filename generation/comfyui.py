@@ -23,7 +23,7 @@ def comfyui_workflow(*, version: Version) -> dict:
     seed = version.seed if version.seed is not None else params["seed"]
     graph: dict[str, dict] = {}
     model, clip, vae = _loaders(graph, recipe)
-    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.text, "clip": clip}}
+    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt_text, "clip": clip}}
     graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.negative_text, "clip": clip}}
     latent, denoise = _latent(graph, recipe, vae)
     graph["7"] = {

@@ -15,21 +15,14 @@ from typing import IO
 from assets.errors import ApplicationError
 from assets.models import Blob, Brief, DerivedFile, ModelWeights, Prompt, PromptTemplate, Reference, Version
 from assets.operations import operation_names, params_clean
+from generation.architectures import architecture_of, architecture_op_check, architecture_params_check
 from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
+from generation.request_prompts import BatchPlan, LoraSpec, batch_plans, prompt_syntax_pick
 from generation.services.finishing import mask_client_check
 
 NEEDS_INIT = ("img2img", "inpaint", "outpaint")
 MAX_BATCHES = 64
-DEFAULT_LORA_WEIGHT = 0.8
 DEFAULT_IP_ADAPTER_SCALE = 0.6
-# Long side of the default size per architecture, before fitting the brief's aspect.
-BASE_AREA = {ModelWeights.Architecture.SD15: 512 * 512, ModelWeights.Architecture.SDXL: 1024 * 1024}
-
-
-@dataclass(frozen=True)
-class LoraSpec:
-    weights: ModelWeights
-    weight: float = DEFAULT_LORA_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -48,12 +41,12 @@ class ImagePrompt:
 @dataclass(frozen=True)
 class CheckedRequest:
     """What the checks worked out: the full parameters, the recorded mask to use, the colour lock's guide image, and
-    the placeholder values of each batch (one batch per combination of a template's grid)."""
+    each batch's plan (one batch per combination of a template's grid; its prompt may ask for LoRAs and an aspect)."""
 
     params: dict
     mask_blob: Blob | None
     guide: bytes | None
-    batch_values: list[dict]
+    batches: list[BatchPlan]
 
 
 @dataclass(frozen=True)
@@ -93,6 +86,7 @@ class GenerationRequest:
         if self.op not in generation_ops:
             raise ApplicationError(f"unknown generation {self.op!r}; choose one of {', '.join(generation_ops)}")
         _weights_check(base=self.base_model, loras=self.loras, controlnet=self.controlnet, vae=self.vae)
+        architecture_op_check(base=self.base_model, op=self.op)
         _image_prompt_check(
             brief=self.brief, base=self.base_model, image_prompt=self.image_prompt, references=self.references
         )
@@ -107,24 +101,34 @@ class GenerationRequest:
         if self.op == "controlnet" and (self.control is None or self.controlnet is None):
             raise ApplicationError("controlnet needs a control image and a ControlNet model")
         params = params_clean(op=self.op, params=self._params_with_defaults())
-        if params["width"] % 8 or params["height"] % 8:
-            raise ApplicationError(f"width and height must be multiples of 8, got {params['width']}x{params['height']}")
+        architecture_params_check(base=self.base_model, params=params)
         _second_passes_check(op=self.op, params=params)
         guide = (
             palette_guide(palette=self.brief.palette, aspect=self.brief.aspect)
             if self.image_prompt and self.image_prompt.colour_lock
             else None
         )
-        batch_values = self._batch_values()
-        return CheckedRequest(params=params, mask_blob=mask_blob, guide=guide, batch_values=batch_values)
+        batches = batch_plans(
+            request=self,
+            params=params,
+            batch_values=self._batch_values(),
+            size_for=self._size_for,
+        )
+        for batch in batches:
+            _loras_check(base=self.base_model, loras=batch.loras)
+        return CheckedRequest(params=params, mask_blob=mask_blob, guide=guide, batches=batches)
 
     def _params_with_defaults(self) -> dict:
         op, params = self.op, dict(self.params or {})
-        params.setdefault("sampler", "dpmpp_2m_karras")
-        params.setdefault("steps", 25)
-        params.setdefault("cfg", 7.0)
+        architecture = architecture_of(base=self.base_model)
+        params.setdefault("sampler", architecture.sampler)
+        params.setdefault("steps", architecture.steps)
+        params.setdefault("cfg", architecture.cfg)
+        if architecture.distilled_cfg is not None:
+            params.setdefault("distilled_cfg", architecture.distilled_cfg)
         params.setdefault("seed", secrets.randbelow(2**32))
         params.setdefault("batch_size", 6)
+        params["prompt_syntax"] = prompt_syntax_pick(base=self.base_model, params=params)
         if op in ("img2img", "inpaint"):
             params.setdefault("strength", 0.6 if op == "img2img" else 0.9)
         if op == "outpaint":
@@ -147,18 +151,23 @@ class GenerationRequest:
             params.setdefault("hires_steps", 0)
             params.setdefault("strength", 0.7)
         if self.init is not None and op in ("img2img", "inpaint"):
-            params.setdefault("width", self.init.width // 8 * 8)
-            params.setdefault("height", self.init.height // 8 * 8)
+            multiple = architecture.size_multiple
+            params.setdefault("width", self.init.width // multiple * multiple)
+            params.setdefault("height", self.init.height // multiple * multiple)
         elif op == "outpaint":
             params["width"], params["height"] = outpaint_canvas_size(
                 size=(self.init.width, self.init.height), aspect=params["target_aspect"]
             )
         else:
-            area = BASE_AREA.get(self.base_model.architecture, 512 * 512)
-            default = size_for_aspect(aspect=self.brief.aspect_ratio, area=area)
+            default = self._size_for(self.brief.aspect_ratio)
             params.setdefault("width", default[0])
             params.setdefault("height", default[1])
         return params
+
+    def _size_for(self, aspect: tuple[int, int]) -> tuple[int, int]:
+        """The default size of a new image at `aspect` on the base's architecture."""
+        architecture = architecture_of(base=self.base_model)
+        return size_for_aspect(aspect=aspect, area=architecture.area, multiple=architecture.size_multiple)
 
     def _batch_values(self) -> list[dict]:
         """The placeholder values of each batch, in the template's placeholder order."""
@@ -199,11 +208,11 @@ class GenerationRequest:
         return [dict(zip(template.placeholders, combination, strict=True)) for combination in combinations]
 
 
-def size_for_aspect(*, aspect: tuple[int, int], area: int) -> tuple[int, int]:
-    """Width and height near `area` pixels at the brief's aspect, in multiples of 8 as the VAE needs."""
+def size_for_aspect(*, aspect: tuple[int, int], area: int, multiple: int = 8) -> tuple[int, int]:
+    """Width and height near `area` pixels at the brief's aspect, in the multiples the architecture's latents need."""
     w, h = aspect
     scale = (area / (w * h)) ** 0.5
-    return max(8, round(w * scale / 8) * 8), max(8, round(h * scale / 8) * 8)
+    return max(multiple, round(w * scale / multiple) * multiple), max(multiple, round(h * scale / multiple) * multiple)
 
 
 def _weights_check(
@@ -211,6 +220,19 @@ def _weights_check(
 ) -> None:
     if base.kind != ModelWeights.Kind.BASE:
         raise ApplicationError(f"{base.name} is a {base.get_kind_display()}, not a base model")
+    _loras_check(base=base, loras=loras)
+    if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
+        raise ApplicationError(f"{controlnet.name} is not a ControlNet")
+    if vae is not None and vae.kind != ModelWeights.Kind.VAE:
+        raise ApplicationError(f"{vae.name} is not a VAE")
+    if vae is not None and vae.architecture != base.architecture:
+        raise ApplicationError(
+            f"VAE {vae.name} is for {vae.get_architecture_display()}, "
+            f"the base model is {base.get_architecture_display()}"
+        )
+
+
+def _loras_check(*, base: ModelWeights, loras: tuple[LoraSpec, ...]) -> None:
     for spec in loras:
         if spec.weights.kind != ModelWeights.Kind.LORA:
             raise ApplicationError(f"{spec.weights.name} is not a LoRA")
@@ -221,15 +243,6 @@ def _weights_check(
             )
         if not -4.0 <= spec.weight <= 4.0:
             raise ApplicationError(f"LoRA weight {spec.weight} is out of range (-4 to 4)")
-    if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
-        raise ApplicationError(f"{controlnet.name} is not a ControlNet")
-    if vae is not None and vae.kind != ModelWeights.Kind.VAE:
-        raise ApplicationError(f"{vae.name} is not a VAE")
-    if vae is not None and vae.architecture != base.architecture:
-        raise ApplicationError(
-            f"VAE {vae.name} is for {vae.get_architecture_display()}, "
-            f"the base model is {base.get_architecture_display()}"
-        )
 
 
 def _image_prompt_check(*, brief: Brief, base: ModelWeights, image_prompt: ImagePrompt | None, references) -> None:

@@ -22,8 +22,10 @@ from assets.recipes import Recipe, recipe_of
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_files_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
+from generation.architectures import guidance_inputs
 from generation.imaging import png_bytes
 from generation.loader import PipelineCache, process_cache
+from generation.prompt_encoding import prompt_inputs
 from generation.recipe_pipeline import (
     blob_image,
     hires_upscale,
@@ -65,6 +67,7 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
         ("Sampler", sampler),
         ("Schedule type", schedule),
         ("CFG scale", f"{params['cfg']:g}"),
+        *([("Distilled CFG Scale", f"{params['distilled_cfg']:g}")] if "distilled_cfg" in params else []),
         ("Seed", seed),
         ("Size", f"{params['width']}x{params['height']}"),
         ("Model hash", recipe.base.short_hash),
@@ -100,7 +103,7 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
             ("Lora hashes", ", ".join(f"{weights.name}: {weights.sha256[:12]}" for weights, _ in recipe.loras))
         )
     pairs += [("RNG", "CPU"), ("Version", f"seed-{SEED_VERSION}")]
-    prompt = recipe.prompt.text + "".join(f" <lora:{weights.name}:{weight:g}>" for weights, weight in recipe.loras)
+    prompt = recipe.prompt_text + "".join(f" <lora:{weights.name}:{weight:g}>" for weights, weight in recipe.loras)
     lines = [prompt]
     if recipe.prompt.negative_text:
         lines.append(f"Negative prompt: {recipe.prompt.negative_text}")
@@ -145,6 +148,7 @@ def images_generate(
             pipeline=pipeline,
             base=base,
             extra=extra,
+            prompts=prompt_inputs(pipeline=base, recipe=recipe),
             progress=_Progress(on_step),
             cuda=cache.placement.device.startswith("cuda"),
         )
@@ -191,7 +195,7 @@ class _Progress:
 
 
 def _images_paint(
-    *, recipe: Recipe, indices: list[int], pipeline, base, extra: dict, progress: _Progress, cuda: bool
+    *, recipe: Recipe, indices: list[int], pipeline, base, extra: dict, prompts: dict, progress: _Progress, cuda: bool
 ) -> tuple[list, float]:
     import diffusers
     import torch
@@ -214,7 +218,7 @@ def _images_paint(
         image = _first_pass(
             recipe=recipe,
             pipeline=pipeline,
-            extra=extra,
+            extra={**prompts, **extra},
             generator=generator,
             progress=progress,
             latent=hires and params["hires_upscaler"] == "latent",
@@ -227,7 +231,7 @@ def _images_paint(
                 recipe=recipe,
                 second_pass=second_pass,
                 first=image,
-                extra=extra,
+                extra={**prompts, "ip_adapter_image": extra.get("ip_adapter_image")},
                 generator=generator,
                 progress=progress,
                 latent_factor=pipeline.vae_scale_factor,
@@ -244,10 +248,8 @@ def _images_paint(
 def _first_pass(*, recipe: Recipe, pipeline, extra: dict, generator, progress: _Progress, latent: bool):
     params = recipe.params
     return pipeline(
-        prompt=recipe.prompt.text,
-        negative_prompt=recipe.prompt.negative_text or None,
         num_inference_steps=params["steps"],
-        guidance_scale=params["cfg"],
+        **guidance_inputs(base=recipe.base, params=params),
         width=params["width"],
         height=params["height"],
         generator=generator,
@@ -263,16 +265,14 @@ def _second_pass(
     """The hi-res fix's img2img pass over the enlarged first pass, on the same generator."""
     params = recipe.params
     return second_pass(
-        prompt=recipe.prompt.text,
-        negative_prompt=recipe.prompt.negative_text or None,
-        ip_adapter_image=extra.get("ip_adapter_image"),
         image=hires_upscale(first=first, params=params, latent_factor=latent_factor),
         strength=params["strength"],
         num_inference_steps=params["hires_steps"] or params["steps"],
-        guidance_scale=params["cfg"],
+        **guidance_inputs(base=recipe.base, params=params),
         generator=generator,
         callback_on_step_end=progress.step_end,
         output_type="pil",
+        **extra,
     ).images[0]
 
 

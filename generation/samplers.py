@@ -8,7 +8,10 @@ import json
 from assets.errors import ApplicationError
 
 # The samplers as studios say them, in the order forms offer them.
-SAMPLERS = ("dpmpp_2m_karras", "euler_a", "euler", "ddim", "dpmpp_sde_karras", "dpmpp_2m", "pndm", "lms", "heun")
+# flow_euler is the flow-matching sampler FLUX-class models are made for (Forge's "Euler" with the "Simple" schedule).
+SAMPLERS = (
+    "dpmpp_2m_karras", "euler_a", "euler", "ddim", "dpmpp_sde_karras", "dpmpp_2m", "pndm", "lms", "heun", "flow_euler",
+)  # fmt: skip
 # name -> (scheduler class name, config overrides)
 SCHEDULERS = {
     "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++"}),
@@ -20,6 +23,7 @@ SCHEDULERS = {
     "pndm": ("PNDMScheduler", {}),
     "lms": ("LMSDiscreteScheduler", {}),
     "heun": ("HeunDiscreteScheduler", {}),
+    "flow_euler": ("FlowMatchEulerDiscreteScheduler", {}),
 }
 
 

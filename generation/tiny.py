@@ -361,7 +361,10 @@ def tiny_models_write(*, folder: Path) -> dict:
         "base_xl_single": tiny_single_file_write(
             pipeline=xl, path=folder / "tiny-sdxl.safetensors", config=folder / "tiny-sdxl-config"
         ),
-        "flux": tiny_flux_write(path=folder / "tiny-flux1", seed=12),
+        "flux": tiny_flux_write(
+            path=folder / "tiny-flux1", seed=12, lora=folder / "tiny-flux-portrait.safetensors", lora_seed=13
+        ),
+        "lora_flux": folder / "tiny-flux-portrait.safetensors",
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,

@@ -41,10 +41,34 @@ def tiny_flux_pipeline(*, seed: int = 0):
     )
 
 
-def tiny_flux_write(*, path: Path, seed: int) -> Path:
-    """The tiny FLUX.1 pipeline saved as a diffusers folder, laid out as black-forest-labs/FLUX.1-dev is."""
-    tiny_flux_pipeline(seed=seed).save_pretrained(str(path))
+def tiny_flux_write(*, path: Path, seed: int, lora: Path | None = None, lora_seed: int = 0) -> Path:
+    """The tiny FLUX.1 pipeline saved as a diffusers folder, laid out as black-forest-labs/FLUX.1-dev is; with `lora`,
+    also a LoRA for it there, in the diffusers layout ai-toolkit and diffusers' trainers write."""
+    pipeline = tiny_flux_pipeline(seed=seed)
+    pipeline.save_pretrained(str(path))
+    if lora is not None:
+        _lora_write(pipeline=pipeline, path=lora, seed=lora_seed)
     return path
+
+
+def _lora_write(*, pipeline, path: Path, seed: int) -> None:
+    """Random (non-zero) low-rank updates of every block's attention projections."""
+    import torch
+    from diffusers import FluxPipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    name = f"tiny_flux_lora_{seed}"
+    pipeline.transformer.add_adapter(
+        LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v"], init_lora_weights=False),
+        adapter_name=name,
+    )
+    layers = get_peft_model_state_dict(pipeline.transformer, adapter_name=name)
+    FluxPipeline.save_lora_weights(
+        str(path.parent), transformer_lora_layers=layers, weight_name=path.name, safe_serialization=True
+    )
+    pipeline.transformer.delete_adapters(name)
 
 
 def _transformer():

@@ -23,6 +23,11 @@ class ModelWeights(AppendOnlyModel):
         SD15 = "sd15", "Stable Diffusion 1.x"
         SDXL = "sdxl", "Stable Diffusion XL"
         FLUX1 = "flux1", "FLUX.1"
+        FLUX1_KONTEXT = "flux1_kontext", "FLUX.1 Kontext (instruction edits)"
+        FLUX1_FILL = "flux1_fill", "FLUX.1 Fill (inpaint, outpaint)"
+        SD35 = "sd35", "Stable Diffusion 3.5"
+        QWEN_IMAGE = "qwen_image", "Qwen-Image"
+        QWEN_IMAGE_EDIT = "qwen_image_edit", "Qwen-Image-Edit"
         ESRGAN = "esrgan", "ESRGAN / Real-ESRGAN (RRDBNet)"
         COMPACT = "compact", "Real-ESRGAN compact (SRVGGNet)"
         OTHER = "other", "Other"
@@ -32,6 +37,7 @@ class ModelWeights(AppendOnlyModel):
         CHECKPOINT = "ckpt", "PyTorch checkpoint"
         DIFFUSERS = "diffusers", "diffusers folder"
         ONNX = "onnx", "ONNX model"
+        GGUF = "gguf", "GGUF (quantised) file"
 
     mutable_fields = frozenset({"name", "notes"})
 

@@ -69,8 +69,8 @@ def prompt_template_create(
     return template
 
 
-def prompt_render(*, template: PromptTemplate, values: dict[str, str]) -> Prompt:
-    """Render a template into a Prompt entity; the same render of the same template is one row."""
+def prompt_render_text(*, template: PromptTemplate, values: dict[str, str]) -> tuple[dict, str, str]:
+    """The values as recorded (trimmed) and the template's text and negative text rendered with them; writes nothing."""
     if not isinstance(values, dict):
         raise ApplicationError("placeholder values must be an object of name: text")
     expected = set(template.placeholders)
@@ -90,8 +90,12 @@ def prompt_render(*, template: PromptTemplate, values: dict[str, str]) -> Prompt
         if not isinstance(value, str) or not value.strip():
             raise ApplicationError(f"value for {{{name}}} must be non-empty text", extra={"placeholder": name})
     clean = {name: values[name].strip() for name in template.placeholders}
-    text = _render(template.text, clean)
-    negative = _render(template.negative_text, clean)
+    return clean, _render(template.text, clean), _render(template.negative_text, clean)
+
+
+def prompt_render(*, template: PromptTemplate, values: dict[str, str]) -> Prompt:
+    """Render a template into a Prompt entity; the same render of the same template is one row."""
+    clean, text, negative = prompt_render_text(template=template, values=values)
     digest = hashlib.sha256(
         json.dumps(
             {"template": template.pk, "text": text, "negative": negative, "values": clean}, sort_keys=True

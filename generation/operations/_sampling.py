@@ -1,6 +1,7 @@
 """Parameters every diffusion operation shares, and the inputs it may read."""
 
 from assets.operations import Param
+from assets.prompt_syntax import PROMPT_SYNTAXES
 from generation.samplers import SAMPLERS
 
 HIRES_UPSCALERS = ("latent", "lanczos")
@@ -16,6 +17,10 @@ SAMPLING = (
     Param("noise_device", str, required=False, choices=("cpu", "cuda")),
     # How strongly the IP-Adapter's image prompts (the palette guide, style references) steer the image.
     Param("ip_adapter_scale", float, required=False, minimum=0.0, maximum=2.0, key=True),
+    # Guidance distilled into the model (FLUX.1 [dev]: 3.5; [schnell]: 0); `cfg` is then true CFG, off at 1.
+    Param("distilled_cfg", float, required=False, minimum=0.0, maximum=30.0, key=True),
+    # How the prompt was read (assets.prompt_syntax); absent on recipes from before it was recorded: diffusers'.
+    Param("prompt_syntax", str, required=False, choices=PROMPT_SYNTAXES),
 )
 STRENGTH = Param("strength", float, minimum=0.0, maximum=1.0, key=True)
 MASK_BLUR = Param("mask_blur", int, required=False, minimum=0, maximum=256)

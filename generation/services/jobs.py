@@ -30,7 +30,7 @@ def generation_job_create(*, request: GenerationRequest, created_by=None) -> Gen
     """
     checked = request.check()
     with BlobsStored() as stored, transaction.atomic():
-        batches = [(values, _prompt_record(request=request, values=values)) for values in checked.batch_values]
+        prompts = [_prompt_record(request=request, values=batch.values) for batch in checked.batches]
         inputs = _inputs_used(request=request, checked=checked, stored=stored)
         job = GenerationJob.objects.create(
             brief=request.brief,
@@ -45,14 +45,14 @@ def generation_job_create(*, request: GenerationRequest, created_by=None) -> Gen
             },
             created_by=created_by,
         )
-        for index, (values, prompt) in enumerate(batches):
+        for index, (batch, prompt) in enumerate(zip(checked.batches, prompts, strict=True)):
             _batch_record(
                 job=job,
                 index=index,
-                values=values,
+                values=batch.values,
                 prompt=prompt,
-                inputs=inputs,
-                params=checked.params,
+                inputs=[*inputs, *_loras_used(loras=batch.loras)],
+                params=batch.params,
                 created_by=created_by,
             )
     return job
@@ -71,10 +71,6 @@ def _inputs_used(*, request: GenerationRequest, checked: CheckedRequest, stored:
     inputs = [UsedInput(role=Used.Role.BASE_MODEL, target=request.base_model)]
     if request.vae is not None:
         inputs.append(UsedInput(role=Used.Role.VAE, target=request.vae))
-    inputs += [
-        UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
-        for i, spec in enumerate(request.loras)
-    ]
     if request.init is not None:
         inputs.append(UsedInput(role=Used.Role.INIT_IMAGE, target=request.init))
     if request.control is not None:
@@ -93,6 +89,13 @@ def _inputs_used(*, request: GenerationRequest, checked: CheckedRequest, stored:
     if request.change_request is not None:
         inputs.append(UsedInput(role=Used.Role.CHANGE_REQUEST, target=request.change_request))
     return inputs
+
+
+def _loras_used(*, loras: tuple[LoraSpec, ...]) -> list[UsedInput]:
+    return [
+        UsedInput(role=Used.Role.LORA, target=spec.weights, weight=float(spec.weight), position=i)
+        for i, spec in enumerate(loras)
+    ]
 
 
 def _image_prompt_inputs(*, image_prompt: ImagePrompt, guide: bytes | None, stored: BlobsStored) -> list[UsedInput]:
@@ -195,6 +198,7 @@ def generation_job_regenerate(
     recipe = recipe_of(derivation=derivation)
     recorded = dict(derivation.params)
     recorded["seed"] = recorded["seed"] + recorded.get("batch_size", 1)
+    recorded.setdefault("prompt_syntax", recipe.prompt_syntax)
     changes = dict(params or {})
     weights = dict(lora_weights or {})
     unknown = sorted(set(weights) - {w.sha256 for w, _ in recipe.loras})

@@ -11,6 +11,7 @@ TINY_NAMES = {
     "base_xl": ("Tiny SDXL (random weights)", ModelWeights.Kind.BASE),
     "base_xl_single": ("Tiny SDXL, single-file checkpoint (random weights)", ModelWeights.Kind.BASE),
     "flux": ("Tiny FLUX.1 (random weights)", ModelWeights.Kind.BASE),
+    "lora_flux": ("FluxPortraitTrainer", ModelWeights.Kind.LORA),
     "lora_a": ("Tiny style A (random LoRA)", ModelWeights.Kind.LORA),
     "lora_b": ("Tiny style B (random LoRA)", ModelWeights.Kind.LORA),
     "controlnet": ("Tiny ControlNet (random weights)", ModelWeights.Kind.CONTROLNET),
@@ -24,6 +25,7 @@ TINY_NAMES = {
 }
 _ARCHITECTURES = {
     "flux": ModelWeights.Architecture.FLUX1,
+    "lora_flux": ModelWeights.Architecture.FLUX1,
     "upscaler_x4": ModelWeights.Architecture.ESRGAN,
     "upscaler_x2": ModelWeights.Architecture.ESRGAN,
     "upscaler_general": ModelWeights.Architecture.COMPACT,

@@ -34,7 +34,7 @@ def region_inpaint(
         )
     recipe = recipe_of(derivation=source)
     params = {key: source.params[key] for key in ("sampler", "steps", "cfg") if key in source.params}
-    params.update(batch_size=FIX_BATCH, strength=FIX_STRENGTH)
+    params.update(batch_size=FIX_BATCH, strength=FIX_STRENGTH, prompt_syntax=recipe.prompt_syntax)
     with BlobsStored() as stored, transaction.atomic():
         request = GenerationRequest(
             brief=version.brief,
@@ -43,7 +43,7 @@ def region_inpaint(
             params=params,
             vae=recipe.vae,
             init=version,
-            prompt_text=prompt_text or recipe.prompt.text,
+            prompt_text=prompt_text or recipe.prompt_text,
             negative_prompt=recipe.prompt.negative_text or None,
             loras=tuple(LoraSpec(weights=weights, weight=weight) for weights, weight in recipe.loras),
             mask_source=ContentFile(mask_png, name="region-mask.png"),

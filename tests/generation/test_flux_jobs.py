@@ -1,0 +1,122 @@
+"""FLUX.1 jobs through the worker: the template studios publish, with its inline LoRA and --ar, on a tiny FLUX."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assets.errors import ApplicationError
+from assets.models import Used
+from assets.services.blobs import blob_open
+from assets.services.prompts import prompt_template_create
+from generation.reproduce import version_reproduce
+from generation.requests import GenerationRequest
+from generation.services.jobs import generation_job_create
+from tests.factories import make_brief
+
+pytestmark = pytest.mark.django_db
+
+TEMPLATE = (
+    "<lora:FluxPortraitTrainer:1>, {subject}, {camera action}, rich {lighting adjective} light, brand colours "
+    "weaving through scene, shallow depth, 35 mm DSLR, f/2.2 --ar 9:16"
+)
+FAST = {"steps": 3, "width": 48, "height": 80, "seed": 21, "batch_size": 1}
+
+
+def _pixels(version) -> np.ndarray:
+    with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def _job(tiny, brief, **request):
+    return generation_job_create(
+        request=GenerationRequest(brief=brief, op="txt2img", base_model=tiny["flux"], **request)
+    )
+
+
+def _output(job):
+    [batch] = job.batches.all()
+    derivation = batch.derivation
+    assert derivation.state == "succeeded", derivation.error
+    return derivation, derivation.generated.get().version
+
+
+def test_the_published_flux_template_generates_with_its_lora_and_distilled_guidance(tiny, run_jobs):
+    brief = make_brief()
+    template = prompt_template_create(brief=brief, name="FLUX portrait", text=TEMPLATE, negative_text="")
+    values = {"subject": "a runner", "camera action": "low tracking shot", "lighting adjective": "amber"}
+    planned = _job(tiny, brief, template=template, values_grid=values, params={"batch_size": 1})
+    [batch] = planned.batches.all()
+    params = batch.derivation.params
+    assert (params["width"], params["height"]) == (768, 1360)  # 9:16 near a megapixel, in multiples of 16
+    assert (params["sampler"], params["steps"], params["cfg"], params["distilled_cfg"]) == ("flow_euler", 28, 1.0, 3.5)
+    assert params["prompt_syntax"] == "plain"
+
+    with run_jobs():
+        tagged = _job(tiny, brief, template=template, values_grid=values, params=FAST)
+        plain = _job(
+            tiny,
+            brief,
+            prompt_text=TEMPLATE.replace("<lora:FluxPortraitTrainer:1>, ", "").format(**values),
+            negative_prompt="",
+            params=FAST,
+        )
+    derivation, version = _output(tagged)
+    assert [(edge.model_weights_id, edge.weight) for edge in derivation.used.filter(role=Used.Role.LORA)] == [
+        (tiny["lora_flux"].pk, 1.0)
+    ]
+    assert (version.width, version.height) == (48, 80)
+    _, without = _output(plain)
+    assert np.abs(_pixels(version) - _pixels(without)).mean() > 0.5, "the LoRA did not change the picture"
+
+    with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
+        infotext = image.info["parameters"]
+    first, settings = infotext.splitlines()[0], infotext.splitlines()[-1]
+    assert first.endswith("f/2.2 <lora:FluxPortraitTrainer:1>") and "--ar" not in first
+    assert "Sampler: Euler, Schedule type: Simple, CFG scale: 1, Distilled CFG Scale: 3.5" in settings
+    assert version_reproduce(version=version).verdict == "bit_identical"
+
+
+def test_distilled_guidance_steers_the_picture_and_is_recorded(tiny, run_jobs):
+    brief = make_brief()
+    with run_jobs():
+        low = _job(tiny, brief, prompt_text="a red kite", params={**FAST, "distilled_cfg": 1.0})
+        high = _job(tiny, brief, prompt_text="a red kite", params={**FAST, "distilled_cfg": 6.0})
+    (first, a), (second, b) = _output(low), _output(high)
+    assert (first.params["distilled_cfg"], second.params["distilled_cfg"]) == (1.0, 6.0)
+    assert a.blob_id != b.blob_id
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"sampler": "dpmpp_2m_karras"}, "flow-matching sampler"),
+        ({"width": 40, "height": 80}, "multiples of 16"),
+        ({"hires_scale": 1.5}, "hi-res fix"),
+        ({"prompt_syntax": "a1111"}, "A1111's prompt syntax"),
+    ],
+)
+def test_what_flux_cannot_run_is_refused_before_anything_is_written(tiny, params, words):
+    with pytest.raises(ApplicationError, match=words):
+        _job(tiny, make_brief(), prompt_text="a kite", params={**FAST, **params})
+
+
+def test_an_sd_lora_or_distilled_guidance_on_sd_is_refused(tiny):
+    brief = make_brief()
+    with pytest.raises(ApplicationError, match="is for Stable Diffusion 1.x"):
+        _job(tiny, brief, prompt_text=f"a kite <lora:{tiny['lora_a'].sha256[:10]}:0.5>", params=FAST)
+    with pytest.raises(ApplicationError, match="no distilled guidance"):
+        generation_job_create(
+            request=GenerationRequest(
+                brief=brief,
+                op="txt2img",
+                base_model=tiny["base"],
+                prompt_text="a kite",
+                params={"steps": 2, "width": 64, "height": 64, "distilled_cfg": 3.5},
+            )
+        )
+    with pytest.raises(ApplicationError, match="inpaint does not run on"):
+        generation_job_create(
+            request=GenerationRequest(
+                brief=brief, op="inpaint", base_model=tiny["flux"], prompt_text="hands", params=FAST
+            )
+        )
