@@ -198,8 +198,17 @@ def imports_stage(*, context: dict) -> dict:
     done = list(brief.versions.filter(label__in=["a1111_rooftop.png", "comfyui_neon.png"]).values_list("pk", flat=True))
     if done:
         return {"versions": done}
-    base = ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE).order_by("pk").first()
-    lora = ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA).order_by("pk").first()
+    # The A1111 image was made with SD 1.5 weights: the tiny ones stand in for them.
+    base = (
+        ModelWeights.objects.filter(kind=ModelWeights.Kind.BASE, architecture=ModelWeights.Architecture.SD15)
+        .order_by("pk")
+        .first()
+    )
+    lora = (
+        ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA, architecture=ModelWeights.Architecture.SD15)
+        .order_by("pk")
+        .first()
+    )
     reports = images_import(
         brief=brief,
         created_by=user,

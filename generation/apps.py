@@ -17,10 +17,12 @@ class GenerationConfig(AppConfig):
         import generation.operations  # noqa: F401
         from assets.hooks import demo_stage_register
         from generation.demo import generation_stage, grid_stage, imported_regeneration_stage, preparation_stage
+        from generation.demo_flux import flux_stage
         from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")
         demo_stage_register(order=20, stage=generation_stage)
+        demo_stage_register(order=26, stage=flux_stage)
         demo_stage_register(order=27, stage=imported_regeneration_stage)
         demo_stage_register(order=28, stage=grid_stage)
         demo_stage_register(order=29, stage=preparation_stage)

@@ -2,17 +2,25 @@
 
 The graph is what ComfyUI's own "Save (API format)" writes: {node id: {class_type, inputs}}, where an input
 [id, output] links to another node's output. txt2img and img2img, with the LoRA chain in the order it is
-applied; the files are named as the studio registered them (ComfyUI looks them up in its own model folders).
+applied; the files are named as the studio registered them (ComfyUI looks them up in its own model folders). A FLUX.1
+recipe is written as ComfyUI's FLUX graphs are: the transformer by UNETLoader, CLIP-L and T5 by DualCLIPLoader, the
+VAE by name, distilled guidance by FluxGuidance on the positive prompt, and an SD3-style empty latent.
 """
 
 from __future__ import annotations
 
 from assets.errors import ApplicationError
 from assets.foreign_recipes import TO_COMFY
-from assets.models import Version
+from assets.models import ModelWeights, Version
 from assets.operations import operations_all
 from assets.recipes import Recipe, recipe_of
 from assets.selectors import lineage_graph
+
+_EXPORTED_ARCHITECTURES = (
+    ModelWeights.Architecture.SD15,
+    ModelWeights.Architecture.SDXL,
+    ModelWeights.Architecture.FLUX1,
+)
 
 
 def comfyui_workflow(*, version: Version) -> dict:
@@ -25,6 +33,13 @@ def comfyui_workflow(*, version: Version) -> dict:
     model, clip, vae = _loaders(graph, recipe)
     graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt_text, "clip": clip}}
     graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": recipe.prompt.negative_text, "clip": clip}}
+    positive = ["2", 0]
+    if "distilled_cfg" in params:
+        graph["33"] = {
+            "class_type": "FluxGuidance",
+            "inputs": {"guidance": params["distilled_cfg"], "conditioning": positive},
+        }
+        positive = ["33", 0]
     latent, denoise = _latent(graph, recipe, vae)
     graph["7"] = {
         "class_type": "KSampler",
@@ -36,7 +51,7 @@ def comfyui_workflow(*, version: Version) -> dict:
             "scheduler": scheduler,
             "denoise": denoise,
             "model": model,
-            "positive": ["2", 0],
+            "positive": positive,
             "negative": ["3", 0],
             "latent_image": latent,
         },
@@ -56,6 +71,12 @@ def _exported_recipe(version: Version) -> Recipe:
         )
     recipe = recipe_of(derivation=source)
     params = recipe.params
+    if recipe.base.architecture not in _EXPORTED_ARCHITECTURES:
+        raise ApplicationError(
+            f"the ComfyUI export writes SD 1.x, SDXL and FLUX.1 graphs; {recipe.base.name} is "
+            f"{recipe.base.get_architecture_display()}",
+            extra={"code": "no_equivalent"},
+        )
     if params["sampler"] not in TO_COMFY:
         raise ApplicationError(f"ComfyUI has no sampler like {params['sampler']!r}", extra={"code": "no_equivalent"})
     # An export without them would make another image while looking like the recipe: refuse, naming what is missing.
@@ -77,8 +98,23 @@ def _exported_recipe(version: Version) -> Recipe:
 
 def _loaders(graph: dict, recipe: Recipe) -> tuple[list, list, list]:
     """The checkpoint, the LoRA chain in the order it is applied and the VAE: the model, CLIP and VAE outputs to use."""
-    graph["1"] = {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"}}
-    model, clip = ["1", 0], ["1", 1]
+    if recipe.base.architecture == ModelWeights.Architecture.FLUX1:
+        graph["1"] = {
+            "class_type": "UNETLoader",
+            "inputs": {"unet_name": f"{recipe.base.name}.safetensors", "weight_dtype": "default"},
+        }
+        graph["31"] = {
+            "class_type": "DualCLIPLoader",
+            "inputs": {"clip_name1": "clip_l.safetensors", "clip_name2": "t5xxl_fp16.safetensors", "type": "flux"},
+        }
+        graph["32"] = {"class_type": "VAELoader", "inputs": {"vae_name": "ae.safetensors"}}
+        model, clip, vae = ["1", 0], ["31", 0], ["32", 0]
+    else:
+        graph["1"] = {
+            "class_type": "CheckpointLoaderSimple",
+            "inputs": {"ckpt_name": f"{recipe.base.name}.safetensors"},
+        }
+        model, clip, vae = ["1", 0], ["1", 1], ["1", 2]
     for position, (weights, weight) in enumerate(recipe.loras):
         node = str(10 + position)
         graph[node] = {
@@ -92,7 +128,6 @@ def _loaders(graph: dict, recipe: Recipe) -> tuple[list, list, list]:
             },
         }
         model, clip = [node, 0], [node, 1]
-    vae = ["1", 2]
     if recipe.vae is not None:
         graph["30"] = {"class_type": "VAELoader", "inputs": {"vae_name": f"{recipe.vae.name}.safetensors"}}
         vae = ["30", 0]
@@ -118,7 +153,8 @@ def _latent(graph: dict, recipe: Recipe, vae: list) -> tuple[list, float]:
         graph["6"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["5", 0], "vae": vae}}
         return ["6", 0], params["strength"]
     graph["6"] = {
-        "class_type": "EmptyLatentImage",
+        # FLUX's latents have 16 channels, as SD3's: ComfyUI makes them with the SD3 node.
+        "class_type": "EmptySD3LatentImage" if "distilled_cfg" in params else "EmptyLatentImage",
         "inputs": {"width": params["width"], "height": params["height"], "batch_size": 1},
     }
     return ["6", 0], 1.0

@@ -30,6 +30,7 @@ def _automatic1111(text: str) -> ForeignRecipe:
     for key, name, kind in (
         ("Steps", "steps", int),
         ("CFG scale", "cfg", float),
+        ("Distilled CFG Scale", "distilled_cfg", float),  # Forge, for FLUX-class models
         ("Seed", "seed", int),
         ("Denoising strength", "strength", float),
     ):

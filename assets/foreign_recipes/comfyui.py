@@ -20,8 +20,11 @@ _FROM_COMFY = {
     ("lms", None): "lms",
     ("heun", None): "heun",
 }
+# A flow-matching model (loaded by UNETLoader, as FLUX and SD3 are) samples with ComfyUI's "euler": our flow Euler.
+_FLOW_FROM_COMFY = {"euler": "flow_euler"}
 # Ours as ComfyUI names them (sampler_name, scheduler); PLMS has no ComfyUI sampler.
 TO_COMFY = {
+    "flow_euler": ("euler", "simple"),
     "dpmpp_2m_karras": ("dpmpp_2m", "karras"),
     "dpmpp_2m": ("dpmpp_2m", "normal"),
     "dpmpp_sde_karras": ("dpmpp_sde", "karras"),
@@ -32,6 +35,7 @@ TO_COMFY = {
     "heun": ("heun", "normal"),
 }
 _SAMPLER_NODES = ("KSampler", "KSamplerAdvanced")
+_EMPTY_LATENTS = ("EmptyLatentImage", "EmptySD3LatentImage")
 
 
 class _Graph:
@@ -91,6 +95,13 @@ class _Graph:
             )
         return value
 
+    def upstream_or_self(self, node: dict, key: str, class_type: str) -> dict | None:
+        """The node of `class_type` that `node`'s input `key` links to, directly or further up."""
+        start = self.linked(node.get("inputs", {}).get(key))
+        if start is None or start.get("class_type") == class_type:
+            return start
+        return self.upstream(start, lambda n: n.get("class_type") == class_type)
+
     def text_above(self, node: dict, key: str) -> str:
         start = self.linked(node.get("inputs", {}).get(key))
         if start is None:
@@ -109,7 +120,15 @@ def _comfyui(raw) -> ForeignRecipe:
     graph = _Graph(raw)
     sampler = _sampler_find(graph)
     params = _sampler_params(graph, sampler)
-    model, loras = _model_chain(graph, sampler)
+    model, loras, flow = _model_chain(graph, sampler)
+    if flow:
+        params.pop("sampler", None)
+        name = graph.value(sampler, "sampler_name")
+        if name in _FLOW_FROM_COMFY:
+            params["sampler"] = _FLOW_FROM_COMFY[name]
+    guidance = graph.upstream_or_self(sampler, "positive", "FluxGuidance")
+    if guidance is not None and graph.value(guidance, "guidance") is not None:
+        params["distilled_cfg"] = _number(graph.value(guidance, "guidance"), float, "the FLUX guidance")
     return ForeignRecipe(
         generator="comfyui",
         prompt=graph.text_above(sampler, "positive"),
@@ -156,16 +175,17 @@ def _sampler_params(graph: _Graph, sampler: dict) -> dict:
             params[key] = _number(value, kind, f"the sampler's {key}")
     denoise = graph.value(sampler, "denoise")
     latent = graph.linked(sampler.get("inputs", {}).get("latent_image"))
-    if latent is not None and "EmptyLatentImage" in str(latent.get("class_type")):
+    if latent is not None and str(latent.get("class_type")) in _EMPTY_LATENTS:
         _size(params, graph.value(latent, "width"), graph.value(latent, "height"))
     elif denoise is not None:
         params["strength"] = _number(denoise, float, "the sampler's denoise")
     return params
 
 
-def _model_chain(graph: _Graph, sampler: dict) -> tuple[ModelRef | None, list[ModelRef]]:
-    """The checkpoint and the LoRAs between it and the sampler, followed down the sampler's `model` input."""
-    loras, model, node, seen = [], None, graph.linked(sampler.get("inputs", {}).get("model")), set()
+def _model_chain(graph: _Graph, sampler: dict) -> tuple[ModelRef | None, list[ModelRef], bool]:
+    """The checkpoint and the LoRAs between it and the sampler, followed down the sampler's `model` input, and whether
+    the model is a diffusion transformer loaded on its own (UNETLoader: FLUX, SD3), which samples by flow matching."""
+    loras, model, node, seen, flow = [], None, graph.linked(sampler.get("inputs", {}).get("model")), set(), False
     while node is not None:
         if id(node) in seen:
             raise ApplicationError(
@@ -183,6 +203,9 @@ def _model_chain(graph: _Graph, sampler: dict) -> tuple[ModelRef | None, list[Mo
         elif kind.startswith("CheckpointLoader"):
             model = ModelRef(name=Path(_text(graph.value(node, "ckpt_name"), "the checkpoint name")).stem)
             break
+        elif kind == "UNETLoader":
+            model, flow = ModelRef(name=Path(_text(graph.value(node, "unet_name"), "the model name")).stem), True
+            break
         node = graph.linked(inputs.get("model"))
     loras.reverse()  # nearest the checkpoint first, as the chain applies them
-    return model, loras
+    return model, loras, flow

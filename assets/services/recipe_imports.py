@@ -24,6 +24,7 @@ from assets.services.prompts import prompt_from_text
 from assets.services.versions import source_name_clean
 
 MAX_FILES = 100
+MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 
 
 def weights_match(*, ref: ModelRef, kind: str) -> ModelWeights | None:
@@ -38,12 +39,18 @@ def weights_match(*, ref: ModelRef, kind: str) -> ModelWeights | None:
         found = weights.filter(sha256__startswith=digest).first()
         if found is not None:
             return found
-    name = Path(ref.name.replace("\\", "/")).stem.strip() if ref.name else ""
+    name = _model_stem(ref.name) if ref.name else ""
     if not name:
         return None
     return weights.filter(
         Q(name__iexact=name) | Q(source_name__iexact=name) | Q(source_name__iexact=ref.name.strip())
     ).first()
+
+
+def _model_stem(name: str) -> str:
+    """A model file's name without its folder and model extension; a dot inside a name ("SD 1.5") stays."""
+    path = Path(name.replace("\\", "/"))
+    return (path.stem if path.suffix.lower() in MODEL_EXTENSIONS else path.name).strip()
 
 
 def images_import(*, brief: Brief, sources: list, licences: list = (), created_by=None) -> list[dict]:

@@ -20,6 +20,7 @@ operation_register(
             Param("sampler_source", str, required=False),
             Param("steps", int, required=False),
             Param("cfg", float, required=False),
+            Param("distilled_cfg", float, required=False),
             Param("seed", int, required=False, minimum=0, maximum=2**63 - 1),
             Param("width", int, required=False),
             Param("height", int, required=False),

@@ -15,6 +15,8 @@ from generation.requests import GenerationRequest, LoraSpec
 from generation.services.jobs import generation_job_create
 
 RECIPE_KEYS = ("sampler", "steps", "cfg", "seed", "width", "height")
+# Carried when the recipe has them: a FLUX recipe's distilled guidance.
+OPTIONAL_KEYS = ("distilled_cfg",)
 HIRES_KEYS = ("hires_scale", "hires_steps", "hires_upscaler", "strength")
 
 
@@ -70,7 +72,11 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
         vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,
         loras=tuple(LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])),
         params={
-            **{key: params[key] for key in (*RECIPE_KEYS, *(HIRES_KEYS if hires else ())) if key in params},
+            **{
+                key: params[key]
+                for key in (*RECIPE_KEYS, *OPTIONAL_KEYS, *(HIRES_KEYS if hires else ()))
+                if key in params
+            },
             "batch_size": 1,
         },
         regenerated_from=version,

@@ -67,6 +67,19 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert delivered["print_file"].endswith(".tif")
     assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
     assert first["login"]["username"] == "demo"
+    # The published FLUX template: its LoRA attached from the tag, 9:16 from --ar, FLUX.1 [dev]'s licence upstream.
+    flux = first["flux"]
+    assert flux == second["flux"] and len(flux["batch"]) == 2 and flux["loras"] == [["FluxPortraitTrainer", 1.0]]
+    assert flux["recipe"] == {
+        "sampler": "flow_euler",
+        "distilled_cfg": 3.5,
+        "cfg": 1.0,
+        "width": 80,
+        "height": 144,
+        "prompt_syntax": "plain",
+    }
+    assert flux["prompt"].startswith("<lora:FluxPortraitTrainer:1>, a runner") and flux["prompt"].endswith("--ar 9:16")
+    assert "FLUX.1 [dev] Non-Commercial License does not allow commercial use" in flux["delivery_rights"][0]
     # Production preparation: a colour-locked batch, a cut-out whose mask places it in a composite, the logo as SVG.
     prepared = first["preparation"]
     assert prepared == second["preparation"]

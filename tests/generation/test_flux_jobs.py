@@ -120,3 +120,85 @@ def test_an_sd_lora_or_distilled_guidance_on_sd_is_refused(tiny):
                 brief=brief, op="inpaint", base_model=tiny["flux"], prompt_text="hands", params=FAST
             )
         )
+
+
+def test_a_forge_flux_png_imported_elsewhere_regenerates_to_the_same_bytes(tiny, run_jobs):
+    from django.core.files.base import ContentFile
+
+    from assets.models import Version
+    from assets.services.recipe_imports import images_import
+    from generation.services.imported import imported_regenerate
+
+    with run_jobs():
+        job = _job(
+            tiny,
+            make_brief(),
+            prompt_text="<lora:FluxPortraitTrainer:0.6> a red kite over dunes",
+            negative_prompt="",
+            params={**FAST, "distilled_cfg": 2.5},
+        )
+    _, made = _output(job)
+    with blob_open(blob=made.blob) as handle:
+        data = handle.read()
+    [report] = images_import(brief=make_brief(client_name="Elsewhere"), sources=[ContentFile(data, name="forge.png")])
+    imported = Version.objects.get(pk=report["version"])
+    params = imported.generated_by.derivation.params
+    assert (params["sampler"], params["distilled_cfg"], params["cfg"]) == ("flow_euler", 2.5, 1.0)
+    with run_jobs():
+        again = imported_regenerate(version=imported)
+    derivation, version = _output(again)
+    assert [(edge.model_weights_id, edge.weight) for edge in derivation.used.filter(role=Used.Role.LORA)] == [
+        (tiny["lora_flux"].pk, 0.6)
+    ]
+    assert version.blob_id == imported.blob_id  # the very same bytes, infotext included
+
+
+def test_a_flux_recipe_goes_to_comfyui_as_its_flux_graph_and_comes_back(tiny, run_jobs):
+    import io
+    import json
+
+    from django.core.files.base import ContentFile
+    from PIL import PngImagePlugin
+
+    from assets.models import Version
+    from assets.services.recipe_imports import images_import
+    from generation.comfyui import comfyui_workflow
+    from generation.services.imported import imported_regenerate
+
+    with run_jobs():
+        job = _job(
+            tiny,
+            make_brief(),
+            prompt_text="a red kite over dunes <lora:FluxPortraitTrainer:0.8>",
+            negative_prompt="",
+            params={**FAST, "distilled_cfg": 4.0},
+        )
+    _, made = _output(job)
+    graph = comfyui_workflow(version=made)
+    kinds = {node["class_type"]: node["inputs"] for node in graph.values()}
+    assert kinds["UNETLoader"]["unet_name"] == f"{tiny['flux'].name}.safetensors"
+    assert kinds["DualCLIPLoader"]["type"] == "flux" and kinds["FluxGuidance"]["guidance"] == 4.0
+    assert (kinds["KSampler"]["sampler_name"], kinds["KSampler"]["scheduler"], kinds["KSampler"]["cfg"]) == (
+        "euler",
+        "simple",
+        1.0,
+    )
+    assert kinds["LoraLoader"]["lora_name"] == "FluxPortraitTrainer.safetensors"
+    assert kinds["EmptySD3LatentImage"]["width"] == 48 and "CheckpointLoaderSimple" not in kinds
+    assert kinds["CLIPTextEncode"]["text"] in ("a red kite over dunes", "")
+
+    # The graph as ComfyUI saves it into its PNGs, read back by the import.
+    info = PngImagePlugin.PngInfo()
+    info.add_text("prompt", json.dumps(graph))
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 80), (90, 40, 20)).save(buffer, format="PNG", pnginfo=info)
+    [report] = images_import(
+        brief=make_brief(client_name="Comfy studio"), sources=[ContentFile(buffer.getvalue(), name="comfy.png")]
+    )
+    imported = Version.objects.get(pk=report["version"])
+    params = imported.generated_by.derivation.params
+    assert (params["generator"], params["sampler"], params["distilled_cfg"]) == ("comfyui", "flow_euler", 4.0)
+    with run_jobs():
+        again = imported_regenerate(version=imported)
+    _, regenerated = _output(again)
+    assert regenerated.blob_id == made.blob_id  # the same recipe, made again here
