@@ -46,9 +46,13 @@ class JobForm(VisibleChoices, forms.Form):
     lora_1_weight = forms.FloatField(initial=0.8, required=False)
     lora_2 = forms.ModelChoiceField(queryset=ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), required=False)
     lora_2_weight = forms.FloatField(initial=0.8, required=False)
-    sampler = forms.ChoiceField(choices=[(s, s) for s in SAMPLERS], initial="dpmpp_2m_karras")
-    steps = forms.IntegerField(initial=25, min_value=1, max_value=500)
-    cfg = forms.FloatField(initial=7.0, label="CFG")
+    # Empty: the base model's architecture says (SD: DPM++ 2M Karras, 25 steps, CFG 7; FLUX: flow Euler, 28, 1).
+    sampler = forms.ChoiceField(choices=[("", "the model's default"), *((s, s) for s in SAMPLERS)], required=False)
+    steps = forms.IntegerField(required=False, min_value=1, max_value=500, help_text="Empty: the model's default")
+    cfg = forms.FloatField(required=False, label="CFG", help_text="Empty: the model's default (FLUX: 1, true CFG off)")
+    distilled_cfg = forms.FloatField(
+        required=False, label="Distilled CFG", help_text="FLUX: the guidance distilled into the model (default 3.5)"
+    )
     seed = forms.IntegerField(required=False, min_value=0, help_text="Empty: a random seed")
     batch_size = forms.IntegerField(initial=6, min_value=1, max_value=64)
     width = forms.IntegerField(required=False, help_text="Empty: from the brief's aspect (or the init image)")
@@ -109,7 +113,7 @@ class JobForm(VisibleChoices, forms.Form):
         data = self.cleaned_data
         params = {
             key: data[key]
-            for key in ("sampler", "steps", "cfg", "seed", "batch_size", "width", "height", "strength")
+            for key in ("sampler", "steps", "cfg", "distilled_cfg", "seed", "batch_size", "width", "height", "strength")
             if data.get(key) not in (None, "")
         }
         loras = tuple(

@@ -202,3 +202,38 @@ def test_a_flux_recipe_goes_to_comfyui_as_its_flux_graph_and_comes_back(tiny, ru
         again = imported_regenerate(version=imported)
     _, regenerated = _output(again)
     assert regenerated.blob_id == made.blob_id  # the same recipe, made again here
+
+
+def test_the_admin_job_form_leaves_the_defaults_to_the_models_architecture(tiny, run_jobs):
+    from django.test import Client
+    from django.urls import reverse
+
+    from generation.models import GenerationJob
+    from review.roles import PRODUCER
+    from tests.factories import member
+
+    brief = make_brief()
+    browser = Client()
+    browser.force_login(member("paula", PRODUCER))
+    with run_jobs():
+        response = browser.post(
+            reverse("admin:generation_generationjob_add"),
+            {
+                "brief": brief.pk,
+                "op": "txt2img",
+                "prompt": "<lora:FluxPortraitTrainer:0.5> a kite --ar 3:5",
+                "base_model": tiny["flux"].pk,
+                "steps": 2,
+                "batch_size": 1,
+                "width": 48,
+                "height": 80,
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    derivation, _ = _output(GenerationJob.objects.get(brief=brief))
+    assert (derivation.params["sampler"], derivation.params["cfg"], derivation.params["distilled_cfg"]) == (
+        "flow_euler",
+        1.0,
+        3.5,
+    )
+    assert derivation.used.get(role=Used.Role.LORA).weight == 0.5
