@@ -15,6 +15,9 @@ from assets.prompt_syntax import BREAK, SYNTAX_A1111, attention_parse
 from assets.recipes import Recipe
 
 CHUNK_TOKENS = 75
+# Each chunk is one pass of the text encoders: a cap keeps a hostile prompt from holding a worker (1,500 tokens is ten
+# times the longest prompts people write).
+MAX_CHUNKS = 20
 # A chunk that fills up moves its words since the last comma, if within this many tokens, to the next chunk: A1111's
 # default, so a phrase is not split across two chunks.
 COMMA_BACKTRACK = 20
@@ -115,6 +118,11 @@ def _text_encode(pipeline, text: str) -> tuple[list, object]:
 
     encoders = _encoders(pipeline)
     per_encoder = [prompt_chunks(tokenizer=encoder.tokenizer, text=text) for encoder in encoders]
+    if len(per_encoder[0]) > MAX_CHUNKS:
+        raise ApplicationError(
+            f"the prompt is {len(per_encoder[0])} chunks of {CHUNK_TOKENS} tokens; at most {MAX_CHUNKS} are encoded",
+            extra={"code": "prompt_too_long"},
+        )
     if len({len(chunks) for chunks in per_encoder}) != 1:
         raise ApplicationError("the two text encoders' tokenizers cut this prompt into different numbers of chunks")
     states, pooled = [], None

@@ -21,6 +21,8 @@ from generation.architectures import architecture_of
 from generation.imaging import outpaint_canvas_size
 
 SIZE_FROM_INIT = ("img2img", "inpaint")
+# Longer than any prompt people write (the worker also caps A1111's chunks): refused before anything is queued.
+MAX_PROMPT_CHARACTERS = 8000
 _HASH = re.compile(r"[0-9a-f]{64}|[0-9a-f]{10}|[0-9a-f]{12}")
 DEFAULT_LORA_WEIGHT = 0.8
 
@@ -61,6 +63,12 @@ def batch_plans(*, request, params: dict, batch_values: list[dict], size_for) ->
     plans = []
     for values in batch_values:
         text, negative = _batch_texts(request, values)
+        for what, value in (("prompt", text), ("negative prompt", negative)):
+            if len(value) > MAX_PROMPT_CHARACTERS:
+                raise ApplicationError(
+                    f"the {what} is {len(value)} characters; at most {MAX_PROMPT_CHARACTERS} are read",
+                    extra={"code": "prompt_too_long"},
+                )
         if params["prompt_syntax"] == SYNTAX_DIFFUSERS:
             plans.append(BatchPlan(values=values, params=params, loras=tuple(request.loras)))
             continue
