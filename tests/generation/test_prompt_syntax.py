@@ -248,3 +248,15 @@ def test_a_tag_for_a_lora_given_in_the_request_keeps_the_requests_weight_and_an_
                 params={**FAST, "batch_size": 1},
             )
         )
+
+
+@pytest.mark.django_db
+def test_a_prompt_too_long_to_encode_is_refused_or_fails_with_its_reason(tiny, run_jobs):
+    brief = make_brief()
+    with pytest.raises(ApplicationError, match="at most 8000 are read"):
+        _job(tiny, brief, prompt_text="a can " * 1400)
+    with run_jobs():
+        job = _job(tiny, brief, prompt_text=" BREAK ".join(["a can"] * 25))
+    [batch] = job.batches.all()
+    batch.derivation.refresh_from_db()
+    assert batch.derivation.state == "failed" and "25 chunks of 75 tokens; at most 20" in batch.derivation.error
