@@ -62,6 +62,8 @@ def prompt_directives(text: str) -> PromptDirectives:
                 extra={"code": "aspect_invalid"},
             )
         aspect = (int(match.group(1)), int(match.group(2)))
+    if not loras and aspect is None:
+        return PromptDirectives(text=text)
     return PromptDirectives(text=_tidy(ASPECT_FLAG.sub(" ", LORA_TAG.sub(" ", text))), loras=loras, aspect=aspect)
 
 
@@ -95,11 +97,12 @@ def lora_tags(text: str, *, strict: bool) -> list[tuple[str, float]]:
 
 
 def _tidy(text: str) -> str:
-    """The text around removed directives, without the blanks and empty comma-separated items they leave."""
+    """The text around removed directives, without the blanks and empty comma-separated items they leave (each pattern
+    anchored so a long run of blanks is scanned once)."""
     text = re.sub(r"[ \t]+", " ", text)
-    text = re.sub(r"\s*,(?:\s*,)+", ",", text)
-    text = re.sub(r"\s+,", ",", text)
-    return re.sub(r"^[\s,]+|[\s,]+$", "", text, flags=re.M).strip()
+    text = re.sub(r",(?:\s*,)+", ",", text)
+    text = re.sub(r"(?<!\s)\s+,", ",", text)
+    return "\n".join(line.strip(" ,\t") for line in text.split("\n")).strip()
 
 
 def prompt_has_directives(text: str) -> bool:
