@@ -105,7 +105,7 @@ def _chunk_encode(encoder: _Encoder, chunk: PromptChunk):
     if all(weight == 1.0 for weight in chunk.weights):
         # Nothing to weigh, and the mean of normalised states can be exactly zero (0/0 on some CPU kernels).
         return states, pooled
-    weights = torch.tensor(chunk.weights, device=device, dtype=states.dtype).reshape(1, -1, 1)
+    weights = torch.tensor(chunk.weights, device=states.device, dtype=states.dtype).reshape(1, -1, 1)
     mean = states.mean()
     weighted = states * weights
     weighted_mean = weighted.mean()

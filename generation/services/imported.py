@@ -71,17 +71,15 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
         prompt=edges[Used.Role.PROMPT][0].prompt,
         vae=edges[Used.Role.VAE][0].model_weights if Used.Role.VAE in edges else None,
         loras=tuple(LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])),
-        params={
-            **{
-                key: params[key]
-                for key in (*RECIPE_KEYS, *OPTIONAL_KEYS, *(HIRES_KEYS if hires else ()))
-                if key in params
-            },
-            "batch_size": 1,
-        },
+        params={**_carried(params, hires=hires), "batch_size": 1},
         regenerated_from=version,
     )
     return generation_job_create(request=request, created_by=created_by)
+
+
+def _carried(params: dict, *, hires: bool) -> dict:
+    """The imported recipe's settings a regeneration runs with."""
+    return {key: params[key] for key in (*RECIPE_KEYS, *OPTIONAL_KEYS, *(HIRES_KEYS if hires else ())) if key in params}
 
 
 def regeneration_attempts(*, version: Version) -> list[dict]:
