@@ -31,6 +31,7 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
         ("ip_adapter", "safetensors"),
         ("lora", "safetensors"),
         ("lora", "safetensors"),
+        ("lora", "safetensors"),
         ("matting", "onnx"),
         ("upscaler", "safetensors"),
         ("upscaler", "safetensors"),
