@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from assets.errors import ApplicationError
+from assets.gguf_files import gguf_header
 from assets.models import ModelWeights
 from assets.models.validators import validate_relative_file_name
 from assets.services.blobs import StagedFile
@@ -20,6 +21,7 @@ from assets.services.blobs import StagedFile
 SINGLE_FILE_FORMATS = {
     ".safetensors": ModelWeights.Format.SAFETENSORS,
     ".onnx": ModelWeights.Format.ONNX,
+    ".gguf": ModelWeights.Format.GGUF,
     ".bin": ModelWeights.Format.CHECKPOINT,
     ".ckpt": ModelWeights.Format.CHECKPOINT,
     ".pt": ModelWeights.Format.CHECKPOINT,
@@ -31,6 +33,12 @@ MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 # (`single_transformer_blocks.0.`, bare or under `transformer.`). diffusers' double-stream blocks alone do not tell:
 # SD3 names its joint blocks `transformer_blocks.N.attn.add_q_proj` too; only FLUX has single-stream blocks.
 _FLUX_BLOCKS = re.compile(r"(?:^|[._])(?:double_blocks|single_blocks|single_transformer_blocks)[._]\d+[._]", re.M)
+# SD3's joint blocks as Stability's checkpoints (`model.diffusion_model.joint_blocks.0.`) and kohya's LoRAs
+# (`lora_unet_joint_blocks_0_`) name them; Qwen-Image's blocks keep an image and a text MLP and modulation each
+# (`transformer_blocks.0.img_mlp.`), in diffusers' names, ComfyUI's and LoRAs'. BFL's FLUX blocks have `img_mlp` too,
+# under `double_blocks`: FLUX is read first.
+_SD3_BLOCKS = re.compile(r"(?:^|[._])joint_blocks[._]\d+[._]", re.M)
+_QWEN_IMAGE_BLOCKS = re.compile(r"(?:^|[._])transformer_blocks[._]\d+[._](?:img|txt)_(?:mlp|mod)[._]", re.M)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +80,7 @@ def _file_read(path: Path, *, config: Path | None) -> ModelFiles:
         raise ApplicationError(
             f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}"
         )
-    header = safetensors_header(path=path) if weights_format == ModelWeights.Format.SAFETENSORS else {}
+    header = _HEADER_READERS[weights_format](path=path) if weights_format in _HEADER_READERS else {}
     staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
     sha256, blake3_hex = staged[0].sha256, _file_blake3(path)
     detected = _architecture_from_keys(list(header))
@@ -158,6 +166,10 @@ def safetensors_header(*, path: Path) -> dict[str, dict]:
     return {key: value for key, value in header.items() if key != "__metadata__" and isinstance(value, dict)}
 
 
+# The formats whose tensor names and shapes are read (the architecture is told from the names).
+_HEADER_READERS = {ModelWeights.Format.SAFETENSORS: safetensors_header, ModelWeights.Format.GGUF: gguf_header}
+
+
 def upscale_factor(*, shapes: dict[str, list[int]]) -> int | None:
     """The fixed factor of a Real-ESRGAN file, read from tensor shapes (no torch needed)."""
     if "conv_first.weight" in shapes:
@@ -190,6 +202,12 @@ def _architecture_from_keys(keys: list[str]) -> str | None:
     # First: BFL checkpoints share SD's `model.diffusion_model.` prefix, kohya FLUX LoRAs its `lora_unet_`.
     if _FLUX_BLOCKS.search(joined):
         return ModelWeights.Architecture.FLUX1
+    # Before SD: Stability's SD3 checkpoints share its `model.diffusion_model.` prefix too. A Qwen-Image-Edit file has
+    # Qwen-Image's keys and shapes: it registers as Qwen-Image unless told.
+    if _SD3_BLOCKS.search(joined):
+        return ModelWeights.Architecture.SD35
+    if _QWEN_IMAGE_BLOCKS.search(joined):
+        return ModelWeights.Architecture.QWEN_IMAGE
     if (
         "conditioner.embedders.1." in joined
         or "add_embedding." in joined
@@ -220,6 +238,11 @@ def _architecture_from_folder(folder: Path) -> str | None:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ApplicationError(f"{config_path} is not valid JSON") from exc
             class_name = config.get("_class_name", "")
+            if class_name in _FLUX_VARIANTS:
+                return _FLUX_VARIANTS[class_name]
+            named = _named_architecture(config)
+            if named is not None:
+                return named
             if _names_flux(config):
                 return ModelWeights.Architecture.FLUX1
             if "XL" in class_name or config.get("addition_embed_type") == "text_time":
@@ -228,8 +251,36 @@ def _architecture_from_folder(folder: Path) -> str | None:
     return None
 
 
+# FLUX.1 models with pipelines of their own: they share [dev]'s transformer class (and Kontext its shapes), so only the
+# pipeline their model_index.json names tells them from FLUX.1 itself.
+_FLUX_VARIANTS = {
+    "FluxKontextPipeline": ModelWeights.Architecture.FLUX1_KONTEXT,
+    "FluxFillPipeline": ModelWeights.Architecture.FLUX1_FILL,
+}
+
+
+# Pipelines and transformers that name their architecture outright. SD 3 Medium's folders name the same classes as
+# SD 3.5's and load the same way; Qwen-Image-Edit is told from Qwen-Image by its pipeline only (same transformer).
+_NAMED_ARCHITECTURES = {
+    "StableDiffusion3Pipeline": ModelWeights.Architecture.SD35,
+    "SD3Transformer2DModel": ModelWeights.Architecture.SD35,
+    "QwenImagePipeline": ModelWeights.Architecture.QWEN_IMAGE,
+    "QwenImageTransformer2DModel": ModelWeights.Architecture.QWEN_IMAGE,
+    "QwenImageEditPipeline": ModelWeights.Architecture.QWEN_IMAGE_EDIT,
+    "QwenImageEditPlusPipeline": ModelWeights.Architecture.QWEN_IMAGE_EDIT,
+}
+
+
+def _named_architecture(config: dict) -> str | None:
+    """The architecture a model_index.json's pipeline class or transformer class, or a model folder's config.json
+    class, names (StableDiffusion3Img2ImgPipeline by its SD3Transformer2DModel)."""
+    transformer = config.get("transformer")
+    transformer_class = transformer[-1] if isinstance(transformer, list) and transformer else None
+    return _NAMED_ARCHITECTURES.get(config.get("_class_name", "")) or _NAMED_ARCHITECTURES.get(transformer_class)
+
+
 def _names_flux(config: dict) -> bool:
-    """A FLUX pipeline's model_index.json (FluxPipeline, FluxFillPipeline … or any pipeline whose transformer is
+    """A FLUX pipeline's model_index.json (FluxPipeline, FluxImg2ImgPipeline … or any pipeline whose transformer is
     FLUX's), or the config.json of a FLUX model folder (FluxTransformer2DModel, FluxControlNetModel)."""
     transformer = config.get("transformer")
     return str(config.get("_class_name", "")).startswith("Flux") or (

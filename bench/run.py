@@ -3,7 +3,8 @@
 Each script prints its own details, then one `BENCH {...}` line; this collects those lines. A script
 that fails shows up in the table as failed, and the run exits non-zero.
 
-    python bench/run.py [lineage worker_queue queue_scale delivery upscale load notify search real_architecture]
+    python bench/run.py [lineage worker_queue queue_scale delivery upscale load notify search real_architecture
+                         flux_quantised]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SCRIPTS = [
     "notify",
     "search",
     "real_architecture",
+    "flux_quantised",
 ]
 PREFIX = "BENCH "
 

@@ -3,6 +3,8 @@
 SD 1.x and SDXL are UNets conditioned through CLIP, sampled by the classic samplers with classifier-free guidance and
 prompts read in A1111's syntax. FLUX.1 is a flow-matching transformer with CLIP and T5 encoders: sampled by flow Euler,
 steered by distilled guidance (Forge's "Distilled CFG Scale") with true CFG off at 1, its prompt read as written.
+SD 3.5 (an MMDiT with CLIP-L, CLIP-G and T5) and Qwen-Image (an MMDiT reading Qwen2.5-VL's states) are flow-matching
+too, with real classifier-free guidance and no distilled guidance.
 """
 
 from __future__ import annotations
@@ -27,13 +29,20 @@ class Architecture:
     prompt_syntax: str
     distilled_cfg: float | None = None  # None: the model has no distilled guidance
     # The pipeline argument `cfg` goes to: classifier-free guidance, or true CFG where `guidance_scale` is the
-    # distilled guidance (FLUX) or unused (Qwen-Image).
-    cfg_argument: str = "guidance_scale"
+    # distilled guidance (FLUX) or unused (Qwen-Image); None where the pipeline has no CFG at all (FLUX.1 Fill takes
+    # neither true CFG nor a negative prompt), so `cfg` stays at 1.
+    cfg_argument: str | None = "guidance_scale"
     flow: bool = False
-    # Operations that run on it: FLUX's inpaint, outpaint and control are other models (Fill, Control LoRAs), not the
-    # base's own pipeline; an IP-Adapter is refused by its architecture (FLUX's image prompt is Redux).
+    # Operations that run on it: FLUX's inpaint and outpaint are another model (Fill), not the base's own pipeline;
+    # an IP-Adapter is refused by its architecture (FLUX's image prompt is Redux, not yet run here).
     ops: tuple[str, ...] = ("txt2img", "img2img", "inpaint", "outpaint", "controlnet")
     hires_fix: bool = True
+    # Other architectures whose LoRAs load into this one: FLUX.1 Kontext is FLUX.1 [dev] fine-tuned, its transformer
+    # [dev]'s shape, and studios run their [dev] LoRAs on it.
+    lora_architectures: tuple[str, ...] = ()
+    # The negative prompt a recipe without one runs with: Qwen-Image's pipeline runs true CFG only when given a
+    # negative prompt, so an empty one would silently switch CFG off; Qwen's own examples pass a single space.
+    empty_negative_prompt: str | None = None
 
 
 ARCHITECTURES = {
@@ -48,7 +57,30 @@ ARCHITECTURES = {
     ModelWeights.Architecture.FLUX1: Architecture(
         label="FLUX.1", area=1024 * 1024, size_multiple=16, sampler="flow_euler", steps=28, cfg=1.0,
         prompt_syntax=SYNTAX_PLAIN, distilled_cfg=3.5, cfg_argument="true_cfg_scale", flow=True,
-        ops=("txt2img", "img2img"), hires_fix=False,
+        ops=("txt2img", "img2img", "controlnet"), hires_fix=False,
+    ),
+    # Kontext edits the init image as an instruction says; distilled guidance 2.5 as BFL's reference code runs it.
+    ModelWeights.Architecture.FLUX1_KONTEXT: Architecture(
+        label="FLUX.1 Kontext", area=1024 * 1024, size_multiple=16, sampler="flow_euler", steps=28, cfg=1.0,
+        prompt_syntax=SYNTAX_PLAIN, distilled_cfg=2.5, cfg_argument="true_cfg_scale", flow=True,
+        ops=("instruct_edit",), hires_fix=False, lora_architectures=(ModelWeights.Architecture.FLUX1,),
+    ),
+    # Fill repaints a masked region or new margins; BFL run it at distilled guidance 30.
+    ModelWeights.Architecture.FLUX1_FILL: Architecture(
+        label="FLUX.1 Fill", area=1024 * 1024, size_multiple=16, sampler="flow_euler", steps=28, cfg=1.0,
+        prompt_syntax=SYNTAX_PLAIN, distilled_cfg=30.0, cfg_argument=None, flow=True,
+        ops=("inpaint", "outpaint"), hires_fix=False,
+    ),
+    # Stability's recommended settings for SD 3.5 Large: 28 steps at CFG 4.5 (3.5 Large Turbo and Medium differ).
+    ModelWeights.Architecture.SD35: Architecture(
+        label="SD 3.5", area=1024 * 1024, size_multiple=16, sampler="flow_euler", steps=28, cfg=4.5,
+        prompt_syntax=SYNTAX_PLAIN, flow=True, ops=("txt2img", "img2img"), hires_fix=False,
+    ),
+    # Qwen's reference settings: 50 steps at true CFG 4, at its native 1328x1328.
+    ModelWeights.Architecture.QWEN_IMAGE: Architecture(
+        label="Qwen-Image", area=1328 * 1328, size_multiple=16, sampler="flow_euler", steps=50, cfg=4.0,
+        prompt_syntax=SYNTAX_PLAIN, cfg_argument="true_cfg_scale", flow=True, ops=("txt2img", "img2img"),
+        hires_fix=False, empty_negative_prompt=" ",
     ),
 }  # fmt: skip
 
@@ -65,10 +97,24 @@ def architecture_of(*, base: ModelWeights) -> Architecture:
 
 def guidance_inputs(*, base: ModelWeights, params: dict) -> dict:
     """The pipeline's guidance arguments for a recipe's parameters on its base."""
-    inputs = {architecture_of(base=base).cfg_argument: params["cfg"]}
+    cfg_argument = architecture_of(base=base).cfg_argument
+    inputs = {cfg_argument: params["cfg"]} if cfg_argument is not None else {}
     if "distilled_cfg" in params:
         inputs["guidance_scale"] = params["distilled_cfg"]
     return inputs
+
+
+def negative_prompt_of(*, base: ModelWeights, negative_text: str) -> str | None:
+    """The negative prompt the pipeline is given for a recipe's negative text on its base (None: no negative)."""
+    return negative_text or architecture_of(base=base).empty_negative_prompt
+
+
+def lora_fits(*, lora: ModelWeights, base: ModelWeights) -> bool:
+    """Whether a LoRA loads into the base: made for its architecture, or for one its architecture takes LoRAs of."""
+    if lora.architecture == base.architecture:
+        return True
+    architecture = ARCHITECTURES.get(base.architecture)
+    return architecture is not None and lora.architecture in architecture.lora_architectures
 
 
 def architecture_op_check(*, base: ModelWeights, op: str) -> None:
@@ -90,6 +136,11 @@ def architecture_params_check(*, base: ModelWeights, params: dict) -> None:
         raise ApplicationError(f"{named} samples with {wanted}", extra={"param": "sampler"})
     if "distilled_cfg" in params and architecture.distilled_cfg is None:
         raise ApplicationError(f"{named} has no distilled guidance to set", extra={"param": "distilled_cfg"})
+    if architecture.cfg_argument is None and params["cfg"] != 1.0:
+        raise ApplicationError(
+            f"{named} has no classifier-free guidance: leave cfg at 1 and steer it with distilled_cfg",
+            extra={"param": "cfg"},
+        )
     if "hires_scale" in params and not architecture.hires_fix:
         raise ApplicationError(f"the hi-res fix runs on SD 1.x and SDXL, not {named}", extra={"param": "hires_scale"})
     if params["width"] % architecture.size_multiple or params["height"] % architecture.size_multiple:

@@ -6,8 +6,12 @@ import copy
 import functools
 import os
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from assets.environment import environment_fingerprint_base
+
+if TYPE_CHECKING:
+    from assets.models import ModelWeights
 
 ML_PACKAGES = ("torch", "diffusers", "transformers", "peft", "safetensors", "spandrel", "Pillow", "numpy", "torchsde")
 
@@ -70,9 +74,12 @@ def torch_threads_pinned(*, threads: int):
         torch.set_num_threads(previous)
 
 
-def environment_fingerprint(*, device: str, dtype: str) -> dict:
-    """The static part, cached per process, plus what a job or `reproduce` may change (threads, flags)."""
+def environment_fingerprint(*, device: str, dtype: str, base: ModelWeights | None = None) -> dict:
+    """The static part, cached per process, plus what a job or `reproduce` may change (threads, flags) and, for a run
+    on a `base`, how the loader ran it (quantisation, CPU offload)."""
     import torch
+
+    from generation.transformer_files import base_environment
 
     fingerprint = copy.deepcopy(_static_fingerprint(device))
     fingerprint.update(
@@ -85,6 +92,8 @@ def environment_fingerprint(*, device: str, dtype: str) -> dict:
             "noise_device": "cpu",
         }
     )
+    if base is not None:
+        fingerprint.update(base_environment(weights=base, device=device))
     return fingerprint
 
 

@@ -44,15 +44,15 @@ def palette_guide(*, palette: list[str], aspect: str, long_side: int = 512) -> b
     return buffer.getvalue()
 
 
-def outpaint_canvas_size(*, size: tuple[int, int], aspect: str) -> tuple[int, int]:
-    """The smallest canvas at `aspect` that holds the image, in multiples of 8."""
+def outpaint_canvas_size(*, size: tuple[int, int], aspect: str, multiple: int = 8) -> tuple[int, int]:
+    """The smallest canvas at `aspect` that holds the image, in the multiples the architecture's latents need."""
     width, height = size
     aw, ah = _aspect(aspect)
     if width * ah >= height * aw:
         canvas_w, canvas_h = width, -(-width * ah // aw)
     else:
         canvas_w, canvas_h = -(-height * aw // ah), height
-    return -(-canvas_w // 8) * 8, -(-canvas_h // 8) * 8
+    return -(-canvas_w // multiple) * multiple, -(-canvas_h // multiple) * multiple
 
 
 def outpaint_prepare(*, image: Image.Image, width: int, height: int, blur: int = 0) -> tuple[Image.Image, Image.Image]:

@@ -18,6 +18,7 @@ from django.conf import settings
 from assets.errors import ApplicationError
 from assets.models import ModelWeights
 from generation.local_copies import blob_local_path, links_layout
+from generation.transformer_files import TRANSFORMER_CLASSES, cpu_offloaded, transformer_file_load
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,12 @@ _PIPELINE_CLASSES = {
     ModelWeights.Architecture.SD15: "StableDiffusionPipeline",
     ModelWeights.Architecture.SDXL: "StableDiffusionXLPipeline",
     ModelWeights.Architecture.FLUX1: "FluxPipeline",
+    ModelWeights.Architecture.FLUX1_KONTEXT: "FluxKontextPipeline",
+    ModelWeights.Architecture.FLUX1_FILL: "FluxFillPipeline",
+    ModelWeights.Architecture.SD35: "StableDiffusion3Pipeline",
+    ModelWeights.Architecture.QWEN_IMAGE: "QwenImagePipeline",
+    ModelWeights.Architecture.QWEN_IMAGE_EDIT: "QwenImageEditPipeline",
 }
-# FLUX.1 single files (Black Forest Labs' releases and their fine-tunes) hold the transformer alone: loading one needs
-# the text encoders and VAE from a folder the registry does not link to it yet.
-_FOLDER_ONLY = {ModelWeights.Architecture.FLUX1}
 
 
 def _pipeline_class(architecture: str):
@@ -165,24 +168,34 @@ class PipelineCache:
         return self._get(("base", weights.sha256), lambda: self._load(weights))
 
     def _load(self, weights: ModelWeights):
-        if weights.architecture in _FOLDER_ONLY and weights.format != ModelWeights.Format.DIFFUSERS:
-            raise ApplicationError(
-                f"{weights.name} is a {weights.get_architecture_display()} {weights.get_format_display()}: Seed loads "
-                f"{weights.get_architecture_display()} base models from a diffusers folder only; register the "
-                "model's diffusers folder (model_index.json with transformer, vae, text encoders and tokenizers)",
-                extra={"code": "unsupported_format", "architecture": weights.architecture, "format": weights.format},
-            )
         pipeline_class = _pipeline_class(weights.architecture)
         common = {"dtype": self.placement.torch_dtype, "local_files_only": True}
         if pipeline_class.__name__ == "StableDiffusionPipeline":
             common.update(safety_checker=None, requires_safety_checker=False)
         if weights.format == ModelWeights.Format.DIFFUSERS:
             pipeline = pipeline_class.from_pretrained(weights_path(weights=weights), **common)
+        elif weights.architecture in TRANSFORMER_CLASSES:
+            # The file is the transformer alone (FLUX.1 .safetensors or GGUF): the rest comes from its config folder.
+            config = config_path(weights=weights)
+            transformer = transformer_file_load(
+                weights=weights, path=weights_path(weights=weights), config=config, dtype=self.placement.torch_dtype
+            )
+            pipeline = pipeline_class.from_pretrained(str(config), transformer=transformer, **common)
+        elif not hasattr(pipeline_class, "from_single_file"):
+            raise ApplicationError(
+                f"{weights.name} is a {weights.get_architecture_display()} {weights.get_format_display()}: Seed loads "
+                f"{weights.get_architecture_display()} from a diffusers folder; register the model's folder",
+                extra={"code": "unsupported_format", "architecture": weights.architecture, "format": weights.format},
+            )
         else:
             # The config first: fetching it may evict older cache files, never the checkpoint fetched last.
             config = config_path(weights=weights)
             pipeline = pipeline_class.from_single_file(str(weights_path(weights=weights)), config=str(config), **common)
         pipeline.set_progress_bar_config(disable=True)
+        if cpu_offloaded(device=self.placement.device):
+            # Each model moves to the GPU when it runs and back after, so the card holds one model at a time.
+            pipeline.enable_model_cpu_offload(device=self.placement.device)
+            return pipeline
         return pipeline.to(self.placement.device)
 
     def controlnet(self, *, weights: ModelWeights):
@@ -193,11 +206,12 @@ class PipelineCache:
 
         def load():
             path = weights_path(weights=weights)
-            loader = (
-                diffusers.ControlNetModel.from_pretrained
-                if path.is_dir()
-                else diffusers.ControlNetModel.from_single_file
+            model_class = (
+                diffusers.FluxControlNetModel
+                if weights.architecture == ModelWeights.Architecture.FLUX1
+                else diffusers.ControlNetModel
             )
+            loader = model_class.from_pretrained if path.is_dir() else model_class.from_single_file
             return loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
 
         return self._get(("controlnet", weights.sha256), load)

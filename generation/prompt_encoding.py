@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from assets.errors import ApplicationError
 from assets.prompt_syntax import BREAK, SYNTAX_A1111, attention_parse
 from assets.recipes import Recipe
+from generation.architectures import architecture_of, negative_prompt_of
 
 CHUNK_TOKENS = 75
 # Each chunk is one pass of the text encoders: a cap keeps a hostile prompt from holding a worker (1,500 tokens is ten
@@ -139,7 +140,10 @@ def _text_encode(pipeline, text: str) -> tuple[list, object]:
 def prompt_inputs(*, pipeline, recipe: Recipe) -> dict:
     """The pipeline's prompt arguments for this recipe: its text (plain and diffusers' syntax), or A1111's chunked and
     weighted embeddings; computed once per run, after the run's LoRAs are attached (they may change the encoders)."""
-    negative = recipe.prompt.negative_text or None
+    negative = negative_prompt_of(base=recipe.base, negative_text=recipe.prompt.negative_text)
+    if architecture_of(base=recipe.base).cfg_argument is None:
+        # No guidance to steer away from anything: FLUX.1 Fill's pipeline takes no negative prompt.
+        return {"prompt": recipe.prompt_text}
     if recipe.prompt_syntax != SYNTAX_A1111:
         return {"prompt": recipe.prompt_text, "negative_prompt": negative}
     import torch

@@ -148,6 +148,7 @@ def version_reproduce(*, version: Version, threads: int | None = None) -> Reprod
 def _generation_rerun(replay: _Replay, *, derivation: Derivation, wanted: list[int], current: dict, cache) -> None:
     from generation.imaging import png_bytes
     from generation.runner import images_generate, infotext
+    from generation.transformer_files import base_environment
 
     graph = replay.graph
     recipe = recipe_of(derivation=derivation)
@@ -158,6 +159,8 @@ def _generation_rerun(replay: _Replay, *, derivation: Derivation, wanted: list[i
         replay.reproduced[vid] = image
         if vid == replay.version.pk:
             replay.final_png = png_bytes(image=image, infotext=infotext(recipe=recipe, seed=seed))
+    # How this worker loaded the step's base (quantisation, CPU offload), as the run recorded its own.
+    current = {**current, **base_environment(weights=recipe.base, device=cache.placement.device)}
     replay.differences_add(recorded=derivation.environment, current=current)
     replay.steps.append({"derivation": derivation.pk, "op": derivation.op, "rerun": True, "outputs": wanted})
 

@@ -20,7 +20,7 @@ from assets.services.prompts import prompt_render_text
 from generation.architectures import architecture_of
 from generation.imaging import outpaint_canvas_size
 
-SIZE_FROM_INIT = ("img2img", "inpaint")
+SIZE_FROM_INIT = ("img2img", "inpaint", "instruct_edit")
 # Longer than any prompt people write (the worker also caps A1111's chunks): refused before anything is queued.
 MAX_PROMPT_CHARACTERS = 8000
 _HASH = re.compile(r"[0-9a-f]{64}|[0-9a-f]{10}|[0-9a-f]{12}")
@@ -116,7 +116,11 @@ def _aspect_params(*, request, params: dict, aspect: tuple[int, int] | None, siz
     if given:
         return params
     if request.op == "outpaint":
-        width, height = outpaint_canvas_size(size=(request.init.width, request.init.height), aspect=target)
+        width, height = outpaint_canvas_size(
+            size=(request.init.width, request.init.height),
+            aspect=target,
+            multiple=architecture_of(base=request.base_model).size_multiple,
+        )
         return {**params, "target_aspect": target, "width": width, "height": height}
     width, height = size_for(aspect)
     return {**params, "width": width, "height": height}

@@ -15,12 +15,12 @@ from typing import IO
 from assets.errors import ApplicationError
 from assets.models import Blob, Brief, DerivedFile, ModelWeights, Prompt, PromptTemplate, Reference, Version
 from assets.operations import operation_names, params_clean
-from generation.architectures import architecture_of, architecture_op_check, architecture_params_check
+from generation.architectures import architecture_of, architecture_op_check, architecture_params_check, lora_fits
 from generation.imaging import hires_size, outpaint_canvas_size, palette_guide
 from generation.request_prompts import BatchPlan, LoraSpec, batch_plans, prompt_syntax_pick
 from generation.services.finishing import mask_client_check
 
-NEEDS_INIT = ("img2img", "inpaint", "outpaint")
+NEEDS_INIT = ("img2img", "inpaint", "outpaint", "instruct_edit")
 MAX_BATCHES = 64
 DEFAULT_IP_ADAPTER_SCALE = 0.6
 
@@ -156,8 +156,18 @@ class GenerationRequest:
             params.setdefault("height", self.init.height // multiple * multiple)
         elif op == "outpaint":
             params["width"], params["height"] = outpaint_canvas_size(
-                size=(self.init.width, self.init.height), aspect=params["target_aspect"]
+                size=(self.init.width, self.init.height),
+                aspect=params["target_aspect"],
+                multiple=architecture.size_multiple,
             )
+        elif op == "instruct_edit":
+            # The init's size, brought down to the area the model was trained at (a megapixel for Kontext).
+            area = min(architecture.area, self.init.width * self.init.height)
+            default = size_for_aspect(
+                aspect=(self.init.width, self.init.height), area=area, multiple=architecture.size_multiple
+            )
+            params.setdefault("width", default[0])
+            params.setdefault("height", default[1])
         else:
             default = self._size_for(self.brief.aspect_ratio)
             params.setdefault("width", default[0])
@@ -223,6 +233,11 @@ def _weights_check(
     _loras_check(base=base, loras=loras)
     if controlnet is not None and controlnet.kind != ModelWeights.Kind.CONTROLNET:
         raise ApplicationError(f"{controlnet.name} is not a ControlNet")
+    if controlnet is not None and controlnet.architecture != base.architecture:
+        raise ApplicationError(
+            f"ControlNet {controlnet.name} is for {controlnet.get_architecture_display()}, "
+            f"the base model is {base.get_architecture_display()}"
+        )
     if vae is not None and vae.kind != ModelWeights.Kind.VAE:
         raise ApplicationError(f"{vae.name} is not a VAE")
     if vae is not None and vae.architecture != base.architecture:
@@ -236,7 +251,7 @@ def _loras_check(*, base: ModelWeights, loras: tuple[LoraSpec, ...]) -> None:
     for spec in loras:
         if spec.weights.kind != ModelWeights.Kind.LORA:
             raise ApplicationError(f"{spec.weights.name} is not a LoRA")
-        if spec.weights.architecture != base.architecture:
+        if not lora_fits(lora=spec.weights, base=base):
             raise ApplicationError(
                 f"LoRA {spec.weights.name} is for {spec.weights.get_architecture_display()}, "
                 f"the base model is {base.get_architecture_display()}"

@@ -302,7 +302,7 @@ def _generate(derivation: Derivation, scope: RunScope):
         )
     return (
         outputs,
-        environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name),
+        environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name, base=recipe.base),
         gpu_seconds,
     )
 

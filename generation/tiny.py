@@ -339,7 +339,10 @@ def tiny_models_write(*, folder: Path) -> dict:
     Values are paths; the single-file base is (checkpoint, its config folder).
     """
     # Here, not at the top: generation.tiny_flux builds on this module's CLIP tokenizer.
-    from generation.tiny_flux import tiny_flux_write
+    from generation.tiny_flux import tiny_flux_fill_write, tiny_flux_kontext_write, tiny_flux_write
+    from generation.tiny_flux_control import tiny_flux_controlnet_write
+    from generation.tiny_qwen import tiny_qwen_write
+    from generation.tiny_sd3 import tiny_sd3_write
 
     folder.mkdir(parents=True, exist_ok=True)
     pipeline = tiny_pipeline(seed=0)
@@ -365,6 +368,14 @@ def tiny_models_write(*, folder: Path) -> dict:
             path=folder / "tiny-flux1", seed=12, lora=folder / "tiny-flux-portrait.safetensors", lora_seed=13
         ),
         "lora_flux": folder / "tiny-flux-portrait.safetensors",
+        "controlnet_flux": tiny_flux_controlnet_write(path=folder / "tiny-flux-controlnet", base_seed=12, seed=15),
+        "flux_kontext": tiny_flux_kontext_write(path=folder / "tiny-flux1-kontext", seed=14),
+        "flux_fill": tiny_flux_fill_write(path=folder / "tiny-flux1-fill", seed=19),
+        "sd35": tiny_sd3_write(
+            path=folder / "tiny-sd35", seed=16, lora=folder / "tiny-sd35-ink.safetensors", lora_seed=17
+        ),
+        "lora_sd35": folder / "tiny-sd35-ink.safetensors",
+        "qwen_image": tiny_qwen_write(path=folder / "tiny-qwen-image", seed=18),
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,

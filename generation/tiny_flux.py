@@ -51,6 +51,43 @@ def tiny_flux_write(*, path: Path, seed: int, lora: Path | None = None, lora_see
     return path
 
 
+def tiny_flux_kontext_write(*, path: Path, seed: int) -> Path:
+    """FLUX.1 Kontext [dev] at toy size, saved as a FluxKontextPipeline folder as black-forest-labs/FLUX.1-Kontext-dev
+    is: Kontext is FLUX.1 [dev] fine-tuned to read the init image's latents appended to the token sequence, so its
+    components have [dev]'s shapes (and [dev]'s LoRAs fit it)."""
+    from diffusers import FluxKontextPipeline
+
+    FluxKontextPipeline(**tiny_flux_pipeline(seed=seed).components).save_pretrained(str(path))
+    return path
+
+
+def tiny_flux_fill_write(*, path: Path, seed: int) -> Path:
+    """FLUX.1 Fill [dev] at toy size, saved as a FluxFillPipeline folder as black-forest-labs/FLUX.1-Fill-dev is.
+
+    Fill's transformer reads, side by side in each 2x2 patch, the noisy latents, the masked image's latents and the
+    mask at pixel resolution folded into the patch: 64 + 64 + 4 x 8² = 384 channels with BFL's 8x VAE, 64 + 64 +
+    4 x 2² = 144 with the tiny 2x one. It still predicts the 64 channels of the latents alone.
+    """
+    from diffusers import FluxFillPipeline
+
+    flux = tiny_flux_pipeline(seed=seed)
+    latent_channels = flux.transformer.config.in_channels
+    transformer = _transformer(
+        in_channels=2 * latent_channels + 4 * flux.vae_scale_factor**2, out_channels=latent_channels
+    )
+    fill = FluxFillPipeline(
+        transformer=transformer,
+        vae=flux.vae,
+        text_encoder=flux.text_encoder,
+        tokenizer=flux.tokenizer,
+        text_encoder_2=flux.text_encoder_2,
+        tokenizer_2=flux.tokenizer_2,
+        scheduler=flux.scheduler,
+    )
+    fill.save_pretrained(str(path))
+    return path
+
+
 def _lora_write(*, pipeline, path: Path, seed: int) -> None:
     """Random (non-zero) low-rank updates of every block's attention projections."""
     import torch
@@ -71,7 +108,7 @@ def _lora_write(*, pipeline, path: Path, seed: int) -> None:
     pipeline.transformer.delete_adapters(name)
 
 
-def _transformer():
+def _transformer(*, in_channels: int = 64, out_channels: int | None = None):
     import torch
     from diffusers import FluxTransformer2DModel
 
@@ -79,7 +116,8 @@ def _transformer():
     # the rotary axes' widths add up to the head width. Guidance embedded as in FLUX.1-dev (schnell has none).
     transformer = FluxTransformer2DModel(
         patch_size=1,
-        in_channels=64,
+        in_channels=in_channels,
+        out_channels=out_channels,
         num_layers=1,
         num_single_layers=1,
         attention_head_dim=16,

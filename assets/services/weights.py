@@ -5,6 +5,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 
 from assets.errors import ApplicationError
+from assets.gguf_files import gguf_notes
 from assets.model_files import ModelFiles, ip_adapter_check, matting_check, model_files_read, upscale_factor
 from assets.models import ModelWeights, Used, Version
 from assets.services.blobs import BlobsStored
@@ -38,12 +39,16 @@ def model_weights_register(
         raise ApplicationError(f"{path} does not exist")
     read = model_files_read(path=path, config=config)
     detected = _kind_check(kind=kind, path=path, read=read)
+    _transformer_file_check(kind=kind, architecture=architecture, path=path, read=read, config=config)
 
     existing = ModelWeights.objects.filter(sha256=read.sha256).first()
     if existing is not None:
         return existing, False
 
     architecture = architecture or detected
+    if read.format == ModelWeights.Format.GGUF:
+        # The tensor types a GGUF file is quantised to (Q8_0, Q4_K …) are what people choose it by.
+        notes = "\n".join(line for line in (notes, gguf_notes(header=read.header)) if line)
     if architecture is None:
         raise ApplicationError(
             f"could not tell the architecture of {path.name}; pass one of {', '.join(ModelWeights.Architecture.values)}"
@@ -74,6 +79,43 @@ def _kind_check(*, kind: str, path: Path, read: ModelFiles) -> str | None:
     if kind == ModelWeights.Kind.MATTING:
         return matting_check(path=path)
     return read.detected
+
+
+# What a file of FLUX.1's transformer may be registered as: Kontext and Fill have its keys (told apart by a person).
+_FLUX_TRANSFORMERS = (
+    ModelWeights.Architecture.FLUX1,
+    ModelWeights.Architecture.FLUX1_KONTEXT,
+    ModelWeights.Architecture.FLUX1_FILL,
+)
+
+
+def _transformer_file_check(
+    *, kind: str, architecture: str | None, path: Path, read: ModelFiles, config: Path | None
+) -> None:
+    """A GGUF file is a FLUX.1 transformer (the one kind of GGUF Seed loads), and a FLUX.1 transformer file's config
+    folder holds the rest of the pipeline."""
+    flux = ModelWeights.Architecture.FLUX1
+    if read.format == ModelWeights.Format.GGUF and (
+        kind != ModelWeights.Kind.BASE or read.detected != flux or architecture not in (None, *_FLUX_TRANSFORMERS)
+    ):
+        found = "a FLUX.1 transformer" if read.detected == flux else "not a FLUX.1 transformer (no FLUX blocks)"
+        raise ApplicationError(
+            f"{path.name} is {found}: Seed loads GGUF files as FLUX.1 transformers only, registered as base models "
+            "of a FLUX.1 architecture with the model's diffusers folder as their config",
+            extra={"code": "unsupported_gguf", "detected": read.detected},
+        )
+    if (
+        config is not None
+        and kind == ModelWeights.Kind.BASE
+        and read.detected == flux
+        and "config/transformer/config.json" not in read.files
+    ):
+        raise ApplicationError(
+            f"{config} cannot be the config of {path.name}: a FLUX.1 file holds the transformer alone, so its config "
+            "is the model's whole diffusers folder (transformer/config.json, text encoders, tokenizers, VAE and "
+            "scheduler)",
+            extra={"code": "incomplete_config"},
+        )
 
 
 def _scale_check(*, kind: str, scale: int | None, path: Path, header: dict) -> int | None:

@@ -267,6 +267,8 @@ SEED_TORCH_THREADS = setting_read(name="SEED_TORCH_THREADS")
 # Loaded models a worker keeps (base pipelines, ControlNets, VAEs): the least recently used go first past either limit.
 SEED_PIPELINE_CACHE = setting_read(name="SEED_PIPELINE_CACHE")
 SEED_PIPELINE_CACHE_BYTES = setting_read(name="SEED_PIPELINE_CACHE_BYTES")
+# On a GPU, loaded base models wait in CPU memory and move to the GPU one part at a time (off: all on the GPU).
+SEED_CPU_OFFLOAD = setting_read(name="SEED_CPU_OFFLOAD")
 SEED_SCRATCH_DIR = setting_read(name="SEED_SCRATCH_DIR", places=_PLACES)
 
 # `reproduce` re-runs these non-generation operations with the worker's own code.

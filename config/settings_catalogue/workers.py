@@ -124,4 +124,13 @@ SETTINGS = (
         who=Who.ANY,
         meaning="… and their bytes (0: no limit)",
     ),
+    Setting(
+        name="SEED_CPU_OFFLOAD",
+        kind=BOOLEAN,
+        default=False,
+        who=Who.ANY,
+        meaning="on a GPU, keep each loaded base model's parts in CPU memory and move one at a time to the GPU "
+        "(diffusers' model CPU offload): FLUX fits a smaller card, each step is slower; recorded with the "
+        "derivations it ran; on CPU it changes nothing",
+    ),
 )

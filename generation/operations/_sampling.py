@@ -40,3 +40,13 @@ GENERATION_ROLES = frozenset(
         "change_request",
     }
 )
+
+
+def inpainting_pipeline(*, base):
+    """The inpainting pipeline of the cached base: FLUX.1 Fill is a model of its own, loaded as its pipeline already;
+    SD's inpainting pipelines share the text-to-image base's components."""
+    import diffusers
+
+    if isinstance(base, diffusers.FluxFillPipeline):
+        return base
+    return diffusers.AutoPipelineForInpainting.from_pipe(base)

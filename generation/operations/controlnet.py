@@ -1,4 +1,5 @@
-"""ControlNet: a generation held to a control image's edges, depth or pose.
+"""ControlNet: a generation held to a control image's edges, depth or pose, on SD 1.x or FLUX.1 (the InstantX and
+XLabs ControlNets studios use with it).
 
 Canny thresholds as ControlNet's canny models were trained (OpenCV, 100/200); recipes from before they were
 recorded keep the image-relative edges they were made with.
@@ -15,7 +16,12 @@ def pipeline(*, base, recipe, cache):
     import diffusers
 
     controlnet = cache.controlnet(weights=recipe.controlnet)
-    return diffusers.StableDiffusionControlNetPipeline.from_pipe(base, controlnet=controlnet)
+    pipeline_class = diffusers.FluxControlNetPipeline if _flux(recipe) else diffusers.StableDiffusionControlNetPipeline
+    return pipeline_class.from_pipe(base, controlnet=controlnet)
+
+
+def _flux(recipe) -> bool:
+    return recipe.base.architecture == "flux1"
 
 
 def pipeline_inputs(*, recipe, image_of):
@@ -25,7 +31,11 @@ def pipeline_inputs(*, recipe, image_of):
         control = canny_opencv(image=control, low=params["canny_low"], high=params["canny_high"])
     elif params["control_type"] in ("canny", "edge"):
         control = canny_edges(image=control)
-    return {"image": control, "controlnet_conditioning_scale": params["conditioning_scale"]}
+    # FLUX's ControlNet pipeline names the control image apart from an init image.
+    return {
+        "control_image" if _flux(recipe) else "image": control,
+        "controlnet_conditioning_scale": params["conditioning_scale"],
+    }
 
 
 operation_register(

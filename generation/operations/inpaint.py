@@ -4,13 +4,11 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.operations import COMPOSITE_TRAINED, OperationSpec, operation_register
-from generation.operations._sampling import GENERATION_ROLES, MASK_BLUR, SAMPLING, STRENGTH
+from generation.operations._sampling import GENERATION_ROLES, MASK_BLUR, SAMPLING, STRENGTH, inpainting_pipeline
 
 
 def pipeline(*, base, recipe, cache):
-    import diffusers
-
-    return diffusers.AutoPipelineForInpainting.from_pipe(base)
+    return inpainting_pipeline(base=base)
 
 
 def pipeline_inputs(*, recipe, image_of):

@@ -2,13 +2,11 @@
 
 from assets.operations import COMPOSITE_TRAINED, OperationSpec, Param, operation_register
 from generation.imaging import outpaint_prepare
-from generation.operations._sampling import GENERATION_ROLES, MASK_BLUR, SAMPLING
+from generation.operations._sampling import GENERATION_ROLES, MASK_BLUR, SAMPLING, inpainting_pipeline
 
 
 def pipeline(*, base, recipe, cache):
-    import diffusers
-
-    return diffusers.AutoPipelineForInpainting.from_pipe(base)
+    return inpainting_pipeline(base=base)
 
 
 def pipeline_inputs(*, recipe, image_of):

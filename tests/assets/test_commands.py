@@ -104,7 +104,7 @@ def test_manage_check_does_not_import_the_ml_stack():
         "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft', "
         "'onnxruntime', 'onnx',\n"
-        "                       'vtracer') if m in sys.modules))"
+        "                       'vtracer', 'gguf') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120

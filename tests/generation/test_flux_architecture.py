@@ -151,13 +151,13 @@ def test_other_layouts_are_not_taken_for_flux(tmp_path, keys, architecture):
     [
         (
             "model_index.json",
-            {"_class_name": "FluxFillPipeline", "transformer": ["diffusers", "FluxTransformer2DModel"]},
+            {"_class_name": "FluxPipeline", "transformer": ["diffusers", "FluxTransformer2DModel"]},
         ),
         ("model_index.json", {"_class_name": "StudioPipeline", "transformer": ["diffusers", "FluxTransformer2DModel"]}),
         ("config.json", {"_class_name": "FluxTransformer2DModel", "in_channels": 64}),
         ("config.json", {"_class_name": "FluxControlNetModel", "in_channels": 64}),
     ],
-    ids=["fill-pipeline", "custom-pipeline", "transformer", "controlnet"],
+    ids=["flux-pipeline", "custom-pipeline", "transformer", "controlnet"],
 )
 def test_flux_folders_are_told_by_their_configs(tmp_path, config_name, config):
     (tmp_path / config_name).write_text(json.dumps(config))
@@ -165,14 +165,15 @@ def test_flux_folders_are_told_by_their_configs(tmp_path, config_name, config):
     assert model_files_read(path=tmp_path).detected == FLUX1
 
 
-def test_a_flux_single_file_registers_but_the_loader_asks_for_the_folder(tmp_path):
+def test_a_flux_single_file_registers_but_the_loader_asks_for_its_config(tmp_path):
     path = _keys_file(tmp_path, ["double_blocks.0.img_attn.qkv.weight", "single_blocks.0.linear1.weight"])
     weights, _ = model_weights_register(path=path, kind="base", name="FLUX.1 dev fine-tune")
     assert weights.architecture == FLUX1
     cache = PipelineCache(placement=Placement(device="cpu", dtype_name="float32"))
-    with pytest.raises(ApplicationError, match="diffusers folder only") as raised:
+    # The file is the transformer alone (test_flux_quantised loads one with its config).
+    with pytest.raises(ApplicationError, match="register it with --config FOLDER") as raised:
         cache.base(weights=weights)
-    assert raised.value.extra["code"] == "unsupported_format" and not cache.entries
+    assert raised.value.extra["code"] == "missing_config" and not cache.entries
 
 
 # Pinned for diffusers 0.42.1, transformers 5.23 and torch 2.14 (see test_pinned_pixels).

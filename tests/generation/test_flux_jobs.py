@@ -237,3 +237,45 @@ def test_the_admin_job_form_leaves_the_defaults_to_the_models_architecture(tiny,
         3.5,
     )
     assert derivation.used.get(role=Used.Role.LORA).weight == 0.5
+
+
+def test_a_flux_controlnet_holds_the_picture_to_the_control_images_edges(tiny, run_jobs):
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import ImageDraw
+
+    from assets.services.briefs import reference_create
+
+    drawing = Image.new("RGB", (96, 160), (255, 255, 255))
+    ImageDraw.Draw(drawing).rectangle((20, 30, 70, 120), outline=(0, 0, 0), width=4)
+    buffer = io.BytesIO()
+    drawing.save(buffer, format="PNG")
+    brief = make_brief()
+    control = reference_create(brief=brief, source=ContentFile(buffer.getvalue(), name="edges.png"), title="edges")
+    request = {"brief": brief, "base_model": tiny["flux"], "prompt_text": "a red kite", "negative_prompt": ""}
+    with run_jobs():
+        free = generation_job_create(request=GenerationRequest(op="txt2img", params=FAST, **request))
+        held = generation_job_create(
+            request=GenerationRequest(
+                op="controlnet",
+                control=control,
+                controlnet=tiny["controlnet_flux"],
+                params={**FAST, "control_type": "canny", "conditioning_scale": 1.0},
+                **request,
+            )
+        )
+    (_, plain), (derivation, version) = _output(free), _output(held)
+    assert derivation.used.get(role=Used.Role.CONTROLNET).model_weights_id == tiny["controlnet_flux"].pk
+    assert np.abs(_pixels(version) - _pixels(plain)).mean() > 0.5, "the ControlNet did not steer the picture"
+    assert version_reproduce(version=version).verdict == "bit_identical"
+    with pytest.raises(ApplicationError, match="ControlNet .* is for Stable Diffusion 1.x"):
+        generation_job_create(
+            request=GenerationRequest(
+                op="controlnet",
+                control=control,
+                controlnet=tiny["controlnet"],
+                params={**FAST, "control_type": "canny", "conditioning_scale": 1.0},
+                **request,
+            )
+        )

@@ -20,28 +20,27 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     call_command("make_tiny_models", "--json")
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
+    # SD 1.5, SDXL, FLUX.1 (+ Kontext, Fill), SD 3.5 and Qwen-Image folders; the SD single files; a LoRA for SD 1.5
+    # (two), FLUX and SD 3.5; the SD and FLUX ControlNets.
     assert formats == [
-        ("base", "diffusers"),
-        ("base", "diffusers"),
-        ("base", "diffusers"),
-        ("base", "safetensors"),
-        ("base", "safetensors"),
-        ("controlnet", "diffusers"),
+        *[("base", "diffusers")] * 7,
+        *[("base", "safetensors")] * 2,
+        *[("controlnet", "diffusers")] * 2,
         ("image_encoder", "diffusers"),
         ("ip_adapter", "safetensors"),
-        ("lora", "safetensors"),
-        ("lora", "safetensors"),
-        ("lora", "safetensors"),
+        *[("lora", "safetensors")] * 4,
         ("matting", "onnx"),
-        ("upscaler", "safetensors"),
-        ("upscaler", "safetensors"),
-        ("upscaler", "safetensors"),
+        *[("upscaler", "safetensors")] * 3,
         ("vae", "diffusers"),
     ]
     upscalers = ModelWeights.objects.filter(kind="upscaler")
     assert sorted(upscalers.values_list("architecture", "scale")) == [("compact", 4), ("esrgan", 2), ("esrgan", 4)]
     assert set(ModelWeights.objects.filter(name__contains="SDXL").values_list("architecture", flat=True)) == {"sdxl"}
-    assert set(ModelWeights.objects.filter(name__contains="FLUX").values_list("architecture", flat=True)) == {"flux1"}
+    assert set(ModelWeights.objects.filter(name__contains="FLUX").values_list("architecture", flat=True)) == {
+        "flux1",
+        "flux1_kontext",
+        "flux1_fill",
+    }
     base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
 
