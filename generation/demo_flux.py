@@ -1,11 +1,11 @@
 """The demo's FLUX stage: the template studios publish, with its inline LoRA and --ar, on a FLUX-architecture model,
-and what the model's non-commercial licence means for delivering the result."""
+a Kontext instruction edit of its first image, and what the model's non-commercial licence means for delivering."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from assets.models import Licence, ModelWeights, Prompt, PromptTemplate
+from assets.models import Derivation, Licence, ModelWeights, Prompt, PromptTemplate
 from assets.rights import rights_problems, version_rights
 from assets.services.licences import licence_save, licences_attach
 from assets.services.prompts import prompt_template_create
@@ -23,6 +23,7 @@ FLUX_TEMPLATE = (
 FLUX_DEMO_PARAMS = {"steps": 8, "width": 80, "height": 144, "seed": 2024, "batch_size": 2}
 RECIPE_SHOWN = ("sampler", "distilled_cfg", "cfg", "width", "height", "prompt_syntax")
 FLUX_DEV_LICENCE = "FLUX.1 [dev] Non-Commercial License"
+KONTEXT_INSTRUCTION = "make the sky warmer"
 
 
 def flux_stage(*, context: dict) -> dict:
@@ -54,15 +55,47 @@ def flux_stage(*, context: dict) -> dict:
     jobs_wait(jobs=[job])
     derivation = job.batches.get().derivation
     versions = [edge.version for edge in derivation.generated.order_by("index").select_related("version")]
+    edit = _kontext_edit(version=versions[0], user=user)
     problems = rights_problems(rights=version_rights(version=versions[0]), brief=brief, on=timezone.localdate())
     return {
         "batch": [version.pk for version in versions],
         "recipe": {key: derivation.params[key] for key in RECIPE_SHOWN},
         "prompt": Prompt.objects.get(pk=derivation.used.get(role="prompt").prompt_id).text,
         "loras": list(derivation.used.filter(role="lora").values_list("model_weights__name", "weight")),
+        "kontext_edit": {
+            "version": edit.generated.get().version_id,
+            "instruction": KONTEXT_INSTRUCTION,
+            "of": versions[0].pk,
+        },
         "delivery_rights": [problem["detail"] for problem in problems]
         or ["the brief is not commercial work: nothing blocks a delivery"],
     }
+
+
+def _kontext_edit(*, version, user):
+    """The instruction edit of `version` on the tiny FLUX.1 Kontext, made once."""
+    earlier = Derivation.objects.filter(
+        op="instruct_edit", used__version=version, state=Derivation.State.SUCCEEDED
+    ).first()
+    if earlier is not None:
+        return earlier
+    kontext = ModelWeights.objects.get(
+        name="Tiny FLUX.1 Kontext (random weights)", architecture=ModelWeights.Architecture.FLUX1_KONTEXT
+    )
+    job = generation_job_create(
+        request=GenerationRequest(
+            brief=version.brief,
+            op="instruct_edit",
+            base_model=kontext,
+            init=version,
+            prompt_text=KONTEXT_INSTRUCTION,
+            negative_prompt="",
+            params={"steps": 8, "seed": 2025, "batch_size": 1},
+        ),
+        created_by=user,
+    )
+    jobs_wait(jobs=[job])
+    return job.batches.get().derivation
 
 
 def _non_commercial_licence(*, base: ModelWeights, user) -> None:

@@ -80,6 +80,9 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     }
     assert flux["prompt"].startswith("<lora:FluxPortraitTrainer:1>, a runner") and flux["prompt"].endswith("--ar 9:16")
     assert "FLUX.1 [dev] Non-Commercial License does not allow commercial use" in flux["delivery_rights"][0]
+    edited = Version.objects.get(pk=flux["kontext_edit"]["version"])
+    assert edited.generated_by.derivation.op == "instruct_edit" and flux["kontext_edit"]["of"] == flux["batch"][0]
+    assert (edited.width, edited.height) == (80, 144)
     # Production preparation: a colour-locked batch, a cut-out whose mask places it in a composite, the logo as SVG.
     prepared = first["preparation"]
     assert prepared == second["preparation"]
