@@ -93,6 +93,7 @@ def recipe_lines(recipe) -> list[str]:
         lines.append(f"Negative: {recipe.prompt.negative_text}")
     lines.append(
         f"{recipe.op} · seed {params['seed']} · {params['sampler']} · {params['steps']} steps · CFG {params['cfg']:g}"
+        + (f" · distilled CFG {params['distilled_cfg']:g}" if "distilled_cfg" in params else "")
     )
     lines.append(f"Base model: {recipe.base.name} ({recipe.base.sha256[:10]})")
     lines += [f"LoRA: {weights.name} ({weights.sha256[:10]}) @ {weight:g}" for weights, weight in recipe.loras]
@@ -122,7 +123,8 @@ def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> pr
     inpainted = any(_source_type(d.op) == COMPOSITE_TRAINED for d in chain)
     described = recipe is not None and recipe.prompt.text != PROMPT_WITHHELD
     return provenance.Stamp(
-        description=recipe.prompt.text if described else (master.label or master.brief.title),
+        # The prompt as the encoders read it: its LoRA tags and --ar are in the recipe and the parameters.
+        description=recipe.prompt_text if described else (master.label or master.brief.title),
         parameters=text,
         artist=settings.SEED_STUDIO_NAME,
         copyright=f"© {when.year} {client}",
