@@ -289,11 +289,13 @@ def _names_flux(config: dict) -> bool:
 
 
 # The width of the text embeddings an IP-Adapter's image tokens join, per base architecture.
+_REDUX_KEYS = ("redux_up.weight", "redux_down.weight")
 _CROSS_ATTENTION_WIDTHS = {768: ModelWeights.Architecture.SD15, 2048: ModelWeights.Architecture.SDXL}
 
 
 def ip_adapter_check(*, path: Path, header: dict) -> str | None:
-    """An IP-Adapter as released: `image_proj.*` and `ip_adapter.*` weights; its architecture from their width."""
+    """An IP-Adapter as released: `image_proj.*` and `ip_adapter.*` weights, its architecture from their width; or
+    Black Forest Labs' Redux (`redux_up`, `redux_down`), FLUX.1's."""
     if path.is_dir() or not header:
         if path.suffix.lower() in (".bin", ".pt", ".pth", ".ckpt"):
             return None  # a pickled release; its keys are read when it loads
@@ -301,6 +303,8 @@ def ip_adapter_check(*, path: Path, header: dict) -> str | None:
             f"{path.name} is not an IP-Adapter file (a .safetensors or .bin with image_proj and ip_adapter weights)",
             extra={"code": "not_ip_adapter"},
         )
+    if all(key in header for key in _REDUX_KEYS):
+        return ModelWeights.Architecture.FLUX1  # FLUX.1 Redux, FLUX's image prompt adapter
     if not any(key.startswith("image_proj.") for key in header) or not any(
         key.startswith("ip_adapter.") for key in header
     ):

@@ -33,10 +33,11 @@ class Architecture:
     # neither true CFG nor a negative prompt), so `cfg` stays at 1.
     cfg_argument: str | None = "guidance_scale"
     flow: bool = False
-    # Operations that run on it: FLUX's inpaint and outpaint are another model (Fill), not the base's own pipeline;
-    # an IP-Adapter is refused by its architecture (FLUX's image prompt is Redux, not yet run here).
+    # Operations that run on it: FLUX's inpaint and outpaint are another model (Fill), not the base's own pipeline.
     ops: tuple[str, ...] = ("txt2img", "img2img", "inpaint", "outpaint", "controlnet")
     hires_fix: bool = True
+    # What reads its image prompts (a colour lock, style references): an IP-Adapter, or FLUX's Redux.
+    image_prompts: str = "ip_adapter"
     # Other architectures whose LoRAs load into this one: FLUX.1 Kontext is FLUX.1 [dev] fine-tuned, its transformer
     # [dev]'s shape, and studios run their [dev] LoRAs on it.
     lora_architectures: tuple[str, ...] = ()
@@ -57,7 +58,7 @@ ARCHITECTURES = {
     ModelWeights.Architecture.FLUX1: Architecture(
         label="FLUX.1", area=1024 * 1024, size_multiple=16, sampler="flow_euler", steps=28, cfg=1.0,
         prompt_syntax=SYNTAX_PLAIN, distilled_cfg=3.5, cfg_argument="true_cfg_scale", flow=True,
-        ops=("txt2img", "img2img", "controlnet"), hires_fix=False,
+        ops=("txt2img", "img2img", "controlnet"), hires_fix=False, image_prompts="redux",
     ),
     # Kontext edits the init image as an instruction says; distilled guidance 2.5 as BFL's reference code runs it.
     ModelWeights.Architecture.FLUX1_KONTEXT: Architecture(

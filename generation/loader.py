@@ -232,20 +232,32 @@ class PipelineCache:
         return self._get(("vae", weights.sha256), load)
 
     def image_encoder(self, *, weights: ModelWeights):
-        """The CLIP vision model an IP-Adapter reads its image prompts with (a transformers folder)."""
-        from transformers import CLIPVisionModelWithProjection
+        """The vision model image prompts are read with (a transformers folder): CLIP for an IP-Adapter, SigLIP for
+        FLUX's Redux."""
+        import json
+
+        from transformers import CLIPVisionModelWithProjection, SiglipVisionModel
 
         if weights.kind != ModelWeights.Kind.IMAGE_ENCODER:
             raise ApplicationError(f"{weights.name} is not an image encoder")
 
         def load():
-            return CLIPVisionModelWithProjection.from_pretrained(
-                str(weights_path(weights=weights)),
-                dtype=self.placement.torch_dtype,
-                local_files_only=True,
-            ).to(self.placement.device)
+            path = weights_path(weights=weights)
+            siglip = "siglip" in json.loads((path / "config.json").read_text()).get("model_type", "")
+            model_class = SiglipVisionModel if siglip else CLIPVisionModelWithProjection
+            return model_class.from_pretrained(str(path), dtype=self.placement.torch_dtype, local_files_only=True).to(
+                self.placement.device
+            )
 
         return self._get(("image_encoder", weights.sha256), load)
+
+    def redux(self, *, weights: ModelWeights):
+        from generation.redux import redux_embedder
+
+        return self._get(
+            ("redux", weights.sha256),
+            lambda: redux_embedder(weights=weights, device=self.placement.device, dtype=self.placement.torch_dtype),
+        )
 
 
 def ip_adapter_state(*, weights: ModelWeights) -> dict:

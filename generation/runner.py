@@ -22,7 +22,7 @@ from assets.recipes import Recipe, recipe_of
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_files_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
-from generation.architectures import guidance_inputs
+from generation.architectures import architecture_of, guidance_inputs
 from generation.imaging import png_bytes
 from generation.loader import PipelineCache, process_cache
 from generation.prompt_encoding import prompt_inputs
@@ -34,10 +34,12 @@ from generation.recipe_pipeline import (
     operation_inputs,
     operation_pipeline,
 )
+from generation.redux import redux_prompt_inputs
 from generation.samplers import scheduler_build
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
+_IMAGE_PROMPT_MODULES = {"ip_adapter": "ip-adapter_clip", "redux": "flux_redux"}  # as A1111's ControlNet unit names it
 
 
 def stored_image(edge: Used) -> Image.Image:
@@ -84,7 +86,7 @@ def infotext(*, recipe: Recipe, seed: int) -> str:
                 "ControlNet 0",
                 ", ".join(
                     [
-                        "Module: ip-adapter_clip",
+                        f"Module: {_IMAGE_PROMPT_MODULES[architecture_of(base=recipe.base).image_prompts]}",
                         f"Model: {recipe.ip_adapter.name} [{recipe.ip_adapter.sha256[:8]}]",
                         f"Weight: {params['ip_adapter_scale']:g}",
                     ]
@@ -130,25 +132,30 @@ def images_generate(
     image_prompted = False
     try:
         extra = operation_inputs(recipe=recipe, image_of=image_of)
-        if recipe.ip_adapter is not None:
+        images = [
+            image_of(item) if isinstance(item, Used) else blob_image(blob=item, mode="RGB")
+            for item in recipe.image_prompts
+        ]
+        redux = bool(images) and architecture_of(base=recipe.base).image_prompts == "redux"
+        if images and not redux:
             # Before the task's pipeline is made from the base, so it shares the adapter, encoder and processor.
             ip_adapter_attach(base=base, recipe=recipe, cache=cache)
             image_prompted = True
-            extra["ip_adapter_image"] = [
-                [
-                    image_of(item) if isinstance(item, Used) else blob_image(blob=item, mode="RGB")
-                    for item in recipe.image_prompts
-                ]
-            ]
+            extra["ip_adapter_image"] = [images]
         pipeline = operation_pipeline(recipe=recipe, cache=cache, base=base)
         _loras_load(base, recipe, adapters)
+        prompts = (
+            redux_prompt_inputs(base=base, recipe=recipe, images=images, cache=cache)
+            if redux
+            else prompt_inputs(pipeline=base, recipe=recipe)
+        )
         return _images_paint(
             recipe=recipe,
             indices=indices,
             pipeline=pipeline,
             base=base,
             extra=extra,
-            prompts=prompt_inputs(pipeline=base, recipe=recipe),
+            prompts=prompts,
             progress=_Progress(on_step),
             cuda=cache.placement.device.startswith("cuda"),
         )

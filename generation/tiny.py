@@ -341,6 +341,7 @@ def tiny_models_write(*, folder: Path) -> dict:
     # Here, not at the top: generation.tiny_flux builds on this module's CLIP tokenizer.
     from generation.tiny_flux import tiny_flux_fill_write, tiny_flux_kontext_write, tiny_flux_write
     from generation.tiny_flux_control import tiny_flux_controlnet_write
+    from generation.tiny_flux_redux import tiny_redux_write, tiny_siglip_write
     from generation.tiny_qwen import tiny_qwen_write
     from generation.tiny_sd3 import tiny_sd3_write
 
@@ -369,6 +370,8 @@ def tiny_models_write(*, folder: Path) -> dict:
         ),
         "lora_flux": folder / "tiny-flux-portrait.safetensors",
         "controlnet_flux": tiny_flux_controlnet_write(path=folder / "tiny-flux-controlnet", base_seed=12, seed=15),
+        "redux_flux": tiny_redux_write(path=folder / "tiny-flux-redux.safetensors", seed=20),
+        "siglip": tiny_siglip_write(path=folder / "tiny-siglip", seed=21),
         "flux_kontext": tiny_flux_kontext_write(path=folder / "tiny-flux1-kontext", seed=14),
         "flux_fill": tiny_flux_fill_write(path=folder / "tiny-flux1-fill", seed=19),
         "sd35": tiny_sd3_write(

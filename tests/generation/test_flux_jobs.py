@@ -279,3 +279,32 @@ def test_a_flux_controlnet_holds_the_picture_to_the_control_images_edges(tiny, r
                 **request,
             )
         )
+
+
+def test_redux_image_prompts_colour_lock_and_style_a_flux_picture(tiny, run_jobs):
+    from assets.services.briefs import reference_create
+    from generation.requests import ImagePrompt
+    from tests.factories import image_file
+
+    brief = make_brief()
+    style = reference_create(brief=brief, source=image_file("mood.png", colour=(20, 160, 90)), title="mood")
+    request = {"brief": brief, "base_model": tiny["flux"], "prompt_text": "a red kite", "negative_prompt": ""}
+    redux = ImagePrompt(
+        adapter=tiny["redux_flux"], encoder=tiny["siglip"], colour_lock=True, references=(style,), scale=0.8
+    )
+    with run_jobs():
+        plain = generation_job_create(request=GenerationRequest(op="txt2img", params=FAST, **request))
+        steered = generation_job_create(
+            request=GenerationRequest(op="txt2img", params=FAST, image_prompt=redux, **request)
+        )
+    (_, without), (derivation, version) = _output(plain), _output(steered)
+    roles = set(derivation.used.values_list("role", flat=True))
+    assert {"ip_adapter", "image_encoder", "guide_image", "reference"} <= roles
+    assert derivation.params["ip_adapter_scale"] == 0.8
+    assert np.abs(_pixels(version) - _pixels(without)).mean() > 0.5, "the image prompts did not steer the picture"
+    assert version_reproduce(version=version).verdict == "bit_identical"
+    with blob_open(blob=version.blob) as handle, Image.open(handle) as image:
+        assert "Module: flux_redux" in image.info["parameters"]
+    sd_adapter = ImagePrompt(adapter=tiny["ip_adapter"], encoder=tiny["image_encoder"], colour_lock=True)
+    with pytest.raises(ApplicationError, match="IP-Adapter .* is for Stable Diffusion 1.x"):
+        generation_job_create(request=GenerationRequest(op="txt2img", params=FAST, image_prompt=sd_adapter, **request))

@@ -21,13 +21,13 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
     # SD 1.5, SDXL, FLUX.1 (+ Kontext, Fill), SD 3.5 and Qwen-Image folders; the SD single files; a LoRA for SD 1.5
-    # (two), FLUX and SD 3.5; the SD and FLUX ControlNets.
+    # (two), FLUX and SD 3.5; the SD and FLUX ControlNets; IP-Adapter with CLIP, Redux with SigLIP.
     assert formats == [
         *[("base", "diffusers")] * 7,
         *[("base", "safetensors")] * 2,
         *[("controlnet", "diffusers")] * 2,
-        ("image_encoder", "diffusers"),
-        ("ip_adapter", "safetensors"),
+        *[("image_encoder", "diffusers")] * 2,
+        *[("ip_adapter", "safetensors")] * 2,
         *[("lora", "safetensors")] * 4,
         ("matting", "onnx"),
         *[("upscaler", "safetensors")] * 3,
