@@ -6,6 +6,7 @@ quantised and the 1-D tensors (biases, norm scales) kept in F32.
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def gguf_header(*, path: Path) -> dict[str, dict]:
 
     try:
         reader = GGUFReader(str(path))
-    except ValueError as exc:  # the reader's word for a bad magic number, an empty file or a truncated header
+    # The reader's words for a bad magic number, an empty file, or a header cut short (an interrupted download).
+    except (ValueError, IndexError, OverflowError, struct.error) as exc:
         raise ApplicationError(f"{path.name} is not a GGUF file ({exc})", extra={"code": "not_gguf"}) from exc
     # ggml lists a tensor's dimensions innermost first; torch and safetensors outermost first.
     return {

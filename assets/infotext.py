@@ -28,7 +28,9 @@ A1111_NAMES = {
     "heun": ("Heun", "Automatic"),
     "flow_euler": ("Euler", "Simple"),
 }
-_PAIR = re.compile(r'\s*([\w][\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# A pair starts the line or follows the comma the previous one ended with: anchored there, a long line that is no
+# settings line is scanned once, not once per character.
+_PAIR = re.compile(r'(?:^|(?<=,))\s*([\w][\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 
 
 @dataclass
@@ -68,7 +70,7 @@ def infotext_parse(text: str) -> Infotext:
         (negative_lines if negative else prompt_lines).append(line)
     prompt = "\n".join(prompt_lines).strip()
     loras = lora_tags(prompt, strict=False)
-    prompt = re.sub(r"\s*" + LORA_TAG.pattern, "", prompt).strip()
+    prompt = re.sub(r"(?<!\s)\s*" + LORA_TAG.pattern, "", prompt).strip()
     hashes = {}
     for item in values.get("Lora hashes", "").split(","):
         name, _, short = item.rpartition(":")

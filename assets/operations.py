@@ -31,7 +31,7 @@ RERUNS = ("pipeline", "image", "file", "recorded")
 STARTS = frozenset({"api", "admin", "cli"})
 
 
-def _storable(text: str) -> bool:
+def text_storable(text: str) -> bool:
     """Postgres keeps neither NUL nor unpaired surrogates in text or JSON."""
     if "\x00" in text:
         return False
@@ -62,7 +62,7 @@ class Param:
                 raise ApplicationError(
                     f"parameter {self.name!r} is too large a number", extra={"param": self.name}
                 ) from None
-        if isinstance(value, str) and not _storable(value):
+        if isinstance(value, str) and not text_storable(value):
             raise ApplicationError(
                 f"parameter {self.name!r} holds a character text cannot carry (NUL or a lone surrogate)",
                 extra={"param": self.name},

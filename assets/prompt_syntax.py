@@ -22,7 +22,8 @@ PROMPT_SYNTAXES = (SYNTAX_DIFFUSERS, SYNTAX_PLAIN, SYNTAX_A1111)
 
 LORA_TAG = re.compile(r"<lora:([^<>]*)>")
 _WEIGHT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-ASPECT_FLAG = re.compile(r"(?<!\S)--(?:ar|aspect)\s+(\S+)")
+# "--ar 16:9, masterpiece": a comma after the value ends the item, not the aspect.
+ASPECT_FLAG = re.compile(r"(?<!\S)--(?:ar|aspect)\s+([^\s,]+)")
 _ASPECT_VALUE = re.compile(r"(\d{1,4}):(\d{1,4})")
 LORA_TAG_DEFAULT_WEIGHT = 1.0  # A1111's weight for a tag written without one
 MAX_ASPECT_SIDE = 32
@@ -31,9 +32,11 @@ SQUARE_BRACKET = 1 / 1.1
 BREAK = "BREAK"
 
 _ATTENTION = re.compile(
-    r"\\[()\[\]\\]|\\|\(|\[|:\s*([+-]?[.\d]+)\s*\)|\)|]|[^\\()\[\]:]+|:",
+    r"\\[()\[\]\\]|\\|\(|\[|:\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*\)|\)|]|[^\\()\[\]:]+|:",
 )
-_BREAK_WORD = re.compile(r"\s*\bBREAK\b\s*", re.S)
+_BREAK_WORD = re.compile(r"\bBREAK\b")
+# Past this an emphasis is no longer a weight but a broken picture (and past float's range, no number at all).
+MAX_EMPHASIS = 100.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,17 @@ def lora_tags(text: str, *, strict: bool) -> list[tuple[str, float]]:
     return found
 
 
+def attention_check(text: str) -> None:
+    """Refuse emphasis that no picture can be made with: a weight out of float's range or beyond MAX_EMPHASIS."""
+    for fragment, weight in attention_parse(text):
+        if fragment != BREAK and not -MAX_EMPHASIS <= weight <= MAX_EMPHASIS:
+            raise ApplicationError(
+                f"the emphasis on {fragment[:40]!r} comes to {weight:g}; weights go from {-MAX_EMPHASIS:g} to "
+                f"{MAX_EMPHASIS:g}",
+                extra={"code": "emphasis_out_of_range"},
+            )
+
+
 def _tidy(text: str) -> str:
     """The text around removed directives, without the blanks and empty comma-separated items they leave (each pattern
     anchored so a long run of blanks is scanned once)."""
@@ -136,10 +150,14 @@ def attention_parse(text: str) -> list[tuple[str, float]]:
         elif token == "]" and squares:
             multiply(squares.pop(), SQUARE_BRACKET)
         else:
-            for index, part in enumerate(_BREAK_WORD.split(token)):
+            parts = _BREAK_WORD.split(token)
+            for index, part in enumerate(parts):
                 if index:
                     pieces.append([BREAK, -1.0])
-                pieces.append([part, 1.0])
+                # The blanks around a BREAK go with it, as A1111 splits them off.
+                pieces.append([part.lstrip() if index else part, 1.0])
+                if index < len(parts) - 1:
+                    pieces[-1][0] = pieces[-1][0].rstrip()
     for start in rounds:
         multiply(start, ROUND_BRACKET)
     for start in squares:

@@ -55,6 +55,8 @@ class Recipe:
     def prompt_text(self) -> str:
         """The text the encoders read: without the LoRA tags and aspect the recipe's edges and size already hold; in
         diffusers' syntax (recipes from before prompt syntax was recorded) the text as it was encoded."""
+        if "prompt_read" in self.params:
+            return self.params["prompt_read"]
         if self.prompt_syntax == SYNTAX_DIFFUSERS:
             return self.prompt.text
         return prompt_directives(self.prompt.text).text

@@ -15,7 +15,14 @@ from django.db.models import Q
 
 from assets.errors import ApplicationError
 from assets.models import ModelWeights
-from assets.prompt_syntax import SYNTAX_A1111, SYNTAX_DIFFUSERS, prompt_directives, prompt_has_directives
+from assets.prompt_syntax import (
+    SYNTAX_A1111,
+    SYNTAX_DIFFUSERS,
+    PromptDirectives,
+    attention_check,
+    prompt_directives,
+    prompt_has_directives,
+)
 from assets.services.prompts import prompt_render_text
 from generation.architectures import architecture_of
 from generation.imaging import outpaint_canvas_size
@@ -25,6 +32,7 @@ SIZE_FROM_INIT = ("img2img", "inpaint", "instruct_edit")
 MAX_PROMPT_CHARACTERS = 8000
 _HASH = re.compile(r"[0-9a-f]{64}|[0-9a-f]{10}|[0-9a-f]{12}")
 DEFAULT_LORA_WEIGHT = 0.8
+MAX_TAGGED_LORAS = 16
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,14 @@ def prompt_syntax_pick(*, base: ModelWeights, params: dict) -> str:
 
 
 def batch_plans(*, request, params: dict, batch_values: list[dict], size_for) -> list[BatchPlan]:
-    """Each batch's plan; `size_for(aspect)` is the default size of a new image at an aspect."""
+    """Each batch's plan; `size_for(aspect)` is the default size of a new image at an aspect.
+
+    The text the encoders read is recorded (`prompt_read`) wherever it is not the prompt as written, so a recipe
+    reads the same however this module's reading changes later. An imported recipe (`request.directives` off) reads
+    its prompt as the other tool did: `--ar` and tags there are words, and its LoRAs come as the request's own.
+    """
     plans = []
+    resolved: dict[str, ModelWeights] = {}
     for values in batch_values:
         text, negative = _batch_texts(request, values)
         for what, value in (("prompt", text), ("negative prompt", negative)):
@@ -76,12 +90,19 @@ def batch_plans(*, request, params: dict, batch_values: list[dict], size_for) ->
             raise ApplicationError(
                 "LoRA tags and --ar go in the prompt, not the negative prompt", extra={"code": "negative_directive"}
             )
-        directives = prompt_directives(text)
+        directives = prompt_directives(text) if request.directives else PromptDirectives(text=text)
+        if params["prompt_syntax"] == SYNTAX_A1111:
+            attention_check(directives.text)
+            attention_check(negative)
+        read = {"prompt_read": directives.text} if directives.text != text or prompt_has_directives(text) else {}
         plans.append(
             BatchPlan(
                 values=values,
-                params=_aspect_params(request=request, params=params, aspect=directives.aspect, size_for=size_for),
-                loras=_loras_merge(explicit=tuple(request.loras), tagged=directives.loras),
+                params={
+                    **_aspect_params(request=request, params=params, aspect=directives.aspect, size_for=size_for),
+                    **read,
+                },
+                loras=_loras_merge(explicit=tuple(request.loras), tagged=directives.loras, resolved=resolved),
             )
         )
     return plans
@@ -108,7 +129,8 @@ def _aspect_params(*, request, params: dict, aspect: tuple[int, int] | None, siz
         )
     given = {key: value for key, value in (request.params or {}).items() if key in ("width", "height", "target_aspect")}
     target = f"{aspect[0]}:{aspect[1]}"
-    if given and not _size_fits(given=given, aspect=aspect, target=target):
+    multiple = architecture_of(base=request.base_model).size_multiple
+    if given and not _size_fits(given=given, aspect=aspect, target=target, multiple=multiple):
         raise ApplicationError(
             f"the prompt's {written} and the parameters {', '.join(sorted(given))} ask for different sizes: give one",
             extra={"code": "aspect_conflict", "params": sorted(given)},
@@ -117,35 +139,60 @@ def _aspect_params(*, request, params: dict, aspect: tuple[int, int] | None, siz
         return params
     if request.op == "outpaint":
         width, height = outpaint_canvas_size(
-            size=(request.init.width, request.init.height),
-            aspect=target,
-            multiple=architecture_of(base=request.base_model).size_multiple,
+            size=(request.init.width, request.init.height), aspect=target, multiple=multiple
         )
         return {**params, "target_aspect": target, "width": width, "height": height}
     width, height = size_for(aspect)
     return {**params, "width": width, "height": height}
 
 
-def _size_fits(*, given: dict, aspect: tuple[int, int], target: str) -> bool:
-    """Whether a size given as parameters is the aspect's, to the 8 pixels a size is rounded to (a regeneration
-    repeats the size an aspect once set)."""
+def _size_fits(*, given: dict, aspect: tuple[int, int], target: str, multiple: int) -> bool:
+    """Whether a size given as parameters is the aspect's, each side to the multiple sizes are rounded to (a
+    regeneration repeats the size an aspect once set, both sides rounded on their own)."""
     if "target_aspect" in given:
         return given["target_aspect"] == target
     width, height = given.get("width"), given.get("height")
     if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
         return False
     across, down = aspect
-    return round(width * down / across / 8) * 8 == height or round(height * across / down / 8) * 8 == width
+    return abs(width * down / across - height) <= multiple or abs(height * across / down - width) <= multiple
 
 
-def _loras_merge(*, explicit: tuple[LoraSpec, ...], tagged: tuple[tuple[str, float], ...]) -> tuple[LoraSpec, ...]:
+def _loras_merge(
+    *, explicit: tuple[LoraSpec, ...], tagged: tuple[tuple[str, float], ...], resolved: dict
+) -> tuple[LoraSpec, ...]:
+    """The request's LoRAs, then each tagged one not among them. A tag naming a LoRA of the request's own list is
+    that LoRA (a regeneration passes its recipe's LoRAs and text: one registered later under the same name must not
+    make the tag ambiguous); any other is looked up once per request."""
+    if len({name for name, _ in tagged}) > MAX_TAGGED_LORAS:
+        raise ApplicationError(
+            f"the prompt tags {len({name for name, _ in tagged})} LoRAs; at most {MAX_TAGGED_LORAS} are attached",
+            extra={"code": "too_many_loras"},
+        )
     stack = list(explicit)
     for name, weight in tagged:
-        weights = lora_tag_resolve(name=name)
-        if any(spec.weights.pk == weights.pk for spec in stack):
+        if any(_names(spec.weights, name) for spec in explicit):
             continue
-        stack.append(LoraSpec(weights=weights, weight=weight))
+        if name not in resolved:
+            resolved[name] = lora_tag_resolve(name=name)
+        if any(spec.weights.pk == resolved[name].pk for spec in stack):
+            continue
+        stack.append(LoraSpec(weights=resolved[name], weight=weight))
     return tuple(stack)
+
+
+def _names(weights: ModelWeights, term: str) -> bool:
+    """Whether a tag's term names these weights, as lora_tag_resolve would find them."""
+    term = term.strip()
+    if _HASH.fullmatch(term.lower()) and weights.sha256.startswith(term.lower()):
+        return True
+    source = weights.source_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, _, extension = source.rpartition(".")
+    return term.lower() in (
+        weights.name.lower(),
+        weights.source_name.lower(),
+        stem.lower() if extension in ("safetensors", "ckpt", "pt", "bin") else "",
+    )
 
 
 def lora_tag_resolve(*, name: str) -> ModelWeights:

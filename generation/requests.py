@@ -79,6 +79,8 @@ class GenerationRequest:
     image_prompt: ImagePrompt | None = None
     regenerated_from: Version | None = None
     change_request: Blob | None = None
+    # Off for a recipe another tool made: its prompt is read as that tool read it (generation.request_prompts).
+    directives: bool = True
 
     def check(self) -> CheckedRequest:
         """Refuse a request that cannot run, writing nothing; the first thing wrong is the one named."""
@@ -100,6 +102,11 @@ class GenerationRequest:
             raise ApplicationError("inpaint needs a mask image the size of the init image")
         if self.op == "controlnet" and (self.control is None or self.controlnet is None):
             raise ApplicationError("controlnet needs a control image and a ControlNet model")
+        if "prompt_read" in (self.params or {}):
+            raise ApplicationError(
+                "prompt_read is what Seed records it read from the prompt; give the prompt",
+                extra={"param": "prompt_read"},
+            )
         params = params_clean(op=self.op, params=self._params_with_defaults())
         architecture_params_check(base=self.base_model, params=params)
         _second_passes_check(op=self.op, params=params)

@@ -3,6 +3,7 @@ wrong type into a reason instead of an exception."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from assets.errors import ApplicationError
@@ -34,10 +35,11 @@ class ForeignRecipe:
 def _number(value, kind, what: str):
     try:
         number = kind(value)
-    except (TypeError, ValueError):
-        raise ApplicationError(
-            f"{what} is {str(value)[:40]!r}, not a number", extra={"code": "metadata_wrong_type"}
-        ) from None
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or not math.isfinite(number):
+        # NaN and infinity are no setting, and no JSON a recipe can be stored as.
+        raise ApplicationError(f"{what} is {str(value)[:40]!r}, not a number", extra={"code": "metadata_wrong_type"})
     return number
 
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from assets.errors import ApplicationError
 from assets.models import Brief, Prompt, PromptTemplate
+from assets.operations import text_storable
 from assets.services.validation import instance_validate
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -89,6 +90,11 @@ def prompt_render_text(*, template: PromptTemplate, values: dict[str, str]) -> t
     for name, value in values.items():
         if not isinstance(value, str) or not value.strip():
             raise ApplicationError(f"value for {{{name}}} must be non-empty text", extra={"placeholder": name})
+        if not text_storable(value):
+            raise ApplicationError(
+                f"value for {{{name}}} holds a character text cannot keep (NUL or an unpaired surrogate)",
+                extra={"placeholder": name},
+            )
     clean = {name: values[name].strip() for name in template.placeholders}
     return clean, _render(template.text, clean), _render(template.negative_text, clean)
 

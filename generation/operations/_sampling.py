@@ -21,6 +21,8 @@ SAMPLING = (
     Param("distilled_cfg", float, required=False, minimum=0.0, maximum=30.0, key=True),
     # How the prompt was read (assets.prompt_syntax); absent on recipes from before it was recorded: diffusers'.
     Param("prompt_syntax", str, required=False, choices=PROMPT_SYNTAXES),
+    # The text the encoders read, where it is not the prompt as written (LoRA tags and --ar taken out).
+    Param("prompt_read", str, required=False),
 )
 STRENGTH = Param("strength", float, minimum=0.0, maximum=1.0, key=True)
 MASK_BLUR = Param("mask_blur", int, required=False, minimum=0, maximum=256)

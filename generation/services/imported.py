@@ -73,6 +73,7 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
         loras=tuple(LoraSpec(weights=edge.model_weights, weight=edge.weight) for edge in edges.get(Used.Role.LORA, [])),
         params={**_carried(params, hires=hires), "batch_size": 1},
         regenerated_from=version,
+        directives=False,
     )
     return generation_job_create(request=request, created_by=created_by)
 

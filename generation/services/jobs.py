@@ -199,6 +199,7 @@ def generation_job_regenerate(
     recorded = dict(derivation.params)
     recorded["seed"] = recorded["seed"] + recorded.get("batch_size", 1)
     recorded.setdefault("prompt_syntax", recipe.prompt_syntax)
+    recorded.pop("prompt_read", None)  # read again from the prompt, as when it was made
     changes = dict(params or {})
     weights = dict(lora_weights or {})
     unknown = sorted(set(weights) - {w.sha256 for w, _ in recipe.loras})

@@ -215,6 +215,9 @@ def test_each_generators_metadata_becomes_our_recipe_with_matched_and_missing_mo
         ({"prompt": json.dumps(comfy_graph(seed="not a seed"))}, "not a number"),
         ({"prompt": "{" * 5000}, "not readable JSON"),
         ({"invokeai_metadata": json.dumps({"positive_prompt": ["a", "list"]})}, "not text"),
+        ({"parameters": A1111.replace("CFG scale: 7", "CFG scale: 7, Distilled CFG Scale: nan")}, "not a number"),
+        ({"parameters": A1111.replace("CFG scale: 7", "CFG scale: 1e400")}, "not a number"),
+        ({"parameters": "a" * 30000 + "\nSteps: 1, Seed: 2, " + "b" * 30000}, "no A1111 settings line"),
     ],
 )
 def test_hostile_metadata_is_refused_for_its_file_alone(registry, chunks, message):

@@ -260,3 +260,67 @@ def test_a_prompt_too_long_to_encode_is_refused_or_fails_with_its_reason(tiny, r
     [batch] = job.batches.all()
     batch.derivation.refresh_from_db()
     assert batch.derivation.state == "failed" and "25 chunks of 75 tokens; at most 20" in batch.derivation.error
+
+
+@pytest.mark.django_db
+def test_a_size_an_aspect_once_set_is_taken_again_and_the_read_text_is_recorded(tiny):
+    brief = make_brief()
+    # SD 1.5 at 3:4 rounds each side on its own to 440x592: a regeneration repeats exactly that.
+    job = _job(tiny, brief, sized=False, prompt_text="a can, --ar 3:4", params={"width": 440, "height": 592})
+    params = job.batches.get().derivation.params
+    assert (params["width"], params["height"], params["prompt_read"]) == (440, 592, "a can")
+    with pytest.raises(ApplicationError, match="ask for different sizes"):
+        _job(tiny, brief, sized=False, prompt_text="a can --ar 3:4", params={"width": 440, "height": 440})
+    with pytest.raises(ApplicationError, match="prompt_read is what Seed records"):
+        _job(tiny, brief, prompt_text="a can", params={"prompt_read": "something else"})
+    plain = _job(tiny, brief, prompt_text="a can, at dusk").batches.get().derivation.params
+    assert "prompt_read" not in plain
+
+
+@pytest.mark.django_db
+def test_a_tag_for_a_lora_the_request_already_holds_is_that_lora_even_if_its_name_is_taken_again(tiny):
+    from assets.models import ModelWeights
+
+    brief = make_brief()
+    lora_a, lora_b = tiny["lora_a"], tiny["lora_b"]
+    ModelWeights.objects.filter(pk=lora_b.pk).update(name=lora_a.name)
+    tagged = f"a can <lora:{lora_a.name}:0.5>"
+    job = _job(tiny, brief, prompt_text=tagged, loras=(LoraSpec(weights=lora_a, weight=0.5),))
+    used = job.batches.get().derivation.used.filter(role=Used.Role.LORA)
+    assert list(used.values_list("model_weights", flat=True)) == [lora_a.pk]
+    with pytest.raises(ApplicationError, match="matches several registered LoRAs"):
+        _job(tiny, brief, prompt_text=tagged)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a (can:" + "9" * 400 + ")", "comes to inf"),
+        ("a (can:150)", "comes to 150"),
+        (" ".join(f"<lora:l{index}>" for index in range(17)) + " a can", "at most 16 are attached"),
+    ],
+)
+def test_emphasis_no_picture_survives_and_too_many_tags_are_refused(tiny, text, words):
+    with pytest.raises(ApplicationError, match=words):
+        _job(tiny, make_brief(), prompt_text=text)
+
+
+@pytest.mark.django_db
+def test_a_recipe_from_another_tool_reads_directive_lookalikes_as_words(tiny):
+    job = generation_job_create(
+        request=GenerationRequest(
+            brief=make_brief(),
+            op="txt2img",
+            base_model=tiny["base"],
+            prompt_text="a cat --ar 16:9 <lora:not-registered:1>",
+            params={**FAST, "batch_size": 1},
+            directives=False,
+        )
+    )
+    derivation = job.batches.get().derivation
+    assert derivation.params["prompt_read"] == "a cat --ar 16:9 <lora:not-registered:1>"
+    assert (derivation.params["width"], derivation.params["height"]) == (64, 64)
+    assert not derivation.used.filter(role=Used.Role.LORA).exists()
+    assert prompt_directives("cat --ar 16:9, masterpiece").text == "cat, masterpiece"
+    assert attention_parse("x  BREAK  y") == [("x", 1.0), ("BREAK", -1.0), ("y", 1.0)]
