@@ -15,7 +15,7 @@ from assets.models import Derivation
 from generation.models import GenerationJob
 from generation.requests import GenerationRequest, ImagePrompt, LoraSpec
 from generation.services.jobs import generation_job_create
-from generation.services.models import tiny_models_register
+from generation.services.models import TINY_NAMES, tiny_models_register
 
 DEMO_PARAMS = {"steps": 12, "cfg": 7.0, "width": 72, "height": 128, "sampler": "dpmpp_2m_karras"}
 
@@ -238,16 +238,18 @@ def _earlier(brief, op: str, **used) -> Derivation | None:
     )
 
 
-def _tiny(kind: str):
+def _tiny(key: str):
+    """The tiny model registered under `key` (generation.services.models): by name, as several share a kind."""
     from assets.models import ModelWeights
 
-    return ModelWeights.objects.filter(kind=kind, name__startswith="Tiny").order_by("pk").first()
+    name, kind = TINY_NAMES[key]
+    return ModelWeights.objects.filter(kind=kind, name=name).order_by("pk").first()
 
 
 def preparation_stage(*, context: dict) -> dict:
     """Production preparation: a batch colour-locked to the brief's palette with two mood-board references as style,
     a cut-out of its first image whose mask then places it over the img2img master, and the logo as an SVG."""
-    from assets.models import ModelWeights, Used, Version
+    from assets.models import Used, Version
     from assets.services.versions import version_import
     from generation.services.finishing import Layer, finishing_create, matte_create, vectorise_create
 
@@ -255,7 +257,7 @@ def preparation_stage(*, context: dict) -> dict:
     locked = _earlier(brief, "txt2img", used__role=Used.Role.GUIDE_IMAGE) or _colour_locked(context=context)
     subject = locked.generated.order_by("index").first().version
     matte = _earlier(brief, "matte", used__version=subject) or _ran(
-        matte_create(version=subject, matting=_tiny(ModelWeights.Kind.MATTING), grow=1, feather=1.0, created_by=user)
+        matte_create(version=subject, matting=_tiny("matting"), grow=1, feather=1.0, created_by=user)
     )
     cutout, mask = matte.generated.get().version, matte.files.get()
     master = Version.objects.get(pk=context["generated_master"])
@@ -305,8 +307,8 @@ def _colour_locked(*, context: dict) -> Derivation:
             base_model=base,
             prompt_text=context["prompt"].text,
             image_prompt=ImagePrompt(
-                adapter=_tiny(ModelWeights.Kind.IP_ADAPTER),
-                encoder=_tiny(ModelWeights.Kind.IMAGE_ENCODER),
+                adapter=_tiny("ip_adapter"),
+                encoder=_tiny("image_encoder"),
                 colour_lock=True,
                 references=tuple(context["references"][:2]),
                 scale=0.6,
