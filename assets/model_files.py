@@ -238,6 +238,8 @@ def _architecture_from_folder(folder: Path) -> str | None:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ApplicationError(f"{config_path} is not valid JSON") from exc
             class_name = config.get("_class_name", "")
+            if class_name.startswith("Flux2"):
+                return _flux2_architecture(config)
             if class_name in _FLUX_VARIANTS:
                 return _FLUX_VARIANTS[class_name]
             named = _named_architecture(config)
@@ -257,6 +259,22 @@ _FLUX_VARIANTS = {
     "FluxKontextPipeline": ModelWeights.Architecture.FLUX1_KONTEXT,
     "FluxFillPipeline": ModelWeights.Architecture.FLUX1_FILL,
 }
+
+
+# FLUX.2's transformer class serves [dev] (reading Mistral Small 3.1's states, three layers of 5120 stacked) and
+# [klein] (Qwen3's, three layers of 2560 or 4096): a folder of the transformer alone is told by that width.
+_FLUX2_DEV_TEXT_WIDTH = 15360
+
+
+def _flux2_architecture(config: dict) -> str:
+    """A FLUX.2 model_index.json or transformer config.json: [klein], or FLUX.2 [dev], which Seed does not run (it
+    would otherwise read as FLUX.1, whose names FLUX.2's begin with)."""
+    class_name = config["_class_name"]
+    if class_name.startswith("Flux2Klein") or (
+        class_name == "Flux2Transformer2DModel" and config.get("joint_attention_dim") != _FLUX2_DEV_TEXT_WIDTH
+    ):
+        return ModelWeights.Architecture.FLUX2_KLEIN
+    return ModelWeights.Architecture.OTHER
 
 
 # Pipelines and transformers that name their architecture outright. SD 3 Medium's folders name the same classes as

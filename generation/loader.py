@@ -85,6 +85,7 @@ _PIPELINE_CLASSES = {
     ModelWeights.Architecture.SD35: "StableDiffusion3Pipeline",
     ModelWeights.Architecture.QWEN_IMAGE: "QwenImagePipeline",
     ModelWeights.Architecture.QWEN_IMAGE_EDIT: "QwenImageEditPipeline",
+    ModelWeights.Architecture.FLUX2_KLEIN: "Flux2KleinPipeline",
 }
 
 
@@ -167,9 +168,20 @@ class PipelineCache:
             raise ApplicationError(f"{weights.name} is a {weights.get_kind_display()}, not a base model")
         return self._get(("base", weights.sha256), lambda: self._load(weights))
 
+    def _dtype(self, weights: ModelWeights):
+        """The placement's dtype, or on a GPU the architecture's own half precision (generation.architectures)."""
+        import torch
+
+        from generation.architectures import model_dtype
+
+        placement = self.placement
+        return getattr(
+            torch, model_dtype(device=placement.device, default=placement.dtype_name, architecture=weights.architecture)
+        )
+
     def _load(self, weights: ModelWeights):
         pipeline_class = _pipeline_class(weights.architecture)
-        common = {"dtype": self.placement.torch_dtype, "local_files_only": True}
+        common = {"dtype": self._dtype(weights), "local_files_only": True}
         if pipeline_class.__name__ == "StableDiffusionPipeline":
             common.update(safety_checker=None, requires_safety_checker=False)
         if weights.format == ModelWeights.Format.DIFFUSERS:
@@ -178,7 +190,7 @@ class PipelineCache:
             # The file is the transformer alone (FLUX.1 .safetensors or GGUF): the rest comes from its config folder.
             config = config_path(weights=weights)
             transformer = transformer_file_load(
-                weights=weights, path=weights_path(weights=weights), config=config, dtype=self.placement.torch_dtype
+                weights=weights, path=weights_path(weights=weights), config=config, dtype=self._dtype(weights)
             )
             pipeline = pipeline_class.from_pretrained(str(config), transformer=transformer, **common)
         elif not hasattr(pipeline_class, "from_single_file"):
@@ -212,7 +224,7 @@ class PipelineCache:
                 else diffusers.ControlNetModel
             )
             loader = model_class.from_pretrained if path.is_dir() else model_class.from_single_file
-            return loader(path, dtype=self.placement.torch_dtype, local_files_only=True).to(self.placement.device)
+            return loader(path, dtype=self._dtype(weights), local_files_only=True).to(self.placement.device)
 
         return self._get(("controlnet", weights.sha256), load)
 
@@ -256,7 +268,7 @@ class PipelineCache:
 
         return self._get(
             ("redux", weights.sha256),
-            lambda: redux_embedder(weights=weights, device=self.placement.device, dtype=self.placement.torch_dtype),
+            lambda: redux_embedder(weights=weights, device=self.placement.device, dtype=self._dtype(weights)),
         )
 
 

@@ -141,12 +141,18 @@ def prompt_inputs(*, pipeline, recipe: Recipe) -> dict:
     """The pipeline's prompt arguments for this recipe: its text (plain and diffusers' syntax), or A1111's chunked and
     weighted embeddings; computed once per run, after the run's LoRAs are attached (they may change the encoders)."""
     negative = negative_prompt_of(base=recipe.base, negative_text=recipe.prompt.negative_text)
-    if architecture_of(base=recipe.base).cfg_argument is None:
+    architecture = architecture_of(base=recipe.base)
+    if architecture.cfg_argument is None:
         # No guidance to steer away from anything: FLUX.1 Fill's pipeline takes no negative prompt.
         return {"prompt": recipe.prompt_text}
+    import torch
+
+    if not architecture.negative_prompt_text:
+        with torch.no_grad():
+            states = pipeline.encode_prompt(prompt=negative)[0] if negative else None
+        return {"prompt": recipe.prompt_text, "negative_prompt_embeds": states}
     if recipe.prompt_syntax != SYNTAX_A1111:
         return {"prompt": recipe.prompt_text, "negative_prompt": negative}
-    import torch
 
     with torch.no_grad():
         positive, pooled = _text_encode(pipeline, recipe.prompt_text)

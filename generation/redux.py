@@ -50,7 +50,8 @@ def redux_prompt_inputs(*, base, recipe: Recipe, images: list, cache) -> dict:
         tokens = [prompt_embeds]
         for image in images:
             pixels = processor(images=image, return_tensors="pt").pixel_values.to(encoder.device, encoder.dtype)
-            image_tokens = embedder(encoder(pixel_values=pixels).last_hidden_state).image_embeds
+            states = encoder(pixel_values=pixels).last_hidden_state.to(embedder.dtype)
+            image_tokens = embedder(states).image_embeds
             tokens.append(image_tokens.to(prompt_embeds.dtype) * scale)
         inputs = {"prompt_embeds": torch.cat(tokens, dim=1), "pooled_prompt_embeds": pooled}
         if recipe.params["cfg"] > 1:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generation.tiny_flux2 import tiny_flux2_klein_write
+
 TINY_SIZE = 64
 _CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789,.-'!?:;()#"
 
@@ -334,15 +336,13 @@ def tiny_upscaler_write(*, path: Path, scale: int, seed: int, compact: bool = Fa
 
 
 def tiny_models_write(*, folder: Path) -> dict:
-    """Write every tiny model into `folder`; same seeds, same bytes, so registering twice is a no-op.
-
-    Values are paths; the single-file base is (checkpoint, its config folder).
-    """
+    """Write every tiny model into `folder`; same seeds, same bytes, so registering twice is a no-op. Values are
+    paths; the single-file base is (checkpoint, its config folder)."""
     # Here, not at the top: generation.tiny_flux builds on this module's CLIP tokenizer.
     from generation.tiny_flux import tiny_flux_fill_write, tiny_flux_kontext_write, tiny_flux_write
     from generation.tiny_flux_control import tiny_flux_controlnet_write
     from generation.tiny_flux_redux import tiny_redux_write, tiny_siglip_write
-    from generation.tiny_qwen import tiny_qwen_write
+    from generation.tiny_qwen import tiny_qwen_edit_write, tiny_qwen_write
     from generation.tiny_sd3 import tiny_sd3_write
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -379,6 +379,8 @@ def tiny_models_write(*, folder: Path) -> dict:
         ),
         "lora_sd35": folder / "tiny-sd35-ink.safetensors",
         "qwen_image": tiny_qwen_write(path=folder / "tiny-qwen-image", seed=18),
+        "flux2_klein": tiny_flux2_klein_write(path=folder / "tiny-flux2-klein", seed=23),
+        "qwen_image_edit": tiny_qwen_edit_write(path=folder / "tiny-qwen-image-edit", seed=22),
         "lora_a": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-a.safetensors", seed=1),
         "lora_b": tiny_lora_write(pipeline=pipeline, path=folder / "tiny-style-b.safetensors", seed=2),
         "controlnet": controlnet,

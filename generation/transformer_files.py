@@ -49,7 +49,12 @@ def cpu_offloaded(*, device: str) -> bool:
 def base_environment(*, weights: ModelWeights, device: str) -> dict:
     """What the loader did to a base beyond reading its bytes, for the fingerprint of a run on it: the quantisation
     it ran with and model CPU offload. Empty for a base loaded as stored, so runs on one record nothing new."""
+    from generation.architectures import model_dtype
+
     environment = {}
+    dtype = model_dtype(device=device, default="", architecture=weights.architecture)
+    if dtype:
+        environment["dtype"] = dtype  # the architecture's own half precision on a GPU, not the placement's
     if weights.format == ModelWeights.Format.GGUF:
         environment["quantisation"] = {
             "format": "gguf",

@@ -28,6 +28,7 @@ class ModelWeights(AppendOnlyModel):
         SD35 = "sd35", "Stable Diffusion 3.5"
         QWEN_IMAGE = "qwen_image", "Qwen-Image"
         QWEN_IMAGE_EDIT = "qwen_image_edit", "Qwen-Image-Edit"
+        FLUX2_KLEIN = "flux2_klein", "FLUX.2 [klein]"
         ESRGAN = "esrgan", "ESRGAN / Real-ESRGAN (RRDBNet)"
         COMPACT = "compact", "Real-ESRGAN compact (SRVGGNet)"
         OTHER = "other", "Other"

@@ -308,3 +308,16 @@ def test_redux_image_prompts_colour_lock_and_style_a_flux_picture(tiny, run_jobs
     sd_adapter = ImagePrompt(adapter=tiny["ip_adapter"], encoder=tiny["image_encoder"], colour_lock=True)
     with pytest.raises(ApplicationError, match="IP-Adapter .* is for Stable Diffusion 1.x"):
         generation_job_create(request=GenerationRequest(op="txt2img", params=FAST, image_prompt=sd_adapter, **request))
+
+
+def test_flux_class_models_load_in_bfloat16_on_a_gpu_and_the_fingerprint_says_so(tiny):
+    from generation.architectures import model_dtype
+    from generation.transformer_files import base_environment
+
+    assert model_dtype(device="cuda", default="float16", architecture=tiny["flux"].architecture) == "bfloat16"
+    assert model_dtype(device="cuda", default="float16", architecture=tiny["base"].architecture) == "float16"
+    assert model_dtype(device="cpu", default="float32", architecture=tiny["flux"].architecture) == "float32"
+    # Recorded with every run on a GPU, so a reproduction in float16 would be named; nothing changes on a CPU.
+    assert base_environment(weights=tiny["flux"], device="cuda") == {"dtype": "bfloat16"}
+    assert base_environment(weights=tiny["flux"], device="cpu") == {}
+    assert base_environment(weights=tiny["base"], device="cuda") == {}

@@ -20,10 +20,10 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
     call_command("make_tiny_models", "--json")
     assert json.loads(capsys.readouterr().out) == first
     formats = sorted(ModelWeights.objects.values_list("kind", "format"))
-    # SD 1.5, SDXL, FLUX.1 (+ Kontext, Fill), SD 3.5 and Qwen-Image folders; the SD single files; a LoRA for SD 1.5
-    # (two), FLUX and SD 3.5; the SD and FLUX ControlNets; IP-Adapter with CLIP, Redux with SigLIP.
+    # SD 1.5, SDXL, FLUX.1 (+ Kontext, Fill), FLUX.2 [klein], SD 3.5 and Qwen-Image folders; the SD single files; a
+    # LoRA for SD 1.5 (two), FLUX and SD 3.5; the SD and FLUX ControlNets; IP-Adapter with CLIP, Redux with SigLIP.
     assert formats == [
-        *[("base", "diffusers")] * 7,
+        *[("base", "diffusers")] * 9,
         *[("base", "safetensors")] * 2,
         *[("controlnet", "diffusers")] * 2,
         *[("image_encoder", "diffusers")] * 2,
@@ -40,6 +40,7 @@ def test_make_tiny_models_registers_real_formats_idempotently(capsys):
         "flux1",
         "flux1_kontext",
         "flux1_fill",
+        "flux2_klein",
     }
     base = ModelWeights.objects.get(kind="base", format="diffusers", architecture="sd15")
     assert {"model_index.json", "unet/config.json", "tokenizer/tokenizer_config.json"} <= set(base.files)
