@@ -321,3 +321,32 @@ def test_flux_class_models_load_in_bfloat16_on_a_gpu_and_the_fingerprint_says_so
     assert base_environment(weights=tiny["flux"], device="cuda") == {"dtype": "bfloat16"}
     assert base_environment(weights=tiny["flux"], device="cpu") == {}
     assert base_environment(weights=tiny["base"], device="cuda") == {}
+
+
+def test_a_kohya_flux_lora_registers_as_flux_and_attaches_from_its_tag(tiny, run_jobs, tmp_path):
+    """A LoRA as kohya's sd-scripts save FLUX ones (lora_unet_double_blocks_N_img_attn_qkv, lora_down/lora_up, alpha):
+    detected as FLUX.1 from its keys, converted by diffusers on load."""
+    import torch
+    from safetensors.torch import save_file
+
+    from assets.services.weights import model_weights_register
+
+    width, rank = 32, 4  # the tiny FLUX's attention width
+    generator = torch.Generator().manual_seed(31)
+    state = {}
+    for layer, outputs in (("img_attn_qkv", 3 * width), ("img_attn_proj", width)):
+        key = f"lora_unet_double_blocks_0_{layer}"
+        state[f"{key}.lora_down.weight"] = torch.randn(rank, width, generator=generator)
+        state[f"{key}.lora_up.weight"] = torch.randn(outputs, rank, generator=generator) * 0.5
+        state[f"{key}.alpha"] = torch.tensor(float(rank))
+    path = tmp_path / "kohya_flux_style.safetensors"
+    save_file(state, str(path))
+    lora, _ = model_weights_register(path=path, kind="lora", name="KohyaFluxStyle", source_name=path.name)
+    assert lora.architecture == "flux1"
+    brief = make_brief()
+    with run_jobs():
+        tagged = _job(tiny, brief, prompt_text="a red kite <lora:kohya_flux_style:1>", negative_prompt="", params=FAST)
+        plain = _job(tiny, brief, prompt_text="a red kite", negative_prompt="", params=FAST)
+    (derivation, version), (_, without) = _output(tagged), _output(plain)
+    assert derivation.used.get(role=Used.Role.LORA).model_weights_id == lora.pk
+    assert np.abs(_pixels(version) - _pixels(without)).mean() > 0.5, "the kohya LoRA did not change the picture"
