@@ -22,10 +22,10 @@ from django.conf import settings
 from PIL import Image, ImageCms, PngImagePlugin
 
 from assets import SEED_VERSION
+from assets.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING_LABEL, c2pa_settings, store_read
 from assets.colour import on_white
 from assets.errors import ApplicationError
 from assets.images import MEDIA_TYPES
-from delivery.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING_LABEL, c2pa_settings, store_read
 
 logger = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ def manifest_read(*, data: bytes, media_type: str, trust: bool = True) -> Manife
 
 def manifest_read_isolated(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
     """`manifest_read` in a child process: for the web process, which must not load c2pa or die with it."""
-    command = [sys.executable, "-m", "delivery.c2pa_reading", media_type]
+    command = [sys.executable, "-m", "assets.c2pa_reading", media_type]
     if _trust_anchors(trust=trust) is not None:  # unreadable anchors are a configuration error, not a verdict
         command += ["--trust-anchors", str(settings.SEED_C2PA_TRUST_ANCHORS)]
     try:

@@ -1,5 +1,5 @@
 """A file's C2PA manifest store read without Django: in-process on the worker, and as a child process
-(`python -m delivery.c2pa_reading MEDIA_TYPE [--trust-anchors PEM] < FILE`, JSON on stdout) for the
+(`python -m assets.c2pa_reading MEDIA_TYPE [--trust-anchors PEM] < FILE`, JSON on stdout) for the
 web process, which must not load c2pa, and where a hostile file that breaks the native reader must
 take down only that child.
 """
