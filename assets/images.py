@@ -18,6 +18,8 @@ ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
 MEDIA_TYPES = {
     "PNG": "image/png",
     "JPEG": "image/jpeg",
+    # A camera's JPEG with preview frames after its primary image (CIPA DC-007 Multi-Picture Format).
+    "MPO": "image/jpeg",
     "WEBP": "image/webp",
     "AVIF": "image/avif",
     "TIFF": "image/tiff",
@@ -28,6 +30,7 @@ EXTENSIONS = {
     ".jpeg": "JPEG",
     ".jpe": "JPEG",
     ".jfif": "JPEG",
+    ".mpo": "JPEG",
     ".webp": "WEBP",
     ".avif": "AVIF",
     ".tif": "TIFF",
@@ -165,10 +168,16 @@ def _trailing_bytes(data: bytes, image_format: str) -> bytes:
     return b""
 
 
+def _format_of(image: Image.Image) -> str:
+    """The format a file is accepted and recorded as: an MPO is a JPEG whose frame 0 is the picture, its preview
+    frames appended JPEGs (Pillow names it for the container, not for what it is)."""
+    return "JPEG" if image.format == "MPO" else image.format
+
+
 def _structure_check(path: Path, image: Image.Image) -> None:
     data = path.read_bytes()
     try:
-        trailing = _trailing_bytes(data, image.format)
+        trailing = _trailing_bytes(data, _format_of(image))
     except (ValueError, IndexError, struct.error) as exc:
         raise ApplicationError(f"image data is truncated or corrupt: {exc}", extra={"code": "corrupt_image"}) from exc
     if trailing.strip(b"\x00"):
@@ -228,7 +237,7 @@ def image_inspect(
             with Image.open(path, formats=formats) as image:
                 _header_check(image, modes=modes)
                 width, height = image.size
-                image_format = image.format
+                image_format = _format_of(image)
                 _structure_check(path, image)
                 image.load()
     except ApplicationError:
@@ -273,7 +282,8 @@ def _header_check(image: Image.Image, *, modes: tuple[str, ...]) -> None:
             f"colour mode {image.mode} is not accepted; export as 8-bit RGB (sRGB)",
             extra={"code": "unsupported_mode", "mode": image.mode},
         )
-    if getattr(image, "n_frames", 1) > 1:
+    # A camera's MPO carries previews after its primary image, not frames of an animation.
+    if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
         raise ApplicationError("animated images are not accepted; upload a single frame", extra={"code": "animated"})
     limits = _metadata_limits()
     for block, size in _metadata_sizes(image).items():

@@ -22,6 +22,8 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "trainedAlgorithmicMedia"
 COMPOSITE_TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"
 ENHANCED = IPTC + "algorithmicallyEnhanced"
+# A file with generative AI elements and other work in it (an AI image retouched by hand outside Seed).
+COMPOSITE_SYNTHETIC = IPTC + "compositeSynthetic"
 HEX_COLOUR = (r"#[0-9A-Fa-f]{6}", "a colour like #FE2C54")
 
 # How `reproduce` treats a recorded step: through the diffusion pipeline, by rendering its image or file again

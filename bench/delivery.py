@@ -95,7 +95,7 @@ def main() -> None:
         from assets.models import ClientMembership
         from assets.services.briefs import brief_create, campaign_create, client_create
         from assets.services.versions import version_import
-        from delivery import provenance
+        from delivery import signing
         from delivery.keys import dev_ca_create
         from delivery.models import ChannelPreset, Delivery
         from delivery.renditions import render
@@ -135,8 +135,8 @@ def main() -> None:
             floors.append(_floor(data=data, presets=presets, render=render, threads=settings.SEED_DELIVERY_THREADS))
             timers = [
                 Timer(deliveries, "_variants_sign"),
-                Timer(provenance, "sign_to_temp"),
-                *(Timer(provenance, name) for name in ("ingredient_archive", "training_mining")),
+                Timer(signing, "sign_to_temp"),
+                *(Timer(signing, name) for name in ("ingredient_archive", "training_mining")),
                 *(
                     Timer(deliveries, name)
                     for name in (

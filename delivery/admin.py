@@ -18,7 +18,8 @@ from assets.admin_actions import action_form, studio_may
 from assets.errors import ApplicationError
 from assets.models import Version
 from assets.rights import licences_expiring
-from delivery import admin_impact  # noqa: F401 (the impact panels on the core's inputs register on import)
+from delivery import admin_impact, admin_retouch  # noqa: F401 (their panels and actions register on import)
+from delivery.marks import delivered_marks
 from delivery.models import (
     DEFAULT_NAME_TEMPLATE,
     ChannelPreset,
@@ -77,6 +78,9 @@ class ChannelPresetAdmin(VisibleAdmin):
         "kind",
         "section",
         "background_colour",
+        "disclosure_required",
+        "recipe_exposure",
+        "ai_label_placement",
         "position",
         "active",
     ]
@@ -101,6 +105,10 @@ class ChannelPresetAdmin(VisibleAdmin):
         "min_delta_e",
         "print_width_mm",
         "min_ppi",
+        "disclosure_required",
+        "recipe_exposure",
+        "ai_label_placement",
+        "ai_label_text",
         "position",
         "active",
     ]
@@ -150,6 +158,7 @@ class DeliveryItemInline(ReadOnlyInline):
         "size",
         "manifest_state",
         "manifest_bytes",
+        "ai_marks",
         "qc_summary",
     ]
     readonly_fields = fields
@@ -161,6 +170,18 @@ class DeliveryItemInline(ReadOnlyInline):
     @admin.display(description="QC")
     def qc_summary(self, obj):
         return _checks(obj.qc)
+
+    @admin.display(description="AI marks")
+    def ai_marks(self, obj):
+        marks = delivered_marks(item=obj)
+        label = marks["visible_label"]
+        return format_html(
+            "<div>C2PA manifest: {}</div><div>soft binding: {}</div><div>IPTC: {}</div><div>label: {}</div>",
+            marks["c2pa_manifest"],
+            "✔" if marks["soft_binding"] else "✘ none",
+            ", ".join(marks["iptc_ai"]) or "✘ none",
+            f"{label['text']} ({label['placement'].replace('_', ' ')})" if label else "none",
+        )
 
 
 def _checks(fact: dict) -> str:

@@ -17,10 +17,12 @@ class DeliveryConfig(AppConfig):
         )
         from delivery import checks  # noqa: F401  (registers the deploy checks)
         from delivery.demo import delivery_stage, signer_ensure
+        from delivery.demo_retouch import retouch_stage
         from delivery.provenance import upload_manifest_check
         from delivery.services.rights_watch import expiry_schedule_ensure
 
         upload_check_register(upload_manifest_check)
         demo_stage_register(order=40, stage=delivery_stage)
+        demo_stage_register(order=45, stage=retouch_stage)
         demo_prerequisite_register(signer_ensure)
         post_migrate.connect(expiry_schedule_ensure, sender=self)

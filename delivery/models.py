@@ -42,6 +42,19 @@ class ChannelPreset(models.Model):
         SATURATION = "saturation", "Saturation"
         ABSOLUTE = "absolute", "Absolute colorimetric"
 
+    class RecipeExposure(models.TextChoices):
+        FULL = "full", "Full recipe (prompt and A1111 parameters in EXIF, PNG text and XMP)"
+        MODEL_AND_SEED = "seed_model", "Seed and model only (no prompt)"
+        NONE = "none", "Nothing of the recipe"
+
+    class LabelPlacement(models.TextChoices):
+        NONE = "", "No visible label"
+        TOP_LEFT = "top_left", "Top left corner"
+        TOP_RIGHT = "top_right", "Top right corner"
+        BOTTOM_LEFT = "bottom_left", "Bottom left corner"
+        BOTTOM_RIGHT = "bottom_right", "Bottom right corner"
+        BOTTOM_BAND = "bottom_band", "Band across the bottom"
+
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     width = models.PositiveIntegerField(validators=[MinValueValidator(16), MaxValueValidator(16384)])
@@ -83,6 +96,21 @@ class ChannelPreset(models.Model):
         help_text="A CMYK output ICC profile, for the CMYK colour profile",
     )
     rendering_intent = models.CharField(max_length=12, choices=Intent.choices, default=Intent.RELATIVE)
+    # The EU AI Act's marking (Art. 50): a channel, or a client (Client.requires_ai_disclosure), may require that every
+    # file carry the C2PA manifest, its soft binding and the IPTC AI fields; QC blocks a file that would lack one.
+    disclosure_required = models.BooleanField(
+        default=False, help_text="QC blocks a file that would lack the C2PA manifest, soft binding or IPTC AI fields"
+    )
+    # A campaign's prompts can be the client's confidential work: below `full`, no prompt leaves in a file.
+    recipe_exposure = models.CharField(max_length=12, choices=RecipeExposure.choices, default=RecipeExposure.FULL)
+    ai_label_placement = models.CharField(
+        max_length=12,
+        choices=LabelPlacement.choices,
+        default=LabelPlacement.NONE,
+        blank=True,
+        help_text="Where a visible AI label is drawn on the file",
+    )
+    ai_label_text = models.CharField(max_length=80, blank=True, default="AI-generated")
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 
@@ -100,6 +128,8 @@ class ChannelPreset(models.Model):
             raise ValidationError(
                 {"colour_profile": f"CMYK is written as JPEG or TIFF, not {self.get_format_display()}"}
             )
+        if self.ai_label_placement and not self.ai_label_text.strip():
+            raise ValidationError({"ai_label_text": "a visible AI label needs its wording (at most 80 characters)"})
 
     @property
     def extension(self) -> str:

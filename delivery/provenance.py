@@ -1,28 +1,22 @@
-"""Provenance stamped on exported files: EXIF/XMP/PNG text first, then a C2PA manifest signed last.
+"""Provenance stamped on exported files: EXIF/XMP/PNG text, written before the C2PA manifest (delivery.signing)
+is signed last, and the reading of a file's manifest.
 
-c2pa is imported inside the functions that sign or read on the worker; the web process reads
-manifests through a child process (`manifest_read_isolated`) and never loads it. Any byte written
-after signing breaks the manifest's hash, so signing is the last write, to a temporary name, and
-the result is read back and must validate as Trusted.
+c2pa is imported inside the functions that read on the worker; the web process reads manifests through a child
+process (`manifest_read_isolated`) and never loads it.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from PIL import Image, ImageCms, PngImagePlugin
 
 from assets import SEED_VERSION
-from assets.c2pa_reading import APPROVAL_LABEL, LINEAGE_LABEL, TRAINING_MINING_LABEL, c2pa_settings, store_read
+from assets.c2pa_reading import c2pa_settings, store_read, store_read_isolated
 from assets.colour import on_white
 from assets.errors import ApplicationError
 from assets.images import MEDIA_TYPES
@@ -30,8 +24,6 @@ from assets.images import MEDIA_TYPES
 logger = logging.getLogger(__name__)
 
 GENERATOR = {"name": "Seed", "version": SEED_VERSION}
-# A manifest that takes the reader longer than this is treated as unreadable (a hostile file).
-READ_TIMEOUT_SECONDS = 60
 
 
 class SigningFailed(ApplicationError):
@@ -51,6 +43,21 @@ class Stamp:
     created: str  # "YYYY:MM:DD HH:MM:SS", EXIF's own format
     digital_source_type: str | None
     ai_system: str
+    # IPTC 2025.1's other AI fields; the prompt only where the channel lets the recipe out.
+    ai_system_version: str = ""
+    prompt_information: str = ""
+    prompt_writer: str = ""
+
+    @property
+    def ai_fields(self) -> dict[str, str]:
+        """The IPTC Extension properties that mark AI media, by IPTC's names; an empty one is not written."""
+        return {
+            "DigitalSourceType": self.digital_source_type or "",
+            "AISystemUsed": self.ai_system,
+            "AISystemVersionUsed": self.ai_system_version,
+            "AIPromptInformation": self.prompt_information,
+            "AIPromptWriterName": self.prompt_writer,
+        }
 
 
 def _exif(stamp: Stamp) -> bytes:
@@ -75,12 +82,15 @@ def _exif(stamp: Stamp) -> bytes:
 def _xmp(stamp: Stamp, *, parameters: bool = False) -> bytes:
     """The XMP packet; with `parameters` it also carries the generation parameters (exif:UserComment), for formats
     without an EXIF block of their own."""
-    from xml.sax.saxutils import escape
+    import re
+    from xml.sax.saxutils import escape as xml_escape
 
-    source = (
-        f"<Iptc4xmpExt:DigitalSourceType>{escape(stamp.digital_source_type)}</Iptc4xmpExt:DigitalSourceType>"
-        if stamp.digital_source_type
-        else ""
+    def escape(text: str) -> str:
+        # XML 1.0 cannot carry most control characters: one pasted into a prompt must not spoil the whole packet.
+        return xml_escape(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", text))
+
+    ai = "".join(
+        f"<Iptc4xmpExt:{name}>{escape(value)}</Iptc4xmpExt:{name}>" for name, value in stamp.ai_fields.items() if value
     )
     comment = (
         (
@@ -94,7 +104,9 @@ def _xmp(stamp: Stamp, *, parameters: bool = False) -> bytes:
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:exif="http://ns.adobe.com/exif/1.0/">'
-        f"{source}<Iptc4xmpExt:AISystemUsed>{escape(stamp.ai_system)}</Iptc4xmpExt:AISystemUsed>{comment}"
+        f"{ai}{comment}"
+        f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(stamp.description)}</rdf:li></rdf:Alt>'
+        "</dc:description>"
         f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{escape(stamp.copyright)}</rdf:li></rdf:Alt></dc:rights>'
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
     ).encode()
@@ -160,7 +172,7 @@ def encode_stamped(
     return buffer.getvalue()
 
 
-def _read_pem(path: Path, what: str) -> bytes:
+def pem_read(path: Path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
@@ -180,82 +192,7 @@ def c2pa_context(*, trust: bool = True):
 
 def _trust_anchors(*, trust: bool) -> str | None:
     """The configured anchors' PEM text, or None when only integrity is checked."""
-    return _read_pem(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
-
-
-def _chain_without_anchor(pem: bytes) -> bytes:
-    """The signing chain less any self-signed root: a validator must find the root among its own trust
-    anchors anyway, so carrying it would only add its bytes to every manifest (two per delivered file)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    try:
-        certificates = x509.load_pem_x509_certificates(pem)
-    except ValueError as exc:
-        raise SigningFailed(
-            f"the C2PA signing certificate chain ({settings.SEED_C2PA_CERT}) is not PEM certificates: {exc}",
-            extra={"code": "signing_unconfigured"},
-        ) from exc
-    kept = [certificate for certificate in certificates if certificate.subject != certificate.issuer] or certificates[
-        :1
-    ]
-    return b"".join(certificate.public_bytes(Encoding.PEM) for certificate in kept)
-
-
-def _signer():
-    import c2pa
-
-    certificate = _chain_without_anchor(_read_pem(settings.SEED_C2PA_CERT, "certificate chain"))
-    key = _read_pem(settings.SEED_C2PA_KEY, "private key")
-    try:
-        return c2pa.Signer.from_info(
-            c2pa.C2paSignerInfo(
-                alg=settings.SEED_C2PA_ALG.encode(),
-                sign_cert=certificate,
-                private_key=key,
-                ta_url=settings.SEED_C2PA_TSA_URL or None,
-            )
-        )
-    except c2pa.C2paError as exc:
-        raise SigningFailed(
-            f"the C2PA signer could not be made from the configured key and certificate: {exc}"
-        ) from exc
-
-
-@dataclass(frozen=True)
-class Ingredient:
-    title: str
-    relationship: str  # parentOf | componentOf | inputTo
-    media_type: str
-    data: bytes
-    label: str
-
-    @property
-    def definition(self) -> dict:
-        return {"title": self.title, "relationship": self.relationship, "label": self.label, "instance_id": self.label}
-
-
-@dataclass(frozen=True)
-class ArchivedIngredient:
-    """An ingredient read once (hash, validation results, its own manifest store) for many manifests."""
-
-    archive: bytes
-
-
-def ingredient_archive(*, ingredient: Ingredient) -> ArchivedIngredient:
-    """Read `ingredient` once, so every variant of a delivery cites its master without re-hashing a 4096² file."""
-    import c2pa
-
-    builder = c2pa.Builder({"claim_generator_info": [GENERATOR]}, c2pa_context())
-    try:
-        builder.add_ingredient(ingredient.definition, ingredient.media_type, io.BytesIO(ingredient.data))
-        archive = io.BytesIO()
-        builder.write_ingredient_archive(ingredient.label, archive)
-    except c2pa.C2paError as exc:
-        raise SigningFailed(
-            f"the C2PA ingredient {ingredient.title!r} could not be read: {exc}", extra={"code": "signing_failed"}
-        ) from exc
-    return ArchivedIngredient(archive=archive.getvalue())
+    return pem_read(settings.SEED_C2PA_TRUST_ANCHORS, "trust anchors").decode() if trust else None
 
 
 @dataclass(frozen=True)
@@ -264,73 +201,8 @@ class ManifestReport:
     codes: list[str]
     lineage: dict | None
     manifest: dict | None
-
-
-# CAWG's training and data mining assertion: one entry per use, each allowed, notAllowed or constrained.
-TRAINING_MINING_USES = ("cawg.ai_inference", "cawg.ai_generative_training", "cawg.ai_training", "cawg.data_mining")
-
-
-def training_mining(*, use: str, constraint: str = "") -> dict:
-    entry = {"use": use, **({"constraint_info": constraint} if use == "constrained" and constraint else {})}
-    return {"entries": {name: dict(entry) for name in TRAINING_MINING_USES}}
-
-
-def manifest_build(
-    *,
-    title: str,
-    media_type: str,
-    actions: list[dict],
-    lineage: dict,
-    approval: dict | None = None,
-    ai_use: dict | None = None,
-) -> dict:
-    """The manifest: actions, our lineage summary, and for a delivered file the sign-off it carries
-    (`com.seed.approval`) and what AI crawlers may do with it (`cawg.training-mining`)."""
-    assertions = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}, {"label": LINEAGE_LABEL, "data": lineage}]
-    if approval is not None:
-        assertions.append({"label": APPROVAL_LABEL, "data": approval})
-    if ai_use is not None:
-        assertions.append({"label": TRAINING_MINING_LABEL, "data": ai_use})
-    return {"claim_generator_info": [GENERATOR], "title": title, "format": media_type, "assertions": assertions}
-
-
-def sign_to_temp(
-    *, data: bytes, media_type: str, manifest: dict, ingredients: list[Ingredient | ArchivedIngredient], directory: Path
-) -> Path:
-    """Sign `data` into a new temporary file in `directory`, read it back, and keep it only if it is Trusted.
-
-    Returns the temporary path (the caller renames it into place); on any failure nothing is left.
-    """
-    import c2pa
-
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".signing-")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            builder = c2pa.Builder(manifest, c2pa_context())
-            for ingredient in ingredients:
-                if isinstance(ingredient, ArchivedIngredient):
-                    builder.add_ingredient_from_archive(io.BytesIO(ingredient.archive))
-                else:
-                    builder.add_ingredient(ingredient.definition, ingredient.media_type, io.BytesIO(ingredient.data))
-            builder.sign(_signer(), media_type, io.BytesIO(data), out)
-            out.flush()
-            os.fsync(out.fileno())
-        report = manifest_read(data=path.read_bytes(), media_type=media_type)
-        if report.state != "trusted":
-            raise SigningFailed(
-                f"the signed file reads back as {report.state}, not trusted: "
-                f"{', '.join(report.codes) or 'no reason given'}",
-                extra={"code": "signing_untrusted", "validation": report.codes},
-            )
-        return path
-    except c2pa.C2paError as exc:
-        path.unlink(missing_ok=True)
-        raise SigningFailed(f"C2PA signing failed: {exc}", extra={"code": "signing_failed"}) from exc
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    # {title, relationship, manifest, state, codes} each: what the active manifest's ingredients' own manifests say.
+    ingredients: list[dict] = field(default_factory=list)
 
 
 def media_type_of(data: bytes) -> str | None:
@@ -350,27 +222,9 @@ def manifest_read(*, data: bytes, media_type: str, trust: bool = True) -> Manife
 
 def manifest_read_isolated(*, data: bytes, media_type: str, trust: bool = True) -> ManifestReport:
     """`manifest_read` in a child process: for the web process, which must not load c2pa or die with it."""
-    command = [sys.executable, "-m", "assets.c2pa_reading", media_type]
-    if _trust_anchors(trust=trust) is not None:  # unreadable anchors are a configuration error, not a verdict
-        command += ["--trust-anchors", str(settings.SEED_C2PA_TRUST_ANCHORS)]
-    try:
-        child = subprocess.run(
-            command, input=data, capture_output=True, cwd=settings.BASE_DIR, timeout=READ_TIMEOUT_SECONDS, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return ManifestReport(
-            state="invalid",
-            codes=[f"unreadable: no verdict within {READ_TIMEOUT_SECONDS} s"],
-            lineage=None,
-            manifest=None,
-        )
-    if child.returncode != 0:
-        reason = (child.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {child.returncode}"])[-1]
-        logger.warning("the C2PA reader stopped on a %s file: %s", media_type, reason[:500])
-        return ManifestReport(
-            state="invalid", codes=[f"unreadable: the reader stopped ({reason[:200]})"], lineage=None, manifest=None
-        )
-    return ManifestReport(**json.loads(child.stdout))
+    # Unreadable anchors are a configuration error (raised here), not a verdict.
+    anchors = settings.SEED_C2PA_TRUST_ANCHORS if _trust_anchors(trust=trust) is not None else None
+    return ManifestReport(**store_read_isolated(data=data, media_type=media_type, trust_anchors=anchors))
 
 
 def upload_manifest_check(*, path: Path, info) -> None:

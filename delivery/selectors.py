@@ -8,20 +8,21 @@ import io
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 
-from django.conf import settings
 from django.db.models import Count, QuerySet
-from django.db.models.expressions import RawSQL
+from django.urls import reverse
 
 from assets.access import versions_visible_to, visible
+from assets.c2pa_reading import APPROVAL_LABEL, TRUST_ONLY_CODES
 from assets.errors import ApplicationError
-from assets.imagehash import perceptual_hash
 from assets.images import ACCEPTED_MODES, extension_check, image_inspect
 from assets.models import Version
 from assets.rights import versions_inheriting
 from assets.services.blobs import blob_staged
 from delivery import provenance
+from delivery.file_matching import lineage_match
 from delivery.keys import trust_anchors_problem
-from delivery.models import Delivery, DeliveryItem, Fingerprint
+from delivery.marks import file_marks
+from delivery.models import Delivery, DeliveryItem
 from review.selectors import (
     approval_attestation,
     approval_statement,
@@ -36,7 +37,7 @@ VERIFY_MODES = (*ACCEPTED_MODES, "CMYK")
 @dataclass
 class Verification:
     manifest: str  # trusted | valid_untrusted | unverifiable | invalid | absent
-    match: str  # exact | perceptual | none
+    match: str  # exact | soft_binding | perceptual | none
     distance: int | None
     version_id: int | None
     delivery_id: int | None
@@ -44,10 +45,27 @@ class Verification:
     media_type: str
     preset: str | None = None
     file_name: str | None = None
+    # The AI marks it carries: C2PA manifest (its state), soft binding, IPTC AI fields, the visible label recorded.
+    marks: dict = field(default_factory=dict)
     manifest_codes: list[str] = field(default_factory=list)
     claimed: dict | None = None  # what a manifest that is not trusted says about itself
     approval: dict | None = None  # the sign-off the file carries (com.seed.approval) or its delivery's, and `pixels`
     approval_statement: str | None = None
+    repository_manifest: str | None = None  # the manifest Seed keeps for the file found (Soft Binding Resolution API)
+    lineage_page: str | None = None
+    alike: list[int] = field(default_factory=list)  # versions of files delivered alike: same crop at another size
+    # Each ingredient of the manifest: {title, relationship, manifest (its own manifest's label), state, codes}.
+    ingredients: list[dict] = field(default_factory=list)
+    # Said in words for each ingredient whose own manifest fails, which the SDK's verdict on this file leaves out.
+    ingredient_statements: list[str] = field(init=False)
+
+    def __post_init__(self):
+        self.ingredient_statements = [
+            f"ingredient '{ingredient['title'] or 'untitled'}' does not validate: "
+            + ", ".join(code for code in ingredient["codes"] if code not in TRUST_ONLY_CODES)
+            for ingredient in self.ingredients
+            if ingredient["state"] == "invalid"
+        ]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,18 +73,6 @@ class Verification:
 
 def deliveries_visible_to(*, user) -> QuerySet[Delivery]:
     return visible(Delivery.objects.select_related("version", "approval"), user=user)
-
-
-def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:
-    """The version whose perceptual hash is closest (Hamming distance, computed in Postgres)."""
-    row = (
-        Fingerprint.objects.filter(version__in=versions)
-        .annotate(distance=RawSQL("bit_count((phash # %s)::bit(64))", [phash]))
-        .order_by("distance", "-version_id")
-        .values_list("version_id", "distance")
-        .first()
-    )
-    return row
 
 
 def _manifest_report(*, data: bytes, media_type: str) -> provenance.ManifestReport:
@@ -101,18 +107,8 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
     report = _manifest_report(data=data, media_type=info.media_type)
     sha256 = hashlib.sha256(data).hexdigest()
     versions = Version.objects.all() if user is None else versions_visible_to(user=user)
-    match, distance, version_id = "none", None, None
-    exact = versions.filter(blob_id=sha256).order_by("pk").first()
-    if exact is not None:
-        match, distance, version_id = "exact", 0, exact.pk
-    else:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as image:
-            nearest = _nearest(perceptual_hash(image), versions)
-        if nearest is not None and nearest[1] <= settings.SEED_VERIFY_MAX_HASH_DISTANCE:
-            version_id, distance = nearest
-            match = "perceptual"
+    found = lineage_match(data=data, sha256=sha256, versions=versions)
+    match, distance, version_id = found.match, found.distance, found.version_id
     item = (
         DeliveryItem.objects.filter(version_id=version_id)
         .select_related("preset", "delivery__approval__review_round")
@@ -139,7 +135,17 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
         media_type=info.media_type,
         preset=item.preset.slug if item else None,
         file_name=item.file_name if item else None,
+        marks=file_marks(
+            data=data,
+            manifest=report.state,
+            assertions=(report.manifest or {}).get("assertions", []),
+            qc=item.qc if item else None,
+        ),
         manifest_codes=report.codes,
+        repository_manifest=found.manifest_id,
+        lineage_page=reverse("admin:assets_version_change", args=[version_id]) if version_id else None,
+        alike=list(found.alike),
+        ingredients=report.ingredients,
         claimed={"version_id": lineage.get("version_id"), "delivery_id": lineage.get("delivery_id")}
         if lineage and not trusted
         else None,
@@ -162,11 +168,7 @@ def _approval_found(
         attestation = approval_attestation(approval=recorded)
     elif report.state == "trusted" and report.manifest:
         attestation = next(
-            (
-                a.get("data")
-                for a in report.manifest.get("assertions", [])
-                if a.get("label") == provenance.APPROVAL_LABEL
-            ),
+            (a.get("data") for a in report.manifest.get("assertions", []) if a.get("label") == APPROVAL_LABEL),
             None,
         )
     else:

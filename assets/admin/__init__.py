@@ -4,7 +4,7 @@ Other apps import the base from here (`from assets.admin import VisibleAdmin, ad
 registers every core page.
 """
 
-from assets.admin import audit, briefs, inputs, lineage, versions  # noqa: F401 (their admin classes register on import)
+from assets.admin import audit, briefs, credentials, inputs, lineage, versions  # noqa: F401 (their admin classes register on import)
 from assets.admin.display import thumbnail
 from assets.admin.visible import (
     ReadOnlyAdmin,

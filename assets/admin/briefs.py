@@ -25,7 +25,7 @@ class ClientMembershipInline(VisibleInline, admin.TabularInline):
 @admin.register(Client)
 class ClientAdmin(VisibleAdmin):
     inlines = [ClientMembershipInline]
-    list_display = ["name", "shares_lineage", "created_at"]
+    list_display = ["name", "shares_lineage", "requires_ai_disclosure", "created_at"]
     search_fields = ["name"]
 
 

@@ -6,13 +6,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from assets.access import (
     is_client_user,
     reads_lineage,
     versions_with_readable_lineage,
+    visible,
 )
 from assets.admin.display import thumbnail
 from assets.admin.visible import VisibleAdmin, VisibleChoices
@@ -48,6 +49,21 @@ class ImagesImportForm(VisibleChoices, forms.Form):
         widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
         help_text="PNG, JPEG or WebP; several at once",
     )
+    parent = forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Id of the version the files were made from; left empty, a retouch brought back finds it itself",
+    )
+    standalone = forms.BooleanField(required=False, help_text="The files were made from nothing in Seed")
+
+    def clean_parent(self):
+        number = self.cleaned_data["parent"]
+        if number is None:
+            return None
+        parent = visible(Version.objects.filter(pk=number), user=self.current_user).first()
+        if parent is None:
+            raise forms.ValidationError(f"version {number} does not exist")
+        return parent
 
 
 class SamplerFilter(admin.SimpleListFilter):
@@ -69,10 +85,15 @@ class SamplerFilter(admin.SimpleListFilter):
         )
 
 
+def _source_type(action: dict) -> str:
+    """IPTC's term alone ("trainedAlgorithmicMedia"), not its URI."""
+    return action.get("digitalSourceType", "").rsplit("/", 1)[-1]
+
+
 @admin.register(Version)
 class VersionAdmin(VisibleAdmin):
     # How a version was made (and the licences and re-runs that follow from it): shown where the lineage is readable.
-    LINEAGE_FIELDS = {"lineage_picture", "made_by", "rights_panel", "reproducibility_panel"}
+    LINEAGE_FIELDS = {"lineage_picture", "made_by", "brought_in_with", "rights_panel", "reproducibility_panel"}
     list_display = [
         "preview",
         "id",
@@ -116,6 +137,7 @@ class VersionAdmin(VisibleAdmin):
         "triage",
         "created_at",
         "made_by",
+        "brought_in_with",
     ]
     fields = [
         "large_preview",
@@ -130,6 +152,7 @@ class VersionAdmin(VisibleAdmin):
         "status",
         "triage",
         "made_by",
+        "brought_in_with",
         "created_at",
     ]
 
@@ -183,7 +206,11 @@ class VersionAdmin(VisibleAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 reports = images_import(
-                    brief=form.cleaned_data["brief"], sources=form.cleaned_data["files"], created_by=request.user
+                    brief=form.cleaned_data["brief"],
+                    sources=form.cleaned_data["files"],
+                    created_by=request.user,
+                    parent=form.cleaned_data["parent"],
+                    find_parent=form.cleaned_data["parent"] is None and not form.cleaned_data["standalone"],
                 )
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
@@ -242,6 +269,23 @@ class VersionAdmin(VisibleAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:assets_derivation_change", args=[derivation.pk]), derivation
         )
+
+    @admin.display(description="brought in with")
+    def brought_in_with(self, obj):
+        """An imported file's own account: how its parent was found, and another tool's C2PA claim (a retoucher's
+        edits with their software, the digital source type, the ingredients), as its import recorded them."""
+        params = obj.generated_by.derivation.params
+        lines = [params["parent_match"]] if params.get("parent_match") else []
+        claim = params.get("credentials")
+        if claim:
+            signer = f"{claim['signed_by'] or '?'} ({claim.get('issuer') or '?'})"
+            lines.append(f"C2PA claim by {claim['claim_generator'] or '?'}, signed by {signer}")
+            lines += [
+                " · ".join(filter(None, (a["action"], a.get("softwareAgent"), _source_type(a))))
+                for a in claim["actions"]
+            ]
+            lines += [f"ingredient {i['title']} ({i['relationship']}) {i['manifest']}" for i in claim["ingredients"]]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) if lines else "—"
 
     @admin.display(description="lineage")
     def lineage_picture(self, obj):

@@ -28,6 +28,7 @@ from assets.models import (
     Used,
     Version,
 )
+from assets.parent_matching import ParentUnknown
 from assets.services.briefs import (
     brief_create,
     campaign_create,
@@ -277,19 +278,26 @@ class VersionViewSet(ReadViewSet):
     @extend_schema(request=s.VersionImportSerializer, responses={201: s.VersionSerializer})
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[StrictMultiPartParser, FormParser])
     def import_file(self, request):
+        """One outside file; a retouch brought back finds its parent from its credentials unless `parent` names it
+        (409 with the candidates when Seed cannot decide: pass parent=<id> or parent=none)."""
         data = s.VersionImportSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        version = version_import(
-            brief=values["brief"],
-            source=values["image"],
-            parents=values["parents"],
-            references=[*values["references"], *values["pool_versions"]],
-            note=values["note"],
-            label=values["label"],
-            licences=values["licences"],
-            created_by=request.user,
-        )
+        parent = values["parent"]
+        try:
+            version = version_import(
+                brief=values["brief"],
+                source=values["image"],
+                parents=[parent] if isinstance(parent, Version) else values["parents"],
+                references=[*values["references"], *values["pool_versions"]],
+                note=values["note"],
+                label=values["label"],
+                licences=values["licences"],
+                created_by=request.user,
+                find_parent=parent is None,
+            )
+        except ParentUnknown as exc:
+            return Response({"message": exc.message, "extra": exc.extra}, status=status.HTTP_409_CONFLICT)
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ImagesImportSerializer, responses={201: s.ImageImportReportSerializer(many=True)})
@@ -297,22 +305,27 @@ class VersionViewSet(ReadViewSet):
         detail=False, methods=["post"], url_path="import-images", parser_classes=[StrictMultiPartParser, FormParser]
     )
     def import_images(self, request):
-        """Images from other tools with the recipe their metadata holds: a report per file, 400 when none imports."""
+        """Images from other tools with the recipe their metadata holds, and retouches brought back to their parent:
+        a report per file; 400 when none imports, 409 when a file's parent must be named (`parent`)."""
         data = s.ImagesImportSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
+        parent = data.validated_data["parent"]
         reports = images_import(
             brief=data.validated_data["brief"],
             sources=data.validated_data["files"],
             licences=data.validated_data["licences"],
             created_by=request.user,
+            parent=parent if isinstance(parent, Version) else None,
+            find_parent=parent is None,
         )
         if not any(report["imported"] for report in reports):
+            asked = any(report["code"] == "parent_unknown" for report in reports)
             return Response(
                 {
                     "message": "no file was imported: " + "; ".join(f"{r['file']}: {r['error']}" for r in reports),
                     "extra": {"reports": reports},
                 },
-                status=status.HTTP_400_BAD_REQUEST,
+                status=status.HTTP_409_CONFLICT if asked else status.HTTP_400_BAD_REQUEST,
             )
         return Response(reports, status=status.HTTP_201_CREATED)
 

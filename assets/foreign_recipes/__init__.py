@@ -1,10 +1,11 @@
 """The recipe of an image made in another tool, read from the metadata that tool wrote into the file.
 
 AUTOMATIC1111 / Forge / SD.Next (PNG `parameters`, JPEG/WebP EXIF UserComment), ComfyUI (PNG `prompt`, its API
-graph, walked from the saved image back to the sampler), InvokeAI (`invokeai_metadata`) and Fooocus (JSON
-`parameters`), one module each. Readers of our own, not a general library: every one of them is held to caps
-(MAX_CHUNK here, MAX_NODES and MAX_WALK for ComfyUI's graph), so a hostile file (huge text, an enormous or cyclic
-graph, wrong types) is refused with a reason instead of running away, and the files around it still import.
+graph, walked from the saved image back to the sampler), InvokeAI (`invokeai_metadata`), Fooocus (JSON
+`parameters`) and Midjourney (the image description with its job id), one module each. Readers of our own, not
+a general library: every one of them is held to caps (MAX_CHUNK here, MAX_NODES and MAX_WALK for ComfyUI's graph),
+so a hostile file (huge text, an enormous or cyclic graph, wrong types) is refused with a reason instead of running
+away, and the files around it still import.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from assets.foreign_recipes.automatic1111 import _automatic1111
 from assets.foreign_recipes.comfyui import TO_COMFY, _comfyui
 from assets.foreign_recipes.fooocus import _fooocus
 from assets.foreign_recipes.invokeai import _invokeai
+from assets.foreign_recipes.midjourney import _midjourney, midjourney_metadata
 from assets.foreign_recipes.recipe import ForeignRecipe, ModelRef
 
 MAX_CHUNK = 256 * 1024
+# The chunks each generator's reader starts from; a file with none of them may still be a Midjourney download.
+RECIPE_CHUNKS = {"invokeai_metadata", "prompt", "parameters"}
 RAW_KEEP = 16 * 1024
 
 
@@ -29,10 +33,12 @@ def recipe_read(*, source) -> ForeignRecipe | None:
     known generator wrote."""
     with Image.open(source) as image:
         chunks = {key: value for key, value in getattr(image, "text", {}).items() if isinstance(value, str)}
-        if not chunks and image.format in ("JPEG", "WEBP"):
+        if not chunks and image.format in ("JPEG", "MPO", "WEBP"):
             comment = _user_comment(image)
             if comment:
                 chunks["parameters"] = comment
+        midjourney = {} if RECIPE_CHUNKS & chunks.keys() else midjourney_metadata(image)
+        chunks.update(midjourney)
     too_large = [key for key, value in chunks.items() if len(value) > MAX_CHUNK]
     if too_large:
         raise ApplicationError(
@@ -48,6 +54,8 @@ def recipe_read(*, source) -> ForeignRecipe | None:
         recipe = _fooocus(_json(chunks["parameters"], "parameters"))
     elif "parameters" in chunks:
         recipe = _automatic1111(chunks["parameters"])
+    elif midjourney:
+        recipe = _midjourney(midjourney)
     else:
         return None
     recipe.metadata = metadata

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from assets.errors import ApplicationError
 
-GENERATORS = ("automatic1111", "comfyui", "invokeai", "fooocus")
+GENERATORS = ("automatic1111", "comfyui", "invokeai", "fooocus", "midjourney")
 
 
 @dataclass
@@ -30,6 +30,8 @@ class ForeignRecipe:
     loras: list[ModelRef] = field(default_factory=list)
     vae: ModelRef | None = None
     metadata: dict = field(default_factory=dict)  # the chunks it came from, each cut to RAW_KEEP characters
+    # Why Seed can never run it again, for a tool whose models are not files anyone can register (Midjourney).
+    not_reproducible: str = ""
 
 
 def _number(value, kind, what: str):

@@ -10,6 +10,7 @@ from .briefs import (
     PromptTemplate,
     Reference,
 )
+from .credentials import Credential
 from .graph import Derivation, DerivedFile, Generated, Phase, Used, Version, VersionSearch
 from .rights import Licence, ReproducibilityCheck
 from .tokens import ApiToken
@@ -28,6 +29,7 @@ __all__ = [
     "Prompt",
     "PromptTemplate",
     "Reference",
+    "Credential",
     "Derivation",
     "DerivedFile",
     "Generated",

@@ -15,6 +15,11 @@ class Client(models.Model):
     shares_lineage = models.BooleanField(
         default=False, help_text="The client's reviewers may also read prompts, jobs and derivations of its briefs"
     )
+    requires_ai_disclosure = models.BooleanField(
+        default=False,
+        help_text="Every file delivered for this client must carry the AI marks (C2PA manifest, soft binding, IPTC AI "
+        "fields), whatever the channel preset says",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(client="id", client_reads=True, studio_wide_writes=True)

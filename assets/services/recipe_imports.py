@@ -17,6 +17,8 @@ from django.utils import timezone
 from assets.errors import ApplicationError
 from assets.foreign_recipes import ForeignRecipe, ModelRef, recipe_read
 from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
+from assets.parent_matching import ParentUnknown
+from assets.services.arrivals import arrival_read, arrival_record
 from assets.services.blobs import blob_open, image_ingest
 from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
 from assets.services.licences import licences_attach
@@ -53,10 +55,20 @@ def _model_stem(name: str) -> str:
     return (path.stem if path.suffix.lower() in MODEL_EXTENSIONS else path.name).strip()
 
 
-def images_import(*, brief: Brief, sources: list, licences: list = (), created_by=None) -> list[dict]:
+def images_import(
+    *,
+    brief: Brief,
+    sources: list,
+    licences: list = (),
+    created_by=None,
+    parent: Version | None = None,
+    find_parent: bool = False,
+) -> list[dict]:
     """Import every file in `sources` (uploaded files or open files with a name): one report each, in order.
 
-    `licences` cover every imported file (a stock photo's, an agency's terms)."""
+    `licences` cover every imported file (a stock photo's, an agency's terms). Each file is made from `parent` when
+    one is given; with `find_parent`, a retouch brought back is attached to the version it was made from
+    (assets.parent_matching), and a file whose parent a person must name is refused with the candidates."""
     if not sources:
         raise ApplicationError("choose at least one image to import")
     if len(sources) > MAX_FILES:
@@ -66,18 +78,33 @@ def images_import(*, brief: Brief, sources: list, licences: list = (), created_b
         name = source_name_clean(getattr(source, "name", "") or "") or "image"
         try:
             reports.append(
-                _image_import(brief=brief, source=source, name=name, licences=licences, created_by=created_by)
+                _image_import(
+                    brief=brief,
+                    source=source,
+                    name=name,
+                    licences=licences,
+                    created_by=created_by,
+                    parent=parent,
+                    find_parent=find_parent,
+                )
             )
         except ApplicationError as exc:
-            reports.append({"file": name, "imported": False, "error": exc.message, "code": exc.extra.get("code", "")})
+            refused = {"file": name, "imported": False, "error": exc.message, "code": exc.extra.get("code", "")}
+            if isinstance(exc, ParentUnknown):
+                refused["candidates"] = exc.extra["candidates"]
+            reports.append(refused)
     return reports
 
 
-def _image_import(*, brief: Brief, source, name: str, licences: list, created_by) -> dict:
+def _image_import(
+    *, brief: Brief, source, name: str, licences: list, created_by, parent: Version | None, find_parent: bool
+) -> dict:
     started_at = timezone.now()
     with image_ingest(source=source) as (blob, info):
         with blob_open(blob=blob) as handle:
             recipe = recipe_read(source=handle)
+        find = find_parent and parent is None
+        arrival = arrival_read(blob=blob, info=info, brief=brief, find_parent=find, user=created_by)
         params: dict = {"source": name}
         inputs: list[UsedInput] = []
         report: dict = {
@@ -90,12 +117,13 @@ def _image_import(*, brief: Brief, source, name: str, licences: list, created_by
         }
         if recipe is not None:
             params, inputs = _recipe_params(brief=brief, recipe=recipe, params=params, report=report)
+        given = [UsedInput(role=Used.Role.PARENT, target=parent)] if parent is not None else []
         derivation = derivation_create(
             brief=brief,
             op="import",
             phase=Phase.PRODUCTION,
-            params=params,
-            inputs=inputs,
+            params={**params, **arrival.params},
+            inputs=[*given, *arrival.inputs, *inputs],
             state=Derivation.State.RUNNING,
             created_by=created_by,
         )
@@ -110,13 +138,19 @@ def _image_import(*, brief: Brief, source, name: str, licences: list, created_by
         )
         derivation_output_add(derivation=derivation, version=version)
         derivation_finish(derivation=derivation, started_at=started_at)
+        arrival_record(arrival=arrival, version=version)
         if licences:
             licences_attach(licences=licences, versions=[version], actor=created_by)
-    return {**report, "version": version.pk, "derivation": derivation.pk, "sha256": blob.sha256}
+    report.update(arrival.report, version=version.pk, derivation=derivation.pk, sha256=blob.sha256)
+    if parent is not None:
+        report["parent"] = parent.pk
+    return report
 
 
 def _recipe_params(*, brief: Brief, recipe: ForeignRecipe, params: dict, report: dict) -> tuple[dict, list[UsedInput]]:
     params = {**params, "generator": recipe.generator, **recipe.params, "metadata": recipe.metadata}
+    if recipe.not_reproducible:
+        params["not_reproducible"] = recipe.not_reproducible
     inputs: list[UsedInput] = []
     report["generator"] = recipe.generator
     report["recovered"] = sorted(key for key in recipe.params if key != "sampler_source")

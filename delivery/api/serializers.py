@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.models import Version
+from delivery.marks import delivered_marks
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery, DeliveryItem
 
 
@@ -25,6 +26,10 @@ class PresetSerializer(VisibleModelSerializer):
             "min_delta_e",
             "print_width_mm",
             "min_ppi",
+            "disclosure_required",
+            "recipe_exposure",
+            "ai_label_placement",
+            "ai_label_text",
             "position",
             "active",
         ]
@@ -33,6 +38,10 @@ class PresetSerializer(VisibleModelSerializer):
 class DeliveryItemSerializer(VisibleModelSerializer):
     preset = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     sha256 = serializers.CharField(source="version.blob_id", read_only=True)
+    marks = serializers.SerializerMethodField(
+        help_text="The AI marks recorded for the file: c2pa_manifest (its state), soft_binding (bool), iptc_ai (the "
+        "IPTC AI fields' names) and visible_label ({text, placement} or null)"
+    )
 
     class Meta:
         model = DeliveryItem
@@ -49,7 +58,11 @@ class DeliveryItemSerializer(VisibleModelSerializer):
             "manifest_state",
             "manifest_bytes",
             "qc",
+            "marks",
         ]
+
+    def get_marks(self, item) -> dict:
+        return delivered_marks(item=item)
 
 
 class DeliverySerializer(VisibleModelSerializer):
@@ -114,11 +127,33 @@ class VerifySerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class VerifiedIngredientSerializer(serializers.Serializer):
+    title = serializers.CharField(allow_null=True)
+    relationship = serializers.CharField(help_text="parentOf | componentOf | inputTo")
+    manifest = serializers.CharField(allow_null=True, help_text="The label of the ingredient's own C2PA manifest")
+    state = serializers.ChoiceField(
+        choices=["valid", "invalid", "absent"], help_text="Whether its own manifest validates; absent: it has none"
+    )
+    codes = serializers.ListField(child=serializers.CharField(), help_text="C2PA failure codes of its manifest")
+
+
 class VerificationSerializer(serializers.Serializer):
     manifest = serializers.ChoiceField(choices=["trusted", "valid_untrusted", "unverifiable", "invalid", "absent"])
-    match = serializers.ChoiceField(choices=["exact", "perceptual", "none"])
+    match = serializers.ChoiceField(
+        choices=["exact", "soft_binding", "perceptual", "none"],
+        help_text="exact: the bytes; soft_binding: the ISCC content code with aspect and size, which names the "
+        "delivered file; perceptual: the picture only (files delivered before Seed kept manifests)",
+    )
     distance = serializers.IntegerField(
-        allow_null=True, help_text="Bits of the 64-bit perceptual hash that differ (0 for exact)"
+        allow_null=True, help_text="Bits of the 64-bit content code or perceptual hash that differ (0 for exact)"
+    )
+    repository_manifest = serializers.CharField(
+        allow_null=True, help_text="The manifest Seed keeps for the file found: GET /api/c2pa/manifests/{id}"
+    )
+    lineage_page = serializers.CharField(allow_null=True)
+    alike = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Versions of files delivered alike (the same crop at another size): a copy cannot tell them apart",
     )
     version_id = serializers.IntegerField(allow_null=True)
     delivery_id = serializers.IntegerField(allow_null=True)
@@ -135,3 +170,12 @@ class VerificationSerializer(serializers.Serializer):
         "sha256, and pixels: exact | changed",
     )
     approval_statement = serializers.CharField(allow_null=True)
+    marks = serializers.DictField(
+        help_text="The AI marks the file carries: c2pa_manifest (its state), soft_binding (true when the manifest has "
+        "a c2pa.soft-binding assertion), iptc_ai (the IPTC AI fields in its XMP, by IPTC's names) and visible_label "
+        "({text, placement} recorded when Seed delivered it, or null)"
+    )
+    ingredients = VerifiedIngredientSerializer(many=True)
+    ingredient_statements = serializers.ListField(
+        child=serializers.CharField(), help_text="One sentence for each ingredient whose own manifest does not validate"
+    )

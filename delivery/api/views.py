@@ -32,7 +32,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         return deliveries_visible_to(user=self.request.user).prefetch_related(
-            "presets", "items__preset", "items__version"
+            "presets", "items__preset", "items__version", "items__version__credentials"
         )
 
     @extend_schema(request=s.DeliveryCreateSerializer, responses={201: s.DeliverySerializer})

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from assets.content_codes import content_code
 from assets.errors import ApplicationError
 from assets.models import Version
 from assets.rights import version_rights
@@ -28,9 +29,9 @@ from assets.services.audit import audit_event_append
 from assets.services.blobs import blob_hash, blob_open
 from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_enqueue, run_guarded, run_progress
-from delivery import provenance, renditions
+from delivery import provenance, renditions, signing
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
-from delivery.services.delivery_record import delivery_record
+from delivery.services.delivery_record import Sealed, delivery_record
 from delivery.services.lineage_facts import (
     chain_actions,
     generation_recipe,
@@ -41,9 +42,9 @@ from delivery.services.lineage_facts import (
     model_factor,
     prompts_withheld,
     seed_of,
-    stamp_build,
 )
 from delivery.services.qc import qc_block, renditions_check, rights_check
+from delivery.services.stamps import by_exposure, stamp_build
 from delivery.services.variants import (
     print_profiles_read,
     variant_actions_build,
@@ -206,6 +207,7 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
         focal=focal,
         approval=approval,
         recipe=recipe,
+        chain=chain,
         upscaled_by=model_factor(chain),
     )
     inherited = version_rights(version=master)
@@ -262,10 +264,11 @@ def _variants_publish(
         master=master, graph=graph, chain=chain, approval=approval, rights=inherited, withheld=withheld
     )
     attestation = approval_attestation(approval=approval)
-    ai_use = provenance.training_mining(use=master.brief.ai_training)
+    ai_use = signing.training_mining(use=master.brief.ai_training)
     staging = scope.scratch_add(Path(settings.SEED_DELIVERY_DIR) / f".staging-{delivery.pk}-{delivery.claim_token}")
     staging.mkdir(parents=True, exist_ok=True)
     chain_steps, ingredients = _ingredients_archive(chain=chain, graph=graph)
+    presets = [item.preset for item in rendered]
     files = _variants_sign(
         delivery=delivery,
         master=master,
@@ -273,8 +276,10 @@ def _variants_publish(
         facts=facts,
         staging=staging,
         when=now,
-        stamp=stamp_build(master=master, recipe=recipe, chain=chain, when=now),
-        carried=lineage_carried(summary),
+        stamps=by_exposure(
+            presets, lambda e: stamp_build(master=master, recipe=recipe, chain=chain, when=now, exposure=e)
+        ),
+        carried=by_exposure(presets, lambda e: lineage_carried(summary, exposure=e)),
         chain_steps=chain_steps,
         ingredients=ingredients,
         seed=seed_of(master, graph),
@@ -300,10 +305,15 @@ def _ingredients_archive(*, chain, graph) -> tuple[list[dict], list]:
     """One claim per delivered file: its actions are the recorded chain, then the crop and resize that made it; the
     inputs that carry content (an imported start, references, masks) are read once here and cited by every file."""
     chain_steps, parents = chain_actions(chain, graph)
-    ingredients = [
-        provenance.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]
-    ]
+    ingredients = [signing.ingredient_archive(ingredient=item) for item in [*parents, *input_ingredients(chain, graph)]]
     return chain_steps, ingredients
+
+
+def _content_code_of(data: bytes):
+    """The code of the file as anyone decodes it, not of the pixels before encoding: the soft binding must be what a
+    validator computes from the delivered file."""
+    with Image.open(io.BytesIO(data)) as encoded:
+        return content_code(encoded)
 
 
 def _variants_sign(
@@ -314,7 +324,7 @@ def _variants_sign(
     facts,
     staging: Path,
     when,
-    stamp,
+    stamps: dict,
     carried: dict,
     chain_steps: list[dict],
     ingredients: list,
@@ -335,27 +345,29 @@ def _variants_sign(
         preset = item.preset
         pixels, icc = variant_colour_convert(item=item, print_profiles=print_profiles)
         unsigned = provenance.encode_stamped(
-            pixels, image_format=preset.format, quality=preset.quality, stamp=stamp, icc=icc, dpi=preset.dpi
+            pixels, image_format=preset.format, quality=preset.quality, stamp=stamps[preset.pk], icc=icc, dpi=preset.dpi
         )
-        signed = provenance.sign_to_temp(
+        code = _content_code_of(unsigned)
+        signed = signing.sign_to_temp(
             data=unsigned,
             media_type=preset.media_type,
             directory=staging,
             ingredients=ingredients,
-            manifest=provenance.manifest_build(
+            manifest=signing.manifest_build(
                 title=name,
                 media_type=preset.media_type,
                 actions=variant_actions_build(
                     item=item, chain_steps=chain_steps, master=master, focal=focal, delivery=delivery
                 ),
-                lineage=variant_lineage_build(item=item, name=name, carried=carried, delivery=delivery),
+                lineage=variant_lineage_build(item=item, name=name, carried=carried[preset.pk], delivery=delivery),
                 approval=approval,
                 ai_use=ai_use,
+                soft_binding=code,
             ),
         )
         final = staging / name
-        os.replace(signed, final)
-        return item, fact, name, final, len(unsigned)
+        os.replace(signed.path, final)
+        return item, fact, name, final, len(unsigned), Sealed(signed=signed, code=code)
 
     files = []
     with ThreadPoolExecutor(max_workers=settings.SEED_DELIVERY_THREADS) as pool:

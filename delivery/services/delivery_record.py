@@ -8,21 +8,33 @@ import json
 import os
 import shutil
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from assets.content_codes import ContentCode
 from assets.errors import ApplicationError
 from assets.imagehash import perceptual_hash
-from assets.models import Derivation, Generated, Phase, Used, Version
+from assets.models import Credential, Derivation, Generated, Phase, Used, Version
 from assets.notification_kinds import NotificationKind
 from assets.services.audit import audit_event_append
 from assets.services.blobs import StagedFile
 from assets.services.derivations import UsedInput, derivation_create
 from assets.services.runs import RunScope, run_complete
 from delivery.models import ChannelPreset, DeliveryItem, Fingerprint
+from delivery.provenance import GENERATOR
+from delivery.signing import Signed
 from review.services.notifications import Message, absolute, notify_user, webhooks_notify
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What signing a delivered file left for the manifest repository."""
+
+    signed: Signed
+    code: ContentCode
 
 
 def delivery_record(
@@ -113,7 +125,7 @@ def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> d
     }
     if not Fingerprint.objects.filter(version=master).exists():  # a re-delivery does not hash the 4096² master again
         Fingerprint.objects.get_or_create(version=master, defaults={"phash": perceptual_hash(master_image)})
-    for item, fact, name, path, unsigned_size in files:
+    for item, fact, name, path, unsigned_size, sealed in files:
         data = path.read_bytes()
         blob = scope.blob_store(
             staged=StagedFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data)),
@@ -131,7 +143,26 @@ def _rows_record(*, delivery, master, master_image, files, scope: RunScope) -> d
                 manifest_bytes=len(data) - unsigned_size,
             )
         )
+        _credential_record(variant=variant, item=item, sealed=sealed)
     return report
+
+
+def _credential_record(*, variant: Version, item, sealed: Sealed) -> None:
+    """Keep the delivered file's manifest store, so the file can be answered for once a platform strips it."""
+    preset = item.preset
+    Credential.objects.create(
+        manifest_id=sealed.signed.manifest_id,
+        version=variant,
+        kind=Credential.Kind.DELIVERED,
+        store=sealed.signed.store,
+        file_sha256=variant.blob_id,
+        media_type=preset.media_type,
+        width=preset.width,
+        height=preset.height,
+        iscc=sealed.code.iscc,
+        iscc_image=sealed.code.bits,
+        claim_generator=f"{GENERATOR['name']} {GENERATOR['version']}",
+    )
 
 
 def _rendition_derivation_create(*, delivery, master, item) -> Derivation:
@@ -217,7 +248,7 @@ def _bundle_store(*, delivery, master, files, report: dict, lineage: dict, stagi
     bundle_sha256, bundle_size = _bundle_write(
         staging=staging,
         name=bundle_name,
-        files=[name for _, _, name, _, _ in files],
+        files=[name for _, _, name, *_ in files],
         report=report,
         lineage=lineage,
     )

@@ -10,16 +10,17 @@ import copy
 import dataclasses
 import json
 
-from django.conf import settings
-
 from assets.access import client_facing
 from assets.images import MEDIA_TYPES
 from assets.models import Derivation, Used, Version
-from assets.operations import COMPOSITE_TRAINED, TRAINED, operation_find, operation_names
+from assets.operations import IPTC, TRAINED, operation_find, operation_names
 from assets.recipes import recipe_of
 from assets.selectors import LineageGraph
 from assets.services.blobs import blob_open
-from delivery import provenance
+from delivery import signing
+from delivery.models import ChannelPreset
+
+FULL = ChannelPreset.RecipeExposure.FULL
 
 
 def model_factor(chain: list[Derivation]) -> int | None:
@@ -81,13 +82,29 @@ def generation_recipe(chain: list[Derivation], *, withheld: set[int] = frozenset
         return recipe
     prompt = copy.copy(recipe.prompt)
     prompt.text = PROMPT_WITHHELD
-    return dataclasses.replace(recipe, prompt=prompt)
+    derivation = copy.copy(recipe.derivation)
+    derivation.params = _params_shared(recipe.params, withheld_step=True)
+    return dataclasses.replace(recipe, prompt=prompt, derivation=derivation)
 
 
-def recipe_lines(recipe) -> list[str]:
+def _params_shared(params: dict, *, withheld_step: bool) -> dict:
+    """A step's parameters as shared outside Seed: a withheld prompt's text is also the text its encoders read."""
+    return {key: value for key, value in params.items() if not (withheld_step and key == "prompt_read")}
+
+
+def _withheld_steps(graph: LineageGraph, withheld: set[int]) -> set[int]:
+    return {step for step, edges in graph.inputs.items() if any(edge.prompt_id in withheld for edge in edges)}
+
+
+def recipe_lines(recipe, *, exposure: str = FULL) -> list[str]:
+    """The recipe in words, for a presentation slate: as much of it as the channel lets out."""
     if recipe is None:
         return ["Imported master: no generation recipe in the lineage"]
+    if exposure == ChannelPreset.RecipeExposure.NONE:
+        return ["Recipe not shown on this channel"]
     params = recipe.params
+    if exposure == ChannelPreset.RecipeExposure.MODEL_AND_SEED:
+        return [f"Seed {params['seed']} · base model {recipe.base.name} ({recipe.base.sha256[:10]})"]
     lines = [f"Prompt: {recipe.prompt.text}"]
     if recipe.prompt.negative_text:
         lines.append(f"Negative: {recipe.prompt.negative_text}")
@@ -98,42 +115,6 @@ def recipe_lines(recipe) -> list[str]:
     lines.append(f"Base model: {recipe.base.name} ({recipe.base.sha256[:10]})")
     lines += [f"LoRA: {weights.name} ({weights.sha256[:10]}) @ {weight:g}" for weights, weight in recipe.loras]
     return lines
-
-
-def stamp_build(*, master: Version, recipe, chain: list[Derivation], when) -> provenance.Stamp:
-    from generation.runner import infotext, infotext_value
-
-    client = master.brief.campaign.client.name
-    ours = [
-        ("Seed version", f"v{master.pk}"),
-        ("Seed sha256", master.blob_id),
-        ("Seed chain", " > ".join(d.op for d in chain)),
-    ]
-    if recipe is not None:
-        ours += [("Model sha256", recipe.base.sha256)]
-        ours += [
-            (f"Lora {i + 1}", f"{weights.name} sha256 {weights.sha256} weight {weight:g}")
-            for i, (weights, weight) in enumerate(recipe.loras)
-        ]
-        text = infotext(recipe=recipe, seed=master.seed if master.seed is not None else recipe.params["seed"])
-    else:
-        text = master.label or f"version {master.pk}"
-    extra = ", ".join(f"{key}: {infotext_value(value)}" for key, value in ours)
-    text = f"{text}, {extra}" if recipe is not None else f"{text}\n{extra}"
-    inpainted = any(_source_type(d.op) == COMPOSITE_TRAINED for d in chain)
-    described = recipe is not None and recipe.prompt.text != PROMPT_WITHHELD
-    return provenance.Stamp(
-        # The prompt as the encoders read it: its LoRA tags and --ar are in the recipe and the parameters.
-        description=recipe.prompt_text if described else (master.label or master.brief.title),
-        parameters=text,
-        artist=settings.SEED_STUDIO_NAME,
-        copyright=f"© {when.year} {client}",
-        software=f"Seed {provenance.GENERATOR['version']}",
-        unique_id=master.blob_id,
-        created=when.strftime("%Y:%m:%d %H:%M:%S"),
-        digital_source_type=(COMPOSITE_TRAINED if inpainted else TRAINED) if recipe is not None else None,
-        ai_system=recipe.base.name if recipe is not None else "",
-    )
 
 
 def _edge_ref(edge: Used, withheld: set[int]) -> dict:
@@ -166,6 +147,7 @@ def lineage_summary(
     """What the custom C2PA assertion and the bundle's report say about the master's ancestry, with the licences it
     inherits and the credits they ask for; the `withheld` prompts' texts are not among them."""
     outputs: dict[int, list[str]] = {}
+    hidden = _withheld_steps(graph, withheld)
     for edge in graph.generated:
         outputs.setdefault(edge.derivation_id, []).append(graph.versions[edge.version_id].blob_id)
     return {
@@ -194,7 +176,7 @@ def lineage_summary(
                 "derivation": d.pk,
                 "op": d.op,
                 "phase": d.phase,
-                "params": d.params,
+                "params": _params_shared(d.params, withheld_step=d.pk in hidden),
                 "inputs": [_edge_ref(edge, withheld) for edge in graph.inputs.get(d.pk, [])],
                 "outputs": outputs.get(d.pk, []),
             }
@@ -206,22 +188,34 @@ def lineage_summary(
 def lineage_graph_shared(*, graph: LineageGraph, withheld: set[int]) -> dict:
     """The whole graph for the bundle's lineage.json, without the `withheld` prompts' texts and placeholder values."""
     shared = graph.as_dict()
+    hidden = _withheld_steps(graph, withheld)
     for node in shared["nodes"]:
         if node["type"] == "prompt" and node["pk"] in withheld:
             node.update(text=PROMPT_WITHHELD, values={})
+        elif node["type"] == "derivation" and node["pk"] in hidden:
+            node["params"] = _params_shared(node["params"], withheld_step=True)
     return shared
 
 
-def lineage_carried(summary: dict) -> dict:
+def lineage_carried(summary: dict, *, exposure: str = FULL) -> dict:
     """What every delivered file's manifest says of the lineage: the summary with each step's kind, parameters and
     inputs by hash, without the prompt texts (the EXIF infotext has the recipe's) and the batch siblings' hashes. The
-    whole graph is in the bundle's lineage.json, and in Seed under the master's sha256."""
+    whole graph is in the bundle's lineage.json, and in Seed under the master's sha256.
+
+    Below a `full` recipe exposure each step is its kind alone: its parameters hold the text the encoders read
+    (`prompt_read`) and, with its inputs, the rest of the recipe the channel keeps in."""
     chain = [
         {
             "derivation": step["derivation"],
             "op": step["op"],
-            "params": {key: value for key, value in step["params"].items() if key != "metadata"},
-            "inputs": [{key: value for key, value in ref.items() if key != "text"} for ref in step["inputs"]],
+            **(
+                {
+                    "params": {key: value for key, value in step["params"].items() if key != "metadata"},
+                    "inputs": [{key: value for key, value in ref.items() if key != "text"} for ref in step["inputs"]],
+                }
+                if exposure == FULL
+                else {}
+            ),
         }
         for step in summary["chain"]
     ]
@@ -234,11 +228,32 @@ def _c2pa_action(op: str) -> tuple[str, str | None]:
     return (spec.c2pa_action, spec.digital_source_type) if spec else ("c2pa.edited", None)
 
 
-def _source_type(op: str) -> str | None:
-    return _c2pa_action(op)[1]
+# Edits another tool's manifest names that Seed repeats as they are; any other is an edit (`opened` and `placed`
+# would need ingredients of this claim, and C2PA allows `opened` only first).
+OUTSIDE_EDITS = frozenset(
+    {"c2pa.color_adjustments", "c2pa.cropped", "c2pa.drawing", "c2pa.edited", "c2pa.filtered", "c2pa.resized"}
+)
 
 
-def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[dict], list[provenance.Ingredient]]:
+def _outside_edits(derivation: Derivation) -> list[dict]:
+    """A file brought back into the chain from outside (a retouch): the edits its own manifest names, with their
+    software agents; a file without a manifest is one human edit."""
+    described = f"edited outside Seed (derivation {derivation.pk})"
+    edits = []
+    for recorded in (derivation.params.get("credentials") or {}).get("actions") or []:
+        named = recorded["action"]
+        if named in ("c2pa.opened", "c2pa.created"):
+            continue
+        edit = {"action": named, "description": described}
+        if named not in OUTSIDE_EDITS:
+            edit.update(action="c2pa.edited", description=f"{described}: {named}")
+        if recorded.get("softwareAgent"):
+            edit["softwareAgent"] = {"name": recorded["softwareAgent"]}
+        edits.append(edit)
+    return edits or [{"action": "c2pa.edited", "digitalSourceType": IPTC + "humanEdits", "description": described}]
+
+
+def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[dict], list[signing.Ingredient]]:
     """The chain in C2PA's vocabulary; an imported start is `opened` with the imported file as its parent."""
     actions, ingredients = [], []
     for derivation in chain:
@@ -246,7 +261,7 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
             imported = graph.versions[next(e.version_id for e in graph.generated if e.derivation_id == derivation.pk)]
             with blob_open(blob=imported.blob) as handle:
                 ingredients.append(
-                    provenance.Ingredient(
+                    signing.Ingredient(
                         title=f"imported file {imported.blob_id[:12]}",
                         relationship="parentOf",
                         media_type=imported.blob.media_type,
@@ -261,6 +276,9 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
                     "description": f"imported from outside Seed (derivation {derivation.pk})",
                 }
             )
+            continue
+        if derivation.op == "import":
+            actions += _outside_edits(derivation)
             continue
         name, source = _c2pa_action(derivation.op)
         agent = next(
@@ -285,7 +303,7 @@ def chain_actions(chain: list[Derivation], graph: LineageGraph) -> tuple[list[di
     return actions, ingredients
 
 
-def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int = 16) -> list[provenance.Ingredient]:
+def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int = 16) -> list[signing.Ingredient]:
     """References, masks and control images the chain used, as `inputTo` ingredients of the master."""
     ingredients, seen = [], set()
     for derivation in chain:
@@ -309,7 +327,7 @@ def input_ingredients(chain: list[Derivation], graph: LineageGraph, limit: int =
             with blob_open(blob=blob) as handle:
                 data = handle.read()
             ingredients.append(
-                provenance.Ingredient(
+                signing.Ingredient(
                     title=f"{edge.get_role_display()} {blob.sha256[:12]}",
                     relationship="inputTo",
                     media_type=blob.media_type,

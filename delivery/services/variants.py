@@ -84,6 +84,14 @@ def variant_actions_build(
     actions.append({"action": "c2pa.resized", "description": f"to {preset.width}x{preset.height} for {preset.name}"})
     if preset.kind == ChannelPreset.Kind.PRESENTATION:
         actions.append({"action": "c2pa.edited", "description": "laid out on a presentation slate with its recipe"})
+    if preset.ai_label_placement:
+        actions.append(
+            {
+                "action": "c2pa.edited",
+                "description": f"visible label {preset.ai_label_text.strip()!r} drawn "
+                f"({preset.get_ai_label_placement_display().lower()})",
+            }
+        )
     actions.append({"action": "c2pa.published", "description": f"delivery {delivery.pk}, preset {preset.slug}"})
     return actions
 

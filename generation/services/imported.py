@@ -27,18 +27,8 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
     registered: a run with other weights or another sampler would say nothing about the original.
     """
     derivation = version.generated_by.derivation
-    params = derivation.params
-    if derivation.op != "import" or "generator" not in params:
-        raise ApplicationError(
-            f"version {version.pk} was not imported with a recipe from another tool", extra={"code": "no_recipe"}
-        )
+    params = _runnable_params(version=version)
     hires = "hires_scale" in params
-    if "strength" in params and not hires:
-        raise ApplicationError(
-            f"version {version.pk} was an image-to-image run in {params['generator']}; its init image "
-            "did not come with it",
-            extra={"code": "needs_init"},
-        )
     missing = [
         f"{model['role'].replace('_', ' ')} {model['name'] or model['hash']}"
         for model in params.get("models", [])
@@ -76,6 +66,28 @@ def imported_regenerate(*, version: Version, created_by=None) -> GenerationJob:
         directives=False,
     )
     return generation_job_create(request=request, created_by=created_by)
+
+
+def _runnable_params(*, version: Version) -> dict:
+    """The recipe of an imported version, refused when nothing here could run it, whatever is registered."""
+    derivation = version.generated_by.derivation
+    params = derivation.params
+    if derivation.op != "import" or "generator" not in params:
+        raise ApplicationError(
+            f"version {version.pk} was not imported with a recipe from another tool", extra={"code": "no_recipe"}
+        )
+    if "not_reproducible" in params:
+        raise ApplicationError(
+            f"version {version.pk} was made in {params['generator']}: {params['not_reproducible']}",
+            extra={"code": "not_reproducible"},
+        )
+    if "strength" in params and "hires_scale" not in params:
+        raise ApplicationError(
+            f"version {version.pk} was an image-to-image run in {params['generator']}; its init image "
+            "did not come with it",
+            extra={"code": "needs_init"},
+        )
+    return params
 
 
 def _carried(params: dict, *, hires: bool) -> dict:

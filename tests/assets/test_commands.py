@@ -66,6 +66,13 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert len(delivered["files"]) == 8 and delivered["verify"]["manifest"] == "trusted"
     assert delivered["print_file"].endswith(".tif")
     assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
+    # The master exported for retouching came back, changed and signed outside, as its child (once, however often run).
+    assert f"parent v{master.pk} by its C2PA parentOf ingredient urn:c2pa:" in first["retouch"]["came_back"]
+    assert second["retouch"]["retouched"] == first["retouch"]["retouched"]
+    # A stripped, resized copy of every delivered file leads back to it (the square and the product card are the same
+    # crop at two sizes: the answer names both).
+    copies = delivered["stripped_copies"]
+    assert copies["of"] == 8 and copies["traced"] + copies["among_same_picture"] == 8, copies
     assert first["login"]["username"] == "demo"
     # The published FLUX template: its LoRA attached from the tag, 9:16 from --ar, FLUX.1 [dev]'s licence upstream.
     flux = first["flux"]

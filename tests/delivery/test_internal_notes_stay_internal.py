@@ -120,11 +120,14 @@ def test_fix_this_region_from_an_internal_note_keeps_its_words_out_of_the_job_an
     assert [step["op"] for step in lineage["summary"]["chain"]] == ["txt2img", "inpaint"]
 
 
+@pytest.mark.parametrize("tagged", [False, True], ids=["plain", "with-a-lora-tag"])
 def test_a_fix_recorded_with_the_internal_note_as_its_prompt_is_delivered_with_the_prompt_withheld(
-    people, generated, run_jobs
+    people, generated, run_jobs, tiny, tagged
 ):
-    """Jobs queued before the fix made the note's words their prompt: delivery withholds that prompt."""
+    """Jobs queued before the fix made the note's words their prompt: delivery withholds that prompt, and with a LoRA
+    tag in it also the text its encoders read (`prompt_read`, recorded where it differs from the prompt)."""
     note = _internal_note(people, generated)
+    suffix = f" <lora:{tiny['lora_a'].name}:0.5>" if tagged else ""
     request = {
         "note": note.pk,
         "round": note.review_round_id,
@@ -137,7 +140,7 @@ def test_a_fix_recorded_with_the_internal_note_as_its_prompt_is_delivered_with_t
     with run_jobs():
         [derivation] = region_inpaint(
             version=generated,
-            prompt_text=note.text,
+            prompt_text=note.text + suffix,
             created_by=people["producer"],
             mask_png=region_mask(shapes=note.markup, size=(generated.width, generated.height)),
             change_request=json.dumps(request).encode(),
@@ -145,7 +148,8 @@ def test_a_fix_recorded_with_the_internal_note_as_its_prompt_is_delivered_with_t
     derivation.refresh_from_db()
     assert derivation.state == "succeeded", derivation.error
     prompt = derivation.used.get(role=Used.Role.PROMPT).prompt
-    assert prompt.text == SECRET
+    assert prompt.text == SECRET + suffix
+    assert derivation.params.get("prompt_read") == (SECRET if tagged else None)
     round_close(review_round=note.review_round, closed_by=people["producer"])
 
     repainted = derivation.generated.order_by("index").first().version

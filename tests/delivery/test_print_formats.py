@@ -144,6 +144,7 @@ def test_the_admin_takes_the_printers_profile_with_the_preset(people, client):
         "print_width_mm": 210,
         "position": 9,
         "active": "on",
+        "recipe_exposure": "full",  # a browser posts the select's default
     }
     refused = client.post("/admin/delivery/channelpreset/add/", form)
     assert refused.status_code == 200 and b"CMYK needs the print profile" in refused.content

@@ -52,14 +52,14 @@ def test_one_flipped_byte_makes_the_manifest_invalid(delivered):
     assert result.manifest == "invalid" and result.match != "exact"
 
 
-def test_a_stripped_re_encode_is_found_by_its_looks(delivered):
+def test_a_stripped_re_encode_is_found_by_its_soft_binding(delivered):
     _, item, data = delivered
     with Image.open(io.BytesIO(data)) as image:
         smaller = image.convert("RGB").resize((120, 120))
     buffer = io.BytesIO()
     smaller.save(buffer, format="WEBP", quality=70)
     result = file_verify(data=buffer.getvalue())
-    assert result.manifest == "absent" and result.match == "perceptual"
+    assert result.manifest == "absent" and result.match == "soft_binding"
     assert result.version_id == item.version_id and result.delivery_id == item.delivery_id and result.distance <= 10
 
 
@@ -175,7 +175,7 @@ def test_check_deploy_accepts_a_usable_signer(settings):
 
 def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings, tmp_path):
     from assets.operations import TRAINED
-    from delivery import provenance
+    from delivery import signing
     from delivery.keys import dev_ca_create
     from tests.factories import image_bytes
 
@@ -186,13 +186,13 @@ def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings
         foreign["key"],
         foreign["root"],
     )
-    manifest = provenance.manifest_build(
+    manifest = signing.manifest_build(
         title="theirs.jpg",
         media_type="image/jpeg",
         actions=[{"action": "c2pa.created", "digitalSourceType": TRAINED}],
         lineage={"version_id": 1},
     )
-    signed = provenance.sign_to_temp(
+    signed = signing.sign_to_temp(
         data=image_bytes(size=(64, 48), image_format="JPEG"),
         media_type="image/jpeg",
         manifest=manifest,
@@ -200,7 +200,7 @@ def test_a_file_signed_by_another_studios_ca_is_valid_but_untrusted(db, settings
         directory=tmp_path,
     )
     settings.SEED_C2PA_CERT, settings.SEED_C2PA_KEY, settings.SEED_C2PA_TRUST_ANCHORS = ours
-    result = file_verify(data=signed.read_bytes())
+    result = file_verify(data=signed.path.read_bytes())
     assert result.manifest == "valid_untrusted" and result.match == "none"
     assert result.claimed == {"version_id": 1, "delivery_id": None}, (
         "what an untrusted manifest says is shown as a claim"

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from assets.models import (
     AuditEvent,
+    Credential,
     Derivation,
     Generated,
     Licence,
@@ -51,6 +52,9 @@ SECRET = "aurora-confidential"
 STUDIO_SECRET = "studio-only"
 # Routes with no client data behind them: anyone signed in may read them.
 PUBLIC_API = {"api-root", "api-token", "schema", "swagger-ui", "verify", "channelpreset-list", "channelpreset-detail"}
+# Like verify, the soft binding lookups answer any signed-in caller, from what that caller may see
+# (tests/delivery/test_soft_binding.py holds a stranger to an empty answer).
+PUBLIC_API |= {"c2pa-matches-by-binding", "c2pa-matches-by-content", "c2pa-supported-algorithms"}
 # Routes that read and write only the caller's own row (tested where they are defined): nothing of Aurora's to probe.
 OWN_ROW_API = {"my-notifications"}
 
@@ -98,6 +102,16 @@ def aurora(cast, tiny):
         created_by=alice,
     )
     FocalPoint.objects.create(version=version, x=0.3, y=0.6)
+    credential = Credential.objects.create(
+        manifest_id=f"urn:c2pa:{SECRET}",
+        version=version,
+        kind=Credential.Kind.DELIVERED,
+        store=SECRET.encode(),
+        file_sha256=version.blob_id,
+        media_type="image/png",
+        width=version.width,
+        height=version.height,
+    )
     licence = Licence.objects.create(name=f"{STUDIO_SECRET} licence", commercial_use=False, attribution=STUDIO_SECRET)
     licence.versions.add(version)
     licence.model_weights.add(tiny["lora_a"])
@@ -131,6 +145,8 @@ def aurora(cast, tiny):
         "gridjob": [grid.pk],
         "gridcell": list(GridCell.objects.filter(grid=grid).values_list("pk", flat=True)),
         "delivery": [delivery.pk],
+        "c2pa": [credential.manifest_id],
+        "credential": [credential.pk],
         "approval": [approval.pk],
         "note": [note.pk],
         "roundversion": list(RoundVersion.objects.filter(review_round=review_round).values_list("pk", flat=True)),

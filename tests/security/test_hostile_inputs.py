@@ -18,7 +18,7 @@ from PIL import Image
 
 from assets.errors import ApplicationError
 from assets.services.versions import version_import
-from delivery import provenance
+from delivery import signing
 from tests.factories import api_as, image_bytes, image_file
 from tests.security.conftest import media_state, row_counts
 from tests.security.hostile import image_cases
@@ -217,7 +217,7 @@ def test_malformed_inpaint_masks_are_refused(cast, tiny, media_root, case):
 def _signed_jpeg(directory: Path, comment: bytes) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 40, 90)).save(buffer, format="JPEG", quality=90, comment=comment)
-    manifest = provenance.manifest_build(
+    manifest = signing.manifest_build(
         title="hero.jpg",
         media_type="image/jpeg",
         actions=[
@@ -228,9 +228,9 @@ def _signed_jpeg(directory: Path, comment: bytes) -> bytes:
         ],
         lineage={"version_id": 1},
     )
-    path = provenance.sign_to_temp(
+    path = signing.sign_to_temp(
         data=buffer.getvalue(), media_type="image/jpeg", manifest=manifest, ingredients=[], directory=directory
-    )
+    ).path
     data = path.read_bytes()
     path.unlink()
     return data

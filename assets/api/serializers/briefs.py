@@ -13,8 +13,8 @@ from assets.models import (
 class ClientSerializer(VisibleModelSerializer):
     class Meta:
         model = Client
-        fields = ["id", "name", "shares_lineage", "created_at"]
-        read_only_fields = ["shares_lineage"]
+        fields = ["id", "name", "shares_lineage", "requires_ai_disclosure", "created_at"]
+        read_only_fields = ["shares_lineage", "requires_ai_disclosure"]
 
 
 class CampaignSerializer(VisibleModelSerializer):

@@ -43,13 +43,27 @@ class Command(BaseCommand):
             f"{path.name}: manifest {result.manifest}"
             + (f" ({', '.join(result.manifest_codes)})" if result.manifest_codes else "")
         )
+        for ingredient in result.ingredients:
+            if ingredient["state"] != "invalid":
+                own = "its own manifest validates" if ingredient["state"] == "valid" else "no manifest of its own"
+                title = ingredient["title"] or "untitled"
+                self.stdout.write(f"  ingredient '{title}' ({ingredient['relationship']}): {own}")
+        for statement in result.ingredient_statements:
+            self.stdout.write(f"  {statement}")
         if result.match == "none":
             self.stdout.write("  not found in the lineage (no file with these bytes, nothing that looks like it)")
         else:
-            self.stdout.write(
-                f"  {result.match} match: version {result.version_id}"
-                + (f", distance {result.distance} bits" if result.match == "perceptual" else "")
-            )
+            how = {
+                "exact": "its bytes",
+                "soft_binding": f"its soft binding (ISCC content code {result.distance} bits off, aspect and size)",
+                "perceptual": f"its looks (perceptual hash {result.distance} bits off)",
+            }[result.match]
+            self.stdout.write(f"  found by {how}: version {result.version_id}, lineage {result.lineage_page}")
+        if result.repository_manifest:
+            self.stdout.write(f"  manifest kept by Seed: {result.repository_manifest}")
+        if result.alike:
+            listed = ", ".join(f"v{version}" for version in result.alike)
+            self.stdout.write(f"  the same picture was also delivered at another size: {listed} (cannot be told apart)")
         if result.delivery_id:
             self.stdout.write(
                 f"  delivery {result.delivery_id}"
@@ -57,3 +71,15 @@ class Command(BaseCommand):
             )
         if result.approval_statement:
             self.stdout.write(f"  {result.approval_statement}")
+        self.stdout.write(f"  {_marks_line(result.marks)}")
+
+
+def _marks_line(marks: dict) -> str:
+    """The marks the EU AI Act asks of AI media, in one line."""
+    label = marks["visible_label"]
+    shown = f"{label['text']!r} ({label['placement'].replace('_', ' ')})" if label else "none recorded"
+    return (
+        f"AI marks: C2PA manifest {marks['c2pa_manifest']}, "
+        f"soft binding {'present' if marks['soft_binding'] else 'absent'}, "
+        f"IPTC AI fields {', '.join(marks['iptc_ai']) or 'none'}, visible label {shown}"
+    )
