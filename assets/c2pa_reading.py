@@ -64,6 +64,8 @@ def store_read(*, data: bytes, media_type: str, trust_anchors: str | None) -> di
         item.get("code", "") for item in store.get("validation_status", []) or [] if item.get("code") not in failures
     ]
     lineage = next((a.get("data") for a in active.get("assertions", []) if a.get("label") == LINEAGE_LABEL), None)
+    # Any CA can sign an assertion under our label: only an object is read as our lineage.
+    lineage = lineage if isinstance(lineage, dict) else None
     verdict = {"trusted": "trusted", "valid": "valid_untrusted"}.get(state, "invalid")
     return {
         "state": verdict,

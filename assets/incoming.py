@@ -119,7 +119,8 @@ def _actions(manifest: dict) -> list[dict]:
                 "digitalSourceType": _text(item.get("digitalSourceType")),
                 "description": _text(item.get("description")),
             }
-            actions.append({key: value for key, value in action.items() if value})
+            if action["action"]:  # an action without a name it can be stored by says nothing
+                actions.append({key: value for key, value in action.items() if value})
     return actions[:MAX_ACTIONS]
 
 

@@ -44,11 +44,14 @@ def _nearest(phash: int, versions: QuerySet[Version]) -> tuple[int, int] | None:
     )
 
 
-def lineage_match(*, data: bytes, sha256: str, versions: QuerySet[Version]) -> LineageMatch:
-    """The version `data` is, among `versions` (what the asker may see)."""
+def lineage_match(
+    *, data: bytes, sha256: str, versions: QuerySet[Version], credentials: QuerySet[Credential]
+) -> LineageMatch:
+    """The version `data` is, among `versions` and `credentials` (what the asker may see: a client reviewer never
+    learns of an export for retouching, which stays the studio's)."""
     exact = versions.filter(blob_id=sha256).order_by("pk").first()
     if exact is not None:
-        credential = Credential.objects.filter(version=exact).order_by("-created_at").first()
+        credential = credentials.filter(version=exact).order_by("-created_at").first()
         return LineageMatch(
             match="exact", distance=0, version_id=exact.pk, manifest_id=credential.manifest_id if credential else None
         )
@@ -56,12 +59,12 @@ def lineage_match(*, data: bytes, sha256: str, versions: QuerySet[Version]) -> L
         image.load()
         # A copy out in the world is most likely of a file Seed delivered: those answer first, and only where none
         # is near does an export for retouching or a file brought in with its manifest.
-        delivered = Credential.objects.filter(kind=Credential.Kind.DELIVERED)
+        delivered = credentials.filter(kind=Credential.Kind.DELIVERED)
         found = credentials_by_content(image=image, versions=versions, credentials=delivered, limit=1)
-        found = found or credentials_by_content(image=image, versions=versions, limit=1)
+        found = found or credentials_by_content(image=image, versions=versions, credentials=credentials, limit=1)
         if found:
             best = found[0]
-            alike = Credential.objects.filter(pk__in=best.alike).values_list("version_id", flat=True)
+            alike = credentials.filter(pk__in=best.alike).values_list("version_id", flat=True)
             return LineageMatch(
                 match="soft_binding",
                 distance=best.distance,

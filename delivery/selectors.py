@@ -15,7 +15,7 @@ from assets.access import versions_visible_to, visible
 from assets.c2pa_reading import APPROVAL_LABEL, TRUST_ONLY_CODES
 from assets.errors import ApplicationError
 from assets.images import ACCEPTED_MODES, extension_check, image_inspect
-from assets.models import Version
+from assets.models import Credential, Version
 from assets.rights import versions_inheriting
 from assets.services.blobs import blob_staged
 from delivery import provenance
@@ -107,7 +107,8 @@ def file_verify(*, data: bytes, user=None, name: str | None = None) -> Verificat
     report = _manifest_report(data=data, media_type=info.media_type)
     sha256 = hashlib.sha256(data).hexdigest()
     versions = Version.objects.all() if user is None else versions_visible_to(user=user)
-    found = lineage_match(data=data, sha256=sha256, versions=versions)
+    credentials = Credential.objects.all() if user is None else visible(Credential.objects.all(), user=user)
+    found = lineage_match(data=data, sha256=sha256, versions=versions, credentials=credentials)
     match, distance, version_id = found.match, found.distance, found.version_id
     item = (
         DeliveryItem.objects.filter(version_id=version_id)
@@ -171,6 +172,7 @@ def _approval_found(
             (a.get("data") for a in report.manifest.get("assertions", []) if a.get("label") == APPROVAL_LABEL),
             None,
         )
+        attestation = attestation if isinstance(attestation, dict) else None
     else:
         attestation = None
     if attestation is None:

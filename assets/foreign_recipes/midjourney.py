@@ -16,7 +16,10 @@ from assets.operations import text_storable
 from assets.xmp import xmp_parse
 
 NOT_REPRODUCIBLE = "Midjourney's models run only on Midjourney's servers; its recipe is a record, not one Seed can run"
-JOB_ID = re.compile(r"\s*Job ID:\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*$", re.IGNORECASE)
+# Searched on the description's last 200 characters only: a leading or trailing run of blanks in an unbounded text
+# would make the search quadratic (a 2 MB PNG description of spaces, hours of CPU).
+JOB_ID = re.compile(r"Job ID:[ \t]*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\Z", re.IGNORECASE)
+JOB_ID_TAIL = 200
 # Phones turn a typed "--" into an em dash, and Midjourney reads both.
 FLAG = re.compile(r"(?:^|\s)(?:--|\u2014)([A-Za-z][\w-]*)")
 IMAGE_PROMPT = re.compile(r"https?://\S+")
@@ -45,6 +48,12 @@ XMP_NAMESPACES = {
 }
 
 
+def _job_id(description: str) -> re.Match | None:
+    """The `Job ID: <uuid>` that ends a Midjourney description, searched in its tail only."""
+    body = description.rstrip()
+    return JOB_ID.search(body, max(0, len(body) - JOB_ID_TAIL))
+
+
 def midjourney_metadata(image: Image.Image) -> dict[str, str]:
     """{"Description", "Author"} of a Midjourney download (PNG text, EXIF, else XMP), or {} when its description
     holds no Midjourney job id."""
@@ -52,7 +61,7 @@ def midjourney_metadata(image: Image.Image) -> dict[str, str]:
     exif = image.getexif()
     xmp = _xmp_fields(image)
     descriptions = (text.get("Description"), _exif_text(exif.get(0x010E)), xmp.get("description"))
-    description = next((found for found in descriptions if found and JOB_ID.search(found)), None)
+    description = next((found for found in descriptions if found and _job_id(found)), None)
     if description is None:
         return {}
     author = text.get("Author") or _exif_text(exif.get(0x013B)) or xmp.get("creator", "")
@@ -92,7 +101,7 @@ def _midjourney(metadata: dict[str, str]) -> ForeignRecipe:
             "the Midjourney description holds a character text cannot carry (NUL or a lone surrogate)",
             extra={"code": "metadata_unreadable"},
         )
-    job = JOB_ID.search(description)
+    job = _job_id(description)
     text = description[: job.start()].strip()
     first = FLAG.search(text)
     prompt = text[: first.start()].strip() if first else text

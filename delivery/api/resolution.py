@@ -7,6 +7,7 @@ Answers are scoped like the rest of the API: a caller finds only manifests of fi
 from __future__ import annotations
 
 import io
+import re
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -61,7 +62,8 @@ class MatchesSerializer(serializers.Serializer):
 
 def _max_results(request) -> int:
     raw = request.query_params.get("maxResults", "10")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS:
+    # Only ASCII digits: str.isdigit() also takes "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_RESULTS:
         raise ApplicationError(f"maxResults must be a whole number from 1 to {MAX_RESULTS}", extra={"code": "invalid"})
     return int(raw)
 

@@ -33,11 +33,11 @@ from delivery import provenance, renditions, signing
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
 from delivery.services.delivery_record import Sealed, delivery_record
 from delivery.services.lineage_facts import (
+    bundle_lineage,
     chain_actions,
     generation_recipe,
     input_ingredients,
     lineage_carried,
-    lineage_graph_shared,
     lineage_summary,
     model_factor,
     prompts_withheld,
@@ -293,7 +293,7 @@ def _variants_publish(
         master_image=master_image,
         files=files,
         facts=facts,
-        lineage={"summary": summary, "graph": lineage_graph_shared(graph=graph, withheld=withheld)},
+        lineage=bundle_lineage(summary=summary, graph=graph, withheld=withheld, presets=presets),
         summary=summary,
         approval=attestation,
         staging=staging,

@@ -38,6 +38,7 @@ def seed_of(version: Version, graph: LineageGraph) -> int | None:
 
 
 PROMPT_WITHHELD = "(prompt withheld: it repeats a studio-internal review note)"
+PROMPT_KEPT_IN = "(prompt kept in: a channel of this delivery does not let the recipe out)"
 
 
 def prompts_withheld(*, graph: LineageGraph) -> set[int]:
@@ -90,6 +91,10 @@ def generation_recipe(chain: list[Derivation], *, withheld: set[int] = frozenset
 def _params_shared(params: dict, *, withheld_step: bool) -> dict:
     """A step's parameters as shared outside Seed: a withheld prompt's text is also the text its encoders read."""
     return {key: value for key, value in params.items() if not (withheld_step and key == "prompt_read")}
+
+
+def prompts_of(graph: LineageGraph) -> set[int]:
+    return {edge.prompt_id for edges in graph.inputs.values() for edge in edges if edge.prompt_id}
 
 
 def _withheld_steps(graph: LineageGraph, withheld: set[int]) -> set[int]:
@@ -185,16 +190,38 @@ def lineage_summary(
     }
 
 
-def lineage_graph_shared(*, graph: LineageGraph, withheld: set[int]) -> dict:
+def lineage_graph_shared(*, graph: LineageGraph, withheld: set[int], placeholder: str = PROMPT_WITHHELD) -> dict:
     """The whole graph for the bundle's lineage.json, without the `withheld` prompts' texts and placeholder values."""
     shared = graph.as_dict()
     hidden = _withheld_steps(graph, withheld)
     for node in shared["nodes"]:
         if node["type"] == "prompt" and node["pk"] in withheld:
-            node.update(text=PROMPT_WITHHELD, values={})
+            node.update(text=placeholder, negative_text="", values={})
         elif node["type"] == "derivation" and node["pk"] in hidden:
             node["params"] = _params_shared(node["params"], withheld_step=True)
     return shared
+
+
+def bundle_lineage(*, summary: dict, graph: LineageGraph, withheld: set[int], presets) -> dict:
+    """The bundle's lineage.json: `summary` and the whole graph. The client downloads the bundle beside the files, so
+    where a channel of the delivery keeps the recipe in, no prompt's text is in it (the rest of the graph is, as the
+    files' manifests carry it)."""
+    if all(preset.recipe_exposure == FULL for preset in presets):
+        return {"summary": summary, "graph": lineage_graph_shared(graph=graph, withheld=withheld)}
+    kept_in = withheld | prompts_of(graph)
+    hidden = _withheld_steps(graph, kept_in)
+    chain = [
+        {
+            **step,
+            "params": _params_shared(step["params"], withheld_step=step["derivation"] in hidden),
+            "inputs": [
+                {**ref, "text": PROMPT_KEPT_IN} if ref.get("prompt") in kept_in else ref for ref in step["inputs"]
+            ],
+        }
+        for step in summary["chain"]
+    ]
+    shared = lineage_graph_shared(graph=graph, withheld=kept_in, placeholder=PROMPT_KEPT_IN)
+    return {"summary": {**summary, "chain": chain}, "graph": shared}
 
 
 def lineage_carried(summary: dict, *, exposure: str = FULL) -> dict:
