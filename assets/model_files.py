@@ -52,6 +52,7 @@ class ModelFiles:
     format: str
     detected: str | None
     header: dict
+    metadata: dict  # a safetensors file's `__metadata__` as found (trainers write their training story there)
 
 
 def model_files_read(*, path: Path, config: Path | None = None) -> ModelFiles:
@@ -71,6 +72,7 @@ def _folder_read(path: Path) -> ModelFiles:
         format=ModelWeights.Format.DIFFUSERS,
         detected=_architecture_from_folder(path),
         header={},
+        metadata={},
     )
 
 
@@ -80,7 +82,7 @@ def _file_read(path: Path, *, config: Path | None) -> ModelFiles:
         raise ApplicationError(
             f"{path.name}: unsupported model file type; expected one of {', '.join(SINGLE_FILE_FORMATS)}"
         )
-    header = _HEADER_READERS[weights_format](path=path) if weights_format in _HEADER_READERS else {}
+    header, metadata = _headers_read(path=path, weights_format=weights_format)
     staged = [StagedFile(path=path, sha256=_file_sha256(path), size=path.stat().st_size)]
     sha256, blake3_hex = staged[0].sha256, _file_blake3(path)
     detected = _architecture_from_keys(list(header))
@@ -96,6 +98,7 @@ def _file_read(path: Path, *, config: Path | None) -> ModelFiles:
         format=weights_format,
         detected=detected,
         header=header,
+        metadata=metadata,
     )
 
 
@@ -148,8 +151,9 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def safetensors_header(*, path: Path) -> dict[str, dict]:
-    """Tensor names with their dtype and shape from a safetensors header; refuses files that are not safetensors."""
+def safetensors_header(*, path: Path) -> tuple[dict[str, dict], dict]:
+    """Tensor names with their dtype and shape from a safetensors header, and its `__metadata__` object (as found: the
+    format wants strings, a file from outside may hold anything); refuses files that are not safetensors."""
     with path.open("rb") as handle:
         prefix = handle.read(8)
         if len(prefix) < 8:
@@ -159,15 +163,23 @@ def safetensors_header(*, path: Path) -> dict[str, dict]:
             raise ApplicationError(f"{path.name} is not a safetensors file (header length {length})")
         try:
             header = json.loads(handle.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # RecursionError: JSON nested deeper than the parser's stack, which no writer of model files makes.
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ApplicationError(f"{path.name} is not a safetensors file (unreadable header)") from exc
     if not isinstance(header, dict):
         raise ApplicationError(f"{path.name} is not a safetensors file (header is not an object)")
-    return {key: value for key, value in header.items() if key != "__metadata__" and isinstance(value, dict)}
+    metadata = header.get("__metadata__")
+    tensors = {key: value for key, value in header.items() if key != "__metadata__" and isinstance(value, dict)}
+    return tensors, metadata if isinstance(metadata, dict) else {}
 
 
-# The formats whose tensor names and shapes are read (the architecture is told from the names).
-_HEADER_READERS = {ModelWeights.Format.SAFETENSORS: safetensors_header, ModelWeights.Format.GGUF: gguf_header}
+def _headers_read(*, path: Path, weights_format: str) -> tuple[dict[str, dict], dict]:
+    """The tensor names and shapes the architecture is told from, and the metadata a safetensors file carries."""
+    if weights_format == ModelWeights.Format.SAFETENSORS:
+        return safetensors_header(path=path)
+    if weights_format == ModelWeights.Format.GGUF:
+        return gguf_header(path=path), {}
+    return {}, {}
 
 
 def upscale_factor(*, shapes: dict[str, list[int]]) -> int | None:

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from assets.admin.display import thumbnail
+from assets.admin.training_story import training_story_panel
 from assets.admin.visible import ReadOnlyAdmin, VisibleAdmin
 from assets.errors import ApplicationError
 from assets.models import (
@@ -176,6 +177,7 @@ class ModelWeightsAdmin(VisibleAdmin):
         "created_at",
     ]
     fields = ["name", "notes", *readonly_fields]
+    viewer_panels = [(training_story_panel, "training story")]  # the training images shown are the viewer's
 
     def has_add_permission(self, request):
         return False  # registering hashes files on the server: `manage.py register_model`

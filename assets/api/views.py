@@ -185,6 +185,10 @@ class ModelWeightsViewSet(ReadViewSet):
     filterset_fields = ["kind", "architecture", "format", "sha256"]
     search_fields = ["name", "source_name"]
 
+    def get_serializer_class(self):
+        # A LoRA's training story and its checks are one model's detail: the list stays a page of short rows.
+        return s.ModelWeightsDetailSerializer if self.action == "retrieve" else s.ModelWeightsSerializer
+
 
 class LicenceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadViewSet):
     """The studio's licences: what each covers (delivery's …/impact/ lists every version and delivery that inherits

@@ -63,6 +63,9 @@ class ModelWeights(AppendOnlyModel):
         null=True, blank=True, help_text="Upscalers: the model's fixed factor (2 or 4)"
     )
     notes = models.TextField(blank=True)
+    # A LoRA's header as its trainer wrote it (kohya, ai-toolkit, modelspec), read at registration into a bounded
+    # story (assets.lora_story): the trainer's claims, which the page checks against this install where it can.
+    training_story = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(scoped_reads=True, studio_wide_writes=True)

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from assets.errors import ApplicationError
 from assets.gguf_files import gguf_notes
+from assets.lora_story import lora_story_read
 from assets.model_files import ModelFiles, ip_adapter_check, matting_check, model_files_read, upscale_factor
 from assets.models import ModelWeights, Used, Version
 from assets.services.blobs import BlobsStored
@@ -30,7 +31,8 @@ def model_weights_register(
     A folder's sha256 is the hash of its manifest of {relative path: file sha256}. A single-file
     checkpoint may bring its architecture's config folder (`config`), stored beside it so loading
     never asks a hub; its sha256 stays the file's own, as other tools show it. An upscaler's factor
-    is read from a safetensors file's tensor shapes; other formats must name it (`scale`).
+    is read from a safetensors file's tensor shapes; other formats must name it (`scale`). A LoRA keeps the training
+    story its header tells (kohya's, ai-toolkit's and modelspec's keys).
     """
     path = Path(path)
     if kind not in ModelWeights.Kind.values:
@@ -62,6 +64,7 @@ def model_weights_register(
         source_version=source_version,
         notes=notes,
         scale=_scale_check(kind=kind, scale=scale, path=path, header=read.header),
+        training_story=lora_story_read(metadata=read.metadata) if kind == ModelWeights.Kind.LORA else {},
     )
 
 
@@ -146,6 +149,7 @@ def _weights_store(
     source_version: str,
     notes: str,
     scale: int | None,
+    training_story: dict,
 ) -> tuple[ModelWeights, bool]:
     """Store the files and make the row; bytes another registration stored first give that row (and False)."""
     stored = BlobsStored()
@@ -166,6 +170,7 @@ def _weights_store(
                 notes=notes,
                 scale=scale,
                 blake3=read.blake3,
+                training_story=training_story,
             )
             instance_validate(instance=weights, exclude=["sha256"])
             weights.save()

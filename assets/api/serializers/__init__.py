@@ -12,6 +12,7 @@ from assets.api.serializers.imports import (
     VersionImportSerializer,
 )
 from assets.api.serializers.inputs import (
+    ModelWeightsDetailSerializer,
     ModelWeightsSerializer,
     PromptRenderSerializer,
     PromptSerializer,
@@ -49,6 +50,7 @@ __all__ = [
     "LicenceSerializer",
     "LineageSerializer",
     "MaskUploadSerializer",
+    "ModelWeightsDetailSerializer",
     "ModelWeightsSerializer",
     "PromptRenderSerializer",
     "PromptSerializer",

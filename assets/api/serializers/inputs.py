@@ -1,9 +1,11 @@
 """What a derivation takes in: references, prompt templates and prompts, and the model registry."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.api.fields import VisibleModelSerializer, VisibleRelatedField
 from assets.api.serializers.blobs import ImageUrlsMixin
+from assets.lora_checks import story_architecture_check, story_base_models, story_training_set_held
 from assets.models import (
     Brief,
     ModelWeights,
@@ -74,3 +76,40 @@ class ModelWeightsSerializer(VisibleModelSerializer):
             "notes",
             "created_at",
         ]
+
+
+class TrainingImageSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    version_id = serializers.IntegerField(required=False, help_text="its version id on the install that exported it")
+    versions = serializers.ListField(child=serializers.IntegerField(), help_text="versions of these bytes here")
+    references = serializers.ListField(child=serializers.IntegerField(), help_text="references of these bytes here")
+
+
+class StoryChecksSerializer(serializers.Serializer):
+    architecture_check = serializers.ChoiceField(
+        choices=["agrees", "differs"],
+        allow_null=True,
+        help_text="how the architecture the header names stands against the registered one (null: it names none)",
+    )
+    base_models = serializers.ListField(
+        child=serializers.IntegerField(), help_text="registered base models with the base model sha256 it names"
+    )
+    training_set = TrainingImageSerializer(many=True, help_text="the training images it lists, as held here")
+
+
+class ModelWeightsDetailSerializer(ModelWeightsSerializer):
+    """One model's page: a LoRA's training story as its header tells it, and how that stands against this install."""
+
+    story_checks = serializers.SerializerMethodField()
+
+    class Meta(ModelWeightsSerializer.Meta):
+        fields = [*ModelWeightsSerializer.Meta.fields, "training_story", "story_checks"]
+
+    @extend_schema_field(StoryChecksSerializer)
+    def get_story_checks(self, obj) -> dict:
+        checks = {
+            "architecture_check": story_architecture_check(weights=obj),
+            "base_models": list(story_base_models(weights=obj).values_list("pk", flat=True)),
+            "training_set": story_training_set_held(weights=obj, user=self.context["request"].user),
+        }
+        return StoryChecksSerializer(checks).data

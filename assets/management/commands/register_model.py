@@ -72,6 +72,7 @@ class Command(BaseCommand):
                         "kind": weights.kind,
                         "architecture": weights.architecture,
                         "licences": [licence.name for licence in weights.licences.all()],
+                        "training_story": weights.training_story,
                     }
                 )
             )
@@ -82,3 +83,11 @@ class Command(BaseCommand):
         )
         for licence in weights.licences.all():
             self.stdout.write(f"  licence: {licence.name}" + ("" if licence.commercial_use else " (non-commercial)"))
+        story = weights.training_story
+        if story:
+            told = [
+                story.get("trainer", {}).get("name", "an unnamed trainer"),
+                story.get("base_model", {}).get("version") or story.get("base_model", {}).get("name"),
+                f"{story['training']['images']} images" if "images" in story.get("training", {}) else None,
+            ]
+            self.stdout.write(f"  training story: {', '.join(part for part in told if part)} (shown on its admin page)")
