@@ -16,7 +16,7 @@ from assets.models import Credential, Used, Version
 from assets.services.recipe_imports import images_import
 from tests.factories import api_as
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "c2pa-conformance"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "data" / "c2pa-conformance"
 CII_LABEL = "contentauth:urn:uuid:1c8e975a-0881-46f0-b07e-58f1b3a34a74"
 
 

@@ -314,7 +314,7 @@ def test_only_producers_export_for_retouching_and_a_failed_signature_leaves_noth
     assert not list((settings.MEDIA_ROOT / "staging").glob("signing-*"))
 
 
-CII = Path(__file__).resolve().parents[3] / "shared" / "c2pa-conformance" / "adobe-20220124-CII.jpg"
+CII = Path(__file__).resolve().parents[1] / "data" / "c2pa-conformance" / "adobe-20220124-CII.jpg"
 
 
 def _deliver(version: Version, people, run_jobs) -> dict:
