@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from PIL import Image
 
-from assets.content_codes import content_code, content_distance
+from assets.content_codes import ContentCode, content_code, content_distance
 from assets.models import Credential, Version
 
 # Bits of the 64-bit content code within which a copy is taken for the same picture: a 10 % crop moves about 8,
@@ -84,14 +84,21 @@ def credentials_by_bits(
 
 
 def credentials_by_content(
-    *, image: Image.Image, versions: QuerySet[Version], credentials: QuerySet[Credential] | None = None, limit: int = 5
+    *,
+    image: Image.Image,
+    versions: QuerySet[Version],
+    credentials: QuerySet[Credential] | None = None,
+    limit: int = 5,
+    code: ContentCode | None = None,
 ) -> list[CredentialMatch]:
     """Credentials of files `image` may be a copy of, nearest first, each naming the files that cannot be told
-    apart from it (the same crop of the same picture delivered at another size)."""
+    apart from it (the same crop of the same picture delivered at another size). `code` is the image's content code
+    where the caller has it already."""
     width, height = image.size
     aspect = math.log(width / height)
     ranked = []
-    for credential in _near(bits=content_code(image).bits, versions=versions, credentials=credentials):
+    bits = (code or content_code(image)).bits
+    for credential in _near(bits=bits, versions=versions, credentials=credentials):
         skew = abs(aspect - math.log(credential.aspect))
         if skew > ASPECT_MAX:
             continue

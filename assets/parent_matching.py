@@ -137,7 +137,7 @@ def _by_soft_binding(*, incoming: Incoming, versions) -> ParentMatch | None:
 def _by_content(*, incoming: Incoming, versions) -> ParentMatch | None:
     if incoming.flat:
         return None
-    matches = credentials_by_content(image=incoming.image, versions=versions, limit=5)
+    matches = credentials_by_content(image=incoming.image, code=incoming.content, versions=versions, limit=5)
     if not matches:
         return None
     best = matches[0]

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from PIL import Image
 
+from assets.content_codes import content_code
 from assets.credential_matching import credentials_by_content
 from assets.imagehash import perceptual_hash
 from assets.models import Credential, Version
@@ -59,9 +60,12 @@ def lineage_match(
         image.load()
         # A copy out in the world is most likely of a file Seed delivered: those answer first, and only where none
         # is near does an export for retouching or a file brought in with its manifest.
+        code = content_code(image)
         delivered = credentials.filter(kind=Credential.Kind.DELIVERED)
-        found = credentials_by_content(image=image, versions=versions, credentials=delivered, limit=1)
-        found = found or credentials_by_content(image=image, versions=versions, credentials=credentials, limit=1)
+        found = credentials_by_content(image=image, code=code, versions=versions, credentials=delivered, limit=1)
+        found = found or credentials_by_content(
+            image=image, code=code, versions=versions, credentials=credentials, limit=1
+        )
         if found:
             best = found[0]
             alike = credentials.filter(pk__in=best.alike).values_list("version_id", flat=True)
