@@ -38,8 +38,9 @@ class Access:
     client: the lookup from a row to its client's id; None for studio rows that belong to no client.
     client_reads: what a client reviewer reads of their clients' rows: True (all), False (none), a Q over the
         model's own fields, or LINEAGE.
-    scoped_reads: for studio rows (client None), whether a scoped producer reads them (the model registry: yes;
-        the audit trail, which spans every client: no).
+    scoped_reads: for studio rows (client None, or no client at the end of `client`), whether a scoped producer
+        reads them (the model registry: yes, but a LoRA trained on a client's images is that client's; the audit
+        trail, which spans every client: no).
     everyone_reads: rows holding no client data that every signed-in user may read (channel presets).
     owner: the lookup to the user a row belongs to (preferences): each user reads their own, studio staff all.
     studio_wide_writes: rows that span clients (a client itself, memberships, the model registry, licences,
@@ -111,7 +112,10 @@ def visible(queryset: QuerySet, *, user) -> QuerySet:
     if not viewer.studio:
         return client_facing(queryset.filter(**{f"{access.client}__in": viewer.clients}))
     if viewer.scoped:
-        return queryset.filter(**{f"{access.client}__in": viewer.clients})
+        theirs = Q(**{f"{access.client}__in": viewer.clients})
+        if access.scoped_reads:
+            theirs |= Q(**{f"{access.client}__isnull": True})
+        return queryset.filter(theirs)
     return queryset
 
 

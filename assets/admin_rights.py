@@ -17,6 +17,7 @@ from assets.models import Licence, ReproducibilityCheck, Version
 from assets.rights import (
     reproducibility_latest,
     rights_problems,
+    source_label,
     version_rights,
     with_reproducibility,
 )
@@ -133,7 +134,7 @@ def rights_panel(version: Version) -> str:
                 item.licence.spdx_id or "—",
                 "yes" if item.licence.commercial_use else "no",
                 item.licence.expires_on or "perpetual",
-                ", ".join(f"{s['kind'].replace('_', ' ')} {s['name']}" for s in item.sources),
+                ", ".join(source_label(source) for source in item.sources),
                 format_html('<strong style="color:#a40000">{}</strong>', problems[item.licence.pk])
                 if item.licence.pk in problems
                 else (item.licence.attribution or "—"),

@@ -9,6 +9,7 @@ The derivation's `op` column is checked against this registry, so a new operatio
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -27,8 +28,9 @@ COMPOSITE_SYNTHETIC = IPTC + "compositeSynthetic"
 HEX_COLOUR = (r"#[0-9A-Fa-f]{6}", "a colour like #FE2C54")
 
 # How `reproduce` treats a recorded step: through the diffusion pipeline, by rendering its image or file again
-# from the recorded inputs, or by using the recorded bytes (an outside file, a delivery, a bookkeeping step).
-RERUNS = ("pipeline", "image", "file", "recorded")
+# from the recorded inputs, by training its model again (a LoRA), or by using the recorded bytes (an outside file,
+# a delivery, a bookkeeping step).
+RERUNS = ("pipeline", "image", "file", "training", "recorded")
 # How people start an operation on a version: the finishing endpoint, the version admin's action, `manage.py finish`.
 STARTS = frozenset({"api", "admin", "cli"})
 
@@ -72,6 +74,11 @@ class Param:
         if not isinstance(value, self.kind) or isinstance(value, bool) and self.kind is not bool:
             raise ApplicationError(
                 f"parameter {self.name!r} must be {self.kind.__name__}, got {value!r}", extra={"param": self.name}
+            )
+        if self.kind is float and not math.isfinite(value):
+            # NaN passes every bound below, and neither JSON nor Postgres keeps it (nor infinity).
+            raise ApplicationError(
+                f"parameter {self.name!r} must be a finite number; got {value!r}", extra={"param": self.name}
             )
         if self.choices is not None and value not in self.choices:
             raise ApplicationError(

@@ -41,6 +41,23 @@ WITH RECURSIVE walk(version_id) AS (
 )
 """
 
+_WEIGHTS = ModelWeights._meta.db_table
+
+
+def _and_lora_uses(derivation: str) -> str:
+    """A lateral join naming, as `made.derivation_id`, the derivation `derivation` and every derivation that used the
+    LoRA it trained: what an image went into goes on through a LoRA learned from it. A lateral union keeps the
+    recursive walk to the one reference of itself Postgres allows."""
+    return f"""CROSS JOIN LATERAL (
+        SELECT {derivation} AS derivation_id
+        UNION
+        SELECT lora_use.derivation_id
+        FROM {_WEIGHTS} trained
+        JOIN {_USED} lora_use ON lora_use.model_weights_id = trained.id
+        WHERE trained.trained_by_id = {derivation}
+    ) made"""
+
+
 _DESCENDANTS_FROM = f"""
 WITH RECURSIVE walk(version_id) AS (
     {{seed}}
@@ -48,7 +65,8 @@ WITH RECURSIVE walk(version_id) AS (
     SELECT gen.version_id
     FROM walk
     JOIN {_USED} used ON used.version_id = walk.version_id
-    JOIN {_GENERATED} gen ON gen.derivation_id = used.derivation_id
+    {_and_lora_uses("used.derivation_id")}
+    JOIN {_GENERATED} gen ON gen.derivation_id = made.derivation_id
 )
 SELECT version_id FROM walk
 """
@@ -88,21 +106,23 @@ def ancestors_among(*, versions: list[int], candidates: list[int]) -> dict[int, 
 
 
 def version_descendants(*, version: Version) -> QuerySet[Version]:
-    """Every version derived from `version`, directly or not ("what did we ship from this?")."""
+    """Every version derived from `version`, directly or not, through LoRAs trained on it too ("what did we ship
+    from this?")."""
     sql = _descendants_sql("SELECT %s::bigint") + " WHERE version_id <> %s"
     return Version.objects.filter(pk__in=RawSQL(sql, (version.pk, version.pk)))
 
 
 def _impact(column: str, pk: int) -> QuerySet[Version]:
     seed = (
-        f"SELECT gen.version_id FROM {_USED} used JOIN {_GENERATED} gen ON gen.derivation_id = used.derivation_id "
-        f"WHERE used.{column} = %s"
+        f"SELECT gen.version_id FROM {_USED} used {_and_lora_uses('used.derivation_id')} "
+        f"JOIN {_GENERATED} gen ON gen.derivation_id = made.derivation_id WHERE used.{column} = %s"
     )
     return Version.objects.filter(pk__in=RawSQL(_descendants_sql(seed), (pk,)))
 
 
 def versions_using_model_weights(*, weights: ModelWeights) -> QuerySet[Version]:
-    """Every version that a base model / LoRA / VAE / upscaler went into, however far down."""
+    """Every version that a base model / LoRA / VAE / upscaler went into, however far down (a base model trained a
+    LoRA goes into what the LoRA made)."""
     return _impact("model_weights_id", weights.pk)
 
 
@@ -148,7 +168,8 @@ class LineageGraph:
                 return
             seen.add(edge.derivation_id)
             for used in self.inputs.get(edge.derivation_id, []):
-                if used.version_id:
+                # A training's images taught its LoRA; they are not the pixels its samples were made from.
+                if used.version_id and used.role != Used.Role.TRAINING_IMAGE:
                     visit(used.version_id)
             order.append(self.derivations[edge.derivation_id])
 

@@ -4,7 +4,7 @@ Each script prints its own details, then one `BENCH {...}` line; this collects t
 that fails shows up in the table as failed, and the run exits non-zero.
 
     python bench/run.py [lineage worker_queue queue_scale delivery upscale load notify search real_architecture
-                         flux_quantised soft_binding]
+                         flux_quantised soft_binding lora_training]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ SCRIPTS = [
     "real_architecture",
     "flux_quantised",
     "soft_binding",
+    "lora_training",
 ]
 PREFIX = "BENCH "
 

@@ -15,7 +15,7 @@ from assets.admin import (
 )
 from assets.errors import ApplicationError
 from assets.models import Version
-from generation import admin_finishing  # noqa: F401  (the finishing actions on the version and mask admins)
+from generation import admin_finishing, admin_training  # noqa: F401  (the finishing and training actions and pages)
 from generation.admin_job_form import JobForm
 from generation.models import GenerationJob, GridJob, ReproductionRun
 from generation.selectors import job_summary

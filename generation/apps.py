@@ -18,6 +18,7 @@ class GenerationConfig(AppConfig):
         from assets.hooks import demo_stage_register
         from generation.demo import generation_stage, grid_stage, imported_regeneration_stage, preparation_stage
         from generation.demo_flux import flux_stage
+        from generation.demo_training import training_stage
         from generation.worker import worker_start
 
         post_spawn.connect(worker_start, dispatch_uid="seed-worker-start")
@@ -26,3 +27,5 @@ class GenerationConfig(AppConfig):
         demo_stage_register(order=27, stage=imported_regeneration_stage)
         demo_stage_register(order=28, stage=grid_stage)
         demo_stage_register(order=29, stage=preparation_stage)
+        # After the client's approval (review, 30), before delivery (40): the LoRA learns what was approved.
+        demo_stage_register(order=35, stage=training_stage)

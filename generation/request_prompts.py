@@ -23,6 +23,7 @@ from assets.prompt_syntax import (
     prompt_directives,
     prompt_has_directives,
 )
+from assets.services.derivations import weights_usable_in
 from assets.services.prompts import prompt_render_text
 from generation.architectures import architecture_of
 from generation.imaging import outpaint_canvas_size
@@ -102,7 +103,9 @@ def batch_plans(*, request, params: dict, batch_values: list[dict], size_for) ->
                     **_aspect_params(request=request, params=params, aspect=directives.aspect, size_for=size_for),
                     **read,
                 },
-                loras=_loras_merge(explicit=tuple(request.loras), tagged=directives.loras, resolved=resolved),
+                loras=_loras_merge(
+                    explicit=tuple(request.loras), tagged=directives.loras, resolved=resolved, brief=request.brief
+                ),
             )
         )
     return plans
@@ -159,7 +162,7 @@ def _size_fits(*, given: dict, aspect: tuple[int, int], target: str, multiple: i
 
 
 def _loras_merge(
-    *, explicit: tuple[LoraSpec, ...], tagged: tuple[tuple[str, float], ...], resolved: dict
+    *, explicit: tuple[LoraSpec, ...], tagged: tuple[tuple[str, float], ...], resolved: dict, brief
 ) -> tuple[LoraSpec, ...]:
     """The request's LoRAs, then each tagged one not among them. A tag naming a LoRA of the request's own list is
     that LoRA (a regeneration passes its recipe's LoRAs and text: one registered later under the same name must not
@@ -174,7 +177,7 @@ def _loras_merge(
         if any(_names(spec.weights, name) for spec in explicit):
             continue
         if name not in resolved:
-            resolved[name] = lora_tag_resolve(name=name)
+            resolved[name] = lora_tag_resolve(name=name, brief=brief)
         if any(spec.weights.pk == resolved[name].pk for spec in stack):
             continue
         stack.append(LoraSpec(weights=resolved[name], weight=weight))
@@ -195,11 +198,12 @@ def _names(weights: ModelWeights, term: str) -> bool:
     )
 
 
-def lora_tag_resolve(*, name: str) -> ModelWeights:
+def lora_tag_resolve(*, name: str, brief) -> ModelWeights:
     """The registered LoRA a tag names: by sha256 (full, A1111's 10-hex AutoV2 or 12-hex short hash), by name, or by
-    the file name it was registered from (A1111 names a LoRA by its file's stem)."""
+    the file name it was registered from (A1111 names a LoRA by its file's stem); among those `brief` may use (another
+    client's trained LoRA is not found, nor named among several)."""
     term = name.strip()
-    loras = ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA)
+    loras = weights_usable_in(ModelWeights.objects.filter(kind=ModelWeights.Kind.LORA), brief=brief)
     if _HASH.fullmatch(term.lower()):
         matches = list(loras.filter(sha256__startswith=term.lower())[:3])
     else:

@@ -319,12 +319,12 @@ def derivation_run(*, derivation_id: int) -> str:
     return derivation_guarded(derivation_id=derivation_id, make=_generate)
 
 
-def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
+def derivation_guarded(*, derivation_id: int, make: Callable, fields: dict | None = None) -> str:
     """Run a generation or finishing derivation through the one run lifecycle.
 
     `make(derivation, scope)` returns (outputs, environment, gpu_seconds), or with a fourth item, the files that are
     not image versions (masks, SVGs), and adds every scratch file it writes to the scope; the outputs are recorded
-    once, while this worker still owns the run.
+    once, while this worker still owns the run. `fields` are reset at the claim, as the error and progress are.
     """
 
     def work(derivation: Derivation, scope: RunScope) -> str:
@@ -350,7 +350,7 @@ def derivation_guarded(*, derivation_id: int, make: Callable) -> str:
         model=Derivation,
         pk=derivation_id,
         work=work,
-        fields={"error": "", "progress_step": 0},
+        fields={"error": "", "progress_step": 0, **(fields or {})},
         failure=_out_of_memory_again,
     )
 

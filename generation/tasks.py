@@ -17,3 +17,9 @@ def run_finishing(derivation_id: int) -> str:
     from generation.finishing import finishing_run
 
     return finishing_run(derivation_id=derivation_id)
+
+
+def run_training(derivation_id: int) -> str:
+    from generation.training_files import training_run
+
+    return training_run(derivation_id=derivation_id)

@@ -39,6 +39,8 @@ class DerivationAdmin(ReadOnlyAdmin):
     search_fields = ["id", "job_id", "error"]
     list_select_related = ["brief"]
     inlines = [UsedInline, GeneratedInline]
+    # A training logs its loss by step: its own panel draws the curve rather than thousands of numbers.
+    exclude = ["progress_log"]
 
     @admin.display(description="progress")
     def progress(self, obj):

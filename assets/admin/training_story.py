@@ -114,6 +114,9 @@ def _folders(story: dict) -> str:
     return _more(folders, total=story.get("datasets_total", 0))
 
 
+LINE_BREAK = SafeString("<br>")
+
+
 def _tags(story: dict) -> SafeString | str:
     lines = [
         format_html(
@@ -126,9 +129,9 @@ def _tags(story: dict) -> SafeString | str:
     if not lines:
         return ""
     more = story.get("tag_folders_total", 0) - len(lines)
-    return format_html_join("<br>", "{}", ((line,) for line in lines)) + (
-        format_html("<br>and {} more folder(s)", more) if more > 0 else ""
-    )
+    # One safe string: a plain "" added to the safe lines, or a plain "<br>" between them, is escaped on the page.
+    more_folders = format_html("<br>and {} more folder(s)", more) if more > 0 else ""
+    return format_html("{}{}", format_html_join(LINE_BREAK, "{}", ((line,) for line in lines)), more_folders)
 
 
 def _more(items: list[str], *, total: int) -> str:

@@ -46,6 +46,7 @@ class Derivation(AppendOnlyModel, QueuedRun):
             "run_notes",
             "cancelled_by",
             "cancelled_at",
+            "progress_log",
         }
     )
 
@@ -60,6 +61,8 @@ class Derivation(AppendOnlyModel, QueuedRun):
     job_id = models.CharField(max_length=64, blank=True)
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # What a long run measures as it goes (a training's loss by step): [{"step": 10, "loss": 0.12}, …], oldest first.
+    progress_log = models.JSONField(default=list, blank=True)
     # What the worker had to do to get the run through (an out-of-memory retry, a cleared cache): newest last.
     run_notes = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
@@ -156,6 +159,7 @@ class Used(AppendOnlyModel):
         IMAGE_ENCODER = "image_encoder", "Image encoder"
         GUIDE_IMAGE = "guide_image", "Guide image (the brief's palette as swatches)"
         MATTING = "matting", "Matting model"
+        TRAINING_IMAGE = "training_image", "Training image (with its caption)"
 
     derivation = models.ForeignKey(Derivation, on_delete=models.PROTECT, related_name="used")
     role = models.CharField(max_length=20, choices=Role.choices)

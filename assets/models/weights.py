@@ -66,9 +66,15 @@ class ModelWeights(AppendOnlyModel):
     # A LoRA's header as its trainer wrote it (kohya, ai-toolkit, modelspec), read at registration into a bounded
     # story (assets.lora_story): the trainer's claims, which the page checks against this install where it can.
     training_story = models.JSONField(default=dict, blank=True)
+    # The training derivation that made it here (its inputs are the images it learned from); empty for a file
+    # registered from outside.
+    trained_by = models.OneToOneField(
+        "assets.Derivation", null=True, blank=True, on_delete=models.PROTECT, related_name="trained_weights"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    access = Access(scoped_reads=True, studio_wide_writes=True)
+    # A LoRA trained here learned one client's images: it is that client's, like the images.
+    access = Access(client="trained_by__brief__campaign__client", scoped_reads=True, studio_wide_writes=True)
 
     class Meta:
         ordering = ["kind", "name"]

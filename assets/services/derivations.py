@@ -4,6 +4,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assets.environment import environment_fingerprint_base
@@ -44,7 +45,19 @@ class UsedInput:
 def _client_id_of(target) -> int | None:
     if isinstance(target, (Version, Reference, Prompt)):
         return target.brief.campaign.client_id
+    if isinstance(target, ModelWeights) and target.trained_by_id is not None:
+        # A LoRA trained here carries the client whose images it learned.
+        return target.trained_by.brief.campaign.client_id
     return None
+
+
+def weights_usable_in(weights: QuerySet[ModelWeights], *, brief: Brief) -> QuerySet[ModelWeights]:
+    """The weights a step of `brief` may use, as derivation_create checks them: the studio's registry, and the LoRAs
+    trained on its own client's images. A lookup by name or hash (a prompt's `<lora:…>` tag, an imported recipe)
+    searches only these, so another client's LoRA is neither found nor named."""
+    return weights.filter(
+        Q(trained_by__isnull=True) | Q(trained_by__brief__campaign__client_id=brief.campaign.client_id)
+    )
 
 
 def derivation_create(
@@ -96,6 +109,19 @@ def derivation_create(
     return derivation
 
 
+def derivations_cancel(*, pks: list[int], cancelled_by=None) -> int:
+    """End the queued or running derivations among `pks` as cancelled, naming who did: a queued one never starts, a
+    running one stops at its next progress report and records nothing. Inside the caller's transaction, beside its
+    audit event; returns how many it cancelled."""
+    who = cancelled_by.get_username() if cancelled_by is not None else "the system"
+    return Derivation.objects.filter(pk__in=pks, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]).update(
+        state=Derivation.State.CANCELLED,
+        error=f"cancelled by {who}",
+        cancelled_by=cancelled_by,
+        cancelled_at=timezone.now(),
+    )
+
+
 def derivation_output_add(
     *, derivation: Derivation, version: Version, index: int = 0, role: str = Generated.Role.OUTPUT
 ) -> Generated:
@@ -141,16 +167,35 @@ class OutputFile:
     refined_from_id: int | None = None
 
 
+@dataclass(frozen=True)
+class OutputWeights:
+    """A model a worker made (a trained LoRA): registered as model weights whose origin is the derivation."""
+
+    data: bytes
+    kind: str
+    architecture: str
+    name: str
+    format: str = ModelWeights.Format.SAFETENSORS
+    training_story: dict = field(default_factory=dict)
+
+
 def derivation_files_record(
-    *, derivation: Derivation, outputs: list[OutputImage], files: list[OutputFile], blobs: BlobsStored, **fields
-) -> tuple[list[Version], list[DerivedFile]]:
-    """Record a run's images and its other files together: both or neither (a superseded run records none)."""
+    *,
+    derivation: Derivation,
+    outputs: list[OutputImage],
+    files: list[OutputFile | OutputWeights],
+    blobs: BlobsStored,
+    **fields,
+) -> tuple[list[Version], list[DerivedFile | ModelWeights]]:
+    """Record a run's images and its other files together: all or none (a superseded run records none)."""
     if not files:
         return derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, **fields), []
     with transaction.atomic():
         versions = derivation_outputs_record(derivation=derivation, outputs=outputs, blobs=blobs, **fields)
         recorded = [
-            DerivedFile.objects.create(
+            _weights_record(derivation=derivation, item=item, blobs=blobs)
+            if isinstance(item, OutputWeights)
+            else DerivedFile.objects.create(
                 brief_id=derivation.brief_id,
                 source_id=item.source_id,
                 derivation=derivation,
@@ -164,6 +209,21 @@ def derivation_files_record(
             for item in files
         ]
     return versions, recorded
+
+
+def _weights_record(*, derivation: Derivation, item: OutputWeights, blobs: BlobsStored) -> ModelWeights:
+    blob = blobs.store_bytes(data=item.data, media_type="application/octet-stream")
+    return ModelWeights.objects.create(
+        kind=item.kind,
+        architecture=item.architecture,
+        name=item.name,
+        sha256=blob.sha256,
+        size=len(item.data),
+        format=item.format,
+        blob=blob,
+        trained_by=derivation,
+        training_story=item.training_story,
+    )
 
 
 def derivation_outputs_record(

@@ -20,7 +20,13 @@ from assets.models import Brief, Derivation, ModelWeights, Phase, Used, Version
 from assets.parent_matching import ParentUnknown
 from assets.services.arrivals import arrival_read, arrival_record
 from assets.services.blobs import blob_open, image_ingest
-from assets.services.derivations import UsedInput, derivation_create, derivation_finish, derivation_output_add
+from assets.services.derivations import (
+    UsedInput,
+    derivation_create,
+    derivation_finish,
+    derivation_output_add,
+    weights_usable_in,
+)
 from assets.services.licences import licences_attach
 from assets.services.prompts import prompt_from_text
 from assets.services.versions import source_name_clean
@@ -29,9 +35,9 @@ MAX_FILES = 100
 MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 
 
-def weights_match(*, ref: ModelRef, kind: str) -> ModelWeights | None:
-    """The registered weights a foreign tool's model reference names, or None."""
-    weights = ModelWeights.objects.filter(kind=kind)
+def weights_match(*, ref: ModelRef, kind: str, brief: Brief) -> ModelWeights | None:
+    """The registered weights a foreign tool's model reference names among those `brief` may use, or None."""
+    weights = weights_usable_in(ModelWeights.objects.filter(kind=kind), brief=brief)
     digest = ref.hash.removeprefix("blake3:").strip().lower()
     if re.fullmatch(r"[0-9a-f]{64}", digest):
         found = weights.filter(Q(sha256=digest) | Q(blake3=digest)).first()
@@ -170,7 +176,7 @@ def _recipe_params(*, brief: Brief, recipe: ForeignRecipe, params: dict, report:
         described = {"role": role, "name": ref.name[:200], "hash": ref.hash[:80]}
         if ref.weight is not None:
             described["weight"] = ref.weight
-        weights = weights_match(ref=ref, kind=kind)
+        weights = weights_match(ref=ref, kind=kind, brief=brief)
         if weights is None:
             report["missing"].append(described)
         else:

@@ -140,9 +140,13 @@ def _finished(row) -> dict:
     return fields
 
 
-def run_progress(*, row, step: int) -> bool:
-    """Record progress; False when the run was cancelled or taken over, so the worker stops."""
-    return bool(_owned(row).update(progress_step=step))
+def run_progress(*, row, step: int, measures: dict | None = None) -> bool:
+    """Record progress, and what the run measured at this step (a training's loss) on its progress log; False when
+    the run was cancelled or taken over, so the worker stops."""
+    if measures is None:
+        return bool(_owned(row).update(progress_step=step))
+    logged = RawSQL("progress_log || %s::jsonb", (json.dumps([measures]),))
+    return bool(_owned(row).update(progress_step=step, progress_log=logged))
 
 
 def run_note_add(*, row, event: str, detail: str) -> None:

@@ -88,17 +88,31 @@ def generation_recipe(chain: list[Derivation], *, withheld: set[int] = frozenset
     return dataclasses.replace(recipe, prompt=prompt, derivation=derivation)
 
 
+# Parameters that hold prompt text under another name: the text the encoders read, and a LoRA training's captions (by
+# default the prompts of the images it learned from) and sample prompt.
+PROMPT_PARAMS = ("prompt_read", "captions", "sample_prompt")
+
+
 def _params_shared(params: dict, *, withheld_step: bool) -> dict:
-    """A step's parameters as shared outside Seed: a withheld prompt's text is also the text its encoders read."""
-    return {key: value for key, value in params.items() if not (withheld_step and key == "prompt_read")}
+    """A step's parameters as shared outside Seed: a withheld prompt's text is also in these."""
+    return {key: value for key, value in params.items() if not (withheld_step and key in PROMPT_PARAMS)}
 
 
 def prompts_of(graph: LineageGraph) -> set[int]:
     return {edge.prompt_id for edges in graph.inputs.values() for edge in edges if edge.prompt_id}
 
 
-def _withheld_steps(graph: LineageGraph, withheld: set[int]) -> set[int]:
-    return {step for step, edges in graph.inputs.items() if any(edge.prompt_id in withheld for edge in edges)}
+def _withheld_steps(graph: LineageGraph, withheld: set[int], *, every_text: bool = False) -> set[int]:
+    """The steps whose parameters say a `withheld` prompt: those that used one, and those whose written text (a
+    training's captions) repeats one; with `every_text`, every step with written text in its parameters."""
+    steps = {step for step, edges in graph.inputs.items() if any(edge.prompt_id in withheld for edge in edges)}
+    texts = {" ".join(edge.prompt.text.split()) for edge in graph.used if edge.prompt_id in withheld} - {""}
+    for pk, derivation in graph.derivations.items():
+        written = [derivation.params.get("sample_prompt"), *(derivation.params.get("captions") or [])]
+        written = [" ".join(text.split()) for text in written if isinstance(text, str) and text.strip()]
+        if any(every_text or any(said in text for said in texts) for text in written):
+            steps.add(pk)
+    return steps
 
 
 def recipe_lines(recipe, *, exposure: str = FULL) -> list[str]:
@@ -190,10 +204,13 @@ def lineage_summary(
     }
 
 
-def lineage_graph_shared(*, graph: LineageGraph, withheld: set[int], placeholder: str = PROMPT_WITHHELD) -> dict:
-    """The whole graph for the bundle's lineage.json, without the `withheld` prompts' texts and placeholder values."""
+def lineage_graph_shared(
+    *, graph: LineageGraph, withheld: set[int], placeholder: str = PROMPT_WITHHELD, every_text: bool = False
+) -> dict:
+    """The whole graph for the bundle's lineage.json, without the `withheld` prompts' texts and placeholder values
+    (with `every_text`, without any step's written text: a training's captions)."""
     shared = graph.as_dict()
-    hidden = _withheld_steps(graph, withheld)
+    hidden = _withheld_steps(graph, withheld, every_text=every_text)
     for node in shared["nodes"]:
         if node["type"] == "prompt" and node["pk"] in withheld:
             node.update(text=placeholder, negative_text="", values={})
@@ -209,7 +226,7 @@ def bundle_lineage(*, summary: dict, graph: LineageGraph, withheld: set[int], pr
     if all(preset.recipe_exposure == FULL for preset in presets):
         return {"summary": summary, "graph": lineage_graph_shared(graph=graph, withheld=withheld)}
     kept_in = withheld | prompts_of(graph)
-    hidden = _withheld_steps(graph, kept_in)
+    hidden = _withheld_steps(graph, kept_in, every_text=True)
     chain = [
         {
             **step,
@@ -220,7 +237,7 @@ def bundle_lineage(*, summary: dict, graph: LineageGraph, withheld: set[int], pr
         }
         for step in summary["chain"]
     ]
-    shared = lineage_graph_shared(graph=graph, withheld=kept_in, placeholder=PROMPT_KEPT_IN)
+    shared = lineage_graph_shared(graph=graph, withheld=kept_in, placeholder=PROMPT_KEPT_IN, every_text=True)
     return {"summary": {**summary, "chain": chain}, "graph": shared}
 
 

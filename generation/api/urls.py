@@ -1,13 +1,14 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from generation.api import finishing, views
+from generation.api import finishing, training, views
 
 router = DefaultRouter()
 router.include_root_view = False  # the core router owns /api/
 router.register("jobs", views.JobViewSet, basename="generationjob")
 router.register("reproductions", views.ReproductionViewSet, basename="reproductionrun")
 router.register("grids", views.GridViewSet, basename="gridjob")
+router.register("trainings", training.TrainingViewSet, basename="training")
 
 urlpatterns = [
     path("operations/", finishing.OperationsView.as_view(), name="operations"),

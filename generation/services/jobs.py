@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 from PIL import Image
 
 import generation.operations  # noqa: F401
@@ -11,7 +10,7 @@ from assets.operations import operation_names
 from assets.recipes import recipe_of
 from assets.services.audit import audit_event_append
 from assets.services.blobs import BlobsStored, blob_open, image_ingest
-from assets.services.derivations import UsedInput, derivation_create
+from assets.services.derivations import UsedInput, derivation_create, derivations_cancel
 from assets.services.prompts import prompt_from_text, prompt_render
 from assets.services.queues import Queue
 from assets.services.runs import run_enqueue
@@ -159,18 +158,12 @@ def generation_job_cancel(*, job: GenerationJob, cancelled_by=None) -> int:
 
     Each cancelled run records who cancelled it and when, and one audit event names them all.
     """
-    who = cancelled_by.get_username() if cancelled_by is not None else "the system"
     with transaction.atomic():
         active = Derivation.objects.select_for_update(of=("self",)).filter(
             job_batch__job=job, state__in=[Derivation.State.QUEUED, Derivation.State.RUNNING]
         )
         pending = sorted(active.values_list("pk", flat=True))
-        cancelled = Derivation.objects.filter(pk__in=pending).update(
-            state=Derivation.State.CANCELLED,
-            error=f"cancelled by {who}",
-            cancelled_by=cancelled_by,
-            cancelled_at=timezone.now(),
-        )
+        cancelled = derivations_cancel(pks=pending, cancelled_by=cancelled_by)
         if cancelled:
             audit_event_append(
                 kind="generation.cancelled",

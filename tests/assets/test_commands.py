@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from assets.models import Brief, DerivedFile, Reference, Version
+from assets.models import Brief, DerivedFile, ModelWeights, Reference, Version
 from assets.services.versions import version_import
+from generation.demo import DEMO_LORA_LICENCE
 from tests.factories import image_file, make_brief
 
 
@@ -99,6 +100,14 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     composite = Version.objects.get(pk=prepared["composite"]).generated_by.derivation
     assert composite.used.filter(role="mask", blob=mask.blob).exists()
     assert DerivedFile.objects.get(pk=prepared["svg"]).blob.media_type == "image/svg+xml"
+    # The brand's LoRA learned the approved master, once, and a batch of six was made with it.
+    trained = first["training"]
+    assert trained == second["training"] and len(trained["batch_with_lora"]) == 6
+    assert master.pk in trained["learned_from"] and len(trained["samples"]) == 2
+    lora = ModelWeights.objects.get(pk=trained["lora"]["id"])
+    assert lora.trained_by.used.filter(role="training_image", version=master).exists()
+    # The style LoRA's licence, upstream of the master, reaches the batch through the LoRA the master trained.
+    assert DEMO_LORA_LICENCE in trained["licences_through_training"]
     # The cycle ran itself: the client round opened on the internal approval; every message went to the outbox.
     assert first["review"]["client_round_opened_by"] == "automation"
     sent = first["notifications"]

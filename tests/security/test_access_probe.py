@@ -24,15 +24,18 @@ from assets.models import (
     Derivation,
     Generated,
     Licence,
+    ModelWeights,
     Prompt,
     PromptTemplate,
     ReproducibilityCheck,
     Used,
+    Version,
 )
 from assets.services.briefs import reference_create
 from assets.services.derived_files import mask_upload
 from delivery.models import Delivery, FocalPoint
 from generation.models import GenerationJob, GridCell, GridJob, ReproductionRun
+from generation.services.training import lora_training_create
 from review.models import (
     Approval,
     ChecklistTick,
@@ -49,6 +52,7 @@ from tests.factories import image_file
 pytestmark = pytest.mark.django_db
 
 SECRET = "aurora-confidential"
+AURORA_LORA_SHA256 = "a0" * 32
 STUDIO_SECRET = "studio-only"
 # Routes with no client data behind them: anyone signed in may read them.
 PUBLIC_API = {"api-root", "api-token", "schema", "swagger-ui", "verify", "channelpreset-list", "channelpreset-detail"}
@@ -123,6 +127,21 @@ def aurora(cast, tiny):
         trigger="schedule",
         wall_seconds=1.0,
     )
+    training = lora_training_create(
+        versions=[Version.objects.get(pk=version.pk)],
+        base=tiny["base"],
+        params={"name": SECRET, "rank": 4, "steps": 2, "seed": 1},
+    )
+    # What the worker registers when the training ends: Aurora's LoRA, trained on Aurora's images.
+    trained = ModelWeights.objects.create(
+        kind=ModelWeights.Kind.LORA,
+        architecture=ModelWeights.Architecture.SD15,
+        name=f"{SECRET} LoRA",
+        sha256=AURORA_LORA_SHA256,
+        size=1,
+        format=ModelWeights.Format.SAFETENSORS,
+        trained_by=training,
+    )
     mask = mask_upload(
         version=version,
         source=image_file("mask.png", size=(version.width, version.height), colour=(255, 255, 255)),
@@ -160,10 +179,11 @@ def aurora(cast, tiny):
         "generated": list(Generated.objects.filter(derivation__brief=brief).values_list("pk", flat=True)),
         "auditevent": list(AuditEvent.objects.values_list("pk", flat=True)),
         # The studio's model registry is nobody's client data, and no client's business either.
-        "modelweights": [tiny["base"].pk, tiny["lora_a"].pk],
+        "modelweights": [tiny["base"].pk, tiny["lora_a"].pk, trained.pk],
+        "training": [training.pk],
         "licence": [licence.pk],
         "derivedfile": [mask.pk],
-        "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id],
+        "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id, AURORA_LORA_SHA256],
         # The studio's registry: no client's business, though a producer scoped to one client works with it.
         "studio_markers": [tiny["base"].sha256, tiny["lora_a"].sha256, STUDIO_SECRET],
     }
@@ -376,8 +396,11 @@ def _offers_none_of(queryset, world, user) -> list:
     from assets.access import access_of, is_client_user
 
     access = access_of(queryset.model) if queryset.model._meta.app_label in APPS else None
-    if access is not None and access.client is None and not is_client_user(user=user):
-        return []
+    if access is not None and access.scoped_reads and not is_client_user(user=user):
+        if access.client is None:
+            return []
+        # The registry's studio rows are shared; a LoRA trained on Aurora's images is Aurora's.
+        queryset = queryset.exclude(**{f"{access.client}__isnull": True})
     ids = world.get(queryset.model._meta.model_name, [])
     return list(queryset.filter(pk__in=ids).values_list("pk", flat=True))
 
@@ -390,7 +413,7 @@ def _shared_with_scoped_producers() -> set[str]:
         model._meta.model_name
         for app in APPS
         for model in apps.get_app_config(app).get_models()
-        if access_of(model).client is None and access_of(model).scoped_reads
+        if access_of(model).scoped_reads
     }
 
 

@@ -13,6 +13,7 @@ from assets.models import (
     PromptTemplate,
     Reference,
 )
+from assets.training_flags import lora_training_flags, lora_training_images
 
 
 class ReferenceSerializer(ImageUrlsMixin, VisibleModelSerializer):
@@ -97,13 +98,43 @@ class StoryChecksSerializer(serializers.Serializer):
     training_set = TrainingImageSerializer(many=True, help_text="the training images it lists, as held here")
 
 
+class TrainingFlagSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["rejected", "licence_expired"])
+    version = serializers.IntegerField(allow_null=True, help_text="the training image now rejected")
+    licence = serializers.IntegerField(allow_null=True, help_text="the licence its training carried in, run out")
+    why = serializers.CharField()
+
+
 class ModelWeightsDetailSerializer(ModelWeightsSerializer):
-    """One model's page: a LoRA's training story as its header tells it, and how that stands against this install."""
+    """One model's page: a LoRA's training story as its header tells it, and how that stands against this install;
+    for a LoRA trained here, what it learned from and what has been withdrawn from under it since."""
 
     story_checks = serializers.SerializerMethodField()
+    training_images = serializers.SerializerMethodField(help_text="the versions it was trained on that you may see")
+    flags = serializers.SerializerMethodField()
 
     class Meta(ModelWeightsSerializer.Meta):
-        fields = [*ModelWeightsSerializer.Meta.fields, "training_story", "story_checks"]
+        fields = [
+            *ModelWeightsSerializer.Meta.fields,
+            "training_story",
+            "story_checks",
+            "trained_by",
+            "training_images",
+            "flags",
+        ]
+        extra_kwargs = {
+            "trained_by": {"read_only": True, "help_text": "the training derivation that made it (null: registered)"}
+        }
+
+    def get_training_images(self, obj) -> list[int]:
+        images = lora_training_images(weights=obj, user=self.context["request"].user)
+        return list(images.values_list("pk", flat=True))
+
+    @extend_schema_field(TrainingFlagSerializer(many=True))
+    def get_flags(self, obj) -> list[dict]:
+        return TrainingFlagSerializer(
+            lora_training_flags(weights=obj, user=self.context["request"].user), many=True
+        ).data
 
     @extend_schema_field(StoryChecksSerializer)
     def get_story_checks(self, obj) -> dict:

@@ -47,7 +47,10 @@ class InheritedLicenceSerializer(serializers.Serializer):
     attribution = serializers.CharField()
     source_url = serializers.CharField()
     expires_on = serializers.DateField(allow_null=True)
-    via = serializers.ListField(child=serializers.DictField(), help_text="[{kind, id, name}] that carried it in")
+    via = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="[{kind, id, name, lora?: {id, name}}] that carried it in (lora: through that LoRA's training)",
+    )
 
 
 class RightsProblemSerializer(serializers.Serializer):

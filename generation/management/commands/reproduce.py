@@ -17,6 +17,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--file", type=int, dest="file_id", help="a derived file (a mask or an SVG) instead of a version"
         )
+        parser.add_argument(
+            "--lora",
+            type=int,
+            dest="lora_id",
+            help="a LoRA trained here (model weights id): train it again and compare",
+        )
         parser.add_argument("--json", action="store_true")
         parser.add_argument(
             "--record", action="store_true", help="keep the result as a new version linked to the original"
@@ -26,16 +32,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from generation.reproduce import file_reproduce, reproduction_record, version_reproduce
 
-        if (options["version_id"] is None) == (options["file_id"] is None):
-            raise CommandError("give a version id or --file ID (one of them)")
+        given = [options[name] is not None for name in ("version_id", "file_id", "lora_id")]
+        if sum(given) != 1:
+            raise CommandError("give a version id, --file ID or --lora ID (one of them)")
+        if options["threads"] is not None and options["threads"] < 1:
+            raise CommandError("--threads must be at least 1")
         if options["file_id"] is not None:
             return self._file(options, file_reproduce)
+        if options["lora_id"] is not None:
+            return self._lora(options)
         try:
             version = Version.objects.select_related("blob", "brief").get(pk=options["version_id"])
         except Version.DoesNotExist as exc:
             raise CommandError(f"version {options['version_id']} does not exist") from exc
-        if options["threads"] is not None and options["threads"] < 1:
-            raise CommandError("--threads must be at least 1")
         try:
             reproduction = version_reproduce(version=version, threads=options["threads"])
             recorded = reproduction_record(reproduction=reproduction) if options["record"] else None
@@ -70,3 +79,21 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self._report(result, title=f"{result['kind']} #{result['file_id']}", as_json=options["json"])
+
+    def _lora(self, options):
+        from assets.models import ModelWeights
+        from generation.training_reproduce import lora_reproduce
+
+        if options["record"]:
+            raise CommandError("--record keeps a re-run version; a re-trained LoRA is only compared")
+        try:
+            weights = ModelWeights.objects.select_related("trained_by").get(pk=options["lora_id"])
+        except ModelWeights.DoesNotExist as exc:
+            raise CommandError(f"model weights {options['lora_id']} do not exist") from exc
+        try:
+            result = lora_reproduce(weights=weights, threads=options["threads"])
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        self._report(result, title=f"LoRA {weights.name} #{weights.pk}", as_json=options["json"])
+        if result["max_abs_difference"] is not None and not options["json"]:
+            self.stdout.write(f"  largest tensor difference {result['max_abs_difference']:.3g}")
