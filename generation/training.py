@@ -86,7 +86,7 @@ class _Parts:
     pipeline: object
     denoiser: object  # the UNet, or FLUX's transformer
     name: str  # its component name: "unet" or "transformer"
-    text_encoders: list
+    text_encoders: dict  # the text encoders that train too, by component name
     device: str
     dtype: object
 
@@ -100,19 +100,17 @@ def _parts(base, *, params: dict, device: str):
     name = denoiser_name(base)
     denoiser = copy.deepcopy(getattr(base, name)).requires_grad_(False)
     denoiser.add_adapter(_config(params, UNET_TARGETS), adapter_name=ADAPTER)
-    trained = {name: denoiser}
-    encoders = []
+    encoders = {}
     if params["train_text_encoder"]:
         for component in ("text_encoder", "text_encoder_2"):
             encoder = getattr(base, component, None)
             if encoder is not None:
                 encoder = copy.deepcopy(encoder).requires_grad_(False)
                 encoder.add_adapter(_config(params, TEXT_TARGETS), adapter_name=ADAPTER)
-                trained[component] = encoder
-                encoders.append(encoder)
+                encoders[component] = encoder
     # The adapters learn in float32 even over a half-precision base on a GPU.
-    cast_training_params([denoiser, *encoders], dtype=torch.float32)
-    pipeline = type(base)(**{**base.components, **trained})
+    cast_training_params([denoiser, *encoders.values()], dtype=torch.float32)
+    pipeline = type(base)(**{**base.components, name: denoiser, **encoders})
     pipeline.set_progress_bar_config(disable=True)
     return _Parts(
         pipeline=pipeline, denoiser=denoiser, name=name, text_encoders=encoders, device=device, dtype=denoiser.dtype
@@ -199,7 +197,9 @@ def lora_train(
 
     parts = _parts(base, params=params, device=device)
     sizes = [_bucket_of(example.image, params) for example in examples]
-    trainable = [p for module in [parts.denoiser, *parts.text_encoders] for p in module.parameters() if p.requires_grad]
+    trainable = [
+        p for module in [parts.denoiser, *parts.text_encoders.values()] for p in module.parameters() if p.requires_grad
+    ]
     optimizer = torch.optim.AdamW(trainable, lr=params["learning_rate"])
     generator = torch.Generator(device="cpu").manual_seed(params["seed"])
     batches = _batches(sizes=sizes, batch_size=params["batch_size"], generator=generator)
@@ -316,16 +316,10 @@ def _finished(parts: _Parts, trained: Trained) -> Trained:
     from peft.utils import get_peft_model_state_dict
 
     trained.state = {
-        f"{parts.name}.{key}": value.detach().float().cpu().contiguous()
-        for key, value in get_peft_model_state_dict(parts.denoiser, adapter_name=ADAPTER).items()
+        f"{component}.{key}": value.detach().float().cpu().contiguous()
+        for component, module in {parts.name: parts.denoiser, **parts.text_encoders}.items()
+        for key, value in get_peft_model_state_dict(module, adapter_name=ADAPTER).items()
     }
-    for prefix, encoder in zip(("text_encoder", "text_encoder_2"), parts.text_encoders, strict=False):
-        trained.state.update(
-            {
-                f"{prefix}.{key}": value.detach().float().cpu().contiguous()
-                for key, value in get_peft_model_state_dict(encoder, adapter_name=ADAPTER).items()
-            }
-        )
     return trained
 
 

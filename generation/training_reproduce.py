@@ -15,7 +15,7 @@ from django.conf import settings
 from assets.errors import ApplicationError
 from assets.imagehash import hash_distance, perceptual_hash, rerun_verdict
 from assets.models import ModelWeights
-from generation.training import sample_settings, training_of
+from generation.training import sample_settings
 
 PROBE_STEPS = 20
 
@@ -39,7 +39,9 @@ def lora_reproduce(*, weights: ModelWeights, threads: int | None = None) -> dict
         current = environment_fingerprint(device=cache.placement.device, dtype=cache.placement.dtype_name, base=base)
         sha = hashlib.sha256(data).hexdigest()
         identical = sha == weights.sha256
-        distance = 0.0 if identical else _probe_distance(derivation=derivation, recorded=recorded, rerun=data)
+        distance = (
+            0.0 if identical else _probe_distance(derivation=derivation, base=base, recorded=recorded, rerun=data)
+        )
     return {
         "weights_id": weights.pk,
         "derivation": derivation.pk,
@@ -47,7 +49,7 @@ def lora_reproduce(*, weights: ModelWeights, threads: int | None = None) -> dict
         "recorded_sha256": weights.sha256,
         "reproduced_sha256": sha,
         "distance": distance,
-        "max_abs_difference": _largest_difference(recorded, data),
+        "max_abs_difference": 0.0 if identical else _largest_difference(recorded, data),
         "fingerprint_diff": fingerprint_diff(recorded=derivation.environment, current=current),
         "steps": [{"derivation": derivation.pk, "op": derivation.op, "rerun": True}],
     }
@@ -63,12 +65,9 @@ def _largest_difference(recorded: bytes, rerun: bytes) -> float | None:
     return max((float((before[key].float() - after[key].float()).abs().max()) for key in before), default=0.0)
 
 
-def _probe_distance(*, derivation, recorded: bytes, rerun: bytes) -> float:
+def _probe_distance(*, derivation, base: ModelWeights, recorded: bytes, rerun: bytes) -> float:
     """Bits apart of what the two LoRAs paint: the training's sample prompt on its seed, over the cached base."""
-    base_weights, _ = training_of(derivation)
-    first, second = (
-        _painted(derivation=derivation, base_weights=base_weights, data=data) for data in (recorded, rerun)
-    )
+    first, second = (_painted(derivation=derivation, base_weights=base, data=data) for data in (recorded, rerun))
     return float(hash_distance(perceptual_hash(first), perceptual_hash(second)))
 
 
