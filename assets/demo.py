@@ -122,6 +122,7 @@ def _brief_ensure(*, user) -> tuple[Client, Campaign, Brief]:
             aspect="9:16",
             channels=[Brief.Channel.INSTAGRAM, Brief.Channel.TIKTOK, Brief.Channel.WEB, Brief.Channel.PRINT],
             content_type=Brief.ContentType.CAMPAIGN,
+            required_copy=["CITRUS WAVE"],
             notes="Summer launch of the Citrus Wave can. Energetic, sunny, rooftop party; product always in focus.",
             created_by=user,
         ),

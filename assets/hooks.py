@@ -14,6 +14,16 @@ from collections.abc import Callable
 # (path, info) -> None; raises ApplicationError to refuse an image at any door (uploads, imports, packs).
 # Registered by delivery (an image carrying a C2PA manifest that does not verify is refused).
 upload_checks: list[Callable] = []
+# (version) -> list[assets.machine_checks.Finding]: the machine-read checks run on a version when it joins a review
+# round. Registered by generation (sharpness, halo along a cut-out's edge, copy read back by OCR) and by delivery
+# (effective ppi at each print preset's size, out-of-gamut share per print profile, brand colours).
+version_checks: list[Callable] = []
+# (order, label, url(version) -> str): pages about one version that the review workspace links to, for studio staff
+# only (never a guest or a client user). Registered by delivery (the soft proof, the slots at the sizes it delivers).
+version_views: list[tuple[int, str, Callable]] = []
+# (user, blob) -> None; raises ApplicationError to refuse the full-resolution original at the blob door (previews
+# still show). Registered by review (a client user while the review stage that shows them the image locks downloads).
+download_checks: list[Callable] = []
 # (order, stage(context=) -> summary part): the demo's stages, run in order by `manage.py demo`.
 # Registered by every app for its own part of the demo, the core's included.
 demo_stages: list[tuple[int, Callable]] = []
@@ -25,6 +35,22 @@ demo_prerequisites: list[Callable] = []
 def upload_check_register(check: Callable) -> None:
     if check not in upload_checks:
         upload_checks.append(check)
+
+
+def download_check_register(check: Callable) -> None:
+    if check not in download_checks:
+        download_checks.append(check)
+
+
+def version_check_register(check: Callable) -> None:
+    if check not in version_checks:
+        version_checks.append(check)
+
+
+def version_view_register(*, order: int, label: str, url: Callable) -> None:
+    if all(existing is not url for _, _, existing in version_views):
+        version_views.append((order, label, url))
+        version_views.sort(key=lambda item: item[0])
 
 
 def demo_stage_register(*, order: int, stage: Callable) -> None:

@@ -34,6 +34,7 @@ class NotificationKind(models.TextChoices):
     FINAL_APPROVAL = "final_approval", "Final approval"
     TODO = "todo", "To-do after a round"
     AUTOMATION_SKIPPED = "automation_skipped", "Automation could not run"
+    STAGE_ESCALATED = "stage_escalated", "Review stage overdue"
     MENTION = "mention", "Mentioned in a note"
     REPLY = "reply", "Reply in a thread"
     DIGEST = "digest", "Daily digest"
@@ -97,7 +98,10 @@ NOTICES: dict[NotificationKind, Notice] = {
         audience=(Audience.ROUND_OPENER,), webhooks=True, subject="To do after round {number}: {brief}"
     ),
     NotificationKind.AUTOMATION_SKIPPED: Notice(
-        audience=(Audience.ROUND_OPENER,), webhooks=True, subject="Open the client round of {brief} by hand"
+        audience=(Audience.ROUND_OPENER,), webhooks=True, subject="Open the next round of {brief} by hand"
+    ),
+    NotificationKind.STAGE_ESCALATED: Notice(
+        audience=(Audience.ROUND_OPENER,), subject="Overdue: the {stage} stage of {brief} (round {number}) {what}"
     ),
     NotificationKind.MENTION: Notice(audience=(Audience.MENTIONED,), subject="{author} mentioned you on {where}"),
     NotificationKind.REPLY: Notice(audience=(Audience.THREAD,), subject="{author} replied on {where}"),

@@ -16,3 +16,10 @@ def audit_checkpoint() -> str:
     except ApplicationError as exc:
         logger.error("no audit checkpoint written: %s", exc.message)
         return f"not written: {exc.message}"
+
+
+def machine_checks_run(version_id: int) -> int:
+    """The machine-read checks of one version; returns how many facts were new."""
+    from assets.services.machine_checks import machine_checks_run as run
+
+    return len(run(version_id=version_id))

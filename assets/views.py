@@ -4,11 +4,20 @@ import re
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseNotModified,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from assets import hooks
 from assets.access import blob_visible_to
+from assets.errors import ApplicationError
 from assets.models import Blob
 from assets.thumbnails import THUMBNAIL_SIZES, thumbnail_ensure
 
@@ -78,7 +87,13 @@ def _ranged(blob: Blob, first: str, last: str):
 @require_GET
 @login_required
 def blob_image(request, sha256: str):
-    return blob_response(request, _image_blob(request, sha256))
+    blob = _image_blob(request, sha256)
+    try:
+        for check in hooks.download_checks:
+            check(request.user, blob)
+    except ApplicationError as exc:
+        return HttpResponseForbidden(exc.message, content_type="text/plain; charset=utf-8")
+    return blob_response(request, blob)
 
 
 @require_GET

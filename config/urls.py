@@ -19,6 +19,7 @@ urlpatterns = [
     path("blobs/<str:sha256>/", asset_views.blob_image, name="blob-image"),
     path("blobs/<str:sha256>/thumb/<int:size>/", asset_views.blob_thumbnail, name="blob-thumbnail"),
     path("review/", include("review.urls")),
+    path("review/", include("delivery.urls")),
 ]
 
 handler404 = "config.views.not_found"

@@ -14,14 +14,22 @@ class DeliveryConfig(AppConfig):
             demo_prerequisite_register,
             demo_stage_register,
             upload_check_register,
+            version_check_register,
+            version_view_register,
         )
         from delivery import checks  # noqa: F401  (registers the deploy checks)
         from delivery.demo import delivery_stage, signer_ensure
         from delivery.demo_retouch import retouch_stage
         from delivery.provenance import upload_manifest_check
         from delivery.services.rights_watch import expiry_schedule_ensure
+        from delivery.version_checks import brand_colour_findings, gamut_findings, print_ppi_findings
+        from delivery.views import proof_url, slots_url
 
         upload_check_register(upload_manifest_check)
+        for check in (print_ppi_findings, gamut_findings, brand_colour_findings):
+            version_check_register(check)
+        version_view_register(order=10, label="Soft proof", url=proof_url)
+        version_view_register(order=20, label="Slots", url=slots_url)
         demo_stage_register(order=40, stage=delivery_stage)
         demo_stage_register(order=45, stage=retouch_stage)
         demo_prerequisite_register(signer_ensure)

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from PIL import Image
 
 from assets.demo import worker_wait
@@ -20,6 +21,7 @@ from delivery.sample_icc import sample_cmyk_profile
 from delivery.selectors import file_verify
 from delivery.services.deliveries import delivery_create, delivery_override
 from delivery.services.presets import default_presets_ensure, preset_print_profile_set
+from delivery.services.proofs import proof_ensure
 from generation.services.finishing import palette_snap_create, upscale_create
 from review.models import Decision, ReviewRound
 from review.selectors import version_final_approval
@@ -110,6 +112,21 @@ def _print_preset_ensure() -> ChannelPreset:
     return preset
 
 
+def _proof_summary(version: Version, preset: ChannelPreset) -> dict:
+    """The soft proof of the finished master through the print preset (rendered now, so the page opens at once), the
+    share of it out of the press's gamut, and where the slots it fills are shown."""
+    proof = proof_ensure(
+        version=version, preset=preset, intent=preset.rendering_intent, black_point=True, paper_white=False
+    )
+    return {
+        "soft_proof": {
+            "page": f"{reverse('version-proof', args=[version.pk])}?preset={preset.slug}",
+            "out_of_gamut_percent": proof.out_of_gamut_percent,
+        },
+        "slots": reverse("version-slots", args=[version.pk]),
+    }
+
+
 def _stripped_copies_traced(delivery: Delivery) -> dict:
     """What a platform makes of each delivered file (metadata gone, 90 %, JPEG q80), and which file verify names from
     the soft binding alone: the file itself, or it among the same crop delivered at another size."""
@@ -129,7 +146,7 @@ def _stripped_copies_traced(delivery: Delivery) -> dict:
 def delivery_stage(*, context: dict) -> dict:
     user = context["user"]
     default_presets_ensure()
-    _print_preset_ensure()
+    print_preset = _print_preset_ensure()
     finished = _finish(context["approved_master"], user)
     if version_final_approval(version=finished) is None:
         client_user = get_user_model().objects.get(username="cleo.client")
@@ -173,6 +190,7 @@ def delivery_stage(*, context: dict) -> dict:
             "approval": verification.approval_statement,
         },
         "stripped_copies": _stripped_copies_traced(delivery),
+        **_proof_summary(finished, print_preset),
         "rights": [
             {"licence": item.licence.name, "attribution": item.licence.attribution}
             for item in version_rights(version=finished)

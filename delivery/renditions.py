@@ -43,6 +43,20 @@ def focal_crop_box(
     return left, top, left + box_w, top + box_h
 
 
+def crop_enlargement(*, box: tuple[int, int, int, int], size: tuple[int, int]) -> float:
+    """How far the crop box is stretched to fill `size`: above 1, the slot holds more pixels than the master has."""
+    left, top, right, bottom = box
+    return max(size[0] / (right - left), size[1] / (bottom - top))
+
+
+def print_ppi(*, preset: ChannelPreset, enlargement: float) -> float | None:
+    """Real pixels per inch at the preset's print width (the master's own pixels: a stretch adds none); None for a
+    preset that is not printed."""
+    if not preset.print_width_mm:
+        return None
+    return preset.width / (preset.print_width_mm / 25.4) / max(enlargement, 1.0)
+
+
 @dataclass
 class Rendered:
     preset: ChannelPreset
@@ -82,7 +96,7 @@ def render(
         )
     box = focal_crop_box(size=master.size, aspect=(preset.width, preset.height), focal=focal)
     left, top, right, bottom = box
-    enlargement = max(preset.width / (right - left), preset.height / (bottom - top))
+    enlargement = crop_enlargement(box=box, size=(preset.width, preset.height))
     if halved is not None and (right - left) // 2 >= preset.width and (bottom - top) // 2 >= preset.height:
         crop = halved.crop((left // 2, top // 2, right // 2, bottom // 2))
     else:
@@ -156,7 +170,7 @@ def qc_facts(*, rendered: Rendered, palette: list[str], upscaled_by: int | None)
             _outpaint_check(rendered=rendered),
             _print_ppi_check(rendered=rendered),
             _background_contrast_check(preset=preset, dominant=dominant),
-            _brand_palette_check(sample=sample, palette=palette),
+            brand_palette_check(sample=sample, palette=palette),
         )
         if check is not None
     ]
@@ -217,9 +231,9 @@ def _outpaint_check(*, rendered: Rendered) -> dict | None:
 
 def _print_ppi_check(*, rendered: Rendered) -> dict | None:
     preset = rendered.preset
-    if not preset.print_width_mm:
+    ppi = print_ppi(preset=preset, enlargement=rendered.enlargement)
+    if ppi is None:
         return None
-    ppi = preset.width / (preset.print_width_mm / 25.4) / max(rendered.enlargement, 1.0)
     return {
         "check": "print_ppi",
         "passed": ppi >= preset.min_ppi,
@@ -248,7 +262,8 @@ def _background_contrast_check(*, preset: ChannelPreset, dominant) -> dict | Non
     }
 
 
-def _brand_palette_check(*, sample, palette: list[str]) -> dict | None:
+def brand_palette_check(*, sample, palette: list[str]) -> dict | None:
+    """The share of a colour sample within reach of the brand's palette (delivery QC, and the checklist's check)."""
     if not palette:
         return None
     coverage = colour.palette_coverage(sample, palette, within=settings.SEED_QC_PALETTE_DELTA_E)

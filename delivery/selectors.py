@@ -18,11 +18,11 @@ from assets.images import ACCEPTED_MODES, extension_check, image_inspect
 from assets.models import Credential, Version
 from assets.rights import versions_inheriting
 from assets.services.blobs import blob_staged
-from delivery import provenance
+from delivery import provenance, renditions
 from delivery.file_matching import lineage_match
 from delivery.keys import trust_anchors_problem
 from delivery.marks import file_marks
-from delivery.models import Delivery, DeliveryItem
+from delivery.models import ChannelPreset, Delivery, DeliveryItem, FocalPoint
 from review.selectors import (
     approval_attestation,
     approval_statement,
@@ -273,3 +273,51 @@ def impact_summary(*, versions: QuerySet[Version]) -> dict:
         ],
         "deliveries": deliveries,
     }
+
+
+def version_focal(*, version: Version) -> tuple[float, float]:
+    """Where crops of the version centre: its focal point, or the middle when none was set."""
+    point = FocalPoint.objects.filter(version_id=version.pk).first()
+    return (point.x, point.y) if point is not None else (0.5, 0.5)
+
+
+def proof_presets() -> list[ChannelPreset]:
+    """The active presets a soft proof can show: CMYK through a print profile."""
+    return list(
+        ChannelPreset.objects.filter(
+            active=True, colour_profile=ChannelPreset.Profile.CMYK, print_profile__isnull=False
+        ).select_related("print_profile")
+    )
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A preset as it would deliver a version: the crop of the master, how far it is stretched, what that holds."""
+
+    preset: ChannelPreset
+    crop: tuple[int, int, int, int]
+    enlargement: float
+    ppi: float | None  # real pixels per inch at the print width, for a printed preset
+
+    @property
+    def source_per_output(self) -> float:
+        """The master's pixels behind each delivered pixel, across: below 1, the slot is upscaled."""
+        return 1.0 / self.enlargement
+
+    @property
+    def upscaled(self) -> bool:
+        return self.enlargement > 1.0 + 1e-6
+
+
+def slots_plan(*, version: Version) -> list[Slot]:
+    """Every active image preset's slot for the version, measured from its size and focal point (no pixels read).
+    Presentation slates are left out: they are the studio's decks, not a place the picture is used."""
+    focal = version_focal(version=version)
+    slots = []
+    for preset in ChannelPreset.objects.filter(active=True, kind=ChannelPreset.Kind.IMAGE):
+        size = (preset.width, preset.height)
+        box = renditions.focal_crop_box(size=(version.width, version.height), aspect=size, focal=focal)
+        enlargement = renditions.crop_enlargement(box=box, size=size)
+        ppi = renditions.print_ppi(preset=preset, enlargement=enlargement)
+        slots.append(Slot(preset=preset, crop=box, enlargement=enlargement, ppi=ppi))
+    return slots

@@ -4,7 +4,13 @@ keeps the plain lists of decisions, approvals, ratings and checklists."""
 from django.contrib import admin
 
 from assets.admin import ReadOnlyAdmin, VisibleAdmin
-from review import admin_brief, admin_grids, admin_outreach, admin_signoff  # noqa: F401 (their admins register on import)
+from review import (  # noqa: F401 (their admins register on import)
+    admin_brief,
+    admin_grids,
+    admin_outreach,
+    admin_signoff,
+    admin_stages,
+)
 from review.admin_rounds import ReviewRoundAdmin
 from review.models import Approval, ChecklistItem, ChecklistTick, Decision, Rating
 

@@ -44,14 +44,30 @@ def approval_cycles_panel(brief, *, viewer) -> str:
             if r["status"] == "open"
         ),
     )
+    stages = format_html_join(
+        "",
+        "<li>{}: {} round(s), {} h in stage, {} overdue{}</li>",
+        (
+            (
+                s["stage"],
+                s["rounds"],
+                s["hours"],
+                s["overdue"],
+                f" · waiting on {', '.join(s['waiting_on'])}" if s["waiting_on"] else "",
+            )
+            for s in stats["stages"]
+        ),
+    )
     return format_html(
-        '<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>{}',
+        '<p>{} round(s) · {} · {} h waiting on the client{} · <a href="{}?as=csv">CSV</a></p><ul>{}</ul>'
+        "<p>Per stage:</p><ul>{}</ul>{}",
         stats["cycles"],
         final,
         stats["hours_waiting_on_client"],
         waiting,
         reverse("brief-cycles", args=[brief.pk]),
         open_rounds,
+        stages,
         mark_safe(cycle_chart_svg(stats=stats)),
     )
 

@@ -91,7 +91,14 @@ class ShareLinkAdmin(VisibleAdmin):
 
 @admin.register(ReviewPolicy)
 class ReviewPolicyAdmin(VisibleAdmin):
-    list_display = ["brief", "automate_stages", "checklist_before_approval", "reason_for_changes", "client_round_days"]
+    list_display = [
+        "brief",
+        "template",
+        "automate_stages",
+        "checklist_before_approval",
+        "reason_for_changes",
+        "client_round_days",
+    ]
 
 
 @admin.register(Notification)

@@ -11,9 +11,10 @@ class ReviewConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from assets.hooks import demo_stage_register
+        from assets.hooks import demo_stage_register, download_check_register
         from review.demo import notifications_stage, review_stage
         from review.roles import roles_ensure
+        from review.selectors import client_download_check
         from review.services.deadlines import schedules_ensure
         from review.services.drift import watch_on_worker_start, watch_schedule_ensure
 
@@ -22,5 +23,6 @@ class ReviewConfig(AppConfig):
         post_migrate.connect(watch_schedule_ensure, sender=self)
         # Connected after generation's worker_start (generation is ready first), which loads the stack this reads.
         post_spawn.connect(watch_on_worker_start, dispatch_uid="seed-watch-on-worker-start")
+        download_check_register(client_download_check)
         demo_stage_register(order=30, stage=review_stage)
         demo_stage_register(order=90, stage=notifications_stage)

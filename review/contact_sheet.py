@@ -4,7 +4,9 @@ For a client user or a guest (for_client) it leaves the studio's curation out (s
 and the decisions the client may read.
 
 PDF: paginated (A4 or Letter, a chosen number of versions per page) with real, selectable text and the
-images embedded at print resolution. PNG: one raster page, for a quick look or a chat message.
+images embedded at print resolution, but for versions a client may not download in full (a review stage that locks
+them): those are embedded at preview size, as the client's review page shows them. PNG: one raster page, for a quick
+look or a chat message.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from PIL import Image, ImageDraw, ImageOps
 
 from assets.errors import ApplicationError
 from assets.images import label_font
+from assets.machine_check_selectors import machine_checks_of
 from assets.services.blobs import blob_open
+from assets.thumbnails import THUMBNAIL_SIZES
 from review.models import Rating, ReviewRound
 from review.selectors import current_decisions, open_notes_by_version, result_label, round_results
 
@@ -27,6 +31,8 @@ CELL_W, CELL_H, THUMB, MARGIN, COLUMNS = 300, 380, 280, 24, 4
 PAPERS = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
 PER_PAGE = (1, 2, 4, 6, 9, 12)
 PRINT_DPI = 300
+# What a client is shown of a version whose full resolution a review stage locks: the largest preview.
+PREVIEW_SIDE = max(THUMBNAIL_SIZES)
 
 
 def _facts(review_round: ReviewRound, for_client: bool) -> tuple[list, dict, dict, dict, dict]:
@@ -53,7 +59,12 @@ def _facts(review_round: ReviewRound, for_client: bool) -> tuple[list, dict, dic
 
 
 def contact_sheet_pdf(
-    *, review_round: ReviewRound, for_client: bool = False, paper: str = "A4", per_page: int = 6
+    *,
+    review_round: ReviewRound,
+    for_client: bool = False,
+    paper: str = "A4",
+    per_page: int = 6,
+    previews_only: frozenset[int] = frozenset(),
 ) -> bytes:
     """Pages of `per_page` versions: the image at print resolution above its label, seed, stars, result,
     decisions and open notes, all as text a reader can select and search."""
@@ -64,10 +75,11 @@ def contact_sheet_pdf(
     if per_page not in PER_PAGE:
         raise ApplicationError(f"versions per page must be one of {', '.join(map(str, PER_PAGE))}")
     items, decisions, results, stars, open_notes = _facts(review_round, for_client)
+    checks = {} if for_client else machine_checks_of(version_ids=[item.version_id for item in items])
     width, height = PAPERS[paper]
     columns = {1: 1, 2: 1, 4: 2, 6: 2, 9: 3, 12: 3}[per_page]
     rows = -(-per_page // columns)
-    margin, header, caption = 12.0, 16.0, 16.0
+    margin, header, caption = 12.0, 16.0, 16.0 if for_client else 20.5
     cell_w = (width - 2 * margin) / columns
     cell_h = (height - 2 * margin - header) / rows
     pdf = FPDF(unit="mm", format=(width, height))
@@ -83,7 +95,8 @@ def contact_sheet_pdf(
             x = margin + (slot % columns) * cell_w
             y = margin + header + (slot // columns) * cell_h
             box_w, box_h = cell_w - 4, cell_h - caption - 4
-            _pdf_image(pdf, version=version, x=x, y=y, box_w=box_w, box_h=box_h)
+            limit = PREVIEW_SIDE if version.pk in previews_only else None
+            _pdf_image(pdf, version=version, x=x, y=y, box_w=box_w, box_h=box_h, limit=limit)
             lines = _caption_lines(
                 item=item,
                 for_client=for_client,
@@ -92,6 +105,8 @@ def contact_sheet_pdf(
                 rating=stars.get(version.pk),
                 open_notes=open_notes.get(version.pk, 0),
             )
+            if not for_client:
+                lines.append(checks_line(checks.get(version.pk, [])))
             pdf.set_font("Helvetica", "", 8)
             for row, line in enumerate(lines):
                 pdf.set_xy(x, y + box_h + 1 + row * 4.2)
@@ -109,8 +124,9 @@ def _pdf_page_header(pdf, *, title: str, status: str, margin: float) -> None:
     pdf.cell(0, 5, status)
 
 
-def _pdf_image(pdf, *, version, x: float, y: float, box_w: float, box_h: float) -> None:
-    """The image fitted into its box and centred, downscaled to print resolution where it holds more pixels."""
+def _pdf_image(pdf, *, version, x: float, y: float, box_w: float, box_h: float, limit: int | None) -> None:
+    """The image fitted into its box and centred, downscaled to print resolution where it holds more pixels, and to
+    `limit` pixels a side where one is given."""
     with blob_open(blob=version.blob) as handle, Image.open(handle) as opened:
         image = ImageOps.exif_transpose(opened).convert("RGB")
     scale = min(box_w / image.width, box_h / image.height)
@@ -118,6 +134,8 @@ def _pdf_image(pdf, *, version, x: float, y: float, box_w: float, box_h: float) 
     pixels = (max(1, round(shown_w / 25.4 * PRINT_DPI)), max(1, round(shown_h / 25.4 * PRINT_DPI)))
     if pixels[0] < image.width:
         image = image.resize(pixels, Image.Resampling.LANCZOS)
+    if limit is not None and max(image.size) > limit:
+        image = ImageOps.contain(image, (limit, limit), Image.Resampling.LANCZOS)
     pdf.image(image, x=x + (box_w - shown_w) / 2, y=y, w=shown_w, h=shown_h)
 
 
@@ -137,6 +155,24 @@ def _caption_lines(
     ]
 
 
+def checks_line(checks: list) -> str:
+    """The machine-read checks in one line: what fails or wants a look by name, the passes counted. A reviewer's
+    overrule counts as the verdict, marked with *."""
+    if not checks:
+        return "checks: not measured"
+    named = {"fails": [], "look": [], "unmeasured": []}
+    passed = 0
+    for check in checks:
+        name = f"copy '{check.key[5:]}'" if check.kind == "copy" else check.kind.replace("_", " ")
+        name += "*" if check.overruled_verdict else ""
+        if check.final_verdict == "pass":
+            passed += 1
+        else:
+            named[{"fail": "fails", "warn": "look"}.get(check.final_verdict, "unmeasured")].append(name)
+    parts = [f"{label}: {', '.join(names)}" for label, names in named.items() if names]
+    return "checks: " + " · ".join([*parts, f"{passed} pass"])
+
+
 def _latin(text: str) -> str:
     """The PDF's core fonts speak Latin-1; other characters show as '?' rather than break the sheet."""
     return text.encode("latin-1", "replace").decode("latin-1")
@@ -148,6 +184,7 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
     if image_format != "PNG":
         raise ValueError("contact sheets are PNG or PDF")
     items, decisions, results, stars, _ = _facts(review_round, for_client)
+    checks = {} if for_client else machine_checks_of(version_ids=[item.version_id for item in items])
     rows = max(1, -(-len(items) // COLUMNS))
     header = 70
     sheet = Image.new("RGB", (MARGIN * 2 + CELL_W * COLUMNS, header + MARGIN + rows * CELL_H), "white")
@@ -181,6 +218,9 @@ def contact_sheet_render(*, review_round: ReviewRound, image_format: str, for_cl
             (x, y + THUMB + 28), f"{star_text}{result_label(results.get(version.pk))}", fill="#333", font=label_font(13)
         )
         draw.text((x, y + THUMB + 46), summary[:48], fill="#333", font=label_font(13))
+        if not for_client:
+            line = checks_line(checks.get(version.pk, []))[:52]
+            draw.text((x, y + THUMB + 64), line, fill="#333", font=label_font(12))
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -1,5 +1,6 @@
 """Approval-cycle analytics for producers: rounds to final approval, time per round, time waiting on each
-reviewer, the current bottleneck, and GPU-seconds per phase beside them.
+reviewer, the current bottleneck, figures per review stage (time in it, rounds, overdue, whom it waits on), and
+GPU-seconds per phase beside them.
 
 One SQL query gathers every round with its invitees and each invitee's decision time; one more sums the
 GPU-seconds. Both serve one brief, a client's briefs, or any set of briefs alike.
@@ -48,7 +49,10 @@ def _rows(briefs: QuerySet[Brief], *, client_only: bool) -> list[dict]:
             "brief__campaign__client__name",
             "number",
             "stage",
+            "review_stage__name",
+            "review_stage__step",
             "status",
+            "deadline",
             "opened_at",
             "closed_at",
             "invitations__id",
@@ -146,8 +150,10 @@ def cycles_of(*, briefs: QuerySet[Brief], viewer, now: datetime | None = None) -
     if open_waits:
         hours, who, title, number = max(open_waits)
         bottleneck = {"reviewer": who, "hours": hours, "brief": title, "round": number}
+    summaries = [_brief_summary(brief) for brief in by_brief.values()]
     cycles = {
-        "briefs": [_brief_summary(brief) for brief in by_brief.values()],
+        "briefs": summaries,
+        "stages": stage_figures([item for brief in summaries for item in brief["rounds"]]),
         "waiting_hours": _most_hours_first(waiting_total),
         "bottleneck": bottleneck,
     }
@@ -179,7 +185,10 @@ def _round_entry(brief: dict, row: dict, *, now: datetime) -> dict:
             "number": row["number"],
             "stage": row["stage"],
             "status": row["status"],
+            "review_stage": row["review_stage__name"] or row["stage"],
+            "step": row["review_stage__step"],
             "hours": _hours(row["opened_at"], row["closed_at"] or now),
+            "overdue": row["deadline"] is not None and (row["closed_at"] or now) > row["deadline"],
             "waiting_on": [],
         }
         if row["final_approval"] and brief["rounds_to_final_approval"] is None:
@@ -190,8 +199,35 @@ def _round_entry(brief: dict, row: dict, *, now: datetime) -> dict:
 def _brief_summary(brief: dict) -> dict:
     brief["rounds"] = list(brief["rounds"].values())
     brief["cycles"] = len(brief["rounds"])
+    brief["stages"] = stage_figures(brief["rounds"])
     brief["waiting_hours"] = _most_hours_first(brief["waiting_hours"])
     return brief
+
+
+def stage_figures(rounds: list[dict]) -> list[dict]:
+    """Per review stage (a template's stage by name; a round outside a template by its audience), in step order:
+    rounds run, hours in the stage, rounds still open, rounds that ran past their deadline, and whom the open
+    ones wait on."""
+    stages: dict[str, dict] = {}
+    for item in rounds:
+        entry = stages.setdefault(
+            item["review_stage"],
+            {
+                "stage": item["review_stage"],
+                "step": item["step"],
+                "rounds": 0,
+                "hours": 0.0,
+                "open": 0,
+                "overdue": 0,
+                "waiting_on": [],
+            },
+        )
+        entry["rounds"] += 1
+        entry["hours"] = round(entry["hours"] + item["hours"], 2)
+        entry["open"] += item["status"] == ReviewRound.Status.OPEN
+        entry["overdue"] += item["overdue"]
+        entry["waiting_on"] += [who for who in item["waiting_on"] if who not in entry["waiting_on"]]
+    return sorted(stages.values(), key=lambda entry: (entry["step"] or 0, entry["stage"]))
 
 
 def _most_hours_first(hours_by_reviewer: dict[str, float]) -> dict[str, float]:
@@ -213,7 +249,18 @@ def cycles_csv(cycles: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["client", "brief", "round", "stage", "status", "hours_open", "waiting_on", "rounds_to_final_approval"]
+        [
+            "client",
+            "brief",
+            "round",
+            "stage",
+            "status",
+            "hours_open",
+            "waiting_on",
+            "rounds_to_final_approval",
+            "review_stage",
+            "overdue",
+        ]
     )
     for brief in cycles["briefs"]:
         for item in brief["rounds"]:
@@ -227,6 +274,8 @@ def cycles_csv(cycles: dict) -> str:
                     item["hours"],
                     "; ".join(item["waiting_on"]),
                     brief["rounds_to_final_approval"] or "",
+                    item["review_stage"],
+                    "yes" if item["overdue"] else "",
                 ]
             )
     return out.getvalue()

@@ -1,8 +1,8 @@
-"""The demo's review stage: curate, run an internal round, then a client round through a share link."""
+"""The demo's review stage: curate, then run the brief's review template (internal → legal ∥ brand → client) by
+itself, the client signing off through a share link."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
 import re
@@ -12,13 +12,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
-from django.utils import timezone
 
 from assets.demo import worker_wait
 from assets.errors import ApplicationError
 from assets.models import ClientMembership, Derivation, Version
 from assets.notification_kinds import NotificationKind
-from review.models import Decision, Notification, ReviewPolicy, ReviewRound, RoundReviewer, ShareLink
+from review.demo_stages import copy_reading, demo_policy_ensure, legal_and_brand, stage_path
+from review.models import Decision, Notification, ReviewRound, RoundReviewer, ShareLink
 from review.roles import CLIENT_REVIEWER, INTERNAL_REVIEWER, PRODUCER, roles_ensure
 from review.selectors import version_final_approval
 from review.services.curation import checklist_ensure, checklist_tick, rating_set, versions_triage
@@ -43,13 +43,14 @@ def _user(username: str, group: str, *, staff: bool = True):
 
 
 def _cast(*, brief, producer):
-    """The demo's people: the producer running it, an internal reviewer, and a reviewer of the brief's client."""
+    """The demo's people: the producer running it, an internal reviewer, the studio's legal and brand leads, and a
+    reviewer of the brief's client."""
     roles_ensure()
     producer.groups.add(Group.objects.get(name=PRODUCER))
     reviewer = _user("rita.reviewer", INTERNAL_REVIEWER)
     client_user = _user("cleo.client", CLIENT_REVIEWER)
     ClientMembership.objects.get_or_create(user=client_user, client=brief.campaign.client)
-    return reviewer, client_user
+    return reviewer, client_user, _user("lena.legal", INTERNAL_REVIEWER), _user("bram.brand", INTERNAL_REVIEWER)
 
 
 def _approved_before(*, context: dict, brief, approved: Version) -> dict:
@@ -63,9 +64,12 @@ def _approved_before(*, context: dict, brief, approved: Version) -> dict:
     }
 
 
-def _curate(*, brief, master_id: int | None, reviewer, producer) -> tuple[Version, list[Version]]:
-    """Rate and tick the candidates, then triage them; returns the master and the others, best first."""
-    candidates = list(brief.versions.exclude(status=Version.Status.REJECTED).order_by("pk"))
+def _curate(*, brief, master_id: int | None, reviewer, producer, aside=()) -> tuple[Version, list[Version]]:
+    """Rate and tick the candidates (`aside`: versions that are no candidate), then triage them; returns the master
+    and the others, best first."""
+    candidates = list(
+        brief.versions.exclude(status=Version.Status.REJECTED).exclude(pk__in=[v.pk for v in aside]).order_by("pk")
+    )
     master = next((v for v in candidates if v.pk == master_id), candidates[-1])
     others = [v for v in candidates if v.pk != master.pk]
     items = checklist_ensure(brief=brief)
@@ -84,49 +88,88 @@ def _curate(*, brief, master_id: int | None, reviewer, producer) -> tuple[Versio
 def review_stage(*, context: dict) -> dict:
     brief = context["brief"]
     producer = context["user"]
-    reviewer, client_user = _cast(brief=brief, producer=producer)
+    reviewer, client_user, legal, brand = _cast(brief=brief, producer=producer)
     approved = next((v for v in brief.versions.order_by("pk") if version_final_approval(version=v)), None)
     if approved is not None:
         return _approved_before(context=context, brief=brief, approved=approved)
 
+    overlay = context.get("copy_overlay")
     master, others = _curate(
-        brief=brief, master_id=context.get("generated_master"), reviewer=reviewer, producer=producer
+        brief=brief,
+        master_id=context.get("generated_master"),
+        reviewer=reviewer,
+        producer=producer,
+        aside=[overlay] if overlay else [],
     )
-    # The brief's policy runs the cycle: the internal round's approval opens the client round by itself,
-    # invites the client's reviewer and e-mails the guest a share link of their own.
-    ReviewPolicy.objects.update_or_create(
-        brief=brief, defaults={"automate_stages": True, "guest_emails": [GUEST_EMAIL]}
-    )
+    template = demo_policy_ensure(brief=brief, reviewer=reviewer, legal=legal, brand=brand, guest=GUEST_EMAIL)
     first = round_open(
         brief=brief,
-        versions=[master, *others[:1]],
+        versions=[master, *others[:1], *([overlay] if overlay else [])],
         stage=ReviewRound.Stage.INTERNAL,
         opened_by=producer,
         reviewers=[reviewer],
         title="Internal check",
-        deadline=timezone.now() + dt.timedelta(days=2),
     )
+    copy_read = copy_reading(overlay=overlay) if overlay else None
     master = _review_with_a_fixed_region(
-        first=first, master=master, runner_up=others[0] if others else None, reviewer=reviewer, producer=producer
+        first=first,
+        master=master,
+        runner_up=others[0] if others else None,
+        overlay=overlay,
+        reviewer=reviewer,
+        producer=producer,
     )
     internal = ReviewRound.objects.get(previous=first)
-    client_round = ReviewRound.objects.get(previous=internal)
+    stages = legal_and_brand(internal=internal, reviewer=reviewer, legal=legal)
+    client_round = stages["client"]
     link, sent = _client_sign_off(client_round=client_round, master=master, client_user=client_user)
     master.refresh_from_db()
-    approval = version_final_approval(version=master)
     context["approved_master"] = master
     return {
         "approved_master": master.pk,
-        "approval": approval.pk if approval else None,
-        "sha256": master.blob_id,
-        "rounds": [first.pk, internal.pk, client_round.pk],
+        "rounds": [first.pk, internal.pk, stages["legal"].pk, stages["brand"].pk, client_round.pk],
+        **_stages_summary(template=template, stages=stages, master=master),
         "client_round_opened_by": "automation",
+        "copy_read": copy_read,
         "share_link": link.pk,
         "workspace": reverse("admin:review_reviewround_workspace", args=[internal.pk]),
         "guest_invitation": sent.pk,
         "share_url": _outbox_share_url(sent),
-        "users": {"internal_reviewer": reviewer.username, "client_reviewer": client_user.username},
+        "users": {
+            "internal_reviewer": reviewer.username,
+            "legal": legal.username,
+            "brand": brand.username,
+            "client_reviewer": client_user.username,
+        },
     }
+
+
+def _stages_summary(*, template, stages: dict, master: Version) -> dict:
+    """What the template did: its path, each round and how it closed, and the brand stage's deadline passing."""
+    approval = version_final_approval(version=master)
+    return {
+        "approval": approval.pk if approval else None,
+        "sha256": master.blob_id,
+        "stages": stage_path(template),
+        "stage_rounds": _stage_rounds(master.brief),
+        "brand_deadline_passed": {
+            "clock_at": stages["clock"].isoformat(),
+            "escalated_to": stages["escalation"].email,
+            "notice": stages["escalation"].subject,
+            "audit_event": stages["audit"].pk,
+        },
+    }
+
+
+def _stage_rounds(brief) -> list[str]:
+    """Each round as the summary prints it: number, stage, how it closed."""
+    lines = []
+    for review_round in brief.review_rounds.select_related("review_stage").order_by("number"):
+        stage = review_round.review_stage
+        moved_on = review_round.escalated_at and stage.at_deadline == stage.AtDeadline.MOVE_ON
+        how = "open" if review_round.closed_at is None else ("at its deadline" if moved_on else "by decisions")
+        lines.append(f"round {review_round.number}: {stage.name if stage else review_round.stage} ({how})")
+    return lines
 
 
 def _client_sign_off(*, client_round: ReviewRound, master: Version, client_user) -> tuple[ShareLink, Notification]:
@@ -163,7 +206,7 @@ def _client_sign_off(*, client_round: ReviewRound, master: Version, client_user)
 
 
 def _review_with_a_fixed_region(
-    *, first: ReviewRound, master: Version, runner_up: Version | None, reviewer, producer
+    *, first: ReviewRound, master: Version, runner_up: Version | None, overlay: Version | None, reviewer, producer
 ) -> Version:
     """What a reviewer does in the workspace, through the same services: mark up and discuss, request changes, have
     the marked region repainted by the worker, and approve the fix with a note still open, which travels forward.
@@ -172,7 +215,7 @@ def _review_with_a_fixed_region(
     returns the fixed version, the one the client then approves.
     """
     smudge, warmth = _changes_requested(
-        first=first, master=master, runner_up=runner_up, reviewer=reviewer, producer=producer
+        first=first, master=master, runner_up=runner_up, overlay=overlay, reviewer=reviewer, producer=producer
     )
     smudge = note_fix(note=smudge, user=producer, prompt_text="a clean, crisp can edge, studio product photo")
     fixed = _fix_kept(note=smudge, producer=producer)
@@ -184,7 +227,6 @@ def _review_with_a_fixed_region(
         opened_by=producer,
         reviewers=[reviewer],
         title=f"Fixed region ({master.width}x{master.height})",
-        deadline=timezone.now() + dt.timedelta(days=2),
     )
     note_add(review_round=second, version=fixed, author=reviewer, parent=smudge, text="The edge is clean now, thanks.")
     note_resolve(note=smudge, user=reviewer)
@@ -198,9 +240,12 @@ def _review_with_a_fixed_region(
     return fixed
 
 
-def _changes_requested(*, first: ReviewRound, master: Version, runner_up: Version | None, reviewer, producer):
-    """Round 1's markup and threads, the changes requested on the master and the runner-up rejected; returns the
-    smudge note (the region to fix) and the warmth note (left open)."""
+def _changes_requested(
+    *, first: ReviewRound, master: Version, runner_up: Version | None, overlay: Version | None, reviewer, producer
+):
+    """Round 1's markup and threads, the changes requested on the master, the runner-up rejected and the copy overlay
+    held for the layout pass (its copy is read back by the machine checks); returns the smudge note (the region to
+    fix) and the warmth note (left open)."""
     smudge = note_add(
         review_round=first,
         version=master,
@@ -233,6 +278,14 @@ def _changes_requested(*, first: ReviewRound, master: Version, runner_up: Versio
             verdict=Decision.Verdict.REJECT,
             reviewer=reviewer,
             comment="The master is stronger.",
+        )
+    if overlay is not None:
+        decision_record(
+            review_round=first,
+            version=overlay,
+            verdict=Decision.Verdict.CHANGES_REQUESTED,
+            reviewer=reviewer,
+            comment="The copy reads back right; set it on the fixed master in the layout pass.",
         )
     return smudge, warmth
 

@@ -20,6 +20,8 @@ _INTERNAL_REVIEWER_WRITES = [
     "review.change_rating",
     "review.add_checklisttick",
     "review.change_checklisttick",
+    # A machine-read check is a suggestion: whoever decides may overrule its verdict.
+    "assets.change_versioncheck",
 ]
 _CLIENT_REVIEWER_WRITES = ["review.add_decision"]
 

@@ -17,7 +17,7 @@ from assets.thumbnails import thumbnail_ensure
 from assets.views import blob_response
 from review.api.serializers import NoteCreateSerializer, NoteSerializer
 from review.models import Decision, Note, ReviewRound
-from review.selectors import notes_open_on, round_notes
+from review.selectors import guest_download_lock, notes_open_on, round_notes
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add
 from review.services.rounds import decision_record
@@ -208,24 +208,24 @@ def share_decisions(request, link, body):
 
 
 def _shared_version(token: str, version_id: int):
-    """A version the share link shows (an image of its round, or what one replaced in an earlier client round), or
-    the refusal to answer with."""
+    """A version the share link shows (an image of its round, or what one replaced in an earlier client round) and
+    the link's round, or the refusal to answer with."""
     try:
         link = share_link_resolve(token=token)
     except ShareLinkRefused as exc:
-        return None, exc
+        return None, None, exc
     item = link.review_round.items.filter(version_id=version_id).select_related("version__blob").first()
     if item is not None:
-        return item.version, None
+        return item.version, link.review_round, None
     shown_before = {version.pk: version for version in guest_counterparts(review_round=link.review_round).values()}
     if version_id in shown_before:
-        return shown_before[version_id], None
-    return None, ShareLinkRefused("No such image.")
+        return shown_before[version_id], link.review_round, None
+    return None, None, ShareLinkRefused("No such image.")
 
 
 @require_http_methods(["GET"])
 def share_image(request, token: str, version_id: int):
-    version, refused = _shared_version(token, version_id)
+    version, _, refused = _shared_version(token, version_id)
     if refused is not None:
         return _refused(request, refused)
     name = thumbnail_ensure(blob=version.blob, size=768)
@@ -238,7 +238,16 @@ def share_image(request, token: str, version_id: int):
 @require_http_methods(["GET"])
 def share_full_image(request, token: str, version_id: int):
     """Full resolution, for zooming to 100 % and beyond: ETag and byte ranges as for signed-in users."""
-    version, refused = _shared_version(token, version_id)
+    version, review_round, refused = _shared_version(token, version_id)
     if refused is not None:
         return _refused(request, refused)
+    locking = guest_download_lock(review_round=review_round, blob=version.blob)
+    if locking is not None:
+        context = {
+            "title": "Download locked",
+            "heading": "Full-resolution files are locked in this review stage",
+            "message": f"The {locking.review_stage.name} stage shows previews only.",
+            "advice": "The preview on your review page shows the image; the studio opens downloads at a later stage.",
+        }
+        return _unlogged(render(request, "review/share_refused.html", context, status=403))
     return _unlogged(blob_response(request, version.blob, cache="private, max-age=3600"))

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from assets import hooks
 from assets.models import Version
 from review.models import Rating, ReviewRound, ShareLink
-from review.selectors import current_decisions, previous_counterparts, result_label, round_results
+from review.selectors import (
+    blobs_locked_for,
+    current_decisions,
+    previous_counterparts,
+    result_label,
+    round_downloads_allowed,
+    round_results,
+)
+from review.workspace_checks import checks_panel
 
 COMPARE_CHOICES = 200
 
@@ -25,6 +34,9 @@ def workspace_data(
     guest = share_link is not None
     for_client = for_client or guest
     thumb, full = _share_urls(token) if guest else (_thumb, _full)
+    downloads = round_downloads_allowed(review_round=review_round)
+    if for_client:
+        full = _client_full(review_round=review_round, user=user, downloads=downloads, thumb=thumb, full=full)
     versions = _version_rows(
         review_round=review_round, user=user, share_link=share_link, for_client=for_client, thumb=thumb, full=full
     )
@@ -35,13 +47,31 @@ def workspace_data(
             "stage": review_round.stage,
             "status": review_round.status,
             "brief": review_round.brief.title,
+            "stage_name": review_round.review_stage.name if review_round.review_stage_id else "",
+            "downloads": downloads,
         },
         "versions": versions,
         "others": _compare_choices(review_round=review_round, versions=versions, guest=guest, thumb=thumb, full=full),
         "for_client": for_client,
         "guest": guest,
         "api": _share_api(token=token) if guest else _staff_api(review_round=review_round),
+        # The machine-read checks and the checklist are the studio's: never in a client's or a guest's page.
+        "checks": None
+        if for_client
+        else checks_panel(review_round=review_round, user=user, version_ids=[v["id"] for v in versions]),
     }
+
+
+def _client_full(*, review_round: ReviewRound, user, downloads: bool, thumb, full):
+    """What a client's zoom and loupe read: the preview where a stage locks full-resolution files (this round's, or
+    for a signed-in client another open round's holding the same image), the full file elsewhere. The studio's
+    reviewers always zoom into the full file: the lock is the client's."""
+    if not downloads:
+        return thumb
+    if user is None:
+        return full
+    locked = blobs_locked_for(user=user, blob_ids=review_round.versions.values_list("blob_id", flat=True))
+    return lambda version: thumb(version) if version.blob_id in locked else full(version)
 
 
 def _version_rows(
@@ -72,12 +102,17 @@ def _version_rows(
                 "stars": stars.get(version.pk, 0),
                 "result": result_label(results.get(version.pk)),
                 "mine": decided.get(version.pk, ""),
-                # Triage is the studio's curation: staff only.
-                **({} if for_client else {"triage": version.triage}),
+                # Triage is the studio's curation, and the pages apps above add about a version are studio pages.
+                **({} if for_client else {"triage": version.triage, "views": _version_views(version)}),
                 "before": before,
             }
         )
     return rows
+
+
+def _version_views(version: Version) -> list[dict]:
+    """Links to the pages registered in assets.hooks.version_views (delivery's soft proof and slots)."""
+    return [{"label": label, "url": url(version)} for _, label, url in hooks.version_views]
 
 
 def _own_stars(*, user, version_ids: list[int]) -> dict[int, int]:

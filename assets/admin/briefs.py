@@ -1,6 +1,8 @@
 """Clients, their campaigns and briefs."""
 
+from django import forms
 from django.contrib import admin
+from django.contrib.postgres.forms import SimpleArrayField
 from django.urls import reverse
 from django.utils.html import format_html_join
 
@@ -44,6 +46,20 @@ class PromptTemplateInline(ReadOnlyInline):
     show_change_link = True
 
 
+class CopyLinesField(SimpleArrayField):
+    """The brief's required copy, one string a line: a comma belongs to copy ("Fresh, cold, yours")."""
+
+    def __init__(self, **kwargs):
+        kwargs.pop("delimiter", None)
+        kwargs["widget"] = forms.Textarea(attrs={"rows": 3})
+        super().__init__(forms.CharField(max_length=200), delimiter="\n", **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = "\n".join(line.strip() for line in value.splitlines() if line.strip())
+        return super().to_python(value)
+
+
 @admin.register(Brief)
 class BriefAdmin(VisibleAdmin):
     list_display = ["title", "campaign", "content_type", "aspect", "palette_swatches", "created_at"]
@@ -52,6 +68,13 @@ class BriefAdmin(VisibleAdmin):
     list_select_related = ["campaign__client"]
     readonly_fields = ["palette_swatches", "mood_board", "created_by", "created_at"]
     inlines = [PromptTemplateInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "required_copy":
+            return CopyLinesField(
+                max_length=db_field.size, required=False, label="Required copy", help_text=db_field.help_text
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="palette")
     def palette_swatches(self, obj):

@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from assets.api import views
+from assets.api import checks, views
 
 router = DefaultRouter()
 router.register("clients", views.ClientViewSet)
@@ -15,4 +16,9 @@ router.register("versions", views.VersionViewSet)
 router.register("derivations", views.DerivationViewSet)
 router.register("derived-files", views.DerivedFileViewSet)
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("versions/<int:pk>/checks/", checks.VersionChecksView.as_view(), name="version-checks"),
+    path("checks/<int:pk>/overrule/", checks.VersionCheckOverruleView.as_view(), name="versioncheck-overrule"),
+    path("checks/<int:pk>/artefact/", checks.VersionCheckArtefactView.as_view(), name="versioncheck-artefact"),
+    *router.urls,
+]

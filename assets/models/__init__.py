@@ -10,6 +10,7 @@ from .briefs import (
     PromptTemplate,
     Reference,
 )
+from .checks import VersionCheck, VersionCheckRun
 from .credentials import Credential
 from .graph import Derivation, DerivedFile, Generated, Phase, Used, Version, VersionSearch
 from .rights import Licence, ReproducibilityCheck
@@ -37,6 +38,8 @@ __all__ = [
     "Used",
     "Version",
     "VersionSearch",
+    "VersionCheck",
+    "VersionCheckRun",
     "ModelWeights",
     "Licence",
     "ReproducibilityCheck",

@@ -87,6 +87,13 @@ class Brief(models.Model):
         help_text="What delivered files tell AI crawlers, in their content credentials",
     )
     negative_prompt = models.TextField(default=DEFAULT_NEGATIVE_PROMPT, blank=True)
+    required_copy = ArrayField(
+        models.CharField(max_length=200),
+        size=20,
+        default=list,
+        blank=True,
+        help_text="Words the images must carry legibly (“SALE 50%”, the product name): read by OCR on review",
+    )
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

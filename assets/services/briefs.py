@@ -28,6 +28,7 @@ def brief_create(
     channels: list[str] = (),
     content_type: str = Brief.ContentType.CAMPAIGN,
     negative_prompt: str = DEFAULT_NEGATIVE_PROMPT,
+    required_copy: list[str] = (),
     notes: str = "",
     commercial_use: bool = True,
     ai_training: str = Brief.AiUse.NOT_ALLOWED,
@@ -43,6 +44,7 @@ def brief_create(
         channels=list(dict.fromkeys(channels)),
         content_type=content_type,
         negative_prompt=negative_prompt,
+        required_copy=[text.strip() for text in required_copy],
         notes=notes,
         created_by=created_by,
     )

@@ -196,6 +196,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "delivery.models.Delivery.State",
         "RerunVerdictEnum": "assets.imagehash.RERUN_VERDICTS",
         "DecisionVerdictEnum": "review.models.Decision.Verdict",
+        "VersionCheckVerdictEnum": "assets.models.VersionCheck.Verdict",
         # A model's kind and file format: named once, as the list and the detail (with a LoRA's story) both carry them.
         "ModelWeightsKindEnum": "assets.models.ModelWeights.Kind",
         "ModelWeightsFormatEnum": "assets.models.ModelWeights.Format",

@@ -31,6 +31,7 @@ from assets.services.queues import Queue
 from assets.services.runs import RunScope, run_enqueue, run_guarded, run_progress
 from delivery import provenance, renditions, signing
 from delivery.models import DEFAULT_NAME_TEMPLATE, ChannelPreset, Delivery
+from delivery.selectors import version_focal
 from delivery.services.delivery_record import Sealed, delivery_record
 from delivery.services.lineage_facts import (
     bundle_lineage,
@@ -197,9 +198,8 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     withheld = prompts_withheld(graph=graph)
     recipe = generation_recipe(chain, withheld=withheld)
     presets = list(delivery.presets.order_by("position", "slug"))
-    master_image = _master_decode(data=master_bytes)
-    focal_point = getattr(master, "focal_point", None)
-    focal = (focal_point.x, focal_point.y) if focal_point is not None else (0.5, 0.5)
+    master_image = master_decode(data=master_bytes)
+    focal = version_focal(version=master)
     rendered, facts = renditions_check(
         master=master,
         master_image=master_image,
@@ -236,7 +236,7 @@ def _deliver(delivery: Delivery, scope: RunScope) -> str:
     return "succeeded"
 
 
-def _master_decode(*, data: bytes) -> Image.Image:
+def master_decode(*, data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as opened:
         # A cut-out keeps its transparency into the formats that carry it (PNG, WebP, AVIF, TIFF).
         return opened.convert("RGBA" if opened.has_transparency_data else "RGB")

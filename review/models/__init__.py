@@ -3,6 +3,7 @@ from .decisions import Approval, Decision, Pin
 from .notes import Note
 from .notifications import Notification, NotificationPreference, WebhookDelivery, WebhookEndpoint
 from .rounds import ReviewPolicy, ReviewRound, RoundReviewer, RoundVersion, ShareLink
+from .stages import ReviewStage, ReviewTemplate
 
 __all__ = [
     "DEFAULT_CHECKLIST",
@@ -14,6 +15,8 @@ __all__ = [
     "ReviewPolicy",
     "RoundVersion",
     "ShareLink",
+    "ReviewTemplate",
+    "ReviewStage",
     "Decision",
     "Pin",
     "Approval",

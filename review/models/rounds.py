@@ -48,6 +48,20 @@ class ReviewRound(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    review_stage = models.ForeignKey(
+        "review.ReviewStage",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rounds",
+        help_text="The template's stage this round runs; empty for a round opened outside a template",
+    )
+    step_group = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="Shared by the rounds one step of a template opened together"
+    )
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the producer was told the stage is overdue"
+    )
 
     access = Access(client="brief__campaign__client", client_reads=Q(stage="client"))
 
@@ -56,7 +70,8 @@ class ReviewRound(models.Model):
         constraints = [models.UniqueConstraint(fields=["brief", "number"], name="round_number_once_per_brief")]
 
     def __str__(self) -> str:
-        return f"{self.brief} · round {self.number} ({self.get_stage_display()})"
+        stage = self.review_stage.name if self.review_stage_id else self.get_stage_display()
+        return f"{self.brief} · round {self.number} ({stage})"
 
 
 class RoundReviewer(models.Model):
@@ -122,6 +137,14 @@ class ReviewPolicy(models.Model):
         default=list, blank=True, help_text="Client reviewers without an account: each gets a share link by e-mail"
     )
     client_round_days = models.PositiveSmallIntegerField(default=3, help_text="Deadline of an automatic client round")
+    template = models.ForeignKey(
+        "review.ReviewTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text="The stages the brief's rounds run through; empty: internal, then client, as above",
+    )
 
     access = Access(client="brief__campaign__client")
 

@@ -1,7 +1,16 @@
 from .approvals import approval_attestation, approval_statement, version_final_approval
 from .invitees import STUDIO_VIEW, Invitee, invitees_by_round, round_invitees, rounds_waiting_on, waiting_on_text
 from .notes import fixes_awaiting_review, note_state, notes_open_on, open_notes_by_version, round_notes
-from .rounds import brief_cycle_stats, review_policy_of, rounds_visible_to
+from .rounds import (
+    blobs_locked_for,
+    brief_cycle_stats,
+    client_download_check,
+    guest_download_lock,
+    review_policy_of,
+    round_downloads_allowed,
+    round_is_final,
+    rounds_visible_to,
+)
 from .verdicts import (
     APPROVING,
     RESULT_LABELS,
@@ -34,6 +43,11 @@ __all__ = [
     "brief_cycle_stats",
     "review_policy_of",
     "rounds_visible_to",
+    "client_download_check",
+    "blobs_locked_for",
+    "guest_download_lock",
+    "round_downloads_allowed",
+    "round_is_final",
     "APPROVING",
     "RESULT_LABELS",
     "SEVERITY",

@@ -13,7 +13,7 @@ from assets.errors import ApplicationError
 from assets.notification_kinds import NotificationKind
 from assets.services.audit import audit_event_append
 from review.models import Decision, ReviewPolicy, ReviewRound
-from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label, review_policy_of
+from review.selectors import APPROVING, UNDECIDED, current_decisions, result_label, review_policy_of, round_is_final
 from review.services.notifications import Message, admin_round_link, notify_user, webhooks_notify
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def round_closed_followups(*, review_round: ReviewRound, results: dict[int, str]
         users=[review_round.opened_by, *invitees],
     )
     approved = [pk for pk, result in results.items() if result in APPROVING]
-    if review_round.stage == ReviewRound.Stage.CLIENT and approved:
+    if round_is_final(review_round=review_round) and approved:
         final = Message(
             kind=NotificationKind.FINAL_APPROVAL,
             review_round=review_round,
@@ -83,20 +83,26 @@ def round_closed_followups(*, review_round: ReviewRound, results: dict[int, str]
                 count=len(approved), brief=review_round.brief.title
             ),
             lines=[
-                f"The client approved {', '.join(f'v{pk}' for pk in approved)} in round {review_round.number}: "
-                "ready to deliver."
+                f"{'The client' if review_round.stage == ReviewRound.Stage.CLIENT else 'The last stage'} approved "
+                f"{', '.join(f'v{pk}' for pk in approved)} in round {review_round.number}: ready to deliver."
             ],
             images=list(review_round.versions.filter(pk__in=approved).values_list("blob_id", flat=True)),
             data={"versions": approved},
         )
         _tell(review_round=review_round, message=final, key=f"final:{review_round.pk}", users=[review_round.opened_by])
     policy = review_policy_of(brief_id=review_round.brief_id)
-    if not policy.automate_stages:
+    # A template's stages run by themselves, whatever the policy's internal → client switch says.
+    templated = review_round.review_stage_id is not None
+    if not (policy.automate_stages or templated):
         return
     needs_work = [pk for pk, result in results.items() if result not in APPROVING and result != UNDECIDED]
     if needs_work or any(result == Decision.Verdict.APPROVE_WITH_CHANGES for result in results.values()):
         _todo(review_round=review_round, results=results)
-    if review_round.stage == ReviewRound.Stage.INTERNAL and approved:
+    if templated:
+        from review.services.stages import step_closed
+
+        step_closed(review_round=review_round)
+    elif review_round.stage == ReviewRound.Stage.INTERNAL and approved:
         _client_round_open(review_round=review_round, approved=approved, policy=policy)
 
 
@@ -135,7 +141,7 @@ def _client_round_open(*, review_round: ReviewRound, approved: list[int], policy
     from review.services.invitations import client_reviewers
     from review.services.rounds import round_open
 
-    reviewers = client_reviewers(review_round=review_round)
+    reviewers = client_reviewers(brief=review_round.brief)
     try:
         if not reviewers and not policy.guest_emails:
             raise ApplicationError("the client has no reviewer account and the brief names no guest reviewer")
@@ -166,25 +172,27 @@ def _client_round_open(*, review_round: ReviewRound, approved: list[int], policy
         )
     except ApplicationError as exc:
         logger.warning("automation %r skipped for round %s: %s", RULE_CLIENT_ROUND, review_round.pk, exc.message)
-        audit_event_append(
-            kind="automation.skipped",
-            actor=None,
-            object_type="review_round",
-            object_id=review_round.pk,
-            payload={"rule": RULE_CLIENT_ROUND, "reason": exc.message},
-        )
-        message = Message(
-            kind=NotificationKind.AUTOMATION_SKIPPED,
-            review_round=review_round,
-            subject=NotificationKind.AUTOMATION_SKIPPED.notice.subject_render(brief=review_round.brief.title),
-            lines=[
-                f"Round {review_round.number} was approved, but the client round could not open by itself: "
-                f"{exc.message}."
-            ],
-        )
-        _tell(
-            review_round=review_round,
-            message=message,
-            key=f"automation_skipped:{review_round.pk}",
-            users=[review_round.opened_by],
-        )
+        automation_skipped(review_round=review_round, rule=RULE_CLIENT_ROUND, reason=exc.message)
+
+
+def automation_skipped(*, review_round: ReviewRound, rule: str, reason: str) -> None:
+    """An automatic step that could not run: audited, and the producer told to take the next step by hand."""
+    audit_event_append(
+        kind="automation.skipped",
+        actor=None,
+        object_type="review_round",
+        object_id=review_round.pk,
+        payload={"rule": rule, "reason": reason},
+    )
+    message = Message(
+        kind=NotificationKind.AUTOMATION_SKIPPED,
+        review_round=review_round,
+        subject=NotificationKind.AUTOMATION_SKIPPED.notice.subject_render(brief=review_round.brief.title),
+        lines=[f"Round {review_round.number} was approved, but the next round could not open by itself: {reason}."],
+    )
+    _tell(
+        review_round=review_round,
+        message=message,
+        key=f"automation_skipped:{review_round.pk}",
+        users=[review_round.opened_by],
+    )

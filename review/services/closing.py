@@ -11,7 +11,7 @@ from assets.models import Version
 from assets.services.audit import audit_event_append
 from assets.services.blobs import blob_hash
 from review.models import Approval, Decision, ReviewRound
-from review.selectors import APPROVING, UNDECIDED
+from review.selectors import APPROVING, UNDECIDED, round_is_final
 from review.services.automation import round_closed_followups
 
 
@@ -29,7 +29,7 @@ def round_close_locked(*, review_round: ReviewRound, closed_by, facts: tuple[dic
     """Roll decisions up per version; an approved version gets an approval bound to its re-hashed bytes. Called in the
     transaction that locked the round."""
     results, rehashed = facts
-    final = review_round.stage == ReviewRound.Stage.CLIENT
+    final = round_is_final(review_round=review_round)
     for version in Version.objects.select_for_update().filter(pk__in=list(results)).order_by("pk"):
         result = results[version.pk]
         if result in APPROVING:

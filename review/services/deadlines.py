@@ -1,4 +1,5 @@
-"""Deadlines that act: a reminder before a round's deadline and an overdue notice after it, once per invitee and round.
+"""Deadlines that act: a reminder before a round's deadline and an overdue notice after it, once per invitee and round;
+a template's overdue stage escalated to the producer once, and moved on where the stage says so.
 
 `review_clock` runs this every minute from one django-q2 schedule; the notification keys make a second
 run, a restarted worker or a second scheduler find the message already made.
@@ -18,13 +19,15 @@ from review.models import ReviewRound
 from review.selectors import round_invitees
 from review.services.invitations import invitee_notify
 from review.services.notifications import Message, admin_round_link, notify_user
+from review.services.stages import stages_overdue
 
 CLOCK_SCHEDULE = "review clock: reminders, overdue notices, webhook retries"
 DIGEST_SCHEDULE = "review: daily notification digest"
 
 
 def deadlines_check(*, now=None) -> tuple[int, int]:
-    """Returns how many reminders and overdue notices were made now."""
+    """Returns how many reminders and overdue notices were made now. Overdue stages of a review template are then
+    escalated to their producer and, where the stage says so, closed to move on (review.services.stages)."""
     now = now or timezone.now()
     lead = timedelta(hours=settings.SEED_REMINDER_LEAD_HOURS)
     reminders = overdue = 0
@@ -78,6 +81,7 @@ def deadlines_check(*, now=None) -> tuple[int, int]:
                         ],
                     ),
                 )
+    stages_overdue(now=now)
     return reminders, overdue
 
 

@@ -102,14 +102,14 @@ def invitation_viewed(*, review_round: ReviewRound, user=None, share_link: Share
     )
 
 
-def client_reviewers(*, review_round: ReviewRound):
-    """The client's reviewer accounts for the round's brief."""
+def client_reviewers(*, brief):
+    """The client's reviewer accounts for the brief."""
     users = (
         get_user_model()
         .objects.filter(
             is_active=True,
             groups__name=CLIENT_REVIEWER,
-            client_memberships__client_id=review_round.brief.campaign.client_id,
+            client_memberships__client_id=brief.campaign.client_id,
         )
         .distinct()
     )

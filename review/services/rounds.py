@@ -11,6 +11,7 @@ from assets.access import client_scope, is_client_user
 from assets.errors import ApplicationError
 from assets.models import Brief, Version
 from assets.services.audit import audit_event_append
+from assets.services.machine_checks import machine_checks_request
 from generation.models import GridJob
 from generation.services.grids import grid_progress
 from review.models import ChecklistItem, ChecklistTick, Decision, Pin, ReviewRound, RoundVersion, ShareLink
@@ -50,13 +51,17 @@ def round_open(
     title: str = "",
     deadline=None,
     opened_by_rule: str = "",
+    review_stage=None,
+    step_group=None,
 ) -> ReviewRound:
-    """Open the next round of a brief; it links to the previous round, which must be closed.
-
-    `reviewers` decide and `commenters` only follow; `guests` are e-mail addresses of client reviewers
-    without an account, each invited with a share link of their own (client rounds only). Everyone
-    invited is told once the round commits.
-    """
+    """Open the next round of a brief, linked to the previous one; every other round must be closed, but for the
+    parallel rounds of its template step (`review_stage`, `step_group`: review.services.stages). `reviewers` decide,
+    `commenters` only follow; `guests` are e-mail addresses of client reviewers without an account, each invited with
+    a share link of their own (client rounds only). Everyone invited is told once the round commits. On a brief whose
+    review policy names a template, an internal round starts the template's first step instead (the producer's picks
+    join its deciders) and its first round is returned; a client round opened by hand stays outside the template."""
+    if stage == ReviewRound.Stage.INTERNAL and review_stage is None and (template := _template_of(brief)):
+        return _template_start(template, brief, versions, opened_by, reviewers, commenters, title)
     guests = _round_request_check(
         brief=brief, versions=versions, stage=stage, rule=rule, guests=guests, invitees=[*reviewers, *commenters]
     )
@@ -64,8 +69,10 @@ def round_open(
         Brief.objects.select_for_update().get(pk=brief.pk)  # serialises round numbering per brief
         # Fixed regions someone kept join the next round by themselves, next to the versions chosen for it.
         versions = [*versions, *(fix for fix in fixes_awaiting_review(brief=brief) if fix not in versions)]
-        previous, number = _round_place(brief=brief)
+        previous, number = _round_place(brief=brief, step_group=step_group)
         review_round = ReviewRound.objects.create(
+            review_stage=review_stage,
+            step_group=step_group,
             brief=brief,
             number=number,
             stage=stage,
@@ -78,6 +85,8 @@ def round_open(
         RoundVersion.objects.bulk_create(
             RoundVersion(review_round=review_round, version=version, position=i) for i, version in enumerate(versions)
         )
+        # Measured on the worker once the round commits, so they are on the round's page within seconds.
+        machine_checks_request(version_ids=[version.pk for version in versions])
         invitations_create(
             review_round=review_round,
             deciders=list(reviewers),
@@ -85,17 +94,7 @@ def round_open(
             guests=guests,
             created_by=opened_by,
         )
-        Version.objects.filter(pk__in=[v.pk for v in versions], status=Version.Status.DRAFT).update(
-            status=Version.Status.IN_REVIEW
-        )
-        _round_opened_audit(
-            review_round=review_round,
-            versions=versions,
-            reviewers=reviewers,
-            commenters=commenters,
-            guests=guests,
-            opened_by_rule=opened_by_rule,
-        )
+        _round_opened(review_round, versions, reviewers, commenters, guests, opened_by_rule)
     return review_round
 
 
@@ -127,17 +126,45 @@ def _round_request_check(
     return guests
 
 
-def _round_place(*, brief: Brief) -> tuple[ReviewRound | None, int]:
-    """The round the next one follows, which must be closed, and the next one's number; read under the brief's lock."""
+def _round_place(*, brief: Brief, step_group=None) -> tuple[ReviewRound | None, int]:
+    """The round the next one follows and the next one's number, read under the brief's lock. Every other round must
+    be closed, but for the parallel rounds of the same template step."""
     previous = brief.review_rounds.order_by("-number").first()
-    if previous is not None and previous.status == ReviewRound.Status.OPEN:
-        raise ApplicationError(f"round {previous.number} of this brief is still open; close it first")
+    still_open = brief.review_rounds.filter(status=ReviewRound.Status.OPEN)
+    if step_group is not None:
+        still_open = still_open.exclude(step_group=step_group)
+    blocking = still_open.order_by("number").first()
+    if blocking is not None:
+        raise ApplicationError(f"round {blocking.number} of this brief is still open; close it first")
     return previous, (brief.review_rounds.aggregate(top=Max("number"))["top"] or 0) + 1
 
 
-def _round_opened_audit(
-    *, review_round: ReviewRound, versions: list[Version], reviewers, commenters, guests: list[str], opened_by_rule: str
+def _template_of(brief: Brief):
+    return review_policy_of(brief_id=brief.pk).template
+
+
+def _template_start(template, brief: Brief, versions: list[Version], opened_by, reviewers, commenters, title: str):
+    from review.services.stages import step_open
+
+    return step_open(
+        brief=brief,
+        template=template,
+        step=1,
+        versions=versions,
+        opened_by=opened_by,
+        reviewers=reviewers,
+        commenters=commenters,
+        title=title,
+    )[0]
+
+
+def _round_opened(
+    review_round: ReviewRound, versions: list[Version], reviewers, commenters, guests: list[str], opened_by_rule: str
 ) -> None:
+    """Drafts the round holds are now in review; the opening is audited."""
+    Version.objects.filter(pk__in=[v.pk for v in versions], status=Version.Status.DRAFT).update(
+        status=Version.Status.IN_REVIEW
+    )
     audit_event_append(
         kind="round.opened",
         actor=review_round.opened_by,

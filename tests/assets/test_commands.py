@@ -59,6 +59,11 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert outpainted.width * 9 == outpainted.height * 16 or abs(outpainted.width / outpainted.height - 16 / 9) < 0.1
     master = Version.objects.get(pk=first["review"]["approved_master"])
     assert version_final_approval(version=master) is not None
+    # The review ran through the brief's three-step template, and OCR read the brief's copy off the text overlay.
+    assert first["review"]["stages"] == "Internal -> Legal || Brand -> Client"
+    assert first["review"]["copy_read"]["readings"] == [
+        {"copy": "CITRUS WAVE", "read": "CITRUS WAVE", "verdict": "pass"}
+    ], first["review"]["copy_read"]
     delivered = first["delivery"]
     assert delivered == second["delivery"]
     finished = Version.objects.get(pk=delivered["finished_master"])
@@ -67,6 +72,10 @@ def test_demo_flow_is_repeatable(capsys, settings, tmp_path):
     assert len(delivered["files"]) == 8 and delivered["verify"]["manifest"] == "trusted"
     assert delivered["print_file"].endswith(".tif")
     assert delivered["verify"]["match"] == "exact" and delivered["verify"]["delivery_id"] == delivered["delivery"]
+    # The print preset's soft proof of the finished master, with the share its press cannot reach, and its slots.
+    assert delivered["soft_proof"]["page"] == f"/review/versions/{finished.pk}/proof/?preset=print-a5-cmyk"
+    assert 0 <= delivered["soft_proof"]["out_of_gamut_percent"] <= 100
+    assert delivered["slots"] == f"/review/versions/{finished.pk}/slots/"
     # The master exported for retouching came back, changed and signed outside, as its child (once, however often run).
     assert f"parent v{master.pk} by its C2PA parentOf ingredient urn:c2pa:" in first["retouch"]["came_back"]
     assert second["retouch"]["retouched"] == first["retouch"]["retouched"]
@@ -122,7 +131,7 @@ def test_manage_check_does_not_import_the_ml_stack():
         "try:\n    runpy.run_path('manage.py', run_name='__main__')\n"
         "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'spandrel', 'c2pa', 'transformers', 'peft', "
-        "'onnxruntime', 'onnx',\n"
+        "'onnxruntime', 'onnx', 'rapidocr',\n"
         "                       'vtracer', 'gguf') if m in sys.modules))"
     )
     result = subprocess.run(

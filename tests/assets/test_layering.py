@@ -27,7 +27,14 @@ ALLOWED = {
 APPS = tuple(ALLOWED)  # bottom to top
 # The core's extension points, each documented in its module with what registers into it: nothing else may hold
 # entries. assets.operations' registry is walked too: the worker declares its operations there.
-EXTENSION_POINTS = {"assets.hooks.upload_checks", "assets.hooks.demo_stages", "assets.hooks.demo_prerequisites"}
+EXTENSION_POINTS = {
+    "assets.hooks.upload_checks",
+    "assets.hooks.download_checks",
+    "assets.hooks.version_checks",
+    "assets.hooks.version_views",
+    "assets.hooks.demo_stages",
+    "assets.hooks.demo_prerequisites",
+}
 OPERATION_REGISTRY = "assets.operations._registry"
 DOTTED = re.compile(r"(?P<app>[a-z]+)(\.[A-Za-z_]\w*)+")
 ADMIN_URL = re.compile(r"admin:(?P<label>[a-z]+)_\w+")

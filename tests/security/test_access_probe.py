@@ -30,6 +30,7 @@ from assets.models import (
     ReproducibilityCheck,
     Used,
     Version,
+    VersionCheck,
 )
 from assets.services.briefs import reference_create
 from assets.services.derived_files import mask_upload
@@ -142,6 +143,16 @@ def aurora(cast, tiny):
         format=ModelWeights.Format.SAFETENSORS,
         trained_by=training,
     )
+    # A machine-read check with its picture: the studio's reading, never a client's to see.
+    check = VersionCheck.objects.create(
+        version=version,
+        key=f"copy:{SECRET}",
+        kind="copy",
+        label=SECRET,
+        verdict="fail",
+        measure={"read": SECRET},
+        artefact=reference.blob,
+    )
     mask = mask_upload(
         version=version,
         source=image_file("mask.png", size=(version.width, version.height), colour=(255, 255, 255)),
@@ -183,6 +194,7 @@ def aurora(cast, tiny):
         "training": [training.pk],
         "licence": [licence.pk],
         "derivedfile": [mask.pk],
+        "versioncheck": [check.pk],
         "markers": ["Aurora", SECRET, version.blob_id, reference.blob_id, AURORA_LORA_SHA256],
         # The studio's registry: no client's business, though a producer scoped to one client works with it.
         "studio_markers": [tiny["base"].sha256, tiny["lora_a"].sha256, STUDIO_SECRET],

@@ -38,6 +38,7 @@ class BriefSerializer(VisibleModelSerializer):
             "channels",
             "content_type",
             "negative_prompt",
+            "required_copy",
             "notes",
             "commercial_use",
             "ai_training",
@@ -58,6 +59,13 @@ class BriefCreateSerializer(serializers.Serializer):
         choices=Brief.ContentType.choices, required=False, default=Brief.ContentType.CAMPAIGN
     )
     negative_prompt = serializers.CharField(required=False, allow_blank=True)
+    required_copy = serializers.ListField(
+        child=serializers.CharField(max_length=200, trim_whitespace=True),
+        max_length=20,
+        required=False,
+        default=list,
+        help_text="Words the images must carry legibly, each read back by OCR on review",
+    )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     commercial_use = serializers.BooleanField(required=False, default=True)
     ai_training = serializers.ChoiceField(choices=Brief.AiUse.choices, required=False, default=Brief.AiUse.NOT_ALLOWED)

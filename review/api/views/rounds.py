@@ -18,11 +18,18 @@ from review.api import serializers as s
 from review.api.permissions import permission_require, visible_brief, visible_version
 from review.contact_sheet import contact_sheet_pdf, contact_sheet_render
 from review.models import ShareLink
-from review.selectors import current_decisions, invitees_by_round, round_notes, rounds_visible_to
+from review.selectors import blobs_locked_for, current_decisions, invitees_by_round, round_notes, rounds_visible_to
 from review.services.invitations import invitation_viewed
 from review.services.notes import note_add
 from review.services.rounds import PinInput, decision_record, grid_round_open, round_close, round_open
 from review.services.share_links import share_link_create, share_link_revoke
+
+
+def _previews_only(review_round, user) -> frozenset[int]:
+    """The round's versions the user may not download in full: the PDF embeds them at preview size."""
+    held = list(review_round.versions.values_list("pk", "blob_id"))
+    locked = blobs_locked_for(user=user, blob_ids={blob_id for _, blob_id in held})
+    return frozenset(pk for pk, blob_id in held if blob_id in locked)
 
 
 class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -159,6 +166,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 for_client=is_client_user(user=request.user),
                 paper=request.query_params.get("paper", "A4"),
                 per_page=per_page,
+                previews_only=_previews_only(review_round, request.user),
             )
         else:
             data = contact_sheet_render(

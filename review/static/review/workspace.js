@@ -375,6 +375,11 @@
     var version = current();
     $(".ws-current .ws-caption").textContent = version.label + " · " + version.width + "×" + version.height + " · " + version.result +
       (version.mine ? " · you: " + version.mine : "");
+    var views = $(".ws-views");
+    if (views) {
+      views.textContent = "";
+      (version.views || []).forEach(function (view) { views.appendChild(el("a", { href: view.url }, view.label)); views.appendChild(document.createTextNode(" ")); });
+    }
   }
   function show(index) {
     state.index = Math.max(0, Math.min(data.versions.length - 1, index));
@@ -382,7 +387,21 @@
     $$(".ws-strip button").forEach(function (button) { button.setAttribute("aria-current", String(Number(button.dataset.index) === state.index)); });
     caption();
     drawStars(); drawDiff(); zoomTo("fit"); loadNotes().catch(function (e) { say(e.message, true); });
+    document.dispatchEvent(new CustomEvent("ws:show", { detail: current() }));
   }
+  /* Zoom so a region (shares of the image) fills most of the pane, centred: where a check points the reviewer. */
+  function zoomToBox(box) {
+    var version = current(), pane = $(".ws-current");
+    var scale = Math.min(pane.clientWidth / (box.w * version.width), pane.clientHeight / (box.h * version.height)) * 0.8;
+    scale = Math.max(fitScale(version, pane), Math.min(8, scale));
+    state.zoom = scale;
+    state.x = pane.clientWidth / 2 - (box.x + box.w / 2) * version.width * scale;
+    state.y = pane.clientHeight / 2 - (box.y + box.h / 2) * version.height * scale;
+    $$("[data-zoom]").forEach(function (button) { button.setAttribute("aria-pressed", "false"); });
+    layout();
+  }
+  // What review/static/review/checks.js builds on: the version shown, and a zoom to the region a check names.
+  window.seedWorkspace = { current: current, zoomToBox: zoomToBox, say: say, api: api };
 
   $$("[data-zoom]").forEach(function (button) {
     button.addEventListener("click", function () { zoomTo(button.dataset.zoom === "fit" ? "fit" : Number(button.dataset.zoom)); });
