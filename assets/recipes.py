@@ -16,6 +16,7 @@ from assets.errors import ApplicationError
 from assets.models import Blob, Derivation, ModelWeights, Prompt, Used
 from assets.prompt_syntax import SYNTAX_DIFFUSERS, prompt_directives
 from assets.rows import columns_sql, instance_from_row
+from assets.services.runs import ClaimRead
 
 
 @dataclass
@@ -97,27 +98,31 @@ def recipe_build(*, derivation: Derivation, edges: list[Used]) -> Recipe:
     )
 
 
-@functools.cache
-def _edges_sql() -> str:
+def _edges_columns() -> str:
+    return f"{columns_sql(Used, 'u')}, {columns_sql(Prompt, 'p')}, {columns_sql(ModelWeights, 'w')}"
+
+
+def _edges_joins(derivation_id: str) -> str:
     return (
-        f"SELECT {columns_sql(Used, 'u')}, {columns_sql(Prompt, 'p')}, {columns_sql(ModelWeights, 'w')} "
-        f"FROM {Used._meta.db_table} u "
+        f"LEFT JOIN {Used._meta.db_table} u ON u.derivation_id = {derivation_id} "
         f"LEFT JOIN {Prompt._meta.db_table} p ON p.id = u.prompt_id "
         f"LEFT JOIN {ModelWeights._meta.db_table} w ON w.id = u.model_weights_id "
-        "WHERE u.derivation_id = %s ORDER BY u.role, u.position"
+        "ORDER BY u.role, u.position"
     )
 
 
-def _recipe_edges(derivation: Derivation) -> list[Used]:
-    """The derivation's used edges with their prompt and weights, in one query written by hand: on the worker the
-    ORM's compiling and hydrating cost about ten times the round trip it is sent in, once per job."""
-    with connection.cursor() as cursor:
-        cursor.execute(_edges_sql(), [derivation.pk])
-        rows = cursor.fetchall()
+@functools.cache
+def _edges_sql() -> str:
+    return f"SELECT {_edges_columns()} FROM (SELECT %s::bigint AS id) d {_edges_joins('d.id')}"
+
+
+def _edges_from_rows(derivation: Derivation, rows: list[tuple]) -> list[Used]:
     first = len(Used._meta.concrete_fields)
     second = first + len(Prompt._meta.concrete_fields)
     edges = []
     for row in rows:
+        if row[0] is None:  # the derivation joined no edge
+            continue
         edge = instance_from_row(Used, row[:first])
         if edge.prompt_id is not None:
             edge.prompt = instance_from_row(Prompt, row[first:second])
@@ -128,8 +133,31 @@ def _recipe_edges(derivation: Derivation) -> list[Used]:
     return edges
 
 
+def _edges_attach(derivation: Derivation, rows: list[tuple]) -> None:
+    derivation._recipe_edges = _edges_from_rows(derivation, rows)
+
+
+@functools.cache
+def recipe_claim_read() -> ClaimRead:
+    """The recipe's edges read in the worker's claim of the derivation (run_claim's `read`), for recipe_of."""
+    return ClaimRead(select=_edges_columns(), tail=_edges_joins("claimed.id"), attach=_edges_attach)
+
+
+def _recipe_edges(derivation: Derivation) -> list[Used]:
+    """The derivation's used edges with their prompt and weights, in one query written by hand: on the worker the
+    ORM's compiling and hydrating cost about ten times the round trip it is sent in, once per job; the worker's claim
+    reads them in its own round trip instead (recipe_claim_read)."""
+    claimed = getattr(derivation, "_recipe_edges", None)
+    if claimed is not None:
+        return claimed
+    with connection.cursor() as cursor:
+        cursor.execute(_edges_sql(), [derivation.pk])
+        return _edges_from_rows(derivation, cursor.fetchall())
+
+
 def recipe_of(*, derivation: Derivation) -> Recipe:
-    """The recipe a generation runs with, read on its own; refused when it lacks a prompt or a base model."""
+    """The recipe a generation runs with, read on its own or with the worker's claim; refused when it lacks a prompt
+    or a base model."""
     # Every recipe has a prompt and weights; images are rarer inputs, and a seven-table join costs the
     # planner more than the worker's whole bookkeeping, so they come by prefetch, only when there are some.
     edges = _recipe_edges(derivation)

@@ -14,9 +14,12 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.where import WhereNode
 
 from assets.models import (
     Brief,
+    Campaign,
+    Client,
     Derivation,
     DerivedFile,
     Generated,
@@ -355,11 +358,14 @@ def weights_matching(*, term: str) -> QuerySet[ModelWeights]:
 
 
 def versions_made_with(*, versions: QuerySet[Version], term: str, roles: tuple[str, ...]) -> QuerySet[Version]:
-    """Versions whose own recipe (the derivation that made them) used matching weights in one of `roles`."""
+    """Versions whose own recipe (the derivation that made them) used matching weights in one of `roles`; asked too,
+    the search row's copy of the recipe's weights lets a text search meet the model inside its GIN index."""
+    weights = weights_matching(term=term)
     used = Used.objects.filter(
-        derivation=OuterRef("generated_by__derivation"), role__in=roles, model_weights__in=weights_matching(term=term)
+        derivation=OuterRef("generated_by__derivation"), role__in=roles, model_weights__in=weights
     )
-    return versions.filter(Exists(used))
+    # The ids, not a subquery: Postgres weighs a list by the column's statistics, and would guess a subquery's size.
+    return versions.filter(Exists(used), search__model_weights__overlap=list(weights.values_list("pk", flat=True)))
 
 
 def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: bool) -> QuerySet[Version]:
@@ -368,6 +374,11 @@ def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: 
     clients the studio shares the lineage with: the discussion document holds every round's non-internal notes and
     comments, internal rounds' among them, which a client may not read."""
     query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+    if _names_briefs(versions):
+        # Always true (the search row copies its version's brief), it lets Postgres take the scope into the GIN index
+        # with the words, so it reads and ranks only the matches inside it: the same page, found first. Unscoped,
+        # Postgres would count it as a filter and misjudge how many rows it ranks.
+        versions = versions.filter(search__brief=F("brief"))
     if internal:
         matched = versions.filter(search__document=query)
         rank = SearchRank(F("search__document"), query)
@@ -375,3 +386,15 @@ def versions_matching_text(*, versions: QuerySet[Version], text: str, internal: 
         matched = versions.filter(search__recipe=query, brief__campaign__client__shares_lineage=True)
         rank = SearchRank(F("search__recipe"), query)
     return matched.annotate(rank=rank).order_by("-rank", "-id")
+
+
+def _names_briefs(versions: QuerySet[Version]) -> bool:
+    """Whether the filters of `versions` say which briefs: a brief, campaign or client, or those a member may see."""
+    nodes, scope = [versions.query.where], (Brief, Campaign, Client)
+    while nodes:
+        node = nodes.pop()
+        nodes += [child for child in node.children if isinstance(child, WhereNode)]
+        targets = [getattr(getattr(child, "lhs", None), "target", None) for child in node.children]
+        if any(t is Version._meta.get_field("brief") or getattr(t, "model", None) in scope for t in targets):
+            return True
+    return False

@@ -18,7 +18,7 @@ from PIL import Image
 from assets import SEED_VERSION, metrics
 from assets.infotext import A1111_NAMES
 from assets.models import Derivation, Used
-from assets.recipes import Recipe, recipe_of
+from assets.recipes import Recipe, recipe_claim_read, recipe_of
 from assets.services.blobs import blob_open
 from assets.services.derivations import OutputImage, derivation_files_record
 from assets.services.runs import RunScope, RunSuperseded, run_guarded, run_note_add, run_progress
@@ -316,22 +316,21 @@ def _generate(derivation: Derivation, scope: RunScope):
 
 def derivation_run(*, derivation_id: int) -> str:
     """The worker's whole job for one generation: claim, generate, record once; failures are recorded too."""
-    return derivation_guarded(derivation_id=derivation_id, make=_generate)
+    return derivation_guarded(derivation_id=derivation_id, make=_generate, read=recipe_claim_read())
 
 
-def derivation_guarded(*, derivation_id: int, make: Callable, fields: dict | None = None) -> str:
+def derivation_guarded(*, derivation_id: int, make: Callable, fields: dict | None = None, read=None) -> str:
     """Run a generation or finishing derivation through the one run lifecycle.
 
     `make(derivation, scope)` returns (outputs, environment, gpu_seconds), or with a fourth item, the files that are
     not image versions (masks, SVGs), and adds every scratch file it writes to the scope; the outputs are recorded
-    once, while this worker still owns the run. `fields` are reset at the claim, as the error and progress are.
+    once, while this worker still owns the run. The claim resets `fields` (as the error and progress) and reads `read`.
     """
 
     def work(derivation: Derivation, scope: RunScope) -> str:
         from generation.environment import torch_threads_pinned
 
-        # One fixed count on every host (the fingerprint records it), so hosts with other core counts make
-        # the same bytes.
+        # One fixed count on every host (the fingerprint records it): hosts with other core counts make the same bytes.
         with torch_threads_pinned(threads=settings.SEED_TORCH_THREADS):
             outputs, environment, gpu_seconds, *files = _make_retrying_out_of_memory(derivation, make, scope)
         derivation_files_record(
@@ -352,6 +351,7 @@ def derivation_guarded(*, derivation_id: int, make: Callable, fields: dict | Non
         work=work,
         fields={"error": "", "progress_step": 0, **(fields or {})},
         failure=_out_of_memory_again,
+        read=read,
     )
 
 

@@ -1,6 +1,7 @@
 """The lineage graph, shaped like W3C PROV: entities, activities (derivations) and used/generated edges."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -325,10 +326,19 @@ class VersionSearch(models.Model):
     `recipe` holds the prompt and negative prompt of the derivation that made the version (assets' triggers on
     used and generated edges); `discussion` the client-visible text of notes and decision comments on it, and
     `discussion_internal` the studio's internal ones (review's triggers); `document` is all three, a column
-    Postgres generates, under a GIN index. Client users search recipe and discussion only.
+    Postgres generates. Client users search recipe and discussion only.
+
+    `brief` (the version's) and `model_weights` (every weights file its recipe used) are copied here by the same
+    triggers so that one GIN index holds them beside the words: the scope of a search (brief, campaign, client, what
+    a member may see) and a model filter then cut the text matches inside the index, and only the few rows left are
+    read and ranked (assets 0030).
     """
 
     version = models.OneToOneField(Version, primary_key=True, on_delete=models.CASCADE, related_name="search")
+    brief = models.ForeignKey(
+        "assets.Brief", on_delete=models.CASCADE, related_name="+", db_index=False, editable=False
+    )
+    model_weights = ArrayField(models.BigIntegerField(), default=list, editable=False)
     recipe = SearchVectorField(null=True)
     discussion = SearchVectorField(null=True)
     discussion_internal = SearchVectorField(null=True)
@@ -337,4 +347,9 @@ class VersionSearch(models.Model):
     access = Access(client="version__brief__campaign__client")
 
     class Meta:
-        indexes = [GinIndex(fields=["document"], name="versionsearch_document_gin")]
+        # btree_gin lets the brief's id sit in a GIN index; a query on any subset of the columns uses it. Without
+        # fastupdate, every search reads the index alone, not also a pending list of recent rows (up to 4 MB, read
+        # whole by each scan of a nested loop); a version's insert pays its few entries at once instead.
+        indexes = [
+            GinIndex(fields=["brief", "model_weights", "document"], name="versionsearch_scope_gin", fastupdate=False)
+        ]

@@ -18,6 +18,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -46,6 +47,17 @@ class RunSuperseded(Exception):
     """The run was cancelled, or another worker took it over: this worker must record nothing."""
 
 
+@dataclass(frozen=True)
+class ClaimRead:
+    """What a run reads beside its row, in the claim's own round trip: the columns `select` lists from the tables
+    `tail` joins to the claimed row (`claimed`), one result row each (one of NULLs when none joins), handed to
+    `attach(row, rows)`. The worker's job otherwise pays a second round trip, and its compiling, for them."""
+
+    select: str
+    tail: str
+    attach: Callable[[models.Model, list[tuple]], None]
+
+
 def run_enqueue(*, task: str, pk: int, kind: str, queue: Queue) -> None:
     """Send the row's task to its queue's cluster once the surrounding transaction commits (at once outside one)."""
     transaction.on_commit(partial(task_send, func=task, args=(pk,), name=f"{kind}-{pk}", queue=queue))
@@ -58,12 +70,14 @@ def run_claim(
     fields: dict | None = None,
     related: tuple[str, ...] = (),
     max_attempts: int | None = None,
+    read: ClaimRead | None = None,
 ):
     """Own a queued row, or a running one whose worker stopped (claimed longer ago than the task timeout).
 
-    One round trip: a conditional `UPDATE … RETURNING` both decides and reads the row. Returns the row,
-    or None when there is nothing left to do: it finished, was cancelled, or used up its attempts (then
-    it is failed here). Raises ClaimHeld while another worker's claim is fresh.
+    One round trip: a conditional `UPDATE … RETURNING` both decides and reads the row, and with `read` the
+    rows the run needs beside it. Returns the row, or None when there is nothing left to do: it finished, was
+    cancelled, or used up its attempts (then it is failed here). Raises ClaimHeld while another worker's claim
+    is fresh.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
@@ -77,6 +91,7 @@ def run_claim(
             f"{key} = %s AND ({state} = %s OR ({state} = %s AND {started_at} < %s))",
             [pk, model.State.QUEUED, running, stale],
         ),
+        read=read,
     )
     if row is None:
         held = model.objects.filter(pk=pk, state=running).values_list("started_at", flat=True).first()
@@ -113,8 +128,11 @@ def _assignments(model: type[models.Model], assignments: dict) -> tuple[str, lis
     return ", ".join(columns), params
 
 
-def _update_returning(*, model: type[models.Model], where: tuple[str, list], assignments: dict):
-    """UPDATE the row matching the `where` SQL (attempts + 1) and return it as a model instance, or None."""
+def _update_returning(
+    *, model: type[models.Model], where: tuple[str, list], assignments: dict, read: ClaimRead | None = None
+):
+    """UPDATE the row matching the `where` SQL (attempts + 1) and return it as a model instance, or None; with
+    `read`, its rows joined to the updated row come in the same statement and are attached to the instance."""
     condition, condition_params = where
     columns, params = _assignments(model, assignments)
     attempts = _column(model, "attempts")
@@ -122,10 +140,18 @@ def _update_returning(*, model: type[models.Model], where: tuple[str, list], ass
         f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns}, {attempts} = {attempts} + 1 "
         f"WHERE {condition} RETURNING {columns_sql(model)}"
     )
+    if read is not None:
+        sql = f"WITH claimed AS ({sql}) SELECT claimed.*, {read.select} FROM claimed {read.tail}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *condition_params])
-        values = cursor.fetchone()
-    return None if values is None else instance_from_row(model, values)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    width = len(model._meta.concrete_fields)
+    row = instance_from_row(model, rows[0][:width])
+    if read is not None:
+        read.attach(row, [values[width:] for values in rows])
+    return row
 
 
 def _owned(row) -> models.QuerySet:
@@ -260,13 +286,15 @@ def run_guarded(
     related: tuple[str, ...] = (),
     failure: Callable[[object, Exception], str | None] | None = None,
     max_attempts: int | None = None,
+    read: ClaimRead | None = None,
 ) -> str:
     """Claim the row, let `work(row, scope)` do the job and record it (through run_complete), or record why not.
 
     `work` returns the outcome's name ("succeeded", "blocked", a verdict). `failure(row, exc)` may put an
-    unexpected error in the run's own words. Returns "skipped" when the claim finds nothing to do.
+    unexpected error in the run's own words; `read` comes with the claim (run_claim). Returns "skipped" when the
+    claim finds nothing to do.
     """
-    row = run_claim(model=model, pk=pk, fields=fields, related=related, max_attempts=max_attempts)
+    row = run_claim(model=model, pk=pk, fields=fields, related=related, max_attempts=max_attempts, read=read)
     if row is None:
         return "skipped"
     metrics.job_started(row=row)
