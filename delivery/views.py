@@ -21,7 +21,7 @@ from assets.models import Version
 from delivery import proofing
 from delivery.models import ChannelPreset
 from delivery.selectors import proof_presets, slots_plan
-from delivery.services.proofs import proof_ensure, slot_ensure
+from delivery.services.proofs import ProofFiles, proof_ensure, slot_ensure
 
 # The pixels of a name never change; the page's addresses carry everything they depend on.
 _CACHE = "private, max-age=86400"
@@ -64,6 +64,19 @@ def _proof_choice(query, presets: list[ChannelPreset]) -> ProofChoice:
     return ProofChoice(preset=preset, intent=intent, black_point=flags["bpc"], paper_white=flags["paper"])
 
 
+def _proof_made(request, version: Version, presets: list[ChannelPreset]) -> tuple[ProofChoice, ProofFiles]:
+    """The proof the query asks for, made on first asking; ApplicationError on a bad intent or option."""
+    choice = _proof_choice(request.GET, presets)
+    files = proof_ensure(
+        version=version,
+        preset=choice.preset,
+        intent=choice.intent,
+        black_point=choice.black_point,
+        paper_white=choice.paper_white,
+    )
+    return choice, files
+
+
 def _title(page: str, version: Version) -> str:
     return f"{page} of v{version.pk}" + (f" · {version.label}" if version.label else "")
 
@@ -87,16 +100,9 @@ def proof_page(request, version_id: int):
     }
     if presets:
         try:
-            choice = _proof_choice(request.GET, presets)
+            choice, files = _proof_made(request, version, presets)
         except ApplicationError as exc:
             return HttpResponseBadRequest(exc.message)
-        files = proof_ensure(
-            version=version,
-            preset=choice.preset,
-            intent=choice.intent,
-            black_point=choice.black_point,
-            paper_white=choice.paper_white,
-        )
         base = reverse("version-proof-image", args=[version.pk])
         context |= {
             "choice": choice,
@@ -117,20 +123,13 @@ def proof_image(request, version_id: int):
     presets = proof_presets()
     if not presets:
         raise Http404("no print preset to proof with")
-    try:
-        choice = _proof_choice(request.GET, presets)
-    except ApplicationError as exc:
-        return HttpResponseBadRequest(exc.message)
     layer = request.GET.get("layer", "proof")
     if layer not in ("proof", "gamut"):
         return HttpResponseBadRequest("layer is proof or gamut")
-    files = proof_ensure(
-        version=version,
-        preset=choice.preset,
-        intent=choice.intent,
-        black_point=choice.black_point,
-        paper_white=choice.paper_white,
-    )
+    try:
+        _, files = _proof_made(request, version, presets)
+    except ApplicationError as exc:
+        return HttpResponseBadRequest(exc.message)
     return _png(files.gamut if layer == "gamut" else files.proof)
 
 
