@@ -1,7 +1,7 @@
 """What an operator asks of the worker clusters: who works, what waits, what runs, what failed last.
 
-Read from Postgres alone (the broker's queue, the workers' heartbeats, the runs' rows), so any host answers
-for every host.
+Read from Postgres (the ORM broker's queue, the workers' heartbeats, the runs' rows) and from Redis for a queue on
+the Redis broker, so any host answers for every host.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 from assets.metrics import WORKER_SILENT_AFTER, queue_depths, run_op
 from assets.models import WorkerProcess
 from assets.models.base import QueuedRun
-from assets.services.queues import Queue
+from assets.services.queues import Queue, cluster_names, queue_broker_name, redis_queue_head
 
 
 @dataclass
@@ -40,12 +40,10 @@ def _what_it_takes(name: str) -> str:
 
 
 def clusters_status(*, failures: int = 10) -> dict:
-    from django_q.conf import Conf
     from django_q.models import Failure, OrmQ
 
     now = timezone.now()
-    names = [str(Queue.GPU), str(Queue.CPU)] if settings.SEED_SPLIT_CLUSTERS else [Conf.PREFIX]
-    clusters = {name: ClusterStatus(name=name, takes=_what_it_takes(name)) for name in names}
+    clusters = {name: ClusterStatus(name=name, takes=_what_it_takes(name)) for name in cluster_names()}
 
     def cluster(name: str) -> ClusterStatus:
         return clusters.setdefault(name, ClusterStatus(name=name, takes=_what_it_takes(name)))
@@ -66,9 +64,14 @@ def clusters_status(*, failures: int = 10) -> dict:
     for name, waiting, held, oldest_seconds in queue_depths():
         status = cluster(name)
         status.waiting, status.held = waiting, held
-        oldest = OrmQ.objects.filter(key=name, lock__lte=now).order_by("lock", "id").first()
-        if oldest is not None:
-            status.oldest_waiting = {"task": oldest.name(), "waiting_seconds": round(oldest_seconds, 1)}
+        if queue_broker_name(list_key=name) == "redis":
+            head = redis_queue_head(list_key=name)[1]
+            oldest_name = head["name"] if head else None
+        else:
+            oldest = OrmQ.objects.filter(key=name, lock__lte=now).order_by("lock", "id").first()
+            oldest_name = oldest.name() if oldest else None
+        if oldest_name is not None:
+            status.oldest_waiting = {"task": oldest_name, "waiting_seconds": round(oldest_seconds, 1)}
     return {
         "clusters": [vars(status) for status in clusters.values()],
         "running": _runs(state="running", limit=50),
@@ -101,6 +104,7 @@ def _runs(*, state: str, limit: int) -> list[dict]:
                     "id": row.pk,
                     "op": run_op(row),
                     "attempts": row.attempts,
+                    "claimed_by": row.claimed_by,
                     "started_at": row.started_at,
                     "finished_at": row.finished_at,
                     "error": row.error[:300],

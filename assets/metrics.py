@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 from datetime import timedelta
 
@@ -17,6 +18,8 @@ from django.db import connection
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
 
 # Jobs run from a fraction of a second (a notification) to many minutes (a 4096² upscale, an SDXL batch).
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -118,17 +121,32 @@ class QueueCollector:
 
 
 def queue_depths() -> list[tuple[str, int, int, float]]:
-    """(cluster, waiting, held by a worker, seconds the oldest waiting task has waited) per cluster with tasks."""
+    """(cluster, waiting, held by a worker, seconds the oldest waiting task has waited) per cluster with tasks, from
+    the broker each cluster's queue rides."""
+    from redis.exceptions import RedisError
+
+    from assets.services.queues import cluster_names, queue_broker_name, redis_queue_head
+
     # The broker compares its locks with the application's clock, not the database's: so does this.
     now = timezone.now()
+    on_redis = [name for name in cluster_names() if queue_broker_name(list_key=name) == "redis"]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT key, count(*) FILTER (WHERE lock <= %s), count(*) FILTER (WHERE lock > %s), "
             "coalesce(extract(epoch FROM %s - min(lock) FILTER (WHERE lock <= %s)), 0) "
-            "FROM django_q_ormq GROUP BY key ORDER BY key",
-            [now, now, now, now],
+            "FROM django_q_ormq WHERE NOT key = ANY(%s) GROUP BY key ORDER BY key",
+            [now, now, now, now, on_redis],
         )
-        return [(key, waiting, held, float(seconds)) for key, waiting, held, seconds in cursor.fetchall()]
+        depths = [(key, waiting, held, float(seconds)) for key, waiting, held, seconds in cursor.fetchall()]
+    for name in on_redis:
+        try:
+            waiting, head = redis_queue_head(list_key=name)
+        except RedisError as exc:
+            logger.warning("the %s queue's depth is unknown: its Redis broker did not answer (%s)", name, exc)
+            continue
+        if waiting:
+            depths.append((name, waiting, 0, (now - head["started"]).total_seconds() if head else 0.0))
+    return sorted(depths)
 
 
 def exposition() -> bytes:

@@ -22,7 +22,9 @@ class WriteOnceFileSystemStorage(FileSystemStorage):
     def _save(self, name, content):
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
-        os.makedirs(directory, exist_ok=True)
+        # A stat: mkdir of a folder that exists costs the worker more, on overlay file systems several times more.
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
         fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -2,7 +2,7 @@
 
 Registered by assets' AppConfig, so every command that runs the system checks (check, migrate, runserver,
 qcluster …) runs it. The settings fall back to the default on a value they cannot use (setting_read), so what an
-operator sees of a bad value is this check's message naming the setting and the value. Ids: seed.E010–E015 and
+operator sees of a bad value is this check's message naming the setting and the value. Ids: seed.E010–E016 and
 seed.W010–W011; delivery/checks.py holds seed.E001–E003 (the signer's files, with --deploy).
 """
 
@@ -86,6 +86,19 @@ def _combinations_check(*, environ: Mapping[str, str]) -> list[CheckMessage]:
                 "counts as dead",
                 hint="live workers would show as dead between their beats (the default beats three times in that time)",
                 id="seed.E014",
+            )
+        )
+    on_redis = [
+        name
+        for name in ("SEED_Q_BROKER", "SEED_Q_GPU_BROKER", "SEED_Q_CPU_BROKER")
+        if _value(environ=environ, name=name) == "redis"
+    ]
+    if on_redis and not environ.get("SEED_REDIS_URL"):
+        messages.append(
+            Error(
+                f"{', '.join(on_redis)} set to redis, but SEED_REDIS_URL is empty",
+                hint="name the Redis server, e.g. SEED_REDIS_URL=redis://redis:6379/0",
+                id="seed.E016",
             )
         )
     if not environ.get("SEED_S3_BUCKET"):

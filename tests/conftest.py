@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from config.localpg import Cluster, free_port
+from config.localredis import RedisServer
 from generation.services.models import tiny_paths_register
 from tests.factories import image_file, make_brief, member
 
@@ -73,6 +74,17 @@ def media_root(settings, tmp_path, c2pa_keys):
         "derived": {**settings.STORAGES["derived"], "OPTIONS": {"location": str(root / "derived")}},
     }
     return root
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """Debian's redis-server on a loopback port for the session, started only by the tests that use a Redis broker."""
+    server = RedisServer(folder=tmp_path_factory.mktemp("redis"), port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -44,8 +44,16 @@ class QueuedRun(models.Model):
     # The worker's claim: a run whose worker died is taken over once it is older than the task timeout.
     started_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
+    # Which worker process holds or last held the claim: "<cluster>@<host>:<pid>".
+    claimed_by = models.CharField(max_length=200, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The task last put on the broker for this row, its queue and when: a broker may lose it (Redis keeps no receipt
+    # of a task a worker took; a restarted Redis holds nothing), and assets.services.run_resend sends it again.
+    # No time while nothing should be on the broker for it (a webhook waiting out its backoff).
+    task_func = models.CharField(max_length=100, blank=True, editable=False)
+    task_queue = models.CharField(max_length=8, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

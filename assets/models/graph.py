@@ -48,6 +48,10 @@ class Derivation(AppendOnlyModel, QueuedRun):
             "cancelled_by",
             "cancelled_at",
             "progress_log",
+            "task_func",
+            "task_queue",
+            "sent_at",
+            "claimed_by",
         }
     )
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -354,7 +355,13 @@ def _output_values(*, derivation: Derivation, outputs: list[OutputImage], unique
 
 def _typed_values(model, names: list[str], rows: list[tuple], numbered: bool = False) -> tuple[str, list]:
     """A VALUES list with each placeholder cast to its column's type (a NULL seed is otherwise text)."""
+    row_sql = _typed_row(model, tuple(names), numbered)
+    return ", ".join([row_sql] * len(rows)), [value for row in rows for value in row]
+
+
+@lru_cache(maxsize=32)
+def _typed_row(model, names: tuple[str, ...], numbered: bool) -> str:
+    """One row's placeholders: the same for every job, and asking each field for its type costs the worker."""
     casts = ["bigint"] if numbered else []
     casts += [model._meta.get_field(name).cast_db_type(connection) for name in names]
-    row_sql = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-    return ", ".join([row_sql] * len(rows)), [value for row in rows for value in row]
+    return "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"

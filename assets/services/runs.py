@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -58,8 +60,12 @@ class ClaimRead:
     attach: Callable[[models.Model, list[tuple]], None]
 
 
-def run_enqueue(*, task: str, pk: int, kind: str, queue: Queue) -> None:
-    """Send the row's task to its queue's cluster once the surrounding transaction commits (at once outside one)."""
+def run_enqueue(*, task: str, model: type[models.Model], pk: int, kind: str, queue: Queue) -> None:
+    """Send the row's task to its queue's cluster once the surrounding transaction commits (at once outside one).
+
+    The row remembers the task, its queue and when it was sent, in the same transaction: should the broker lose the
+    task, or the process die between the commit and the send, assets.services.run_resend sends it again."""
+    model.objects.filter(pk=pk).update(task_func=task, task_queue=queue, sent_at=timezone.now())
     transaction.on_commit(partial(task_send, func=task, args=(pk,), name=f"{kind}-{pk}", queue=queue))
 
 
@@ -83,7 +89,13 @@ def run_claim(
     stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
     running = model.State.RUNNING
     state, started_at, key = (_column(model, name) for name in ("state", "started_at", "pk"))
-    assignments = {"state": running, "claim_token": uuid.uuid4(), "started_at": now, **(fields or {})}
+    assignments = {
+        "state": running,
+        "claim_token": uuid.uuid4(),
+        "started_at": now,
+        "claimed_by": worker_name(),
+        **(fields or {}),
+    }
     row = _update_returning(
         model=model,
         assignments=assignments,
@@ -108,6 +120,13 @@ def run_claim(
     if related:
         row = model.objects.select_related(*related).get(pk=pk)
     return row
+
+
+def worker_name() -> str:
+    """This process as a claim names it: "<cluster>@<host>:<pid>"."""
+    from django_q.conf import Conf
+
+    return f"{Conf.CLUSTER_NAME}@{socket.gethostname()}:{os.getpid()}"
 
 
 def _column(model: type[models.Model], name: str) -> str:
@@ -210,8 +229,9 @@ def run_complete_statement(*, row, **fields) -> tuple[str, list]:
 
 
 def run_requeue(*, row, message: str, **fields) -> bool:
-    """Put the run back in the queue (a retry later, with the reason so far), if this worker still owns it."""
-    return bool(_owned(row).update(state=row.State.QUEUED, error=message[:2000], **fields))
+    """Put the run back in the queue (a retry later, with the reason so far), if this worker still owns it. Nothing is
+    on the broker for it until its caller sends it again (run_enqueue) when it is due."""
+    return bool(_owned(row).update(state=row.State.QUEUED, error=message[:2000], sent_at=None, **fields))
 
 
 def run_fail(*, row, message: str, state: str | None = None, **fields) -> bool:

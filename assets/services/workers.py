@@ -6,13 +6,16 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from assets.models import WorkerProcess
+from assets.services.run_resend import runs_resend
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +46,33 @@ def worker_beat(*, worker: WorkerProcess) -> bool:
         connection.close()
 
 
+def worker_resend() -> None:
+    """The lifecycle's sweep for lost tasks, from this worker; a broker or database that cannot be reached now is
+    tried again at the next period."""
+    from redis.exceptions import RedisError
+
+    try:
+        runs_resend()
+    except (DatabaseError, RedisError) as exc:
+        logger.warning("lost tasks not looked for: %s", exc)
+    finally:
+        connection.close()
+
+
 def worker_heartbeat_start(*, worker: WorkerProcess, interval: float) -> Callable[[], None]:
-    """Beat every `interval` seconds on a daemon thread while the process lives; returns what stops it (and waits)."""
+    """Beat every `interval` seconds on a daemon thread while the process lives, and every SEED_Q_RESEND_S send again
+    what a broker lost (assets.services.run_resend); returns what stops it (and waits)."""
     stop = threading.Event()
+    resend_every = settings.SEED_Q_RESEND_S
 
     def beat() -> None:
-        while not stop.wait(interval):
+        resent_at = time.monotonic()
+        while not stop.wait(min(interval, resend_every)):
             try:
                 worker_beat(worker=worker)
+                if time.monotonic() - resent_at >= resend_every:
+                    resent_at = time.monotonic()
+                    worker_resend()
             except Exception:  # a heartbeat that dies would report a working worker as dead
                 logger.exception("worker heartbeat failed")
 

@@ -203,11 +203,15 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# django-q2 with the ORM broker on our own Postgres. The broker is at-least-once: tasks are
-# idempotent, `retry` exceeds `timeout` so a long task is not handed out twice, and attempts are finite.
+# django-q2, each cluster on the broker its setting names (assets.services.queues.queue_broker): the ORM broker on our
+# own Postgres, or Redis. The broker is at-least-once: tasks are idempotent, `retry` exceeds `timeout` so a long task
+# is not handed out twice, and attempts are finite.
 Q_CLUSTER = {
     "name": "seed",
     "orm": "default",
+    "broker_class": "assets.services.queues.queue_broker",
+    # What django-q2 itself would connect with; our brokers connect to SEED_REDIS_URL (queue_broker).
+    "redis": setting_read(name="SEED_REDIS_URL") or "redis://127.0.0.1:6379/0",
     "workers": setting_read(name="SEED_Q_WORKERS"),
     "timeout": setting_read(name="SEED_Q_TIMEOUT"),
     "retry": setting_read(name="SEED_Q_RETRY"),
@@ -219,7 +223,9 @@ Q_CLUSTER = {
     # Our tasks record their own failures and return; one that raises lost the database mid-run. Left unacknowledged,
     # the broker hands it out again after `retry` (up to max_attempts) instead of dropping a job that never ran.
     "ack_failures": False,
-    "save_limit": 1000,
+    # A run records its own outcome on its row: a success kept here too would cost the cluster's one monitor process a
+    # locking read of every kept result per task (the prune), its ceiling on either broker. Failures are kept.
+    "save_limit": -1,
     # Joined by `Q_CLUSTER_NAME=gpu|cpu manage.py qcluster` when SEED_SPLIT_CLUSTERS routes work to them
     # (assets.services.queues): each takes only its own queue and runs only its own schedules.
     "ALT_CLUSTERS": {
@@ -228,6 +234,11 @@ Q_CLUSTER = {
     },
 }
 SEED_SPLIT_CLUSTERS = setting_read(name="SEED_SPLIT_CLUSTERS")
+SEED_Q_BROKER = setting_read(name="SEED_Q_BROKER")
+SEED_Q_GPU_BROKER = setting_read(name="SEED_Q_GPU_BROKER")
+SEED_Q_CPU_BROKER = setting_read(name="SEED_Q_CPU_BROKER")
+SEED_REDIS_URL = setting_read(name="SEED_REDIS_URL")
+SEED_Q_RESEND_S = setting_read(name="SEED_Q_RESEND_S")
 # A worker process touches its row (assets.WorkerProcess) this often; `seed_status` calls one silent for 90 s dead.
 SEED_WORKER_HEARTBEAT_S = setting_read(name="SEED_WORKER_HEARTBEAT_S")
 

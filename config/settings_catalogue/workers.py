@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from config.settings_catalogue.kinds import BOOLEAN, BYTES, INTEGER, PATH, SECONDS
+from config.settings_catalogue.kinds import BOOLEAN, BYTES, INTEGER, PATH, SECONDS, SECRET, choices_kind_make
 from config.settings_catalogue.setting import Setting, Who
+
+BROKER = choices_kind_make(choices=("orm", "redis"))
 
 SETTINGS = (
     Setting(
@@ -68,6 +70,43 @@ SETTINGS = (
         minimum=1,
         who=Who.PRODUCTION,
         meaning="workers of the `cpu` cluster",
+    ),
+    Setting(
+        name="SEED_Q_BROKER",
+        kind=BROKER,
+        default="orm",
+        who=Who.ANY,
+        meaning="the single cluster's broker: `orm` (Postgres) or `redis` (at `SEED_REDIS_URL`)",
+    ),
+    Setting(
+        name="SEED_Q_GPU_BROKER",
+        kind=BROKER,
+        default="orm",
+        who=Who.PRODUCTION,
+        meaning="the `gpu` cluster's broker",
+    ),
+    Setting(
+        name="SEED_Q_CPU_BROKER",
+        kind=BROKER,
+        default="orm",
+        who=Who.PRODUCTION,
+        meaning="the `cpu` cluster's broker (notifications, webhooks, deliveries: the many small tasks)",
+    ),
+    Setting(
+        name="SEED_REDIS_URL",
+        kind=SECRET,
+        default="",
+        who=Who.ANY,
+        meaning="`redis://[:password@]host:port/db` of the Redis broker, for the queues set to `redis`",
+    ),
+    Setting(
+        name="SEED_Q_RESEND_S",
+        kind=SECONDS,
+        default=60,
+        minimum=5,
+        who=Who.ANY,
+        meaning="how often the run lifecycle looks for runs whose task a broker lost (a dead worker's claim older "
+        "than `SEED_Q_TIMEOUT`, or a queued run its broker no longer holds) and sends them again",
     ),
     Setting(
         name="SEED_WORKER_HEARTBEAT_S",

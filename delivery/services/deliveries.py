@@ -120,7 +120,9 @@ def delivery_create(
                 "override_reason": override_reason,
             },
         )
-        run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
+        run_enqueue(
+            task="delivery.tasks.run_delivery", model=Delivery, pk=delivery.pk, kind="delivery", queue=Queue.CPU
+        )
     return delivery
 
 
@@ -172,7 +174,9 @@ def delivery_override(*, delivery: Delivery, reason: str, user) -> Delivery:
             actor=user,
             payload={"reason": reason, "failed": failed},
         )
-        run_enqueue(task="delivery.tasks.run_delivery", pk=delivery.pk, kind="delivery", queue=Queue.CPU)
+        run_enqueue(
+            task="delivery.tasks.run_delivery", model=Delivery, pk=delivery.pk, kind="delivery", queue=Queue.CPU
+        )
     delivery.refresh_from_db()
     return delivery
 

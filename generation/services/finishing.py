@@ -178,7 +178,9 @@ def _finishing_record(
             brief=version.brief, op=op, phase=Phase.FINISHING, params=params, inputs=inputs, created_by=created_by
         )
         queue = Queue.GPU if operation_get(op).queue == "gpu" else Queue.CPU
-        run_enqueue(task="generation.tasks.run_finishing", pk=derivation.pk, kind="finishing", queue=queue)
+        run_enqueue(
+            task="generation.tasks.run_finishing", model=Derivation, pk=derivation.pk, kind="finishing", queue=queue
+        )
     return derivation
 
 

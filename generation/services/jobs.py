@@ -125,7 +125,9 @@ def _batch_record(
         progress_total=steps_per_image(params=params) * params["batch_size"]
     )
     JobBatch.objects.create(job=job, derivation=derivation, index=index, values=values)
-    run_enqueue(task="generation.tasks.run_derivation", pk=derivation.pk, kind="derivation", queue=Queue.GPU)
+    run_enqueue(
+        task="generation.tasks.run_derivation", model=Derivation, pk=derivation.pk, kind="derivation", queue=Queue.GPU
+    )
 
 
 def steps_per_image(*, params: dict) -> int:

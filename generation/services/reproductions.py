@@ -18,7 +18,13 @@ def reproduction_request(
         raise ApplicationError("threads must be at least 1")
     with transaction.atomic():
         run = ReproductionRun.objects.create(version=version, record=record, threads=threads, requested_by=requested_by)
-        run_enqueue(task="generation.tasks.run_reproduction", pk=run.pk, kind="reproduction", queue=Queue.GPU)
+        run_enqueue(
+            task="generation.tasks.run_reproduction",
+            model=ReproductionRun,
+            pk=run.pk,
+            kind="reproduction",
+            queue=Queue.GPU,
+        )
     return run
 
 

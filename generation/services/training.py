@@ -62,7 +62,9 @@ def lora_training_create(
             brief=brief, op="train_lora", phase=Phase.PRODUCTION, params=params, inputs=inputs, created_by=created_by
         )
         Derivation.objects.filter(pk=derivation.pk).update(progress_total=params["steps"])
-        run_enqueue(task="generation.tasks.run_training", pk=derivation.pk, kind="training", queue=Queue.GPU)
+        run_enqueue(
+            task="generation.tasks.run_training", model=Derivation, pk=derivation.pk, kind="training", queue=Queue.GPU
+        )
     derivation.progress_total = params["steps"]
     return derivation
 

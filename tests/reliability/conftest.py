@@ -16,8 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
 from config.localpg import Cluster, free_port
+from config.localredis import RedisServer
 from config.processes import child_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,9 +29,11 @@ HOST_TORCH_THREADS = 1
 
 
 class LiveStack:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *, broker: str = "orm"):
         self.folder = folder
         self.cluster = Cluster(data_dir=folder / "pg", port=free_port(), fast=True)
+        # On the Redis broker a task taken by a killed worker is gone: the run lifecycle must send it again.
+        self.redis = RedisServer(folder=folder / "redis", port=free_port()) if broker == "redis" else None
         self.logs = folder / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -49,7 +53,12 @@ class LiveStack:
             SEED_Q_RETRY="24",
             SEED_Q_MAX_ATTEMPTS="6",
             SEED_LOG_LEVEL="WARNING",
+            # The lifecycle's sweep for lost tasks (every worker, this often) and the wait before it sends again a
+            # queued run whose broker no longer holds its task.
+            SEED_Q_RESEND_S="5",
         )
+        if self.redis is not None:
+            self.env.update(SEED_Q_BROKER="redis", SEED_REDIS_URL=self.redis.url)
         self.processes: list[subprocess.Popen] = []
 
     def run(self, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -119,6 +128,8 @@ class LiveStack:
             "WHERE b.title = %s AND d.state IN ('queued', 'running')",
             label,
         )
+        if self.redis is not None:
+            return unfinished, redis.from_url(self.redis.url).llen("django_q:seed:q")
         ((queued,),) = self.sql("SELECT count(*) FROM django_q_ormq")
         return unfinished, queued
 
@@ -157,7 +168,7 @@ class LiveStack:
             try:
                 if self.pending(label) == (0, 0):
                     return time.monotonic() - started
-            except psycopg.OperationalError:
+            except (psycopg.OperationalError, redis.ConnectionError):
                 pass
             assert time.monotonic() - started < timeout, f"{label} did not drain in {timeout} s: {self.pending(label)}"
             time.sleep(0.5)
@@ -177,9 +188,10 @@ def assert_exactly_once(report: dict, *, jobs: int) -> None:
     assert report["queued_tasks"] == 0
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    live = LiveStack(tmp_path_factory.mktemp("live"))
+def _live(folder: Path, *, broker: str):
+    live = LiveStack(folder, broker=broker)
+    if live.redis is not None:
+        live.redis.start()
     live.cluster.up()
     live.run("manage.py", "migrate", "--noinput")
     live.schedules_hold()
@@ -188,3 +200,16 @@ def stack(tmp_path_factory):
     finally:
         live.stop_all()
         live.cluster.stop()
+        if live.redis is not None:
+            live.redis.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    yield from _live(tmp_path_factory.mktemp("live"), broker="orm")
+
+
+@pytest.fixture(scope="module")
+def redis_stack(tmp_path_factory):
+    """The same install with its queue on django-q2's Redis broker (Debian's redis-server, no persistence)."""
+    yield from _live(tmp_path_factory.mktemp("live-redis"), broker="redis")

@@ -78,9 +78,11 @@ def report(*, label: str) -> dict:
     """What a careful operator checks after a bad night: every job once, nothing stuck, nothing orphaned."""
     from django.core.files.storage import storages
     from django.db.models import Count
+    from django_q.conf import Conf
     from django_q.models import OrmQ
 
     from assets.models import Blob, Derivation, Generated, Version
+    from assets.services.queues import queue_broker, queue_broker_name
 
     derivations = Derivation.objects.filter(brief__title=label).exclude(op="import")
     states = dict(derivations.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
@@ -112,7 +114,9 @@ def report(*, label: str) -> dict:
         "orphan_blob_files": sorted(files - rows),
         "blob_rows_without_file": sorted(rows - files),
         "blob_temp_files": temp_files,
-        "queued_tasks": OrmQ.objects.count(),
+        "queued_tasks": OrmQ.objects.count()
+        if queue_broker_name(list_key=Conf.CLUSTER_NAME) == "orm"
+        else queue_broker().queue_size(),
     }
 
 

@@ -64,22 +64,23 @@ def _drain(stack, label: str, kill_at: list[float], timeout: float) -> tuple[flo
     return drained, len(kills), orphaned
 
 
-def test_every_job_finishes_exactly_once_through_kill_9(stack, capsys):
+def _kill_9_run(stack, capsys, broker: str) -> None:
     timeout = 3600 if FULL else 400
-    stack.driver("seed", "--jobs", str(JOBS), "--label", "calm")
-    calm_seconds, _, _ = _drain(stack, "calm", [], timeout)
-    calm = stack.driver("report", "--label", "calm")
+    stack.driver("seed", "--jobs", str(JOBS), "--label", f"calm-{broker}")
+    calm_seconds, _, _ = _drain(stack, f"calm-{broker}", [], timeout)
+    calm = stack.driver("report", "--label", f"calm-{broker}")
     assert_exactly_once(calm, jobs=JOBS)
 
-    stack.driver("seed", "--jobs", str(JOBS), "--label", "chaos")
+    stack.driver("seed", "--jobs", str(JOBS), "--label", f"chaos-{broker}")
     moments = sorted(random.Random(7).uniform(0.05, 0.85) * calm_seconds for _ in range(KILLS))
-    chaos_seconds, kills, orphaned = _drain(stack, "chaos", moments, timeout)
-    chaos = stack.driver("report", "--label", "chaos")
+    chaos_seconds, kills, orphaned = _drain(stack, f"chaos-{broker}", moments, timeout)
+    chaos = stack.driver("report", "--label", f"chaos-{broker}")
     assert kills == KILLS, f"the queue drained after {kills} of {KILLS} kills"
     assert_exactly_once(chaos, jobs=JOBS)
     assert orphaned, "the whole-host kill found no job in progress to interrupt"
     assert set(orphaned) <= set(chaos["retried_ids"]), "a job killed mid-run finished without being run again"
     figures = {
+        "broker": broker,
         "jobs": JOBS,
         "kills": kills,
         "calm_drain_s": round(calm_seconds, 1),
@@ -90,3 +91,12 @@ def test_every_job_finishes_exactly_once_through_kill_9(stack, capsys):
     }
     with capsys.disabled():
         print(f"\nRELIABILITY {json.dumps(figures)}")
+
+
+def test_every_job_finishes_exactly_once_through_kill_9(stack, capsys):
+    _kill_9_run(stack, capsys, "orm")
+
+
+def test_every_job_finishes_exactly_once_through_kill_9_on_redis(redis_stack, capsys):
+    """Redis forgets a task once a worker took it: what the kills lose, the run lifecycle sends again."""
+    _kill_9_run(redis_stack, capsys, "redis")

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         for run in status["running"]:
             write(
                 f"  {run['kind']} {run['id']} ({run['op']}), attempt {run['attempts']}, "
-                f"since {run['started_at']:%H:%M:%S}"
+                f"since {run['started_at']:%H:%M:%S} on {run['claimed_by'] or '?'}"
             )
         write(f"last failures: {len(status['failures'])}")
         for run in status["failures"]:

@@ -100,6 +100,12 @@ def digests_send() -> int:
                 link=absolute("/admin/review/reviewround/"),
             )
             Notification.objects.filter(pk__in=[row.pk for row in rows]).update(digest=digest)
-            run_enqueue(task="review.tasks.send_notification", pk=digest.pk, kind="notification", queue=Queue.CPU)
+            run_enqueue(
+                task="review.tasks.send_notification",
+                model=Notification,
+                pk=digest.pk,
+                kind="notification",
+                queue=Queue.CPU,
+            )
             sent += 1
     return sent

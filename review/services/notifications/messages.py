@@ -118,7 +118,13 @@ def _notification(
     if not created:
         return None
     if state == Notification.State.QUEUED:
-        run_enqueue(task="review.tasks.send_notification", pk=notification.pk, kind="notification", queue=Queue.CPU)
+        run_enqueue(
+            task="review.tasks.send_notification",
+            model=Notification,
+            pk=notification.pk,
+            kind="notification",
+            queue=Queue.CPU,
+        )
     return notification
 
 

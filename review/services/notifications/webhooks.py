@@ -46,7 +46,9 @@ def webhooks_notify(*, message: Message, key: str, client_id: int | None) -> int
             defaults={"endpoint": endpoint, "kind": message.kind, "payload": payload},
         )
         if created:
-            run_enqueue(task="review.tasks.send_webhook", pk=delivery.pk, kind="webhook", queue=Queue.CPU)
+            run_enqueue(
+                task="review.tasks.send_webhook", model=WebhookDelivery, pk=delivery.pk, kind="webhook", queue=Queue.CPU
+            )
             queued += 1
     return queued
 
@@ -191,5 +193,7 @@ def webhooks_due() -> int:
         with transaction.atomic():
             # Clearing the time first: a second scheduler finds nothing due and does not queue it again.
             if WebhookDelivery.objects.filter(pk=pk, next_attempt_at__isnull=False).update(next_attempt_at=None):
-                run_enqueue(task="review.tasks.send_webhook", pk=pk, kind="webhook", queue=Queue.CPU)
+                run_enqueue(
+                    task="review.tasks.send_webhook", model=WebhookDelivery, pk=pk, kind="webhook", queue=Queue.CPU
+                )
     return len(due)
