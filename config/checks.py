@@ -28,6 +28,8 @@ from config.settings_catalogue import (
 )
 
 PRODUCTION_SETTINGS = "config.settings.production"
+# What redis-py's from_url reads; anything else raises in the web process at the first send.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def _value(*, environ: Mapping[str, str], name: str) -> object:
@@ -97,6 +99,15 @@ def _combinations_check(*, environ: Mapping[str, str]) -> list[CheckMessage]:
         messages.append(
             Error(
                 f"{', '.join(on_redis)} set to redis, but SEED_REDIS_URL is empty",
+                hint="name the Redis server, e.g. SEED_REDIS_URL=redis://redis:6379/0",
+                id="seed.E016",
+            )
+        )
+    elif on_redis and urlsplit(environ["SEED_REDIS_URL"]).scheme not in REDIS_SCHEMES:
+        # Not the value: it may carry the server's password. Unchecked, every send would raise after its commit.
+        messages.append(
+            Error(
+                f"{', '.join(on_redis)} set to redis, but SEED_REDIS_URL is not a redis://, rediss:// or unix:// URL",
                 hint="name the Redis server, e.g. SEED_REDIS_URL=redis://redis:6379/0",
                 id="seed.E016",
             )

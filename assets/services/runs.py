@@ -88,7 +88,9 @@ def run_claim(
     now = timezone.now()
     stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
     running = model.State.RUNNING
-    state, started_at, key = (_column(model, name) for name in ("state", "started_at", "pk"))
+    state, started_at, key, sent_at, task_func = (
+        _column(model, name) for name in ("state", "started_at", "pk", "sent_at", "task_func")
+    )
     assignments = {
         "state": running,
         "claim_token": uuid.uuid4(),
@@ -99,8 +101,12 @@ def run_claim(
     row = _update_returning(
         model=model,
         assignments=assignments,
+        # A queued row whose task is no longer on the broker (run_requeue: a webhook waiting out its backoff) is not
+        # claimed by a stale copy of its task (the sweep's, or the broker's): only by the one its caller sends when it
+        # is due. A row enqueued before rows remembered their sends (no task) is claimed as before.
         where=(
-            f"{key} = %s AND ({state} = %s OR ({state} = %s AND {started_at} < %s))",
+            f"{key} = %s AND (({state} = %s AND ({sent_at} IS NOT NULL OR {task_func} = '')) "
+            f"OR ({state} = %s AND {started_at} < %s))",
             [pk, model.State.QUEUED, running, stale],
         ),
         read=read,

@@ -1,5 +1,13 @@
 from django.db import migrations, models
 
+# The runs waiting or running at the upgrade were sent before rows remembered their sends: they remember theirs from
+# here, so that the sweep (assets.services.run_resend) sends them again should their task be lost, or sit on a broker
+# no cluster reads any more (a queue switched to Redis with this release).
+BACKFILL = (
+    "UPDATE delivery_delivery SET task_func = 'delivery.tasks.run_delivery', task_queue = 'cpu', sent_at = now() "
+    "WHERE state = 'queued' OR (state = 'running' AND claim_token IS NOT NULL)"
+)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -27,4 +35,5 @@ class Migration(migrations.Migration):
             name="task_queue",
             field=models.CharField(blank=True, editable=False, max_length=8),
         ),
+        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]

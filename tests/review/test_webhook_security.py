@@ -10,11 +10,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from assets.errors import ApplicationError
 from config.localpg import free_port
 from review.models import WebhookDelivery, WebhookEndpoint
-from review.services.notifications import Message, webhook_endpoint_create, webhooks_notify
+from review.services.notifications import Message, webhook_endpoint_create, webhooks_due, webhooks_notify
 from review.webhook_security import address_permitted, webhook_secret_open
 from tests.review.notify_servers import WebhookReceiver
 
@@ -122,10 +123,9 @@ def test_a_name_that_resolves_to_loopback_is_refused_at_send_without_the_allow_l
     assert delivery.state == "queued" and delivery.error.startswith(REFUSED) and delivery.response_status is None
 
     settings.SEED_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
-    from review.tasks import send_webhook
-
-    send_webhook(delivery.pk)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    with run_jobs():
+        assert webhooks_due() == 1
     delivery.refresh_from_db()
     assert delivery.state == "succeeded" and len(receiver.requests) == 1
 
