@@ -46,23 +46,32 @@ def queued_run_models() -> list[type[QueuedRun]]:
     return [model for model in apps.get_models() if issubclass(model, QueuedRun)]
 
 
-def _queue_empty(queue: str) -> bool:
-    return not queue_broker(list_key=queue_cluster(queue=Queue(queue))).queue_size()
+def _queue_size(queue: Queue) -> int | None:
+    """Tasks waiting on the queue's broker; None when it does not answer."""
+    from redis.exceptions import RedisError
+
+    try:
+        return queue_broker(list_key=queue_cluster(queue=queue)).queue_size()
+    except RedisError as exc:
+        logger.warning("the %s queue's broker did not answer (%s): its lost runs are sent once it does", queue, exc)
+        return None
 
 
 def runs_resend() -> list[Resent]:
-    """Send again every run whose task a broker lost; returns what was sent."""
+    """Send again every run whose task a broker lost; returns what was sent. Runs of a queue whose broker does not
+    answer wait for the next period, so that a send that cannot arrive does not move their time."""
     now = timezone.now()
     dead_before = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
     undelivered_before = now - timedelta(seconds=settings.SEED_Q_RESEND_S)
-    empty = {queue: _queue_empty(queue) for queue in Queue}
-    waiting = [queue for queue, is_empty in empty.items() if is_empty]
+    sizes = {str(queue): _queue_size(queue) for queue in Queue}
+    answering = [queue for queue, size in sizes.items() if size is not None]
+    empty = [queue for queue, size in sizes.items() if size == 0]
     resent: list[Resent] = []
     for model in queued_run_models():
         lost = Q(state=model.State.RUNNING, started_at__lt=dead_before, sent_at__lt=dead_before) | Q(
-            state=model.State.QUEUED, sent_at__lt=undelivered_before, task_queue__in=waiting
+            state=model.State.QUEUED, sent_at__lt=undelivered_before, task_queue__in=empty
         )
-        rows = model.objects.filter(lost).exclude(task_func="")
+        rows = model.objects.filter(lost, task_queue__in=answering).exclude(task_func="")
         for pk, state, sent_at, func, queue in rows.values_list("pk", "state", "sent_at", "task_func", "task_queue"):
             if model.objects.filter(pk=pk, state=state, sent_at=sent_at).update(sent_at=now):
                 kind = model._meta.model_name
