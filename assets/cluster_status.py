@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
 from assets.metrics import WORKER_SILENT_AFTER, queue_depths, run_op
 from assets.models import WorkerProcess
-from assets.models.base import QueuedRun
+from assets.models.base import queued_run_models
 from assets.services.queues import Queue, cluster_names, queue_broker_name, redis_queue_head
 
 
@@ -94,9 +93,7 @@ def _runs(*, state: str, limit: int) -> list[dict]:
     newest first."""
     order = "-finished_at" if state == "failed" else "started_at"
     rows = []
-    for model in apps.get_models():
-        if not issubclass(model, QueuedRun):
-            continue
+    for model in queued_run_models():
         for row in model.objects.filter(state=state).order_by(order)[:limit]:
             rows.append(
                 {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.apps import apps
 from django.db import models
 
 from assets.errors import ImmutableRowError
@@ -62,3 +63,8 @@ class QueuedRun(models.Model):
     def run_kind(self) -> str:
         """How metrics and `seed_status` name this kind of run."""
         return self._meta.model_name
+
+
+def queued_run_models() -> list[type[QueuedRun]]:
+    """Every installed model that goes through the run lifecycle."""
+    return [model for model in apps.get_models() if issubclass(model, QueuedRun)]

@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from assets.models.base import QueuedRun
+from assets.models.base import queued_run_models
 from assets.services.queues import Queue, queue_broker, queue_cluster, task_send
 
 logger = logging.getLogger(__name__)
@@ -40,10 +39,6 @@ class Resent:
     kind: str
     pk: int
     state: str
-
-
-def queued_run_models() -> list[type[QueuedRun]]:
-    return [model for model in apps.get_models() if issubclass(model, QueuedRun)]
 
 
 def _queue_size(queue: Queue) -> int | None:
